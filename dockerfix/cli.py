@@ -1,0 +1,231 @@
+"""The ``dockerfix`` command: ruff's conventions, over the shared pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import __version__, output
+from .rendering import render
+from .rewriter import pipeline
+from .rewriter.config import ConfigError, Settings, discover, load
+from .rewriter.context import BuildContext
+from .rewriter.pipeline import FileResult
+from .rewriter.registry import RegistryError, all_rules, rule_by_code
+from .rewriter.source import Source, SourceError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile", "Containerfile", "Containerfile.*")
+SKIPPED_FOLDERS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+PARALLEL_THRESHOLD = 8
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dockerfix",
+        description="Find and fix what makes Docker images big and builds slow, without changing what they build.",
+    )
+    parser.add_argument("paths", nargs="*", help="Dockerfiles or folders to search; `-` reads standard input")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="apply fixes in place")
+    mode.add_argument("--diff", action="store_true", help="print only the diff of the fixes")
+    mode.add_argument("--check", action="store_true", help="exit 1 when fixes are pending (for CI)")
+    parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes marked unsafe")
+    parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
+    parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
+    parser.add_argument("--output-format", choices=output.FORMATS, default="text")
+    parser.add_argument("--context", type=Path, help="build-context folder (default: each Dockerfile's folder)")
+    parser.add_argument("--config", type=Path, help="a .dockerfix.toml or pyproject.toml to use instead of discovery")
+    parser.add_argument("--stdin-filename", help="the path standard input stands for (config and build context)")
+    parser.add_argument("--list-rules", action="store_true", help="list every rule and exit")
+    parser.add_argument("--explain", metavar="CODE", help="explain a rule and exit")
+    parser.add_argument("--no-progress", action="store_true", help="never show a progress line")
+    parser.add_argument("--version", action="version", version=f"dockerfix {__version__}")
+    return parser
+
+
+def _codes(text: str) -> list[str]:
+    return [code.strip().upper() for code in text.split(",") if code.strip()]
+
+
+def is_dockerfile_name(name: str) -> bool:
+    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not name.endswith(".dockerignore")
+
+
+def discover_files(paths: Sequence[Path]) -> Iterator[Path]:
+    """Files named on the command line as given; Dockerfiles found under folders, sorted."""
+    for path in paths:
+        if not path.is_dir():
+            yield path
+            continue
+        found = []
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
+            found.extend(Path(folder) / name for name in files if is_dockerfile_name(name))
+        if not found:
+            yield path  # reported as "is a directory": nothing to check there
+        yield from sorted(found)
+
+
+def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
+    if arguments.config is not None:
+        key = arguments.config
+        if key not in cache:
+            cache[key] = load(arguments.config)
+    else:
+        key = path.parent.resolve()
+        if key not in cache:
+            cache[key] = discover(path)
+    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes)
+
+
+def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
+    path, settings, write, context = job
+    return pipeline.run_path(path, settings, write=write, context_dir=context)
+
+
+def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        iterator = map(_process, jobs)
+        executor = None
+    else:
+        executor = ProcessPoolExecutor(max_workers=workers)
+        iterator = executor.map(_process, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+    results = []
+    try:
+        for count, result in enumerate(iterator, 1):
+            results.append(result)
+            if progress:
+                sys.stderr.write(f"\r\x1b[2K[{count}/{len(jobs)}] {result.path}")
+                sys.stderr.flush()
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if progress:
+            sys.stderr.write("\r\x1b[2K")
+    return results
+
+
+def _show_progress(arguments: argparse.Namespace, count: int) -> bool:
+    return count > 1 and not arguments.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool) -> None:
+    out = sys.stdout
+    if arguments.output_format == "json":
+        out.write(output.as_json(results))
+    elif arguments.output_format == "sarif":
+        out.write(output.as_sarif(results))
+    elif arguments.output_format == "github":
+        out.write(output.as_github(results))
+    elif arguments.diff:
+        out.write("".join(result.diff for result in results))
+    else:
+        out.write(output.text_findings(results))
+        if arguments.check:
+            for result in results:
+                if result.changed:
+                    out.write(f"Would rewrite: {result.path}\n")
+        elif not arguments.write:
+            out.write("".join(result.diff for result in results))
+        out.write(output.summary(results, unsafe, arguments.write) + "\n")
+    for result in results:
+        if result.error is not None:
+            sys.stderr.write(f"error: {result.error}\n")
+
+
+def _exit_code(results: list[FileResult], arguments: argparse.Namespace) -> int:
+    if any(result.error is not None for result in results):
+        return EXIT_ERROR
+    if arguments.check or arguments.diff:
+        return EXIT_FINDINGS if any(result.changed for result in results) else EXIT_CLEAN
+    if arguments.write:
+        remaining = any(finding for result in results for finding in result.findings if not finding.fixable)
+        return EXIT_FINDINGS if remaining else EXIT_CLEAN
+    return EXIT_FINDINGS if any(result.findings for result in results) else EXIT_CLEAN
+
+
+def _run_stdin(arguments: argparse.Namespace) -> int:
+    """Editors pipe the buffer in and take the fixed text from stdout; findings go to stderr."""
+    name = arguments.stdin_filename or "-"
+    anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
+    settings = _settings_for(anchor, arguments, {})
+    data = sys.stdin.buffer.read()
+    try:
+        source = Source.decode(data, name)
+        context_dir = arguments.context or anchor.parent
+        build_context = BuildContext.from_directory(context_dir) if context_dir.is_dir() else None
+        result = pipeline.run_source(source, settings, build_context, anchor)
+    except SourceError as error:
+        sys.stderr.write(f"error: {error}\n")
+        sys.stdout.buffer.write(data)
+        return EXIT_ERROR
+    if arguments.output_format == "text":
+        sys.stdout.buffer.write(source.encode(result.new_text) if not arguments.diff else result.diff.encode("utf-8"))
+        sys.stderr.write(output.text_findings([result]))
+    else:
+        _emit([result], arguments, settings.unsafe_fixes)
+    return _exit_code([result], arguments)
+
+
+def _list_rules() -> str:
+    rows = []
+    for rule in all_rules():
+        fixes = "fix" if any(example.fixed is not None for example in rule.invalid) else "   "
+        rows.append(f"{rule.code}  {rule.name:<36} {fixes}  {rule.summary}")
+    return "\n".join(rows) + "\n"
+
+
+def _explain(code: str) -> str | None:
+    rule = rule_by_code(code)
+    if rule is None:
+        return None
+    return render("explain.md.j2", rule=rule)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.list_rules:
+            sys.stdout.write(_list_rules())
+            return EXIT_CLEAN
+        if arguments.explain:
+            text = _explain(arguments.explain)
+            if text is None:
+                sys.stderr.write(f"error: no rule {arguments.explain!r}; see `dockerfix --list-rules`\n")
+                return EXIT_ERROR
+            sys.stdout.write(text)
+            return EXIT_CLEAN
+        if not arguments.paths:
+            _parser().print_usage(sys.stderr)
+            sys.stderr.write("dockerfix: error: give at least one PATH (or `-` for standard input)\n")
+            return EXIT_ERROR
+        if arguments.paths == ["-"]:
+            return _run_stdin(arguments)
+        if "-" in arguments.paths:
+            sys.stderr.write("dockerfix: error: `-` cannot be combined with other paths\n")
+            return EXIT_ERROR
+        cache: dict[Path, Settings] = {}
+        jobs = []
+        for path in discover_files([Path(item) for item in arguments.paths]):
+            settings = _settings_for(path, arguments, cache)
+            jobs.append((path, settings, arguments.write, arguments.context))
+        results = _run_files(jobs, _show_progress(arguments, len(jobs)))
+        unsafe = any(job[1].unsafe_fixes for job in jobs)
+        _emit(results, arguments, unsafe)
+        return _exit_code(results, arguments)
+    except (ConfigError, RegistryError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Turning file results into text, JSON, SARIF or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from . import __version__
+from .rewriter.pipeline import JSON_VERSION, FileResult
+from .rewriter.registry import all_rules
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def text_findings(results: Sequence[FileResult], show_fix_hint: bool = True) -> str:
+    lines = []
+    for result in results:
+        for finding in result.findings:
+            marker = " [*]" if finding.fixable else ""
+            start = finding.range.start
+            lines.append(f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}{marker}")
+        for failure in result.rule_failures:
+            lines.append(f"{result.path}: rule bug: {failure}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) -> str:
+    total = sum(len(result.findings) for result in results)
+    fixable = sum(1 for result in results for finding in result.findings if finding.fixable)
+    hidden = sum(
+        1
+        for result in results
+        for finding in result.findings
+        if not finding.fixable and finding.fix is not None and finding.fix.applicability == "unsafe"
+    )
+    if total == 0:
+        return "All checks passed."
+    text = f"Found {total} finding{'s' if total != 1 else ''}"
+    if written:
+        rewritten = sum(1 for result in results if result.written)
+        text += f"; rewrote {rewritten} file{'s' if rewritten != 1 else ''}"
+    elif fixable:
+        text += f" ({fixable} fixable with `--write`)"
+    if hidden and not unsafe_fixes:
+        text += f"; {hidden} more fixable with `--unsafe-fixes`"
+    return text + "."
+
+
+def as_json(results: Sequence[FileResult]) -> str:
+    return json.dumps({"version": JSON_VERSION, "files": [result.as_json() for result in results]}, indent=2) + "\n"
+
+
+def as_github(results: Sequence[FileResult]) -> str:
+    lines = []
+    for result in results:
+        if result.error is not None:
+            lines.append(f"::error file={result.path},title=dockerfix::{_escape(result.error)}")
+        for finding in result.findings:
+            r = finding.range
+            lines.append(
+                f"::warning file={result.path},line={r.start.line},col={r.start.column},endLine={r.end.line},"
+                f"endColumn={r.end.column},title={finding.code} {finding.name}::{_escape(finding.message)}"
+            )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def as_sarif(results: Sequence[FileResult]) -> str:
+    """SARIF 2.1.0, with fixes as artifact changes, for code-scanning dashboards."""
+    rules = [
+        {
+            "id": rule.code,
+            "name": rule.name,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": rule.documentation()},
+            "help": {"text": rule.documentation()},
+        }
+        for rule in all_rules()
+    ]
+    sarif_results = []
+    for result in results:
+        for finding in result.findings:
+            entry = {
+                "ruleId": finding.code,
+                "level": "warning",
+                "message": {"text": finding.message},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.path}, "region": _region(finding.range)}}],
+            }
+            if finding.fix is not None:
+                entry["fixes"] = [
+                    {
+                        "description": {"text": f"{finding.fix.title} ({finding.fix.applicability})"},
+                        "artifactChanges": [
+                            {
+                                "artifactLocation": {"uri": result.path},
+                                "replacements": [
+                                    {"deletedRegion": _region(edit.range), "insertedContent": {"text": edit.content}}
+                                    for edit in finding.fix.edits
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            sarif_results.append(entry)
+    notifications = [
+        {"level": "error", "message": {"text": result.error}} for result in results if result.error is not None
+    ]
+    run = {
+        "tool": {"driver": {"name": "dockerfix", "version": __version__, "rules": rules}},
+        "results": sarif_results,
+        "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
+    }
+    document = {
+        "version": "2.1.0",
+        "runs": [run],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _region(range_) -> dict:
+    return {
+        "startLine": range_.start.line,
+        "startColumn": range_.start.column,
+        "endLine": range_.end.line,
+        "endColumn": range_.end.column,
+    }

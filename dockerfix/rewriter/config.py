@@ -1,0 +1,115 @@
+"""Settings from ``.dockerfix.toml`` or ``[tool.dockerfix]`` in ``pyproject.toml``; command-line flags win."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from .engine import Selection
+
+CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
+_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores"}
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used, named in the message."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("DF",)
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    root: Path | None = None
+    path: Path | None = field(default=None, compare=False)
+
+    def selection_for(self, file: Path | None) -> Selection:
+        """The selection for one file, with the per-file ignores whose glob matches it."""
+        extra: list[str] = []
+        if file is not None and self.per_file_ignores:
+            relative = _relative(file, self.root)
+            for pattern, codes in self.per_file_ignores:
+                if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(file.name, pattern):
+                    extra.extend(codes)
+        return Selection(select=self.select, ignore=self.ignore + tuple(extra))
+
+    def override(self, select: list[str] | None = None, ignore: list[str] | None = None, unsafe_fixes: bool | None = None) -> "Settings":
+        changes: dict[str, Any] = {}
+        if select is not None:
+            changes["select"] = tuple(code.upper() for code in select)
+        if ignore is not None:
+            changes["ignore"] = tuple(code.upper() for code in ignore)
+        if unsafe_fixes is not None:
+            changes["unsafe_fixes"] = unsafe_fixes
+        return replace(self, **changes)
+
+
+def _relative(file: Path, root: Path | None) -> str:
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix() if root else file.as_posix()
+    except ValueError:
+        return file.as_posix()
+
+
+def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{path}: `{key}` must be a list of rule codes or prefixes, e.g. [\"DF1\"]")
+    return tuple(item.upper() for item in value)
+
+
+def _table(path: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    if path.name == "pyproject.toml":
+        return data.get("tool", {}).get("dockerfix")
+    return data.get("tool", {}).get("dockerfix", data)
+
+
+def load(path: Path) -> Settings:
+    table = _table(path) or {}
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
+    settings = Settings(root=path.parent, path=path)
+    if "select" in table:
+        settings = replace(settings, select=_codes(table["select"], "select", path))
+    if "ignore" in table:
+        settings = replace(settings, ignore=_codes(table["ignore"], "ignore", path))
+    if "unsafe-fixes" in table:
+        if not isinstance(table["unsafe-fixes"], bool):
+            raise ConfigError(f"{path}: `unsafe-fixes` must be true or false")
+        settings = replace(settings, unsafe_fixes=table["unsafe-fixes"])
+    if "per-file-ignores" in table:
+        mapping = table["per-file-ignores"]
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{path}: `per-file-ignores` must be a table of glob = [codes]")
+        settings = replace(
+            settings,
+            per_file_ignores=tuple((glob, _codes(codes, f"per-file-ignores.{glob}", path)) for glob, codes in mapping.items()),
+        )
+    return settings
+
+
+def discover(start: Path) -> Settings:
+    """Settings of the nearest folder at or above ``start`` with a ``.dockerfix.toml`` or a ``pyproject.toml``
+    holding ``[tool.dockerfix]``; defaults when there is none."""
+    folder = start if start.is_dir() else start.parent
+    for candidate in [folder.resolve(), *folder.resolve().parents]:
+        for name in CONFIG_FILES:
+            path = candidate / name
+            if path.is_file() and _table(path) is not None:
+                return load(path)
+    return Settings()

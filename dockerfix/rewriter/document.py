@@ -1,0 +1,457 @@
+"""The lossless Dockerfile model.
+
+The parser walks physical lines exactly as BuildKit's parser does (directives, comments, continuation lines, lines
+skipped inside continuations, heredoc bodies) and keeps, for every element, the span of source it came from. The
+elements tile the text: joining their slices gives the input back byte for byte, and edits are made on that text.
+What BuildKit derives from each logical instruction line (keyword, flags, value, exec form) comes from
+``arguments.parse_line``, a port of its line parsers, so the model and BuildKit agree instruction by instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Iterator, Union
+
+from . import shell
+from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, parse_line
+from .source import Source, SourceError
+
+_DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
+KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# Go's unicode.IsSpace, which BuildKit uses to trim lines; Python's str.isspace also accepts \x1c-\x1f.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+SHELL_FORM_KEYWORDS = frozenset({"run", "cmd", "entrypoint"})
+
+
+def _continuation_pattern(escape: str) -> re.Pattern[str]:
+    token = re.escape(escape)
+    return re.compile(rf"(?:([^{token}]){token}|^{token})[ \t]*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A physical line: ``content_end`` excludes the line ending (BuildKit trims every trailing CR and LF)."""
+
+    number: int
+    start: int
+    content_end: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    value: str
+    line: Line
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.line.start, self.line.end
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    line: Line
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.line.start, self.line.end
+
+
+@dataclass(frozen=True)
+class BlankLine:
+    line: Line
+
+    @property
+    def span(self) -> tuple[int, int]:
+        return self.line.start, self.line.end
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A builder flag such as ``--mount=type=cache,target=/x``; ``start``/``end`` are source offsets."""
+
+    text: str
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        return self.text[2:].partition("=")[0].lower()
+
+    @property
+    def value(self) -> str | None:
+        name, equals, value = self.text[2:].partition("=")
+        return value if equals else None
+
+
+@dataclass(frozen=True)
+class Heredoc:
+    """A heredoc body: ``start``/``end`` cover the body lines (with their line endings), then the terminator line."""
+
+    header: HeredocHeader
+    start: int
+    end: int
+    terminator: Line
+    content: str
+
+    @property
+    def name(self) -> str:
+        return self.header.name
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice of source that is part of an instruction's logical line: ``logical_start`` maps to ``source_start``."""
+
+    logical_start: int
+    source_start: int
+    length: int
+
+
+@dataclass(frozen=True, eq=False)
+class Instruction:
+    """One instruction with every line it spans: continuations, comment and blank lines inside them, heredocs."""
+
+    index: int
+    logical: str
+    parsed: ParsedLine
+    segments: tuple[Segment, ...]
+    lines: tuple[Line, ...]
+    comment_lines: tuple[Line, ...]
+    heredocs: tuple[Heredoc, ...]
+    flags: tuple[Flag, ...]
+    start: int
+    header_end: int
+    end: int
+    start_line: int
+    end_line: int
+    stage_index: int | None = None
+    leading_comments: tuple[Comment, ...] = ()
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """Whole lines, line endings included: what deleting or moving the instruction takes."""
+        return self.lines[0].start, self.lines[-1].end
+
+    @property
+    def keyword(self) -> str:
+        return self.parsed.keyword
+
+    @property
+    def cmd(self) -> str:
+        """The keyword in lower case, for comparisons."""
+        return self.parsed.keyword.lower()
+
+    @property
+    def value(self) -> tuple[str, ...]:
+        return self.parsed.value
+
+    @property
+    def is_json(self) -> bool:
+        return self.parsed.json
+
+    @property
+    def is_shell_form(self) -> bool:
+        return self.cmd in SHELL_FORM_KEYWORDS and not self.parsed.json
+
+    @property
+    def arguments(self) -> str:
+        """The logical text after keyword and flags (for a shell-form RUN: what ``/bin/sh -c`` receives)."""
+        return self.logical[self.parsed.arguments_start:]
+
+    @property
+    def arguments_start(self) -> int:
+        return self.to_source(self.parsed.arguments_start)
+
+    def flag(self, name: str) -> Flag | None:
+        return next((flag for flag in self.flags if flag.name == name), None)
+
+    def to_source(self, logical_offset: int, end: bool = False) -> int:
+        """Source offset of a logical-line offset; an ``end`` offset maps to the end of the piece it closes."""
+        return map_offset(self.segments, logical_offset, end)
+
+    def arguments_to_source(self, offset: int, end: bool = False) -> int:
+        """Source offset of an offset into ``arguments`` (e.g. a span of the shell model)."""
+        return self.to_source(self.parsed.arguments_start + offset, end)
+
+    @cached_property
+    def shell(self) -> shell.Script | None:
+        """The parsed shell command of a shell-form RUN/CMD/ENTRYPOINT; None for other instructions."""
+        if not self.is_shell_form:
+            return None
+        return shell.parse_shell(self.arguments)
+
+
+Element = Union[Directive, Comment, BlankLine, Instruction]
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    name: str | None
+    base_image: str
+    from_instruction: Instruction
+    instructions: tuple[Instruction, ...]
+
+    @property
+    def platform(self) -> str | None:
+        flag = self.from_instruction.flag("platform")
+        return flag.value if flag else None
+
+
+@dataclass(frozen=True, eq=False)
+class Document:
+    source: Source
+    lines: tuple[Line, ...]
+    escape: str
+    directives: tuple[Directive, ...]
+    elements: tuple[Element, ...]
+    instructions: tuple[Instruction, ...]
+    stages: tuple[Stage, ...]
+    global_args: tuple[Instruction, ...] = field(default=())
+
+    @property
+    def text(self) -> str:
+        return self.source.text
+
+    def render(self) -> str:
+        """The text rebuilt from the elements' spans (equal to the input: the elements tile it)."""
+        return "".join(self.text[slice(*element.span)] for element in self.elements)
+
+    def comments(self) -> Iterator[Comment]:
+        return (element for element in self.elements if isinstance(element, Comment))
+
+    def directive(self, name: str) -> Directive | None:
+        return next((directive for directive in self.directives if directive.name == name), None)
+
+    def stage_of(self, instruction: Instruction) -> Stage | None:
+        return None if instruction.stage_index is None else self.stages[instruction.stage_index]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        return self.source.position(offset)
+
+
+def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: bool = False) -> int:
+    """Source offset of a logical-line offset; with ``end``, an offset on a piece boundary closes the earlier piece."""
+    for segment in reversed(segments):
+        if offset > segment.logical_start or (offset == segment.logical_start and not end):
+            return segment.source_start + min(offset - segment.logical_start, segment.length)
+    return segments[0].source_start
+
+
+def go_lstrip(text: str) -> str:
+    return text.lstrip(_GO_SPACE)
+
+
+def _split_lines(text: str) -> tuple[Line, ...]:
+    lines = []
+    start = 0
+    number = 1
+    length = len(text)
+    while start < length:
+        newline = text.find("\n", start)
+        end = length if newline == -1 else newline + 1
+        content_end = end
+        while content_end > start and text[content_end - 1] in "\r\n":
+            content_end -= 1
+        lines.append(Line(number, start, content_end, end))
+        number += 1
+        start = end
+    return tuple(lines)
+
+
+class _Parser:
+    """One pass over the physical lines, following BuildKit's parser step by step."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.text = source.text
+        self.lines = _split_lines(self.text)
+        self.escape = "\\"
+        self.continuation = _continuation_pattern(self.escape)
+        self.directives_done = False
+        self.directives: list[Directive] = []
+        self.elements: list[Element] = []
+        self.instructions: list[Instruction] = []
+
+    def error(self, line: Line, column: int, message: str) -> SourceError:
+        return SourceError(self.source.path, line.number, column, message)
+
+    def content(self, line: Line) -> str:
+        return self.text[line.start:line.content_end]
+
+    def directive(self, line: Line, candidate: str) -> Directive | None:
+        if self.directives_done:
+            return None
+        match = _DIRECTIVE.match(candidate)
+        name = match.group(1).lower() if match else None
+        if name not in KNOWN_DIRECTIVES:
+            self.directives_done = True
+            return None
+        if any(directive.name == name for directive in self.directives):
+            raise self.error(line, 1, f"only one {name} parser directive can be used")
+        value = match.group(2)
+        if name == "escape":
+            if value not in ("`", "\\"):
+                raise self.error(line, 1, f"invalid escape token '{value}' does not match ` or \\")
+            self.escape = value
+            self.continuation = _continuation_pattern(value)
+        directive = Directive(name, value, line)
+        self.directives.append(directive)
+        return directive
+
+    def trim_continuation(self, text: str) -> tuple[str, bool]:
+        """(text without a trailing continuation token, whether the logical line ends here)."""
+        match = self.continuation.search(text)
+        if match is None:
+            return text, True
+        return text[:match.start()] + (match.group(1) or ""), False
+
+    def parse(self) -> Document:
+        index = 0
+        while index < len(self.lines):
+            index = self.parse_from(index)
+        if not self.instructions:
+            last = self.lines[-1].number if self.lines else 1
+            raise SourceError(self.source.path, last, 1, "file with no instructions")
+        return self.finish()
+
+    def parse_from(self, index: int) -> int:
+        line = self.lines[index]
+        raw = self.content(line)
+        stripped = go_lstrip(raw)
+        directive = self.directive(line, stripped)
+        if directive is not None:
+            self.elements.append(directive)
+            return index + 1
+        if stripped.startswith("#"):
+            self.elements.append(Comment(stripped[1:].strip(), line))
+            return index + 1
+        first, ended = self.trim_continuation(stripped)
+        if ended and not first:
+            self.elements.append(BlankLine(line))
+            return index + 1
+        return self.parse_instruction(index, first, ended)
+
+    def parse_instruction(self, index: int, first: str, ended: bool) -> int:
+        first_line = self.lines[index]
+        start = first_line.content_end - len(go_lstrip(self.content(first_line)))
+        segments = [Segment(0, start, len(first))]
+        logical = first
+        used = [first_line]
+        comment_lines = []
+        index += 1
+        while not ended and index < len(self.lines):
+            line = self.lines[index]
+            used.append(line)
+            index += 1
+            raw = self.content(line)
+            if go_lstrip(raw).startswith("#"):
+                comment_lines.append(line)
+                continue
+            if not go_lstrip(raw):
+                continue
+            piece, ended = self.trim_continuation(raw)
+            segments.append(Segment(len(logical), line.start, len(piece)))
+            logical += piece
+        header_end = used[-1].content_end
+        column = self.source.position(start)[1]
+        try:
+            parsed = parse_line(logical, self.escape)
+        except ArgumentError as error:
+            raise self.error(first_line, column, str(error)) from None
+        heredocs = []
+        for header in heredoc_headers(parsed, logical):
+            body_start = self.lines[index].start if index < len(self.lines) else len(self.text)
+            while True:
+                if index >= len(self.lines):
+                    raise self.error(first_line, column, f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)")
+                line = self.lines[index]
+                used.append(line)
+                index += 1
+                candidate = self.content(line)
+                if header.chomp:
+                    candidate = candidate.lstrip("\t")
+                if candidate == header.name:
+                    heredocs.append(Heredoc(header, body_start, line.start, line, self.text[body_start:line.start]))
+                    break
+        flags = tuple(
+            Flag(logical[flag_start:flag_end], map_offset(segments, flag_start), map_offset(segments, flag_end, end=True))
+            for flag_start, flag_end in parsed.flag_spans
+        )
+        self.instructions.append(
+            Instruction(
+                index=len(self.instructions),
+                logical=logical,
+                parsed=parsed,
+                segments=tuple(segments),
+                lines=tuple(used),
+                comment_lines=tuple(comment_lines),
+                heredocs=tuple(heredocs),
+                flags=flags,
+                start=start,
+                header_end=header_end,
+                end=used[-1].content_end,
+                start_line=first_line.number,
+                end_line=used[-1].number,
+            )
+        )
+        self.elements.append(self.instructions[-1])
+        return index
+
+    def finish(self) -> Document:
+        """Attach stages and each instruction's comments directly above it."""
+        stage_members: list[list[Instruction]] = []
+        global_args = []
+        pending_comments: list[Comment] = []
+        elements: list[Element] = []
+        for element in self.elements:
+            if isinstance(element, Comment):
+                pending_comments.append(element)
+                elements.append(element)
+                continue
+            if not isinstance(element, Instruction):
+                pending_comments = []
+                elements.append(element)
+                continue
+            if element.cmd == "from":
+                stage_members.append([])
+            stage_index = len(stage_members) - 1 if stage_members else None
+            instruction = replace(element, stage_index=stage_index, leading_comments=tuple(pending_comments))
+            pending_comments = []
+            if stage_index is None:
+                if instruction.cmd == "arg":
+                    global_args.append(instruction)
+            else:
+                stage_members[stage_index].append(instruction)
+            elements.append(instruction)
+        instructions = tuple(element for element in elements if isinstance(element, Instruction))
+        stages = []
+        for stage_index, members in enumerate(stage_members):
+            from_instruction = members[0]
+            value = from_instruction.value
+            name = value[2].lower() if len(value) >= 3 and value[1].lower() == "as" else None
+            stages.append(Stage(stage_index, name, value[0] if value else "", from_instruction, tuple(members)))
+        return Document(
+            source=self.source,
+            lines=self.lines,
+            escape=self.escape,
+            directives=tuple(self.directives),
+            elements=tuple(elements),
+            instructions=instructions,
+            stages=tuple(stages),
+            global_args=tuple(global_args),
+        )
+
+
+def parse(source: Source) -> Document:
+    """Parse a decoded Dockerfile; raises ``SourceError`` where BuildKit would reject it."""
+    return _Parser(source).parse()
+
+
+def parse_text(text: str, path: str = "<string>") -> Document:
+    return parse(Source(text=text, path=path))

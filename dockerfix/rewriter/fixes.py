@@ -1,0 +1,93 @@
+"""What rules produce: findings, each with an optional fix made of text edits and an applicability."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Applicability(enum.IntEnum):
+    """How sure a fix is, ordered so that ``>=`` selects "at least this sure"."""
+
+    DISPLAY_ONLY = 0
+    UNSAFE = 1
+    SAFE = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    """Replace ``text[start:end]`` with ``content`` (offsets into the document text the rule saw)."""
+
+    start: int
+    end: int
+    content: str
+
+    @classmethod
+    def insert(cls, offset: int, content: str) -> "Edit":
+        return cls(offset, offset, content)
+
+    @classmethod
+    def delete(cls, start: int, end: int) -> "Edit":
+        return cls(start, end, "")
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+    applicability: Applicability
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.edits))
+        for before, after in zip(ordered, ordered[1:]):
+            if after.start < before.end:
+                raise ValueError(f"fix {self.title!r} has overlapping edits")
+        object.__setattr__(self, "edits", ordered)
+
+    @property
+    def start(self) -> int:
+        return self.edits[0].start
+
+    @property
+    def end(self) -> int:
+        return max(edit.end for edit in self.edits)
+
+
+@dataclass(frozen=True)
+class Savings:
+    """What applying the fix is estimated to save; ``None`` where the rule cannot tell."""
+
+    layers: int | None = None
+    bytes: int | None = None
+    rebuilt_steps_after_source_edit: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a rule reports, over ``text[start:end]`` of the document it saw."""
+
+    code: str
+    name: str
+    message: str
+    start: int
+    end: int
+    fix: Fix | None = None
+    savings: Savings | None = field(default=None)
+
+
+def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
+    """Apply non-overlapping edits (any order) to ``text``."""
+    pieces = []
+    cursor = 0
+    for edit in sorted(edits):
+        if edit.start < cursor:
+            raise ValueError("overlapping edits")
+        pieces.append(text[cursor:edit.start])
+        pieces.append(edit.content)
+        cursor = edit.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

@@ -1,0 +1,219 @@
+"""The one data path every surface uses: bytes -> Source -> Document -> findings and fixes -> new text and diff.
+
+Results are plain data (positions already 1-based lines and columns) so they cross process boundaries and
+serialise to the JSON shape the CLI, the LSP server and the bot share.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import engine
+from .config import Settings
+from .context import BuildContext
+from .fixes import Finding
+from .source import Source, SourceError
+
+JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Range:
+    start: Position
+    end: Position
+
+    @classmethod
+    def of(cls, source: Source, start: int, end: int) -> "Range":
+        return cls(Position(*source.position(start)), Position(*source.position(end)))
+
+    def as_json(self) -> dict:
+        return {
+            "start": {"line": self.start.line, "column": self.start.column},
+            "end": {"line": self.end.line, "column": self.end.column},
+        }
+
+
+@dataclass(frozen=True)
+class ReportedEdit:
+    range: Range
+    content: str
+
+
+@dataclass(frozen=True)
+class ReportedFix:
+    applicability: str
+    title: str
+    edits: tuple[ReportedEdit, ...]
+
+
+@dataclass(frozen=True)
+class ReportedFinding:
+    code: str
+    name: str
+    message: str
+    range: Range
+    fix: ReportedFix | None
+    savings: dict | None
+    fixable: bool
+
+    @classmethod
+    def of(cls, source: Source, finding: Finding, fixable: bool) -> "ReportedFinding":
+        fix = None
+        if finding.fix is not None:
+            fix = ReportedFix(
+                finding.fix.applicability.label,
+                finding.fix.title,
+                tuple(ReportedEdit(Range.of(source, edit.start, edit.end), edit.content) for edit in finding.fix.edits),
+            )
+        savings = None
+        if finding.savings is not None:
+            savings = {
+                "layers": finding.savings.layers,
+                "bytes": finding.savings.bytes,
+                "rebuilt_steps_after_source_edit": finding.savings.rebuilt_steps_after_source_edit,
+            }
+        return cls(finding.code, finding.name, finding.message, Range.of(source, finding.start, finding.end), fix, savings, fixable)
+
+    def as_json(self) -> dict:
+        fix = None
+        if self.fix is not None:
+            fix = {
+                "applicability": self.fix.applicability,
+                "title": self.fix.title,
+                "edits": [{"range": edit.range.as_json(), "content": edit.content} for edit in self.fix.edits],
+            }
+        return {
+            "code": self.code,
+            "name": self.name,
+            "message": self.message,
+            "range": self.range.as_json(),
+            "fix": fix,
+            "savings": self.savings,
+        }
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    findings: tuple[ReportedFinding, ...] = ()
+    diff: str = ""
+    new_text: str | None = None
+    changed: bool = False
+    written: bool = False
+    error: str | None = None
+    rule_failures: tuple[str, ...] = field(default=())
+    converged: bool = True
+
+    def as_json(self) -> dict:
+        data = {
+            "path": self.path,
+            "changed": self.changed,
+            "diff": self.diff,
+            "findings": [finding.as_json() for finding in self.findings],
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.rule_failures:
+            data["rule_failures"] = list(self.rule_failures)
+        return data
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff that, like git's, marks a last line without a line ending."""
+    if old == new:
+        return ""
+    lines = []
+    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"):
+        if line.endswith("\n"):
+            lines.append(line)
+        else:
+            lines.append(line + "\n\\ No newline at end of file\n")
+    return "".join(lines)
+
+
+def run_source(
+    source: Source,
+    settings: Settings,
+    build_context: BuildContext | None = None,
+    file: Path | None = None,
+) -> FileResult:
+    """Check and fix one decoded file; the result says what would change (nothing is written here)."""
+    rules = settings.selection_for(file).rules()
+    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes)
+    threshold = engine.fix_threshold(settings.unsafe_fixes)
+    findings = tuple(
+        ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
+        for finding in result.findings
+    )
+    return FileResult(
+        path=source.path,
+        findings=findings,
+        diff=unified_diff(source.path, source.text, result.text),
+        new_text=result.text,
+        changed=result.changed,
+        rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in result.failures),
+        converged=result.converged,
+    )
+
+
+def read_source(path: Path) -> Source:
+    """Read a Dockerfile; every way this fails becomes a located ``SourceError``."""
+    display = str(path)
+    if path.is_dir():
+        raise SourceError(display, 1, 1, "is a directory, not a Dockerfile")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SourceError(display, 1, 1, f"cannot read: {error.strerror or error}") from None
+    return Source.decode(data, display)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` through a temporary file and a rename, keeping its mode (and owner if we can)."""
+    info = path.stat()
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockerfix", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        try:
+            os.chown(temporary, info.st_uid, info.st_gid)
+        except (PermissionError, AttributeError):
+            pass
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
+    """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
+    try:
+        source = read_source(path)
+        build_context = BuildContext.from_directory(context_dir or path.parent, dockerfile=path)
+        result = run_source(source, settings, build_context, path)
+    except SourceError as error:
+        return FileResult(path=str(path), error=str(error))
+    if write and result.changed:
+        try:
+            write_atomically(path, source.encode(result.new_text))
+        except OSError as error:
+            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {error.strerror or error}")
+        return FileResult(**{**result.__dict__, "written": True})
+    return result

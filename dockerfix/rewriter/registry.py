@@ -1,0 +1,71 @@
+"""Finding rules: the built-in modules of ``dockerfix.rules`` and third-party ones from the ``dockerfix.rules``
+entry-point group (each entry point names a module or package whose ``Rule`` subclasses are rules)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from .rule import CODE_PATTERN, Rule
+
+ENTRY_POINT_GROUP = "dockerfix.rules"
+BUILTIN_PACKAGE = "dockerfix.rules"
+
+
+class RegistryError(Exception):
+    """Two rules claim one code, or a rule is malformed."""
+
+
+def _modules(package_name: str) -> list[ModuleType]:
+    package = importlib.import_module(package_name)
+    modules = [package]
+    if hasattr(package, "__path__"):
+        for info in pkgutil.iter_modules(package.__path__, package_name + "."):
+            modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _rules_in(module: ModuleType) -> list[type[Rule]]:
+    return [
+        member
+        for _, member in inspect.getmembers(module, inspect.isclass)
+        if issubclass(member, Rule) and member is not Rule and member.__module__ == module.__name__
+        and not inspect.isabstract(member) and "code" in vars(member)
+    ]
+
+
+@lru_cache(maxsize=1)
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every rule, sorted by code; built-ins first, then plugins (a plugin may not reuse a code)."""
+    packages = [BUILTIN_PACKAGE]
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.value != BUILTIN_PACKAGE:
+            packages.append(entry_point.value)
+    found: dict[str, type[Rule]] = {}
+    for package_name in packages:
+        for module in _modules(package_name):
+            for rule in _rules_in(module):
+                if not CODE_PATTERN.match(rule.code):
+                    raise RegistryError(f"{rule.__module__}.{rule.__name__}: code {rule.code!r} is not DF + 3 digits")
+                other = found.get(rule.code)
+                if other is not None and other is not rule:
+                    raise RegistryError(f"code {rule.code} claimed by {other.__module__} and {rule.__module__}")
+                found[rule.code] = rule
+    return tuple(found[code] for code in sorted(found))
+
+
+def rule_by_code(code: str) -> type[Rule] | None:
+    return next((rule for rule in all_rules() if rule.code == code.upper()), None)
+
+
+def hadolint_map(rules: tuple[type[Rule], ...]) -> dict[str, frozenset[str]]:
+    """hadolint code -> the dockerfix codes that correspond to it."""
+    mapping: dict[str, set[str]] = {}
+    for rule in rules:
+        for code in rule.hadolint:
+            mapping.setdefault(code, set()).add(rule.code)
+    return {code: frozenset(codes) for code, codes in mapping.items()}

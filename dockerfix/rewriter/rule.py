@@ -1,0 +1,126 @@
+"""The contract between the engine and a rule.
+
+A rule is a ``Rule`` subclass in its own module. It documents itself (its docstring has the sections What it does,
+Why, Example and Fix safety) and carries examples the test suite runs: ``valid`` texts it must not flag and
+``invalid`` examples with the text expected after its fixes. It looks at a parsed document and yields findings; it
+never edits anything itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping
+
+from .fixes import Applicability, Edit, Finding, Fix, Savings
+
+if TYPE_CHECKING:
+    from .context import BuildContext
+    from .document import Document, Instruction
+
+CODE_PATTERN = re.compile(r"^DF\d{3}$")
+DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety")
+
+
+@dataclass(frozen=True)
+class Example:
+    """An example the rule must flag. ``fixed`` is the text after applying its fixes (None: no fix expected);
+    ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files."""
+
+    before: str
+    fixed: str | None = None
+    unsafe: bool = False
+    context: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may consult besides the document."""
+
+    build_context: "BuildContext | None" = None
+    suppressions: "Suppressions | None" = None
+
+    def is_suppressed(self, instruction: "Instruction", code: str) -> bool:
+        return self.suppressions is not None and self.suppressions.suppresses(instruction, code)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    hadolint: ClassVar[tuple[str, ...]] = ()
+    valid: ClassVar[tuple[str, ...]] = ()
+    invalid: ClassVar[tuple[Example, ...]] = ()
+
+    def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(
+        self,
+        message: str,
+        start: int,
+        end: int,
+        fix: Fix | None = None,
+        savings: Savings | None = None,
+    ) -> Finding:
+        return Finding(self.code, self.name, message, start, end, fix, savings)
+
+    @staticmethod
+    def fix(title: str, edits: Iterable[Edit], applicability: Applicability = Applicability.SAFE) -> Fix:
+        return Fix(title, tuple(edits), applicability)
+
+    @classmethod
+    def documentation(cls) -> str:
+        return (cls.__doc__ or "").strip()
+
+
+_SUPPRESSION = re.compile(r"^\s*(?P<tool>dockerfix|hadolint)\s*:?\s*(?P<scope>global\s+)?ignore\b\s*(?:=\s*(?P<codes>[\w\s,]+))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Suppressions:
+    """``# dockerfix: ignore=CODES`` above an instruction, ``# dockerfix: global ignore=CODES`` for the file, and
+    the same comments of hadolint, mapped through each rule's hadolint codes. No codes means every rule."""
+
+    file_codes: frozenset[str] = frozenset()
+    file_all: bool = False
+    per_line: Mapping[int, frozenset[str] | None] = field(default_factory=dict)
+    hadolint_map: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_document(cls, document: "Document", hadolint_map: Mapping[str, frozenset[str]]) -> "Suppressions":
+        file_codes: set[str] = set()
+        file_all = False
+        per_line: dict[int, frozenset[str] | None] = {}
+        for comment in document.comments():
+            match = _SUPPRESSION.match(comment.text)
+            if not match:
+                continue
+            codes = _codes(match.group("codes"), match.group("tool").lower(), hadolint_map)
+            if match.group("scope"):
+                if codes is None:
+                    file_all = True
+                else:
+                    file_codes |= codes
+            else:
+                per_line[comment.line.number] = codes
+        return cls(frozenset(file_codes), file_all, per_line, hadolint_map)
+
+    def suppresses(self, instruction: "Instruction", code: str) -> bool:
+        if self.file_all or code in self.file_codes:
+            return True
+        for comment in instruction.leading_comments:
+            if comment.line.number in self.per_line:
+                codes = self.per_line[comment.line.number]
+                if codes is None or code in codes:
+                    return True
+        return False
+
+
+def _codes(text: str | None, tool: str, hadolint_map: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
+    if text is None:
+        return None if tool == "dockerfix" else frozenset()
+    names = {part.strip().upper() for part in re.split(r"[\s,]+", text) if part.strip()}
+    if tool == "dockerfix":
+        return frozenset(names)
+    return frozenset(code for name in names for code in hadolint_map.get(name, ()))

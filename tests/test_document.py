@@ -1,0 +1,200 @@
+"""The document model against BuildKit's own parser (the `dockerfile` package) and byte-exact round trips."""
+
+from __future__ import annotations
+
+import dockerfile
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REAL, all_corpus_files, corpus_id, requires_corpus
+from dockerfix.rewriter.document import BlankLine, Comment, Directive, Document, Instruction, parse, parse_text
+from dockerfix.rewriter.source import Source, SourceError
+
+
+def assert_tiles(document: Document) -> None:
+    """Every byte belongs to exactly one element, in order."""
+    cursor = 0
+    for element in document.elements:
+        start, end = element.span
+        assert start == cursor, f"gap or overlap at offset {cursor} before {element!r}"
+        assert end > start
+        cursor = end
+    assert cursor == len(document.text)
+    assert document.render() == document.text
+
+
+def buildkit_view(commands) -> list[tuple]:
+    return [
+        (c.cmd, c.sub_cmd, c.json, c.start_line, c.end_line, c.flags, c.value,
+         tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
+        for c in commands
+    ]
+
+
+def our_view(document: Document) -> list[tuple]:
+    return [
+        (i.keyword, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, tuple(f.text for f in i.flags), i.value,
+         tuple((h.name, h.header.file_descriptor, h.content) for h in i.heredocs))
+        for i in document.instructions
+    ]
+
+
+def compare_with_buildkit(data: bytes, path: str) -> str:
+    """'accepted' or 'rejected', asserting that both parsers agree on which and on every instruction."""
+    try:
+        expected = dockerfile.parse_string(data.decode("utf-8"))
+    except dockerfile.GoParseError:
+        expected = None
+    if expected is None:
+        with pytest.raises(SourceError) as raised:
+            parse(Source.decode(data, path))
+        assert raised.value.line >= 1 and raised.value.column >= 1 and raised.value.message
+        return "rejected"
+    document = parse(Source.decode(data, path))
+    assert our_view(document) == buildkit_view(expected)
+    return "accepted"
+
+
+@requires_corpus
+@pytest.mark.parametrize("path", all_corpus_files(), ids=corpus_id)
+def test_corpus_round_trip_and_buildkit_agreement(path):
+    data = path.read_bytes()
+    source = Source.decode(data, str(path))
+    assert source.encode() == data
+    outcome = compare_with_buildkit(data, str(path))
+    if outcome == "accepted":
+        assert_tiles(parse(source))
+
+
+@requires_corpus
+def test_corpus_rejections_are_exactly_buildkits():
+    rejected = []
+    for path in all_corpus_files():
+        try:
+            parse(Source.decode(path.read_bytes(), str(path)))
+        except SourceError:
+            rejected.append(corpus_id(path))
+    negatives = [name for name in rejected if "testfiles-negative" in name]
+    assert len(negatives) == 4, rejected
+    assert len([name for name in rejected if name.startswith("real/")]) == 1, rejected
+
+
+def test_elements_and_spans():
+    text = "\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\nRUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\nhello\nEOF\nCMD [\"python\"]"
+    source = Source.decode(text.encode("utf-8"))
+    document = parse(source)
+    assert source.bom and source.encode() == text.encode("utf-8")
+    assert_tiles(document)
+    kinds = [type(element) for element in document.elements]
+    assert kinds == [Directive, Directive, BlankLine, Instruction, Comment, Instruction, Instruction, Instruction]
+    run = document.instructions[1]
+    assert run.flags[0].name == "mount" and document.text[run.flags[0].start:run.flags[0].end] == run.flags[0].text
+    assert run.arguments == "pip install x"
+    assert document.text[run.arguments_start:run.header_end] == "pip install x"
+    assert [line.number for line in run.comment_lines] == [7]
+    assert run.leading_comments[0].text == "note"
+    copy = document.instructions[2]
+    assert copy.heredocs[0].content == "hello\n" and copy.end_line == 12
+    assert document.stages[0].name == "base" and document.stages[0].base_image == "python:3.12"
+    assert document.instructions[-1].is_json
+
+
+def test_offsets_map_through_continuations():
+    document = parse_text("FROM a\nRUN echo one \\\n  && echo two\n")
+    run = document.instructions[1]
+    script = run.arguments
+    position = script.index("&&")
+    source_offset = run.arguments_to_source(position)
+    assert document.text[source_offset:source_offset + 2] == "&&"
+    end = run.arguments_to_source(len(script), end=True)
+    assert document.text[end - 3:end] == "two"
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        ("", 1, "file with no instructions"),
+        ("# only a comment\n", 1, "file with no instructions"),
+        ("FROM a\nRUN <<EOF\nno end\n", 2, "unterminated heredoc"),
+        ("# escape=x\nFROM a\n", 1, "invalid escape token"),
+        ("# escape=`\n# escape=\\\nFROM a\n", 2, "only one escape parser directive"),
+        ("FROM a\nENV\n", 2, ""),
+    ],
+)
+def test_errors_are_located(text, line, message):
+    with pytest.raises(SourceError) as raised:
+        parse_text(text, "Dockerfile")
+    assert raised.value.line == line
+    assert message in raised.value.message
+    assert str(raised.value).startswith(f"Dockerfile:{line}:")
+
+
+@pytest.mark.parametrize(
+    "data, line, column",
+    [(b"FROM a\nRUN \x00\n", 2, 5), (b"FROM a\nRUN caf\xe9\n", 2, 8), (b"\xff\xfeF\x00", 1, 1)],
+)
+def test_undecodable_input_is_located(data, line, column):
+    with pytest.raises(SourceError) as raised:
+        Source.decode(data, "Dockerfile")
+    assert (raised.value.line, raised.value.column) == (line, column)
+
+
+# --- generated Dockerfiles ---------------------------------------------------------------------------------------
+
+KEYWORDS = ["FROM", "from", "RUN", "run", "Run", "COPY", "ADD", "ENV", "ARG", "LABEL", "WORKDIR", "USER", "EXPOSE",
+            "CMD", "ENTRYPOINT", "VOLUME", "SHELL", "ONBUILD RUN", "HEALTHCHECK CMD", "STOPSIGNAL", "MAINTAINER", "BOGUS"]
+FLAGS = ["--mount=type=cache,target=/root/.cache", "--from=build", "--chown=1:1", "--chmod=755", "--link",
+         "--platform=$BUILDPLATFORM", "--network=none", "--security=insecure"]
+WORD = st.text(alphabet="abcxyz019_-./=$'\"{}[],:é\t ", min_size=1, max_size=8).filter(lambda w: w.strip())
+SPACE = st.sampled_from([" ", "  ", "\t"])
+
+
+@st.composite
+def instruction(draw, newline):
+    keyword = draw(st.sampled_from(KEYWORDS))
+    parts = [keyword]
+    parts += draw(st.lists(st.sampled_from(FLAGS), max_size=2))
+    if draw(st.booleans()) and keyword.split()[-1].upper() in ("RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "VOLUME", "SHELL"):
+        parts.append("[" + ", ".join(f'"{w}"' for w in draw(st.lists(st.sampled_from(["a", "b c", "/x"]), min_size=1, max_size=3))) + "]")
+    else:
+        parts += draw(st.lists(WORD, min_size=1, max_size=4))
+    heredocs = []
+    if keyword.upper() in ("RUN", "COPY", "ADD") and draw(st.booleans()):
+        name = draw(st.sampled_from(["EOF", "END", "X1"]))
+        marker = draw(st.sampled_from([f"<<{name}", f"<<-{name}", f"<<'{name}'", f'<<"{name}"']))
+        parts.insert(len(parts) - 1 if len(parts) > 2 else len(parts), marker)
+        body = draw(st.lists(st.sampled_from(["echo hi", "\tindented", "", "# not a comment", "RUN no"]), max_size=3))
+        heredocs.append(newline.join(body + ([f"\t{name}"] if marker.startswith("<<-") and draw(st.booleans()) else [name])))
+    # join words with spaces, continuation lines, comment lines and blank lines in between
+    text = parts[0]
+    for part in parts[1:]:
+        joint = draw(st.sampled_from([" ", " \\" + newline + "  ", " \\" + newline + "# c" + newline + "  ", " \\  " + newline + newline + " "]))
+        text += joint + part
+    return newline.join([text] + heredocs)
+
+
+@st.composite
+def dockerfile_text(draw):
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    lines = []
+    if draw(st.booleans()):
+        lines.append(draw(st.sampled_from(["# syntax=docker/dockerfile:1", "# escape=\\", "# check=skip=all"])))
+    lines.append("FROM base")
+    for _ in range(draw(st.integers(1, 5))):
+        lines.append(draw(st.one_of(instruction(newline), st.sampled_from(["", "# comment", "  # indented comment", "   "]))))
+    text = newline.join(lines)
+    if draw(st.booleans()):
+        text += newline
+    if draw(st.booleans()):
+        text = "\ufeff" + text
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dockerfile_text())
+def test_generated_round_trip_and_buildkit_agreement(text):
+    data = text.encode("utf-8")
+    assert Source.decode(data).encode() == data
+    if compare_with_buildkit(data, "generated") == "accepted":
+        assert_tiles(parse(Source.decode(data)))

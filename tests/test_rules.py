@@ -1,0 +1,73 @@
+"""Every rule's own documentation and examples, run as tests (the Fixit model)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dockerfile
+import pytest
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.registry import all_rules
+from dockerfix.rewriter.rule import DOC_SECTIONS, Example
+from dockerfix.rewriter.source import Source
+
+RULES = all_rules()
+
+
+def examples(kind: str):
+    for rule in RULES:
+        for number, example in enumerate(getattr(rule, kind)):
+            yield pytest.param(rule, example, id=f"{rule.code}-{kind}-{number}")
+
+
+def build_context(example: Example | str, tmp_path: Path) -> BuildContext | None:
+    files = example.context if isinstance(example, Example) else None
+    if files is None:
+        return None
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content)
+    return BuildContext.from_directory(tmp_path)
+
+
+def test_there_are_rules():
+    assert RULES, "no rules discovered"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+def test_rule_documents_itself(rule):
+    doc = rule.documentation()
+    for section in DOC_SECTIONS:
+        assert re.search(rf"^{section}\b", doc, re.MULTILINE), f"{rule.code} docstring lacks a '{section}' section"
+    assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)*", rule.name)
+    assert rule.summary and rule.valid and rule.invalid
+
+
+@pytest.mark.parametrize("rule, text", examples("valid"))
+def test_valid_example_is_not_flagged(rule, text):
+    document = parse(Source(text))
+    assert [f for f in engine.check(document, [rule()]) if f.code == rule.code] == []
+
+
+@pytest.mark.parametrize("rule, example", examples("invalid"))
+def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
+    context = build_context(example, tmp_path)
+    source = Source(example.before)
+    findings = [f for f in engine.check(parse(source), [rule()], context) if f.code == rule.code]
+    assert findings, f"{rule.code} does not flag its own invalid example"
+    safe = engine.fix(source, [rule()], context, unsafe_fixes=False)
+    result = engine.fix(source, [rule()], context, unsafe_fixes=example.unsafe)
+    assert not result.failures
+    if example.fixed is None:
+        assert result.text == example.before
+        return
+    assert result.text == example.fixed
+    if example.unsafe:
+        assert safe.text == example.before, "an unsafe example's fix must not be applied without --unsafe-fixes"
+    dockerfile.parse_string(result.text)  # BuildKit still parses it
+    again = engine.fix(Source(result.text), [rule()], context, unsafe_fixes=example.unsafe)
+    assert again.text == result.text, "fix is not idempotent"
