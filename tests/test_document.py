@@ -32,9 +32,15 @@ def buildkit_view(commands) -> list[tuple]:
     ]
 
 
+def binding_string(value: str) -> str:
+    """The `dockerfile` package passes strings through C, which ends them at a NUL (BuildKit itself keeps it)."""
+    return value.split("\x00", 1)[0]
+
+
 def our_view(document: Document) -> list[tuple]:
     return [
-        (i.keyword, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, tuple(f.text for f in i.flags), i.value,
+        (i.keyword, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, tuple(f.text for f in i.flags),
+         tuple(binding_string(v) for v in i.value),
          tuple((h.name, h.header.file_descriptor, h.content) for h in i.heredocs))
         for i in document.instructions
     ]

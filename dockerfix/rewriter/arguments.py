@@ -1,0 +1,417 @@
+"""What BuildKit makes of one logical instruction line: keyword, flags, value, exec form, heredoc headers.
+
+A port of BuildKit's ``splitCommand``, ``extractBuilderFlags``, line parsers and the part of its shell word lexer
+that heredoc detection uses, so that the document model agrees with BuildKit instruction by instruction
+(tests/test_document.py compares both on the whole corpus).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+# Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
+_HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
+HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
+
+
+class ArgumentError(ValueError):
+    """BuildKit rejects this instruction line."""
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    keyword: str
+    flags: tuple[str, ...]
+    flag_spans: tuple[tuple[int, int], ...]
+    arguments_start: int
+    value: tuple[str, ...]
+    json: bool
+    sub_keyword: str | None
+
+
+@dataclass(frozen=True)
+class HeredocHeader:
+    name: str
+    file_descriptor: int
+    chomp: bool
+    expand: bool
+
+
+def _go_trim_space(text: str) -> str:
+    return text.strip(GO_SPACE)
+
+
+def _is_go_space_byte(byte: int) -> bool:
+    """unicode.IsSpace(rune(b)) on a single byte, as extractBuilderFlags applies it."""
+    return byte in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0)
+
+
+def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, int]]]:
+    """BuildKit's extractBuilderFlags over bytes: (byte offset where the arguments start, [(flag, start, end)])."""
+    flags: list[tuple[str, int, int]] = []
+    word = bytearray()
+    word_start = offset
+    in_word = in_quote = False
+    quote = 0
+    blank_ok = False
+    position = offset
+    length = len(line)
+    while position <= length:
+        byte = line[position] if position < length else None
+        if not in_word and not in_quote:
+            if byte is None:
+                return length, flags
+            if _is_go_space_byte(byte):
+                position += 1
+                continue
+            if byte != 0x2D or position + 1 == length or line[position + 1] != 0x2D:
+                return position, flags
+            in_word, word_start = True, position
+        if byte is None:
+            if bytes(word) != b"--" and (blank_ok or word):
+                flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+            return length, flags
+        if in_word and not in_quote:
+            if _is_go_space_byte(byte):
+                in_word = False
+                if bytes(word) == b"--":
+                    return position, flags
+                if blank_ok or word:
+                    flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                word = bytearray()
+                blank_ok = False
+                position += 1
+                continue
+            if byte in (0x27, 0x22):
+                quote, blank_ok, in_quote = byte, True, True
+                position += 1
+                continue
+            if byte == 0x5C:
+                if position + 1 == length:
+                    position += 1
+                    continue
+                position += 1
+                byte = line[position]
+            word.append(byte)
+            position += 1
+            continue
+        # inside quotes
+        if byte == quote:
+            in_quote = False
+            position += 1
+            continue
+        if byte == 0x5C:
+            if position + 1 == length:
+                in_quote = False
+                position += 1
+                continue
+            position += 1
+            byte = line[position]
+        word.append(byte)
+        position += 1
+    return length, flags
+
+
+def _words(rest: str, escape: str) -> list[str]:
+    """BuildKit's parseWords (ENV, LABEL, ARG): whitespace-separated words keeping quotes and escapes."""
+    words: list[str] = []
+    word = ""
+    in_word = in_quote = False
+    quote = ""
+    blank_ok = False
+    position = 0
+    length = len(rest)
+    while position <= length:
+        char = rest[position] if position < length else None
+        if not in_word and not in_quote:
+            if char is None:
+                break
+            if char in GO_SPACE:
+                position += 1
+                continue
+            in_word = True
+        if char is None:
+            if blank_ok or word:
+                words.append(word)
+            break
+        if in_word and not in_quote:
+            if char in GO_SPACE:
+                in_word = False
+                if blank_ok or word:
+                    words.append(word)
+                word, blank_ok = "", False
+                position += 1
+                continue
+            if char in "'\"":
+                quote, blank_ok, in_quote = char, True, True
+            if char == escape:
+                if position + 1 == length:
+                    position += 1
+                    continue
+                word += char
+                position += 1
+                char = rest[position]
+            word += char
+            position += 1
+            continue
+        if char == quote:
+            in_quote = False
+            in_word = True
+        if char == escape and quote != "'":
+            if position + 1 == length:
+                in_quote = False
+                in_word = True
+                position += 1
+                continue
+            position += 1
+            word += char
+            char = rest[position]
+        word += char
+        position += 1
+    return words
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+class _NotStringArray(Exception):
+    pass
+
+
+def _json_array(rest: str) -> tuple[str, ...] | None:
+    """Strings of a JSON array (exec form), None when it is not JSON; raises _NotStringArray like BuildKit."""
+    rest = rest.lstrip(GO_SPACE)
+    if not rest.startswith("["):
+        return None
+    try:
+        # BuildKit decodes the first JSON value and ignores what follows it (`CMD ["a"]  # note` is exec form).
+        data, _ = _JSON.raw_decode(rest)
+    except ValueError:
+        return None
+    if not isinstance(data, list):
+        return None
+    if not all(isinstance(item, str) for item in data):
+        raise _NotStringArray
+    return tuple(data)
+
+
+def _whitespace_delimited(rest: str) -> tuple[str, ...]:
+    return tuple(_WHITESPACE_RUN.split(rest)) if rest else ()
+
+
+def _maybe_json(rest: str) -> tuple[tuple[str, ...], bool]:
+    if not rest:
+        return (), False
+    array = _json_array(rest)
+    if array is not None:
+        return array, True
+    return (rest,), False
+
+
+def _maybe_json_list(rest: str) -> tuple[tuple[str, ...], bool]:
+    array = _json_array(rest)
+    if array is not None:
+        return array, True
+    return _whitespace_delimited(rest), False
+
+
+def _name_values(rest: str, keyword: str, escape: str) -> tuple[str, ...]:
+    words = _words(rest, escape)
+    if not words:
+        return ()
+    if "=" not in words[0]:
+        parts = _WHITESPACE_RUN.split(rest, maxsplit=1)
+        if len(parts) < 2:
+            raise ArgumentError(f"{keyword} must have two arguments")
+        return parts[0], parts[1]
+    values: list[str] = []
+    for word in words:
+        if "=" not in word:
+            raise ArgumentError(f"Syntax error - can't find = in {word!r}. Must be of the form: name=value")
+        name, _, value = word.partition("=")
+        values += [name, value]
+    return tuple(values)
+
+
+def _health(rest: str) -> tuple[tuple[str, ...], bool]:
+    separator = 0
+    while separator < len(rest) and rest[separator] not in GO_SPACE:
+        separator += 1
+    if separator == 0:
+        return (), False
+    following = separator
+    while following < len(rest) and rest[following] in GO_SPACE:
+        following += 1
+    command, is_json = _maybe_json(rest[following:])
+    return (rest[:separator], *command), is_json
+
+
+def _value(keyword: str, rest: str, escape: str) -> tuple[tuple[str, ...], bool]:
+    lower = keyword.lower()
+    if lower in ("run", "cmd", "entrypoint", "shell"):
+        return _maybe_json(rest)
+    if lower in ("copy", "add", "volume"):
+        return _maybe_json_list(rest)
+    if lower in ("env", "label"):
+        return _name_values(rest, "ENV" if lower == "env" else "LABEL", escape), False
+    if lower == "arg":
+        return tuple(_words(rest, escape)), False
+    if lower in ("expose", "from"):
+        return _whitespace_delimited(rest), False
+    if lower in ("maintainer", "user", "workdir", "stopsignal"):
+        return ((rest,) if rest else ()), False
+    if lower == "healthcheck":
+        return _health(rest)
+    return ("",), False
+
+
+def _split(line: str) -> tuple[str, tuple[tuple[str, int, int], ...], int, str]:
+    """(keyword, flags with offsets into ``line``, offset of the arguments, arguments trimmed)."""
+    leading = len(line) - len(line.lstrip(GO_SPACE))
+    trimmed = _go_trim_space(line)
+    parts = _WHITESPACE_RUN.split(trimmed, maxsplit=1)
+    keyword = parts[0]
+    if len(parts) < 2:
+        return keyword, (), len(line.rstrip(GO_SPACE)), ""
+    rest_offset = leading + len(trimmed) - len(parts[1])
+    encoded = line.encode("utf-8", "surrogateescape")
+    byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
+    byte_arguments, byte_flags = _extract_flags(encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest)
+
+    def to_chars(byte_offset: int) -> int:
+        return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
+
+    flags = tuple((text, to_chars(start), to_chars(end)) for text, start, end in byte_flags)
+    arguments_start = to_chars(byte_arguments)
+    arguments = _go_trim_space(line[arguments_start: leading + len(trimmed)])
+    arguments_start += len(line[arguments_start:]) - len(line[arguments_start:].lstrip(GO_SPACE))
+    return keyword, flags, arguments_start, arguments
+
+
+def parse_line(line: str, escape: str = "\\") -> ParsedLine:
+    """Parse one logical line as BuildKit's ``newNodeFromLine`` does; raises ``ArgumentError`` where it fails."""
+    keyword, flags, arguments_start, arguments = _split(line)
+    sub_keyword = None
+    try:
+        if keyword.lower() == "onbuild" and arguments:
+            inner = parse_line(line[arguments_start:], escape)
+            return ParsedLine(
+                keyword=keyword,
+                flags=inner.flags,
+                flag_spans=tuple((start + arguments_start, end + arguments_start) for start, end in inner.flag_spans),
+                arguments_start=inner.arguments_start + arguments_start,
+                value=inner.value,
+                json=inner.json,
+                sub_keyword=inner.keyword,
+            )
+        value, is_json = _value(keyword, arguments, escape)
+    except _NotStringArray:
+        raise ArgumentError("dockerfile: not a string array in JSON (exec) form") from None
+    return ParsedLine(
+        keyword=keyword,
+        flags=tuple(text for text, _, _ in flags),
+        flag_spans=tuple((start, end) for _, start, end in flags),
+        arguments_start=arguments_start,
+        value=value,
+        json=is_json,
+        sub_keyword=sub_keyword,
+    )
+
+
+def _shell_words(line: str) -> list[str]:
+    """Words as BuildKit's shell lexer splits them with raw quotes and escapes: quotes and backslashes are kept,
+    whitespace inside quotes, after a backslash or inside ``${...}`` does not split."""
+    words: list[str] = []
+    word = ""
+    started = False
+    position = 0
+    length = len(line)
+    while position < length:
+        char = line[position]
+        if char in " \t\r\n" and not word and not started:
+            position += 1
+            continue
+        if char in " \t\r\n":
+            words.append(word)
+            word, started = "", False
+            position += 1
+            continue
+        started = True
+        if char == "\\" and position + 1 < length:
+            word += line[position:position + 2]
+            position += 2
+            continue
+        if char in "'\"":
+            closing = line.find(char, position + 1)
+            while char == '"' and closing != -1 and _escaped(line, closing):
+                closing = line.find(char, closing + 1)
+            closing = length - 1 if closing == -1 else closing
+            word += line[position:closing + 1]
+            position = closing + 1
+            continue
+        if char == "$" and line.startswith("${", position):
+            closing = line.find("}", position)
+            closing = length - 1 if closing == -1 else closing
+            word += line[position:closing + 1]
+            position = closing + 1
+            continue
+        word += char
+        position += 1
+    if word or started:
+        words.append(word)
+    return words
+
+
+def _escaped(text: str, index: int) -> bool:
+    backslashes = 0
+    while index - backslashes - 1 >= 0 and text[index - backslashes - 1] == "\\":
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def _unquote(word: str) -> str:
+    result = ""
+    position = 0
+    while position < len(word):
+        char = word[position]
+        if char == "\\" and position + 1 < len(word):
+            result += word[position + 1]
+            position += 2
+        elif char in "'\"":
+            closing = word.find(char, position + 1)
+            closing = len(word) if closing == -1 else closing
+            inner = word[position + 1:closing]
+            result += inner if char == "'" else re.sub(r"\\([\\\"$`])", r"\1", inner)
+            position = closing + 1
+        else:
+            result += char
+            position += 1
+    return result
+
+
+def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
+    """The heredocs the instruction opens, in order (only shell-form RUN/COPY/ADD, also under ONBUILD)."""
+    keyword = (parsed.sub_keyword or "") if parsed.keyword.lower() == "onbuild" else parsed.keyword
+    if keyword.lower() not in HEREDOC_KEYWORDS or parsed.json or "<<" not in line:
+        return ()
+    headers = []
+    for word in _shell_words(line):
+        match = _HEREDOC_WORD.match(word)
+        if not match or not match.group(3):
+            continue
+        rest = match.group(3)
+        inner = _shell_words(rest)
+        if len(inner) != 1:
+            continue
+        name = _unquote(inner[0])
+        quoted = any(char in inner[0] for char in "'\"")
+        headers.append(HeredocHeader(name, int(match.group(1) or 0), match.group(2) == "-", not quoted))
+    return tuple(headers)

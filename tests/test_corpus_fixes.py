@@ -1,0 +1,44 @@
+"""Every rewrite of every real Dockerfile still parses with BuildKit's parser and is idempotent."""
+
+from __future__ import annotations
+
+import dockerfile
+import pytest
+
+from conftest import corpus_id, real_dockerfiles, requires_corpus
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.engine import Selection
+from dockerfix.rewriter.source import Source, SourceError
+
+RULES = Selection().rules()
+
+
+def context_for(path):
+    listing = path.with_name(path.name.replace(".Dockerfile", ".context.txt"))
+    if not listing.exists():
+        return None
+    return BuildContext.from_file_list(listing.read_text().splitlines())
+
+
+@requires_corpus
+@pytest.mark.parametrize("path", real_dockerfiles(), ids=corpus_id)
+def test_rewrite_parses_with_buildkit_and_is_idempotent(path):
+    try:
+        source = Source.decode(path.read_bytes(), str(path))
+        parse(source)
+    except SourceError:
+        pytest.skip("BuildKit rejects the input itself")
+    context = context_for(path)
+    result = engine.fix(source, RULES, context, unsafe_fixes=True)
+    assert not result.failures, result.failures
+    assert result.converged
+    if not result.changed:
+        return
+    before = dockerfile.parse_string(source.text)
+    after = dockerfile.parse_string(result.text)
+    assert len(after) <= len(before)
+    again = engine.fix(Source(result.text), RULES, context, unsafe_fixes=True)
+    assert again.text == result.text, "a second run changed the file"
+    assert not [f for f in again.remaining if f.fix is not None and f.fix.applicability.name != "DISPLAY_ONLY"]

@@ -1,0 +1,136 @@
+"""The fix loop, suppressions, selection and plugin discovery, with small rules written for the test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.engine import Selection
+from dockerfix.rewriter.fixes import Applicability, Edit
+from dockerfix.rewriter.rule import Rule
+from dockerfix.rewriter.source import Source
+
+
+class UppercaseKeyword(Rule):
+    """Test rule: lower-case keywords get upper-cased, one per pass (so the loop must iterate)."""
+
+    code = "DF901"
+    name = "uppercase-keyword"
+    summary = "test"
+
+    def check(self, document, context):
+        for instruction in document.instructions:
+            if instruction.keyword != instruction.keyword.upper():
+                start = instruction.start
+                end = start + len(instruction.keyword)
+                yield self.finding("lower case", start, end, self.fix("upper-case", [Edit(start, end, instruction.keyword.upper())]))
+                return
+
+
+class BreaksTheFile(Rule):
+    """Test rule: its fix opens a heredoc it never closes."""
+
+    code = "DF902"
+    name = "breaks-the-file"
+    summary = "test"
+
+    def check(self, document, context):
+        for run in document.instructions:
+            if run.cmd == "run" and "<<" not in run.arguments:
+                yield self.finding("x", run.start, run.end, self.fix("break", [Edit.insert(run.arguments_start, "<<EOF ")]))
+
+
+class UnsafeAppend(Rule):
+    """Test rule: an unsafe fix that appends a label once."""
+
+    code = "DF903"
+    name = "unsafe-append"
+    summary = "test"
+
+    def check(self, document, context):
+        if "LABEL" not in document.text:
+            end = len(document.text)
+            yield self.finding("x", 0, 1, self.fix("label", [Edit.insert(end, "LABEL a=b\n")], Applicability.UNSAFE))
+
+
+class Crashes(Rule):
+    """Test rule: raises."""
+
+    code = "DF904"
+    name = "crashes"
+    summary = "test"
+
+    def check(self, document, context):
+        raise RuntimeError("boom")
+
+
+TEXT = "from a\nrun echo 1\ncopy . /x\n"
+
+
+def test_fix_loop_iterates_to_a_fixpoint():
+    result = engine.fix(Source(TEXT), [UppercaseKeyword()])
+    assert result.text == "FROM a\nRUN echo 1\nCOPY . /x\n"
+    assert len(result.applied) == 3 and result.converged and not result.remaining
+    assert len(result.findings) == 1  # what the original file shows
+
+
+def test_fix_that_breaks_the_file_is_reverted_and_reported():
+    result = engine.fix(Source(TEXT), [UppercaseKeyword(), BreaksTheFile()])
+    assert result.text == "FROM a\nRUN echo 1\nCOPY . /x\n"
+    assert any(failure.code == "DF902" and "does not parse" in failure.message for failure in result.failures)
+
+
+def test_unsafe_fixes_only_on_request():
+    assert engine.fix(Source(TEXT), [UnsafeAppend()]).text == TEXT
+    assert engine.fix(Source(TEXT), [UnsafeAppend()], unsafe_fixes=True).text == TEXT + "LABEL a=b\n"
+
+
+def test_crashing_rule_is_reported_not_fatal():
+    result = engine.fix(Source(TEXT), [Crashes(), UppercaseKeyword()])
+    assert result.text.startswith("FROM a") and result.failures[0].code == "DF904"
+
+
+def test_suppressions():
+    text = "FROM a\n# dockerfix: ignore=DF901\nrun echo\n"
+    assert engine.check(parse_text(text), [UppercaseKeyword()]) == ()
+    assert engine.check(parse_text("# dockerfix: global ignore=DF901\nfrom a\n"), [UppercaseKeyword()]) == ()
+    assert engine.check(parse_text("# dockerfix: ignore=DF101\nfrom a\n"), [UppercaseKeyword()])
+
+
+def test_selection_longest_prefix_wins():
+    selection = Selection(select=("DF",), ignore=("DF1",))
+    assert not selection.enabled("DF101") and selection.enabled("DF201")
+    assert Selection(select=("DF101",), ignore=("DF1",)).enabled("DF101")
+    assert not Selection(select=("DF1",), ignore=("DF1",)).enabled("DF101")
+    assert not Selection(select=("DF2",)).enabled("DF101")
+
+
+def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
+    site = tmp_path / "site"
+    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
+    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
+    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
+    (site / "acme_rules.py").write_text(textwrap.dedent('''
+        from dockerfix.rewriter.rule import Rule
+
+        class NoMaintainer(Rule):
+            """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
+            code = "DF950"
+            name = "no-maintainer"
+            summary = "MAINTAINER is deprecated."
+
+            def check(self, document, context):
+                for instruction in document.instructions:
+                    if instruction.cmd == "maintainer":
+                        yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
+    '''))
+    (tmp_path / "Dockerfile").write_text("FROM a\nMAINTAINER me\n")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    listing = subprocess.run([sys.executable, "-m", "dockerfix", "--list-rules"], env=environment, capture_output=True, text=True)
+    assert "DF950  no-maintainer" in listing.stdout, listing.stderr
+    run = subprocess.run([sys.executable, "-m", "dockerfix", "Dockerfile"], cwd=tmp_path, env=environment, capture_output=True, text=True)
+    assert "Dockerfile:2:1: DF950 MAINTAINER is deprecated" in run.stdout
