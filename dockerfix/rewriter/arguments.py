@@ -242,16 +242,18 @@ def _name_values(rest: str, keyword: str, escape: str) -> tuple[str, ...]:
 
 
 def _health(rest: str) -> tuple[tuple[str, ...], bool]:
+    """HEALTHCHECK's type word and command; BuildKit finds their boundary byte by byte, like the flags."""
+    encoded = rest.encode("utf-8", "surrogateescape")
     separator = 0
-    while separator < len(rest) and rest[separator] not in GO_SPACE:
+    while separator < len(encoded) and not _is_go_space_byte(encoded[separator]):
         separator += 1
     if separator == 0:
         return (), False
     following = separator
-    while following < len(rest) and rest[following] in GO_SPACE:
+    while following < len(encoded) and _is_go_space_byte(encoded[following]):
         following += 1
-    command, is_json = _maybe_json(rest[following:])
-    return (rest[:separator], *command), is_json
+    command, is_json = _maybe_json(encoded[following:].decode("utf-8", "surrogateescape"))
+    return (encoded[:separator].decode("utf-8", "surrogateescape"), *command), is_json
 
 
 def _value(keyword: str, rest: str, escape: str) -> tuple[tuple[str, ...], bool]:
@@ -302,11 +304,12 @@ def parse_line(line: str, escape: str = "\\") -> ParsedLine:
     sub_keyword = None
     try:
         if keyword.lower() == "onbuild" and arguments:
+            # BuildKit reports ONBUILD's own flags and the inner instruction's value and form.
             inner = parse_line(line[arguments_start:], escape)
             return ParsedLine(
                 keyword=keyword,
-                flags=inner.flags,
-                flag_spans=tuple((start + arguments_start, end + arguments_start) for start, end in inner.flag_spans),
+                flags=tuple(text for text, _, _ in flags),
+                flag_spans=tuple((start, end) for _, start, end in flags),
                 arguments_start=inner.arguments_start + arguments_start,
                 value=inner.value,
                 json=inner.json,
@@ -314,7 +317,7 @@ def parse_line(line: str, escape: str = "\\") -> ParsedLine:
             )
         value, is_json = _value(keyword, arguments, escape)
     except _NotStringArray:
-        raise ArgumentError("dockerfile: not a string array in JSON (exec) form") from None
+        raise ArgumentError("when using JSON array syntax, arrays must be comprised of strings only") from None
     return ParsedLine(
         keyword=keyword,
         flags=tuple(text for text, _, _ in flags),
@@ -326,75 +329,167 @@ def parse_line(line: str, escape: str = "\\") -> ParsedLine:
     )
 
 
-def _shell_words(line: str) -> list[str]:
-    """Words as BuildKit's shell lexer splits them with raw quotes and escapes: quotes and backslashes are kept,
-    whitespace inside quotes, after a backslash or inside ``${...}`` does not split."""
-    words: list[str] = []
-    word = ""
-    started = False
-    position = 0
-    length = len(line)
-    while position < length:
-        char = line[position]
-        if char in " \t\r\n" and not word and not started:
-            position += 1
-            continue
-        if char in " \t\r\n":
-            words.append(word)
-            word, started = "", False
-            position += 1
-            continue
-        started = True
-        if char == "\\" and position + 1 < length:
-            word += line[position:position + 2]
-            position += 2
-            continue
-        if char in "'\"":
-            closing = line.find(char, position + 1)
-            while char == '"' and closing != -1 and _escaped(line, closing):
-                closing = line.find(char, closing + 1)
-            closing = length - 1 if closing == -1 else closing
-            word += line[position:closing + 1]
-            position = closing + 1
-            continue
-        if char == "$" and line.startswith("${", position):
-            closing = line.find("}", position)
-            closing = length - 1 if closing == -1 else closing
-            word += line[position:closing + 1]
-            position = closing + 1
-            continue
-        word += char
-        position += 1
-    if word or started:
-        words.append(word)
-    return words
+class _LexError(Exception):
+    pass
 
 
-def _escaped(text: str, index: int) -> bool:
-    backslashes = 0
-    while index - backslashes - 1 >= 0 and text[index - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1
+class _WordLexer:
+    """BuildKit's shell word lexer (``shell.Lex.ProcessWords``) with no variables set and unset ones kept as
+    written, which is how the parser runs it to find heredoc words and their names."""
 
+    def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool) -> None:
+        self.text = text
+        self.position = 0
+        self.raw_quotes = raw_quotes
+        self.raw_escapes = raw_escapes
 
-def _unquote(word: str) -> str:
-    result = ""
-    position = 0
-    while position < len(word):
-        char = word[position]
-        if char == "\\" and position + 1 < len(word):
-            result += word[position + 1]
-            position += 2
-        elif char in "'\"":
-            closing = word.find(char, position + 1)
-            closing = len(word) if closing == -1 else closing
-            inner = word[position + 1:closing]
-            result += inner if char == "'" else re.sub(r"\\([\\\"$`])", r"\1", inner)
-            position = closing + 1
-        else:
+    def peek(self) -> str | None:
+        return self.text[self.position] if self.position < len(self.text) else None
+
+    def next(self) -> str | None:
+        char = self.peek()
+        if char is not None:
+            self.position += 1
+        return char
+
+    def words(self) -> list[str]:
+        try:
+            return self.process_until(None, self.raw_escapes)[1]
+        except _LexError:
+            return []
+
+    def process_until(self, stop: str | None, raw_escapes: bool) -> tuple[str, list[str]]:
+        saved, self.raw_escapes = self.raw_escapes, raw_escapes
+        try:
+            return self._process_until(stop)
+        finally:
+            self.raw_escapes = saved
+
+    def _process_until(self, stop: str | None) -> tuple[str, list[str]]:
+        result = ""
+        words: list[str] = []
+        word = ""
+
+        def add_char(char: str) -> None:
+            nonlocal word
+            if char in GO_SPACE:
+                if word:
+                    words.append(word)
+                    word = ""
+            else:
+                word += char
+
+        while self.peek() is not None:
+            char = self.peek()
+            if stop is not None and char == stop:
+                self.next()
+                return result, words + ([word] if word else [])
+            if char == "$":
+                piece = self.dollar()
+                result += piece
+                for each in piece:
+                    add_char(each)
+            elif char == "'":
+                piece = self.single_quote()
+                result += piece
+                word += piece
+            elif char == '"':
+                piece = self.double_quote()
+                result += piece
+                word += piece
+            else:
+                char = self.next()
+                if char == "\\":
+                    if self.raw_escapes:
+                        word += char
+                        result += char
+                    char = self.next()
+                    if char is None:
+                        break
+                    word += char
+                else:
+                    add_char(char)
+                result += char
+        if stop is not None:
+            raise _LexError(f"unexpected end of statement while looking for matching {stop}")
+        return result, words + ([word] if word else [])
+
+    def single_quote(self) -> str:
+        opening = self.next()
+        result = opening if self.raw_quotes else ""
+        while True:
+            char = self.next()
+            if char is None:
+                raise _LexError("unterminated single quote")
+            if char == "'":
+                return result + (char if self.raw_quotes else "")
             result += char
-            position += 1
-    return result
+
+    def double_quote(self) -> str:
+        opening = self.next()
+        result = opening if self.raw_quotes else ""
+        while True:
+            char = self.peek()
+            if char is None:
+                raise _LexError("unterminated double quote")
+            if char == '"':
+                self.next()
+                return result + (char if self.raw_quotes else "")
+            if char == "$":
+                result += self.dollar()
+                continue
+            char = self.next()
+            if char == "\\":
+                if self.raw_escapes:
+                    result += char
+                following = self.peek()
+                if following is None:
+                    continue
+                if following in ('"', "$", "\\"):
+                    char = self.next()
+            result += char
+
+    def name(self) -> str:
+        name = ""
+        while self.peek() is not None:
+            char = self.peek()
+            if not name and char.isdigit():
+                while self.peek() is not None and self.peek().isdigit():
+                    name += self.next()
+                return name
+            if not name and char in "@*#?-$!0":
+                return self.next()
+            if not (char.isalpha() or char.isdigit() or char == "_"):
+                break
+            name += self.next()
+        return name
+
+    def dollar(self) -> str:
+        self.next()
+        if self.peek() != "{":
+            name = self.name()
+            return "$" + name
+        self.next()
+        if self.peek() is None or self.peek() in "{}:":
+            raise _LexError("bad substitution")
+        name = self.name()
+        char = self.next()
+        if char == "}":
+            return "${" + name + "}"
+        modifier = char or ""
+        if char == ":":
+            char = self.next()
+            modifier += char or ""
+        if char is not None and char in "+-?#%":
+            word, _ = self.process_until("}", char in "#%")
+            return "${" + name + modifier + word + "}"
+        if char == "/" and modifier == "/":
+            if self.peek() == "/":
+                self.next()
+            pattern, _ = self.process_until("/", True)
+            replacement, _ = self.process_until("}", True)
+            return "${" + name + "/" + pattern + "/" + replacement + "}"
+        raise _LexError(f"unsupported modifier ({modifier}) in substitution")
 
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
@@ -403,15 +498,16 @@ def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
     if keyword.lower() not in HEREDOC_KEYWORDS or parsed.json or "<<" not in line:
         return ()
     headers = []
-    for word in _shell_words(line):
+    for word in _WordLexer(line, raw_quotes=True, raw_escapes=True).words():
         match = _HEREDOC_WORD.match(word)
         if not match or not match.group(3):
             continue
         rest = match.group(3)
-        inner = _shell_words(rest)
-        if len(inner) != 1:
+        plain = _WordLexer(rest, raw_quotes=False, raw_escapes=False).words()
+        if len(plain) != 1:
             continue
-        name = _unquote(inner[0])
-        quoted = any(char in inner[0] for char in "'\"")
-        headers.append(HeredocHeader(name, int(match.group(1) or 0), match.group(2) == "-", not quoted))
+        raw = _WordLexer(rest, raw_quotes=True, raw_escapes=False).words()
+        quotes = sum(plain[0].count(quote) for quote in "'\"")
+        raw_quotes = sum(raw[0].count(quote) for quote in "'\"") if raw else quotes
+        headers.append(HeredocHeader(plain[0], int(match.group(1) or 0), match.group(2) == "-", quotes == raw_quotes))
     return tuple(headers)
