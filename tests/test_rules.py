@@ -18,10 +18,12 @@ from dockerfix.rewriter.source import Source
 RULES = all_rules()
 
 
-def examples(kind: str):
-    for rule in RULES:
-        for number, example in enumerate(getattr(rule, kind)):
-            yield pytest.param(rule, example, id=f"{rule.code}-{kind}-{number}")
+def examples(kind: str) -> list:
+    return [
+        pytest.param(rule, example, id=f"{rule.code}-{kind}-{number}")
+        for rule in RULES
+        for number, example in enumerate(getattr(rule, kind))
+    ]
 
 
 def build_context(example: Example | str, tmp_path: Path) -> BuildContext | None:

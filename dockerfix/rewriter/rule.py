@@ -8,6 +8,7 @@ never edits anything itself.
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping
@@ -71,7 +72,7 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
-        return (cls.__doc__ or "").strip()
+        return inspect.cleandoc(cls.__doc__ or "")
 
 
 _SUPPRESSION = re.compile(r"^\s*(?P<tool>dockerfix|hadolint)\s*:?\s*(?P<scope>global\s+)?ignore\b\s*(?:=\s*(?P<codes>[\w\s,]+))?", re.IGNORECASE)

@@ -1,0 +1,259 @@
+"""The shell model of a RUN command: what ``/bin/sh -c`` receives, parsed with tree-sitter-bash.
+
+Rules ask it which commands run, at which level, joined by which operators, and whether anything makes a rewrite
+unsafe to reason about (a parse error, a comment, a background job, a heredoc). Spans are offsets into the script
+text (code points), which ``Instruction.arguments_to_source`` maps back to the Dockerfile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+_SEPARATORS = {";", "&", ";;", "\n"}
+_SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
+_COMMAND_NODES = {"command", "declaration_command", "unset_command", "test_command"}
+_ARITHMETIC_NODES = {"arithmetic_expansion", "compound_statement_arithmetic", "c_style_for_statement"}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int
+    end: int
+    literal: str | None  # the value after quote removal; None when it depends on an expansion
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    start: int
+    end: int
+    name: Word | None
+    arguments: tuple[Word, ...]
+    assignments: tuple[Word, ...]
+    in_subshell: bool  # inside ( ), $( ) or <( ): state it changes cannot outlive it
+    top_level: bool    # an item of the script's top-level list (not nested in a pipeline, group or compound)
+
+    @property
+    def name_literal(self) -> str | None:
+        return self.name.literal if self.name is not None else None
+
+    @property
+    def argument_literals(self) -> list[str | None]:
+        return [word.literal for word in self.arguments]
+
+
+@dataclass(frozen=True)
+class ListItem:
+    """One element of the top-level list and the operator that follows it (None for the last)."""
+
+    start: int
+    end: int
+    operator: str | None
+
+
+@dataclass(frozen=True)
+class Script:
+    source: str
+    items: tuple[ListItem, ...]
+    commands: tuple[SimpleCommand, ...]
+    comments: tuple[tuple[int, int], ...]
+    has_error: bool
+    has_background: bool
+    has_heredoc: bool
+    defines_function: bool
+    has_arithmetic: bool
+
+    @property
+    def content_end(self) -> int:
+        """End of the last command, before a trailing `;`, `&` or whitespace."""
+        return self.items[-1].end if self.items else 0
+
+    def simple_commands(self) -> tuple[SimpleCommand, ...]:
+        return self.commands
+
+    def top_level_operators(self) -> list[str]:
+        """Operators between top-level items (a trailing one excluded)."""
+        return [item.operator for item in self.items[:-1] if item.operator is not None]
+
+
+class _Builder:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.encoded = text.encode("utf-8", "surrogatepass")
+        self.ascii = len(self.encoded) == len(text)
+        self.commands: list[SimpleCommand] = []
+        self.comments: list[tuple[int, int]] = []
+        self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False}
+
+    def offset(self, byte: int) -> int:
+        if self.ascii:
+            return byte
+        return len(self.encoded[:byte].decode("utf-8", "surrogatepass"))
+
+    def span(self, node: Node) -> tuple[int, int]:
+        return self.offset(node.start_byte), self.offset(node.end_byte)
+
+    def slice(self, node: Node) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def word(self, node: Node) -> Word:
+        start, end = self.span(node)
+        return Word(self.text[start:end], start, end, self.literal(node))
+
+    def literal(self, node: Node) -> str | None:
+        kind = node.type
+        if kind in ("word", "number", "command_name"):
+            if kind == "command_name" and node.named_child_count == 1:
+                return self.literal(node.named_children[0])
+            if any(child.is_named for child in node.children) and kind != "number":
+                return None
+            return _unescape(self.slice(node))
+        if kind == "raw_string":
+            return self.slice(node)[1:-1]
+        if kind == "string":
+            parts = []
+            for child in node.named_children:
+                if child.type != "string_content":
+                    return None
+                parts.append(_unescape_double(self.slice(child)))
+            return "".join(parts)
+        if kind == "concatenation":
+            parts = [self.literal(child) for child in node.named_children]
+            return None if any(part is None for part in parts) else "".join(parts)
+        return None
+
+    def items(self, root: Node) -> tuple[ListItem, ...]:
+        items: list[ListItem] = []
+        statements = [child for child in root.children if child.type != "comment"]
+        for child in statements:
+            if not child.is_named:
+                if child.type in _SEPARATORS and items:
+                    last = items[-1]
+                    items[-1] = ListItem(last.start, last.end, child.type)
+                continue
+            if child.type == "list":
+                self.flatten(child, items)
+            else:
+                start, end = self.span(child)
+                if items and items[-1].operator is None:
+                    last = items[-1]
+                    items[-1] = ListItem(last.start, last.end, "\n")
+                items.append(ListItem(start, end, None))
+        return tuple(items)
+
+    def flatten(self, node: Node, items: list[ListItem]) -> None:
+        if items and items[-1].operator is None:
+            last = items[-1]
+            items[-1] = ListItem(last.start, last.end, "\n")
+        for child in node.children:
+            if child.type == "list":
+                self.flatten(child, items)
+            elif child.is_named:
+                start, end = self.span(child)
+                items.append(ListItem(start, end, None))
+            elif items:
+                last = items[-1]
+                items[-1] = ListItem(last.start, last.end, child.type)
+
+    def walk(self, node: Node, in_subshell: bool, top_level: bool) -> None:
+        kind = node.type
+        if node.is_error or node.is_missing:
+            self.flags["error"] = True
+        if kind == "comment":
+            self.comments.append(self.span(node))
+            return
+        if kind == "&":
+            self.flags["background"] = True
+        if kind in ("heredoc_redirect", "heredoc_body"):
+            self.flags["heredoc"] = True
+        if kind == "function_definition":
+            self.flags["function"] = True
+        if kind in _ARITHMETIC_NODES or (kind == "compound_statement" and self.slice(node).startswith("((")):
+            self.flags["arithmetic"] = True
+        if kind in _COMMAND_NODES:
+            self.command(node, in_subshell, top_level)
+        elif kind == "variable_assignment" and node.parent is not None and node.parent.type not in _COMMAND_NODES:
+            # `x=1` on its own: a command with no name that sets a shell variable.
+            start, end = self.span(node)
+            self.commands.append(SimpleCommand(start, end, None, (), (self.word(node),), in_subshell, top_level))
+        inner_subshell = in_subshell or kind in _SUBSHELL_NODES
+        for child in node.children:
+            nested_top = top_level and kind in ("program", "list", "redirected_statement", "variable_assignments")
+            self.walk(child, inner_subshell, nested_top)
+
+    def command(self, node: Node, in_subshell: bool, top_level: bool) -> None:
+        start, end = self.span(node)
+        kind = node.type
+        name = None
+        arguments: list[Word] = []
+        assignments: list[Word] = []
+        if kind == "command":
+            for child in node.named_children:
+                if child.type == "variable_assignment" and name is None:
+                    assignments.append(self.word(child))
+                elif child.type == "command_name":
+                    name = self.word(child)
+                elif child.type.endswith("redirect"):
+                    continue
+                elif name is not None:
+                    arguments.append(self.word(child))
+        else:
+            keyword = node.children[0]
+            name = Word(self.slice(keyword), *self.span(keyword), self.slice(keyword))
+            arguments = [self.word(child) for child in node.named_children if child is not keyword]
+        self.commands.append(SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level))
+
+
+def _unescape(text: str) -> str:
+    result = []
+    position = 0
+    while position < len(text):
+        if text[position] == "\\" and position + 1 < len(text):
+            result.append(text[position + 1])
+            position += 2
+        else:
+            result.append(text[position])
+            position += 1
+    return "".join(result)
+
+
+def _unescape_double(text: str) -> str:
+    result = []
+    position = 0
+    while position < len(text):
+        if text[position] == "\\" and position + 1 < len(text) and text[position + 1] in '\\"$`':
+            result.append(text[position + 1])
+            position += 2
+        else:
+            result.append(text[position])
+            position += 1
+    return "".join(result)
+
+
+def parse_shell(text: str) -> Script:
+    """Parse a shell script; never raises (a script tree-sitter cannot read has ``has_error``)."""
+    builder = _Builder(text)
+    tree = _parser().parse(builder.encoded)
+    root = tree.root_node
+    builder.walk(root, in_subshell=False, top_level=True)
+    return Script(
+        source=text,
+        items=builder.items(root),
+        commands=tuple(builder.commands),
+        comments=tuple(builder.comments),
+        has_error=builder.flags["error"] or root.has_error,
+        has_background=builder.flags["background"],
+        has_heredoc=builder.flags["heredoc"],
+        defines_function=builder.flags["function"],
+        has_arithmetic=builder.flags["arithmetic"],
+    )
