@@ -141,7 +141,7 @@ class _Builder:
                     last = items[-1]
                     items[-1] = ListItem(last.start, last.end, child.type)
                 continue
-            if child.type == "list":
+            if _list_body(child) is not None:
                 self.flatten(child, items)
             else:
                 start, end = self.span(child)
@@ -155,8 +155,9 @@ class _Builder:
         if items and items[-1].operator is None:
             last = items[-1]
             items[-1] = ListItem(last.start, last.end, "\n")
-        for child in node.children:
-            if child.type == "list":
+        body = _list_body(node)
+        for child in body.children:
+            if _list_body(child) is not None:
                 self.flatten(child, items)
             elif child.is_named:
                 start, end = self.span(child)
@@ -164,6 +165,10 @@ class _Builder:
             elif items:
                 last = items[-1]
                 items[-1] = ListItem(last.start, last.end, child.type)
+        if body is not node:
+            # tree-sitter-bash hangs a redirect after `a || b` on the whole list; the shell binds it to `b` only.
+            last = items[-1]
+            items[-1] = ListItem(last.start, self.span(node)[1], last.operator)
 
     def walk(self, node: Node, in_subshell: bool, top_level: bool) -> None:
         kind = node.type
@@ -212,6 +217,15 @@ class _Builder:
             name = Word(self.slice(keyword), *self.span(keyword), self.slice(keyword))
             arguments = [self.word(child) for child in node.named_children if child is not keyword]
         self.commands.append(SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level))
+
+
+def _list_body(node: Node) -> Node | None:
+    """The `list` a node stands for: itself, or the body of a redirected statement wrapped around a list."""
+    if node.type == "list":
+        return node
+    if node.type == "redirected_statement" and node.named_child_count and node.named_children[0].type == "list":
+        return node.named_children[0]
+    return None
 
 
 def _unescape(text: str) -> str:

@@ -232,6 +232,8 @@ def unmergeable(run: Instruction) -> str | None:
         return "a shell heredoc"
     if not run.arguments.strip():
         return "an empty RUN"
+    if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
+        return "the RUN ends with a comment line"
     return None
 
 
