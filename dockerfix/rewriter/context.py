@@ -35,7 +35,7 @@ class IgnorePattern:
         exclusion = text.startswith("!")
         if exclusion:
             text = text[1:].strip()
-        text = posixpath.normpath(text.replace("\\", "/")) if text else text
+        text = posixpath.normpath(text) if text else text
         if len(text) > 1 and text.startswith("/"):
             text = text.lstrip("/")
         if text.startswith("./"):
@@ -93,17 +93,23 @@ def parse_ignore(text: str) -> tuple[IgnorePattern, ...]:
 
 
 def _normal(path: str) -> str:
-    cleaned = posixpath.normpath("/" + path.replace("\\", "/")).lstrip("/")
+    cleaned = posixpath.normpath("/" + path).lstrip("/")
     return "" if cleaned == "." else cleaned
 
 
 class BuildContext:
     """What a rule may ask about the context: which files exist (and are not ignored), and their small texts."""
 
-    def __init__(self, listed: Iterable[str], patterns: tuple[IgnorePattern, ...] = (), root: Path | None = None) -> None:
-        self._listed = tuple(sorted({_normal(path) for path in listed if _normal(path)}))
+    def __init__(self, listed: Iterable[str] | None, patterns: tuple[IgnorePattern, ...] = (), root: Path | None = None) -> None:
+        """``listed`` None means: walk ``root`` the first time a rule asks (most files never need it)."""
+        self._given = None if listed is None else tuple(listed)
         self.patterns = patterns
         self.root = root
+
+    @cached_property
+    def _listed(self) -> tuple[str, ...]:
+        paths = _walk(self.root) if self._given is None and self.root is not None else (self._given or ())
+        return tuple(sorted({normal for path in paths if (normal := _normal(path))}))
 
     @classmethod
     def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> "BuildContext":
@@ -122,7 +128,7 @@ class BuildContext:
                 break
             except OSError:
                 continue
-        return cls(_walk(root), patterns, root)
+        return cls(None, patterns, root)
 
     def is_ignored(self, path: str) -> bool:
         path = _normal(path)
