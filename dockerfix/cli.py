@@ -190,6 +190,11 @@ def _explain(code: str) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lsp"]:
+        from .lsp import serve  # the server's dependencies load only for the server
+
+        return serve(argv[1:])
     arguments = _parser().parse_args(argv)
     try:
         if arguments.list_rules:
