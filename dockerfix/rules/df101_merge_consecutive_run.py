@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
+import re
 from typing import Iterable, Iterator
 
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
@@ -11,6 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
+from .runedit import Style, append_blocker, command_text
 from .shellfacts import Role, changes_shell_state, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
@@ -95,8 +95,8 @@ class MergeConsecutiveRun(Rule):
             for group in consecutive_runs(stage, context, self.code):
                 yield from self.check_group(document, group, style)
 
-    def check_group(self, document: Document, group: list[Instruction], style: "Style") -> Iterator[Finding]:
-        blocker = next((reason for run in group if (reason := unmergeable(run))), None)
+    def check_group(self, document: Document, group: list[Instruction], style: Style) -> Iterator[Finding]:
+        blocker = next((reason for run in group if (reason := append_blocker(run))), None)
         if blocker is not None:
             yield self.finding(
                 f"{len(group)} consecutive RUN instructions make {len(group)} layers; not merged automatically: {blocker}",
@@ -124,18 +124,15 @@ class MergeConsecutiveRun(Rule):
         )
 
     def merge(
-        self, document: Document, runs: list[Instruction], style: "Style", reasons: list[str], applicability: Applicability
+        self, document: Document, runs: list[Instruction], style: Style, reasons: list[str], applicability: Applicability
     ) -> Iterable[Finding]:
         if len(runs) < 2:
             return
-        pieces = []
         last = len(runs) - 1
-        for position, run in enumerate(runs):
-            pieces.append(piece(document, run, isolate=position < last, group=position > 0))
+        pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
         text = pieces[0]
         for previous, run, command in zip(runs, runs[1:], pieces[1:]):
-            comments = [c for c in between_comments(document, previous, run)]
-            text += style.join(document, comments, command)
+            text += style.join(document, between_comments(document, previous, run), command)
         why = "; ".join(dict.fromkeys(reasons))
         count = len(runs)
         yield self.finding(
@@ -145,39 +142,6 @@ class MergeConsecutiveRun(Rule):
             self.fix(f"Merge {count} RUN instructions into one ({why})", [Edit(runs[0].arguments_start, runs[-1].header_end, text)], applicability),
             Savings(layers=count - 1),
         )
-
-
-@dataclass(frozen=True)
-class Style:
-    """How the file writes continuation lines: the indentation and where `&&` goes."""
-
-    indent: str
-    leading_operator: bool
-
-    @classmethod
-    def of(cls, document: Document) -> "Style":
-        indents: Counter[str] = Counter()
-        leading = trailing = 0
-        for instruction in document.instructions:
-            if instruction.cmd != "run" or len(instruction.lines) < 2:
-                continue
-            for line in instruction.lines:
-                content = document.text[line.start:line.content_end]
-                stripped = content.lstrip(" \t")
-                if line is not instruction.lines[0] and stripped and not stripped.startswith("#"):
-                    indents[content[: len(content) - len(stripped)]] += 1
-                    leading += stripped.startswith(("&&", "||"))
-                trailing += content.rstrip(" \t" + document.escape).endswith("&&")
-        indent = indents.most_common(1)[0][0] if indents else "    "
-        return cls(indent or "    ", leading_operator=leading >= trailing)
-
-    def join(self, document: Document, comments: list[Comment], command: str) -> str:
-        newline = document.source.newline
-        escape = document.escape
-        comment_lines = "".join(document.text[c.line.start:c.line.content_end] + newline for c in comments)
-        if self.leading_operator:
-            return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
-        return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
 
 
 def posix_shell(document: Document, stage: Stage) -> bool:
@@ -219,24 +183,6 @@ def same_flags(first: Instruction, second: Instruction) -> bool:
     return sorted(flag.text for flag in first.flags) == sorted(flag.text for flag in second.flags)
 
 
-def unmergeable(run: Instruction) -> str | None:
-    """Why this RUN's command cannot be safely joined with others, or None."""
-    script = run.shell
-    if script is None or script.has_error:
-        return "the shell command could not be parsed"
-    if script.comments:
-        return "a shell comment would swallow what follows it"
-    if script.has_background:
-        return "a command runs in the background (`&`)"
-    if script.has_heredoc:
-        return "a shell heredoc"
-    if not run.arguments.strip():
-        return "an empty RUN"
-    if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
-        return "the RUN ends with a comment line"
-    return None
-
-
 def needs_isolation(script: Script) -> bool:
     """Whether a later command in the same shell could see a state change this script makes."""
     if script.defines_function or script.has_arithmetic:
@@ -254,8 +200,6 @@ def needs_isolation(script: Script) -> bool:
 
 def _assigning_expansion(text: str) -> bool:
     """`${name:=value}` / `${name=value}` assign as a side effect."""
-    import re
-
     return re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?=", text) is not None
 
 
@@ -267,8 +211,7 @@ def list_needs_grouping(script: Script) -> bool:
 def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> str:
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires."""
     script = run.shell
-    end = run.arguments_to_source(script.content_end, end=True)
-    text = document.text[run.arguments_start:end]
+    text = command_text(document, run)
     if isolate and needs_isolation(script):
         return f"({text})"
     if group and list_needs_grouping(script):

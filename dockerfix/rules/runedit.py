@@ -1,0 +1,234 @@
+"""Shared ways to look at and edit a RUN instruction, and the two shapes most layer rules take: "append a cleanup
+command to the RUN that made the mess" and "add a flag to a package-manager command". Rules subclass these and
+supply the facts; the editing, the safety checks and the file's formatting style live here once."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import ClassVar, Iterator, Sequence
+
+from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding
+from dockerfix.rewriter.rule import Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .shellfacts import python_module_command
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the file writes continuation lines: the indentation and where `&&` goes."""
+
+    indent: str
+    leading_operator: bool
+
+    @classmethod
+    def of(cls, document: Document) -> "Style":
+        indents: Counter[str] = Counter()
+        leading = trailing = 0
+        for instruction in document.instructions:
+            if instruction.cmd != "run" or len(instruction.lines) < 2:
+                continue
+            for line in instruction.lines:
+                content = document.text[line.start:line.content_end]
+                stripped = content.lstrip(" \t")
+                if line is not instruction.lines[0] and stripped and not stripped.startswith("#"):
+                    indents[content[: len(content) - len(stripped)]] += 1
+                    leading += stripped.startswith(("&&", "||"))
+                trailing += content.rstrip(" \t" + document.escape).endswith("&&")
+        indent = indents.most_common(1)[0][0] if indents else "    "
+        return cls(indent or "    ", leading_operator=leading >= trailing)
+
+    def join(self, document: Document, comments: Sequence[Comment], command: str) -> str:
+        """Text that continues a RUN with `&& command` on a new continuation line, comment lines before it."""
+        newline = document.source.newline
+        escape = document.escape
+        comment_lines = "".join(document.text[c.line.start:c.line.content_end] + newline for c in comments)
+        if self.leading_operator:
+            return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
+        return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
+
+
+def append_blocker(run: Instruction) -> str | None:
+    """Why text cannot safely be added after this RUN's command, or None."""
+    if run.cmd != "run" or run.is_json:
+        return "an exec-form RUN"
+    if run.heredocs:
+        return "a heredoc"
+    script = run.shell
+    if script is None or script.has_error:
+        return "the shell command could not be parsed"
+    if script.comments:
+        return "a shell comment would swallow what follows it"
+    if script.has_background:
+        return "a command runs in the background (`&`)"
+    if script.has_heredoc:
+        return "a shell heredoc"
+    if not run.arguments.strip() or not script.items:
+        return "an empty RUN"
+    if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
+        return "the RUN ends with a comment line"
+    return None
+
+
+def command_text(document: Document, run: Instruction) -> str:
+    """The RUN's command as written (continuations included), without a trailing `;` or whitespace."""
+    end = run.arguments_to_source(run.shell.content_end, end=True)
+    return document.text[run.arguments_start:end]
+
+
+def append_edit(document: Document, run: Instruction, command: str, style: Style) -> Edit:
+    """Append `&& command` to a RUN (check ``append_blocker`` first). `a; b && c` still runs c only if b succeeded,
+    and the RUN fails exactly when it failed before, so nothing that ran before changes."""
+    end = run.arguments_to_source(run.shell.content_end, end=True)
+    return Edit(end, run.header_end, style.join(document, (), command))
+
+
+def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
+    """Insert ` text` right after the argument ``index`` of a command of this RUN."""
+    word = command.arguments[index]
+    return Edit.insert(run.arguments_to_source(word.end, end=True), f" {text}")
+
+
+def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
+    """Shell-form RUNs of a stage that parsed, with their commands."""
+    for instruction in stage.instructions:
+        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error:
+            yield instruction, list(instruction.shell.simple_commands())
+
+
+def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
+    """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
+    name = command.name_literal
+    if name is None:
+        return None, command.argument_literals
+    name, arguments = python_module_command(name.rsplit("/", 1)[-1], command.argument_literals)
+    return name, list(arguments)
+
+
+def verb_index(arguments: Sequence[str | None]) -> int | None:
+    """Index of the first argument that is not an option: `apt-get -y install x` -> 1."""
+    for index, argument in enumerate(arguments):
+        if argument is None:
+            return None
+        if not argument.startswith("-"):
+            return index
+    return None
+
+
+def cache_mount_targets(run: Instruction) -> list[str]:
+    """Targets of `--mount=type=cache` flags: what is cached there never reaches the image."""
+    targets = []
+    for flag in run.flags:
+        if flag.name != "mount" or flag.value is None:
+            continue
+        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+        if fields.get("type") == "cache":
+            targets.append(fields.get("target") or fields.get("dst") or fields.get("destination") or "")
+    return targets
+
+
+def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
+    """Whether some `rm` among the commands removes a path matching the regular expression ``pattern``."""
+    regex = re.compile(pattern)
+    for command in commands:
+        name, arguments = tool_and_arguments(command)
+        if name == "rm" and any(argument is not None and regex.search(argument) for argument in arguments):
+            return True
+    return False
+
+
+def env_names_before(stage: Stage, run: Instruction) -> set[str]:
+    """Names set by ENV or ARG in the stage before ``run``."""
+    names = set()
+    for instruction in stage.instructions:
+        if instruction is run or instruction.index >= run.index:
+            break
+        if instruction.cmd == "env":
+            names.update(instruction.value[0::2])
+        elif instruction.cmd == "arg":
+            names.update(word.partition("=")[0] for word in instruction.value)
+    return names
+
+
+class AppendCleanupRule(Rule):
+    """A RUN that installs with a package manager but leaves its cache behind gets the cleanup appended."""
+
+    cleanup: ClassVar[str]
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def creates_mess(self, command: SimpleCommand) -> bool:
+        raise NotImplementedError
+
+    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+        raise NotImplementedError
+
+    def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
+        """A rule-specific reason not to fix this RUN (the finding is still reported)."""
+        return None
+
+    def message(self) -> str:
+        return f"this RUN leaves the package manager's cache in the layer; `{self.cleanup}` in the same RUN removes it"
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        style = Style.of(document)
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                culprit = next((command for command in commands if self.creates_mess(command)), None)
+                if culprit is None or self.already_clean(commands):
+                    continue
+                if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
+                    continue
+                start = run.arguments_to_source(culprit.start)
+                end = run.arguments_to_source(culprit.end, end=True)
+                reason = append_blocker(run) or self.blocker(document, stage, run)
+                if reason is not None:
+                    yield self.finding(f"{self.message()} (not fixed automatically: {reason})", start, end)
+                    continue
+                fix = self.fix(
+                    f"Append `{self.cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
+                    [append_edit(document, run, self.cleanup, style)],
+                    Applicability.UNSAFE,
+                )
+                yield self.finding(self.message(), start, end, fix)
+
+
+class AddFlagRule(Rule):
+    """A package-manager command gets a flag that keeps its cache (or extras) out of the image."""
+
+    flag: ClassVar[str]
+    effect: ClassVar[str]
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+        """The command is one this rule is about (the flag's absence is checked separately)."""
+        raise NotImplementedError
+
+    def has_flag(self, arguments: list[str | None]) -> bool:
+        return self.flag in arguments
+
+    def exempt(self, stage: Stage, run: Instruction) -> bool:
+        return False
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                if self.cached_paths and any(target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target):
+                    continue
+                if self.exempt(stage, run):
+                    continue
+                for command in commands:
+                    name, arguments = tool_and_arguments(command)
+                    if not self.wants_flag(name, arguments) or self.has_flag(arguments):
+                        continue
+                    verb = verb_index(arguments)
+                    if verb is None:
+                        continue
+                    # arguments may be shifted by `python -m pip`: find the verb among the command's own words
+                    own_index = len(command.arguments) - len(arguments) + verb
+                    start = run.arguments_to_source(command.start)
+                    end = run.arguments_to_source(command.end, end=True)
+                    fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE)
+                    yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`: {self.effect}", start, end, fix)
