@@ -156,7 +156,7 @@ def env_names_before(stage: Stage, run: Instruction) -> set[str]:
 class AppendCleanupRule(Rule):
     """A RUN that installs with a package manager but leaves its cache behind gets the cleanup appended."""
 
-    cleanup: ClassVar[str]
+    cleanup: ClassVar[str] = ""
     cached_paths: ClassVar[tuple[str, ...]] = ()
 
     def creates_mess(self, command: SimpleCommand) -> bool:
@@ -169,8 +169,12 @@ class AppendCleanupRule(Rule):
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
         return None
 
-    def message(self) -> str:
-        return f"this RUN leaves the package manager's cache in the layer; `{self.cleanup}` in the same RUN removes it"
+    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+        """The command that cleans up after these commands."""
+        return self.cleanup
+
+    def message(self, cleanup: str) -> str:
+        return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         style = Style.of(document)
@@ -183,16 +187,17 @@ class AppendCleanupRule(Rule):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
+                cleanup = self.cleanup_for(commands)
                 reason = append_blocker(run) or self.blocker(document, stage, run)
                 if reason is not None:
-                    yield self.finding(f"{self.message()} (not fixed automatically: {reason})", start, end)
+                    yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
                     continue
                 fix = self.fix(
-                    f"Append `{self.cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
-                    [append_edit(document, run, self.cleanup, style)],
+                    f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
+                    [append_edit(document, run, cleanup, style)],
                     Applicability.UNSAFE,
                 )
-                yield self.finding(self.message(), start, end, fix)
+                yield self.finding(self.message(cleanup), start, end, fix)
 
 
 class AddFlagRule(Rule):

@@ -1,0 +1,63 @@
+"""DF103: `apt-get install --no-install-recommends`."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.rule import Example
+
+from .runedit import AddFlagRule, verb_index
+
+
+class AptNoInstallRecommends(AddFlagRule):
+    """Install only the packages asked for: `apt-get install --no-install-recommends`.
+
+    What it does
+        Flags `apt-get install` (and `apt install`) without `--no-install-recommends` and adds the flag after
+        `install`.
+
+    Why
+        By default apt also installs every package the requested ones recommend: documentation, optional tools,
+        often hundreds of megabytes the image never uses.
+
+    Example
+        RUN apt-get install -y curl
+        becomes
+        RUN apt-get install --no-install-recommends -y curl
+
+    Fix safety
+        Unsafe, and it says so: the image gets fewer packages. Something the program needed only through a
+        recommendation (ca-certificates for curl over https is the classic one) is then missing and must be named.
+    """
+
+    code = "DF103"
+    name = "apt-no-install-recommends"
+    summary = "apt-get install without --no-install-recommends installs packages nobody asked for."
+    hadolint = ("DL3015",)
+    flag = "--no-install-recommends"
+    effect = "installs fewer packages: recommended ones, e.g. ca-certificates, are no longer pulled in"
+    valid = (
+        "FROM debian\nRUN apt-get install -y --no-install-recommends curl\n",
+        "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",
+        "FROM debian\nRUN apt-get update\n",
+    )
+    invalid = (
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
+            "FROM debian\nRUN apt-get update && apt-get install --no-install-recommends -y curl\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian\nRUN apt-get -qq install \\\n      git\n",
+            "FROM debian\nRUN apt-get -qq install --no-install-recommends \\\n      git\n",
+            unsafe=True,
+        ),
+    )
+
+    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+        index = verb_index(arguments)
+        return name in ("apt-get", "apt") and index is not None and arguments[index] == "install"
+
+    def has_flag(self, arguments: list[str | None]) -> bool:
+        return any(
+            argument is not None and (argument == self.flag or "Install-Recommends" in argument)
+            for argument in arguments
+        )

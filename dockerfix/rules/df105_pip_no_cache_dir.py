@@ -1,0 +1,65 @@
+"""DF105: `pip install --no-cache-dir`."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.rule import Example
+
+from .runedit import AddFlagRule, env_names_before, verb_index
+
+PIP = ("pip", "pip3", "pip2")
+
+
+class PipNoCacheDir(AddFlagRule):
+    """Install Python packages with `pip install --no-cache-dir`.
+
+    What it does
+        Flags `pip install` (also `pip3`, `python -m pip`) without `--no-cache-dir` and adds the flag after
+        `install`, unless the stage sets `PIP_NO_CACHE_DIR` or the RUN mounts a cache over pip's cache folder.
+
+    Why
+        pip keeps every downloaded wheel in `~/.cache/pip`; in an image that cache is dead weight, often as big as the
+        installed packages themselves.
+
+    Example
+        RUN pip install -r requirements.txt
+        becomes
+        RUN pip install --no-cache-dir -r requirements.txt
+
+    Fix safety
+        Unsafe: the image no longer contains pip's cache folder. With `--mount=type=cache` on pip's cache the flag
+        would defeat the mount, so those RUNs are left alone.
+    """
+
+    code = "DF105"
+    name = "pip-no-cache-dir"
+    summary = "pip install without --no-cache-dir keeps pip's download cache in the image."
+    hadolint = ("DL3042",)
+    flag = "--no-cache-dir"
+    effect = "pip's download cache (~/.cache/pip) is no longer written into the image"
+    cached_paths = ("/root/.cache", "~/.cache", "/home")
+    valid = (
+        "FROM python:3.12\nRUN pip install --no-cache-dir flask\n",
+        "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
+        "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n",
+        "FROM python:3.12\nRUN pip --version\n",
+    )
+    invalid = (
+        Example(
+            "FROM python:3.12\nRUN pip install -r requirements.txt\n",
+            "FROM python:3.12\nRUN pip install --no-cache-dir -r requirements.txt\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM python:3.12\nRUN python3 -m pip install -U pip && pip3 install flask\n",
+            "FROM python:3.12\nRUN python3 -m pip install --no-cache-dir -U pip && pip3 install --no-cache-dir flask\n",
+            unsafe=True,
+        ),
+    )
+
+    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+        index = verb_index(arguments)
+        return name in PIP and index is not None and arguments[index] == "install"
+
+    def exempt(self, stage: Stage, run: Instruction) -> bool:
+        return "PIP_NO_CACHE_DIR" in env_names_before(stage, run)

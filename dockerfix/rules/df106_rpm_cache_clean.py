@@ -1,0 +1,83 @@
+"""DF106: clean the yum/dnf/zypper cache in the RUN that installed."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.rule import Example
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+
+INSTALL_VERBS = {"install", "groupinstall", "localinstall", "reinstall", "update", "upgrade", "in", "up", "dup", "dist-upgrade"}
+CLEANUPS = {"yum": "yum clean all", "dnf": "dnf clean all", "microdnf": "microdnf clean all", "tdnf": "tdnf clean all", "zypper": "zypper clean --all"}
+
+
+def manager(command: SimpleCommand) -> str | None:
+    name, arguments = tool_and_arguments(command)
+    index = verb_index(arguments)
+    if name in CLEANUPS and index is not None and arguments[index] in INSTALL_VERBS:
+        return name
+    return None
+
+
+class RpmCacheClean(AppendCleanupRule):
+    """Clean the yum, dnf, microdnf or zypper cache in the RUN that installed packages.
+
+    What it does
+        Flags a RUN that installs with yum, dnf, microdnf, tdnf or zypper and neither runs `<manager> clean all`
+        nor removes the manager's cache folder, and appends the clean command.
+
+    Why
+        These managers keep metadata and downloaded packages under `/var/cache`; cleaned in a later RUN they still
+        weigh in the image.
+
+    Example
+        RUN yum install -y httpd
+        becomes
+        RUN yum install -y httpd \\
+            && yum clean all
+
+    Fix safety
+        Unsafe: it removes the package manager's cache from the image (re-created on the next install).
+    """
+
+    code = "DF106"
+    name = "rpm-cache-clean"
+    summary = "yum/dnf/zypper installs leave their cache in the layer."
+    hadolint = ("DL3032", "DL3040", "DL3036")
+    cached_paths = ("/var/cache/yum", "/var/cache/dnf", "/var/cache/zypp", "/var/cache/tdnf")
+    valid = (
+        "FROM centos:7\nRUN yum install -y httpd && yum clean all\n",
+        "FROM fedora\nRUN dnf install -y git && rm -rf /var/cache/dnf\n",
+        "FROM opensuse/leap\nRUN zypper install -y git && zypper clean --all\n",
+    )
+    invalid = (
+        Example(
+            "FROM centos:7\nRUN yum install -y httpd\n",
+            "FROM centos:7\nRUN yum install -y httpd \\\n    && yum clean all\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM fedora\nRUN dnf -y upgrade && dnf -y install git\n",
+            "FROM fedora\nRUN dnf -y upgrade && dnf -y install git \\\n    && dnf clean all\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM opensuse/leap\nRUN zypper --non-interactive install git\n",
+            "FROM opensuse/leap\nRUN zypper --non-interactive install git \\\n    && zypper clean --all\n",
+            unsafe=True,
+        ),
+    )
+
+    def creates_mess(self, command: SimpleCommand) -> bool:
+        return manager(command) is not None
+
+    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+        for command in commands:
+            name, arguments = tool_and_arguments(command)
+            index = verb_index(arguments)
+            if name in CLEANUPS and index is not None and arguments[index] in ("clean", "cc"):
+                return True
+        return removes_path(commands, r"^/var/cache/(yum|dnf|zypp|tdnf)")
+
+    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+        return CLEANUPS[next(name for command in commands if (name := manager(command)))]

@@ -1,0 +1,48 @@
+"""DF108: `gem install --no-document`."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.rule import Example
+
+from .runedit import AddFlagRule, verb_index
+
+
+class GemNoDocument(AddFlagRule):
+    """Install gems without their documentation: `gem install --no-document`.
+
+    What it does
+        Flags `gem install` / `gem update` without `--no-document` (or the older `--no-ri --no-rdoc`) and adds
+        `--no-document` after the verb.
+
+    Why
+        RubyGems generates ri and RDoc documentation for every gem it installs; nothing in a container reads it.
+
+    Example
+        RUN gem install bundler
+        becomes
+        RUN gem install --no-document bundler
+
+    Fix safety
+        Unsafe: the image no longer contains the gems' generated documentation.
+    """
+
+    code = "DF108"
+    name = "gem-no-document"
+    summary = "gem install without --no-document generates documentation nobody reads."
+    flag = "--no-document"
+    effect = "the gems' ri/RDoc documentation is no longer generated into the image"
+    valid = (
+        "FROM ruby:3.3\nRUN gem install --no-document bundler\n",
+        "FROM ruby:3.3\nRUN gem install -N bundler\n",
+        "FROM ruby:3.3\nRUN gem install bundler --no-ri --no-rdoc\n",
+    )
+    invalid = (
+        Example("FROM ruby:3.3\nRUN gem install bundler\n", "FROM ruby:3.3\nRUN gem install --no-document bundler\n", unsafe=True),
+    )
+
+    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+        index = verb_index(arguments)
+        return name == "gem" and index is not None and arguments[index] in ("install", "update")
+
+    def has_flag(self, arguments: list[str | None]) -> bool:
+        return any(argument in ("--no-document", "-N", "--no-rdoc") for argument in arguments)

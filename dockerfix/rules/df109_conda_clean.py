@@ -1,0 +1,64 @@
+"""DF109: `conda clean` in the RUN that installed."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.rule import Example
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
+
+CONDAS = ("conda", "mamba", "micromamba")
+
+
+def verb(command: SimpleCommand) -> tuple[str | None, str | None]:
+    name, arguments = tool_and_arguments(command)
+    index = verb_index(arguments)
+    return name, (arguments[index] if index is not None else None)
+
+
+class CondaClean(AppendCleanupRule):
+    """Clean conda's package cache in the RUN that installed.
+
+    What it does
+        Flags a RUN that runs `conda`/`mamba`/`micromamba` `install`, `create` or `update` without a `clean` of the
+        same tool, and appends `<tool> clean -afy`.
+
+    Why
+        conda keeps downloaded tarballs and extracted packages in `pkgs/`, commonly hundreds of megabytes.
+
+    Example
+        RUN conda install -y numpy
+        becomes
+        RUN conda install -y numpy \\
+            && conda clean -afy
+
+    Fix safety
+        Unsafe: it removes conda's package cache and index cache from the image.
+    """
+
+    code = "DF109"
+    name = "conda-clean"
+    summary = "conda installs leave their package cache in the layer."
+    cached_paths = ("/opt/conda/pkgs",)
+    valid = (
+        "FROM continuumio/miniconda3\nRUN conda install -y numpy && conda clean -afy\n",
+        "FROM continuumio/miniconda3\nRUN conda --version\n",
+    )
+    invalid = (
+        Example(
+            "FROM continuumio/miniconda3\nRUN conda install -y numpy\n",
+            "FROM continuumio/miniconda3\nRUN conda install -y numpy \\\n    && conda clean -afy\n",
+            unsafe=True,
+        ),
+    )
+
+    def creates_mess(self, command: SimpleCommand) -> bool:
+        name, action = verb(command)
+        return name in CONDAS and action in ("install", "create", "update")
+
+    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+        return any(name in CONDAS and action == "clean" for name, action in map(verb, commands))
+
+    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+        name = next(name for command in commands if self.creates_mess(command) for name in [verb(command)[0]])
+        return f"{name} clean -afy"
