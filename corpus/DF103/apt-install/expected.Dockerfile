@@ -1,0 +1,5 @@
+FROM ubuntu:24.04
+RUN apt-get update && apt-get install --no-install-recommends -y \
+      git \
+      make \
+    && rm -rf /var/lib/apt/lists/*

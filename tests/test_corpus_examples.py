@@ -1,0 +1,34 @@
+"""The worked examples in corpus/: each folder's Dockerfile, fixed with the folder's own .dockerfix.toml and its
+files as build context, gives expected.Dockerfile, which BuildKit parses and which a second run leaves alone."""
+
+from __future__ import annotations
+
+import dockerfile
+import pytest
+
+from conftest import REPO
+from dockerfix.rewriter.config import discover
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.pipeline import read_source, run_source
+from dockerfix.rewriter.registry import all_rules
+from dockerfix.rewriter.source import Source
+
+EXAMPLES = sorted(REPO.glob("corpus/*/*/Dockerfile"))
+
+
+def test_every_rule_has_a_worked_example():
+    documented = {path.parent.parent.name for path in EXAMPLES}
+    assert {rule.code for rule in all_rules()} <= documented
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.parent.relative_to(REPO / "corpus").as_posix())
+def test_worked_example(path):
+    settings = discover(path)
+    context = BuildContext.from_directory(path.parent, dockerfile=path)
+    result = run_source(read_source(path), settings, context, path)
+    expected = (path.parent / "expected.Dockerfile").read_text()
+    assert result.new_text == expected
+    assert result.findings and expected != path.read_text()
+    dockerfile.parse_string(expected)
+    again = run_source(Source(expected, str(path)), settings, context, path)
+    assert again.new_text == expected
