@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
-from .runedit import Style, append_blocker, command_text
+from .runedit import Style, append_blocker, appendable_text, command_text
 from .shellfacts import Role, changes_shell_state, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
@@ -203,20 +203,11 @@ def _assigning_expansion(text: str) -> bool:
     return re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?=", text) is not None
 
 
-def list_needs_grouping(script: Script) -> bool:
-    """A `;` or `||` at the top level would bind differently after `A && `."""
-    return any(operator in (";", "||", "\n") for operator in script.top_level_operators())
-
-
 def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> str:
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires."""
-    script = run.shell
-    text = command_text(document, run)
-    if isolate and needs_isolation(script):
-        return f"({text})"
-    if group and list_needs_grouping(script):
-        return f"{{ {text}; }}"
-    return text
+    if isolate and needs_isolation(run.shell):
+        return f"({command_text(document, run)})"
+    return appendable_text(document, run) if group else command_text(document, run)
 
 
 def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[Comment]:

@@ -12,7 +12,7 @@ from typing import ClassVar, Iterator, Sequence
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Rule, RuleContext
-from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.shell import Script, SimpleCommand
 
 from .shellfacts import python_module_command
 
@@ -77,6 +77,17 @@ def command_text(document: Document, run: Instruction) -> str:
     """The RUN's command as written (continuations included), without a trailing `;` or whitespace."""
     end = run.arguments_to_source(run.shell.content_end, end=True)
     return document.text[run.arguments_start:end]
+
+
+def list_needs_grouping(script: Script) -> bool:
+    """A `;` or `||` at the top level would bind differently after `A && `."""
+    return any(operator in (";", "||", "\n") for operator in script.top_level_operators())
+
+
+def appendable_text(document: Document, run: Instruction) -> str:
+    """A RUN's command in a form that can follow `&&` and still mean the same."""
+    text = command_text(document, run)
+    return f"{{ {text}; }}" if list_needs_grouping(run.shell) else text
 
 
 def append_edit(document: Document, run: Instruction, command: str, style: Style) -> Edit:

@@ -1,0 +1,176 @@
+"""DF110: a cleanup RUN in a later layer frees nothing; move it into the RUN that made the files."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .runedit import Style, append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index
+from .shellfacts import manager_of
+
+CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
+
+
+def cleanup_paths(command: SimpleCommand) -> list[str] | None:
+    """Absolute literal paths an `rm` removes, `[]` for a package-manager clean, None for anything else."""
+    name, arguments = tool_and_arguments(command)
+    if name == "rm":
+        paths = [argument for argument in arguments if argument is not None and not argument.startswith("-")]
+        if not paths or any(argument is None for argument in arguments) or not all(path.startswith("/") for path in paths):
+            return None
+        return [path.rstrip("*").rstrip("/") or "/" for path in paths]
+    manager = manager_of(name)
+    index = verb_index(arguments)
+    if manager is not None and index is not None and arguments[index] in CACHE_CLEANUPS:
+        return []
+    return None
+
+
+def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCommand]) -> bool:
+    """Whether this earlier RUN made what the cleanup removes: it names every removed path, and it runs the package
+    manager whose cache the cleanup clears."""
+    for command in cleanup:
+        paths = cleanup_paths(command)
+        if paths:
+            if not all(path in run_text for path in paths if path != "/var/lib/apt/lists"):
+                return False
+            if "/var/lib/apt/lists" in paths and not any(manager_of(c.name_literal) and manager_of(c.name_literal).name == "apt" for c in commands):
+                return False
+        else:
+            cleaner = manager_of(command.name_literal)
+            if not any(manager_of(c.name_literal) is cleaner for c in commands):
+                return False
+    return True
+
+
+def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
+    """The WORKDIR in effect at ``instruction``; None when a variable makes it unknowable here."""
+    folder = "/"
+    for earlier in stage.instructions:
+        if earlier.index >= instruction.index:
+            break
+        if earlier.cmd == "workdir" and earlier.value:
+            if "$" in earlier.value[0]:
+                return None
+            folder = posixpath.join(folder, earlier.value[0])
+    return posixpath.normpath(folder)
+
+
+def writes_under(stage: Stage, instruction: Instruction, paths: list[str]) -> bool:
+    """Whether a COPY/ADD may put files where the cleanup removes them (its destination is one of them, inside one,
+    or above one)."""
+    if not instruction.value:
+        return True
+    destination = instruction.value[-1]
+    workdir = workdir_at(stage, instruction)
+    if "$" in destination or workdir is None:
+        return True
+    target = posixpath.normpath(posixpath.join(workdir, destination))
+    return any(
+        path == target or path.startswith(target.rstrip("/") + "/") or target.startswith(path.rstrip("/") + "/")
+        for path in paths
+    )
+
+
+class CleanupInLaterLayer(Rule):
+    """Move a cleanup RUN into the earlier RUN that created the files.
+
+    What it does
+        Flags a RUN made only of cleanup (`rm` of absolute paths, `apt-get clean`, `yum clean all`, `npm cache
+        clean`, ...) that is separated from the RUN that created those files by other instructions, and moves the
+        cleanup to the end of that earlier RUN. (Adjacent RUNs are DF101's job.)
+
+    Why
+        A layer cannot shrink an earlier one: files deleted in a later layer are hidden but still downloaded with the
+        image. Deleted in the layer that created them, they never reach it.
+
+    Example
+        RUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt
+        COPY config /etc/app/
+        RUN rm /tmp/app.tgz
+        becomes
+        RUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt \\
+            && rm /tmp/app.tgz
+        COPY config /etc/app/
+
+    Fix safety
+        Unsafe: the files are gone earlier, so an instruction in between that reads them would change. The fix is only
+        offered when the earlier RUN names every removed path, no RUN in between mentions them or runs the same
+        package manager, and no USER instruction lies between.
+    """
+
+    code = "DF110"
+    name = "cleanup-in-later-layer"
+    summary = "Cleanup in a later layer frees nothing; do it in the RUN that created the files."
+    valid = (
+        "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nCOPY a /a\n",
+        "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz\nRUN tar -xzf /tmp/a.tgz\nRUN rm /tmp/a.tgz\n",
+        "FROM debian\nRUN echo hi\nCOPY a /a\nRUN rm -rf /tmp/unrelated\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY rootfs/ /\nRUN rm -rf /var/lib/apt/lists/*\n",
+    )
+    invalid = (
+        Example(
+            "FROM debian\nRUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt\n"
+            "COPY config /etc/app/\n# tidy up\nRUN rm /tmp/app.tgz\n",
+            "FROM debian\nRUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt \\\n"
+            "    && rm /tmp/app.tgz\nCOPY config /etc/app/\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\nENV A=1\nRUN apt-get clean && rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    && apt-get clean && rm -rf /var/lib/apt/lists/*\nENV A=1\n",
+            unsafe=True,
+        ),
+    )
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        style = Style.of(document)
+        for stage in document.stages:
+            runs = list(shell_runs(stage))
+            for position, (run, commands) in enumerate(runs):
+                if not commands or any(cleanup_paths(command) is None for command in commands) or append_blocker(run):
+                    continue
+                creator = self.creator(document, stage, runs[:position], run, commands)
+                if creator is None:
+                    continue
+                deleted_start = (run.leading_comments[0].line.start if run.leading_comments else run.span[0])
+                fix = self.fix(
+                    f"Move the cleanup into the RUN on line {creator.start_line}",
+                    [append_edit(document, creator, appendable_text(document, run), style), Edit.delete(deleted_start, run.span[1])],
+                    Applicability.UNSAFE,
+                )
+                yield self.finding(
+                    f"cleanup in a later layer frees nothing: the files stay in the layer of line {creator.start_line}",
+                    run.start, run.header_end, fix, Savings(layers=1),
+                )
+
+    @staticmethod
+    def creator(
+        document: Document, stage: Stage, earlier: list[tuple[Instruction, list[SimpleCommand]]], run: Instruction, cleanup: list[SimpleCommand]
+    ) -> Instruction | None:
+        """The nearest earlier RUN that made the files, when moving the cleanup there provably only matters to
+        instructions that do not mention them."""
+        paths = [path for command in cleanup for path in (cleanup_paths(command) or [])]
+        for candidate, commands in reversed(earlier):
+            between = [i for i in stage.instructions if candidate.index < i.index < run.index]
+            text = document.text[candidate.arguments_start:candidate.header_end]
+            if creates(text, commands, cleanup):
+                if not between or any(i.cmd == "user" for i in between) or append_blocker(candidate):
+                    return None
+                for instruction in between:
+                    if instruction.cmd in ("copy", "add") and writes_under(stage, instruction, paths):
+                        return None
+                    content = document.text[slice(*instruction.span)]
+                    if any(path in content for path in paths) or (
+                        instruction.cmd == "run" and any(manager_of(word) for word in content.split())
+                    ):
+                        return None
+                return candidate
+            if any(path in text for path in paths):
+                return None
+        return None
