@@ -1,0 +1,135 @@
+"""DF111: a downloaded archive that was extracted or installed stays in the layer."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Iterator
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Finding
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .runedit import Style, append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments
+
+ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
+CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
+OUTPUT_OPTIONS = {"curl": ("-o", "--output"), "wget": ("-O", "--output-document")}
+
+
+def downloaded_file(command: SimpleCommand) -> str | None:
+    """The file a curl/wget command writes, when it is a literal archive name (URLs may use variables)."""
+    name, arguments = tool_and_arguments(command)
+    if name not in OUTPUT_OPTIONS:
+        return None
+    short, long = OUTPUT_OPTIONS[name]
+    output = None
+    urls = []
+    for index, argument in enumerate(arguments):
+        following = arguments[index + 1] if index + 1 < len(arguments) else None
+        if argument is None:
+            urls.append(None)
+        elif argument == long:
+            output = following if following is not None else "-"
+        elif argument.startswith("-") and not argument.startswith("--") and short[1] in argument:
+            # a cluster such as `-fsSLo FILE` or `-qO-`: the value is attached or is the next word
+            attached = argument.split(short[1], 1)[1]
+            output = attached or (following if following is not None else "-")
+        elif argument.startswith(long + "="):
+            output = argument.split("=", 1)[1]
+        elif "://" in argument:
+            urls.append(argument)
+    remote_name = name == "wget" or any(a in ("-O", "--remote-name") for a in arguments)
+    if output is None and remote_name and len(urls) == 1 and urls[0] is not None:
+        output = posixpath.basename(urls[0].split("?", 1)[0])
+    if output in (None, "-", "/dev/null") or not ARCHIVE.search(output):
+        return None
+    return output
+
+
+def consumes(command: SimpleCommand, path: str) -> bool:
+    name, arguments = tool_and_arguments(command)
+    base = posixpath.basename(path)
+    return name in CONSUMERS and any(
+        argument is not None and (argument in (path, base, "./" + base) or argument.endswith("/" + base) or argument.endswith("f" + base))
+        for argument in arguments
+    )
+
+
+class DownloadedArchiveLeftBehind(Rule):
+    """Remove a downloaded archive in the RUN that extracted or installed it.
+
+    What it does
+        Flags a RUN that downloads an archive with `curl`/`wget` to a file, extracts or installs it (`tar`, `unzip`,
+        `dpkg -i`, ...) and does not remove it, and appends `rm -f FILE`.
+
+    Why
+        Once extracted, the archive is a second copy of what it contains; left in the layer it is shipped with every
+        pull, and removing it in a later RUN frees nothing.
+
+    Example
+        RUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local
+        becomes
+        RUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local \\
+            && rm -f /tmp/node.tar.xz
+
+    Fix safety
+        Unsafe: the archive file is no longer in the image. Nothing is reported when a later instruction names the
+        file (it is still needed); the fix is not offered when the file name is relative and the RUN changes directory
+        after downloading it, or when the RUN cannot be appended to safely.
+    """
+
+    code = "DF111"
+    name = "downloaded-archive-left-behind"
+    summary = "A downloaded archive that was extracted or installed stays in the image."
+    valid = (
+        "FROM debian\nRUN curl -fsSL https://example.invalid/a.tgz | tar -xz -C /opt\n",
+        "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz && rm /tmp/a.tgz\n",
+        "FROM debian\nRUN curl -o /opt/app.jar https://example.invalid/app.jar\n",
+        "FROM debian\nRUN wget https://example.invalid/a.tgz && tar -xzf a.tgz\nRUN sha256sum a.tgz\n",
+    )
+    invalid = (
+        Example(
+            "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local\n",
+            "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local \\\n"
+            "    && rm -f /tmp/node.tar.xz\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian\nWORKDIR /tmp\nRUN wget -q https://example.invalid/pkg.deb && dpkg -i pkg.deb\n",
+            "FROM debian\nWORKDIR /tmp\nRUN wget -q https://example.invalid/pkg.deb && dpkg -i pkg.deb \\\n    && rm -f pkg.deb\n",
+            unsafe=True,
+        ),
+    )
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        style = Style.of(document)
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                for position, command in enumerate(commands):
+                    path = downloaded_file(command)
+                    if path is None or not any(consumes(later, path) for later in commands[position + 1:]):
+                        continue
+                    if removes_path(commands, re.escape(posixpath.basename(path)) + "$") or self.used_later(document, stage, run, path):
+                        continue
+                    start = run.arguments_to_source(command.start)
+                    end = run.arguments_to_source(command.end, end=True)
+                    reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1:], path)
+                    if reason is not None:
+                        yield self.finding(f"`{path}` stays in the layer after it was extracted (not fixed: {reason})", start, end)
+                        continue
+                    fix = self.fix(f"Append `rm -f {path}` (the archive is no longer in the image)", [append_edit(document, run, f"rm -f {path}", style)], Applicability.UNSAFE)
+                    yield self.finding(f"`{path}` stays in the layer after it was extracted; remove it in the same RUN", start, end, fix)
+
+    @staticmethod
+    def used_later(document: Document, stage: Stage, run: Instruction, path: str) -> bool:
+        """A later instruction names the file: it is still needed there."""
+        base = posixpath.basename(path)
+        return any(later.index > run.index and base in document.text[slice(*later.span)] for later in stage.instructions)
+
+    @staticmethod
+    def blocker(document: Document, stage: Stage, run: Instruction, following: list[SimpleCommand], path: str) -> str | None:
+        if not path.startswith("/") and any(command.top_level and command.name_literal in ("cd", "pushd", "popd") for command in following):
+            return "the RUN changes directory after downloading it"
+        return None
