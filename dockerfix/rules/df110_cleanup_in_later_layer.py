@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import Style, append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index
+from .runedit import Style, append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
 from .shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
@@ -48,26 +48,13 @@ def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCo
     return True
 
 
-def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
-    """The WORKDIR in effect at ``instruction``; None when a variable makes it unknowable here."""
-    folder = "/"
-    for earlier in stage.instructions:
-        if earlier.index >= instruction.index:
-            break
-        if earlier.cmd == "workdir" and earlier.value:
-            if "$" in earlier.value[0]:
-                return None
-            folder = posixpath.join(folder, earlier.value[0])
-    return posixpath.normpath(folder)
-
-
 def writes_under(stage: Stage, instruction: Instruction, paths: list[str]) -> bool:
     """Whether a COPY/ADD may put files where the cleanup removes them (its destination is one of them, inside one,
     or above one)."""
     if not instruction.value:
         return True
     destination = instruction.value[-1]
-    workdir = workdir_at(stage, instruction)
+    workdir = "/" if destination.startswith("/") else workdir_at(stage, instruction)
     if "$" in destination or workdir is None:
         return True
     target = posixpath.normpath(posixpath.join(workdir, destination))

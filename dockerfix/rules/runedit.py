@@ -4,6 +4,7 @@ supply the facts; the editing, the safety checks and the file's formatting style
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -248,3 +249,19 @@ class AddFlagRule(Rule):
                     end = run.arguments_to_source(command.end, end=True)
                     fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE)
                     yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`: {self.effect}", start, end, fix)
+
+
+def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
+    """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
+    may set its own, or through a variable)."""
+    folder: str | None = None
+    for earlier in stage.instructions:
+        if earlier.index >= instruction.index:
+            break
+        if earlier.cmd == "workdir" and earlier.value:
+            target = earlier.value[0]
+            if "$" in target or (folder is None and not target.startswith("/")):
+                folder = None
+                continue
+            folder = posixpath.normpath(posixpath.join(folder or "/", target))
+    return folder
