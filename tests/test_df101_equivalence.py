@@ -37,12 +37,13 @@ def run_command(draw) -> str:
     return text
 
 
-def snapshot(folder: Path) -> dict:
+def snapshot(folder: Path, temporary: str) -> dict:
+    """Every path with its mode and content (the temporary folder's name, which differs per run, masked)."""
     state = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         mode = path.stat().st_mode & 0o777
-        state[relative] = (mode, path.read_text() if path.is_file() else None)
+        state[relative] = (mode, path.read_text().replace(temporary, "<tmp>") if path.is_file() else None)
     return state
 
 
@@ -58,10 +59,7 @@ def build(commands: list[str]) -> tuple[bool, dict]:
             if process.returncode != 0:
                 succeeded = False
                 break
-        log = workdir / "log"
-        if log.exists():
-            log.write_text(log.read_text().replace(folder, "<tmp>"))
-        return succeeded, snapshot(workdir)
+        return succeeded, snapshot(workdir, folder)
 
 
 @settings(max_examples=int(os.environ.get("DOCKERFIX_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
