@@ -130,6 +130,11 @@ class BuildContext:
                 continue
         return cls(None, patterns, root)
 
+    @property
+    def has_contents(self) -> bool:
+        """Whether file contents can be read (a folder on disk), not just names (a file list)."""
+        return self.root is not None
+
     def is_ignored(self, path: str) -> bool:
         path = _normal(path)
         ignored = False

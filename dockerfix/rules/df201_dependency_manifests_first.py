@@ -12,7 +12,7 @@ from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from .ecosystems import Install, recognise
 from .runedit import shell_runs, workdir_at
-from .shellfacts import Role, role
+from .shellfacts import Role, manager_of, role
 
 WHOLE_CONTEXT = {".", "./"}
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
@@ -23,6 +23,14 @@ def steps_from(stage: Stage, first: Instruction) -> int:
     """Build steps (RUN, COPY, ADD) from ``first`` to the end of the stage: what a change to the files ``first``
     copies makes BuildKit run again."""
     return sum(1 for i in stage.instructions if i.index >= first.index and i.cmd in ("run", "copy", "add"))
+
+
+def system_package_step(command) -> bool:
+    """An OS package-manager command (apt, apk, yum, zypper) or a removal of its files: it does not read the source."""
+    manager = manager_of(command.name_literal)
+    if manager is not None:
+        return manager.name in ("apt", "apk", "yum", "zypper")
+    return command.name_literal == "rm" and all(a is not None and a.startswith(("-", "/var/", "/tmp/")) for a in command.argument_literals)
 
 
 def source_copy(instruction: Instruction) -> bool:
@@ -38,9 +46,10 @@ class DependencyManifestsFirst(Rule):
     """Copy the dependency manifests and install before copying the source.
 
     What it does
-        Finds `COPY . <dest>` directly followed by a RUN that only installs dependencies (pip `-r` files, npm/yarn/
+        Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files, npm/yarn/
         pnpm, Bundler, `go mod download`, Composer with `--no-scripts --no-autoloader`, `mvn dependency:go-offline`)
-        and rewrites it to: copy the manifests, install, then copy the rest. Flags (`--chown`, `--chmod`, `--link`) and
+        and rewrites it to: copy the manifests, install, then copy the rest. Instructions in between keep their order
+        (a RUN among them must be system package management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and
         the destination are kept. With a build context it names only manifests that exist there and are not
         ignored, follows `-r` includes, and refuses when the install needs more than the manifests: local paths,
         workspaces, install scripts, a `node_modules` or `vendor/bundle` the source COPY would lay over the install.
@@ -74,6 +83,11 @@ class DependencyManifestsFirst(Rule):
     )
     invalid = (
         Example(
+            "FROM python:3.12\nCOPY . /app\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\nRUN pip install -r requirements.txt\n",
+            "FROM python:3.12\nCOPY requirements.txt /app/\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\nRUN pip install -r requirements.txt\nCOPY . /app\n",
+            context={"requirements.txt": "numpy\n"},
+        ),
+        Example(
             "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
             "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY . .\nCMD [\"python\", \"app.py\"]\n",
             context={"requirements.txt": "flask==3.0.3\n", "app.py": "print(1)\n"},
@@ -88,6 +102,7 @@ class DependencyManifestsFirst(Rule):
             None,
             context={"requirements.txt": "-e .\nflask\n", "setup.py": "...\n"},
         ),
+        Example("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure\nRUN pip install -r requirements.txt\n", None),
         Example(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .",
             "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .",
@@ -100,40 +115,75 @@ class DependencyManifestsFirst(Rule):
         for stage in document.stages:
             runs = {run.index: commands for run, commands in shell_runs(stage)}
             instructions = list(stage.instructions)
-            for copy, run in zip(instructions, instructions[1:]):
-                if not source_copy(copy) or run.index not in runs or run.heredocs:
+            for position, copy in enumerate(instructions):
+                if not source_copy(copy):
                     continue
-                installs = [recognise(command, build_context) for command in runs[run.index]]
+                install_run, gap = self.install_after(instructions[position + 1:], runs, build_context)
+                if install_run is None:
+                    continue
+                commands = runs[install_run.index]
+                installs = [recognise(command, build_context) for command in commands]
                 found = [install for install in installs if install is not None]
-                others = [c for c, i in zip(runs[run.index], installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
-                if not found or others or len({install.ecosystem for install in found}) != 1:
+                others = [c for c, i in zip(commands, installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
+                if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
                     continue
                 before = steps_from(stage, copy)
-                message = f"a source edit re-runs the dependency install: {before} steps, {before - 1} after copying the manifests first"
-                reason = next((install.needs_more for install in found if install.needs_more), None) or self.misplaced(stage, copy, run)
+                after = before - 1 - sum(1 for i in gap if i.cmd == "run")
+                message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
+                reason = (
+                    next((install.needs_more for install in found if install.needs_more), None)
+                    or self.gap_blocker(gap, runs)
+                    or self.misplaced(stage, copy, install_run, gap)
+                )
                 if reason is not None:
-                    yield self.finding(f"{message} (not fixed automatically: {reason})", copy.start, run.header_end)
+                    yield self.finding(f"{message} (not fixed automatically: {reason})", copy.start, install_run.header_end)
                     continue
                 manifests, proven = self.manifests(found, build_context)
                 if manifests is None:
                     continue
-                frozen = all(self.frozen(install, run) for install in found)
-                applicability = Applicability.SAFE if proven and frozen else Applicability.UNSAFE
+                frozen = all(self.frozen(install, install_run) for install in found)
                 fix = self.fix(
                     f"Copy {', '.join(manifests)} and install before copying the source",
-                    self.edits(document, copy, run, manifests),
-                    applicability,
+                    self.edits(document, copy, install_run, manifests),
+                    Applicability.SAFE if proven and frozen else Applicability.UNSAFE,
                 )
-                yield self.finding(message, copy.start, run.header_end, fix, Savings(rebuilt_steps_after_source_edit=1))
+                yield self.finding(message, copy.start, install_run.header_end, fix, Savings(rebuilt_steps_after_source_edit=before - after))
 
     @staticmethod
-    def misplaced(stage: Stage, copy: Instruction, run: Instruction) -> str | None:
+    def install_after(
+        following: list[Instruction], runs: dict[int, list], context: BuildContext | None
+    ) -> tuple[Instruction | None, list[Instruction]]:
+        """The first RUN after the source COPY with a dependency install, and the instructions in between."""
+        gap: list[Instruction] = []
+        for instruction in following:
+            if instruction.cmd in ("copy", "add", "from", "volume", "onbuild"):
+                return None, []
+            if instruction.index in runs and any(recognise(command, context) for command in runs[instruction.index]):
+                return instruction, gap
+            gap.append(instruction)
+        return None, []
+
+    @staticmethod
+    def gap_blocker(gap: list[Instruction], runs: dict[int, list]) -> str | None:
+        """Instructions between the source COPY and the install keep their order; a RUN among them then runs
+        without the source, which is only certain to be harmless for system package management."""
+        for instruction in gap:
+            if instruction.cmd != "run":
+                continue
+            commands = runs.get(instruction.index)
+            if commands is None or not all(system_package_step(command) for command in commands):
+                return f"the RUN on line {instruction.start_line} runs between the COPY and the install and may read the source"
+        return None
+
+    @staticmethod
+    def misplaced(stage: Stage, copy: Instruction, run: Instruction, gap: list[Instruction]) -> str | None:
         """Why the install's working folder may not be where the source lands."""
         destination = copy.value[-1]
-        if destination in WHOLE_CONTEXT:
+        if destination in WHOLE_CONTEXT and not any(i.cmd == "workdir" for i in gap):
             return None
+        base = "/" if destination.startswith("/") else workdir_at(stage, copy)
         workdir = workdir_at(stage, run)
-        if workdir is None or posixpath.normpath(posixpath.join(workdir, destination)) != workdir:
+        if base is None or workdir is None or posixpath.normpath(posixpath.join(base, destination)) != workdir:
             return "the install does not run in the folder the source is copied to"
         return None
 
@@ -156,28 +206,28 @@ class DependencyManifestsFirst(Rule):
             return required + [f"{name}*" for name in optional], False
         if not all(context.exists(name) for name in required):
             return None, False
-        return required + [name for name in optional if context.exists(name)], True
+        # names alone (a file list) cannot show that the install reads nothing else
+        return required + [name for name in optional if context.exists(name)], context.has_contents
 
     @staticmethod
     def edits(document: Document, copy: Instruction, run: Instruction, manifests: list[str]) -> list[Edit]:
+        """The source COPY becomes a COPY of the manifests, and moves (with its comments) to after the install."""
         newline = document.source.newline
         flags = "".join(f"{flag.text} " for flag in copy.flags)
         destination = copy.value[-1]
+        keyword = copy.keyword if copy.cmd == "copy" else "COPY"
         folders: dict[str, list[str]] = {}
         for name in manifests:
             folders.setdefault(posixpath.dirname(name), []).append(name)
         lines = []
         for folder, names in folders.items():
-            target = posixpath.join(destination.rstrip("/") if destination not in WHOLE_CONTEXT else ".", folder) if folder else (
-                "./" if destination in WHOLE_CONTEXT else destination.rstrip("/")
-            )
-            lines.append(f"{copy.keyword if copy.cmd == 'copy' else 'COPY'} {flags}{' '.join(names)} {target.rstrip('/')}/{newline}")
-        moved_start = run.leading_comments[0].line.start if run.leading_comments else run.span[0]
-        moved = document.text[moved_start:run.span[1]]
-        if moved.endswith("\n"):
-            deletion = Edit.delete(moved_start, run.span[1])
-        else:  # the RUN ends the file without a line ending: so will the source COPY
-            moved += newline
-            deletion = Edit.delete(copy.lines[-1].content_end, run.span[1])
-        insert_at = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
-        return [Edit.insert(insert_at, "".join(lines) + moved), deletion]
+            base = "." if destination in WHOLE_CONTEXT else destination.rstrip("/")
+            target = posixpath.join(base, folder) if folder else base
+            lines.append(f"{keyword} {flags}{' '.join(names)} {target}/{newline}")
+        copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
+        moved = document.text[copy_start:copy.span[1]]
+        if document.text[run.span[0]:run.span[1]].endswith("\n"):
+            insertion = moved
+        else:  # the RUN ends the file without a line ending: so will the moved COPY
+            insertion = newline + moved[: len(moved) - len(newline)] if moved.endswith(newline) else newline + moved
+        return [Edit(copy_start, copy.span[1], "".join(lines)), Edit.insert(run.span[1], insertion)]

@@ -1,0 +1,62 @@
+"""DF201 on every real Dockerfile that comes with its build-context file list: findings, fixes and rewrites per
+ecosystem, and the steps a source edit re-runs before and after. Prints a table."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import dockerfile
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.source import Source, SourceError
+from dockerfix.rules.df201_dependency_manifests_first import DependencyManifestsFirst
+from dockerfix.rules.ecosystems import recognise
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
+
+
+def main() -> int:
+    rule = DependencyManifestsFirst()
+    rows: dict[str, Counter] = defaultdict(Counter)
+    files = 0
+    for listing in sorted(CORPUS.glob("*.context.txt")):
+        path = listing.with_name(listing.name.replace(".context.txt", ".Dockerfile"))
+        try:
+            source = Source.decode(path.read_bytes(), str(path))
+            document = parse(source)
+        except (SourceError, OSError):
+            continue
+        files += 1
+        context = BuildContext.from_file_list(listing.read_text().splitlines())
+        findings = engine.check(document, [rule], context)
+        result = engine.fix(source, [rule], context, unsafe_fixes=True)
+        for finding in findings:
+            run = next(i for i in document.instructions if i.start <= finding.end <= i.end or i.header_end == finding.end)
+            ecosystem = next((install.ecosystem for c in run.shell.simple_commands() if (install := recognise(c, context))), "?")
+            row = rows[ecosystem]
+            row["findings"] += 1
+            row[f"fix {finding.fix.applicability.label}" if finding.fix else "report only"] += 1
+            counts = finding.message.split(": ", 1)[1]
+            before = int(counts.split(" steps")[0])
+            after = int(counts.split(", ")[1].split(" after")[0])
+            row["steps before"] += before
+            row["steps after"] += after if finding.fix else before
+        if result.changed:
+            rows["(files rewritten)"]["findings"] += 1
+            dockerfile.parse_string(result.text)
+            assert engine.fix(Source(result.text), [rule], context, unsafe_fixes=True).text == result.text
+    print(f"{files} Dockerfiles with a context file list\n")
+    columns = ["findings", "fix safe", "fix unsafe", "report only", "steps before", "steps after"]
+    print("| ecosystem | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for ecosystem, row in sorted(rows.items()):
+        print(f"| {ecosystem} | " + " | ".join(str(row[column]) for column in columns) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
