@@ -177,15 +177,19 @@ class BuildContext:
             and all(fnmatch.fnmatchcase(part, glob) for part, glob in zip(path.split("/"), segments))
         )
 
-    def read_text(self, path: str, limit: int = 1_000_000) -> str | None:
-        if self.root is None or not self.exists(path) or _normal(path) not in self._file_set:
+    def read_bytes(self, path: str, limit: int) -> bytes | None:
+        """Up to ``limit + 1`` bytes of a context file; None when absent, ignored, a folder or unreadable."""
+        if self.root is None or _normal(path) not in self._file_set:
             return None
         try:
             with open(self.root / _normal(path), "rb") as handle:
-                data = handle.read(limit + 1)
+                return handle.read(limit + 1)
         except OSError:
             return None
-        if len(data) > limit or b"\x00" in data:
+
+    def read_text(self, path: str, limit: int = 1_000_000) -> str | None:
+        data = self.read_bytes(path, limit)
+        if data is None or len(data) > limit or b"\x00" in data:
             return None
         try:
             return data.decode("utf-8")
