@@ -103,12 +103,11 @@ def _select_fixes(findings: Iterable[Finding], threshold: Applicability) -> list
     return chosen
 
 
-def _parses(source: Source, text: str) -> bool:
+def _parsed(source: Source, text: str) -> Document | None:
     try:
-        parse(source.with_text(text))
+        return parse(source.with_text(text))
     except SourceError:
-        return False
-    return True
+        return None
 
 
 def fix_threshold(unsafe_fixes: bool) -> Applicability:
@@ -140,15 +139,17 @@ def fix(
             converged = True
             break
         candidate = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
-        if not _parses(source, candidate):
+        candidate_document = _parsed(source, candidate)
+        if candidate_document is None:
             chosen = _keep_parsing(source, text, chosen, failures, broken)
             candidate = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
-        if candidate == text:
-            converged = True
+            candidate_document = _parsed(source, candidate)
+        if candidate == text or candidate_document is None:
+            converged = candidate == text
             break
         applied.extend(chosen)
         text = candidate
-        document = parse(source.with_text(text))
+        document = candidate_document
         findings = check(document, rules, build_context, failures)
     remaining = findings
     return FixResult(
@@ -169,7 +170,7 @@ def _keep_parsing(
     """Drop each fix whose output alone no longer parses, reporting it as a bug of its rule."""
     kept = []
     for finding in chosen:
-        if _parses(source, apply_edits(text, finding.fix.edits)):
+        if _parsed(source, apply_edits(text, finding.fix.edits)) is not None:
             kept.append(finding)
         else:
             broken.add((finding.code, finding.fix.title))

@@ -8,7 +8,7 @@ text (code points), which ``Instruction.arguments_to_source`` maps back to the D
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
@@ -24,7 +24,7 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Word:
     text: str
     start: int
@@ -32,7 +32,7 @@ class Word:
     literal: str | None  # the value after quote removal; None when it depends on an expansion
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SimpleCommand:
     start: int
     end: int
@@ -46,7 +46,7 @@ class SimpleCommand:
     def name_literal(self) -> str | None:
         return self.name.literal if self.name is not None else None
 
-    @property
+    @cached_property
     def argument_literals(self) -> list[str | None]:
         return [word.literal for word in self.arguments]
 
@@ -229,6 +229,8 @@ def _list_body(node: Node) -> Node | None:
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     result = []
     position = 0
     while position < len(text):
@@ -242,6 +244,8 @@ def _unescape(text: str) -> str:
 
 
 def _unescape_double(text: str) -> str:
+    if "\\" not in text:
+        return text
     result = []
     position = 0
     while position < len(text):

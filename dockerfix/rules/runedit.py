@@ -8,6 +8,7 @@ import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, Iterator, Sequence
 
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
@@ -27,6 +28,10 @@ class Style:
 
     @classmethod
     def of(cls, document: Document) -> "Style":
+        return _style_of(document)
+
+    @classmethod
+    def measure(cls, document: Document) -> "Style":
         indents: Counter[str] = Counter()
         leading = trailing = 0
         for instruction in document.instructions:
@@ -50,6 +55,12 @@ class Style:
         if self.leading_operator:
             return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
         return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
+
+
+@lru_cache(maxsize=8)
+def _style_of(document: Document) -> Style:
+    """Every layer rule asks for the style of the same document; measure it once."""
+    return Style.measure(document)
 
 
 def append_blocker(run: Instruction) -> str | None:
@@ -111,6 +122,7 @@ def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]
             yield instruction, list(instruction.shell.simple_commands())
 
 
+@lru_cache(maxsize=16384)
 def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
     """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
     name = command.name_literal
