@@ -1,97 +1,491 @@
-"""The build context and .dockerignore, with Docker's pattern-matcher semantics."""
+"""The build context: .dockerignore as moby/patternmatcher reads it and BuildKit applies it, COPY wildcards, contents.
+
+The first tables are moby/patternmatcher's own test cases (patternmatcher_test.go, ignorefile_test.go), transcribed
+with Go's string escapes kept (they are Python's too).
+"""
 
 from __future__ import annotations
 
 import os
+import posixpath
+from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL, requires_corpus
-from dockerfix.rewriter.context import BuildContext, parse_ignore
+from dockerfix.rewriter import context as context_module
+from dockerfix.rewriter.context import BuildContext, DockerIgnore, IgnorePattern, MatchKind, PatternError
+
+EXACT, INEXACT, FAIL = "exact", "inexact", "fail"
+
+
+def using_parent_results(ignore: DockerIgnore, text: str) -> bool:
+    """patternmatcher_test.go's MatchesUsingParentResults check: feed the parents top down, then the path."""
+    parent = posixpath.dirname(text) or "."
+    hits = None
+    if parent != ".":
+        dirs = parent.split("/")
+        for index in range(len(dirs)):
+            _, hits = ignore.match("/".join(dirs[: index + 1]), hits)
+    return ignore.match(text, hits)[0]
+
+
+# TestMatches: pattern, text, exact (the pattern matches the text) / inexact (a parent matches) / fail
+MATCHES = [
+    ("**", "file", EXACT),
+    ("**", "file/", EXACT),
+    ("**/", "file", EXACT),
+    ("**/", "file/", EXACT),
+    ("**", "/", EXACT),
+    ("**/", "/", EXACT),
+    ("**", "dir/file", EXACT),
+    ("**/", "dir/file", EXACT),
+    ("**", "dir/file/", EXACT),
+    ("**/", "dir/file/", EXACT),
+    ("**/**", "dir/file", EXACT),
+    ("**/**", "dir/file/", EXACT),
+    ("dir/**", "dir/file", EXACT),
+    ("dir/**", "dir/file/", EXACT),
+    ("dir/**", "dir/dir2/file", EXACT),
+    ("dir/**", "dir/dir2/file/", EXACT),
+    ("**/dir", "dir", EXACT),
+    ("**/dir", "dir/file", INEXACT),
+    ("**/dir2/*", "dir/dir2/file", EXACT),
+    ("**/dir2/*", "dir/dir2/file/", INEXACT),
+    ("**/dir2/**", "dir/dir2/dir3/file", EXACT),
+    ("**/dir2/**", "dir/dir2/dir3/file/", EXACT),
+    ("**file", "file", EXACT),
+    ("**file", "dir/file", EXACT),
+    ("**/file", "dir/file", EXACT),
+    ("**file", "dir/dir/file", EXACT),
+    ("**/file", "dir/dir/file", EXACT),
+    ("**/file*", "dir/dir/file", EXACT),
+    ("**/file*", "dir/dir/file.txt", EXACT),
+    ("**/file*txt", "dir/dir/file.txt", EXACT),
+    ("**/file*.txt", "dir/dir/file.txt", EXACT),
+    ("**/file*.txt*", "dir/dir/file.txt", EXACT),
+    ("**/**/*.txt", "dir/dir/file.txt", EXACT),
+    ("**/**/*.txt2", "dir/dir/file.txt", FAIL),
+    ("**/*.txt", "file.txt", EXACT),
+    ("**/**/*.txt", "file.txt", EXACT),
+    ("a**/*.txt", "a/file.txt", EXACT),
+    ("a**/*.txt", "a/dir/file.txt", EXACT),
+    ("a**/*.txt", "a/dir/dir/file.txt", EXACT),
+    ("a/*.txt", "a/dir/file.txt", FAIL),
+    ("a/*.txt", "a/file.txt", EXACT),
+    ("a/*.txt**", "a/file.txt", EXACT),
+    ("a[b-d]e", "ae", FAIL),
+    ("a[b-d]e", "ace", EXACT),
+    ("a[b-d]e", "aae", FAIL),
+    ("a[^b-d]e", "aze", EXACT),
+    (".*", ".foo", EXACT),
+    (".*", "foo", FAIL),
+    ("abc.def", "abcdef", FAIL),
+    ("abc.def", "abc.def", EXACT),
+    ("abc.def", "abcZdef", FAIL),
+    ("abc?def", "abcZdef", EXACT),
+    ("abc?def", "abcdef", FAIL),
+    ("**/foo/bar", "foo/bar", EXACT),
+    ("**/foo/bar", "dir/foo/bar", EXACT),
+    ("**/foo/bar", "dir/dir2/foo/bar", EXACT),
+    ("abc/**", "abc", FAIL),
+    ("abc/**", "abc/def", EXACT),
+    ("abc/**", "abc/def/ghi", EXACT),
+    ("**/.foo", ".foo", EXACT),
+    ("**/.foo", "bar.foo", FAIL),
+    ("a(b)c/def", "a(b)c/def", EXACT),
+    ("a(b)c/def", "a(b)c/xyz", FAIL),
+    ("a.|)$(}+{bc", "a.|)$(}+{bc", EXACT),
+    ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
+    ("dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
+    ("a\\\\", "a\\", EXACT),
+    ("a\\*b", "a*b", EXACT),
+]
+
+MULTI_PATTERN_MATCHES = [
+    (["**", "!util/docker/web"], "util/docker/web/foo", FAIL),
+    (["**", "!util/docker/web", "util/docker/web/foo"], "util/docker/web/foo", EXACT),
+    (["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
+    (["**", "!dist/*.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
+]
+
+
+@pytest.mark.parametrize("pattern, text, expected", MATCHES)
+def test_patternmatcher_matches(pattern, text, expected):
+    ignore = DockerIgnore.parse(pattern)
+    assert ignore.patterns[0].matches(text) is (expected == EXACT)  # MatchesExact
+    assert using_parent_results(ignore, text) is (expected != FAIL)
+
+
+@pytest.mark.parametrize("patterns, text, expected", MULTI_PATTERN_MATCHES)
+def test_patternmatcher_multi_pattern_matches(patterns, text, expected):
+    assert using_parent_results(DockerIgnore.parse("\n".join(patterns)), text) is (expected != FAIL)
+
+
+# TestMatch: Go's filepath.Match cases through the matcher; None = ErrBadPattern (Docker fails the build)
+FILEPATH_MATCHES = [
+    ("abc", "abc", True),
+    ("*", "abc", True),
+    ("*c", "abc", True),
+    ("a*", "a", True),
+    ("a*", "abc", True),
+    ("a*", "ab/c", True),
+    ("a*/b", "abc/b", True),
+    ("a*/b", "a/c/b", False),
+    ("a*b*c*d*e*/f", "axbxcxdxe/f", True),
+    ("a*b*c*d*e*/f", "axbxcxdxexxx/f", True),
+    ("a*b*c*d*e*/f", "axbxcxdxe/xxx/f", False),
+    ("a*b*c*d*e*/f", "axbxcxdxexxx/fff", False),
+    ("a*b?c*x", "abxbbxdbxebxczzx", True),
+    ("a*b?c*x", "abxbbxdbxebxczzy", False),
+    ("ab[c]", "abc", True),
+    ("ab[b-d]", "abc", True),
+    ("ab[e-g]", "abc", False),
+    ("ab[^c]", "abc", False),
+    ("ab[^b-d]", "abc", False),
+    ("ab[^e-g]", "abc", True),
+    ("a\\*b", "a*b", True),
+    ("a\\*b", "ab", False),
+    ("a?b", "a☺b", True),
+    ("a[^a]b", "a☺b", True),
+    ("a???b", "a☺b", False),
+    ("a[^a][^a][^a]b", "a☺b", False),
+    ("[a-ζ]*", "α", True),
+    ("*[a-ζ]", "A", False),
+    ("a?b", "a/b", False),
+    ("a*b", "a/b", False),
+    ("[\\]a]", "]", True),
+    ("[\\-]", "-", True),
+    ("[x\\-]", "x", True),
+    ("[x\\-]", "-", True),
+    ("[x\\-]", "z", False),
+    ("[\\-x]", "x", True),
+    ("[\\-x]", "-", True),
+    ("[\\-x]", "a", False),
+    ("[]a]", "]", None),
+    ("[-]", "-", None),
+    ("[x-]", "x", None),
+    ("[x-]", "-", None),
+    ("[x-]", "z", None),
+    ("[-x]", "x", None),
+    ("[-x]", "-", None),
+    ("[-x]", "a", None),
+    ("\\", "a", None),
+    ("[a-b-c]", "a", None),
+    ("[", "a", None),
+    ("[^", "a", None),
+    ("[^bc", "a", None),
+    ("a[", "a", None),
+    ("a[", "ab", None),
+    ("*x", "xxx", True),
+]
+
+
+@pytest.mark.parametrize("pattern, text, expected", FILEPATH_MATCHES)
+def test_patternmatcher_filepath_match_cases(pattern, text, expected):
+    if expected is None:
+        with pytest.raises(PatternError):
+            DockerIgnore.parse(pattern)
+        context = BuildContext.from_file_list([text], pattern)
+        assert context.error and not context.exists(text) and context.is_ignored(text) and context.files() == ()
+    else:
+        assert using_parent_results(DockerIgnore.parse(pattern), text) is expected
+        assert BuildContext.from_file_list([text], pattern).is_ignored(text) is expected
+
+
+# TestCompile: which kind patternmatcher picks, and the regular expression it builds
+COMPILE = [
+    ("*", MatchKind.REGEXP, "^[^/]*$"),
+    ("file*", MatchKind.REGEXP, "^file[^/]*$"),
+    ("*file", MatchKind.REGEXP, "^[^/]*file$"),
+    ("a*/b", MatchKind.REGEXP, "^a[^/]*/b$"),
+    ("**", MatchKind.SUFFIX, None),
+    ("**/**", MatchKind.REGEXP, "^(.*/)?.*$"),
+    ("dir/**", MatchKind.PREFIX, None),
+    ("**/dir", MatchKind.SUFFIX, None),
+    ("**/dir2/*", MatchKind.REGEXP, "^(.*/)?dir2/[^/]*$"),
+    ("**/dir2/**", MatchKind.REGEXP, "^(.*/)?dir2/.*$"),
+    ("**file", MatchKind.SUFFIX, None),
+    ("**/file*txt", MatchKind.REGEXP, "^(.*/)?file[^/]*txt$"),
+    ("**/**/*.txt", MatchKind.REGEXP, "^(.*/)?(.*/)?[^/]*\\.txt$"),
+    ("a[b-d]e", MatchKind.REGEXP, "^a[b-d]e$"),
+    (".*", MatchKind.REGEXP, "^\\.[^/]*$"),
+    ("abc.def", MatchKind.EXACT, None),
+    ("abc?def", MatchKind.REGEXP, "^abc[^/]def$"),
+    ("**/foo/bar", MatchKind.SUFFIX, None),
+    ("a(b)c/def", MatchKind.EXACT, None),
+    ("a.|)$(}+{bc", MatchKind.EXACT, None),
+    ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", MatchKind.EXACT, None),
+]
+
+
+@pytest.mark.parametrize("pattern, kind, regex", COMPILE)
+def test_patternmatcher_compile(pattern, kind, regex):
+    compiled = IgnorePattern.compile(posixpath.normpath(pattern), False)
+    assert compiled.kind is kind
+    assert (compiled.regex.pattern if compiled.regex else None) == regex
+
+
+def test_ignorefile_read_all():
+    """ignorefile_test.go's TestReadAll content; its two lone "!" lines make patternmatcher.New fail."""
+    content = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n"
+    patterns = DockerIgnore.parse(content).patterns
+    assert [("!" if p.exclusion else "") + p.text for p in patterns] == [
+        "test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path"
+    ]
+    for lone in ("!", "! "):
+        with pytest.raises(PatternError, match="illegal exclusion"):
+            DockerIgnore.parse(content + lone)
 
 
 @pytest.mark.parametrize(
     "ignore, path, ignored",
     [
         ("*.md", "README.md", True),
-        ("*.md", "docs/README.md", False),      # * stays within one segment, anchored at the root
+        ("*.md", "docs/README.md", False),      # anchored at the root, unlike .gitignore
+        ("node_modules", "app/node_modules/x.js", False),
         ("**/*.md", "docs/README.md", True),
         ("**/*.md", "README.md", True),
+        ("**.md", "docs/README.md", True),      # a leading ** makes a suffix match
+        ("abc**", "abcdef", True),              # a trailing ** after plain text, a prefix match
         ("docs", "docs/a/b.txt", True),         # a folder pattern excludes what is below it
-        ("/docs/", "docs/a.txt", True),
+        ("docs/", "docs/a.txt", True),
+        ("/docs", "docs/a.txt", True),
         ("./build", "build/x", True),
+        ("build/../dist", "dist/x", True),
+        ("//docs", "docs/a.txt", True),         # Go's Clean keeps no leading //
         ("node_modules\n!node_modules/keep", "node_modules/keep", False),
+        ("node_modules\n!node_modules/keep", "node_modules/keep/a.js", False),
         ("*\n!src\n!requirements.txt", "src/app.py", False),
         ("*\n!src\n!requirements.txt", "setup.py", True),
-        ("*.py\n!main.py\nmain.py", "main.py", True),   # the last matching pattern wins
-        ("# comment\n\n  tmp  ", "tmp/x", True),
+        ("*.py\n!main.py\nmain.py", "main.py", True),  # the last matching pattern wins
+        ("!main.py\n*.py", "main.py", True),
+        ("# comment\n\n  tmp  \t", "tmp/x", True),
+        (" # not a comment", "# not a comment", True),  # "#" only in column 1
+        ("#tmp", "#tmp", False),
+        ("\ufefftmp\r\nother\r\n", "tmp", True),   # a BOM and CRLF line ends
+        ("\ufefftmp\r\nother\r\n", "other", True),
+        ("tmp\x1c", "tmp\x1c", True),             # Go's TrimSpace keeps \x1c, Python's strip would not
         ("a?c", "abc", True),
         ("a?c", "a/c", False),
         ("[a-c]x", "bx", True),
-        ("[!a-c]x", "bx", False),
+        ("[!a-c]x", "dx", False),               # Go's regexp reads "!" literally: no negation ...
+        ("[!a-c]x", "bx", True),
+        ("[!a-c]x", "!x", True),                # ... but a member of the class
+        ("[^a-c]x", "dx", True),
         ("**", "anything/at/all", True),
         ("dir/**/leaf", "dir/leaf", True),
         ("dir/**/leaf", "dir/a/b/leaf", True),
-        ("a\\*b", "a*b", True),
         ("a\\*b", "axb", False),
+        ("*", ".", False),                      # the context root is never excluded
+        ("/", "x", False),
+        (".", "x", False),
+        ("!../..", "x", False),                 # New() cleans "!../.." to "." : not an exception
+        ("x\n!../..", "x", True),
     ],
 )
 def test_ignore_semantics(ignore, path, ignored):
     context = BuildContext.from_file_list([path], ignore)
+    assert context.error is None
     assert context.is_ignored(path) is ignored
     assert context.exists(path) is not ignored
 
 
+# filepath.Match rejects most; "[z-a]" passes it but not Go's regexp (patternmatcher's "[Local-Only]/" regression test)
+@pytest.mark.parametrize("ignore", ["!", "!/", "[", "a[", "x\\", "[]a]", "ok\n[a-b-c]", "[z-a]x", "[Local-Only]/"])
+def test_a_rejected_ignore_file_sends_nothing(ignore):
+    """Docker fails the build on these; nothing can be proven from such a context."""
+    context = BuildContext.from_file_list(["a", "b/c"], ignore)
+    assert context.error
+    assert context.files() == () and context.glob("*") == ()
+    assert not context.exists("a") and not context.exists(".")
+    assert context.is_ignored("a") and not context.has_contents
+
+
+@pytest.mark.parametrize(
+    "ignore, listed, expected",
+    [
+        # BuildKit does not enter an excluded folder unless a wildcard-free exception lies below it ...
+        ("foo/bar\n!foo", ["foo/bar/x", "foo/y"], ["foo/y"]),
+        ("node_modules\n!node_modules/keep", ["node_modules/a.js", "node_modules/keep/k.js"], ["node_modules/keep/k.js"]),
+        # ... and walks every excluded folder when an exception has a wildcard
+        ("a\n!a/*.md", ["a/x.md", "a/b/y.md", "a/z.txt"], ["a/x.md"]),
+        ("a\n!**/*.md", ["a/x.md", "a/b/y.md", "a/z.txt"], ["a/b/y.md", "a/x.md"]),
+        ("*\n!src/**\n!*.txt", ["src/a/b.py", "x.txt", "y.py", "docs/z.txt"], ["src/a/b.py", "x.txt"]),
+    ],
+)
+def test_buildkit_walk(ignore, listed, expected):
+    assert BuildContext.from_file_list(listed, ignore).files() == tuple(expected)
+
+
+def test_folders_exist_when_something_inside_is_sent():
+    context = BuildContext.from_file_list(["node_modules/a.js", "node_modules/keep/k.js", "docs/a.md"], "node_modules\n!node_modules/keep\n*/*.md")
+    assert context.is_ignored("node_modules") and context.exists("node_modules")  # sent as the parent of keep/
+    assert context.exists("node_modules/keep") and not context.exists("node_modules/a.js")
+    assert context.exists("docs") and not context.exists("docs/a.md")  # an empty folder that is not excluded
+    assert context.exists(".") and context.exists("") and context.exists("/")
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ("*.csproj", ("App.csproj",)),
+        ("src/*/*.csproj", ("src/Lib/Lib.csproj", "src/Web/Web.csproj")),
+        ("src/*", ("src/Lib", "src/Web", "src/notes.md")),  # a folder matches whole
+        ("*/Lib", ("src/Lib",)),
+        ("./src/[LW]*/*.cs", ("src/Lib/Class.cs", "src/Web/Program.cs")),
+        ("src/[^L]*", ("src/Web", "src/notes.md")),
+        ("src/[!L]*", ("src/Lib",)),            # filepath.Match has no "!" negation: a class of "!" and "L"
+        ("/requirements*.txt", ("requirements-dev.txt", "requirements.txt")),
+        ("requirements.txt", ("requirements.txt",)),
+        ("missing.txt", ()),
+        ("secret*", ()),                        # ignored files are not in the context
+        ("a\\*b", ()),                          # no wildcard left: fsutil looks for a file named a\*b
+        ("a[*]b", ("a*b",)),
+        ("*/*/*/*", ()),
+        ("[", ()),                              # a malformed source matches nothing
+        ("src/*.md/x", ()),
+    ],
+)
+def test_glob(pattern, expected):
+    listed = [
+        "App.csproj", "src/Lib/Lib.csproj", "src/Lib/Class.cs", "src/Web/Web.csproj", "src/Web/Program.cs",
+        "src/notes.md", "requirements.txt", "requirements-dev.txt", "secret.env", "a*b",
+    ]
+    assert BuildContext.from_file_list(listed, "secret*").glob(pattern) == expected
+
+
+def test_glob_takes_a_matching_folder_whole():
+    """resolveWildcards stops at a matching folder, even where a path below it would match too."""
+    context = BuildContext.from_file_list(["ax/y", "ab"], None)
+    assert context.glob("a*[/x]*") == ("ax",)
+
+
+def test_git_quoted_names():
+    context = BuildContext.from_file_list(['"doc/\\350\\257\\246.md"', '"tab\\there"', "plain"])
+    assert context.files() == ("doc/详.md", "plain", "tab\there")
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+
+
 def test_directory_context(tmp_path):
-    for name in ["app/main.py", "app/tests/test_x.py", "requirements.txt", "node_modules/x/index.js", "docs/a.md", ".git/config"]:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x\n")
-    (tmp_path / ".dockerignore").write_text("node_modules\n**/*.md\napp/tests\n!app/tests/test_x.py\n")
-    (tmp_path / "outside").mkdir()
-    os.symlink(tmp_path.parent, tmp_path / "link-up")
+    write(tmp_path, {
+        "app/main.py": "print(1)\n", "app/tests/test_x.py": "x\n", "app/tests/test_y.py": "y\n",
+        "requirements.txt": "flask\n", "node_modules/x/index.js": "x\n", "node_modules/keep/k.js": "k\n",
+        "docs/a.md": "a\n", "docs/deep/b.md": "b\n", "README.md": "r\n", ".git/config": "[core]\n", "sub/.git": "gitdir: x\n",
+        ".dockerignore": "node_modules\n!node_modules/keep\n**/*.md\n!README.md\napp/tests\n!app/tests/test_x.py\n",
+    })
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    write(outside, {"secret.txt": "secret\n"})
+    os.symlink(outside, tmp_path / "link-out")
+    os.symlink(outside / "secret.txt", tmp_path / "secret-link.txt")
+    os.symlink("requirements.txt", tmp_path / "reqs-link.txt")
     context = BuildContext.from_directory(tmp_path)
-    assert context.files() == (".dockerignore", "app/main.py", "app/tests/test_x.py", "requirements.txt")
+    assert context.files() == (
+        ".dockerignore", "README.md", "app/main.py", "app/tests/test_x.py", "link-out", "node_modules/keep/k.js",
+        "reqs-link.txt", "requirements.txt", "secret-link.txt",
+    )
+    assert context.has_contents and context.error is None
     assert context.exists("requirements.txt") and context.exists("./app") and context.exists("/app/main.py")
-    assert not context.exists("node_modules/x/index.js") and not context.exists("docs/a.md") and not context.exists(".git/config")
-    assert context.glob("*.txt") == ("requirements.txt",)
-    assert context.glob("app/*.py") == ("app/main.py",)
-    assert context.read_text("requirements.txt") == "x\n"
-    assert context.read_text("node_modules/x/index.js") is None
+    assert context.exists("docs") and not context.exists("docs/a.md") and not context.exists(".git/config")
+    assert not context.exists("link-out/secret.txt")  # a link to a folder is sent as a link, never followed
+    assert context.glob("*.txt") == ("reqs-link.txt", "requirements.txt", "secret-link.txt")
+    assert context.glob("app/*") == ("app/main.py", "app/tests")
+    assert context.read_text("requirements.txt") == "flask\n"
+    assert context.read_text("reqs-link.txt") == "flask\n"   # a link inside the context reads its target
+    assert context.read_text("secret-link.txt") is None      # never through a link out of it
+    assert context.read_text("link-out/secret.txt") is None
+    assert context.read_text("node_modules/x/index.js") is None and context.read_text("docs/a.md") is None
+    assert context.read_text("app") is None and context.read_text("absent") is None
+    assert context.read_bytes("app/main.py", 5) == b"print"
 
 
 def test_per_dockerfile_ignore_wins(tmp_path):
-    (tmp_path / "a.txt").write_text("a")
-    (tmp_path / "b.txt").write_text("b")
-    (tmp_path / ".dockerignore").write_text("a.txt\n")
-    (tmp_path / "Dockerfile.dev").write_text("FROM x\n")
-    (tmp_path / "Dockerfile.dev.dockerignore").write_text("b.txt\n")
-    assert BuildContext.from_directory(tmp_path).exists("b.txt")
-    special = BuildContext.from_directory(tmp_path, dockerfile=tmp_path / "Dockerfile.dev")
+    write(tmp_path, {
+        "a.txt": "a", "b.txt": "b", ".dockerignore": "a.txt\n", "Dockerfile": "FROM x\n",
+        "docker/app.Dockerfile": "FROM x\n", "docker/app.Dockerfile.dockerignore": "b.txt\n",
+        "Dockerfile.dockerignore": "*.txt\n",
+    })
+    root_only = BuildContext.from_directory(tmp_path)
+    assert not root_only.exists("a.txt") and root_only.exists("b.txt")
+    special = BuildContext.from_directory(tmp_path, dockerfile=tmp_path / "docker" / "app.Dockerfile")
     assert special.exists("a.txt") and not special.exists("b.txt")
+    default_name = BuildContext.from_directory(tmp_path, dockerfile=tmp_path / "Dockerfile")
+    assert not default_name.exists("a.txt") and not default_name.exists("b.txt")
+    no_own_file = BuildContext.from_directory(tmp_path, dockerfile=tmp_path / "Other.Dockerfile")
+    assert not no_own_file.exists("a.txt") and no_own_file.exists("b.txt")
 
 
-def test_binary_and_missing_files_are_not_read(tmp_path):
-    (tmp_path / "blob").write_bytes(b"\x00\x01")
+def test_unreadable_folder_is_skipped(tmp_path):
+    write(tmp_path, {"locked/inside.txt": "x", "open.txt": "y"})
+    (tmp_path / "locked").chmod(0)
+    try:
+        context = BuildContext.from_directory(tmp_path)
+        assert context.exists("open.txt") and context.exists("locked")
+        if not os.access(tmp_path / "locked", os.R_OK):  # root reads it anyway
+            assert context.files() == ("open.txt",)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+
+
+def test_rejected_or_unreadable_ignore_file(tmp_path):
+    write(tmp_path, {"a.txt": "a", ".dockerignore": "[\n"})
     context = BuildContext.from_directory(tmp_path)
-    assert context.read_text("blob") is None and context.read_text("absent") is None
+    assert context.error and ".dockerignore" in context.error
+    assert not context.exists("a.txt") and context.read_text("a.txt") is None and not context.has_contents
+    (tmp_path / ".dockerignore").unlink()
+    (tmp_path / ".dockerignore").mkdir()
+    assert BuildContext.from_directory(tmp_path).error
 
 
-NAMES = st.sampled_from(["a", "b", "src", "x.py", "y.md", "node_modules"])
+def test_contents_that_are_not_read(tmp_path):
+    write(tmp_path, {"blob": b"\x00\x01", "latin1.txt": "caf\xe9".encode("latin-1"), "big.txt": "x" * 11, "ok.txt": "x" * 10})
+    os.mkfifo(tmp_path / "pipe")
+    context = BuildContext.from_directory(tmp_path)
+    assert context.read_text("blob") is None and context.read_text("latin1.txt") is None
+    assert context.read_text("big.txt", limit=10) is None and context.read_text("ok.txt", limit=10) == "x" * 10
+    assert context.exists("pipe") and context.read_text("pipe") is None  # and does not block
+    assert BuildContext.from_file_list(["ok.txt"]).read_text("ok.txt") is None  # names only
+    assert not BuildContext.from_file_list(["ok.txt"]).has_contents
 
 
-@settings(max_examples=60, deadline=None)
+def test_listing_is_lazy_and_capped(tmp_path, monkeypatch):
+    write(tmp_path, {f"f{index}.txt": "x" for index in range(5)})
+    context = BuildContext.from_directory(tmp_path)
+    assert "_listing" not in vars(context)  # nothing walked until a rule asks
+    monkeypatch.setattr(context_module, "MAX_ENTRIES", 3)
+    assert len(context.files()) == 3 and not context.has_contents
+    assert BuildContext.from_directory(tmp_path / "missing").files() == ()
+
+
+NAMES = st.sampled_from(["a", "b", "src", "x.py", "y.md", "node_modules", "[c]", "d e"])
+PATTERNS = st.sampled_from([
+    "*.md", "src", "!src/x.py", "**/x.py", "node_modules", "a/*", "!a/b", "!**/*.md", "**", "!src", "*/a",
+    "[a-c]", "!node_modules/a", "/b/", "src/**", "\\[c]", "?", "!*",
+])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    st.lists(st.lists(NAMES, min_size=1, max_size=3).map("/".join), min_size=1, max_size=8, unique=True),
-    st.lists(st.sampled_from(["*.md", "src", "!src/x.py", "**/x.py", "node_modules", "a/*", "!a/b"]), max_size=4),
+    st.lists(st.lists(NAMES, min_size=1, max_size=4).map("/".join), min_size=1, max_size=10, unique=True),
+    st.lists(PATTERNS, max_size=5),
 )
 def test_directory_and_file_list_agree(tmp_path_factory, paths, patterns):
     root = tmp_path_factory.mktemp("ctx")
     written = []
     for path in paths:
         target = root / path
-        if any(parent.is_file() for parent in target.parents) or target.is_dir():
+        if any(parent.is_file() for parent in target.parents) or target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("x")
@@ -101,6 +495,14 @@ def test_directory_and_file_list_agree(tmp_path_factory, paths, patterns):
     from_directory = BuildContext.from_directory(root)
     from_list = BuildContext.from_file_list(written + [".dockerignore"], ignore)
     assert from_directory.files() == from_list.files()
+    for path in written:
+        for prefix in [path, *[str(p) for p in Path(path).parents if str(p) != "."]]:
+            assert from_directory.exists(prefix) == from_list.exists(prefix)
+            assert from_directory.is_ignored(prefix) == from_list.is_ignored(prefix)
+    for pattern in ["*", "*/*", "src/*", "[a-c]*/*"]:
+        assert from_directory.glob(pattern) == from_list.glob(pattern)
+    for path in from_list.files():
+        assert from_directory.read_text(path) == ("x" if path != ".dockerignore" else ignore)
 
 
 @requires_corpus
@@ -108,11 +510,15 @@ def test_corpus_context_listings():
     listings = sorted(REAL.glob("*.context.txt"))
     assert len(listings) > 100
     for listing in listings:
-        names = [line for line in listing.read_text().splitlines() if line.strip()]
-        context = BuildContext.from_file_list(names)
-        assert context.files() == tuple(sorted(set(context.files())))
-        assert all(context.exists(name) for name in names)
-
-
-def test_parse_ignore_skips_comments_and_blank_lines():
-    assert [p.pattern for p in parse_ignore("# c\n\n  a  \n!b\n")] == ["a", "b"]
+        lines = [line for line in listing.read_text(encoding="utf-8").splitlines() if line]
+        context = BuildContext.from_file_list(lines)
+        files = context.files()
+        assert files == tuple(sorted(set(files))), listing.name
+        assert len(files) == len(set(lines)), listing.name
+        for line in lines:
+            if not line.startswith('"'):
+                assert context.exists(line) and not context.is_ignored(line), (listing.name, line)
+            if not any(char in line for char in '"*?[\\'):
+                assert context.glob(line) == (line,), (listing.name, line)
+        if ".dockerignore" in lines:  # its text is not in the corpus: an exclude-all file must leave nothing
+            assert BuildContext.from_file_list(lines, "**").files() == ()

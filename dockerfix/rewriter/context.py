@@ -1,210 +1,556 @@
 """The build context: the files ``docker build`` sends, after ``.dockerignore``.
 
-Pattern semantics follow Docker's pattern matcher (moby/patternmatcher, used by BuildKit): patterns are cleaned
-paths relative to the context root, ``*`` and ``?`` stay within one path segment, ``**`` spans segments, ``!``
-re-includes, the last matching pattern wins, and a pattern that matches a folder excludes everything below it. A
-``<Dockerfile name>.dockerignore`` next to the Dockerfile takes precedence over the root ``.dockerignore``.
+Rules use it as evidence ("requirements.txt is in the context", "no source of this ADD is an archive"), so every
+answer follows what BuildKit actually sends, not what a reader of ``.dockerignore`` might expect:
+
+- the ignore file is read like ``moby/patternmatcher/ignorefile.ReadAll`` and compiled like ``patternmatcher.New``
+  (``#`` only in column 1, Go whitespace trimming, ``filepath.Clean``, one leading ``/`` dropped, ``!`` exceptions);
+- each pattern matches like ``Pattern.match`` (exact, prefix, suffix or regular expression, chosen the same way);
+- paths are judged like BuildKit's context walk (``tonistiigi/fsutil`` ``filterFS.Walk``): top down with
+  ``MatchesUsingParentResults``, and an excluded folder is not entered unless a wildcard-free exception pattern
+  lies below it;
+- ``<Dockerfile name>.dockerignore`` next to the Dockerfile replaces the root ``.dockerignore``;
+- COPY wildcard sources resolve like ``fsutil/copy.ResolveWildcards`` (``filepath.Match`` on the path below the
+  wildcard-free prefix).
+
+An ignore file Docker rejects (a malformed ``[`` class, a lone ``!``) fails every build before anything is sent, so
+such a context answers "nothing is there": no rule can prove anything from it.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import enum
 import os
 import posixpath
 import re
+import stat
+import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
-SKIPPED_FOLDERS = frozenset({".git"})
-MAX_FILES = 200_000
+# What `git ls-files` never lists either; walking it would cost more than the rest of most contexts.
+SKIPPED_NAMES = frozenset({".git"})
+# A context this large (a Dockerfile in a home folder) is listed only in part and claims no contents.
+MAX_ENTRIES = 200_000
+# Go's unicode.IsSpace, which strings.TrimSpace uses (str.strip would also trim \x1c-\x1f).
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# patternmatcher escapes these (regexp metacharacters that mean nothing to filepath.Match); the rest pass through.
+_REGEX_ESCAPED = ".+()|{}$"
+# fsutil's patternChars: an exception pattern holding one of these keeps excluded folders walked.
+_PATTERN_CHARS = "*[]?^\\"
+_GIT_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+
+
+class PatternError(ValueError):
+    """A pattern Docker rejects (Go's ``filepath.ErrBadPattern`` and friends)."""
+
+
+def _go_clean(path: str) -> str:
+    """Go's ``filepath.Clean`` on Unix; unlike ``posixpath.normpath`` it keeps no leading ``//``."""
+    cleaned = posixpath.normpath(path)
+    return cleaned[1:] if cleaned.startswith("//") else cleaned
+
+
+def _normal(path: str) -> str:
+    """A query path as a context-relative path: ``./a``, ``/a`` and ``a/../a`` all name ``a``; the root is ``""``."""
+    return posixpath.normpath("/" + path).lstrip("/")
+
+
+@lru_cache(maxsize=256)
+def _go_glob(pattern: str) -> re.Pattern[str]:
+    """Go's ``filepath.Match`` pattern as a regular expression, rejecting what Go rejects.
+
+    ``*`` and ``?`` never match ``/``; a class ``[...]`` matches any one character (``/`` too), negated by ``^``
+    (not ``!``); ``\\`` escapes; a reversed range is allowed and matches nothing.
+    """
+    regex = []
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "*":
+            regex.append("[^/]*")
+        elif char == "?":
+            regex.append("[^/]")
+        elif char == "\\":
+            index += 1
+            if index == length:
+                raise PatternError(f"syntax error in pattern {pattern!r}: trailing backslash")
+            regex.append(re.escape(pattern[index]))
+        elif char == "[":
+            index = _go_class(pattern, index + 1, regex)
+            continue
+        else:
+            regex.append(re.escape(char))
+        index += 1
+    return re.compile("".join(regex))
+
+
+def _go_class(pattern: str, index: int, regex: list[str]) -> int:
+    """Parse the class opened before ``index`` (Go's ``matchChunk``/``getEsc`` rules); return the index after it."""
+
+    def character(at: int) -> tuple[str, int]:
+        if at >= len(pattern) or pattern[at] in "-]":
+            raise PatternError(f"syntax error in pattern {pattern!r}: bad character class")
+        if pattern[at] == "\\":
+            at += 1
+            if at >= len(pattern):
+                raise PatternError(f"syntax error in pattern {pattern!r}: bad character class")
+        if at + 1 >= len(pattern):  # Go requires the class to go on (to its closing bracket)
+            raise PatternError(f"syntax error in pattern {pattern!r}: unclosed character class")
+        return pattern[at], at + 1
+
+    negated = index < len(pattern) and pattern[index] == "^"
+    index += negated
+    ranges: list[str] = []
+    count = 0
+    while not (count and index < len(pattern) and pattern[index] == "]"):
+        low, index = character(index)
+        high = low
+        if pattern[index] == "-":
+            high, index = character(index + 1)
+        if low <= high:
+            ranges.append(re.escape(low) + ("" if high == low else "-" + re.escape(high)))
+        count += 1
+    if ranges:
+        regex.append("[" + "^" * negated + "".join(ranges) + "]")
+    else:  # only reversed ranges: nothing is in the class
+        regex.append("(?s:.)" if negated else "(?!)")
+    return index + 1
+
+
+class MatchKind(enum.Enum):
+    """How patternmatcher compares a path with a pattern; it picks the kind from the pattern's characters."""
+
+    EXACT = "exact"
+    PREFIX = "prefix"
+    SUFFIX = "suffix"
+    REGEXP = "regexp"
 
 
 @dataclass(frozen=True)
 class IgnorePattern:
-    pattern: str
+    """One ``.dockerignore`` line after cleaning: ``text`` without its ``!``, compiled as patternmatcher does."""
+
+    text: str
     exclusion: bool
-    regex: re.Pattern[str]
+    kind: MatchKind
+    regex: re.Pattern[str] | None
 
     @classmethod
-    def parse(cls, line: str) -> "IgnorePattern | None":
-        text = line.strip()
-        if not text or text.startswith("#"):
-            return None
-        exclusion = text.startswith("!")
-        if exclusion:
-            text = text[1:].strip()
-        text = posixpath.normpath(text) if text else text
-        if len(text) > 1 and text.startswith("/"):
-            text = text.lstrip("/")
-        if text.startswith("./"):
-            text = text[2:]
-        return cls(text, exclusion, re.compile(_translate(text)))
+    def compile(cls, text: str, exclusion: bool) -> "IgnorePattern":
+        """A port of ``Pattern.compile``, quirks included, because they decide what is sent.
 
-    def matches(self, path: str) -> bool:
-        """The path itself or one of its parent folders matches."""
-        if self.regex.match(path):
-            return True
-        parts = path.split("/")
-        return any(self.regex.match("/".join(parts[:index])) for index in range(1, len(parts)))
-
-
-def _translate(pattern: str) -> str:
-    """A Docker ignore pattern as an anchored regular expression."""
-    regex = "^"
-    index = 0
-    length = len(pattern)
-    while index < length:
-        char = pattern[index]
-        if char == "*":
-            if index + 1 < length and pattern[index + 1] == "*":
+        ``**`` at the start makes a suffix match (``**.md`` is any path ending in ``.md``), a trailing ``**`` after
+        plain text a prefix match (``abc**`` also matches ``abcdef``), and ``[``/``]`` go into the regular expression
+        as they are, so ``[!a]`` is a class holding ``!`` and ``a`` (Go's regexp negates with ``^`` only).
+        """
+        regex, kind = "^", MatchKind.EXACT
+        index, length = 0, len(text)
+        while index < length:
+            first = index == 0
+            char = text[index]
+            index += 1
+            if char == "*" and text[index:index + 1] == "*":
                 index += 1
-                if index + 1 < length and pattern[index + 1] == "/":
+                if text[index:index + 1] == "/":
                     index += 1
+                if index < length:
                     regex += "(.*/)?"
+                    kind = MatchKind.REGEXP
+                elif kind is MatchKind.EXACT:
+                    kind = MatchKind.PREFIX
                 else:
                     regex += ".*"
-            else:
+                    kind = MatchKind.REGEXP
+                if first:
+                    kind = MatchKind.SUFFIX
+            elif char == "*":
                 regex += "[^/]*"
-        elif char == "?":
-            regex += "[^/]"
-        elif char == "\\" and index + 1 < length:
-            index += 1
-            regex += re.escape(pattern[index])
-        elif char == "[":
-            closing = pattern.find("]", index + 1)
-            if closing == -1:
-                regex += re.escape(char)
+                kind = MatchKind.REGEXP
+            elif char == "?":
+                regex += "[^/]"
+                kind = MatchKind.REGEXP
+            elif char in _REGEX_ESCAPED:
+                regex += "\\" + char
+            elif char == "\\":  # never last: the filepath.Match check in DockerIgnore.parse rejects that
+                regex += "\\" + text[index]
+                index += 1
+                kind = MatchKind.REGEXP
+            elif char in "[]":
+                regex += char
+                kind = MatchKind.REGEXP
             else:
-                body = pattern[index + 1:closing]
-                if body.startswith("^"):
-                    body = "!" + body[1:]
-                regex += "[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]"
-                index = closing
+                regex += char
+        if kind is not MatchKind.REGEXP:
+            return cls(text, exclusion, kind, None)
+        try:
+            with warnings.catch_warnings():  # "possible nested set": Go's syntax, meant literally
+                warnings.simplefilter("ignore", FutureWarning)
+                return cls(text, exclusion, kind, re.compile(regex + "$"))
+        except re.error as error:
+            raise PatternError(f"syntax error in pattern {text!r}: {error}") from None
+
+    def matches(self, path: str) -> bool:
+        """Whether this pattern matches exactly ``path`` (parents are the caller's business)."""
+        if self.kind is MatchKind.EXACT:
+            return path == self.text
+        if self.kind is MatchKind.PREFIX:
+            return path.startswith(self.text[:-2])
+        if self.kind is MatchKind.SUFFIX:
+            suffix = self.text[2:]
+            return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+        assert self.regex is not None
+        return self.regex.fullmatch(path) is not None
+
+
+@dataclass(frozen=True)
+class DockerIgnore:
+    """The patterns of one ignore file, in order; later patterns win."""
+
+    patterns: tuple[IgnorePattern, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> "DockerIgnore":
+        """``ignorefile.ReadAll`` then ``patternmatcher.New``; raises ``PatternError`` where Docker fails the build."""
+        patterns = []
+        for number, line in enumerate(text.split("\n")):
+            line = line.removesuffix("\r")  # bufio.ScanLines drops it
+            if number == 0:
+                line = line.removeprefix("\ufeff")
+            if line.startswith("#"):  # column 1 only: "  # x" is a pattern
+                continue
+            line = line.strip(_GO_SPACE)
+            if not line:
+                continue
+            exclusion = line.startswith("!")
+            if exclusion:
+                line = line[1:].strip(_GO_SPACE)
+            if line:
+                line = _go_clean(line)
+                if len(line) > 1 and line.startswith("/"):
+                    line = line[1:]
+            # New() trims and cleans the whole string again, "!" included: "!/" becomes "!", "!../.." becomes "."
+            line = (("!" if exclusion else "") + line).strip(_GO_SPACE)
+            if not line:  # "./ /" cleans to " "
+                continue
+            line = _go_clean(line)
+            exclusion = line.startswith("!")
+            if exclusion:
+                line = line[1:]
+                if not line:
+                    raise PatternError('illegal exclusion pattern: "!"')
+            _go_glob(line)  # New() checks the syntax with filepath.Match
+            patterns.append(IgnorePattern.compile(line, exclusion))
+        return cls(tuple(patterns))
+
+    def match(self, path: str, parent: tuple[bool, ...] | None) -> tuple[bool, tuple[bool, ...]]:
+        """``MatchesUsingParentResults``: whether ``path`` is excluded, and which patterns matched it.
+
+        ``parent`` is the second half of the answer for the folder holding ``path`` (None at the top level): a
+        pattern that matched the folder counts as matching everything in it.
+        """
+        matched = False
+        hits = []
+        for index, pattern in enumerate(self.patterns):
+            hit = parent is not None and parent[index]
+            if not hit and pattern.exclusion == matched:
+                hit = pattern.matches(path)
+            hits.append(hit)
+            if hit:
+                matched = not pattern.exclusion
+        return matched, tuple(hits)
+
+    @cached_property
+    def _exception_prefixes(self) -> tuple[str, ...] | None:
+        """The exception patterns as folder prefixes (fsutil's ``patternWithoutTrailingGlob``), None if one has a
+        wildcard: then BuildKit walks into every excluded folder."""
+        prefixes = []
+        for pattern in self.patterns:
+            if pattern.exclusion:
+                stem = pattern.text.removesuffix("/**").removesuffix("/*")
+                if any(char in stem for char in _PATTERN_CHARS):
+                    return None
+                prefixes.append(stem + "/")
+        return tuple(prefixes)
+
+    def prunes(self, folder: str) -> bool:
+        """Whether BuildKit skips everything below ``folder`` once it is excluded (its ``filepath.SkipDir``)."""
+        prefixes = self._exception_prefixes
+        return prefixes is not None and not any(prefix.startswith(folder + "/") for prefix in prefixes)
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """What the walk knows on entering a folder: its verdict, the patterns that matched it, and whether BuildKit
+    stops there (everything below is then excluded)."""
+
+    excluded: bool
+    hits: tuple[bool, ...]
+    pruned: bool
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """The entries before ignoring: ``files`` are all non-folders (symbolic links included, never followed)."""
+
+    files: tuple[str, ...]
+    folders: frozenset[str]
+    complete: bool
+
+
+def _git_unquote(line: str) -> str:
+    """``git ls-files`` writes names with unusual bytes as C strings: ``"doc/\\350\\257\\246.md"``."""
+    if len(line) < 2 or not (line.startswith('"') and line.endswith('"')):
+        return line
+    data = bytearray()
+    body, index = line[1:-1], 0
+    while index < len(body):
+        octal = body[index + 1:index + 4]
+        if body[index] == "\\" and len(octal) == 3 and all(digit in "01234567" for digit in octal):
+            data.append(int(octal, 8) & 0xFF)
+            index += 4
+        elif body[index] == "\\" and index + 1 < len(body):
+            data += _GIT_ESCAPES.get(body[index + 1], body[index + 1]).encode()
+            index += 2
         else:
-            regex += re.escape(char)
+            data += body[index].encode()
+            index += 1
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _ancestors(path: str) -> Iterable[str]:
+    """``a/b/c`` -> ``a/b``, ``a``."""
+    while "/" in path:
+        path = path.rpartition("/")[0]
+        yield path
+
+
+def _has_wildcard(segment: str) -> bool:
+    """fsutil's ``containsWildcards``: ``*``, ``?`` or ``[`` not escaped by ``\\``."""
+    index = 0
+    while index < len(segment):
+        if segment[index] == "\\":
+            index += 2
+            continue
+        if segment[index] in "*?[":
+            return True
         index += 1
-    return regex + "$"
-
-
-def parse_ignore(text: str) -> tuple[IgnorePattern, ...]:
-    return tuple(pattern for line in text.splitlines() if (pattern := IgnorePattern.parse(line)) is not None)
-
-
-def _normal(path: str) -> str:
-    cleaned = posixpath.normpath("/" + path).lstrip("/")
-    return "" if cleaned == "." else cleaned
+    return False
 
 
 class BuildContext:
-    """What a rule may ask about the context: which files exist (and are not ignored), and their small texts."""
+    """What a rule may ask about the context: which paths are sent, which a COPY source names, small file texts.
 
-    def __init__(self, listed: Iterable[str] | None, patterns: tuple[IgnorePattern, ...] = (), root: Path | None = None) -> None:
-        """``listed`` None means: walk ``root`` the first time a rule asks (most files never need it)."""
-        self._given = None if listed is None else tuple(listed)
-        self.patterns = patterns
+    Nothing is listed until a rule asks (most Dockerfiles never need it); then the list is computed once.
+    """
+
+    def __init__(
+        self, ignore: DockerIgnore, error: str | None = None, listed: Iterable[str] | None = None, root: Path | None = None
+    ) -> None:
+        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file."""
+        self.ignore = ignore
+        self.error = error
         self.root = root
-
-    @cached_property
-    def _listed(self) -> tuple[str, ...]:
-        paths = _walk(self.root) if self._given is None and self.root is not None else (self._given or ())
-        return tuple(sorted({normal for path in paths if (normal := _normal(path))}))
-
-    @classmethod
-    def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> "BuildContext":
-        return cls(paths, parse_ignore(ignore_text or ""))
+        self._given = None if listed is None else tuple(listed)
+        self._folder_states: dict[str, _Folder] = {}
 
     @classmethod
     def from_directory(cls, root: Path, dockerfile: Path | None = None) -> "BuildContext":
-        patterns: tuple[IgnorePattern, ...] = ()
-        candidates = []
+        """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
+        candidates = [root / ".dockerignore"]
         if dockerfile is not None:
-            candidates.append(dockerfile.with_name(dockerfile.name + ".dockerignore"))
-        candidates.append(root / ".dockerignore")
+            candidates.insert(0, dockerfile.with_name(dockerfile.name + ".dockerignore"))
         for candidate in candidates:
             try:
-                patterns = parse_ignore(candidate.read_text(encoding="utf-8", errors="replace"))
-                break
-            except OSError:
+                data = candidate.read_bytes()
+            except FileNotFoundError:
                 continue
-        return cls(None, patterns, root)
+            except OSError as error:
+                return cls(DockerIgnore(), f"cannot read {candidate}: {error.strerror or error}", root=root)
+            return cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+        return cls(DockerIgnore(), root=root)
 
-    @property
-    def has_contents(self) -> bool:
-        """Whether file contents can be read (a folder on disk), not just names (a file list)."""
-        return self.root is not None
+    @classmethod
+    def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> "BuildContext":
+        """A context known by names only (``git ls-files`` output, tests); it has no contents to read."""
+        return cls._parsed(ignore_text or "", ".dockerignore", listed=[_git_unquote(path) for path in paths])
 
-    def is_ignored(self, path: str) -> bool:
-        path = _normal(path)
-        ignored = False
-        for pattern in self.patterns:
-            if pattern.matches(path):
-                ignored = not pattern.exclusion
-        return ignored
-
-    @cached_property
-    def _files(self) -> tuple[str, ...]:
-        return tuple(path for path in self._listed if not self.is_ignored(path))
+    @classmethod
+    def _parsed(cls, text: str, name: str, listed: list[str] | None = None, root: Path | None = None) -> "BuildContext":
+        try:
+            return cls(DockerIgnore.parse(text), listed=listed, root=root)
+        except PatternError as error:
+            return cls(DockerIgnore(), f"{name}: {error}", listed=listed, root=root)
 
     @cached_property
-    def _folders(self) -> frozenset[str]:
-        folders = set()
-        for path in self._files:
-            parts = path.split("/")
-            folders.update("/".join(parts[:index]) for index in range(1, len(parts)))
-        return frozenset(folders)
+    def _listing(self) -> _Listing:
+        if self.error:
+            return _Listing((), frozenset(), True)
+        if self._given is None:
+            return self._walk()
+        files = {path for path in map(_normal, self._given) if path}
+        folders = {folder for path in files for folder in _ancestors(path)}
+        return _Listing(tuple(files - folders), frozenset(folders), True)
 
-    def files(self) -> tuple[str, ...]:
-        return self._files
+    def _walk(self) -> _Listing:
+        """Entries below ``root`` without following symbolic links, skipping unreadable folders, ``.git`` and what
+        BuildKit would not enter."""
+        if self.root is None:
+            return _Listing((), frozenset(), True)
+        files: list[str] = []
+        folders: set[str] = set()
+        pending = [""]
+        while pending:
+            folder = pending.pop()
+            try:
+                with os.scandir(os.path.join(self.root, folder)) as entries:
+                    children = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+            except OSError:  # BuildKit fails the build here unless the folder is ignored; we can only skip it
+                continue
+            for name, is_folder in children:
+                if name in SKIPPED_NAMES:
+                    continue
+                if len(files) + len(folders) >= MAX_ENTRIES:
+                    return _Listing(tuple(files), frozenset(folders), False)
+                path = f"{folder}/{name}" if folder else name
+                if not is_folder:
+                    files.append(path)
+                else:
+                    folders.add(path)
+                    if not self._folder(path).pruned:
+                        pending.append(path)
+        return _Listing(tuple(files), frozenset(folders), True)
 
-    def exists(self, path: str) -> bool:
-        path = _normal(path)
-        return path == "" or path in self._folders or (path in self._file_set and not self.is_ignored(path))
+    def _folder(self, folder: str) -> _Folder:
+        """The walk's state on entering ``folder``, computed from its parents' (memoised: folders repeat)."""
+        state = self._folder_states.get(folder)
+        if state is None:
+            parent = folder.rpartition("/")[0]
+            above = self._folder(parent) if parent else None
+            if above is not None and above.pruned:
+                state = above
+            else:
+                excluded, hits = self.ignore.match(folder, above.hits if above else None)
+                state = _Folder(excluded, hits, excluded and self.ignore.prunes(folder))
+            self._folder_states[folder] = state
+        return state
+
+    def _ignored(self, path: str) -> bool:
+        parent = path.rpartition("/")[0]
+        above = self._folder(parent) if parent else None
+        if above is not None and above.pruned:
+            return True
+        return self.ignore.match(path, above.hits if above else None)[0]
+
+    @cached_property
+    def _kept(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The files sent, sorted, and the folders sent: those not excluded, and those holding something sent."""
+        files = tuple(sorted(path for path in self._listing.files if not self._ignored(path)))
+        folders = {path for path in self._listing.folders if not self._ignored(path)}
+        for path in [*files, *folders]:
+            for folder in _ancestors(path):
+                if folder in folders:
+                    break
+                folders.add(folder)
+        return files, frozenset(folders)
 
     @cached_property
     def _file_set(self) -> frozenset[str]:
-        return frozenset(self._files)
+        return frozenset(self._kept[0])
+
+    @property
+    def has_contents(self) -> bool:
+        """Whether the files' contents can be read and the listing is whole: a folder on disk (not a name list), not
+        cut at ``MAX_ENTRIES``, with an ignore file Docker accepts."""
+        return self.root is not None and not self.error and self._listing.complete
+
+    def is_ignored(self, path: str) -> bool:
+        """Whether the ignore rules exclude ``path`` itself (listed or not).
+
+        An excluded folder is still sent when an exception brings back something inside it: then ``exists`` is true.
+        """
+        path = _normal(path)
+        if self.error:
+            return True
+        return bool(path) and self._ignored(path)
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or folder at ``path`` (relative to the context root) is sent to the builder."""
+        path = _normal(path)
+        if self.error:
+            return False
+        return not path or path in self._file_set or path in self._kept[1]
+
+    def files(self) -> tuple[str, ...]:
+        """All files sent, sorted, slash-separated (folders are implied by them)."""
+        return self._kept[0]
 
     def glob(self, pattern: str) -> tuple[str, ...]:
-        """Context paths (files and folders) matching a COPY source pattern, segment by segment."""
-        pattern = _normal(pattern)
-        segments = pattern.split("/")
-        candidates = sorted(self._file_set | self._folders)
-        return tuple(
-            path for path in candidates
-            if len(path.split("/")) == len(segments)
-            and all(fnmatch.fnmatchcase(part, glob) for part, glob in zip(path.split("/"), segments))
-        )
+        """The context paths (files and folders) a COPY/ADD source names, sorted.
+
+        Like BuildKit: the segments before the first wildcard name a folder literally, the rest is matched with
+        ``filepath.Match`` against the paths below it, and a matching folder is taken whole (not searched further).
+        A source without wildcards names itself, when it is sent.
+        """
+        path = _normal(pattern)
+        segments = path.split("/") if path else []
+        split = next((index for index, segment in enumerate(segments) if _has_wildcard(segment)), len(segments))
+        base, rest = "/".join(segments[:split]), "/".join(segments[split:])
+        if not rest:
+            return (path,) if self.exists(path) else ()
+        try:
+            regex = _go_glob(rest)
+        except PatternError:
+            return ()
+        folders = self._kept[1]
+        prefix = base + "/" if base else ""
+        found: list[str] = []
+        taken: set[str] = set()
+        for candidate in sorted(self._file_set | folders):
+            relative = candidate[len(prefix):]
+            if not candidate.startswith(prefix) or any(folder in taken for folder in _ancestors(relative)):
+                continue
+            if regex.fullmatch(relative):
+                found.append(candidate)
+                if candidate in folders:
+                    taken.add(relative)
+        return tuple(found)
+
+    @cached_property
+    def _real_root(self) -> str:
+        assert self.root is not None
+        return os.path.realpath(self.root)
 
     def read_bytes(self, path: str, limit: int) -> bytes | None:
-        """Up to ``limit + 1`` bytes of a context file; None when absent, ignored, a folder or unreadable."""
-        if self.root is None or _normal(path) not in self._file_set:
+        """The first ``limit`` bytes of a file that is sent; None when absent, ignored, not a regular file, a names-only
+        context, or a symbolic link leading out of the context or to something not sent."""
+        path = _normal(path)
+        if self.root is None or path not in self._file_set:
+            return None
+        target = os.path.realpath(os.path.join(self._real_root, path))
+        if posixpath.relpath(target, self._real_root) not in self._file_set:
             return None
         try:
-            with open(self.root / _normal(path), "rb") as handle:
-                return handle.read(limit + 1)
+            descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # never wait on a FIFO
         except OSError:
             return None
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                return None
+            try:
+                return handle.read(limit)
+            except OSError:
+                return None
 
     def read_text(self, path: str, limit: int = 1_000_000) -> str | None:
-        data = self.read_bytes(path, limit)
+        """A small UTF-8 text file for a rule to read; None when absent, ignored, over ``limit`` bytes, binary (a NUL
+        byte) or not UTF-8."""
+        data = self.read_bytes(path, limit + 1)
         if data is None or len(data) > limit or b"\x00" in data:
             return None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             return None
-
-
-def _walk(root: Path) -> list[str]:
-    """Relative paths of the files under ``root``, without following symbolic links out of it."""
-    found: list[str] = []
-    for folder, subfolders, files in os.walk(root, onerror=lambda error: None):
-        subfolders[:] = [name for name in subfolders if name not in SKIPPED_FOLDERS and not os.path.islink(os.path.join(folder, name))]
-        relative = os.path.relpath(folder, root)
-        for name in files:
-            found.append(name if relative == "." else f"{relative}/{name}".replace(os.sep, "/"))
-            if len(found) >= MAX_FILES:
-                return found
-    return found

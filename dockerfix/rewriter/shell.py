@@ -7,6 +7,7 @@ text (code points), which ``Instruction.arguments_to_source`` maps back to the D
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -14,6 +15,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 _SEPARATORS = {";", "&", ";;", "\n"}
+_LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
 _SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
 _COMMAND_NODES = {"command", "declaration_command", "unset_command", "test_command"}
 _ARITHMETIC_NODES = {"arithmetic_expansion", "compound_statement_arithmetic", "c_style_for_statement"}
@@ -133,42 +135,44 @@ class _Builder:
         return None
 
     def items(self, root: Node) -> tuple[ListItem, ...]:
+        """The top-level list, read from the tokens in source order. The tree's nesting is not trusted here:
+        tree-sitter-bash nests `a | b | c && d` and `a || b > f` in ways the shell does not."""
         items: list[ListItem] = []
-        statements = [child for child in root.children if child.type != "comment"]
-        for child in statements:
-            if not child.is_named:
-                if child.type in _SEPARATORS and items:
-                    last = items[-1]
-                    items[-1] = ListItem(last.start, last.end, child.type)
-                continue
-            if _list_body(child) is not None:
-                self.flatten(child, items)
-            else:
-                start, end = self.span(child)
-                if items and items[-1].operator is None:
-                    last = items[-1]
-                    items[-1] = ListItem(last.start, last.end, "\n")
-                items.append(ListItem(start, end, None))
+        start = end = None
+        after_pipe = False
+        for kind, node_start, node_end in self.sequence(root):
+            if kind == "atom":
+                if start is not None and not after_pipe and "\n" in self.text[end:node_start]:
+                    items.append(ListItem(start, end, "\n"))
+                    start = None
+                if start is None:
+                    start = node_start
+                end = node_end
+                after_pipe = False
+            elif kind == "|":
+                after_pipe = True
+            elif start is not None:
+                items.append(ListItem(start, end, kind))
+                start = None
+        if start is not None:
+            items.append(ListItem(start, end, None))
         return tuple(items)
 
-    def flatten(self, node: Node, items: list[ListItem]) -> None:
-        if items and items[-1].operator is None:
-            last = items[-1]
-            items[-1] = ListItem(last.start, last.end, "\n")
-        body = _list_body(node)
-        for child in body.children:
-            if _list_body(child) is not None:
-                self.flatten(child, items)
-            elif child.is_named:
-                start, end = self.span(child)
-                items.append(ListItem(start, end, None))
-            elif items:
-                last = items[-1]
-                items[-1] = ListItem(last.start, last.end, child.type)
-        if body is not node:
-            # tree-sitter-bash hangs a redirect after `a || b` on the whole list; the shell binds it to `b` only.
-            last = items[-1]
-            items[-1] = ListItem(last.start, self.span(node)[1], last.operator)
+    def sequence(self, node: Node) -> list[tuple[str, int, int]]:
+        """Atoms (commands, subshells, compound commands, redirects) and operators of the top level, in order."""
+        found: list[tuple[str, int, int]] = []
+        for child in node.children:
+            if child.type == "comment":
+                continue
+            if child.type in _LIST_CONTAINERS:
+                found.extend(self.sequence(child))
+            elif not child.is_named and child.type in _SEPARATORS | {"&&", "||"}:
+                found.append((child.type, *self.span(child)))
+            elif not child.is_named and child.type in ("|", "|&"):
+                found.append(("|", *self.span(child)))
+            else:
+                found.append(("atom", *self.span(child)))
+        return found
 
     def walk(self, node: Node, in_subshell: bool, top_level: bool) -> None:
         kind = node.type
@@ -219,43 +223,18 @@ class _Builder:
         self.commands.append(SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level))
 
 
-def _list_body(node: Node) -> Node | None:
-    """The `list` a node stands for: itself, or the body of a redirected statement wrapped around a list."""
-    if node.type == "list":
-        return node
-    if node.type == "redirected_statement" and node.named_child_count and node.named_children[0].type == "list":
-        return node.named_children[0]
-    return None
+_ANY_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_DOUBLE_QUOTE_ESCAPE = re.compile(r'\\([\\"$`])')
 
 
 def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    result = []
-    position = 0
-    while position < len(text):
-        if text[position] == "\\" and position + 1 < len(text):
-            result.append(text[position + 1])
-            position += 2
-        else:
-            result.append(text[position])
-            position += 1
-    return "".join(result)
+    """Outside quotes a backslash makes the next character literal."""
+    return _ANY_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
 def _unescape_double(text: str) -> str:
-    if "\\" not in text:
-        return text
-    result = []
-    position = 0
-    while position < len(text):
-        if text[position] == "\\" and position + 1 < len(text) and text[position + 1] in '\\"$`':
-            result.append(text[position + 1])
-            position += 2
-        else:
-            result.append(text[position])
-            position += 1
-    return "".join(result)
+    """Inside double quotes a backslash escapes only \\, ", $ and `."""
+    return _DOUBLE_QUOTE_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
 def parse_shell(text: str) -> Script:

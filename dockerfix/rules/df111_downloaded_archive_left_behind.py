@@ -130,6 +130,6 @@ class DownloadedArchiveLeftBehind(Rule):
 
     @staticmethod
     def blocker(document: Document, stage: Stage, run: Instruction, following: list[SimpleCommand], path: str) -> str | None:
-        if not path.startswith("/") and any(command.top_level and command.name_literal in ("cd", "pushd", "popd") for command in following):
+        if not path.startswith("/") and any(not command.in_subshell and command.name_literal in ("cd", "pushd", "popd") for command in following):
             return "the RUN changes directory after downloading it"
         return None
