@@ -11,6 +11,7 @@ import os
 import stat
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import engine
@@ -202,11 +203,24 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+@lru_cache(maxsize=32)
+def _folder_context(folder: Path) -> BuildContext:
+    return BuildContext.from_directory(folder)
+
+
+def context_for(folder: Path, dockerfile: Path) -> BuildContext:
+    """The build context of a Dockerfile; Dockerfiles sharing a folder (and no ignore file of their own) share one,
+    so a folder of many Dockerfiles is listed once per process, not once per file."""
+    if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
+        return BuildContext.from_directory(folder, dockerfile=dockerfile)
+    return _folder_context(folder.resolve())
+
+
 def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
     try:
         source = read_source(path)
-        build_context = BuildContext.from_directory(context_dir or path.parent, dockerfile=path)
+        build_context = context_for(context_dir or path.parent, path)
         result = run_source(source, settings, build_context, path)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
