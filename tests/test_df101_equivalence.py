@@ -47,7 +47,7 @@ def snapshot(folder: Path, temporary: str) -> dict:
     return state
 
 
-def build(commands: list[str]) -> tuple[bool, dict]:
+def build(commands: list[str], shell: list[str]) -> tuple[bool, dict]:
     """Run each command as BuildKit runs a RUN: a fresh `sh -c` in WORKDIR, stopping at the first failure."""
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder) / "work"
@@ -55,7 +55,7 @@ def build(commands: list[str]) -> tuple[bool, dict]:
         environment = {"PATH": os.environ["PATH"], "HOME": folder}
         succeeded = True
         for command in commands:
-            process = subprocess.run(["sh", "-c", command], cwd=workdir, env=environment, capture_output=True, timeout=20)
+            process = subprocess.run([*shell, command], cwd=workdir, env=environment, capture_output=True, timeout=20)
             if process.returncode != 0:
                 succeeded = False
                 break
@@ -63,9 +63,11 @@ def build(commands: list[str]) -> tuple[bool, dict]:
 
 
 @settings(max_examples=int(os.environ.get("DOCKERFIX_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(run_command(), min_size=2, max_size=4))
-def test_merged_run_behaves_like_separate_runs(commands):
-    text = "FROM alpine\n" + "".join(f"RUN {command}\n" for command in commands)
+@given(st.lists(run_command(), min_size=2, max_size=4), st.sampled_from([["sh", "-c"], ["sh", "-e", "-c"]]))
+def test_merged_run_behaves_like_separate_runs(commands, shell):
+    """Each RUN is `SHELL + [command]` (default `sh -c`; with `SHELL ["sh", "-e", "-c"]` errexit is on)."""
+    shell_line = "" if shell == ["sh", "-c"] else 'SHELL ["sh", "-e", "-c"]\n'
+    text = "FROM alpine\n" + shell_line + "".join(f"RUN {command}\n" for command in commands)
     result = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True)
     merged = [instruction.arguments for instruction in parse_text(result.text).instructions if instruction.cmd == "run"]
-    assert build(merged) == build(commands), result.text
+    assert build(merged, shell) == build(commands, shell), result.text

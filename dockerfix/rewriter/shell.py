@@ -73,6 +73,7 @@ class Script:
     has_heredoc: bool
     defines_function: bool
     has_arithmetic: bool
+    has_sequence: bool  # a `;` anywhere (also inside compound commands): what `set -e` acts on
 
     @property
     def content_end(self) -> int:
@@ -94,7 +95,7 @@ class _Builder:
         self.ascii = len(self.encoded) == len(text)
         self.commands: list[SimpleCommand] = []
         self.comments: list[tuple[int, int]] = []
-        self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False}
+        self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False, "sequence": False}
 
     def offset(self, byte: int) -> int:
         if self.ascii:
@@ -183,6 +184,8 @@ class _Builder:
             return
         if kind == "&":
             self.flags["background"] = True
+        if kind in (";", ";;"):
+            self.flags["sequence"] = True
         if kind in ("heredoc_redirect", "heredoc_body"):
             self.flags["heredoc"] = True
         if kind == "function_definition":
@@ -253,4 +256,5 @@ def parse_shell(text: str) -> Script:
         has_heredoc=builder.flags["heredoc"],
         defines_function=builder.flags["function"],
         has_arithmetic=builder.flags["arithmetic"],
+        has_sequence=builder.flags["sequence"],
     )

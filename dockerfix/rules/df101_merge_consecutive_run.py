@@ -41,7 +41,9 @@ class MergeConsecutiveRun(Rule):
         RUN that changes the shell's state (`cd`, `export`, `set`, `umask`, variables, `source`, `exit`, ...) is wrapped
         in a subshell `( ... )` so later commands do not see it, and a later RUN made of a `;` or `||` list is grouped
         `{ ...; }` so it still runs only when the earlier ones succeeded. RUNs with a background `&`, a shell comment,
-        a heredoc or a command the shell parser cannot read are reported without a fix. The fix is safe when the merge
+        a heredoc or a command the shell parser cannot read are reported without a fix, and so is a `;` list under
+        `set -e` (set by the RUN or by SHELL) in any but the last RUN: on the left of `&&` the shell ignores `set -e`.
+        The fix is safe when the merge
         also pays for the build cache: an index update with the install that needs it, cleanup with the layer that
         made the files, or quick housekeeping commands. Merging a slow, stable step with one that may change more often
         makes every rebuild rerun both, so that fix is unsafe (applied with `--unsafe-fixes`).
@@ -84,6 +86,7 @@ class MergeConsecutiveRun(Rule):
             unsafe=True,
         ),
         Example("FROM alpine\nRUN sleep 100 &\nRUN echo done\n", None),
+        Example("FROM alpine\nRUN set -e; mkdir /a; touch /a/b\nRUN touch /c\n", None),
         Example("FROM alpine\nRUN echo one # first\nRUN echo two\n", None),
     )
 
@@ -92,11 +95,12 @@ class MergeConsecutiveRun(Rule):
         for stage in document.stages:
             if not posix_shell(document, stage):
                 continue
+            errexit = shell_errexit(document, stage)
             for group in consecutive_runs(stage, context, self.code):
-                yield from self.check_group(document, group, style)
+                yield from self.check_group(document, group, style, errexit)
 
-    def check_group(self, document: Document, group: list[Instruction], style: Style) -> Iterator[Finding]:
-        blocker = next((reason for run in group if (reason := append_blocker(run))), None)
+    def check_group(self, document: Document, group: list[Instruction], style: Style, errexit: bool) -> Iterator[Finding]:
+        blocker = next((reason for run in group if (reason := append_blocker(run))), None) or errexit_blocker(group, errexit)
         if blocker is not None:
             yield self.finding(
                 f"{len(group)} consecutive RUN instructions make {len(group)} layers; not merged automatically: {blocker}",
@@ -144,20 +148,48 @@ class MergeConsecutiveRun(Rule):
         )
 
 
+def effective_shell(document: Document, stage: Stage) -> Instruction | None:
+    """The SHELL instruction in force for the stage's RUNs (its own, or inherited from the stage it is built on)."""
+    current: Stage | None = stage
+    seen = set()
+    while current is not None and current.index not in seen:
+        seen.add(current.index)
+        shells = [i for i in current.instructions if i.cmd == "shell"]
+        if shells:
+            return shells[-1]
+        current = next((s for s in document.stages[: current.index] if s.name and s.name == current.base_image.lower()), None)
+    return None
+
+
+def sets_errexit(arguments: list[str | None]) -> bool:
+    """`set -e`, `set -eux`, `set -o errexit` (and the same options given to the shell itself)."""
+    return any(
+        argument is not None and argument.startswith("-") and not argument.startswith("--") and "e" in argument[1:]
+        for argument in arguments
+    ) or "errexit" in arguments
+
+
+def shell_errexit(document: Document, stage: Stage) -> bool:
+    shell = effective_shell(document, stage)
+    return shell is not None and sets_errexit(list(shell.value[1:]))
+
+
+def errexit_blocker(group: list[Instruction], shell_errexit_on: bool) -> str | None:
+    """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
+    merge puts every RUN but the last: then the merge would let the build go on past a failure."""
+    for run in group[:-1]:
+        script = run.shell
+        errexit = shell_errexit_on or any(c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands)
+        if errexit and script.has_sequence:
+            return f"`set -e` would no longer stop the RUN on line {run.start_line} at a failing command"
+    return None
+
+
 def posix_shell(document: Document, stage: Stage) -> bool:
     """Whether RUNs of the stage run in a POSIX shell, where `&&`, `( )` and `{ }` mean what the fix needs."""
     if document.escape == "`" or any(marker in stage.base_image.lower() for marker in WINDOWS_IMAGE_MARKERS):
         return False
-    shell_instruction = None
-    current: Stage | None = stage
-    seen = set()
-    while current is not None and shell_instruction is None and current.index not in seen:
-        seen.add(current.index)
-        shells = [i for i in current.instructions if i.cmd == "shell"]
-        if shells:
-            shell_instruction = shells[-1]
-        parent = next((s for s in document.stages[: current.index] if s.name and s.name == current.base_image.lower()), None)
-        current = parent
+    shell_instruction = effective_shell(document, stage)
     if shell_instruction is None:
         return True
     executable = shell_instruction.value[0].rsplit("/", 1)[-1] if shell_instruction.value else ""
