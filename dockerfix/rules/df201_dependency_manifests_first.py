@@ -46,8 +46,9 @@ class DependencyManifestsFirst(Rule):
     """Copy the dependency manifests and install before copying the source.
 
     What it does
-        Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files, npm/yarn/
-        pnpm, Bundler, `go mod download`, Composer with `--no-scripts --no-autoloader`, `mvn dependency:go-offline`)
+        Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files, Pipenv,
+        Poetry `--no-root`, uv `--no-install-project`, npm/yarn/pnpm, Bundler, `go mod download`, Composer with
+        `--no-scripts --no-autoloader`, `mvn dependency:go-offline`, `dotnet restore` of a single project)
         and rewrites it to: copy the manifests, install, then copy the rest. Instructions in between keep their order
         (a RUN among them must be system package management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and
         the destination are kept. With a build context it names only manifests that exist there and are not
@@ -103,6 +104,17 @@ class DependencyManifestsFirst(Rule):
             context={"requirements.txt": "-e .\nflask\n", "setup.py": "...\n"},
         ),
         Example("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure\nRUN pip install -r requirements.txt\n", None),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root --no-interaction\nRUN poetry install --only-root\n",
+            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root --no-interaction\nCOPY . .\nRUN poetry install --only-root\n",
+            context={"pyproject.toml": "[tool.poetry]\n", "poetry.lock": "", "app.py": ""},
+        ),
+        Example("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n", None, context={"pyproject.toml": "", "uv.lock": ""}),
+        Example(
+            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet restore\nRUN dotnet publish -c Release -o /out\n",
+            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY api.csproj NuGet.config ./\nRUN dotnet restore\nCOPY . .\nRUN dotnet publish -c Release -o /out\n",
+            context={"api.csproj": "<Project Sdk=\"Microsoft.NET.Sdk\"/>\n", "NuGet.config": "<configuration/>\n", "Program.cs": ""},
+        ),
         Example(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .",
             "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .",

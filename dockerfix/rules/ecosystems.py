@@ -121,6 +121,19 @@ def _go(arguments: list[str | None], context: BuildContext | None) -> Install:
     return Install("go", ("go.mod",), reason, ("go.sum",))
 
 
+def _dotnet(arguments: list[str | None], context: BuildContext | None) -> Install:
+    """`dotnet restore` reads the project and solution files and the NuGet/MSBuild settings beside them."""
+    if context is None or not context.has_contents:
+        return Install("dotnet", (), "the project files can only be named from the build context")
+    projects = [path for path in context.glob("*.csproj") + context.glob("*.fsproj") + context.glob("*.sln")]
+    if not projects:
+        return Install("dotnet", (), "no project file at the top of the build context")
+    if any(context.read_text(path) and "ProjectReference" in (context.read_text(path) or "") for path in projects):
+        return Install("dotnet", tuple(projects), "a project references other projects")
+    settings = ("NuGet.config", "nuget.config", "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json")
+    return Install("dotnet", tuple(projects), None, settings)
+
+
 def recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
     """The dependency install this command is, or None."""
     name, arguments = tool_and_arguments(command)
@@ -137,6 +150,16 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
         return _bundle(rest, context)
     if name == "go" and verb == "mod" and "download" in arguments:
         return _go(rest, context)
+    if name == "pipenv" and verb in ("install", "sync"):
+        return Install("pipenv", ("Pipfile",), None, ("Pipfile.lock",))
+    if name == "poetry" and verb in ("install", "sync") and "--only-root" not in arguments:
+        needs = None if "--no-root" in arguments else "`poetry install` also installs the project itself (split it: `--no-root` first)"
+        return Install("poetry", ("pyproject.toml",), needs, ("poetry.lock", "poetry.toml"))
+    if name == "uv" and verb == "sync":
+        needs = None if "--no-install-project" in arguments else "`uv sync` also installs the project itself (split it: `--no-install-project` first)"
+        return Install("uv", ("pyproject.toml",), needs, ("uv.lock",))
+    if name == "dotnet" and verb == "restore":
+        return _dotnet(rest, context)
     if name == "composer" and verb == "install" and "--no-scripts" in arguments and "--no-autoloader" in arguments:
         return Install("composer", ("composer.json",), None, ("composer.lock",))
     if name == "mvn" and any(a and a.startswith("dependency:go-offline") for a in arguments):
