@@ -1,0 +1,60 @@
+"""DF113: remove the downloaded .gem files Bundler leaves in the gem cache."""
+
+from __future__ import annotations
+
+from dockerfix.rewriter.rule import Example
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+
+
+def bundle_install(command: SimpleCommand) -> bool:
+    name, arguments = tool_and_arguments(command)
+    index = verb_index(arguments)
+    return name in ("bundle", "bundler") and (index is None or arguments[index] == "install")
+
+
+class BundlerCacheClean(AppendCleanupRule):
+    """Remove the .gem archives Bundler keeps after installing.
+
+    What it does
+        Flags a RUN that runs `bundle install` without removing the gem cache, and appends
+        `rm -rf "$(gem env gemdir)"/cache/*.gem`.
+
+    Why
+        Every installed gem is also kept as its downloaded `.gem` archive in the gem folder's `cache/`; the image never
+        needs them again.
+
+    Example
+        RUN bundle install --jobs 4
+        becomes
+        RUN bundle install --jobs 4 \\
+            && rm -rf "$(gem env gemdir)"/cache/*.gem
+
+    Fix safety
+        Unsafe: it removes the cached `.gem` files from the image (gems installed with `--path`/`BUNDLE_PATH` elsewhere
+        keep theirs).
+    """
+
+    code = "DF113"
+    name = "bundler-cache-clean"
+    summary = "bundle install keeps every downloaded .gem archive in the image."
+    cleanup = 'rm -rf "$(gem env gemdir)"/cache/*.gem'
+    cached_paths = ("/usr/local/bundle", "/root/.bundle", "/root/.gem")
+    valid = (
+        "FROM ruby:3.3\nRUN bundle install && rm -rf /usr/local/bundle/cache/*.gem\n",
+        "FROM ruby:3.3\nRUN bundle exec rake\n",
+    )
+    invalid = (
+        Example(
+            "FROM ruby:3.3\nRUN bundle install --jobs 4\n",
+            "FROM ruby:3.3\nRUN bundle install --jobs 4 \\\n    && rm -rf \"$(gem env gemdir)\"/cache/*.gem\n",
+            unsafe=True,
+        ),
+    )
+
+    def creates_mess(self, command: SimpleCommand) -> bool:
+        return bundle_install(command)
+
+    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+        return removes_path(commands, r"/cache(/|$)") or any(c.name_literal == "rm" and None in c.argument_literals for c in commands)
