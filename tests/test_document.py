@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REAL, all_corpus_files, corpus_id, requires_corpus
+from conftest import all_corpus_files, corpus_id, requires_corpus
 from dockerfix.rewriter.document import BlankLine, Comment, Directive, Document, Instruction, parse, parse_text
 from dockerfix.rewriter.source import Source, SourceError
 
