@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from . import __version__
 from .cli import is_dockerfile_name
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover
-from .rewriter.document import parse
+from .rewriter.document import Document, parse
 from .rewriter.pipeline import FileResult, Range, ReportedFinding
 from .rewriter.registry import rule_by_code
 from .rewriter.source import Source, SourceError
@@ -36,6 +37,11 @@ class Analysis:
     source: Source
     result: FileResult | None
     error: SourceError | None
+    fixed: bool
+
+    @cached_property
+    def document(self) -> Document:
+        return parse(self.source)
 
 
 class DockerfixServer(LanguageServer):
@@ -54,17 +60,23 @@ class DockerfixServer(LanguageServer):
             settings = Settings()
         return settings.override(self.overrides.get("select"), self.overrides.get("ignore"), self.overrides.get("unsafeFixes"))
 
-    def analyse(self, document: TextDocument) -> Analysis:
+    def analyse(self, document: TextDocument, apply_fixes: bool = False) -> Analysis:
+        """Findings for the document's current text (cached per version); with ``apply_fixes`` also the text after
+        the fix loop, which only fix-all needs."""
         cached = self.cache.get(document.uri)
-        if cached is not None and cached.version == document.version and cached.source.text == document.source:
+        if cached is not None and cached.version == document.version and cached.source.text == document.source and (
+            not apply_fixes or cached.fixed
+        ):
             return cached
         path = Path(document.path)
         source = Source(document.source, str(path))
         try:
-            result = pipeline.run_source(source, self.settings_for(path), pipeline.context_for(path.parent, path), path)
-            analysis = Analysis(document.version, source, result, None)
+            result = pipeline.run_source(
+                source, self.settings_for(path), pipeline.context_for(path.parent, path), path, apply_fixes=apply_fixes
+            )
+            analysis = Analysis(document.version, source, result, None, apply_fixes)
         except SourceError as error:
-            analysis = Analysis(document.version, source, None, error)
+            analysis = Analysis(document.version, source, None, error, apply_fixes)
         self.cache[document.uri] = analysis
         return analysis
 
@@ -76,30 +88,32 @@ def handles(document: TextDocument) -> bool:
     return (document.language_id or "").lower() in LANGUAGE_IDS or is_dockerfile_name(Path(document.path).name)
 
 
-def client_position(document: TextDocument, line: int, column: int) -> lsp.Position:
-    """A 1-based (line, column in code points) of ours as an LSP position in the negotiated encoding."""
-    lines = document.lines
-    zero_line = max(line - 1, 0)
-    if zero_line >= len(lines):
-        return lsp.Position(line=len(lines), character=0)
-    return document.position_codec.position_to_client_units(lines, lsp.Position(line=zero_line, character=max(column - 1, 0)))
+class Positions:
+    """Our 1-based (line, column in code points) as LSP positions in the negotiated encoding, for one text."""
 
+    def __init__(self, document: TextDocument) -> None:
+        self.codec = document.position_codec
+        self.lines = document.lines
 
-def client_range(document: TextDocument, span: Range) -> lsp.Range:
-    return lsp.Range(
-        start=client_position(document, span.start.line, span.start.column),
-        end=client_position(document, span.end.line, span.end.column),
-    )
+    def position(self, line: int, column: int) -> lsp.Position:
+        zero_line = max(line - 1, 0)
+        if zero_line >= len(self.lines):
+            return lsp.Position(line=len(self.lines), character=0)
+        return self.codec.position_to_client_units(self.lines, lsp.Position(line=zero_line, character=max(column - 1, 0)))
+
+    def range(self, span: Range) -> lsp.Range:
+        return lsp.Range(start=self.position(span.start.line, span.start.column), end=self.position(span.end.line, span.end.column))
 
 
 def diagnostics(document: TextDocument, analysis: Analysis) -> list[lsp.Diagnostic]:
+    positions = Positions(document)
     if analysis.error is not None:
-        position = client_position(document, analysis.error.line, analysis.error.column)
+        position = positions.position(analysis.error.line, analysis.error.column)
         return [lsp.Diagnostic(range=lsp.Range(start=position, end=position), message=analysis.error.message,
                                severity=lsp.DiagnosticSeverity.Error, source="dockerfix")]
     return [
         lsp.Diagnostic(
-            range=client_range(document, finding.range),
+            range=positions.range(finding.range),
             message=finding.message,
             severity=lsp.DiagnosticSeverity.Warning,
             code=finding.code,
@@ -187,8 +201,8 @@ def pull(ls: DockerfixServer, params: lsp.DocumentDiagnosticParams) -> lsp.Docum
     return lsp.RelatedFullDocumentDiagnosticReport(items=items)
 
 
-def overlaps(document: TextDocument, finding: ReportedFinding, wanted: lsp.Range) -> bool:
-    found = client_range(document, finding.range)
+def overlaps(positions: Positions, finding: ReportedFinding, wanted: lsp.Range) -> bool:
+    found = positions.range(finding.range)
     return (found.start.line, found.start.character) <= (wanted.end.line, wanted.end.character) and (
         wanted.start.line, wanted.start.character) <= (found.end.line, found.end.character)
 
@@ -199,7 +213,7 @@ def edit_for(document: TextDocument, edits: list[lsp.TextEdit]) -> lsp.Workspace
     return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(text_document=identifier, edits=edits)])
 
 
-def minimal_edits(document: TextDocument, old: str, new: str) -> list[lsp.TextEdit]:
+def minimal_edits(positions: Positions, old: str, new: str) -> list[lsp.TextEdit]:
     """Line-level edits turning ``old`` into ``new`` (what fix-all sends instead of the whole text)."""
     old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
     edits = []
@@ -210,20 +224,19 @@ def minimal_edits(document: TextDocument, old: str, new: str) -> list[lsp.TextEd
         start = sum(len(line) for line in old_lines[:i1])
         end = start + sum(len(line) for line in old_lines[i1:i2])
         span = pipeline.Range.of(source, start, end)
-        edits.append(lsp.TextEdit(range=client_range(document, span), new_text="".join(new_lines[j1:j2])))
+        edits.append(lsp.TextEdit(range=positions.range(span), new_text="".join(new_lines[j1:j2])))
     return edits
 
 
-def suppression(document: TextDocument, analysis: Analysis, finding: ReportedFinding) -> lsp.CodeAction:
+def suppression(document: TextDocument, positions: Positions, analysis: Analysis, finding: ReportedFinding) -> lsp.CodeAction:
     """`# dockerfix: ignore=CODE` on its own line above the instruction (a `#` is a comment only at line start)."""
     source = analysis.source
     offset = source.offset(finding.range.start.line, finding.range.start.column)
-    parsed = parse(source)
-    instruction = next((i for i in parsed.instructions if i.span[0] <= offset < max(i.span[1], i.span[0] + 1)), None)
+    instruction = next((i for i in analysis.document.instructions if i.span[0] <= offset < max(i.span[1], i.span[0] + 1)), None)
     line_start = instruction.span[0] if instruction is not None else source.line_start(finding.range.start.line)
     line_text = source.text[line_start:source.text.find("\n", line_start) if "\n" in source.text[line_start:] else len(source.text)]
     indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
-    position = client_position(document, source.position(line_start)[0], 1)
+    position = positions.position(source.position(line_start)[0], 1)
     comment = f"{indent}# dockerfix: ignore={finding.code}{source.newline}"
     return lsp.CodeAction(
         title=f"Suppress {finding.code} for this instruction",
@@ -244,32 +257,35 @@ def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list[lsp.C
     if analysis.result is None:
         return []
     only = params.context.only
+    positions = Positions(document)
     actions: list[lsp.CodeAction] = []
     wants_quick_fixes = not only or any(kind.startswith("quickfix") for kind in only)
     if wants_quick_fixes:
         for finding in analysis.result.findings:
-            if not overlaps(document, finding, params.range):
+            if not overlaps(positions, finding, params.range):
                 continue
             if finding.fix is not None and finding.fix.applicability != "display-only":
                 unsafe = finding.fix.applicability == "unsafe"
-                edits = [lsp.TextEdit(range=client_range(document, edit.range), new_text=edit.content) for edit in finding.fix.edits]
+                edits = [lsp.TextEdit(range=positions.range(edit.range), new_text=edit.content) for edit in finding.fix.edits]
                 actions.append(lsp.CodeAction(
                     title=f"{finding.code}: {finding.fix.title}" + (" (unsafe)" if unsafe else ""),
                     kind=lsp.CodeActionKind.QuickFix,
                     is_preferred=not unsafe,
                     edit=edit_for(document, edits),
                 ))
-            actions.append(suppression(document, analysis, finding))
+            actions.append(suppression(document, positions, analysis, finding))
             actions.append(lsp.CodeAction(
                 title=f"Show documentation for {finding.code}",
                 kind=lsp.CodeActionKind.QuickFix,
                 command=lsp.Command(title=f"Explain {finding.code}", command=EXPLAIN_COMMAND, arguments=[finding.code]),
             ))
-    if (not only or any(FIX_ALL.startswith(kind) for kind in only)) and analysis.result.changed:
+    if not only or any(FIX_ALL.startswith(kind) for kind in only):
+        analysis = ls.analyse(document, apply_fixes=True)
+    if analysis.result is not None and analysis.result.changed:
         actions.append(lsp.CodeAction(
             title="dockerfix: apply all fixes",
             kind=FIX_ALL,
-            edit=edit_for(document, minimal_edits(document, analysis.source.text, analysis.result.new_text)),
+            edit=edit_for(document, minimal_edits(positions, analysis.source.text, analysis.result.new_text)),
         ))
     return actions
 
@@ -290,9 +306,10 @@ def hover(ls: DockerfixServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if analysis.result is None:
         return None
     point = lsp.Range(start=params.position, end=params.position)
+    positions = Positions(document)
     parts = []
     for finding in analysis.result.findings:
-        if not overlaps(document, finding, point):
+        if not overlaps(positions, finding, point):
             continue
         rule = rule_by_code(finding.code)
         text = f"**{finding.code} {finding.name}**: {finding.message}"

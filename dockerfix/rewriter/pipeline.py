@@ -17,6 +17,7 @@ from pathlib import Path
 from . import engine
 from .config import Settings
 from .context import BuildContext
+from .document import parse
 from .fixes import Finding
 from .source import Source, SourceError
 
@@ -148,11 +149,21 @@ def run_source(
     settings: Settings,
     build_context: BuildContext | None = None,
     file: Path | None = None,
+    apply_fixes: bool = True,
 ) -> FileResult:
-    """Check and fix one decoded file; the result says what would change (nothing is written here)."""
+    """Check and fix one decoded file; the result says what would change (nothing is written here). Without
+    ``apply_fixes`` only the findings are computed (what an editor needs on every keystroke)."""
     rules = settings.selection_for(file).rules()
-    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes)
     threshold = engine.fix_threshold(settings.unsafe_fixes)
+    if not apply_fixes:
+        failures: list[engine.RuleFailure] = []
+        found = engine.check(parse(source), rules, build_context, failures)
+        return FileResult(
+            path=source.path,
+            findings=tuple(ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found),
+            rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in failures),
+        )
+    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes)
     findings = tuple(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
         for finding in result.findings
