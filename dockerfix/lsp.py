@@ -142,16 +142,44 @@ def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     ls.overrides = dict(options.get("dockerfix", options)) if isinstance(options, dict) else {}
 
 
-@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeConfigurationParams) -> None:
-    settings = params.settings if isinstance(params.settings, dict) else {}
-    ls.overrides = dict(settings.get("dockerfix", settings))
+@server.feature(lsp.INITIALIZED)
+async def initialized(ls: DockerfixServer, params: lsp.InitializedParams) -> None:
+    await pull_configuration(ls)
+
+
+async def pull_configuration(ls: DockerfixServer) -> None:
+    """Ask the client for the `dockerfix` section when it can answer `workspace/configuration`."""
+    workspace = ls.client_capabilities.workspace
+    if workspace is None or not workspace.configuration:
+        return
+    try:
+        (section,) = await ls.workspace_configuration_async(lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="dockerfix")]))
+    except Exception as error:  # a client that fails the request keeps the initialization options
+        ls.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning, message=f"workspace/configuration: {error}"))
+        return
+    if isinstance(section, dict) and section:
+        ls.overrides = dict(section)
+        refresh(ls)
+
+
+def refresh(ls: DockerfixServer) -> None:
+    """Settings changed: recompute every open document's diagnostics (or ask a pull client to)."""
     ls.cache.clear()
     if ls.pull_diagnostics:
         ls.workspace_diagnostic_refresh(None)
         return
     for uri in list(ls.workspace.text_documents):
         publish(ls, uri)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeConfigurationParams) -> None:
+    settings = params.settings if isinstance(params.settings, dict) else {}
+    if settings:
+        ls.overrides = dict(settings.get("dockerfix", settings))
+        refresh(ls)
+    else:
+        await pull_configuration(ls)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

@@ -175,3 +175,22 @@ def position(text: str, index: int) -> lsp.Position:
     line = before.count("\n")
     column = before[before.rfind("\n") + 1:]
     return lsp.Position(line=line, character=len(column.encode("utf-16-le")) // 2)
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def configured_client(lsp_client: LanguageClient):
+    lsp_client.set_configuration({"select": ["DF105"]}, section="dockerfix")
+    capabilities = lsp.ClientCapabilities(workspace=lsp.WorkspaceClientCapabilities(configuration=True))
+    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_workspace_configuration_selects_rules(configured_client: LanguageClient):
+    open_document(configured_client, MERGEABLE + "RUN pip install flask\n")
+    for _ in range(3):  # the answer to workspace/configuration may arrive after the first publication
+        await configured_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}:
+            break
+    assert {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}
