@@ -16,11 +16,24 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from .engine import Selection
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
-_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores"}
+_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "bot"}
+_BOT_KEYS = {"enabled", "paths", "branch", "labels", "reviewers", "unsafe-fixes"}
 
 
 class ConfigError(Exception):
     """A configuration file that cannot be used, named in the message."""
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """``[tool.dockerfix.bot]``: what `dockerfix bot` does in this repository."""
+
+    enabled: bool = True
+    paths: tuple[str, ...] = (".",)
+    branch: str = "dockerfix/optimize"
+    labels: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    unsafe_fixes: bool | None = None  # None: the top-level `unsafe-fixes` decides
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     root: Path | None = None
     path: Path | None = field(default=None, compare=False)
+    bot: BotSettings = BotSettings()
 
     def selection_for(self, file: Path | None) -> Selection:
         """The selection for one file, with the per-file ignores whose glob matches it."""
@@ -100,7 +114,37 @@ def load(path: Path) -> Settings:
             settings,
             per_file_ignores=tuple((glob, _codes(codes, f"per-file-ignores.{glob}", path)) for glob, codes in mapping.items()),
         )
+    if "bot" in table:
+        settings = replace(settings, bot=_bot(table["bot"], path))
     return settings
+
+
+def _strings(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(f"{path}: `bot.{key}` must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _bot(table: Any, path: Path) -> BotSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: `bot` must be a table")
+    unknown = set(table) - _BOT_KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown bot setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BOT_KEYS))}")
+    for key in ("enabled", "unsafe-fixes"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"{path}: `bot.{key}` must be true or false")
+    if "branch" in table and (not isinstance(table["branch"], str) or not table["branch"].strip()):
+        raise ConfigError(f"{path}: `bot.branch` must be a branch name")
+    defaults = BotSettings()
+    return BotSettings(
+        enabled=table.get("enabled", defaults.enabled),
+        paths=_strings(table["paths"], "paths", path) if "paths" in table else defaults.paths,
+        branch=table.get("branch", defaults.branch).strip(),
+        labels=_strings(table["labels"], "labels", path) if "labels" in table else defaults.labels,
+        reviewers=_strings(table["reviewers"], "reviewers", path) if "reviewers" in table else defaults.reviewers,
+        unsafe_fixes=table.get("unsafe-fixes"),
+    )
 
 
 def discover(start: Path) -> Settings:
