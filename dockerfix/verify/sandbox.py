@@ -1,0 +1,157 @@
+"""A private Docker engine for verify's own tests and benchmark: Debian's ``dockerd`` with its own data, state and
+socket under one folder, and a Debian base image made with debootstrap (machines without Docker Hub).
+
+Nothing here touches the machine's usual engine: the daemon has its own ``--data-root``, ``--exec-root``,
+``--pidfile`` and unix socket, and it is stopped by its own process id.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import DockerClient, EngineError
+
+DAEMON = "/usr/sbin/dockerd"
+# Debian's docker.io client: it builds with BuildKit by itself, where newer clients need a buildx plugin.
+PACKAGED_CLIENT = "/usr/bin/docker"
+BASE_IMAGE = "debian:bookworm"
+LOCAL_CA_FOLDER = Path("/usr/local/share/ca-certificates")
+STARTUP_SECONDS = 30
+
+
+class SandboxUnavailable(Exception):
+    """The private engine cannot run here; the message says why (tests skip with it)."""
+
+
+def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror this machine's apt sources use (one-line ``deb`` entries or deb822 ``.sources``)."""
+    files = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*.list")), *sorted((sources / "sources.list.d").glob("*.sources"))]
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if file.suffix == ".sources":
+            for paragraph in re.split(r"\n\s*\n", text):
+                fields = dict(re.findall(r"^(\S+):\s*(.*)$", paragraph, re.MULTILINE))
+                if "deb" in fields.get("Types", "").split() and "bookworm" in fields.get("Suites", "").split():
+                    return fields["URIs"].split()[0]
+        else:
+            for line in text.splitlines():
+                match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s", line)
+                if match:
+                    return match.group(1)
+    raise SandboxUnavailable("no Debian bookworm mirror in the apt sources")
+
+
+def cache_folder() -> Path:
+    """Where the base image's tarball is kept between runs (debootstrap takes about 30 s)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "dockerfix"
+
+
+def base_tarball(cache: Path | None = None) -> Path:
+    """The packed root filesystem of a minimal Debian bookworm with the host's local CA certificates, made once."""
+    cache = cache or cache_folder()
+    tarball = cache / "debian-bookworm-minbase.tar"
+    if tarball.exists():
+        return tarball
+    if os.geteuid() != 0:
+        raise SandboxUnavailable("making the base image with debootstrap needs root")
+    if shutil.which("debootstrap") is None:
+        raise SandboxUnavailable("debootstrap is not installed (apt-get install debootstrap)")
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dockerfix-rootfs-") as folder:
+        root = Path(folder) / "root"
+        done = subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(root), apt_mirror()],
+            capture_output=True, text=True,
+        )
+        if done.returncode != 0:
+            raise SandboxUnavailable(f"debootstrap failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        # Builds reach HTTPS through an intercepting proxy: once a Dockerfile installs ca-certificates, its
+        # update-ca-certificates must find the proxy's authority in the same local folder as on the host.
+        target = root / LOCAL_CA_FOLDER.relative_to("/")
+        target.mkdir(parents=True, exist_ok=True)
+        for certificate in LOCAL_CA_FOLDER.glob("*.crt") if LOCAL_CA_FOLDER.is_dir() else ():
+            shutil.copyfile(certificate, target / certificate.name)
+        # debootstrap leaves its downloads behind; official base images ship without them.
+        for download in [*(root / "var/cache/apt/archives").glob("*.deb"), *(root / "var/lib/apt/lists").glob("*_*")]:
+            download.unlink()
+        partial = tarball.with_suffix(".partial")
+        with partial.open("wb") as handle:
+            subprocess.run(["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=handle, check=True)
+        partial.replace(tarball)
+    return tarball
+
+
+@dataclass
+class PrivateDaemon:
+    """A running ``dockerd`` of our own; ``stop`` ends it (by its pid) and removes its folders."""
+
+    folder: Path
+    process: subprocess.Popen
+    client: DockerClient
+    made_bridge: bool
+
+    @classmethod
+    def start(cls) -> "PrivateDaemon":
+        if os.geteuid() != 0:
+            raise SandboxUnavailable("dockerd needs root")
+        for program in (DAEMON, PACKAGED_CLIENT):
+            if not os.access(program, os.X_OK):
+                raise SandboxUnavailable(f"{program} is missing (apt-get install docker.io)")
+        # A short path: unix socket paths are limited to 107 bytes.
+        folder = Path(tempfile.mkdtemp(prefix="dfx-", dir="/tmp"))
+        made_bridge = not Path("/sys/class/net/docker0").exists()
+        socket = folder / "docker.sock"
+        log = (folder / "dockerd.log").open("wb")
+        process = subprocess.Popen(
+            [
+                DAEMON, "--data-root", str(folder / "data"), "--exec-root", str(folder / "exec"),
+                "--pidfile", str(folder / "dockerd.pid"), "--host", f"unix://{socket}",
+            ],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        daemon = cls(folder, process, DockerClient(PACKAGED_CLIENT, f"unix://{socket}"), made_bridge)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                tail = (folder / "dockerd.log").read_text(errors="replace")[-2000:]
+                daemon.stop()
+                raise SandboxUnavailable(f"dockerd exited with status {process.returncode}: {tail}")
+            try:
+                daemon.client.check()
+                return daemon
+            except EngineError:
+                if time.monotonic() > deadline:
+                    daemon.stop()
+                    raise SandboxUnavailable(f"dockerd did not answer within {STARTUP_SECONDS} s") from None
+                time.sleep(0.2)
+
+    def load_base_image(self, tarball: Path) -> None:
+        if not self.client.image_exists(BASE_IMAGE):
+            self.client.import_tarball(tarball, BASE_IMAGE)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        subprocess.run(["umount", "--recursive", "--lazy", str(self.folder / "exec")], capture_output=True)
+        subprocess.run(["umount", "--recursive", "--lazy", str(self.folder / "data")], capture_output=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.made_bridge:  # dockerd leaves the bridge it created; one that was there before is not ours
+            subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
