@@ -57,19 +57,25 @@ def is_dockerfile_name(name: str) -> bool:
     return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not name.endswith(".dockerignore")
 
 
+def dockerfiles_under(folder: Path) -> list[Path]:
+    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders."""
+    found = []
+    for parent, subfolders, files in os.walk(folder):
+        subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
+        found.extend(Path(parent) / name for name in files if is_dockerfile_name(name))
+    return sorted(found)
+
+
 def discover_files(paths: Sequence[Path]) -> Iterator[Path]:
     """Files named on the command line as given; Dockerfiles found under folders, sorted."""
     for path in paths:
         if not path.is_dir():
             yield path
             continue
-        found = []
-        for folder, subfolders, files in os.walk(path):
-            subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-            found.extend(Path(folder) / name for name in files if is_dockerfile_name(name))
+        found = dockerfiles_under(path)
         if not found:
             yield path  # reported as "is a directory": nothing to check there
-        yield from sorted(found)
+        yield from found
 
 
 def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
@@ -195,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lsp import serve  # the server's dependencies load only for the server
 
         return serve(argv[1:])
+    if argv[:1] == ["bot"]:
+        from .bot.command import main as bot_main  # the forge client loads only for the bot
+
+        return bot_main(argv[1:])
     arguments = _parser().parse_args(argv)
     try:
         if arguments.list_rules:

@@ -1,0 +1,161 @@
+"""git as a subprocess, cut off from the machine's git configuration and never running code from the repository:
+hooks, fsmonitor, filters and diff/textconv drivers are all configuration, and none of it is read or allowed."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .github import redact
+
+HARDENING = (
+    "-c", "core.hooksPath=/dev/null",
+    "-c", "core.fsmonitor=false",
+    "-c", "protocol.ext.allow=never",
+    "-c", "submodule.recurse=false",
+    "-c", "advice.detachedHead=false",
+)  # fmt: skip
+BASE_REF = "refs/dockerfix/base"
+BRANCH_REF = "refs/dockerfix/branch"
+
+
+class GitError(Exception):
+    """A git command that failed; its text is redacted."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Identity":
+        match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+)>\s*", text)
+        if not match:
+            raise ValueError(f"expected `Name <email>`, got {text!r}")
+        return cls(match.group(1), match.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    committer_email: str
+
+
+class Workspace:
+    """A private working repository that talks to one remote by URL (no remote is configured, so nothing on disk
+    names it); the token, when there is one, reaches git through the environment only."""
+
+    def __init__(self, directory: Path, remote: str, identity: Identity, token: str | None = None) -> None:
+        self.directory = directory
+        self.remote = remote
+        self.identity = identity
+        self.secrets = [token] if token else []
+        self.environment = self._environment(token)
+
+    def _environment(self, token: str | None) -> dict[str, str]:
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+        environment.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_TERMINAL_PROMPT="0",
+            GIT_AUTHOR_NAME=self.identity.name,
+            GIT_AUTHOR_EMAIL=self.identity.email,
+            GIT_COMMITTER_NAME=self.identity.name,
+            GIT_COMMITTER_EMAIL=self.identity.email,
+            LC_ALL="C",
+        )
+        if token:
+            # what actions/checkout sends; scoped to the remote's URL, and in the environment, not on a command line
+            credentials = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            environment.update(
+                GIT_CONFIG_COUNT="1",
+                GIT_CONFIG_KEY_0=f"http.{self.remote}.extraHeader",
+                GIT_CONFIG_VALUE_0=f"AUTHORIZATION: basic {credentials}",
+            )
+        return environment
+
+    def git(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = ["git", *HARDENING, *arguments]
+        result = subprocess.run(
+            command, cwd=self.directory, env=self.environment, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
+        if check and result.returncode != 0:
+            shown = " ".join(arguments[:3])
+            raise GitError(redact(f"git {shown} failed: {result.stderr.strip() or result.stdout.strip()}", self.secrets))
+        return result
+
+    def output(self, *arguments: str) -> str:
+        return self.git(*arguments).stdout
+
+    def prepare(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not (self.directory / ".git").is_dir():
+            self.git("init", "-q")
+
+    def remote_heads(self, branches: Iterable[str]) -> dict[str, str]:
+        """The tip of each branch that exists on the remote."""
+        refs = [f"refs/heads/{branch}" for branch in branches]
+        heads = {}
+        for line in self.output("ls-remote", "--", self.remote, *refs).splitlines():
+            sha, ref = line.split("\t", 1)
+            heads[ref.removeprefix("refs/heads/")] = sha
+        return heads
+
+    def fetch(self, refspecs: dict[str, str]) -> None:
+        """Fetch remote branch -> local ref, replacing what the local refs held."""
+        self.git("fetch", "-q", "--no-tags", "--no-recurse-submodules", "--", self.remote,
+                 *(f"+refs/heads/{branch}:{ref}" for branch, ref in refspecs.items()))  # fmt: skip
+
+    def check_out(self, ref: str) -> None:
+        """Make the working tree exactly ``ref``, whatever an earlier run left there."""
+        self.git("checkout", "-q", "--force", "--detach", ref)
+        self.git("clean", "-q", "-ffdx")
+
+    def commits_between(self, base: str, tip: str) -> list[Commit]:
+        lines = self.output("log", "--format=%H %ce", f"{base}..{tip}").splitlines()
+        return [Commit(*line.split(" ", 1)) for line in lines]
+
+    def stage(self, paths: Sequence[str]) -> None:
+        self.git("add", "--", *paths)
+
+    def staged_tree(self) -> str:
+        return self.output("write-tree").strip()
+
+    def tree_of(self, ref: str) -> str:
+        return self.output("rev-parse", f"{ref}^{{tree}}").strip()
+
+    def parents_of(self, ref: str) -> list[str]:
+        return self.output("rev-list", "--parents", "-n", "1", ref).split()[1:]
+
+    def staged_diff(self, context_lines: int = 3) -> str:
+        return self.output("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", f"-U{context_lines}")
+
+    def commit(self, message: str) -> str:
+        self.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message)
+        return self.output("rev-parse", "HEAD").strip()
+
+    def push(self, commit: str, branch: str, expected: str | None) -> None:
+        """Point the remote branch at ``commit``, only if it still is at ``expected`` (None: does not exist), so a
+        human push that lands meanwhile is never overwritten."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
+        self.git("push", "-q", "--no-verify", lease, "--", self.remote, f"{commit}:refs/heads/{branch}")
+
+    def delete_remote_branch(self, branch: str, expected: str) -> None:
+        self.git("push", "-q", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}", "--", self.remote,
+                 f":refs/heads/{branch}")  # fmt: skip
+
+    def default_branch(self) -> str:
+        """The remote's HEAD branch (for a local clone given by path: its checked-out branch)."""
+        for line in self.output("ls-remote", "--symref", "--", self.remote, "HEAD").splitlines():
+            if line.startswith("ref: refs/heads/"):
+                return line.split("\t", 1)[0].removeprefix("ref: refs/heads/")
+        raise GitError(f"{self.remote}: HEAD is not a branch; pass --base")

@@ -1,0 +1,226 @@
+"""One repository, one run: check out the base branch, run the pipeline over its Dockerfiles, and bring the bot's
+branch and pull request to match, Renovate's way (rebuild from the base and force-push when anything moved, close
+when nothing is left, keep off a branch a human pushed to, never reopen what a human closed for the same fixes)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..cli import dockerfiles_under
+from ..rewriter import pipeline
+from ..rewriter.config import BotSettings, discover
+from . import body
+from .git import BASE_REF, BRANCH_REF, Identity, Workspace
+from .github import GitHub, GitHubError, PullRequest
+
+HUMAN_COMMITS_MARK = "<!-- dockerfix-bot human-commits -->"
+
+
+@dataclass(frozen=True)
+class Options:
+    identity: Identity
+    dry_run: bool = False
+    base: str | None = None
+    branch: str | None = None
+    labels: tuple[str, ...] | None = None
+    reviewers: tuple[str, ...] | None = None
+    select: list[str] | None = None
+    ignore: list[str] | None = None
+    unsafe_fixes: bool | None = None
+    body_template: Path | None = None
+    verification: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: str
+    action: str
+    detail: str = ""
+    preview: str = ""
+
+    def line(self) -> str:
+        return f"{self.target}: {self.action}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The fixes on top of the base branch, staged in the workspace."""
+
+    files: tuple[body.ChangedFile, ...]
+    diff: str
+    fingerprint: str
+    errors: tuple[str, ...]
+
+
+def run(target: str, options: Options, github: GitHub | None = None) -> Outcome:
+    """``target`` is OWNER/NAME with ``github``, else the folder of a local clone."""
+    directory = Path(tempfile.mkdtemp(prefix="dockerfix-bot-"))
+    try:
+        return _run(target, options, github, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _run(target: str, options: Options, github: GitHub | None, directory: Path) -> Outcome:
+    if github is not None:
+        repository = github.repository(target)
+        workspace = Workspace(directory, repository.clone_url, options.identity, github.token_for(target))
+        base = options.base or repository.default_branch
+    else:
+        workspace = Workspace(directory, str(Path(target).resolve()), options.identity)
+        base = options.base or workspace.default_branch()
+    workspace.prepare()
+    if base not in workspace.remote_heads([base]):
+        raise RuntimeError(f"the base branch {base!r} does not exist")
+    workspace.fetch({base: BASE_REF})
+    workspace.check_out(BASE_REF)
+    root_settings = discover(directory)
+    bot = root_settings.bot
+    if not bot.enabled:
+        return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
+    branch = options.branch or bot.branch
+    branch_tip = workspace.remote_heads([branch]).get(branch)
+    if branch_tip is not None:
+        workspace.fetch({branch: BRANCH_REF})
+    proposal = _propose(workspace, bot, options)
+    pulls = github.pull_requests(target, branch) if github is not None else []
+    open_pull = next((pull for pull in pulls if pull.state == "open"), None)
+    closed_pull = next((pull for pull in pulls if pull.state == "closed"), None)
+
+    if branch_tip is not None:
+        strangers = [commit for commit in workspace.commits_between(BASE_REF, BRANCH_REF) if commit.committer_email != options.identity.email]
+        if strangers:
+            if open_pull is not None and not options.dry_run:
+                _say_once_that_a_human_pushed(github, target, open_pull, branch)
+            return Outcome(target, "left alone", f"{len(strangers)} commit(s) by someone else on {branch}")
+
+    if not proposal.files:
+        return _close(workspace, github, target, branch, branch_tip, open_pull, options, proposal)
+
+    if open_pull is None and closed_pull is not None and not closed_pull.merged and body.fingerprint_in(closed_pull.body) == proposal.fingerprint:
+        return Outcome(target, "skipped", f"#{closed_pull.number} with these fixes was closed without merging")
+
+    unsafe = next(value for value in (options.unsafe_fixes, bot.unsafe_fixes, root_settings.unsafe_fixes) if value is not None)
+    values = body.context(proposal.files, proposal.diff, branch, unsafe, options.verification)
+    text = body.render_body(values, proposal.fingerprint, options.body_template)
+    base_tip = workspace.output("rev-parse", BASE_REF).strip()
+    up_to_date = (
+        branch_tip is not None
+        and workspace.parents_of(BRANCH_REF) == [base_tip]
+        and workspace.tree_of(BRANCH_REF) == workspace.staged_tree()
+    )
+    preview = f"{body.TITLE}\n\n{text}"
+    if options.dry_run:
+        verb = "would update" if open_pull else "would open"
+        return Outcome(target, f"{verb} a pull request", _files_detail(proposal), preview)
+    if not up_to_date:
+        workspace.push(workspace.commit(body.commit_message(proposal.files)), branch, branch_tip)
+    if github is None:
+        action = "branch unchanged" if up_to_date else "branch pushed"
+        return Outcome(target, action, f"{branch}: open a pull request from it with the text below", preview)
+    if open_pull is not None:
+        if open_pull.body != text or open_pull.title != body.TITLE:
+            github.update_pull(target, open_pull.number, title=body.TITLE, body=text)
+        elif up_to_date:
+            return Outcome(target, "up to date", open_pull.url)
+        return Outcome(target, "updated", open_pull.url)
+    pull = _open(github, target, branch, base, text)
+    labels = options.labels if options.labels is not None else bot.labels
+    reviewers = options.reviewers if options.reviewers is not None else bot.reviewers
+    if labels:
+        github.add_labels(target, pull.number, labels)
+    if reviewers:
+        github.request_reviewers(target, pull.number, reviewers)
+    return Outcome(target, "opened", pull.url)
+
+
+def _propose(workspace: Workspace, bot: BotSettings, options: Options) -> Proposal:
+    root = workspace.directory.resolve()
+    unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
+    files, errors = [], []
+    for path in _dockerfiles(root, bot.paths):
+        settings = discover(path).override(options.select, options.ignore, unsafe)
+        result = pipeline.run_path(path, settings, write=True)
+        relative = path.relative_to(root).as_posix()
+        if result.error is not None:
+            errors.append(result.error.replace(str(path), relative))
+        elif result.written:
+            files.append(body.ChangedFile(relative, result))
+    if files:
+        workspace.stage([file.path for file in files])
+    diff = workspace.staged_diff() if files else ""
+    return Proposal(tuple(files), diff, body.fingerprint(workspace.staged_diff(0)) if files else "", tuple(errors))
+
+
+def _dockerfiles(root: Path, paths: tuple[str, ...]) -> list[Path]:
+    """Dockerfiles under the configured paths, never outside the repository and never through a symbolic link (a
+    link could point at a file of the machine the bot runs on, and its text would end up in the pull request)."""
+    found: set[Path] = set()
+    for entry in paths:
+        start = root / entry
+        if not start.resolve().is_relative_to(root):
+            continue
+        candidates = dockerfiles_under(start) if start.is_dir() else [start] if start.is_file() else []
+        for candidate in candidates:
+            inside = candidate.relative_to(root)
+            if not any((root / Path(*inside.parts[: depth + 1])).is_symlink() for depth in range(len(inside.parts))):
+                found.add(candidate)
+    return sorted(found)
+
+
+def _files_detail(proposal: Proposal) -> str:
+    names = ", ".join(file.path for file in proposal.files)
+    return names + (f"; could not read: {'; '.join(proposal.errors)}" if proposal.errors else "")
+
+
+def _open(github: GitHub, target: str, branch: str, base: str, text: str) -> PullRequest:
+    try:
+        return github.create_pull(target, branch, base, body.TITLE, text)
+    except GitHubError as error:
+        # another run opened it between our look-up and now: GitHub answers 422 for a second PR from one head
+        if error.status != 422:
+            raise
+        existing = next((pull for pull in github.pull_requests(target, branch) if pull.state == "open"), None)
+        if existing is None:
+            raise
+        github.update_pull(target, existing.number, title=body.TITLE, body=text)
+        return existing
+
+
+def _say_once_that_a_human_pushed(github: GitHub | None, target: str, pull: PullRequest, branch: str) -> None:
+    if github is None or any(HUMAN_COMMITS_MARK in comment for comment in github.comments(target, pull.number)):
+        return
+    github.comment(
+        target,
+        pull.number,
+        f"{HUMAN_COMMITS_MARK}\nSomeone else pushed to `{branch}`, so dockerfix no longer updates this pull request. "
+        "Close it and delete the branch to let dockerfix start over.",
+    )
+
+
+def _close(
+    workspace: Workspace,
+    github: GitHub | None,
+    target: str,
+    branch: str,
+    branch_tip: str | None,
+    open_pull: PullRequest | None,
+    options: Options,
+    proposal: Proposal,
+) -> Outcome:
+    if open_pull is None and branch_tip is None:
+        detail = f"could not read: {'; '.join(proposal.errors)}" if proposal.errors else ""
+        return Outcome(target, "nothing to fix", detail)
+    if options.dry_run:
+        return Outcome(target, "would close the pull request and delete the branch", "nothing left to fix")
+    if open_pull is not None and github is not None:
+        github.comment(target, open_pull.number, "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request.")
+        # without its fingerprint, this pull request never keeps the same fixes from coming back later
+        closed_body = open_pull.body.replace(f"fingerprint={body.fingerprint_in(open_pull.body)}", "closed")
+        github.update_pull(target, open_pull.number, state="closed", body=closed_body)
+    if branch_tip is not None:
+        workspace.delete_remote_branch(branch, branch_tip)
+    return Outcome(target, "closed", "nothing left to fix" + (f": {open_pull.url}" if open_pull else ""))
