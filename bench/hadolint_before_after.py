@@ -14,13 +14,15 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from tools import installed
+
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 CODES = ("DL3059", "DL3009", "DL3015", "DL3042", "DL3019", "DL3032", "DL3036", "DL3040", "DL3060")
 
 
 def hadolint(files: list[Path]) -> list[dict]:
     output = subprocess.run(
-        [shutil.which("hadolint") or "hadolint", "--no-fail", "-f", "json", *map(str, files)],
+        [installed("hadolint") or "hadolint", "--no-fail", "-f", "json", *map(str, files)],
         capture_output=True, text=True, check=False,
     ).stdout
     return json.loads(output or "[]")
