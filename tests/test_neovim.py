@@ -3,6 +3,7 @@ and fix-all, writes the file; the file must equal what `dockerfix --write` makes
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -56,6 +57,9 @@ def test_neovim_quick_fix_and_fix_all_match_the_cli(tmp_path):
     for path in (edited, expected):
         path.parent.mkdir()
         path.write_text(TEXT)
+    report = subprocess.run([sys.executable, "-m", "dockerfix", "--output-format", "json", str(expected)],
+                            check=False, capture_output=True, text=True, timeout=60)
+    findings = len(json.loads(report.stdout)["files"][0]["findings"])
     subprocess.run([sys.executable, "-m", "dockerfix", "--write", str(expected)], check=False, capture_output=True, timeout=60)
     script = tmp_path / "init.lua"
     script.write_text(INIT)
@@ -66,5 +70,5 @@ def test_neovim_quick_fix_and_fix_all_match_the_cli(tmp_path):
         check=True, capture_output=True, timeout=120, env=environment,
     )
     lines = log.read_text().splitlines()
-    assert lines[0] == "diagnostics 2" and lines[1].startswith("quick fix DF101:") and "fix-all" in lines
+    assert lines[0] == f"diagnostics {findings}" and lines[1].startswith("quick fix DF101:") and "fix-all" in lines
     assert edited.read_text() == expected.read_text() != TEXT
