@@ -36,10 +36,21 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class ContentChange:
+    """What a fix knowingly changes in the image it builds (its title says it in words), so `dockerfix verify` can
+    tell it from a mistake: absolute paths it may remove, and paths whose content it may alter (package manager
+    records, for instance). A folder stands for everything below it."""
+
+    removes: tuple[str, ...] = ()
+    alters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Fix:
     title: str
     edits: tuple[Edit, ...]
     applicability: Applicability
+    changes: ContentChange | None = None
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.edits))

@@ -18,7 +18,7 @@ from . import engine
 from .config import Settings
 from .context import BuildContext
 from .document import parse
-from .fixes import Finding
+from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
 JSON_VERSION = 1
@@ -106,6 +106,20 @@ class ReportedFinding:
 
 
 @dataclass(frozen=True)
+class AppliedFix:
+    """A fix the fix loop applied (in any pass), with the content change it declares."""
+
+    code: str
+    title: str
+    applicability: str
+    changes: ContentChange | None
+
+    @classmethod
+    def of(cls, finding: Finding) -> "AppliedFix":
+        return cls(finding.code, finding.fix.title, finding.fix.applicability.label, finding.fix.changes)
+
+
+@dataclass(frozen=True)
 class FileResult:
     path: str
     findings: tuple[ReportedFinding, ...] = ()
@@ -116,6 +130,7 @@ class FileResult:
     error: str | None = None
     rule_failures: tuple[str, ...] = field(default=())
     converged: bool = True
+    applied: tuple[AppliedFix, ...] = field(default=())
 
     def as_json(self) -> dict:
         data = {
@@ -176,6 +191,7 @@ def run_source(
         changed=result.changed,
         rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in result.failures),
         converged=result.converged,
+        applied=tuple(AppliedFix.of(finding) for finding in result.applied),
     )
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping
 
-from .fixes import Applicability, Edit, Finding, Fix, Savings
+from .fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings
 
 if TYPE_CHECKING:
     from .context import BuildContext
@@ -67,8 +67,10 @@ class Rule:
         return Finding(self.code, self.name, message, start, end, fix, savings)
 
     @staticmethod
-    def fix(title: str, edits: Iterable[Edit], applicability: Applicability = Applicability.SAFE) -> Fix:
-        return Fix(title, tuple(edits), applicability)
+    def fix(
+        title: str, edits: Iterable[Edit], applicability: Applicability = Applicability.SAFE, changes: ContentChange | None = None
+    ) -> Fix:
+        return Fix(title, tuple(edits), applicability, changes)
 
     @classmethod
     def documentation(cls) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -67,6 +68,9 @@ class AptListsCleanup(AppendCleanupRule):
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get install -y git\n", None),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n", None),
     )
+
+    def content_change(self) -> ContentChange:
+        return ContentChange(removes=("/var/lib/apt/lists",))
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return apt_verb(command) == "update"

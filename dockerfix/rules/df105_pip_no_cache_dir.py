@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
 from .runedit import AddFlagRule, env_names_before, verb_index
@@ -56,6 +57,9 @@ class PipNoCacheDir(AddFlagRule):
             unsafe=True,
         ),
     )
+
+    def content_change(self) -> ContentChange:
+        return ContentChange(removes=("/root/.cache",))
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         index = verb_index(arguments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
 from .runedit import AddFlagRule, verb_index
@@ -39,6 +40,10 @@ class GemNoDocument(AddFlagRule):
     invalid = (
         Example("FROM ruby:3.3\nRUN gem install bundler\n", "FROM ruby:3.3\nRUN gem install --no-document bundler\n", unsafe=True),
     )
+
+    def content_change(self) -> ContentChange:
+        # the documentation folder of each gem directory: the official images', Debian's and a source-built Ruby's
+        return ContentChange(removes=("/usr/local/bundle/doc", "/var/lib/gems/*/doc", "/usr/local/lib/ruby/gems/*/doc"))
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         index = verb_index(arguments)

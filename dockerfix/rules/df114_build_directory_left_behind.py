@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -98,7 +98,7 @@ class BuildDirectoryLeftBehind(Rule):
                     if reason is not None:
                         yield self.finding(f"`{folder}` stays in the layer after the install (not fixed: {reason})", start, end)
                         continue
-                    fix = self.fix(f"Append `rm -rf {folder}` (the source tree is no longer in the image)", [append_edit(document, run, f"rm -rf {folder}", style)], Applicability.UNSAFE)
+                    fix = self.fix(f"Append `rm -rf {folder}` (the source tree is no longer in the image)", [append_edit(document, run, f"rm -rf {folder}", style)], Applicability.UNSAFE, ContentChange(removes=(folder,)))
                     yield self.finding(f"`{folder}` stays in the layer after the install; remove it in the same RUN", start, end, fix)
 
     @staticmethod

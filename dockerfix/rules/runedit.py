@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import ClassVar, Iterator, Sequence
 
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
@@ -183,6 +183,10 @@ class AppendCleanupRule(Rule):
     cleanup: ClassVar[str] = ""
     cached_paths: ClassVar[tuple[str, ...]] = ()
 
+    def content_change(self) -> ContentChange:
+        """What the cleanup removes from the image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
+
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
@@ -220,6 +224,7 @@ class AppendCleanupRule(Rule):
                     f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
                     [append_edit(document, run, cleanup, style)],
                     Applicability.UNSAFE,
+                    self.content_change(),
                 )
                 yield self.finding(self.message(cleanup), start, end, fix)
 
@@ -230,6 +235,10 @@ class AddFlagRule(Rule):
     flag: ClassVar[str]
     effect: ClassVar[str]
     cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def content_change(self) -> ContentChange:
+        """What the flag keeps out of the image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         """The command is one this rule is about (the flag's absence is checked separately)."""
@@ -259,7 +268,7 @@ class AddFlagRule(Rule):
                     own_index = len(command.arguments) - len(arguments) + verb
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
-                    fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE)
+                    fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
                     yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`: {self.effect}", start, end, fix)
 
 
