@@ -24,6 +24,14 @@ DAEMON = "/usr/sbin/dockerd"
 PACKAGED_CLIENT = "/usr/bin/docker"
 BASE_IMAGE = "debian:bookworm"
 LOCAL_CA_FOLDER = Path("/usr/local/share/ca-certificates")
+BASE_RECIPE = 1  # part of the cached tarball's name: a change to how the base is made invalidates the cache
+# The official Debian images' apt setting: downloaded packages are deleted once installed, so they never
+# reach a layer (without it every image built here would carry its .deb files).
+DOCKER_CLEAN = (
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+    'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
+)
 STARTUP_SECONDS = 30
 
 
@@ -61,7 +69,7 @@ def cache_folder() -> Path:
 def base_tarball(cache: Path | None = None) -> Path:
     """The packed root filesystem of a minimal Debian bookworm with the host's local CA certificates, made once."""
     cache = cache or cache_folder()
-    tarball = cache / "debian-bookworm-minbase.tar"
+    tarball = cache / f"debian-bookworm-minbase-{BASE_RECIPE}.tar"
     if tarball.exists():
         return tarball
     if os.geteuid() != 0:
@@ -83,6 +91,7 @@ def base_tarball(cache: Path | None = None) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for certificate in LOCAL_CA_FOLDER.glob("*.crt") if LOCAL_CA_FOLDER.is_dir() else ():
             shutil.copyfile(certificate, target / certificate.name)
+        (root / "etc/apt/apt.conf.d/docker-clean").write_text(DOCKER_CLEAN)
         # debootstrap leaves its downloads behind; official base images ship without them.
         for download in [*(root / "var/cache/apt/archives").glob("*.deb"), *(root / "var/lib/apt/lists").glob("*_*")]:
             download.unlink()
