@@ -38,8 +38,10 @@ def test_rewrite_parses_with_buildkit_and_is_idempotent(path):
         return
     before = dockerfile.parse_string(source.text)
     after = dockerfile.parse_string(result.text)
-    # only DF201 adds an instruction (the COPY of the manifests); every other fix keeps or lowers the count
-    assert len(after) <= len(before) + sum(1 for finding in result.applied if finding.code == "DF201")
+    # DF201 adds a COPY of the manifests, DF301 an apt install for the slim image, DF304 writes a new stage;
+    # every other fix keeps or lowers the count
+    if not any(finding.code == "DF304" for finding in result.applied):
+        assert len(after) <= len(before) + sum(1 for finding in result.applied if finding.code in ("DF201", "DF301"))
     again = engine.fix(Source(result.text), RULES, context, unsafe_fixes=True)
     assert again.text == result.text, "a second run changed the file"
     assert not [f for f in again.remaining if f.fix is not None and f.fix.applicability.name != "DISPLAY_ONLY"]

@@ -1,0 +1,270 @@
+"""What the base-image rules (DF3xx) know about images: the shipped data file of official image families, image
+references and their tags resolved through global ARG defaults, which variant a tag names, and the facts about a
+stage they share (commands its RUNs use, apt packages it installs, the text of an apt install to add)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+
+from .runedit import Style, shell_runs, tool_and_arguments, verb_index
+
+MEGABYTE = 1_000_000
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_VERSION = re.compile(r"^\d+(?:[._]\d+)*")
+
+
+@lru_cache(maxsize=1)
+def data() -> Mapping[str, Any]:
+    """The parsed ``dockerfix/data/base_images.toml``."""
+    return tomllib.loads(resources.files("dockerfix").joinpath("data/base_images.toml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image reference split as the registry reads it: ``[host/]repository[:tag][@digest]``."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+    has_host: bool
+
+    @classmethod
+    def parse(cls, text: str) -> "Reference":
+        name, _, digest = text.partition("@")
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        tag = None
+        if colon > slash:
+            name, tag = name[:colon], name[colon + 1:]
+        first = name.split("/", 1)[0]
+        has_host = "/" in name and ("." in first or ":" in first or first == "localhost")
+        return cls(name, tag, digest or None, has_host)
+
+    @property
+    def official_name(self) -> str | None:
+        """The official image's name (`python` for `python` or `library/python`), None for any other image."""
+        if self.has_host:
+            return None
+        name = self.repository.lower()
+        if name.startswith("library/"):
+            name = name[len("library/"):]
+        return None if "/" in name else name
+
+    def text(self) -> str:
+        return self.repository + (f":{self.tag}" if self.tag is not None else "") + (f"@{self.digest}" if self.digest else "")
+
+
+@dataclass(frozen=True)
+class Variant:
+    family: str
+    name: str
+    size_mb: int | None
+    libc: str
+    lacks: tuple[str, ...]
+    missing_commands: tuple[str, ...]
+    slim: str | None
+    slim_release: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A tag of an official family read as version + variant (+ the OS release the tag names, if any)."""
+
+    family: str
+    variant: Variant
+    version: str
+    release: str | None
+
+    def tag_for(self, suffix: str) -> str:
+        """This tag's version with another variant suffix."""
+        version = "" if self.version == "latest" else self.version
+        return "-".join(part for part in (version, suffix) if part)
+
+    def slim_tag(self) -> str | None:
+        if self.variant.slim is None:
+            return None
+        suffix = self.variant.slim_release.format(release=self.release) if self.release else self.variant.slim
+        return self.tag_for(suffix)
+
+    def slim_variant(self) -> Variant | None:
+        return variants(self.family).get("slim") if self.variant.slim else None
+
+
+def family_of(reference: Reference) -> str | None:
+    name = reference.official_name
+    if name is None:
+        return None
+    return next((family for family, entry in data()["families"].items() if name in entry["repositories"]), None)
+
+
+@lru_cache(maxsize=None)
+def variants(family: str) -> dict[str, Variant]:
+    entry = data()["families"][family]
+    return {
+        name: Variant(
+            family, name, fields.get("size_mb"), fields.get("libc", ""), tuple(fields.get("lacks", ())),
+            tuple(fields.get("missing_commands", ())), fields.get("slim"), fields.get("slim_release"), fields.get("note"),
+        )
+        for name, fields in entry["variants"].items()
+    }
+
+
+@lru_cache(maxsize=None)
+def _patterns(family: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(fields["pattern"])) for name, fields in data()["families"][family]["variants"].items() if "pattern" in fields)
+
+
+def identify(reference: Reference) -> Identified | None:
+    """Family, variant and version of an official image's tag (a missing tag is `latest`); None when unknown."""
+    family = family_of(reference)
+    if family is None:
+        return None
+    tag = reference.tag or "latest"
+    aliases = data()["families"][family].get("version_aliases", ())
+    version_match = _VERSION.match(tag)
+    alias = next((a for a in aliases if tag == a or tag.startswith(a + "-")), None)
+    version = version_match.group(0) if version_match else (alias or "")
+    splits = [(version, tag[len(version):].lstrip("-"))] if version else []
+    splits.append(("", tag))
+    for candidate_version, suffix in splits:
+        for name, pattern in _patterns(family):
+            match = pattern.match(suffix)
+            if match:
+                release = match.groupdict().get("release") or None
+                return Identified(family, variants(family)[name], candidate_version, release)
+    return None
+
+
+def expand_global_args(text: str, document: Document) -> str | None:
+    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
+    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
+    defaults: dict[str, str | None] = {}
+    for instruction in document.global_args:
+        for word in instruction.value:
+            name, equals, value = word.partition("=")
+            defaults[name] = value if equals else None
+    unresolved = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        name = match.group("braced") or match.group("plain")
+        value = defaults.get(name)
+        operator = match.group("operator")
+        if operator in (":-", "-"):
+            if value is None or (operator == ":-" and value == ""):
+                return match.group("word")
+            return value
+        if operator in (":+", "+"):
+            return match.group("word") if value else ""
+        if value is None:
+            unresolved = True
+            return ""
+        return value
+
+    expanded = _VARIABLE.sub(substitute, text)
+    return None if unresolved or "$" in expanded else expanded
+
+
+def final_stage(document: Document) -> Stage | None:
+    """The stage `docker build` builds without `--target`: the last one."""
+    return document.stages[-1] if document.stages else None
+
+
+def stage_names(document: Document) -> set[str]:
+    return {stage.name for stage in document.stages if stage.name}
+
+
+def resolved_reference(document: Document, stage: Stage) -> Reference | None:
+    """The base image of a stage after global ARG expansion; None for `scratch`, an earlier stage or an unknown ARG."""
+    text = expand_global_args(stage.base_image, document)
+    if text is None or text.lower() == "scratch" or text.lower() in stage_names(document):
+        return None
+    return Reference.parse(text)
+
+
+def image_span(document: Document, from_instruction: Instruction) -> tuple[int, int] | None:
+    """Source span of the image word of a FROM, when it is written in one piece on the FROM's first line."""
+    start = from_instruction.arguments_start
+    image = from_instruction.value[0] if from_instruction.value else ""
+    if not image or document.text[start:start + len(image)] != image:
+        return None
+    return start, start + len(image)
+
+
+def commands_used(stage: Stage, after: Instruction | None = None) -> dict[str, Instruction]:
+    """Program names the stage's RUNs run (first RUN for each), optionally only after ``after``."""
+    used: dict[str, Instruction] = {}
+    for run, commands in shell_runs(stage):
+        if after is not None and run.index <= after.index:
+            continue
+        for command in commands:
+            name, _ = tool_and_arguments(command)
+            if name is not None:
+                used.setdefault(name, run)
+    return used
+
+
+def apt_installed(stage: Stage) -> set[str]:
+    """Packages the stage installs with `apt-get install` / `apt install` (literal names only)."""
+    installed: set[str] = set()
+    for _, commands in shell_runs(stage):
+        for command in commands:
+            name, arguments = tool_and_arguments(command)
+            index = verb_index(arguments)
+            if name in ("apt-get", "apt") and index is not None and arguments[index] == "install":
+                installed.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
+    return installed
+
+
+def uses_package_manager(stage: Stage, names: Iterable[str]) -> Instruction | None:
+    """The first RUN of the stage that runs one of ``names`` (e.g. `apk`), or None."""
+    wanted = set(names)
+    return next((run for run, commands in shell_runs(stage) if any(tool_and_arguments(c)[0] in wanted for c in commands)), None)
+
+
+def apt_install_text(document: Document, packages: Iterable[str]) -> str:
+    """A RUN that installs ``packages`` with apt, without recommendations, and removes the package lists."""
+    style = Style.of(document)
+    names = " ".join(sorted(set(packages)))
+    first = "apt-get update"
+    text = first
+    for command in (f"apt-get install -y --no-install-recommends {names}", "rm -rf /var/lib/apt/lists/*"):
+        text += style.join(document, (), command)
+    return f"RUN {text}"
+
+
+def is_build_only_apt_package(name: str) -> bool:
+    entry = data()["build_only_apt_packages"]
+    return name in entry["names"] or name.endswith(tuple(entry["suffixes"]))
+
+
+def apt_packages_for_commands(commands: Iterable[str]) -> list[str]:
+    table = data()["apt_package_for_command"]
+    companions = data()["apt_companions"]
+    packages: list[str] = []
+    for command in commands:
+        packages.append(table[command])
+        packages.extend(companions.get(command, ()))
+    return sorted(set(packages))
+
+
+def native_entry(ecosystem: str, package: str) -> Mapping[str, Any] | None:
+    return data()["native"].get(ecosystem, {}).get(package)
+
+
+def size_note(variant: Variant) -> str:
+    source = data()["sources"]
+    return f"about {variant.size_mb} MB ({source['size']}, {source['size_date']})"

@@ -1,0 +1,162 @@
+"""DF301: the final image on a slim variant instead of the full one."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from dockerfix.rewriter.document import Document, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+
+from .baseimages import (
+    MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, final_stage,
+    identify, image_span, native_entry, resolved_reference,
+)
+from .dependencies import declared, install_command
+from .runedit import shell_runs
+
+# Compiling arbitrary code needs whatever headers the full image happens to ship: no package list can be inferred.
+COMPILING_COMMANDS = frozenset({"gcc", "cc", "g++", "c++", "make", "cmake", "autoconf", "automake", "configure", "./configure"})
+
+
+class SlimBaseImage(Rule):
+    """Run the final image on the slim variant of its base image.
+
+    What it does
+        For the final stage (what `docker build` builds without `--target`) on the full variant of an official
+        image (python, node, ruby, eclipse-temurin, rust, debian; the tag resolved through global ARG defaults), it
+        suggests the slim variant (`-slim`, `-jre`) with the estimated download saving from dockerfix's data file.
+        It checks what the slim variant lacks against the stage: commands its RUNs use (git, curl, wget,
+        pkg-config, ...) and dependencies known to build native code (psycopg2, mysqlclient, canvas, pg, ... read
+        from the command line or the build context's requirements, pyproject.toml, Pipfile, setup.py, package.json,
+        Gemfile). The fix switches the tag and, when something is missing, adds one RUN right after FROM that
+        installs the needed Debian packages with `--no-install-recommends` and removes the package lists.
+
+    Why
+        The full variants carry compilers, headers, version control and hundreds of libraries for building
+        software: `python:3.12` downloads about 390 MB, `python:3.12-slim` about 45 MB. An image that only runs a
+        program needs none of it, and everything shipped is pulled, stored and scanned.
+
+    Example
+        FROM python:3.12
+        RUN pip install --no-cache-dir flask
+        becomes
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir flask
+
+    Fix safety
+        Unsafe: the image changes (fewer files), and a program may use at run time something only the full image
+        has. Display-only, with the reason, when the stage compiles code itself (gcc, make, configure: the headers
+        it needs cannot be inferred), uses a missing tool no Debian package is known for, installs dependencies
+        whose declarations cannot be read, or the tag sits in an ARG that cannot be edited in place.
+    """
+
+    code = "DF301"
+    name = "slim-base-image"
+    summary = "The final image is built on the full variant of its base image; the slim variant is several times smaller."
+    valid = (
+        "FROM python:3.12-slim\nCMD [\"python\"]\n",
+        "FROM python:3.12 AS build\nRUN pip wheel -w /w flask\nFROM python:3.12-slim\nCOPY --from=build /w /w\n",
+        "FROM golang:1.22\nRUN go build -o /app .\n",
+        "ARG TAG\nFROM python:${TAG}\n",
+    )
+    invalid = (
+        Example("FROM python:3.12\nRUN pip install --no-cache-dir flask\n", "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n", unsafe=True),
+        Example(
+            "FROM node:20-bookworm\nRUN git clone https://example.invalid/x.git /x\n",
+            "FROM node:20-bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "RUN git clone https://example.invalid/x.git /x\n",
+            unsafe=True,
+        ),
+        Example("ARG PYTHON=3.11\nFROM python:${PYTHON}\nCMD [\"python\"]\n", "ARG PYTHON=3.11\nFROM python:${PYTHON}-slim\nCMD [\"python\"]\n", unsafe=True),
+        Example("FROM python:3.12\nRUN make -C /src install\n", None),
+        Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+            "FROM python:3.12-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+            unsafe=True,
+            context={"requirements.txt": "flask\npsycopg2==2.9.9\n"},
+        ),
+    )
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        stage = final_stage(document)
+        reference = resolved_reference(document, stage) if stage else None
+        identified = identify(reference) if reference else None
+        if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
+            return
+        slim = identified.slim_variant()
+        new_image = f"{reference.repository}:{identified.slim_tag()}"
+        saving = (identified.variant.size_mb - slim.size_mb) * MEGABYTE
+        source = data()["sources"]
+        message = (
+            f"`{reference.text()}` is the full variant (about {identified.variant.size_mb} MB); `{new_image}` is about "
+            f"{slim.size_mb} MB ({source['size']}, {source['size_date']}) and lacks {', '.join(slim.lacks)}"
+        )
+        instruction = stage.from_instruction
+        packages, reason = self.needed_packages(stage, identified, context)
+        edit = None if reason else self.image_edit(document, stage, identified, reference)
+        if reason is None and edit is None:
+            reason = "the tag is set through an ARG that cannot be changed in place"
+        if reason is not None:
+            yield self.finding(f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end, savings=Savings(bytes=saving))
+            return
+        edits = [edit]
+        title = f"Use {new_image}"
+        if packages:
+            newline = document.source.newline
+            edits.append(Edit.insert(instruction.span[1], apt_install_text(document, packages) + newline))
+            title += f" and install {', '.join(packages)} with apt"
+            message += f"; this stage needs {', '.join(packages)}"
+        yield self.finding(message, instruction.start, instruction.header_end, self.fix(title, edits, Applicability.UNSAFE), Savings(bytes=saving))
+
+    @staticmethod
+    def needed_packages(stage: Stage, identified: Identified, context: RuleContext) -> tuple[list[str], str | None]:
+        """Debian packages the stage needs on the slim variant, or why they cannot be known."""
+        slim = identified.slim_variant()
+        installed = apt_installed(stage)
+        used = commands_used(stage)
+        compiling = sorted(COMPILING_COMMANDS & set(used))
+        if compiling:
+            return [], f"the stage compiles code (`{compiling[0]}` on line {used[compiling[0]].start_line}) with headers only the full image may have"
+        missing = sorted(set(used) & set(slim.missing_commands))
+        table = data()["apt_package_for_command"]
+        unknown = [command for command in missing if command not in table]
+        if unknown:
+            return [], f"the stage runs `{unknown[0]}`, which the slim variant lacks and no Debian package provides"
+        packages = set(apt_packages_for_commands(command for command in missing if table[command] not in installed))
+        for run, commands in shell_runs(stage):
+            for command in commands:
+                install = install_command(command)
+                if install is None:
+                    continue
+                names = set(install.named)
+                if install.reads_files:
+                    declarations = declared(context.build_context, install.ecosystem)
+                    if not declarations.files or declarations.unreadable:
+                        return [], f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)"
+                    names |= declarations.packages
+                for name in sorted(names):
+                    entry = native_entry(install.ecosystem, name)
+                    if entry is not None and "build_apt" not in entry:
+                        return [], f"`{name}` needs more than Debian packages to install ({entry['musl']})"
+                    if entry is not None:
+                        packages.update(entry["build_apt"])
+        return sorted(packages - installed), None
+
+    @staticmethod
+    def image_edit(document: Document, stage: Stage, identified: Identified, reference: Reference) -> Edit | None:
+        """Replace the tag in the FROM; with a tag built from ARGs, only a suffix appended to it can be written. A
+        digest pins the full image itself: the slim one's digest is not known here."""
+        span = image_span(document, stage.from_instruction)
+        if span is None or reference.digest:
+            return None
+        raw = document.text[span[0]:span[1]]
+        new_tag = identified.slim_tag()
+        if "$" not in raw:
+            return Edit(span[0], span[1], f"{reference.repository}:{new_tag}")
+        old_tag = reference.tag or ""
+        if not old_tag or not new_tag.startswith(old_tag) or ":" not in raw.rsplit("/", 1)[-1]:
+            return None
+        return Edit.insert(span[1], new_tag[len(old_tag):])
