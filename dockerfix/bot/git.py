@@ -20,6 +20,9 @@ HARDENING = (
     "-c", "submodule.recurse=false",
     "-c", "advice.detachedHead=false",
 )  # fmt: skip
+# git clears `-c` settings before starting the receiving side of a push to a local repository, whose hooks would
+# then run: ask for a receive-pack that has them disabled too (over HTTPS the forge ignores this)
+RECEIVE_PACK = "--receive-pack=git -c core.hooksPath=/dev/null receive-pack"
 BASE_REF = "refs/dockerfix/base"
 BRANCH_REF = "refs/dockerfix/branch"
 
@@ -147,10 +150,10 @@ class Workspace:
         """Point the remote branch at ``commit``, only if it still is at ``expected`` (None: does not exist), so a
         human push that lands meanwhile is never overwritten."""
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
-        self.git("push", "-q", "--no-verify", lease, "--", self.remote, f"{commit}:refs/heads/{branch}")
+        self.git("push", "-q", "--no-verify", RECEIVE_PACK, lease, "--", self.remote, f"{commit}:refs/heads/{branch}")
 
     def delete_remote_branch(self, branch: str, expected: str) -> None:
-        self.git("push", "-q", "--no-verify", f"--force-with-lease=refs/heads/{branch}:{expected}", "--", self.remote,
+        self.git("push", "-q", "--no-verify", RECEIVE_PACK, f"--force-with-lease=refs/heads/{branch}:{expected}", "--", self.remote,
                  f":refs/heads/{branch}")  # fmt: skip
 
     def default_branch(self) -> str:

@@ -1,0 +1,271 @@
+"""`dockerfix bot` end to end: the real command, the real GitHub adapter and real git, against a bare repository over
+``file://`` (a second clone pushes the "human" commits) and the in-process GitHub of ``bot_fake_github``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bot_fake_github import FakeGitHub, git
+
+from dockerfix.bot import body
+from dockerfix.bot.command import main
+from dockerfix.bot.github import GitHub, TokenAuth
+from dockerfix.bot.reconcile import _open
+
+REPO = "octo/app"
+TOKEN = "ghp_fake_token_0123456789"
+MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
+BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
+
+
+class Remote:
+    """A bare repository and a human's clone of it."""
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.bare = root / "remote.git"
+        self.human = root / "human"
+        git(root, "init", "-q", "--bare", "-b", "main", str(self.bare))
+        git(root, "clone", "-q", self.bare.as_uri(), str(self.human))
+        git(self.human, "symbolic-ref", "HEAD", "refs/heads/main")
+        self.commit(files, "initial")
+
+    def commit(self, files: dict[str, str], message: str, branch: str = "main") -> str:
+        git(self.human, "fetch", "-q", "origin")
+        if self.has(branch):
+            git(self.human, "checkout", "-q", "-B", branch, f"origin/{branch}")
+        for name, text in files.items():
+            path = self.human / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git(self.human, "add", "-A")
+        git(self.human, "commit", "-q", "-m", message)
+        git(self.human, "push", "-q", "origin", branch)
+        return self.tip(branch)
+
+    def has(self, branch: str) -> bool:
+        return bool(git(self.bare, "branch", "--list", branch).strip())
+
+    def tip(self, branch: str) -> str:
+        return git(self.bare, "rev-parse", branch).strip()
+
+    def show(self, branch: str, path: str) -> str:
+        return git(self.bare, "show", f"{branch}:{path}")
+
+    def log(self, branch: str) -> list[str]:
+        return git(self.bare, "log", "--format=%ce %s", branch).splitlines()
+
+
+@pytest.fixture
+def remote(tmp_path):
+    return Remote(tmp_path, {"Dockerfile": MERGEABLE, "web/Dockerfile": CLEAN, "pyproject.toml": BOT_CONFIG})
+
+
+@pytest.fixture
+def forge(remote, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    for name in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_APP_INSTALLATION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    fake = FakeGitHub(TOKEN)
+    fake.host(REPO, remote.bare)
+    return fake
+
+
+def bot(forge: FakeGitHub, capsys, *arguments: str) -> tuple[int, str, str]:
+    code = main(["--repo", REPO, *arguments], transport=forge.transport())
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_opens_one_pull_request_with_the_fixes_labels_and_reviewers(remote, forge, capsys):
+    base = remote.tip("main")
+    code, out, err = bot(forge, capsys)
+    assert code == 0, err
+    assert out.startswith(f"{REPO}: opened (https://fake.invalid/{REPO}/pull/1)")
+    [pull] = forge.pulls(REPO)
+    assert pull["title"] == "build(docker): optimise Dockerfiles with dockerfix"
+    assert pull["head"]["ref"] == "dockerfix/optimize" and pull["base"]["ref"] == "main"
+    assert "| DF101 merge-consecutive-run |" in pull["body"] and "1 layer" in pull["body"]
+    assert "<details><summary>Diff</summary>" in pull["body"] and "+    && chmod 755 /app" in pull["body"]
+    assert body.fingerprint_in(pull["body"])
+    assert [label["name"] for label in pull["labels"]] == ["dependencies"]
+    assert pull["requested_reviewers"] == [{"login": "alice"}] and pull["requested_teams"] == [{"slug": "platform"}]
+    assert remote.show("dockerfix/optimize", "Dockerfile") == MERGED
+    assert remote.show("dockerfix/optimize", "web/Dockerfile") == CLEAN
+    assert git(remote.bare, "rev-parse", "dockerfix/optimize^").strip() == base
+    assert remote.log("dockerfix/optimize")[0] == "bot@dockerfix.invalid build(docker): optimise Dockerfiles with dockerfix"
+
+
+def test_a_second_run_with_nothing_new_changes_nothing(remote, forge, capsys):
+    bot(forge, capsys)
+    tip, writes = remote.tip("dockerfix/optimize"), len(forge.writes())
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: up to date")
+    assert remote.tip("dockerfix/optimize") == tip
+    assert len(forge.writes()) == writes
+
+
+def test_base_moved_rebuilds_the_branch_on_it_and_keeps_the_pull_request(remote, forge, capsys):
+    bot(forge, capsys)
+    before = forge.pulls(REPO)[0]["body"]
+    new_base = remote.commit({"README.md": "hello\n"}, "docs")
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: updated")
+    assert git(remote.bare, "rev-parse", "dockerfix/optimize^").strip() == new_base
+    assert len(remote.log("dockerfix/optimize")) == 3  # initial, docs, the bot's one commit: rebuilt, not merged
+    assert len(forge.pulls(REPO)) == 1
+    assert body.fingerprint_in(forge.pulls(REPO)[0]["body"]) == body.fingerprint_in(before)
+
+
+def test_changed_fixes_refresh_the_branch_and_the_body(remote, forge, capsys):
+    bot(forge, capsys)
+    first = body.fingerprint_in(forge.pulls(REPO)[0]["body"])
+    remote.commit({"worker/Dockerfile": MERGEABLE}, "add a worker")
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: updated")
+    [pull] = forge.pulls(REPO)
+    assert "### `worker/Dockerfile`" in pull["body"] and body.fingerprint_in(pull["body"]) != first
+    assert remote.show("dockerfix/optimize", "worker/Dockerfile") == MERGED
+
+
+def test_fixes_no_longer_needed_close_the_pull_request_and_delete_the_branch(remote, forge, capsys):
+    bot(forge, capsys)
+    remote.commit({"Dockerfile": MERGED}, "fixed by hand")
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: closed")
+    [pull] = forge.pulls(REPO)
+    assert pull["state"] == "closed" and body.fingerprint_in(pull["body"]) is None
+    assert forge.comments(REPO, 1) == ["The Dockerfiles no longer need these fixes, so dockerfix closes this pull request."]
+    assert not remote.has("dockerfix/optimize")
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: nothing to fix")
+
+
+def test_a_human_commit_on_the_branch_stops_the_bot_which_says_so_once(remote, forge, capsys):
+    bot(forge, capsys)
+    human_tip = remote.commit({"notes.txt": "mine\n"}, "my change", branch="dockerfix/optimize")
+    remote.commit({"worker/Dockerfile": MERGEABLE}, "new fixes would rebuild the branch")
+    for _ in range(2):
+        code, out, _ = bot(forge, capsys)
+        assert code == 0 and out.startswith(f"{REPO}: left alone (1 commit(s) by someone else on dockerfix/optimize)")
+    assert remote.tip("dockerfix/optimize") == human_tip
+    [comment] = forge.comments(REPO, 1)
+    assert "Someone else pushed to `dockerfix/optimize`" in comment
+
+
+def test_a_pull_request_a_human_closed_is_not_reopened_for_the_same_fixes(remote, forge, capsys):
+    bot(forge, capsys)
+    forge.close(REPO, 1)
+    remote.commit({"README.md": "unrelated\n"}, "base moves on")
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: skipped (#1 with these fixes was closed without merging)")
+    assert len(forge.pulls(REPO)) == 1
+    remote.commit({"worker/Dockerfile": MERGEABLE}, "new fixes")
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: opened (https://fake.invalid/{REPO}/pull/2)")
+    assert [pull["state"] for pull in forge.pulls(REPO)] == ["closed", "open"]
+
+
+def test_after_a_merge_the_branch_is_cleaned_up(remote, forge, capsys):
+    bot(forge, capsys)
+    forge.merge(REPO, 1)
+    assert remote.show("main", "Dockerfile") == MERGED
+    code, out, _ = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: closed")
+    assert not remote.has("dockerfix/optimize")
+    assert forge.pulls(REPO)[0]["merged_at"] and forge.comments(REPO, 1) == []
+
+
+def test_dry_run_prints_the_pull_request_and_diff_and_touches_nothing(remote, forge, capsys):
+    code, out, _ = bot(forge, capsys, "--dry-run")
+    assert code == 0 and out.startswith(f"{REPO}: would open a pull request (Dockerfile)")
+    assert "build(docker): optimise Dockerfiles with dockerfix" in out and "-RUN chmod 755 /app" in out
+    assert not remote.has("dockerfix/optimize")
+    assert forge.writes() == [] and forge.pulls(REPO) == []
+
+
+def test_one_failing_repository_does_not_stop_the_others(remote, forge, capsys, tmp_path):
+    listing = tmp_path / "repositories.txt"
+    listing.write_text("# nightly\nocto/missing\n" + REPO + "  # the real one\n")
+    code = main(["--repo-file", str(listing)], transport=forge.transport())
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "error: octo/missing: GET /repos/octo/missing: HTTP 404: Not Found" in err
+    assert out.startswith(f"{REPO}: opened")
+    assert TOKEN not in out + err
+
+
+def test_configuration_in_the_repository_and_flags(remote, forge, capsys):
+    remote.commit({"pyproject.toml": '[tool.dockerfix.bot]\nbranch = "chore/docker"\npaths = ["web"]\n',
+                   "web/Dockerfile": MERGEABLE}, "configure")  # fmt: skip
+    code, out, _ = bot(forge, capsys, "--label", "docker")
+    assert code == 0 and out.startswith(f"{REPO}: opened")
+    [pull] = forge.pulls(REPO)
+    assert pull["head"]["ref"] == "chore/docker" and [label["name"] for label in pull["labels"]] == ["docker"]
+    assert "### `web/Dockerfile`" in pull["body"] and "### `Dockerfile`" not in pull["body"]
+    remote.commit({"pyproject.toml": "[tool.dockerfix.bot]\nenabled = false\n"}, "silence")
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: disabled")
+
+
+def test_unsafe_fixes_only_when_asked(remote, forge, capsys):
+    remote.commit({"Dockerfile": "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"}, "unsafe only")
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: nothing to fix")
+    code, out, _ = bot(forge, capsys, "--unsafe-fixes")
+    assert out.startswith(f"{REPO}: opened")
+    assert "rm -rf /var/lib/apt/lists/*" in remote.show("dockerfix/optimize", "Dockerfile")
+    assert "applying only safe and unsafe fixes" in forge.pulls(REPO)[0]["body"]
+
+
+def test_a_symbolic_link_out_of_the_repository_is_never_read(remote, forge, capsys, tmp_path):
+    outside = tmp_path / "secret" / "Dockerfile"
+    outside.parent.mkdir()
+    outside.write_text(MERGEABLE.replace("/app", "/host-secret"))
+    (remote.human / "linked").mkdir()
+    (remote.human / "linked" / "Dockerfile").symlink_to(outside)
+    remote.commit({}, "a link")
+    code, out, _ = bot(forge, capsys)
+    assert code == 0
+    assert "host-secret" not in forge.pulls(REPO)[0]["body"] and "linked" not in out
+
+
+def test_a_racing_second_pull_request_gets_github_422_and_the_existing_one_is_updated(remote, forge, capsys):
+    bot(forge, capsys)
+    github = GitHub(TokenAuth(TOKEN), transport=forge.transport())
+    with pytest.raises(Exception) as raised:
+        github.create_pull(REPO, "dockerfix/optimize", "main", "again", "body")
+    assert raised.value.status == 422 and "A pull request already exists for octo:dockerfix/optimize" in str(raised.value)
+    pull = _open(github, REPO, "dockerfix/optimize", "main", "refreshed")
+    assert pull.number == 1 and forge.pulls(REPO)[0]["body"] == "refreshed"
+
+
+def test_local_clone_gets_the_branch_and_the_text_for_another_forge(remote, capsys):
+    code = main(["--path", str(remote.human), "--dry-run"])
+    assert code == 0 and not git(remote.human, "branch", "--list", "dockerfix/optimize").strip()
+    capsys.readouterr()
+    assert main(["--path", str(remote.human)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{remote.human}: branch pushed (dockerfix/optimize: open a pull request from it")
+    assert "| DF101 merge-consecutive-run |" in out
+    assert git(remote.human, "show", "dockerfix/optimize:Dockerfile") == MERGED
+    assert main(["--path", str(remote.human)]) == 0
+    assert capsys.readouterr().out.startswith(f"{remote.human}: branch unchanged")
+
+
+def test_never_runs_hooks_or_filters_of_the_repository(remote, capsys, tmp_path):
+    marker = tmp_path / "executed"
+    hooks = remote.human / ".git" / "hooks"
+    for name in ("pre-receive", "post-receive", "update", "reference-transaction", "post-checkout", "pre-commit"):
+        (hooks / name).write_text(f"#!/bin/sh\necho {name} >> {marker}\n")
+        (hooks / name).chmod(0o755)
+    git(remote.human, "config", "filter.evil.smudge", f"sh -c 'echo smudge >> {marker}; cat'")
+    git(remote.human, "config", "core.fsmonitor", f"sh -c 'echo fsmonitor >> {marker}'")
+    remote.commit({".gitattributes": "* filter=evil\n"}, "attributes")
+    marker.unlink(missing_ok=True)  # the human's own commit ran their hooks
+    assert main(["--path", str(remote.human)]) == 0
+    capsys.readouterr()
+    assert git(remote.human, "show", "dockerfix/optimize:Dockerfile") == MERGED
+    assert not marker.exists(), marker.read_text()
