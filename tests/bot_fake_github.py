@@ -16,11 +16,51 @@ from urllib.parse import parse_qs
 import httpx
 import jwt
 
+REPO = "octo/app"
+TOKEN = "ghp_fake_token_0123456789"
+MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
 HUMAN = ["-c", "user.name=A Human", "-c", "user.email=human@example.invalid"]
 
 
 def git(directory: Path, *arguments: str) -> str:
     return subprocess.run(["git", *HUMAN, *arguments], cwd=directory, check=True, capture_output=True, text=True).stdout
+
+
+class Remote:
+    """A bare repository and a human's clone of it."""
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.bare = root / "remote.git"
+        self.human = root / "human"
+        git(root, "init", "-q", "--bare", "-b", "main", str(self.bare))
+        git(root, "clone", "-q", self.bare.as_uri(), str(self.human))
+        git(self.human, "symbolic-ref", "HEAD", "refs/heads/main")
+        self.commit(files, "initial")
+
+    def commit(self, files: dict[str, str], message: str, branch: str = "main") -> str:
+        git(self.human, "fetch", "-q", "origin")
+        if self.has(branch):
+            git(self.human, "checkout", "-q", "-B", branch, f"origin/{branch}")
+        for name, text in files.items():
+            path = self.human / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git(self.human, "add", "-A")
+        git(self.human, "commit", "-q", "-m", message)
+        git(self.human, "push", "-q", "origin", branch)
+        return self.tip(branch)
+
+    def has(self, branch: str) -> bool:
+        return bool(git(self.bare, "branch", "--list", branch).strip())
+
+    def tip(self, branch: str) -> str:
+        return git(self.bare, "rev-parse", branch).strip()
+
+    def show(self, branch: str, path: str) -> str:
+        return git(self.bare, "show", f"{branch}:{path}")
+
+    def log(self, branch: str) -> list[str]:
+        return git(self.bare, "log", "--format=%ce %s", branch).splitlines()
 
 
 @dataclass
@@ -32,7 +72,7 @@ class Hosted:
 
 
 class FakeGitHub:
-    def __init__(self, token: str = "ghp_fake_token_0123456789", app: tuple[str, str, str] | None = None) -> None:
+    def __init__(self, token: str = TOKEN, app: tuple[str, str, str] | None = None) -> None:
         self.tokens = {token}
         self.app = app  # (app id, public key PEM, installation id)
         self.hosted: dict[str, Hosted] = {}

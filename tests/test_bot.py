@@ -6,56 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bot_fake_github import FakeGitHub, git
+from bot_fake_github import MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
 from dockerfix.bot.github import GitHub, TokenAuth
 from dockerfix.bot.reconcile import _open
 
-REPO = "octo/app"
-TOKEN = "ghp_fake_token_0123456789"
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
 MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
-
-
-class Remote:
-    """A bare repository and a human's clone of it."""
-
-    def __init__(self, root: Path, files: dict[str, str]) -> None:
-        self.bare = root / "remote.git"
-        self.human = root / "human"
-        git(root, "init", "-q", "--bare", "-b", "main", str(self.bare))
-        git(root, "clone", "-q", self.bare.as_uri(), str(self.human))
-        git(self.human, "symbolic-ref", "HEAD", "refs/heads/main")
-        self.commit(files, "initial")
-
-    def commit(self, files: dict[str, str], message: str, branch: str = "main") -> str:
-        git(self.human, "fetch", "-q", "origin")
-        if self.has(branch):
-            git(self.human, "checkout", "-q", "-B", branch, f"origin/{branch}")
-        for name, text in files.items():
-            path = self.human / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        git(self.human, "add", "-A")
-        git(self.human, "commit", "-q", "-m", message)
-        git(self.human, "push", "-q", "origin", branch)
-        return self.tip(branch)
-
-    def has(self, branch: str) -> bool:
-        return bool(git(self.bare, "branch", "--list", branch).strip())
-
-    def tip(self, branch: str) -> str:
-        return git(self.bare, "rev-parse", branch).strip()
-
-    def show(self, branch: str, path: str) -> str:
-        return git(self.bare, "show", f"{branch}:{path}")
-
-    def log(self, branch: str) -> list[str]:
-        return git(self.bare, "log", "--format=%ce %s", branch).splitlines()
 
 
 @pytest.fixture
@@ -269,3 +229,22 @@ def test_never_runs_hooks_or_filters_of_the_repository(remote, capsys, tmp_path)
     capsys.readouterr()
     assert git(remote.human, "show", "dockerfix/optimize:Dockerfile") == MERGED
     assert not marker.exists(), marker.read_text()
+
+
+def test_a_custom_template_extends_the_shipped_one_and_shows_a_verification(remote, forge, capsys, tmp_path):
+    template = tmp_path / "body.md.j2"
+    template.write_text('{% extends "pull_request.md.j2" %}{% block summary %}Our house style.\n{% endblock %}')
+    values = {"files": [], "totals": [], "diff": "", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
+              "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |"}  # fmt: skip
+    text = body.render_body(values, "0123456789abcdef", template)
+    assert text.startswith("Our house style.\n") and "### Measured" in text and "| app | 120 MB | 80 MB |" in text
+    assert text.endswith("<!-- dockerfix-bot fingerprint=0123456789abcdef -->\n")
+    code, _, _ = bot(forge, capsys, "--body-template", str(template))
+    assert code == 0 and forge.pulls(REPO)[0]["body"].startswith("Our house style.\n")
+
+
+def test_a_template_cannot_reach_python_internals(tmp_path):
+    template = tmp_path / "evil.md.j2"
+    template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+    with pytest.raises(Exception, match="unsafe"):
+        body.render_body({}, "0123456789abcdef", template)
