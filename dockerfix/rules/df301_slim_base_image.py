@@ -24,8 +24,9 @@ class SlimBaseImage(Rule):
 
     What it does
         For the final stage (what `docker build` builds without `--target`) on the full variant of an official
-        image (python, node, ruby, eclipse-temurin, rust, debian; the tag resolved through global ARG defaults), it
-        suggests the slim variant (`-slim`, `-jre`) with the estimated download saving from dockerfix's data file.
+        image (python, node, ruby, eclipse-temurin, rust; the tag resolved through global ARG defaults), it suggests
+        the slim variant (`-slim`, `-jre`) with the estimated download saving from dockerfix's data file, when that
+        saves at least 50 MB (Debian's own slim tags save about 20 MB and are not suggested).
         It checks what the slim variant lacks against the stage: commands its RUNs use (git, curl, wget,
         pkg-config, ...) and dependencies known to build native code (psycopg2, mysqlclient, canvas, pg, ... read
         from the command line or the build context's requirements, pyproject.toml, Pipfile, setup.py, package.json,
@@ -59,6 +60,7 @@ class SlimBaseImage(Rule):
         "FROM python:3.12 AS build\nRUN pip wheel -w /w flask\nFROM python:3.12-slim\nCOPY --from=build /w /w\n",
         "FROM golang:1.22\nRUN go build -o /app .\n",
         "ARG TAG\nFROM python:${TAG}\n",
+        "FROM debian:bookworm\nRUN echo small\n",
     )
     invalid = (
         Example("FROM python:3.12\nRUN pip install --no-cache-dir flask\n", "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n", unsafe=True),
@@ -87,6 +89,8 @@ class SlimBaseImage(Rule):
         if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
             return
         slim = identified.slim_variant()
+        if identified.variant.size_mb - slim.size_mb < data()["suggestions"]["minimum_saving_mb"]:
+            return
         new_image = f"{reference.repository}:{identified.slim_tag()}"
         saving = (identified.variant.size_mb - slim.size_mb) * MEGABYTE
         source = data()["sources"]
