@@ -201,6 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lsp import serve  # the server's dependencies load only for the server
 
         return serve(argv[1:])
+    if argv[:1] == ["verify"]:
+        from .verify.cli import main as verify  # builds with the Docker engine; loads only when asked
+
+        return verify(argv[1:])
     if argv[:1] == ["bot"]:
         from .bot.command import main as bot_main  # the forge client loads only for the bot
 

@@ -1,0 +1,106 @@
+"""Equivalence of two built images: root filesystems path by path and config field by field, leaving out build
+noise and accepting exactly the changes the applied fixes declared."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Iterable
+
+from dockerfix.rewriter.fixes import ContentChange
+from dockerfix.rewriter.pipeline import AppliedFix
+
+from .image import Entry
+
+# Paths whose presence and content depend on when and where a build ran, never on the Dockerfile.
+IGNORED = (
+    ("/.dockerenv", "marks a container, not an image"),
+    ("/etc/hostname", "the engine mounts it into every RUN"),
+    ("/etc/hosts", "the engine mounts it into every RUN"),
+    ("/etc/resolv.conf", "the engine mounts it into every RUN"),
+    ("/var/cache/ldconfig/aux-cache", "ldconfig's cache of inode numbers and times"),
+)
+# Paths compared by presence and type only: their content records times.
+CONTENT_NOISE = (
+    ("/var/log", "package-manager logs with timestamps"),
+    ("*.pyc", "compiled Python embeds the source's modification time"),
+)
+
+
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    change: str  # added, removed, changed
+    before: Entry | None
+    after: Entry | None
+    declared_by: str | None  # the code of the applied fix that declared it
+
+    def as_json(self) -> dict:
+        return {
+            "path": self.path,
+            "change": self.change,
+            "before": self.before.as_json() if self.before else None,
+            "after": self.after.as_json() if self.after else None,
+            "declared_by": self.declared_by,
+        }
+
+
+@dataclass(frozen=True)
+class ConfigDifference:
+    field: str
+    before: object
+    after: object
+
+    def as_json(self) -> dict:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+
+def covers(pattern: str, path: str) -> bool:
+    """``pattern`` names ``path`` or a folder above it; ``*`` and ``?`` match within one path component."""
+    wanted = [part for part in pattern.split("/") if part]
+    parts = [part for part in path.split("/") if part]
+    return len(parts) >= len(wanted) and all(fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
+
+
+def _noise(path: str) -> tuple[bool, bool]:
+    """(ignored entirely, content is noise)."""
+    if any(path == ignored for ignored, _ in IGNORED):
+        return True, False
+    name = path.rsplit("/", 1)[-1]
+    return False, any(covers(noise, path) or fnmatch.fnmatchcase(name, noise) for noise, _ in CONTENT_NOISE)
+
+
+def _declared(change: str, path: str, applied: Iterable[AppliedFix]) -> str | None:
+    for fix in applied:
+        declared = fix.changes or ContentChange()
+        patterns = declared.alters + (declared.removes if change == "removed" else ())
+        if any(covers(pattern, path) for pattern in patterns):
+            return fix.code
+    return None
+
+
+def _same(before: Entry, after: Entry, content_is_noise: bool) -> bool:
+    if content_is_noise:
+        return before.kind == after.kind
+    if before.kind == "dir":  # a folder's size is the file system's business
+        return (before.mode, before.uid, before.gid) == (after.mode, after.uid, after.gid)
+    return before == after
+
+
+def compare_files(before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix]) -> list[Difference]:
+    applied = tuple(applied)
+    differences = []
+    for path in sorted(before.keys() | after.keys()):
+        ignored, content_is_noise = _noise(path)
+        if ignored:
+            continue
+        old, new = before.get(path), after.get(path)
+        if old is not None and new is not None and _same(old, new, content_is_noise):
+            continue
+        change = "added" if old is None else "removed" if new is None else "changed"
+        differences.append(Difference(path, change, old, new, _declared(change, path, applied)))
+    return differences
+
+
+def compare_config(before: dict, after: dict) -> list[ConfigDifference]:
+    return [ConfigDifference(name, before[name], after.get(name)) for name in before if before[name] != after.get(name)]

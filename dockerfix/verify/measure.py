@@ -1,0 +1,259 @@
+"""``verify``: fix a Dockerfile through the shared pipeline, build the original and the fixed file with the engine,
+and measure both side by side (layers, sizes, cache reuse after a source edit, equivalence)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.document import Document, parse
+from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
+from dockerfix.rules.ecosystems import recognise
+from dockerfix.rules.runedit import shell_runs
+
+from .compare import ConfigDifference, Difference, compare_config, compare_files
+from .engine import BuildFailed, DockerClient
+from .image import Image, LayerCache
+
+SOURCE_SUFFIXES = (".py", ".js", ".ts", ".go", ".rb", ".php", ".java", ".rs", ".c", ".cs", ".html", ".txt", ".md")
+
+
+class NothingToVerify(Exception):
+    """No fix applies, so there is no second Dockerfile to build."""
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    created_by: str
+    content_bytes: int
+    gzip_bytes: int
+
+    def as_json(self) -> dict:
+        return {"created_by": self.created_by, "bytes": self.content_bytes, "gzip_bytes": self.gzip_bytes}
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """What editing one source file costs: the steps that ran again and the layers a push would upload."""
+
+    steps_rerun: tuple[str, ...]
+    changed_layers: int
+    changed_bytes: int
+    changed_gzip_bytes: int
+
+    def as_json(self) -> dict:
+        return {
+            "steps_rerun": len(self.steps_rerun),
+            "steps": list(self.steps_rerun),
+            "changed_layers": self.changed_layers,
+            "changed_bytes": self.changed_bytes,
+            "changed_gzip_bytes": self.changed_gzip_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class Measurement:
+    layers: tuple[LayerRow, ...]
+    rebuild: Rebuild | None
+
+    @property
+    def content_bytes(self) -> int:
+        return sum(layer.content_bytes for layer in self.layers)
+
+    @property
+    def gzip_bytes(self) -> int:
+        return sum(layer.gzip_bytes for layer in self.layers)
+
+    def as_json(self) -> dict:
+        return {
+            "layers": len(self.layers),
+            "bytes": self.content_bytes,
+            "gzip_bytes": self.gzip_bytes,
+            "per_layer": [layer.as_json() for layer in self.layers],
+            "after_touch": self.rebuild.as_json() if self.rebuild else None,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    dockerfile: str
+    diff: str
+    applied: tuple[AppliedFix, ...]
+    touched: str | None
+    original: Measurement
+    fixed: Measurement
+    differences: tuple[Difference, ...]
+    config_differences: tuple[ConfigDifference, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def undeclared(self) -> tuple[Difference, ...]:
+        return tuple(difference for difference in self.differences if difference.declared_by is None)
+
+    @property
+    def equivalent(self) -> bool:
+        """Same image, or every difference is one an applied fix declared."""
+        return not self.undeclared and not self.config_differences
+
+    def as_json(self) -> dict:
+        return {
+            "version": 1,
+            "dockerfile": self.dockerfile,
+            "equivalent": self.equivalent,
+            "applied_fixes": [{"code": fix.code, "title": fix.title, "applicability": fix.applicability} for fix in self.applied],
+            "touched": self.touched,
+            "original": self.original.as_json(),
+            "fixed": self.fixed.as_json(),
+            "differences": {
+                "declared": sum(1 for difference in self.differences if difference.declared_by),
+                "undeclared": [difference.as_json() for difference in self.undeclared],
+                "config": [difference.as_json() for difference in self.config_differences],
+            },
+            "notes": list(self.notes),
+            "diff": self.diff,
+        }
+
+
+def manifests_of(document: Document) -> set[str]:
+    """File names the dependency installs of the Dockerfile read (what the build-cache rules treat as manifests)."""
+    names = set()
+    for stage in document.stages:
+        for _, commands in shell_runs(stage):
+            for command in commands:
+                install = recognise(command, None)
+                if install is not None:
+                    names.update(PurePosixPath(name).name for name in install.manifests + install.optional)
+    return names
+
+
+def default_touch(files: tuple[str, ...], manifests: set[str], dockerfile_name: str) -> str | None:
+    """A source file to edit: not hidden, not a manifest, not the Dockerfile; source code first."""
+    candidates = [
+        path for path in files
+        if PurePosixPath(path).name not in manifests | {dockerfile_name, ".dockerignore"}
+        and not any(part.startswith(".") for part in PurePosixPath(path).parts)
+    ]
+    candidates.sort(key=lambda path: (not path.endswith(SOURCE_SUFFIXES), path.count("/"), path))
+    return candidates[0] if candidates else None
+
+
+def without_syntax_directive(document: Document) -> str:
+    directive = document.directive("syntax")
+    if directive is None:
+        return document.text
+    start, end = directive.span
+    return document.text[:start] + document.text[end:].lstrip("\r\n")
+
+
+class _Session:
+    """One verify run's temporary folder and images; ``close`` removes both whatever happened."""
+
+    def __init__(self, client: DockerClient) -> None:
+        self.client = client
+        self.folder = Path(tempfile.mkdtemp(prefix="dockerfix-verify-"))
+        self.token = secrets.token_hex(4)
+        self.tags: list[str] = []
+        self.layers = LayerCache()
+
+    def build(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[Image, tuple[str, ...]]:
+        tag = f"dockerfix-verify-{self.token}:{name}"
+        self.tags.append(tag)
+        outcome = self.client.build(dockerfile, context, tag, label)
+        archive = self.folder / f"{name}.tar"
+        self.client.save(tag, archive)
+        try:
+            return self.layers.read_saved(archive), outcome.steps_run
+        finally:
+            archive.unlink()
+
+    def close(self) -> None:
+        self.client.remove_images(*self.tags)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _rows(image: Image) -> tuple[LayerRow, ...]:
+    return tuple(LayerRow(layer.created_by, layer.content_bytes, layer.gzip_bytes) for layer in image.layers)
+
+
+def _measure(session: _Session, text: bytes, context: Path, touched: str | None, label: str) -> tuple[Image, Measurement]:
+    dockerfile = session.folder / f"{label}.Dockerfile"
+    dockerfile.write_bytes(text)
+    image, _ = session.build(dockerfile, context, label, label)
+    rebuild = None
+    if touched is not None:
+        target = context / touched
+        content = target.read_bytes()
+        # A marker of its own per variant, so one variant's edited build never serves the other from the cache.
+        target.write_bytes(content + f"\n# edited by dockerfix verify ({label})\n".encode())
+        try:
+            edited, steps = session.build(dockerfile, context, f"{label}-edited", label)
+        finally:
+            target.write_bytes(content)
+        known = {layer.diff_id for layer in image.layers}
+        changed = [layer for layer in edited.layers if layer.diff_id not in known]
+        rebuild = Rebuild(steps, len(changed), sum(layer.content_bytes for layer in changed), sum(layer.gzip_bytes for layer in changed))
+    return image, Measurement(_rows(image), rebuild)
+
+
+def verify(
+    dockerfile: Path,
+    settings: Settings,
+    client: DockerClient,
+    context_dir: Path | None = None,
+    touch: str | None = None,
+) -> Report:
+    """Fix ``dockerfile`` as ``dockerfix`` would, build both versions and compare them.
+
+    Raises ``SourceError`` (unreadable Dockerfile), ``NothingToVerify``, ``EngineError`` (no engine, or a build
+    failed: ``BuildFailed`` names the step) and ``ValueError`` for a ``touch`` path outside the context.
+    """
+    context_dir = context_dir or dockerfile.parent
+    source = read_source(dockerfile)
+    build_context = context_for(context_dir, dockerfile)
+    result = run_source(source, settings, build_context, dockerfile)
+    if not result.changed:
+        raise NothingToVerify(f"{dockerfile}: no fix applies{'' if settings.unsafe_fixes else ' (try --unsafe-fixes)'}; nothing to compare")
+    notes = []
+    original_document = parse(source)
+    fixed_document = parse(source.with_text(result.new_text))
+    if original_document.directive("syntax") is not None:
+        notes.append("built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the engine's own frontend was used")
+    if touch is None:
+        touch = default_touch(build_context.files(), manifests_of(original_document), dockerfile.name)
+        if touch is None:
+            notes.append("no source file in the build context to edit: cache reuse not measured")
+    elif touch not in build_context.files():
+        raise ValueError(f"--touch {touch}: not a file of the build context {context_dir}")
+    client.check()
+    session = _Session(client)
+    try:
+        context = session.folder / "context"
+        shutil.copytree(context_dir, context, symlinks=True)
+        measured = {}
+        for label, document in (("original", original_document), ("fixed", fixed_document)):
+            text = source.encode(without_syntax_directive(document))
+            try:
+                measured[label] = _measure(session, text, context, touch, label)
+            except BuildFailed as failure:
+                if not any(instruction.heredocs for instruction in document.instructions):
+                    raise
+                hint = "(the Dockerfile uses heredocs, which Docker 20.10's built-in frontend rejects)"
+                raise BuildFailed(failure.label, failure.step, f"{failure.log_tail}\n{hint}") from None
+    finally:
+        session.close()
+    (before, original), (after, fixed) = measured["original"], measured["fixed"]
+    return Report(
+        dockerfile=str(dockerfile),
+        diff=result.diff,
+        applied=result.applied,
+        touched=touch,
+        original=original,
+        fixed=fixed,
+        differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied)),
+        config_differences=tuple(compare_config(before.config_fields(), after.config_fields())),
+        notes=tuple(notes),
+    )
