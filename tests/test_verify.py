@@ -1,0 +1,247 @@
+"""verify without an engine: progress parsing, image reading, comparison, declarations, output and errors."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dockerfix.cli import main
+from dockerfix.rewriter.engine import Selection, fix
+from dockerfix.rewriter.fixes import Applicability, ContentChange
+from dockerfix.rewriter.pipeline import AppliedFix
+from dockerfix.rewriter.registry import all_rules
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.source import Source
+from dockerfix.verify.compare import compare_config, compare_files, covers
+from dockerfix.verify.engine import build_outcome, failure_of
+from dockerfix.verify.image import Entry, Image, read_layer
+from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, without_syntax_directive
+from dockerfix.verify.render import markdown
+from dockerfix.verify.sandbox import apt_mirror
+
+APT_THREE_RUNS = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n"
+PROGRESS = """\
+#1 [internal] load build definition from Dockerfile
+#1 DONE 0.0s
+#4 [1/4] FROM docker.io/library/debian:bookworm
+#4 DONE 0.0s
+#5 [2/4] RUN pip install -r requirements.txt
+#5 CACHED
+#6 [build 3/4] COPY . /app
+#6 DONE 0.1s
+#7 [4/4] RUN python3 -m compileall /app
+#7 0.512 Listing '/app'...
+#7 DONE 0.7s
+#8 exporting to image
+#8 DONE 0.1s
+"""
+
+FAILED = """\
+#5 [2/3] RUN apt-get install -y nothing-such
+#5 0.301 Reading package lists...
+#5 0.402 E: Unable to locate package nothing-such
+#5 ERROR: executor failed running [/bin/sh -c apt-get install -y nothing-such]: exit code: 100
+------
+ > [2/3] RUN apt-get install -y nothing-such:
+------
+"""
+
+
+def test_progress_counts_the_steps_that_ran_and_the_cached_ones_but_not_from_or_internal_steps():
+    outcome = build_outcome("sha256:1", PROGRESS)
+    assert outcome.steps_run == ("[build 3/4] COPY . /app", "[4/4] RUN python3 -m compileall /app")
+    assert outcome.steps_cached == ("[2/4] RUN pip install -r requirements.txt",)
+
+
+def test_a_failed_build_names_the_step_and_shows_its_log_tail():
+    failure = failure_of("fixed", FAILED)
+    assert failure.step == "[2/3] RUN apt-get install -y nothing-such"
+    assert "E: Unable to locate package nothing-such" in failure.log_tail
+    assert str(failure).startswith("the fixed Dockerfile failed to build at `[2/3] RUN apt-get install -y nothing-such`")
+
+
+def _tar(members: list[tuple[str, bytes | None, dict]]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data, attributes in members:
+            info = tarfile.TarInfo(name)
+            for key, value in attributes.items():
+                setattr(info, key, value)
+            if data is not None:
+                info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def test_layers_apply_in_order_with_whiteouts_opaque_folders_and_hard_links():
+    base = _tar([
+        ("etc", None, {"type": tarfile.DIRTYPE, "mode": 0o40755}),
+        ("etc/keep", b"k", {"mode": 0o100644}),
+        ("etc/gone", b"g", {}),
+        ("cache", None, {"type": tarfile.DIRTYPE}),
+        ("cache/a", b"a", {}),
+    ])
+    top = _tar([
+        ("etc/.wh.gone", b"", {}),
+        ("cache/.wh..wh..opq", b"", {}),
+        ("cache/b", b"bb", {}),
+        ("bin/tool", b"tool", {"mode": 0o755}),
+        ("bin/alias", None, {"type": tarfile.LNKTYPE, "linkname": "bin/tool"}),
+        ("bin/link", None, {"type": tarfile.SYMTYPE, "linkname": "tool"}),
+    ])
+    lower = read_layer(io.BytesIO(base), "sha256:" + hashlib.sha256(base).hexdigest(), "")
+    upper = read_layer(io.BytesIO(top), "", "RUN x")
+    files = Image((lower, upper), {}).root_filesystem()
+    assert sorted(files) == ["/bin/alias", "/bin/link", "/bin/tool", "/cache", "/cache/b", "/etc", "/etc/keep"]
+    assert files["/etc"].mode == 0o755  # Go's tar writer puts the type bits in the mode; they are not compared
+    assert files["/bin/alias"].digest == files["/bin/tool"].digest == hashlib.sha256(b"tool").hexdigest()
+    assert files["/bin/link"].kind == "symlink"
+    assert upper.content_bytes == 6 and upper.tar_bytes == len(top) and 0 < upper.gzip_bytes < len(top)
+
+
+def test_a_layer_whose_content_does_not_match_its_diff_id_is_refused():
+    with pytest.raises(ValueError, match="does not match"):
+        read_layer(io.BytesIO(_tar([("a", b"a", {})])), "sha256:" + "0" * 64, "")
+
+
+def _file(content: bytes, mode: int = 0o644) -> Entry:
+    return Entry("file", mode, 0, 0, len(content), hashlib.sha256(content).hexdigest())
+
+
+def test_differences_are_classified_noise_is_left_out_and_declared_changes_are_attributed():
+    before = {
+        "/usr/bin/curl": _file(b"curl"),
+        "/var/lib/apt/lists/index": _file(b"index"),
+        "/var/log/dpkg.log": _file(b"10:00 install"),
+        "/etc/hostname": _file(b"builder"),
+        "/app/__pycache__/app.cpython-311.pyc": _file(b"mtime 1"),
+        "/app/run": _file(b"run", 0o755),
+    }
+    after = {
+        "/usr/bin/curl": _file(b"curl"),
+        "/var/log/dpkg.log": _file(b"10:01 install"),
+        "/app/__pycache__/app.cpython-311.pyc": _file(b"mtime 2"),
+        "/app/run": _file(b"run", 0o700),
+        "/app/new": _file(b"new"),
+    }
+    applied = [AppliedFix("DF102", "Append rm", "unsafe", ContentChange(removes=("/var/lib/apt/lists",)))]
+    differences = {difference.path: difference for difference in compare_files(before, after, applied)}
+    assert sorted(differences) == ["/app/new", "/app/run", "/var/lib/apt/lists/index"]
+    assert differences["/var/lib/apt/lists/index"].change == "removed"
+    assert differences["/var/lib/apt/lists/index"].declared_by == "DF102"
+    assert differences["/app/run"].change == "changed" and differences["/app/run"].declared_by is None
+    assert differences["/app/new"].change == "added" and differences["/app/new"].declared_by is None
+
+
+def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():
+    applied = [AppliedFix("DF102", "t", "unsafe", ContentChange(removes=("/var/lib/apt/lists",)))]
+    differences = compare_files({"/var/lib/apt/lists/a": _file(b"1")}, {"/var/lib/apt/lists/a": _file(b"2")}, applied)
+    assert [difference.declared_by for difference in differences] == [None]
+
+
+def test_declared_patterns_cover_folders_and_match_one_component_per_star():
+    assert covers("/", "/usr/share/doc/x")
+    assert covers("/var/lib/gems/*/doc", "/var/lib/gems/3.1.0/doc/rake/ri")
+    assert not covers("/var/lib/gems/*/doc", "/var/lib/gems/3.1.0/gems/rake")
+    assert not covers("/var/lib/apt/lists", "/var/lib/apt/listsx")
+
+
+def test_config_fields_are_compared_one_by_one():
+    before = {"Cmd": ["curl"], "User": None, "Env": ["A=1"]}
+    after = {"Cmd": ["curl"], "User": "app", "Env": ["A=1"]}
+    assert [(d.field, d.before, d.after) for d in compare_config(before, after)] == [("User", None, "app")]
+
+
+def test_every_fix_that_removes_or_changes_files_declares_it():
+    """The unsafe fixes of the layer rules change the image's files; each must say which, for verify."""
+    declaring = {"DF102", "DF103", "DF104", "DF105", "DF106", "DF107", "DF108", "DF109", "DF111", "DF112", "DF113", "DF114"}
+    seen = set()
+    for rule in all_rules():
+        if rule.code not in declaring:
+            continue
+        for example in rule.invalid:
+            if example.fixed is None:
+                continue
+            result = fix(Source.decode(example.before.encode(), "Dockerfile"), Selection(select=(rule.code,)).rules(), unsafe_fixes=True)
+            for finding in result.applied:
+                assert finding.fix.applicability == Applicability.UNSAFE
+                assert finding.fix.changes is not None and finding.fix.changes.removes, (rule.code, finding.fix.title)
+                seen.add(rule.code)
+    assert seen == declaring
+
+
+def test_default_touch_prefers_source_code_and_skips_manifests_hidden_files_and_the_dockerfile():
+    document = parse(Source.decode(b"FROM debian\nCOPY . /app\nRUN pip install -r requirements.txt\n", "Dockerfile"))
+    manifests = manifests_of(document)
+    assert "requirements.txt" in manifests
+    files = ("Dockerfile", ".dockerfix.toml", "README", "requirements.txt", "pkg/mod.py", "app.py")
+    assert default_touch(files, manifests, "Dockerfile") == "app.py"
+    assert default_touch(("Dockerfile", "requirements.txt"), manifests, "Dockerfile") is None
+
+
+def test_the_syntax_directive_is_left_out_of_what_is_built():
+    document = parse(Source.decode(b"# syntax=docker/dockerfile:1\nFROM debian\n", "Dockerfile"))
+    assert without_syntax_directive(document) == "FROM debian\n"
+
+
+def test_the_mirror_comes_from_the_apt_sources(tmp_path: Path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://mirror.invalid/debian-security\nSuites: bookworm-security\n"
+    )
+    assert apt_mirror(tmp_path) == "http://mirror.invalid/debian"
+    (tmp_path / "sources.list").write_text("# old\ndeb [arch=amd64] http://one-line.invalid/debian bookworm main\n")
+    assert apt_mirror(tmp_path) == "http://one-line.invalid/debian"
+
+
+def _report(undeclared: bool) -> Report:
+    from dockerfix.verify.compare import Difference
+
+    rows = (LayerRow("", 100_000_000, 40_000_000), LayerRow("RUN a", 50_000_000, 20_000_000))
+    differences = (Difference("/x", "added", None, _file(b"x"), None),) if undeclared else ()
+    return Report(
+        dockerfile="Dockerfile", diff="", applied=(AppliedFix("DF101", "Merge", "safe", None),), touched="app.py",
+        original=Measurement(rows, Rebuild(("[3/4] COPY", "[4/4] RUN pip"), 2, 3_100_000, 1_000_000)),
+        fixed=Measurement(rows[:1], Rebuild(("[4/4] COPY",), 1, 77, 300)),
+        differences=differences, config_differences=(),
+    )
+
+
+def test_markdown_table_for_pull_requests():
+    text = markdown(_report(undeclared=False))
+    assert "| layers | 2 | 1 |" in text
+    assert "| size | 150.0 MB | 100.0 MB |" in text
+    assert "| steps re-run after editing app.py | 2 | 1 |" in text
+    assert "| changed layers after the edit | 3.1 MB (1.0 MB gzip) | 77 B (300 B gzip) |" in text
+    assert "equivalent: same files, same config" in text
+    assert "NOT equivalent: 1 undeclared" in markdown(_report(undeclared=True))
+    assert json.loads(json.dumps(_report(undeclared=True).as_json()))["equivalent"] is False
+
+
+def test_cli_reports_an_unreachable_engine_clearly(tmp_path: Path, monkeypatch, capsys):
+    (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
+    fake = tmp_path / "docker"
+    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("DOCKERFIX_DOCKER", str(fake))
+    assert main(["verify", str(tmp_path / "Dockerfile")]) == 2
+    error = capsys.readouterr().err
+    assert "no Docker engine reachable" in error and "Cannot connect to the Docker daemon" in error
+
+
+def test_cli_says_when_there_is_nothing_to_verify(tmp_path: Path, capsys):
+    (tmp_path / "Dockerfile").write_text("FROM debian\nRUN apt-get install -y curl\n")
+    assert main(["verify", str(tmp_path / "Dockerfile")]) == 0
+    assert "no fix applies (try --unsafe-fixes); nothing to compare" in capsys.readouterr().err
+
+
+def test_touch_must_name_a_file_of_the_context(tmp_path: Path, capsys):
+    (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
+    assert main(["verify", str(tmp_path / "Dockerfile"), "--touch", "missing.py"]) == 2
+    assert "--touch missing.py: not a file of the build context" in capsys.readouterr().err
