@@ -93,6 +93,7 @@ class DockerClient:
 
     program: str
     host: str | None = None
+    timeout: float | None = None  # seconds per command; None waits as long as the engine takes
 
     @classmethod
     def from_environment(cls) -> "DockerClient":
@@ -107,10 +108,13 @@ class DockerClient:
     def run(self, *arguments: str, stdin=None, stdout=subprocess.PIPE, check: bool = True) -> subprocess.CompletedProcess:
         try:
             done = subprocess.run(
-                [self.program, *arguments], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=self._environment()
+                [self.program, *arguments], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=self._environment(),
+                timeout=self.timeout,
             )
         except OSError as error:
             raise EngineError(f"cannot run {self.program}: {error.strerror or error}") from None
+        except subprocess.TimeoutExpired:
+            raise EngineError(f"`docker {arguments[0]}` did not finish within {self.timeout:.0f} s") from None
         if check and done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip()
             raise EngineError(f"`docker {arguments[0]}` failed: {message}")
