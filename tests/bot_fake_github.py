@@ -140,7 +140,7 @@ class FakeGitHub:
             if match and route_method == method:
                 if match.group(1) not in self.hosted:
                     break
-                return handler(self.hosted[match.group(1)], *match.groups(), body=body, query=query)
+                return handler(self.hosted[match.group(1)], *match.groups(), body=body, query=query, request=request)
         return _json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
     def _app(self, request: httpx.Request, method: str, path: str, authorization: str) -> httpx.Response:
@@ -165,7 +165,7 @@ class FakeGitHub:
     def _repository(self, hosted: Hosted, full_name: str, **_) -> httpx.Response:
         return _json(200, {"full_name": full_name, "default_branch": hosted.default_branch, "clone_url": hosted.bare.as_uri()})
 
-    def _list_pulls(self, hosted: Hosted, full_name: str, query: dict, **_) -> httpx.Response:
+    def _list_pulls(self, hosted: Hosted, full_name: str, query: dict, request: httpx.Request, **_) -> httpx.Response:
         owner = full_name.split("/")[0]
         state = query.get("state", "open")
         found = [
@@ -177,7 +177,7 @@ class FakeGitHub:
         per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
         headers = {}
         if len(found) > page * per_page:
-            following = httpx.URL(f"https://fake.invalid/repos/{full_name}/pulls", params={**query, "page": page + 1})
+            following = request.url.copy_merge_params({"page": page + 1})
             headers["link"] = f'<{following}>; rel="next"'
         return _json(200, found[(page - 1) * per_page : page * per_page], headers)
 

@@ -64,6 +64,13 @@ def test_lists_follow_pagination(forge):
     assert [path for _, path, _ in forge.requests].count(f"/repos/{REPO}/pulls") == 2
 
 
+def test_a_next_link_to_another_host_is_not_followed(forge):
+    github = adapter(forge, [])
+    forge.faults = [httpx.Response(200, json=[], headers={"link": '<https://elsewhere.invalid/steal?page=2>; rel="next"'})]
+    assert github.pull_requests(REPO, "dockerfix/optimize") == []
+    assert len(forge.requests) == 1
+
+
 def test_secrets_are_redacted_from_errors(forge):
     forge.faults = [httpx.Response(401, json={"message": f"Bad credentials: Bearer {TOKEN}"})]
     with pytest.raises(GitHubError) as raised:

@@ -15,6 +15,7 @@ import jwt
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
+ACCEPT = "application/vnd.github+json, application/json;q=0.9"
 RETRIED_STATUSES = {500, 502, 503, 504}
 LONGEST_WAIT_SECONDS = 300.0
 TOKEN_REFRESH_MARGIN_SECONDS = 300
@@ -104,7 +105,8 @@ class GitHub:
             base_url=api_url.rstrip("/"),
             transport=transport,
             timeout=httpx.Timeout(30.0),
-            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": "dockerfix-bot"},
+            # GitHub documents its own media type; its OpenAPI description declares only application/json
+            headers={"Accept": ACCEPT, "X-GitHub-Api-Version": API_VERSION, "User-Agent": "dockerfix-bot"},
         )
 
     def close(self) -> None:
@@ -204,7 +206,8 @@ class GitHub:
         while True:
             yield from response.json()
             following = response.links.get("next", {}).get("url")
-            if not following:
+            # the token goes only to the API it is for, whatever a response links to
+            if not following or httpx.URL(following).netloc != self.client.base_url.netloc:
                 return
             response = self._call(full_name, "GET", following)
 
