@@ -1,0 +1,83 @@
+"""verify with real builds: a private dockerd (Debian's docker.io, as root) and a debootstrap base image.
+
+Skipped, with the reason in the summary (`-ra`), where that engine cannot start. All tests of this module run on one
+xdist worker (one daemon); each docker command is bounded by ``COMMAND_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from dockerfix.rewriter.config import discover
+from dockerfix.verify import measured_table
+from dockerfix.verify.engine import BuildFailed
+from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball
+
+FIXTURES = Path(__file__).parent / "verify_fixtures"
+COMMAND_SECONDS = 300
+
+pytestmark = [pytest.mark.verify_build, pytest.mark.xdist_group("docker-engine")]
+
+
+@pytest.fixture(scope="module")
+def client():
+    try:
+        daemon = PrivateDaemon.start()
+    except SandboxUnavailable as reason:
+        pytest.skip(f"no private Docker engine: {reason}")
+    try:
+        daemon.load_base_image(base_tarball())
+    except SandboxUnavailable as reason:
+        daemon.stop()
+        pytest.skip(f"no base image: {reason}")
+    yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    daemon.stop()
+
+
+def _measure(name: str, client):
+    dockerfile = FIXTURES / name / "Dockerfile"
+    table = measured_table(dockerfile, discover(dockerfile), client=client)
+    assert table.report.equivalent, table.markdown
+    assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
+    return table.report
+
+
+def test_three_apt_runs_merged_build_the_same_files_in_fewer_smaller_layers(client):
+    report = _measure("apt-three-runs", client)
+    assert not report.differences and not report.config_differences
+    assert len(report.fixed.layers) == len(report.original.layers) - 2
+    assert report.fixed.content_bytes < report.original.content_bytes - 50_000_000
+
+
+def test_a_later_layer_cleanup_moved_into_the_creating_run_frees_the_package_lists(client):
+    report = _measure("later-layer-cleanup", client)
+    assert not report.undeclared
+    assert len(report.fixed.layers) == len(report.original.layers) - 1
+    assert report.fixed.content_bytes < report.original.content_bytes - 10_000_000
+
+
+def test_manifests_first_rebuilds_only_the_source_copy_after_a_source_edit(client):
+    report = _measure("manifests-first", client)
+    assert report.touched == "app.py"
+    assert len(report.original.rebuild.steps_rerun) == 2
+    assert len(report.fixed.rebuild.steps_rerun) == 1
+    assert report.fixed.rebuild.changed_bytes * 10 < report.original.rebuild.changed_bytes
+
+
+def test_multi_stage_build_final_image_has_fewer_smaller_layers(client):
+    report = _measure("multi-stage", client)
+    assert not report.differences
+    assert len(report.fixed.layers) < len(report.original.layers)
+    assert report.fixed.content_bytes < report.original.content_bytes
+
+
+def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Path):
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y no-such-package-here\n")
+    with pytest.raises(BuildFailed) as failure:
+        measured_table(tmp_path / "Dockerfile", discover(tmp_path), client=client)
+    assert failure.value.step == "[3/3] RUN apt-get install -y no-such-package-here"
+    assert "Unable to locate package no-such-package-here" in failure.value.log_tail
+    assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
