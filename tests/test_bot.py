@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,14 @@ def test_a_template_cannot_reach_python_internals(tmp_path):
     template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(Exception, match="unsafe"):
         body.render_body({}, "0123456789abcdef", template)
+
+
+def test_the_github_action_passes_only_options_the_bot_knows():
+    from conftest import REPO as CHECKOUT
+
+    from dockerfix.bot.command import _parser
+
+    script = (CHECKOUT / "action.yml").read_text()
+    known = {option for action in _parser()._actions for option in action.option_strings}
+    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", script.split("run: |", 1)[1]))
+    assert used and used <= known, used - known
