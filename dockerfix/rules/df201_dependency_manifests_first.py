@@ -11,12 +11,19 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from .ecosystems import Install, recognise
-from .runedit import shell_runs, workdir_at
+from .runedit import insert_after, shell_runs, verb_index, workdir_at
 from .shellfacts import Role, manager_of, role
 
 WHOLE_CONTEXT = {".", "./"}
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
-FROZEN_FLAGS = {"npm": None, "yarn": {"--frozen-lockfile", "--immutable"}, "pnpm": {"--frozen-lockfile"}}
+FROZEN_FLAGS = {
+    "npm": None,
+    "yarn": {"--frozen-lockfile", "--immutable"},
+    "pnpm": {"--frozen-lockfile"},
+    "uv": {"--frozen", "--locked"},
+    "pipenv": {"--deploy", "--ignore-pipfile", "sync"},
+    "mix": {"--check-locked"},
+}
 
 
 def steps_from(stage: Stage, first: Instruction) -> int:
@@ -47,9 +54,12 @@ class DependencyManifestsFirst(Rule):
 
     What it does
         Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files, Pipenv,
-        Poetry `--no-root`, uv `--no-install-project`, npm/yarn/pnpm, Bundler, `go mod download`, Composer with
-        `--no-scripts --no-autoloader`, `mvn dependency:go-offline`, `dotnet restore` of a single project)
-        and rewrites it to: copy the manifests, install, then copy the rest. Instructions in between keep their order
+        Poetry, uv, npm/yarn/pnpm, Bundler, `go mod download`, Composer, `mvn dependency:go-offline`, `gradle
+        dependencies`, `mix deps.get`, `dotnet restore` of a single project) and rewrites it to: copy the manifests,
+        install, then copy the rest. An install that also installs the project itself (`poetry install`, `uv sync`,
+        `composer install` with scripts or autoloader) is split: it runs first with the option that leaves the project
+        out (`--no-root`, `--no-install-project`, `--no-scripts --no-autoloader`), and again, unchanged, after the
+        source COPY. `cargo fetch` is reported: Cargo cannot read a manifest without its source targets. Instructions in between keep their order
         (a RUN among them must be system package management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and
         the destination are kept. With a build context it names only manifests that exist there and are not
         ignored, follows `-r` includes, and refuses when the install needs more than the manifests: local paths,
@@ -69,7 +79,8 @@ class DependencyManifestsFirst(Rule):
 
     Fix safety
         Safe when the build context shows the manifests exist and nothing else is read, and the install cannot modify
-        a manifest (`npm ci`, `yarn --frozen-lockfile`, pip, `go mod download`, ...). Unsafe without a context
+        a manifest (`npm ci`, `yarn --frozen-lockfile`, `uv sync --locked`, pip, `go mod download`, ...). A split
+        install is unsafe (it rests on the tool installing the same set in two runs). Unsafe without a context
         (standard manifest names, optional ones copied with a `*` so a missing lockfile does not fail the build) or
         when the install may rewrite its lockfile. Reported without a fix when the install reads more.
     """
@@ -109,7 +120,34 @@ class DependencyManifestsFirst(Rule):
             "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root --no-interaction\nCOPY . .\nRUN poetry install --only-root\n",
             context={"pyproject.toml": "[tool.poetry]\n", "poetry.lock": "", "app.py": ""},
         ),
-        Example("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n", None, context={"pyproject.toml": "", "uv.lock": ""}),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n",
+            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --no-install-project --frozen\nCOPY . .\nRUN uv sync --frozen\n",
+            unsafe=True,
+            context={"pyproject.toml": "[project]\nname = 'app'\n", "uv.lock": "", "app.py": ""},
+        ),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n",
+            None,
+            context={"pyproject.toml": "[tool.uv.workspace]\nmembers = ['packages/*']\n", "uv.lock": ""},
+        ),
+        Example(
+            "FROM composer:2\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
+            "FROM composer:2\nWORKDIR /app\nCOPY composer.json composer.lock ./\nRUN composer install --no-scripts --no-autoloader --no-dev\nCOPY . .\nRUN composer install --no-dev\n",
+            unsafe=True,
+            context={"composer.json": "{}", "composer.lock": "{}", "index.php": ""},
+        ),
+        Example("FROM rust:1.80\nWORKDIR /src\nCOPY . .\nRUN cargo fetch\nRUN cargo build --release\n", None, context={"Cargo.toml": "", "src/main.rs": ""}),
+        Example(
+            "FROM gradle:8.10-jdk21\nWORKDIR /app\nCOPY . .\nRUN gradle dependencies\n",
+            None,
+            context={"build.gradle": "", "settings.gradle": "include(':core', ':web')\n"},
+        ),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --locked\n",
+            None,
+            context={"pyproject.toml": "[project]\nname = 'app'\n", "uv.lock": "", ".venv/pyvenv.cfg": ""},
+        ),
         Example(
             "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet restore\nRUN dotnet publish -c Release -o /out\n",
             "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY api.csproj NuGet.config ./\nRUN dotnet restore\nCOPY . .\nRUN dotnet publish -c Release -o /out\n",
@@ -139,9 +177,15 @@ class DependencyManifestsFirst(Rule):
                 others = [c for c, i in zip(commands, installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
                 if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
                     continue
+                if self.installed_before(stage, copy, runs, found[0].ecosystem, build_context):
+                    continue
+                split = [(command, install) for command, install in zip(commands, installs) if install is not None and install.split]
                 before = steps_from(stage, copy)
-                after = before - 1 - sum(1 for i in gap if i.cmd == "run")
+                after = before - 1 - sum(1 for i in gap if i.cmd == "run") + (1 if split else 0)
                 message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
+                if split:
+                    message = (f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
+                               f"installed from the manifests first, {after} steps re-run and the install among them only installs the project")
                 reason = (
                     next((install.needs_more for install in found if install.needs_more), None)
                     or self.gap_blocker(gap, runs)
@@ -154,11 +198,13 @@ class DependencyManifestsFirst(Rule):
                 if manifests is None:
                     continue
                 frozen = all(self.frozen(install, install_run) for install in found)
-                fix = self.fix(
-                    f"Copy {', '.join(manifests)} and install before copying the source",
-                    self.edits(document, copy, install_run, manifests),
-                    Applicability.SAFE if proven and frozen else Applicability.UNSAFE,
-                )
+                edits = self.edits(document, copy, install_run, manifests, rerun=bool(split))
+                title = f"Copy {', '.join(manifests)} and install before copying the source"
+                if split:
+                    options = " ".join(dict.fromkeys(option for _, install in split for option in install.split))
+                    edits += [insert_after(install_run, command, verb_index(command.argument_literals), " ".join(install.split)) for command, install in split]
+                    title = f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the source, the project after it"
+                fix = self.fix(title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE)
                 yield self.finding(message, copy.start, install_run.header_end, fix, Savings(rebuilt_steps_after_source_edit=before - after))
 
     @staticmethod
@@ -174,6 +220,16 @@ class DependencyManifestsFirst(Rule):
                 return instruction, gap
             gap.append(instruction)
         return None, []
+
+    @staticmethod
+    def installed_before(stage: Stage, copy: Instruction, runs: dict[int, list], ecosystem: str, context: BuildContext | None) -> bool:
+        """Whether the stage already installed this ecosystem's dependencies before the source COPY (the install
+        after it is then the project's own, as this rule's split leaves it)."""
+        return any(
+            install is not None and install.ecosystem == ecosystem
+            for instruction in stage.instructions if instruction.index < copy.index
+            for install in (recognise(command, context) for command in runs.get(instruction.index, ()))
+        )
 
     @staticmethod
     def gap_blocker(gap: list[Instruction], runs: dict[int, list]) -> str | None:
@@ -222,8 +278,9 @@ class DependencyManifestsFirst(Rule):
         return required + [name for name in optional if context.exists(name)], context.has_contents
 
     @staticmethod
-    def edits(document: Document, copy: Instruction, run: Instruction, manifests: list[str]) -> list[Edit]:
-        """The source COPY becomes a COPY of the manifests, and moves (with its comments) to after the install."""
+    def edits(document: Document, copy: Instruction, run: Instruction, manifests: list[str], rerun: bool) -> list[Edit]:
+        """The source COPY becomes a COPY of the manifests, and moves (with its comments) to after the install;
+        with ``rerun`` the install's RUN, as it was, follows it."""
         newline = document.source.newline
         flags = "".join(f"{flag.text} " for flag in copy.flags)
         destination = copy.value[-1]
@@ -238,6 +295,10 @@ class DependencyManifestsFirst(Rule):
             lines.append(f"{keyword} {flags}{' '.join(names)} {target}/{newline}")
         copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
         moved = document.text[copy_start:copy.span[1]]
+        if rerun:
+            moved += document.text[run.span[0]:run.span[1]]
+            if not moved.endswith("\n"):
+                moved += newline
         if document.text[run.span[0]:run.span[1]].endswith("\n"):
             insertion = moved
         else:  # the RUN ends the file without a line ending: so will the moved COPY

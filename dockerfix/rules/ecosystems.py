@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
@@ -17,12 +17,15 @@ from .runedit import tool_and_arguments, verb_index
 @dataclass(frozen=True)
 class Install:
     """A recognised dependency install: the manifests it reads (relative to the install's working folder) and,
-    when it provably needs more than them, why."""
+    when it provably needs more than them, why. ``split`` names the options that make the command install the
+    dependencies alone, for a command that also installs the project itself (`poetry install`): the command then
+    runs twice, with them before the source is copied and unchanged after it."""
 
     ecosystem: str
     manifests: tuple[str, ...]
     needs_more: str | None = None
     optional: tuple[str, ...] = field(default=())
+    split: tuple[str, ...] = field(default=())
 
 
 def _pip(arguments: list[str | None], context: BuildContext | None) -> Install | None:
@@ -94,8 +97,6 @@ def _node(tool: str, verb: str | None, arguments: list[str | None], context: Bui
                             reason = f"package.json has a local dependency ({spec})"
         if context.exists("pnpm-workspace.yaml"):
             reason = reason or "pnpm-workspace.yaml declares a workspace"
-        if context.exists("node_modules"):
-            reason = reason or "the context contains node_modules, which the source COPY would lay over the install"
     return Install(tool, ("package.json",), reason, locks)
 
 
@@ -105,8 +106,6 @@ def _bundle(arguments: list[str | None], context: BuildContext | None) -> Instal
         gemfile = context.read_text("Gemfile") or ""
         if re.search(r"\bpath:|:path\s*=>|\bgemspec\b", gemfile):
             reason = "the Gemfile uses a local path or gemspec"
-        if context.exists("vendor/bundle"):
-            reason = reason or "the context contains vendor/bundle, which the source COPY would lay over the install"
     return Install("bundler", ("Gemfile",), reason, ("Gemfile.lock",))
 
 
@@ -134,8 +133,101 @@ def _dotnet(arguments: list[str | None], context: BuildContext | None) -> Instal
     return Install("dotnet", tuple(projects), None, settings)
 
 
+def _composer(arguments: list[str | None], context: BuildContext | None) -> Install:
+    """`composer install` runs the project's scripts and dumps its autoloader, both of which read the source;
+    `--no-scripts --no-autoloader` leaves only the download, which reads composer.json and composer.lock."""
+    split = tuple(flag for flag in ("--no-scripts", "--no-autoloader") if flag not in arguments)
+    reason = None
+    if context is not None:
+        try:
+            manifest = json.loads(context.read_text("composer.json") or "{}")
+        except ValueError:
+            manifest = {}
+        repositories = manifest.get("repositories", []) if isinstance(manifest, dict) else []
+        entries = repositories.values() if isinstance(repositories, dict) else repositories
+        if any(isinstance(entry, dict) and entry.get("type") in ("path", "artifact") for entry in entries):
+            reason = "composer.json installs from a local path repository"
+    return Install("composer", ("composer.json",), reason, ("composer.lock", "auth.json"), split)
+
+
+def _gradle(context: BuildContext | None) -> Install:
+    """`gradle dependencies` evaluates the build scripts: the build file, the settings file and gradle.properties,
+    and the build logic of buildSrc or included builds when there are any."""
+    if context is None or not context.has_contents:
+        return Install("gradle", (), "the build files can only be named from the build context")
+    scripts = [name for name in ("build.gradle.kts", "build.gradle") if context.exists(name)]
+    if not scripts:
+        return Install("gradle", (), "no build.gradle(.kts) at the top of the build context")
+    settings = [name for name in ("settings.gradle.kts", "settings.gradle") if context.exists(name)]
+    settings_text = "".join(context.read_text(name) or "" for name in settings)
+    if re.search(r"\binclude(Build)?\s*\(?\s*['\"]", settings_text):
+        return Install("gradle", tuple(scripts), "settings.gradle includes other projects, whose build files the install reads")
+    if context.exists("buildSrc"):
+        return Install("gradle", tuple(scripts), "buildSrc holds build logic the install compiles")
+    return Install("gradle", tuple(scripts + settings), None, ("gradle.properties",))
+
+
+def _gradle_wrapper(context: BuildContext | None) -> Install:
+    """`./gradlew` also reads the wrapper script and its jar and properties."""
+    install = _gradle(context)
+    wrapper = ("gradlew", "gradle/wrapper/gradle-wrapper.properties", "gradle/wrapper/gradle-wrapper.jar")
+    if install.needs_more is None and context is not None and not all(context.exists(name) for name in wrapper):
+        return Install("gradle", install.manifests, "the Gradle wrapper files are not all in the build context")
+    return Install("gradle", install.manifests + wrapper, install.needs_more, install.optional)
+
+
+def _mix(context: BuildContext | None) -> Install:
+    """`mix deps.get` evaluates mix.exs; an umbrella project or a path dependency reads more than it."""
+    reason = None
+    if context is not None:
+        project = context.read_text("mix.exs") or ""
+        if re.search(r"\bapps_path\s*:", project):
+            reason = "mix.exs is an umbrella project, whose apps' mix.exs files the install reads"
+        elif re.search(r"\b(path|in_umbrella)\s*:", project):
+            reason = "mix.exs has a local path dependency"
+    return Install("mix", ("mix.exs",), reason, ("mix.lock",))
+
+
+def _maven(context: BuildContext | None) -> Install:
+    reason = None
+    if context is not None and re.search(r"<modules>", context.read_text("pom.xml") or ""):
+        reason = "pom.xml has modules, whose pom.xml files the install reads"
+    return Install("maven", ("pom.xml",), reason)
+
+
+def _pyproject_needs_more(context: BuildContext | None) -> str | None:
+    """A workspace or a path dependency makes a Poetry or uv install read other projects of the context."""
+    text = context.read_text("pyproject.toml") if context is not None else None
+    if text is None:
+        return None
+    if re.search(r"^\[tool\.uv\.workspace\]", text, re.MULTILINE):
+        return "pyproject.toml declares a uv workspace"
+    if re.search(r"\bpath\s*=\s*[\"']", text):
+        return "pyproject.toml has a local path dependency"
+    return None
+
+
+# what each install writes inside its working folder: the source COPY, moved after the install, would lay the
+# context's own copy of these over what the install made
+INSTALL_OUTPUTS = {
+    "npm": ("node_modules",), "yarn": ("node_modules",), "pnpm": ("node_modules",), "bundler": ("vendor/bundle",),
+    "composer": ("vendor",), "uv": (".venv",), "poetry": (".venv",), "mix": ("deps", "_build"),
+    "gradle": (".gradle", "build"), "dotnet": ("obj",),
+}
+
+
 def recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
     """The dependency install this command is, or None."""
+    install = _recognise(command, context)
+    if install is None or install.needs_more is not None or context is None:
+        return install
+    for output in INSTALL_OUTPUTS.get(install.ecosystem, ()):
+        if context.exists(output):
+            return replace(install, needs_more=f"the context contains {output}, which the source COPY would lay over what the install wrote there")
+    return install
+
+
+def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
     name, arguments = tool_and_arguments(command)
     if name is None:
         return None
@@ -150,18 +242,24 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
         return _bundle(rest, context)
     if name == "go" and verb == "mod" and "download" in arguments:
         return _go(rest, context)
-    if name == "pipenv" and verb in ("install", "sync"):
+    if name == "pipenv" and verb in ("install", "sync") and not any(a and not a.startswith("-") for a in rest[1:]):
         return Install("pipenv", ("Pipfile",), None, ("Pipfile.lock",))
     if name == "poetry" and verb in ("install", "sync") and "--only-root" not in arguments:
-        needs = None if "--no-root" in arguments else "`poetry install` also installs the project itself (split it: `--no-root` first)"
-        return Install("poetry", ("pyproject.toml",), needs, ("poetry.lock", "poetry.toml"))
-    if name == "uv" and verb == "sync":
-        needs = None if "--no-install-project" in arguments else "`uv sync` also installs the project itself (split it: `--no-install-project` first)"
-        return Install("uv", ("pyproject.toml",), needs, ("uv.lock",))
+        split = () if "--no-root" in arguments else ("--no-root",)
+        return Install("poetry", ("pyproject.toml",), _pyproject_needs_more(context), ("poetry.lock", "poetry.toml"), split)
+    if name == "uv" and verb == "sync" and "--only-install-project" not in arguments:
+        split = () if "--no-install-project" in arguments else ("--no-install-project",)
+        return Install("uv", ("pyproject.toml",), _pyproject_needs_more(context), ("uv.lock", ".python-version"), split)
     if name == "dotnet" and verb == "restore":
         return _dotnet(rest, context)
-    if name == "composer" and verb == "install" and "--no-scripts" in arguments and "--no-autoloader" in arguments:
-        return Install("composer", ("composer.json",), None, ("composer.lock",))
-    if name == "mvn" and any(a and a.startswith("dependency:go-offline") for a in arguments):
-        return Install("maven", ("pom.xml",))
+    if name == "composer" and verb == "install":
+        return _composer(rest, context)
+    if name == "mvn" and any(a and a.startswith(("dependency:go-offline", "dependency:resolve")) for a in arguments):
+        return _maven(context)
+    if name in ("gradle", "gradlew") and "dependencies" in arguments:
+        return _gradle(context) if name == "gradle" else _gradle_wrapper(context)
+    if name == "mix" and verb == "deps.get":
+        return _mix(context)
+    if name == "cargo" and verb == "fetch":
+        return Install("cargo", ("Cargo.toml",), "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is needed to fetch before the source", ("Cargo.lock",))
     return None

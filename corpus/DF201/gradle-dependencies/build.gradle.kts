@@ -1,0 +1,2 @@
+plugins { id("application") }
+repositories { mavenCentral() }
