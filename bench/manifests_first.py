@@ -3,6 +3,7 @@ ecosystem, and the steps a source edit re-runs before and after. Prints a table.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -22,7 +23,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "rea
 def main() -> int:
     rule = DependencyManifestsFirst()
     rows: dict[str, Counter] = defaultdict(Counter)
-    files = 0
+    files = rewritten = 0
     for listing in sorted(CORPUS.glob("*.context.txt")):
         path = listing.with_name(listing.name.replace(".context.txt", ".Dockerfile"))
         try:
@@ -40,13 +41,12 @@ def main() -> int:
             row = rows[ecosystem]
             row["findings"] += 1
             row[f"fix {finding.fix.applicability.label}" if finding.fix else "report only"] += 1
-            counts = finding.message.split(": ", 1)[1]
-            before = int(counts.split(" steps")[0])
-            after = int(counts.split(", ")[1].split(" after")[0])
+            before = int(re.search(r"(\d+) steps", finding.message).group(1))
+            saved = finding.savings.rebuilt_steps_after_source_edit if finding.fix and finding.savings else 0
             row["steps before"] += before
-            row["steps after"] += after if finding.fix else before
+            row["steps after"] += before - saved
         if result.changed:
-            rows["(files rewritten)"]["findings"] += 1
+            rewritten += 1
             dockerfile.parse_string(result.text)
             assert engine.fix(Source(result.text), [rule], context, unsafe_fixes=True).text == result.text
     print(f"{files} Dockerfiles with a context file list\n")
@@ -55,6 +55,7 @@ def main() -> int:
     print("|---" * (len(columns) + 1) + "|")
     for ecosystem, row in sorted(rows.items()):
         print(f"| {ecosystem} | " + " | ".join(str(row[column]) for column in columns) + " |")
+    print(f"\n{rewritten} files rewritten (unsafe fixes on): each parses with BuildKit's parser and a second run changes nothing")
     return 0
 
 
