@@ -33,8 +33,10 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
         for finding in result.findings
         if not finding.fixable and finding.fix is not None and finding.fix.applicability == "unsafe"
     )
+    failed = sum(1 for result in results if result.error is not None)
+    unreadable = f"{failed} file{'s' if failed != 1 else ''} could not be read or parsed (errors on stderr)."
     if total == 0:
-        return "All checks passed."
+        return unreadable if failed else "All checks passed."
     text = f"Found {total} finding{'s' if total != 1 else ''}"
     if written:
         rewritten = sum(1 for result in results if result.written)
@@ -43,7 +45,7 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
         text += f" ({fixable} fixable with `--write`)"
     if hidden and not unsafe_fixes:
         text += f"; {hidden} more fixable with `--unsafe-fixes`"
-    return text + "."
+    return text + "." + (f" {unreadable}" if failed else "")
 
 
 def as_json(results: Sequence[FileResult]) -> str:

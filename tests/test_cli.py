@@ -123,6 +123,9 @@ def test_bad_input_is_reported_and_left_untouched(tmp_path, name, content, locat
     assert location in result.stderr.decode() and message in result.stderr.decode()
     assert bad.read_bytes() == content
     assert good.read_text() == MERGED  # one bad file does not stop the others
+    assert "1 file could not be read or parsed" in result.stdout.decode()
+    alone = dockerfix(name, cwd=tmp_path)
+    assert alone.returncode == 2 and "All checks passed" not in alone.stdout.decode()
 
 
 def test_folder_without_dockerfiles_and_missing_file(tmp_path):
