@@ -1,7 +1,7 @@
 """verify with real builds: a private dockerd (Debian's docker.io, as root) and a debootstrap base image.
 
-Skipped, with the reason in the summary (`-ra`), where that engine cannot start. All tests of this module run on one
-xdist worker (one daemon); each docker command is bounded by ``COMMAND_SECONDS``.
+Skipped, with the reason in the summary (`-ra`), where that engine cannot start. One such daemon runs per machine at a
+time (xdist workers take turns); each docker command is bounded by ``COMMAND_SECONDS``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tar
 FIXTURES = Path(__file__).parent / "verify_fixtures"
 COMMAND_SECONDS = 300
 
-pytestmark = [pytest.mark.verify_build, pytest.mark.xdist_group("docker-engine")]
+pytestmark = pytest.mark.verify_build
 
 
 @pytest.fixture(scope="module")

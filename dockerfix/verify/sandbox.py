@@ -7,6 +7,7 @@ Nothing here touches the machine's usual engine: the daemon has its own ``--data
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -33,6 +34,9 @@ DOCKER_CLEAN = (
     'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
 )
 STARTUP_SECONDS = 30
+# One private daemon per machine at a time: two would share and then delete each other's docker0 bridge.
+LOCK_FILE = Path("/tmp/dockerfix-private-dockerd.lock")
+LOCK_SECONDS = 900
 
 
 class SandboxUnavailable(Exception):
@@ -110,6 +114,7 @@ class PrivateDaemon:
     process: subprocess.Popen
     client: DockerClient
     made_bridge: bool
+    lock: int
 
     @classmethod
     def start(cls) -> "PrivateDaemon":
@@ -118,6 +123,7 @@ class PrivateDaemon:
         for program in (DAEMON, PACKAGED_CLIENT):
             if not os.access(program, os.X_OK):
                 raise SandboxUnavailable(f"{program} is missing (apt-get install docker.io)")
+        lock = _wait_for_lock()
         # A short path: unix socket paths are limited to 107 bytes.
         folder = Path(tempfile.mkdtemp(prefix="dfx-", dir="/tmp"))
         made_bridge = not Path("/sys/class/net/docker0").exists()
@@ -131,7 +137,7 @@ class PrivateDaemon:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
-        daemon = cls(folder, process, DockerClient(PACKAGED_CLIENT, f"unix://{socket}"), made_bridge)
+        daemon = cls(folder, process, DockerClient(PACKAGED_CLIENT, f"unix://{socket}"), made_bridge, lock)
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
@@ -164,3 +170,18 @@ class PrivateDaemon:
         shutil.rmtree(self.folder, ignore_errors=True)
         if self.made_bridge:  # dockerd leaves the bridge it created; one that was there before is not ours
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
+        os.close(self.lock)
+
+
+def _wait_for_lock() -> int:
+    descriptor = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + LOCK_SECONDS
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return descriptor
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(descriptor)
+                raise SandboxUnavailable(f"another private dockerd held {LOCK_FILE} for {LOCK_SECONDS} s") from None
+            time.sleep(1)
