@@ -1,0 +1,3 @@
+module example.invalid/api
+
+go 1.22

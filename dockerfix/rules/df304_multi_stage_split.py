@@ -1,0 +1,115 @@
+"""DF304: split a final stage that builds and then runs into a build stage and a runtime stage."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from dockerfix.rewriter.document import Document, parse_text
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.source import SourceError
+
+from .baseimages import final_stage, identify, resolved_reference
+from .multistage import plan, promises
+
+
+def keeps_promises(before: Document, after_text: str, added_env: tuple[str, ...]) -> bool:
+    """The proposal's final stage declares everything the original's did (plus the template's own ENV keys)."""
+    try:
+        after = parse_text(after_text)
+    except SourceError:
+        return False
+    old, new = promises(before), promises(after)
+    new_env = {key: value for key, value in new["env"].items() if key not in added_env or key in old["env"]}
+    return {**old, "env": old["env"]} == {**new, "env": new_env}
+
+
+class MultiStageSplit(Rule):
+    """Build in one stage, run in another.
+
+    What it does
+        Finds a final stage that installs a toolchain, builds, and runs the result: `go build`, `npm/yarn/pnpm run
+        build`, `mvn package` / `gradle build`, `cargo build --release`, or `pip install` after installing a
+        compiler. It proposes two stages, rendered from a template per ecosystem: the original steps in a build
+        stage, then a runtime stage that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on
+        `scratch` (static, with CA certificates) or Debian slim, a Node app with production dependencies only
+        (pruned in the build stage) on `node:*-slim`, a Python virtual environment and the app on `python:*-slim`,
+        a jar on an Eclipse Temurin JRE, a Rust binary on Debian slim. The runtime stage keeps everything the image
+        declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, SHELL), in
+        order, and reinstalls the non-build apt packages the stage installed.
+
+    Why
+        Compilers, SDKs, headers, package caches and sources are needed to build, not to run. In one stage they all
+        ship: a Go service on `golang` is about 290 MB before its own code; the same binary on `scratch` is the
+        binary.
+
+    Example
+        FROM golang:1.22
+        WORKDIR /src
+        COPY . .
+        RUN CGO_ENABLED=0 go build -o /out/app .
+        CMD ["/out/app"]
+        becomes
+        FROM golang:1.22 AS build
+        WORKDIR /src
+        COPY . .
+        RUN CGO_ENABLED=0 go build -o /out/app .
+
+        FROM scratch
+        WORKDIR /src
+        COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+        COPY --from=build /out/app /out/app
+        CMD ["/out/app"]
+
+    Fix safety
+        Unsafe at best: the artifact list is inferred, and files the program reads at run time (templates, static
+        assets, configuration written outside the artifact) must be added by hand. Display-only, with the proposed
+        Dockerfile in the message, when the inference is incomplete: the artifact is not a visible build output,
+        a RUN follows the build, or header packages were installed whose run-time libraries are unknown.
+    """
+
+    code = "DF304"
+    name = "multi-stage-split"
+    summary = "The final stage builds and runs: compilers and sources ship in the image."
+    valid = (
+        "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nCMD [\"/app\"]\n",
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install flask\nCMD [\"flask\", \"run\"]\n",
+        "FROM node:20\nWORKDIR /app\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
+    )
+    invalid = (
+        Example(
+            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD [\"/out/app\"]\n",
+            "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\n\n"
+            "FROM scratch\nWORKDIR /src\nCOPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/\n"
+            "COPY --from=build /out/app /out/app\nCMD [\"/out/app\"]\n",
+            unsafe=True,
+        ),
+        Example("FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build .\nCMD [\"./server\"]\n", None),
+    )
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        stage = final_stage(document)
+        reference = resolved_reference(document, stage) if stage else None
+        identified = identify(reference) if reference else None
+        if identified is None or identified.variant.name == "slim":
+            return
+        split = plan(document, identified)
+        if split is None:
+            return
+        instruction = stage.from_instruction
+        proposal = split.render(document.source.newline)
+        if not document.text.endswith(("\n", "\r")):
+            proposal = proposal.rstrip("\r\n")
+        if not keeps_promises(document, document.text[:instruction.start] + proposal, split.added_env):
+            return
+        message = (
+            f"this stage builds with {split.ecosystem} tools and runs the result: a build stage and a runtime stage on "
+            f"`{split.values['runtime_image']}` leave the toolchain and sources out of the image"
+        )
+        edit = Edit(instruction.start, len(document.text), proposal)
+        if split.incomplete:
+            message += f" (not fixed automatically: {'; '.join(split.incomplete)}). Proposed:\n{proposal}"
+            yield self.finding(message, instruction.start, instruction.header_end, self.fix("Split into build and runtime stages", [edit], Applicability.DISPLAY_ONLY))
+            return
+        message += "; files the program reads at run time outside the copied artifact must be added by hand"
+        yield self.finding(message, instruction.start, instruction.header_end, self.fix(f"Split into build and runtime stages ({split.ecosystem})", [edit], Applicability.UNSAFE))
