@@ -48,3 +48,35 @@ def test_install_scripts_and_npm_install_are_not_safe(tmp_path):
     (tmp_path / "package.json").write_text('{"dependencies": {"a": "1"}}')
     (unsafe,) = check(DependencyManifestsFirst(), "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm install\n", tmp_path)
     assert unsafe.fix.applicability is Applicability.UNSAFE  # npm install may rewrite the lockfile
+
+
+def test_rebuilt_steps_before_and_after_are_reported(tmp_path):
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN python -m compileall .\n"
+    (finding,) = check(DependencyManifestsFirst(), text, tmp_path)
+    savings = finding.savings
+    assert (savings.rebuilt_steps_before, savings.rebuilt_steps_after, savings.rebuilt_steps_after_source_edit) == (3, 2, 1)
+    assert "3 steps, 2 after" in finding.message
+
+
+def test_a_split_install_reruns_only_the_project_install(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.poetry]\nname = 'x'\n")
+    (tmp_path / "poetry.lock").write_text("")
+    text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install\n"
+    (finding,) = check(DependencyManifestsFirst(), text, tmp_path)
+    assert finding.fix.applicability is Applicability.UNSAFE and "--no-root" in finding.fix.title
+    assert (finding.savings.rebuilt_steps_before, finding.savings.rebuilt_steps_after) == (2, 2)
+    (tmp_path / "pyproject.toml").write_text("[tool.poetry.dependencies]\nlib = { path = '../lib' }\n")
+    (blocked,) = check(DependencyManifestsFirst(), text, tmp_path)
+    assert blocked.fix is None and "path dependency" in blocked.message
+
+
+def test_what_the_install_writes_in_the_context_blocks_the_reorder(tmp_path):
+    (tmp_path / "mix.exs").write_text("defmodule A.MixProject do\nend\n")
+    text = "FROM elixir:1.17\nWORKDIR /app\nCOPY . .\nRUN mix deps.get\n"
+    (finding,) = check(DependencyManifestsFirst(), text, tmp_path)
+    assert finding.fix is not None
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "jason.ex").write_text("")
+    (blocked,) = check(DependencyManifestsFirst(), text, tmp_path)
+    assert blocked.fix is None and "deps" in blocked.message

@@ -94,7 +94,7 @@ def test_json_output_shape(tmp_path):
     assert finding["code"] == "DF101" and finding["name"] == "merge-consecutive-run"
     assert finding["range"]["start"] == {"line": 2, "column": 1}
     assert finding["fix"]["applicability"] == "safe" and finding["fix"]["edits"]
-    assert set(finding["savings"]) == {"layers", "bytes", "rebuilt_steps_after_source_edit"}
+    assert set(finding["savings"]) == {"layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after"}
 
 
 def test_sarif_and_github_outputs(tmp_path):

@@ -70,11 +70,19 @@ class Fix:
 
 @dataclass(frozen=True)
 class Savings:
-    """What applying the fix is estimated to save; ``None`` where the rule cannot tell."""
+    """What applying the fix is estimated to save; ``None`` where the rule cannot tell. ``rebuilt_steps_before``
+    and ``rebuilt_steps_after`` are the build steps a source edit re-runs without and with the fix; their difference
+    is ``rebuilt_steps_after_source_edit``."""
 
     layers: int | None = None
     bytes: int | None = None
     rebuilt_steps_after_source_edit: int | None = None
+    rebuilt_steps_before: int | None = None
+    rebuilt_steps_after: int | None = None
+
+    @classmethod
+    def rebuilt_steps(cls, before: int, after: int) -> "Savings":
+        return cls(rebuilt_steps_after_source_edit=before - after, rebuilt_steps_before=before, rebuilt_steps_after=after)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ class ReportedFinding:
                 "layers": finding.savings.layers,
                 "bytes": finding.savings.bytes,
                 "rebuilt_steps_after_source_edit": finding.savings.rebuilt_steps_after_source_edit,
+                "rebuilt_steps_before": finding.savings.rebuilt_steps_before,
+                "rebuilt_steps_after": finding.savings.rebuilt_steps_after,
             }
         return cls(finding.code, finding.name, finding.message, Range.of(source, finding.start, finding.end), fix, savings, fixable)
 

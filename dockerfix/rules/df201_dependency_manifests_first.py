@@ -191,8 +191,9 @@ class DependencyManifestsFirst(Rule):
                     or self.gap_blocker(gap, runs)
                     or self.misplaced(stage, copy, install_run, gap)
                 )
+                savings = Savings.rebuilt_steps(before, after)
                 if reason is not None:
-                    yield self.finding(f"{message} (not fixed automatically: {reason})", copy.start, install_run.header_end)
+                    yield self.finding(f"{message} (not fixed automatically: {reason})", copy.start, install_run.header_end, savings=savings)
                     continue
                 manifests, proven = self.manifests(found, build_context)
                 if manifests is None:
@@ -205,7 +206,7 @@ class DependencyManifestsFirst(Rule):
                     edits += [insert_after(install_run, command, verb_index(command.argument_literals), " ".join(install.split)) for command, install in split]
                     title = f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the source, the project after it"
                 fix = self.fix(title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE)
-                yield self.finding(message, copy.start, install_run.header_end, fix, Savings(rebuilt_steps_after_source_edit=before - after))
+                yield self.finding(message, copy.start, install_run.header_end, fix, savings)
 
     @staticmethod
     def install_after(
