@@ -27,7 +27,7 @@ from .runedit import tool_and_arguments, verb_index
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _GEM = re.compile(r"""^\s*gem\s+["']([^"']+)["']""", re.MULTILINE)
 _GO_REQUIRE_BLOCK = re.compile(r"^require\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
-_GO_REQUIRE_LINE = re.compile(r"^require\s+(\S+)\s", re.MULTILINE)
+_GO_REQUIRE_LINE = re.compile(r"^require\s+([^\s(]\S*)\s", re.MULTILINE)
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python", "pip3": "python", "pipenv": "python", "poetry": "python", "uv": "python",

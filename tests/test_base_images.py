@@ -1,0 +1,109 @@
+"""The base-image data file, image references, dependency declarations and the multi-stage templates' invariant."""
+
+from __future__ import annotations
+
+import dockerfile
+import pytest
+
+from conftest import REPO
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, variants
+from dockerfix.rules.df304_multi_stage_split import keeps_promises
+from dockerfix.rules.dependencies import declared, setup_py_requirements
+from dockerfix.rules.multistage import plan, promises
+
+TEMPLATES = sorted(path.name.split("_", 1)[1].split(".")[0] for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2"))
+
+SPLIT_CASES = {
+    "go": "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nUSER app\nCMD /bin/app --serve\n",
+    "node": "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nLABEL a=b\nVOLUME /data\nCMD [\"node\", \"dist/main.js\"]\n",
+    "python": "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nSHELL [\"/bin/bash\", \"-c\"]\nCMD python app.py\n",
+    "java": "FROM gradle:8-jdk17\nWORKDIR /home/gradle/src\nCOPY . .\nRUN gradle build --no-daemon\nSTOPSIGNAL SIGTERM\nCMD [\"java\", \"-jar\", \"build/libs/app.jar\"]\n",
+    "rust": "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/svc /usr/local/bin/svc\nHEALTHCHECK CMD svc --check\nENTRYPOINT [\"svc\"]\n",
+}
+
+
+def test_every_template_has_a_case():
+    assert sorted(SPLIT_CASES) == TEMPLATES
+
+
+@pytest.mark.parametrize("ecosystem", TEMPLATES)
+def test_split_keeps_what_the_final_image_declares(ecosystem):
+    document = parse_text(SPLIT_CASES[ecosystem])
+    split = plan(document, identify(Reference.parse(document.stages[-1].base_image)))
+    assert split is not None and split.ecosystem == ecosystem
+    proposal = split.render("\n")
+    dockerfile.parse_string(proposal)
+    after = parse_text(proposal)
+    assert len(after.stages) == 2 and after.stages[-1].base_image == split.values["runtime_image"]
+    assert keeps_promises(document, proposal, split.added_env)
+    assert set(promises(after)["env"]) - set(promises(document)["env"]) <= set(split.added_env)
+
+
+def test_invariant_notices_a_lost_promise():
+    document = parse_text("FROM golang:1.22\nEXPOSE 80\nCMD [\"/app\"]\n")
+    assert not keeps_promises(document, "FROM scratch\nCMD [\"/app\"]\n", ())
+
+
+def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
+    split = plan(parse_text(SPLIT_CASES["go"]), identify(Reference.parse("golang:1.22")))
+    # shell-form CMD and a named USER need a shell and /etc/passwd; USER comes after the copy, so no --chown
+    assert split.values["runtime_image"] == "debian:bookworm-slim" and split.values["chown"] == ""
+
+
+@pytest.mark.parametrize("family", sorted(data()["families"]))
+def test_pinned_tag_and_sizes_of_every_family(family):
+    entry = data()["families"][family]
+    assert identify(Reference.parse(f"{entry['repositories'][0]}:{entry['pinned']}")) is not None
+    for variant in variants(family).values():
+        assert variant.size_mb and variant.libc
+        if variant.slim:
+            assert variants(family)["slim"].size_mb < variant.size_mb
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("python:3.12-slim", ("python", "slim", "3.12")),
+    ("library/node:20-bookworm-slim", ("node", "slim", "20")),
+    ("eclipse-temurin:21-jdk-jammy", ("eclipse-temurin", "full", "21")),
+    ("python", ("python", "full", "latest")),
+    ("registry.example.invalid/python:3.12", None),
+    ("myorg/python:3.12", None),
+])
+def test_identify(text, expected):
+    identified = identify(Reference.parse(text))
+    assert (identified and (identified.family, identified.variant.name, identified.version)) == expected
+
+
+def test_from_resolves_through_global_arg_defaults():
+    document = parse_text("ARG V=3.12\nARG FLAVOUR\nFROM python:${V}-${FLAVOUR:-slim}\nFROM python:${OTHER}\n")
+    assert expand_global_args(document.stages[0].base_image, document) == "python:3.12-slim"
+    assert expand_global_args(document.stages[1].base_image, document) is None
+
+
+def test_setup_py_is_read_without_running_it():
+    text = "import sys\nsys.exit('must not run')\nDEPS = ['psycopg2>=2.9', \"Flask\"]\nsetup(name='x', install_requires=DEPS)\n"
+    assert setup_py_requirements(text) == {"psycopg2", "Flask"}
+    assert setup_py_requirements("setup(install_requires=compute())\n") == set()
+    assert setup_py_requirements("def (:\n") is None
+
+
+def test_declarations_of_every_ecosystem(tmp_path):
+    files = {
+        "requirements-dev.txt": "-r requirements.txt\nPyTest==8 # tests\n",
+        "requirements.txt": "torch>=2\n--index-url x\n",
+        "pyproject.toml": "[project]\ndependencies = ['numpy>=1']\n[project.optional-dependencies]\npg = ['psycopg2']\n[tool.poetry.dependencies]\npython = '^3.12'\nOpenCV_Python = '*'\n",
+        "Pipfile": "[packages]\nrequests = '*'\n",
+        "package.json": '{"dependencies": {"canvas": "2"}, "devDependencies": {"puppeteer": "22"}}',
+        "go.mod": "module m\nrequire (\n\tgithub.com/mattn/go-sqlite3 v1 // cgo\n)\nrequire golang.org/x/net v0.1.0\n",
+        "Gemfile": "source 'x'\ngem 'pg', '~> 1.5'\ngem \"rails\"\n",
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    context = BuildContext.from_directory(tmp_path)
+    assert declared(context, "python").packages == {"pytest", "torch", "numpy", "psycopg2", "opencv-python", "requests"}
+    assert declared(context, "node").packages == {"canvas", "puppeteer"}
+    assert declared(context, "go").packages == {"github.com/mattn/go-sqlite3", "golang.org/x/net"}
+    assert declared(context, "ruby").packages == {"pg", "rails"}
+    listed = declared(BuildContext.from_file_list(["requirements.txt"]), "python")
+    assert listed.unreadable == ("requirements.txt",) and not listed.files
