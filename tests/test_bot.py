@@ -260,3 +260,12 @@ def test_the_github_action_passes_only_options_the_bot_knows():
     known = {option for action in _parser()._actions for option in action.option_strings}
     used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", script.split("run: |", 1)[1]))
     assert used and used <= known, used - known
+
+
+def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):
+    remote.commit({"Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+                   "requirements.txt": "flask\n"}, "python app")  # fmt: skip
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: opened")
+    row = next(line for line in forge.pulls(REPO)[0]["body"].splitlines() if line.startswith("| DF201"))
+    assert re.search(r"a source edit rebuilds \d+ steps? instead of \d+", row), row

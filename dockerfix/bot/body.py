@@ -17,6 +17,7 @@ from ..rewriter.pipeline import FileResult
 
 TITLE = "build(docker): optimise Dockerfiles with dockerfix"
 TEMPLATE = "pull_request.md.j2"
+SAVINGS_KEYS = ("layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after")
 _FINGERPRINT = re.compile(r"<!-- dockerfix-bot fingerprint=([0-9a-f]{16}) -->")
 
 
@@ -56,13 +57,15 @@ def _size(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _saving(layers: int | None, size: int | None, steps: int | None) -> str:
+def _saving(layers: int | None, size: int | None, steps: int | None, steps_before: int | None = None, steps_after: int | None = None) -> str:
     parts = []
     if layers:
         parts.append(f"{layers} layer{'s' if layers != 1 else ''}")
     if size:
         parts.append(f"~{_size(size)}")
-    if steps:
+    if steps and steps_before is not None and steps_after is not None:
+        parts.append(f"a source edit rebuilds {steps_after} step{'s' if steps_after != 1 else ''} instead of {steps_before}")
+    elif steps:
         parts.append(f"{steps} step{'s' if steps != 1 else ''} not rebuilt after a source edit")
     return ", ".join(parts)
 
@@ -83,7 +86,7 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
                     "layers": (finding.savings or {}).get("layers"),
                     "bytes": (finding.savings or {}).get("bytes"),
                     "rebuilt_steps": (finding.savings or {}).get("rebuilt_steps_after_source_edit"),
-                    "saving": _saving(*((finding.savings or {}).get(key) for key in ("layers", "bytes", "rebuilt_steps_after_source_edit"))),
+                    "saving": _saving(*((finding.savings or {}).get(key) for key in SAVINGS_KEYS)),
                 }
                 for finding in file.applied
             ],
