@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from bot_fake_github import MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git

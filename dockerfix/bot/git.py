@@ -43,9 +43,6 @@ class Identity:
             raise ValueError(f"expected `Name <email>`, got {text!r}")
         return cls(match.group(1), match.group(2))
 
-    def __str__(self) -> str:
-        return f"{self.name} <{self.email}>"
-
 
 @dataclass(frozen=True)
 class Commit:
