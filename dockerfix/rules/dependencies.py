@@ -16,8 +16,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-import libcst
-
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -88,51 +86,13 @@ def _pipfile(text: str) -> set[str]:
     return set(table.get("packages", {})) | set(table.get("dev-packages", {}))
 
 
-class _InstallRequires(libcst.CSTVisitor):
-    """Collects the string literals of `install_requires=[...]` in a `setup(...)` call, following a module-level
-    name bound to a list literal."""
-
-    def __init__(self) -> None:
-        self.lists: dict[str, libcst.BaseExpression] = {}
-        self.requirements: list[str] = []
-
-    def visit_Assign(self, node: libcst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, libcst.Name):
-                self.lists[target.target.value] = node.value
-
-    def visit_Call(self, node: libcst.Call) -> None:
-        function = node.func
-        name = function.attr.value if isinstance(function, libcst.Attribute) else getattr(function, "value", None)
-        if name != "setup":
-            return
-        for argument in node.args:
-            if argument.keyword is not None and argument.keyword.value == "install_requires":
-                value = argument.value
-                if isinstance(value, libcst.Name):
-                    value = self.lists.get(value.value, value)
-                self.requirements.extend(_strings(value))
-
-
-def _strings(node: libcst.BaseExpression) -> list[str]:
-    if isinstance(node, (libcst.List, libcst.Tuple, libcst.Set)):
-        found = []
-        for element in node.elements:
-            if isinstance(element.value, libcst.SimpleString):
-                found.append(element.value.evaluated_value)
-        return [value for value in found if isinstance(value, str)]
-    return []
-
-
 def setup_py_requirements(text: str) -> set[str] | None:
     """Names in `install_requires` of a setup.py, read from its syntax tree; None when it does not parse."""
-    try:
-        module = libcst.parse_module(text)
-    except libcst.ParserSyntaxError:
-        return None
-    visitor = _InstallRequires()
-    module.visit(visitor)
-    return _requirements("\n".join(visitor.requirements))
+    # libcst takes a third of a second to import: only a context with a setup.py pays for it
+    from dockerfix.setup_py import install_requires
+
+    requirements = install_requires(text)
+    return None if requirements is None else _requirements("\n".join(requirements))
 
 
 def _go_mod(text: str) -> set[str]:
