@@ -215,9 +215,11 @@ def verify(
     source = read_source(dockerfile)
     build_context = context_for(context_dir, dockerfile)
     result = run_source(source, settings, build_context, dockerfile)
+    failures = "".join(f"; rule failure {failure}" for failure in result.rule_failures)
     if not result.changed:
-        raise NothingToVerify(f"{dockerfile}: no fix applies{'' if settings.unsafe_fixes else ' (try --unsafe-fixes)'}; nothing to compare")
-    notes = []
+        hint = "" if settings.unsafe_fixes else " (try --unsafe-fixes)"
+        raise NothingToVerify(f"{dockerfile}: no fix applies{hint}; nothing to compare{failures}")
+    notes = [f"rule failure {failure}" for failure in result.rule_failures]
     original_document = parse(source)
     fixed_document = parse(source.with_text(result.new_text))
     if original_document.directive("syntax") is not None:
