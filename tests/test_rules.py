@@ -49,6 +49,12 @@ def test_rule_documents_itself(rule):
     assert rule.summary and rule.valid and rule.invalid
 
 
+def options(rule: type, example: Example) -> dict:
+    """The example's configuration as the configuration loader hands it to rules (parsed by the rule's options)."""
+    declared = {option.name: option for option in rule.options}
+    return {name: declared[name].parse(value) for name, value in (example.options or {}).items()}
+
+
 @pytest.mark.parametrize("rule, text", examples("valid"))
 def test_valid_example_is_not_flagged(rule, text):
     document = parse(Source(text))
@@ -58,11 +64,12 @@ def test_valid_example_is_not_flagged(rule, text):
 @pytest.mark.parametrize("rule, example", examples("invalid"))
 def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
     context = build_context(example, tmp_path)
+    configured = options(rule, example)
     source = Source(example.before)
-    findings = [f for f in engine.check(parse(source), [rule()], context) if f.code == rule.code]
+    findings = [f for f in engine.check(parse(source), [rule()], context, options=configured) if f.code == rule.code]
     assert findings, f"{rule.code} does not flag its own invalid example"
-    safe = engine.fix(source, [rule()], context, unsafe_fixes=False)
-    result = engine.fix(source, [rule()], context, unsafe_fixes=example.unsafe)
+    safe = engine.fix(source, [rule()], context, unsafe_fixes=False, options=configured)
+    result = engine.fix(source, [rule()], context, unsafe_fixes=example.unsafe, options=configured)
     assert not result.failures
     if example.fixed is None:
         assert result.text == example.before
@@ -71,5 +78,5 @@ def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
     if example.unsafe:
         assert safe.text == example.before, "an unsafe example's fix must not be applied without --unsafe-fixes"
     dockerfile.parse_string(result.text)  # BuildKit still parses it
-    again = engine.fix(Source(result.text), [rule()], context, unsafe_fixes=example.unsafe)
+    again = engine.fix(Source(result.text), [rule()], context, unsafe_fixes=example.unsafe, options=configured)
     assert again.text == result.text, "fix is not idempotent"

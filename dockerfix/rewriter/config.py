@@ -6,7 +6,7 @@ import fnmatch
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -14,6 +14,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .engine import Selection
+from .registry import rule_options
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "bot"}
@@ -45,6 +46,7 @@ class Settings:
     root: Path | None = None
     path: Path | None = field(default=None, compare=False)
     bot: BotSettings = BotSettings()
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False)  # rule options set by the configuration
 
     def selection_for(self, file: Path | None) -> Selection:
         """The selection for one file, with the per-file ignores whose glob matches it."""
@@ -56,8 +58,16 @@ class Settings:
                     extra.extend(codes)
         return Selection(select=self.select, ignore=self.ignore + tuple(extra))
 
-    def override(self, select: list[str] | None = None, ignore: list[str] | None = None, unsafe_fixes: bool | None = None) -> "Settings":
+    def override(
+        self,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        unsafe_fixes: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> "Settings":
         changes: dict[str, Any] = {}
+        if options:
+            changes["options"] = {**self.options, **options}
         if select is not None:
             changes["select"] = tuple(code.upper() for code in select)
         if ignore is not None:
@@ -94,10 +104,18 @@ def _table(path: Path) -> dict[str, Any] | None:
 
 def load(path: Path) -> Settings:
     table = _table(path) or {}
-    unknown = set(table) - _KEYS
+    declared = rule_options()
+    known = _KEYS | set(declared)
+    unknown = set(table) - known
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
-    settings = Settings(root=path.parent, path=path)
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    options = {}
+    for name in sorted(set(table) & set(declared)):
+        try:
+            options[name] = declared[name].parse(table[name])
+        except ValueError as error:
+            raise ConfigError(f"{path}: `{name}` {error}") from None
+    settings = Settings(root=path.parent, path=path, options=options)
     if "select" in table:
         settings = replace(settings, select=_codes(table["select"], "select", path))
     if "ignore" in table:

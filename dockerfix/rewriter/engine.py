@@ -6,7 +6,7 @@ Every surface (CLI, LSP server, bot, verify) calls ``check`` and ``fix``; none r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .context import BuildContext
 from .document import Document, parse
@@ -63,10 +63,12 @@ def check(
     rules: Sequence[Rule],
     build_context: BuildContext | None = None,
     failures: list[RuleFailure] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[Finding, ...]:
-    """All findings of ``rules`` on ``document`` that no suppression comment silences, in source order."""
+    """All findings of ``rules`` on ``document`` that no suppression comment silences, in source order. ``options``
+    are the configured rule options (``Settings.options``)."""
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
-    context = RuleContext(build_context=build_context, suppressions=suppressions)
+    context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings = []
     for rule in rules:
         try:
@@ -119,6 +121,7 @@ def fix(
     rules: Sequence[Rule],
     build_context: BuildContext | None = None,
     unsafe_fixes: bool = False,
+    options: Mapping[str, Any] | None = None,
 ) -> FixResult:
     """Findings on ``source`` and the text after applying their fixes to a fixpoint (at most ``MAX_PASSES``).
 
@@ -127,7 +130,7 @@ def fix(
     threshold = fix_threshold(unsafe_fixes)
     failures: list[RuleFailure] = []
     document = parse(source)
-    findings = check(document, rules, build_context, failures)
+    findings = check(document, rules, build_context, failures, options)
     original_document, original_findings = document, findings
     applied: list[Finding] = []
     broken: set[tuple[str, str]] = set()
@@ -150,7 +153,7 @@ def fix(
         applied.extend(chosen)
         text = candidate
         document = candidate_document
-        findings = check(document, rules, build_context, failures)
+        findings = check(document, rules, build_context, failures, options)
     remaining = findings
     return FixResult(
         source=source,

@@ -174,13 +174,13 @@ def run_source(
     threshold = engine.fix_threshold(settings.unsafe_fixes)
     if not apply_fixes:
         failures: list[engine.RuleFailure] = []
-        found = engine.check(parse(source), rules, build_context, failures)
+        found = engine.check(parse(source), rules, build_context, failures, settings.options)
         return FileResult(
             path=source.path,
             findings=tuple(ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found),
             rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in failures),
         )
-    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes)
+    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes, options=settings.options)
     findings = tuple(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
         for finding in result.findings

@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from .rule import CODE_PATTERN, Rule
+from .rule import CODE_PATTERN, Option, Rule
 
 ENTRY_POINT_GROUP = "dockerfix.rules"
 BUILTIN_PACKAGE = "dockerfix.rules"
@@ -56,6 +56,17 @@ def all_rules() -> tuple[type[Rule], ...]:
                     raise RegistryError(f"code {rule.code} claimed by {other.__module__} and {rule.__module__}")
                 found[rule.code] = rule
     return tuple(found[code] for code in sorted(found))
+
+
+@lru_cache(maxsize=1)
+def rule_options() -> dict[str, Option]:
+    """Every rule's options by name; rules may share an option only by declaring the same one."""
+    options: dict[str, Option] = {}
+    for rule in all_rules():
+        for option in rule.options:
+            if options.setdefault(option.name, option) != option:
+                raise RegistryError(f"option {option.name!r} of {rule.code} is declared differently by another rule")
+    return options
 
 
 def rule_by_code(code: str) -> type[Rule] | None:

@@ -3,7 +3,8 @@
 A rule is a ``Rule`` subclass in its own module. It documents itself (its docstring has the sections What it does,
 Why, Example and Fix safety) and carries examples the test suite runs: ``valid`` texts it must not flag and
 ``invalid`` examples with the text expected after its fixes. It looks at a parsed document and yields findings; it
-never edits anything itself.
+never edits anything itself. A rule that can be configured declares its ``options``: top-level configuration keys
+the configuration loader validates and the engine hands to every rule in ``RuleContext.options``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 
 from .fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings
 
@@ -32,6 +33,19 @@ class Example:
     fixed: str | None = None
     unsafe: bool = False
     context: Mapping[str, str] | None = None
+    options: Mapping[str, Any] | None = None  # configuration the example runs with, as the configuration file sets it
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting a rule reads: a top-level key of `.dockerfix.toml` / `[tool.dockerfix]`. ``parse`` turns the TOML
+    value into what the rule reads, raising ``ValueError`` that says what is wrong, so a bad value fails when the
+    configuration is loaded instead of silently in the rule."""
+
+    name: str
+    default: Any
+    description: str
+    parse: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class RuleContext:
 
     build_context: "BuildContext | None" = None
     suppressions: "Suppressions | None" = None
+    options: Mapping[str, Any] = field(default_factory=dict)  # parsed values of the options the configuration sets
 
     def is_suppressed(self, instruction: "Instruction", code: str) -> bool:
         return self.suppressions is not None and self.suppressions.suppresses(instruction, code)
@@ -52,6 +67,7 @@ class Rule:
     hadolint: ClassVar[tuple[str, ...]] = ()
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Example, ...]] = ()
+    options: ClassVar[tuple[Option, ...]] = ()
 
     def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
@@ -65,6 +81,11 @@ class Rule:
         savings: Savings | None = None,
     ) -> Finding:
         return Finding(self.code, self.name, message, start, end, fix, savings)
+
+    def option(self, context: RuleContext, name: str) -> Any:
+        """The configured value of one of this rule's options, or its default."""
+        declared = {option.name: option for option in self.options}[name]
+        return context.options.get(name, declared.default)
 
     @staticmethod
     def fix(
