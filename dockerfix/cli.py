@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--diff", action="store_true", help="print only the diff of the fixes")
     mode.add_argument("--check", action="store_true", help="exit 1 when fixes are pending (for CI)")
     parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes marked unsafe")
+    parser.add_argument(
+        "--pin-digests", action="store_true", default=None,
+        help="DF303: pin base images to the digests of the configuration's `digests` table",
+    )
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
     parser.add_argument("--output-format", choices=output.FORMATS, default="text")
@@ -87,7 +91,8 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         key = path.parent.resolve()
         if key not in cache:
             cache[key] = discover(path)
-    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes)
+    options = {"pin-digests": True} if arguments.pin_digests else None
+    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options)
 
 
 def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:

@@ -167,6 +167,20 @@ def test_select_ignore_and_config(tmp_path):
     assert broken.returncode == 2 and ".dockerfix.toml" in broken.stderr.decode()
 
 
+def test_pin_digests_from_the_flag_or_the_configuration(tmp_path):
+    digest = "sha256:" + "cd" * 32
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm-slim\n")
+    write(tmp_path / ".dockerfix.toml", f'unsafe-fixes = true\n[digests]\n"debian:bookworm-slim" = "{digest}"\n')
+    pinned = f"# tag: debian:bookworm-slim\nFROM debian:bookworm-slim@{digest}\n"
+    assert dockerfix("--check", "Dockerfile", cwd=tmp_path).returncode == 0
+    assert dockerfix("--pin-digests", "--write", "Dockerfile", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "Dockerfile").read_text() == pinned
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm-slim\n")
+    write(tmp_path / ".dockerfix.toml", f'unsafe-fixes = true\npin-digests = true\n[digests]\n"debian:bookworm-slim" = "{digest}"\n')
+    assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "Dockerfile").read_text() == pinned
+
+
 def test_per_file_ignores(tmp_path):
     write(tmp_path / "legacy/Dockerfile", MERGEABLE)
     write(tmp_path / "Dockerfile", MERGEABLE)

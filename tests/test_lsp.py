@@ -194,3 +194,20 @@ async def test_workspace_configuration_selects_rules(configured_client: Language
         if {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}:
             break
     assert {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}
+
+
+@pytest.mark.asyncio
+async def test_rule_options_from_the_workspace_configuration(client: LanguageClient):
+    folder = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-options-"))
+    digest = "sha256:" + "ef" * 32
+    (folder / ".dockerfix.toml").write_text(f'pin-digests = true\n[digests]\n"debian:bookworm" = "{digest}"\n')
+    uri, text = (folder / "Dockerfile").as_uri(), "FROM debian:bookworm\n"
+    open_document(client, text, uri=uri)
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    (diagnostic,) = client.diagnostics[uri]
+    assert diagnostic.code == "DF303" and "not pinned by digest" in diagnostic.message
+    params = lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=whole(text), context=lsp.CodeActionContext(diagnostics=[])
+    )
+    quick = next(a for a in await client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
+    assert apply(text, quick.edit) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"

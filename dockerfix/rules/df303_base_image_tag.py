@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+import re
+from typing import Any, Iterator, Mapping
 
-from dockerfix.rewriter.document import Document
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.document import Document, Instruction
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
+from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
-from .baseimages import data, family_of, image_span, resolved_reference
+from .baseimages import Reference, data, family_of, image_span, resolved_reference
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Not a real image's digest: the examples only need the format.
+_EXAMPLE_DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _digests(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError('must be a table of "image:tag" = "sha256:..."')
+    for image, digest in value.items():
+        reference = Reference.parse(image)
+        if reference.tag is None or reference.digest is not None:
+            raise ValueError(f'key "{image}" must name an image and its tag, e.g. "python:3.12-slim"')
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise ValueError(f'value of "{image}" must be a digest: `sha256:` and 64 lower-case hexadecimal digits')
+    return dict(value)
 
 
 class BaseImageTag(Rule):
@@ -19,6 +42,17 @@ class BaseImageTag(Rule):
         that dockerfix's data file knows (python, node, golang, ruby, php, eclipse-temurin, openjdk, maven, gradle,
         rust, debian, ubuntu) the fix writes the family's pinned tag from the data file, the same variant that
         `latest` named when the data was written. Images pinned by digest are left alone.
+
+        With `pin-digests = true` (or `--pin-digests`) it also flags every base image not pinned by digest, in every
+        stage. When the `digests` table of the configuration knows the image's `image:tag` (as the FROM names it
+        after ARG defaults; an untagged image is `image:latest`), the fix writes `FROM image:tag@sha256:...`, keeping
+        the tag readable, and a `# tag: image:tag` comment on its own line above the FROM (a Dockerfile comment is
+        always a whole line). dockerfix never asks a registry: fill the table with the digest of the image index
+        (every platform), for example from `docker buildx imagetools inspect python:3.12-slim` in CI:
+
+            pin-digests = true
+            [digests]
+            "python:3.12-slim" = "sha256:..."
 
     Why
         `latest` moves to each new release: the same Dockerfile builds a different image next month, a cached build
@@ -33,7 +67,9 @@ class BaseImageTag(Rule):
     Fix safety
         Unsafe: the pinned tag is the data file's (dated) idea of the current release, which may be older or newer
         than what `latest` pulls today. Without a fix for other images (the version to pin cannot be known here) and
-        when the image is set through an ARG.
+        when the image is set through an ARG. Digest pins are unsafe too: the digest may be older than the tag's
+        current image, and a pinned image no longer receives the security updates its tag gets; no fix when the
+        digest is unknown or the image is set through an ARG (a digest would silently win over `--build-arg`).
     """
 
     code = "DF303"
@@ -52,25 +88,82 @@ class BaseImageTag(Rule):
         Example("FROM node:latest AS web\n", "FROM node:22.12.0-bookworm AS web\n", unsafe=True),
         Example("FROM example/tool\n", None),
         Example("ARG TAG=latest\nFROM ubuntu:${TAG}\n", None),
+        Example(
+            "FROM python:3.12-slim AS app\n",
+            f"# tag: python:3.12-slim\nFROM python:3.12-slim@{_EXAMPLE_DIGEST} AS app\n",
+            unsafe=True,
+            options={"pin-digests": True, "digests": {"python:3.12-slim": _EXAMPLE_DIGEST}},
+        ),
+        Example("FROM golang:1.22 AS build\nFROM scratch\n", None, options={"pin-digests": True}),
+    )
+    options = (
+        Option("pin-digests", False, "also flag base images not pinned by digest, pinning those in `digests`", _boolean),
+        Option("digests", {}, '"image:tag" = "sha256:..." for `pin-digests`, from the registry (e.g. CI)', _digests),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        pin_digests = self.option(context, "pin-digests")
+        digests = self.option(context, "digests")
         for stage in document.stages:
             reference = resolved_reference(document, stage)
-            if reference is None or reference.digest or reference.tag not in (None, "latest"):
+            if reference is None or reference.digest:
                 continue
             instruction = stage.from_instruction
-            described = "has no tag, which means `latest`" if reference.tag is None else "uses `latest`"
-            message = f"`{reference.text()}` {described}: the image changes with every release"
-            family = family_of(reference)
             span = image_span(document, instruction)
-            if family is None:
-                yield self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end)
-                continue
-            pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
-            message += f"; `{pinned}` was current in {data()['sources']['size_date']}"
-            if span is None or "$" in document.text[span[0]:span[1]]:
-                yield self.finding(f"{message} (not fixed automatically: the image is set through an ARG)", instruction.start, instruction.header_end)
-                continue
-            fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)
-            yield self.finding(message, instruction.start, instruction.header_end, fix)
+            through_arg = span is None or "$" in document.text[span[0]:span[1]]
+            if reference.tag in (None, "latest"):
+                yield self._tag_finding(document, instruction, reference, span, through_arg, digests if pin_digests else {})
+            elif pin_digests:
+                yield self._digest_finding(document, instruction, reference, span, through_arg, digests)
+
+    def _tag_finding(
+        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int] | None,
+        through_arg: bool, digests: Mapping[str, str],
+    ) -> Finding:
+        described = "has no tag, which means `latest`" if reference.tag is None else "uses `latest`"
+        message = f"`{reference.text()}` {described}: the image changes with every release"
+        family = family_of(reference)
+        if family is None:
+            # No version to pin; a known digest still freezes what `latest` names today.
+            known = not through_arg and _tagged(reference) in digests
+            pin = self._digest_pin(document, instruction, reference, span, digests) if known else None
+            return self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end, pin)
+        pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
+        message += f"; `{pinned}` was current in {data()['sources']['size_date']}"
+        if through_arg:
+            return self.finding(f"{message} (not fixed automatically: the image is set through an ARG)", instruction.start, instruction.header_end)
+        fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)
+        return self.finding(message, instruction.start, instruction.header_end, fix)
+
+    def _digest_finding(
+        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int] | None,
+        through_arg: bool, digests: Mapping[str, str],
+    ) -> Finding:
+        image = _tagged(reference)
+        message = f"`{image}` is not pinned by digest: the tag can be moved to another image"
+        if image not in digests:
+            message += f'; add `"{image}" = "sha256:..."` to the `digests` table of the configuration'
+            return self.finding(message, instruction.start, instruction.header_end)
+        if through_arg:
+            message += " (not fixed automatically: the image is set through an ARG, and a digest would win over --build-arg)"
+            return self.finding(message, instruction.start, instruction.header_end)
+        return self.finding(message, instruction.start, instruction.header_end, self._digest_pin(document, instruction, reference, span, digests))
+
+    def _digest_pin(
+        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int],
+        digests: Mapping[str, str],
+    ) -> Fix:
+        """``image:tag@digest`` in place of the image, and a `# tag:` comment line above the FROM (unless there)."""
+        image = _tagged(reference)
+        edits = [Edit(span[0], span[1], f"{image}@{digests[image]}")]
+        comment = f"tag: {image}"
+        if not any(existing.text.strip() == comment for existing in instruction.leading_comments):
+            line_start = instruction.span[0]
+            indentation = document.text[line_start:instruction.start]
+            edits.insert(0, Edit.insert(line_start, f"{indentation}# {comment}{document.source.newline}"))
+        return self.fix(f"Pin {image} to {digests[image]}", edits, Applicability.UNSAFE)
+
+
+def _tagged(reference: Reference) -> str:
+    """The `image:tag` a digests table names the reference by (an untagged image is `:latest`)."""
+    return f"{reference.repository}:{reference.tag or 'latest'}"
