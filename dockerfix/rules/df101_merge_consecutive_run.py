@@ -86,7 +86,15 @@ class MergeConsecutiveRun(Rule):
             unsafe=True,
         ),
         Example("FROM alpine\nRUN sleep 100 &\nRUN echo done\n", None),
+        Example(
+            "FROM alpine\nRUN touch /a\nRUN touch /b\nRUN sleep 100 &\nRUN touch /c\nRUN touch /d\n",
+            "FROM alpine\nRUN touch /a \\\n    && touch /b\nRUN sleep 100 &\nRUN touch /c \\\n    && touch /d\n",
+        ),
         Example("FROM alpine\nRUN set -e; mkdir /a; touch /a/b\nRUN touch /c\n", None),
+        Example(
+            "FROM alpine\nRUN mkdir /a\nRUN set -e; touch /a/b; touch /a/c\nRUN touch /d\n",
+            "FROM alpine\nRUN mkdir /a \\\n    && { set -e; touch /a/b; touch /a/c; }\nRUN touch /d\n",
+        ),
         Example("FROM alpine\nRUN echo one # first\nRUN echo two\n", None),
     )
 
@@ -100,12 +108,33 @@ class MergeConsecutiveRun(Rule):
                 yield from self.check_group(document, group, style, errexit)
 
     def check_group(self, document: Document, group: list[Instruction], style: Style, errexit: bool) -> Iterator[Finding]:
-        blocker = next((reason for run in group if (reason := append_blocker(run))), None) or errexit_blocker(group, errexit)
-        if blocker is not None:
-            yield self.finding(
-                f"{len(group)} consecutive RUN instructions make {len(group)} layers; not merged automatically: {blocker}",
-                group[0].start, group[-1].header_end,
-            )
+        """A RUN after which nothing may be appended splits the group: it stays on its own (reported), and a RUN
+        whose `;` list relies on `set -e` may only end a merged RUN; the segments between them are merged."""
+        segment: list[Instruction] = []
+        for run in group:
+            blocker = append_blocker(run)
+            if blocker is not None:
+                yield self.finding(
+                    f"RUN instructions next to this one could share its layer; not merged automatically: {blocker}",
+                    run.start, run.header_end,
+                )
+                yield from self.check_segment(document, segment, style)
+                segment = []
+                continue
+            segment.append(run)
+            ending = errexit_sequence(run, errexit)
+            if ending is not None:
+                if len(segment) == 1 and run is not group[-1]:
+                    yield self.finding(
+                        f"RUN instructions after this one could share its layer; not merged automatically: {ending}",
+                        run.start, run.header_end,
+                    )
+                yield from self.check_segment(document, segment, style)
+                segment = []
+        yield from self.check_segment(document, segment, style)
+
+    def check_segment(self, document: Document, group: list[Instruction], style: Style) -> Iterator[Finding]:
+        if len(group) < 2:
             return
         pays = [merge_pays(before, after) for before, after in zip(group, group[1:])]
         if any(reason is not None for reason in pays):
@@ -174,14 +203,13 @@ def shell_errexit(document: Document, stage: Stage) -> bool:
     return shell is not None and sets_errexit(list(shell.value[1:]))
 
 
-def errexit_blocker(group: list[Instruction], shell_errexit_on: bool) -> str | None:
+def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
-    merge puts every RUN but the last: then the merge would let the build go on past a failure."""
-    for run in group[:-1]:
-        script = run.shell
-        errexit = shell_errexit_on or any(c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands)
-        if errexit and script.has_sequence:
-            return f"`set -e` would no longer stop the RUN on line {run.start_line} at a failing command"
+    merge puts every RUN but the last: such a RUN may only end a merged RUN."""
+    script = run.shell
+    errexit = shell_errexit_on or any(c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands)
+    if errexit and script.has_sequence:
+        return f"`set -e` would no longer stop the RUN on line {run.start_line} at a failing command"
     return None
 
 
