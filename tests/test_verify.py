@@ -15,7 +15,8 @@ from dockerfix.rewriter.engine import Selection, fix
 from dockerfix.rewriter.fixes import Applicability, ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
 from dockerfix.rewriter.registry import all_rules
-from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.document import parse, parse_text
+from dockerfix.rules.df304_multi_stage_split import MultiStageSplit
 from dockerfix.rewriter.source import Source
 from dockerfix.verify.compare import compare_config, compare_files, covers
 from dockerfix.verify.engine import build_outcome, failure_of
@@ -155,6 +156,31 @@ def test_config_fields_are_compared_one_by_one():
     before = {"Cmd": ["curl"], "User": None, "Env": ["A=1"]}
     after = {"Cmd": ["curl"], "User": "app", "Env": ["A=1"]}
     assert [(d.field, d.before, d.after) for d in compare_config(before, after)] == [("User", None, "app")]
+
+
+def test_environment_variables_are_compared_one_by_one_and_only_the_declared_ones_are_accepted():
+    before = {"Cmd": ["app"], "Env": ["PATH=/usr/bin", "LANG=C.UTF-8", "GOPATH=/go"]}
+    after = {"Cmd": ["app"], "Env": ["LANG=C.UTF-8", "PATH=/opt/venv/bin:/usr/bin"]}
+    venv = [AppliedFix("DF304", "Split", "unsafe", ContentChange(environment=("PATH",)))]
+    found = [(d.field, d.before, d.after, d.declared_by) for d in compare_config(before, after, venv)]
+    assert found == [("Env GOPATH", "/go", None, None), ("Env PATH", "/usr/bin", "/opt/venv/bin:/usr/bin", "DF304")]
+    anything = [AppliedFix("DF304", "Split", "unsafe", ContentChange(environment=("*",)))]
+    assert {d.declared_by for d in compare_config(before, after, anything)} == {"DF304"}
+    assert compare_config({"Env": ["A=1", "B=2"]}, {"Env": ["B=2", "A=1"]}) == []
+
+
+def test_the_split_declares_what_it_drops_precisely_per_runtime_image():
+    def changes(text: str) -> ContentChange:
+        [finding] = MultiStageSplit().check(parse_text(text), None)
+        return finding.fix.changes
+
+    python = changes(
+        "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc\nWORKDIR /app\nCOPY . .\n"
+        "RUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n"
+    )
+    assert python.removes == ("/",) and "/opt/venv" in python.alters and python.environment == ("PATH",)
+    go = changes("FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD [\"/out/app\"]\n")
+    assert go.removes == ("/",) and go.environment == ("*",) and "/opt/venv" not in go.alters
 
 
 def test_every_fix_that_removes_or_changes_files_declares_it():

@@ -1,4 +1,6 @@
-"""verify with real builds: a private dockerd (Debian's docker.io, as root) and a debootstrap base image.
+"""verify with real builds: a private dockerd (Debian's docker.io, as root) and a debootstrap base image, plus the
+stand-ins for python:3.11 and python:3.11-slim that DF304's Python split names (``PYTHON_STAND_INS``), built once per
+daemon.
 
 Skipped, with the reason in the summary (`-ra`), where that engine cannot start. One such daemon runs per machine at a
 time (xdist workers take turns); each docker command is bounded by ``COMMAND_SECONDS``.
@@ -12,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from dockerfix.rewriter.config import discover
+from dockerfix.rewriter.pipeline import context_for, read_source, run_source
 from dockerfix.verify import measured_table
 from dockerfix.verify.engine import BuildFailed
-from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball
+from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, build_python_images
 
 FIXTURES = Path(__file__).parent / "verify_fixtures"
 COMMAND_SECONDS = 300
@@ -33,7 +36,13 @@ def client():
     except SandboxUnavailable as reason:
         daemon.stop()
         pytest.skip(f"no base image: {reason}")
-    yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    client = dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    try:
+        build_python_images(client)
+    except BaseException:
+        daemon.stop()
+        raise
+    yield client
     daemon.stop()
 
 
@@ -72,6 +81,42 @@ def test_multi_stage_build_final_image_has_fewer_smaller_layers(client):
     assert not report.differences
     assert len(report.fixed.layers) < len(report.original.layers)
     assert report.fixed.content_bytes < report.original.content_bytes
+
+
+def _run(client, name: str, text: str, context: Path, work: Path) -> str:
+    """Build ``text`` (cached by the measurement just made) and run the image's own command without a network."""
+    dockerfile = work / f"{name}.Dockerfile"
+    dockerfile.write_text(text)
+    tag = f"dockerfix-test-split:{name}"
+    try:
+        client.build(dockerfile, context, tag, name)
+        return client.run("run", "--rm", "--network", "none", tag).stdout.decode()
+    finally:
+        client.remove_images(tag)
+
+
+def test_the_python_multi_stage_split_builds_runs_the_same_and_leaves_the_toolchain_out(client, tmp_path: Path):
+    report = _measure("python-split", client)
+    assert [fix.code for fix in report.applied] == ["DF304"]
+    differences = {difference.path: difference for difference in report.differences}
+    assert {difference.declared_by for difference in report.differences} == {"DF304"}
+    assert [(d.field, d.declared_by) for d in report.config_differences] == [("Env PATH", "DF304")]
+    assert report.config_differences[0].after == "/opt/venv/bin:" + report.config_differences[0].before
+    # The toolchain is gone: the compiler the Dockerfile installed, the system pip, the headers.
+    for tool in ("/usr/bin/gcc", "/usr/bin/gcc-12", "/usr/bin/pip", "/usr/include/python3.11/Python.h"):
+        assert differences[tool].change == "removed", tool
+    # The application is there, byte for byte (the original COPY put it in both), its dependency moved to the venv.
+    assert "/app/app.py" not in differences and "/app/requirements.txt" not in differences
+    assert differences["/usr/local/lib/python3.11/dist-packages/six.py"].change == "removed"
+    assert differences["/opt/venv/lib/python3.11/site-packages/six.py"].change == "added"
+    assert len(report.fixed.layers) < len(report.original.layers)
+    assert report.fixed.content_bytes < report.original.content_bytes - 150_000_000
+    assert report.fixed.gzip_bytes < report.original.gzip_bytes - 50_000_000
+    dockerfile = FIXTURES / "python-split" / "Dockerfile"
+    source = read_source(dockerfile)
+    fixed = run_source(source, discover(dockerfile), context_for(dockerfile.parent, dockerfile), dockerfile).new_text
+    outputs = [_run(client, name, text, dockerfile.parent, tmp_path) for name, text in (("original", source.text), ("fixed", fixed))]
+    assert outputs == ["hello from six\n"] * 2
 
 
 def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Path):

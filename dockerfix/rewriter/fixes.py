@@ -38,11 +38,13 @@ class Edit:
 @dataclass(frozen=True)
 class ContentChange:
     """What a fix knowingly changes in the image it builds (its title says it in words), so `dockerfix verify` can
-    tell it from a mistake: absolute paths it may remove, and paths whose content it may alter (package manager
-    records, for instance). A folder stands for everything below it."""
+    tell it from a mistake: absolute paths it may remove, paths whose content it may alter (package manager
+    records, for instance; a path that appears counts as altered), and the names of image config ENV variables it
+    may set, change or drop. A folder stands for everything below it; ``*`` matches within one path component or name."""
 
     removes: tuple[str, ...] = ()
     alters: tuple[str, ...] = ()
+    environment: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

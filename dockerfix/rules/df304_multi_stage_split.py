@@ -5,12 +5,33 @@ from __future__ import annotations
 from typing import Iterator
 
 from dockerfix.rewriter.document import Document, parse_text
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.source import SourceError
 
 from .baseimages import final_stage, identify, resolved_reference
 from .multistage import plan, promises
+
+
+# What a split knowingly changes, measured with `dockerfix verify` on tests/verify_fixtures/python-split: the final
+# image starts from another image, so any path of the original may be gone (that is the point: the toolchain), the
+# package managers' records differ, and where the runtime image is of another repository (golang to scratch, maven
+# to a JRE) its ENV replaces the build image's: any variable may differ (dockerfix cannot read them without a
+# registry). Variants of one repository (python:3.11 and python:3.11-slim) declare the same ENV.
+PACKAGE_RECORDS = ("/var/lib/dpkg", "/var/lib/apt/extended_states", "/var/cache/debconf", "/var/log", "/etc/ld.so.cache")
+
+
+def content_change(ecosystem: str, values: dict) -> ContentChange:
+    alters = PACKAGE_RECORDS
+    repository = values["build_image"].split("@")[0].rsplit(":", 1)[0]
+    same_repository = values["runtime_image"].split("@")[0].rsplit(":", 1)[0] == repository
+    environment: tuple[str, ...] = () if same_repository else ("*",)
+    if ecosystem == "python":  # pip installs into the virtual environment, which the template puts first in PATH
+        alters += (values["venv"],)
+        environment = environment or ("PATH",)
+    elif ecosystem == "node":  # development dependencies are pruned
+        alters += (f"{values['artifact']}/node_modules",)
+    return ContentChange(removes=("/",), alters=alters, environment=environment)
 
 
 def keeps_promises(before: Document, after_text: str, added_env: tuple[str, ...]) -> bool:
@@ -112,4 +133,6 @@ class MultiStageSplit(Rule):
             yield self.finding(message, instruction.start, instruction.header_end, self.fix("Split into build and runtime stages", [edit], Applicability.DISPLAY_ONLY))
             return
         message += "; files the program reads at run time outside the copied artifact must be added by hand"
-        yield self.finding(message, instruction.start, instruction.header_end, self.fix(f"Split into build and runtime stages ({split.ecosystem})", [edit], Applicability.UNSAFE))
+        yield self.finding(message, instruction.start, instruction.header_end, self.fix(
+            f"Split into build and runtime stages ({split.ecosystem}; the toolchain is no longer in the image)", [edit],
+            Applicability.UNSAFE, content_change(split.ecosystem, split.values)))

@@ -47,12 +47,13 @@ class Difference:
 
 @dataclass(frozen=True)
 class ConfigDifference:
-    field: str
+    field: str  # a config field (``User``), or ``Env NAME`` for one environment variable
     before: object
     after: object
+    declared_by: str | None = None  # the code of the applied fix that declared it (only ENV variables can be)
 
     def as_json(self) -> dict:
-        return {"field": self.field, "before": self.before, "after": self.after}
+        return {"field": self.field, "before": self.before, "after": self.after, "declared_by": self.declared_by}
 
 
 def covers(pattern: str, path: str) -> bool:
@@ -102,5 +103,23 @@ def compare_files(before: dict[str, Entry], after: dict[str, Entry], applied: It
     return differences
 
 
-def compare_config(before: dict, after: dict) -> list[ConfigDifference]:
-    return [ConfigDifference(name, before[name], after.get(name)) for name in before if before[name] != after.get(name)]
+def _environment(values: list[str] | None) -> dict[str, str]:
+    return dict(value.partition("=")[::2] for value in values or ())
+
+
+def compare_config(before: dict, after: dict, applied: Iterable[AppliedFix] = ()) -> list[ConfigDifference]:
+    """Field by field; ``Env`` variable by variable (order aside), so a fix can declare the variables it changes."""
+    applied = tuple(applied)
+    differences = []
+    for name in before:
+        if name != "Env":
+            if before[name] != after.get(name):
+                differences.append(ConfigDifference(name, before[name], after.get(name)))
+            continue
+        old, new = _environment(before[name]), _environment(after.get(name))
+        for variable in sorted(old.keys() | new.keys()):
+            if old.get(variable) != new.get(variable):
+                declared = next((fix.code for fix in applied if any(
+                    fnmatch.fnmatchcase(variable, pattern) for pattern in (fix.changes or ContentChange()).environment)), None)
+                differences.append(ConfigDifference(f"Env {variable}", old.get(variable), new.get(variable), declared))
+    return differences

@@ -95,9 +95,13 @@ class Report:
         return tuple(difference for difference in self.differences if difference.declared_by is None)
 
     @property
+    def undeclared_config(self) -> tuple[ConfigDifference, ...]:
+        return tuple(difference for difference in self.config_differences if difference.declared_by is None)
+
+    @property
     def equivalent(self) -> bool:
         """Same image, or every difference is one an applied fix declared."""
-        return not self.undeclared and not self.config_differences
+        return not self.undeclared and not self.undeclared_config
 
     def as_json(self) -> dict:
         return {
@@ -256,6 +260,6 @@ def verify(
         original=original,
         fixed=fixed,
         differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied)),
-        config_differences=tuple(compare_config(before.config_fields(), after.config_fields())),
+        config_differences=tuple(compare_config(before.config_fields(), after.config_fields(), result.applied)),
         notes=tuple(notes),
     )

@@ -42,16 +42,31 @@ def rows(report: Report) -> list[tuple[str, str, str]]:
 
 
 def verdict(report: Report) -> str:
-    declared = sum(1 for difference in report.differences if difference.declared_by)
+    declared = [difference for difference in (*report.differences, *report.config_differences) if difference.declared_by]
     if not report.equivalent:
         return (
             f"NOT equivalent: {len(report.undeclared)} undeclared file difference(s), "
-            f"{len(report.config_differences)} config difference(s)"
+            f"{len(report.undeclared_config)} undeclared config difference(s)"
         )
     if declared:
-        codes = ", ".join(sorted({difference.declared_by for difference in report.differences if difference.declared_by}))
-        return f"equivalent except {declared} declared difference(s) ({codes})"
+        codes = ", ".join(sorted({difference.declared_by for difference in declared}))
+        return f"equivalent except {len(declared)} declared difference(s) ({codes})"
     return "equivalent: same files, same config"
+
+
+def declared_summary(report: Report) -> list[str]:
+    """The declared differences in a few lines: file counts per fix and kind of change, each config difference."""
+    counts: dict[tuple[str, str], int] = {}
+    for difference in report.differences:
+        if difference.declared_by:
+            key = (difference.declared_by, difference.change)
+            counts[key] = counts.get(key, 0) + 1
+    lines = [f"declared by {code}: {count} path(s) {change}" for (code, change), count in sorted(counts.items())]
+    lines += [
+        f"declared by {difference.declared_by}: config {difference.field}: {difference.before!r} -> {difference.after!r}"
+        for difference in report.config_differences if difference.declared_by
+    ]
+    return lines
 
 
 def markdown(report: Report) -> str:
@@ -60,6 +75,9 @@ def markdown(report: Report) -> str:
     lines += [f"| {name} | {before} | {after} |" for name, before, after in rows(report)]
     lines += ["", f"Measured by building both with BuildKit (`dockerfix verify`): {verdict(report)}."]
     lines += [f"Note: {note}" for note in report.notes]
+    declared = declared_summary(report)
+    if declared:
+        lines += ["", *(f"- {line}" for line in declared)]
     return "\n".join(lines) + "\n"
 
 
@@ -86,8 +104,10 @@ def print_rich(report: Report, console) -> None:
         console.print(f"  {difference.change}: {difference.path}", markup=False)
     if len(report.undeclared) > UNDECLARED_SHOWN:
         console.print(f"  ... and {len(report.undeclared) - UNDECLARED_SHOWN} more (see --output-format json)")
-    for difference in report.config_differences:
+    for difference in report.undeclared_config:
         console.print(f"  config {difference.field}: {difference.before!r} -> {difference.after!r}", markup=False)
+    for line in declared_summary(report):
+        console.print(f"  {line}", markup=False)
     for note in report.notes:
         console.print(f"Note: {note}", markup=False)
     console.print(("[green]" if report.equivalent else "[red]") + verdict(report))

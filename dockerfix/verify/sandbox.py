@@ -39,6 +39,28 @@ LOCK_FILE = Path("/tmp/dockerfix-private-dockerd.lock")
 LOCK_SECONDS = 900
 
 
+# Stand-ins for the official Python images DF304's split template names, made from the Debian base with Debian's
+# python3.11 (the version their tag says). Like the official images: a `python` command, no EXTERNALLY-MANAGED
+# marker (their interpreter lives in /usr/local, where pip installs freely), LANG, CMD; the full image adds pip and
+# the headers, the slim one has neither. The full one is built on the slim one to save a second interpreter download.
+PYTHON_STAND_INS = (
+    (
+        "python:3.11-slim",
+        "FROM debian:bookworm\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv python-is-python3 \\\n"
+        "    && rm -rf /var/lib/apt/lists/* /usr/lib/python3.11/EXTERNALLY-MANAGED\n"
+        "ENV LANG=C.UTF-8\n"
+        'CMD ["python3"]\n',
+    ),
+    (
+        "python:3.11",
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends python3-pip python3-dev \\\n"
+        "    && rm -rf /var/lib/apt/lists/* /usr/lib/python3.11/EXTERNALLY-MANAGED\n",
+    ),
+)
+
+
 class SandboxUnavailable(Exception):
     """The private engine cannot run here; the message says why (tests skip with it)."""
 
@@ -171,6 +193,17 @@ class PrivateDaemon:
         if self.made_bridge:  # dockerd leaves the bridge it created; one that was there before is not ours
             subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
         os.close(self.lock)
+
+
+def build_python_images(client: DockerClient) -> None:
+    """Build the ``PYTHON_STAND_INS`` on the loaded base, once per daemon (its data root is new each time)."""
+    with tempfile.TemporaryDirectory(prefix="dockerfix-stand-in-") as folder:
+        for tag, text in PYTHON_STAND_INS:
+            if client.image_exists(tag):
+                continue
+            dockerfile = Path(folder) / "Dockerfile"
+            dockerfile.write_text(text)
+            client.build(dockerfile, Path(folder), tag, f"stand-in {tag}")
 
 
 def _wait_for_lock() -> int:

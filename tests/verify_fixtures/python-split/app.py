@@ -1,0 +1,3 @@
+import six
+
+print("hello from", six.__name__)
