@@ -6,12 +6,16 @@ import dockerfile
 import pytest
 
 from conftest import REPO
+from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.source import Source
 from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, variants
+from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
-from dockerfix.rules.dependencies import declared, setup_py_requirements
+from dockerfix.rules.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.rules.multistage import plan, promises
+from dockerfix.rules.runedit import shell_runs
 
 TEMPLATES = sorted(path.name.split("_", 1)[1].split(".")[0] for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2"))
 
@@ -75,6 +79,36 @@ def test_identify(text, expected):
     assert (identified and (identified.family, identified.variant.name, identified.version)) == expected
 
 
+@pytest.mark.parametrize("run, expected", [
+    ("docker-php-ext-install -j$(nproc) OCI8 pdo_oci", ("php", {"ext-oci8", "ext-pdo_oci"}, False)),
+    ("pecl install -o oci8-3.3.0 && docker-php-ext-enable oci8", ("php", {"ext-oci8"}, False)),
+    ("composer require h4cc/wkhtmltopdf-amd64:^0.12 --no-scripts", ("php", {"h4cc/wkhtmltopdf-amd64"}, False)),
+    ("composer install --no-dev", ("php", set(), True)),
+    ("pecl channel-update pecl", None),
+])
+def test_php_install_commands(run, expected):
+    installs = [install_command(command) for _, commands in shell_runs(parse_text(f"FROM php:8.3\nRUN {run}\n").stages[0]) for command in commands]
+    found = [(install.ecosystem, set(install.named), install.reads_files) for install in installs if install is not None]
+    assert found == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("image, replacement", [
+    ("php:8.3-fpm-alpine3.20", "php:8.3-fpm"),
+    ("php:fpm-alpine", "php:fpm"),
+    ("php:8.3-alpine", "php:8.3"),
+    ("golang:alpine", "golang"),
+    ("python:3.12-alpine", "python:3.12-slim"),
+])
+def test_alpine_replacement_keeps_version_and_flavour(image, replacement, tmp_path):
+    (tmp_path / "composer.json").write_text('{"require": {"ext-pdo_oci": "*"}}')
+    (tmp_path / "go.mod").write_text("module m\nrequire github.com/mattn/go-sqlite3 v1.14.22\n")
+    (tmp_path / "requirements.txt").write_text("torch\n")
+    text = f"FROM {image}\nCOPY . .\n"
+    result = engine.fix(Source(text), [AlpineNativeDependencies()], BuildContext.from_directory(tmp_path), unsafe_fixes=True)
+    assert result.text == f"FROM {replacement}\nCOPY . .\n"
+    dockerfile.parse_string(result.text)
+
+
 def test_from_resolves_through_global_arg_defaults():
     document = parse_text("ARG V=3.12\nARG FLAVOUR\nFROM python:${V}-${FLAVOUR:-slim}\nFROM python:${OTHER}\n")
     assert expand_global_args(document.stages[0].base_image, document) == "python:3.12-slim"
@@ -97,6 +131,7 @@ def test_declarations_of_every_ecosystem(tmp_path):
         "package.json": '{"dependencies": {"canvas": "2"}, "devDependencies": {"puppeteer": "22"}}',
         "go.mod": "module m\nrequire (\n\tgithub.com/mattn/go-sqlite3 v1 // cgo\n)\nrequire golang.org/x/net v0.1.0\n",
         "Gemfile": "source 'x'\ngem 'pg', '~> 1.5'\ngem \"rails\"\n",
+        "composer.json": '{"require": {"PHP": ">=8.2", "ext-OCI8": "*", "Laravel/Framework": "^11"}, "require-dev": {"phpunit/phpunit": "^11"}}',
     }
     for name, content in files.items():
         (tmp_path / name).write_text(content)
@@ -105,5 +140,6 @@ def test_declarations_of_every_ecosystem(tmp_path):
     assert declared(context, "node").packages == {"canvas", "puppeteer"}
     assert declared(context, "go").packages == {"github.com/mattn/go-sqlite3", "golang.org/x/net"}
     assert declared(context, "ruby").packages == {"pg", "rails"}
+    assert declared(context, "php").packages == {"ext-oci8", "laravel/framework", "phpunit/phpunit"}
     listed = declared(BuildContext.from_file_list(["requirements.txt"]), "python")
     assert listed.unreadable == ("requirements.txt",) and not listed.files

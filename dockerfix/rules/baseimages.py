@@ -87,6 +87,7 @@ class Identified:
     variant: Variant
     version: str
     release: str | None
+    flavour: str | None = None  # a variant-independent part of the tag (php's cli, fpm, zts)
 
     def tag_for(self, suffix: str) -> str:
         """This tag's version with another variant suffix."""
@@ -143,8 +144,8 @@ def identify(reference: Reference) -> Identified | None:
         for name, pattern in _patterns(family):
             match = pattern.match(suffix)
             if match:
-                release = match.groupdict().get("release") or None
-                return Identified(family, variants(family)[name], candidate_version, release)
+                groups = match.groupdict()
+                return Identified(family, variants(family)[name], candidate_version, groups.get("release") or None, groups.get("flavour"))
     return None
 
 

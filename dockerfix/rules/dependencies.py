@@ -1,6 +1,7 @@
 """The dependencies a project declares, read from the build context without running anything: requirements*.txt,
 pyproject.toml, Pipfile and setup.py (through libcst: `install_requires` as written, never by executing it),
-package.json, go.mod and Gemfile. Also the packages named on an install command line. Used by the base-image rules
+package.json, go.mod, Gemfile and composer.json. Also the packages named on an install command line (PHP extensions
+installed with docker-php-ext-install or pecl count as composer's `ext-NAME`). Used by the base-image rules
 to find packages that need a compiler, headers or glibc."""
 
 from __future__ import annotations
@@ -26,19 +27,26 @@ _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _GEM = re.compile(r"""^\s*gem\s+["']([^"']+)["']""", re.MULTILINE)
 _GO_REQUIRE_BLOCK = re.compile(r"^require\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
 _GO_REQUIRE_LINE = re.compile(r"^require\s+([^\s(]\S*)\s", re.MULTILINE)
+_COMPOSER_NAME = re.compile(r"^\s*([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)")  # vendor/package, before `:version`
+_PECL_VERSION = re.compile(r"-\d[\w.]*$")  # `pecl install oci8-3.3.0`
+PHP_EXTENSION_INSTALLERS = ("docker-php-ext-install", "pecl")
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python", "pip3": "python", "pipenv": "python", "poetry": "python", "uv": "python",
     "npm": "node", "yarn": "node", "pnpm": "node",
     "bundle": "ruby", "bundler": "ruby", "gem": "ruby",
     "go": "go",
+    "composer": "php",
 }
-INSTALL_VERBS = {"install", "ci", "add", "i", "sync", "download", "get", "build"}
+INSTALL_VERBS = {"install", "ci", "add", "i", "sync", "download", "get", "build", "require"}
 
 
 def normalise(ecosystem: str, name: str) -> str:
-    """Python names compare as PEP 503 says (case and `-_.` insensitive); others as written."""
-    return re.sub(r"[-_.]+", "-", name).lower() if ecosystem == "python" else name
+    """Python names compare as PEP 503 says (case and `-_.` insensitive), composer's case-insensitively; others as
+    written."""
+    if ecosystem == "python":
+        return re.sub(r"[-_.]+", "-", name).lower()
+    return name.lower() if ecosystem == "php" else name
 
 
 @dataclass(frozen=True)
@@ -119,12 +127,27 @@ def _package_json(text: str) -> set[str]:
     return names
 
 
+def _composer_json(text: str) -> set[str]:
+    try:
+        composer = json.loads(text)
+    except ValueError:
+        return set()
+    if not isinstance(composer, dict):
+        return set()
+    names: set[str] = set()
+    for section in ("require", "require-dev"):
+        if isinstance(composer.get(section), dict):
+            names.update(name for name in composer[section] if name.lower() != "php")
+    return names
+
+
 _READERS = {
     "python": (("requirements*.txt", _requirements), ("requirements/*.txt", _requirements), ("pyproject.toml", _pyproject),
                ("Pipfile", _pipfile), ("setup.py", setup_py_requirements)),
     "node": (("package.json", _package_json),),
     "go": (("go.mod", _go_mod),),
     "ruby": (("Gemfile", lambda text: set(_GEM.findall(text))),),
+    "php": (("composer.json", _composer_json),),
 }
 
 
@@ -159,6 +182,8 @@ class InstallCommand:
 
 def install_command(command: SimpleCommand) -> InstallCommand | None:
     name, arguments = tool_and_arguments(command)
+    if name in PHP_EXTENSION_INSTALLERS:
+        return _php_extensions(name, arguments)
     ecosystem = ECOSYSTEM_OF_TOOL.get(name or "")
     index = verb_index(arguments)
     if ecosystem is None or index is None or arguments[index] not in INSTALL_VERBS:
@@ -169,12 +194,24 @@ def install_command(command: SimpleCommand) -> InstallCommand | None:
     positional = _positional(rest)
     if any(word is None for word in positional):
         return InstallCommand(ecosystem, frozenset(), True)
+    pattern = _COMPOSER_NAME if ecosystem == "php" else _REQUIREMENT_NAME
     literal = [word for word in positional if word is not None]
-    packages = {normalise(ecosystem, _REQUIREMENT_NAME.match(word).group(1)) for word in literal
-                if _REQUIREMENT_NAME.match(word) and not word.startswith((".", "/")) and ecosystem != "go"}
+    packages = {normalise(ecosystem, pattern.match(word).group(1)) for word in literal
+                if pattern.match(word) and not word.startswith((".", "/")) and ecosystem != "go"}
     reads = ecosystem == "go" or not packages or any(flag in rest for flag in ("-r", "--requirement", "-e", ".")) or any(
         word is not None and word.startswith(("-r", "--requirement=")) for word in rest)
     return InstallCommand(ecosystem, frozenset(packages), reads)
+
+
+def _php_extensions(installer: str, arguments: Sequence[str | None]) -> InstallCommand | None:
+    """`docker-php-ext-install [-jN] NAME...` and `pecl install NAME[-VERSION]...` as composer's `ext-NAME`. Names
+    built from variables cannot be read and are left out (`-j$(nproc)` is common and names nothing)."""
+    if installer == "pecl":
+        if arguments[:1] != ["install"]:
+            return None
+        arguments = arguments[1:]
+    names = {f"ext-{_PECL_VERSION.sub('', word).lower()}" for word in arguments if word is not None and not word.startswith("-")}
+    return InstallCommand("php", frozenset(names), False)
 
 
 def _positional(words: Sequence[str | None]) -> list[str | None]:

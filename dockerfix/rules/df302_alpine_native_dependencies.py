@@ -12,7 +12,7 @@ from .baseimages import identify, image_span, native_entry, resolved_reference, 
 from .dependencies import declared, install_command
 from .runedit import shell_runs
 
-ECOSYSTEM_OF_FAMILY = {"python": "python", "node": "node", "golang": "go", "ruby": "ruby"}
+ECOSYSTEM_OF_FAMILY = {"python": "python", "node": "node", "golang": "go", "ruby": "ruby", "php": "php"}
 # Commands whose Alpine (BusyBox, apk) syntax differs from Debian's: a stage using them cannot simply switch.
 ALPINE_ONLY_COMMANDS = ("apk", "adduser", "addgroup")
 
@@ -21,12 +21,13 @@ class AlpineNativeDependencies(Rule):
     """Do not use Alpine for dependencies that need glibc or compile native code.
 
     What it does
-        For a stage on the Alpine variant of python, node, golang or ruby, it reads the project's dependency
+        For a stage on the Alpine variant of python, node, golang, ruby or php, it reads the project's dependency
         declarations from the build context (requirements*.txt, pyproject.toml, Pipfile, `install_requires` of
-        setup.py read statically, package.json, go.mod, Gemfile) and the packages named on install commands, and
-        flags those known to publish glibc-only binaries or to build from source on musl (tensorflow, torch,
-        psycopg2, puppeteer, canvas, go-sqlite3, pg, ...). The fix switches to the family's Debian-based slim tag of
-        the same version.
+        setup.py read statically, package.json, go.mod, Gemfile, composer.json with its `ext-*` extensions) and the
+        packages named on install commands (docker-php-ext-install and pecl for PHP extensions), and flags those
+        known to publish glibc-only binaries or to build from source on musl (tensorflow, torch, psycopg2,
+        puppeteer, canvas, go-sqlite3, pg, oci8, ...). The fix switches to the family's Debian-based slim tag of
+        the same version (for php the same version and flavour: `8.3-fpm-alpine` becomes `8.3-fpm`).
 
     Why
         Alpine uses musl instead of glibc. Python's manylinux wheels and most prebuilt native binaries are built for
@@ -53,6 +54,7 @@ class AlpineNativeDependencies(Rule):
         "FROM python:3.12-alpine\nRUN pip install flask\n",
         "FROM python:3.12-slim\nRUN pip install tensorflow\n",
         "FROM node:20-alpine\nRUN npm ci\n",
+        "FROM php:8.3-fpm-alpine\nRUN docker-php-ext-install -j$(nproc) pdo_mysql intl\n",
     )
     invalid = (
         Example("FROM python:3.12-alpine\nRUN pip install tensorflow\n", "FROM python:3.12-slim\nRUN pip install tensorflow\n", unsafe=True),
@@ -69,6 +71,13 @@ class AlpineNativeDependencies(Rule):
             unsafe=True,
             context={"setup.py": "from setuptools import setup\nsetup(name='x', install_requires=['torch>=2', 'numpy'])\n"},
         ),
+        Example(
+            "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
+            "FROM php:8.3-cli\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
+            unsafe=True,
+            context={"composer.json": '{"require": {"php": ">=8.2", "h4cc/wkhtmltopdf-amd64": "^0.12"}}\n'},
+        ),
+        Example("FROM php:8.3-fpm-alpine\nRUN apk add --no-cache libnsl && docker-php-ext-install -j$(nproc) oci8\n", None),
         Example(
             "FROM golang:1.22-alpine\nCOPY . .\nRUN go build -o /app .\n",
             "FROM golang:1.22\nCOPY . .\nRUN go build -o /app .\n",
@@ -95,7 +104,9 @@ class AlpineNativeDependencies(Rule):
                 continue
             instruction = stage.from_instruction
             full = variants(identified.family)["full"]
-            replacement = f"{reference.repository}:{identified.tag_for(full.slim or '')}"
+            tag = identified.tag_for("-".join(part for part in (identified.flavour, full.slim) if part))
+            # `golang:alpine` names no version: its Debian counterpart is the untagged image, not `golang:`
+            replacement = f"{reference.repository}:{tag}" if tag else reference.repository
             message = "musl (Alpine) breaks " + "; ".join(f"`{name}`: {reason}" for name, reason in risky.items()) + f". Use `{replacement}` (glibc)"
             alpine_tool = uses_package_manager(stage, ALPINE_ONLY_COMMANDS)
             span = image_span(document, instruction)
