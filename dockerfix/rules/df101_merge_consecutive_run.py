@@ -99,15 +99,14 @@ class MergeConsecutiveRun(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        style = Style.of(document)
         for stage in document.stages:
             if not posix_shell(document, stage):
                 continue
             errexit = shell_errexit(document, stage)
             for group in consecutive_runs(stage, context, self.code):
-                yield from self.check_group(document, group, style, errexit)
+                yield from self.check_group(document, group, errexit)
 
-    def check_group(self, document: Document, group: list[Instruction], style: Style, errexit: bool) -> Iterator[Finding]:
+    def check_group(self, document: Document, group: list[Instruction], errexit: bool) -> Iterator[Finding]:
         """A RUN after which nothing may be appended splits the group: it stays on its own (reported), and a RUN
         whose `;` list relies on `set -e` may only end a merged RUN; the segments between them are merged."""
         segment: list[Instruction] = []
@@ -118,7 +117,7 @@ class MergeConsecutiveRun(Rule):
                     f"RUN instructions next to this one could share its layer; not merged automatically: {blocker}",
                     run.start, run.header_end,
                 )
-                yield from self.check_segment(document, segment, style)
+                yield from self.check_segment(document, segment)
                 segment = []
                 continue
             segment.append(run)
@@ -129,11 +128,11 @@ class MergeConsecutiveRun(Rule):
                         f"RUN instructions after this one could share its layer; not merged automatically: {ending}",
                         run.start, run.header_end,
                     )
-                yield from self.check_segment(document, segment, style)
+                yield from self.check_segment(document, segment)
                 segment = []
-        yield from self.check_segment(document, segment, style)
+        yield from self.check_segment(document, segment)
 
-    def check_segment(self, document: Document, group: list[Instruction], style: Style) -> Iterator[Finding]:
+    def check_segment(self, document: Document, group: list[Instruction]) -> Iterator[Finding]:
         if len(group) < 2:
             return
         pays = [merge_pays(before, after) for before, after in zip(group, group[1:])]
@@ -146,21 +145,22 @@ class MergeConsecutiveRun(Rule):
                     segment.append(run)
                     reasons.append(reason)
                     continue
-                yield from self.merge(document, segment, style, reasons, Applicability.SAFE)
+                yield from self.merge(document, segment, reasons, Applicability.SAFE)
                 segment, reasons = [run], []
-            yield from self.merge(document, segment, style, reasons, Applicability.SAFE)
+            yield from self.merge(document, segment, reasons, Applicability.SAFE)
             return
         yield from self.merge(
-            document, group, style,
+            document, group,
             ["couples steps that may change at different rates: a change to one reruns both"],
             Applicability.UNSAFE,
         )
 
     def merge(
-        self, document: Document, runs: list[Instruction], style: Style, reasons: list[str], applicability: Applicability
+        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability
     ) -> Iterable[Finding]:
         if len(runs) < 2:
             return
+        style = Style.of_runs(document, runs)
         last = len(runs) - 1
         pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
         text = pieces[0]

@@ -65,6 +65,11 @@ class AptListsCleanup(AppendCleanupRule):
             "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCMD [\"curl\"]\n",
             unsafe=True,
         ),
+        Example(
+            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
+            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl && \\\n\trm -rf /var/lib/apt/lists/*\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
+            unsafe=True,
+        ),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get install -y git\n", None),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n", None),
     )

@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import Style, append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
+from .runedit import append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
 from .shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
@@ -116,7 +116,6 @@ class CleanupInLaterLayer(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        style = Style.of(document)
         for stage in document.stages:
             runs = list(shell_runs(stage))
             for position, (run, commands) in enumerate(runs):
@@ -128,7 +127,7 @@ class CleanupInLaterLayer(Rule):
                 deleted_start = (run.leading_comments[0].line.start if run.leading_comments else run.span[0])
                 fix = self.fix(
                     f"Move the cleanup into the RUN on line {creator.start_line}",
-                    [append_edit(document, creator, appendable_text(document, run), style), Edit.delete(deleted_start, run.span[1])],
+                    [append_edit(document, creator, appendable_text(document, run)), Edit.delete(deleted_start, run.span[1])],
                     Applicability.UNSAFE,
                 )
                 yield self.finding(

@@ -11,7 +11,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import Style, append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, workdir_at
+from .runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, workdir_at
 
 ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
@@ -110,7 +110,6 @@ class DownloadedArchiveLeftBehind(Rule):
         return ContentChange(removes=(posixpath.join(folder, path),) if folder is not None else ())
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        style = Style.of(document)
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 for position, command in enumerate(commands):
@@ -125,7 +124,7 @@ class DownloadedArchiveLeftBehind(Rule):
                     if reason is not None:
                         yield self.finding(f"`{path}` stays in the layer after it was extracted (not fixed: {reason})", start, end)
                         continue
-                    fix = self.fix(f"Append `rm -f {path}` (the archive is no longer in the image)", [append_edit(document, run, f"rm -f {path}", style)], Applicability.UNSAFE, self.removal(stage, run, path))
+                    fix = self.fix(f"Append `rm -f {path}` (the archive is no longer in the image)", [append_edit(document, run, f"rm -f {path}")], Applicability.UNSAFE, self.removal(stage, run, path))
                     yield self.finding(f"`{path}` stays in the layer after it was extracted; remove it in the same RUN", start, end, fix)
 
     @staticmethod

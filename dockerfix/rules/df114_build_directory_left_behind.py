@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import Style, append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, verb_index
+from .runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, verb_index
 
 CLONE_OPTIONS_WITH_VALUE = {
     "--depth", "-b", "--branch", "-o", "--origin", "-c", "--config", "--reference", "-j", "--jobs", "--filter",
@@ -83,7 +83,6 @@ class BuildDirectoryLeftBehind(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        style = Style.of(document)
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 for position, command in enumerate(commands):
@@ -98,7 +97,7 @@ class BuildDirectoryLeftBehind(Rule):
                     if reason is not None:
                         yield self.finding(f"`{folder}` stays in the layer after the install (not fixed: {reason})", start, end)
                         continue
-                    fix = self.fix(f"Append `rm -rf {folder}` (the source tree is no longer in the image)", [append_edit(document, run, f"rm -rf {folder}", style)], Applicability.UNSAFE, ContentChange(removes=(folder,)))
+                    fix = self.fix(f"Append `rm -rf {folder}` (the source tree is no longer in the image)", [append_edit(document, run, f"rm -rf {folder}")], Applicability.UNSAFE, ContentChange(removes=(folder,)))
                     yield self.finding(f"`{folder}` stays in the layer after the install; remove it in the same RUN", start, end, fix)
 
     @staticmethod

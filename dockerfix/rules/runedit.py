@@ -31,10 +31,18 @@ class Style:
         return _style_of(document)
 
     @classmethod
-    def measure(cls, document: Document) -> "Style":
+    def of_runs(cls, document: Document, runs: Sequence[Instruction]) -> "Style":
+        """The style of these RUNs when one of them spans lines (a RUN is continued the way it was written),
+        else the file's."""
+        if any(len(run.lines) > 1 for run in runs):
+            return cls.measure(document, runs)
+        return cls.of(document)
+
+    @classmethod
+    def measure(cls, document: Document, instructions: Sequence[Instruction] | None = None) -> "Style":
         indents: Counter[str] = Counter()
         leading = trailing = 0
-        for instruction in document.instructions:
+        for instruction in document.instructions if instructions is None else instructions:
             if instruction.cmd != "run" or len(instruction.lines) < 2:
                 continue
             for line in instruction.lines:
@@ -102,11 +110,12 @@ def appendable_text(document: Document, run: Instruction) -> str:
     return f"{{ {text}; }}" if list_needs_grouping(run.shell) else text
 
 
-def append_edit(document: Document, run: Instruction, command: str, style: Style) -> Edit:
-    """Append `&& command` to a RUN (check ``append_blocker`` first). `a; b && c` still runs c only if b succeeded,
-    and the RUN fails exactly when it failed before, so nothing that ran before changes."""
+def append_edit(document: Document, run: Instruction, command: str) -> Edit:
+    """Append `&& command` to a RUN (check ``append_blocker`` first), continued the way the RUN is written.
+    `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
+    ran before changes."""
     end = run.arguments_to_source(run.shell.content_end, end=True)
-    return Edit(end, run.header_end, style.join(document, (), command))
+    return Edit(end, run.header_end, Style.of_runs(document, [run]).join(document, (), command))
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
@@ -205,7 +214,6 @@ class AppendCleanupRule(Rule):
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        style = Style.of(document)
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
@@ -222,7 +230,7 @@ class AppendCleanupRule(Rule):
                     continue
                 fix = self.fix(
                     f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
-                    [append_edit(document, run, cleanup, style)],
+                    [append_edit(document, run, cleanup)],
                     Applicability.UNSAFE,
                     self.content_change(),
                 )
