@@ -132,7 +132,7 @@ class Instruction:
     stage_index: int | None = None
     leading_comments: tuple[Comment, ...] = ()
 
-    @property
+    @cached_property
     def span(self) -> tuple[int, int]:
         """Whole lines, line endings included: what deleting or moving the instruction takes."""
         return self.lines[0].start, self.lines[-1].end
@@ -141,7 +141,7 @@ class Instruction:
     def keyword(self) -> str:
         return self.parsed.keyword
 
-    @property
+    @cached_property
     def cmd(self) -> str:
         """The keyword in lower case, for comparisons."""
         return self.parsed.keyword.lower()

@@ -78,7 +78,7 @@ def check(
                 raise
             failures.append(RuleFailure(rule.code, f"{type(error).__name__}: {error}"))
             continue
-        findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
+        findings.extend(finding for finding in produced if not suppressions.silences_anything or not _suppressed(document, suppressions, finding))
     return tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
 
 

@@ -130,6 +130,10 @@ class Suppressions:
                 per_line[comment.line.number] = codes
         return cls(frozenset(file_codes), file_all, per_line, hadolint_map)
 
+    @property
+    def silences_anything(self) -> bool:
+        return self.file_all or bool(self.file_codes) or bool(self.per_line)
+
     def suppresses(self, instruction: "Instruction", code: str) -> bool:
         if self.file_all or code in self.file_codes:
             return True
