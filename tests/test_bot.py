@@ -268,3 +268,22 @@ def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):
     assert out.startswith(f"{REPO}: opened")
     row = next(line for line in forge.pulls(REPO)[0]["body"].splitlines() if line.startswith("| DF201"))
     assert re.search(r"a source edit rebuilds \d+ steps? instead of \d+", row), row
+
+
+def test_verify_without_a_reachable_engine_says_so_in_one_line_and_still_opens(remote, forge, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    code, out, err = bot(forge, capsys, "--verify")
+    assert code == 0 and out.startswith(f"{REPO}: opened"), err
+    text = forge.pulls(REPO)[0]["body"]
+    measured = text.split("### Measured\n\n", 1)[1].split("\n\n", 1)[0]
+    assert measured.startswith("Not measured: no Docker engine reachable") and "\n" not in measured
+    code, out, _ = bot(forge, capsys, "--verify")  # the same fixes: not measured again, nothing rewritten
+    assert out.startswith(f"{REPO}: up to date")
+
+
+def test_verify_is_off_unless_asked_and_the_repository_can_ask(remote, forge, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    assert "### Measured" not in bot(forge, capsys, "--dry-run")[1]
+    remote.commit({"pyproject.toml": "[tool.dockerfix.bot]\nverify = true\n"}, "measure")
+    assert "Not measured: no Docker engine reachable" in bot(forge, capsys, "--dry-run")[1]
+    assert "### Measured" not in bot(forge, capsys, "--dry-run", "--no-verify")[1]

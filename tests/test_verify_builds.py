@@ -126,3 +126,21 @@ def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Pa
     assert failure.value.step == "[3/3] RUN apt-get install -y no-such-package-here"
     assert "Unable to locate package no-such-package-here" in failure.value.log_tail
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
+
+
+def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_line(client, tmp_path: Path, monkeypatch, capsys):
+    from bot_fake_github import MERGEABLE, Remote
+
+    from dockerfix.bot.command import main
+
+    failing = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /missing\n"
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, "broken/Dockerfile": failing})
+    monkeypatch.setenv("DOCKER_HOST", client.host)
+    monkeypatch.setenv("DOCKERFIX_DOCKER", client.program)
+    assert main(["--path", str(remote.human), "--dry-run", "--verify"]) == 0
+    out = capsys.readouterr().out
+    measured = out.split("### Measured\n\n", 1)[1].split("<details>", 1)[0]
+    assert "`Dockerfile`:\n\n| | original | fixed |" in measured
+    assert "| layers | 3 | 2 |" in measured and "equivalent: same files, same config" in measured
+    assert "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`." in measured
+    assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
