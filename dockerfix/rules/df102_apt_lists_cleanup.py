@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange
-from dockerfix.rewriter.rule import Example
-from dockerfix.rewriter.shell import SimpleCommand
+import re
+from typing import Iterator
 
-from .runedit import AppendCleanupRule, removes_path, shell_runs, tool_and_arguments, verb_index
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange, Edit
+from dockerfix.rewriter.rule import Example
+from dockerfix.rewriter.shell import Script, SimpleCommand
+
+from .runedit import AppendCleanupRule, removes_path, stages_built_on, tool_and_arguments, verb_index
 
 APT = ("apt-get", "apt")
+INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
+APT_INSTALL = re.compile(r"\bapt(-get)?\b.*\b(install|upgrade|dist-upgrade|build-dep)\b")
 
 
 def apt_verb(command: SimpleCommand) -> str | None:
@@ -38,9 +43,11 @@ class AptListsCleanup(AppendCleanupRule):
             && rm -rf /var/lib/apt/lists/*
 
     Fix safety
-        Unsafe: it removes files from the image (the lists, a cache that `apt-get update` re-creates). It is not fixed
-        when a later RUN of the stage installs with apt without its own `apt-get update`, which would then fail, or
-        when the lists live in a `--mount=type=cache` (they never reach the image).
+        Unsafe: it removes files from the image (the lists, a cache that `apt-get update` re-creates). A later RUN
+        of the stage, or of a stage built on it, that installs with apt without its own `apt-get update` would then
+        fail: the fix gives it one (`apt-get update && ` before its install, which may fetch a newer index), or is not
+        offered when that cannot be done (an exec-form RUN, an install after `||` or in a pipeline). Not flagged when
+        the lists live in a `--mount=type=cache` (they never reach the image).
     """
 
     code = "DF102"
@@ -70,7 +77,16 @@ class AptListsCleanup(AppendCleanupRule):
             "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl && \\\n\trm -rf /var/lib/apt/lists/*\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
             unsafe=True,
         ),
-        Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get install -y git\n", None),
+        Example(
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nCOPY . /src\nRUN make -C /src; apt-get install -y git\n"
+            "FROM base\nRUN apt-get install -y jq\n",
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCOPY . /src\n"
+            "RUN make -C /src; apt-get update && apt-get install -y git \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM base\nRUN apt-get update && apt-get install -y jq \\\n    && rm -rf /var/lib/apt/lists/*\n",
+            unsafe=True,
+        ),
+        Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None),
+        Example('FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n', None),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n", None),
     )
 
@@ -84,12 +100,49 @@ class AptListsCleanup(AppendCleanupRule):
         return removes_path(commands, r"^/var/lib/apt/lists/?(\*|$)")
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        for later, commands in shell_runs(stage):
-            if later.index <= run.index:
+        for later, install in needing_lists(document, stage, run):
+            if install is None:
+                return f"line {later.start_line} installs with apt, and cannot be given its own `apt-get update`"
+        return None
+
+    def follow_up(self, document: Document, stage: Stage, run: Instruction) -> tuple[list[Edit], str]:
+        """A later apt install that relied on these lists runs its own `apt-get update` first."""
+        later = [(instruction, install) for instruction, install in needing_lists(document, stage, run) if install is not None]
+        if not later:
+            return [], ""
+        edits = [Edit.insert(instruction.arguments_to_source(install.start), "apt-get update && ") for instruction, install in later]
+        lines = ", ".join(str(instruction.start_line) for instruction, _ in later)
+        return edits, f"; the apt install on line{'s' if len(later) > 1 else ''} {lines} gets its own `apt-get update`"
+
+
+def needing_lists(document: Document, stage: Stage, run: Instruction) -> Iterator[tuple[Instruction, SimpleCommand | None]]:
+    """The RUNs after ``run`` (in its stage, then in the stages built on it) that install with apt from the lists
+    ``run`` fetched, each with the install command that can be given its own update (None when it cannot)."""
+    for current in [stage, *stages_built_on(document, stage)]:
+        for later in current.instructions:
+            if later.cmd != "run" or (current is stage and later.index <= run.index):
                 continue
+            if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
+                if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
+                    yield later, None
+                continue
+            commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
             if "update" in verbs:
-                return None
-            if any(verb in ("install", "upgrade", "dist-upgrade", "build-dep") for verb in verbs):
-                return f"line {later.start_line} installs with apt without its own `apt-get update`"
-        return None
+                if current is stage:
+                    return  # the lists exist again from here on: what follows is that RUN's concern
+                break
+            install = next((c for c, verb in zip(commands, verbs) if verb in INSTALL_VERBS), None)
+            if install is not None:
+                yield later, install if starts_and_list(later.shell, install) else None
+
+
+def starts_and_list(script: Script, command: SimpleCommand) -> bool:
+    """Whether `update && ` can go right before this command and bind to it alone: it starts a top-level item that
+    follows nothing or a `;`, `&&` or newline (after `||` or `|` the `&&` would take in what precedes it)."""
+    if not command.top_level:
+        return False
+    for previous, item in zip((None, *script.items), script.items):
+        if item.start == command.start:
+            return previous is None or previous.operator in (";", "&&", "\n")
+    return False

@@ -124,6 +124,18 @@ def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str
     return Edit.insert(run.arguments_to_source(word.end, end=True), f" {text}")
 
 
+def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
+    """The stages whose FROM names this stage, directly or through another such stage, in file order."""
+    names = {stage.name} if stage.name else set()
+    found = []
+    for later in document.stages[stage.index + 1:]:
+        if later.base_image.lower() in names:
+            found.append(later)
+            if later.name:
+                names.add(later.name)
+    return found
+
+
 def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
     """Shell-form RUNs of a stage that parsed, with their commands."""
     for instruction in stage.instructions:
@@ -206,6 +218,11 @@ class AppendCleanupRule(Rule):
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
         return None
 
+    def follow_up(self, document: Document, stage: Stage, run: Instruction) -> tuple[list[Edit], str]:
+        """Edits elsewhere that the cleanup needs to keep later instructions working, and what the title says of
+        them (checked by ``blocker`` first)."""
+        return [], ""
+
     def cleanup_for(self, commands: list[SimpleCommand]) -> str:
         """The command that cleans up after these commands."""
         return self.cleanup
@@ -228,9 +245,10 @@ class AppendCleanupRule(Rule):
                 if reason is not None:
                     yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
                     continue
+                companions, note = self.follow_up(document, stage, run)
                 fix = self.fix(
-                    f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image)",
-                    [append_edit(document, run, cleanup)],
+                    f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
+                    [append_edit(document, run, cleanup), *companions],
                     Applicability.UNSAFE,
                     self.content_change(),
                 )
