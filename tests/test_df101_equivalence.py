@@ -22,7 +22,7 @@ COMMANDS = [
     "export V=1", "V=2", "test -n \"$V\" && echo v=$V >> log", "echo ${W:=w} >> log", "umask 077", "set -e",
     "true", "false", "exit 0", "exit 3", "ls >> log", "f() { echo f >> log; }", "f", "alias q=true", ": ${Q:=q}",
     "(cd sub && touch inner)", "echo $PWD >> log", "printf '%s\\n' x >> log", "rm -f f1", "[ -d sub ] || echo nosub >> log",
-    "echo 'export S=1' > env.sh", ". ./env.sh", "echo s=$S >> log", "exec true", "exec sh -c 'echo exec >> log'",
+    "echo 'export S=1' > env.sh", ". ./env.sh", "echo s=$S >> log", "exec true", "exec sh -c 'echo exec >> log'", "echo c >> log # a note",
 ]
 OPERATORS = [" && ", " || ", "; "]
 

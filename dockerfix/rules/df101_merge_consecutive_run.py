@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
-from .runedit import Style, append_blocker, appendable_text, command_text
+from .runedit import Style, append_blocker, appendable_text, command_text, trailing_comment
 from .shellfacts import Role, changes_shell_state, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
@@ -95,7 +95,11 @@ class MergeConsecutiveRun(Rule):
             "FROM alpine\nRUN mkdir /a\nRUN set -e; touch /a/b; touch /a/c\nRUN touch /d\n",
             "FROM alpine\nRUN mkdir /a \\\n    && { set -e; touch /a/b; touch /a/c; }\nRUN touch /d\n",
         ),
-        Example("FROM alpine\nRUN echo one # first\nRUN echo two\n", None),
+        Example(
+            "FROM alpine\nRUN echo one # first\nRUN echo two  # second\n",
+            "FROM alpine\nRUN echo one \\\n    # first\n    && echo two  # second\n",
+        ),
+        Example("FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n", None),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
@@ -165,7 +169,11 @@ class MergeConsecutiveRun(Rule):
         pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
         text = pieces[0]
         for previous, run, command in zip(runs, runs[1:], pieces[1:]):
-            text += style.join(document, between_comments(document, previous, run), command)
+            moved = trailing_comment(previous)
+            comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
+            text += style.join(document, comments, command)
+        if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
+            text += document.text[runs[-1].arguments_to_source(runs[-1].shell.content_end, end=True):runs[-1].header_end]
         why = "; ".join(dict.fromkeys(reasons))
         count = len(runs)
         yield self.finding(
@@ -270,9 +278,14 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> s
     return appendable_text(document, run) if group else command_text(document, run)
 
 
-def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[Comment]:
+def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:
+    """The comment lines between two RUNs, as written."""
     start, end = previous.span[1], run.span[0]
-    return [element for element in document.elements if isinstance(element, Comment) and start <= element.line.start < end]
+    return [
+        document.text[element.line.start:element.line.content_end]
+        for element in document.elements
+        if isinstance(element, Comment) and start <= element.line.start < end
+    ]
 
 
 def run_roles(run: Instruction) -> list[Role]:

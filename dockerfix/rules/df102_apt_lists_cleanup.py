@@ -87,7 +87,11 @@ class AptListsCleanup(AppendCleanupRule):
         ),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None),
         Example('FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n', None),
-        Example("FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n", None),
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    # tools\n    && rm -rf /var/lib/apt/lists/*\n",
+            unsafe=True,
+        ),
     )
 
     def content_change(self) -> ContentChange:

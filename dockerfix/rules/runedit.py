@@ -55,11 +55,12 @@ class Style:
         indent = indents.most_common(1)[0][0] if indents else "    "
         return cls(indent or "    ", leading_operator=leading >= trailing)
 
-    def join(self, document: Document, comments: Sequence[Comment], command: str) -> str:
-        """Text that continues a RUN with `&& command` on a new continuation line, comment lines before it."""
+    def join(self, document: Document, comments: Sequence[str], command: str) -> str:
+        """Text that continues a RUN with `&& command` on a new continuation line, comment lines (their text, `#`
+        included) before it."""
         newline = document.source.newline
         escape = document.escape
-        comment_lines = "".join(document.text[c.line.start:c.line.content_end] + newline for c in comments)
+        comment_lines = "".join(comment + newline for comment in comments)
         if self.leading_operator:
             return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
         return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
@@ -80,7 +81,7 @@ def append_blocker(run: Instruction) -> str | None:
     script = run.shell
     if script is None or script.has_error:
         return "the shell command could not be parsed"
-    if script.comments:
+    if script.comments and trailing_comment(run) is None:
         return "a shell comment would swallow what follows it"
     if script.has_background:
         return "a command runs in the background (`&`)"
@@ -91,6 +92,18 @@ def append_blocker(run: Instruction) -> str | None:
     if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
         return "the RUN ends with a comment line"
     return None
+
+
+def trailing_comment(run: Instruction) -> str | None:
+    """The shell comment that ends a RUN on its last line (`RUN make # build it`), which can become a comment line
+    of the continuation when a command is added after the RUN's own; None when there is none or it is elsewhere."""
+    script = run.shell
+    if script is None or len(script.comments) != 1:
+        return None
+    start, end = script.comments[0]
+    if start < script.content_end or run.arguments_to_source(start) < run.lines[-1].start:
+        return None
+    return script.source[start:end].rstrip()
 
 
 def command_text(document: Document, run: Instruction) -> str:
@@ -115,7 +128,9 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
     ran before changes."""
     end = run.arguments_to_source(run.shell.content_end, end=True)
-    return Edit(end, run.header_end, Style.of_runs(document, [run]).join(document, (), command))
+    style = Style.of_runs(document, [run])
+    comment = trailing_comment(run)
+    return Edit(end, run.header_end, style.join(document, [style.indent + comment] if comment else [], command))
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
