@@ -40,10 +40,11 @@ class MergeConsecutiveRun(Rule):
         Each RUN starts a fresh shell in WORKDIR and the build stops at the first failing one. The fix keeps both: a
         RUN that changes the shell's state (`cd`, `export`, `set`, `umask`, variables, `source`, `exit`, ...) is wrapped
         in a subshell `( ... )` so later commands do not see it, and a later RUN made of a `;` or `||` list is grouped
-        `{ ...; }` so it still runs only when the earlier ones succeeded. RUNs with a background `&`, a shell comment,
-        a heredoc or a command the shell parser cannot read are reported without a fix, and so is a `;` list under
-        `set -e` (set by the RUN or by SHELL) in any but the last RUN: on the left of `&&` the shell ignores `set -e`.
-        The fix is safe when the merge
+        `{ ...; }` so it still runs only when the earlier ones succeeded. A shell comment that ends a RUN becomes a
+        comment line of the continuation. A RUN with a background `&`, a comment before a continuation (it swallows
+        the rest of the RUN), a heredoc or a command the shell parser cannot read stays on its own and is reported;
+        its neighbours on either side are still merged. A `;` list under `set -e` (set by the RUN or by SHELL) may
+        only end a merged RUN: on the left of `&&` the shell ignores `set -e`. The fix is safe when the merge
         also pays for the build cache: an index update with the install that needs it, cleanup with the layer that
         made the files, or quick housekeeping commands. Merging a slow, stable step with one that may change more often
         makes every rebuild rerun both, so that fix is unsafe (applied with `--unsafe-fixes`).
