@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT))
 from dockerfix.rewriter.config import discover  # noqa: E402
 from dockerfix.verify import measured_table  # noqa: E402
 from dockerfix.verify.render import size, verdict  # noqa: E402
-from dockerfix.verify.sandbox import PrivateDaemon, base_tarball  # noqa: E402
+from dockerfix.verify.sandbox import PrivateDaemon, base_tarball, build_python_images  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "verify_fixtures"
 RESULTS = ROOT / "docs" / "verify-results.md"
@@ -31,6 +31,7 @@ def main() -> int:
     daemon = PrivateDaemon.start()
     try:
         daemon.load_base_image(base_tarball())
+        build_python_images(daemon.client)
         engine = daemon.client.check()
         lines = [
             "| fixture | fixes | layers | size | gzip size | after a source edit (re-run, changed layers) | equivalence | seconds |",
@@ -57,8 +58,12 @@ def main() -> int:
             "# `dockerfix verify` on its fixtures\n\n"
             "Measured by `python bench/verify_fixtures.py --write`: each fixture of `tests/verify_fixtures/` built before and\n"
             f"after its fixes (settings from its `.dockerfix.toml`) with a private Docker engine {engine} (BuildKit) on a\n"
-            "debootstrap Debian bookworm base. Size: the layers' file bytes (as `docker history` counts them); gzip: the\n"
-            "compressed layers (what a push uploads); the source edit appends a line to the file `verify` chose.\n\n"
+            "debootstrap Debian bookworm base. `python:3.11` and `python:3.11-slim` are stand-ins built on that base from\n"
+            "Debian's python3.11 packages (`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the\n"
+            "interpreter, venv and a `python` command, the full one adds pip and the headers), not the official images.\n"
+            "Size: the layers' file bytes (as `docker history` counts them); gzip: the compressed layers (what a push\n"
+            "uploads); the source edit appends a line to the file `verify` chose. Declared differences are the ones the\n"
+            "applied fix says it makes (DF304: the build image's files and the venv's PATH entry).\n\n"
             + table
         )
     return 0
