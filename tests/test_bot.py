@@ -281,9 +281,10 @@ def test_verify_without_a_reachable_engine_says_so_in_one_line_and_still_opens(r
     assert out.startswith(f"{REPO}: up to date")
 
 
-def test_verify_is_off_unless_asked_and_the_repository_can_ask(remote, forge, capsys, monkeypatch, tmp_path):
+def test_verify_is_off_unless_the_operator_asks_and_a_repository_cannot_ask(remote, forge, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     assert "### Measured" not in bot(forge, capsys, "--dry-run")[1]
+    assert "Not measured: no Docker engine reachable" in bot(forge, capsys, "--dry-run", "--verify")[1]
     remote.commit({"pyproject.toml": "[tool.dockerfix.bot]\nverify = true\n"}, "measure")
-    assert "Not measured: no Docker engine reachable" in bot(forge, capsys, "--dry-run")[1]
-    assert "### Measured" not in bot(forge, capsys, "--dry-run", "--no-verify")[1]
+    code, out, err = bot(forge, capsys, "--dry-run")
+    assert code == 2 and "### Measured" not in out and "unknown bot setting(s) verify" in err

@@ -38,10 +38,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="also apply unsafe fixes (default: `bot.unsafe-fixes`, else `unsafe-fixes`, else no)")  # fmt: skip
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
-    parser.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
+    parser.add_argument("--verify", action="store_true",
                         help="build each fixed Dockerfile before and after with the Docker engine (DOCKER_HOST) and put "
-                        "`dockerfix verify`'s measured table in the body. Off by default (`bot.verify`): building runs the "
-                        "repository's RUN steps, i.e. its code, on this machine; only for repositories you trust")  # fmt: skip
+                        "`dockerfix verify`'s measured table in the body. Building runs the repository's RUN steps, i.e. "
+                        "its code, on this machine: only for repositories you trust, and only this flag turns it on "
+                        "(a repository cannot ask for it)")  # fmt: skip
     parser.add_argument("--body-template", type=Path, help="a jinja2 template for the pull request body")
     parser.add_argument("--author", default=DEFAULT_IDENTITY, help=f"`Name <email>` of the bot's commits (default: {DEFAULT_IDENTITY})")
     parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL, help="the GitHub REST API")

@@ -31,7 +31,7 @@ class Options:
     ignore: list[str] | None = None
     unsafe_fixes: bool | None = None
     body_template: Path | None = None
-    verify: bool | None = None  # None: the repository's `bot.verify` decides
+    verify: bool = False  # only the operator turns building on: it runs the repository's RUN steps
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
 def _propose(workspace: Workspace, bot: BotSettings, options: Options) -> Proposal:
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
-    verify = options.verify if options.verify is not None else bot.verify
+    verify = options.verify
     files, errors, originals = [], [], []
     for path in _dockerfiles(root, bot.paths):
         settings = discover(path).override(options.select, options.ignore, unsafe)

@@ -18,7 +18,7 @@ from .registry import rule_options
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "bot"}
-_BOT_KEYS = {"enabled", "paths", "branch", "labels", "reviewers", "unsafe-fixes", "verify"}
+_BOT_KEYS = {"enabled", "paths", "branch", "labels", "reviewers", "unsafe-fixes"}
 
 
 class ConfigError(Exception):
@@ -35,7 +35,6 @@ class BotSettings:
     labels: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
     unsafe_fixes: bool | None = None  # None: the top-level `unsafe-fixes` decides
-    verify: bool = False  # build and measure the fixes (this runs the Dockerfiles' RUN steps: opt-in only)
 
 
 @dataclass(frozen=True)
@@ -150,7 +149,7 @@ def _bot(table: Any, path: Path) -> BotSettings:
     unknown = set(table) - _BOT_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown bot setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BOT_KEYS))}")
-    for key in ("enabled", "unsafe-fixes", "verify"):
+    for key in ("enabled", "unsafe-fixes"):
         if key in table and not isinstance(table[key], bool):
             raise ConfigError(f"{path}: `bot.{key}` must be true or false")
     if "branch" in table and (not isinstance(table["branch"], str) or not table["branch"].strip()):
@@ -163,7 +162,6 @@ def _bot(table: Any, path: Path) -> BotSettings:
         labels=_strings(table["labels"], "labels", path) if "labels" in table else defaults.labels,
         reviewers=_strings(table["reviewers"], "reviewers", path) if "reviewers" in table else defaults.reviewers,
         unsafe_fixes=table.get("unsafe-fixes"),
-        verify=table.get("verify", defaults.verify),
     )
 
 
