@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
@@ -298,8 +299,10 @@ def _split(line: str) -> tuple[str, tuple[tuple[str, int, int], ...], int, str]:
     return keyword, flags, arguments_start, arguments
 
 
+@lru_cache(maxsize=8192)
 def parse_line(line: str, escape: str = "\\") -> ParsedLine:
-    """Parse one logical line as BuildKit's ``newNodeFromLine`` does; raises ``ArgumentError`` where it fails."""
+    """Parse one logical line as BuildKit's ``newNodeFromLine`` does; raises ``ArgumentError`` where it fails.
+    Cached for the same reason as the shell parser: re-parses mostly see lines they parsed before."""
     keyword, flags, arguments_start, arguments = _split(line)
     sub_keyword = None
     try:

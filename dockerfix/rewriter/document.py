@@ -10,7 +10,7 @@ What BuildKit derives from each logical instruction line (keyword, flags, value,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator, Union
 
@@ -277,6 +277,7 @@ class _Parser:
         self.directives: list[Directive] = []
         self.elements: list[Element] = []
         self.instructions: list[Instruction] = []
+        self.stages_started = 0
 
     def error(self, line: Line, column: int, message: str) -> SourceError:
         return SourceError(self.source.path, line.number, column, message)
@@ -383,6 +384,11 @@ class _Parser:
             Flag(logical[flag_start:flag_end], map_offset(segments, flag_start), map_offset(segments, flag_end, end=True))
             for flag_start, flag_end in parsed.flag_spans
         )
+        if parsed.keyword.lower() == "from":
+            self.stages_started += 1
+        leading = len(self.elements)
+        while leading and isinstance(self.elements[leading - 1], Comment):
+            leading -= 1
         self.instructions.append(
             Instruction(
                 index=len(self.instructions),
@@ -398,38 +404,25 @@ class _Parser:
                 end=used[-1].content_end,
                 start_line=first_line.number,
                 end_line=used[-1].number,
+                stage_index=self.stages_started - 1 if self.stages_started else None,
+                leading_comments=tuple(self.elements[leading:]),
             )
         )
         self.elements.append(self.instructions[-1])
         return index
 
     def finish(self) -> Document:
-        """Attach stages and each instruction's comments directly above it."""
-        stage_members: list[list[Instruction]] = []
+        """Group the instructions into stages (each instruction knows its stage and the comments above it)."""
+        stage_members: list[list[Instruction]] = [[] for _ in range(self.stages_started)]
         global_args = []
-        pending_comments: list[Comment] = []
-        elements: list[Element] = []
-        for element in self.elements:
-            if isinstance(element, Comment):
-                pending_comments.append(element)
-                elements.append(element)
-                continue
-            if not isinstance(element, Instruction):
-                pending_comments = []
-                elements.append(element)
-                continue
-            if element.cmd == "from":
-                stage_members.append([])
-            stage_index = len(stage_members) - 1 if stage_members else None
-            instruction = replace(element, stage_index=stage_index, leading_comments=tuple(pending_comments))
-            pending_comments = []
-            if stage_index is None:
+        for instruction in self.instructions:
+            if instruction.stage_index is None:
                 if instruction.cmd == "arg":
                     global_args.append(instruction)
             else:
-                stage_members[stage_index].append(instruction)
-            elements.append(instruction)
-        instructions = tuple(element for element in elements if isinstance(element, Instruction))
+                stage_members[instruction.stage_index].append(instruction)
+        instructions = tuple(self.instructions)
+        elements = self.elements
         stages = []
         for stage_index, members in enumerate(stage_members):
             from_instruction = members[0]

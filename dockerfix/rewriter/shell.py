@@ -240,8 +240,10 @@ def _unescape_double(text: str) -> str:
     return _DOUBLE_QUOTE_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
+@lru_cache(maxsize=4096)
 def parse_shell(text: str) -> Script:
-    """Parse a shell script; never raises (a script tree-sitter cannot read has ``has_error``)."""
+    """Parse a shell script; never raises (a script tree-sitter cannot read has ``has_error``). Cached: each pass of
+    the fix loop, and each keystroke in an editor, re-parses a document whose RUNs are mostly unchanged."""
     builder = _Builder(text)
     tree = _parser().parse(builder.encoded)
     root = tree.root_node

@@ -153,9 +153,18 @@ def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
 
 def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
     """Shell-form RUNs of a stage that parsed, with their commands."""
-    for instruction in stage.instructions:
-        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error:
-            yield instruction, list(instruction.shell.simple_commands())
+    for instruction, commands in _shell_runs(stage):
+        yield instruction, list(commands)
+
+
+@lru_cache(maxsize=64)
+def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, ...]], ...]:
+    """Every rule walks the same stages of the same document: find their RUNs once."""
+    return tuple(
+        (instruction, instruction.shell.simple_commands())
+        for instruction in stage.instructions
+        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error
+    )
 
 
 @lru_cache(maxsize=16384)
