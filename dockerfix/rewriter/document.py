@@ -360,17 +360,16 @@ class _Parser:
             segments.append(Segment(len(logical), line.start, len(piece)))
             logical += piece
         header_end = used[-1].content_end
-        column = self.source.position(start)[1]
         try:
             parsed = parse_line(logical, self.escape)
         except ArgumentError as error:
-            raise self.error(first_line, column, str(error)) from None
+            raise self.error(first_line, self.source.position(start)[1], str(error)) from None
         heredocs = []
         for header in heredoc_headers(parsed, logical):
             body_start = self.lines[index].start if index < len(self.lines) else len(self.text)
             while True:
                 if index >= len(self.lines):
-                    raise self.error(first_line, column, f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)")
+                    raise self.error(first_line, self.source.position(start)[1], f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)")
                 line = self.lines[index]
                 used.append(line)
                 index += 1
