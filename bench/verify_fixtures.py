@@ -24,7 +24,8 @@ def _rebuild(measurement) -> str:
     rebuild = measurement.rebuild
     if rebuild is None:
         return "–"
-    return f"{len(rebuild.steps_rerun)} steps, {size(rebuild.changed_bytes)}"
+    count = len(rebuild.steps_rerun)
+    return f"{count} step{'' if count == 1 else 's'}, {size(rebuild.changed_bytes)}"
 
 
 def main() -> int:

@@ -34,7 +34,7 @@ class AptNoInstallRecommends(AddFlagRule):
     summary = "apt-get install without --no-install-recommends installs packages nobody asked for."
     hadolint = ("DL3015",)
     flag = "--no-install-recommends"
-    effect = "installs fewer packages: recommended ones, e.g. ca-certificates, are no longer pulled in"
+    effect = "apt installs fewer packages: recommended ones, e.g. ca-certificates, are no longer pulled in"
     valid = (
         "FROM debian\nRUN apt-get install -y --no-install-recommends curl\n",
         "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",

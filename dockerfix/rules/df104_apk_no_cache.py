@@ -34,7 +34,7 @@ class ApkNoCache(AddFlagRule):
     summary = "apk add without --no-cache leaves the package index in the image."
     hadolint = ("DL3019",)
     flag = "--no-cache"
-    effect = "keeps apk's index out of the image (files under /var/cache/apk are no longer created)"
+    effect = "apk's index stays out of the image (files under /var/cache/apk are no longer created)"
     cached_paths = ("/var/cache/apk",)
     valid = (
         "FROM alpine\nRUN apk add --no-cache curl\n",

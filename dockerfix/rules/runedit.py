@@ -319,7 +319,7 @@ class AddFlagRule(Rule):
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
                     fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
-                    yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`: {self.effect}", start, end, fix)
+                    yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 
 
 def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
