@@ -17,7 +17,7 @@ from pygls.workspace import TextDocument
 from . import __version__
 from .cli import is_dockerfile_name
 from .rewriter import pipeline
-from .rewriter.config import ConfigError, Settings, discover
+from .rewriter.config import ConfigError, Settings, discover, rule_option_values
 from .rewriter.document import Document, parse
 from .rewriter.pipeline import FileResult, Range, ReportedFinding
 from .rewriter.registry import rule_by_code
@@ -58,7 +58,12 @@ class DockerfixServer(LanguageServer):
         except ConfigError as error:
             self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning, message=str(error)))
             settings = Settings()
-        return settings.override(self.overrides.get("select"), self.overrides.get("ignore"), self.overrides.get("unsafeFixes"))
+        try:
+            options = rule_option_values(self.overrides, "the client's dockerfix settings")
+        except ConfigError as error:
+            self.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Warning, message=str(error)))
+            options = {}
+        return settings.override(self.overrides.get("select"), self.overrides.get("ignore"), self.overrides.get("unsafeFixes"), options)
 
     def analyse(self, document: TextDocument, apply_fixes: bool = False) -> Analysis:
         """Findings for the document's current text (cached per version); with ``apply_fixes`` also the text after

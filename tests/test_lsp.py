@@ -211,3 +211,26 @@ async def test_rule_options_from_the_workspace_configuration(client: LanguageCli
     )
     quick = next(a for a in await client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
     assert apply(text, quick.edit) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def digest_client(lsp_client: LanguageClient):
+    options = {"pin-digests": True, "digests": {"debian:bookworm": "sha256:" + "ab" * 32}}
+    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=options))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_rule_options_from_the_client(digest_client: LanguageClient):
+    folder = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-"))
+    uri, text = (folder / "Dockerfile").as_uri(), "FROM debian:bookworm\n"
+    open_document(digest_client, text, uri=uri)
+    await digest_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    (diagnostic,) = digest_client.diagnostics[uri]
+    assert diagnostic.code == "DF303" and "not pinned by digest" in diagnostic.message
+    params = lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), range=whole(text), context=lsp.CodeActionContext(diagnostics=[])
+    )
+    quick = next(a for a in await digest_client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
+    assert apply(text, quick.edit) == "# tag: debian:bookworm\nFROM debian:bookworm@sha256:" + "ab" * 32 + "\n"

@@ -102,6 +102,19 @@ def _table(path: Path) -> dict[str, Any] | None:
     return data.get("tool", {}).get("dockerfix", data)
 
 
+def rule_option_values(table: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The rule options ``table`` sets (by their configuration names), parsed; a bad value raises a ConfigError
+    that names ``where``. Other keys are left to the caller."""
+    declared = rule_options()
+    values = {}
+    for name in sorted(set(table) & set(declared)):
+        try:
+            values[name] = declared[name].parse(table[name])
+        except ValueError as error:
+            raise ConfigError(f"{where}: `{name}` {error}") from None
+    return values
+
+
 def load(path: Path) -> Settings:
     table = _table(path) or {}
     declared = rule_options()
@@ -109,13 +122,7 @@ def load(path: Path) -> Settings:
     unknown = set(table) - known
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    options = {}
-    for name in sorted(set(table) & set(declared)):
-        try:
-            options[name] = declared[name].parse(table[name])
-        except ValueError as error:
-            raise ConfigError(f"{path}: `{name}` {error}") from None
-    settings = Settings(root=path.parent, path=path, options=options)
+    settings = Settings(root=path.parent, path=path, options=rule_option_values(table, str(path)))
     if "select" in table:
         settings = replace(settings, select=_codes(table["select"], "select", path))
     if "ignore" in table:
