@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 from dockerfix.rewriter import engine
+from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.fixes import Applicability, Edit
@@ -134,3 +135,14 @@ def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
     assert "DF950  no-maintainer" in listing.stdout, listing.stderr
     run = subprocess.run([sys.executable, "-m", "dockerfix", "Dockerfile"], cwd=tmp_path, env=environment, capture_output=True, text=True)
     assert "Dockerfile:2:1: DF950 MAINTAINER is deprecated" in run.stdout
+
+
+def test_configuration_is_found_upwards_but_not_above_a_given_root(tmp_path):
+    """The bot checks repositories out in a temporary folder: a configuration above the checkout is not theirs."""
+    (tmp_path / ".dockerfix.toml").write_text('ignore = ["DF101"]\n')
+    repository = tmp_path / "checkout" / "services"
+    repository.mkdir(parents=True)
+    (repository / "Dockerfile").write_text("FROM debian\n")
+    assert discover(repository / "Dockerfile").ignore == ("DF101",)
+    assert discover(repository / "Dockerfile", root=tmp_path / "checkout").ignore == ()
+    assert discover(repository / "Dockerfile", root=tmp_path).ignore == ("DF101",)

@@ -78,7 +78,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
         raise RuntimeError(f"the base branch {base!r} does not exist")
     workspace.fetch({base: BASE_REF})
     workspace.check_out(BASE_REF)
-    root_settings = discover(directory)
+    root_settings = discover(directory, root=directory)
     bot = root_settings.bot
     if not bot.enabled:
         return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
@@ -151,7 +151,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options) -> Propos
     verify = options.verify
     files, errors, originals = [], [], []
     for path in _dockerfiles(root, bot.paths):
-        settings = discover(path).override(options.select, options.ignore, unsafe)
+        settings = discover(path, root=root).override(options.select, options.ignore, unsafe)
         original = path.read_bytes() if verify else b""
         result = pipeline.run_path(path, settings, write=True)
         relative = path.relative_to(root).as_posix()

@@ -172,11 +172,14 @@ def _bot(table: Any, path: Path) -> BotSettings:
     )
 
 
-def discover(start: Path) -> Settings:
-    """Settings of the nearest folder at or above ``start`` with a ``.dockerfix.toml`` or a ``pyproject.toml``
-    holding ``[tool.dockerfix]``; defaults when there is none."""
-    folder = start if start.is_dir() else start.parent
-    for candidate in [folder.resolve(), *folder.resolve().parents]:
+def discover(start: Path, root: Path | None = None) -> Settings:
+    """Settings of the nearest folder at or above ``start`` (up to ``root`` when given) with a ``.dockerfix.toml``
+    or a ``pyproject.toml`` holding ``[tool.dockerfix]``; defaults when there is none."""
+    folder = (start if start.is_dir() else start.parent).resolve()
+    candidates = [folder, *folder.parents]
+    if root is not None and root.resolve() in candidates:
+        candidates = candidates[: candidates.index(root.resolve()) + 1]
+    for candidate in candidates:
         for name in CONFIG_FILES:
             path = candidate / name
             if path.is_file() and _table(path) is not None:
