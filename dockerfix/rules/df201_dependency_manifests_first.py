@@ -59,11 +59,12 @@ class DependencyManifestsFirst(Rule):
         install, then copy the rest. An install that also installs the project itself (`poetry install`, `uv sync`,
         `composer install` with scripts or autoloader) is split: it runs first with the option that leaves the project
         out (`--no-root`, `--no-install-project`, `--no-scripts --no-autoloader`), and again, unchanged, after the
-        source COPY. `cargo fetch` is reported: Cargo cannot read a manifest without its source targets. Instructions in between keep their order
-        (a RUN among them must be system package management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and
-        the destination are kept. With a build context it names only manifests that exist there and are not
-        ignored, follows `-r` includes, and refuses when the install needs more than the manifests: local paths,
-        workspaces, install scripts, a `node_modules` or `vendor/bundle` the source COPY would lay over the install.
+        source COPY. `cargo fetch` is reported: Cargo cannot read a manifest without its source targets.
+        Instructions in between keep their order (a RUN among them must be system package management, which cannot
+        read the source). Flags (`--chown`, `--chmod`, `--link`) and the destination are kept. With a build context it
+        names only manifests that exist there and are not ignored, follows `-r` includes, and refuses when the install
+        needs more than the manifests: local paths, workspaces, install scripts, or what the install writes in its
+        folder (`node_modules`, `.venv`, `vendor`, ...) present in the context, which the source COPY would lay over it.
 
     Why
         BuildKit re-runs every step after the first one whose input changed. With the source copied first, editing any
@@ -163,29 +164,34 @@ class DependencyManifestsFirst(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
         for stage in document.stages:
-            runs = {run.index: commands for run, commands in shell_runs(stage)}
             instructions = list(stage.instructions)
+            if not any(source_copy(instruction) for instruction in instructions):
+                continue
+            runs = {run.index: commands for run, commands in shell_runs(stage)}
+            # recognising an install may read manifests from the build context: once per command
+            recognised = {index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()}
             for position, copy in enumerate(instructions):
                 if not source_copy(copy):
                     continue
-                install_run, gap = self.install_after(instructions[position + 1:], runs, build_context)
+                install_run, gap = self.install_after(instructions[position + 1:], recognised)
                 if install_run is None:
                     continue
                 commands = runs[install_run.index]
-                installs = [recognise(command, build_context) for command in commands]
+                installs = recognised[install_run.index]
                 found = [install for install in installs if install is not None]
                 others = [c for c, i in zip(commands, installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
                 if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
                     continue
-                if self.installed_before(stage, copy, runs, found[0].ecosystem, build_context):
+                if self.installed_before(copy, recognised, found[0].ecosystem):
                     continue
                 split = [(command, install) for command, install in zip(commands, installs) if install is not None and install.split]
                 before = steps_from(stage, copy)
                 after = before - 1 - sum(1 for i in gap if i.cmd == "run") + (1 if split else 0)
-                message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
                 if split:
                     message = (f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
                                f"installed from the manifests first, {after} steps re-run and the install among them only installs the project")
+                else:
+                    message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
                 reason = (
                     next((install.needs_more for install in found if install.needs_more), None)
                     or self.gap_blocker(gap, runs)
@@ -210,26 +216,26 @@ class DependencyManifestsFirst(Rule):
 
     @staticmethod
     def install_after(
-        following: list[Instruction], runs: dict[int, list], context: BuildContext | None
+        following: list[Instruction], recognised: dict[int, list[Install | None]]
     ) -> tuple[Instruction | None, list[Instruction]]:
         """The first RUN after the source COPY with a dependency install, and the instructions in between."""
         gap: list[Instruction] = []
         for instruction in following:
             if instruction.cmd in ("copy", "add", "from", "volume", "onbuild"):
                 return None, []
-            if instruction.index in runs and any(recognise(command, context) for command in runs[instruction.index]):
+            if any(recognised.get(instruction.index, ())):
                 return instruction, gap
             gap.append(instruction)
         return None, []
 
     @staticmethod
-    def installed_before(stage: Stage, copy: Instruction, runs: dict[int, list], ecosystem: str, context: BuildContext | None) -> bool:
+    def installed_before(copy: Instruction, recognised: dict[int, list[Install | None]], ecosystem: str) -> bool:
         """Whether the stage already installed this ecosystem's dependencies before the source COPY (the install
         after it is then the project's own, as this rule's split leaves it)."""
         return any(
             install is not None and install.ecosystem == ecosystem
-            for instruction in stage.instructions if instruction.index < copy.index
-            for install in (recognise(command, context) for command in runs.get(instruction.index, ()))
+            for index, installs in recognised.items() if index < copy.index
+            for install in installs
         )
 
     @staticmethod
