@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
-from .runedit import Style, append_blocker, appendable_text, command_text, trailing_comment
+from .runedit import Style, append_blocker, appendable_text, command_end, command_text, trailing_comment
 from .shellfacts import Role, changes_shell_state, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
@@ -138,8 +138,6 @@ class MergeConsecutiveRun(Rule):
         yield from self.check_segment(document, segment)
 
     def check_segment(self, document: Document, group: list[Instruction]) -> Iterator[Finding]:
-        if len(group) < 2:
-            return
         pays = [merge_pays(before, after) for before, after in zip(group, group[1:])]
         if any(reason is not None for reason in pays):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
@@ -174,7 +172,7 @@ class MergeConsecutiveRun(Rule):
             comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
             text += style.join(document, comments, command)
         if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
-            text += document.text[runs[-1].arguments_to_source(runs[-1].shell.content_end, end=True):runs[-1].header_end]
+            text += document.text[command_end(runs[-1]):runs[-1].header_end]
         why = "; ".join(dict.fromkeys(reasons))
         count = len(runs)
         yield self.finding(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Iterator, Sequence
 
-from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand
@@ -106,10 +106,14 @@ def trailing_comment(run: Instruction) -> str | None:
     return script.source[start:end].rstrip()
 
 
+def command_end(run: Instruction) -> int:
+    """Source offset where the RUN's last command ends, before a trailing `;`, whitespace or comment."""
+    return run.arguments_to_source(run.shell.content_end, end=True)
+
+
 def command_text(document: Document, run: Instruction) -> str:
     """The RUN's command as written (continuations included), without a trailing `;` or whitespace."""
-    end = run.arguments_to_source(run.shell.content_end, end=True)
-    return document.text[run.arguments_start:end]
+    return document.text[run.arguments_start:command_end(run)]
 
 
 def list_needs_grouping(script: Script) -> bool:
@@ -127,10 +131,9 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     """Append `&& command` to a RUN (check ``append_blocker`` first), continued the way the RUN is written.
     `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
     ran before changes."""
-    end = run.arguments_to_source(run.shell.content_end, end=True)
     style = Style.of_runs(document, [run])
     comment = trailing_comment(run)
-    return Edit(end, run.header_end, style.join(document, [style.indent + comment] if comment else [], command))
+    return Edit(command_end(run), run.header_end, style.join(document, [style.indent + comment] if comment else [], command))
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
