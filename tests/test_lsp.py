@@ -196,11 +196,8 @@ async def test_workspace_configuration_selects_rules(configured_client: Language
     assert {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}
 
 
-@pytest.mark.asyncio
-async def test_rule_options_from_the_workspace_configuration(client: LanguageClient):
-    folder = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-options-"))
-    digest = "sha256:" + "ef" * 32
-    (folder / ".dockerfix.toml").write_text(f'pin-digests = true\n[digests]\n"debian:bookworm" = "{digest}"\n')
+async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str) -> None:
+    """DF303 with pin-digests on: one diagnostic on the FROM and a quick fix that pins it."""
     uri, text = (folder / "Dockerfile").as_uri(), "FROM debian:bookworm\n"
     open_document(client, text, uri=uri)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -213,9 +210,20 @@ async def test_rule_options_from_the_workspace_configuration(client: LanguageCli
     assert apply(text, quick.edit) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
 
 
+@pytest.mark.asyncio
+async def test_rule_options_from_the_workspace_configuration(client: LanguageClient):
+    folder = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-options-"))
+    digest = "sha256:" + "ef" * 32
+    (folder / ".dockerfix.toml").write_text(f'pin-digests = true\n[digests]\n"debian:bookworm" = "{digest}"\n')
+    await assert_digest_pinned(client, folder, digest)
+
+
+CLIENT_DIGEST = "sha256:" + "ab" * 32
+
+
 @pytest_lsp.fixture(config=SERVER)
 async def digest_client(lsp_client: LanguageClient):
-    options = {"pin-digests": True, "digests": {"debian:bookworm": "sha256:" + "ab" * 32}}
+    options = {"pin-digests": True, "digests": {"debian:bookworm": CLIENT_DIGEST}}
     await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=options))
     yield
     await lsp_client.shutdown_session()
@@ -223,14 +231,4 @@ async def digest_client(lsp_client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_rule_options_from_the_client(digest_client: LanguageClient):
-    folder = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-"))
-    uri, text = (folder / "Dockerfile").as_uri(), "FROM debian:bookworm\n"
-    open_document(digest_client, text, uri=uri)
-    await digest_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    (diagnostic,) = digest_client.diagnostics[uri]
-    assert diagnostic.code == "DF303" and "not pinned by digest" in diagnostic.message
-    params = lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), range=whole(text), context=lsp.CodeActionContext(diagnostics=[])
-    )
-    quick = next(a for a in await digest_client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
-    assert apply(text, quick.edit) == "# tag: debian:bookworm\nFROM debian:bookworm@sha256:" + "ab" * 32 + "\n"
+    await assert_digest_pinned(digest_client, Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-")), CLIENT_DIGEST)

@@ -50,14 +50,6 @@ class Image:
     layers: tuple[Layer, ...]
     config: dict
 
-    @property
-    def content_bytes(self) -> int:
-        return sum(layer.content_bytes for layer in self.layers)
-
-    @property
-    def gzip_bytes(self) -> int:
-        return sum(layer.gzip_bytes for layer in self.layers)
-
     def config_fields(self) -> dict:
         return {name: self.config.get("config", {}).get(name) for name in CONFIG_FIELDS}
 
