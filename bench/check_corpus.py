@@ -30,31 +30,19 @@ def cold() -> None:
     parse_shell.cache_clear()
 
 
-def in_process(files: list[Path], unsafe_fixes: bool) -> tuple[float, int, int]:
+def in_process(files: list[Path], unsafe_fixes: bool = False, apply_fixes: bool = True) -> tuple[float, int, int]:
     cold()
     settings = Settings(unsafe_fixes=unsafe_fixes)
     errors = findings = 0
     start = time.perf_counter()
     for path in files:
         try:
-            result = run_source(read_source(path), settings)
+            result = run_source(read_source(path), settings, apply_fixes=apply_fixes)
         except SourceError:
             errors += 1
             continue
         findings += len(result.findings)
     return time.perf_counter() - start, errors, findings
-
-
-def check_only(files: list[Path]) -> float:
-    cold()
-    settings = Settings()
-    start = time.perf_counter()
-    for path in files:
-        try:
-            run_source(read_source(path), settings, apply_fixes=False)
-        except SourceError:
-            continue
-    return time.perf_counter() - start
 
 
 def command(arguments: list[str]) -> float:
@@ -75,7 +63,7 @@ def main() -> int:
     seconds, errors, findings = in_process(files, unsafe_fixes=False)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rows.append(("dockerfix (one process)", seconds, f"{findings} findings, {errors} unparsable, peak RSS {peak_mib:.0f} MiB"))
-    check_seconds = check_only(files)
+    check_seconds, _, _ = in_process(files, apply_fixes=False)
     rows.append(("dockerfix check only", check_seconds, "one process, findings without the fix loop (what an editor asks for)"))
     unsafe_seconds, _, _ = in_process(files, unsafe_fixes=True)
     rows.append(("dockerfix --unsafe-fixes", unsafe_seconds, "one process, every fix applied to a fixpoint"))
