@@ -241,6 +241,11 @@ class AppendCleanupRule(Rule):
     def already_clean(self, commands: list[SimpleCommand]) -> bool:
         raise NotImplementedError
 
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
+        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
+        return self.already_clean(commands)
+
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
         return None
@@ -261,7 +266,7 @@ class AppendCleanupRule(Rule):
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
-                if culprit is None or self.already_clean(commands):
+                if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
                 if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
                     continue

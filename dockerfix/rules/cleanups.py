@@ -1,0 +1,226 @@
+"""What a RUN already does about the files it leaves behind, so that a rule understands the cleanup there before it
+adds one: the paths the RUN removes (`rm`, `find ... -delete`, `apt-get dist-clean`), written literally, as globs or
+through variables (`export COMPOSER_HOME="$(mktemp -d)"; ...; rm -rf "$COMPOSER_HOME"`), and the mounts that keep
+a folder out of the image (`--mount=type=cache|tmpfs|bind`).
+
+Paths are compared as text after a light normalisation: quotes dropped, `${NAME}` written `$NAME`, a variable whose
+value the stage or the RUN gives literally replaced by it, and any other variable kept as the symbol `$NAME` (equal
+only to itself), `~` as `$HOME`. A removal covers a path when it names the path or a folder above it, shell globs
+(`*`, `?`, `[...]`) matched one path component at a time.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Iterator, Mapping, Sequence
+
+from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.shell import SimpleCommand, Word
+
+from .runedit import tool_and_arguments, verb_index, workdir_at
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
+
+# Package managers' own commands that empty folders, as the paths they remove.
+TOOL_CLEANUPS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    # apt 2.7+: `clean` plus the package lists (it keeps the files apt needs, such as lists/lock)
+    ("apt-get", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
+    ("apt", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
+}
+
+# `find` tests that only narrow which files it deletes in ways a path-and-name comparison can follow.
+_FIND_NARROWING = {"-type", "-mindepth", "-maxdepth", "-name", "-iname", "-xdev", "-depth", "-print", "-o", "-or"}
+_FIND_TESTS_WITH_VALUE = {"-type", "-mindepth", "-maxdepth", "-name", "-iname"}
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Files a command removes: ``pattern`` (a normalised path or glob) and everything below it, or with ``name``
+    only the files below it so named (`find PATTERN -name NAME -delete`)."""
+
+    pattern: str
+    name: str | None = None
+
+    def covers(self, path: str, cwd: str | None = None) -> bool:
+        pattern_parts, path_parts = _aligned(self.pattern, path, cwd)
+        if pattern_parts is None or len(pattern_parts) > len(path_parts):
+            return False
+        if not all(fnmatchcase(part, glob) for part, glob in zip(path_parts, pattern_parts)):
+            return False
+        if self.name is None:
+            return True
+        return len(path_parts) > len(pattern_parts) and any(fnmatchcase(part, self.name) for part in path_parts[len(pattern_parts):])
+
+
+def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
+    """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
+    unknown a relative pattern is compared with the end of an absolute path (the RUN may well be there)."""
+    if pattern.startswith("/") != path.startswith("/") and cwd is not None:
+        pattern, path = (posixpath.join(cwd, p) if not p.startswith("/") else p for p in (pattern, path))
+    pattern_parts = _parts(pattern)
+    path_parts = _parts(path)
+    if pattern.startswith("/") == path.startswith("/"):
+        return pattern_parts, path_parts
+    if not pattern.startswith("/") and len(pattern_parts) <= len(path_parts):
+        return pattern_parts, path_parts[len(path_parts) - len(pattern_parts):]
+    return None, path_parts
+
+
+def _parts(path: str) -> list[str]:
+    return [part for part in posixpath.normpath(path).split("/") if part not in ("", ".")]
+
+
+def normalised(text: str, environment: Mapping[str, str]) -> str | None:
+    """A path as written in the shell (quotes included), normalised; None when it needs a command substitution,
+    single quotes around a `$` or a parameter operation to read."""
+    if "$" not in text and "~" not in text and '"' not in text and "\\" not in text:
+        return text
+    if "\\" in text or (_UNREADABLE.search(text) and "$" in text):
+        return None
+    text = text.replace('"', "").replace("'", "")
+    if text == "~" or text.startswith("~/"):
+        text = "$HOME" + text[1:]
+    return _VARIABLE.sub(lambda match: environment.get(match[1] or match[2], "$" + (match[1] or match[2])), text)
+
+
+def word_path(word: Word, environment: Mapping[str, str]) -> str | None:
+    if word.literal is not None and "$" not in word.text and not word.text.startswith("~"):
+        return word.literal
+    return normalised(word.text, environment)
+
+
+def stage_environment(stage: Stage, run: Instruction) -> dict[str, str]:
+    """Variables set by ENV and ARG in the stage before ``run``, normalised; an ARG is read as its default (a build
+    argument may override it: then a removal may be taken for cleanup that is not, which only makes a rule quiet)."""
+    environment: dict[str, str] = {}
+    for instruction in stage.instructions:
+        if instruction.index >= run.index:
+            break
+        if instruction.cmd == "env":
+            for name, value in zip(instruction.value[0::2], instruction.value[1::2]):
+                environment[name] = normalised(value, environment) or "$" + name
+        elif instruction.cmd == "arg":
+            for word in instruction.value:
+                name, equals, default = word.partition("=")
+                environment[name] = (normalised(default, environment) if equals else None) or "$" + name
+    return environment
+
+
+def assignment(word: Word, environment: Mapping[str, str]) -> tuple[str, str]:
+    """`NAME=value` as the name and the normalised value (the symbol `$NAME` when the value cannot be read)."""
+    name, _, value = word.text.partition("=")
+    return name, normalised(value, environment) or "$" + name
+
+
+def environments(stage: Stage, run: Instruction, commands: Sequence[SimpleCommand]) -> Iterator[dict[str, str]]:
+    """The variables each command of the RUN sees, in order: the stage's, then what the RUN's top-level commands
+    before it set (`export NAME=...`, `NAME=...`), then its own `NAME=value command` prefixes."""
+    environment = stage_environment(stage, run)
+    for command in commands:
+        own = dict(environment)
+        for word in command.assignments:
+            name, value = assignment(word, environment)
+            own[name] = value
+        yield own
+        if command.in_subshell or not command.top_level:
+            continue
+        if command.name_literal in ("export", "declare", "typeset", "readonly"):
+            for word in command.arguments:
+                if "=" in word.text and not word.text.startswith("-"):
+                    name, value = assignment(word, environment)
+                    environment[name] = value
+        elif command.name is None:
+            environment.update(assignment(word, environment) for word in command.assignments)
+
+
+def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Removal]:
+    """What one command removes, as far as it can be read."""
+    name, arguments = tool_and_arguments(command)
+    words = command.arguments[len(command.arguments) - len(arguments):]
+    if name == "rm":
+        options_done = False
+        found = []
+        for word in words:
+            if not options_done and word.text == "--":
+                options_done = True
+            elif options_done or not word.text.startswith("-"):
+                path = word_path(word, environment)
+                if path is not None:
+                    found.append(Removal(path))
+        return found
+    if name == "find":
+        return _find_removals(words, environment)
+    index = verb_index(arguments)
+    if name is not None and index is not None:
+        return [Removal(path) for path in TOOL_CLEANUPS.get((name, arguments[index] or ""), ())]
+    return []
+
+
+def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> list[Removal]:
+    """`find ROOT... [-type t] [-mindepth n] [-name GLOB] -delete` (or `-exec rm ...`): files below each root, or
+    only those so named; any other test (age, size, path) makes it unreadable."""
+    roots: list[str] = []
+    name: str | None = None
+    deletes = False
+    texts = [word.literal for word in words]
+    index = 0
+    while index < len(words) and not words[index].text.startswith(("-", "(", "!", "\\(")):
+        root = word_path(words[index], environment)
+        if root is None:
+            return []
+        roots.append(root)
+        index += 1
+    while index < len(texts):
+        text = texts[index]
+        if text == "-delete":
+            deletes = True
+        elif text in ("-exec", "-execdir"):
+            deletes = index + 1 < len(texts) and texts[index + 1] == "rm"
+            break
+        elif text not in _FIND_NARROWING:
+            return []
+        elif text in _FIND_TESTS_WITH_VALUE:
+            if text in ("-name", "-iname"):
+                name = texts[index + 1] if index + 1 < len(texts) else None
+                if name is None:
+                    return []
+            index += 1
+        index += 1
+    if not deletes:
+        return []
+    return [Removal(root.rstrip("/") or "/", name) for root in roots]
+
+
+def removed_after(stage: Stage, run: Instruction, commands: Sequence[SimpleCommand], position: int, path: str) -> bool:
+    """Whether a command after ``commands[position]`` removes ``path`` (normalised like the RUN's words, e.g.
+    `$COMPOSER_HOME/cache`), relative paths read in the RUN's WORKDIR."""
+    cwd = workdir_at(stage, run)
+    for index, environment in enumerate(environments(stage, run, commands)):
+        if index > position and any(removal.covers(path, cwd) for removal in removals(commands[index], environment)):
+            return True
+    return False
+
+
+def mount_targets(run: Instruction) -> list[str]:
+    """Targets of the RUN's `--mount` flags: what is written below one never reaches the image, whatever the type
+    (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
+    targets = []
+    for flag in run.flags:
+        if flag.name != "mount" or flag.value is None:
+            continue
+        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+        if fields.get("type") in ("secret", "ssh"):
+            continue
+        target = fields.get("target") or fields.get("dst") or fields.get("destination")
+        if target:
+            targets.append(target)
+    return targets
+
+
+def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
+    cwd = workdir_at(stage, run)
+    return any(Removal(target).covers(path, cwd) for target in mount_targets(run))
