@@ -197,12 +197,29 @@ def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> lis
 
 def removed_after(stage: Stage, run: Instruction, commands: Sequence[SimpleCommand], position: int, path: str) -> bool:
     """Whether a command after ``commands[position]`` removes ``path`` (normalised like the RUN's words, e.g.
-    `$COMPOSER_HOME/cache`), relative paths read in the RUN's WORKDIR."""
+    `$COMPOSER_HOME/cache`). Relative paths are read in the folder the RUN is in at each command: its WORKDIR, then
+    wherever a top-level `cd` with a readable folder went; after any other `cd` the folder is unknown, and a
+    relative removal is compared with the end of the path."""
     cwd = workdir_at(stage, run)
     for index, environment in enumerate(environments(stage, run, commands)):
-        if index > position and any(removal.covers(path, cwd) for removal in removals(commands[index], environment)):
+        command = commands[index]
+        if index == position and cwd is not None and not path.startswith("/"):
+            path = posixpath.join(cwd, path)
+        if index > position and any(removal.covers(path, cwd) for removal in removals(command, environment)):
             return True
+        if command.name_literal in ("cd", "pushd", "popd"):
+            cwd = _changed_folder(command, environment, cwd)
     return False
+
+
+def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd: str | None) -> str | None:
+    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute or ``cwd`` known."""
+    if command.name_literal != "cd" or len(command.arguments) != 1 or not command.top_level or command.in_subshell:
+        return None
+    target = word_path(command.arguments[0], environment)
+    if target is None or (cwd is None and not target.startswith("/")):
+        return None
+    return posixpath.normpath(posixpath.join(cwd or "/", target))
 
 
 def mount_targets(run: Instruction) -> list[str]:
