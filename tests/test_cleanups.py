@@ -83,3 +83,4 @@ def test_every_mount_but_secrets_keeps_its_target_out_of_the_image():
     document = parse_text("FROM alpine\nRUN --mount=type=secret,id=x,target=/var/cache/apk apk add curl\n")
     stage = document.stages[0]
     assert not kept_out_by_mount(stage, stage.instructions[-1], "/var/cache/apk/APKINDEX.tar.gz")
+
