@@ -192,8 +192,8 @@ class CompilerLeftInstalled(Rule):
         end = install.run.arguments_to_source(install.command.end, end=True)
         message = (
             f"{', '.join(f'`{name}`' for name in compilers)} installed on line {install.run.start_line} to build "
-            f"(line {build.run.start_line}: `{build.command.name_literal}`) stay{'s' if len(compilers) == 1 else ''} in the shipped image; "
-            "remove them in the RUN that builds, after marking what the built program loads as manually installed, "
+            f"(line {build.run.start_line}: `{build.command.name_literal}`) {'stays' if len(compilers) == 1 else 'stay'} in the shipped image; "
+            f"remove {'it' if len(compilers) == 1 else 'them'} in the RUN that builds, after marking what the built program loads as manually installed, "
             "or build in a separate stage and copy the result"
         )
         single_run = len(calls) == 1 and all(step.run is install.run for step in builds)
