@@ -9,6 +9,7 @@ What BuildKit derives from each logical instruction line (keyword, flags, value,
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -227,6 +228,16 @@ class Document:
 
     def directive(self, name: str) -> Directive | None:
         return next((directive for directive in self.directives if directive.name == name), None)
+
+    @cached_property
+    def _instruction_bounds(self) -> tuple[list[int], list[int]]:
+        return [instruction.span[0] for instruction in self.instructions], [instruction.span[1] for instruction in self.instructions]
+
+    def instructions_overlapping(self, start: int, end: int) -> tuple[Instruction, ...]:
+        """The instructions whose lines reach into ``[start, end]`` (spans are disjoint and sorted: two binary
+        searches, not a scan)."""
+        starts, ends = self._instruction_bounds
+        return self.instructions[bisect.bisect_right(ends, start):bisect.bisect_right(starts, end)]
 
     def stage_of(self, instruction: Instruction) -> Stage | None:
         return None if instruction.stage_index is None else self.stages[instruction.stage_index]
