@@ -129,11 +129,12 @@ def test_merge_leaving_an_escape_before_blanks_keeps_the_next_instruction():
     assert engine.disturbed_instruction(engine.parse(Source(text)), [e for f in result.applied for e in f.fix.edits], after) is None
 
 
-@given(st.lists(st.sampled_from(["RUN echo 1", "ENV X=1", "COPY . /x", "run true", "# note", "", "LABEL a=b \\", "  b=c"]), max_size=12))
-def test_invariant_holds_for_sound_fixes_and_catches_swallowing_ones(lines):
+@given(st.lists(st.sampled_from(["RUN echo 1", "ENV X=1", "COPY . /x", "run true", "# note", "", "LABEL a=b \\", "  b=c"]), max_size=12), st.booleans())
+def test_invariant_holds_for_sound_fixes_and_catches_swallowing_ones(lines, final_newline):
     """Upper-casing keywords never disturbs another instruction; appending a continuation to a RUN that is
-    followed by another instruction always does."""
-    text = "FROM a\n" + "\n".join(lines) + "\n"
+    followed by another instruction always does (and appending to a last line without a line ending is an edit of
+    that instruction, not of what follows it)."""
+    text = "FROM a\n" + "\n".join(lines) + ("\n" if final_newline else "")
     try:
         document = engine.parse(Source(text))
     except SourceError:

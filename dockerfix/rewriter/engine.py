@@ -149,8 +149,8 @@ def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Docume
             edit = ordered[next_edit]
             shift += len(edit.content) - (edit.end - edit.start)
             next_edit += 1
-        if next_edit < len(ordered) and ordered[next_edit].start < end:
-            continue  # the edit is the fix's business
+        if next_edit < len(ordered) and (ordered[next_edit].start < end or ordered[next_edit].start == instruction.end):
+            continue  # the fix edits it (appending at the end of a last line without a line ending included)
         kept = after_by_start.get(start + shift)
         if kept is None or kept.span[1] != end + shift or kept.logical != instruction.logical or kept.keyword != instruction.keyword:
             return instruction
