@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import plugin_site
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse_text
@@ -175,11 +175,7 @@ def test_selection_longest_prefix_wins():
 
 
 def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
-    site = tmp_path / "site"
-    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
-    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
-    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
-    (site / "acme_rules.py").write_text(textwrap.dedent('''
+    site = plugin_site(tmp_path, '''
         from dockerfix.rewriter.rule import Rule
 
         class NoMaintainer(Rule):
@@ -192,7 +188,7 @@ def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
                         yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
-    '''))
+    ''')
     (tmp_path / "Dockerfile").write_text("FROM a\nMAINTAINER me\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
     listing = subprocess.run([sys.executable, "-m", "dockerfix", "--list-rules"], env=environment, capture_output=True, text=True)
