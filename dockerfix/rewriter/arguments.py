@@ -51,6 +51,12 @@ def _is_go_space_byte(byte: int) -> bool:
     return byte in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0)
 
 
+def _go_byte_string(word: bytearray) -> str:
+    """extractBuilderFlags appends each byte as a rune (``string(ch)`` on a byte), so a non-ASCII flag comes out as
+    its UTF-8 bytes read as Latin-1: `--é` is `--Ã©` in BuildKit's node, and here."""
+    return word.decode("latin-1")
+
+
 def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, int]]]:
     """BuildKit's extractBuilderFlags over bytes: (byte offset where the arguments start, [(flag, start, end)])."""
     flags: list[tuple[str, int, int]] = []
@@ -74,7 +80,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
             in_word, word_start = True, position
         if byte is None:
             if bytes(word) != b"--" and (blank_ok or word):
-                flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                flags.append((_go_byte_string(word), word_start, position))
             return length, flags
         if in_word and not in_quote:
             if _is_go_space_byte(byte):
@@ -82,7 +88,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
                 if bytes(word) == b"--":
                     return position, flags
                 if blank_ok or word:
-                    flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                    flags.append((_go_byte_string(word), word_start, position))
                 word = bytearray()
                 blank_ok = False
                 position += 1

@@ -190,13 +190,22 @@ class Instruction:
 Element = Union[Directive, Comment, BlankLine, Instruction]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stage:
+    """A FROM and the instructions up to the next FROM. Compared and hashed by identity: rules cache per stage, and
+    hashing the instruction tuple on every look-up would cost a scan of the stage."""
+
     index: int
     name: str | None
     base_image: str
     from_instruction: Instruction
     instructions: tuple[Instruction, ...]
+
+    def following(self, instruction: Instruction) -> Iterator[Instruction]:
+        """The stage's instructions after ``instruction`` (one of them), lazily: a stage's instructions are
+        consecutive in the file, so no scan finds where to start."""
+        members = self.instructions
+        return (members[position] for position in range(instruction.index - self.from_instruction.index + 1, len(members)))
 
     @property
     def platform(self) -> str | None:
@@ -225,6 +234,15 @@ class Document:
 
     def comments(self) -> Iterator[Comment]:
         return (element for element in self.elements if isinstance(element, Comment))
+
+    @cached_property
+    def _element_starts(self) -> list[int]:
+        return [element.span[0] for element in self.elements]
+
+    def comments_between(self, start: int, end: int) -> list[Comment]:
+        """The comment lines that start in ``[start, end)``, found by binary search over the elements."""
+        first, last = bisect.bisect_left(self._element_starts, start), bisect.bisect_left(self._element_starts, end)
+        return [element for element in self.elements[first:last] if isinstance(element, Comment)]
 
     def directive(self, name: str) -> Directive | None:
         return next((directive for directive in self.directives if directive.name == name), None)
