@@ -485,20 +485,17 @@ class _WordLexer:
         char = self.next()
         if char == "}":
             return "${" + name + "}"
+        # The lexer BuildKit's parser runs (PyPI `dockerfile` 3.4) knows `${x:<any>word}` and `${x+word}`,
+        # `${x-word}`, `${x?word}`; `#`, `%` (also `${##}`) and `/` are "unsupported modifier" errors there, and an
+        # error means no words at all, so no heredoc on that line.
         modifier = char or ""
         if char == ":":
             char = self.next()
             modifier += char or ""
-        if char is not None and char in "+-?#%":
-            word, _ = self.process_until("}", char in "#%")
-            return "${" + name + modifier + word + "}"
-        if char == "/" and modifier == "/":
-            if self.peek() == "/":
-                self.next()
-            pattern, _ = self.process_until("/", True)
-            replacement, _ = self.process_until("}", True)
-            return "${" + name + "/" + pattern + "/" + replacement + "}"
-        raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        elif char is None or char not in "+-?":
+            raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        word, _ = self.process_until("}", False)
+        return "${" + name + modifier + word + "}"
 
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
