@@ -51,6 +51,12 @@ def _is_go_space_byte(byte: int) -> bool:
     return byte in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0)
 
 
+def _go_byte_string(word: bytearray) -> str:
+    """extractBuilderFlags appends each byte as a rune (``string(ch)`` on a byte), so a non-ASCII flag comes out as
+    its UTF-8 bytes read as Latin-1: `--é` is `--Ã©` in BuildKit's node, and here."""
+    return word.decode("latin-1")
+
+
 def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, int]]]:
     """BuildKit's extractBuilderFlags over bytes: (byte offset where the arguments start, [(flag, start, end)])."""
     flags: list[tuple[str, int, int]] = []
@@ -74,7 +80,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
             in_word, word_start = True, position
         if byte is None:
             if bytes(word) != b"--" and (blank_ok or word):
-                flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                flags.append((_go_byte_string(word), word_start, position))
             return length, flags
         if in_word and not in_quote:
             if _is_go_space_byte(byte):
@@ -82,7 +88,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
                 if bytes(word) == b"--":
                     return position, flags
                 if blank_ok or word:
-                    flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                    flags.append((_go_byte_string(word), word_start, position))
                 word = bytearray()
                 blank_ok = False
                 position += 1
@@ -479,20 +485,17 @@ class _WordLexer:
         char = self.next()
         if char == "}":
             return "${" + name + "}"
+        # The lexer BuildKit's parser runs (PyPI `dockerfile` 3.4) knows `${x:<any>word}` and `${x+word}`,
+        # `${x-word}`, `${x?word}`; `#`, `%` (also `${##}`) and `/` are "unsupported modifier" errors there, and an
+        # error means no words at all, so no heredoc on that line.
         modifier = char or ""
         if char == ":":
             char = self.next()
             modifier += char or ""
-        if char is not None and char in "+-?#%":
-            word, _ = self.process_until("}", char in "#%")
-            return "${" + name + modifier + word + "}"
-        if char == "/" and modifier == "/":
-            if self.peek() == "/":
-                self.next()
-            pattern, _ = self.process_until("/", True)
-            replacement, _ = self.process_until("}", True)
-            return "${" + name + "/" + pattern + "/" + replacement + "}"
-        raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        elif char is None or char not in "+-?":
+            raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        word, _ = self.process_until("}", False)
+        return "${" + name + modifier + word + "}"
 
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
