@@ -19,7 +19,7 @@ def removes(dockerfile: str, path: str, after: str) -> bool:
     run = stage.instructions[-1]
     commands = run.shell.simple_commands()
     position = next(index for index, command in enumerate(commands) if run.shell.source[command.start:].startswith(after))
-    return removed_after(stage, run, commands, position, path)
+    return removed_after(stage, run, position, path)
 
 
 @given(FOLDERS, NAMES, NAMES)

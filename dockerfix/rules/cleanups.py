@@ -11,9 +11,11 @@ only to itself), `~` as `$HOME`. A removal covers a path when it names the path 
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from fnmatch import fnmatchcase
 from typing import Iterator, Mapping, Sequence
 
@@ -93,21 +95,61 @@ def word_path(word: Word, environment: Mapping[str, str]) -> str | None:
     return normalised(word.text, environment)
 
 
-def stage_environment(stage: Stage, run: Instruction) -> dict[str, str]:
-    """Variables set by ENV and ARG in the stage before ``run``, normalised; an ARG is read as its default (a build
-    argument may override it: then a removal may be taken for cleanup that is not, which only makes a rule quiet)."""
-    environment: dict[str, str] = {}
-    for instruction in stage.instructions:
-        if instruction.index >= run.index:
-            break
-        if instruction.cmd == "env":
-            for name, value in zip(instruction.value[0::2], instruction.value[1::2]):
-                environment[name] = normalised(value, environment) or "$" + name
-        elif instruction.cmd == "arg":
-            for word in instruction.value:
-                name, equals, default = word.partition("=")
-                environment[name] = (normalised(default, environment) if equals else None) or "$" + name
-    return environment
+class _StageSettings:
+    """Every value ENV and ARG give a name in one stage, in order, so that the value before any instruction is a
+    look-up, not a scan (a stage may set thousands). An ARG is read as its default: a build argument may override
+    it, and then a removal may be taken for cleanup that is not one, which only makes a rule quiet."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.history: dict[str, tuple[list[int], list[str]]] = {}
+        for instruction in stage.instructions:
+            if instruction.cmd == "env":
+                settings = list(zip(instruction.value[0::2], instruction.value[1::2]))
+            elif instruction.cmd == "arg":
+                settings = [(name, default if equals else None) for name, equals, default in (word.partition("=") for word in instruction.value)]
+            else:
+                continue
+            # the values of one instruction see the variables as they were before it
+            before = Variables(self, instruction.index, {})
+            for name, value in settings:
+                indexes, values = self.history.setdefault(name, ([], []))
+                indexes.append(instruction.index)
+                values.append((normalised(value, before) if value is not None else None) or "$" + name)
+
+    def value(self, name: str, before: int) -> str | None:
+        indexes, values = self.history.get(name, ((), ()))
+        position = bisect.bisect_left(indexes, before)
+        return values[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _stage_settings(stage: Stage) -> _StageSettings:
+    return _StageSettings(stage)
+
+
+class Variables(Mapping[str, str]):
+    """The variables a command sees: those the RUN and the command set (``local``), over the stage's ENV and ARG
+    before instruction ``before``."""
+
+    def __init__(self, stage: _StageSettings, before: int, local: Mapping[str, str]) -> None:
+        self.stage = stage
+        self.before = before
+        self.local = local
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.local:
+            return self.local[name]
+        value = self.stage.value(name, self.before)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        names = set(self.local) | {name for name in self.stage.history if self.stage.value(name, self.before) is not None}
+        return iter(sorted(names))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def assignment(word: Word, environment: Mapping[str, str]) -> tuple[str, str]:
@@ -116,25 +158,56 @@ def assignment(word: Word, environment: Mapping[str, str]) -> tuple[str, str]:
     return name, normalised(value, environment) or "$" + name
 
 
-def environments(stage: Stage, run: Instruction, commands: Sequence[SimpleCommand]) -> Iterator[dict[str, str]]:
-    """The variables each command of the RUN sees, in order: the stage's, then what the RUN's top-level commands
-    before it set (`export NAME=...`, `NAME=...`), then its own `NAME=value command` prefixes."""
-    environment = stage_environment(stage, run)
-    for command in commands:
-        own = dict(environment)
-        for word in command.assignments:
-            name, value = assignment(word, environment)
-            own[name] = value
-        yield own
+@dataclass(frozen=True)
+class RunReading:
+    """One RUN read for cleanup, command by command (the positions of ``run.shell.simple_commands()``): the
+    variables each command sees, the folder it runs in (None when unknown), and what it removes."""
+
+    environments: tuple[Mapping[str, str], ...]
+    folders: tuple[str | None, ...]
+    removals: tuple[tuple[int, Removal], ...]
+
+    def removed_after(self, position: int, path: str) -> bool:
+        """Whether a command after ``position`` removes ``path`` (normalised like the RUN's words, e.g.
+        `$COMPOSER_HOME/cache`; a relative path is read in the folder of the command at ``position``)."""
+        folder = self.folders[position]
+        if not path.startswith("/") and folder is not None:
+            path = posixpath.join(folder, path)
+        return any(index > position and removal.covers(path, self.folders[index]) for index, removal in self.removals)
+
+
+@lru_cache(maxsize=256)
+def reading(stage: Stage, run: Instruction) -> RunReading:
+    """The variables are the stage's, then what the RUN's top-level commands set (`export NAME=...`, `NAME=...`),
+    then a command's own `NAME=value command` prefixes. The folder is the RUN's WORKDIR, then wherever a top-level
+    `cd FOLDER` with a readable folder went; after any other `cd` it is unknown (a relative removal is then compared
+    with the end of a path)."""
+    settings = _stage_settings(stage)
+    local: dict[str, str] = {}
+    folder = workdir_at(stage, run)
+    environments: list[Mapping[str, str]] = []
+    folders: list[str | None] = []
+    found: list[tuple[int, Removal]] = []
+    for index, command in enumerate(run.shell.simple_commands()):
+        shared = Variables(settings, run.index, dict(local))
+        own = Variables(settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)})
+        environments.append(own)
+        folders.append(folder)
+        found.extend((index, removal) for removal in removals(command, own))
+        if command.name_literal in ("cd", "pushd", "popd"):
+            folder = _changed_folder(command, own, folder)
         if command.in_subshell or not command.top_level:
             continue
         if command.name_literal in ("export", "declare", "typeset", "readonly"):
-            for word in command.arguments:
-                if "=" in word.text and not word.text.startswith("-"):
-                    name, value = assignment(word, environment)
-                    environment[name] = value
+            local.update(assignment(word, shared) for word in command.arguments if "=" in word.text and not word.text.startswith("-"))
         elif command.name is None:
-            environment.update(assignment(word, environment) for word in command.assignments)
+            local.update(assignment(word, shared) for word in command.assignments)
+    return RunReading(tuple(environments), tuple(folders), tuple(found))
+
+
+def removed_after(stage: Stage, run: Instruction, position: int, path: str) -> bool:
+    """Whether a command of the RUN after command ``position`` removes ``path`` (see ``RunReading``)."""
+    return reading(stage, run).removed_after(position, path)
 
 
 def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Removal]:
@@ -193,23 +266,6 @@ def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> lis
     if not deletes:
         return []
     return [Removal(root.rstrip("/") or "/", name) for root in roots]
-
-
-def removed_after(stage: Stage, run: Instruction, commands: Sequence[SimpleCommand], position: int, path: str) -> bool:
-    """Whether a command after ``commands[position]`` removes ``path`` (normalised like the RUN's words, e.g.
-    `$COMPOSER_HOME/cache`). Relative paths are read in the folder the RUN is in at each command: its WORKDIR, then
-    wherever a top-level `cd` with a readable folder went; after any other `cd` the folder is unknown, and a
-    relative removal is compared with the end of the path."""
-    cwd = workdir_at(stage, run)
-    for index, environment in enumerate(environments(stage, run, commands)):
-        command = commands[index]
-        if index == position and cwd is not None and not path.startswith("/"):
-            path = posixpath.join(cwd, path)
-        if index > position and any(removal.covers(path, cwd) for removal in removals(command, environment)):
-            return True
-        if command.name_literal in ("cd", "pushd", "popd"):
-            cwd = _changed_folder(command, environment, cwd)
-    return False
 
 
 def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd: str | None) -> str | None:

@@ -129,7 +129,7 @@ class AptListsCleanup(AppendCleanupRule):
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         last_refresh = max(position for position, command in enumerate(commands) if refreshes_lists(command))
-        return removed_after(stage, run, commands, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
+        return removed_after(stage, run, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         for later, install in needing_lists(document, stage, run):

@@ -106,7 +106,7 @@ class ApkNoCache(AddFlagRule):
     @staticmethod
     def cleaned_up(stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         fetches = [position for position, command in enumerate(commands) if fetches_index(command)]
-        return not fetches or removed_after(stage, run, commands, fetches[-1], INDEX_FILE) or kept_out_by_mount(stage, run, INDEX_FILE)
+        return not fetches or removed_after(stage, run, fetches[-1], INDEX_FILE) or kept_out_by_mount(stage, run, INDEX_FILE)
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         yield from super().check(document, context)

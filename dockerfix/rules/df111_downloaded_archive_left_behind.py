@@ -129,7 +129,7 @@ class DownloadedArchiveLeftBehind(Rule):
                     path = downloaded_file(command)
                     if path is None or not any(consumes(later, path) for later in commands[position + 1:]):
                         continue
-                    if removed_after(stage, run, commands, position, path) or kept_out_by_mount(stage, run, path):
+                    if removed_after(stage, run, position, path) or kept_out_by_mount(stage, run, path):
                         continue
                     if self.used_later(document, stage, run, path):
                         continue

@@ -8,7 +8,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cleanups import environments, kept_out_by_mount, removed_after
+from .cleanups import kept_out_by_mount, reading, removed_after
 from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
@@ -100,7 +100,7 @@ class ComposerCacheClean(AppendCleanupRule):
         return composer_verb(command) in INSTALL_VERBS and "--no-cache" not in tool_and_arguments(command)[1]
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        seen = list(environments(stage, run, commands))
+        seen = reading(stage, run).environments
         for position, command in enumerate(commands):
             if not self.creates_mess(command):
                 continue
@@ -108,7 +108,7 @@ class ComposerCacheClean(AppendCleanupRule):
             if folders == ("/dev/null",) or any(composer_verb(later) in CLEAR_VERBS for later in commands[position + 1:]):
                 continue
             if not any(
-                removed_after(stage, run, commands, position, folder + "/files") or kept_out_by_mount(stage, run, folder + "/files")
+                removed_after(stage, run, position, folder + "/files") or kept_out_by_mount(stage, run, folder + "/files")
                 for folder in folders
             ):
                 return False

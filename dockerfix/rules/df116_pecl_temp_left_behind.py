@@ -74,7 +74,7 @@ class PeclTempLeftBehind(AppendCleanupRule):
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         last_install = max(position for position, command in enumerate(commands) if pecl_install(command))
-        return removed_after(stage, run, commands, last_install, PEAR_TEMP_FILE) or kept_out_by_mount(stage, run, PEAR_TEMP_FILE)
+        return removed_after(stage, run, last_install, PEAR_TEMP_FILE) or kept_out_by_mount(stage, run, PEAR_TEMP_FILE)
 
     def message(self, cleanup: str) -> str:
         return f"pecl leaves its downloads and build folders in /tmp/pear; `{cleanup}` in the same RUN removes them"
