@@ -104,8 +104,8 @@ class DownloadedArchiveLeftBehind(Rule):
             unsafe=True,
         ),
         Example(
-            "FROM debian\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz\n",
-            "FROM debian\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz \\\n"
+            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz\n",
+            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz \\\n"
             "    && rm -f git-lfs.tgz\n",
             unsafe=True,
         ),
