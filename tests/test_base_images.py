@@ -10,7 +10,8 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, variants
+from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
 from dockerfix.rules.dependencies import declared, install_command, setup_py_requirements
@@ -57,13 +58,37 @@ def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
 
 
 @pytest.mark.parametrize("family", sorted(data()["families"]))
-def test_pinned_tag_and_sizes_of_every_family(family):
+def test_pinned_tag_and_measured_sizes_of_every_family(family):
     entry = data()["families"][family]
-    assert identify(Reference.parse(f"{entry['repositories'][0]}:{entry['pinned']}")) is not None
-    for variant in variants(family).values():
-        assert variant.size_mb and variant.libc
-        if variant.slim:
-            assert variants(family)["slim"].size_mb < variant.size_mb
+    pinned = Reference.parse(f"{entry['repositories'][0]}:{entry['pinned']}")
+    identified = identify(pinned)
+    assert identified is not None
+    assert all(variant.libc for variant in variants(family).values())
+    if identified.variant.slim:
+        slim = measured(Reference.parse(f"{pinned.repository}:{identified.slim_tag()}"))
+        assert slim is not None and slim.compressed_bytes < measured(pinned).compressed_bytes
+
+
+def test_shipped_sizes_equal_the_shared_data():
+    shared = REPO.parent / "shared" / "data" / "official-image-sizes.tsv"
+    if not shared.exists():
+        pytest.skip(f"no shared data at {shared}")
+    assert (REPO / "dockerfix" / "data" / "official-image-sizes.tsv").read_bytes() == shared.read_bytes()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("python:3.12", "python:3.12"),  # measured itself
+    ("python:3.12-bookworm", "python:3.12"),  # same version and variant, another release
+    ("python:3.12.7-slim", "python:3.12-slim"),
+    ("python:3.9", "python:3.13"),  # newest measured version of the variant
+    ("eclipse-temurin:17", "eclipse-temurin:17-jdk"),
+    ("node:20-slim", "node:22-slim"),
+    ("golang:1.25-windowsservercore", None),
+    ("myorg/python:3.12", None),
+])
+def test_measured_size_stands_for_a_tag(text, expected):
+    measurement = measured(Reference.parse(text))
+    assert (measurement and measurement.reference) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -143,3 +168,18 @@ def test_declarations_of_every_ecosystem(tmp_path):
     assert declared(context, "php").packages == {"ext-oci8", "laravel/framework", "phpunit/phpunit"}
     listed = declared(BuildContext.from_file_list(["requirements.txt"]), "python")
     assert listed.unreadable == ("requirements.txt",) and not listed.files
+
+
+def test_slim_suggestion_names_the_measured_tags_and_dates():
+    document = parse_text("FROM python:3.12\nRUN pip install --no-cache-dir flask\n")
+    [finding] = engine.check(document, [SlimBaseImage()], None)
+    full, slim = measured(Reference.parse("python:3.12")), measured(Reference.parse("python:3.12-slim"))
+    assert finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    for text in (finding.message, finding.fix.title):  # the title is what the bot's table shows
+        assert f"{full.reference} {full.compressed_bytes / 1e6:,.1f} MB on {full.date}" in text
+        assert f"{slim.reference} {slim.compressed_bytes / 1e6:,.1f} MB on {slim.date}" in text
+
+
+def test_no_slim_suggestion_without_a_measured_saving():
+    # Debian's own slim tag saves less than the minimum the data file sets
+    assert not list(engine.check(parse_text("FROM debian:bookworm\nRUN echo small\n"), [SlimBaseImage()], None))

@@ -10,7 +10,7 @@ from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from .baseimages import (
     MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, final_stage,
-    identify, image_span, native_entry, resolved_reference,
+    identify, image_span, measured, native_entry, resolved_reference,
 )
 from .dependencies import declared, install_command
 from .runedit import shell_runs
@@ -25,8 +25,11 @@ class SlimBaseImage(Rule):
     What it does
         For the final stage (what `docker build` builds without `--target`) on the full variant of an official
         image (python, node, ruby, eclipse-temurin, rust; the tag resolved through global ARG defaults), it suggests
-        the slim variant (`-slim`, `-jre`) with the estimated download saving from dockerfix's data file, when that
-        saves at least 50 MB (Debian's own slim tags save about 20 MB and are not suggested).
+        the slim variant (`-slim`, `-jre`) with the download saving measured between the two (compressed linux/amd64
+        sizes from docker-library/repo-info, shipped in `dockerfix/data/official-image-sizes.tsv`: the tag itself
+        where it was measured, else the same version on another OS release, else the newest measured version; the
+        message names the tags and dates measured), when that saves at least 50 MB (Debian's own slim tags save
+        20 MB and are not suggested). Without a measurement of both variants it says nothing.
         It checks what the slim variant lacks against the stage: commands its RUNs use (git, curl, wget,
         pkg-config, ...) and dependencies known to build native code (psycopg2, mysqlclient, canvas, pg, ... read
         from the command line or the build context's requirements, pyproject.toml, Pipfile, setup.py, package.json,
@@ -35,7 +38,7 @@ class SlimBaseImage(Rule):
 
     Why
         The full variants carry compilers, headers, version control and hundreds of libraries for building
-        software: `python:3.12` downloads about 390 MB, `python:3.12-slim` about 45 MB. An image that only runs a
+        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05). An image that only runs a
         program needs none of it, and everything shipped is pulled, stored and scanned.
 
     Example
@@ -89,14 +92,17 @@ class SlimBaseImage(Rule):
         if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
             return
         slim = identified.slim_variant()
-        if identified.variant.size_mb - slim.size_mb < data()["suggestions"]["minimum_saving_mb"]:
-            return
         new_image = f"{reference.repository}:{identified.slim_tag()}"
-        saving = (identified.variant.size_mb - slim.size_mb) * MEGABYTE
-        source = data()["sources"]
+        full_size, slim_size = measured(reference), measured(Reference.parse(new_image))
+        if full_size is None or slim_size is None:
+            return
+        saving = full_size.compressed_bytes - slim_size.compressed_bytes
+        if saving < data()["suggestions"]["minimum_saving_mb"] * MEGABYTE:
+            return
+        sizes = f"measured: {full_size.describe()}, {slim_size.describe()}; {data()['sources']['sizes']}"
         message = (
-            f"`{reference.text()}` is the full variant (about {identified.variant.size_mb} MB); `{new_image}` is about "
-            f"{slim.size_mb} MB ({source['size']}, {source['size_date']}) and lacks {', '.join(slim.lacks)}"
+            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less ({sizes}) "
+            f"and lacks {', '.join(slim.lacks)}"
         )
         instruction = stage.from_instruction
         packages, reason = self.needed_packages(stage, identified, context)
@@ -107,7 +113,7 @@ class SlimBaseImage(Rule):
             yield self.finding(f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end, savings=Savings(bytes=saving))
             return
         edits = [edit]
-        title = f"Use {new_image}"
+        title = f"Use {new_image} ({sizes})"
         if packages:
             newline = document.source.newline
             edits.append(Edit.insert(instruction.span[1], apt_install_text(document, packages) + newline))

@@ -129,7 +129,7 @@ class BaseImageTag(Rule):
             pin = self._digest_pin(document, instruction, reference, span, digests) if known else None
             return self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end, pin)
         pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
-        message += f"; `{pinned}` was current in {data()['sources']['size_date']}"
+        message += f"; `{pinned}` was current in {data()['sources']['knowledge_date']}"
         if through_arg:
             return self.finding(f"{message} (not fixed automatically: the image is set through an ARG)", instruction.start, instruction.header_end)
         fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)
