@@ -183,3 +183,18 @@ def test_slim_suggestion_names_the_measured_tags_and_dates():
 def test_no_slim_suggestion_without_a_measured_saving():
     # Debian's own slim tag saves less than the minimum the data file sets
     assert not list(engine.check(parse_text("FROM debian:bookworm\nRUN echo small\n"), [SlimBaseImage()], None))
+
+
+def test_jdk_stage_that_compiles_tomcat_native_is_not_told_to_use_the_jre():
+    # the shape of the official tomcat image: the native library builds in a subshell against $JAVA_HOME's headers
+    text = (
+        "FROM eclipse-temurin:21-jdk-noble\n"
+        "RUN set -eux; \\\n"
+        "    apt-get update; apt-get install -y --no-install-recommends gcc libapr1-dev libssl-dev make; \\\n"
+        "    ( cd \"$nativeBuildDir/native\"; ./configure --with-java-home=\"$JAVA_HOME\"; make -j \"$(nproc)\"; make install ); \\\n"
+        "    apt-get purge -y --auto-remove\n"
+        "CMD [\"catalina.sh\", \"run\"]\n"
+    )
+    assert not list(engine.check(parse_text(text), [SlimBaseImage()], None))
+    without_compiling = text.replace("./configure", "true").replace("make -j", "true").replace("make install", "true")
+    assert [finding.code for finding in engine.check(parse_text(without_compiling), [SlimBaseImage()], None)] == ["DF301"]

@@ -50,9 +50,10 @@ class SlimBaseImage(Rule):
 
     Fix safety
         Unsafe: the image changes (fewer files), and a program may use at run time something only the full image
-        has. Display-only, with the reason, when the stage compiles code itself (gcc, make, configure: the headers
-        it needs cannot be inferred), uses a missing tool no Debian package is known for, installs dependencies
-        whose declarations cannot be read, or the tag sits in an ARG that cannot be edited in place.
+        has. Not reported when the stage compiles code itself (gcc, make, configure: the headers it needs, such as
+        the JDK's, cannot be inferred) or uses a tool the slim variant lacks that no Debian package is known for
+        (`javac`, `jar` on a JRE): the stage needs the full image. Display-only, with the reason, when it installs
+        dependencies whose declarations cannot be read or the tag sits in an ARG that cannot be edited in place.
     """
 
     code = "DF301"
@@ -64,6 +65,10 @@ class SlimBaseImage(Rule):
         "FROM golang:1.22\nRUN go build -o /app .\n",
         "ARG TAG\nFROM python:${TAG}\n",
         "FROM debian:bookworm\nRUN echo small\n",
+        "FROM python:3.12\nRUN make -C /src install\n",
+        # tomcat-native compiles against the JDK's headers; javac is not in the JRE
+        "FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home=\"$JAVA_HOME\" && make && make install\n",
+        "FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD [\"java\", \"-cp\", \"/app\", \"Main\"]\n",
     )
     invalid = (
         Example("FROM python:3.12\nRUN pip install --no-cache-dir flask\n", "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n", unsafe=True),
@@ -74,7 +79,7 @@ class SlimBaseImage(Rule):
             unsafe=True,
         ),
         Example("ARG PYTHON=3.11\nFROM python:${PYTHON}\nCMD [\"python\"]\n", "ARG PYTHON=3.11\nFROM python:${PYTHON}-slim\nCMD [\"python\"]\n", unsafe=True),
-        Example("FROM python:3.12\nRUN make -C /src install\n", None),
+        Example("FROM eclipse-temurin:21-jdk\nCOPY app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n", "FROM eclipse-temurin:21-jre\nCOPY app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n", unsafe=True),
         Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
@@ -90,6 +95,8 @@ class SlimBaseImage(Rule):
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
         if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
+            return
+        if self.needs_full_image(stage, identified):
             return
         slim = identified.slim_variant()
         new_image = f"{reference.repository}:{identified.slim_tag()}"
@@ -122,19 +129,25 @@ class SlimBaseImage(Rule):
         yield self.finding(message, instruction.start, instruction.header_end, self.fix(title, edits, Applicability.UNSAFE), Savings(bytes=saving))
 
     @staticmethod
+    @staticmethod
+    def needs_full_image(stage: Stage, identified: Identified) -> bool:
+        """Whether the stage itself builds with what only the full variant has: it compiles (against headers the full
+        image happens to ship, such as the JDK's for tomcat-native), or runs a tool the slim variant lacks that no
+        Debian package adds (`javac` on a JRE)."""
+        used = commands_used(stage)
+        table = data()["apt_package_for_command"]
+        return bool(COMPILING_COMMANDS & set(used)) or any(
+            command not in table for command in set(used) & set(identified.slim_variant().missing_commands)
+        )
+
+    @staticmethod
     def needed_packages(stage: Stage, identified: Identified, context: RuleContext) -> tuple[list[str], str | None]:
         """Debian packages the stage needs on the slim variant, or why they cannot be known."""
         slim = identified.slim_variant()
         installed = apt_installed(stage)
         used = commands_used(stage)
-        compiling = sorted(COMPILING_COMMANDS & set(used))
-        if compiling:
-            return [], f"the stage compiles code (`{compiling[0]}` on line {used[compiling[0]].start_line}) with headers only the full image may have"
         missing = sorted(set(used) & set(slim.missing_commands))
         table = data()["apt_package_for_command"]
-        unknown = [command for command in missing if command not in table]
-        if unknown:
-            return [], f"the stage runs `{unknown[0]}`, which the slim variant lacks and no Debian package provides"
         packages = set(apt_packages_for_commands(command for command in missing if table[command] not in installed))
         for run, commands in shell_runs(stage):
             for command in commands:
