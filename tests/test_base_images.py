@@ -9,10 +9,12 @@ from conftest import REPO
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, measured, variants
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
+from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
 from dockerfix.rules.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.rules.multistage import plan, promises
@@ -198,3 +200,47 @@ def test_jdk_stage_that_compiles_tomcat_native_is_not_told_to_use_the_jre():
     assert not list(engine.check(parse_text(text), [SlimBaseImage()], None))
     without_compiling = text.replace("./configure", "true").replace("make -j", "true").replace("make install", "true")
     assert [finding.code for finding in engine.check(parse_text(without_compiling), [SlimBaseImage()], None)] == ["DF301"]
+
+
+@pytest.mark.parametrize("word, expected", [
+    ('"${OS}"', "linux"),
+    ("img:${OS}-$OS", "img:linux-linux"),
+    ("'a b'", "a b"),
+    ("${EMPTY:-d}", "d"),
+    ("${EMPTY-d}", ""),
+    ("${UNDECLARED:-d}", "d"),
+    ("${OS:+p}", "p"),
+    ("${NO_DEFAULT:-d}", "d"),  # the default build
+    ("${NO_DEFAULT}", None),  # only --build-arg says
+    ("${UNDECLARED}", None),
+    ("${OS%x}", None),
+])
+def test_expand_word_as_buildkit(word, expected):
+    assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
+
+
+def tag_findings(text: str, context: BuildContext | None = None) -> list[str]:
+    return [finding.message for finding in engine.check(parse_text(text), [BaseImageTag()], context)]
+
+
+def test_quoted_arg_defaults_are_unquoted_in_from():
+    [message] = tag_findings('ARG IMAGE="python"\nFROM ${IMAGE}\n')
+    assert message.startswith("`python` has no tag")
+    assert tag_findings("ARG TAG='latest'\nFROM node:${TAG}\n")
+
+
+@pytest.mark.parametrize("name, builder", [
+    ("Makefile", "base:\n\tdocker build -t myorg/base:latest -f base.Dockerfile .\n"),
+    ("scripts/build.sh", "docker buildx build --tag=myorg/base .\n"),
+    ("compose.yaml", "services:\n  base:\n    build: ./base\n    image: myorg/base\n"),
+    ("docker-bake.hcl", 'target "base" {\n  tags = ["myorg/base"]\n}\n'),
+])
+def test_an_image_the_context_builds_is_not_asked_for_a_tag(tmp_path, name, builder):
+    text = "FROM myorg/base\nRUN true\n"
+    (tmp_path / "Dockerfile").write_text(text)
+    assert tag_findings(text, BuildContext.from_directory(tmp_path))
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text(builder)
+    assert not tag_findings(text, BuildContext.from_directory(tmp_path))
+    (tmp_path / name).write_text(builder.replace("myorg/base", "myorg/base-tools"))
+    assert tag_findings(text, BuildContext.from_directory(tmp_path))

@@ -19,12 +19,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from dockerfix.rewriter.arguments import expand_word
+from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 
 from .runedit import Style, shell_runs, tool_and_arguments, verb_index
 
 MEGABYTE = 1_000_000
-_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 
 
@@ -180,33 +181,50 @@ def identify(reference: Reference) -> Identified | None:
 
 
 def expand_global_args(text: str, document: Document) -> str | None:
-    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
-    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
+    """``text`` as BuildKit expands a FROM: with the global ARGs' defaults, each default itself expanded with the
+    ARGs before it (so quotes are removed: `ARG OS="linux"` is `linux`); None when a value comes from the build
+    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here."""
     defaults: dict[str, str | None] = {}
     for instruction in document.global_args:
         for word in instruction.value:
             name, equals, value = word.partition("=")
-            defaults[name] = value if equals else None
-    unresolved = False
+            defaults[name] = expand_word(value, defaults) if equals else None
+    return expand_word(text, defaults)
 
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name = match.group("braced") or match.group("plain")
-        value = defaults.get(name)
-        operator = match.group("operator")
-        if operator in (":-", "-"):
-            if value is None or (operator == ":-" and value == ""):
-                return match.group("word")
-            return value
-        if operator in (":+", "+"):
-            return match.group("word") if value else ""
-        if value is None:
-            unresolved = True
-            return ""
-        return value
 
-    expanded = _VARIABLE.sub(substitute, text)
-    return None if unresolved or "$" in expanded else expanded
+def from_registry(reference: Reference) -> bool:
+    """Whether the image certainly comes from a registry: its name has a registry host or a namespace, or it is an
+    official image the data file knows. Any other name may be an image the project builds itself."""
+    if reference.has_host or "/" in reference.repository:
+        return True
+    return family_of(reference) is not None or reference.official_name in data()["official_images"]["names"]
+
+
+# Files that may build and tag an image: make, shell and CI scripts, compose and bake files, Dockerfiles, READMEs.
+_BUILD_FILE = re.compile(
+    r"(^|/)(Makefile|GNUmakefile|Jenkinsfile|Taskfile\.ya?ml|[^/]*\.(mk|sh|bash|ya?ml|hcl|json|md)|[^/]*Dockerfile[^/]*)$"
+)
+_MOST_BUILD_FILES = 500
+
+
+def built_in_context(repository: str, context: BuildContext | None) -> str | None:
+    """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a compose
+    service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
+    only names)."""
+    if context is None or context.root is None:
+        return None
+    name = re.escape(repository)
+    end = r"(?=[:\s\"'\]),]|$)"
+    tagged = re.compile(rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\btags\s*=\s*\[[^\]]*[\"']{name}{end}", re.MULTILINE)
+    composed = re.compile(rf"^\s*image:\s*[\"']?{name}{end}", re.MULTILINE)
+    candidates = [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]
+    for path in candidates:
+        text = context.read_text(path, limit=200_000)
+        if text is None or repository not in text:
+            continue
+        if tagged.search(text) or (composed.search(text) and re.search(r"^\s*build:", text, re.MULTILINE)):
+            return path
+    return None
 
 
 def final_stage(document: Document) -> Stage | None:
