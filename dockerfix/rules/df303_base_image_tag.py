@@ -118,6 +118,8 @@ class BaseImageTag(Rule):
             reference = resolved_reference(document, stage)
             if reference is None or reference.digest or not from_registry(reference):
                 continue
+            if reference.tag not in (None, "latest") and not pin_digests:
+                continue
             if built_in_context(reference.repository, context.build_context):
                 continue
             instruction = stage.from_instruction
