@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import REPO
 from dockerfix.rewriter import engine
@@ -219,6 +221,18 @@ def test_expand_word_as_buildkit(word, expected):
     assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
 
 
+PLAIN = st.text(st.characters(blacklist_characters="$\\\"'", blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(PLAIN, PLAIN)
+def test_expand_word_substitutes_values_and_removes_quotes(text, value):
+    assert expand_word(text, {}) == text
+    assert expand_word(f'"{text}"', {}) == text
+    assert expand_word(f"'{text}'", {}) == text
+    assert expand_word(f"a${{V}}b", {"V": value}) == f"a{value}b"
+    assert expand_word(f'"${{V:-{text}}}"', {"V": None}) == text
+
+
 def tag_findings(text: str, context: BuildContext | None = None) -> list[str]:
     return [finding.message for finding in engine.check(parse_text(text), [BaseImageTag()], context)]
 
@@ -234,12 +248,13 @@ def test_quoted_arg_defaults_are_unquoted_in_from():
     ("scripts/build.sh", "docker buildx build --tag=myorg/base .\n"),
     ("compose.yaml", "services:\n  base:\n    build: ./base\n    image: myorg/base\n"),
     ("docker-bake.hcl", 'target "base" {\n  tags = ["myorg/base"]\n}\n'),
+    (".github/workflows/images.yml", "steps:\n  - run: docker tag base-image:ci myorg/base\n"),
 ])
 def test_an_image_the_context_builds_is_not_asked_for_a_tag(tmp_path, name, builder):
     text = "FROM myorg/base\nRUN true\n"
     (tmp_path / "Dockerfile").write_text(text)
     assert tag_findings(text, BuildContext.from_directory(tmp_path))
-    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / name).write_text(builder)
     assert not tag_findings(text, BuildContext.from_directory(tmp_path))
     (tmp_path / name).write_text(builder.replace("myorg/base", "myorg/base-tools"))

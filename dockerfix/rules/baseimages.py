@@ -208,14 +208,18 @@ _MOST_BUILD_FILES = 500
 
 
 def built_in_context(repository: str, context: BuildContext | None) -> str | None:
-    """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a compose
-    service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
+    """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a `docker
+    tag` to it, a compose service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
     only names)."""
     if context is None or context.root is None:
         return None
     name = re.escape(repository)
     end = r"(?=[:\s\"'\]),]|$)"
-    tagged = re.compile(rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\btags\s*=\s*\[[^\]]*[\"']{name}{end}", re.MULTILINE)
+    tagged = re.compile(
+        rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?{name}{end}"
+        rf"|\btags\s*=\s*\[[^\]]*[\"']{name}{end}",
+        re.MULTILINE,
+    )
     composed = re.compile(rf"^\s*image:\s*[\"']?{name}{end}", re.MULTILINE)
     candidates = [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]
     for path in candidates:
