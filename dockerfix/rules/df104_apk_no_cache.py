@@ -26,11 +26,16 @@ def apk_verb(command: SimpleCommand) -> str | None:
     return arguments[index] if name == "apk" and index is not None else None
 
 
-def fetches_index(command: SimpleCommand) -> bool:
-    """`apk update`, or an add/upgrade that reads the index and may write it to the cache."""
+def caches_index(command: SimpleCommand) -> bool:
+    """An apk command that may write the index to /var/cache/apk: `apk update`, or an add/upgrade that fetches it,
+    without `--no-cache` (or `--no-network`, which fetches nothing)."""
     verb = apk_verb(command)
     arguments = tool_and_arguments(command)[1]
-    return verb == "update" or (verb in NO_CACHE_VERBS and "--no-cache" not in arguments and "--no-network" not in arguments)
+    return verb in ("update", *NO_CACHE_VERBS) and "--no-cache" not in arguments and "--no-network" not in arguments
+
+
+def updates_index(command: SimpleCommand) -> bool:
+    return apk_verb(command) == "update" and caches_index(command)
 
 
 class ApkNoCache(AddFlagRule):
@@ -72,6 +77,7 @@ class ApkNoCache(AddFlagRule):
         "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk add curl\n",
         "FROM alpine\nRUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
         "&& apk del --no-network .build\n",
+        "FROM alpine\nRUN apk --no-cache update && apk --no-cache upgrade && apk add --no-cache curl\n",
     )
     invalid = (
         Example("FROM alpine\nRUN apk add curl git\n", "FROM alpine\nRUN apk add --no-cache curl git\n", unsafe=True),
@@ -101,18 +107,18 @@ class ApkNoCache(AddFlagRule):
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         """Cleaned up already, or given one finding for its `apk update` (see ``update_findings``)."""
         commands = list(run.shell.simple_commands())
-        return self.cleaned_up(stage, run, commands) or any(apk_verb(command) == "update" for command in commands)
+        return self.cleaned_up(stage, run, commands) or any(updates_index(command) for command in commands)
 
     @staticmethod
     def cleaned_up(stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        fetches = [position for position, command in enumerate(commands) if fetches_index(command)]
+        fetches = [position for position, command in enumerate(commands) if caches_index(command)]
         return not fetches or removed_after(stage, run, fetches[-1], INDEX_FILE) or kept_out_by_mount(stage, run, INDEX_FILE)
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         yield from super().check(document, context)
         for stage in document.stages:
             for run, commands in shell_runs(stage):
-                update = next((command for command in commands if apk_verb(command) == "update"), None)
+                update = next((command for command in commands if updates_index(command)), None)
                 if update is None or self.cleaned_up(stage, run, commands):
                     continue
                 yield self.update_finding(document, run, commands, update)
