@@ -34,6 +34,25 @@ def cache_folders(environment: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(f"{home}/{folder}" for home in ("$HOME", "/root") for folder in (".composer/cache", ".cache/composer"))
 
 
+def nested_location(commands: list[SimpleCommand]) -> str | None:
+    """The cache-location variable a command inside a subshell or compound command sets (`( export COMPOSER_HOME=...;
+    ... )`), whose value the RUN's reading does not carry to later commands."""
+    for command in commands:
+        if command.top_level and not command.in_subshell:
+            continue
+        if command.name is None:
+            words = command.assignments
+        elif command.name_literal in ("export", "declare", "typeset", "readonly"):
+            words = command.arguments
+        else:
+            continue
+        for word in words:
+            name = word.text.partition("=")[0]
+            if name in LOCATION_VARIABLES:
+                return name
+    return None
+
+
 class ComposerCacheClean(AppendCleanupRule):
     """Clear Composer's download cache in the RUN that installed PHP packages.
 
@@ -57,7 +76,8 @@ class ComposerCacheClean(AppendCleanupRule):
     Fix safety
         Unsafe: it removes Composer's cache from the image. When the install alone is given the cache's location
         (`COMPOSER_HOME=/tmp/c composer install`), `composer clear-cache` is given the same; when that location is
-        computed (`COMPOSER_HOME="$(mktemp -d)" composer install`) there is no fix.
+        computed (`COMPOSER_HOME="$(mktemp -d)" composer install`) or set inside a subshell or compound command,
+        there is no fix.
     """
 
     code = "DF112"
@@ -74,6 +94,7 @@ class ComposerCacheClean(AppendCleanupRule):
         "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/dev/null composer install\n",
         "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN --mount=type=cache,target=/var/cache/composer composer install\n",
         "FROM php:8.3\nRUN composer install && rm -rf ~/.composer/cache\n",
+        "FROM php:8.3\nRUN if true; then export COMPOSER_HOME=\"$(mktemp -d)\"; composer install; rm -rf \"$COMPOSER_HOME\"; fi\n",
     )
     invalid = (
         Example(
@@ -92,6 +113,7 @@ class ComposerCacheClean(AppendCleanupRule):
             unsafe=True,
         ),
         Example("FROM php:8.3\nRUN COMPOSER_HOME=\"$(mktemp -d)\" composer install\n", None),
+        Example("FROM php:8.3\nRUN cd /app && (export COMPOSER_HOME=/tmp/c; composer install)\n", None),
     )
 
     cleanup = "composer clear-cache"
@@ -105,6 +127,9 @@ class ComposerCacheClean(AppendCleanupRule):
             if not self.creates_mess(command):
                 continue
             folders = cache_folders(seen[position])
+            if nested_location(commands) is not None:
+                # the install may run where the nested setting applies: its removal is then written with the variable
+                folders += ("$COMPOSER_CACHE_DIR", "$COMPOSER_HOME/cache")
             if folders == ("/dev/null",) or any(composer_verb(later) in CLEAR_VERBS for later in commands[position + 1:]):
                 continue
             if not any(
@@ -124,6 +149,9 @@ class ComposerCacheClean(AppendCleanupRule):
         return " ".join([*self.location_assignments(commands), self.cleanup])
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
+        nested = nested_location(list(run.shell.simple_commands()))
+        if nested is not None:
+            return f"{nested} is set in a subshell or compound command, and where `composer clear-cache` would look cannot be read"
         for assignment in self.location_assignments(list(run.shell.simple_commands())):
             name, _, value = assignment.partition("=")
             if "$(" in value or "`" in value:
