@@ -17,11 +17,11 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.stages import expand_global_args
 
 from .runedit import Style, shell_runs, tool_and_arguments, verb_index
 
 MEGABYTE = 1_000_000
-_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 
 
@@ -147,36 +147,6 @@ def identify(reference: Reference) -> Identified | None:
                 groups = match.groupdict()
                 return Identified(family, variants(family)[name], candidate_version, groups.get("release") or None, groups.get("flavour"))
     return None
-
-
-def expand_global_args(text: str, document: Document) -> str | None:
-    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
-    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
-    defaults: dict[str, str | None] = {}
-    for instruction in document.global_args:
-        for word in instruction.value:
-            name, equals, value = word.partition("=")
-            defaults[name] = value if equals else None
-    unresolved = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name = match.group("braced") or match.group("plain")
-        value = defaults.get(name)
-        operator = match.group("operator")
-        if operator in (":-", "-"):
-            if value is None or (operator == ":-" and value == ""):
-                return match.group("word")
-            return value
-        if operator in (":+", "+"):
-            return match.group("word") if value else ""
-        if value is None:
-            unresolved = True
-            return ""
-        return value
-
-    expanded = _VARIABLE.sub(substitute, text)
-    return None if unresolved or "$" in expanded else expanded
 
 
 def final_stage(document: Document) -> Stage | None:

@@ -1,0 +1,79 @@
+"""Which stages of a Dockerfile ship: the target stage and the stages it is built ``FROM``, as BuildKit resolves them.
+
+A stage that is only read by ``COPY --from`` never ships its layers (only the copied files do), so what is left in
+it makes no image bigger. BuildKit expands a FROM's image with the global ARGs and looks the result up among the
+earlier stages' names, case-insensitively; ``--target`` names the stage it builds (the last one by default).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .document import Document, Stage
+
+_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_global_args(text: str, document: Document) -> str | None:
+    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
+    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
+    defaults: dict[str, str | None] = {}
+    for instruction in document.global_args:
+        for word in instruction.value:
+            name, equals, value = word.partition("=")
+            defaults[name] = value if equals else None
+    unresolved = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        name = match.group("braced") or match.group("plain")
+        value = defaults.get(name)
+        operator = match.group("operator")
+        if operator in (":-", "-"):
+            if value is None or (operator == ":-" and value == ""):
+                return match.group("word")
+            return value
+        if operator in (":+", "+"):
+            return match.group("word") if value else ""
+        if value is None:
+            unresolved = True
+            return ""
+        return value
+
+    expanded = _VARIABLE.sub(substitute, text)
+    return None if unresolved or "$" in expanded else expanded
+
+
+def target_stage(document: Document, name: str | None = None) -> Stage | None:
+    """The stage ``docker build --target NAME`` builds; without a name, or when this file has no stage of that name
+    (one configuration serves many Dockerfiles), the last stage."""
+    if not document.stages:
+        return None
+    if name is not None:
+        named = [stage for stage in document.stages if stage.name == name.lower()]
+        if named:
+            return named[0]
+    return document.stages[-1]
+
+
+def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
+    """The earlier stages ``stage`` may be built FROM: the one its image names, or every earlier stage when the name
+    rests on an ARG without a default here (any of them may be the base)."""
+    earlier = document.stages[:stage.index]
+    image = expand_global_args(stage.base_image, document)
+    if image is None:
+        return earlier
+    return next(((candidate,) for candidate in earlier if candidate.name == image.lower()), ())
+
+
+def shipped_stages(document: Document, target: str | None = None) -> frozenset[int]:
+    """Indexes of the stages whose layers are in the image built for ``target``."""
+    stage = target_stage(document, target)
+    shipped: set[int] = set()
+    pending = [stage] if stage is not None else []
+    while pending:
+        stage = pending.pop()
+        if stage.index not in shipped:
+            shipped.add(stage.index)
+            pending.extend(parent_stages(document, stage))
+    return frozenset(shipped)
