@@ -161,12 +161,14 @@ class Suppressions:
     def suppresses(self, instruction: "Instruction", code: str) -> bool:
         if self.file_all or code in self.file_codes:
             return True
-        for comment in instruction.leading_comments:
-            if comment.line.number in self.per_line:
-                codes = self.per_line[comment.line.number]
-                if codes is None or code in codes:
-                    return True
-        return False
+        return any(self.suppresses_line(comment.line.number, code) for comment in instruction.leading_comments)
+
+    def suppresses_line(self, number: int, code: str) -> bool:
+        """Whether the comment on line ``number`` silences ``code`` (for findings on comments, not instructions)."""
+        if number not in self.per_line:
+            return False
+        codes = self.per_line[number]
+        return codes is None or code in codes
 
 
 def _codes(text: str | None, tool: str, hadolint_map: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
