@@ -5,9 +5,8 @@ Every surface (CLI, LSP server, bot, verify) calls ``check`` and ``fix``; none r
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .context import BuildContext
 from .document import Document, parse
@@ -15,7 +14,7 @@ from .fixes import Applicability, Finding, apply_edits
 from .registry import all_rules, hadolint_map
 from .rule import TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
-from .stages import shipped_stages
+from .stages import shipped_offset_test
 
 MAX_PASSES = 20
 
@@ -72,7 +71,7 @@ def check(
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings = []
-    in_shipped_stage = _shipped_stage_test(document, context)
+    in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
     for rule in rules:
         try:
             produced = list(rule.check(document, context))
@@ -82,7 +81,7 @@ def check(
             failures.append(RuleFailure(rule.code, f"{type(error).__name__}: {error}"))
             continue
         if rule.layer_rule:
-            produced = [finding for finding in produced if in_shipped_stage(finding)]
+            produced = [finding for finding in produced if in_shipped_stage(finding.start)]
         findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
     reported = tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
     for rule in rules:
@@ -90,19 +89,6 @@ def check(
         if reviewed is not None:
             reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
     return reported
-
-
-def _shipped_stage_test(document: Document, context: RuleContext) -> Callable[[Finding], bool]:
-    """Whether a finding lies in a stage whose layers ship (or outside every stage)."""
-    shipped = shipped_stages(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
-    starts = [instruction.span[0] for instruction in document.instructions]
-
-    def test(finding: Finding) -> bool:
-        position = bisect_right(starts, finding.start) - 1
-        stage_index = document.instructions[position].stage_index if position >= 0 else None
-        return stage_index is None or stage_index in shipped
-
-    return test
 
 
 def _suppressed(document: Document, suppressions: Suppressions, finding: Finding) -> bool:

@@ -8,6 +8,8 @@ earlier stages' names, case-insensitively; ``--target`` names the stage it build
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from typing import Callable
 
 from .document import Document, Stage
 
@@ -77,3 +79,16 @@ def shipped_stages(document: Document, target: str | None = None) -> frozenset[i
             shipped.add(stage.index)
             pending.extend(parent_stages(document, stage))
     return frozenset(shipped)
+
+
+def shipped_offset_test(document: Document, target: str | None = None) -> Callable[[int], bool]:
+    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage)."""
+    shipped = shipped_stages(document, target)
+    starts = [instruction.span[0] for instruction in document.instructions]
+
+    def test(offset: int) -> bool:
+        position = bisect_right(starts, offset) - 1
+        stage_index = document.instructions[position].stage_index if position >= 0 else None
+        return stage_index is None or stage_index in shipped
+
+    return test
