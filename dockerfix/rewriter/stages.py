@@ -7,43 +7,23 @@ earlier stages' names, case-insensitively; ``--target`` names the stage it build
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from typing import Callable
 
+from .arguments import expand_word
 from .document import Document, Stage
-
-_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 
 
 def expand_global_args(text: str, document: Document) -> str | None:
-    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
-    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
+    """``text`` as BuildKit expands a FROM: with the global ARGs' defaults, each default itself expanded with the
+    ARGs before it (so quotes are removed: `ARG OS="linux"` is `linux`); None when a value comes from the build
+    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here."""
     defaults: dict[str, str | None] = {}
     for instruction in document.global_args:
         for word in instruction.value:
             name, equals, value = word.partition("=")
-            defaults[name] = value if equals else None
-    unresolved = False
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name = match.group("braced") or match.group("plain")
-        value = defaults.get(name)
-        operator = match.group("operator")
-        if operator in (":-", "-"):
-            if value is None or (operator == ":-" and value == ""):
-                return match.group("word")
-            return value
-        if operator in (":+", "+"):
-            return match.group("word") if value else ""
-        if value is None:
-            unresolved = True
-            return ""
-        return value
-
-    expanded = _VARIABLE.sub(substitute, text)
-    return None if unresolved or "$" in expanded else expanded
+            defaults[name] = expand_word(value, defaults) if equals else None
+    return expand_word(text, defaults)
 
 
 def target_stage(document: Document, name: str | None = None) -> Stage | None:
