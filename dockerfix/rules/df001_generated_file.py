@@ -68,8 +68,9 @@ class GeneratedFile(Rule):
         file generated from it.
 
     Example
-        A docker-library Dockerfile with an `apt-get update` whose lists are never removed gives one DF001 finding
-        ("1 finding here: DF102") rather than DF102 with a fix.
+        A docker-library Dockerfile whose `apt-get update && apt-get install -y curl` neither removes the lists nor
+        skips recommended packages gets one DF001 finding on its header ("2 findings here (DF102, DF103), nothing
+        rewritten") instead of DF102 and DF103 with their fixes.
 
     Fix safety
         No fix: the change belongs in the template, which dockerfix does not see.
