@@ -47,6 +47,7 @@ class PeclTempLeftBehind(AppendCleanupRule):
     code = "DF116"
     name = "pecl-temp-left-behind"
     summary = "pecl install leaves its downloads and build folders in /tmp/pear."
+    layer_rule = True
     cleanup = f"rm -rf {PEAR_FOLDER}"
     cached_paths = (PEAR_FOLDER,)
     valid = (

@@ -131,6 +131,7 @@ class CompilerLeftInstalled(Rule):
     code = "DF117"
     name = "compiler-left-installed"
     summary = "Compilers installed to build in the shipped stage stay in the image."
+    layer_rule = True
     valid = (
         "FROM debian:bookworm-slim\nRUN set -eux; savedAptMark=\"$(apt-mark showmanual)\"; apt-get update; "
         "apt-get install -y --no-install-recommends gcc make; make -C /src install; apt-mark auto '.*' > /dev/null; "
