@@ -13,7 +13,7 @@ from dockerfix.rewriter.shell import Script
 from .runedit import (
     Style, append_blocker, appendable_text, closed_line, command_end, command_text, subshell, trailing_comment,
 )
-from .shellfacts import Role, changes_shell_state, role
+from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
@@ -409,14 +409,13 @@ def command_count(run: Instruction) -> int:
 
 
 def rewrites_earlier_output(run: Instruction) -> bool:
-    """Whether the RUN removes or rewrites files before it makes any of its own, so they are an earlier RUN's: in a
-    later layer they still ship in the earlier one (rewritten ones twice)."""
+    """Whether the RUN removes or rewrites files before it runs anything but shell set-up (`set -eux`, `cd`), so the
+    files are an earlier RUN's: in a later layer they still ship in the earlier one (rewritten ones twice)."""
     for command in run.shell.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
-        current = role(name, arguments)
-        if current is Role.CLEANUP or rewrites_files(name, arguments):
+        if role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
             return True
-        if current in (Role.UPDATE, Role.INSTALL, Role.OTHER):
+        if name is None or name not in STATE_CHANGING_BUILTINS:
             return False
     return False
 
