@@ -28,7 +28,7 @@ LAYERS_CLAIM = "one layer fewer"
 MAX_COMMANDS_FOR_LAYER_CLAIM = 2
 
 # Linux limits one argument, here the command of `sh -c`, to 128 KiB (MAX_ARG_STRLEN). The longest RUN of the
-# corpora is 4.6 kB; a merge stops at a quarter of the limit (decision 12).
+# corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it gains").
 MAX_MERGED_COMMAND_BYTES = 32 * 1024
 
 # A comment between two RUNs that speaks of layers, the build cache or keeping steps apart explains why they are
