@@ -13,7 +13,7 @@ from dockerfix.rewriter.shell import Script
 from .runedit import (
     Style, append_blocker, appendable_text, closed_line, command_end, command_text, subshell, trailing_comment,
 )
-from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, role
+from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
@@ -101,6 +101,7 @@ class MergeConsecutiveRun(Rule):
         "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
         "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\nRUN rm -rf /var/lib/apt/lists/*\n",
         "FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
     )
     invalid = (
         Example(
@@ -404,6 +405,16 @@ def merge_pays(before: Instruction, after: Instruction) -> str | None:
     return None
 
 
+def managers_with(run: Instruction, wanted: Role) -> set[str]:
+    """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
+    found = set()
+    for command in run.shell.simple_commands():
+        manager = manager_of(command.name_literal)
+        if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
+            found.add(manager.name)
+    return found
+
+
 def command_count(run: Instruction) -> int:
     return sum(1 for command in run.shell.simple_commands() if command.name is not None)
 
@@ -431,8 +442,7 @@ def merge_claim(before: Instruction, after: Instruction) -> str | None:
     """What merging two adjacent RUNs gains, or None when it gains nothing a maintainer would merge for."""
     if before.shell is None or after.shell is None or before.shell.has_error or after.shell.has_error:
         return None
-    before_roles, after_roles = run_roles(before), run_roles(after)
-    if Role.UPDATE in before_roles and Role.INSTALL in after_roles and Role.UPDATE not in after_roles:
+    if managers_with(before, Role.UPDATE) & managers_with(after, Role.INSTALL) - managers_with(after, Role.UPDATE):
         return CACHE_CLAIM
     if rewrites_earlier_output(after):
         return BYTES_CLAIM
