@@ -17,6 +17,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MAX_MERGED_COMMAND_BYTES, MergeConsecutiveRun
+from dockerfix.rules.runedit import append_edit
 
 # Commands that leave traces (files, their modes, a log) and change the shell's state in every way a merge must
 # not leak: directory, variables, options, umask, functions, early exits.
@@ -146,3 +147,15 @@ def test_merged_commands_stay_under_the_argument_limit(tmp_path):
     for command in merged:
         subprocess.run(["sh", "-c", command.replace("/tmp/out", str(tmp_path / "out"))], check=True)
     assert (tmp_path / "out").read_text().splitlines() == [f"line {number} of the generated configuration file" for number in range(3000)]
+
+
+@pytest.mark.parametrize("appended", ["echo foo\\ ", "echo foo\\\t", "echo foo\\\\"])
+def test_appended_command_never_ends_a_line_with_the_escape(appended):
+    """What a rule appends to a RUN through runedit (DF110 appends a later RUN's command) ends its line safely."""
+    text = "FROM alpine:3.19\nRUN touch /a\nENV X=1\n"
+    document = parse_text(text)
+    edit = append_edit(document, document.instructions[1], appended)
+    result = text[:edit.start] + edit.content + text[edit.end:]
+    assert [(command.cmd, command.value) for command in dockerfile.parse_string(result)][1:] == [
+        ("RUN", (f"touch /a     && {appended};",)), ("ENV", ("X", "1")),
+    ], result
