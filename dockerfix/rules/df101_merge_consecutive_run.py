@@ -53,8 +53,9 @@ class MergeConsecutiveRun(Rule):
         `sed -i` before it makes any files of its own) no longer shipped in the earlier layer, or one layer fewer for
         RUNs of at most two commands each (as hadolint's DL3059: an author who chains more and still writes two RUNs
         chose the layers). A comment between the RUNs that explains the split (it speaks of layers, the build cache
-        or keeping steps apart) keeps them apart; other comments, such as a step's title, move into the merged RUN.
-        RUNs it cannot merge are reported only when merging them would remove bytes or fix the cache.
+        or keeping steps apart) keeps them apart, and so does a suppression comment (inside a merged RUN it would no
+        longer apply to its instruction); other comments, such as a step's title, move into the merged RUN. RUNs it
+        cannot merge are reported only when merging them would remove bytes or fix the cache.
 
     Why
         Every RUN makes a layer. Files deleted in a later layer still weigh in the image, an index update in its own
