@@ -74,7 +74,7 @@ class MergeConsecutiveRun(Rule):
         RUN that changes the shell's state (`cd`, `export`, `set`, `umask`, variables, loop variables, `source`,
         `exit`, any POSIX special built-in, which keeps the assignments in front of it, and these behind a prefix such
         as `time` or `!`) is wrapped in a subshell `( ... )` so later commands do not see it (written `( (` when the
-        RUN starts with `(`: `((` is arithmetic in bash), and a later RUN made of a `;` or `||` list is grouped
+        RUN starts with `(`: `((` may read as arithmetic), and a later RUN made of a `;` or `||` list is grouped
         `{ ...; }` so it still runs only when the earlier ones succeeded. A shell comment that ends a RUN becomes a
         comment line of the continuation. A RUN with a background `&`, a comment before a continuation (it swallows
         the rest of the RUN), a heredoc or a command the shell parser cannot read stays on its own; its neighbours

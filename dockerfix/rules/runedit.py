@@ -118,7 +118,8 @@ def command_text(document: Document, run: Instruction) -> str:
 
 def subshell(text: str) -> str:
     """``text`` run in a subshell. A command that itself starts with `(` gets a blank after the new one: `((` starts
-    arithmetic in bash and ksh, so `((cd /x && make) && y)` would not even parse."""
+    arithmetic in ksh and some ash builds (bash reads `((cd /x && make) && y)` as two subshells only after failing
+    to read arithmetic, and ShellCheck reports it as an error)."""
     return f"( {text})" if text.startswith("(") else f"({text})"
 
 

@@ -24,8 +24,8 @@ STATE_CHANGING_BUILTINS = SPECIAL_BUILTINS | frozenset({
 
 # Reserved words and keywords that run the command after them in the current shell: `time cd /tmp` changes the
 # directory under bash (where `time` is a keyword), `! cd /tmp` in any POSIX shell; `noglob`, `nocorrect` and `-` are
-# zsh's precommand modifiers, and `coproc` is bash's.
-COMMAND_PREFIXES = frozenset({"time", "!", "noglob", "nocorrect", "-", "coproc"})
+# zsh's precommand modifiers.
+COMMAND_PREFIXES = frozenset({"time", "!", "noglob", "nocorrect", "-"})
 
 # Commands that finish in moments and rarely change: merging them costs the build cache nothing.
 LIGHT_COMMANDS = frozenset({
