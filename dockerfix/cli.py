@@ -152,7 +152,9 @@ def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool
 
 
 def _exit_code(results: list[FileResult], arguments: argparse.Namespace) -> int:
-    if any(result.error is not None for result in results):
+    """2 for anything that makes the result incomplete (an unreadable file, a rule that failed), so `--check` can
+    never pass because a rule crashed; else 1 for findings or pending fixes; else 0."""
+    if any(result.error is not None or result.rule_failures for result in results):
         return EXIT_ERROR
     if arguments.check or arguments.diff:
         return EXIT_FINDINGS if any(result.changed for result in results) else EXIT_CLEAN

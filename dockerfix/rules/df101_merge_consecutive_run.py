@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Iterable, Iterator
 
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
@@ -382,16 +381,7 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
 
 
 def comments_between(document: Document, previous: Instruction, run: Instruction) -> list[Comment]:
-    positions = element_positions(document)
-    between = document.elements[positions[previous.start] + 1:positions[run.start]]
-    return [element for element in between if isinstance(element, Comment)]
-
-
-@lru_cache(maxsize=8)
-def element_positions(document: Document) -> dict[int, int]:
-    """Each instruction's index among the document's elements, by its start offset: the comments between two RUNs
-    are looked up for every pair, and a scan of the whole document each time made long files quadratic."""
-    return {element.start: index for index, element in enumerate(document.elements) if isinstance(element, Instruction)}
+    return document.comments_between(previous.span[1], run.span[0])
 
 
 def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:

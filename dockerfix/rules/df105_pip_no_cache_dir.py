@@ -6,7 +6,7 @@ from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from .runedit import AddFlagRule, env_names_before, verb_index
+from .runedit import AddFlagRule, env_set_before, verb_index
 
 PIP = ("pip", "pip3", "pip2")
 
@@ -66,4 +66,4 @@ class PipNoCacheDir(AddFlagRule):
         return name in PIP and index is not None and arguments[index] == "install"
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return "PIP_NO_CACHE_DIR" in env_names_before(stage, run)
+        return env_set_before(stage, run, "PIP_NO_CACHE_DIR")
