@@ -20,7 +20,7 @@ WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
 
 # What a merge gains (a finding claims one of these).
 CACHE_CLAIM = "the package index update would be in the layer of the install that needs it"
-BYTES_CLAIM = "files an earlier RUN wrote would not ship in its layer"
+BYTES_CLAIM = "files an earlier RUN wrote would no longer ship in its layer"
 LAYERS_CLAIM = "one layer fewer"
 
 # hadolint's DL3059 ignores RUNs of more than two commands: an author who chains commands and still writes several
@@ -191,7 +191,7 @@ class MergeConsecutiveRun(Rule):
                 continue
             if claim in (BYTES_CLAIM, CACHE_CLAIM):
                 yield self.finding(
-                    f"{claim} if this RUN and the one before it were one; not merged automatically: {blocker}",
+                    f"merged with the RUN before it, {claim}; not merged automatically: {blocker}",
                     after.start, after.header_end,
                 )
             yield from self.check_segment(document, segment)
