@@ -22,6 +22,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.stages import expand_global_args
 
 from .runedit import Style, shell_runs, tool_and_arguments, verb_index
 
@@ -178,18 +179,6 @@ def identify(reference: Reference) -> Identified | None:
                 groups = match.groupdict()
                 return Identified(family, variants(family)[name], candidate_version, groups.get("release") or None, groups.get("flavour"))
     return None
-
-
-def expand_global_args(text: str, document: Document) -> str | None:
-    """``text`` as BuildKit expands a FROM: with the global ARGs' defaults, each default itself expanded with the
-    ARGs before it (so quotes are removed: `ARG OS="linux"` is `linux`); None when a value comes from the build
-    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here."""
-    defaults: dict[str, str | None] = {}
-    for instruction in document.global_args:
-        for word in instruction.value:
-            name, equals, value = word.partition("=")
-            defaults[name] = expand_word(value, defaults) if equals else None
-    return expand_word(text, defaults)
 
 
 def from_registry(reference: Reference) -> bool:
