@@ -23,7 +23,9 @@ HUMAN = ["-c", "user.name=A Human", "-c", "user.email=human@example.invalid"]
 
 
 def git(directory: Path, *arguments: str) -> str:
-    return subprocess.run(["git", *HUMAN, *arguments], cwd=directory, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *HUMAN, *arguments], cwd=directory, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    ).stdout
 
 
 class Remote:

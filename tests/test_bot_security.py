@@ -1,0 +1,142 @@
+"""`dockerfix bot` against hostile repositories and names: nothing from a repository runs, nothing secret leaks, and
+names the bot writes into a pull request or a workflow log cannot forge anything. Real git, real clones, the real
+command; the GitHub side is the in-process forge of ``bot_fake_github``."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from bot_fake_github import MERGEABLE, Remote, git
+
+from dockerfix.bot.command import main
+
+MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+
+# Every configuration key git documents (git-config(1), githooks(5), gitattributes(5)) whose value is a command it
+# may run, or that makes git run one. Each is set in the clone the bot works on, to a command that leaves a mark.
+COMMAND_KEYS = (
+    "core.fsmonitor", "core.sshCommand", "core.gitProxy", "core.askPass", "core.editor", "core.pager",
+    "core.alternateRefsCommand", "sequence.editor", "pager.push", "pager.fetch", "pager.log", "pager.diff",
+    "credential.helper", "diff.external", "diff.evil.command", "diff.evil.textconv",
+    "filter.evil.clean", "filter.evil.smudge", "filter.evil.process", "merge.evil.driver",
+    "gpg.program", "gpg.openpgp.program", "gpg.x509.program", "gpg.ssh.program", "gpg.ssh.defaultKeyCommand",
+    "uploadpack.packObjectsHook", "remote.origin.uploadpack", "remote.origin.receivepack",
+    "alias.push", "alias.fetch", "alias.receive-pack", "alias.upload-pack",
+    "trailer.evil.command", "trailer.evil.cmd", "sendemail.sendmailCmd", "sendemail.toCmd", "sendemail.ccCmd",
+    "browser.evil.cmd", "difftool.evil.cmd", "mergetool.evil.cmd", "man.evil.cmd", "imap.tunnel",
+    "hook.evil.command", "submodule.evil.update",
+)  # fmt: skip
+# Keys that are not commands but make git run one of the above (signing, checking out into the clone's working tree,
+# automatic gc, the ext:: transport, a promisor remote's lazy fetch).
+ENABLING_KEYS = {
+    "commit.gpgSign": "true", "tag.gpgSign": "true", "push.gpgSign": "true", "user.signingKey": "evil",
+    "log.showSignature": "true", "web.browser": "evil", "diff.tool": "evil", "merge.tool": "evil",
+    "hook.evil.event": "pre-receive", "receive.denyCurrentBranch": "updateInstead", "receive.autogc": "true",
+    "gc.auto": "1", "gc.autoPackLimit": "1", "receive.fsckObjects": "true",
+    "protocol.allow": "always", "protocol.ext.allow": "always", "submodule.recurse": "true",
+    "fetch.recurseSubmodules": "true", "remote.origin.promisor": "true", "remote.origin.partialCloneFilter": "blob:none",
+}  # fmt: skip
+HOOKS = (
+    "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit", "prepare-commit-msg",
+    "commit-msg", "post-commit", "pre-rebase", "post-checkout", "post-merge", "pre-push", "pre-receive", "update",
+    "proc-receive", "post-receive", "post-update", "reference-transaction", "push-to-checkout", "pre-auto-gc",
+    "post-rewrite", "post-index-change", "fsmonitor-watchman",
+)  # fmt: skip
+
+
+def marking(marker: Path, name: str) -> str:
+    return f"sh -c 'echo {name} >> {shlex.quote(str(marker))}'"
+
+
+def arm(clone: Path, marker: Path) -> None:
+    """Make every way git has of running a command from a repository's own files leave ``marker``."""
+    config = clone / ".git" / "config"
+    for key in COMMAND_KEYS:
+        value = marking(marker, key)
+        if key.startswith("alias.") or key == "submodule.evil.update":
+            value = "!" + value
+        git(clone, "config", key, value)
+    for key, value in ENABLING_KEYS.items():
+        git(clone, "config", key, value)
+    git(clone, "config", "remote.origin.url", f"ext::{marking(marker, 'ext-url')}")
+    hooks = clone.parent / "evil-hooks"
+    hooks.mkdir()
+    for directory in (hooks, clone / ".git" / "hooks"):
+        for name in HOOKS:
+            (directory / name).write_text(f"#!/bin/sh\necho hook-{name} >> {shlex.quote(str(marker))}\n")
+            (directory / name).chmod(0o755)
+    git(clone, "config", "core.hooksPath", str(hooks))
+    # a repository's configuration can include other files, unconditionally or on a condition
+    included = clone.parent / "included.gitconfig"
+    git(clone, "config", "--file", str(included), "core.alternateRefsCommand", marking(marker, "include.path"))
+    git(clone, "config", "--file", str(included), "core.hooksPath", str(hooks))
+    git(clone, "config", "include.path", str(included))
+    git(clone, "config", f"includeIf.gitdir:{clone}/.path", str(included))
+    # receive-pack lists the refs of an alternate object store with core.alternateRefsCommand
+    alternate = clone.parent / "alternate.git"
+    git(clone.parent, "init", "-q", "--bare", str(alternate))
+    (clone / ".git" / "objects" / "info" / "alternates").write_text(f"{alternate / 'objects'}\n")
+    assert config.read_text().count(str(marker)) >= len(COMMAND_KEYS)
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    """A clone whose files (committed attributes, .git/config, hooks) try to run commands; ``marker`` tells."""
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE})
+    remote.commit({".gitattributes": "* filter=evil diff=evil merge=evil\n"}, "attributes")
+    marker = tmp_path / "executed"
+    arm(remote.human, marker)
+    return remote, marker
+
+
+def run_bot(clone: Path, marker: Path, *arguments: str) -> int:
+    code = main(["--path", str(clone), *arguments])
+    assert not marker.exists(), marker.read_text()
+    return code
+
+
+def as_the_human(clone: Path, marker: Path, *arguments: str) -> None:
+    """The human's own git commands run their configuration: that is theirs to do, and not what is tested."""
+    git(clone, "-c", "commit.gpgSign=false", "-c", "remote.origin.promisor=false", "-c", "filter.evil.process=", *arguments)
+    marker.unlink(missing_ok=True)
+
+
+def test_no_configuration_key_of_a_clone_runs_a_command_in_any_bot_run(hostile, capsys):
+    remote, marker = hostile
+    clone = remote.human
+    assert run_bot(clone, marker) == 0, capsys.readouterr().err  # pushes a new branch
+    assert git(clone, "show", "dockerfix/optimize:Dockerfile") == MERGED
+    assert run_bot(clone, marker) == 0  # reads it back: nothing to push
+    as_the_human(clone, marker, "commit", "-q", "--allow-empty", "-m", "base moves")
+    assert run_bot(clone, marker) == 0  # rebuilds the branch and force-pushes it with a lease
+    (clone / "Dockerfile").write_text(MERGED)
+    as_the_human(clone, marker, "commit", "-q", "-am", "fixed by hand")
+    assert run_bot(clone, marker) == 0  # deletes the branch
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ", 1)[1].split(" (")[0] for line in lines if line.startswith(str(clone))] == [
+        "branch pushed", "branch unchanged", "branch pushed", "closed"
+    ]
+    assert not git(clone, "branch", "--list", "dockerfix/optimize").strip()
+
+
+def test_a_push_never_checks_out_into_the_clones_working_tree(hostile, capsys):
+    """With `receive.denyCurrentBranch = updateInstead`, a push to the branch checked out in the clone would rewrite
+    its working tree (running filters and push-to-checkout); the bot's push is refused instead."""
+    remote, marker = hostile
+    clone = remote.human
+    as_the_human(clone, marker, "branch", "dockerfix/optimize")
+    as_the_human(clone, marker, "symbolic-ref", "HEAD", "refs/heads/dockerfix/optimize")
+    assert run_bot(clone, marker, "--base", "main") == 2
+    assert "refusing to update checked out branch" in capsys.readouterr().err
+    assert (clone / "Dockerfile").read_text() == MERGEABLE
+    assert git(clone, "rev-parse", "dockerfix/optimize") == git(clone, "rev-parse", "main")
+
+
+def test_a_clone_that_hands_pushes_to_a_proc_receive_hook_gets_no_push_and_runs_nothing(hostile, capsys):
+    remote, marker = hostile
+    as_the_human(remote.human, marker, "config", "receive.procReceiveRefs", "refs/heads")
+    assert run_bot(remote.human, marker) == 2
+    assert "proc-receive" in capsys.readouterr().err
+    assert not git(remote.human, "branch", "--list", "dockerfix/optimize").strip()
