@@ -6,38 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from bot_fake_github import MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git
+from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
 from dockerfix.bot.github import GitHub, TokenAuth
 from dockerfix.bot.reconcile import _open
-
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
-CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
-BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
-
-
-@pytest.fixture
-def remote(tmp_path):
-    return Remote(tmp_path, {"Dockerfile": MERGEABLE, "web/Dockerfile": CLEAN, "pyproject.toml": BOT_CONFIG})
-
-
-@pytest.fixture
-def forge(remote, monkeypatch):
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    for name in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_APP_INSTALLATION_ID"):
-        monkeypatch.delenv(name, raising=False)
-    fake = FakeGitHub(TOKEN)
-    fake.host(REPO, remote.bare)
-    return fake
-
-
-def bot(forge: FakeGitHub, capsys, *arguments: str) -> tuple[int, str, str]:
-    code = main(["--repo", REPO, *arguments], transport=forge.transport())
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_opens_one_pull_request_with_the_fixes_labels_and_reviewers(remote, forge, capsys):
     base = remote.tip("main")

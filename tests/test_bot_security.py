@@ -8,11 +8,9 @@ import shlex
 from pathlib import Path
 
 import pytest
-from bot_fake_github import MERGEABLE, Remote, git
+from bot_fake_github import MERGEABLE, MERGED, REPO, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot.command import main
-
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
 
 # Every configuration key git documents (git-config(1), githooks(5), gitattributes(5)) whose value is a command it
 # may run, or that makes git run one. Each is set in the clone the bot works on, to a command that leaves a mark.
@@ -140,3 +138,27 @@ def test_a_clone_that_hands_pushes_to_a_proc_receive_hook_gets_no_push_and_runs_
     assert run_bot(remote.human, marker) == 2
     assert "proc-receive" in capsys.readouterr().err
     assert not git(remote.human, "branch", "--list", "dockerfix/optimize").strip()
+
+
+@pytest.mark.parametrize(
+    "arguments, configured, error",
+    [
+        ((), "main", "the bot's branch 'main' is the base branch: the bot never commits onto it"),
+        (("--branch", "main"), None, "the bot's branch 'main' is the base branch"),
+        (("--base", "release", "--branch", "release"), None, "the bot's branch 'release' is the base branch"),
+        (("--branch=--force",), None, "the bot's branch: '--force' is not a branch name git accepts"),
+        ((), "fix..it", "the bot's branch: 'fix..it' is not a branch name git accepts"),
+        ((), "HEAD", "the bot's branch: 'HEAD' is not a branch name git accepts"),
+        ((), "a b", "the bot's branch: 'a b' is not a branch name git accepts"),
+        (("--base=-main",), None, "the base branch: '-main' is not a branch name git accepts"),
+    ],
+)
+def test_the_bot_never_commits_onto_the_base_or_a_branch_git_would_refuse(remote, forge, capsys, arguments, configured, error):
+    git(remote.bare, "branch", "release", "main")
+    if configured is not None:
+        remote.commit({"pyproject.toml": f'[tool.dockerfix.bot]\nbranch = "{configured}"\n'}, "configure")
+    heads = git(remote.bare, "for-each-ref", "--format=%(refname) %(objectname)")
+    code, out, err = bot(forge, capsys, *arguments)
+    assert code == 2 and out == "" and err.startswith(f"error: {REPO}: {error}"), err
+    assert git(remote.bare, "for-each-ref", "--format=%(refname) %(objectname)") == heads
+    assert forge.pulls(REPO) == []

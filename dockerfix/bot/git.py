@@ -41,6 +41,20 @@ class GitError(Exception):
     """A git command that failed; its text is redacted."""
 
 
+def branch_name_problem(name: str) -> str | None:
+    """Why git would refuse ``name`` as a branch, or could read it as an option; None when it is a fine name."""
+    if name.startswith("-") or name == "HEAD":
+        return f"{name!r} is not a branch name git accepts"
+    checked = subprocess.run(
+        ["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, stdin=subprocess.DEVNULL, env=_without_git_variables()
+    )
+    return None if checked.returncode == 0 else f"{name!r} is not a branch name git accepts"
+
+
+def _without_git_variables() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+
+
 @dataclass(frozen=True)
 class Identity:
     name: str
@@ -72,7 +86,7 @@ class Workspace:
         self.environment = self._environment(token)
 
     def _environment(self, token: str | None) -> dict[str, str]:
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+        environment = _without_git_variables()
         environment.update(
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,

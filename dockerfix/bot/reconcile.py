@@ -13,7 +13,7 @@ from ..cli import dockerfiles_under
 from ..rewriter import pipeline
 from ..rewriter.config import BotSettings, Settings, discover
 from . import body, verification
-from .git import BASE_REF, BRANCH_REF, Identity, Workspace
+from .git import BASE_REF, BRANCH_REF, Identity, Workspace, branch_name_problem
 from .github import GitHub, GitHubError, PullRequest
 
 HUMAN_COMMITS_MARK = "<!-- dockerfix-bot human-commits -->"
@@ -73,6 +73,8 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
     else:
         workspace = Workspace(directory, str(Path(target).resolve()), options.identity)
         base = options.base or workspace.default_branch()
+    if problem := branch_name_problem(base):
+        raise RuntimeError(f"the base branch: {problem}")
     workspace.prepare()
     if base not in workspace.remote_heads([base]):
         raise RuntimeError(f"the base branch {base!r} does not exist")
@@ -83,6 +85,10 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
     if not bot.enabled:
         return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
     branch = options.branch or bot.branch
+    if problem := branch_name_problem(branch):
+        raise RuntimeError(f"the bot's branch: {problem}")
+    if branch == base:
+        raise RuntimeError(f"the bot's branch {branch!r} is the base branch: the bot never commits onto it")
     branch_tip = workspace.remote_heads([branch]).get(branch)
     if branch_tip is not None:
         workspace.fetch({branch: BRANCH_REF})
