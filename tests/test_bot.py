@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
+from bot_fake_github import CLEAN, MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
