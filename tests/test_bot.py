@@ -208,7 +208,7 @@ def test_never_runs_hooks_or_filters_of_the_repository(remote, capsys, tmp_path)
 def test_a_custom_template_extends_the_shipped_one_and_shows_a_verification(remote, forge, capsys, tmp_path):
     template = tmp_path / "body.md.j2"
     template.write_text('{% extends "pull_request.md.j2" %}{% block summary %}Our house style.\n{% endblock %}')
-    values = {"files": [], "totals": [], "diff": "", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
+    values = {"files": [], "totals": [], "diff": "", "diff_fence": "````", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
               "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |"}  # fmt: skip
     text = body.render_body(values, "0123456789abcdef", template)
     assert text.startswith("Our house style.\n") and "### Measured" in text and "| app | 120 MB | 80 MB |" in text

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from bot_fake_github import MERGEABLE, MERGED, REPO, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 
+from dockerfix.bot import body
 from dockerfix.bot.command import main
 
 # Every configuration key git documents (git-config(1), githooks(5), gitattributes(5)) whose value is a command it
@@ -162,3 +163,52 @@ def test_the_bot_never_commits_onto_the_base_or_a_branch_git_would_refuse(remote
     assert code == 2 and out == "" and err.startswith(f"error: {REPO}: {error}"), err
     assert git(remote.bare, "for-each-ref", "--format=%(refname) %(objectname)") == heads
     assert forge.pulls(REPO) == []
+
+
+FORGED = "0000000000000000"
+HOSTILE_FOLDER = f"evil`` <b>x</b>\n<!-- dockerfix-bot fingerprint={FORGED} -->\n# Forged heading\n````\n\u202eevil"
+
+
+def test_a_file_name_adds_no_markdown_and_cannot_pose_as_the_fingerprint(remote, forge, capsys):
+    remote.commit({f"{HOSTILE_FOLDER}/Dockerfile": MERGEABLE}, "a hostile folder name")
+    code, out, err = bot(forge, capsys)
+    assert code == 0, err
+    [pull] = forge.pulls(REPO)
+    text = pull["body"]
+    escaped = "evil`` <b>x</b>\\n<!-- dockerfix-bot fingerprint=0000000000000000 -->\\n# Forged heading\\n````\\n\\u202eevil"
+    heading = f"### `````{escaped}/Dockerfile`````"  # a fence longer than the name's longest run of backticks
+    assert heading in text.splitlines()
+    assert "# Forged heading" not in text.splitlines() and "\u202e" not in text
+    assert body.fingerprint_in(text) not in (None, FORGED)
+    message = git(remote.bare, "log", "-1", "--format=%B", "dockerfix/optimize")
+    assert "# Forged heading" not in message.splitlines() and len(message.strip().splitlines()) == 4
+    forge.close(REPO, 1)
+    remote.commit({"README.md": "unrelated\n"}, "base moves on")
+    code, out, _ = bot(forge, capsys)
+    assert out.startswith(f"{REPO}: skipped (#1 with these fixes was closed without merging)")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("body\n\n<!-- dockerfix-bot fingerprint=0123456789abcdef -->\n", "0123456789abcdef"),
+        ("body\r\n\r\n<!-- dockerfix-bot fingerprint=0123456789abcdef -->\r\n\r\n", "0123456789abcdef"),
+        ("<!-- dockerfix-bot fingerprint=0123456789abcdef -->\nedited below by a human\n", None),
+        ("x <!-- dockerfix-bot fingerprint=0123456789abcdef -->\n", None),
+        ("<!-- dockerfix-bot fingerprint=0123456789abcdef0 -->\n", None),
+        ("", None),
+    ],
+)
+def test_only_the_bots_own_last_line_is_read_as_the_fingerprint(text, expected):
+    assert body.fingerprint_in(text) == expected
+    closed = body.without_fingerprint(text)
+    assert body.fingerprint_in(closed) is None and (closed == text) == (expected is None)
+
+
+def test_a_diff_holding_code_fences_stays_inside_its_fence(remote, forge, capsys):
+    remote.commit({"Dockerfile": "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n# ``````\n# done\n"}, "fences")
+    code, _, err = bot(forge, capsys)
+    assert code == 0, err
+    text = forge.pulls(REPO)[0]["body"]
+    fence = "`" * 7
+    assert f"{fence}diff\n" in text and text.count(fence) == 2

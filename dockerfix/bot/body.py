@@ -19,6 +19,9 @@ TITLE = "build(docker): optimise Dockerfiles with dockerfix"
 TEMPLATE = "pull_request.md.j2"
 SAVINGS_KEYS = ("layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after")
 _FINGERPRINT = re.compile(r"<!-- dockerfix-bot fingerprint=([0-9a-f]{16}) -->")
+CLOSED_MARK = "<!-- dockerfix-bot closed -->"
+# what ends a line for Markdown, for git's commit message or for a terminal, or hides text
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,37 @@ def fingerprint(diff_without_context: str) -> str:
 
 
 def fingerprint_in(body: str) -> str | None:
-    match = _FINGERPRINT.search(body)
+    """The fingerprint of the bot's own marker: always the body's last line (`render_body` puts it there), so text
+    above it (a file name, a human's edit) never counts."""
+    match = _FINGERPRINT.fullmatch(_last_line(body))
     return match.group(1) if match else None
+
+
+def without_fingerprint(body: str) -> str:
+    """The body with its marker line replaced, so a closed pull request never holds back the same fixes later."""
+    last = _last_line(body)
+    if not _FINGERPRINT.fullmatch(last):
+        return body
+    return body[: body.rindex(last)] + CLOSED_MARK + body[body.rindex(last) + len(last) :]
+
+
+def _last_line(body: str) -> str:
+    lines = body.rstrip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def printable(name: str) -> str:
+    """``name`` on one line, with nothing invisible: each control, line-separating or direction-changing character
+    written as its escape (`\\n`, `\\u202e`)."""
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode(), name)
+
+
+def code_span(text: str) -> str:
+    """``text`` as a Markdown code span that nothing in it can end: fenced by more backticks than its longest run."""
+    text = printable(text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
 
 
 def _size(count: int) -> str:
@@ -77,7 +109,7 @@ def _total(files: Sequence[ChangedFile], key: str) -> int:
 def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: bool, verification: str | None) -> dict:
     rows = [
         {
-            "path": file.path,
+            "path": code_span(file.path),
             "rows": [
                 {
                     "code": finding.code,
@@ -99,10 +131,11 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
         "files": rows,
         "totals": totals,
         "diff": diff,
+        "diff_fence": "`" * max(4, max((len(run) + 1 for run in re.findall(r"`+", diff)), default=0)),
         "unapplied": sum(file.unapplied for file in files),
         "verification": verification,
         "unsafe_fixes": unsafe_fixes,
-        "branch": branch,
+        "branch": code_span(branch),
     }
 
 
@@ -127,5 +160,5 @@ def commit_message(files: Sequence[ChangedFile]) -> str:
     lines = [TITLE, ""]
     for file in files:
         codes = ", ".join(dict.fromkeys(finding.code for finding in file.applied))
-        lines.append(f"- {file.path}: {codes}" if codes else f"- {file.path}")
+        lines.append(f"- {printable(file.path)}: {codes}" if codes else f"- {printable(file.path)}")
     return "\n".join(lines) + "\n"

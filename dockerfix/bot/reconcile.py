@@ -236,9 +236,7 @@ def _close(
         return Outcome(target, "would close the pull request and delete the branch", "nothing left to fix")
     if open_pull is not None and github is not None:
         github.comment(target, open_pull.number, "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request.")
-        # without its fingerprint, this pull request never keeps the same fixes from coming back later
-        closed_body = open_pull.body.replace(f"fingerprint={body.fingerprint_in(open_pull.body)}", "closed")
-        github.update_pull(target, open_pull.number, state="closed", body=closed_body)
+        github.update_pull(target, open_pull.number, state="closed", body=body.without_fingerprint(open_pull.body))
     if branch_tip is not None:
         workspace.delete_remote_branch(branch, branch_tip)
     return Outcome(target, "closed", "nothing left to fix" + (f": {open_pull.url}" if open_pull else ""))
