@@ -210,7 +210,7 @@ def test_a_custom_template_extends_the_shipped_one_and_shows_a_verification(remo
     template.write_text('{% extends "pull_request.md.j2" %}{% block summary %}Our house style.\n{% endblock %}')
     values = {"files": [], "totals": [], "diff": "", "diff_fence": "````", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
               "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |"}  # fmt: skip
-    text = body.render_body(values, "0123456789abcdef", template)
+    text = body.render_body(values, "0123456789abcdef", body.read_template(template))
     assert text.startswith("Our house style.\n") and "### Measured" in text and "| app | 120 MB | 80 MB |" in text
     assert text.endswith("<!-- dockerfix-bot fingerprint=0123456789abcdef -->\n")
     code, _, _ = bot(forge, capsys, "--body-template", str(template))
@@ -221,7 +221,7 @@ def test_a_template_cannot_reach_python_internals(tmp_path):
     template = tmp_path / "evil.md.j2"
     template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(Exception, match="unsafe"):
-        body.render_body({}, "0123456789abcdef", template)
+        body.render_body({}, "0123456789abcdef", body.read_template(template))
 
 
 def test_the_github_action_passes_only_options_the_bot_knows():

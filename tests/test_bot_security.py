@@ -4,11 +4,12 @@ command; the GitHub side is the in-process forge of ``bot_fake_github``."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
 import pytest
-from bot_fake_github import MERGEABLE, MERGED, REPO, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
+from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
@@ -212,3 +213,45 @@ def test_a_diff_holding_code_fences_stays_inside_its_fence(remote, forge, capsys
     text = forge.pulls(REPO)[0]["body"]
     fence = "`" * 7
     assert f"{fence}diff\n" in text and text.count(fence) == 2
+
+
+def test_a_body_template_cannot_include_a_file_through_a_link_beside_it(remote, forge, capsys, tmp_path):
+    """The reproduction: a folder link beside the template, and an include through it of the process's environment."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "root").symlink_to("/")
+    (folder / "secret.txt").write_text(TOKEN)
+    template = folder / "body.md.j2"
+    for include in ("root/proc/self/environ", "secret.txt", "../templates/secret.txt"):
+        template.write_text(f'{{% extends "pull_request.md.j2" %}}{{% block summary %}}{{% include "{include}" %}}{{% endblock %}}')
+        code, out, err = bot(forge, capsys, "--body-template", str(template))
+        assert code == 2 and f"error: {REPO}: {include}" in err, err
+        assert TOKEN not in out + err
+    assert forge.pulls(REPO) == []
+
+
+@pytest.mark.parametrize("how", ["the file", "a folder on its path"])
+def test_a_body_template_reached_through_a_link_is_refused(remote, forge, capsys, tmp_path, how):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "body.md.j2").write_text(TOKEN)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    if how == "the file":
+        (checkout / "body.md.j2").symlink_to(outside / "body.md.j2")
+    else:
+        (checkout / "templates").symlink_to(outside)
+    given = checkout / ("body.md.j2" if how == "the file" else "templates/body.md.j2")
+    with pytest.raises(SystemExit) as exited:
+        bot(forge, capsys, "--body-template", str(given))
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "the body template is reached through a symbolic link" in err
+    assert TOKEN not in err and forge.pulls(REPO) == []
+
+
+def test_a_body_template_that_is_a_fifo_is_refused_without_waiting(remote, forge, capsys, tmp_path):
+    fifo = tmp_path / "body.md.j2"
+    os.mkfifo(fifo)
+    with pytest.raises(SystemExit) as exited:
+        bot(forge, capsys, "--body-template", str(fifo))
+    assert exited.value.code == 2 and "the body template is not a regular file" in capsys.readouterr().err

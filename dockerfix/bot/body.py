@@ -4,12 +4,13 @@ a hidden fingerprint of the fixes so a later run recognises a pull request a hum
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..rendering import environment
@@ -139,20 +140,38 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
     }
 
 
-def render_body(values: dict, fixes_fingerprint: str, template: Path | None = None) -> str:
-    """The body from the shipped template or the user's (sandboxed: a template is data, it must not run code),
-    followed by the fingerprint comment, which a custom template cannot drop."""
+def read_template(path: Path) -> str:
+    """The text of a user's body template: a regular file, not reached through a symbolic link anywhere on its path.
+    In the GitHub Action the template is a path in the repository, and a link there could point at any file of the
+    runner (``/proc/self/environ`` holds the token)."""
+    absolute = path.absolute()
+    for part in (absolute, *absolute.parents):
+        if part.is_symlink():
+            raise ValueError(f"{path}: the body template is reached through a symbolic link ({part}); give its real path")
+    # O_NONBLOCK: a FIFO given as the template must not block the run before the check below refuses it
+    descriptor = os.open(absolute, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError(f"{path}: the body template is not a regular file")
+        return handle.read().decode("utf-8")
+
+
+def render_body(values: dict, fixes_fingerprint: str, template: str | None = None) -> str:
+    """The body from the shipped template or the text of the user's, followed by the fingerprint comment, which a
+    custom template cannot drop. A user's template is data: sandboxed (no Python internals), and it can load only
+    the shipped templates (to extend them), never a file beside it."""
     if template is None:
         text = environment().get_template(TEMPLATE).render(**values)
     else:
+        shipped = environment()
         sandbox = SandboxedEnvironment(
-            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(template.parent), environment().loader]),
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
+            loader=shipped.loader,
+            keep_trailing_newline=shipped.keep_trailing_newline,
+            trim_blocks=shipped.trim_blocks,
+            lstrip_blocks=shipped.lstrip_blocks,
+            undefined=shipped.undefined,
         )
-        text = sandbox.get_template(template.name).render(**values)
+        text = sandbox.from_string(template).render(**values)
     return f"{text.rstrip()}\n\n<!-- dockerfix-bot fingerprint={fixes_fingerprint} -->\n"
 
 

@@ -30,7 +30,7 @@ class Options:
     select: list[str] | None = None
     ignore: list[str] | None = None
     unsafe_fixes: bool | None = None
-    body_template: Path | None = None
+    body_template: str | None = None  # the text of the user's template
     verify: bool = False  # only the operator turns building on: it runs the repository's RUN steps
 
 
