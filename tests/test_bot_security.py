@@ -4,8 +4,11 @@ command; the GitHub side is the in-process forge of ``bot_fake_github``."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shlex
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -255,3 +258,35 @@ def test_a_body_template_that_is_a_fifo_is_refused_without_waiting(remote, forge
     with pytest.raises(SystemExit) as exited:
         bot(forge, capsys, "--body-template", str(fifo))
     assert exited.value.code == 2 and "the body template is not a regular file" in capsys.readouterr().err
+
+
+def test_the_token_is_in_no_command_line_file_or_output_and_no_git_process_inherits_its_variable(
+    remote, forge, capsys, tmp_path, monkeypatch
+):
+    """Every git process of a whole run is seen by a wrapper on PATH that records its command line and environment
+    and searches the bot's temporary folder for the token (in either form), then runs the real git."""
+    credentials = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    spy, scratch, wrappers = tmp_path / "spy", tmp_path / "scratch", tmp_path / "bin"
+    for folder in (spy, scratch, wrappers):
+        folder.mkdir()
+    (wrappers / "git").write_text(
+        "#!/bin/sh\n"
+        f'n=$$; printf "%s\\n" "$@" > {spy}/$n.argv; env > {spy}/$n.env\n'
+        f"grep -rlF -e {TOKEN} -e {credentials} {scratch} >> {spy}/$n.files\n"
+        f'exec {shutil.which("git")} "$@"\n'
+    )
+    (wrappers / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}:{os.environ['PATH']}")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    code, out, err = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: opened"), err
+    # the fake GitHub's own git commands run as the human of bot_fake_github
+    invocations = [argv for argv in spy.glob("*.argv") if "user.name=A Human" not in argv.read_text()]
+    assert len(invocations) > 5
+    for argv in invocations:
+        environment = argv.with_suffix(".env").read_text().splitlines()
+        assert TOKEN not in argv.read_text() and credentials not in argv.read_text()
+        assert not any(line.startswith("GITHUB_TOKEN=") or TOKEN in line for line in environment)
+        assert all(line.startswith("GIT_CONFIG_VALUE_0=") for line in environment if credentials in line)
+        assert argv.with_suffix(".files").read_text() == ""
+    assert TOKEN not in out + err and credentials not in out + err

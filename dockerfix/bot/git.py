@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .github import redact
+from .github import SECRET_VARIABLES, redact
 
 HARDENING = (
     "-c", "core.hooksPath=/dev/null",
@@ -46,13 +46,14 @@ def branch_name_problem(name: str) -> str | None:
     if name.startswith("-") or name == "HEAD":
         return f"{name!r} is not a branch name git accepts"
     checked = subprocess.run(
-        ["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, stdin=subprocess.DEVNULL, env=_without_git_variables()
+        ["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()
     )
     return None if checked.returncode == 0 else f"{name!r} is not a branch name git accepts"
 
 
-def _without_git_variables() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+def _child_environment() -> dict[str, str]:
+    """This process's environment without git's variables (they change what git reads and runs) or the secrets."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_") and key not in SECRET_VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Workspace:
         self.environment = self._environment(token)
 
     def _environment(self, token: str | None) -> dict[str, str]:
-        environment = _without_git_variables()
+        environment = _child_environment()
         environment.update(
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,
