@@ -53,24 +53,36 @@ def marking(marker: Path, name: str) -> str:
     return f"sh -c 'echo {name} >> {shlex.quote(str(marker))}'"
 
 
-def arm(clone: Path, marker: Path) -> None:
-    """Make every way git has of running a command from a repository's own files leave ``marker``."""
-    config = clone / ".git" / "config"
+def write_commands(config: Path, marker: Path) -> Path:
+    """Set, in the configuration file ``config``, every key that makes git run a command to one that leaves
+    ``marker``, hooks included; returns the hooks' folder."""
+    def setting(key: str, value: str) -> None:
+        git(config.parent, "config", "--file", str(config), key, value)
+
     for key in COMMAND_KEYS:
         value = marking(marker, key)
-        if key.startswith("alias.") or key == "submodule.evil.update":
-            value = "!" + value
-        git(clone, "config", key, value)
+        setting(key, "!" + value if key.startswith("alias.") or key == "submodule.evil.update" else value)
     for key, value in ENABLING_KEYS.items():
-        git(clone, "config", key, value)
-    git(clone, "config", "remote.origin.url", f"ext::{marking(marker, 'ext-url')}")
-    hooks = clone.parent / "evil-hooks"
+        setting(key, value)
+    setting("remote.origin.url", f"ext::{marking(marker, 'ext-url')}")
+    hooks = config.parent / f"{config.name}-hooks"
     hooks.mkdir()
-    for directory in (hooks, clone / ".git" / "hooks"):
-        for name in HOOKS:
-            (directory / name).write_text(f"#!/bin/sh\necho hook-{name} >> {shlex.quote(str(marker))}\n")
-            (directory / name).chmod(0o755)
-    git(clone, "config", "core.hooksPath", str(hooks))
+    write_hooks(hooks, marker)
+    setting("core.hooksPath", str(hooks))
+    assert config.read_text().count(str(marker)) >= len(COMMAND_KEYS)
+    return hooks
+
+
+def write_hooks(folder: Path, marker: Path) -> None:
+    for name in HOOKS:
+        (folder / name).write_text(f"#!/bin/sh\necho hook-{name} >> {shlex.quote(str(marker))}\n")
+        (folder / name).chmod(0o755)
+
+
+def arm(clone: Path, marker: Path) -> None:
+    """Make every way git has of running a command from a repository's own files leave ``marker``."""
+    hooks = write_commands(clone / ".git" / "config", marker)
+    write_hooks(clone / ".git" / "hooks", marker)
     # a repository's configuration can include other files, unconditionally or on a condition
     included = clone.parent / "included.gitconfig"
     git(clone, "config", "--file", str(included), "core.alternateRefsCommand", marking(marker, "include.path"))
@@ -81,7 +93,6 @@ def arm(clone: Path, marker: Path) -> None:
     alternate = clone.parent / "alternate.git"
     git(clone.parent, "init", "-q", "--bare", str(alternate))
     (clone / ".git" / "objects" / "info" / "alternates").write_text(f"{alternate / 'objects'}\n")
-    assert config.read_text().count(str(marker)) >= len(COMMAND_KEYS)
 
 
 @pytest.fixture
@@ -290,3 +301,22 @@ def test_the_token_is_in_no_command_line_file_or_output_and_no_git_process_inher
         assert all(line.startswith("GIT_CONFIG_VALUE_0=") for line in environment if credentials in line)
         assert argv.with_suffix(".files").read_text() == ""
     assert TOKEN not in out + err and credentials not in out + err
+
+
+def test_the_machines_git_configuration_is_not_read(remote, forge, capsys, tmp_path, monkeypatch):
+    """The user's global configuration (both places) and whatever GIT_CONFIG_* variables say run nothing either."""
+    marker = tmp_path / "executed"
+    home = tmp_path / "home"
+    (home / ".config" / "git").mkdir(parents=True)
+    for config in (home / ".gitconfig", home / ".config" / "git" / "config", tmp_path / "named.gitconfig"):
+        write_commands(config, marker)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "named.gitconfig"))
+    for name, value in {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": marking(marker, "count")}.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: opened"), err
+    code, out, err = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: up to date"), err
+    assert not marker.exists(), marker.read_text()
