@@ -320,3 +320,14 @@ def test_the_machines_git_configuration_is_not_read(remote, forge, capsys, tmp_p
     code, out, err = bot(forge, capsys)
     assert code == 0 and out.startswith(f"{REPO}: up to date"), err
     assert not marker.exists(), marker.read_text()
+
+
+def test_a_file_name_cannot_add_lines_to_the_bots_output(remote, forge, capsys):
+    """In the GitHub Action the bot's output is the workflow log, where a line starting `::` is a workflow command."""
+    remote.commit({"x\n::error file=forged::owned\n\x1b[2J/Dockerfile": MERGEABLE, "broken\n::warning::y/Dockerfile": "FROM a\nRUN <<EOF\n"}, "names")
+    code, out, err = bot(forge, capsys, "--dry-run")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith(f"{REPO}: would open a pull request (") and "x\\n::error file=forged::owned\\n\\x1b[2J/Dockerfile" in first
+    assert "broken\\n::warning::y/Dockerfile" in first
+    assert not any(line.startswith("::") for line in (out + err).splitlines()) and "\x1b" not in out + err

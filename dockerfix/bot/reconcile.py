@@ -165,7 +165,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
         relative = path.relative_to(root).as_posix()
         rule_failures.extend(f"{relative}: {failure}" for failure in result.rule_failures)
         if result.error is not None:
-            errors.append(result.error.replace(str(path), relative))
+            errors.append(body.printable(result.error.replace(str(path), relative)))
         elif result.written:
             files.append(body.ChangedFile(relative, result))
             if verify:
@@ -193,7 +193,8 @@ def _dockerfiles(root: Path, paths: tuple[str, ...]) -> list[Path]:
 
 
 def _files_detail(proposal: Proposal) -> str:
-    names = ", ".join(file.path for file in proposal.files)
+    # one line in a terminal or a workflow log, whatever the names hold (a line starting `::` is a workflow command)
+    names = ", ".join(body.printable(file.path) for file in proposal.files)
     return names + (f"; could not read: {'; '.join(proposal.errors)}" if proposal.errors else "")
 
 
