@@ -5,6 +5,7 @@ command; the GitHub side is the in-process forge of ``bot_fake_github``."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import shlex
 import shutil
@@ -16,6 +17,8 @@ from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, 
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
+from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.pipeline import run_path
 
 # Every configuration key git documents (git-config(1), githooks(5), gitattributes(5)) whose value is a command it
 # may run, or that makes git run one. Each is set in the clone the bot works on, to a command that leaves a mark.
@@ -331,3 +334,15 @@ def test_a_file_name_cannot_add_lines_to_the_bots_output(remote, forge, capsys):
     assert first.startswith(f"{REPO}: would open a pull request (") and "x\\n::error file=forged::owned\\n\\x1b[2J/Dockerfile" in first
     assert "broken\\n::warning::y/Dockerfile" in first
     assert not any(line.startswith("::") for line in (out + err).splitlines()) and "\x1b" not in out + err
+
+
+def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
+    """Some titles name files of the build context (DF201's manifests), which can hold newlines."""
+    (tmp_path / "Dockerfile").write_text(MERGEABLE)
+    result = run_path(tmp_path / "Dockerfile", Settings())
+    [finding] = result.findings
+    titled = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, title="Copy a\n## Forged | b"))
+    changed = body.ChangedFile("Dockerfile", dataclasses.replace(result, findings=(titled,)))
+    text = body.render_body(body.context([changed], result.diff, "dockerfix/optimize", False, None), "0123456789abcdef")
+    [row] = [line for line in text.splitlines() if line.startswith("| DF101")]
+    assert "Copy a\\n## Forged \\| b" in row and not any(line.startswith("## Forged") for line in text.splitlines())

@@ -115,7 +115,7 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
                 {
                     "code": finding.code,
                     "name": finding.name,
-                    "change": finding.fix.title,
+                    "change": printable(finding.fix.title),
                     "layers": (finding.savings or {}).get("layers"),
                     "bytes": (finding.savings or {}).get("bytes"),
                     "rebuilt_steps": (finding.savings or {}).get("rebuilt_steps_after_source_edit"),
