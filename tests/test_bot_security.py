@@ -31,8 +31,9 @@ COMMAND_KEYS = (
     "uploadpack.packObjectsHook", "remote.origin.uploadpack", "remote.origin.receivepack",
     "alias.push", "alias.fetch", "alias.receive-pack", "alias.upload-pack",
     "trailer.evil.command", "trailer.evil.cmd", "sendemail.sendmailCmd", "sendemail.toCmd", "sendemail.ccCmd",
-    "browser.evil.cmd", "difftool.evil.cmd", "mergetool.evil.cmd", "man.evil.cmd", "imap.tunnel",
-    "hook.evil.command", "submodule.evil.update",
+    "browser.evil.cmd", "browser.evil.path", "difftool.evil.cmd", "difftool.evil.path", "mergetool.evil.cmd",
+    "mergetool.evil.path", "man.evil.cmd", "man.evil.path", "guitool.evil.cmd", "imap.tunnel", "interactive.diffFilter",
+    "credential.https://example.invalid.helper", "hook.evil.command", "submodule.evil.update",
 )  # fmt: skip
 # Keys that are not commands but make git run one of the above (signing, checking out into the clone's working tree,
 # automatic gc, the ext:: transport, a promisor remote's lazy fetch).
@@ -68,6 +69,9 @@ def write_commands(config: Path, marker: Path) -> Path:
     for key, value in ENABLING_KEYS.items():
         setting(key, value)
     setting("remote.origin.url", f"ext::{marking(marker, 'ext-url')}")
+    # URLs (file://) and paths (/) rewritten to the ext:: transport, which runs its command
+    for prefix in ("file://", "/"):
+        setting(f"url.ext::{marking(marker, 'insteadOf ' + prefix)}.insteadOf", prefix)
     hooks = config.parent / f"{config.name}-hooks"
     hooks.mkdir()
     write_hooks(hooks, marker)
