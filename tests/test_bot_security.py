@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import os
 import shlex
 import shutil
@@ -13,6 +14,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
@@ -350,3 +354,10 @@ def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
     text = body.render_body(body.context([changed], result.diff, "dockerfix/optimize", False, None), "0123456789abcdef")
     [row] = [line for line in text.splitlines() if line.startswith("| DF101")]
     assert "Copy a\\n## Forged \\| b" in row and not any(line.startswith("## Forged") for line in text.splitlines())
+
+
+@given(st.text(min_size=1))
+def test_any_name_renders_as_one_code_span_of_its_printable_text(name):
+    rendered = MarkdownIt("commonmark").render(f"### {body.code_span(name)}")
+    shown = html.escape(body.printable(name), quote=False).replace('"', "&quot;")
+    assert rendered == f"<h3><code>{shown}</code></h3>\n"

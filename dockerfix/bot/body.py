@@ -78,7 +78,8 @@ def code_span(text: str) -> str:
     """``text`` as a Markdown code span that nothing in it can end: fenced by more backticks than its longest run."""
     text = printable(text)
     fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    # Markdown drops one space at each end of a span that has both, and a backtick at an end would join the fence
+    padding = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip(" ")) else ""
     return f"{fence}{padding}{text}{padding}{fence}"
 
 
