@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
@@ -357,6 +357,10 @@ def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
 
 
 @given(st.text(min_size=1))
+@example(" a ")  # Markdown drops one space at each end
+@example("`a")
+@example("a``")
+@example("  ")
 def test_any_name_renders_as_one_code_span_of_its_printable_text(name):
     rendered = MarkdownIt("commonmark").render(f"### {body.code_span(name)}")
     shown = html.escape(body.printable(name), quote=False).replace('"', "&quot;")
