@@ -131,6 +131,7 @@ def as_the_human(clone: Path, marker: Path, *arguments: str) -> None:
 def test_no_configuration_key_of_a_clone_runs_a_command_in_any_bot_run(hostile, capsys):
     remote, marker = hostile
     clone = remote.human
+    assert run_bot(clone, marker, "--dry-run") == 0, capsys.readouterr().err  # fetches only
     assert run_bot(clone, marker) == 0, capsys.readouterr().err  # pushes a new branch
     assert git(clone, "show", "dockerfix/optimize:Dockerfile") == MERGED
     assert run_bot(clone, marker) == 0  # reads it back: nothing to push
@@ -141,7 +142,7 @@ def test_no_configuration_key_of_a_clone_runs_a_command_in_any_bot_run(hostile, 
     assert run_bot(clone, marker) == 0  # deletes the branch
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(": ", 1)[1].split(" (")[0] for line in lines if line.startswith(str(clone))] == [
-        "branch pushed", "branch unchanged", "branch pushed", "closed"
+        "would open a pull request", "branch pushed", "branch unchanged", "branch pushed", "closed"
     ]
     assert not git(clone, "branch", "--list", "dockerfix/optimize").strip()
 
