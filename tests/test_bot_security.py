@@ -173,6 +173,7 @@ def test_a_clone_that_hands_pushes_to_a_proc_receive_hook_gets_no_push_and_runs_
     [
         ((), "main", "the bot's branch 'main' is the base branch: the bot never commits onto it"),
         (("--branch", "main"), None, "the bot's branch 'main' is the base branch"),
+        (("--branch", "Main"), None, "the bot's branch 'Main' is the base branch"),
         (("--base", "release", "--branch", "release"), None, "the bot's branch 'release' is the base branch"),
         (("--branch=--force",), None, "the bot's branch: '--force' is not a branch name git accepts"),
         ((), "fix..it", "the bot's branch: 'fix..it' is not a branch name git accepts"),

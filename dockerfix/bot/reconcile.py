@@ -89,7 +89,9 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     branch = options.branch or bot.branch
     if problem := branch_name_problem(branch):
         raise RuntimeError(f"the bot's branch: {problem}")
-    if branch == base:
+    # compared without case: on a case-insensitive file system (a clone given by path on macOS or Windows) `Main` and
+    # `main` are one loose ref file
+    if branch.casefold() == base.casefold():
         raise RuntimeError(f"the bot's branch {branch!r} is the base branch: the bot never commits onto it")
     branch_tip = workspace.remote_heads([branch]).get(branch)
     if branch_tip is not None:
