@@ -235,6 +235,14 @@ def test_the_github_action_passes_only_options_the_bot_knows():
     assert used and used <= known, used - known
 
 
+def test_the_github_action_installs_without_the_token_in_the_environment():
+    from conftest import REPO as CHECKOUT
+
+    script = (CHECKOUT / "action.yml").read_text().split("run: |", 1)[1]
+    [installing] = [line.strip() for line in script.splitlines() if "pip\" install" in line]
+    assert installing.startswith("env -u GITHUB_TOKEN ")
+
+
 def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):
     remote.commit({"Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n",
                    "requirements.txt": "flask\n"}, "python app")  # fmt: skip
