@@ -22,7 +22,7 @@ SAVINGS_KEYS = ("layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_s
 _FINGERPRINT = re.compile(r"<!-- dockerfix-bot fingerprint=([0-9a-f]{16}) -->")
 CLOSED_MARK = "<!-- dockerfix-bot closed -->"
 # what ends a line for Markdown, for git's commit message or for a terminal, or hides text
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)

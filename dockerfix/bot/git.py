@@ -28,9 +28,9 @@ HARDENING = (
     "-c", "advice.detachedHead=false",
 )  # fmt: skip
 # git clears `-c` settings before starting receive-pack in a local repository, so it gets its own (over HTTPS the
-# forge ignores them): no hooks (receive-pack's, and those of the gc it starts), no command
-# listing the refs of alternate object stores, and no checkout into the clone's working tree (which
-# `receive.denyCurrentBranch = updateInstead` asks for) that would run its filters
+# forge ignores them): no hooks (receive-pack's, and those of the gc it starts), no command listing the refs of
+# alternate object stores, and no checkout into the clone's working tree (which `receive.denyCurrentBranch =
+# updateInstead` asks for) that would run its filters
 RECEIVING_SIDE = "git -c core.hooksPath=/dev/null -c core.alternateRefsCommand=true -c receive.denyCurrentBranch=refuse"
 RECEIVE_PACK = f"--receive-pack={RECEIVING_SIDE} receive-pack"
 BASE_REF = "refs/dockerfix/base"
@@ -43,12 +43,11 @@ class GitError(Exception):
 
 def branch_name_problem(name: str) -> str | None:
     """Why git would refuse ``name`` as a branch, or could read it as an option; None when it is a fine name."""
-    if name.startswith("-") or name == "HEAD":
-        return f"{name!r} is not a branch name git accepts"
-    checked = subprocess.run(
-        ["git", "check-ref-format", f"refs/heads/{name}"], capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()
-    )
-    return None if checked.returncode == 0 else f"{name!r} is not a branch name git accepts"
+    if not name.startswith("-") and name != "HEAD":
+        command = ["git", "check-ref-format", f"refs/heads/{name}"]
+        if subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()).returncode == 0:
+            return None
+    return f"{name!r} is not a branch name git accepts"
 
 
 def _child_environment() -> dict[str, str]:
