@@ -16,7 +16,7 @@ import queue
 import re
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -56,7 +56,7 @@ MAX_HEADER_LINE = 8192
 STALL_SECONDS = 2.0
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
 # JSON cannot hold this (a raw newline is not allowed in a JSON string), so after noise it starts the next frame
-FRAME_START = re.compile(rb"content-length[ \t]*:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
+FRAME_START = re.compile(rb"content-length:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
 
 
 class FrameReader:
@@ -215,24 +215,64 @@ class Analysis:
         return parse(self.source)
 
 
-def settings_for(path: Path, overrides: dict[str, Any], warnings: list[str]) -> Settings:
-    try:
-        settings = discover(path)
-    except ConfigError as error:
-        warnings.append(str(error))
-        settings = Settings()
-    try:
-        options = rule_option_values(overrides, "the client's dockerfix settings")
-    except ConfigError as error:
-        warnings.append(str(error))
-        options = {}
-    return settings.override(overrides.get("select"), overrides.get("ignore"), overrides.get("unsafeFixes"), options)
+WHERE = "the client's dockerfix settings"
 
 
-def analyse(source: Source, path: Path, overrides: dict[str, Any], version: int | None, apply_fixes: bool) -> tuple[Analysis, list[str]]:
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the client's `dockerfix` settings override, checked once when they arrive."""
+
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    unsafe_fixes: bool | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    max_document_size: int = MAX_DOCUMENT_SIZE
+
+    @classmethod
+    def parse(cls, section: Any, warnings: list[str]) -> "ClientSettings":
+        """A value of the wrong type is a warning and is ignored, never a reason to stop serving."""
+        if not isinstance(section, dict):
+            warnings.append(f"{WHERE} must be an object, not {section!r}; ignored")
+            return cls()
+        values: dict[str, Any] = {}
+        for key, name in (("select", "select"), ("ignore", "ignore")):
+            codes = section.get(key)
+            if codes is None:
+                continue
+            if isinstance(codes, list) and all(isinstance(code, str) for code in codes):
+                values[name] = tuple(codes)
+            else:
+                warnings.append(f"{WHERE}: `{key}` must be a list of rule codes or prefixes, not {codes!r}; ignored")
+        unsafe = section.get("unsafeFixes")
+        if isinstance(unsafe, bool):
+            values["unsafe_fixes"] = unsafe
+        elif unsafe is not None:
+            warnings.append(f"{WHERE}: `unsafeFixes` must be true or false, not {unsafe!r}; ignored")
+        size = section.get("maxDocumentSize")
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            values["max_document_size"] = size
+        elif size is not None:
+            warnings.append(f"{WHERE}: `maxDocumentSize` must be a positive number of bytes, not {size!r}; ignored")
+        try:
+            values["options"] = rule_option_values(section, WHERE)
+        except ConfigError as error:
+            warnings.append(f"{error}; rule options ignored")
+        return cls(**values)
+
+    def settings_for(self, path: Path, warnings: list[str]) -> Settings:
+        """The configuration files' settings for ``path``, with the client's on top."""
+        try:
+            settings = discover(path)
+        except ConfigError as error:
+            warnings.append(str(error))
+            settings = Settings()
+        return settings.override(self.select, self.ignore, self.unsafe_fixes, self.options)
+
+
+def analyse(source: Source, path: Path, client: ClientSettings, version: int | None, apply_fixes: bool) -> tuple[Analysis, list[str]]:
     """The pipeline on one text (runs on the worker), and the configuration warnings met on the way."""
     warnings: list[str] = []
-    settings = settings_for(path, overrides, warnings)
+    settings = client.settings_for(path, warnings)
     try:
         result = pipeline.run_source(source, settings, pipeline.context_for(path.parent, path), path, apply_fixes=apply_fixes)
     except SourceError as error:
@@ -240,21 +280,11 @@ def analyse(source: Source, path: Path, overrides: dict[str, Any], version: int 
     return Analysis(version, source, result=result, fixed=apply_fixes), warnings
 
 
-def document_size_limit(value: Any) -> int:
-    """`maxDocumentSize` from the client: a positive number of bytes."""
-    if value is None:
-        return MAX_DOCUMENT_SIZE
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"the client's dockerfix settings: `maxDocumentSize` must be a positive number of bytes, not {value!r}")
-    return value
-
-
 class DockerfixServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("dockerfix", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
-        self.overrides: dict[str, Any] = {}
+        self.client_settings = ClientSettings()
         self.generation = 0  # of the settings: an analysis under older settings is not reused
-        self.max_document_size = MAX_DOCUMENT_SIZE
         self.pull_diagnostics = False
         self.pending: dict[str, asyncio.Task] = {}
         self.running: dict[tuple, asyncio.Future] = {}
@@ -265,19 +295,12 @@ class DockerfixServer(LanguageServer):
         self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
 
     def configure(self, settings: Any) -> None:
-        """The client's `dockerfix` settings (or the section itself); a value of the wrong type is logged and
-        ignored, never a reason to stop serving."""
-        section = settings.get("dockerfix", settings) if isinstance(settings, dict) else settings
-        if not isinstance(section, dict):
-            self.log(f"the client's dockerfix settings must be an object, not {section!r}; ignored")
-            section = {}
-        self.overrides = dict(section)
+        """The client's settings: its `dockerfix` section, or the section itself."""
+        warnings: list[str] = []
+        self.client_settings = ClientSettings.parse(settings.get("dockerfix", settings) if isinstance(settings, dict) else settings, warnings)
         self.generation += 1
-        try:
-            self.max_document_size = document_size_limit(self.overrides.get("maxDocumentSize"))
-        except ConfigError as error:
-            self.log(str(error))
-            self.max_document_size = MAX_DOCUMENT_SIZE
+        for warning in warnings:
+            self.log(warning)
 
     def open_document(self, uri: str) -> TextDocument | None:
         """An open document; anything else is not read (a URI naming a FIFO or a device must not block the loop)."""
@@ -294,16 +317,17 @@ class DockerfixServer(LanguageServer):
         path = Path(document.path)
         source = Source(text, str(path))
         size = len(text.encode("utf-8", "surrogatepass"))
-        if size > self.max_document_size:
+        limit = self.client_settings.max_document_size
+        if size > limit:
             self.cache[uri] = Analysis(version, source, fixed=True, not_analysed=(
-                f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({self.max_document_size:,})"))
+                f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({limit:,})"))
             return self.cache[uri]
         key = (uri, version, hash(text), apply_fixes, self.generation)
         running = self.running.get(key)
         if running is None:
-            overrides = dict(self.overrides)
+            client = self.client_settings
             running = self.worker.run(
-                lambda: analyse(source, path, overrides, version, apply_fixes),
+                lambda: analyse(source, path, client, version, apply_fixes),
                 lambda: self.workspace.text_documents.get(unquote(uri)) is document and document.version == version,
             )
             self.running[key] = running
@@ -413,7 +437,8 @@ class DockerfixServer(LanguageServer):
             self.report_server_error(error, JsonRpcInternalError)
 
     def reply(self, identifier: int | str | None, error: JsonRpcException) -> None:
-        self.protocol._send_response(identifier, error=error.to_response_error())
+        """An error response written as a plain object: pygls' messages drop a null id, which JSON-RPC requires."""
+        self.protocol._send_data({"jsonrpc": "2.0", "id": identifier, "error": {"code": error.code, "message": error.message}})
 
 
 server = DockerfixServer()

@@ -28,6 +28,7 @@ class WireClient:
         )
         self.received: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.ids = itertools.count(1)
+        self.backlog: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -69,6 +70,10 @@ class WireClient:
         return self.next_message(lambda m: m.get("method") == method and "id" not in m, timeout)
 
     def next_message(self, wanted, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """The first message ``wanted`` accepts, in arrival order; the others stay for later calls."""
+        for index, message in enumerate(self.backlog):
+            if wanted(message):
+                return self.backlog.pop(index)
         while True:
             message = self.received.get(timeout=timeout)
             if message is None:
@@ -77,6 +82,7 @@ class WireClient:
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
             if wanted(message):
                 return message
+            self.backlog.append(message)
 
     def initialize(self, capabilities: dict[str, Any] | None = None, options: Any = None) -> None:
         self.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities or {},

@@ -1,0 +1,284 @@
+"""The language server never goes deaf (issue 15, items 10, 22, 23): malformed frames, hostile positions, big
+documents, failing rules and hostile settings, each driven over stdio by a raw client that writes exactly the bytes
+given (tests/lsp_wire.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lsp_wire import WireClient, frame
+
+FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
+URI = (FOLDER / "Dockerfile").as_uri()
+MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+ON_THE_FIRST_RUN = {"line": 1, "character": 2}
+INVALID_PARAMS = -32602
+PARSE_ERROR = -32700
+UINTEGER_MAX = 2**31 - 1
+
+
+@pytest.fixture
+def client():
+    opened = WireClient()
+    opened.initialize()
+    opened.open(URI, MERGEABLE)
+    yield opened
+    opened.close()
+
+
+def hover_message(client: WireClient, position=ON_THE_FIRST_RUN) -> dict:
+    return client.request_message("textDocument/hover", {"textDocument": {"uri": URI}, "position": position})
+
+
+def assert_hover_answered(client: WireClient) -> None:
+    response = client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN})
+    assert "DF101" in response["result"]["contents"]["value"]
+
+
+def body_of(message: dict) -> bytes:
+    return json.dumps(message).encode()
+
+
+# Frames the specification allows, or that a robust reader accepts: the request in them is answered.
+ACCEPTED = {
+    "header name in lower case (HTTP header names are case-insensitive)": lambda body: b"content-length: %d\r\n\r\n" % len(body) + body,
+    "header name in upper case, blanks around the value": lambda body: b"CONTENT-LENGTH:  %d \r\n\r\n" % len(body) + body,
+    "lines ended by LF alone": lambda body: b"Content-Length: %d\n\n" % len(body) + body,
+    "a Content-Type header first": lambda body: b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+}
+
+# Frames nobody can read: each costs itself only, the next request is answered.
+DROPPED = {
+    "Content-Length that is no number": lambda body: b"Content-Length: abc\r\n\r\n" + body,
+    "no header at all": lambda body: body,
+    "an empty header block": lambda body: b"\r\n" + body,
+    "a negative Content-Length": lambda body: b"Content-Length: -5\r\n\r\n" + body,
+    "binary noise": lambda body: bytes(range(256)) * 4,
+    "a header line without end": lambda body: b"X-Header: " + b"a" * 20000,
+}
+
+
+@pytest.mark.parametrize("framing", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_forgivable_frames_are_read(client: WireClient, framing):
+    message = hover_message(client)
+    client.write(framing(body_of(message)))
+    assert "DF101" in client.response_to(message["id"])["result"]["contents"]["value"]
+
+
+@pytest.mark.parametrize("framing", DROPPED.values(), ids=DROPPED.keys())
+def test_a_malformed_frame_costs_itself_only(client: WireClient, framing):
+    client.write(framing(body_of(hover_message(client))))
+    assert_hover_answered(client)
+    logged = client.notification("window/logMessage")
+    assert "no LSP frame" in logged["params"]["message"]
+
+
+def test_a_short_content_length_is_a_parse_error_then_the_server_reads_on(client: WireClient):
+    body = body_of(hover_message(client))
+    client.write(b"Content-Length: %d\r\n\r\n" % (len(body) - 5) + body)
+    error = client.next_message(lambda message: "error" in message)
+    assert error["id"] is None and error["error"]["code"] == PARSE_ERROR
+    assert_hover_answered(client)
+
+
+def test_a_long_content_length_swallows_the_next_request_which_is_still_answered(client: WireClient):
+    """The body stops arriving before its announced length: once it stalls, the frame inside it is read."""
+    body = body_of(client.request_message("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN}))
+    client.write(b"Content-Length: %d\r\n\r\n" % (len(body) + 500) + body)
+    assert_hover_answered(client)
+
+
+def test_end_of_input_ends_the_server():
+    client = WireClient()
+    client.initialize()
+    client.process.stdin.close()
+    assert client.process.wait(timeout=20) is not None
+
+
+def test_a_json_body_that_is_no_message_is_an_invalid_request(client: WireClient):
+    client.write(frame([1, 2, 3]))  # batches are not LSP
+    client.write(frame({"id": 7, "method": "textDocument/hover"}))  # no "jsonrpc"
+    errors = [client.next_message(lambda message: "error" in message) for _ in range(2)]
+    assert [(e["id"], e["error"]["code"]) for e in errors] == [(None, -32600), (7, -32600)]
+    assert_hover_answered(client)
+
+
+# ---- positions (item 23): every request is answered: InvalidParams outside LSP's uinteger, a result inside it
+
+
+POSITIONS = st.fixed_dictionaries({"line": st.integers(-2**40, 2**40), "character": st.integers(-2**40, 2**40)}) | st.fixed_dictionaries(
+    {"line": st.sampled_from(["one", None, [1], {"line": 1}]), "character": st.integers(0, 3)})
+
+
+def in_range(position: dict) -> bool:
+    return all(type(value) is int and 0 <= value <= UINTEGER_MAX for value in position.values())
+
+
+@pytest.fixture(scope="module")
+def session():
+    opened = WireClient()
+    opened.initialize()
+    opened.open(URI, MERGEABLE)
+    yield opened
+    opened.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=POSITIONS, end=POSITIONS)
+def test_every_position_request_is_answered(session: WireClient, start: dict, end: dict):
+    hover = session.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": start})
+    actions = session.request("textDocument/codeAction", {
+        "textDocument": {"uri": URI}, "range": {"start": start, "end": end}, "context": {"diagnostics": []}})
+    if in_range(start):
+        assert "result" in hover
+    else:
+        assert hover["error"]["code"] == INVALID_PARAMS and "position" in hover["error"]["message"]
+    if in_range(start) and in_range(end):
+        assert isinstance(actions["result"], list)
+    else:
+        assert actions["error"]["code"] == INVALID_PARAMS
+
+
+def test_positions_past_the_end_are_answered_like_the_end(client: WireClient):
+    """LSP: a character past the line's end means the line's end; a line past the last means the end too."""
+    far = {"line": 10**6, "character": 10**9}
+    response = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": far}, "context": {"diagnostics": []}})
+    assert any(action["title"].startswith("DF101:") for action in response["result"])
+    assert client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": far})["result"] is None
+
+
+def test_a_change_with_hostile_positions_is_refused_and_the_document_kept(client: WireClient):
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
+        {"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -4}}, "text": "x"}]})
+    assert "didChange" in client.notification("window/logMessage")["params"]["message"]
+    assert_hover_answered(client)
+
+
+# ---- documents the server must not read or must not analyse (item 10 and hostile input)
+
+
+def test_a_document_that_is_not_open_is_never_read_from_disk(client: WireClient, tmp_path: Path):
+    """pygls reads an unknown URI from disk: a FIFO named Dockerfile blocked the protocol loop for good."""
+    fifo = tmp_path / "Dockerfile"
+    os.mkfifo(fifo)
+    response = client.request("textDocument/hover", {"textDocument": {"uri": fifo.as_uri()}, "position": {"line": 0, "character": 0}})
+    assert response["result"] is None
+    assert_hover_answered(client)
+
+
+def published(client: WireClient, uri: str) -> list[dict]:
+    return client.next_message(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri)["params"]["diagnostics"]
+
+
+def test_a_document_above_max_document_size_gets_one_diagnostic_saying_so():
+    client = WireClient()
+    client.initialize(options={"maxDocumentSize": 100})
+    client.open(URI, MERGEABLE * 3)
+    (diagnostic,) = published(client, URI)
+    assert "maxDocumentSize (100)" in diagnostic["message"] and f"{len(MERGEABLE) * 3:,} bytes" in diagnostic["message"]
+    assert client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN})["result"] is None
+    client.notify("workspace/didChangeConfiguration", {"settings": {"dockerfix": {"maxDocumentSize": 10**6}}})
+    assert {d.get("code") for d in published(client, URI)} == {"DF101"}
+    client.close()
+
+
+def test_two_megabytes_are_refused_by_default_and_the_server_answers_at_once(client: WireClient):
+    big = (FOLDER / "big.Dockerfile").as_uri()
+    client.open(big, "FROM debian:bookworm\n" + "RUN echo one && echo two\n" * (2 * 1024 * 1024 // 25))
+    (diagnostic,) = published(client, big)
+    assert "maxDocumentSize" in diagnostic["message"]
+    assert_hover_answered(client)
+
+
+def test_requests_are_answered_while_a_big_document_is_analysed():
+    """The analysis runs off the protocol loop: a hover on another document is answered before the big document's
+    diagnostics are published."""
+    client = WireClient()
+    client.initialize(options={"maxDocumentSize": 10**7})
+    client.open(URI, MERGEABLE)
+    published(client, URI)
+    big = (FOLDER / "big.Dockerfile").as_uri()
+    client.open(big, "FROM debian:bookworm\n" + "RUN mkdir -p /app\nRUN chmod 755 /app\n" * 3000)
+    hover = hover_message(client)
+    client.send(hover)
+    first = client.next_message(lambda m: m.get("id") == hover["id"] or (
+        m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == big))
+    assert first.get("id") == hover["id"] and "DF101" in first["result"]["contents"]["value"]
+    assert published(client, big)
+    client.close()
+
+
+def test_a_newer_edit_supersedes_the_pending_analysis():
+    """Edits to a big document while it is analysed: only the newest text's diagnostics are published."""
+    client = WireClient()
+    client.initialize(options={"maxDocumentSize": 10**7})
+    big = (FOLDER / "big.Dockerfile").as_uri()
+    text = "FROM debian:bookworm\n" + "RUN mkdir -p /app\nRUN chmod 755 /app\n" * 2000
+    client.open(big, text)
+    for version in range(2, 6):
+        client.notify("textDocument/didChange", {"textDocument": {"uri": big, "version": version}, "contentChanges": [{"text": text + f"RUN echo {version}\n"}]})
+    versions = []
+    while not versions or versions[-1] != 5:
+        versions.append(client.next_message(lambda m: m.get("method") == "textDocument/publishDiagnostics")["params"]["version"])
+    assert versions in ([5], [1, 5])  # the first may be published before the edits arrive; none in between
+    client.close()
+
+
+# ---- failures inside the server are visible, never silent (item 4)
+
+
+FAILING_RULE = '''
+from dockerfix.rewriter.rule import Rule
+
+class AlwaysFails(Rule):
+    """What it does: fails. Why: to test. Example: any. Fix safety: none."""
+    code = "DF999"
+    name = "always-fails"
+    summary = "Fails on every document."
+    valid = ()
+    invalid = ()
+
+    def check(self, document, context):
+        raise RuntimeError("this rule always fails")
+'''
+
+
+def test_a_failing_rule_is_a_diagnostic(tmp_path: Path):
+    """A plugin rule (installed through its entry point) that raises: the document must not look clean."""
+    (tmp_path / "failing_rule.py").write_text(FAILING_RULE)
+    metadata = tmp_path / "failing_rule-0.1.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: failing-rule\nVersion: 0.1\n")
+    (metadata / "entry_points.txt").write_text("[dockerfix.rules]\nfailing = failing_rule\n")
+    client = WireClient(env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
+    client.initialize()
+    client.open(URI, MERGEABLE)
+    diagnostics = published(client, URI)
+    failure = next(d for d in diagnostics if d.get("code") == "DF999")
+    assert "failed" in failure["message"] and "this rule always fails" in failure["message"]
+    assert "DF101" in {d.get("code") for d in diagnostics}
+    client.close()
+
+
+@pytest.mark.parametrize("options", [
+    {"maxDocumentSize": "big"}, {"maxDocumentSize": -1}, {"dockerfix": 5}, {"select": 5}, "not an object",
+], ids=["size-string", "size-negative", "section-number", "select-number", "options-string"])
+def test_hostile_settings_are_logged_and_the_server_serves(options):
+    client = WireClient()
+    client.initialize(options=options)
+    client.open(URI, MERGEABLE)
+    logged = client.notification("window/logMessage")["params"]["message"]
+    assert "dockerfix" in logged
+    assert_hover_answered(client)
+    client.close()
