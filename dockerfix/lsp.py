@@ -23,6 +23,7 @@ from typing import Any, Callable
 from urllib.parse import unquote
 
 from cattrs import transform_error
+from cattrs.errors import BaseValidationError
 from lsprotocol import types as lsp
 from pygls.exceptions import (
     JsonRpcContentModified,
@@ -187,7 +188,10 @@ class Worker:
                 outcome, failed = job(), False
             except Exception as error:
                 outcome, failed = error, True
-            loop.call_soon_threadsafe(settle, future, outcome, failed)
+            try:
+                loop.call_soon_threadsafe(settle, future, outcome, failed)
+            except RuntimeError:  # the loop is gone: the server is exiting
+                return
 
 
 def settle(future: asyncio.Future, outcome: Any, failed: bool) -> None:
@@ -410,7 +414,7 @@ class DockerfixServer(LanguageServer):
         pygls."""
         try:
             data = json.loads(body)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             reader.resume_inside(body)
             self.reply(None, JsonRpcParseError(f"the message body is no JSON: {error}"))
             return
@@ -424,7 +428,7 @@ class DockerfixServer(LanguageServer):
             message = self.protocol.structure_message(data)
         except JsonRpcException as error:
             cause = error.__cause__
-            detail = "; ".join(transform_error(cause)) if cause is not None else error.message
+            detail = "; ".join(transform_error(cause)) if isinstance(cause, BaseValidationError) else f"{error.message} ({cause!r:.200})"
             problem = JsonRpcInvalidParams(f"invalid {data.get('method', 'message')}: {detail}")
             if "method" in data and identifier is not None:
                 self.reply(identifier, problem)

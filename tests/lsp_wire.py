@@ -15,8 +15,11 @@ from typing import Any
 DEFAULT_TIMEOUT = 20.0
 
 
-def frame(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message).encode("utf-8")
+def frame(message: Any) -> bytes:
+    return framed(json.dumps(message).encode("utf-8"))
+
+
+def framed(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
@@ -83,6 +86,13 @@ class WireClient:
             if wanted(message):
                 return message
             self.backlog.append(message)
+
+    def forget(self) -> None:
+        """Drop what arrived so far, so a test sharing this session sees only the messages it causes."""
+        self.backlog.clear()
+        while not self.received.empty():
+            if self.received.get() is None:
+                raise EOFError("the server closed its output")
 
     def initialize(self, capabilities: dict[str, Any] | None = None, options: Any = None) -> None:
         self.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities or {},
