@@ -4,7 +4,7 @@ are their fixes, fix-all is the engine's fix loop; positions are converted to th
 It must never go deaf: frames are read by our own forgiving reader (one bad frame costs that frame, not the
 session), a request whose params do not validate is answered with InvalidParams, and analyses run on a worker thread
 so the protocol loop keeps answering while a big document is analysed; above `maxDocumentSize` a document is not
-analysed at all (docs/decisions.md, section 11)."""
+analysed at all (docs/decisions.md, section 13)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from pygls.exceptions import (
 )
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from . import __version__
@@ -50,7 +51,7 @@ FIX_ALL = "source.fixAll.dockerfix"
 EXPLAIN_COMMAND = "dockerfix.explain"
 DEBOUNCE_SECONDS = 0.2
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
-MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 11
+MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 13
 READ_SIZE = 64 * 1024
 MAX_HEADER_LINE = 8192
 # a body that stops arriving for this long had a Content-Length larger than what was sent
@@ -263,22 +264,32 @@ class ClientSettings:
             warnings.append(f"{error}; rule options ignored")
         return cls(**values)
 
-    def settings_for(self, path: Path, warnings: list[str]) -> Settings:
-        """The configuration files' settings for ``path``, with the client's on top."""
-        try:
-            settings = discover(path)
-        except ConfigError as error:
-            warnings.append(str(error))
-            settings = Settings()
+    def settings_for(self, file: Path | None, warnings: list[str]) -> Settings:
+        """The configuration files' settings for ``file`` (none for a document that is no file), with the client's
+        on top."""
+        settings = Settings()
+        if file is not None:
+            try:
+                settings = discover(file)
+            except ConfigError as error:
+                warnings.append(str(error))
         return settings.override(self.select, self.ignore, self.unsafe_fixes, self.options)
 
 
-def analyse(source: Source, path: Path, client: ClientSettings, version: int | None, apply_fixes: bool) -> tuple[Analysis, list[str]]:
+def local_file(document: TextDocument) -> Path | None:
+    """The file a document is, if it is one: only those have a folder for a build context and configuration (an
+    `untitled:` or `http:` URI would otherwise make the server's working directory, or `/`, the build context)."""
+    path = to_fs_path(document.uri)
+    return Path(path) if path is not None and "\0" not in path else None
+
+
+def analyse(source: Source, file: Path | None, client: ClientSettings, version: int | None, apply_fixes: bool) -> tuple[Analysis, list[str]]:
     """The pipeline on one text (runs on the worker), and the configuration warnings met on the way."""
     warnings: list[str] = []
-    settings = client.settings_for(path, warnings)
+    settings = client.settings_for(file, warnings)
+    context = pipeline.context_for(file.parent, file) if file is not None else None
     try:
-        result = pipeline.run_source(source, settings, pipeline.context_for(path.parent, path), path, apply_fixes=apply_fixes)
+        result = pipeline.run_source(source, settings, context, file, apply_fixes=apply_fixes)
     except SourceError as error:
         return Analysis(version, source, error=error, fixed=apply_fixes), warnings
     return Analysis(version, source, result=result, fixed=apply_fixes), warnings
@@ -318,8 +329,8 @@ class DockerfixServer(LanguageServer):
         cached = self.cache.get(uri)
         if cached is not None and cached.version == version and cached.source.text == text and (not apply_fixes or cached.fixed):
             return cached
-        path = Path(document.path)
-        source = Source(text, str(path))
+        file = local_file(document)
+        source = Source(text, document.path)
         size = len(text.encode("utf-8", "surrogatepass"))
         limit = self.client_settings.max_document_size
         if size > limit:
@@ -331,7 +342,7 @@ class DockerfixServer(LanguageServer):
         if running is None:
             client = self.client_settings
             running = self.worker.run(
-                lambda: analyse(source, path, client, version, apply_fixes),
+                lambda: analyse(source, file, client, version, apply_fixes),
                 lambda: self.workspace.text_documents.get(unquote(uri)) is document and document.version == version,
             )
             self.running[key] = running
@@ -408,6 +419,8 @@ class DockerfixServer(LanguageServer):
         reader = FrameReader(chunks, lambda problem: self.log(problem, lsp.MessageType.Error))
         while not self._stop_event.is_set() and (body := await reader.body()) is not None:
             self.dispatch(body, reader)
+            # let the handler just started take its snapshot of the documents before the next message changes them
+            await asyncio.sleep(0)
 
     def dispatch(self, body: bytes, reader: FrameReader) -> None:
         """One frame's body: JSON-RPC errors for what is no valid message (a request is always answered), the rest to

@@ -10,6 +10,7 @@ import queue
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TIMEOUT = 20.0
@@ -24,10 +25,10 @@ def framed(body: bytes) -> bytes:
 
 
 class WireClient:
-    def __init__(self, *arguments: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *arguments: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dockerfix", "lsp", *arguments],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, cwd=cwd,
         )
         self.received: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.ids = itertools.count(1)
