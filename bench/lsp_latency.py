@@ -120,11 +120,13 @@ async def big_documents(sizes: list[int], limit: int | None) -> None:
 
 async def main() -> int:
     arguments = argparse.ArgumentParser(description=__doc__)
-    arguments.add_argument("--sizes", default="65536,262144,2097152", help="big document sizes in bytes")
+    arguments.add_argument("--sizes", default="65536,262144,2097152", help="big document sizes in bytes (none: skip)")
     arguments.add_argument("--limit", type=int, default=None, help="maxDocumentSize sent by the client")
     options = arguments.parse_args()
     await small_document()
-    await big_documents([int(size) for size in options.sizes.split(",")], options.limit)
+    sizes = [int(size) for size in options.sizes.split(",") if size]
+    if sizes:
+        await big_documents(sizes, options.limit)
     return 0
 
 
