@@ -482,9 +482,9 @@ class Positions:
         return lsp.Range(start=self.position(span.start.line, span.start.column), end=self.position(span.end.line, span.end.column))
 
 
-def whole_document_diagnostic(message: str, severity: lsp.DiagnosticSeverity, code: str | None = None) -> lsp.Diagnostic:
+def whole_document_diagnostic(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
     start = lsp.Position(line=0, character=0)
-    return lsp.Diagnostic(range=lsp.Range(start=start, end=start), message=message, severity=severity, code=code, source="dockerfix")
+    return lsp.Diagnostic(range=lsp.Range(start=start, end=start), message=message, severity=severity, source="dockerfix")
 
 
 def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic]:
@@ -494,7 +494,12 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
         position = positions.position(analysis.error.line, analysis.error.column)
         return [lsp.Diagnostic(range=lsp.Range(start=position, end=position), message=analysis.error.message,
                                severity=lsp.DiagnosticSeverity.Error, source="dockerfix")]
-    found = [
+    # a rule that failed reported nothing here: the editor must not show the file as clean
+    failures = [
+        whole_document_diagnostic(f"dockerfix rule bug (its findings are missing; please report it): {failure}", lsp.DiagnosticSeverity.Error)
+        for failure in analysis.result.rule_failures
+    ]
+    return failures + [
         lsp.Diagnostic(
             range=positions.range(finding.range),
             message=finding.message,
@@ -505,13 +510,6 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
         )
         for finding in analysis.result.findings
     ]
-    # a failed rule must not leave the document looking clean
-    for failure in analysis.result.rule_failures:
-        code, _, problem = failure.partition(": ")
-        found.append(whole_document_diagnostic(
-            f"dockerfix rule {code} failed on this document, so its findings are missing (a dockerfix bug): {problem}",
-            lsp.DiagnosticSeverity.Warning, code))
-    return found
 
 
 async def publish(ls: DockerfixServer, uri: str) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 REAL = SHARED_CORPUS / "real"
 BUILDKIT = SHARED_CORPUS / "buildkit-parser"
+EXPERT = SHARED_CORPUS / "expert"
 
 
 def real_dockerfiles() -> list[Path]:
     return sorted(REAL.glob("*.Dockerfile"))
+
+
+def expert_dockerfiles() -> list[Path]:
+    """The expert corpus: one folder per Dockerfile (named in PROVENANCE.tsv), the folder being its build context."""
+    provenance = EXPERT / "PROVENANCE.tsv"
+    if not provenance.exists():
+        return []
+    rows = [line.split("\t") for line in provenance.read_text().splitlines()[1:] if line.strip()]
+    return [EXPERT / folder / dockerfile for folder, dockerfile, *_ in rows]
 
 
 def buildkit_inputs() -> list[Path]:
@@ -19,7 +30,7 @@ def buildkit_inputs() -> list[Path]:
 
 
 def all_corpus_files() -> list[Path]:
-    return real_dockerfiles() + buildkit_inputs()
+    return real_dockerfiles() + buildkit_inputs() + expert_dockerfiles()
 
 
 def corpus_id(path: Path) -> str:
@@ -29,3 +40,14 @@ def corpus_id(path: Path) -> str:
 requires_corpus = pytest.mark.skipif(
     not REAL.is_dir(), reason=f"shared corpus not found at {SHARED_CORPUS} (tests run from a checkout beside ../shared)"
 )
+
+
+def plugin_site(folder: Path, module_source: str) -> Path:
+    """A site folder in which the module ``acme_rules`` (``module_source``) is an installed dockerfix rule plugin
+    (a distribution with a ``dockerfix.rules`` entry point): put it on ``PYTHONPATH`` or ``sys.path``."""
+    site = folder / "site"
+    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
+    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
+    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
+    (site / "acme_rules.py").write_text(textwrap.dedent(module_source))
+    return site

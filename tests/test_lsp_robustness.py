@@ -1,15 +1,12 @@
 """The language server never goes deaf (issue 15, items 10, 22, 23): malformed frames, hostile positions, big
-documents, failing rules and hostile settings, each driven over stdio by a raw client that writes exactly the bytes
+documents, documents that are no file and hostile settings, each driven over stdio by a raw client that writes exactly the bytes
 given (tests/lsp_wire.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import queue
-import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -260,40 +257,7 @@ def test_an_analysis_a_newer_edit_made_moot_is_not_run():
     client.close()
 
 
-# ---- failures inside the server are visible, never silent (item 4)
-
-
-FAILING_RULE = '''
-from dockerfix.rewriter.rule import Rule
-
-class AlwaysFails(Rule):
-    """What it does: fails. Why: to test. Example: any. Fix safety: none."""
-    code = "DF999"
-    name = "always-fails"
-    summary = "Fails on every document."
-    valid = ()
-    invalid = ()
-
-    def check(self, document, context):
-        raise RuntimeError("this rule always fails")
-'''
-
-
-def test_a_failing_rule_is_a_diagnostic(tmp_path: Path):
-    """A plugin rule (installed through its entry point) that raises: the document must not look clean."""
-    (tmp_path / "failing_rule.py").write_text(FAILING_RULE)
-    metadata = tmp_path / "failing_rule-0.1.dist-info"
-    metadata.mkdir()
-    (metadata / "METADATA").write_text("Metadata-Version: 2.1\nName: failing-rule\nVersion: 0.1\n")
-    (metadata / "entry_points.txt").write_text("[dockerfix.rules]\nfailing = failing_rule\n")
-    client = WireClient(env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
-    client.initialize()
-    client.open(URI, MERGEABLE)
-    diagnostics = published(client, URI)
-    failure = next(d for d in diagnostics if d.get("code") == "DF999")
-    assert "failed" in failure["message"] and "this rule always fails" in failure["message"]
-    assert "DF101" in {d.get("code") for d in diagnostics}
-    client.close()
+# ---- hostile settings (a failing rule's diagnostic is tests/test_rule_failures.py's)
 
 
 @pytest.mark.parametrize("options", [
