@@ -54,6 +54,7 @@ LANGUAGE_IDS = {"dockerfile", "containerfile"}
 MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 13
 READ_SIZE = 64 * 1024
 MAX_HEADER_LINE = 8192
+MAX_LENGTH_DIGITS = 15  # int() refuses strings of more than 4,300 digits, and no body has a petabyte
 # a body that stops arriving for this long had a Content-Length larger than what was sent
 STALL_SECONDS = 2.0
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
@@ -128,8 +129,8 @@ class FrameReader:
                 return f"not a header line: {line[:60]!r}"
             name, value = header.groups()
             if name.lower() == b"content-length":
-                if not value.isdigit():
-                    return f"Content-Length is not a number: {value[:60]!r}"
+                if not value.isdigit() or len(value) > MAX_LENGTH_DIGITS:
+                    return f"Content-Length is not a number of bytes: {value[:60]!r}"
                 length = int(value)
         if len(self.buffer) - offset > MAX_HEADER_LINE:
             return f"a header line longer than {MAX_HEADER_LINE} bytes"

@@ -70,6 +70,7 @@ DROPPED = {
     "no header at all": lambda body: body,
     "an empty header block": lambda body: b"\r\n" + body,
     "a negative Content-Length": lambda body: b"Content-Length: -5\r\n\r\n" + body,
+    "a Content-Length of 5,000 digits": lambda body: b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n" + body,
     "binary noise": lambda body: bytes(range(256)) * 4,
     "a header line without end": lambda body: b"X-Header: " + b"a" * 20000,
 }
