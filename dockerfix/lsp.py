@@ -81,15 +81,16 @@ class FrameReader:
         while True:
             header = self._header()
             if isinstance(header, tuple):
+                if self.noise is not None:
+                    self._report_noise(0)
                 length, start = header
                 while len(self.buffer) < start + length and await self._more(STALL_SECONDS):
                     pass
                 body = bytes(self.buffer[start:start + length])
                 del self.buffer[:start + length]
                 return body
-            if isinstance(header, str):
-                if self._skip_to_frame(header, 1):
-                    continue
+            if isinstance(header, str) and self._skip_to_frame(header):
+                continue
             if not await self._more():
                 if self.noise is not None:
                     self._report_noise(len(self.buffer))
@@ -136,20 +137,18 @@ class FrameReader:
             return f"a header line longer than {MAX_HEADER_LINE} bytes"
         return None
 
-    def _skip_to_frame(self, problem: str, start: int) -> bool:
-        """Drop the noise before the next `Content-Length` header; without one, keep only an unfinished last line
-        short enough to become one. True when the buffer now starts with a header."""
-        found = FRAME_START.search(self.buffer, start)
+    def _skip_to_frame(self, problem: str) -> bool:
+        """Drop the noise before the next `Content-Length` header (not the one the noise may start with); without
+        one, keep only an unfinished last line short enough to become one. True when the buffer now starts with a
+        header."""
+        found = FRAME_START.search(self.buffer, 1)
         if found is not None:
             skipped = found.start()
         else:
             skipped = max(self.buffer.rfind(b"\n") + 1, len(self.buffer) - 64, 0)
-        if self.noise is None:
-            self.noise = (problem, 0)
-        self.noise = (self.noise[0], self.noise[1] + skipped)
+        first_problem, skipped_before = self.noise or (problem, 0)
+        self.noise = (first_problem, skipped_before + skipped)
         del self.buffer[:skipped]
-        if found is not None:
-            self._report_noise(0)
         return found is not None
 
     def _report_noise(self, more: int) -> None:

@@ -4,15 +4,18 @@ given (tests/lsp_wire.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from dockerfix.lsp import FRAME_START, FrameReader
 from lsp_wire import WireClient, frame, framed
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
@@ -89,6 +92,44 @@ def test_a_malformed_frame_costs_itself_only(client: WireClient, framing):
     assert_hover_answered(client)
     logged = client.notification("window/logMessage")
     assert "no LSP frame" in logged["params"]["message"]
+
+
+MESSAGES = st.lists(st.fixed_dictionaries({"jsonrpc": st.just("2.0"), "method": st.text(max_size=20),
+                                           "params": st.dictionaries(st.text(max_size=5), st.text(max_size=30), max_size=3)}),
+                     min_size=1, max_size=4)
+NOISE = st.binary(max_size=200) | st.sampled_from([b"\r\n", b"X-Header: 1\r\n", b"Content-Length: ", b"content-length:1",
+                                                   b"Content-Length: 12", b"\r\n\r\n{}", b"Content-Type: x\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(messages=MESSAGES, noise=st.lists(NOISE, min_size=1, max_size=3), cuts=st.lists(st.integers(0, 2000), max_size=6))
+def test_the_frame_reader_finds_every_frame_after_noise(messages: list[dict], noise: list[bytes], cuts: list[int]):
+    """Noise (that holds no whole `Content-Length: N` line) before the frames, the stream cut into chunks anywhere:
+    every frame after the noise is read whole."""
+    noise_bytes = b"".join(noise)
+    assume(FRAME_START.search(noise_bytes) is None)
+    stream = noise_bytes + b"".join(frame(message) for message in messages)
+    reported: list[str] = []
+
+    async def read() -> list[bytes]:
+        chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        for start, end in itertools.pairwise([0, *sorted(cut % (len(stream) + 1) for cut in cuts), len(stream)]):
+            if end > start:  # an empty chunk is the end of the input
+                chunks.put_nowait(stream[start:end])
+        chunks.put_nowait(b"")
+        reader = FrameReader(chunks, reported.append)
+        bodies = []
+        while (body := await reader.body()) is not None:
+            bodies.append(body)
+        return bodies
+
+    decoded = []
+    for body in asyncio.run(read()):
+        try:
+            decoded.append(json.loads(body))
+        except ValueError:
+            pass
+    assert decoded == messages
 
 
 def test_a_short_content_length_is_a_parse_error_then_the_server_reads_on(client: WireClient):
