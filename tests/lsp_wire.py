@@ -115,5 +115,8 @@ class WireClient:
         try:
             return self.process.wait(timeout=10)
         finally:
-            self.process.stdin.close()
-            self.process.stdout.close()
+            for pipe in (self.process.stdin, self.process.stdout):
+                try:
+                    pipe.close()
+                except OSError:  # stdin closed already, or the server gone with unread input
+                    pass

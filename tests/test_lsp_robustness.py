@@ -152,6 +152,7 @@ def test_end_of_input_ends_the_server():
     client.initialize()
     client.process.stdin.close()
     assert client.process.wait(timeout=20) in (0, 1)  # no hanging on a client that is gone
+    client.close()
 
 
 def test_a_json_body_that_is_no_message_is_an_invalid_request(client: WireClient):
@@ -276,6 +277,17 @@ def test_requests_are_answered_while_a_big_document_is_analysed():
         m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == big))
     assert first.get("id") == hover["id"] and "DF101" in first["result"]["contents"]["value"]
     assert published(client, big)
+    client.close()
+
+
+def test_shutdown_and_exit_do_not_wait_for_a_running_analysis():
+    """A document analysed for minutes (20,000 RUNs) must not hold the editor's shutdown."""
+    client = WireClient()
+    client.initialize(options={"maxDocumentSize": 10**8})
+    client.open(URI, "FROM debian:bookworm\n" + "RUN a\nRUN b\n" * 10_000)
+    assert client.request("shutdown", None)["result"] is None
+    client.notify("exit", None)
+    assert client.process.wait(timeout=20) == 0
     client.close()
 
 
