@@ -4,7 +4,7 @@ are their fixes, fix-all is the engine's fix loop; positions are converted to th
 It must never go deaf: frames are read by our own forgiving reader (one bad frame costs that frame, not the
 session), a request whose params do not validate is answered with InvalidParams, and analyses run on a worker thread
 so the protocol loop keeps answering while a big document is analysed; above `maxDocumentSize` a document is not
-analysed at all (docs/decisions.md, section 13)."""
+analysed at all (docs/decisions.md, section 15)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ FIX_ALL = "source.fixAll.dockerfix"
 EXPLAIN_COMMAND = "dockerfix.explain"
 DEBOUNCE_SECONDS = 0.2
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
-MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 13
+MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 15
 READ_SIZE = 64 * 1024
 MAX_HEADER_LINE = 8192
 MAX_LENGTH_DIGITS = 15  # int() refuses strings of more than 4,300 digits, and no body has a petabyte

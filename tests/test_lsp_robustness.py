@@ -26,7 +26,7 @@ INVALID_PARAMS = -32602
 PARSE_ERROR = -32700
 CONTENT_MODIFIED = -32801
 UINTEGER_MAX = 2**31 - 1
-# analysed in about a second (docs/decisions.md, section 13): long enough for the server to read what comes after
+# analysed in about a second (docs/decisions.md, section 15): long enough for the server to read what comes after
 BIG = "FROM debian:bookworm\n" + "RUN mkdir -p /app\nRUN chmod 755 /app\n" * 1000
 
 
