@@ -143,3 +143,18 @@ def test_files_without_fixes_or_with_errors_are_never_written(tmp_path):
     before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (clean, broken)}
     assert dockerfix("--write", ".", cwd=tmp_path).returncode == 2
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (clean, broken)} == before
+
+
+def test_the_bot_reads_a_hostile_repository_without_hanging(tmp_path):
+    """Issue 15 items 5 and 17 through the bot: an ignore file linked to /dev/zero (it ate memory until the bot died
+    with an empty message) and a requirements file including itself from above (it looped forever)."""
+    repository = tmp_path / "repository"
+    write(repository / "Dockerfile", "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n" + MERGEABLE.split("\n", 1)[1])
+    write(repository / "requirements.txt", "-r ../requirements.txt\nflask\n")
+    (repository / ".dockerignore").symlink_to("/dev/zero")
+    git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for arguments in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
+        subprocess.run([*git, *arguments], check=True, capture_output=True)
+    result = dockerfix("bot", "--path", "repository", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "mkdir -p /app \\" in result.stdout.decode() and "&& chmod 755 /app" in result.stdout.decode()
