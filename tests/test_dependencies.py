@@ -4,6 +4,8 @@ values of the wrong type (issue 15 items 5, 6, 7). Real folders, real subprocess
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,37 @@ def test_manifests_of_the_wrong_type_are_unreadable_not_rule_bugs(tmp_path, name
     result = dockerfix("--unsafe-fixes", "--context", "context", "docker", cwd=tmp_path)
     assert "rule bug" not in result.stdout.decode() + result.stderr.decode()
     assert result.returncode in (0, 1), result.stderr
+
+
+HOSTILE_TEXTS = {  # each at the 1 MB read limit: a pattern that backtracks across lines never finishes on them
+    "go.mod": "require (\n" * 100_000,
+    "Gemfile": "\n" * 1_000_000,
+    "requirements.txt": "-r requirements.txt\n" * 50_000,
+    "package.json": "[" * 500_000 + "]" * 500_000,
+    "pyproject.toml": "a = " + "[" * 400_000 + "]" * 400_000,
+}
+
+
+def test_manifests_at_the_size_limit_are_read_without_hanging(tmp_path):
+    """Not a speed target: a quadratic reader takes hours on these, a linear one well under the timeout."""
+    for name, text in HOSTILE_TEXTS.items():
+        write(tmp_path / "context" / name, text)
+    program = (
+        "import sys\n"
+        "from dockerfix.rewriter.context import BuildContext\n"
+        "from dockerfix.rules.dependencies import declared\n"
+        "from dockerfix.rules.ecosystems import recognise\n"
+        "from dockerfix.rewriter.document import parse_text\n"
+        "from pathlib import Path\n"
+        "context = BuildContext.from_directory(Path(sys.argv[1]))\n"
+        "for ecosystem in ('python', 'node', 'go', 'ruby'):\n"
+        "    print(ecosystem, sorted(declared(context, ecosystem).unreadable))\n"
+        "runs = 'RUN pip install -r requirements.txt\\nRUN npm ci\\nRUN go mod download\\nRUN bundle install\\n'\n"
+        "for instruction in parse_text('FROM x\\n' + runs).instructions[1:]:\n"
+        "    recognise(instruction.shell.simple_commands()[0], context)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program, str(tmp_path / "context")], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [
+        "python ['pyproject.toml']", "node ['package.json']", "go []", "ruby []",
+    ]

@@ -27,9 +27,11 @@ from .baseimages import native_entry
 from .runedit import tool_and_arguments, verb_index
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_GEM = re.compile(r"""^\s*gem\s+["']([^"']+)["']""", re.MULTILINE)
-_GO_REQUIRE_BLOCK = re.compile(r"^require\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
-_GO_REQUIRE_LINE = re.compile(r"^require\s+([^\s(]\S*)\s", re.MULTILINE)
+# Patterns run on whole files from the build context: none may backtrack over more than one line (`^\s*` would
+# rescan every blank line below each line start, `(.*?)^\)` the rest of the file after each unclosed block).
+_GEM = re.compile(r"""^[ \t]*gem[ \t]+["']([^"'\n]+)["']""", re.MULTILINE)
+_GO_REQUIRE_BLOCK_START = re.compile(r"require[ \t]*\(")
+_GO_REQUIRE_LINE = re.compile(r"require[ \t]+([^\s(]\S*)\s")
 _COMPOSER_NAME = re.compile(r"^\s*([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)")  # vendor/package, before `:version`
 _PECL_VERSION = re.compile(r"-\d[\w.]*$")  # `pecl install oci8-3.3.0`
 PHP_EXTENSION_INSTALLERS = ("docker-php-ext-install", "pecl")
@@ -176,12 +178,25 @@ def _install_requires(text: str) -> tuple[str, ...] | None:
 
 
 def _go_mod(text: str) -> set[str]:
-    names = {match.group(1) for match in _GO_REQUIRE_LINE.finditer(text)}
-    for block in _GO_REQUIRE_BLOCK.finditer(text):
-        for line in block.group(1).splitlines():
-            words = line.split("//", 1)[0].split()
-            if words:
-                names.add(words[0])
+    """Modules of `require x v` lines and `require ( ... )` blocks (a block ends at a line starting with `)`)."""
+    names: set[str] = set()
+    in_block = False
+    for line in text.splitlines():
+        if in_block:
+            if line.startswith(")"):
+                in_block = False
+            else:
+                words = line.split("//", 1)[0].split()
+                names.update(words[:1])
+            continue
+        start = _GO_REQUIRE_BLOCK_START.match(line)
+        if start:
+            in_block = True
+            names.update(line[start.end():].split("//", 1)[0].split()[:1])
+            continue
+        single = _GO_REQUIRE_LINE.match(line + "\n")
+        if single:
+            names.add(single.group(1))
     return names
 
 

@@ -105,7 +105,7 @@ def _go(arguments: list[str | None], context: BuildContext | None) -> Install:
     reason = None
     if context is not None:
         gomod = context.read_text("go.mod") or ""
-        if re.search(r"^\s*replace\b.*=>\s*\.{1,2}/", gomod, re.MULTILINE) or re.search(r"=>\s*\.{1,2}/", gomod):
+        if re.search(r"^[ \t]*replace\b.*=>\s*\.{1,2}/", gomod, re.MULTILINE) or re.search(r"=>\s*\.{1,2}/", gomod):
             reason = "go.mod replaces a module with a local path"
         if context.exists("go.work"):
             reason = reason or "a go.work workspace"
