@@ -116,7 +116,14 @@ def diagnostics(document: TextDocument, analysis: Analysis) -> list[lsp.Diagnost
         position = positions.position(analysis.error.line, analysis.error.column)
         return [lsp.Diagnostic(range=lsp.Range(start=position, end=position), message=analysis.error.message,
                                severity=lsp.DiagnosticSeverity.Error, source="dockerfix")]
-    return [
+    start = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
+    rule_failures = [
+        # a rule that failed reported nothing here: the editor must not show the file as clean
+        lsp.Diagnostic(range=start, message=f"dockerfix rule bug (its findings are missing; please report it): {failure}",
+                       severity=lsp.DiagnosticSeverity.Error, source="dockerfix")
+        for failure in analysis.result.rule_failures
+    ]
+    return rule_failures + [
         lsp.Diagnostic(
             range=positions.range(finding.range),
             message=finding.message,

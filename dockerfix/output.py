@@ -34,9 +34,10 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
         if not finding.fixable and finding.fix is not None and finding.fix.applicability == "unsafe"
     )
     failed = sum(1 for result in results if result.error is not None)
-    unreadable = f"{failed} file{'s' if failed != 1 else ''} could not be read or parsed (errors on stderr)."
+    unreadable = f"{failed} file{'s' if failed != 1 else ''} could not be read or parsed (errors on stderr)." if failed else ""
+    problems = " ".join(part for part in (unreadable, rule_failures_note(results)) if part)
     if total == 0:
-        return unreadable if failed else "All checks passed."
+        return problems or "All checks passed."
     text = f"Found {total} finding{'s' if total != 1 else ''}"
     if written:
         rewritten = sum(1 for result in results if result.written)
@@ -45,7 +46,19 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
         text += f" ({fixable} fixable with `--write`)"
     if hidden and not unsafe_fixes:
         text += f"; {hidden} more fixable with `--unsafe-fixes`"
-    return text + "." + (f" {unreadable}" if failed else "")
+    return text + "." + (f" {problems}" if problems else "")
+
+
+def rule_failures_note(results: Sequence[FileResult]) -> str:
+    """One sentence saying that rules failed (their findings or fixes are missing), or "" when none did."""
+    count = sum(len(result.rule_failures) for result in results)
+    if not count:
+        return ""
+    files = sum(1 for result in results if result.rule_failures)
+    return (
+        f"{count} rule failure{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''} (`rule bug` lines): "
+        "those rules reported nothing or their fixes were dropped, so this result is incomplete; please report them."
+    )
 
 
 def as_json(results: Sequence[FileResult]) -> str:
@@ -57,6 +70,8 @@ def as_github(results: Sequence[FileResult]) -> str:
     for result in results:
         if result.error is not None:
             lines.append(f"::error file={result.path},title=dockerfix::{_escape(result.error)}")
+        for failure in result.rule_failures:
+            lines.append(f"::error file={result.path},title=dockerfix rule bug::{_escape(failure)}")
         for finding in result.findings:
             r = finding.range
             lines.append(
@@ -109,6 +124,10 @@ def as_sarif(results: Sequence[FileResult]) -> str:
             sarif_results.append(entry)
     notifications = [
         {"level": "error", "message": {"text": result.error}} for result in results if result.error is not None
+    ] + [
+        {"level": "error", "message": {"text": f"{result.path}: rule bug: {failure}"}}
+        for result in results
+        for failure in result.rule_failures
     ]
     run = {
         "tool": {"driver": {"name": "dockerfix", "version": __version__, "rules": rules}},

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,14 @@ def corpus_id(path: Path) -> str:
 requires_corpus = pytest.mark.skipif(
     not REAL.is_dir(), reason=f"shared corpus not found at {SHARED_CORPUS} (tests run from a checkout beside ../shared)"
 )
+
+
+def plugin_site(folder: Path, module_source: str) -> Path:
+    """A site folder in which the module ``acme_rules`` (``module_source``) is an installed dockerfix rule plugin
+    (a distribution with a ``dockerfix.rules`` entry point): put it on ``PYTHONPATH`` or ``sys.path``."""
+    site = folder / "site"
+    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
+    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
+    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
+    (site / "acme_rules.py").write_text(textwrap.dedent(module_source))
+    return site

@@ -40,7 +40,7 @@ def binding_string(value: str) -> str:
 
 def our_view(document: Document) -> list[tuple]:
     return [
-        (i.keyword or None, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, tuple(f.text for f in i.flags),
+        (i.keyword or None, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, i.parsed.flags,
          tuple(binding_string(v) for v in i.value),
          tuple((h.name, h.header.file_descriptor, h.content) for h in i.heredocs))
         for i in document.instructions
@@ -154,7 +154,11 @@ KEYWORDS = ["FROM", "from", "RUN", "run", "Run", "COPY", "ADD", "ENV", "ARG", "L
             "CMD", "ENTRYPOINT", "VOLUME", "SHELL", "ONBUILD RUN", "HEALTHCHECK CMD", "STOPSIGNAL", "MAINTAINER", "BOGUS"]
 FLAGS = ["--mount=type=cache,target=/root/.cache", "--from=build", "--chown=1:1", "--chmod=755", "--link",
          "--platform=$BUILDPLATFORM", "--network=none", "--security=insecure"]
-WORD = st.text(alphabet="abcxyz019_-./=$'\"{}[],:é\t \\#<`\u00a0", min_size=1, max_size=8).filter(lambda w: w.strip())
+EXPANSIONS = ["${##}", "${#}", "${x#a}", "${x%%a}", "${x/a/b}", "${x:#a}", "${x:/a/b}", "${x:-${y#a}}", "${x?a}", "${!}"]
+WORD = st.one_of(
+    st.text(alphabet="abcxyz019_-./=$'\"{}[],:é\t \\#<`\u00a0", min_size=1, max_size=8).filter(lambda w: w.strip()),
+    st.sampled_from(EXPANSIONS),  # which of these BuildKit's heredoc scan accepts decides whether a heredoc follows
+)
 SPACE = st.sampled_from([" ", "  ", "\t"])
 
 
@@ -186,8 +190,8 @@ def instruction(draw, newline):
 def dockerfile_text(draw):
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     lines = []
-    if draw(st.booleans()):
-        lines.append(draw(st.sampled_from(["# syntax=docker/dockerfile:1", "# escape=\\", "# escape=`", "# check=skip=all", "#escape = `"])))
+    directives = ["# syntax=docker/dockerfile:1", "# escape=\\", "# escape=`", "# check=skip=all", "# check=error=true", "#escape = `"]
+    lines += draw(st.lists(st.sampled_from(directives), max_size=3))
     lines.append("FROM base")
     for _ in range(draw(st.integers(1, 5))):
         lines.append(draw(st.one_of(instruction(newline), st.sampled_from(["", "# comment", "  # indented comment", "   "]))))
@@ -206,3 +210,19 @@ def test_generated_round_trip_and_buildkit_agreement(text):
     assert Source.decode(data).encode() == data
     if compare_with_buildkit(data, "generated") == "accepted":
         assert_tiles(parse(Source.decode(data)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# check=skip=all\n# check=error=true\nFROM a\n",  # BuildKit's parser does not track `check`: both are fine
+        "# check=skip=all\n# escape=`\nFROM a\nRUN echo `\n  b\n",  # ...and `check` ends the directives
+        "# escape=`\n# check=a\n# escape=\\\nFROM a\nRUN echo `\n  b\n",
+        "FROM a\nRUN echo ${##} <<EOF\nhi\nEOF\n",  # `${##}` is an error to BuildKit's lexer: no heredoc on that line
+        "FROM a\nRUN echo ${x/a/b} <<EOF\nhi\nEOF\n",
+        "FROM a\nRUN echo ${x:/a/b} <<EOF\nhi\nEOF\n",  # after `:` any modifier is read as written
+        "FROM a\nRUN --é echo\n",  # BuildKit's flag text is the UTF-8 bytes read one rune each
+    ],
+)
+def test_buildkit_disagreements_found_by_issue_15(text):
+    assert compare_with_buildkit(text.encode(), "issue-15") == "accepted"

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import plugin_site
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
-from dockerfix.rewriter.fixes import Applicability, Edit
+from dockerfix.rewriter.fixes import Applicability, Edit, apply_edits
 from dockerfix.rewriter.rule import Rule
-from dockerfix.rewriter.source import Source
+from dockerfix.rewriter.source import Source, SourceError
 
 
 class UppercaseKeyword(Rule):
@@ -69,6 +72,21 @@ class Crashes(Rule):
         raise RuntimeError("boom")
 
 
+class SwallowsTheNextLine(Rule):
+    """Test rule: its fix ends the first RUN with an escape character and a blank, so BuildKit reads the next
+    instruction as part of the RUN; the result still parses (the class of issue 15's DF101 merge)."""
+
+    code = "DF905"
+    name = "swallows-the-next-line"
+    summary = "test"
+
+    def check(self, document, context):
+        for run in document.instructions:
+            if run.cmd == "run" and not run.arguments.endswith("\\"):
+                yield self.finding("x", run.start, run.end, self.fix("continue", [Edit.insert(run.end, " \\ ")]))
+                return
+
+
 TEXT = "from a\nrun echo 1\ncopy . /x\n"
 
 
@@ -83,6 +101,52 @@ def test_fix_that_breaks_the_file_is_reverted_and_reported():
     result = engine.fix(Source(TEXT), [UppercaseKeyword(), BreaksTheFile()])
     assert result.text == "FROM a\nRUN echo 1\nCOPY . /x\n"
     assert any(failure.code == "DF902" and "does not parse" in failure.message for failure in result.failures)
+
+
+def test_fix_that_changes_an_instruction_it_does_not_edit_is_dropped_and_reported():
+    text = "FROM a\nRUN echo 1\nENV X=1\nCOPY . /x\n"
+    swallowed = engine.parse(Source("FROM a\nRUN echo 1 \\ \nENV X=1\nCOPY . /x\n"))
+    assert [instruction.keyword for instruction in swallowed.instructions] == ["FROM", "RUN", "COPY"]  # parses fine
+    result = engine.fix(Source(text), [SwallowsTheNextLine(), UppercaseKeyword()])
+    assert result.text == text and not result.applied
+    assert [failure.code for failure in result.failures] == ["DF905"]
+    assert "line 3 (`ENV X=1`)" in result.failures[0].message
+
+
+def test_fixes_beside_a_dropped_one_still_apply():
+    result = engine.fix(Source("from a\nrun echo 1\nenv X=1\n"), [SwallowsTheNextLine(), UppercaseKeyword()])
+    assert result.text == "FROM a\nRUN echo 1\nENV X=1\n"
+    assert {failure.code for failure in result.failures} == {"DF905"}
+
+
+def test_merge_leaving_an_escape_before_blanks_keeps_the_next_instruction():
+    """Issue 15's reproduction: DF101 merged `RUN echo foo\\ ;` and left `\\ ` at a line end, so ENV became part
+    of the RUN. Whatever DF101 does now, the written file keeps ENV as an instruction."""
+    text = "FROM alpine:3.19\nRUN rm -rf /tmp/a\nRUN echo foo\\ ;\nENV X=1\n"
+    result = engine.fix(Source(text), Selection(select=("DF101",)).rules())
+    after = engine.parse(Source(result.text))
+    assert [instruction.keyword for instruction in after.instructions][-1] == "ENV"
+    assert engine.disturbed_instruction(engine.parse(Source(text)), [e for f in result.applied for e in f.fix.edits], after) is None
+
+
+@given(st.lists(st.sampled_from(["RUN echo 1", "ENV X=1", "COPY . /x", "run true", "# note", "", "LABEL a=b \\", "  b=c"]), max_size=12), st.booleans())
+def test_invariant_holds_for_sound_fixes_and_catches_swallowing_ones(lines, final_newline):
+    """Upper-casing keywords never disturbs another instruction; appending a continuation to a RUN that is
+    followed by another instruction always does (and appending to a last line without a line ending is an edit of
+    that instruction, not of what follows it)."""
+    text = "FROM a\n" + "\n".join(lines) + ("\n" if final_newline else "")
+    try:
+        document = engine.parse(Source(text))
+    except SourceError:
+        return
+    for finding in engine.check(document, [UppercaseKeyword()]):
+        after = engine.parse(Source(apply_edits(text, finding.fix.edits)))
+        assert engine.disturbed_instruction(document, finding.fix.edits, after) is None
+    for finding in engine.check(document, [SwallowsTheNextLine()]):
+        run = document.instructions_overlapping(finding.start, finding.end)[0]
+        after = engine.parse(Source(apply_edits(text, finding.fix.edits)))
+        swallows = run.index + 1 < len(document.instructions)
+        assert (engine.disturbed_instruction(document, finding.fix.edits, after) is not None) == swallows
 
 
 def test_unsafe_fixes_only_on_request():
@@ -111,11 +175,7 @@ def test_selection_longest_prefix_wins():
 
 
 def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
-    site = tmp_path / "site"
-    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
-    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
-    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
-    (site / "acme_rules.py").write_text(textwrap.dedent('''
+    site = plugin_site(tmp_path, '''
         from dockerfix.rewriter.rule import Rule
 
         class NoMaintainer(Rule):
@@ -128,7 +188,7 @@ def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
                         yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
-    '''))
+    ''')
     (tmp_path / "Dockerfile").write_text("FROM a\nMAINTAINER me\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
     listing = subprocess.run([sys.executable, "-m", "dockerfix", "--list-rules"], env=environment, capture_output=True, text=True)

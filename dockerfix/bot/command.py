@@ -121,6 +121,9 @@ def main(argv: Sequence[str], transport=None) -> int:
         if outcome.preview:
             sys.stdout.write("\n" + outcome.preview + "\n")
         sys.stdout.flush()
+        if outcome.rule_failures:  # the pull request may lack that rule's fixes: the run must not look clean
+            failed += 1
+            sys.stderr.write("".join(f"error: {target}: rule bug: {failure}\n" for failure in outcome.rule_failures))
     if github is not None:
         github.close()
     return EXIT_FAILED if failed else EXIT_OK

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..cli import dockerfiles_under
@@ -40,6 +40,7 @@ class Outcome:
     action: str
     detail: str = ""
     preview: str = ""
+    rule_failures: tuple[str, ...] = ()  # bugs of rules on some file: this outcome may miss their findings or fixes
 
     def line(self) -> str:
         return f"{self.target}: {self.action}" + (f" ({self.detail})" if self.detail else "")
@@ -59,13 +60,14 @@ class Proposal:
 def run(target: str, options: Options, github: GitHub | None = None) -> Outcome:
     """``target`` is OWNER/NAME with ``github``, else the folder of a local clone."""
     directory = Path(tempfile.mkdtemp(prefix="dockerfix-bot-"))
+    rule_failures: list[str] = []
     try:
-        return _run(target, options, github, directory)
+        return replace(_run(target, options, github, directory, rule_failures), rule_failures=tuple(rule_failures))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _run(target: str, options: Options, github: GitHub | None, directory: Path) -> Outcome:
+def _run(target: str, options: Options, github: GitHub | None, directory: Path, rule_failures: list[str]) -> Outcome:
     if github is not None:
         repository = github.repository(target)
         workspace = Workspace(directory, repository.clone_url, options.identity, github.token_for(target))
@@ -86,7 +88,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
     branch_tip = workspace.remote_heads([branch]).get(branch)
     if branch_tip is not None:
         workspace.fetch({branch: BRANCH_REF})
-    proposal = _propose(workspace, bot, options)
+    proposal = _propose(workspace, bot, options, rule_failures)
     pulls = github.pull_requests(target, branch) if github is not None else []
     open_pull = next((pull for pull in pulls if pull.state == "open"), None)
     closed_pull = next((pull for pull in pulls if pull.state == "closed"), None)
@@ -145,7 +147,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path) 
     return Outcome(target, "opened", pull.url)
 
 
-def _propose(workspace: Workspace, bot: BotSettings, options: Options) -> Proposal:
+def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_failures: list[str]) -> Proposal:
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
     verify = options.verify
@@ -155,6 +157,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options) -> Propos
         original = path.read_bytes() if verify else b""
         result = pipeline.run_path(path, settings, write=True)
         relative = path.relative_to(root).as_posix()
+        rule_failures.extend(f"{relative}: {failure}" for failure in result.rule_failures)
         if result.error is not None:
             errors.append(result.error.replace(str(path), relative))
         elif result.written:

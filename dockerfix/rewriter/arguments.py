@@ -11,6 +11,7 @@ import json
 import re
 from functools import lru_cache
 from dataclasses import dataclass
+from typing import Mapping
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -51,6 +52,12 @@ def _is_go_space_byte(byte: int) -> bool:
     return byte in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0)
 
 
+def _go_byte_string(word: bytearray) -> str:
+    """extractBuilderFlags appends each byte as a rune (``string(ch)`` on a byte), so a non-ASCII flag comes out as
+    its UTF-8 bytes read as Latin-1: `--é` is `--Ã©` in BuildKit's node, and here."""
+    return word.decode("latin-1")
+
+
 def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, int]]]:
     """BuildKit's extractBuilderFlags over bytes: (byte offset where the arguments start, [(flag, start, end)])."""
     flags: list[tuple[str, int, int]] = []
@@ -74,7 +81,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
             in_word, word_start = True, position
         if byte is None:
             if bytes(word) != b"--" and (blank_ok or word):
-                flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                flags.append((_go_byte_string(word), word_start, position))
             return length, flags
         if in_word and not in_quote:
             if _is_go_space_byte(byte):
@@ -82,7 +89,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
                 if bytes(word) == b"--":
                     return position, flags
                 if blank_ok or word:
-                    flags.append((word.decode("utf-8", "surrogateescape"), word_start, position))
+                    flags.append((_go_byte_string(word), word_start, position))
                 word = bytearray()
                 blank_ok = False
                 position += 1
@@ -479,20 +486,77 @@ class _WordLexer:
         char = self.next()
         if char == "}":
             return "${" + name + "}"
+        # The lexer BuildKit's parser runs (PyPI `dockerfile` 3.4) knows `${x:<any>word}` and `${x+word}`,
+        # `${x-word}`, `${x?word}`; `#`, `%` (also `${##}`) and `/` are "unsupported modifier" errors there, and an
+        # error means no words at all, so no heredoc on that line.
         modifier = char or ""
         if char == ":":
             char = self.next()
             modifier += char or ""
-        if char is not None and char in "+-?#%":
-            word, _ = self.process_until("}", char in "#%")
-            return "${" + name + modifier + word + "}"
-        if char == "/" and modifier == "/":
-            if self.peek() == "/":
-                self.next()
-            pattern, _ = self.process_until("/", True)
-            replacement, _ = self.process_until("}", True)
-            return "${" + name + "/" + pattern + "/" + replacement + "}"
-        raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        elif char is None or char not in "+-?":
+            raise _LexError(f"unsupported modifier ({modifier}) in substitution")
+        word, _ = self.process_until("}", False)
+        return "${" + name + modifier + word + "}"
+
+
+class _ExpandingLexer(_WordLexer):
+    """BuildKit's ``shell.Lex.ProcessWord`` with variables set: quotes and escapes removed, ``$NAME``, ``${NAME}``
+    and the ``-``/``+``/``?`` forms substituted. A bare variable it cannot know (absent from ``variables`` or mapped
+    to None: a build argument, a builder-provided one), an unset one in the ``?`` form or a pattern form (``#``,
+    ``%``, ``/``) makes the word unknown."""
+
+    def __init__(self, text: str, variables: Mapping[str, str | None]) -> None:
+        super().__init__(text, raw_quotes=False, raw_escapes=False)
+        self.variables = variables
+        self.unknown = False
+
+    def value(self, name: str) -> str | None:
+        value = self.variables.get(name)
+        if value is None:
+            self.unknown = True
+        return value
+
+    def dollar(self) -> str:
+        self.next()
+        if self.peek() != "{":
+            name = self.name()
+            return (self.value(name) or "") if name else "$"
+        self.next()
+        if self.peek() is None or self.peek() in "{}:":
+            raise _LexError("bad substitution")
+        name = self.name()
+        char = self.next()
+        if char == "}":
+            return self.value(name) or ""
+        colon = char == ":"
+        if colon:
+            char = self.next()
+        if char is None or char not in "+-?":
+            self.unknown = True
+            self.process_until("}", True)
+            return ""
+        word, _ = self.process_until("}", False)
+        # a variable declared without a default counts as unset: the form then says what the default build uses
+        value = self.variables.get(name)
+        empty = value is None or (colon and value == "")
+        if char == "-":
+            return word if empty else value or ""
+        if char == "+":
+            return "" if empty else word
+        if empty:
+            self.unknown = True
+        return value or ""
+
+
+def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
+    """What BuildKit makes of ``text`` (a FROM's image, an ARG's default) with these variables, as
+    ``shell.Lex.ProcessWordWithMatches`` does; None when that depends on a value not known here."""
+    lexer = _ExpandingLexer(text, variables)
+    try:
+        result, _ = lexer.process_until(None, False)
+    except _LexError:
+        return None
+    return None if lexer.unknown else result
 
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:

@@ -9,6 +9,7 @@ What BuildKit derives from each logical instruction line (keyword, flags, value,
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,7 +20,10 @@ from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers
 from .source import Source, SourceError
 
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
-KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# The directives BuildKit's parser (PyPI `dockerfile` 3.4) tracks. `# check=` is read by the linter, not the parser:
+# for the parser it is a comment that ends the directives, so two `# check=` lines are fine and an `# escape=` after
+# one is a comment.
+KNOWN_DIRECTIVES = frozenset({"syntax", "escape"})
 # Go's unicode.IsSpace, which BuildKit uses to trim lines; Python's str.isspace also accepts \x1c-\x1f.
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 SHELL_FORM_KEYWORDS = frozenset({"run", "cmd", "entrypoint"})
@@ -189,13 +193,22 @@ class Instruction:
 Element = Union[Directive, Comment, BlankLine, Instruction]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stage:
+    """A FROM and the instructions up to the next FROM. Compared and hashed by identity: rules cache per stage, and
+    hashing the instruction tuple on every look-up would cost a scan of the stage."""
+
     index: int
     name: str | None
     base_image: str
     from_instruction: Instruction
     instructions: tuple[Instruction, ...]
+
+    def following(self, instruction: Instruction) -> Iterator[Instruction]:
+        """The stage's instructions after ``instruction`` (one of them), lazily: a stage's instructions are
+        consecutive in the file, so no scan finds where to start."""
+        members = self.instructions
+        return (members[position] for position in range(instruction.index - self.from_instruction.index + 1, len(members)))
 
     @property
     def platform(self) -> str | None:
@@ -225,8 +238,27 @@ class Document:
     def comments(self) -> Iterator[Comment]:
         return (element for element in self.elements if isinstance(element, Comment))
 
+    @cached_property
+    def _element_starts(self) -> list[int]:
+        return [element.span[0] for element in self.elements]
+
+    def comments_between(self, start: int, end: int) -> list[Comment]:
+        """The comment lines that start in ``[start, end)``, found by binary search over the elements."""
+        first, last = bisect.bisect_left(self._element_starts, start), bisect.bisect_left(self._element_starts, end)
+        return [element for element in self.elements[first:last] if isinstance(element, Comment)]
+
     def directive(self, name: str) -> Directive | None:
         return next((directive for directive in self.directives if directive.name == name), None)
+
+    @cached_property
+    def _instruction_bounds(self) -> tuple[list[int], list[int]]:
+        return [instruction.span[0] for instruction in self.instructions], [instruction.span[1] for instruction in self.instructions]
+
+    def instructions_overlapping(self, start: int, end: int) -> tuple[Instruction, ...]:
+        """The instructions whose lines reach into ``[start, end]`` (spans are disjoint and sorted: two binary
+        searches, not a scan)."""
+        starts, ends = self._instruction_bounds
+        return self.instructions[bisect.bisect_right(ends, start):bisect.bisect_right(starts, end)]
 
     def stage_of(self, instruction: Instruction) -> Stage | None:
         return None if instruction.stage_index is None else self.stages[instruction.stage_index]

@@ -5,15 +5,17 @@ Every surface (CLI, LSP server, bot, verify) calls ``check`` and ``fix``; none r
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from .context import BuildContext
-from .document import Document, parse
-from .fixes import Applicability, Finding, apply_edits
+from .document import Document, Instruction, parse
+from .fixes import Applicability, Edit, Finding, apply_edits
 from .registry import all_rules, hadolint_map
-from .rule import Rule, RuleContext, Suppressions
+from .rule import TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
+from .stages import shipped_offset_test
 
 MAX_PASSES = 20
 
@@ -70,6 +72,7 @@ def check(
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings = []
+    in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
     for rule in rules:
         try:
             produced = list(rule.check(document, context))
@@ -78,31 +81,56 @@ def check(
                 raise
             failures.append(RuleFailure(rule.code, f"{type(error).__name__}: {error}"))
             continue
+        if rule.layer_rule:
+            produced = [finding for finding in produced if in_shipped_stage(finding.start)]
         findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
-    return tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
+    reported = tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
+    for rule in rules:
+        reviewed = rule.review(document, reported, context)
+        if reviewed is not None:
+            reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
+    return reported
 
 
 def _suppressed(document: Document, suppressions: Suppressions, finding: Finding) -> bool:
-    if not suppressions.silences_anything:  # most files: skip the scan over every instruction
+    if not suppressions.silences_anything:  # most files: skip the search for the finding's instructions
         return False
     return any(
-        suppressions.suppresses(instruction, finding.code)
-        for instruction in document.instructions
-        if instruction.span[0] <= finding.end and finding.start < instruction.span[1]
+        suppressions.suppresses(instruction, finding.code) for instruction in document.instructions_overlapping(finding.start, finding.end)
     ) or (suppressions.file_all or finding.code in suppressions.file_codes)
 
 
-def _conflict(first: Finding, second: Finding) -> bool:
-    """Fixes touching or overlapping each other wait for the next pass."""
-    return any(a.start <= b.end and b.start <= a.end for a in first.fix.edits for b in second.fix.edits)
+class _ClaimedRanges:
+    """The source ranges of the fixes chosen so far in a pass: disjoint and apart, so both their starts and their
+    ends are sorted, and a new range is checked with one binary search (a pass with thousands of fixes stays
+    linear)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def free(self, start: int, end: int) -> bool:
+        """No claimed range overlaps or touches ``[start, end]``."""
+        first_reaching = bisect.bisect_left(self.ends, start)
+        return first_reaching == len(self.ends) or self.starts[first_reaching] > end
+
+    def claim(self, start: int, end: int) -> None:
+        position = bisect.bisect_right(self.starts, start)  # after an edit of the same fix that this one touches
+        self.starts.insert(position, start)
+        self.ends.insert(position, end)
 
 
 def _select_fixes(findings: Iterable[Finding], threshold: Applicability) -> list[Finding]:
+    """The fixes at or above ``threshold``, in order, leaving out those that touch or overlap an earlier choice
+    (they wait for the next pass)."""
     chosen: list[Finding] = []
+    claimed = _ClaimedRanges()
     for finding in findings:
         if finding.fix is None or finding.fix.applicability < threshold or finding.fix.applicability == Applicability.DISPLAY_ONLY:
             continue
-        if not any(_conflict(finding, other) for other in chosen):
+        if all(claimed.free(edit.start, edit.end) for edit in finding.fix.edits):
+            for edit in finding.fix.edits:
+                claimed.claim(edit.start, edit.end)
             chosen.append(finding)
     return chosen
 
@@ -112,6 +140,55 @@ def _parsed(source: Source, text: str) -> Document | None:
         return parse(source.with_text(text))
     except SourceError:
         return None
+
+
+def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Document) -> Instruction | None:
+    """The first instruction of ``before`` that no edit touches and that ``after`` no longer has as the same
+    instruction (same keyword, same text, same lines, shifted only by the edits before it); None when all are kept.
+
+    Parsing is not enough: an edit leaving an escape character at a line end makes the next instruction part of
+    the edited one, and the output still parses. One sweep over the sorted edits and instructions."""
+    after_by_start = {instruction.span[0]: instruction for instruction in after.instructions}
+    ordered = sorted(edits)
+    next_edit = 0
+    shift = 0
+    for instruction in before.instructions:
+        start, end = instruction.span
+        while next_edit < len(ordered) and ordered[next_edit].end <= start:
+            edit = ordered[next_edit]
+            shift += len(edit.content) - (edit.end - edit.start)
+            next_edit += 1
+        if next_edit < len(ordered) and (ordered[next_edit].start < end or ordered[next_edit].start == instruction.end):
+            continue  # the fix edits it (appending at the end of a last line without a line ending included)
+        kept = after_by_start.get(start + shift)
+        if kept is None or kept.span[1] != end + shift or kept.logical != instruction.logical or kept.keyword != instruction.keyword:
+            return instruction
+    return None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """Edits applied to a document: the new text and, when it is sound, its document; else why it is not."""
+
+    text: str
+    document: Document | None
+    fault: str | None
+
+    @classmethod
+    def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> "_Attempt":
+        text = apply_edits(before.text, edits)
+        after = _parsed(source, text)
+        if after is None:
+            return cls(text, None, "produced a Dockerfile that does not parse")
+        disturbed = disturbed_instruction(before, edits, after)
+        if disturbed is not None:
+            first_line = before.text[disturbed.lines[0].start:disturbed.lines[0].content_end].strip()
+            return cls(text, None, f"changed line {disturbed.start_line} (`{first_line}`), which none of its edits touch")
+        return cls(text, after, None)
+
+
+def _edits(findings: Iterable[Finding]) -> list[Edit]:
+    return [edit for finding in findings for edit in finding.fix.edits]
 
 
 def fix_threshold(unsafe_fixes: bool) -> Applicability:
@@ -136,32 +213,28 @@ def fix(
     original_document, original_findings = document, findings
     applied: list[Finding] = []
     broken: set[tuple[str, str]] = set()
-    text = source.text
     converged = False
     for _ in range(MAX_PASSES):
         chosen = [finding for finding in _select_fixes(findings, threshold) if (finding.code, finding.fix.title) not in broken]
         if not chosen:
             converged = True
             break
-        candidate = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
-        candidate_document = _parsed(source, candidate)
-        if candidate_document is None:
-            chosen = _keep_parsing(source, text, chosen, failures, broken)
-            candidate = apply_edits(text, [edit for finding in chosen for edit in finding.fix.edits])
-            candidate_document = _parsed(source, candidate)
-        if candidate == text or candidate_document is None:
-            converged = candidate == text
+        attempt = _Attempt.of(source, document, _edits(chosen))
+        if attempt.document is None:
+            chosen = _keep_sound(source, document, chosen, failures, broken)
+            attempt = _Attempt.of(source, document, _edits(chosen))
+        if attempt.text == document.text or attempt.document is None:
+            converged = attempt.text == document.text
             break
         applied.extend(chosen)
-        text = candidate
-        document = candidate_document
+        document = attempt.document
         findings = check(document, rules, build_context, failures, options)
     remaining = findings
     return FixResult(
         source=source,
         document=original_document,
         findings=original_findings,
-        text=text,
+        text=document.text,
         applied=tuple(applied),
         remaining=remaining,
         failures=tuple(dict.fromkeys(failures)),
@@ -169,15 +242,17 @@ def fix(
     )
 
 
-def _keep_parsing(
-    source: Source, text: str, chosen: list[Finding], failures: list[RuleFailure], broken: set[tuple[str, str]]
+def _keep_sound(
+    source: Source, document: Document, chosen: list[Finding], failures: list[RuleFailure], broken: set[tuple[str, str]]
 ) -> list[Finding]:
-    """Drop each fix whose output alone no longer parses, reporting it as a bug of its rule."""
+    """Drop each fix whose output alone does not parse or disturbs an instruction it does not edit, reporting it as
+    a bug of its rule (its title is not tried again in later passes)."""
     kept = []
     for finding in chosen:
-        if _parsed(source, apply_edits(text, finding.fix.edits)) is not None:
+        fault = _Attempt.of(source, document, finding.fix.edits).fault
+        if fault is None:
             kept.append(finding)
         else:
             broken.add((finding.code, finding.fix.title))
-            failures.append(RuleFailure(finding.code, f"fix {finding.fix.title!r} produced a Dockerfile that does not parse; not applied"))
+            failures.append(RuleFailure(finding.code, f"fix {finding.fix.title!r} {fault}; not applied"))
     return kept

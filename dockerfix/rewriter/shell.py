@@ -7,6 +7,7 @@ text (code points), which ``Instruction.arguments_to_source`` maps back to the D
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -92,15 +93,17 @@ class _Builder:
     def __init__(self, text: str) -> None:
         self.text = text
         self.encoded = text.encode("utf-8", "surrogatepass")
-        self.ascii = len(self.encoded) == len(text)
+        self.multibyte_starts, self.extra_bytes = _multibyte_index(text) if len(self.encoded) != len(text) else ([], [])
         self.commands: list[SimpleCommand] = []
         self.comments: list[tuple[int, int]] = []
         self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False, "sequence": False}
 
     def offset(self, byte: int) -> int:
-        if self.ascii:
+        """The code-point offset of a byte offset (on a character boundary, as tree-sitter's node bounds are)."""
+        if not self.multibyte_starts:
             return byte
-        return len(self.encoded[:byte].decode("utf-8", "surrogatepass"))
+        before = bisect.bisect_left(self.multibyte_starts, byte)
+        return byte - (self.extra_bytes[before - 1] if before else 0)
 
     def span(self, node: Node) -> tuple[int, int]:
         return self.offset(node.start_byte), self.offset(node.end_byte)
@@ -159,14 +162,19 @@ class _Builder:
             items.append(ListItem(start, end, None))
         return tuple(items)
 
-    def sequence(self, node: Node) -> list[tuple[str, int, int]]:
-        """Atoms (commands, subshells, compound commands, redirects) and operators of the top level, in order."""
+    def sequence(self, root: Node) -> list[tuple[str, int, int]]:
+        """Atoms (commands, subshells, compound commands, redirects) and operators of the top level, in order.
+        Iterative: 1,000 `&&` nest lists 1,000 deep."""
         found: list[tuple[str, int, int]] = []
-        for child in node.children:
-            if child.type == "comment":
+        pending = [iter(root.children)]
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                pending.pop()
+            elif child.type == "comment":
                 continue
-            if child.type in _LIST_CONTAINERS:
-                found.extend(self.sequence(child))
+            elif child.type in _LIST_CONTAINERS:
+                pending.append(iter(child.children))
             elif not child.is_named and child.type in _SEPARATORS | {"&&", "||"}:
                 found.append((child.type, *self.span(child)))
             elif not child.is_named and child.type in ("|", "|&"):
@@ -175,7 +183,19 @@ class _Builder:
                 found.append(("atom", *self.span(child)))
         return found
 
-    def walk(self, node: Node, in_subshell: bool, top_level: bool) -> None:
+    def walk(self, root: Node) -> None:
+        """Every node in source order with an explicit stack: nesting depth is the script's to choose."""
+        pending = [(root, False, True)]
+        while pending:
+            node, in_subshell, top_level = pending.pop()
+            self.visit(node, in_subshell, top_level)
+            if node.type == "comment":
+                continue
+            inner_subshell = in_subshell or node.type in _SUBSHELL_NODES
+            nested_top = top_level and node.type in ("program", "list", "redirected_statement", "variable_assignments")
+            pending.extend((child, inner_subshell, nested_top) for child in reversed(node.children))
+
+    def visit(self, node: Node, in_subshell: bool, top_level: bool) -> None:
         kind = node.type
         if node.is_error or node.is_missing:
             self.flags["error"] = True
@@ -198,10 +218,6 @@ class _Builder:
             # `x=1` on its own: a command with no name that sets a shell variable.
             start, end = self.span(node)
             self.commands.append(SimpleCommand(start, end, None, (), (self.word(node),), in_subshell, top_level))
-        inner_subshell = in_subshell or kind in _SUBSHELL_NODES
-        for child in node.children:
-            nested_top = top_level and kind in ("program", "list", "redirected_statement", "variable_assignments")
-            self.walk(child, inner_subshell, nested_top)
 
     def command(self, node: Node, in_subshell: bool, top_level: bool) -> None:
         start, end = self.span(node)
@@ -226,6 +242,21 @@ class _Builder:
         self.commands.append(SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level))
 
 
+def _multibyte_index(text: str) -> tuple[list[int], list[int]]:
+    """Byte offsets of the characters that take more than one UTF-8 byte, and the extra bytes up to and including
+    each: a byte offset maps to code points with one binary search instead of decoding the prefix (linear in the
+    script even for a 1 MB line)."""
+    starts: list[int] = []
+    extra: list[int] = []
+    total = 0
+    for match in _NON_ASCII.finditer(text):
+        starts.append(match.start() + total)
+        total += len(match.group().encode("utf-8", "surrogatepass")) - 1
+        extra.append(total)
+    return starts, extra
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _ANY_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _DOUBLE_QUOTE_ESCAPE = re.compile(r'\\([\\"$`])')
 
@@ -247,7 +278,7 @@ def parse_shell(text: str) -> Script:
     builder = _Builder(text)
     tree = _parser().parse(builder.encoded)
     root = tree.root_node
-    builder.walk(root, in_subshell=False, top_level=True)
+    builder.walk(root)
     return Script(
         source=text,
         items=builder.items(root),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
@@ -51,6 +51,7 @@ class MergeConsecutiveRun(Rule):
     """
 
     code = "DF101"
+    layer_rule = True
     name = "merge-consecutive-run"
     summary = "Consecutive RUN instructions make a layer each; merge them without changing what they do."
     hadolint = ("DL3059",)
@@ -279,12 +280,7 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> s
 
 def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:
     """The comment lines between two RUNs, as written."""
-    start, end = previous.span[1], run.span[0]
-    return [
-        document.text[element.line.start:element.line.content_end]
-        for element in document.elements
-        if isinstance(element, Comment) and start <= element.line.start < end
-    ]
+    return [document.text[comment.line.start:comment.line.content_end] for comment in document.comments_between(previous.span[1], run.span[0])]
 
 
 def run_roles(run: Instruction) -> list[Role]:

@@ -51,6 +51,7 @@ class AptListsCleanup(AppendCleanupRule):
     """
 
     code = "DF102"
+    layer_rule = True
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update."
     hadolint = ("DL3009",)
@@ -123,8 +124,8 @@ def needing_lists(document: Document, stage: Stage, run: Instruction) -> Iterato
     """The RUNs after ``run`` (in its stage, then in the stages built on it) that install with apt from the lists
     ``run`` fetched, each with the install command that can be given its own update (None when it cannot)."""
     for current in [stage, *stages_built_on(document, stage)]:
-        for later in current.instructions:
-            if later.cmd != "run" or (current is stage and later.index <= run.index):
+        for later in stage.following(run) if current is stage else current.instructions:
+            if later.cmd != "run":
                 continue
             if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
                 if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:

@@ -6,7 +6,7 @@ from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from .runedit import AddFlagRule, env_names_before, verb_index
+from .runedit import AddFlagRule, env_set_before, verb_index
 
 PIP = ("pip", "pip3", "pip2")
 
@@ -33,6 +33,7 @@ class PipNoCacheDir(AddFlagRule):
     """
 
     code = "DF105"
+    layer_rule = True
     name = "pip-no-cache-dir"
     summary = "pip install without --no-cache-dir keeps pip's download cache in the image."
     hadolint = ("DL3042",)
@@ -66,4 +67,4 @@ class PipNoCacheDir(AddFlagRule):
         return name in PIP and index is not None and arguments[index] == "install"
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return "PIP_NO_CACHE_DIR" in env_names_before(stage, run)
+        return env_set_before(stage, run, "PIP_NO_CACHE_DIR")

@@ -6,7 +6,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import AppendCleanupRule, env_names_before, tool_and_arguments, verb_index
+from .runedit import AppendCleanupRule, env_set_before, tool_and_arguments, verb_index
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
 
@@ -42,6 +42,7 @@ class ComposerCacheClean(AppendCleanupRule):
     """
 
     code = "DF112"
+    layer_rule = True
     name = "composer-cache-clean"
     summary = "composer installs leave their download cache in the layer."
     cached_paths = ("/root/.composer", "/tmp/composer", "/root/.cache/composer")
@@ -67,4 +68,4 @@ class ComposerCacheClean(AppendCleanupRule):
         return any(composer_verb(command) in ("clear-cache", "clearcache", "cc") for command in commands)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        return "COMPOSER_CACHE_DIR is set" if "COMPOSER_CACHE_DIR" in env_names_before(stage, run) else None
+        return "COMPOSER_CACHE_DIR is set" if env_set_before(stage, run, "COMPOSER_CACHE_DIR") else None

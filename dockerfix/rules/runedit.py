@@ -212,17 +212,26 @@ def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
     return False
 
 
-def env_names_before(stage: Stage, run: Instruction) -> set[str]:
-    """Names set by ENV or ARG in the stage before ``run``."""
-    names = set()
+def env_set_before(stage: Stage, run: Instruction, name: str) -> bool:
+    """Whether ENV or ARG sets ``name`` in the stage before ``run``."""
+    return _first_setting(stage).get(name, run.index) < run.index
+
+
+@lru_cache(maxsize=64)
+def _first_setting(stage: Stage) -> dict[str, int]:
+    """Each name ENV or ARG sets in the stage, with the index of the first instruction that sets it: one scan per
+    stage, not one per RUN asking."""
+    first: dict[str, int] = {}
     for instruction in stage.instructions:
-        if instruction is run or instruction.index >= run.index:
-            break
         if instruction.cmd == "env":
-            names.update(instruction.value[0::2])
+            names = instruction.value[0::2]
         elif instruction.cmd == "arg":
-            names.update(word.partition("=")[0] for word in instruction.value)
-    return names
+            names = tuple(word.partition("=")[0] for word in instruction.value)
+        else:
+            continue
+        for name in names:
+            first.setdefault(name, instruction.index)
+    return first
 
 
 class AppendCleanupRule(Rule):
