@@ -72,6 +72,15 @@ def test_a_setup_py_that_crashes_libcst_is_unreadable_and_the_process_goes_on(tm
     assert setup_py_requirements("setup(install_requires=[" + "'x', " * 200_000 + "])\n") is None  # too large to parse
 
 
+def test_the_setup_py_child_imports_nothing_from_the_working_folder_or_the_environment(tmp_path, monkeypatch):
+    marker = tmp_path / "imported"
+    write(tmp_path / "json.py", f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)  # the bot may work inside a repository
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert setup_py_requirements(f"setup(install_requires=['flask'])  # {tmp_path}\n") == {"flask"}
+    assert not marker.exists()
+
+
 def test_a_folder_run_survives_a_setup_py_that_crashes_libcst(tmp_path):
     for index in range(9):
         write(tmp_path / f"svc{index}/Dockerfile", "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 if sys.version_info >= (3, 11):
@@ -41,6 +42,9 @@ MAX_INCLUDE_DEPTH = 8
 # Real setup.py files are a few kB; libcst takes about 10 s for 1 MB.
 SETUP_PY_LIMIT = 256_000
 SETUP_PY_TIMEOUT_SECONDS = 20
+# Isolated (-I): neither the environment's PYTHON* variables nor the working folder (a repository the bot works in
+# could hold a `json.py`) decide what the child imports; only the folder holding this dockerfix is added.
+_SETUP_PY_CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from dockerfix.setup_py import main; main()"
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python", "pip3": "python", "pipenv": "python", "poetry": "python", "uv": "python",
@@ -168,8 +172,8 @@ def _install_requires(text: str) -> tuple[str, ...] | None:
     text (crash, exhaust its stack or memory, run for minutes), this process goes on; None when it does not answer."""
     try:
         child = subprocess.run(
-            [sys.executable, "-I", "-m", "dockerfix.setup_py"],
-            input=text.encode("utf-8"), capture_output=True, timeout=SETUP_PY_TIMEOUT_SECONDS,
+            [sys.executable, "-I", "-c", _SETUP_PY_CHILD], input=text.encode("utf-8"), capture_output=True,
+            timeout=SETUP_PY_TIMEOUT_SECONDS,
         )
         answer = json.loads(child.stdout) if child.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError):
