@@ -66,6 +66,15 @@ def test_a_read_only_file_is_refused(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["Dockerfile"]
 
 
+def test_a_hard_linked_file_is_refused(tmp_path):
+    target = write(tmp_path / "Dockerfile", MERGEABLE)
+    os.link(target, tmp_path / "copy")
+    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2 and "Dockerfile:1:1: has 2 hard links" in result.stderr.decode()
+    assert target.read_text() == (tmp_path / "copy").read_text() == MERGEABLE
+    assert target.stat().st_ino == (tmp_path / "copy").stat().st_ino
+
+
 def test_a_file_edited_after_it_was_read_is_not_replaced(tmp_path):
     target = write(tmp_path / "Dockerfile", MERGEABLE)
     snapshot = read_regular(target)

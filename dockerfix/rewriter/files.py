@@ -3,7 +3,7 @@
 Reading takes regular files only, checked on the opened descriptor (a FIFO, a device or a socket named
 ``Dockerfile`` would block or never end), optionally bounded in size. Replacing goes through a temporary file in the
 same folder and a rename, and refuses what a rename would silently get wrong: a read-only file, a file edited since
-it was read, a file whose owner the rename would change. A symbolic link is kept and its target rewritten.
+it was read, a file whose owner the rename would change, a file with other hard links. A symbolic link is kept and its target rewritten.
 """
 
 from __future__ import annotations
@@ -97,12 +97,15 @@ def replace_file(path: Path, data: bytes, snapshot: Snapshot) -> None:
     """Replace the file ``snapshot`` was read from by ``data``, atomically, keeping mode, owner and group.
 
     Through a symbolic link the target is replaced and the link kept. Refused (``FileError``, nothing changed): a
-    read-only file, a file changed since ``snapshot``, and a file whose owner or group the process cannot keep.
+    read-only file, a hard-linked file, a file changed since ``snapshot``, and a file whose owner or group the process
+    cannot keep.
     """
     target = Path(os.path.realpath(path))
     info = snapshot.info
     if _write_protected(info):
         raise FileError(f"is read-only (mode {stat.S_IMODE(info.st_mode):04o}): not rewritten")
+    if info.st_nlink > 1:  # a rename would give this name new text and leave the other names the old one
+        raise FileError(f"has {info.st_nlink} hard links; replacing it would separate them: not rewritten")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
