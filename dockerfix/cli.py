@@ -172,8 +172,8 @@ def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], worker
                 record(index, result)
                 give_work(pool)
     finally:
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
+            pool.shutdown(wait=not running, cancel_futures=True)
 
 
 class _ParentGone(BaseException):
