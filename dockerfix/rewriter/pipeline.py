@@ -207,6 +207,7 @@ def read_snapshot(path: Path) -> tuple[Source, Snapshot]:
 
 
 def read_source(path: Path) -> Source:
+    """Read a Dockerfile that will not be written back."""
     return read_snapshot(path)[0]
 
 
