@@ -30,10 +30,12 @@ def context_of(tmp_path: Path, files: dict[str, str]) -> BuildContext:
 @pytest.mark.parametrize("include", ["-r ../requirements.txt", "-r requirements.txt", "--requirement=./requirements.txt", "-c ../../requirements.txt"])
 def test_an_include_loop_ends_in_the_cli(tmp_path, include):
     write(tmp_path / "Dockerfile", PIP_INSTALL)
+    write(tmp_path / "absolute.Dockerfile", "FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n")
     write(tmp_path / "requirements.txt", f"{include}\nflask\n")
-    result = dockerfix("--output-format", "json", "Dockerfile", cwd=tmp_path)
+    result = dockerfix("--output-format", "json", "Dockerfile", "absolute.Dockerfile", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
-    assert "rule bug" not in result.stderr.decode() and b'"DF201"' in result.stdout
+    assert "rule bug" not in result.stderr.decode()
+    assert all("DF201" in {finding["code"] for finding in file["findings"]} for file in json.loads(result.stdout)["files"])
 
 
 def test_includes_are_read_once_each_within_the_context_and_a_bounded_depth(tmp_path):

@@ -121,7 +121,8 @@ def requirement_files(context: BuildContext | None, names: Iterable[str]) -> Req
                 if include is None or "://" in include.group(2):  # a URL is fetched by pip, not read from here
                     continue
                 path = posixpath.normpath(posixpath.join(posixpath.dirname(name), include.group(2)))
-                if path == ".." or path.startswith(("../", "/")):
+                # relative names are context paths; absolute ones are image paths that the caller's view maps
+                if path == ".." or path.startswith("../") or (path.startswith("/") and not name.startswith("/")):
                     beyond.append((name, f"{name} includes {include.group(2)}, outside the build context"))
                 elif depth == MAX_INCLUDE_DEPTH:
                     beyond.append((name, f"{name} includes {path}, more than {MAX_INCLUDE_DEPTH} includes deep"))
