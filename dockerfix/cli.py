@@ -137,7 +137,8 @@ def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: b
 
 def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:
     """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
-    only the file it held, which gets an error; the worker is replaced and the other files keep their results."""
+    only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
+    worker killed between two files costs the next file given to it, which it never started.)"""
     pending = iter(enumerate(jobs))
     running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
     pools: set[ProcessPoolExecutor] = set()
@@ -147,10 +148,21 @@ def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], worker
         pools.add(pool)
         return pool
 
+    def replace(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        pools.discard(pool)
+        pool.shutdown(wait=False)
+        return new_worker()
+
     def give_work(pool: ProcessPoolExecutor) -> None:
         item = next(pending, None)
-        if item is not None:
-            running[pool.submit(_process_in_worker, item[1])] = (item[0], pool)
+        if item is None:
+            return
+        try:
+            future = pool.submit(_process_in_worker, item[1])
+        except BrokenProcessPool:  # its worker died after handing back its last file
+            pool = replace(pool)
+            future = pool.submit(_process_in_worker, item[1])
+        running[future] = (item[0], pool)
 
     try:
         for _ in range(workers):
@@ -163,10 +175,9 @@ def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], worker
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    pools.discard(pool)
-                    pool.shutdown(wait=False)
-                    pool = new_worker()
-                    result = FileResult(path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill); nothing was written")
+                    pool = replace(pool)
+                    # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
+                    result = FileResult(path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)")
                 except Exception as error:  # a bug, not the file's fault: the other files go on
                     result = FileResult(path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}")
                 record(index, result)

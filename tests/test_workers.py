@@ -12,7 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from test_cli import write
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches worker processes through /proc")
 
 FILES = 24
 BIG = "FROM debian:bookworm\n" + "".join(f"RUN mkdir -p /app{index}\n" for index in range(1500))
