@@ -4,6 +4,7 @@ supply the facts; the editing, the safety checks and the file's formatting style
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from collections import Counter
@@ -250,6 +251,11 @@ class AppendCleanupRule(Rule):
     def already_clean(self, commands: list[SimpleCommand]) -> bool:
         raise NotImplementedError
 
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
+        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
+        return self.already_clean(commands)
+
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
         return None
@@ -270,7 +276,7 @@ class AppendCleanupRule(Rule):
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
-                if culprit is None or self.already_clean(commands):
+                if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
                 if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
                     continue
@@ -337,14 +343,25 @@ class AddFlagRule(Rule):
 def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
     """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
     may set its own, or through a variable)."""
+    indexes, folders = _workdirs(stage)
+    position = bisect.bisect_left(indexes, instruction.index)
+    return folders[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
+    """Each WORKDIR of the stage (its index) and the folder in effect after it: one scan per stage, not one per
+    instruction asking."""
+    indexes: list[int] = []
+    folders: list[str | None] = []
     folder: str | None = None
-    for earlier in stage.instructions:
-        if earlier.index >= instruction.index:
-            break
-        if earlier.cmd == "workdir" and earlier.value:
-            target = earlier.value[0]
+    for instruction in stage.instructions:
+        if instruction.cmd == "workdir" and instruction.value:
+            target = instruction.value[0]
             if "$" in target or (folder is None and not target.startswith("/")):
                 folder = None
-                continue
-            folder = posixpath.normpath(posixpath.join(folder or "/", target))
-    return folder
+            else:
+                folder = posixpath.normpath(posixpath.join(folder or "/", target))
+            indexes.append(instruction.index)
+            folders.append(folder)
+    return indexes, folders

@@ -24,6 +24,32 @@ LIGHT_COMMANDS = frozenset({
 })
 
 
+# Programs that compile or drive a compiler (`./configure` is read as `configure`).
+COMPILING_PROGRAMS = frozenset({
+    "gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake", "ninja", "meson", "configure", "phpize",
+    "docker-php-ext-install", "node-gyp", "scons",
+})
+# Installers that compile native extensions from source when no prebuilt one fits, by their verbs ("" = no verb).
+SOURCE_BUILDING_INSTALLS = {
+    "pip": {"install", "wheel"}, "pip3": {"install", "wheel"}, "pecl": {"install"}, "gem": {"install"},
+    "bundle": {"install"}, "npm": {"install", "ci", "i", "rebuild"}, "yarn": {"", "install"}, "cargo": {"build", "install"},
+    "go": {"build", "install"},
+}
+
+
+def compiles(name: str | None, arguments: Sequence[str | None]) -> bool:
+    """Whether a command compiles code, or may (an installer that builds native extensions from source)."""
+    if name is None:
+        return False
+    name, arguments = python_module_command(name.rsplit("/", 1)[-1], arguments)
+    if name in COMPILING_PROGRAMS:
+        return True
+    if name.startswith("python") and tuple(arguments[:1]) == ("setup.py",):
+        return True
+    verbs = SOURCE_BUILDING_INSTALLS.get(name)
+    return verbs is not None and (subcommand(arguments) or "") in verbs
+
+
 class Role(enum.Enum):
     UPDATE = "update"      # refreshes a package index (apt-get update, apk update, yum makecache)
     INSTALL = "install"    # installs packages
