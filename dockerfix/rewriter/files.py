@@ -60,7 +60,7 @@ def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bo
     try:
         descriptor = os.open(path, flags)
     except OSError as error:
-        raise FileError(f"cannot read: {_reason(error)}") from None
+        raise FileError(f"cannot read: {describe(error)}") from None
     info = os.fstat(descriptor)
     kind = kind_of(info.st_mode)
     if kind is not None:
@@ -70,13 +70,14 @@ def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bo
         try:
             data = handle.read() if limit is None else handle.read(limit + 1)
         except OSError as error:
-            raise FileError(f"cannot read: {_reason(error)}") from None
+            raise FileError(f"cannot read: {describe(error)}") from None
     if limit is not None and len(data) > limit:
         raise FileError(f"is larger than {limit:,} bytes")
     return Snapshot(data, info)
 
 
-def _reason(error: OSError) -> str:
+def describe(error: OSError) -> str:
+    """Never empty: a message the user can act on even when the error carries no text."""
     return error.strerror or str(error) or type(error).__name__
 
 

@@ -15,7 +15,7 @@ from . import engine
 from .config import Settings
 from .context import BuildContext
 from .document import parse
-from .files import FileError, Snapshot, read_regular, replace_file
+from .files import FileError, Snapshot, describe, read_regular, replace_file
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -238,6 +238,6 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
         except FileError as error:
             return FileResult(path=str(path), error=f"{path}:1:1: {error}")
         except OSError as error:
-            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {error.strerror or error}")
+            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {describe(error)}")
         return FileResult(**{**result.__dict__, "written": True})
     return result
