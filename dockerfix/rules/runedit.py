@@ -117,6 +117,22 @@ def command_text(document: Document, run: Instruction) -> str:
     return document.text[run.arguments_start:command_end(run)]
 
 
+def subshell(text: str) -> str:
+    """``text`` run in a subshell. A command that itself starts with `(` gets a blank after the new one: `((` starts
+    arithmetic in ksh and some ash builds (bash reads `((cd /x && make) && y)` as two subshells only after failing
+    to read arithmetic, and ShellCheck reports it as an error)."""
+    return f"( {text})" if text.startswith("(") else f"({text})"
+
+
+def closed_line(text: str, escape: str) -> str:
+    """``text`` made safe to end a physical line: BuildKit reads an escape character followed only by blanks at a
+    line end as a continuation (`echo foo\\ ;` without its `;` would swallow the next instruction), so such a
+    command keeps a `;` after it, which ends a shell command without changing it."""
+    if re.search(re.escape(escape) + r"[ \t]*$", text):
+        return text + ";"
+    return text
+
+
 def list_needs_grouping(script: Script) -> bool:
     """A `;` or `||` at the top level would bind differently after `A && `."""
     return any(operator in (";", "||", "\n") for operator in script.top_level_operators())
@@ -134,7 +150,8 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     ran before changes."""
     style = Style.of_runs(document, [run])
     comment = trailing_comment(run)
-    return Edit(command_end(run), run.header_end, style.join(document, [style.indent + comment] if comment else [], command))
+    joined = style.join(document, [style.indent + comment] if comment else [], closed_line(command, document.escape))
+    return Edit(command_end(run), run.header_end, joined)
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
