@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -24,6 +27,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile", "Containerfile", "Containerfile.*")
 SKIPPED_FOLDERS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 PARALLEL_THRESHOLD = 8
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,25 +112,113 @@ def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
 
 def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
     workers = min(os.cpu_count() or 1, len(jobs))
-    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
-        iterator = map(_process, jobs)
-        executor = None
-    else:
-        executor = ProcessPoolExecutor(max_workers=workers)
-        iterator = executor.map(_process, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-    results = []
+    results: list[FileResult | None] = [None] * len(jobs)
+    finished = 0
+
+    def record(index: int, result: FileResult) -> None:
+        nonlocal finished
+        results[index] = result
+        finished += 1
+        if progress:
+            sys.stderr.write(f"\r\x1b[2K[{finished}/{len(jobs)}] {result.path}")
+            sys.stderr.flush()
+
     try:
-        for count, result in enumerate(iterator, 1):
-            results.append(result)
-            if progress:
-                sys.stderr.write(f"\r\x1b[2K[{count}/{len(jobs)}] {result.path}")
-                sys.stderr.flush()
+        if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+            for index, job in enumerate(jobs):
+                record(index, _process(job))
+        else:
+            _run_in_workers(jobs, workers, record)
     finally:
-        if executor is not None:
-            executor.shutdown()
         if progress:
             sys.stderr.write("\r\x1b[2K")
-    return results
+    return [result for result in results if result is not None]
+
+
+def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:
+    """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
+    only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
+    worker killed between two files costs the next file given to it, which it never started.)"""
+    pending = iter(enumerate(jobs))
+    running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
+    pools: set[ProcessPoolExecutor] = set()
+
+    def new_worker() -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
+        pools.add(pool)
+        return pool
+
+    def replace(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        pools.discard(pool)
+        pool.shutdown(wait=False)
+        return new_worker()
+
+    def give_work(pool: ProcessPoolExecutor) -> None:
+        item = next(pending, None)
+        if item is None:
+            return
+        try:
+            future = pool.submit(_process_in_worker, item[1])
+        except BrokenProcessPool:  # its worker died after handing back its last file
+            pool = replace(pool)
+            future = pool.submit(_process_in_worker, item[1])
+        running[future] = (item[0], pool)
+
+    try:
+        for _ in range(workers):
+            give_work(new_worker())
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, pool = running.pop(future)
+                path = jobs[index][0]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    pool = replace(pool)
+                    # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
+                    result = FileResult(path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)")
+                except Exception as error:  # a bug, not the file's fault: the other files go on
+                    result = FileResult(path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}")
+                record(index, result)
+                give_work(pool)
+    finally:
+        for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
+            pool.shutdown(wait=not running, cancel_futures=True)
+
+
+class _ParentGone(BaseException):
+    """Raised in a worker whose parent died, so a write in progress removes its temporary file."""
+
+
+_busy = False
+
+
+def _worker_started(parent: int) -> None:
+    """Workers die with the command: without this, after `kill -9` of the command they would go on rewriting files
+    (and wait forever for more work)."""
+    signal.signal(signal.SIGTERM, _on_parent_gone)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+
+
+def _on_parent_gone(signum: int, frame: object) -> None:
+    if _busy:
+        raise _ParentGone
+    os._exit(1)
+
+
+def _process_in_worker(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
+    global _busy
+    _busy = True
+    try:
+        return _process(job)
+    except _ParentGone:
+        os._exit(1)
+    finally:
+        _busy = False
 
 
 def _show_progress(arguments: argparse.Namespace, count: int) -> bool:
