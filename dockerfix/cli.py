@@ -20,7 +20,7 @@ from .rewriter.config import ConfigError, Settings, discover, load, rule_option_
 from .rewriter.context import BuildContext
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import RegistryError, all_rules, rule_by_code
-from .rewriter.rule import TARGET_STAGE
+from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--target-stage", metavar="NAME",
         help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its FROM stages",
+    )
+    parser.add_argument(
+        "--target", choices=BUILDERS,
+        help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); legacy never",
     )
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
@@ -100,7 +104,8 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         key = path.parent.resolve()
         if key not in cache:
             cache[key] = discover(path)
-    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage}
+    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage,
+             TARGET.name: arguments.target}
     options = rule_option_values({name: value for name, value in flags.items() if value is not None}, "the command line")
     return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options)
 

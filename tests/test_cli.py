@@ -213,3 +213,12 @@ def test_list_rules_and_explain(tmp_path):
 def test_usage_errors(tmp_path):
     assert dockerfix(cwd=tmp_path).returncode == 2
     assert dockerfix("--output-format", "xml", "Dockerfile", cwd=tmp_path).returncode == 2
+
+
+def test_builder_target_is_a_validated_setting_of_the_command_line_and_the_configuration(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\nRUN apt-get update\n")
+    assert dockerfix("--target", "legacy", "Dockerfile", cwd=tmp_path).returncode in (0, 1)
+    assert dockerfix("--target", "podman", "Dockerfile", cwd=tmp_path).returncode == 2
+    (tmp_path / ".dockerfix.toml").write_text('target = "kaniko"\n')
+    bad = dockerfix("Dockerfile", cwd=tmp_path)
+    assert bad.returncode == 2 and "`target` must be one of 'buildkit', 'legacy'" in bad.stderr.decode()
