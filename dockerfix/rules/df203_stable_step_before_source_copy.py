@@ -12,7 +12,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import source_copy, steps_from, workdir_at
+from .runedit import source_copy, steps_from, tool_and_arguments, workdir_at
 from .shellfacts import manager_of, subcommand
 
 # Folders that package installs, users and the system write to: a source copied into one of them may be overwritten
@@ -33,6 +33,15 @@ PATH_COMMANDS = {"mkdir": 0, "rm": 0, "rmdir": 0, "touch": 0, "chmod": 1, "chown
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod"})
 # Commands that touch only system state and read no path they are not given
 SYSTEM_COMMANDS = frozenset({"true", ":", "set", "ldconfig", "update-ca-certificates", "locale-gen", "echo"})
+# pip options whose value is a path or a file of requirements, read from the working folder when relative
+PIP_PATH_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-f", "--find-links",
+                              "-t", "--target", "--prefix", "--root", "--src", "--build", "-b"})
+PIP_VALUE_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "--trusted-host", "--timeout", "--default-timeout",
+                               "--retries", "--progress-bar", "--platform", "--python-version", "--implementation", "--abi"})
+# pip installs a name with one of these endings as a local archive file
+ARCHIVE_ENDINGS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".tar.lz")
+# folders whose copied files tools read as user configuration (`~/.config/pip/pip.conf`, `~/.pip/pip.conf`)
+HOME_FOLDERS = ("/root", "/home")
 PLAIN_VARIABLE = re.compile(r'^"?\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})"?$')
 LITERAL_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[\w.:/,=+@%-]*$")
 # What may stand between the commands of a RUN: operators, blanks, and redirections that read and write nothing
@@ -160,19 +169,39 @@ class StableStepBeforeSourceCopy(Rule):
                 destination = self.destination(stage, copy)
                 if destination is None:
                     continue
-                moved = self.movable_after(stage, copy, destination)
+                moved, stopper = self.movable_after(stage, copy, destination)
                 runs = [instruction for instruction in moved if instruction.cmd == "run"]
-                if not runs:
-                    continue
                 before = steps_from(stage, copy)
-                after = before - len(runs)
-                lines = ", ".join(str(run.start_line) for run in runs)
-                message = (f"the RUN{'s' if len(runs) > 1 else ''} on line{'s' if len(runs) > 1 else ''} {lines} read nothing "
-                           f"this COPY writes but re-run on every source edit: {before} steps re-run, {after} with "
-                           f"{'them' if len(runs) > 1 else 'it'} above the COPY")
-                fix = self.fix(f"Move the RUN{'s' if len(runs) > 1 else ''} on line{'s' if len(runs) > 1 else ''} {lines} above the source COPY",
-                               self.edits(document, copy, moved), Applicability.UNSAFE)
-                yield self.finding(message, copy.start, runs[-1].header_end, fix, Savings.rebuilt_steps(before, after))
+                if runs:
+                    lines = self.lines(runs)
+                    message = f"{lines} read nothing this COPY writes but re-run on every source edit: {before} steps re-run, {before - len(runs)} with them above the COPY"
+                    fix = self.fix(f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE)
+                    yield self.finding(message, copy.start, runs[-1].header_end, fix, Savings.rebuilt_steps(before, before - len(runs)))
+                elif stopper is not None and stopper.cmd in ("user", "workdir", "shell"):
+                    run = self.independent_run_after(stage, stopper, destination)
+                    if run is not None:
+                        yield self.finding(
+                            f"{self.lines([run])} read nothing this COPY writes but re-run on every source edit: {before} steps re-run, "
+                            f"{before - 1} with it above the COPY (not fixed automatically: the {stopper.keyword.upper()} on line "
+                            f"{stopper.start_line} between them would no longer apply to it)",
+                            copy.start, run.header_end, savings=Savings.rebuilt_steps(before, before - 1),
+                        )
+
+    @staticmethod
+    def lines(runs: list[Instruction]) -> str:
+        if len(runs) == 1:
+            return f"the RUN on line {runs[0].start_line}"
+        return f"the RUNs on lines {', '.join(str(run.start_line) for run in runs)}"
+
+    def independent_run_after(self, stage: Stage, stopper: Instruction, destination: Destination) -> Instruction | None:
+        """The first RUN after ``stopper`` when nothing but ENV/ARG and configuration stands between and it is
+        independent of the source."""
+        for instruction in stage.following(stopper):
+            if instruction.cmd == "run":
+                return instruction if self.independent(instruction, destination) else None
+            if instruction.cmd not in CONFIG_ONLY | {"env", "arg"}:
+                return None
+        return None
 
     @staticmethod
     def destination(stage: Stage, copy: Instruction) -> Destination | None:
@@ -186,24 +215,27 @@ class StableStepBeforeSourceCopy(Rule):
                 return None
             target = posixpath.join(workdir, target)
         folder = posixpath.normpath(target)
-        if system_folder(folder):
+        if system_folder(folder) or any(
+            instruction.cmd == "env" and "PATH" in instruction.logical and folder in instruction.logical for instruction in stage.instructions
+        ):
+            # a program found through a PATH that leads into the folder is one the COPY may have replaced
             return None
         owner = copy.flag("chown")
         named_owner = owner is not None and not re.fullmatch(r"[0-9]+(:[0-9]+)?", owner.value or "")
         return Destination(folder, named_owner)
 
-    def movable_after(self, stage: Stage, copy: Instruction, destination: Destination) -> list[Instruction]:
+    def movable_after(self, stage: Stage, copy: Instruction, destination: Destination) -> tuple[list[Instruction], Instruction | None]:
         """The RUNs right after the source COPY that read and write nothing in its folder, with the ENV/ARG
-        instructions before each of them: stops at the first instruction that cannot be crossed."""
+        instructions before each of them, and the first instruction that cannot be crossed (None: the stage ends)."""
         moved: list[Instruction] = []
         pending: list[Instruction] = []
         expands_variables = "$" in copy.logical
         for instruction in stage.following(copy):
             if instruction.cmd in BLOCKING:
-                break
+                return moved, instruction
             if instruction.cmd in ("env", "arg"):
                 if expands_variables:
-                    break
+                    return moved, instruction
                 pending.append(instruction)
             elif instruction.cmd in CONFIG_ONLY:
                 # a later ENV/ARG moved above it would change what it expands
@@ -212,8 +244,8 @@ class StableStepBeforeSourceCopy(Rule):
                 moved += pending + [instruction]
                 pending = []
             else:
-                break
-        return moved
+                return moved, instruction
+        return moved, None
 
     def independent(self, run: Instruction, destination: Destination) -> bool:
         """Whether every command of the RUN is one this rule understands and none reads or writes the folder."""
@@ -263,8 +295,11 @@ class StableStepBeforeSourceCopy(Rule):
             return True
         name = command.name_literal
         arguments = command.argument_literals
-        if name is None:
+        if name is None or ("/" in name and (not name.startswith("/") or related(name, destination.folder))):
             return False
+        tool, tool_arguments = tool_and_arguments(command)
+        if tool in ("pip", "pip3"):
+            return not under(destination.folder, HOME_FOLDERS) and self.pip_named_install(tool_arguments)
         manager = manager_of(name)
         if manager is not None:
             return manager.name in OS_PACKAGE_MANAGERS and self.package_command(manager, command)
@@ -294,6 +329,32 @@ class StableStepBeforeSourceCopy(Rule):
                 if not PLAIN_VARIABLE.match(word.text):
                     return False
             elif "/" in literal and not re.match(r"^(--[\w-]+=)?https?://", literal):
+                return False
+        return True
+
+    @staticmethod
+    def pip_named_install(arguments: list[str | None]) -> bool:
+        """`pip install` of packages named on the command line: nothing read from a path (a name with a slash, a
+        leading dot or an archive's ending is a local path to pip)."""
+        if subcommand(arguments) != "install":
+            return False
+        expects_value = False
+        for argument in arguments:
+            if argument is None:
+                return False
+            if expects_value:
+                expects_value = False
+                if "/" in argument and not re.match(r"^https?://", argument):
+                    return False
+                continue
+            option, equals, value = argument.partition("=")
+            if argument.startswith("-"):
+                if option in PIP_PATH_OPTIONS or (option.startswith("-") and not option.startswith("--") and option[1:2] in "rcef" and len(option) > 2):
+                    return False
+                if equals and "/" in value and not re.match(r"^https?://", value):
+                    return False
+                expects_value = option in PIP_VALUE_OPTIONS and not equals
+            elif "/" in argument or argument.startswith(".") or argument.lower().endswith(ARCHIVE_ENDINGS) or argument.startswith("@"):
                 return False
         return True
 
