@@ -70,6 +70,13 @@ def system_folder(folder: str) -> bool:
     return folder == "/" or (under(folder, SYSTEM_FOLDERS) and not under(folder, SOURCE_FOLDERS_UNDER_SYSTEM))
 
 
+def names_folder_in_variables(stage: Stage, folder: str) -> bool:
+    """Whether an ENV or ARG of the stage names the folder: through PATH, PYTHONPATH, HOME, PIP_CONFIG_FILE and the
+    like a command finds programs and configuration there, which the COPY may have replaced."""
+    mention = re.compile(rf"(?<![\w./-]){re.escape(folder)}(?![\w.-])")
+    return any(instruction.cmd in ("env", "arg") and mention.search(instruction.logical) for instruction in stage.instructions)
+
+
 @dataclass(frozen=True)
 class Destination:
     """The absolute folder a source COPY fills, and whether it names owners that a moved step could change."""
@@ -215,10 +222,7 @@ class StableStepBeforeSourceCopy(Rule):
                 return None
             target = posixpath.join(workdir, target)
         folder = posixpath.normpath(target)
-        if system_folder(folder) or any(
-            instruction.cmd == "env" and "PATH" in instruction.logical and folder in instruction.logical for instruction in stage.instructions
-        ):
-            # a program found through a PATH that leads into the folder is one the COPY may have replaced
+        if system_folder(folder) or names_folder_in_variables(stage, folder):
             return None
         owner = copy.flag("chown")
         named_owner = owner is not None and not re.fullmatch(r"[0-9]+(:[0-9]+)?", owner.value or "")
