@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
@@ -23,13 +24,13 @@ SYSTEM_FOLDERS = ("/etc", "/var", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/l
 SOURCE_FOLDERS_UNDER_SYSTEM = ("/usr/src", "/usr/local/src")
 # Instructions that only set image configuration: a RUN may move across them (when they expand no variable that a
 # moved ENV/ARG would then set earlier)
-CONFIG_ONLY = frozenset({"label", "expose", "cmd", "entrypoint", "healthcheck", "stopsignal", "maintainer"})
+CONFIG_ONLY = frozenset({"label", "expose", "cmd", "entrypoint", "healthcheck", "stopsignal", "maintainer", "onbuild"})
 # Instructions that change what a RUN after them does and cannot move along: user, working folder, shell; and a
 # VOLUME, after which the classic builder discards what a RUN writes there
-BLOCKING = frozenset({"user", "workdir", "shell", "volume", "onbuild", "copy", "add", "from"})
+BLOCKING = frozenset({"user", "workdir", "shell", "volume", "copy", "add"})
 OS_PACKAGE_MANAGERS = ("apt", "apk", "yum", "zypper")
 # Commands that write only the paths they are given (absolute, checked against the source's folder)
-PATH_COMMANDS = {"mkdir": 0, "rm": 0, "rmdir": 0, "touch": 0, "chmod": 1, "chown": 1, "chgrp": 1, "ln": 0}
+PATH_COMMANDS = frozenset({"mkdir", "rm", "rmdir", "touch", "chmod", "chown", "chgrp", "ln"})
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod"})
 # Commands that touch only system state and read no path they are not given
 SYSTEM_COMMANDS = frozenset({"true", ":", "set", "ldconfig", "update-ca-certificates", "locale-gen", "echo"})
@@ -130,7 +131,7 @@ class StableStepBeforeSourceCopy(Rule):
         "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN mkdir -p /app/data\n",
         "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN chmod +x run.sh\n",
         "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get install -y ./vendor/tool.deb\n",
-        "FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\nRUN mkdir -p /data\n",
+        "FROM debian:12\nWORKDIR /app\nCOPY . .\nVOLUME /data\nRUN mkdir -p /data/cache\n",
         "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN cd /tmp && mkdir x\n",
         "FROM debian:12\nCOPY . /\nRUN apt-get update\n",
         "FROM httpd:2.4\nCOPY . /var/www/html\nRUN apt-get update && apt-get install -y php\n",
@@ -166,6 +167,7 @@ class StableStepBeforeSourceCopy(Rule):
             "FROM debian:12\nWORKDIR /app\nRUN apt-get update\nCOPY . .\nWORKDIR /app/sub\nRUN apt-get install -y curl\n",
             unsafe=True,
         ),
+        Example("FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\nRUN mkdir -p /home/app/cache\n", None),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
@@ -380,14 +382,21 @@ class StableStepBeforeSourceCopy(Rule):
 
     @staticmethod
     def edits(document: Document, copy: Instruction, moved: list[Instruction]) -> list[Edit]:
-        """The moved instructions (with their comments) go right above the COPY and its comments, in their order."""
+        """The moved instructions (with their comments) go right above the COPY and its comments, in their order;
+        the blank lines that set one apart from what came before now set it apart from what follows."""
         newline = document.source.newline
-        copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
+        starts = [element.span[0] for element in document.elements]
         pieces = []
         edits = []
         for instruction in moved:
             start = instruction.leading_comments[0].line.start if instruction.leading_comments else instruction.span[0]
+            position = bisect.bisect_left(starts, start)
+            blank_start = start
+            while position > 0 and isinstance(document.elements[position - 1], BlankLine):
+                position -= 1
+                blank_start = document.elements[position].span[0]
             text = document.text[start:instruction.span[1]]
-            pieces.append(text if text.endswith("\n") else text + newline)
-            edits.append(Edit.delete(start, instruction.span[1]))
+            pieces.append((text if text.endswith("\n") else text + newline) + document.text[blank_start:start])
+            edits.append(Edit.delete(blank_start, instruction.span[1]))
+        copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
         return [Edit.insert(copy_start, "".join(pieces)), *edits]
