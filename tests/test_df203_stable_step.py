@@ -146,3 +146,17 @@ def test_pip_named_installs_move_but_not_local_ones():
     assert findings("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir gunicorn==22.0.0\n")
     assert not findings("FROM python:3.12\nCOPY . /root\nRUN pip install gunicorn\n")
     assert not findings("FROM python:3.12\nWORKDIR /app\nENV PYTHONPATH=/app\nCOPY . .\nRUN pip install gunicorn\n")
+
+
+def test_steps_that_may_touch_the_folder_stay():
+    """Options that name a path, folders packages and users write into, and a package file: no finding."""
+    for text in (
+        "FROM debian:12\nCOPY . /srv/app\nRUN chmod --reference=/srv/app/run.sh /usr/local/bin/tool\n",
+        "FROM debian:12\nCOPY . /srv/app\nRUN ln -s -t /srv/app /usr/share/tool\n",
+        "FROM debian:12\nCOPY . /opt\nRUN apt-get update && apt-get install -y google-chrome-stable\n",
+        "FROM debian:12\nCOPY . /home\nRUN useradd -m app\n",
+        "FROM debian:12\nCOPY . /usr/src\nRUN apt-get install -y linux-headers-amd64\n",
+        "FROM debian:12\nCOPY . /srv/app\nRUN mkdir -m 700 /srv/app/keys\n",
+    ):
+        assert not findings(text), text
+    assert findings("FROM debian:12\nCOPY . /usr/src/app\nRUN apt-get install -y linux-headers-amd64\n")

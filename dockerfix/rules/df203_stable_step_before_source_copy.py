@@ -20,8 +20,11 @@ from .shellfacts import manager_of, subcommand
 # or merged with what a moved step writes there, in an order the move would change.
 SYSTEM_FOLDERS = ("/etc", "/var", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev",
                   "/proc", "/sys", "/run", "/tmp", "/srv/www")
-# ... except the conventional source folders below them, which no package installs into
+# ... except folders inside the conventional source folders below them, which no package installs into
 SOURCE_FOLDERS_UNDER_SYSTEM = ("/usr/src", "/usr/local/src")
+# Folders that hold what packages and users add (`/opt/<package>`, `/home/<user>`): the source may go below them,
+# not into them
+SHARED_FOLDERS = ("/opt", "/home", "/srv", "/mnt", "/media", "/usr/src", "/usr/local/src")
 # Instructions that only set image configuration: a RUN may move across them (when they expand no variable that a
 # moved ENV/ARG would then set earlier)
 CONFIG_ONLY = frozenset({"label", "expose", "cmd", "entrypoint", "healthcheck", "stopsignal", "maintainer", "onbuild"})
@@ -32,6 +35,8 @@ OS_PACKAGE_MANAGERS = ("apt", "apk", "yum", "zypper")
 # Commands that write only the paths they are given (absolute, checked against the source's folder)
 PATH_COMMANDS = frozenset({"mkdir", "rm", "rmdir", "touch", "chmod", "chown", "chgrp", "ln"})
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod"})
+# Options of those commands that take no value and name no path
+PATH_COMMAND_OPTION = re.compile(r"^(-[prRfsvnhLPH]+|--(parents|recursive|force|symbolic|verbose|no-dereference))$")
 # Commands that touch only system state and read no path they are not given
 SYSTEM_COMMANDS = frozenset({"true", ":", "set", "ldconfig", "update-ca-certificates", "locale-gen", "echo"})
 # pip options whose value is a path or a file of requirements, read from the working folder when relative
@@ -68,7 +73,8 @@ def under(folder: str, roots: tuple[str, ...]) -> bool:
 
 
 def system_folder(folder: str) -> bool:
-    return folder == "/" or (under(folder, SYSTEM_FOLDERS) and not under(folder, SOURCE_FOLDERS_UNDER_SYSTEM))
+    inside_source_folder = any(folder.startswith(root + "/") for root in SOURCE_FOLDERS_UNDER_SYSTEM)
+    return folder == "/" or folder in SHARED_FOLDERS or (under(folder, SYSTEM_FOLDERS) and not inside_source_folder)
 
 
 def names_folder_in_variables(stage: Stage, folder: str) -> bool:
@@ -183,18 +189,24 @@ class StableStepBeforeSourceCopy(Rule):
                 before = steps_from(stage, copy)
                 if runs:
                     lines = self.lines(runs)
-                    message = f"{lines} read nothing this COPY writes but re-run on every source edit: {before} steps re-run, {before - len(runs)} with them above the COPY"
+                    message = f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} with {'them' if len(runs) > 1 else 'it'} above the COPY"
                     fix = self.fix(f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE)
                     yield self.finding(message, copy.start, runs[-1].header_end, fix, Savings.rebuilt_steps(before, before - len(runs)))
                 elif stopper is not None and stopper.cmd in ("user", "workdir", "shell"):
                     run = self.independent_run_after(stage, stopper, destination)
                     if run is not None:
                         yield self.finding(
-                            f"{self.lines([run])} read nothing this COPY writes but re-run on every source edit: {before} steps re-run, "
+                            f"{self.lines([run])} {self.independence(1)}: {before} steps re-run, "
                             f"{before - 1} with it above the COPY (not fixed automatically: the {stopper.keyword.upper()} on line "
                             f"{stopper.start_line} between them would no longer apply to it)",
                             copy.start, run.header_end, savings=Savings.rebuilt_steps(before, before - 1),
                         )
+
+    @staticmethod
+    def independence(count: int) -> str:
+        if count == 1:
+            return "reads nothing this COPY writes but re-runs on every source edit"
+        return "read nothing this COPY writes but re-run on every source edit"
 
     @staticmethod
     def lines(runs: list[Instruction]) -> str:
@@ -314,7 +326,7 @@ class StableStepBeforeSourceCopy(Rule):
         if name in USER_COMMANDS:
             return (
                 not destination.chown
-                and not destination.folder.startswith("/home/")
+                and not under(destination.folder, HOME_FOLDERS)
                 and all(argument is not None for argument in arguments)
                 and not any(argument.startswith("/") and related(argument, destination.folder) for argument in arguments)
             )
@@ -371,6 +383,8 @@ class StableStepBeforeSourceCopy(Rule):
             return False
         operands = [argument for argument in arguments if not argument.startswith("-")]
         options = [argument for argument in arguments if argument.startswith("-")]
+        if not all(PATH_COMMAND_OPTION.match(option) for option in options):
+            return False
         if name in ("chmod", "chown", "chgrp"):
             if not operands or "/" in operands[0]:
                 return False
