@@ -25,7 +25,7 @@ from dockerfix.rewriter.source import Source, SourceError
 SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 KINDS = ("delete", "duplicate", "swap", "insert")
 TOKENS = (
-    "\\", "\\ ", " \\", "\\\n", "`", "'", '"', "<<EOF", "<<-EOF", "<<'EOF'", "\nEOF\n", "EOF", " && ", "&&", ";", " ; ", "#",
+    "\\", "\\ ", " \\", "\\\n", "\\ ;", " \\ \t", "`", "'", '"', "<<EOF", "<<-EOF", "<<'EOF'", "\nEOF\n", "EOF", " && ", "&&", ";", " ; ", "#",
     "# ", "\n#", "$", "${", "}", "(", ")", "|", "&", "\n", " ", "\t", "RUN ", "--mount=type=cache,target=/root/.cache ",
     "--from=build ", "--chown=1:1 ", "--link ", "[", "]", '["sh", "-c"]', "=", "apt-get update && apt-get install -y curl",
     "pip install x", "rm -rf /var/lib/apt/lists/*", "cd /tmp", "set -e", "exit 0", "é",
