@@ -13,10 +13,11 @@ from typing import Iterator, Sequence
 from . import __version__, output
 from .rendering import render
 from .rewriter import pipeline
-from .rewriter.config import ConfigError, Settings, discover, load
+from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
 from .rewriter.context import BuildContext
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import RegistryError, all_rules, rule_by_code
+from .rewriter.rule import TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pin-digests", action="store_true", default=None,
         help="DF303: pin base images to the digests of the configuration's `digests` table",
+    )
+    parser.add_argument(
+        "--target-stage", metavar="NAME",
+        help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its FROM stages",
     )
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
@@ -91,7 +96,8 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         key = path.parent.resolve()
         if key not in cache:
             cache[key] = discover(path)
-    options = {"pin-digests": True} if arguments.pin_digests else None
+    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage}
+    options = rule_option_values({name: value for name, value in flags.items() if value is not None}, "the command line")
     return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options)
 
 

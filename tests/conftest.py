@@ -9,10 +9,20 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 REAL = SHARED_CORPUS / "real"
 BUILDKIT = SHARED_CORPUS / "buildkit-parser"
+EXPERT = SHARED_CORPUS / "expert"
 
 
 def real_dockerfiles() -> list[Path]:
     return sorted(REAL.glob("*.Dockerfile"))
+
+
+def expert_dockerfiles() -> list[Path]:
+    """The expert corpus: one folder per Dockerfile (named in PROVENANCE.tsv), the folder being its build context."""
+    provenance = EXPERT / "PROVENANCE.tsv"
+    if not provenance.exists():
+        return []
+    rows = [line.split("\t") for line in provenance.read_text().splitlines()[1:] if line.strip()]
+    return [EXPERT / folder / dockerfile for folder, dockerfile, *_ in rows]
 
 
 def buildkit_inputs() -> list[Path]:
@@ -20,7 +30,7 @@ def buildkit_inputs() -> list[Path]:
 
 
 def all_corpus_files() -> list[Path]:
-    return real_dockerfiles() + buildkit_inputs()
+    return real_dockerfiles() + buildkit_inputs() + expert_dockerfiles()
 
 
 def corpus_id(path: Path) -> str:

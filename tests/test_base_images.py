@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import REPO
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, variants
+from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
+from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
 from dockerfix.rules.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.rules.multistage import plan, promises
@@ -57,13 +62,37 @@ def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
 
 
 @pytest.mark.parametrize("family", sorted(data()["families"]))
-def test_pinned_tag_and_sizes_of_every_family(family):
+def test_pinned_tag_and_measured_sizes_of_every_family(family):
     entry = data()["families"][family]
-    assert identify(Reference.parse(f"{entry['repositories'][0]}:{entry['pinned']}")) is not None
-    for variant in variants(family).values():
-        assert variant.size_mb and variant.libc
-        if variant.slim:
-            assert variants(family)["slim"].size_mb < variant.size_mb
+    pinned = Reference.parse(f"{entry['repositories'][0]}:{entry['pinned']}")
+    identified = identify(pinned)
+    assert identified is not None
+    assert all(variant.libc for variant in variants(family).values())
+    if identified.variant.slim:
+        slim = measured(Reference.parse(f"{pinned.repository}:{identified.slim_tag()}"))
+        assert slim is not None and slim.compressed_bytes < measured(pinned).compressed_bytes
+
+
+def test_shipped_sizes_equal_the_shared_data():
+    shared = REPO.parent / "shared" / "data" / "official-image-sizes.tsv"
+    if not shared.exists():
+        pytest.skip(f"no shared data at {shared}")
+    assert (REPO / "dockerfix" / "data" / "official-image-sizes.tsv").read_bytes() == shared.read_bytes()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("python:3.12", "python:3.12"),  # measured itself
+    ("python:3.12-bookworm", "python:3.12"),  # same version and variant, another release
+    ("python:3.12.7-slim", "python:3.12-slim"),
+    ("python:3.9", "python:3.13"),  # newest measured version of the variant
+    ("eclipse-temurin:17", "eclipse-temurin:17-jdk"),
+    ("node:20-slim", "node:22-slim"),
+    ("golang:1.25-windowsservercore", None),
+    ("myorg/python:3.12", None),
+])
+def test_measured_size_stands_for_a_tag(text, expected):
+    measurement = measured(Reference.parse(text))
+    assert (measurement and measurement.reference) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -143,3 +172,91 @@ def test_declarations_of_every_ecosystem(tmp_path):
     assert declared(context, "php").packages == {"ext-oci8", "laravel/framework", "phpunit/phpunit"}
     listed = declared(BuildContext.from_file_list(["requirements.txt"]), "python")
     assert listed.unreadable == ("requirements.txt",) and not listed.files
+
+
+def test_slim_suggestion_names_the_measured_tags_and_dates():
+    document = parse_text("FROM python:3.12\nRUN pip install --no-cache-dir flask\n")
+    [finding] = engine.check(document, [SlimBaseImage()], None)
+    full, slim = measured(Reference.parse("python:3.12")), measured(Reference.parse("python:3.12-slim"))
+    assert finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    for text in (finding.message, finding.fix.title):  # the title is what the bot's table shows
+        assert f"{full.reference} {full.compressed_bytes / 1e6:,.1f} MB on {full.date}" in text
+        assert f"{slim.reference} {slim.compressed_bytes / 1e6:,.1f} MB on {slim.date}" in text
+
+
+def test_no_slim_suggestion_without_a_measured_saving():
+    # Debian's own slim tag saves less than the minimum the data file sets
+    assert not list(engine.check(parse_text("FROM debian:bookworm\nRUN echo small\n"), [SlimBaseImage()], None))
+
+
+def test_jdk_stage_that_compiles_tomcat_native_is_not_told_to_use_the_jre():
+    # the shape of the official tomcat image: the native library builds in a subshell against $JAVA_HOME's headers
+    text = (
+        "FROM eclipse-temurin:21-jdk-noble\n"
+        "RUN set -eux; \\\n"
+        "    apt-get update; apt-get install -y --no-install-recommends gcc libapr1-dev libssl-dev make; \\\n"
+        "    ( cd \"$nativeBuildDir/native\"; ./configure --with-java-home=\"$JAVA_HOME\"; make -j \"$(nproc)\"; make install ); \\\n"
+        "    apt-get purge -y --auto-remove\n"
+        "CMD [\"catalina.sh\", \"run\"]\n"
+    )
+    assert not list(engine.check(parse_text(text), [SlimBaseImage()], None))
+    without_compiling = text.replace("./configure", "true").replace("make -j", "true").replace("make install", "true")
+    assert [finding.code for finding in engine.check(parse_text(without_compiling), [SlimBaseImage()], None)] == ["DF301"]
+
+
+@pytest.mark.parametrize("word, expected", [
+    ('"${OS}"', "linux"),
+    ("img:${OS}-$OS", "img:linux-linux"),
+    ("'a b'", "a b"),
+    ("${EMPTY:-d}", "d"),
+    ("${EMPTY-d}", ""),
+    ("${UNDECLARED:-d}", "d"),
+    ("${OS:+p}", "p"),
+    ("${NO_DEFAULT:-d}", "d"),  # the default build
+    ("${NO_DEFAULT}", None),  # only --build-arg says
+    ("${UNDECLARED}", None),
+    ("${OS%x}", None),
+])
+def test_expand_word_as_buildkit(word, expected):
+    assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
+
+
+PLAIN = st.text(st.characters(blacklist_characters="$\\\"'", blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(PLAIN, PLAIN)
+def test_expand_word_substitutes_values_and_removes_quotes(text, value):
+    assert expand_word(text, {}) == text
+    assert expand_word(f'"{text}"', {}) == text
+    assert expand_word(f"'{text}'", {}) == text
+    assert expand_word(f"a${{V}}b", {"V": value}) == f"a{value}b"
+    default = text.replace("}", "")  # a `}` would end the default word
+    assert expand_word(f'"${{V:-{default}}}"', {"V": None}) == default
+
+
+def tag_findings(text: str, context: BuildContext | None = None) -> list[str]:
+    return [finding.message for finding in engine.check(parse_text(text), [BaseImageTag()], context)]
+
+
+def test_quoted_arg_defaults_are_unquoted_in_from():
+    [message] = tag_findings('ARG IMAGE="python"\nFROM ${IMAGE}\n')
+    assert message.startswith("`python` has no tag")
+    assert tag_findings("ARG TAG='latest'\nFROM node:${TAG}\n")
+
+
+@pytest.mark.parametrize("name, builder", [
+    ("Makefile", "base:\n\tdocker build -t myorg/base:latest -f base.Dockerfile .\n"),
+    ("scripts/build.sh", "docker buildx build --tag=myorg/base .\n"),
+    ("compose.yaml", "services:\n  base:\n    build: ./base\n    image: myorg/base\n"),
+    ("docker-bake.hcl", 'target "base" {\n  tags = ["myorg/base"]\n}\n'),
+    (".github/workflows/images.yml", "steps:\n  - run: docker tag base-image:ci myorg/base\n"),
+])
+def test_an_image_the_context_builds_is_not_asked_for_a_tag(tmp_path, name, builder):
+    text = "FROM myorg/base\nRUN true\n"
+    (tmp_path / "Dockerfile").write_text(text)
+    assert tag_findings(text, BuildContext.from_directory(tmp_path))
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(builder)
+    assert not tag_findings(text, BuildContext.from_directory(tmp_path))
+    (tmp_path / name).write_text(builder.replace("myorg/base", "myorg/base-tools"))
+    assert tag_findings(text, BuildContext.from_directory(tmp_path))

@@ -29,7 +29,9 @@ def test_worked_example(path):
     result = run_source(read_source(path), settings, context, path)
     expected = (path.parent / "expected.Dockerfile").read_text()
     assert result.new_text == expected
-    assert result.findings and expected != path.read_text()
+    assert result.findings
+    # an example changes its file, unless it shows a finding that rewrites nothing by design (DF001)
+    assert expected != path.read_text() or all(finding.fix is None for finding in result.findings)
     dockerfile.parse_string(expected)
     again = run_source(Source(expected, str(path)), settings, context, path)
     assert again.new_text == expected

@@ -1,11 +1,12 @@
-"""Every rewrite of every real Dockerfile still parses with BuildKit's parser and is idempotent."""
+"""Every rewrite of every corpus Dockerfile (real, expert, BuildKit's inputs) still parses with BuildKit's parser and
+is idempotent."""
 
 from __future__ import annotations
 
 import dockerfile
 import pytest
 
-from conftest import corpus_id, real_dockerfiles, requires_corpus
+from conftest import EXPERT, all_corpus_files, corpus_id, requires_corpus
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
@@ -16,6 +17,8 @@ RULES = Selection().rules()
 
 
 def context_for(path):
+    if EXPERT in path.parents:
+        return BuildContext.from_directory(path.parent, dockerfile=path)
     listing = path.with_name(path.name.replace(".Dockerfile", ".context.txt"))
     if not listing.exists():
         return None
@@ -23,7 +26,7 @@ def context_for(path):
 
 
 @requires_corpus
-@pytest.mark.parametrize("path", real_dockerfiles(), ids=corpus_id)
+@pytest.mark.parametrize("path", all_corpus_files(), ids=corpus_id)
 def test_rewrite_parses_with_buildkit_and_is_idempotent(path):
     try:
         source = Source.decode(path.read_bytes(), str(path))

@@ -9,7 +9,7 @@ import pytest
 from dockerfix.rewriter import registry
 from dockerfix.rewriter.config import ConfigError, Settings, discover, load
 from dockerfix.rewriter.pipeline import run_source
-from dockerfix.rewriter.rule import Option, Rule
+from dockerfix.rewriter.rule import TARGET_STAGE, Option, Rule
 from dockerfix.rewriter.source import Source
 
 DIGEST = "sha256:" + "ab" * 32
@@ -49,7 +49,7 @@ def test_flags_override_configured_options(tmp_path):
         (f'[digests]\n"python" = "{DIGEST}"\n', 'key "python" must name an image and its tag'),
         (f'[digests]\n"python:3.12@{DIGEST}" = "{DIGEST}"\n', "must name an image and its tag"),
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
-        ('pin-digest = true\n', "unknown setting(s) pin-digest; known: bot, digests, ignore, per-file-ignores, pin-digests"),
+        ('pin-digest = true\n', "unknown setting(s) pin-digest; known: bot, digests, generated-files, ignore, per-file-ignores, pin-digests"),
     ],
 )
 def test_invalid_options_fail_when_loading(tmp_path, config, message):
@@ -66,7 +66,7 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
         return type(f"Rule{code}", (Rule,), {"code": code, "options": (option,)})
 
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", flag)))
-    assert registry.rule_options.__wrapped__() == {"flag": flag}
+    assert registry.rule_options.__wrapped__() == {"flag": flag, TARGET_STAGE.name: TARGET_STAGE}
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", Option("flag", True, "a flag", bool))))
     with pytest.raises(registry.RegistryError, match="'flag' of DF902"):
         registry.rule_options.__wrapped__()

@@ -12,7 +12,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.registry import all_rules
-from dockerfix.rewriter.rule import DOC_SECTIONS, Example
+from dockerfix.rewriter.rule import DOC_SECTIONS, Example, Rule
 from dockerfix.rewriter.source import Source
 
 RULES = all_rules()
@@ -55,21 +55,27 @@ def options(rule: type, example: Example) -> dict:
     return {name: declared[name].parse(value) for name, value in (example.options or {}).items()}
 
 
+def rules_for(rule: type[Rule]) -> list[Rule]:
+    """The rules an example runs with: the rule alone, or every rule for one that reviews the others' findings."""
+    return [selected() for selected in RULES] if rule.review is not Rule.review else [rule()]
+
+
 @pytest.mark.parametrize("rule, text", examples("valid"))
 def test_valid_example_is_not_flagged(rule, text):
     document = parse(Source(text))
-    assert [f for f in engine.check(document, [rule()]) if f.code == rule.code] == []
+    assert [f for f in engine.check(document, rules_for(rule)) if f.code == rule.code] == []
 
 
 @pytest.mark.parametrize("rule, example", examples("invalid"))
 def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
     context = build_context(example, tmp_path)
+    rules = rules_for(rule)
     configured = options(rule, example)
     source = Source(example.before)
-    findings = [f for f in engine.check(parse(source), [rule()], context, options=configured) if f.code == rule.code]
+    findings = [f for f in engine.check(parse(source), rules, context, options=configured) if f.code == rule.code]
     assert findings, f"{rule.code} does not flag its own invalid example"
-    safe = engine.fix(source, [rule()], context, unsafe_fixes=False, options=configured)
-    result = engine.fix(source, [rule()], context, unsafe_fixes=example.unsafe, options=configured)
+    safe = engine.fix(source, rules, context, unsafe_fixes=False, options=configured)
+    result = engine.fix(source, rules, context, unsafe_fixes=example.unsafe, options=configured)
     assert not result.failures
     if example.fixed is None:
         assert result.text == example.before
@@ -78,5 +84,5 @@ def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
     if example.unsafe:
         assert safe.text == example.before, "an unsafe example's fix must not be applied without --unsafe-fixes"
     dockerfile.parse_string(result.text)  # BuildKit still parses it
-    again = engine.fix(Source(result.text), [rule()], context, unsafe_fixes=example.unsafe, options=configured)
+    again = engine.fix(Source(result.text), rules, context, unsafe_fixes=example.unsafe, options=configured)
     assert again.text == result.text, "fix is not idempotent"

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -525,6 +525,66 @@ class _WordLexer:
             raise _LexError(f"unsupported modifier ({modifier}) in substitution")
         word, _ = yield self.process_until("}", False)
         return "${" + name + modifier + word + "}"
+
+
+class _ExpandingLexer(_WordLexer):
+    """BuildKit's ``shell.Lex.ProcessWord`` with variables set: quotes and escapes removed, ``$NAME``, ``${NAME}``
+    and the ``-``/``+``/``?`` forms substituted. A bare variable it cannot know (absent from ``variables`` or mapped
+    to None: a build argument, a builder-provided one), an unset one in the ``?`` form or a pattern form (``#``,
+    ``%``, ``/``) makes the word unknown."""
+
+    def __init__(self, text: str, variables: Mapping[str, str | None]) -> None:
+        super().__init__(text, raw_quotes=False, raw_escapes=False)
+        self.variables = variables
+        self.unknown = False
+
+    def value(self, name: str) -> str | None:
+        value = self.variables.get(name)
+        if value is None:
+            self.unknown = True
+        return value
+
+    def dollar(self) -> Iterator:
+        self.next()
+        if self.peek() != "{":
+            name = self.name()
+            return (self.value(name) or "") if name else "$"
+        self.next()
+        if self.peek() is None or self.peek() in "{}:":
+            raise _LexError("bad substitution")
+        name = self.name()
+        char = self.next()
+        if char == "}":
+            return self.value(name) or ""
+        colon = char == ":"
+        if colon:
+            char = self.next()
+        if char is None or char not in "+-?":
+            self.unknown = True
+            yield self.process_until("}", True)
+            return ""
+        word, _ = yield self.process_until("}", False)
+        # a variable declared without a default counts as unset: the form then says what the default build uses
+        value = self.variables.get(name)
+        empty = value is None or (colon and value == "")
+        if char == "-":
+            return word if empty else value or ""
+        if char == "+":
+            return "" if empty else word
+        if empty:
+            self.unknown = True
+        return value or ""
+
+
+def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
+    """What BuildKit makes of ``text`` (a FROM's image, an ARG's default) with these variables, as
+    ``shell.Lex.ProcessWordWithMatches`` does; None when that depends on a value not known here."""
+    lexer = _ExpandingLexer(text, variables)
+    try:
+        result, _ = lexer.run(lexer.process_until(None, False))
+    except _LexError:
+        return None
+    return None if lexer.unknown else result
 
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:

@@ -13,8 +13,9 @@ from .context import BuildContext
 from .document import Document, Instruction, parse
 from .fixes import Applicability, Edit, Finding, apply_edits
 from .registry import all_rules, hadolint_map
-from .rule import Rule, RuleContext, Suppressions
+from .rule import TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
+from .stages import shipped_offset_test
 
 MAX_PASSES = 20
 
@@ -71,6 +72,7 @@ def check(
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings = []
+    in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
     for rule in rules:
         try:
             produced = list(rule.check(document, context))
@@ -79,8 +81,15 @@ def check(
                 raise
             failures.append(RuleFailure(rule.code, f"{type(error).__name__}: {error}"))
             continue
+        if rule.layer_rule:
+            produced = [finding for finding in produced if in_shipped_stage(finding.start)]
         findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
-    return tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
+    reported = tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
+    for rule in rules:
+        reviewed = rule.review(document, reported, context)
+        if reviewed is not None:
+            reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
+    return reported
 
 
 def _suppressed(document: Document, suppressions: Suppressions, finding: Finding) -> bool:

@@ -5,6 +5,10 @@ Why, Example and Fix safety) and carries examples the test suite runs: ``valid``
 ``invalid`` examples with the text expected after its fixes. It looks at a parsed document and yields findings; it
 never edits anything itself. A rule that can be configured declares its ``options``: top-level configuration keys
 the configuration loader validates and the engine hands to every rule in ``RuleContext.options``.
+
+A layer rule (``layer_rule = True``) reports what a stage's layers hold; the engine keeps its findings only in the
+stages that ship (``stages.shipped_stages``, for the ``target-stage`` option). A rule that judges the file as a
+whole may ``review`` the other rules' findings and replace them (a generated file is fixed at its template).
 """
 
 from __future__ import annotations
@@ -48,6 +52,20 @@ class Option:
     parse: Callable[[Any], Any]
 
 
+def _stage_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be the name of a stage (`docker build --target NAME`)")
+    return value.strip().lower()
+
+
+TARGET_STAGE = Option(
+    "target-stage", None,
+    "the stage `docker build --target` builds (default: the last); layer findings count only in it and the stages it is built FROM",
+    _stage_name,
+)
+ENGINE_OPTIONS = (TARGET_STAGE,)  # options the engine reads itself, for every rule
+
+
 @dataclass(frozen=True)
 class RuleContext:
     """What a rule may consult besides the document."""
@@ -68,9 +86,15 @@ class Rule:
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Example, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
+    layer_rule: ClassVar[bool] = False  # its findings concern files left in layers: only stages that ship count
 
     def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def review(self, document: "Document", findings: tuple[Finding, ...], context: RuleContext) -> Iterable[Finding] | None:
+        """The findings to report instead of ``findings`` (every other rule's, suppressions applied), or None to
+        keep them. Only a rule that judges the file as a whole overrides this."""
+        return None
 
     def finding(
         self,
@@ -137,12 +161,14 @@ class Suppressions:
     def suppresses(self, instruction: "Instruction", code: str) -> bool:
         if self.file_all or code in self.file_codes:
             return True
-        for comment in instruction.leading_comments:
-            if comment.line.number in self.per_line:
-                codes = self.per_line[comment.line.number]
-                if codes is None or code in codes:
-                    return True
-        return False
+        return any(self.suppresses_line(comment.line.number, code) for comment in instruction.leading_comments)
+
+    def suppresses_line(self, number: int, code: str) -> bool:
+        """Whether the comment on line ``number`` silences ``code`` (for findings on comments, not instructions)."""
+        if number not in self.per_line:
+            return False
+        codes = self.per_line[number]
+        return codes is None or code in codes
 
 
 def _codes(text: str | None, tool: str, hadolint_map: Mapping[str, frozenset[str]]) -> frozenset[str] | None:

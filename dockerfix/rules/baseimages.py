@@ -1,9 +1,12 @@
-"""What the base-image rules (DF3xx) know about images: the shipped data file of official image families, image
-references and their tags resolved through global ARG defaults, which variant a tag names, and the facts about a
-stage they share (commands its RUNs use, apt packages it installs, the text of an apt install to add)."""
+"""What the base-image rules (DF3xx) know about images: the shipped data file of official image families, the measured
+sizes of official tags, image references and their tags resolved through global ARG defaults, which variant a tag
+names, and the facts about a stage they share (commands its RUNs use, apt packages it installs, the text of an apt
+install to add)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import sys
 from dataclasses import dataclass
@@ -16,12 +19,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from dockerfix.rewriter.arguments import expand_word
+from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.stages import expand_global_args
 
 from .runedit import Style, shell_runs, tool_and_arguments, verb_index
 
 MEGABYTE = 1_000_000
-_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-+])?(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 
 
@@ -29,6 +34,34 @@ _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 def data() -> Mapping[str, Any]:
     """The parsed ``dockerfix/data/base_images.toml``."""
     return tomllib.loads(resources.files("dockerfix").joinpath("data/base_images.toml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of ``dockerfix/data/official-image-sizes.tsv``: an official tag's compressed linux/amd64 size."""
+
+    image: str
+    tag: str
+    compressed_bytes: int
+    date: str  # the newest layer's date: when this build of the tag was made
+    source: str  # repo-info path@commit the row was read from
+
+    @property
+    def reference(self) -> str:
+        return f"{self.image}:{self.tag}"
+
+    def describe(self) -> str:
+        return f"{self.reference} {self.compressed_bytes / MEGABYTE:,.1f} MB on {self.date}"
+
+
+@lru_cache(maxsize=1)
+def measurements() -> tuple[Measurement, ...]:
+    """The measured sizes shipped with dockerfix, in file order."""
+    text = resources.files("dockerfix").joinpath("data/official-image-sizes.tsv").read_text(encoding="utf-8")
+    return tuple(
+        Measurement(row["image"], row["tag"], int(row["compressed_bytes_amd64"]), row["newest_layer_date"], row["source"])
+        for row in csv.DictReader(io.StringIO(text), delimiter="\t")
+    )
 
 
 @dataclass(frozen=True)
@@ -70,7 +103,6 @@ class Reference:
 class Variant:
     family: str
     name: str
-    size_mb: int | None
     libc: str
     lacks: tuple[str, ...]
     missing_commands: tuple[str, ...]
@@ -116,7 +148,7 @@ def variants(family: str) -> dict[str, Variant]:
     entry = data()["families"][family]
     return {
         name: Variant(
-            family, name, fields.get("size_mb"), fields.get("libc", ""), tuple(fields.get("lacks", ())),
+            family, name, fields.get("libc", ""), tuple(fields.get("lacks", ())),
             tuple(fields.get("missing_commands", ())), fields.get("slim"), fields.get("slim_release"), fields.get("note"),
         )
         for name, fields in entry["variants"].items()
@@ -149,34 +181,43 @@ def identify(reference: Reference) -> Identified | None:
     return None
 
 
-def expand_global_args(text: str, document: Document) -> str | None:
-    """``text`` with the global ARGs' defaults substituted, as BuildKit expands a FROM; None when a variable has no
-    default here (it comes from --build-arg or the builder, so the image cannot be known)."""
-    defaults: dict[str, str | None] = {}
-    for instruction in document.global_args:
-        for word in instruction.value:
-            name, equals, value = word.partition("=")
-            defaults[name] = value if equals else None
-    unresolved = False
+def from_registry(reference: Reference) -> bool:
+    """Whether the image certainly comes from a registry: its name has a registry host or a namespace, or it is an
+    official image the data file knows. Any other name may be an image the project builds itself."""
+    if reference.has_host or "/" in reference.repository:
+        return True
+    return family_of(reference) is not None or reference.official_name in data()["official_images"]["names"]
 
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal unresolved
-        name = match.group("braced") or match.group("plain")
-        value = defaults.get(name)
-        operator = match.group("operator")
-        if operator in (":-", "-"):
-            if value is None or (operator == ":-" and value == ""):
-                return match.group("word")
-            return value
-        if operator in (":+", "+"):
-            return match.group("word") if value else ""
-        if value is None:
-            unresolved = True
-            return ""
-        return value
 
-    expanded = _VARIABLE.sub(substitute, text)
-    return None if unresolved or "$" in expanded else expanded
+# Files that may build and tag an image: make, shell and CI scripts, compose and bake files, Dockerfiles, READMEs.
+_BUILD_FILE = re.compile(
+    r"(^|/)(Makefile|GNUmakefile|Jenkinsfile|Taskfile\.ya?ml|[^/]*\.(mk|sh|bash|ya?ml|hcl|json|md)|[^/]*Dockerfile[^/]*)$"
+)
+_MOST_BUILD_FILES = 500
+
+
+def built_in_context(repository: str, context: BuildContext | None) -> str | None:
+    """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a `docker
+    tag` to it, a compose service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
+    only names)."""
+    if context is None or context.root is None:
+        return None
+    name = re.escape(repository)
+    end = r"(?=[:\s\"'\]),]|$)"
+    tagged = re.compile(
+        rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?{name}{end}"
+        rf"|\btags\s*=\s*\[[^\]]*[\"']{name}{end}",
+        re.MULTILINE,
+    )
+    composed = re.compile(rf"^\s*image:\s*[\"']?{name}{end}", re.MULTILINE)
+    candidates = [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]
+    for path in candidates:
+        text = context.read_text(path, limit=200_000)
+        if text is None or repository not in text:
+            continue
+        if tagged.search(text) or (composed.search(text) and re.search(r"^\s*build:", text, re.MULTILINE)):
+            return path
+    return None
 
 
 def final_stage(document: Document) -> Stage | None:
@@ -266,6 +307,26 @@ def native_entry(ecosystem: str, package: str) -> Mapping[str, Any] | None:
     return data()["native"].get(ecosystem, {}).get(package)
 
 
-def size_note(variant: Variant) -> str:
-    source = data()["sources"]
-    return f"about {variant.size_mb} MB ({source['size']}, {source['size_date']})"
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.split(r"[._]", version) if part.isdigit())
+
+
+def measured(reference: Reference) -> Measurement | None:
+    """The measurement that stands for an official image's tag: the tag itself where it was measured, else a measured
+    tag of the same family, variant and version (another OS release), else the newest measured version of the
+    family's variant; None for an unknown tag or variant. The measurement names its own tag, so a message can say
+    what was measured."""
+    identified = identify(reference)
+    if identified is None:
+        return None
+    tag = reference.tag or "latest"
+    candidates = []
+    for measurement in measurements():
+        other = identify(Reference.parse(measurement.reference))
+        if other is None or other.family != identified.family or other.variant.name != identified.variant.name:
+            continue
+        if measurement.image == reference.official_name and measurement.tag == tag:
+            return measurement
+        same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
+        candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
+    return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None

@@ -51,6 +51,7 @@ class MergeConsecutiveRun(Rule):
     """
 
     code = "DF101"
+    layer_rule = True
     name = "merge-consecutive-run"
     summary = "Consecutive RUN instructions make a layer each; merge them without changing what they do."
     hadolint = ("DL3059",)

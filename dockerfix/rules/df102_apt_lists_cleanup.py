@@ -51,6 +51,7 @@ class AptListsCleanup(AppendCleanupRule):
     """
 
     code = "DF102"
+    layer_rule = True
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update."
     hadolint = ("DL3009",)

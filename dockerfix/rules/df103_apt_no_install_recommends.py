@@ -30,6 +30,7 @@ class AptNoInstallRecommends(AddFlagRule):
     """
 
     code = "DF103"
+    layer_rule = True
     name = "apt-no-install-recommends"
     summary = "apt-get install without --no-install-recommends installs packages nobody asked for."
     hadolint = ("DL3015",)

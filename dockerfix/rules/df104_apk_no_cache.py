@@ -30,6 +30,7 @@ class ApkNoCache(AddFlagRule):
     """
 
     code = "DF104"
+    layer_rule = True
     name = "apk-no-cache"
     summary = "apk add without --no-cache leaves the package index in the image."
     hadolint = ("DL3019",)

@@ -33,6 +33,7 @@ class PipNoCacheDir(AddFlagRule):
     """
 
     code = "DF105"
+    layer_rule = True
     name = "pip-no-cache-dir"
     summary = "pip install without --no-cache-dir keeps pip's download cache in the image."
     hadolint = ("DL3042",)

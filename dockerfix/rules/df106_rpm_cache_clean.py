@@ -41,6 +41,7 @@ class RpmCacheClean(AppendCleanupRule):
     """
 
     code = "DF106"
+    layer_rule = True
     name = "rpm-cache-clean"
     summary = "yum/dnf/zypper installs leave their cache in the layer."
     hadolint = ("DL3032", "DL3040", "DL3036")

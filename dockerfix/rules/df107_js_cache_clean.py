@@ -44,6 +44,7 @@ class JsCacheClean(AppendCleanupRule):
     """
 
     code = "DF107"
+    layer_rule = True
     name = "js-cache-clean"
     summary = "npm/yarn installs leave their download cache in the layer."
     hadolint = ("DL3060",)

@@ -28,6 +28,7 @@ class GemNoDocument(AddFlagRule):
     """
 
     code = "DF108"
+    layer_rule = True
     name = "gem-no-document"
     summary = "gem install without --no-document generates documentation nobody reads."
     flag = "--no-document"

@@ -37,6 +37,7 @@ class CondaClean(AppendCleanupRule):
     """
 
     code = "DF109"
+    layer_rule = True
     name = "conda-clean"
     summary = "conda installs leave their package cache in the layer."
     cached_paths = ("/opt/conda/pkgs",)

@@ -92,6 +92,7 @@ class CleanupInLaterLayer(Rule):
     """
 
     code = "DF110"
+    layer_rule = True
     name = "cleanup-in-later-layer"
     summary = "Cleanup in a later layer frees nothing; do it in the RUN that created the files."
     valid = (

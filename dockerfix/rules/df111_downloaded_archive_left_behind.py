@@ -81,6 +81,7 @@ class DownloadedArchiveLeftBehind(Rule):
     """
 
     code = "DF111"
+    layer_rule = True
     name = "downloaded-archive-left-behind"
     summary = "A downloaded archive that was extracted or installed stays in the image."
     valid = (

@@ -42,6 +42,7 @@ class ComposerCacheClean(AppendCleanupRule):
     """
 
     code = "DF112"
+    layer_rule = True
     name = "composer-cache-clean"
     summary = "composer installs leave their download cache in the layer."
     cached_paths = ("/root/.composer", "/tmp/composer", "/root/.cache/composer")

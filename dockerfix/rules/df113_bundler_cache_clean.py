@@ -37,6 +37,7 @@ class BundlerCacheClean(AppendCleanupRule):
     """
 
     code = "DF113"
+    layer_rule = True
     name = "bundler-cache-clean"
     summary = "bundle install keeps every downloaded .gem archive in the image."
     cleanup = 'rm -rf "$(gem env gemdir)"/cache/*.gem'

@@ -67,6 +67,7 @@ class BuildDirectoryLeftBehind(Rule):
     """
 
     code = "DF114"
+    layer_rule = True
     name = "build-directory-left-behind"
     summary = "A source tree cloned to build and install stays in the image."
     valid = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 from typing import Iterator
 
 from dockerfix.rewriter.context import BuildContext
@@ -49,6 +50,52 @@ def source_copy(instruction: Instruction) -> bool:
     )
 
 
+def _inside(path: str, root: str) -> str | None:
+    """``path`` relative to the folder ``root`` (both absolute), or None when it lies outside."""
+    relative = posixpath.relpath(posixpath.normpath(path), root)
+    return None if relative == "." or relative.startswith("../") or relative == ".." else relative
+
+
+def relative_to(install: Install | None, root: str) -> Install | None:
+    """The install with its absolute manifest paths inside ``root`` named relative to it, as the context names them;
+    one outside makes the install need more than the copied manifests."""
+    if install is None:
+        return None
+    names = [_inside(name, root) if name.startswith("/") else name for name in install.manifests]
+    optional = [_inside(name, root) if name.startswith("/") else name for name in install.optional]
+    if None in names or None in optional:
+        return replace(install, needs_more=install.needs_more or f"it reads a manifest outside {root}")
+    return replace(install, manifests=tuple(names), optional=tuple(optional))
+
+
+class AbsoluteView:
+    """The build context as seen from an image whose folder ``root`` holds a copy of it: `/root/x` is the context's
+    `x`; anything else is not there."""
+
+    def __init__(self, context: BuildContext, root: str) -> None:
+        self.context = context
+        self.root = root
+
+    @property
+    def has_contents(self) -> bool:
+        return self.context.has_contents
+
+    def _path(self, path: str) -> str | None:
+        return _inside(path, self.root) if path.startswith("/") else None
+
+    def exists(self, path: str) -> bool:
+        inside = self._path(path)
+        return inside is not None and self.context.exists(inside)
+
+    def read_text(self, path: str, limit: int = 1_000_000) -> str | None:
+        inside = self._path(path)
+        return None if inside is None else self.context.read_text(inside, limit)
+
+    def glob(self, pattern: str) -> tuple[str, ...]:
+        inside = self._path(pattern)
+        return () if inside is None else tuple(posixpath.join(self.root, found) for found in self.context.glob(inside))
+
+
 class DependencyManifestsFirst(Rule):
     """Copy the dependency manifests and install before copying the source.
 
@@ -60,9 +107,11 @@ class DependencyManifestsFirst(Rule):
         `composer install` with scripts or autoloader) is split: it runs first with the option that leaves the project
         out (`--no-root`, `--no-install-project`, `--no-scripts --no-autoloader`), and again, unchanged, after the
         source COPY. `cargo fetch` is reported: Cargo cannot read a manifest without its source targets.
-        Instructions in between keep their order (a RUN among them must be system package management, which cannot
-        read the source). Flags (`--chown`, `--chmod`, `--link`) and the destination are kept. With a build context it
-        names only manifests that exist there and are not ignored, follows `-r` includes, and refuses when the install
+        An install that names its manifests by absolute path inside the folder the source is copied to (`COPY .
+        /home/app/`, `pip install -r /home/app/requirements.txt`) gets them copied to the same place first, whatever
+        the working folder. Instructions in between keep their order (a RUN among them must be system package
+        management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and the destination are
+        kept. With a build context it names only manifests that exist there and are not ignored, follows `-r` includes, and refuses when the install
         needs more than the manifests: local paths, workspaces, install scripts, or what the install writes in its
         folder (`node_modules`, `.venv`, `vendor`, ...) present in the context, which the source COPY would lay over it.
 
@@ -155,6 +204,19 @@ class DependencyManifestsFirst(Rule):
             context={"api.csproj": "<Project Sdk=\"Microsoft.NET.Sdk\"/>\n", "NuGet.config": "<configuration/>\n", "Program.cs": ""},
         ),
         Example(
+            "FROM python:3.12\nCOPY . /home/app/\nRUN pip install -r /home/app/requirements.txt\nCMD [\"python\", \"/home/app/main.py\"]\n",
+            "FROM python:3.12\nCOPY requirements.txt /home/app/\nCOPY requirements/base.txt /home/app/requirements/\n"
+            "RUN pip install -r /home/app/requirements.txt\nCOPY . /home/app/\n"
+            "CMD [\"python\", \"/home/app/main.py\"]\n",
+            context={"requirements.txt": "-r requirements/base.txt\n", "requirements/base.txt": "flask\n", "main.py": ""},
+        ),
+        Example(
+            "FROM python:3.12\nCOPY . /home/app\nRUN pip install -r /home/app/requirements.txt\n",
+            None,
+            context={"requirements.txt": "-e .\n", "setup.py": ""},
+        ),
+        Example("FROM python:3.12\nCOPY . /home/app\nRUN pip install -r /srv/requirements.txt\n", None, context={"requirements.txt": "flask\n"}),
+        Example(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .",
             "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .",
             context={"go.mod": "module x\n", "go.sum": "", "main.go": "package main\n"},
@@ -178,6 +240,11 @@ class DependencyManifestsFirst(Rule):
                     continue
                 commands = runs[install_run.index]
                 installs = recognised[install_run.index]
+                # an install naming its manifests by absolute path reads them where the source COPY put the context
+                root = self.absolute_root(copy, [install for install in installs if install is not None])
+                if root is not None:
+                    view = AbsoluteView(build_context, root) if build_context is not None else None
+                    installs = [relative_to(recognise(command, view), root) for command in commands]
                 found = [install for install in installs if install is not None]
                 others = [c for c, i in zip(commands, installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
                 if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
@@ -195,7 +262,7 @@ class DependencyManifestsFirst(Rule):
                 reason = (
                     next((install.needs_more for install in found if install.needs_more), None)
                     or self.gap_blocker(gap, runs)
-                    or self.misplaced(stage, copy, install_run, gap)
+                    or (None if root is not None else self.misplaced(stage, copy, install_run, gap))
                 )
                 savings = Savings.rebuilt_steps(before, after)
                 if reason is not None:
@@ -227,6 +294,17 @@ class DependencyManifestsFirst(Rule):
                 return instruction, gap
             gap.append(instruction)
         return None, []
+
+    @staticmethod
+    def absolute_root(copy: Instruction, found: list[Install]) -> str | None:
+        """The absolute folder the source COPY fills, when every manifest the install names is an absolute path
+        inside it (`COPY . /home/app/` then `pip install -r /home/app/requirements.txt`)."""
+        destination = copy.value[-1]
+        names = [name for install in found for name in install.manifests + install.optional]
+        if not destination.startswith("/") or "$" in destination or not names:
+            return None
+        root = posixpath.normpath(destination)
+        return root if all(name.startswith("/") and _inside(name, root) is not None for name in names) else None
 
     @staticmethod
     def installed_before(copy: Instruction, recognised: dict[int, list[Install | None]], ecosystem: str) -> bool:

@@ -9,7 +9,7 @@ from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
-from .baseimages import Reference, data, family_of, image_span, resolved_reference
+from .baseimages import Reference, built_in_context, data, family_of, from_registry, image_span, resolved_reference
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # Not a real image's digest: the examples only need the format.
@@ -38,7 +38,12 @@ class BaseImageTag(Rule):
     """Pin the base image to a version instead of `latest` or no tag.
 
     What it does
-        Flags a FROM whose image (after global ARG defaults) has no tag or the tag `latest`. For official images
+        Flags a FROM whose image (after global ARG defaults, expanded as BuildKit does) has no tag or the tag
+        `latest`, when the image certainly comes from a registry: its name has a registry host or a namespace
+        (`quay.io/x`, `org/x`), or it is an official image the data file knows. Never a stage, a namespace-less name
+        the data file does not know (`FROM bats-jenkins` is usually the project's own image), or a name a file of the
+        build context builds (`docker build -t NAME`, `--tag`, a compose service's `build` + `image`, a bake
+        target's `tags`). For official images
         that dockerfix's data file knows (python, node, golang, ruby, php, eclipse-temurin, openjdk, maven, gradle,
         rust, debian, ubuntu) the fix writes the family's pinned tag from the data file, the same variant that
         `latest` named when the data was written. Images pinned by digest are left alone.
@@ -82,12 +87,17 @@ class BaseImageTag(Rule):
         "FROM golang:1.22 AS build\nFROM build\n",
         "FROM python@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
         "ARG BASE\nFROM ${BASE}\n",
+        "FROM bats-jenkins\nRUN bats /tests\n",
+        "FROM golang:1.22 AS build\nFROM BUILD\n",
     )
     invalid = (
         Example("FROM python\nCMD [\"python\"]\n", "FROM python:3.13.1-bookworm\nCMD [\"python\"]\n", unsafe=True),
         Example("FROM node:latest AS web\n", "FROM node:22.12.0-bookworm AS web\n", unsafe=True),
         Example("FROM example/tool\n", None),
         Example("ARG TAG=latest\nFROM ubuntu:${TAG}\n", None),
+        Example('ARG TAG="latest"\nFROM node:${TAG}\n', None),
+        Example("FROM nginx\n", None),
+        Example("FROM quay.io/example/tool:latest\n", None),
         Example(
             "FROM python:3.12-slim AS app\n",
             f"# tag: python:3.12-slim\nFROM python:3.12-slim@{_EXAMPLE_DIGEST} AS app\n",
@@ -106,7 +116,11 @@ class BaseImageTag(Rule):
         digests = self.option(context, "digests")
         for stage in document.stages:
             reference = resolved_reference(document, stage)
-            if reference is None or reference.digest:
+            if reference is None or reference.digest or not from_registry(reference):
+                continue
+            if reference.tag not in (None, "latest") and not pin_digests:
+                continue
+            if built_in_context(reference.repository, context.build_context):
                 continue
             instruction = stage.from_instruction
             span = image_span(document, instruction)
@@ -129,7 +143,7 @@ class BaseImageTag(Rule):
             pin = self._digest_pin(document, instruction, reference, span, digests) if known else None
             return self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end, pin)
         pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
-        message += f"; `{pinned}` was current in {data()['sources']['size_date']}"
+        message += f"; `{pinned}` was current in {data()['sources']['knowledge_date']}"
         if through_arg:
             return self.finding(f"{message} (not fixed automatically: the image is set through an ARG)", instruction.start, instruction.header_end)
         fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)

@@ -61,7 +61,8 @@ class MultiStageSplit(Rule):
 
     Why
         Compilers, SDKs, headers, package caches and sources are needed to build, not to run. In one stage they all
-        ship: a Go service on `golang` is about 290 MB before its own code; the same binary on `scratch` is the
+        ship: a Go service on `golang:1.25` downloads 305.3 MB before its own code (measured 2026-07-14, see
+        `dockerfix/data/official-image-sizes.tsv`); the same binary on `scratch` is the
         binary.
 
     Example

@@ -1,0 +1,78 @@
+"""What the shipped-stage filter and DF001 (generated files) change on ../shared/corpus/real/ and expert/.
+
+For each corpus: files, files whose header says they are generated, the layer findings (DF1xx) that fall in stages
+that do not ship (dropped by the engine, per rule), and the findings and fixes reported with `generated-files`
+"fix" (every file treated alike) and with the default "summary". Run: `python bench/shipped_and_generated.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from conftest import expert_dockerfiles, real_dockerfiles  # noqa: E402
+
+from dockerfix.rewriter.config import Settings  # noqa: E402
+from dockerfix.rewriter.document import parse  # noqa: E402
+from dockerfix.rewriter.engine import Selection  # noqa: E402
+from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.rule import RuleContext  # noqa: E402
+from dockerfix.rewriter.source import SourceError  # noqa: E402
+from dockerfix.rewriter.stages import shipped_offset_test  # noqa: E402
+from dockerfix.rules.df001_generated_file import generated_header  # noqa: E402
+
+
+def unshipped_layer_findings(document, build_context) -> Counter:
+    shipped = shipped_offset_test(document)
+    context = RuleContext(build_context=build_context)
+    layer_rules = [rule for rule in Selection().rules() if rule.layer_rule]
+    return Counter(finding.code for rule in layer_rules for finding in rule.check(document, context) if not shipped(finding.start))
+
+
+def measure(files: list[Path]) -> dict:
+    row = {"files": 0, "generated": 0, "unshipped": Counter(), "fix": Counter(), "summary": Counter(), "fixes": Counter()}
+    for path in files:
+        try:
+            source = read_source(path)
+            document = parse(source)
+        except SourceError:
+            continue
+        build_context = context_for(path.parent, path)
+        row["files"] += 1
+        row["generated"] += generated_header(document) is not None
+        row["unshipped"] += unshipped_layer_findings(document, build_context)
+        for mode in ("fix", "summary"):
+            settings = Settings(unsafe_fixes=True, options={"generated-files": mode})
+            result = run_source(source, settings, build_context, path, apply_fixes=False)
+            row[mode].update(finding.code for finding in result.findings)
+            if mode == "summary":
+                row["fixes"].update(finding.fix.applicability if finding.fix else "none" for finding in result.findings)
+    return row
+
+
+def main() -> int:
+    print("| corpus | files | marked generated | layer findings in unshipped stages (dropped) | findings, generated-files=fix | findings, default | fixes offered (default) |")
+    print("|---|---|---|---|---|---|---|")
+    rows = {name: measure(files) for name, files in (("real", real_dockerfiles()), ("expert", expert_dockerfiles()))}
+    for name, row in rows.items():
+        dropped = sum(row["unshipped"].values())
+        unshipped = ", ".join(f"{code} {count}" for code, count in sorted(row["unshipped"].items()))
+        fixes = ", ".join(f"{kind} {count}" for kind, count in sorted(row["fixes"].items()))
+        print(
+            f"| {name} | {row['files']} | {row['generated']} | {dropped} ({unshipped}) | {sum(row['fix'].values())} "
+            f"| {sum(row['summary'].values())} | {fixes} |"
+        )
+    print()
+    print("| corpus | rule | generated-files=fix | default |")
+    print("|---|---|---|---|")
+    for name, row in rows.items():
+        for code in sorted(set(row["fix"]) | set(row["summary"])):
+            print(f"| {name} | {code} | {row['fix'][code]} | {row['summary'][code]} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

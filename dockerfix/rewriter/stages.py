@@ -1,0 +1,74 @@
+"""Which stages of a Dockerfile ship: the target stage and the stages it is built ``FROM``, as BuildKit resolves them.
+
+A stage that is only read by ``COPY --from`` never ships its layers (only the copied files do), so what is left in
+it makes no image bigger. BuildKit expands a FROM's image with the global ARGs and looks the result up among the
+earlier stages' names, case-insensitively; ``--target`` names the stage it builds (the last one by default).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Callable
+
+from .arguments import expand_word
+from .document import Document, Stage
+
+
+def expand_global_args(text: str, document: Document) -> str | None:
+    """``text`` as BuildKit expands a FROM: with the global ARGs' defaults, each default itself expanded with the
+    ARGs before it (so quotes are removed: `ARG OS="linux"` is `linux`); None when a value comes from the build
+    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here."""
+    defaults: dict[str, str | None] = {}
+    for instruction in document.global_args:
+        for word in instruction.value:
+            name, equals, value = word.partition("=")
+            defaults[name] = expand_word(value, defaults) if equals else None
+    return expand_word(text, defaults)
+
+
+def target_stage(document: Document, name: str | None = None) -> Stage | None:
+    """The stage ``docker build --target NAME`` builds; without a name, or when this file has no stage of that name
+    (one configuration serves many Dockerfiles), the last stage."""
+    if not document.stages:
+        return None
+    if name is not None:
+        named = [stage for stage in document.stages if stage.name == name.lower()]
+        if named:
+            return named[0]
+    return document.stages[-1]
+
+
+def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
+    """The earlier stages ``stage`` may be built FROM: the one its image names, or every earlier stage when the name
+    rests on an ARG without a default here (any of them may be the base)."""
+    earlier = document.stages[:stage.index]
+    image = expand_global_args(stage.base_image, document)
+    if image is None:
+        return earlier
+    return next(((candidate,) for candidate in earlier if candidate.name == image.lower()), ())
+
+
+def shipped_stages(document: Document, target: str | None = None) -> frozenset[int]:
+    """Indexes of the stages whose layers are in the image built for ``target``."""
+    stage = target_stage(document, target)
+    shipped: set[int] = set()
+    pending = [stage] if stage is not None else []
+    while pending:
+        stage = pending.pop()
+        if stage.index not in shipped:
+            shipped.add(stage.index)
+            pending.extend(parent_stages(document, stage))
+    return frozenset(shipped)
+
+
+def shipped_offset_test(document: Document, target: str | None = None) -> Callable[[int], bool]:
+    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage)."""
+    shipped = shipped_stages(document, target)
+    starts = [instruction.span[0] for instruction in document.instructions]
+
+    def test(offset: int) -> bool:
+        position = bisect_right(starts, offset) - 1
+        stage_index = document.instructions[position].stage_index if position >= 0 else None
+        return stage_index is None or stage_index in shipped
+
+    return test
