@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -206,3 +207,21 @@ def test_configuration_is_found_upwards_but_not_above_a_given_root(tmp_path):
     assert discover(repository / "Dockerfile").ignore == ("DF101",)
     assert discover(repository / "Dockerfile", root=tmp_path / "checkout").ignore == ()
     assert discover(repository / "Dockerfile", root=tmp_path).ignore == ("DF101",)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        " && ".join(["apt-get install -y curl"] * 1000),
+        "( " * 1000 + "pip install x" + " )" * 1000,
+        "{ " * 1000 + "npm install;" + " }" * 1000,
+        "echo " + "$(" * 1000 + "true" + ")" * 1000,
+        " | ".join(["cat"] * 1000),
+    ],
+    ids=["and-list", "subshells", "groups", "substitutions", "pipeline"],
+)
+def test_every_rule_reads_deeply_nested_scripts(script):
+    """Issue 15: a RUN with about 1,000 `&&` or nested `( )` made 13 rules fail with RecursionError."""
+    text = f"FROM debian:bookworm\nRUN {script}\nRUN echo done\n"
+    result = engine.fix(Source(text), Selection().rules(), unsafe_fixes=True)
+    assert not result.failures
