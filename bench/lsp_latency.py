@@ -1,8 +1,14 @@
 """LSP latency through a real client session: initialize, pull-diagnostics and code-action round trips on a
-~300-line Dockerfile assembled from real corpus content. Prints a table (median and p95, milliseconds)."""
+~300-line Dockerfile assembled from real corpus content, then the same server under a big document: how long a hover
+on a small document waits while the big one is analysed, and how long the big one's diagnostics take (analysed, or
+refused above `maxDocumentSize`). Prints tables (median and p95, milliseconds).
+
+`python bench/lsp_latency.py [--sizes 65536,262144,2097152] [--limit BYTES]`: `--limit` is the `maxDocumentSize` the
+client sends (default: the server's own)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import sys
@@ -20,6 +26,14 @@ from dockerfix.rewriter.source import Source
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 ROUNDS = 60
+BIG_ROUNDS = 3
+
+
+def dockerfile_of_size(size: int) -> str:
+    """Corpus content repeated to about ``size`` bytes, one stage."""
+    block = dockerfile_of_300_lines()
+    head, body = block.split("\n", 1)
+    return head + "\n" + body * max(1, size // len(body))
 
 
 def dockerfile_of_300_lines() -> str:
@@ -48,18 +62,82 @@ def computation_ms(text: str) -> list[float]:
     return timings
 
 
+async def started_client(options: dict | None = None) -> LanguageClient:
+    client: LanguageClient = make_test_lsp_client()
+    await client.start_io(sys.executable, "-m", "dockerfix", "lsp")
+    capabilities = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities()))
+    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities, initialization_options=options))
+    return client
+
+
+def open_document(client: LanguageClient, uri: str, text: str) -> None:
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)))
+
+
+async def under_a_big_document(size: int, limit: int | None) -> tuple[list[float], list[float], int]:
+    """Each round edits the big document, pulls its diagnostics without waiting, then times a hover on a small
+    document; returns the hover and the big pull round trips and the big document's diagnostic count."""
+    folder = Path(tempfile.mkdtemp())
+    small, big = (folder / "Dockerfile").as_uri(), (folder / "big.Dockerfile").as_uri()
+    client = await started_client({"maxDocumentSize": limit} if limit else None)
+    open_document(client, small, dockerfile_of_300_lines())
+    open_document(client, big, dockerfile_of_size(size))
+    hover = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=small), position=lsp.Position(line=1, character=1))
+    await client.text_document_hover_async(hover)
+    hover_ms, big_ms, count = [], [], 0
+    for version in range(2, BIG_ROUNDS + 2):
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=big, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+                text="" if version % 2 else "# edit\n")],
+        ))
+        began = time.perf_counter()
+        pulled = asyncio.ensure_future(client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=big))))
+        await asyncio.sleep(0.05)
+        hover_began = time.perf_counter()
+        await client.text_document_hover_async(hover)
+        hover_ms.append((time.perf_counter() - hover_began) * 1000)
+        count = len((await pulled).items)
+        big_ms.append((time.perf_counter() - began) * 1000)
+    await client.shutdown_session()
+    await client.stop()
+    return hover_ms, big_ms, count
+
+
+async def big_documents(sizes: list[int], limit: int | None) -> None:
+    print(f"\nA hover on a small document while a big one is analysed ({BIG_ROUNDS} rounds, maxDocumentSize: "
+          f"{limit or 'server default'})\n")
+    print("| big document | its diagnostics | hover on the small one, median ms | max ms | big pull round trip, median ms |")
+    print("|---|---|---|---|---|")
+    for size in sizes:
+        hover_ms, big_ms, count = await under_a_big_document(size, limit)
+        print(f"| {size // 1024} KiB | {count} | {statistics.median(hover_ms):.0f} | {max(hover_ms):.0f} | "
+              f"{statistics.median(big_ms):.0f} |")
+
+
 async def main() -> int:
+    arguments = argparse.ArgumentParser(description=__doc__)
+    arguments.add_argument("--sizes", default="65536,262144,2097152", help="big document sizes in bytes (none: skip)")
+    arguments.add_argument("--limit", type=int, default=None, help="maxDocumentSize sent by the client")
+    options = arguments.parse_args()
+    await small_document()
+    sizes = [int(size) for size in options.sizes.split(",") if size]
+    if sizes:
+        await big_documents(sizes, options.limit)
+    return 0
+
+
+async def small_document() -> None:
     text = dockerfile_of_300_lines()
     computed_ms = computation_ms(text)
     uri = (Path(tempfile.mkdtemp()) / "Dockerfile").as_uri()
-    client: LanguageClient = make_test_lsp_client()
     start = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "dockerfix", "lsp")
-    capabilities = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities()))
-    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities))
+    client = await started_client()
     initialize_ms = (time.perf_counter() - start) * 1000
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)))
+    open_document(client, uri, text)
     diagnostics_ms, actions_ms, fix_all_ms = [], [], []
     count = 0
     for version in range(2, ROUNDS + 2):
@@ -91,7 +169,6 @@ async def main() -> int:
     print(f"| diagnostics after an edit (pull round trip) | {statistics.median(diagnostics_ms):.1f} | {percentile(diagnostics_ms, 0.95):.1f} |")
     print(f"| quick fixes for the whole file (round trip) | {statistics.median(actions_ms):.1f} | {percentile(actions_ms, 0.95):.1f} |")
     print(f"| fix-all, fix loop included (round trip) | {statistics.median(fix_all_ms):.1f} | {percentile(fix_all_ms, 0.95):.1f} |")
-    return 0
 
 
 if __name__ == "__main__":

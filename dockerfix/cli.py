@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -17,13 +20,14 @@ from .rewriter.config import ConfigError, Settings, discover, load, rule_option_
 from .rewriter.context import BuildContext
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import RegistryError, all_rules, rule_by_code
-from .rewriter.rule import TARGET_STAGE
+from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile", "Containerfile", "Containerfile.*")
 SKIPPED_FOLDERS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 PARALLEL_THRESHOLD = 8
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--target-stage", metavar="NAME",
         help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its FROM stages",
+    )
+    parser.add_argument(
+        "--target", choices=BUILDERS,
+        help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); legacy never",
     )
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
@@ -67,12 +75,22 @@ def is_dockerfile_name(name: str) -> bool:
 
 
 def dockerfiles_under(folder: Path) -> list[Path]:
-    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders."""
-    found = []
+    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders.
+
+    A symbolic link is followed only to a file inside the folder that is not found under its own name too: a folder
+    run never rewrites a file outside the folder, nor one file twice."""
+    root = folder.resolve()
+    found: dict[Path, Path] = {}
     for parent, subfolders, files in os.walk(folder):
         subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-        found.extend(Path(parent) / name for name in files if is_dockerfile_name(name))
-    return sorted(found)
+        for name in files:
+            if not is_dockerfile_name(name):
+                continue
+            path = Path(parent) / name
+            target = path.resolve()
+            if root in target.parents and (target not in found or not path.is_symlink()):
+                found[target] = path
+    return sorted(found.values())
 
 
 def discover_files(paths: Sequence[Path]) -> Iterator[Path]:
@@ -96,7 +114,8 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         key = path.parent.resolve()
         if key not in cache:
             cache[key] = discover(path)
-    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage}
+    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage,
+             TARGET.name: arguments.target}
     options = rule_option_values({name: value for name, value in flags.items() if value is not None}, "the command line")
     return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options)
 
@@ -108,25 +127,113 @@ def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
 
 def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
     workers = min(os.cpu_count() or 1, len(jobs))
-    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
-        iterator = map(_process, jobs)
-        executor = None
-    else:
-        executor = ProcessPoolExecutor(max_workers=workers)
-        iterator = executor.map(_process, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-    results = []
+    results: list[FileResult | None] = [None] * len(jobs)
+    finished = 0
+
+    def record(index: int, result: FileResult) -> None:
+        nonlocal finished
+        results[index] = result
+        finished += 1
+        if progress:
+            sys.stderr.write(f"\r\x1b[2K[{finished}/{len(jobs)}] {result.path}")
+            sys.stderr.flush()
+
     try:
-        for count, result in enumerate(iterator, 1):
-            results.append(result)
-            if progress:
-                sys.stderr.write(f"\r\x1b[2K[{count}/{len(jobs)}] {result.path}")
-                sys.stderr.flush()
+        if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+            for index, job in enumerate(jobs):
+                record(index, _process(job))
+        else:
+            _run_in_workers(jobs, workers, record)
     finally:
-        if executor is not None:
-            executor.shutdown()
         if progress:
             sys.stderr.write("\r\x1b[2K")
-    return results
+    return [result for result in results if result is not None]
+
+
+def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:
+    """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
+    only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
+    worker killed between two files costs the next file given to it, which it never started.)"""
+    pending = iter(enumerate(jobs))
+    running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
+    pools: set[ProcessPoolExecutor] = set()
+
+    def new_worker() -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
+        pools.add(pool)
+        return pool
+
+    def replace(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        pools.discard(pool)
+        pool.shutdown(wait=False)
+        return new_worker()
+
+    def give_work(pool: ProcessPoolExecutor) -> None:
+        item = next(pending, None)
+        if item is None:
+            return
+        try:
+            future = pool.submit(_process_in_worker, item[1])
+        except BrokenProcessPool:  # its worker died after handing back its last file
+            pool = replace(pool)
+            future = pool.submit(_process_in_worker, item[1])
+        running[future] = (item[0], pool)
+
+    try:
+        for _ in range(workers):
+            give_work(new_worker())
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index, pool = running.pop(future)
+                path = jobs[index][0]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    pool = replace(pool)
+                    # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
+                    result = FileResult(path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)")
+                except Exception as error:  # a bug, not the file's fault: the other files go on
+                    result = FileResult(path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}")
+                record(index, result)
+                give_work(pool)
+    finally:
+        for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
+            pool.shutdown(wait=not running, cancel_futures=True)
+
+
+class _ParentGone(BaseException):
+    """Raised in a worker whose parent died, so a write in progress removes its temporary file."""
+
+
+_busy = False
+
+
+def _worker_started(parent: int) -> None:
+    """Workers die with the command: without this, after `kill -9` of the command they would go on rewriting files
+    (and wait forever for more work)."""
+    signal.signal(signal.SIGTERM, _on_parent_gone)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the signal was armed
+        os._exit(1)
+
+
+def _on_parent_gone(signum: int, frame: object) -> None:
+    if _busy:
+        raise _ParentGone
+    os._exit(1)
+
+
+def _process_in_worker(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
+    global _busy
+    _busy = True
+    try:
+        return _process(job)
+    except _ParentGone:
+        os._exit(1)
+    finally:
+        _busy = False
 
 
 def _show_progress(arguments: argparse.Namespace, count: int) -> bool:

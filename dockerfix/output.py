@@ -66,23 +66,31 @@ def as_json(results: Sequence[FileResult]) -> str:
 
 
 def as_github(results: Sequence[FileResult]) -> str:
+    """Workflow commands that become annotations. A file name can hold anything, a newline and `::` included, so every
+    value is escaped as GitHub's toolkit does (`escapeProperty`, `escapeData`): nothing in it can end the command or
+    start another."""
     lines = []
     for result in results:
+        file = _property(result.path)
         if result.error is not None:
-            lines.append(f"::error file={result.path},title=dockerfix::{_escape(result.error)}")
+            lines.append(f"::error file={file},title=dockerfix::{_data(result.error)}")
         for failure in result.rule_failures:
-            lines.append(f"::error file={result.path},title=dockerfix rule bug::{_escape(failure)}")
+            lines.append(f"::error file={file},title=dockerfix rule bug::{_data(failure)}")
         for finding in result.findings:
             r = finding.range
             lines.append(
-                f"::warning file={result.path},line={r.start.line},col={r.start.column},endLine={r.end.line},"
-                f"endColumn={r.end.column},title={finding.code} {finding.name}::{_escape(finding.message)}"
+                f"::warning file={file},line={r.start.line},col={r.start.column},endLine={r.end.line},"
+                f"endColumn={r.end.column},title={_property(f'{finding.code} {finding.name}')}::{_data(finding.message)}"
             )
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _escape(text: str) -> str:
+def _data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def as_sarif(results: Sequence[FileResult]) -> str:

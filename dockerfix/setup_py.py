@@ -1,10 +1,20 @@
-"""`install_requires` of a setup.py, read from its libcst syntax tree: never by executing it. Kept out of
-``dockerfix.rules`` (whose modules are all imported at start) so that libcst is imported only when a build context
-has a setup.py."""
+"""`install_requires` of a setup.py, read from its libcst syntax tree: never by executing it.
+
+Run in a child process (``main``: text on stdin, a JSON list or null on stdout) by ``dockerfix.rules.dependencies``:
+libcst's native parser crashes the process on some inputs (1,500 nested brackets overflow its stack) and takes
+seconds and gigabytes on others, and a setup.py comes from a build context, so it is parsed in a process of its own
+with bounded memory and time (docs/decisions.md, "Hostile build contexts")."""
 
 from __future__ import annotations
 
+import json
+import resource
+import sys
+
 import libcst
+
+# A 1 MB setup.py parses within about 300 MB; the bound stops the inputs that would take gigabytes.
+MEMORY_LIMIT_BYTES = 1 << 30
 
 
 class _InstallRequires(libcst.CSTVisitor):
@@ -52,3 +62,17 @@ def install_requires(text: str) -> list[str] | None:
     visitor = _InstallRequires()
     module.visit(visitor)
     return visitor.requirements
+
+
+def main() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    text = sys.stdin.buffer.read().decode("utf-8")
+    try:
+        requirements = install_requires(text)
+    except (RecursionError, MemoryError):
+        requirements = None
+    sys.stdout.write(json.dumps(requirements))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,15 +15,24 @@ from urllib.parse import parse_qs
 
 import httpx
 import jwt
+import pytest
+
+from dockerfix.bot.command import main
 
 REPO = "octo/app"
 TOKEN = "ghp_fake_token_0123456789"
 MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
+BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
+
 HUMAN = ["-c", "user.name=A Human", "-c", "user.email=human@example.invalid"]
 
 
 def git(directory: Path, *arguments: str) -> str:
-    return subprocess.run(["git", *HUMAN, *arguments], cwd=directory, check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", *HUMAN, *arguments], cwd=directory, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    ).stdout
 
 
 class Remote:
@@ -253,3 +262,27 @@ def _json(status: int, payload, headers: dict | None = None) -> httpx.Response:
 
 def _invalid(errors: list[dict]) -> httpx.Response:
     return _json(422, {"message": "Validation Failed", "errors": errors, "documentation_url": "https://docs.github.com/rest"})
+
+
+# The fixtures of the bot's end-to-end tests: a repository with one mergeable Dockerfile, hosted by the fake GitHub
+
+
+@pytest.fixture
+def remote(tmp_path):
+    return Remote(tmp_path, {"Dockerfile": MERGEABLE, "web/Dockerfile": CLEAN, "pyproject.toml": BOT_CONFIG})
+
+
+@pytest.fixture
+def forge(remote, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    for name in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_APP_INSTALLATION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    fake = FakeGitHub(TOKEN)
+    fake.host(REPO, remote.bare)
+    return fake
+
+
+def bot(forge: FakeGitHub, capsys, *arguments: str) -> tuple[int, str, str]:
+    code = main(["--repo", REPO, *arguments], transport=forge.transport())
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

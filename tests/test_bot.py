@@ -6,38 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from bot_fake_github import MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git
+from bot_fake_github import CLEAN, MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
 from dockerfix.bot.github import GitHub, TokenAuth
 from dockerfix.bot.reconcile import _open
-
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
-CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
-BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
-
-
-@pytest.fixture
-def remote(tmp_path):
-    return Remote(tmp_path, {"Dockerfile": MERGEABLE, "web/Dockerfile": CLEAN, "pyproject.toml": BOT_CONFIG})
-
-
-@pytest.fixture
-def forge(remote, monkeypatch):
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    for name in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_APP_INSTALLATION_ID"):
-        monkeypatch.delenv(name, raising=False)
-    fake = FakeGitHub(TOKEN)
-    fake.host(REPO, remote.bare)
-    return fake
-
-
-def bot(forge: FakeGitHub, capsys, *arguments: str) -> tuple[int, str, str]:
-    code = main(["--repo", REPO, *arguments], transport=forge.transport())
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
 
 def test_opens_one_pull_request_with_the_fixes_labels_and_reviewers(remote, forge, capsys):
     base = remote.tip("main")
@@ -234,9 +208,9 @@ def test_never_runs_hooks_or_filters_of_the_repository(remote, capsys, tmp_path)
 def test_a_custom_template_extends_the_shipped_one_and_shows_a_verification(remote, forge, capsys, tmp_path):
     template = tmp_path / "body.md.j2"
     template.write_text('{% extends "pull_request.md.j2" %}{% block summary %}Our house style.\n{% endblock %}')
-    values = {"files": [], "totals": [], "diff": "", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
+    values = {"files": [], "totals": [], "diff": "", "diff_fence": "````", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
               "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |"}  # fmt: skip
-    text = body.render_body(values, "0123456789abcdef", template)
+    text = body.render_body(values, "0123456789abcdef", body.read_template(template))
     assert text.startswith("Our house style.\n") and "### Measured" in text and "| app | 120 MB | 80 MB |" in text
     assert text.endswith("<!-- dockerfix-bot fingerprint=0123456789abcdef -->\n")
     code, _, _ = bot(forge, capsys, "--body-template", str(template))
@@ -247,7 +221,7 @@ def test_a_template_cannot_reach_python_internals(tmp_path):
     template = tmp_path / "evil.md.j2"
     template.write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}")
     with pytest.raises(Exception, match="unsafe"):
-        body.render_body({}, "0123456789abcdef", template)
+        body.render_body({}, "0123456789abcdef", body.read_template(template))
 
 
 def test_the_github_action_passes_only_options_the_bot_knows():
@@ -259,6 +233,14 @@ def test_the_github_action_passes_only_options_the_bot_knows():
     known = {option for action in _parser()._actions for option in action.option_strings}
     used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", script.split("run: |", 1)[1]))
     assert used and used <= known, used - known
+
+
+def test_the_github_action_installs_without_the_token_in_the_environment():
+    from conftest import REPO as CHECKOUT
+
+    script = (CHECKOUT / "action.yml").read_text().split("run: |", 1)[1]
+    [installing] = [line.strip() for line in script.splitlines() if "pip\" install" in line]
+    assert installing.startswith("env -u GITHUB_TOKEN ")
 
 
 def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):

@@ -448,6 +448,30 @@ def test_rejected_or_unreadable_ignore_file(tmp_path):
     assert BuildContext.from_directory(tmp_path).error
 
 
+def test_ignore_file_is_read_only_from_a_regular_file_inside_the_context(tmp_path):
+    """Issue 15 items 4 and 17: a FIFO would block the read forever, a link could read any file of the machine
+    (or /dev/zero, without end); each makes a context that claims nothing, with a message that says why."""
+    context_root = tmp_path / "context"
+    write(context_root, {"a.txt": "a", "patterns": "a.txt\n"})
+    write(tmp_path, {"outside": "a.txt\n"})
+    ignore = context_root / ".dockerignore"
+    refused = {
+        "a FIFO": lambda: os.mkfifo(ignore),
+        "symbolic link out of the build context": lambda: ignore.symlink_to(tmp_path / "outside"),
+        "symbolic link out of the build context (to /dev/zero)": lambda: ignore.symlink_to("/dev/zero"),
+        "larger than 1,000,000 bytes": lambda: ignore.write_text("a.txt\n" * 200_000),
+    }
+    for message, make in refused.items():
+        make()
+        context = BuildContext.from_directory(context_root)
+        assert context.error and message in context.error and str(ignore) in context.error, message
+        assert not context.has_contents and not context.exists("a.txt")
+        ignore.unlink()
+    ignore.symlink_to("patterns")  # a link that stays inside is read like the file it names
+    inside = BuildContext.from_directory(context_root)
+    assert not inside.error and not inside.exists("a.txt") and inside.exists("patterns")
+
+
 def test_contents_that_are_not_read(tmp_path):
     write(tmp_path, {"blob": b"\x00\x01", "latin1.txt": "caf\xe9".encode("latin-1"), "big.txt": "x" * 11, "ok.txt": "x" * 10})
     os.mkfifo(tmp_path / "pipe")

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
+import dockerfile
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
+from dockerfix.rules.df101_merge_consecutive_run import MAX_MERGED_COMMAND_BYTES, MergeConsecutiveRun
+from dockerfix.rules.runedit import append_edit
 
 # Commands that leave traces (files, their modes, a log) and change the shell's state in every way a merge must
 # not leak: directory, variables, options, umask, functions, early exits.
@@ -23,8 +27,16 @@ COMMANDS = [
     "true", "false", "exit 0", "exit 3", "ls >> log", "f() { echo f >> log; }", "f", "alias q=true", ": ${Q:=q}",
     "(cd sub && touch inner)", "echo $PWD >> log", "printf '%s\\n' x >> log", "rm -f f1", "[ -d sub ] || echo nosub >> log",
     "echo 'export S=1' > env.sh", ". ./env.sh", "echo s=$S >> log", "exec true", "exec sh -c 'echo exec >> log'", "echo c >> log # a note",
+    # an assignment in front of a special built-in persists in POSIX sh; prefixes run a command in this shell
+    "PATH=/nowhere times", "V=3 :", "V=4 export W=4", "echo w=$W >> log", "time cd sub", "time -p cd sub", "! cd sub",
+    "for V in 5; do true; done", "chmod 700 sub", "rm -rf sub",
 ]
 OPERATORS = [" && ", " || ", "; "]
+SHELLS = {
+    ("sh", "-c"): "",
+    ("sh", "-e", "-c"): 'SHELL ["sh", "-e", "-c"]\n',
+    ("bash", "-c"): 'SHELL ["bash", "-c"]\n',  # `time` is a keyword in bash
+}
 
 
 @st.composite
@@ -63,12 +75,88 @@ def build(commands: list[str], shell: list[str]) -> tuple[bool, dict]:
         return succeeded, snapshot(workdir, folder)
 
 
-@settings(max_examples=int(os.environ.get("DOCKERFIX_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(run_command(), min_size=2, max_size=4), st.sampled_from([["sh", "-c"], ["sh", "-e", "-c"]]))
+EXAMPLES = int(os.environ.get("DOCKERFIX_EXAMPLES", "150"))
+
+
+def fixed(commands: list[str], shell: tuple[str, ...]) -> str:
+    text = "FROM alpine\n" + SHELLS[shell] + "".join(f"RUN {command}\n" for command in commands)
+    return engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+
+
+def run_commands(text: str) -> list[str]:
+    return [instruction.arguments for instruction in parse_text(text).instructions if instruction.cmd == "run"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(run_command(), min_size=2, max_size=4), st.sampled_from(sorted(SHELLS)))
 def test_merged_run_behaves_like_separate_runs(commands, shell):
     """Each RUN is `SHELL + [command]` (default `sh -c`; with `SHELL ["sh", "-e", "-c"]` errexit is on)."""
-    shell_line = "" if shell == ["sh", "-c"] else 'SHELL ["sh", "-e", "-c"]\n'
-    text = "FROM alpine\n" + shell_line + "".join(f"RUN {command}\n" for command in commands)
-    result = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True)
-    merged = [instruction.arguments for instruction in parse_text(result.text).instructions if instruction.cmd == "run"]
-    assert build(merged, shell) == build(commands, shell), result.text
+    text = fixed(commands, shell)
+    assert build(run_commands(text), list(shell)) == build(commands, list(shell)), text
+
+
+@pytest.mark.parametrize("commands, shell", [
+    (["PATH=/nowhere times", "ls >> log"], ("sh", "-c")),
+    (["time cd /tmp", "touch here"], ("bash", "-c")),
+    (["for V in 5; do true; done", "test -n \"$V\" && echo v=$V >> log"], ("sh", "-c")),
+])
+def test_state_a_merge_must_not_leak(commands, shell):
+    """Reproductions: the merge is made, and the later command does not see the earlier one's state."""
+    text = fixed(commands, shell)
+    assert len(run_commands(text)) == 1, text
+    assert build(run_commands(text), list(shell)) == build(commands, list(shell)), text
+
+
+PARENTHESISED = ["(cd sub && touch g)", "(true)", "( mkdir -p sub )", "(cd sub) && cd sub", "(umask 077) && umask 022", "touch f1"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from(PARENTHESISED), min_size=2, max_size=4))
+def test_merge_never_writes_arithmetic_parentheses(commands):
+    """`((` starts arithmetic in ksh and some ash builds: a RUN that starts with `(` and needs a subshell is written
+    `( (`, and every merged command still parses."""
+    text = fixed(commands, ("sh", "-c"))
+    assert "((" not in text, text
+    for command in run_commands(text):
+        assert subprocess.run(["bash", "-n", "-c", command], capture_output=True).returncode == 0, command
+
+
+ESCAPE_ENDINGS = ["echo foo\\ ;", "echo foo\\\t;", "echo foo\\\\;", "echo 'a' \\\\ ;", "rm -rf /tmp/a", "touch /b", "echo c\\ # note"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.sampled_from(ESCAPE_ENDINGS), min_size=2, max_size=4))
+def test_merge_never_ends_a_line_with_the_escape(commands):
+    """BuildKit reads an escape followed by blanks at a line end as a continuation: the next instruction would
+    become part of the RUN. Every instruction after the RUNs is still there, and no written line ends that way."""
+    text = "FROM alpine:3.19\n" + "".join(f"RUN {command}\n" for command in commands) + "ENV X=1\nRUN touch /done\n"
+    result = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    parsed = [(command.cmd, command.value) for command in dockerfile.parse_string(result)]
+    assert parsed[-2:] == [("ENV", ("X", "1")), ("RUN", ("touch /done",))], result
+    written = set(result.splitlines()) - set(text.splitlines())
+    assert not [line for line in written if re.search(r"\\[ \t]*$", line) and not line.endswith(" \\")], result
+
+
+def test_merged_commands_stay_under_the_argument_limit(tmp_path):
+    """3,000 RUNs appending to one file would make a 198 kB command, over Linux's 128 KiB for one argument of
+    `sh -c`: the merge stops before ``MAX_MERGED_COMMAND_BYTES``, and each merged RUN runs."""
+    lines = [f"echo 'line {number} of the generated configuration file' >> /tmp/out" for number in range(3000)]
+    text = "FROM alpine\n" + "".join(f"RUN {line}\n" for line in lines)
+    merged = run_commands(engine.fix(Source(text), [MergeConsecutiveRun()]).text)
+    assert 1 < len(merged) < 20
+    assert max(len(command.encode()) for command in merged) <= MAX_MERGED_COMMAND_BYTES
+    for command in merged:
+        subprocess.run(["sh", "-c", command.replace("/tmp/out", str(tmp_path / "out"))], check=True)
+    assert (tmp_path / "out").read_text().splitlines() == [f"line {number} of the generated configuration file" for number in range(3000)]
+
+
+@pytest.mark.parametrize("appended", ["echo foo\\ ", "echo foo\\\t", "echo foo\\\\"])
+def test_appended_command_never_ends_a_line_with_the_escape(appended):
+    """What a rule appends to a RUN through runedit (DF110 appends a later RUN's command) ends its line safely."""
+    text = "FROM alpine:3.19\nRUN touch /a\nENV X=1\n"
+    document = parse_text(text)
+    edit = append_edit(document, document.instructions[1], appended)
+    result = text[:edit.start] + edit.content + text[edit.end:]
+    assert [(command.cmd, command.value) for command in dockerfile.parse_string(result)][1:] == [
+        ("RUN", (f"touch /a     && {appended};",)), ("ENV", ("X", "1")),
+    ], result

@@ -9,7 +9,7 @@ import pytest
 from dockerfix.rewriter import registry
 from dockerfix.rewriter.config import ConfigError, Settings, discover, load
 from dockerfix.rewriter.pipeline import run_source
-from dockerfix.rewriter.rule import TARGET_STAGE, Option, Rule
+from dockerfix.rewriter.rule import GLOBAL_OPTIONS, Option, Rule
 from dockerfix.rewriter.source import Source
 
 DIGEST = "sha256:" + "ab" * 32
@@ -66,7 +66,7 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
         return type(f"Rule{code}", (Rule,), {"code": code, "options": (option,)})
 
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", flag)))
-    assert registry.rule_options.__wrapped__() == {"flag": flag, TARGET_STAGE.name: TARGET_STAGE}
+    assert registry.rule_options.__wrapped__() == {"flag": flag, **{option.name: option for option in GLOBAL_OPTIONS}}
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", Option("flag", True, "a flag", bool))))
     with pytest.raises(registry.RegistryError, match="'flag' of DF902"):
         registry.rule_options.__wrapped__()

@@ -4,12 +4,13 @@ a hidden fingerprint of the fixes so a later run recognises a pull request a hum
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..rendering import environment
@@ -19,6 +20,9 @@ TITLE = "build(docker): optimise Dockerfiles with dockerfix"
 TEMPLATE = "pull_request.md.j2"
 SAVINGS_KEYS = ("layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after")
 _FINGERPRINT = re.compile(r"<!-- dockerfix-bot fingerprint=([0-9a-f]{16}) -->")
+CLOSED_MARK = "<!-- dockerfix-bot closed -->"
+# what ends a line for Markdown, for git's commit message or for a terminal, or hides text
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,38 @@ def fingerprint(diff_without_context: str) -> str:
 
 
 def fingerprint_in(body: str) -> str | None:
-    match = _FINGERPRINT.search(body)
+    """The fingerprint of the bot's own marker: always the body's last line (`render_body` puts it there), so text
+    above it (a file name, a human's edit) never counts."""
+    match = _FINGERPRINT.fullmatch(_last_line(body))
     return match.group(1) if match else None
+
+
+def without_fingerprint(body: str) -> str:
+    """The body with its marker line replaced, so a closed pull request never holds back the same fixes later."""
+    last = _last_line(body)
+    if not _FINGERPRINT.fullmatch(last):
+        return body
+    return body[: body.rindex(last)] + CLOSED_MARK + body[body.rindex(last) + len(last) :]
+
+
+def _last_line(body: str) -> str:
+    lines = body.rstrip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def printable(name: str) -> str:
+    """``name`` on one line, with nothing invisible: each control, line-separating or direction-changing character
+    written as its escape (`\\n`, `\\u202e`)."""
+    return _UNPRINTABLE.sub(lambda match: match.group().encode("unicode_escape").decode(), name)
+
+
+def code_span(text: str) -> str:
+    """``text`` as a Markdown code span that nothing in it can end: fenced by more backticks than its longest run."""
+    text = printable(text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    # Markdown drops one space at each end of a span that has both, and a backtick at an end would join the fence
+    padding = " " if text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip(" ")) else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
 
 
 def _size(count: int) -> str:
@@ -77,12 +111,12 @@ def _total(files: Sequence[ChangedFile], key: str) -> int:
 def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: bool, verification: str | None) -> dict:
     rows = [
         {
-            "path": file.path,
+            "path": code_span(file.path),
             "rows": [
                 {
                     "code": finding.code,
                     "name": finding.name,
-                    "change": finding.fix.title,
+                    "change": printable(finding.fix.title),
                     "layers": (finding.savings or {}).get("layers"),
                     "bytes": (finding.savings or {}).get("bytes"),
                     "rebuilt_steps": (finding.savings or {}).get("rebuilt_steps_after_source_edit"),
@@ -99,27 +133,46 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
         "files": rows,
         "totals": totals,
         "diff": diff,
+        "diff_fence": "`" * max(4, max((len(run) + 1 for run in re.findall(r"`+", diff)), default=0)),
         "unapplied": sum(file.unapplied for file in files),
         "verification": verification,
         "unsafe_fixes": unsafe_fixes,
-        "branch": branch,
+        "branch": code_span(branch),
     }
 
 
-def render_body(values: dict, fixes_fingerprint: str, template: Path | None = None) -> str:
-    """The body from the shipped template or the user's (sandboxed: a template is data, it must not run code),
-    followed by the fingerprint comment, which a custom template cannot drop."""
+def read_template(path: Path) -> str:
+    """The text of a user's body template: a regular file, not reached through a symbolic link anywhere on its path.
+    In the GitHub Action the template is a path in the repository, and a link there could point at any file of the
+    runner (``/proc/self/environ`` holds the token)."""
+    absolute = path.absolute()
+    for part in (absolute, *absolute.parents):
+        if part.is_symlink():
+            raise ValueError(f"{path}: the body template is reached through a symbolic link ({part}); give its real path")
+    # O_NONBLOCK: a FIFO given as the template must not block the run before the check below refuses it
+    descriptor = os.open(absolute, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError(f"{path}: the body template is not a regular file")
+        return handle.read().decode("utf-8")
+
+
+def render_body(values: dict, fixes_fingerprint: str, template: str | None = None) -> str:
+    """The body from the shipped template or the text of the user's, followed by the fingerprint comment, which a
+    custom template cannot drop. A user's template is data: sandboxed (no Python internals), and it can load only
+    the shipped templates (to extend them), never a file beside it."""
     if template is None:
         text = environment().get_template(TEMPLATE).render(**values)
     else:
+        shipped = environment()
         sandbox = SandboxedEnvironment(
-            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(template.parent), environment().loader]),
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
+            loader=shipped.loader,
+            keep_trailing_newline=shipped.keep_trailing_newline,
+            trim_blocks=shipped.trim_blocks,
+            lstrip_blocks=shipped.lstrip_blocks,
+            undefined=shipped.undefined,
         )
-        text = sandbox.get_template(template.name).render(**values)
+        text = sandbox.from_string(template).render(**values)
     return f"{text.rstrip()}\n\n<!-- dockerfix-bot fingerprint={fixes_fingerprint} -->\n"
 
 
@@ -127,5 +180,5 @@ def commit_message(files: Sequence[ChangedFile]) -> str:
     lines = [TITLE, ""]
     for file in files:
         codes = ", ".join(dict.fromkeys(finding.code for finding in file.applied))
-        lines.append(f"- {file.path}: {codes}" if codes else f"- {file.path}")
+        lines.append(f"- {printable(file.path)}: {codes}" if codes else f"- {printable(file.path)}")
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import body
 from .git import Identity
 from .github import DEFAULT_API_URL, AppAuth, GitHub, TokenAuth, redact
 from .reconcile import Options, run
@@ -89,6 +90,7 @@ def main(argv: Sequence[str], transport=None) -> int:
     try:
         repositories = _repositories(arguments)
         identity = Identity.parse(arguments.author)
+        template = body.read_template(arguments.body_template) if arguments.body_template else None
         github = GitHub(_auth(), arguments.api_url, transport=transport) if repositories else None
     except (OSError, ValueError) as error:
         parser.error(str(error))
@@ -104,7 +106,7 @@ def main(argv: Sequence[str], transport=None) -> int:
         select=arguments.select,
         ignore=arguments.ignore,
         unsafe_fixes=arguments.unsafe_fixes,
-        body_template=arguments.body_template.resolve() if arguments.body_template else None,
+        body_template=template,
         verify=arguments.verify,
     )
     jobs = [(name, github) for name in repositories] + [(str(path), None) for path in arguments.path]
@@ -115,7 +117,7 @@ def main(argv: Sequence[str], transport=None) -> int:
         except Exception as error:  # one repository's failure never stops the others
             failed += 1
             secrets = github.secrets if github is not None else []
-            sys.stderr.write(redact(f"error: {target}: {error}\n", secrets))
+            sys.stderr.write(redact(f"error: {target}: {str(error) or type(error).__name__}\n", secrets))
             continue
         sys.stdout.write(outcome.line() + "\n")
         if outcome.preview:

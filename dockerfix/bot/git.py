@@ -1,5 +1,12 @@
-"""git as a subprocess, cut off from the machine's git configuration and never running code from the repository:
-hooks, fsmonitor, filters and diff/textconv drivers are all configuration, and none of it is read or allowed."""
+"""git as a subprocess, cut off from the machine's git configuration and never running code from the repository.
+
+The bot works in a private repository of its own, whose configuration it writes. The repository it fixes is only
+ever reached as a remote: over HTTPS, or, for a clone given by path, by the two programs git starts inside that clone.
+upload-pack (fetch, ls-remote) is the side git guarantees safe in an untrusted repository (it is how
+`git clone --no-local` makes a sanitised copy). receive-pack (push) is not: it reads the clone's configuration, and
+git has no switch that skips a repository's own configuration, so it is started with overrides for everything that
+configuration could make it run. tests/test_bot_security.py sets every key git documents as running a command in a
+clone, and checks that none runs."""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .github import redact
+from .github import SECRET_VARIABLES, redact
 
 HARDENING = (
     "-c", "core.hooksPath=/dev/null",
@@ -20,15 +27,32 @@ HARDENING = (
     "-c", "submodule.recurse=false",
     "-c", "advice.detachedHead=false",
 )  # fmt: skip
-# git clears `-c` settings before starting the receiving side of a push to a local repository, whose hooks would
-# then run: ask for a receive-pack that has them disabled too (over HTTPS the forge ignores this)
-RECEIVE_PACK = "--receive-pack=git -c core.hooksPath=/dev/null receive-pack"
+# git clears `-c` settings before starting receive-pack in a local repository, so it gets its own (over HTTPS the
+# forge ignores them): no hooks (receive-pack's, and those of the gc it starts), no command listing the refs of
+# alternate object stores, and no checkout into the clone's working tree (which `receive.denyCurrentBranch =
+# updateInstead` asks for) that would run its filters
+RECEIVING_SIDE = "git -c core.hooksPath=/dev/null -c core.alternateRefsCommand=true -c receive.denyCurrentBranch=refuse"
+RECEIVE_PACK = f"--receive-pack={RECEIVING_SIDE} receive-pack"
 BASE_REF = "refs/dockerfix/base"
 BRANCH_REF = "refs/dockerfix/branch"
 
 
 class GitError(Exception):
     """A git command that failed; its text is redacted."""
+
+
+def branch_name_problem(name: str) -> str | None:
+    """Why git would refuse ``name`` as a branch, or could read it as an option; None when it is a fine name."""
+    if not name.startswith("-") and name != "HEAD":
+        command = ["git", "check-ref-format", f"refs/heads/{name}"]
+        if subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()).returncode == 0:
+            return None
+    return f"{name!r} is not a branch name git accepts"
+
+
+def _child_environment() -> dict[str, str]:
+    """This process's environment without git's variables (they change what git reads and runs) or the secrets."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_") and key not in SECRET_VARIABLES}
 
 
 @dataclass(frozen=True)
@@ -62,7 +86,7 @@ class Workspace:
         self.environment = self._environment(token)
 
     def _environment(self, token: str | None) -> dict[str, str]:
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+        environment = _child_environment()
         environment.update(
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,

@@ -19,6 +19,8 @@ ACCEPT = "application/vnd.github+json, application/json;q=0.9"
 RETRIED_STATUSES = {500, 502, 503, 504}
 LONGEST_WAIT_SECONDS = 300.0
 TOKEN_REFRESH_MARGIN_SECONDS = 300
+# where the secrets come from; no process the bot starts inherits them
+SECRET_VARIABLES = ("GITHUB_TOKEN", "GITHUB_APP_PRIVATE_KEY")
 
 
 class GitHubError(Exception):

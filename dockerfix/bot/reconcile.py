@@ -13,7 +13,7 @@ from ..cli import dockerfiles_under
 from ..rewriter import pipeline
 from ..rewriter.config import BotSettings, Settings, discover
 from . import body, verification
-from .git import BASE_REF, BRANCH_REF, Identity, Workspace
+from .git import BASE_REF, BRANCH_REF, Identity, Workspace, branch_name_problem
 from .github import GitHub, GitHubError, PullRequest
 
 HUMAN_COMMITS_MARK = "<!-- dockerfix-bot human-commits -->"
@@ -30,7 +30,7 @@ class Options:
     select: list[str] | None = None
     ignore: list[str] | None = None
     unsafe_fixes: bool | None = None
-    body_template: Path | None = None
+    body_template: str | None = None  # the text of the user's template
     verify: bool = False  # only the operator turns building on: it runs the repository's RUN steps
 
 
@@ -75,6 +75,8 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     else:
         workspace = Workspace(directory, str(Path(target).resolve()), options.identity)
         base = options.base or workspace.default_branch()
+    if problem := branch_name_problem(base):
+        raise RuntimeError(f"the base branch: {problem}")
     workspace.prepare()
     if base not in workspace.remote_heads([base]):
         raise RuntimeError(f"the base branch {base!r} does not exist")
@@ -85,6 +87,12 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     if not bot.enabled:
         return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
     branch = options.branch or bot.branch
+    if problem := branch_name_problem(branch):
+        raise RuntimeError(f"the bot's branch: {problem}")
+    # compared without case: on a case-insensitive file system (a clone given by path on macOS or Windows) `Main` and
+    # `main` are one loose ref file
+    if branch.casefold() == base.casefold():
+        raise RuntimeError(f"the bot's branch {branch!r} is the base branch: the bot never commits onto it")
     branch_tip = workspace.remote_heads([branch]).get(branch)
     if branch_tip is not None:
         workspace.fetch({branch: BRANCH_REF})
@@ -159,7 +167,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
         relative = path.relative_to(root).as_posix()
         rule_failures.extend(f"{relative}: {failure}" for failure in result.rule_failures)
         if result.error is not None:
-            errors.append(result.error.replace(str(path), relative))
+            errors.append(body.printable(result.error.replace(str(path), relative)))
         elif result.written:
             files.append(body.ChangedFile(relative, result))
             if verify:
@@ -187,7 +195,8 @@ def _dockerfiles(root: Path, paths: tuple[str, ...]) -> list[Path]:
 
 
 def _files_detail(proposal: Proposal) -> str:
-    names = ", ".join(file.path for file in proposal.files)
+    # one line in a terminal or a workflow log, whatever the names hold (a line starting `::` is a workflow command)
+    names = ", ".join(body.printable(file.path) for file in proposal.files)
     return names + (f"; could not read: {'; '.join(proposal.errors)}" if proposal.errors else "")
 
 
@@ -233,9 +242,7 @@ def _close(
         return Outcome(target, "would close the pull request and delete the branch", "nothing left to fix")
     if open_pull is not None and github is not None:
         github.comment(target, open_pull.number, "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request.")
-        # without its fingerprint, this pull request never keeps the same fixes from coming back later
-        closed_body = open_pull.body.replace(f"fingerprint={body.fingerprint_in(open_pull.body)}", "closed")
-        github.update_pull(target, open_pull.number, state="closed", body=closed_body)
+        github.update_pull(target, open_pull.number, state="closed", body=body.without_fingerprint(open_pull.body))
     if branch_tip is not None:
         workspace.delete_remote_branch(branch, branch_tip)
     return Outcome(target, "closed", "nothing left to fix" + (f": {open_pull.url}" if open_pull else ""))

@@ -14,10 +14,13 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .engine import Selection
+from .files import FileError, read_regular
 from .registry import rule_options
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "bot"}
+# Far above any real configuration; the bound stops a hostile file (a repository's pyproject.toml) from eating memory.
+CONFIG_LIMIT = 10_000_000
 _BOT_KEYS = {"enabled", "paths", "branch", "labels", "reviewers", "unsafe-fixes"}
 
 
@@ -91,15 +94,27 @@ def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
 
 
 def _table(path: Path) -> dict[str, Any] | None:
+    """The dockerfix table of a configuration file, None when it has none."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        data = tomllib.loads(read_regular(path, limit=CONFIG_LIMIT).data.decode("utf-8"))
+    except FileError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: values nested too deeply") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table")
     if path.name == "pyproject.toml":
-        return data.get("tool", {}).get("dockerfix")
-    return data.get("tool", {}).get("dockerfix", data)
+        table = tool.get("dockerfix")
+    else:
+        table = tool.get("dockerfix", data)
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{path}: `tool.dockerfix` must be a table")
+    return table
 
 
 def rule_option_values(table: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -110,7 +125,7 @@ def rule_option_values(table: Mapping[str, Any], where: str) -> dict[str, Any]:
     for name in sorted(set(table) & set(declared)):
         try:
             values[name] = declared[name].parse(table[name])
-        except ValueError as error:
+        except (ValueError, TypeError) as error:  # TypeError: a parser surprised by a value of another type
             raise ConfigError(f"{where}: `{name}` {error}") from None
     return values
 

@@ -30,10 +30,14 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from .files import FileError, read_regular
+
 # What `git ls-files` never lists either; walking it would cost more than the rest of most contexts.
 SKIPPED_NAMES = frozenset({".git"})
 # A context this large (a Dockerfile in a home folder) is listed only in part and claims no contents.
 MAX_ENTRIES = 200_000
+# Ignore files are short pattern lists; the bound only stops a hostile one (a huge file) from eating memory.
+MAX_IGNORE_FILE_BYTES = 1_000_000
 # Go's unicode.IsSpace, which strings.TrimSpace uses (str.strip would also trim \x1c-\x1f).
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # patternmatcher escapes these (regexp metacharacters that mean nothing to filepath.Match); the rest pass through.
@@ -340,6 +344,16 @@ def _has_wildcard(segment: str) -> bool:
     return False
 
 
+def _read_ignore_file(path: Path, root: Path) -> bytes:
+    """An ignore file's bytes: a regular file, bounded, and through a symbolic link only to a file inside the
+    context (a link to a file elsewhere on the machine, or to ``/dev/zero``, is refused)."""
+    target = os.path.realpath(path)
+    inside = (os.path.realpath(root), os.path.realpath(path.parent))
+    if not any(target == folder or target.startswith(folder.rstrip("/") + "/") for folder in inside):
+        raise FileError(f"is a symbolic link out of the build context (to {target})")
+    return read_regular(target, limit=MAX_IGNORE_FILE_BYTES, follow_symlinks=False).data
+
+
 class BuildContext:
     """What a rule may ask about the context: which paths are sent, which a COPY source names, small file texts.
 
@@ -363,12 +377,12 @@ class BuildContext:
         if dockerfile is not None:
             candidates.insert(0, dockerfile.with_name(dockerfile.name + ".dockerignore"))
         for candidate in candidates:
-            try:
-                data = candidate.read_bytes()
-            except FileNotFoundError:
+            if not os.path.lexists(candidate):
                 continue
-            except OSError as error:
-                return cls(DockerIgnore(), f"cannot read {candidate}: {error.strerror or error}", root=root)
+            try:
+                data = _read_ignore_file(candidate, root)
+            except FileError as error:
+                return cls(DockerIgnore(), f"{candidate}: {error}", root=root)
             return cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
         return cls(DockerIgnore(), root=root)
 

@@ -7,9 +7,6 @@ serialise to the JSON shape the CLI, the LSP server and the bot share.
 from __future__ import annotations
 
 import difflib
-import os
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +15,7 @@ from . import engine
 from .config import Settings
 from .context import BuildContext
 from .document import parse
+from .files import FileError, Snapshot, describe, read_regular, replace_file
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -197,39 +195,20 @@ def run_source(
     )
 
 
-def read_source(path: Path) -> Source:
-    """Read a Dockerfile; every way this fails becomes a located ``SourceError``."""
+def read_snapshot(path: Path) -> tuple[Source, Snapshot]:
+    """Read a Dockerfile (a regular file only: never blocks on a FIFO); every way this fails becomes a located
+    ``SourceError``. The snapshot lets a later write notice that the file changed meanwhile."""
     display = str(path)
-    if path.is_dir():
-        raise SourceError(display, 1, 1, "is a directory, not a Dockerfile")
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SourceError(display, 1, 1, f"cannot read: {error.strerror or error}") from None
-    return Source.decode(data, display)
+        snapshot = read_regular(path)
+    except FileError as error:
+        raise SourceError(display, 1, 1, str(error)) from None
+    return Source.decode(snapshot.data, display), snapshot
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` through a temporary file and a rename, keeping its mode (and owner if we can)."""
-    info = path.stat()
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockerfix", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, stat.S_IMODE(info.st_mode))
-        try:
-            os.chown(temporary, info.st_uid, info.st_gid)
-        except (PermissionError, AttributeError):
-            pass
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+def read_source(path: Path) -> Source:
+    """Read a Dockerfile that will not be written back."""
+    return read_snapshot(path)[0]
 
 
 @lru_cache(maxsize=32)
@@ -248,15 +227,17 @@ def context_for(folder: Path, dockerfile: Path) -> BuildContext:
 def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
     try:
-        source = read_source(path)
+        source, snapshot = read_snapshot(path)
         build_context = context_for(context_dir or path.parent, path)
         result = run_source(source, settings, build_context, path)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
     if write and result.changed:
         try:
-            write_atomically(path, source.encode(result.new_text))
+            replace_file(path, source.encode(result.new_text), snapshot)
+        except FileError as error:
+            return FileResult(path=str(path), error=f"{path}:1:1: {error}")
         except OSError as error:
-            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {error.strerror or error}")
+            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {describe(error)}")
         return FileResult(**{**result.__dict__, "written": True})
     return result

@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from .rule import CODE_PATTERN, ENGINE_OPTIONS, Option, Rule
+from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 
 ENTRY_POINT_GROUP = "dockerfix.rules"
 BUILTIN_PACKAGE = "dockerfix.rules"
@@ -61,7 +61,7 @@ def all_rules() -> tuple[type[Rule], ...]:
 @lru_cache(maxsize=1)
 def rule_options() -> dict[str, Option]:
     """Every rule's options and the engine's own by name; rules may share an option only by declaring the same one."""
-    options: dict[str, Option] = {option.name: option for option in ENGINE_OPTIONS}
+    options: dict[str, Option] = {option.name: option for option in GLOBAL_OPTIONS}
     for rule in all_rules():
         for option in rule.options:
             if options.setdefault(option.name, option) != option:

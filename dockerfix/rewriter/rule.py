@@ -63,7 +63,22 @@ TARGET_STAGE = Option(
     "the stage `docker build --target` builds (default: the last); layer findings count only in it and the stages it is built FROM",
     _stage_name,
 )
-ENGINE_OPTIONS = (TARGET_STAGE,)  # options the engine reads itself, for every rule
+BUILDERS = ("buildkit", "legacy")
+
+
+def _builder(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in BUILDERS:
+        raise ValueError(f"must be one of {', '.join(map(repr, BUILDERS))}")
+    return value.strip().lower()
+
+
+TARGET = Option(
+    "target", "buildkit",
+    "the builder the Dockerfiles are built with: `buildkit` (the default since Docker 23) lets fixes write BuildKit "
+    "syntax (`RUN --mount`, `COPY --chmod`, `COPY --link`, heredocs); `legacy` (the classic builder) never does",
+    _builder,
+)
+GLOBAL_OPTIONS = (TARGET_STAGE, TARGET)  # settings of the whole run: the engine reads them, any rule may
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ class Rule:
 
     def option(self, context: RuleContext, name: str) -> Any:
         """The configured value of one of this rule's options, or its default."""
-        declared = {option.name: option for option in self.options}[name]
+        declared = {option.name: option for option in (*GLOBAL_OPTIONS, *self.options)}[name]
         return context.options.get(name, declared.default)
 
     @staticmethod

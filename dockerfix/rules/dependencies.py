@@ -7,10 +7,14 @@ to find packages that need a compiler, headers or glibc."""
 from __future__ import annotations
 
 import json
+import posixpath
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,12 +28,23 @@ from .baseimages import native_entry
 from .runedit import tool_and_arguments, verb_index
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_GEM = re.compile(r"""^\s*gem\s+["']([^"']+)["']""", re.MULTILINE)
-_GO_REQUIRE_BLOCK = re.compile(r"^require\s*\((.*?)^\)", re.MULTILINE | re.DOTALL)
-_GO_REQUIRE_LINE = re.compile(r"^require\s+([^\s(]\S*)\s", re.MULTILINE)
+# Patterns run on whole files from the build context: none may backtrack over more than one line (`^\s*` would
+# rescan every blank line below each line start, `(.*?)^\)` the rest of the file after each unclosed block).
+_GEM = re.compile(r"""^[ \t]*gem[ \t]+["']([^"'\n]+)["']""", re.MULTILINE)
+_GO_REQUIRE_BLOCK_START = re.compile(r"require[ \t]*\(")
+_GO_REQUIRE_LINE = re.compile(r"require[ \t]+([^\s(]\S*)\s")
 _COMPOSER_NAME = re.compile(r"^\s*([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)")  # vendor/package, before `:version`
 _PECL_VERSION = re.compile(r"-\d[\w.]*$")  # `pecl install oci8-3.3.0`
 PHP_EXTENSION_INSTALLERS = ("docker-php-ext-install", "pecl")
+_INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)")
+# pip follows includes without a bound; real projects nest two or three levels (base / dev / test)
+MAX_INCLUDE_DEPTH = 8
+# Real setup.py files are a few kB; libcst takes about 10 s for 1 MB.
+SETUP_PY_LIMIT = 256_000
+SETUP_PY_TIMEOUT_SECONDS = 20
+# Isolated (-I): neither the environment's PYTHON* variables nor the working folder (a repository the bot works in
+# could hold a `json.py`) decide what the child imports; only the folder holding this dockerfix is added.
+_SETUP_PY_CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from dockerfix.setup_py import main; main()"
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python", "pip3": "python", "pipenv": "python", "poetry": "python", "uv": "python",
@@ -59,85 +74,159 @@ class Declarations:
     unreadable: tuple[str, ...]
 
 
-def _requirements(text: str) -> set[str]:
-    names = set()
+class Malformed(ValueError):
+    """A manifest whose values have the wrong types: data that cannot be read, not a bug."""
+
+
+def requirement_lines(text: str) -> Iterable[str]:
+    """The lines of a requirements file without comments and blanks."""
     for line in text.splitlines():
         line = line.split(" #", 1)[0].strip()
-        if line.startswith(("-", "#")) or not line:
-            continue
-        match = _REQUIREMENT_NAME.match(line)
+        if line and not line.startswith("#"):
+            yield line
+
+
+def _requirements(text: str) -> set[str]:
+    names = set()
+    for line in requirement_lines(text):
+        match = _REQUIREMENT_NAME.match(line) if not line.startswith("-") else None
         if match:
             names.add(match.group(1))
     return names
 
 
+@dataclass(frozen=True)
+class RequirementFiles:
+    """Requirements files and the files they include (``-r``/``-c``), each read once: ``texts`` maps every context
+    path named to its text (None when absent or unreadable); ``beyond`` lists the includes that were not followed,
+    as (including file, why): they lead out of the build context or nest deeper than ``MAX_INCLUDE_DEPTH``."""
+
+    texts: dict[str, str | None]
+    beyond: tuple[tuple[str, str], ...]
+
+
+def requirement_files(context: BuildContext | None, names: Iterable[str]) -> RequirementFiles:
+    """``names`` (context paths) and, breadth first, what they include; an include is relative to its file."""
+    texts: dict[str, str | None] = {}
+    beyond: list[tuple[str, str]] = []
+    level = list(names)
+    for depth in range(MAX_INCLUDE_DEPTH + 1):
+        following: list[str] = []
+        for name in level:
+            if name in texts:
+                continue
+            text = texts[name] = context.read_text(name) if context is not None else None
+            for line in requirement_lines(text or ""):
+                include = _INCLUDE.match(line)
+                if include is None or "://" in include.group(2):  # a URL is fetched by pip, not read from here
+                    continue
+                path = posixpath.normpath(posixpath.join(posixpath.dirname(name), include.group(2)))
+                # relative names are context paths; absolute ones are image paths that the caller's view maps
+                if path == ".." or path.startswith("../") or (path.startswith("/") and not name.startswith("/")):
+                    beyond.append((name, f"{name} includes {include.group(2)}, outside the build context"))
+                elif depth == MAX_INCLUDE_DEPTH:
+                    beyond.append((name, f"{name} includes {path}, more than {MAX_INCLUDE_DEPTH} includes deep"))
+                else:
+                    following.append(path)
+        level = following
+    return RequirementFiles(texts, tuple(beyond))
+
+
+def _table(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise Malformed(f"{where} is not a table")
+    return value
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Malformed(f"{where} is not a list of strings")
+    return value
+
+
 def _pyproject(text: str) -> set[str]:
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return set()
-    project = table.get("project", {})
-    declared = list(project.get("dependencies", []))
-    for group in project.get("optional-dependencies", {}).values():
-        declared.extend(group)
+    table = tomllib.loads(text)
+    project = _table(table.get("project", {}), "project")
+    declared = list(_string_list(project.get("dependencies", []), "project.dependencies"))
+    for name, group in _table(project.get("optional-dependencies", {}), "project.optional-dependencies").items():
+        declared.extend(_string_list(group, f"project.optional-dependencies.{name}"))
     names = _requirements("\n".join(declared))
-    poetry = table.get("tool", {}).get("poetry", {})
-    names |= {name for name in poetry.get("dependencies", {}) if name.lower() != "python"}
+    poetry = _table(_table(table.get("tool", {}), "tool").get("poetry", {}), "tool.poetry")
+    names |= {name for name in _table(poetry.get("dependencies", {}), "tool.poetry.dependencies") if name.lower() != "python"}
     return names
 
 
 def _pipfile(text: str) -> set[str]:
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return set()
-    return set(table.get("packages", {})) | set(table.get("dev-packages", {}))
+    table = tomllib.loads(text)
+    return set(_table(table.get("packages", {}), "packages")) | set(_table(table.get("dev-packages", {}), "dev-packages"))
 
 
 def setup_py_requirements(text: str) -> set[str] | None:
     """Names in `install_requires` of a setup.py, read from its syntax tree; None when it does not parse."""
-    # libcst takes a third of a second to import: only a context with a setup.py pays for it
-    from dockerfix.setup_py import install_requires
-
-    requirements = install_requires(text)
+    requirements = _install_requires(text) if len(text) <= SETUP_PY_LIMIT else None
     return None if requirements is None else _requirements("\n".join(requirements))
 
 
+@lru_cache(maxsize=64)
+def _install_requires(text: str) -> tuple[str, ...] | None:
+    """`install_requires` as ``dockerfix.setup_py`` reads it, in a process of its own: whatever libcst does with the
+    text (crash, exhaust its stack or memory, run for minutes), this process goes on; None when it does not answer."""
+    try:
+        child = subprocess.run(
+            [sys.executable, "-I", "-c", _SETUP_PY_CHILD], input=text.encode("utf-8"), capture_output=True,
+            timeout=SETUP_PY_TIMEOUT_SECONDS,
+        )
+        answer = json.loads(child.stdout) if child.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return tuple(_string_list(answer, "install_requires")) if answer is not None else None
+
+
 def _go_mod(text: str) -> set[str]:
-    names = {match.group(1) for match in _GO_REQUIRE_LINE.finditer(text)}
-    for block in _GO_REQUIRE_BLOCK.finditer(text):
-        for line in block.group(1).splitlines():
-            words = line.split("//", 1)[0].split()
-            if words:
-                names.add(words[0])
+    """Modules of `require x v` lines and `require ( ... )` blocks (a block ends at a line starting with `)`)."""
+    names: set[str] = set()
+    in_block = False
+    for line in text.splitlines():
+        if in_block:
+            if line.startswith(")"):
+                in_block = False
+            else:
+                words = line.split("//", 1)[0].split()
+                names.update(words[:1])
+            continue
+        start = _GO_REQUIRE_BLOCK_START.match(line)
+        if start:
+            in_block = True
+            names.update(line[start.end():].split("//", 1)[0].split()[:1])
+            continue
+        single = _GO_REQUIRE_LINE.match(line + "\n")
+        if single:
+            names.add(single.group(1))
     return names
 
 
-def _package_json(text: str) -> set[str]:
+def json_object(text: str) -> dict:
+    """A JSON manifest's top-level object; ``ValueError`` when it is not JSON or not an object."""
     try:
-        package = json.loads(text)
-    except ValueError:
-        return set()
-    if not isinstance(package, dict):
-        return set()
+        value = json.loads(text)
+    except RecursionError:
+        raise Malformed("nests too deeply") from None
+    return _table(value, "the top level")
+
+
+def _package_json(text: str) -> set[str]:
+    package = json_object(text)
     names: set[str] = set()
     for section in ("dependencies", "devDependencies", "optionalDependencies"):
-        if isinstance(package.get(section), dict):
-            names.update(package[section])
+        names.update(_table(package.get(section, {}), section))
     return names
 
 
 def _composer_json(text: str) -> set[str]:
-    try:
-        composer = json.loads(text)
-    except ValueError:
-        return set()
-    if not isinstance(composer, dict):
-        return set()
+    composer = json_object(text)
     names: set[str] = set()
     for section in ("require", "require-dev"):
-        if isinstance(composer.get(section), dict):
-            names.update(name for name in composer[section] if name.lower() != "php")
+        names.update(name for name in _table(composer.get(section, {}), section) if name.lower() != "php")
     return names
 
 
@@ -152,21 +241,32 @@ _READERS = {
 
 
 def declared(context: BuildContext | None, ecosystem: str) -> Declarations:
-    """What the build context's declaration files of ``ecosystem`` name."""
+    """What the build context's declaration files of ``ecosystem`` name. A file that exists but cannot be read (not
+    UTF-8, malformed, values of the wrong type, nested too deeply, an include that cannot be followed) is
+    ``unreadable``, never an error."""
     packages: set[str] = set()
     files: list[str] = []
     unreadable: list[str] = []
     if context is None:
         return Declarations(ecosystem, frozenset(), (), ())
+    done: set[str] = set()
     for pattern, reader in _READERS.get(ecosystem, ()):
-        for path in context.glob(pattern) if "*" in pattern else ([pattern] if context.exists(pattern) else []):
-            text = context.read_text(path)
-            names = reader(text) if text is not None else None
-            if names is None:
-                unreadable.append(path)
+        paths = [path for path in (context.glob(pattern) if "*" in pattern else [pattern]) if path not in done]
+        if reader is _requirements:
+            found = requirement_files(context, paths)
+            texts, cut = found.texts, {path for path, _ in found.beyond}
+        else:
+            texts, cut = {path: context.read_text(path) for path in paths if context.exists(path)}, set()
+        for path, text in texts.items():
+            if path in done:
                 continue
-            files.append(path)
-            packages.update(normalise(ecosystem, name) for name in names)
+            done.add(path)
+            try:
+                names = reader(text) if text is not None else None
+            except (ValueError, RecursionError):  # TOML and JSON errors are ValueErrors, like Malformed
+                names = None
+            (files if names is not None and path not in cut else unreadable).append(path)
+            packages.update(normalise(ecosystem, name) for name in names or ())
     return Declarations(ecosystem, frozenset(packages), tuple(files), tuple(unreadable))
 
 

@@ -5,16 +5,39 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
-from .runedit import Style, append_blocker, appendable_text, command_end, command_text, trailing_comment
-from .shellfacts import Role, changes_shell_state, role
+from .runedit import (
+    Style, append_blocker, appendable_text, closed_line, command_end, command_text, subshell, trailing_comment,
+)
+from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
+
+# What a merge gains (a finding claims one of these).
+CACHE_CLAIM = "the package index update would be in the layer of the install that needs it"
+BYTES_CLAIM = "files an earlier RUN wrote would no longer ship in its layer"
+LAYERS_CLAIM = "one layer fewer"
+
+# hadolint's DL3059 ignores RUNs of more than two commands: an author who chains commands and still writes several
+# RUNs chose the layers. Merging such RUNs claims one layer fewer and nothing else, so DF101 leaves them too.
+MAX_COMMANDS_FOR_LAYER_CLAIM = 2
+
+# Linux limits one argument, here the command of `sh -c`, to 128 KiB (MAX_ARG_STRLEN). The longest RUN of the
+# corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it gains").
+MAX_MERGED_COMMAND_BYTES = 32 * 1024
+
+# A comment between two RUNs that speaks of layers, the build cache or keeping steps apart explains why they are
+# two RUNs (`# separate layer so the one above is shared`); a comment that names the next step does not.
+SEPARATION_REASON = re.compile(
+    r"\b(layers?|separate(ly)?|split|apart|own (run|step|layer)|invalidat\w*|rebuilds?|re-?used?|"
+    r"(build|docker|layer|image) cache|pre-?cache|to cache|cached)\b",
+    re.IGNORECASE,
+)
 
 
 class MergeConsecutiveRun(Rule):
@@ -23,11 +46,20 @@ class MergeConsecutiveRun(Rule):
     What it does
         Finds RUN instructions that follow each other in a stage (only comments and blank lines between them, the same
         flags, shell form, a POSIX shell) and rewrites them as one RUN whose commands are joined with `&&`, one command
-        per continuation line in the file's own style, comments kept as comment lines inside the continuation.
+        per continuation line in the file's own style, comments kept as comment lines inside the continuation. It
+        reports a pair of RUNs only when merging them gains something: the package index update in the layer of the
+        install that needs it, files that a RUN removes or rewrites (`rm`, package removal, `chmod`, `chown`, `mv`,
+        `sed -i` before it makes any files of its own) no longer shipped in the earlier layer, or one layer fewer for
+        RUNs of at most two commands each (as hadolint's DL3059: an author who chains more and still writes two RUNs
+        chose the layers). A comment between the RUNs that explains the split (it speaks of layers, the build cache
+        or keeping steps apart) keeps them apart, and so does a suppression comment (inside a merged RUN it would no
+        longer apply to its instruction); other comments, such as a step's title, move into the merged RUN. RUNs it
+        cannot merge are reported only when merging them would remove bytes or fix the cache.
 
     Why
-        Every RUN makes a layer. Files deleted in a later layer still weigh in the image, and each layer costs pull
-        time and metadata; one RUN that updates, installs and cleans up leaves only what it kept.
+        Every RUN makes a layer. Files deleted in a later layer still weigh in the image, an index update in its own
+        layer is reused from the cache when the install changes (stale package lists), and each layer costs pull time
+        and metadata; one RUN that updates, installs and cleans up leaves only what it kept.
 
     Example
         RUN apt-get update
@@ -38,16 +70,20 @@ class MergeConsecutiveRun(Rule):
 
     Fix safety
         Each RUN starts a fresh shell in WORKDIR and the build stops at the first failing one. The fix keeps both: a
-        RUN that changes the shell's state (`cd`, `export`, `set`, `umask`, variables, `source`, `exit`, ...) is wrapped
-        in a subshell `( ... )` so later commands do not see it, and a later RUN made of a `;` or `||` list is grouped
+        RUN that changes the shell's state (`cd`, `export`, `set`, `umask`, variables, loop variables, `source`,
+        `exit`, any POSIX special built-in, which keeps the assignments in front of it, and these behind a prefix such
+        as `time` or `!`) is wrapped in a subshell `( ... )` so later commands do not see it (written `( (` when the
+        RUN starts with `(`: `((` may read as arithmetic), and a later RUN made of a `;` or `||` list is grouped
         `{ ...; }` so it still runs only when the earlier ones succeeded. A shell comment that ends a RUN becomes a
         comment line of the continuation. A RUN with a background `&`, a comment before a continuation (it swallows
-        the rest of the RUN), a heredoc or a command the shell parser cannot read stays on its own and is reported;
-        its neighbours on either side are still merged. A `;` list under `set -e` (set by the RUN or by SHELL) may
-        only end a merged RUN: on the left of `&&` the shell ignores `set -e`. The fix is safe when the merge
-        also pays for the build cache: an index update with the install that needs it, cleanup with the layer that
-        made the files, or quick housekeeping commands. Merging a slow, stable step with one that may change more often
-        makes every rebuild rerun both, so that fix is unsafe (applied with `--unsafe-fixes`).
+        the rest of the RUN), a heredoc or a command the shell parser cannot read stays on its own; its neighbours
+        on either side are still merged. A `;` list under `set -e` (set by the RUN or by SHELL) may only end a merged
+        RUN: on the left of `&&` the shell ignores `set -e`. A merged command never ends a line with the escape
+        character (BuildKit would continue the RUN into the next instruction) and stays under 32 KiB (Linux limits
+        the command `sh -c` receives to 128 KiB). The fix is safe when the merge also pays for the build cache: an
+        index update with the install that needs it, cleanup with the layer that made the files, or quick
+        housekeeping commands. Merging a slow, stable step with one that may change more often makes every rebuild
+        rerun both, so that fix is unsafe (applied with `--unsafe-fixes`).
     """
 
     code = "DF101"
@@ -64,6 +100,10 @@ class MergeConsecutiveRun(Rule):
         'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo one\nRUN echo two\n',
         'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN echo one\nRUN echo two\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
+        "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
+        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\nRUN rm -rf /var/lib/apt/lists/*\n",
+        "FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
     )
     invalid = (
         Example(
@@ -79,6 +119,10 @@ class MergeConsecutiveRun(Rule):
             "FROM alpine\nWORKDIR /src\nRUN (cd /tmp && touch marker) \\\n    && touch here\n",
         ),
         Example(
+            "FROM alpine\nRUN (cd /src && make) && cd /\nRUN rm -rf /src\n",
+            "FROM alpine\nRUN ( (cd /src && make) && cd /) \\\n    && rm -rf /src\n",
+        ),
+        Example(
             "FROM alpine\nRUN mkdir -p /a; echo ok\nRUN test -d /a || mkdir /a\nRUN chmod 755 /a\n",
             "FROM alpine\nRUN mkdir -p /a; echo ok \\\n    && { test -d /a || mkdir /a; } \\\n    && chmod 755 /a\n",
         ),
@@ -87,21 +131,38 @@ class MergeConsecutiveRun(Rule):
             "FROM debian\nRUN apt-get install -y build-essential && \\\n    gcc --version && \\\n    make -C /src\n",
             unsafe=True,
         ),
-        Example("FROM alpine\nRUN sleep 100 &\nRUN echo done\n", None),
+        Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example(
             "FROM alpine\nRUN touch /a\nRUN touch /b\nRUN sleep 100 &\nRUN touch /c\nRUN touch /d\n",
             "FROM alpine\nRUN touch /a \\\n    && touch /b\nRUN sleep 100 &\nRUN touch /c \\\n    && touch /d\n",
         ),
-        Example("FROM alpine\nRUN set -e; mkdir /a; touch /a/b\nRUN touch /c\n", None),
+        Example("FROM debian\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n", None),
         Example(
-            "FROM alpine\nRUN mkdir /a\nRUN set -e; touch /a/b; touch /a/c\nRUN touch /d\n",
-            "FROM alpine\nRUN mkdir /a \\\n    && { set -e; touch /a/b; touch /a/c; }\nRUN touch /d\n",
+            "FROM alpine\nRUN mkdir /a\nRUN set -e; touch /a/b\nRUN touch /d\n",
+            "FROM alpine\nRUN mkdir /a \\\n    && { set -e; touch /a/b; }\nRUN touch /d\n",
         ),
         Example(
             "FROM alpine\nRUN echo one # first\nRUN echo two  # second\n",
             "FROM alpine\nRUN echo one \\\n    # first\n    && echo two  # second\n",
         ),
-        Example("FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n", None),
+        Example("FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN rm -rf /tmp/x\n", None),
+        Example(
+            "FROM debian\nRUN apt-get install -y curl\n# hadolint ignore=DL3008\nRUN apt-get purge -y curl\n", None,
+        ),
+        Example(
+            "FROM alpine:3.19\nRUN rm -rf /tmp/a\nRUN echo foo\\ ;\nENV X=1\n",
+            "FROM alpine:3.19\nRUN rm -rf /tmp/a \\\n    && echo foo\\ ;\nENV X=1\n",
+        ),
+        Example(
+            "FROM alpine\nRUN PATH=/nowhere times\nRUN ls /\n",
+            "FROM alpine\nRUN (PATH=/nowhere times) \\\n    && ls /\n",
+            unsafe=True,
+        ),
+        Example(
+            'FROM debian\nSHELL ["bash", "-c"]\nRUN time cd /tmp\nRUN touch here\n',
+            'FROM debian\nSHELL ["bash", "-c"]\nRUN (time cd /tmp) \\\n    && touch here\n',
+            unsafe=True,
+        ),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
@@ -110,32 +171,32 @@ class MergeConsecutiveRun(Rule):
                 continue
             errexit = shell_errexit(document, stage)
             for group in consecutive_runs(stage, context, self.code):
-                yield from self.check_group(document, group, errexit)
+                yield from self.check_group(document, context, group, errexit)
 
-    def check_group(self, document: Document, group: list[Instruction], errexit: bool) -> Iterator[Finding]:
-        """A RUN after which nothing may be appended splits the group: it stays on its own (reported), and a RUN
-        whose `;` list relies on `set -e` may only end a merged RUN; the segments between them are merged."""
-        segment: list[Instruction] = []
-        for run in group:
-            blocker = append_blocker(run)
-            if blocker is not None:
-                yield self.finding(
-                    f"RUN instructions next to this one could share its layer; not merged automatically: {blocker}",
-                    run.start, run.header_end,
-                )
-                yield from self.check_segment(document, segment)
-                segment = []
+    def check_group(
+        self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool
+    ) -> Iterator[Finding]:
+        """Split the group where a merge claims nothing, where the author explained the split, or where the RUNs
+        cannot be joined; merge the segments between. A pair that cannot be joined is reported only when merging it
+        would have removed bytes or fixed the cache (a note about one layer more proposes nothing worth doing)."""
+        segment = [group[0]]
+        for before, after in zip(group, group[1:]):
+            claim = merge_claim(before, after)
+            if claim is not None and explained_apart(document, before, after):
+                claim = None
+            blocker = None if claim is None else (
+                suppression_between(document, context, before, after) or join_blocker(before, after, errexit)
+            )
+            if claim is not None and blocker is None:
+                segment.append(after)
                 continue
-            segment.append(run)
-            ending = errexit_sequence(run, errexit)
-            if ending is not None:
-                if len(segment) == 1 and run is not group[-1]:
-                    yield self.finding(
-                        f"RUN instructions after this one could share its layer; not merged automatically: {ending}",
-                        run.start, run.header_end,
-                    )
-                yield from self.check_segment(document, segment)
-                segment = []
+            if claim in (BYTES_CLAIM, CACHE_CLAIM):
+                yield self.finding(
+                    f"merged with the RUN before it, {claim}; not merged automatically: {blocker}",
+                    after.start, after.header_end,
+                )
+            yield from self.check_segment(document, segment)
+            segment = [after]
         yield from self.check_segment(document, segment)
 
     def check_segment(self, document: Document, group: list[Instruction]) -> Iterator[Finding]:
@@ -162,25 +223,35 @@ class MergeConsecutiveRun(Rule):
     def merge(
         self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability
     ) -> Iterable[Finding]:
+        """One finding per stretch of RUNs whose merged command stays within ``MAX_MERGED_COMMAND_BYTES``."""
+        stretch: list[Instruction] = []
+        size = 0
+        for previous, run in zip([None, *runs], runs):
+            added = size_bound(document, previous if stretch else None, run)
+            if stretch and size + added > MAX_MERGED_COMMAND_BYTES:
+                yield from self.merge_stretch(document, stretch, reasons, applicability)
+                stretch, added = [], size_bound(document, None, run)
+                size = 0
+            stretch.append(run)
+            size += added
+        yield from self.merge_stretch(document, stretch, reasons, applicability)
+
+    def merge_stretch(
+        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability
+    ) -> Iterable[Finding]:
         if len(runs) < 2:
             return
-        style = Style.of_runs(document, runs)
-        last = len(runs) - 1
-        pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
-        text = pieces[0]
-        for previous, run, command in zip(runs, runs[1:], pieces[1:]):
-            moved = trailing_comment(previous)
-            comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
-            text += style.join(document, comments, command)
-        if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
-            text += document.text[command_end(runs[-1]):runs[-1].header_end]
-        why = "; ".join(dict.fromkeys(reasons))
         count = len(runs)
+        why = "; ".join(dict.fromkeys(reasons))
         yield self.finding(
             f"{count} consecutive RUN instructions make {count} layers; one RUN does the same in one layer",
             runs[0].start,
             runs[-1].header_end,
-            self.fix(f"Merge {count} RUN instructions into one ({why})", [Edit(runs[0].arguments_start, runs[-1].header_end, text)], applicability),
+            self.fix(
+                f"Merge {count} RUN instructions into one ({why})",
+                [Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))],
+                applicability,
+            ),
             Savings(layers=count - 1),
         )
 
@@ -253,7 +324,7 @@ def same_flags(first: Instruction, second: Instruction) -> bool:
 
 def needs_isolation(script: Script) -> bool:
     """Whether a later command in the same shell could see a state change this script makes."""
-    if script.defines_function or script.has_arithmetic:
+    if script.defines_function or script.has_arithmetic or _loop_variable(script.source):
         return True
     for command in script.simple_commands():
         if command.in_subshell:
@@ -266,6 +337,12 @@ def needs_isolation(script: Script) -> bool:
     return "${" in script.source and any(op in script.source for op in (":=", "=")) and _assigning_expansion(script.source)
 
 
+def _loop_variable(text: str) -> bool:
+    """`for name in ...` and `select name in ...` leave the variable set after the loop (read from the text: a
+    false match only adds a subshell)."""
+    return re.search(r"(^|[\s;&|(){}])(for|select)\s+[A-Za-z_]", text) is not None
+
+
 def _assigning_expansion(text: str) -> bool:
     """`${name:=value}` / `${name=value}` assign as a side effect."""
     return re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?=", text) is not None
@@ -274,13 +351,43 @@ def _assigning_expansion(text: str) -> bool:
 def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> str:
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires."""
     if isolate and needs_isolation(run.shell):
-        return f"({command_text(document, run)})"
+        return subshell(command_text(document, run))
     return appendable_text(document, run) if group else command_text(document, run)
+
+
+def merged_text(document: Document, runs: list[Instruction]) -> str:
+    """The arguments of one RUN doing what ``runs`` did, in the file's continuation style."""
+    style = Style.of_runs(document, runs)
+    last = len(runs) - 1
+    pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
+    text = pieces[0]
+    for previous, run, command in zip(runs, runs[1:], pieces[1:]):
+        moved = trailing_comment(previous)
+        comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
+        text += style.join(document, comments, command)
+    if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
+        return text + document.text[command_end(runs[-1]):runs[-1].header_end]
+    return closed_line(text, document.escape)
+
+
+def size_bound(document: Document, previous: Instruction | None, run: Instruction) -> int:
+    """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
+    widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
+    receives, since BuildKit removes continuations and comment lines."""
+    size = len(document.text[run.arguments_start:run.header_end].encode("utf-8")) + len("{ ; } && ")
+    if previous is not None:
+        size += len(Style.of_runs(document, [previous, run]).join(document, between_comments(document, previous, run), "").encode("utf-8"))
+        size += len((trailing_comment(previous) or "").encode("utf-8"))
+    return size
+
+
+def comments_between(document: Document, previous: Instruction, run: Instruction) -> list[Comment]:
+    return document.comments_between(previous.span[1], run.span[0])
 
 
 def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:
     """The comment lines between two RUNs, as written."""
-    return [document.text[comment.line.start:comment.line.content_end] for comment in document.comments_between(previous.span[1], run.span[0])]
+    return [document.text[comment.line.start:comment.line.content_end] for comment in comments_between(document, previous, run)]
 
 
 def run_roles(run: Instruction) -> list[Role]:
@@ -297,3 +404,67 @@ def merge_pays(before: Instruction, after: Instruction) -> str | None:
     if all(r in (Role.LIGHT, Role.CLEANUP) for r in before_roles + after_roles):
         return "quick housekeeping commands"
     return None
+
+
+def managers_with(run: Instruction, wanted: Role) -> set[str]:
+    """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
+    found = set()
+    for command in run.shell.simple_commands():
+        manager = manager_of(command.name_literal)
+        if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
+            found.add(manager.name)
+    return found
+
+
+def command_count(run: Instruction) -> int:
+    return sum(1 for command in run.shell.simple_commands() if command.name is not None)
+
+
+def rewrites_earlier_output(run: Instruction) -> bool:
+    """Whether the RUN removes or rewrites files before it runs anything but shell set-up (`set -eux`, `cd`), so the
+    files are an earlier RUN's: in a later layer they still ship in the earlier one (rewritten ones twice)."""
+    for command in run.shell.simple_commands():
+        name, arguments = command.name_literal, command.argument_literals
+        if role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
+            return True
+        if name is None or name not in STATE_CHANGING_BUILTINS:
+            return False
+    return False
+
+
+def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
+    """Commands that copy a file into the new layer to change it: ownership, modes, a move, an in-place edit."""
+    if name in ("chmod", "chown", "chgrp", "mv"):
+        return True
+    return name == "sed" and any(a is not None and (a == "-i" or a.startswith(("-i", "--in-place"))) for a in arguments)
+
+
+def merge_claim(before: Instruction, after: Instruction) -> str | None:
+    """What merging two adjacent RUNs gains, or None when it gains nothing a maintainer would merge for."""
+    if before.shell is None or after.shell is None or before.shell.has_error or after.shell.has_error:
+        return None
+    if managers_with(before, Role.UPDATE) & managers_with(after, Role.INSTALL) - managers_with(after, Role.UPDATE):
+        return CACHE_CLAIM
+    if rewrites_earlier_output(after):
+        return BYTES_CLAIM
+    if max(command_count(before), command_count(after)) <= MAX_COMMANDS_FOR_LAYER_CLAIM:
+        return LAYERS_CLAIM
+    return None
+
+
+def explained_apart(document: Document, before: Instruction, after: Instruction) -> bool:
+    """Whether a comment line between the two RUNs explains why they are apart (the author has decided)."""
+    return any(SEPARATION_REASON.search(comment.text) for comment in comments_between(document, before, after))
+
+
+def suppression_between(document: Document, context: RuleContext, before: Instruction, after: Instruction) -> str | None:
+    """A suppression comment above ``after`` would stop applying to it once inside a merged RUN."""
+    for comment in comments_between(document, before, after):
+        if context.suppressions is not None and comment.line.number in context.suppressions.per_line:
+            return f"the suppression comment on line {comment.line.number} belongs to the RUN after it"
+    return None
+
+
+def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool) -> str | None:
+    """Why ``after`` cannot be joined to ``before`` in one RUN (checked for the pair, as the merge joins pairs)."""
+    return append_blocker(before) or append_blocker(after) or errexit_sequence(before, shell_errexit_on)

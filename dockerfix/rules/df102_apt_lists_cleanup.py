@@ -10,11 +10,14 @@ from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
-from .runedit import AppendCleanupRule, removes_path, stages_built_on, tool_and_arguments, verb_index
+from .cleanups import kept_out_by_mount, removed_after
+from .runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
 APT_INSTALL = re.compile(r"\bapt(-get)?\b.*\b(install|upgrade|dist-upgrade|build-dep)\b")
+# A file `apt-get update` writes: a removal must cover it (the folder, `lists/*`, `find lists -delete`, ...).
+LISTS_FILE = "/var/lib/apt/lists/deb.debian.org_debian_dists_stable_InRelease"
 
 
 def apt_verb(command: SimpleCommand) -> str | None:
@@ -25,12 +28,21 @@ def apt_verb(command: SimpleCommand) -> str | None:
     return None if index is None else arguments[index]
 
 
+def refreshes_lists(command: SimpleCommand) -> bool:
+    """`apt-get update`, or an install that updates first (`apt-get install --update`, apt 3.0+)."""
+    verb = apt_verb(command)
+    return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
+
+
 class AptListsCleanup(AppendCleanupRule):
     """Remove /var/lib/apt/lists in the RUN that ran `apt-get update`.
 
     What it does
-        Flags a RUN that runs `apt-get update` (or `apt update`) without removing `/var/lib/apt/lists/*` in the same
-        RUN, and appends `rm -rf /var/lib/apt/lists/*` to it.
+        Flags a RUN that runs `apt-get update` (or `apt update`, or `apt-get install --update`) without removing the
+        package lists after it in the same RUN, and appends `rm -rf /var/lib/apt/lists/*` to it. Any common way of
+        removing them counts: `rm -rf /var/lib/apt/lists/*` (or the folder, with or without `-f`), a glob or
+        variable that names them, `find /var/lib/apt/lists -type f -delete`, `apt-get dist-clean` (apt 2.7+), or a
+        `--mount` (cache or tmpfs) over the folder.
 
     Why
         The package lists weigh tens of megabytes and are only needed to install. Deleted in a later RUN they still
@@ -61,6 +73,11 @@ class AptListsCleanup(AppendCleanupRule):
         "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n",
         "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y curl\n",
         "FROM debian\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN set -eux; apt-get update; apt-get install -y --no-install-recommends curl; apt-get dist-clean\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -r /var/lib/apt/lists\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y curl && find /var/lib/apt/lists -type f -delete\n",
+        "FROM debian\nARG LISTS=/var/lib/apt/lists\nRUN apt-get update && apt-get install -y curl && rm -rf \"${LISTS}\"/*\n",
+        "FROM debian\nRUN --mount=type=tmpfs,target=/var/lib/apt/lists apt-get update && apt-get install -y curl\n",
     )
     invalid = (
         Example(
@@ -89,6 +106,16 @@ class AptListsCleanup(AppendCleanupRule):
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None),
         Example('FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n', None),
         Example(
+            "FROM debian\nRUN apt-get install --update -y curl\n",
+            "FROM debian\nRUN apt-get install --update -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n",
+            "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
+            unsafe=True,
+        ),
+        Example(
             "FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n",
             "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    # tools\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
@@ -99,10 +126,11 @@ class AptListsCleanup(AppendCleanupRule):
         return ContentChange(removes=("/var/lib/apt/lists",))
 
     def creates_mess(self, command: SimpleCommand) -> bool:
-        return apt_verb(command) == "update"
+        return refreshes_lists(command)
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        return removes_path(commands, r"^/var/lib/apt/lists/?(\*|$)")
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        last_refresh = max(position for position, command in enumerate(commands) if refreshes_lists(command))
+        return removed_after(stage, run, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         for later, install in needing_lists(document, stage, run):
@@ -133,7 +161,7 @@ def needing_lists(document: Document, stage: Stage, run: Instruction) -> Iterato
                 continue
             commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
-            if "update" in verbs:
+            if any(refreshes_lists(command) for command in commands):
                 if current is stage:
                     return  # the lists exist again from here on: what follows is that RUN's concern
                 break

@@ -7,13 +7,35 @@ from dockerfix.rewriter.rule import Example
 
 from .runedit import AddFlagRule, verb_index
 
+# apt-get's options that make `install` only print what it would do.
+SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})
+# Short options that take a value: in a cluster such as `-ys` the letters after one of them are its value.
+SHORT_OPTIONS_WITH_VALUE = frozenset("oct")
+
+
+def simulates(arguments: list[str | None]) -> bool:
+    """Whether apt only simulates: `-s` (alone or in a cluster like `-qs`), its long names, or
+    `-o APT::Get::Simulate=true`."""
+    for argument in arguments:
+        if argument is None:
+            continue
+        if argument in SIMULATE_OPTIONS or "apt::get::simulate=true" in argument.lower():
+            return True
+        if argument.startswith("-") and not argument.startswith("--") and argument[1:].isalpha():
+            letters = argument[1:]
+            value_at = min((letters.index(letter) for letter in SHORT_OPTIONS_WITH_VALUE if letter in letters), default=len(letters))
+            if "s" in letters[:value_at + 1]:
+                return True
+    return False
+
 
 class AptNoInstallRecommends(AddFlagRule):
     """Install only the packages asked for: `apt-get install --no-install-recommends`.
 
     What it does
         Flags `apt-get install` (and `apt install`) without `--no-install-recommends` and adds the flag after
-        `install`.
+        `install`. A simulated install (`-s`, `--simulate`, `--dry-run`, `--just-print`, `--no-act`, `--recon`)
+        installs nothing and is left alone.
 
     Why
         By default apt also installs every package the requested ones recommend: documentation, optional tools,
@@ -40,6 +62,8 @@ class AptNoInstallRecommends(AddFlagRule):
         "FROM debian\nRUN apt-get install -y --no-install-recommends curl\n",
         "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",
         "FROM debian\nRUN apt-get update\n",
+        "FROM debian\nRUN if apt-get install -s \"postgresql-$PG_MAJOR-jit\" > /dev/null 2>&1; then echo jit; fi\n",
+        "FROM debian\nRUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
     )
     invalid = (
         Example(
@@ -64,7 +88,7 @@ class AptNoInstallRecommends(AddFlagRule):
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         index = verb_index(arguments)
-        return name in ("apt-get", "apt") and index is not None and arguments[index] == "install"
+        return name in ("apt-get", "apt") and index is not None and arguments[index] == "install" and not simulates(arguments)
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return any(

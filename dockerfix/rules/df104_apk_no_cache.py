@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.document import Instruction, Stage
-from dockerfix.rewriter.rule import Example
+from typing import Iterator
 
-from .runedit import AddFlagRule, removes_path, verb_index
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding
+from dockerfix.rewriter.rule import Example, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .cleanups import kept_out_by_mount, removed_after
+from .runedit import AddFlagRule, append_blocker, append_edit, insert_after, shell_runs, tool_and_arguments, verb_index
+
+# A file apk writes when it fetches the index: a removal must cover it (`rm -rf /var/cache/apk/*`, the folder, ...).
+INDEX_FILE = "/var/cache/apk/APKINDEX.00740ba1.tar.gz"
+INDEX_CLEANUP = "rm -rf /var/cache/apk/*"
+# Verbs that read the index and, given `--no-cache`, fetch it themselves instead of reading `apk update`'s copy.
+NO_CACHE_VERBS = ("add", "upgrade")
+NEEDS_NO_INDEX = ("del",)
+
+
+def apk_verb(command: SimpleCommand) -> str | None:
+    name, arguments = tool_and_arguments(command)
+    index = verb_index(arguments)
+    return arguments[index] if name == "apk" and index is not None else None
+
+
+def caches_index(command: SimpleCommand) -> bool:
+    """An apk command that may write the index to /var/cache/apk: `apk update`, or an add/upgrade that fetches it,
+    without `--no-cache` (or `--no-network`, which fetches nothing)."""
+    verb = apk_verb(command)
+    arguments = tool_and_arguments(command)[1]
+    return verb in ("update", *NO_CACHE_VERBS) and "--no-cache" not in arguments and "--no-network" not in arguments
+
+
+def updates_index(command: SimpleCommand) -> bool:
+    return apk_verb(command) == "update" and caches_index(command)
 
 
 class ApkNoCache(AddFlagRule):
@@ -13,20 +43,25 @@ class ApkNoCache(AddFlagRule):
 
     What it does
         Flags `apk add` without `--no-cache` in a RUN that does not remove `/var/cache/apk` itself, and adds the flag
-        after `add`.
+        after `add`. `apk add --no-network` (it installs from what is already there and never fetches an index) is
+        left alone. A RUN that runs `apk update` is one finding: the index `apk update` writes stays in the layer even
+        when every `apk add` has `--no-cache`, so the fix drops `apk update` and gives each `apk add` `--no-cache`
+        (which fetches the index without keeping it); where `apk update` cannot be dropped (it is not followed by
+        `&&` or `;`, or another apk command reads the index) it appends `rm -rf /var/cache/apk/*`.
 
     Why
         Without it apk keeps the package index in `/var/cache/apk` inside the layer; with it apk fetches the index,
         installs and keeps nothing, and no `apk update` or cleanup is needed.
 
     Example
-        RUN apk add curl
+        RUN apk update && apk add curl
         becomes
         RUN apk add --no-cache curl
 
     Fix safety
         Unsafe: the image no longer contains the index under `/var/cache/apk` (a cache apk re-creates on demand).
-        Skipped when `/var/cache/apk` is a `--mount=type=cache`.
+        Skipped when a `--mount` covers `/var/cache/apk`. A RUN whose only apk command is `apk update` keeps its
+        index for later RUNs: reported, not fixed.
     """
 
     code = "DF104"
@@ -41,6 +76,9 @@ class ApkNoCache(AddFlagRule):
         "FROM alpine\nRUN apk add --no-cache curl\n",
         "FROM alpine\nRUN apk update && apk add curl && rm -rf /var/cache/apk/*\n",
         "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk add curl\n",
+        "FROM alpine\nRUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
+        "&& apk del --no-network .build\n",
+        "FROM alpine\nRUN apk --no-cache update && apk --no-cache upgrade && apk add --no-cache curl\n",
     )
     invalid = (
         Example("FROM alpine\nRUN apk add curl git\n", "FROM alpine\nRUN apk add --no-cache curl git\n", unsafe=True),
@@ -49,11 +87,81 @@ class ApkNoCache(AddFlagRule):
             "FROM alpine\nRUN apk --update add --no-cache --virtual .build gcc\n",
             unsafe=True,
         ),
+        Example("FROM alpine\nRUN apk update && apk add curl\n", "FROM alpine\nRUN apk add --no-cache curl\n", unsafe=True),
+        Example(
+            "FROM alpine\nRUN set -eux; \\\n    apk update; \\\n    apk add --no-cache git; \\\n    apk add curl\n",
+            "FROM alpine\nRUN set -eux; \\\n    apk add --no-cache git; \\\n    apk add --no-cache curl\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl\n",
+            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n    && rm -rf /var/cache/apk/*\n",
+            unsafe=True,
+        ),
+        Example("FROM alpine\nRUN apk update\nRUN apk add curl\n", "FROM alpine\nRUN apk update\nRUN apk add --no-cache curl\n", unsafe=True),
     )
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         index = verb_index(arguments)
-        return name == "apk" and index is not None and arguments[index] == "add"
+        return name == "apk" and index is not None and arguments[index] == "add" and "--no-network" not in arguments
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return removes_path(run.shell.simple_commands(), r"^/var/cache/apk")
+        """Cleaned up already, or given one finding for its `apk update` (see ``update_findings``)."""
+        commands = list(run.shell.simple_commands())
+        return self.cleaned_up(stage, run, commands) or any(updates_index(command) for command in commands)
+
+    @staticmethod
+    def cleaned_up(stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        fetches = [position for position, command in enumerate(commands) if caches_index(command)]
+        return not fetches or removed_after(stage, run, fetches[-1], INDEX_FILE) or kept_out_by_mount(stage, run, INDEX_FILE)
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        yield from super().check(document, context)
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                update = next((command for command in commands if updates_index(command)), None)
+                if update is None or self.cleaned_up(stage, run, commands):
+                    continue
+                yield self.update_finding(document, run, commands, update)
+
+    def update_finding(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
+        start = run.arguments_to_source(update.start)
+        end = run.arguments_to_source(update.end, end=True)
+        message = "`apk update` leaves the package index in /var/cache/apk in the layer"
+        if not any(apk_verb(command) in NO_CACHE_VERBS for command in commands[commands.index(update) + 1:]):
+            return self.finding(f"{message} (not fixed: a later RUN may install from it)", start, end)
+        dropped = self.drop_update(document, run, commands, update)
+        if dropped is not None:
+            title = "Drop `apk update` and install with `apk add --no-cache` (the index is no longer kept in the image)"
+            fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change())
+            return self.finding(f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix)
+        reason = append_blocker(run)
+        if reason is not None:
+            return self.finding(f"{message} (not fixed: {reason})", start, end)
+        fix = self.fix(f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)", [append_edit(document, run, INDEX_CLEANUP)],
+                       Applicability.UNSAFE, self.content_change())
+        return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix)
+
+    def drop_update(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> list[Edit] | None:
+        """Edits that delete `apk update` with the operator after it and give every add/upgrade `--no-cache`; None
+        when `apk update` is not a plain top-level step followed by `&&` or `;`, when another apk command would
+        miss its index, or when a comment line lies in what would be deleted."""
+        if sum(apk_verb(command) == "update" for command in commands) != 1 or not update.top_level:
+            return None
+        if any(apk_verb(command) not in (*NO_CACHE_VERBS, *NEEDS_NO_INDEX, "update") for command in commands if apk_verb(command)):
+            return None
+        items = run.shell.items
+        position = next((index for index, item in enumerate(items) if item.start == update.start and item.end == update.end), None)
+        if position is None or position + 1 >= len(items) or items[position].operator not in ("&&", ";", "\n"):
+            return None
+        start = run.arguments_to_source(items[position].start)
+        end = run.arguments_to_source(items[position + 1].start)
+        if any(start <= line.start < end for line in run.comment_lines):
+            return None
+        edits = [Edit.delete(start, end)]
+        for command in commands:
+            name, arguments = tool_and_arguments(command)
+            if apk_verb(command) in NO_CACHE_VERBS and self.flag not in arguments and "--no-network" not in arguments:
+                own_index = len(command.arguments) - len(arguments) + verb_index(arguments)
+                edits.append(insert_after(run, command, own_index, self.flag))
+        return edits

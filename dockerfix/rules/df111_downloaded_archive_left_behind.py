@@ -11,7 +11,8 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, workdir_at
+from .cleanups import kept_out_by_mount, removed_after
+from .runedit import append_blocker, append_edit, shell_runs, tool_and_arguments, workdir_at
 
 ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
@@ -62,7 +63,9 @@ class DownloadedArchiveLeftBehind(Rule):
 
     What it does
         Flags a RUN that downloads an archive with `curl`/`wget` to a file, extracts or installs it (`tar`, `unzip`,
-        `dpkg -i`, ...) and does not remove it, and appends `rm -f FILE`.
+        `dpkg -i`, ...) and does not remove it afterwards, and appends `rm -f FILE`. A removal counts when it names
+        the file or a folder above it, also through a glob (`rm -rf git-lfs*`, `rm -rf /tmp/*`), read in the folder
+        the RUN is in at that point; so does a `--mount` over it.
 
     Why
         Once extracted, the archive is a second copy of what it contains; left in the layer it is shipped with every
@@ -89,12 +92,22 @@ class DownloadedArchiveLeftBehind(Rule):
         "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz && rm /tmp/a.tgz\n",
         "FROM debian\nRUN curl -o /opt/app.jar https://example.invalid/app.jar\n",
         "FROM debian\nRUN wget https://example.invalid/a.tgz && tar -xzf a.tgz\nRUN sha256sum a.tgz\n",
+        "FROM debian\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && tar -xzf git-lfs.tgz && rm -rf git-lfs*\n",
+        "FROM debian\nWORKDIR /tmp\nRUN wget https://example.invalid/a.zip && unzip a.zip && rm -rf /tmp/*\n",
+        "FROM debian\nRUN --mount=type=tmpfs,target=/tmp curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz -C /opt\n",
+        "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz && cd /tmp && tar -xzf a.tgz && rm a.tgz\n",
     )
     invalid = (
         Example(
             "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local\n",
             "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local \\\n"
             "    && rm -f /tmp/node.tar.xz\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz\n",
+            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz \\\n"
+            "    && rm -f git-lfs.tgz\n",
             unsafe=True,
         ),
         Example(
@@ -117,7 +130,9 @@ class DownloadedArchiveLeftBehind(Rule):
                     path = downloaded_file(command)
                     if path is None or not any(consumes(later, path) for later in commands[position + 1:]):
                         continue
-                    if removes_path(commands, re.escape(posixpath.basename(path)) + "$") or self.used_later(document, stage, run, path):
+                    if removed_after(stage, run, position, path) or kept_out_by_mount(stage, run, path):
+                        continue
+                    if self.used_later(document, stage, run, path):
                         continue
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import AppendCleanupRule, env_set_before, tool_and_arguments, verb_index
+from .cleanups import kept_out_by_mount, reading, removed_after
+from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
+CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}
+LOCATION_VARIABLES = ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
 
 
 def composer_verb(command: SimpleCommand) -> str | None:
@@ -19,16 +24,48 @@ def composer_verb(command: SimpleCommand) -> str | None:
     return None if index is None else arguments[index]
 
 
+def cache_folders(environment: Mapping[str, str]) -> tuple[str, ...]:
+    """Where Composer writes its cache: `COMPOSER_CACHE_DIR`, else `$COMPOSER_HOME/cache`, else one of its default
+    homes (`~/.composer`, or `~/.cache/composer` when it follows XDG)."""
+    if "COMPOSER_CACHE_DIR" in environment:
+        return (environment["COMPOSER_CACHE_DIR"],)
+    if "COMPOSER_HOME" in environment:
+        return (environment["COMPOSER_HOME"] + "/cache",)
+    return tuple(f"{home}/{folder}" for home in ("$HOME", "/root") for folder in (".composer/cache", ".cache/composer"))
+
+
+def nested_location(commands: list[SimpleCommand]) -> str | None:
+    """The cache-location variable a command inside a subshell or compound command sets (`( export COMPOSER_HOME=...;
+    ... )`), whose value the RUN's reading does not carry to later commands."""
+    for command in commands:
+        if command.top_level and not command.in_subshell:
+            continue
+        if command.name is None:
+            words = command.assignments
+        elif command.name_literal in ("export", "declare", "typeset", "readonly"):
+            words = command.arguments
+        else:
+            continue
+        for word in words:
+            name = word.text.partition("=")[0]
+            if name in LOCATION_VARIABLES:
+                return name
+    return None
+
+
 class ComposerCacheClean(AppendCleanupRule):
     """Clear Composer's download cache in the RUN that installed PHP packages.
 
     What it does
-        Flags a RUN that runs `composer install` (or `require`, `update`, `create-project`) without
-        `--no-cache` and without `composer clear-cache`, and appends `composer clear-cache`.
+        Flags a RUN that runs `composer install` (or `require`, `update`, `create-project`) and leaves Composer's
+        cache in the layer, and appends `composer clear-cache`. The cache is where Composer puts it: in
+        `COMPOSER_CACHE_DIR`, else in `$COMPOSER_HOME/cache`, as ENV, ARG, `export` or a prefix assignment set them.
+        Cleanup already there counts: `--no-cache`, `COMPOSER_CACHE_DIR=/dev/null`, `composer clear-cache`, a
+        removal of the cache folder or of a folder above it (`export COMPOSER_HOME="$(mktemp -d)"; ...;
+        rm -rf "$COMPOSER_HOME"`), or a `--mount` over it.
 
     Why
-        Composer keeps every downloaded archive in its cache folder (`~/.composer/cache` or `$COMPOSER_HOME/cache`);
-        in an image it is dead weight next to `vendor/`.
+        Composer keeps every downloaded archive in its cache folder; in an image it is dead weight next to `vendor/`.
 
     Example
         RUN composer install --no-dev --prefer-dist
@@ -37,8 +74,10 @@ class ComposerCacheClean(AppendCleanupRule):
             && composer clear-cache
 
     Fix safety
-        Unsafe: it removes Composer's cache from the image. Not fixed when the stage sets `COMPOSER_CACHE_DIR` (the
-        cache may live elsewhere on purpose); left alone when the RUN mounts a cache there.
+        Unsafe: it removes Composer's cache from the image. When the install alone is given the cache's location
+        (`COMPOSER_HOME=/tmp/c composer install`), `composer clear-cache` is given the same; when that location is
+        computed (`COMPOSER_HOME="$(mktemp -d)" composer install`) or set inside a subshell or compound command,
+        there is no fix.
     """
 
     code = "DF112"
@@ -50,6 +89,13 @@ class ComposerCacheClean(AppendCleanupRule):
         "FROM composer:2\nRUN composer install --no-dev && composer clear-cache\n",
         "FROM composer:2\nRUN composer install --no-cache\n",
         "FROM composer:2\nRUN composer --version\n",
+        "FROM php:8.3\nRUN set -eux; export COMPOSER_HOME=\"$(mktemp -d)\"; composer create-project drupal/recommended-project ./; "
+        "rm -rf \"$COMPOSER_HOME\"\n",
+        "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /tmp/composer\n",
+        "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/dev/null composer install\n",
+        "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN --mount=type=cache,target=/var/cache/composer composer install\n",
+        "FROM php:8.3\nRUN composer install && rm -rf ~/.composer/cache\n",
+        "FROM php:8.3\nRUN if true; then export COMPOSER_HOME=\"$(mktemp -d)\"; composer install; rm -rf \"$COMPOSER_HOME\"; fi\n",
     )
     invalid = (
         Example(
@@ -57,6 +103,18 @@ class ComposerCacheClean(AppendCleanupRule):
             "FROM composer:2\nRUN composer install --no-dev --prefer-dist \\\n    && composer clear-cache\n",
             unsafe=True,
         ),
+        Example(
+            "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install\n",
+            "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install \\\n    && COMPOSER_HOME=/tmp/composer composer clear-cache\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer\n",
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer \\\n    && composer clear-cache\n",
+            unsafe=True,
+        ),
+        Example("FROM php:8.3\nRUN COMPOSER_HOME=\"$(mktemp -d)\" composer install\n", None),
+        Example("FROM php:8.3\nRUN cd /app && (export COMPOSER_HOME=/tmp/c; composer install)\n", None),
     )
 
     cleanup = "composer clear-cache"
@@ -64,8 +122,39 @@ class ComposerCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return composer_verb(command) in INSTALL_VERBS and "--no-cache" not in tool_and_arguments(command)[1]
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        return any(composer_verb(command) in ("clear-cache", "clearcache", "cc") for command in commands)
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        seen = reading(stage, run).environments
+        for position, command in enumerate(commands):
+            if not self.creates_mess(command):
+                continue
+            folders = cache_folders(seen[position])
+            if nested_location(commands) is not None:
+                # the install may run where the nested setting applies: its removal is then written with the variable
+                folders += ("$COMPOSER_CACHE_DIR", "$COMPOSER_HOME/cache")
+            if folders == ("/dev/null",) or any(composer_verb(later) in CLEAR_VERBS for later in commands[position + 1:]):
+                continue
+            if not any(
+                removed_after(stage, run, position, folder + "/files") or kept_out_by_mount(stage, run, folder + "/files")
+                for folder in folders
+            ):
+                return False
+        return True
+
+    def location_assignments(self, commands: list[SimpleCommand]) -> list[str]:
+        """The `COMPOSER_HOME=...` / `COMPOSER_CACHE_DIR=...` prefixes of the first install, as written."""
+        culprit = next(command for command in commands if self.creates_mess(command))
+        return [word.text for word in culprit.assignments if word.text.partition("=")[0] in LOCATION_VARIABLES]
+
+    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+        """`composer clear-cache`, given the same cache location as the install when only the install was given it."""
+        return " ".join([*self.location_assignments(commands), self.cleanup])
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        return "COMPOSER_CACHE_DIR is set" if env_set_before(stage, run, "COMPOSER_CACHE_DIR") else None
+        nested = nested_location(list(run.shell.simple_commands()))
+        if nested is not None:
+            return f"{nested} is set in a subshell or compound command, and where `composer clear-cache` would look cannot be read"
+        for assignment in self.location_assignments(list(run.shell.simple_commands())):
+            name, _, value = assignment.partition("=")
+            if "$(" in value or "`" in value:
+                return f"{name} is computed for the install alone, and `composer clear-cache` would not find it"
+        return None

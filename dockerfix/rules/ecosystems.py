@@ -3,14 +3,13 @@ needs more (local paths, workspaces, install scripts). Used by the build-cache r
 
 from __future__ import annotations
 
-import json
-import posixpath
 import re
 from dataclasses import dataclass, field, replace
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
+from .dependencies import json_object, requirement_files, requirement_lines
 from .runedit import tool_and_arguments, verb_index
 
 
@@ -45,27 +44,21 @@ def _pip(arguments: list[str | None], context: BuildContext | None) -> Install |
     others = [a for a in arguments[1:] if a is not None and not a.startswith("-") and a not in files]
     if any(a in (".", "./") or a.startswith(("./", "/", "file:")) or a.endswith((".whl", ".tar.gz")) for a in others):
         return Install("pip", tuple(files), "the install also reads a local path")
-    reason = None
-    seen = set(files)
-    queue = list(files)
-    while queue and context is not None:
-        name = queue.pop()
-        text = context.read_text(name)
-        if text is None:
-            continue
-        for line in text.splitlines():
-            line = line.split(" #", 1)[0].strip()
-            include = re.match(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
-            if include:
-                nested = posixpath.normpath(posixpath.join(posixpath.dirname(name), include.group(2)))
-                if nested not in seen:
-                    seen.add(nested)
-                    queue.append(nested)
-            elif line.startswith(("-e", "--editable", ".", "/", "file:")) or " @ file:" in line:
+    requirements = requirement_files(context, files)
+    reason = requirements.beyond[0][1] if requirements.beyond else None
+    for name, text in requirements.texts.items():
+        for line in requirement_lines(text or ""):
+            if line.startswith(("-e", "--editable", ".", "/", "file:")) or " @ file:" in line:
                 reason = f"{name} installs a local path ({line})"
             elif re.match(r"^(-f|--find-links)\s*=?\s*(?!https?://)\S", line):
                 reason = f"{name} finds packages in a local folder ({line})"
-    return Install("pip", tuple(sorted(seen)), reason)
+    return Install("pip", tuple(sorted(requirements.texts)), reason)
+
+
+def _mapping(table: dict, key: str) -> dict:
+    """``table[key]`` when it is an object; a manifest's value of another type means nothing here."""
+    value = table.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _node(tool: str, verb: str | None, arguments: list[str | None], context: BuildContext | None) -> Install | None:
@@ -81,18 +74,17 @@ def _node(tool: str, verb: str | None, arguments: list[str | None], context: Bui
         text = context.read_text("package.json")
         if text is not None:
             try:
-                package = json.loads(text)
+                package = json_object(text)
             except ValueError:
                 package = {}
-            scripts = package.get("scripts", {}) if isinstance(package, dict) else {}
-            hooks = [name for name in ("preinstall", "install", "postinstall", "prepare") if name in scripts]
+            hooks = [name for name in ("preinstall", "install", "postinstall", "prepare") if name in _mapping(package, "scripts")]
             if hooks:
                 reason = f"package.json runs `{hooks[0]}` during the install"
-            elif isinstance(package, dict) and package.get("workspaces"):
+            elif package.get("workspaces"):
                 reason = "package.json declares workspaces"
             else:
                 for section in ("dependencies", "devDependencies", "optionalDependencies"):
-                    for spec in (package.get(section) or {}).values() if isinstance(package, dict) else ():
+                    for spec in _mapping(package, section).values():
                         if isinstance(spec, str) and spec.startswith(("file:", "link:", "workspace:", ".", "/")):
                             reason = f"package.json has a local dependency ({spec})"
         if context.exists("pnpm-workspace.yaml"):
@@ -113,7 +105,7 @@ def _go(arguments: list[str | None], context: BuildContext | None) -> Install:
     reason = None
     if context is not None:
         gomod = context.read_text("go.mod") or ""
-        if re.search(r"^\s*replace\b.*=>\s*\.{1,2}/", gomod, re.MULTILINE) or re.search(r"=>\s*\.{1,2}/", gomod):
+        if re.search(r"^[ \t]*replace\b.*=>\s*\.{1,2}/", gomod, re.MULTILINE) or re.search(r"=>\s*\.{1,2}/", gomod):
             reason = "go.mod replaces a module with a local path"
         if context.exists("go.work"):
             reason = reason or "a go.work workspace"
@@ -140,11 +132,11 @@ def _composer(arguments: list[str | None], context: BuildContext | None) -> Inst
     reason = None
     if context is not None:
         try:
-            manifest = json.loads(context.read_text("composer.json") or "{}")
+            manifest = json_object(context.read_text("composer.json") or "{}")
         except ValueError:
             manifest = {}
-        repositories = manifest.get("repositories", []) if isinstance(manifest, dict) else []
-        entries = repositories.values() if isinstance(repositories, dict) else repositories
+        repositories = manifest.get("repositories")
+        entries = repositories.values() if isinstance(repositories, dict) else repositories if isinstance(repositories, list) else ()
         if any(isinstance(entry, dict) and entry.get("type") in ("path", "artifact") for entry in entries):
             reason = "composer.json installs from a local path repository"
     return Install("composer", ("composer.json",), reason, ("composer.lock", "auth.json"), split)

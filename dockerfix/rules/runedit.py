@@ -4,6 +4,7 @@ supply the facts; the editing, the safety checks and the file's formatting style
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from collections import Counter
@@ -116,6 +117,22 @@ def command_text(document: Document, run: Instruction) -> str:
     return document.text[run.arguments_start:command_end(run)]
 
 
+def subshell(text: str) -> str:
+    """``text`` run in a subshell. A command that itself starts with `(` gets a blank after the new one: `((` starts
+    arithmetic in ksh and some ash builds (bash reads `((cd /x && make) && y)` as two subshells only after failing
+    to read arithmetic, and ShellCheck reports it as an error)."""
+    return f"( {text})" if text.startswith("(") else f"({text})"
+
+
+def closed_line(text: str, escape: str) -> str:
+    """``text`` made safe to end a physical line: BuildKit reads an escape character followed only by blanks at a
+    line end as a continuation (`echo foo\\ ;` without its `;` would swallow the next instruction), so such a
+    command keeps a `;` after it, which ends a shell command without changing it."""
+    if re.search(re.escape(escape) + r"[ \t]*$", text):
+        return text + ";"
+    return text
+
+
 def list_needs_grouping(script: Script) -> bool:
     """A `;` or `||` at the top level would bind differently after `A && `."""
     return any(operator in (";", "||", "\n") for operator in script.top_level_operators())
@@ -133,7 +150,8 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     ran before changes."""
     style = Style.of_runs(document, [run])
     comment = trailing_comment(run)
-    return Edit(command_end(run), run.header_end, style.join(document, [style.indent + comment] if comment else [], command))
+    joined = style.join(document, [style.indent + comment] if comment else [], closed_line(command, document.escape))
+    return Edit(command_end(run), run.header_end, joined)
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
@@ -250,6 +268,11 @@ class AppendCleanupRule(Rule):
     def already_clean(self, commands: list[SimpleCommand]) -> bool:
         raise NotImplementedError
 
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
+        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
+        return self.already_clean(commands)
+
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
         return None
@@ -270,7 +293,7 @@ class AppendCleanupRule(Rule):
         for stage in document.stages:
             for run, commands in shell_runs(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
-                if culprit is None or self.already_clean(commands):
+                if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
                 if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
                     continue
@@ -337,14 +360,25 @@ class AddFlagRule(Rule):
 def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
     """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
     may set its own, or through a variable)."""
+    indexes, folders = _workdirs(stage)
+    position = bisect.bisect_left(indexes, instruction.index)
+    return folders[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
+    """Each WORKDIR of the stage (its index) and the folder in effect after it: one scan per stage, not one per
+    instruction asking."""
+    indexes: list[int] = []
+    folders: list[str | None] = []
     folder: str | None = None
-    for earlier in stage.instructions:
-        if earlier.index >= instruction.index:
-            break
-        if earlier.cmd == "workdir" and earlier.value:
-            target = earlier.value[0]
+    for instruction in stage.instructions:
+        if instruction.cmd == "workdir" and instruction.value:
+            target = instruction.value[0]
             if "$" in target or (folder is None and not target.startswith("/")):
                 folder = None
-                continue
-            folder = posixpath.normpath(posixpath.join(folder or "/", target))
-    return folder
+            else:
+                folder = posixpath.normpath(posixpath.join(folder or "/", target))
+            indexes.append(instruction.index)
+            folders.append(folder)
+    return indexes, folders

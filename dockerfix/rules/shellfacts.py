@@ -7,13 +7,25 @@ import enum
 from dataclasses import dataclass
 from typing import Sequence
 
+# POSIX special built-ins (XCU 2.14): variable assignments in front of one persist in the shell (`PATH=/x times`
+# leaves PATH set), and most of them change its state themselves.
+SPECIAL_BUILTINS = frozenset({
+    "break", ":", "continue", ".", "eval", "exec", "exit", "export", "readonly", "return", "set", "shift", "times",
+    "trap", "unset",
+})
+
 # Builtins whose effect outlives the command: after `cd`, `export`, ... a later command in the same shell sees it,
 # a later RUN (a fresh shell) does not. `command`/`builtin`/`eval` may run any of them.
-STATE_CHANGING_BUILTINS = frozenset({
-    "cd", "pushd", "popd", "export", "unset", "set", "shopt", "umask", "ulimit", "alias", "unalias", "source", ".",
-    "eval", "exec", "exit", "return", "trap", "readonly", "declare", "typeset", "local", "hash", "enable", "command",
-    "builtin", "read", "getopts", "let", "mapfile", "readarray", "shift", "wait", "fg", "bg", "disown", ":",
+STATE_CHANGING_BUILTINS = SPECIAL_BUILTINS | frozenset({
+    "cd", "pushd", "popd", "shopt", "umask", "ulimit", "alias", "unalias", "source", "declare", "typeset", "local",
+    "hash", "enable", "command", "builtin", "read", "getopts", "let", "mapfile", "readarray", "wait", "fg", "bg",
+    "disown",
 })
+
+# Reserved words and keywords that run the command after them in the current shell: `time cd /tmp` changes the
+# directory under bash (where `time` is a keyword), `! cd /tmp` in any POSIX shell; `noglob`, `nocorrect` and `-` are
+# zsh's precommand modifiers.
+COMMAND_PREFIXES = frozenset({"time", "!", "noglob", "nocorrect", "-"})
 
 # Commands that finish in moments and rarely change: merging them costs the build cache nothing.
 LIGHT_COMMANDS = frozenset({
@@ -22,6 +34,32 @@ LIGHT_COMMANDS = frozenset({
     "update-alternatives", "locale-gen", "ls", "cd", "export", "set", "umask", "rmdir", "install", "id", "whoami",
     "find", "xargs", "sh", "bash", "env", "sleep", "update-ca-certificates", "localedef", "dpkg-reconfigure",
 })
+
+
+# Programs that compile or drive a compiler (`./configure` is read as `configure`).
+COMPILING_PROGRAMS = frozenset({
+    "gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake", "ninja", "meson", "configure", "phpize",
+    "docker-php-ext-install", "node-gyp", "scons",
+})
+# Installers that compile native extensions from source when no prebuilt one fits, by their verbs ("" = no verb).
+SOURCE_BUILDING_INSTALLS = {
+    "pip": {"install", "wheel"}, "pip3": {"install", "wheel"}, "pecl": {"install"}, "gem": {"install"},
+    "bundle": {"install"}, "npm": {"install", "ci", "i", "rebuild"}, "yarn": {"", "install"}, "cargo": {"build", "install"},
+    "go": {"build", "install"},
+}
+
+
+def compiles(name: str | None, arguments: Sequence[str | None]) -> bool:
+    """Whether a command compiles code, or may (an installer that builds native extensions from source)."""
+    if name is None:
+        return False
+    name, arguments = python_module_command(name.rsplit("/", 1)[-1], arguments)
+    if name in COMPILING_PROGRAMS:
+        return True
+    if name.startswith("python") and tuple(arguments[:1]) == ("setup.py",):
+        return True
+    verbs = SOURCE_BUILDING_INSTALLS.get(name)
+    return verbs is not None and (subcommand(arguments) or "") in verbs
 
 
 class Role(enum.Enum):
@@ -99,11 +137,21 @@ def role(name: str | None, arguments: Sequence[str | None]) -> Role:
 
 
 def changes_shell_state(name: str | None, arguments: Sequence[str | None]) -> bool:
-    """Whether a later command in the same shell could see an effect of this one (an unknown name could)."""
+    """Whether a later command in the same shell could see an effect of this one (an unknown name could). A prefix
+    keyword is judged by the command it runs (`time -p cd /x` by `cd /x`)."""
+    while name in COMMAND_PREFIXES:
+        rest = list(arguments)
+        while rest and rest[0] is not None and rest[0].startswith("-") and name == "time":
+            rest.pop(0)
+        if not rest:
+            return False
+        name, arguments = rest[0], rest[1:]
     if name is None:
         return True
     if name in STATE_CHANGING_BUILTINS:
         return True
+    if name == "[[":  # bash sets BASH_REMATCH on `=~`
+        return "=~" in arguments
     return name == "printf" and "-v" in arguments
 
 

@@ -34,19 +34,33 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     arguments = _parser().parse_args(argv)
+    as_json = arguments.output_format == "json"
     try:
         settings = discover(arguments.dockerfile).override(unsafe_fixes=arguments.unsafe_fixes)
         report = verify(arguments.dockerfile, settings, DockerClient.from_environment(), arguments.context, arguments.touch)
     except NothingToVerify as nothing:
         sys.stderr.write(f"{nothing}\n")
+        if as_json:  # a script reading stdout gets a document whatever happened
+            _print_json({**_outcome(arguments.dockerfile), "equivalent": True, "applied_fixes": [], "message": str(nothing)})
         return EXIT_EQUIVALENT
     except (SourceError, ConfigError, EngineError, ValueError) as error:
         sys.stderr.write(f"error: {error}\n")
+        if as_json:
+            _print_json({**_outcome(arguments.dockerfile), "error": str(error)})
         return EXIT_ERROR
-    if arguments.output_format == "json":
-        sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
+    if as_json:
+        _print_json(report.as_json())
     else:
         from rich.console import Console
 
         print_rich(report, Console())
     return EXIT_EQUIVALENT if report.equivalent else EXIT_DIFFERENT
+
+
+def _outcome(dockerfile: Path) -> dict:
+    """The fields a JSON report has even when nothing was built."""
+    return {"version": 1, "dockerfile": str(dockerfile)}
+
+
+def _print_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")

@@ -1,5 +1,5 @@
 FROM alpine:3.20
 WORKDIR /src
-RUN (cd /tmp && wget -q https://example.invalid/tool.tgz || true) \
+RUN (cd /tmp && wget -q https://example.invalid/tool.tgz) \
     && mkdir -p build \
     && touch build/.keep

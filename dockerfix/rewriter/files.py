@@ -1,0 +1,140 @@
+"""Reading and replacing the user's files without surprises.
+
+Reading takes regular files only, checked on the opened descriptor (a FIFO, a device or a socket named
+``Dockerfile`` would block or never end), optionally bounded in size. Replacing goes through a temporary file in the
+same folder and a rename, and refuses what a rename would silently get wrong: a read-only file, a file edited since
+it was read, a file whose owner the rename would change, a file with other hard links. A symbolic link is kept and its target rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class FileError(Exception):
+    """A file that cannot be read or replaced; the message says why (the caller adds where)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A file's bytes and what its status said when they were read, to notice a later change."""
+
+    data: bytes
+    info: os.stat_result
+
+    def still_current(self, path: Path) -> bool:
+        """Whether ``path`` still holds exactly what was read (same file, size, modification time and bytes)."""
+        try:
+            now = read_regular(path)
+        except FileError:
+            return False
+        before, after = self.info, now.info
+        same_file = (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns) == (
+            after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns)
+        return same_file and now.data == self.data
+
+
+def kind_of(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    return next((name for test, name in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a regular file")
+
+
+def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bool = True) -> Snapshot:
+    """The bytes of a regular file, read without ever blocking: the file is opened non-blocking and checked on its
+    descriptor, so a FIFO swapped in after a check cannot stall the read. More than ``limit`` bytes is an error."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise FileError(f"cannot read: {describe(error)}") from None
+    info = os.fstat(descriptor)
+    kind = kind_of(info.st_mode)
+    if kind is not None:
+        os.close(descriptor)
+        raise FileError(f"is {kind}, not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        except OSError as error:
+            raise FileError(f"cannot read: {describe(error)}") from None
+    if limit is not None and len(data) > limit:
+        raise FileError(f"is larger than {limit:,} bytes")
+    return Snapshot(data, info)
+
+
+def describe(error: OSError) -> str:
+    """Never empty: a message the user can act on even when the error carries no text."""
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _write_protected(info: os.stat_result) -> bool:
+    """Whether the mode bits deny writing to this process. Root passes every access check, so for root (and the
+    owner) the owner's bit decides: a 0444 file is read-only for everyone, as `rm` and editors treat it."""
+    user = os.geteuid()
+    if user == 0 or user == info.st_uid:
+        bit = stat.S_IWUSR
+    elif info.st_gid in (os.getegid(), *os.getgroups()):
+        bit = stat.S_IWGRP
+    else:
+        bit = stat.S_IWOTH
+    return not info.st_mode & bit
+
+
+def replace_file(path: Path, data: bytes, snapshot: Snapshot) -> None:
+    """Replace the file ``snapshot`` was read from by ``data``, atomically, keeping mode, owner and group.
+
+    Through a symbolic link the target is replaced and the link kept. Refused (``FileError``, nothing changed): a
+    read-only file, a hard-linked file, a file changed since ``snapshot``, and a file whose owner or group the process
+    cannot keep.
+    """
+    target = Path(os.path.realpath(path))
+    info = snapshot.info
+    if _write_protected(info):
+        raise FileError(f"is read-only (mode {stat.S_IMODE(info.st_mode):04o}): not rewritten")
+    if info.st_nlink > 1:  # a rename would give this name new text and leave the other names the old one
+        raise FileError(f"has {info.st_nlink} hard links; replacing it would separate them: not rewritten")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            _keep_owner(handle.fileno(), info)
+            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+        if not snapshot.still_current(target):
+            raise FileError("changed on disk while dockerfix ran: not rewritten (run dockerfix again)")
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _keep_owner(descriptor: int, info: os.stat_result) -> None:
+    """Give the new file the old one's owner and group; when the process may not and they would change, refuse
+    rather than hand someone else's file to this user."""
+    try:
+        os.fchown(descriptor, info.st_uid, info.st_gid)
+    except PermissionError:
+        now = os.fstat(descriptor)
+        if (now.st_uid, now.st_gid) != (info.st_uid, info.st_gid):
+            raise FileError(
+                f"belongs to uid {info.st_uid} gid {info.st_gid}; rewriting it as uid {now.st_uid} gid {now.st_gid} "
+                "would change its owner: not rewritten"
+            ) from None

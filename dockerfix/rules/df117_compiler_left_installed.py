@@ -1,0 +1,205 @@
+"""DF117: a compiler installed in the shipped stage to build, and never removed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Finding
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .baseimages import identify, resolved_reference
+from .runedit import append_blocker, append_edit, shell_runs, stages_built_on, tool_and_arguments
+from .shellfacts import COMPILING_PROGRAMS, compiles
+
+TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
+VERSIONED_TOOLCHAIN = re.compile(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
+# Images that already ship gcc and make (the full official variants are built on buildpack-deps): a compiler
+# installed there adds next to nothing, and removing it frees nothing.
+TOOLCHAIN_IMAGES = frozenset({"buildpack-deps", "gcc"})
+TOOLCHAIN_FAMILIES = frozenset({"python", "node", "ruby", "golang", "rust"})
+MANAGERS = {"apt-get": "apt", "apt": "apt", "aptitude": "apt", "apk": "apk"}
+INSTALL_VERBS = {"apt": {"install"}, "apk": {"add"}}
+REMOVE_VERBS = {"apt": {"purge", "remove", "autoremove"}, "apk": {"del"}}
+OPTIONS_WITH_VALUE = {"-o", "-t", "-c", "--target-release", "--config-file", "--virtual", "-X", "--repository", "-p", "--root"}
+DPKG_REMOVALS = {"-r", "-P", "--remove", "--purge"}
+VERSION = re.compile(r"[=~<>].*$")
+
+
+@dataclass(frozen=True)
+class PackageCall:
+    """A package manager command read as its manager, verb, literal package names and `--virtual` group."""
+
+    manager: str
+    verb: str
+    packages: tuple[str, ...]
+    virtual: str | None
+
+    @classmethod
+    def of(cls, command: SimpleCommand) -> "PackageCall | None":
+        name, arguments = tool_and_arguments(command)
+        manager = MANAGERS.get(name or "")
+        if manager is None:
+            return None
+        verb = virtual = None
+        packages = []
+        words = iter(arguments)
+        for word in words:
+            if word is None:
+                continue
+            if word in OPTIONS_WITH_VALUE:
+                value = next(words, None)
+                virtual = value if word in ("--virtual", "-t") and manager == "apk" else virtual
+            elif word.startswith("--virtual="):
+                virtual = word.partition("=")[2]
+            elif word.startswith("-"):
+                continue
+            elif verb is None:
+                verb = word
+            else:
+                packages.append(VERSION.sub("", word))
+        return None if verb is None else cls(manager, verb, tuple(packages), virtual)
+
+    @property
+    def installs(self) -> bool:
+        return self.verb in INSTALL_VERBS[self.manager]
+
+    @property
+    def removes(self) -> bool:
+        return self.verb in REMOVE_VERBS[self.manager]
+
+    @property
+    def compilers(self) -> tuple[str, ...]:
+        return tuple(package for package in self.packages if package in TOOLCHAIN_PACKAGES or VERSIONED_TOOLCHAIN.match(package))
+
+    def removal_text(self) -> str:
+        if self.manager == "apk":
+            return f"apk del --no-network {self.virtual or ' '.join(self.compilers)}"
+        return f"apt-get purge -y --auto-remove {' '.join(self.compilers)}"
+
+
+def removes_packages(command: SimpleCommand) -> bool:
+    """apt purge/remove/autoremove, apk del or dpkg --purge/--remove, whatever it names."""
+    name, arguments = tool_and_arguments(command)
+    if name == "dpkg":
+        return any(argument in DPKG_REMOVALS for argument in arguments)
+    call = PackageCall.of(command)
+    return call is not None and call.removes
+
+
+@dataclass(frozen=True)
+class Step:
+    run: Instruction
+    command: SimpleCommand
+
+
+class CompilerLeftInstalled(Rule):
+    """Remove the compilers a stage installed to build, in the RUN that built.
+
+    What it does
+        Flags a stage that installs a compiler (`build-essential`, `build-base`, `alpine-sdk`, `gcc`, `g++`,
+        `clang`) with apt or apk, then compiles with it (make, cmake, configure, gcc, phpize, docker-php-ext-install,
+        or an installer that builds native extensions: pip, pecl, gem, bundle, npm, yarn, cargo, go) and never
+        removes a package afterwards (`apt-get purge`/`remove`/`autoremove`, `apk del`, `dpkg --purge`). Left alone:
+        stages other stages are built on (the report belongs to the last one), and stages on images that already
+        ship a compiler (buildpack-deps, gcc, and the full python, node, ruby, golang and rust images).
+
+    Why
+        A compiler and its companions (binutils, libc headers, the `-dev` packages that come with a build) weigh
+        hundreds of megabytes and serve no purpose once the program is built. The official images install them,
+        build and remove them in one RUN (`apt-get purge -y --auto-remove`, `apk del .build-deps`); removed in a
+        later RUN they still weigh in the image.
+
+    Example
+        FROM python:3.12-slim
+        RUN apt-get update && apt-get install -y build-essential && pip install --no-cache-dir uwsgi
+        is reported, with the proposal
+        RUN apt-get update && apt-get install -y build-essential && pip install --no-cache-dir uwsgi \\
+            && apt-get purge -y --auto-remove build-essential
+
+    Fix safety
+        Display-only, never applied: the running program may need the compiler (an image that installs packages or
+        compiles at run time), and `--auto-remove` also removes libraries the built program loads unless they are
+        marked as manually installed first (`apt-mark manual`, as the official images do from `ldd`/`scanelf`);
+        neither can be read from the Dockerfile. The proposal is offered only when the compilers are installed and
+        used in one RUN; builds spread over several RUNs need a separate build stage instead (DF304).
+    """
+
+    code = "DF117"
+    name = "compiler-left-installed"
+    summary = "Compilers installed to build in the shipped stage stay in the image."
+    layer_rule = True
+    valid = (
+        "FROM debian:bookworm-slim\nRUN set -eux; savedAptMark=\"$(apt-mark showmanual)\"; apt-get update; "
+        "apt-get install -y --no-install-recommends gcc make; make -C /src install; apt-mark auto '.*' > /dev/null; "
+        "apt-mark manual $savedAptMark; apt-get purge -y --auto-remove; rm -rf /var/lib/apt/lists/*\n",
+        "FROM alpine:3.20\nRUN apk add --no-cache --virtual .build-deps gcc musl-dev make && make -C /src install && apk del --no-network .build-deps\n",
+        "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*\n",
+        "FROM python:3.12\nRUN apt-get update && apt-get install -y gcc && pip install --no-cache-dir uwsgi && rm -rf /var/lib/apt/lists/*\n",
+        "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y gcc && pip wheel -w /wheels uwsgi\n"
+        "FROM build AS test\nRUN pip install /wheels/*\n",
+    )
+    invalid = (
+        Example(
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y build-essential && pip install --no-cache-dir uwsgi\n",
+            None,
+        ),
+        Example(
+            "FROM alpine:3.20\nRUN apk add --no-cache --virtual .build-deps gcc musl-dev && make -C /src install\n",
+            None,
+        ),
+        Example(
+            "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y gcc g++ make\nCOPY . /src\nRUN make -C /src install\n",
+            None,
+        ),
+    )
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        for stage in document.stages:
+            if stages_built_on(document, stage) or self.image_has_compiler(document, stage):
+                continue
+            steps = [Step(run, command) for run, commands in shell_runs(stage) for command in commands]
+            installs = [(index, call) for index, step in enumerate(steps) if (call := PackageCall.of(step.command)) and call.installs and call.compilers]
+            if not installs:
+                continue
+            first, _ = installs[0]
+            later = steps[first + 1:]
+            if any(removes_packages(step.command) for step in later):
+                continue
+            builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
+            if builds:
+                yield self.report(document, steps[first], [call for _, call in installs], builds)
+
+    @staticmethod
+    def image_has_compiler(document: Document, stage: Stage) -> bool:
+        while stage.base_image.lower() in {other.name for other in document.stages if other.name}:
+            stage = next(other for other in document.stages if other.name == stage.base_image.lower())
+        reference = resolved_reference(document, stage)
+        if reference is None:
+            return False
+        if reference.official_name in TOOLCHAIN_IMAGES:
+            return True
+        identified = identify(reference)
+        return identified is not None and identified.family in TOOLCHAIN_FAMILIES and identified.variant.name == "full"
+
+    def report(self, document: Document, install: Step, calls: list[PackageCall], builds: list[Step]) -> Finding:
+        compilers = sorted({package for call in calls for package in call.compilers})
+        # the clearest evidence first: a compiler or build tool rather than an installer that may only download
+        build = next((step for step in builds if tool_and_arguments(step.command)[0] in COMPILING_PROGRAMS), builds[0])
+        start = install.run.arguments_to_source(install.command.start)
+        end = install.run.arguments_to_source(install.command.end, end=True)
+        message = (
+            f"{', '.join(f'`{name}`' for name in compilers)} installed on line {install.run.start_line} to build "
+            f"(line {build.run.start_line}: `{build.command.name_literal}`) {'stays' if len(compilers) == 1 else 'stay'} in the shipped image; "
+            f"remove {'it' if len(compilers) == 1 else 'them'} in the RUN that builds, after marking what the built program loads as manually installed, "
+            "or build in a separate stage and copy the result"
+        )
+        single_run = len(calls) == 1 and all(step.run is install.run for step in builds)
+        if not single_run or append_blocker(install.run) is not None:
+            return self.finding(message, start, end)
+        removal = calls[0].removal_text()
+        fix = self.fix(f"Append `{removal}` (check first that the program runs without them)", [append_edit(document, install.run, removal)], Applicability.DISPLAY_ONLY)
+        return self.finding(message, start, end, fix)
