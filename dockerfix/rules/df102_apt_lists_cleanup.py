@@ -72,6 +72,7 @@ class AptListsCleanup(CacheMountFix, AppendCleanupRule):
 
     code = "DF102"
     layer_rule = True
+    buildkit_syntax = "`RUN --mount=type=cache` over apt's lists and cache"
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update."
     hadolint = ("DL3009",)

@@ -37,12 +37,13 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
         RUN pip install --no-cache-dir -r requirements.txt
 
     Fix safety
-        Unsafe: the image no longer contains pip's cache folder (either fix). The mount needs BuildKit. With `--mount=type=cache` on pip's cache the flag
-        would defeat the mount, so those RUNs are left alone.
+        Unsafe: the image no longer contains pip's cache folder (either fix; the mount needs BuildKit). With
+        `--mount=type=cache` on pip's cache the flag would defeat the mount, so those RUNs are left alone.
     """
 
     code = "DF105"
     layer_rule = True
+    buildkit_syntax = "`RUN --mount=type=cache` over pip's cache"
     name = "pip-no-cache-dir"
     summary = "pip install without --no-cache-dir keeps pip's download cache in the image."
     hadolint = ("DL3042",)

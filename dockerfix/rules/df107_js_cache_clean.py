@@ -55,6 +55,7 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
 
     code = "DF107"
     layer_rule = True
+    buildkit_syntax = "`RUN --mount=type=cache` over npm's or Yarn 1's cache"
     name = "js-cache-clean"
     summary = "npm/yarn installs leave their download cache in the layer."
     hadolint = ("DL3060",)
