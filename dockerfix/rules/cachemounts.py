@@ -14,7 +14,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
@@ -62,6 +62,32 @@ def run_user(stage: Stage, run: Instruction) -> str | None:
     return user
 
 
+def earlier_stages_below(document: Document, stage: Stage) -> list[Stage]:
+    """The stages ``stage`` is built on (its FROM names an earlier stage, which may itself name one)."""
+    found = []
+    while True:
+        base = next((earlier for earlier in document.stages[:stage.index] if earlier.name and earlier.name == stage.base_image.lower()), None)
+        if base is None:
+            return found
+        found.append(base)
+        stage = base
+
+
+def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
+    """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
+    stage's ENV and ARG)."""
+    names = {name for name, _ in cache.variables} | {"HOME"}
+    for below in earlier_stages_below(document, stage):
+        for instruction in below.instructions:
+            if instruction.cmd == "user":
+                return True
+            if instruction.cmd == "env" and names & set(instruction.value[0::2]):
+                return True
+            if instruction.cmd == "arg" and names & {word.partition("=")[0] for word in instruction.value}:
+                return True
+    return False
+
+
 def _absolute(value: str | None) -> str | None:
     return posixpath.normpath(value) if value and value.startswith("/") and "$" not in value else None
 
@@ -100,11 +126,11 @@ def runs_as_root(stage: Stage, run: Instruction) -> bool:
     return (run_user(stage, run) or "root").partition(":")[0] in ("root", "0")
 
 
-def cache_mount(stage: Stage, run: Instruction, position: int, cache: ToolCache) -> Mount | None:
+def cache_mount(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache) -> Mount | None:
     """The mount that holds ``cache`` for the command at ``position`` of the RUN, or None when its folder or the
     user it must belong to is not certain."""
     folder = cache_folder(stage, run, position, cache)
-    if folder is None:
+    if folder is None or inherits_setting(document, stage, cache):
         return None
     if runs_as_root(stage, run):
         return Mount(folder, cache.sharing)
@@ -139,13 +165,13 @@ class CacheMountFix:
         folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
         return bool(folders) and all(folder is not None and kept_out_by_mount(stage, run, folder + "/x") for folder in folders)
 
-    def mount_fix(self, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         assert isinstance(self, Rule)
         if not wants_mount(self, context):
             return None
         mounts: list[Mount] = []
         for position, cache in self.caches(stage, run, commands) or ():
-            mount = cache_mount(stage, run, position, cache)
+            mount = cache_mount(document, stage, run, position, cache)
             if mount is None:
                 return None
             if mount not in mounts:

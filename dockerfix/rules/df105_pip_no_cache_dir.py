@@ -82,6 +82,11 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
             unsafe=True,
         ),
         Example(
+            "FROM python:3.12 AS base\nUSER app\nFROM base\nRUN pip install flask\n",
+            "FROM python:3.12 AS base\nUSER app\nFROM base\nRUN pip install --no-cache-dir flask\n",
+            unsafe=True,
+        ),
+        Example(
             "FROM python:3.12\nUSER app\nRUN pip install --user flask\n",
             "FROM python:3.12\nUSER app\nRUN pip install --no-cache-dir --user flask\n",
             unsafe=True,

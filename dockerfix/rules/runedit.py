@@ -286,7 +286,7 @@ class AppendCleanupRule(Rule):
         """The command that cleans up after these commands."""
         return self.cleanup
 
-    def mount_fix(self, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
         return None
 
@@ -304,7 +304,7 @@ class AppendCleanupRule(Rule):
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_for(commands)
-                mounted = self.mount_fix(stage, run, commands, context) if self.blocker(document, stage, run) is None else None
+                mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
                     fix = self.fix(mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes)
@@ -345,7 +345,7 @@ class AddFlagRule(Rule):
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return False
 
-    def mount_fix(self, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
         return None
 
@@ -356,7 +356,7 @@ class AddFlagRule(Rule):
                     continue
                 if self.exempt(stage, run):
                     continue
-                mounted = self.mount_fix(stage, run, commands, context)
+                mounted = self.mount_fix(document, stage, run, commands, context)
                 for command in commands:
                     name, arguments = tool_and_arguments(command)
                     if not self.wants_flag(name, arguments) or self.has_flag(arguments):
