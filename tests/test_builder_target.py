@@ -9,7 +9,7 @@ import re
 import pytest
 
 from dockerfix.rewriter import engine
-from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.document import parse, parse_text
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.registry import all_rules, rule_options
 from dockerfix.rewriter.rule import Example
@@ -73,3 +73,28 @@ def test_buildkit_syntax_is_declared_by_the_rules_that_write_it(rule, tmp_path_f
         if code == rule.code and buildkit_only(content)
     ]
     assert bool(written) == bool(rule.buildkit_syntax)
+
+
+@pytest.mark.parametrize(
+    "code, dockerfile",
+    [
+        ("DF102", "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y curl\n"),
+        ("DF104", "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk update && apk add curl\n"),
+        ("DF105", "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n"),
+        ("DF105", "FROM python:3.12\nENV XDG_CACHE_HOME=/cache\nRUN --mount=type=cache,target=/cache pip install flask\n"),
+        ("DF106", "FROM fedora\nRUN --mount=type=cache,target=/var/cache/dnf dnf install -y git\n"),
+        ("DF107", "FROM node:20\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile\n"),
+        ("DF107", "FROM node:20\nENV npm_config_cache=/tmp/npm\nRUN --mount=type=cache,target=/tmp/npm npm ci\n"),
+        ("DF109", "FROM continuumio/miniconda3\nRUN --mount=type=cache,target=/opt/conda/pkgs conda install -y numpy\n"),
+        ("DF112", "FROM php:8.3\nENV COMPOSER_HOME=/composer\nRUN --mount=type=cache,target=/composer/cache composer install\n"),
+        ("DF113", "FROM ruby:3.3\nRUN --mount=type=cache,target=/usr/local/bundle/cache bundle install\n"),
+    ],
+)
+@pytest.mark.parametrize("target", ["buildkit", "legacy"])
+def test_a_cache_mount_over_the_cache_keeps_the_rule_quiet(code, dockerfile, target):
+    rules = [rule for rule in Selection().rules() if rule.code == code]
+    findings = engine.check(parse_text(dockerfile), rules, options={"target": target})
+    assert not findings, findings
+    # the same RUN without its mount is flagged: the mount is what quiets the rule
+    unmounted = re.sub(r"--mount=\S+ ", "", dockerfile)
+    assert engine.check(parse_text(unmounted), rules, options={"target": target})
