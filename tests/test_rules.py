@@ -12,7 +12,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.registry import all_rules
-from dockerfix.rewriter.rule import DOC_SECTIONS, Example, Rule
+from dockerfix.rewriter.rule import DOC_SECTIONS, GLOBAL_OPTIONS, Example, Rule
 from dockerfix.rewriter.source import Source
 
 RULES = all_rules()
@@ -51,7 +51,7 @@ def test_rule_documents_itself(rule):
 
 def options(rule: type, example: Example) -> dict:
     """The example's configuration as the configuration loader hands it to rules (parsed by the rule's options)."""
-    declared = {option.name: option for option in rule.options}
+    declared = {option.name: option for option in (*GLOBAL_OPTIONS, *rule.options)}
     return {name: declared[name].parse(value) for name, value in (example.options or {}).items()}
 
 

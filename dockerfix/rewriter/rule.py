@@ -102,6 +102,8 @@ class Rule:
     invalid: ClassVar[tuple[Example, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
     layer_rule: ClassVar[bool] = False  # its findings concern files left in layers: only stages that ship count
+    # what its fixes write that only BuildKit builds (with `target = "buildkit"`; never with "legacy"); "" for none
+    buildkit_syntax: ClassVar[str] = ""
 
     def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError

@@ -10,6 +10,7 @@ from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
+from .cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
 from .cleanups import kept_out_by_mount, removed_after
 from .runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
 
@@ -34,7 +35,7 @@ def refreshes_lists(command: SimpleCommand) -> bool:
     return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
 
 
-class AptListsCleanup(AppendCleanupRule):
+class AptListsCleanup(CacheMountFix, AppendCleanupRule):
     """Remove /var/lib/apt/lists in the RUN that ran `apt-get update`.
 
     What it does
@@ -42,7 +43,12 @@ class AptListsCleanup(AppendCleanupRule):
         package lists after it in the same RUN, and appends `rm -rf /var/lib/apt/lists/*` to it. Any common way of
         removing them counts: `rm -rf /var/lib/apt/lists/*` (or the folder, with or without `-f`), a glob or
         variable that names them, `find /var/lib/apt/lists -type f -delete`, `apt-get dist-clean` (apt 2.7+), or a
-        `--mount` (cache or tmpfs) over the folder.
+        `--mount` (cache or tmpfs) over the folder. With `target = "buildkit"` (the default) the fix mounts build
+        caches over `/var/lib/apt/lists` and `/var/cache/apt` instead, both `sharing=locked` (apt locks them; builds
+        running at once wait for each other): the lists leave the image and the next `apt-get update` only fetches
+        what changed. The image's `docker-clean` hook (Debian's and Ubuntu's images empty `/var/cache/apt` after
+        each install) is left in place: removing it would change every later apt install of the image, in later
+        RUNs without the mount and in containers, which would then keep the downloaded packages.
 
     Why
         The package lists weigh tens of megabytes and are only needed to install. Deleted in a later RUN they still
@@ -50,7 +56,9 @@ class AptListsCleanup(AppendCleanupRule):
 
     Example
         RUN apt-get update && apt-get install -y curl
-        becomes
+        becomes (target = "buildkit")
+        RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl
+        or (target = "legacy")
         RUN apt-get update && apt-get install -y curl \\
             && rm -rf /var/lib/apt/lists/*
 
@@ -59,11 +67,12 @@ class AptListsCleanup(AppendCleanupRule):
         of the stage, or of a stage built on it, that installs with apt without its own `apt-get update` would then
         fail: the fix gives it one (`apt-get update && ` before its install, which may fetch a newer index), or is not
         offered when that cannot be done (an exec-form RUN, an install after `||` or in a pipeline). Not flagged when
-        the lists live in a `--mount=type=cache` (they never reach the image).
+        the lists live in a `--mount=type=cache` (they never reach the image). The mount needs BuildKit.
     """
 
     code = "DF102"
     layer_rule = True
+    buildkit_syntax = "`RUN --mount=type=cache` over apt's lists and cache"
     name = "apt-lists-cleanup"
     summary = "Remove /var/lib/apt/lists/* in the RUN that ran apt-get update."
     hadolint = ("DL3009",)
@@ -84,16 +93,19 @@ class AptListsCleanup(AppendCleanupRule):
             "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
             "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl;\nCMD [\"curl\"]\n",
             "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCMD [\"curl\"]\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
             "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl && \\\n\trm -rf /var/lib/apt/lists/*\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nCOPY . /src\nRUN make -C /src; apt-get install -y git\n"
@@ -102,22 +114,39 @@ class AptListsCleanup(AppendCleanupRule):
             "RUN make -C /src; apt-get update && apt-get install -y git \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "FROM base\nRUN apt-get update && apt-get install -y jq \\\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None),
+        Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None,
+                options={"target": "legacy"}),
         Example('FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n', None),
         Example(
             "FROM debian\nRUN apt-get install --update -y curl\n",
             "FROM debian\nRUN apt-get install --update -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n",
             "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n",
             "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    # tools\n    && rm -rf /var/lib/apt/lists/*\n",
+            unsafe=True,
+            options={"target": "legacy"},
+        ),
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
+            "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM base\nRUN apt-get install -y jq\n",
+            "FROM debian AS base\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n"
+            "FROM base\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y jq\n",
             unsafe=True,
         ),
     )
@@ -127,6 +156,10 @@ class AptListsCleanup(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
+
+    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
+        first = next(position for position, command in enumerate(commands) if refreshes_lists(command))
+        return [(first, APT_LISTS), (first, APT_ARCHIVES)]
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         last_refresh = max(position for position, command in enumerate(commands) if refreshes_lists(command))

@@ -8,6 +8,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
+from .cachemounts import COMPOSER_CACHE, CacheMountFix, ToolCache
 from .cleanups import kept_out_by_mount, reading, removed_after
 from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
@@ -53,7 +54,7 @@ def nested_location(commands: list[SimpleCommand]) -> str | None:
     return None
 
 
-class ComposerCacheClean(AppendCleanupRule):
+class ComposerCacheClean(CacheMountFix, AppendCleanupRule):
     """Clear Composer's download cache in the RUN that installed PHP packages.
 
     What it does
@@ -62,7 +63,10 @@ class ComposerCacheClean(AppendCleanupRule):
         `COMPOSER_CACHE_DIR`, else in `$COMPOSER_HOME/cache`, as ENV, ARG, `export` or a prefix assignment set them.
         Cleanup already there counts: `--no-cache`, `COMPOSER_CACHE_DIR=/dev/null`, `composer clear-cache`, a
         removal of the cache folder or of a folder above it (`export COMPOSER_HOME="$(mktemp -d)"; ...;
-        rm -rf "$COMPOSER_HOME"`), or a `--mount` over it.
+        rm -rf "$COMPOSER_HOME"`), or a `--mount` over it. With `target = "buildkit"` (the default) the fix mounts
+        a build cache over the cache folder instead, when the stage or the RUN names it (`COMPOSER_CACHE_DIR`, or
+        `COMPOSER_HOME` and its `cache/`); without them the folder depends on the base image (the `composer` image
+        sets `COMPOSER_HOME=/tmp`, others keep `~/.composer`), so `composer clear-cache` is appended.
 
     Why
         Composer keeps every downloaded archive in its cache folder; in an image it is dead weight next to `vendor/`.
@@ -74,7 +78,7 @@ class ComposerCacheClean(AppendCleanupRule):
             && composer clear-cache
 
     Fix safety
-        Unsafe: it removes Composer's cache from the image. When the install alone is given the cache's location
+        Unsafe: it removes Composer's cache from the image (either fix; the mount needs BuildKit). When the install alone is given the cache's location
         (`COMPOSER_HOME=/tmp/c composer install`), `composer clear-cache` is given the same; when that location is
         computed (`COMPOSER_HOME="$(mktemp -d)" composer install`) or set inside a subshell or compound command,
         there is no fix.
@@ -82,6 +86,7 @@ class ComposerCacheClean(AppendCleanupRule):
 
     code = "DF112"
     layer_rule = True
+    buildkit_syntax = "`RUN --mount=type=cache` over Composer's cache"
     name = "composer-cache-clean"
     summary = "composer installs leave their download cache in the layer."
     cached_paths = ("/root/.composer", "/tmp/composer", "/root/.cache/composer")
@@ -102,19 +107,37 @@ class ComposerCacheClean(AppendCleanupRule):
             "FROM composer:2\nRUN composer install --no-dev --prefer-dist\n",
             "FROM composer:2\nRUN composer install --no-dev --prefer-dist \\\n    && composer clear-cache\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install\n",
             "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install \\\n    && COMPOSER_HOME=/tmp/composer composer clear-cache\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example(
             "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer\n",
             "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer \\\n    && composer clear-cache\n",
             unsafe=True,
+            options={"target": "legacy"},
         ),
         Example("FROM php:8.3\nRUN COMPOSER_HOME=\"$(mktemp -d)\" composer install\n", None),
         Example("FROM php:8.3\nRUN cd /app && (export COMPOSER_HOME=/tmp/c; composer install)\n", None),
+        Example(
+            "FROM composer:2\nRUN composer install --no-dev --prefer-dist\n",
+            "FROM composer:2\nRUN composer install --no-dev --prefer-dist \\\n    && composer clear-cache\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install\n",
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN --mount=type=cache,target=/tmp/composer/cache composer install\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/var/cache/composer composer install\n",
+            "FROM php:8.3\nRUN --mount=type=cache,target=/var/cache/composer COMPOSER_CACHE_DIR=/var/cache/composer composer install\n",
+            unsafe=True,
+        ),
     )
 
     cleanup = "composer clear-cache"
@@ -139,6 +162,11 @@ class ComposerCacheClean(AppendCleanupRule):
             ):
                 return False
         return True
+
+    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
+        if nested_location(commands) is not None:
+            return None
+        return [(position, COMPOSER_CACHE) for position, command in enumerate(commands) if self.creates_mess(command)]
 
     def location_assignments(self, commands: list[SimpleCommand]) -> list[str]:
         """The `COMPOSER_HOME=...` / `COMPOSER_CACHE_DIR=...` prefixes of the first install, as written."""

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import ClassVar, Iterator, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
@@ -286,6 +286,10 @@ class AppendCleanupRule(Rule):
         """The command that cleans up after these commands."""
         return self.cleanup
 
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
+        return None
+
     def message(self, cleanup: str) -> str:
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
@@ -300,6 +304,12 @@ class AppendCleanupRule(Rule):
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_for(commands)
+                mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
+                if mounted is not None:
+                    companions, note = self.follow_up(document, stage, run)
+                    fix = self.fix(mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes)
+                    yield self.finding(self.message(cleanup), start, end, fix)
+                    continue
                 reason = append_blocker(run) or self.blocker(document, stage, run)
                 if reason is not None:
                     yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
@@ -335,6 +345,10 @@ class AddFlagRule(Rule):
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return False
 
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
+        return None
+
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
             for run, commands in shell_runs(stage):
@@ -342,6 +356,7 @@ class AddFlagRule(Rule):
                     continue
                 if self.exempt(stage, run):
                     continue
+                mounted = self.mount_fix(document, stage, run, commands, context)
                 for command in commands:
                     name, arguments = tool_and_arguments(command)
                     if not self.wants_flag(name, arguments) or self.has_flag(arguments):
@@ -353,7 +368,7 @@ class AddFlagRule(Rule):
                     own_index = len(command.arguments) - len(arguments) + verb
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
-                    fix = self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
+                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
                     yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 
 

@@ -1,7 +1,6 @@
 FROM node:20-slim
 WORKDIR /app
 COPY package.json yarn.lock ./
-RUN yarn install --frozen-lockfile \
-    && yarn cache clean
+RUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile
 COPY . .
 CMD ["node", "index.js"]

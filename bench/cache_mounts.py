@@ -1,0 +1,67 @@
+"""Cache-mount fixes on a corpus: per tool, how many files and RUNs get one with target = "buildkit", and how many
+findings of the same rules keep their legacy fix (flag or cleanup) because the cache folder or the user is not
+certain; then the same findings with target = "legacy", which must offer no mount.
+
+    python bench/cache_mounts.py [corpus folder]
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.engine import Selection
+from dockerfix.rewriter.source import Source, SourceError
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
+RULES = Selection().rules()
+TARGET_RULES = {rule.code: rule.name for rule in RULES if rule.buildkit_syntax}
+MOUNT_TARGET = re.compile(r"--mount=type=cache,target=([^, ]+)")
+
+
+def tool_of(target: str) -> str:
+    for tool in ("pip", "npm", "yarn", "apt", "composer"):
+        if tool in target:
+            return tool
+    return target
+
+
+def main(corpus: Path) -> None:
+    files: dict[str, set[str]] = defaultdict(set)
+    runs: Counter[str] = Counter()
+    kept_legacy: Counter[str] = Counter()
+    legacy_mounts = 0
+    for path in sorted(corpus.glob("*.Dockerfile")):
+        try:
+            document = parse(Source.decode(path.read_bytes(), str(path)))
+        except SourceError:
+            continue
+        for finding in engine.check(document, RULES, options={"target": "buildkit"}):
+            if finding.code not in TARGET_RULES or finding.fix is None:
+                continue
+            targets = {tool_of(match) for edit in finding.fix.edits for match in MOUNT_TARGET.findall(edit.content)}
+            for tool in targets:
+                files[tool].add(path.name)
+                runs[tool] += 1
+            if not targets:
+                kept_legacy[finding.code] += 1
+        legacy_mounts += sum(
+            1 for finding in engine.check(document, RULES, options={"target": "legacy"})
+            if finding.fix and any("--mount" in edit.content for edit in finding.fix.edits)
+        )
+    print(f"corpus: {corpus}")
+    print("| tool | files with a cache-mount fix | findings (RUNs) |\n|---|---|---|")
+    for tool in sorted(files):
+        print(f"| {tool} | {len(files[tool])} | {runs[tool]} |")
+    print("\n| rule | findings keeping the legacy fix under buildkit |\n|---|---|")
+    for code in sorted(TARGET_RULES):
+        print(f"| {code} {TARGET_RULES[code]} | {kept_legacy[code]} |")
+    print(f"\nfixes writing --mount with target = legacy: {legacy_mounts}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS)
