@@ -97,48 +97,19 @@ def append_blocker(run: Instruction) -> str | None:
     return None
 
 
-def sets_errexit(arguments: list[str | None]) -> bool:
-    """`set -e`, `set -eux`, `set -o errexit` (and the same options given to the shell itself)."""
-    return any(
-        argument is not None and argument.startswith("-") and not argument.startswith("--") and "e" in argument[1:]
-        for argument in arguments
-    ) or "errexit" in arguments
-
-
-def _script_errexit(script: Script) -> bool:
-    """Whether the script's own top-level `set` leaves `set -e` on at its end."""
-    errexit = False
-    for command in script.commands:
-        if command.top_level and not command.in_subshell and command.name_literal == "set":
-            arguments = command.argument_literals
-            if sets_errexit(arguments):
-                errexit = True
-            elif any(argument is not None and argument.startswith("+") and "e" in argument for argument in arguments) or (
-                "+o" in arguments and "errexit" in arguments
-            ):
-                errexit = False
-    return errexit
-
-
 def _compound_last_item(script: Script) -> bool:
-    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`),
-    inside which `set -e` stops acting once the item is the left side of `&&`."""
+    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`)."""
     last = script.items[-1]
     text = script.source[last.start:last.end]
     return "\n" in text or parse_shell(text).has_sequence
-
-
-def _ends_with_own_statement(script: Script) -> bool:
-    """Whether the last item is a whole statement (not the end of an `a && b` or `a || b` list)."""
-    return len(script.items) < 2 or script.items[-2].operator in (";", "\n")
 
 
 def script_append_blocker(script: Script) -> str | None:
     """Why a command cannot be added at the end of a heredoc script, or None (see ``_append_to_script``)."""
     if script.items[-1].operator is not None:
         return "the heredoc script ends with `;`"
-    if _compound_last_item(script) and not (_script_errexit(script) and _ends_with_own_statement(script)):
-        return "the heredoc script ends with a compound command"
+    if _compound_last_item(script):
+        return "the heredoc script ends with a compound command (`set -e` would stop acting inside it)"
     return None
 
 
@@ -211,18 +182,15 @@ def _append_to_script(document: Document, run: Instruction, command: str) -> Edi
     """Add ``command`` to a heredoc script on a line of its own before the terminator, indented like the script's
     last line. A heredoc script runs without `set -e` unless it says so, and its status is that of its last
     command: the last command gets a trailing `&&`, so the new one runs only after it succeeded and the RUN fails
-    exactly when it failed before (a bare new line would run after a failure and hide it, and even under `set -e`
-    it runs when `a && b` ends the script and `a` fails). A last command that holds a list of its own (a loop, an
-    `if`) keeps `set -e` inside it only as a statement of its own, so it is followed by a bare new line, which the
-    script's `set -e` reaches only after that command succeeded."""
+    exactly when it failed before. A bare new line would run after a failure and hide it, even under `set -e` when
+    `a && b` (or a loop or an `if` that fails in such a list) ends the script, so ``script_append_blocker``
+    refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
     script = run.shell
     heredoc = run.script_heredoc
     last_start = run.arguments_to_source(script.items[-1].start)
     line_start = document.text.rfind("\n", 0, last_start) + 1
     indent = re.match(r"[ \t]*", document.text[line_start:last_start]).group()
     new_line = f"{indent}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
-    if _compound_last_item(script):
-        return Edit.insert(heredoc.end, new_line)
     end = command_end(run)
     return Edit(end, heredoc.end, f" &&{document.text[end:heredoc.end]}{new_line}")
 
