@@ -185,14 +185,16 @@ def _append_to_script(document: Document, run: Instruction, command: str) -> Edi
     exactly when it failed before. A bare new line would run after a failure and hide it, even under `set -e` when
     `a && b` (or a loop or an `if` that fails in such a list) ends the script, so ``script_append_blocker``
     refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
-    script = run.shell
-    heredoc = run.script_heredoc
-    last_start = run.arguments_to_source(script.items[-1].start)
-    line_start = document.text.rfind("\n", 0, last_start) + 1
-    indent = re.match(r"[ \t]*", document.text[line_start:last_start]).group()
-    new_line = f"{indent}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
+    new_line = f"{script_line_indent(document, run)}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
     end = command_end(run)
-    return Edit(end, heredoc.end, f" &&{document.text[end:heredoc.end]}{new_line}")
+    return Edit(end, run.script_heredoc.end, f" &&{document.text[end:run.script_heredoc.end]}{new_line}")
+
+
+def script_line_indent(document: Document, run: Instruction) -> str:
+    """The indentation of the line of a heredoc script's last command (tabs that `<<-` strips included)."""
+    last_start = run.arguments_to_source(run.shell.items[-1].start)
+    line_start = document.text.rfind("\n", 0, last_start) + 1
+    return re.match(r"[ \t]*", document.text[line_start:last_start]).group()
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
