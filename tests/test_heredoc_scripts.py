@@ -73,6 +73,14 @@ def test_rules_read_the_script_of_the_issue():
     )
 
 
+def test_a_continued_last_command_is_one_command():
+    text = "FROM debian\nRUN <<EOF\napt-get install -y \\\n    git\nEOF\n"
+    document = parse_text(text)
+    assert append_blocker(document.instructions[1]) is None
+    result = apply_edits(text, [append_edit(document, document.instructions[1], "rm -rf /var/lib/apt/lists/*")])
+    assert result == "FROM debian\nRUN <<EOF\napt-get install -y \\\n    git &&\nrm -rf /var/lib/apt/lists/*\nEOF\n"
+
+
 def test_appended_line_keeps_the_body_indentation_and_chomp():
     text = "FROM alpine\nRUN <<-EOF\n\tset -eux\n\tapk update\n\t\tapk add curl # tools\nEOF\n"
     document = parse_text(text)
@@ -97,7 +105,8 @@ def test_scripts_nothing_can_follow(body, reason):
 LINES = [
     "touch f1", "echo a >> log", "false", "true", "set -e", "set +e", "set -eux", "false && true", "true && false",
     "! true", "false || echo rescued >> log", "exit 0", "exit 3", "echo b >> log # a note", "# a comment", "",
-    "ls >> log | cat", "cd /nonexistent-dir", "test -f f1 && echo f1 >> log",
+    "ls >> log | cat", "cd /nonexistent-dir", "test -f f1 && echo f1 >> log", "touch \\\n  f2", "echo 'a\nb' >> log",
+    "for f in 1 2; do\n  false\ndone",
 ]
 
 

@@ -80,9 +80,10 @@ class MergeConsecutiveRun(Rule):
         the rest of the RUN), a heredoc other than the RUN's script or a command the shell parser cannot read stays
         on its own; its neighbours on either side are still merged. A heredoc script (`RUN <<EOF`) takes the RUNs
         after it in as lines before its terminator, each as BuildKit passed it to the shell (on one line), the one
-        before ending in `&&` (a heredoc script runs without `set -e` unless it says so); not when the script changes
-        the shell's state, since they would run in its shell, or ends in a compound command. A `;` list under `set -e` (set by the RUN or by SHELL) may only end a merged
-        RUN: on the left of `&&` the shell ignores `set -e`. A merged command never ends a line with the escape
+        before ending in `&&` (a heredoc script runs without `set -e` unless it says so); not when the script
+        changes the shell's state, since they would run in its shell, or ends in a compound command. A `;` list
+        under `set -e` (set by the RUN or by SHELL) may only end a merged RUN: on the left of `&&` the shell ignores
+        `set -e`. A merged command never ends a line with the escape
         character (BuildKit would continue the RUN into the next instruction) and stays under 32 KiB (Linux limits
         the command `sh -c` receives to 128 KiB). The fix is safe when the merge also pays for the build cache: an
         index update with the install that needs it, cleanup with the layer that made the files, or quick

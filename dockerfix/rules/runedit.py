@@ -98,10 +98,11 @@ def append_blocker(run: Instruction) -> str | None:
 
 
 def _compound_last_item(script: Script) -> bool:
-    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`)."""
+    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`); a
+    command continued over lines with `\\` is one command."""
     last = script.items[-1]
     text = script.source[last.start:last.end]
-    return "\n" in text or parse_shell(text).has_sequence
+    return "\n" in text.replace("\\\n", "") or parse_shell(text).has_sequence
 
 
 def script_append_blocker(script: Script) -> str | None:
