@@ -84,7 +84,34 @@ def fixed(commands: list[str], shell: tuple[str, ...]) -> str:
 
 
 def run_commands(text: str) -> list[str]:
-    return [instruction.arguments for instruction in parse_text(text).instructions if instruction.cmd == "run"]
+    """What each RUN gives its shell: the command, or the body of a heredoc script."""
+    return [
+        instruction.shell.source if instruction.script_heredoc else instruction.arguments
+        for instruction in parse_text(text).instructions if instruction.cmd == "run"
+    ]
+
+
+def with_script(lines: list[str], commands: list[str], shell: tuple[str, ...]) -> str:
+    body = "".join(f"{line}\n" for line in lines)
+    return "FROM alpine\n" + SHELLS[shell] + f"RUN <<EOF\n{body}EOF\n" + "".join(f"RUN {command}\n" for command in commands)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=3), st.lists(run_command(), min_size=1, max_size=3), st.sampled_from(sorted(SHELLS)))
+def test_runs_merged_into_a_heredoc_script_behave_like_separate_runs(lines, commands, shell):
+    """A heredoc script (its body run by the SHELL) followed by RUNs: merged into the script, the same result."""
+    text = with_script(lines, commands, shell)
+    merged = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    assert build(run_commands(merged), list(shell)) == build(run_commands(text), list(shell)), merged
+
+
+def test_runs_are_merged_into_a_heredoc_script():
+    """The property above is not vacuous: RUNs after a heredoc script do go into it, a multi-line one as the one
+    line BuildKit gave the shell, a state-changing one in a subshell."""
+    text = with_script(["mkdir -p sub", "touch f1 # first"], ["cd sub && \\\n    touch f2", "rm -f f1"], ("sh", "-c"))
+    merged = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    assert merged == "FROM alpine\nRUN <<EOF\nmkdir -p sub\ntouch f1 && # first\n(cd sub &&     touch f2) &&\nrm -f f1\nEOF\n"
+    assert build(run_commands(merged), ["sh", "-c"]) == build(run_commands(text), ["sh", "-c"])
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -592,17 +592,25 @@ def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
     keyword = (parsed.sub_keyword or "") if parsed.keyword.lower() == "onbuild" else parsed.keyword
     if keyword.lower() not in HEREDOC_KEYWORDS or parsed.json or "<<" not in line:
         return ()
-    headers = []
-    for word in _WordLexer(line, raw_quotes=True, raw_escapes=True).words():
-        match = _HEREDOC_WORD.match(word)
-        if not match or not match.group(3):
-            continue
-        rest = match.group(3)
-        plain = _WordLexer(rest, raw_quotes=False, raw_escapes=False).words()
-        if len(plain) != 1:
-            continue
-        raw = _WordLexer(rest, raw_quotes=True, raw_escapes=False).words()
-        quotes = sum(plain[0].count(quote) for quote in "'\"")
-        raw_quotes = sum(raw[0].count(quote) for quote in "'\"") if raw else quotes
-        headers.append(HeredocHeader(plain[0], int(match.group(1) or 0), match.group(2) == "-", quotes == raw_quotes))
-    return tuple(headers)
+    headers = (_heredoc_header(word) for word in _WordLexer(line, raw_quotes=True, raw_escapes=True).words())
+    return tuple(header for header in headers if header is not None)
+
+
+def is_heredoc_word(arguments: str) -> bool:
+    """Whether a RUN's command is one heredoc word and nothing else (`<<EOF`, `<<-"EOF"`): BuildKit then runs the
+    body itself as the command (``parser.MustParseHeredoc`` on the whole command)."""
+    return _heredoc_header(_go_trim_space(arguments)) is not None
+
+
+def _heredoc_header(word: str) -> HeredocHeader | None:
+    match = _HEREDOC_WORD.match(word)
+    if not match or not match.group(3):
+        return None
+    rest = match.group(3)
+    plain = _WordLexer(rest, raw_quotes=False, raw_escapes=False).words()
+    if len(plain) != 1:
+        return None
+    raw = _WordLexer(rest, raw_quotes=True, raw_escapes=False).words()
+    quotes = sum(plain[0].count(quote) for quote in "'\"")
+    raw_quotes = sum(raw[0].count(quote) for quote in "'\"") if raw else quotes
+    return HeredocHeader(plain[0], int(match.group(1) or 0), match.group(2) == "-", quotes == raw_quotes)

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Iterator, Union
 
 from . import shell
-from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, parse_line
+from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
 from .source import Source, SourceError
 
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
@@ -106,6 +106,30 @@ class Heredoc:
     def name(self) -> str:
         return self.header.name
 
+    @property
+    def has_shebang(self) -> bool:
+        """BuildKit runs a body that starts with `#!` as a file, with that interpreter, not with the SHELL."""
+        return self.content.startswith("#!")
+
+    @cached_property
+    def segments(self) -> tuple["Segment", ...]:
+        """The body as BuildKit passes it on (`<<-` strips each line's leading tabs), mapped to the source."""
+        if not self.header.chomp:
+            return (Segment(0, self.start, len(self.content)),)
+        segments = []
+        logical = 0
+        line_start = self.start
+        for line in self.content.splitlines(keepends=True):
+            kept = line.lstrip("\t")
+            segments.append(Segment(logical, line_start + len(line) - len(kept), len(kept)))
+            logical += len(kept)
+            line_start += len(line)
+        return tuple(segments) or (Segment(0, self.start, 0),)
+
+    @cached_property
+    def text(self) -> str:
+        return "".join(self.content[piece.source_start - self.start:piece.source_start - self.start + piece.length] for piece in self.segments)
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -179,14 +203,29 @@ class Instruction:
         return map_offset(self.segments, logical_offset, end)
 
     def arguments_to_source(self, offset: int, end: bool = False) -> int:
-        """Source offset of an offset into ``arguments`` (e.g. a span of the shell model)."""
+        """Source offset of an offset into the shell script (a span of the shell model): into ``arguments``, or
+        into the body of the ``script_heredoc``."""
+        if self.script_heredoc is not None:
+            return map_offset(self.script_heredoc.segments, offset, end)
         return self.to_source(self.parsed.arguments_start + offset, end)
 
     @cached_property
+    def script_heredoc(self) -> Heredoc | None:
+        """The heredoc whose body is this RUN's shell script. BuildKit runs the body of `RUN <<EOF` (the heredoc
+        is the whole command) with the SHELL, as if it were the command; `RUN cmd <<EOF` feeds the body to cmd's
+        stdin (the shell reads the heredoc), and a body that starts with `#!` runs with its own interpreter."""
+        if self.cmd != "run" or self.parsed.json or len(self.heredocs) != 1 or self.heredocs[0].has_shebang:
+            return None
+        return self.heredocs[0] if is_heredoc_word(self.arguments) else None
+
+    @cached_property
     def shell(self) -> shell.Script | None:
-        """The parsed shell command of a shell-form RUN/CMD/ENTRYPOINT; None for other instructions."""
+        """The parsed shell command of a shell-form RUN/CMD/ENTRYPOINT (of `RUN <<EOF`: the heredoc's body); None
+        for other instructions."""
         if not self.is_shell_form:
             return None
+        if self.script_heredoc is not None:
+            return shell.parse_shell(self.script_heredoc.text)
         return shell.parse_shell(self.arguments)
 
 

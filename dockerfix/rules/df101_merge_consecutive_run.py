@@ -11,7 +11,8 @@ from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
 from .runedit import (
-    Style, append_blocker, appendable_text, closed_line, command_end, command_text, subshell, trailing_comment,
+    SHELL_ESCAPE, Style, append_blocker, closed_line, command_end, command_text, list_needs_grouping, script_line_indent,
+    subshell, trailing_comment,
 )
 from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 
@@ -76,9 +77,13 @@ class MergeConsecutiveRun(Rule):
         RUN starts with `(`: `((` may read as arithmetic), and a later RUN made of a `;` or `||` list is grouped
         `{ ...; }` so it still runs only when the earlier ones succeeded. A shell comment that ends a RUN becomes a
         comment line of the continuation. A RUN with a background `&`, a comment before a continuation (it swallows
-        the rest of the RUN), a heredoc or a command the shell parser cannot read stays on its own; its neighbours
-        on either side are still merged. A `;` list under `set -e` (set by the RUN or by SHELL) may only end a merged
-        RUN: on the left of `&&` the shell ignores `set -e`. A merged command never ends a line with the escape
+        the rest of the RUN), a heredoc other than the RUN's script or a command the shell parser cannot read stays
+        on its own; its neighbours on either side are still merged. A heredoc script (`RUN <<EOF`) takes the RUNs
+        after it in as lines before its terminator, each as BuildKit passed it to the shell (on one line), the one
+        before ending in `&&` (a heredoc script runs without `set -e` unless it says so); not when the script
+        changes the shell's state, since they would run in its shell, or ends in a compound command. A `;` list
+        under `set -e` (set by the RUN or by SHELL) may only end a merged RUN: on the left of `&&` the shell ignores
+        `set -e`. A merged command never ends a line with the escape
         character (BuildKit would continue the RUN into the next instruction) and stays under 32 KiB (Linux limits
         the command `sh -c` receives to 128 KiB). The fix is safe when the merge also pays for the build cache: an
         index update with the install that needs it, cleanup with the layer that made the files, or quick
@@ -96,7 +101,7 @@ class MergeConsecutiveRun(Rule):
         'FROM debian\nRUN ["apt-get", "update"]\nRUN ["apt-get", "install", "-y", "curl"]\n',
         "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get update\nRUN apt-get install -y curl\n",
         "FROM debian\nRUN apt-get update\nENV DEBIAN_FRONTEND=noninteractive\nRUN apt-get install -y curl\n",
-        "FROM debian\nRUN <<EOF\napt-get update\nEOF\nRUN apt-get install -y curl\n",
+        "FROM debian\nRUN cat <<EOF > /etc/motd\nhi\nEOF\nRUN rm -rf /tmp/x\n",
         'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo one\nRUN echo two\n',
         'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN echo one\nRUN echo two\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
@@ -106,6 +111,11 @@ class MergeConsecutiveRun(Rule):
         "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
     )
     invalid = (
+        Example(
+            "FROM debian\nRUN <<EOF\n  apt-get update\nEOF\n# tools\nRUN apt-get install -y \\\n    curl\nRUN rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN <<EOF\n  apt-get update &&\n  # tools\n  apt-get install -y     curl &&\n  rm -rf /var/lib/apt/lists/*\nEOF\n",
+        ),
+        Example("FROM debian\nRUN <<EOF\nset -e\napt-get update\nEOF\nRUN apt-get install -y curl\n", None),
         Example(
             "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n",
             "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl\n",
@@ -249,7 +259,7 @@ class MergeConsecutiveRun(Rule):
             runs[-1].header_end,
             self.fix(
                 f"Merge {count} RUN instructions into one ({why})",
-                [Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))],
+                [merged_into_script(document, runs) if runs[0].script_heredoc else Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))],
                 applicability,
             ),
             Savings(layers=count - 1),
@@ -313,7 +323,9 @@ def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[
             continue
         if len(group) > 1:
             yield group
-        group = [instruction] if joinable and not context.is_suppressed(instruction, code) else []
+        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN
+        opens = joinable or instruction.script_heredoc is not None
+        group = [instruction] if opens and not context.is_suppressed(instruction, code) else []
     if len(group) > 1:
         yield group
 
@@ -348,11 +360,33 @@ def _assigning_expansion(text: str) -> bool:
     return re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?=", text) is not None
 
 
-def piece(document: Document, run: Instruction, isolate: bool, group: bool) -> str:
-    """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires."""
+def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_line: bool = False) -> str:
+    """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
+    ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
+    by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
+    text = run.shell.source[:run.shell.content_end] if one_line else command_text(document, run)
     if isolate and needs_isolation(run.shell):
-        return subshell(command_text(document, run))
-    return appendable_text(document, run) if group else command_text(document, run)
+        return subshell(text)
+    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell) else text
+
+
+def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
+    """The RUNs after a heredoc script as lines at its end, each joined to the one before with `&&` (as
+    ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
+    script_run = runs[0]
+    heredoc = script_run.script_heredoc
+    indent = script_line_indent(document, script_run)
+    newline = document.source.newline
+    end = command_end(script_run)
+    lines = []
+    last = len(runs) - 1
+    for position, (previous, run) in enumerate(zip(runs, runs[1:]), start=1):
+        lines += [indent + comment.lstrip() for comment in between_comments(document, previous, run)]
+        command = closed_line(piece(document, run, isolate=position < last, group=True, one_line=True), SHELL_ESCAPE)
+        comment = trailing_comment(run)
+        lines.append(indent + command + (" &&" if position < last else "") + (f" {comment}" if comment else ""))
+    body = f" &&{document.text[end:heredoc.end]}" + "".join(line + newline for line in lines)
+    return Edit(end, runs[-1].span[1], body + document.text[heredoc.end:script_run.span[1]])
 
 
 def merged_text(document: Document, runs: list[Instruction]) -> str:
@@ -374,7 +408,8 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
     """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
     widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
     receives, since BuildKit removes continuations and comment lines."""
-    size = len(document.text[run.arguments_start:run.header_end].encode("utf-8")) + len("{ ; } && ")
+    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start:run.header_end]
+    size = len(written.encode("utf-8")) + len("{ ; } && ")
     if previous is not None:
         size += len(Style.of_runs(document, [previous, run]).join(document, between_comments(document, previous, run), "").encode("utf-8"))
         size += len((trailing_comment(previous) or "").encode("utf-8"))
@@ -466,5 +501,13 @@ def suppression_between(document: Document, context: RuleContext, before: Instru
 
 
 def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool) -> str | None:
-    """Why ``after`` cannot be joined to ``before`` in one RUN (checked for the pair, as the merge joins pairs)."""
+    """Why ``after`` cannot be joined to ``before`` in one RUN (checked for the pair, as the merge joins pairs). Only
+    the last command of a heredoc script comes before `&&`, and ``append_blocker`` checks it; but the script's
+    shell is the one the later RUN would run in."""
+    if before.script_heredoc is not None:
+        if needs_isolation(before.shell):
+            return f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, variables) for the RUN after it"
+        if after.shell is not None and after.shell.source.strip() == before.script_heredoc.name:
+            return f"the RUN's command would end the heredoc {before.script_heredoc.name!r}"
+        return append_blocker(before) or append_blocker(after)
     return append_blocker(before) or append_blocker(after) or errexit_sequence(before, shell_errexit_on)

@@ -120,7 +120,7 @@ class CleanupInLaterLayer(Rule):
         for stage in document.stages:
             runs = list(shell_runs(stage))
             for position, (run, commands) in enumerate(runs):
-                if not commands or any(cleanup_paths(command) is None for command in commands) or append_blocker(run):
+                if not commands or any(cleanup_paths(command) is None for command in commands) or run.heredocs or append_blocker(run):
                     continue
                 creator = self.creator(document, stage, runs[:position], run, commands)
                 if creator is None:
@@ -145,7 +145,7 @@ class CleanupInLaterLayer(Rule):
         paths = [path for command in cleanup for path in (cleanup_paths(command) or [])]
         first = stage.from_instruction.index
         for candidate, commands in reversed(earlier):
-            text = document.text[candidate.arguments_start:candidate.header_end]
+            text = candidate.shell.source if candidate.script_heredoc else document.text[candidate.arguments_start:candidate.header_end]
             if creates(text, commands, cleanup):
                 between = stage.instructions[candidate.index - first + 1:run.index - first]  # a stage's are consecutive
                 if not between or any(i.cmd == "user" for i in between) or append_blocker(candidate):

@@ -15,7 +15,7 @@ from typing import ClassVar, Iterator, Sequence
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
-from dockerfix.rewriter.shell import Script, SimpleCommand
+from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
 from .shellfacts import python_module_command
 
@@ -77,12 +77,12 @@ def append_blocker(run: Instruction) -> str | None:
     """Why text cannot safely be added after this RUN's command, or None."""
     if run.cmd != "run" or run.is_json:
         return "an exec-form RUN"
-    if run.heredocs:
-        return "a heredoc"
+    if run.heredocs and run.script_heredoc is None:
+        return "a heredoc that is not the RUN's shell script"
     script = run.shell
     if script is None or script.has_error:
         return "the shell command could not be parsed"
-    if script.comments and trailing_comment(run) is None:
+    if run.script_heredoc is None and script.comments and trailing_comment(run) is None:
         return "a shell comment would swallow what follows it"
     if script.has_background:
         return "a command runs in the background (`&`)"
@@ -92,6 +92,25 @@ def append_blocker(run: Instruction) -> str | None:
         return "an empty RUN"
     if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
         return "the RUN ends with a comment line"
+    if run.script_heredoc is not None:
+        return script_append_blocker(script)
+    return None
+
+
+def _compound_last_item(script: Script) -> bool:
+    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`); a
+    command continued over lines with `\\` is one command."""
+    last = script.items[-1]
+    text = script.source[last.start:last.end]
+    return "\n" in text.replace("\\\n", "") or parse_shell(text).has_sequence
+
+
+def script_append_blocker(script: Script) -> str | None:
+    """Why a command cannot be added at the end of a heredoc script, or None (see ``_append_to_script``)."""
+    if script.items[-1].operator is not None:
+        return "the heredoc script ends with `;`"
+    if _compound_last_item(script):
+        return "the heredoc script ends with a compound command (`set -e` would stop acting inside it)"
     return None
 
 
@@ -148,10 +167,35 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     """Append `&& command` to a RUN (check ``append_blocker`` first), continued the way the RUN is written.
     `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
     ran before changes."""
+    if run.script_heredoc is not None:
+        return _append_to_script(document, run, command)
     style = Style.of_runs(document, [run])
     comment = trailing_comment(run)
     joined = style.join(document, [style.indent + comment] if comment else [], closed_line(command, document.escape))
     return Edit(command_end(run), run.header_end, joined)
+
+
+# Inside a heredoc body the shell, not BuildKit, reads the lines: its escape character is the backslash.
+SHELL_ESCAPE = "\\"
+
+
+def _append_to_script(document: Document, run: Instruction, command: str) -> Edit:
+    """Add ``command`` to a heredoc script on a line of its own before the terminator, indented like the script's
+    last line. A heredoc script runs without `set -e` unless it says so, and its status is that of its last
+    command: the last command gets a trailing `&&`, so the new one runs only after it succeeded and the RUN fails
+    exactly when it failed before. A bare new line would run after a failure and hide it, even under `set -e` when
+    `a && b` (or a loop or an `if` that fails in such a list) ends the script, so ``script_append_blocker``
+    refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
+    new_line = f"{script_line_indent(document, run)}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
+    end = command_end(run)
+    return Edit(end, run.script_heredoc.end, f" &&{document.text[end:run.script_heredoc.end]}{new_line}")
+
+
+def script_line_indent(document: Document, run: Instruction) -> str:
+    """The indentation of the line of a heredoc script's last command (tabs that `<<-` strips included)."""
+    last_start = run.arguments_to_source(run.shell.items[-1].start)
+    line_start = document.text.rfind("\n", 0, last_start) + 1
+    return re.match(r"[ \t]*", document.text[line_start:last_start]).group()
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
