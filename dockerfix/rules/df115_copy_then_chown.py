@@ -23,6 +23,9 @@ PASSIVE = frozenset({"env", "arg", "label", "expose", "cmd", "entrypoint", "stop
 # Folders every Linux base image has (FHS): a file copied into one creates no parent folder, so --chown/--chmod
 # reaches exactly the files chown/chmod would. `FROM scratch` has none of them.
 STANDARD_FOLDERS = frozenset({"/", "/bin", "/sbin", "/etc", "/root", "/tmp", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/var", "/home"})
+# Folders packages install into: a recursive chown there also reaches what the base image or a package put there.
+SYSTEM_FOLDERS = ("/etc", "/usr", "/lib", "/bin", "/sbin", "/var/lib", "/opt")
+APPLICATION_FOLDERS = ("/usr/src", "/var/www", "/opt/app")
 QUIET_OPTIONS = frozenset("vcf")
 LONG_OPTIONS = {"--recursive": "R", "--verbose": "v", "--changes": "c", "--silent": "f", "--quiet": "f"}
 # Octal modes as BuildKit parses them: a fourth digit (setuid, setgid, sticky) is not carried over into the file's mode.
@@ -302,6 +305,8 @@ class CopyThenChown(Rule):
             if (chown_changes and chown is None) or (chmod_changes and chmod is None):
                 return
             kind = "folder" if copy.folder and copy.destination in {t for c in own for t in c.targets} else source_kind(build_context, copy.source, files)
+            if kind == "folder" and any(is_under(copy.destination, f) for f in SYSTEM_FOLDERS) and not any(is_under(copy.destination, f) for f in APPLICATION_FOLDERS):
+                return  # a package's or the base image's files there would be changed by the RUN, not by the flag
             if not all(change.recursive for change in own) and (kind == "folder" or (kind == "unknown" and "." not in posixpath.basename(copy.source or ""))):
                 return  # a folder's own owner or mode changes, or may: nothing is stored twice
             if copy.instruction.flag("from"):
@@ -337,11 +342,12 @@ class CopyThenChown(Rule):
         names = {name for change in touched for name in (change.user, change.group) if name and not name.isdigit() and name != "root"}
         created_here = any(creates_user(command, names) for command in remaining)
         flags = [" ".join(flag for flag in (f"--chown={m.chown}" if m.chown else "", f"--chmod={m.chmod}" if m.chmod else "") if flag) for m in matches]
-        said = " and ".join(f"`{run.shell.source[c.command.start:c.command.end]}`" for c in touched)
+        said = ", ".join(f"`{run.shell.source[c.command.start:c.command.end]}`" for c in touched)
         lines = ", ".join(str(m.target.instruction.start_line) for m in matches)
+        copies = f"COPY on line {lines}" if len(matches) == 1 else f"COPYs on lines {lines}"
         size = copied_bytes(build_context, files, matches)
         message = (
-            f"{said} changes what the COPY on line {lines} wrote, so this layer stores those files again "
+            f"{said} on files the {copies} wrote: this layer stores them again "
             f"({'%d bytes' % size if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY writes them once"
         )
         removed_run = not remaining and not residuals
