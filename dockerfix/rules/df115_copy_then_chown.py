@@ -13,6 +13,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, apply_edits
 from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.stages import parent_stages
 
 from .df202_add_to_copy import ADD_ONLY_FLAGS, ARCHIVE_NAME, remote
 from .runedit import shell_runs, tool_and_arguments, workdir_at
@@ -311,7 +312,7 @@ class CopyThenChown(Rule):
                 return  # a folder's own owner or mode changes, or may: nothing is stored twice
             if copy.instruction.flag("from"):
                 kind = "unknown"
-            existed = kind != "file" and made_before(stage, copy.instruction, copy.destination)
+            existed = kind != "file" and made_before(document, stage, copy.instruction, copy.destination)
             matches.append(Match(copy, kind, chown, chmod, existed))
         yield self.report(document, stage, run, commands, touched, matches, build_context, files)
 
@@ -374,6 +375,13 @@ class CopyThenChown(Rule):
             " and move it below the RUN that creates the user" if created_here else "")
         if applicability == Applicability.DISPLAY_ONLY:
             title += " (a symbolic --chmod needs `# syntax=docker/dockerfile:1.14` or later)"
+        elif applicability == Applicability.UNSAFE:
+            kinds = {m.kind for m in matches}
+            title += " (unsafe: " + (
+                "a folder copy: folders it creates and symbolic links may end with another owner or mode)" if "folder" in kinds else
+                "the build context does not show that the source is one file)" if "unknown" in kinds else
+                "the file's parent folder may not exist before the COPY, which would then create it)"
+            )
         return self.finding(message, start, end, self.fix(title, edits, applicability), savings)
 
     @staticmethod
@@ -457,12 +465,29 @@ def non_root_user(stage: Stage, run: Instruction) -> bool:
     return bool(users) and users[-1].value[0].lower() not in ("root", "0", "0:0", "root:root")
 
 
-def made_before(stage: Stage, copy: Instruction, folder: str) -> bool:
-    """Whether a WORKDIR or a `mkdir` of the stage made ``folder`` before the COPY."""
-    for instruction in stage.instructions:
-        if instruction.index >= copy.index:
-            return False
-        if instruction.cmd == "workdir" and instruction.value and workdir_at(stage, stage.instructions[stage.instructions.index(instruction) + 1]) == folder:
+def prior_instructions(document: Document, stage: Stage, copy: Instruction) -> Iterator[tuple[Stage, Instruction]]:
+    """What ran before ``copy`` in its image: the stages it is built FROM (oldest first), then its own stage up to it
+    (FROM lines excluded)."""
+    lineage = [stage]
+    while len(parents := parent_stages(document, lineage[0])) == 1:
+        lineage.insert(0, parents[0])
+    for member in lineage:
+        for instruction in member.instructions[1:]:
+            if instruction.index >= copy.index:
+                return
+            yield member, instruction
+
+
+def workdir_after(stage: Stage, workdir: Instruction) -> str | None:
+    """The folder a WORKDIR instruction makes (None when it rests on a variable or an unknown base folder)."""
+    position = workdir.index - stage.from_instruction.index + 1
+    return workdir_at(stage, stage.instructions[position]) if position < len(stage.instructions) else None
+
+
+def made_before(document: Document, stage: Stage, copy: Instruction, folder: str) -> bool:
+    """Whether a WORKDIR or a `mkdir` made ``folder`` before the COPY."""
+    for member, instruction in prior_instructions(document, stage, copy):
+        if instruction.cmd == "workdir" and workdir_after(member, instruction) == folder:
             return True
         if instruction.cmd == "run" and instruction.shell is not None and any(
             tool_and_arguments(command)[0] == "mkdir" and folder in tool_and_arguments(command)[1] for command in instruction.shell.simple_commands()
@@ -474,19 +499,17 @@ def made_before(stage: Stage, copy: Instruction, folder: str) -> bool:
 def earlier_writes(document: Document, stage: Stage, first_copy: Instruction, target: str) -> bool:
     """Whether something before the COPYs may have put files where the change reaches (a recursive chown would
     change them too): a COPY/ADD there, a RUN that names the path or works below it, a WORKDIR inside it."""
-    for instruction in stage.instructions[1:]:
-        if instruction.index >= first_copy.index:
-            return False
+    for member, instruction in prior_instructions(document, stage, first_copy):
         if instruction.cmd in ("copy", "add"):
-            copy = copy_target(stage, instruction)
+            copy = copy_target(member, instruction)
             if copy is None or is_under(copy.destination, target):
                 return True
         elif instruction.cmd == "workdir":
-            following = workdir_at(stage, stage.instructions[stage.instructions.index(instruction) + 1])
+            following = workdir_after(member, instruction)
             if following is None or (is_under(following, target) and following != target):
                 return True
         elif instruction.cmd == "run":
-            workdir = workdir_at(stage, instruction)
+            workdir = workdir_at(member, instruction)
             if workdir is not None and is_under(workdir, target):
                 return True
             if target in document.text[slice(*instruction.span)] and (instruction.shell is None or any(
