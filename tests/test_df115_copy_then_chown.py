@@ -67,3 +67,7 @@ def test_a_workdir_made_in_the_stage_built_from_keeps_its_own_owner():
     (finding,) = findings(text)
     assert [edit.content for edit in finding.fix.edits] == ["--chown=node:node", "chown node:node /app"]
     assert "folder copy" in finding.fix.title
+
+
+def test_a_run_as_a_user_set_in_the_stage_built_from_is_left_alone():
+    assert findings("FROM node:22-alpine AS base\nUSER node\n\nFROM base\nCOPY . /app\nRUN chown -R node /app\n") == []

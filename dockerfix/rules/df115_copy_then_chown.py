@@ -277,7 +277,7 @@ class CopyThenChown(Rule):
         workdir = workdir_at(stage, run)
         changes = [change for command in commands if (change := read_change(command, workdir)) is not None]
         touched = [change for change in changes if any(is_under(t, c.destination) or is_under(c.destination, t) for t in change.targets for c in copies)]
-        if not touched or non_root_user(stage, run):
+        if not touched or non_root_user(document, stage, run):
             return
         matched: dict[int, list[OwnerChange]] = {}
         for change in touched:
@@ -460,8 +460,9 @@ def copied_bytes(build_context: BuildContext | None, files: frozenset[str], matc
     return total
 
 
-def non_root_user(stage: Stage, run: Instruction) -> bool:
-    users = [i for i in stage.instructions if i.cmd == "user" and i.index < run.index and i.value]
+def non_root_user(document: Document, stage: Stage, run: Instruction) -> bool:
+    """Whether the RUN runs as another user than root (its chown would fail where the flag would not)."""
+    users = [instruction for _, instruction in prior_instructions(document, stage, run) if instruction.cmd == "user" and instruction.value]
     return bool(users) and users[-1].value[0].lower() not in ("root", "0", "0:0", "root:root")
 
 
