@@ -409,9 +409,8 @@ def residual_text(change: OwnerChange, matches: list[Match]) -> str | None:
 
 def run_edits(document: Document, run: Instruction, touched: list[OwnerChange], residuals: dict[int, str], removed_run: bool) -> list[Edit]:
     """Remove the changes from the RUN (each a whole item of its `&&` list), or the RUN when nothing is left."""
-    if removed_run:
-        start = run.leading_comments[0].line.start if run.leading_comments else run.span[0]
-        return [Edit.delete(start, run.span[1])]
+    if removed_run:  # the comments above it stay: they may speak of what follows (the file's author decides)
+        return [Edit.delete(*run.span)]
     items = list(run.shell.items)
     by_start = {change.command.start: change for change in touched}
     gone = [index for index, item in enumerate(items) if item.start in by_start and id(by_start[item.start].command) not in residuals]
