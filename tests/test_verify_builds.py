@@ -68,6 +68,13 @@ def test_a_later_layer_cleanup_moved_into_the_creating_run_frees_the_package_lis
     assert report.fixed.content_bytes < report.original.content_bytes - 10_000_000
 
 
+def test_copy_then_chown_moved_into_the_copy_builds_the_same_owners_and_modes_in_fewer_layers(client):
+    report = _measure("copy-then-chown", client)
+    assert not report.differences and not report.config_differences
+    assert len(report.fixed.layers) == len(report.original.layers) - 2
+    assert report.fixed.content_bytes < report.original.content_bytes
+
+
 def test_manifests_first_rebuilds_only_the_source_copy_after_a_source_edit(client):
     report = _measure("manifests-first", client)
     assert report.touched == "app.py"
