@@ -63,14 +63,18 @@ def test_commands_map_to_their_place_in_the_body(lines, chomp):
 
 def test_rules_read_the_script_of_the_issue():
     """Issue 14: an apt install in a heredoc RUN got "All checks passed"; DF102 now appends the cleanup inside
-    the body, before the terminator."""
+    the body, before the terminator, for the classic builder; for BuildKit it mounts the lists as a cache."""
     text = "FROM debian:12\nRUN <<EOF\napt-get update && apt-get install -y curl\nEOF\nCMD [\"curl\"]\n"
-    result = engine.fix(Source(text), Selection(select=("DF102",)).rules(), unsafe_fixes=True)
+    rules = Selection(select=("DF102",)).rules()
+    result = engine.fix(Source(text), rules, unsafe_fixes=True, options={"target": "legacy"})
     assert [finding.code for finding in result.findings] == ["DF102"]
     assert result.text == (
         "FROM debian:12\nRUN <<EOF\napt-get update && apt-get install -y curl &&\nrm -rf /var/lib/apt/lists/*\nEOF\n"
         "CMD [\"curl\"]\n"
     )
+    mounted = engine.fix(Source(text), rules, unsafe_fixes=True).text
+    assert mounted.startswith("FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked ")
+    assert mounted.endswith(" <<EOF\napt-get update && apt-get install -y curl\nEOF\nCMD [\"curl\"]\n")
 
 
 def test_a_continued_last_command_is_one_command():

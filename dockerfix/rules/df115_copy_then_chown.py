@@ -212,6 +212,7 @@ class CopyThenChown(Rule):
     name = "copy-then-chown"
     summary = "A RUN that chowns/chmods what a COPY just wrote stores the files twice; use COPY --chown/--chmod."
     options = (TARGET,)
+    buildkit_syntax = "`COPY --chmod` (a mode moved from a chmod; a chown alone is written for both builders)"
     valid = (
         "FROM debian\nCOPY . /app\nRUN chown -R app:app /app/data\n",
         "FROM debian\nCOPY . /app\nRUN npm ci && chown -R node:node /app\n",
