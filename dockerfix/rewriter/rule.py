@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 
-from .fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings
+from .fixes import Applicability, ContentChange, Edit, FileEdit, Finding, Fix, Savings
 
 if TYPE_CHECKING:
     from .context import BuildContext
@@ -128,9 +128,13 @@ class Rule:
 
     @staticmethod
     def fix(
-        title: str, edits: Iterable[Edit], applicability: Applicability = Applicability.SAFE, changes: ContentChange | None = None
+        title: str,
+        edits: Iterable[Edit],
+        applicability: Applicability = Applicability.SAFE,
+        changes: ContentChange | None = None,
+        files: Iterable[FileEdit] = (),
     ) -> Fix:
-        return Fix(title, tuple(edits), applicability, changes)
+        return Fix(title, tuple(edits), applicability, changes, tuple(files))
 
     @classmethod
     def documentation(cls) -> str:
