@@ -31,13 +31,15 @@ DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety")
 @dataclass(frozen=True)
 class Example:
     """An example the rule must flag. ``fixed`` is the text after applying its fixes (None: no fix expected);
-    ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files."""
+    ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files and
+    ``fixed_files`` the texts the fixes give other files of it."""
 
     before: str
     fixed: str | None = None
     unsafe: bool = False
     context: Mapping[str, str] | None = None
     options: Mapping[str, Any] | None = None  # configuration the example runs with, as the configuration file sets it
+    fixed_files: Mapping[str, str] | None = None  # the other files of the context after the fixes, by path
 
 
 @dataclass(frozen=True)
