@@ -7,7 +7,6 @@ serialise to the JSON shape the CLI, the LSP server and the bot share.
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -234,7 +233,7 @@ def run_source(
         for finding in result.findings
     )
     others = tuple(
-        OtherFile(os.path.join(str(context_folder or build_context.root), file.path), file.path, file.original, file.content)
+        OtherFile(Path(context_folder or build_context.root, file.path).as_posix(), file.path, file.original, file.content)
         for file in result.files
     )
     return FileResult(
