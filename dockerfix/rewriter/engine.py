@@ -92,7 +92,7 @@ def check(
         reviewed = rule.review(document, reported, context)
         if reviewed is not None:
             reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
-    if not other_files:
+    if not other_files or build_context is None or build_context.root is None:  # a names-only context is nowhere to write
         reported = tuple(_display_only_if_other_files(finding) for finding in reported)
     return reported
 

@@ -214,11 +214,10 @@ def run_source(
 ) -> FileResult:
     """Check and fix one decoded file; the result says what would change (nothing is written here). Without
     ``apply_fixes`` only the findings are computed (what an editor needs on every keystroke). Fixes change other
-    files of the build context only with ``other_files`` and a context that is a folder; else they are display-only.
+    files of the build context only with ``other_files`` and a context that is a folder (see ``engine.check``).
     ``context_folder`` is the context folder as the user names it (for the paths of those files)."""
     rules = settings.selection_for(file).rules()
     threshold = engine.fix_threshold(settings.unsafe_fixes)
-    other_files = other_files and build_context is not None and build_context.root is not None
     if not apply_fixes:
         failures: list[engine.RuleFailure] = []
         found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files)

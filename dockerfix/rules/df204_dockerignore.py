@@ -10,7 +10,8 @@ from typing import Callable, Iterator
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
+from dockerfix.rewriter.stages import shipped_offset_test
 
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
@@ -42,7 +43,8 @@ class Category:
     applies: Callable[[Document], bool] = _always
     blocked: Callable[[Document], bool] = lambda document: False
     rider: bool = False
-    secret: bool = False
+    secret: bool = False  # reported only when a COPY in a stage that ships takes them
+    bytecode: bool = False  # kept when a bytecode file has no source to be rebuilt from
 
 
 CATEGORIES = (
@@ -51,7 +53,7 @@ CATEGORIES = (
     Category("node_modules (the Dockerfile installs them)", ("**/node_modules",), _runs_any(r"(npm|yarn|pnpm)\b[^\n]*\b(install|ci|i)\b", r"yarn\s*($|&&|;)")),
     Category("vendor (composer installs it)", ("vendor",), _runs_any(r"composer\s[^\n]*\binstall\b")),
     Category("virtual environments (the Dockerfile installs the packages)", (".venv", "venv"), _runs_any(r"pip3?\s[^\n]*\binstall\b", r"uv\s+(sync|pip)", r"poetry\s+install", r"pipenv\s+install")),
-    Category("Python bytecode caches", ("**/__pycache__", "**/*.pyc")),
+    Category("Python bytecode caches", ("**/__pycache__", "**/*.pyc"), bytecode=True),
     Category("build outputs the Dockerfile rebuilds (cargo, Maven)", ("target",), _runs_any(r"cargo\s+build", r"mvnw?\s[^\n]*\b(package|install|verify)\b")),
     Category("build outputs the Dockerfile rebuilds (npm run build)", ("dist", ".next"), _runs_any(r"(npm|yarn|pnpm)\s+(run\s+)?build\b")),
     Category("Dockerfiles and Compose files", ("Dockerfile*", "*.Dockerfile", "docker-compose*", "compose.y*ml"), rider=True),
@@ -83,6 +85,18 @@ def _mentioned(document: Document, path: str) -> bool:
     name = posixpath.basename(path)
     regex = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
     return any(instruction.cmd not in ("copy", "add") and regex.search(instruction.arguments) for instruction in document.instructions)
+
+
+def _has_source(context: BuildContext, path: str) -> bool:
+    """Whether Python can rebuild a bytecode file from its source (a `.pyc` without one is the program itself)."""
+    if not path.endswith(".pyc"):
+        return True
+    folder, name = posixpath.split(path)
+    if posixpath.basename(folder) == "__pycache__":
+        folder, name = posixpath.dirname(folder), name.split(".")[0] + ".py"
+    else:
+        name = name[:-1]
+    return context.exists(posixpath.join(folder, name))
 
 
 def _secret_file(context: BuildContext, path: str) -> bool:
@@ -154,8 +168,11 @@ class Dockerignore(Rule):
             return
         if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
             return  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
+        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
+        ships = any(shipped(copy.start) for copy in copies)
         chosen = [
-            (category, patterns) for category in CATEGORIES if category.applies(document) and not category.blocked(document)
+            (category, patterns) for category in CATEGORIES
+            if category.applies(document) and not category.blocked(document) and (ships or not category.secret)
             for patterns in [self.useful_patterns(document, build_context, category)] if patterns
         ]
         if not any(not category.rider for category, _ in chosen):
@@ -176,7 +193,10 @@ class Dockerignore(Rule):
             "which the image never needs: ignore them in .dockerignore"
         )
         if secrets:
-            message = "security: " + message + "; secrets copied into an image ship to everyone who pulls it"
+            message = (
+                "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
+                "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
+            )
         removed = tuple(sorted({"/" + posixpath.join(copy.value[-1].lstrip("/"), path) for copy in copies for path in dropped}))
         fix = self.fix(
             f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and the image)",
@@ -205,6 +225,8 @@ class Dockerignore(Rule):
             if not dropped or any(context.glob(source) != after.glob(source) for source in named):
                 continue
             if category.secret and not all(_secret_file(context, path) for path in dropped):
+                continue
+            if category.bytecode and not all(_has_source(context, path) for path in dropped):
                 continue
             if category.secret and any(_mentioned(document, path) for path in dropped):
                 continue
