@@ -87,6 +87,13 @@ def _mentioned(document: Document, path: str) -> bool:
     return any(instruction.cmd not in ("copy", "add") and regex.search(instruction.arguments) for instruction in document.instructions)
 
 
+def _kept_by_exception(context: BuildContext, path: str) -> bool:
+    """Whether a ``!`` line of the ignore file names ``path`` or a folder holding it."""
+    exceptions = [pattern for pattern in context.ignore.patterns if pattern.exclusion]
+    folders = [path, *(path.rsplit("/", depth)[0] for depth in range(1, path.count("/") + 1))]
+    return any(pattern.matches(folder) for pattern in exceptions for folder in folders)
+
+
 def _has_source(context: BuildContext, path: str) -> bool:
     """Whether Python can rebuild a bytecode file from its source (a `.pyc` without one is the program itself)."""
     if not path.endswith(".pyc"):
@@ -224,6 +231,8 @@ class Dockerignore(Rule):
             dropped = sorted(set(sent) - set(after.files()))
             if not dropped or any(context.glob(source) != after.glob(source) for source in named):
                 continue
+            if any(_kept_by_exception(context, path) for path in dropped):
+                continue  # the ignore file brings it back on purpose
             if category.secret and not all(_secret_file(context, path) for path in dropped):
                 continue
             if category.bytecode and not all(_has_source(context, path) for path in dropped):
