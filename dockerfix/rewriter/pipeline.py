@@ -52,14 +52,15 @@ class ReportedEdit:
 
 @dataclass(frozen=True)
 class ReportedFile:
-    """A fix's new text for another file of the build context (``path`` relative to the context)."""
+    """A fix's new text for another file of the build context (``path`` relative to the context; ``original`` the
+    text it replaces, None when the file is created)."""
 
     path: str
-    created: bool
+    original: str | None
     content: str
 
     def as_json(self) -> dict:
-        return {"path": self.path, "created": self.created, "content": self.content}
+        return {"path": self.path, "created": self.original is None, "content": self.content}
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class ReportedFinding:
                 finding.fix.applicability.label,
                 finding.fix.title,
                 tuple(ReportedEdit(Range.of(source, edit.start, edit.end), edit.content) for edit in finding.fix.edits),
-                tuple(ReportedFile(file.path, file.original is None, file.content) for file in finding.fix.files),
+                tuple(ReportedFile(file.path, file.original, file.content) for file in finding.fix.files),
             )
         savings = None
         if finding.savings is not None:
