@@ -95,15 +95,12 @@ def _kept_by_exception(context: BuildContext, path: str) -> bool:
 
 
 def _has_source(context: BuildContext, path: str) -> bool:
-    """Whether Python can rebuild a bytecode file from its source (a `.pyc` without one is the program itself)."""
-    if not path.endswith(".pyc"):
+    """Whether a bytecode file is only a cache: Python reads `__pycache__` only beside a source, but imports a `.pyc`
+    in the legacy place (`x.pyc` next to where `x.py` would be) without one, and then it is the program itself."""
+    folder = posixpath.dirname(path)
+    if not path.endswith(".pyc") or posixpath.basename(folder) == "__pycache__":
         return True
-    folder, name = posixpath.split(path)
-    if posixpath.basename(folder) == "__pycache__":
-        folder, name = posixpath.dirname(folder), name.split(".")[0] + ".py"
-    else:
-        name = name[:-1]
-    return context.exists(posixpath.join(folder, name))
+    return context.exists(path[:-1])
 
 
 def _secret_file(context: BuildContext, path: str) -> bool:
