@@ -484,8 +484,11 @@ class BuildContext:
         return self.root is not None and not self.error and os.path.lexists(os.path.join(self.root, name)) and not self.is_ignored(name)
 
     def with_ignore(self, text: str) -> "BuildContext":
-        """The same files judged by another ignore text (what a fix of the ignore file would make)."""
-        context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=self._given, root=self.root)
+        """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the
+        ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it is:
+        no second walk of the folder."""
+        listed = self._given if self._given is not None else self._listing.files
+        context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=listed, root=self.root)
         context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
         return context
 
