@@ -82,6 +82,15 @@ class Fix:
                 raise ValueError(f"fix {self.title!r} has overlapping edits")
         object.__setattr__(self, "edits", ordered)
 
+    @property
+    def start(self) -> int:
+        """Where its first edit starts (0 for a fix that only changes other files)."""
+        return self.edits[0].start if self.edits else 0
+
+    @property
+    def end(self) -> int:
+        return max((edit.end for edit in self.edits), default=0)
+
     def display_only(self) -> "Fix":
         """This fix as a suggestion only (for a caller that cannot write its other files)."""
         return replace(self, applicability=Applicability.DISPLAY_ONLY)
