@@ -254,8 +254,10 @@ def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool
         out.write(output.text_findings(results))
         if arguments.check:
             for result in results:
-                if result.changed:
+                if result.rewrites_dockerfile:
                     out.write(f"Would rewrite: {result.path}\n")
+                for other in result.other_files:
+                    out.write(f"Would {'create' if other.original is None else 'rewrite'}: {other.path}\n")
         elif not arguments.write:
             out.write("".join(result.diff for result in results))
         out.write(output.summary(results, unsafe, arguments.write) + "\n")
@@ -287,7 +289,8 @@ def _run_stdin(arguments: argparse.Namespace) -> int:
         source = Source.decode(data, name)
         context_dir = arguments.context or anchor.parent
         build_context = BuildContext.from_directory(context_dir) if context_dir.is_dir() else None
-        result = pipeline.run_source(source, settings, build_context, anchor)
+        # the fixed text goes to stdout, so a fix of another file could only be lost: those are display-only here
+        result = pipeline.run_source(source, settings, build_context, anchor, other_files=False)
     except SourceError as error:
         sys.stderr.write(f"error: {error}\n")
         sys.stdout.buffer.write(data)

@@ -35,7 +35,7 @@ from pygls.exceptions import (
 )
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from . import __version__
@@ -283,13 +283,16 @@ def local_file(document: TextDocument) -> Path | None:
     return Path(path) if path is not None and "\0" not in path else None
 
 
-def analyse(source: Source, file: Path | None, client: ClientSettings, version: int | None, apply_fixes: bool) -> tuple[Analysis, list[str]]:
-    """The pipeline on one text (runs on the worker), and the configuration warnings met on the way."""
+def analyse(
+    source: Source, file: Path | None, client: ClientSettings, version: int | None, apply_fixes: bool, other_files: bool = False
+) -> tuple[Analysis, list[str]]:
+    """The pipeline on one text (runs on the worker), and the configuration warnings met on the way. Fixes of other
+    files are offered only to a client that can create files (``other_files``); for others they are display-only."""
     warnings: list[str] = []
     settings = client.settings_for(file, warnings)
     context = pipeline.context_for(file.parent, file) if file is not None else None
     try:
-        result = pipeline.run_source(source, settings, context, file, apply_fixes=apply_fixes)
+        result = pipeline.run_source(source, settings, context, file, apply_fixes=apply_fixes, other_files=other_files)
     except SourceError as error:
         return Analysis(version, source, error=error, fixed=apply_fixes), warnings
     return Analysis(version, source, result=result, fixed=apply_fixes), warnings
@@ -301,6 +304,7 @@ class DockerfixServer(LanguageServer):
         self.client_settings = ClientSettings()
         self.generation = 0  # of the settings: an analysis under older settings is not reused
         self.pull_diagnostics = False
+        self.creates_files = False  # the client applies workspace edits that create files (documentChanges + create)
         self.pending: dict[str, asyncio.Task] = {}
         self.running: dict[tuple, asyncio.Future] = {}
         self.cache: dict[str, Analysis] = {}
@@ -342,7 +346,7 @@ class DockerfixServer(LanguageServer):
         if running is None:
             client = self.client_settings
             running = self.worker.run(
-                lambda: analyse(source, file, client, version, apply_fixes),
+                lambda: analyse(source, file, client, version, apply_fixes, self.creates_files),
                 lambda: self.workspace.text_documents.get(unquote(uri)) is document and document.version == version,
             )
             self.running[key] = running
@@ -527,6 +531,7 @@ async def publish(ls: DockerfixServer, uri: str) -> None:
 def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     capabilities = params.capabilities.text_document
     ls.pull_diagnostics = capabilities is not None and capabilities.diagnostic is not None
+    ls.creates_files = creates_files(params.capabilities)
     ls.configure(params.initialization_options or {})
 
 
@@ -618,10 +623,35 @@ def overlaps(positions: Positions, finding: ReportedFinding, wanted: lsp.Range) 
         wanted.start.line, wanted.start.character) <= (found.end.line, found.end.character)
 
 
-def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit]) -> lsp.WorkspaceEdit:
-    """Edits versioned against the text they were computed for."""
+def end_of(document: TextDocument, text: str) -> lsp.Position:
+    """The position after the last character of ``text``, in the client's position encoding."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[-1] != lines[-1].rstrip("\r\n"):
+        return lsp.Position(line=len(lines), character=0)
+    return document.position_codec.position_to_client_units(lines, lsp.Position(line=len(lines) - 1, character=len(lines[-1])))
+
+
+def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
+    """Whether the client applies a workspace edit that creates a file and then edits it."""
+    edit = capabilities.workspace.workspace_edit if capabilities.workspace is not None else None
+    return bool(edit is not None and edit.document_changes and lsp.ResourceOperationKind.Create in (edit.resource_operations or ()))
+
+
+def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit], files: tuple[tuple[str, str | None, str], ...] = ()) -> lsp.WorkspaceEdit:
+    """Edits versioned against the text they were computed for, and the whole new texts of other files of the build
+    context (``(path relative to the Dockerfile's folder, text the fix read or None, new text)``): a missing file is
+    created first, and must still be missing then."""
     identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=analysis.version)
-    return lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(text_document=identifier, edits=edits)])
+    changes: list = [lsp.TextDocumentEdit(text_document=identifier, edits=edits)] if edits else []
+    folder = Path(document.path).parent
+    for relative, original, content in files:
+        uri = from_fs_path(str(folder / relative))
+        if original is None:
+            changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
+        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, original or ""))
+        file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
+        changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[lsp.TextEdit(range=whole, new_text=content)]))
+    return lsp.WorkspaceEdit(document_changes=changes)
 
 
 def minimal_edits(positions: Positions, old: str, new: str) -> list[lsp.TextEdit]:
@@ -678,11 +708,12 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
             if finding.fix is not None and finding.fix.applicability != "display-only":
                 unsafe = finding.fix.applicability == "unsafe"
                 edits = [lsp.TextEdit(range=positions.range(edit.range), new_text=edit.content) for edit in finding.fix.edits]
+                files = tuple((file.path, file.original, file.content) for file in finding.fix.files)
                 actions.append(lsp.CodeAction(
                     title=f"{finding.code}: {finding.fix.title}" + (" (unsafe)" if unsafe else ""),
                     kind=lsp.CodeActionKind.QuickFix,
                     is_preferred=not unsafe,
-                    edit=edit_for(document, analysis, edits),
+                    edit=edit_for(document, analysis, edits, files),
                 ))
             actions.append(suppression(document, positions, analysis, finding))
             actions.append(lsp.CodeAction(
@@ -699,7 +730,10 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
         actions.append(lsp.CodeAction(
             title="dockerfix: apply all fixes",
             kind=FIX_ALL,
-            edit=edit_for(document, analysis, minimal_edits(positions, analysis.source.text, analysis.result.new_text)),
+            edit=edit_for(
+                document, analysis, minimal_edits(positions, analysis.source.text, analysis.result.new_text),
+                tuple((file.relative, file.original, file.content) for file in analysis.result.other_files),
+            ),
         ))
     return actions
 

@@ -270,3 +270,14 @@ def test_verify_is_off_unless_the_operator_asks_and_a_repository_cannot_ask(remo
     remote.commit({"pyproject.toml": "[tool.dockerfix.bot]\nverify = true\n"}, "measure")
     code, out, err = bot(forge, capsys, "--dry-run")
     assert code == 2 and "### Measured" not in out and "unknown bot setting(s) verify" in err
+
+
+def test_a_new_dockerignore_is_committed_with_the_rest(remote, forge, capsys):
+    node = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    remote.commit({"svc/Dockerfile": node, "svc/package.json": "{}\n", "svc/.env": "KEY=1\n"}, "a service")
+    code, out, err = bot(forge, capsys, "--unsafe-fixes")
+    assert code == 0, err
+    assert remote.show("dockerfix/optimize", "svc/.dockerignore") == "Dockerfile*\n.env\n"
+    assert "+++ b/svc/.dockerignore" in forge.pulls(REPO)[0]["body"]
+    code, out, _ = bot(forge, capsys, "--unsafe-fixes")
+    assert code == 0 and out.startswith(f"{REPO}: up to date")

@@ -30,10 +30,18 @@ def test_worked_example(path):
     expected = (path.parent / "expected.Dockerfile").read_text()
     assert result.new_text == expected
     assert result.findings
-    # an example changes its file, unless its findings rewrite nothing by design: no fix (DF001) or a proposal only
-    # (display-only, DF117)
+    # other files the fixes change (DF204's .dockerignore) are given as expected.<name without its leading dot>
+    expected_files = {
+        "." + other.name.removeprefix("expected."): other.read_text()
+        for other in path.parent.glob("expected.*") if other.name != "expected.Dockerfile"
+    }
+    assert {file.relative: file.content for file in result.other_files} == expected_files
+    # an example changes its file (or another), unless its findings rewrite nothing by design: no fix (DF001) or a
+    # proposal only (display-only, DF117)
     proposals_only = all(finding.fix is None or finding.fix.applicability == "display-only" for finding in result.findings)
-    assert expected != path.read_text() or proposals_only
+    assert expected != path.read_text() or result.other_files or proposals_only
     dockerfile.parse_string(expected)
+    if ".dockerignore" in expected_files:
+        context = context.with_ignore(expected_files[".dockerignore"])
     again = run_source(Source(expected, str(path)), settings, context, path)
-    assert again.new_text == expected
+    assert again.new_text == expected and not again.other_files

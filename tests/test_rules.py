@@ -77,6 +77,9 @@ def test_invalid_example_is_flagged_and_fixed(rule, example, tmp_path):
     safe = engine.fix(source, rules, context, unsafe_fixes=False, options=configured)
     result = engine.fix(source, rules, context, unsafe_fixes=example.unsafe, options=configured)
     assert not result.failures
+    assert {file.path: file.content for file in result.files} == dict(example.fixed_files or {})
+    if example.fixed_files and example.unsafe:
+        assert not safe.files, "an unsafe example's fix must not change files without --unsafe-fixes"
     if example.fixed is None:
         assert result.text == example.before
         return

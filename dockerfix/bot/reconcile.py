@@ -159,7 +159,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
     verify = options.verify
-    files, errors, originals = [], [], []
+    files, errors, originals, others = [], [], [], []
     for path in _dockerfiles(root, bot.paths):
         settings = discover(path, root=root).override(options.select, options.ignore, unsafe)
         original = path.read_bytes() if verify else b""
@@ -170,10 +170,11 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
             errors.append(body.printable(result.error.replace(str(path), relative)))
         elif result.written:
             files.append(body.ChangedFile(relative, result))
+            others.extend(Path(other.path).relative_to(root).as_posix() for other in result.other_files)
             if verify:
                 originals.append((relative, path, original, settings))
     if files:
-        workspace.stage([file.path for file in files])
+        workspace.stage([*(file.path for file in files), *others])  # with the other files the fixes wrote (.dockerignore)
     diff = workspace.staged_diff() if files else ""
     return Proposal(tuple(files), diff, body.fingerprint(workspace.staged_diff(0)) if files else "", tuple(errors), tuple(originals))
 

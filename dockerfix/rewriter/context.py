@@ -367,6 +367,8 @@ class BuildContext:
         self.ignore = ignore
         self.error = error
         self.root = root
+        self.ignore_file: str | None = None  # the ignore file read, relative to the root (a fix may extend it)
+        self.ignore_text: str | None = None
         self._given = None if listed is None else tuple(listed)
         self._folder_states: dict[str, _Folder] = {}
 
@@ -383,7 +385,10 @@ class BuildContext:
                 data = _read_ignore_file(candidate, root)
             except FileError as error:
                 return cls(DockerIgnore(), f"{candidate}: {error}", root=root)
-            return cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+            context = cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+            context.ignore_file = os.path.relpath(candidate, root).replace(os.sep, "/")
+            context.ignore_text = data.decode("utf-8", "surrogateescape")
+            return context
         return cls(DockerIgnore(), root=root)
 
     @classmethod
@@ -473,6 +478,28 @@ class BuildContext:
     @cached_property
     def _file_set(self) -> frozenset[str]:
         return frozenset(self._kept[0])
+
+    def holds_unlisted(self, name: str) -> bool:
+        """Whether a folder on disk holds ``name`` (one of ``SKIPPED_NAMES``, never listed) at its top, not ignored."""
+        return self.root is not None and not self.error and os.path.lexists(os.path.join(self.root, name)) and not self.is_ignored(name)
+
+    def with_ignore(self, text: str) -> "BuildContext":
+        """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the
+        ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it is:
+        no second walk of the folder."""
+        listed = self._given if self._given is not None else self._listing.files
+        context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=listed, root=self.root)
+        context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
+        return context
+
+    def size(self, path: str) -> int | None:
+        """A listed file's size in bytes on disk (a symbolic link counts as itself); None for a names-only context."""
+        if self.root is None:
+            return None
+        try:
+            return os.lstat(os.path.join(self.root, _normal(path))).st_size
+        except OSError:
+            return None
 
     @property
     def has_contents(self) -> bool:

@@ -6,12 +6,12 @@ Every surface (CLI, LSP server, bot, verify) calls ``check`` and ``fix``; none r
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .context import BuildContext
 from .document import Document, Instruction, parse
-from .fixes import Applicability, Edit, Finding, apply_edits
+from .fixes import Applicability, Edit, FileEdit, Finding, apply_edits
 from .registry import all_rules, hadolint_map
 from .rule import TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
@@ -54,10 +54,11 @@ class FixResult:
     remaining: tuple[Finding, ...]
     failures: tuple[RuleFailure, ...] = field(default=())
     converged: bool = True
+    files: tuple[FileEdit, ...] = field(default=())  # the other files of the build context the applied fixes change
 
     @property
     def changed(self) -> bool:
-        return self.text != self.source.text
+        return self.text != self.source.text or bool(self.files)
 
 
 def check(
@@ -66,9 +67,11 @@ def check(
     build_context: BuildContext | None = None,
     failures: list[RuleFailure] | None = None,
     options: Mapping[str, Any] | None = None,
+    other_files: bool = True,
 ) -> tuple[Finding, ...]:
     """All findings of ``rules`` on ``document`` that no suppression comment silences, in source order. ``options``
-    are the configured rule options (``Settings.options``)."""
+    are the configured rule options (``Settings.options``). Without ``other_files`` (the caller cannot write files
+    beside the Dockerfile: standard input, an editor that cannot create files) a fix that changes one is display-only."""
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings = []
@@ -89,7 +92,15 @@ def check(
         reviewed = rule.review(document, reported, context)
         if reviewed is not None:
             reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
+    if not other_files or build_context is None or build_context.root is None:  # a names-only context is nowhere to write
+        reported = tuple(_display_only_if_other_files(finding) for finding in reported)
     return reported
+
+
+def _display_only_if_other_files(finding: Finding) -> Finding:
+    if finding.fix is None or not finding.fix.files:
+        return finding
+    return replace(finding, fix=finding.fix.display_only())
 
 
 def _suppressed(document: Document, suppressions: Suppressions, finding: Finding) -> bool:
@@ -121,18 +132,45 @@ class _ClaimedRanges:
 
 
 def _select_fixes(findings: Iterable[Finding], threshold: Applicability) -> list[Finding]:
-    """The fixes at or above ``threshold``, in order, leaving out those that touch or overlap an earlier choice
-    (they wait for the next pass)."""
+    """The fixes at or above ``threshold``, in order, leaving out those that touch or overlap an earlier choice or
+    change another file an earlier choice changes (they wait for the next pass)."""
     chosen: list[Finding] = []
     claimed = _ClaimedRanges()
+    claimed_files: set[str] = set()
     for finding in findings:
         if finding.fix is None or finding.fix.applicability < threshold or finding.fix.applicability == Applicability.DISPLAY_ONLY:
             continue
-        if all(claimed.free(edit.start, edit.end) for edit in finding.fix.edits):
+        paths = {file.path for file in finding.fix.files}
+        if all(claimed.free(edit.start, edit.end) for edit in finding.fix.edits) and not paths & claimed_files:
             for edit in finding.fix.edits:
                 claimed.claim(edit.start, edit.end)
+            claimed_files |= paths
             chosen.append(finding)
     return chosen
+
+
+class _PendingFiles:
+    """The other files the applied fixes change, by path, with the rule that owns each. Rules read the build
+    context as it was, so a later pass recomputes a file's whole new text: it replaces the earlier one when it comes
+    from the same rule, and another rule's edit of that file is left out (two rules would undo each other)."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[str, tuple[str, FileEdit]] = {}
+
+    def allows(self, finding: Finding) -> bool:
+        return all(self.by_path.get(file.path, (finding.code,))[0] == finding.code for file in finding.fix.files)
+
+    def news(self, finding: Finding) -> bool:
+        """Whether the fix changes a file differently from what is already pending."""
+        return any(self.by_path.get(file.path, (None, None))[1] != file for file in finding.fix.files)
+
+    def record(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            for file in finding.fix.files:
+                self.by_path[file.path] = (finding.code, file)
+
+    def changes(self) -> tuple[FileEdit, ...]:
+        return tuple(file for _, file in sorted(self.by_path.values(), key=lambda item: item[1].path) if file.content != file.original)
 
 
 def _parsed(source: Source, text: str) -> Document | SourceError:
@@ -216,33 +254,42 @@ def fix(
     build_context: BuildContext | None = None,
     unsafe_fixes: bool = False,
     options: Mapping[str, Any] | None = None,
+    other_files: bool = True,
 ) -> FixResult:
-    """Findings on ``source`` and the text after applying their fixes to a fixpoint (at most ``MAX_PASSES``).
+    """Findings on ``source`` and the text after applying their fixes to a fixpoint (at most ``MAX_PASSES``), with
+    the new texts of the other files those fixes change (none without ``other_files``, as in ``check``).
 
     Raises ``SourceError`` when the input itself does not parse.
     """
     threshold = fix_threshold(unsafe_fixes)
     failures: list[RuleFailure] = []
     document = parse(source)
-    findings = check(document, rules, build_context, failures, options)
+    findings = check(document, rules, build_context, failures, options, other_files)
     original_document, original_findings = document, findings
     applied: list[Finding] = []
     broken: set[tuple[str, str]] = set()
+    pending = _PendingFiles()
     converged = False
     for _ in range(MAX_PASSES):
-        chosen = [finding for finding in _select_fixes(findings, threshold) if (finding.code, finding.fix.title) not in broken]
+        chosen = [
+            finding for finding in _select_fixes(findings, threshold)
+            if (finding.code, finding.fix.title) not in broken and pending.allows(finding) and (finding.fix.edits or pending.news(finding))
+        ]
         if not chosen:
             converged = True
             break
         attempt = _Attempt.of(source, document, _edits(chosen))
         if attempt.document is None:
             chosen, attempt = _keep_sound(source, document, chosen, attempt, failures, broken)
-        if attempt.text == document.text or attempt.document is None:
+        files_change = any(pending.news(finding) for finding in chosen)
+        if attempt.document is None or (attempt.text == document.text and not files_change):
             converged = attempt.text == document.text
             break
         applied.extend(chosen)
-        document = attempt.document
-        findings = check(document, rules, build_context, failures, options)
+        pending.record(chosen)
+        if attempt.text != document.text:
+            document = attempt.document
+            findings = check(document, rules, build_context, failures, options, other_files)
     remaining = findings
     return FixResult(
         source=source,
@@ -253,6 +300,7 @@ def fix(
         remaining=remaining,
         failures=tuple(dict.fromkeys(failures)),
         converged=converged,
+        files=pending.changes(),
     )
 
 

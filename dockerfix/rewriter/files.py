@@ -138,3 +138,58 @@ def _keep_owner(descriptor: int, info: os.stat_result) -> None:
                 f"belongs to uid {info.st_uid} gid {info.st_gid}; rewriting it as uid {now.st_uid} gid {now.st_gid} "
                 "would change its owner: not rewritten"
             ) from None
+
+
+class ContextFileError(Exception):
+    """A file of the build context that a fix may not write; the message names it and says why."""
+
+
+def write_in_context(root: Path, relative: str, original: str | None, content: str) -> None:
+    """Create (``original`` None) or replace the file at ``relative`` below ``root`` with ``content``, atomically.
+
+    Never through a symbolic link (neither the file nor a folder on the way: the write would land outside the
+    context) and never over a file that changed since the fix read it (or that appeared, when it is created).
+    """
+    target = Path(root, *relative.split("/"))
+    for folder in [Path(root, *relative.split("/")[:depth]) for depth in range(1, relative.count("/") + 1)]:
+        try:
+            mode = os.lstat(folder).st_mode
+        except OSError as error:
+            raise ContextFileError(f"{target}:1:1: cannot write: {describe(error)}") from None
+        if not stat.S_ISDIR(mode):
+            raise ContextFileError(f"{target}:1:1: {folder} is not a folder of the build context (a symbolic link?): not written")
+    data = content.encode("utf-8", "surrogateescape")
+    try:
+        if original is None:
+            _create(target, data)
+            return
+        if stat.S_ISLNK(os.lstat(target).st_mode):
+            raise ContextFileError(f"{target}:1:1: is a symbolic link: not written")
+        snapshot = read_regular(target, follow_symlinks=False)
+        if snapshot.data.decode("utf-8", "surrogateescape") != original:
+            raise ContextFileError(f"{target}:1:1: changed on disk while dockerfix ran: not rewritten (run dockerfix again)")
+        replace_file(target, data, snapshot)
+    except FileError as error:
+        raise ContextFileError(f"{target}:1:1: {error}") from None
+    except OSError as error:
+        raise ContextFileError(f"{target}:1:1: cannot write: {describe(error)}") from None
+
+
+def _create(target: Path, data: bytes) -> None:
+    """A new file, whole or not at all: written beside, then linked into place (a link never replaces a name that
+    appeared meanwhile, a rename would)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(handle.fileno(), 0o666 & ~umask)
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            raise ContextFileError(f"{target}:1:1: appeared on disk while dockerfix ran: not written (run dockerfix again)") from None
+    finally:
+        os.unlink(temporary)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Applicability(enum.IntEnum):
@@ -48,13 +48,34 @@ class ContentChange:
 
 
 @dataclass(frozen=True)
+class FileEdit:
+    """A fix's change to a file beside the Dockerfile (``.dockerignore``, for instance): ``path`` is relative to the
+    build context, ``original`` the text the rule read (None: the file does not exist and is created) and ``content``
+    the whole new text. Carrying ``original`` lets a writer refuse when the file changed since the rule read it."""
+
+    path: str
+    original: str | None
+    content: str
+
+    def __post_init__(self) -> None:
+        parts = self.path.split("/")
+        if not self.path or self.path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"a file edit's path must be a plain path inside the build context, not {self.path!r}")
+
+
+@dataclass(frozen=True)
 class Fix:
+    """Text edits of the Dockerfile and, optionally, ``files``: whole new texts of other files of the build context."""
+
     title: str
     edits: tuple[Edit, ...]
     applicability: Applicability
     changes: ContentChange | None = None
+    files: tuple[FileEdit, ...] = ()
 
     def __post_init__(self) -> None:
+        if len({file.path for file in self.files}) != len(self.files):
+            raise ValueError(f"fix {self.title!r} edits one file twice")
         ordered = tuple(sorted(self.edits))
         for before, after in zip(ordered, ordered[1:]):
             if after.start < before.end:
@@ -63,11 +84,16 @@ class Fix:
 
     @property
     def start(self) -> int:
-        return self.edits[0].start
+        """Where its first edit starts (0 for a fix that only changes other files)."""
+        return self.edits[0].start if self.edits else 0
 
     @property
     def end(self) -> int:
-        return max(edit.end for edit in self.edits)
+        return max((edit.end for edit in self.edits), default=0)
+
+    def display_only(self) -> "Fix":
+        """This fix as a suggestion only (for a caller that cannot write its other files)."""
+        return replace(self, applicability=Applicability.DISPLAY_ONLY)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from . import engine
 from .config import Settings
 from .context import BuildContext
 from .document import parse
-from .files import FileError, Snapshot, describe, read_regular, replace_file
+from .files import ContextFileError, FileError, Snapshot, describe, read_regular, replace_file, write_in_context
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -51,10 +51,24 @@ class ReportedEdit:
 
 
 @dataclass(frozen=True)
+class ReportedFile:
+    """A fix's new text for another file of the build context (``path`` relative to the context; ``original`` the
+    text it replaces, None when the file is created)."""
+
+    path: str
+    original: str | None
+    content: str
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "created": self.original is None, "content": self.content}
+
+
+@dataclass(frozen=True)
 class ReportedFix:
     applicability: str
     title: str
     edits: tuple[ReportedEdit, ...]
+    files: tuple[ReportedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,7 @@ class ReportedFinding:
                 finding.fix.applicability.label,
                 finding.fix.title,
                 tuple(ReportedEdit(Range.of(source, edit.start, edit.end), edit.content) for edit in finding.fix.edits),
+                tuple(ReportedFile(file.path, file.original, file.content) for file in finding.fix.files),
             )
         savings = None
         if finding.savings is not None:
@@ -95,6 +110,8 @@ class ReportedFinding:
                 "title": self.fix.title,
                 "edits": [{"range": edit.range.as_json(), "content": edit.content} for edit in self.fix.edits],
             }
+            if self.fix.files:
+                fix["files"] = [file.as_json() for file in self.fix.files]
         return {
             "code": self.code,
             "name": self.name,
@@ -120,6 +137,24 @@ class AppliedFix:
 
 
 @dataclass(frozen=True)
+class OtherFile:
+    """Another file of the build context the applied fixes change: ``path`` as the user names it (the context
+    folder joined with ``relative``), ``original`` None when it is created."""
+
+    path: str
+    relative: str
+    original: str | None
+    content: str
+
+    @property
+    def diff(self) -> str:
+        return unified_diff(self.path, self.original or "", self.content, created=self.original is None)
+
+    def as_json(self) -> dict:
+        return {"path": self.path, "created": self.original is None, "diff": self.diff}
+
+
+@dataclass(frozen=True)
 class FileResult:
     path: str
     findings: tuple[ReportedFinding, ...] = ()
@@ -131,6 +166,12 @@ class FileResult:
     rule_failures: tuple[str, ...] = field(default=())
     converged: bool = True
     applied: tuple[AppliedFix, ...] = field(default=())
+    other_files: tuple[OtherFile, ...] = field(default=())  # ``diff`` and ``changed`` include them
+
+    @property
+    def rewrites_dockerfile(self) -> bool:
+        """Whether the Dockerfile itself changes: ``diff`` is its diff followed by the other files' diffs."""
+        return len(self.diff) > sum(len(other.diff) for other in self.other_files)
 
     def as_json(self) -> dict:
         data = {
@@ -139,6 +180,8 @@ class FileResult:
             "diff": self.diff,
             "findings": [finding.as_json() for finding in self.findings],
         }
+        if self.other_files:
+            data["other_files"] = [file.as_json() for file in self.other_files]
         if self.error is not None:
             data["error"] = self.error
         if self.rule_failures:
@@ -146,12 +189,14 @@ class FileResult:
         return data
 
 
-def unified_diff(path: str, old: str, new: str) -> str:
-    """A unified diff that, like git's, marks a last line without a line ending."""
-    if old == new:
+def unified_diff(path: str, old: str, new: str, created: bool = False) -> str:
+    """A unified diff that, like git's, marks a last line without a line ending (and a created file's old side as
+    ``/dev/null``)."""
+    if old == new and not created:
         return ""
     lines = []
-    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"):
+    before = "/dev/null" if created else f"a/{path}"
+    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), before, f"b/{path}"):
         if line.endswith("\n"):
             lines.append(line)
         else:
@@ -165,33 +210,42 @@ def run_source(
     build_context: BuildContext | None = None,
     file: Path | None = None,
     apply_fixes: bool = True,
+    other_files: bool = True,
+    context_folder: Path | None = None,
 ) -> FileResult:
     """Check and fix one decoded file; the result says what would change (nothing is written here). Without
-    ``apply_fixes`` only the findings are computed (what an editor needs on every keystroke)."""
+    ``apply_fixes`` only the findings are computed (what an editor needs on every keystroke). Fixes change other
+    files of the build context only with ``other_files`` and a context that is a folder (see ``engine.check``).
+    ``context_folder`` is the context folder as the user names it (for the paths of those files)."""
     rules = settings.selection_for(file).rules()
     threshold = engine.fix_threshold(settings.unsafe_fixes)
     if not apply_fixes:
         failures: list[engine.RuleFailure] = []
-        found = engine.check(parse(source), rules, build_context, failures, settings.options)
+        found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files)
         return FileResult(
             path=source.path,
             findings=tuple(ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found),
             rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in failures),
         )
-    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes, options=settings.options)
+    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes, options=settings.options, other_files=other_files)
     findings = tuple(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
         for finding in result.findings
     )
+    others = tuple(
+        OtherFile(Path(context_folder or build_context.root, file.path).as_posix(), file.path, file.original, file.content)
+        for file in result.files
+    )
     return FileResult(
         path=source.path,
         findings=findings,
-        diff=unified_diff(source.path, source.text, result.text),
+        diff=unified_diff(source.path, source.text, result.text) + "".join(other.diff for other in others),
         new_text=result.text,
         changed=result.changed,
         rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in result.failures),
         converged=result.converged,
         applied=tuple(AppliedFix.of(finding) for finding in result.applied),
+        other_files=others,
     )
 
 
@@ -228,15 +282,21 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
     try:
         source, snapshot = read_snapshot(path)
-        build_context = context_for(context_dir or path.parent, path)
-        result = run_source(source, settings, build_context, path)
+        folder = context_dir or path.parent
+        build_context = context_for(folder, path)
+        result = run_source(source, settings, build_context, path, context_folder=folder)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
     if write and result.changed:
         try:
-            replace_file(path, source.encode(result.new_text), snapshot)
+            for other in result.other_files:  # first: a refused one leaves the Dockerfile untouched too
+                write_in_context(Path(build_context.root), other.relative, other.original, other.content)
+            if result.new_text != source.text:
+                replace_file(path, source.encode(result.new_text), snapshot)
         except FileError as error:
             return FileResult(path=str(path), error=f"{path}:1:1: {error}")
+        except ContextFileError as error:
+            return FileResult(path=str(path), error=str(error))
         except OSError as error:
             return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {describe(error)}")
         return FileResult(**{**result.__dict__, "written": True})

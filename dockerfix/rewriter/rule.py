@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
 
-from .fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings
+from .fixes import Applicability, ContentChange, Edit, FileEdit, Finding, Fix, Savings
 
 if TYPE_CHECKING:
     from .context import BuildContext
@@ -31,13 +31,15 @@ DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety")
 @dataclass(frozen=True)
 class Example:
     """An example the rule must flag. ``fixed`` is the text after applying its fixes (None: no fix expected);
-    ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files."""
+    ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files and
+    ``fixed_files`` the texts the fixes give other files of it."""
 
     before: str
     fixed: str | None = None
     unsafe: bool = False
     context: Mapping[str, str] | None = None
     options: Mapping[str, Any] | None = None  # configuration the example runs with, as the configuration file sets it
+    fixed_files: Mapping[str, str] | None = None  # the other files of the context after the fixes, by path
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,13 @@ class Rule:
 
     @staticmethod
     def fix(
-        title: str, edits: Iterable[Edit], applicability: Applicability = Applicability.SAFE, changes: ContentChange | None = None
+        title: str,
+        edits: Iterable[Edit],
+        applicability: Applicability = Applicability.SAFE,
+        changes: ContentChange | None = None,
+        files: Iterable[FileEdit] = (),
     ) -> Fix:
-        return Fix(title, tuple(edits), applicability, changes)
+        return Fix(title, tuple(edits), applicability, changes, tuple(files))
 
     @classmethod
     def documentation(cls) -> str:

@@ -1,0 +1,122 @@
+"""DF204 on real folders: what it proposes to ignore, and everything it must leave alone."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse
+from dockerfix.rewriter.source import Source
+from dockerfix.rules.df204_dockerignore import Dockerignore
+from test_cli import write
+
+NODE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"server.js\"]\n"
+
+
+def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_from=None):
+    """The .dockerignore text DF204 proposes for ``dockerfile`` in a folder holding ``files`` (None: no finding)."""
+    for name, content in files.items():
+        write(folder / name, content)
+    context = context_from(folder) if context_from else BuildContext.from_directory(folder)
+    findings = list(engine.check(parse(Source(dockerfile)), [Dockerignore()], context))
+    if not findings:
+        return None
+    (finding,) = findings
+    (file,) = finding.fix.files
+    return file.content
+
+
+def test_installed_dependencies_caches_and_secrets(tmp_path):
+    files = {"server.js": "1", "package.json": "{}", "node_modules/a/index.js": "x" * 1000, ".env": "KEY=1\n",
+             "certs/server.pem": "-----BEGIN", "lib/__pycache__/tool.cpython-312.pyc": "x", "lib/tool.py": "1"}
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\n**/__pycache__\n**/*.pyc\n.env\n**/*.pem\n"
+
+
+def test_savings_count_the_bytes_kept_out(tmp_path):
+    write(tmp_path / "node_modules/a/index.js", "x" * 1000)
+    write(tmp_path / "node_modules/b/index.js", "y" * 500)
+    (finding,) = engine.check(parse(Source(NODE)), [Dockerignore()], BuildContext.from_directory(tmp_path))
+    assert finding.savings.bytes == 1500
+    assert "2 files, 1,500 bytes" in finding.message
+
+
+def test_dependencies_the_dockerfile_does_not_install_are_kept(tmp_path):
+    assert proposal(tmp_path, "FROM node:20\nCOPY . /app\nCMD [\"node\", \"/app/server.js\"]\n",
+                    {"server.js": "1", "node_modules/a/index.js": "1"}) is None
+
+
+def test_what_a_copy_names_or_an_instruction_mentions_is_never_ignored(tmp_path):
+    named = NODE.replace("COPY . .\n", "COPY . .\nCOPY .env /etc/app.env\n")
+    assert proposal(tmp_path, named, {".env": "KEY=1\n", "node_modules/a/index.js": "1"}) == "**/node_modules\n"
+    mentioned = NODE.replace('CMD ["node", "server.js"]', 'CMD ["node", "--env-file=.env", "server.js"]')
+    assert proposal(tmp_path, mentioned, {}) == "**/node_modules\n"
+
+
+def test_a_copy_of_a_subfolder_keeps_the_folder(tmp_path):
+    dockerfile = "FROM node:20\nCOPY . /app\nCOPY node_modules/a /opt/a\nRUN cd /app && npm ci\n"
+    assert proposal(tmp_path, dockerfile, {"node_modules/a/index.js": "1", "node_modules/b/index.js": "1"}) is None
+
+
+def test_secrets_in_a_build_stage_only_are_not_reported(tmp_path):
+    dockerfile = "FROM golang:1.22 AS build\nCOPY . /src\nRUN cd /src && go build -o /app .\nFROM alpine\nCOPY --from=build /app /app\n"
+    assert proposal(tmp_path, dockerfile, {".env": "KEY=1\n", "main.go": "package main\n", "Dockerfile": "FROM x\n"}) is None
+
+
+def test_npmrc_only_with_a_token(tmp_path):
+    assert proposal(tmp_path, NODE, {".npmrc": "registry=https://npm.example.invalid/\n"}) is None
+    assert proposal(tmp_path, NODE, {".npmrc": "//npm.example.invalid/:_authToken=abc\n"}) == ".npmrc\n"
+
+
+def test_bytecode_without_its_source_is_the_program(tmp_path):
+    dockerfile = "FROM python:3.12\nCOPY . /app\nCMD [\"python\", \"/app/main.pyc\"]\n"
+    # Python never imports from __pycache__ without the source, but does import a legacy `main.pyc`
+    assert proposal(tmp_path, dockerfile, {"main.pyc": "x", "lib/__pycache__/x.cpython-312.pyc": "x"}) == "**/__pycache__\n"
+
+
+def test_git_is_kept_when_the_build_reads_it(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path / "main.go", "package main\n")
+    stamped = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n"
+    assert proposal(tmp_path, stamped, {}) is None
+    plain = "FROM python:3.12\nWORKDIR /src\nCOPY . .\nCMD [\"python\", \"main.py\"]\n"
+    assert proposal(tmp_path, plain, {"main.py": "1"}) == ".git\n"
+
+
+def test_an_existing_ignore_file_is_extended_and_respected(tmp_path):
+    files = {".dockerignore": "node_modules\n!node_modules/keep\n", "node_modules/a/x.js": "1", "node_modules/keep/y.js": "1", ".env": "A=1\n"}
+    assert proposal(tmp_path, NODE, files) == "node_modules\n!node_modules/keep\n.env\n"  # keep stays sent
+
+
+def test_a_negation_of_the_ignore_file_is_never_overridden(tmp_path):
+    files = {".dockerignore": "*.log\n!certs/ca.pem\n", "certs/ca.pem": "-----BEGIN", "certs/key.pem": "-----BEGIN", ".env": "A=1\n"}
+    assert proposal(tmp_path, NODE, files) == "*.log\n!certs/ca.pem\n.env\n"
+
+
+def test_nothing_left_to_ignore_is_no_finding(tmp_path):
+    files = {".dockerignore": "**/node_modules\n.env\n", "node_modules/a/x.js": "1", ".env": "A=1\n", "server.js": "1"}
+    assert proposal(tmp_path, NODE, files) is None
+
+
+def test_only_riders_is_no_finding(tmp_path):
+    assert proposal(tmp_path, NODE, {"Dockerfile": NODE, "docker-compose.yml": "services: {}\n", ".github/workflows/ci.yml": "on: push\n"}) is None
+
+
+@pytest.mark.parametrize("dockerfile", ["FROM node:20\nCOPY server.js /app/\nRUN npm ci\n", "FROM node:20\nCOPY --from=base . /app\nRUN npm ci\n"])
+def test_no_whole_context_copy_is_no_finding(tmp_path, dockerfile):
+    assert proposal(tmp_path, dockerfile, {"node_modules/a/x.js": "1", ".env": "A=1\n"}) is None
+
+
+def test_a_dockerfile_specific_ignore_file_is_left_alone(tmp_path):
+    files = {"app.Dockerfile.dockerignore": "*.md\n", "node_modules/a/x.js": "1"}
+    assert proposal(tmp_path, NODE, files, lambda folder: BuildContext.from_directory(folder, folder / "app.Dockerfile")) is None
+
+
+def test_a_names_only_context_with_an_ignore_file_is_left_alone():
+    listed = BuildContext.from_file_list([".dockerignore", "node_modules/a/x.js", ".env"])
+    assert list(engine.check(parse(Source(NODE)), [Dockerignore()], listed)) == []
+    unknown = BuildContext.from_file_list(["node_modules/a/x.js", ".env"])
+    (finding,) = engine.check(parse(Source(NODE)), [Dockerignore()], unknown)
+    assert finding.fix.applicability.label == "display-only"  # nowhere to write
