@@ -23,7 +23,7 @@ from dockerfix.verify.engine import build_outcome, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
 from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, without_syntax_directive
 from dockerfix.verify.render import markdown
-from dockerfix.verify.sandbox import apt_mirror
+from dockerfix.verify.current_engine import apt_mirror
 
 APT_THREE_RUNS = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n"
 PROGRESS = """\
