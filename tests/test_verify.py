@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -278,3 +279,27 @@ def test_engines_before_docker_23_are_the_ones_that_reject_heredocs():
     assert rejects_heredocs("20.10.24+dfsg1")
     assert not rejects_heredocs("26.1.5+dfsg1") and not rejects_heredocs("23.0.0")
     assert not rejects_heredocs("dev")
+
+
+def test_the_current_engine_is_used_only_once_its_root_is_prepared_with_this_recipe(tmp_path: Path, monkeypatch):
+    from dockerfix.verify import current_engine
+
+    monkeypatch.setenv(current_engine.CACHE_VARIABLE, str(tmp_path))
+    assert current_engine.prepared_root() is None
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    (root / current_engine.READY_MARKER).write_text("0\n")  # an older recipe
+    assert current_engine.prepared_root() is None
+    (root / current_engine.READY_MARKER).write_text(current_engine.RECIPE + "\n")
+    assert current_engine.prepared_root() == root
+
+
+def test_asking_for_the_current_engine_when_it_is_not_prepared_says_how_to_prepare_it(tmp_path: Path, monkeypatch):
+    from dockerfix.verify import current_engine
+    from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable
+
+    monkeypatch.setenv(current_engine.CACHE_VARIABLE, str(tmp_path))
+    with pytest.raises(SandboxUnavailable, match="root" if os.geteuid() else "current_engine.py prepare"):
+        PrivateDaemon.start("current")
+    with pytest.raises(ValueError, match="one of auto, current, packaged"):
+        PrivateDaemon.start("newest")

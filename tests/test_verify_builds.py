@@ -47,6 +47,9 @@ def daemon():
         raise
     yield daemon
     daemon.stop()
+    if daemon.root is not None:  # the host is left as it was: no mount of the engine's root, no bridge
+        assert str(daemon.root) not in Path("/proc/self/mountinfo").read_text()
+        assert not Path(f"/sys/class/net/{daemon.made_bridge}").exists()
 
 
 @pytest.fixture(scope="module")
