@@ -75,12 +75,22 @@ def is_dockerfile_name(name: str) -> bool:
 
 
 def dockerfiles_under(folder: Path) -> list[Path]:
-    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders."""
-    found = []
+    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders.
+
+    A symbolic link is followed only to a file inside the folder that is not found under its own name too: a folder
+    run never rewrites a file outside the folder, nor one file twice."""
+    root = folder.resolve()
+    found: dict[Path, Path] = {}
     for parent, subfolders, files in os.walk(folder):
         subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-        found.extend(Path(parent) / name for name in files if is_dockerfile_name(name))
-    return sorted(found)
+        for name in files:
+            if not is_dockerfile_name(name):
+                continue
+            path = Path(parent) / name
+            target = path.resolve()
+            if root in target.parents and (target not in found or not path.is_symlink()):
+                found[target] = path
+    return sorted(found.values())
 
 
 def discover_files(paths: Sequence[Path]) -> Iterator[Path]:

@@ -222,3 +222,22 @@ def test_builder_target_is_a_validated_setting_of_the_command_line_and_the_confi
     (tmp_path / ".dockerfix.toml").write_text('target = "kaniko"\n')
     bad = dockerfix("Dockerfile", cwd=tmp_path)
     assert bad.returncode == 2 and "`target` must be one of 'buildkit', 'legacy'" in bad.stderr.decode()
+
+
+def test_a_folder_run_never_writes_through_a_link_out_of_the_folder_nor_one_file_twice(tmp_path):
+    outside = tmp_path / "outside" / "Dockerfile"
+    outside.parent.mkdir()
+    text = "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y curl\n"
+    outside.write_text(text)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Dockerfile").symlink_to(outside)
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text(text)
+    (project / "app" / "Dockerfile.alias").symlink_to("Dockerfile")
+    result = dockerfix("--write", "--output-format", "json", "project", cwd=tmp_path)
+    checked = [entry["path"] for entry in json.loads(result.stdout)["files"]]
+    assert checked == [str(Path("project") / "app" / "Dockerfile")]
+    assert outside.read_text() == text
+    assert (project / "app" / "Dockerfile").read_text() != text
+    assert (project / "app" / "Dockerfile.alias").is_symlink()

@@ -117,7 +117,7 @@ def main(argv: Sequence[str], transport=None) -> int:
         except Exception as error:  # one repository's failure never stops the others
             failed += 1
             secrets = github.secrets if github is not None else []
-            sys.stderr.write(redact(f"error: {target}: {error}\n", secrets))
+            sys.stderr.write(redact(f"error: {target}: {str(error) or type(error).__name__}\n", secrets))
             continue
         sys.stdout.write(outcome.line() + "\n")
         if outcome.preview:
