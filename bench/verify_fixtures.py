@@ -71,6 +71,48 @@ def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
     return rows
 
 
+def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], write: bool) -> str:
+    """The two tables, saved in docs/verify-results.md with what was measured when ``write``."""
+    fixtures = "\n".join([
+        "| fixture | engine | fixes | layers | size | gzip size | after a source edit (re-run, changed layers) | equivalence | seconds |",
+        "|---|---|---|---|---|---|---|---|---:|",
+        *fixture_rows,
+    ]) + "\n"
+    cache = "\n".join([
+        "| Dockerfile | engine | seconds | downloaded | steps re-run | image size |",
+        "|---|---|---:|---:|---:|---:|",
+        *cache_rows,
+    ]) + "\n"
+    if write:
+        RESULTS.write_text(
+            "# `dockerfix verify` on its fixtures\n\n"
+            f"Measured by `python bench/verify_fixtures.py --engines={engines} --write`: each fixture of\n"
+            "`tests/verify_fixtures/` built before and after its fixes (settings from its `.dockerfix.toml`) by a private\n"
+            "Docker engine (BuildKit; the engine column is its version: 26.1 is Debian trixie's docker.io run from its own\n"
+            "root filesystem, 20.10 the host's Debian bookworm package) on a debootstrap Debian bookworm base.\n"
+            "`python:3.11` and `python:3.11-slim` are stand-ins built on that base from Debian's python3.11 packages\n"
+            "(`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the interpreter, venv and a `python`\n"
+            "command, the full one adds pip and the headers), not the official images. Size: the layers' file bytes (as\n"
+            "`docker history` counts them); gzip: the compressed layers (what a push uploads); the source edit appends a\n"
+            "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: the\n"
+            "build image's files and the venv's PATH entry). The same fixtures on 20.10.24 before the engine column\n"
+            "existed: this file at commit 64bcaa4 (same layers and sizes; `heredoc` did not build there).\n\n"
+            + fixtures
+            + "\n## A cache mount on a rebuild after a dependency change\n\n"
+            "`tests/verify_fixtures/apt-cache-mount/`: a hand-written pair, `before.Dockerfile` (`apt-get update`,\n"
+            "install the packages of `packages.txt`, remove the lists) and `after.Dockerfile` (the same with cache mounts\n"
+            "on `/var/cache/apt` and `/var/lib/apt/lists`, `sharing=locked`, and the image's `docker-clean` hook removed\n"
+            "so the downloaded packages stay in the cache). Each is built, then `packages.txt` gains\n"
+            f"`{DEPENDENCY_ADDED}` and it is built again on the same engine; the row is that second build: its seconds, the\n"
+            "bytes its steps downloaded (counted on the engine's own bridge), the steps it re-ran and its image's size.\n"
+            "The after image differs from the before one by the removed `/etc/apt/apt.conf.d/docker-clean`. The after\n"
+            "rebuild re-runs one step: its `COPY packages.txt` is the before rebuild's, same file on the same base, from\n"
+            "the build cache.\n\n"
+            + cache
+        )
+    return fixtures + "\n" + cache
+
+
 def main() -> int:
     engines = next((argument.split("=", 1)[1] for argument in sys.argv if argument.startswith("--engines=")), "auto")
     fixture_rows, cache_rows = [], []
@@ -85,41 +127,7 @@ def main() -> int:
                 cache_rows += _cache_mount_rows(daemon, engine)
         finally:
             daemon.stop()
-    fixtures = "\n".join([
-        "| fixture | engine | fixes | layers | size | gzip size | after a source edit (re-run, changed layers) | equivalence | seconds |",
-        "|---|---|---|---|---|---|---|---|---:|",
-        *fixture_rows,
-    ]) + "\n"
-    cache = "\n".join([
-        "| Dockerfile | engine | seconds | downloaded | steps re-run | image size |",
-        "|---|---|---:|---:|---:|---:|",
-        *cache_rows,
-    ]) + "\n"
-    print(fixtures + "\n" + cache)
-    if "--write" in sys.argv:
-        RESULTS.write_text(
-            "# `dockerfix verify` on its fixtures\n\n"
-            f"Measured by `python bench/verify_fixtures.py --engines={engines} --write`: each fixture of\n"
-            "`tests/verify_fixtures/` built before and after its fixes (settings from its `.dockerfix.toml`) by a private\n"
-            "Docker engine (BuildKit; the engine column is its version: 26.1 is Debian trixie's docker.io run from its own\n"
-            "root filesystem, 20.10 the host's Debian bookworm package) on a debootstrap Debian bookworm base.\n"
-            "`python:3.11` and `python:3.11-slim` are stand-ins built on that base from Debian's python3.11 packages\n"
-            "(`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the interpreter, venv and a `python`\n"
-            "command, the full one adds pip and the headers), not the official images. Size: the layers' file bytes (as\n"
-            "`docker history` counts them); gzip: the compressed layers (what a push uploads); the source edit appends a\n"
-            "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: the\n"
-            "build image's files and the venv's PATH entry).\n\n"
-            + fixtures
-            + "\n## A cache mount on a rebuild after a dependency change\n\n"
-            "`tests/verify_fixtures/apt-cache-mount/`: a hand-written pair, `before.Dockerfile` (`apt-get update`,\n"
-            "install the packages of `packages.txt`, remove the lists) and `after.Dockerfile` (the same with cache mounts\n"
-            "on `/var/cache/apt` and `/var/lib/apt/lists`, `sharing=locked`, and the image's `docker-clean` hook removed\n"
-            "so the downloaded packages stay in the cache). Each is built, then `packages.txt` gains\n"
-            f"`{DEPENDENCY_ADDED}` and it is built again on the same engine; the row is that second build: its seconds, the\n"
-            "bytes its steps downloaded (counted on the engine's own bridge), the steps it re-ran and its image's size.\n"
-            "The after image differs from the before one by the removed `/etc/apt/apt.conf.d/docker-clean`.\n\n"
-            + cache
-        )
+    print(write_results(engines, fixture_rows, cache_rows, "--write" in sys.argv))
     return 0
 
 
