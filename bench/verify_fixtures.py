@@ -96,7 +96,7 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "`docker history` counts them); gzip: the compressed layers (what a push uploads); the source edit appends a\n"
             "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: the\n"
             "build image's files and the venv's PATH entry). The same fixtures on 20.10.24 before the engine column\n"
-            "existed: this file at commit 64bcaa4 (same layers and sizes; `heredoc` did not build there).\n\n"
+            "existed: this file at commit 64bcaa4 (same layer counts, sizes within 0.1 MB; `heredoc` is new).\n\n"
             + fixtures
             + "\n## A cache mount on a rebuild after a dependency change\n\n"
             "`tests/verify_fixtures/apt-cache-mount/`: a hand-written pair, `before.Dockerfile` (`apt-get update`,\n"
