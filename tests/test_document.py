@@ -226,3 +226,20 @@ def test_generated_round_trip_and_buildkit_agreement(text):
 )
 def test_buildkit_disagreements_found_by_issue_15(text):
     assert compare_with_buildkit(text.encode(), "issue-15") == "accepted"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM a\n" + "ONBUILD " * 3000 + "RUN x\n",
+        # 500 levels: 1,500 frames for a recursive lexer; BuildKit's own lexer takes seconds on deeper ones
+        "FROM a\nRUN echo " + "${x:-" * 500 + "y" + "}" * 500 + " <<EOF\nhi\nEOF\n",
+        "FROM a\nRUN echo " + '"${x:-' * 500 + "y" + '}"' * 500 + " <<EOF\nhi\nEOF\n",
+        "FROM a\nRUN " + "[" * 5000 + "]" * 5000 + "\n",
+        "FROM a\nONBUILD ONBUILD RUN echo\nONBUILD\nONBUILD ONBUILD\n",
+    ],
+    ids=["onbuild-chain", "nested-expansions", "nested-quoted-expansions", "nested-json", "onbuild-forms"],
+)
+def test_deep_nesting_parses_like_buildkit_without_recursion(text):
+    """Issue 15: nesting is the file's to choose; the parser walks it without Python recursion."""
+    assert compare_with_buildkit(text.encode(), "deep") in ("accepted", "rejected")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -87,6 +88,17 @@ class SwallowsTheNextLine(Rule):
                 return
 
 
+class SwallowsAfterEveryRun(SwallowsTheNextLine):
+    """Test rule: the same broken fix on every RUN, as a buggy rule gives on a big file."""
+
+    code = "DF906"
+
+    def check(self, document, context):
+        for run in document.instructions:
+            if run.cmd == "run" and not run.arguments.endswith("\\"):
+                yield self.finding("x", run.start, run.end, self.fix("continue", [Edit.insert(run.end, " \\ ")]))
+
+
 TEXT = "from a\nrun echo 1\ncopy . /x\n"
 
 
@@ -117,6 +129,15 @@ def test_fixes_beside_a_dropped_one_still_apply():
     result = engine.fix(Source("from a\nrun echo 1\nenv X=1\n"), [SwallowsTheNextLine(), UppercaseKeyword()])
     assert result.text == "FROM a\nRUN echo 1\nENV X=1\n"
     assert {failure.code for failure in result.failures} == {"DF905"}
+
+
+def test_one_buggy_fix_title_is_reported_once():
+    """The engine tries the fixes nearest to where the output went wrong first, so 200 copies of one bug cost a few
+    parses and one report, not 200."""
+    text = "FROM a\n" + "RUN echo 1\nENV X=1\n" * 200
+    result = engine.fix(Source(text), [SwallowsAfterEveryRun()])
+    assert [failure.code for failure in result.failures] == ["DF906"] and "line 3 (`ENV X=1`)" in result.failures[0].message
+    assert result.text == text and not result.applied
 
 
 def test_merge_leaving_an_escape_before_blanks_keeps_the_next_instruction():
@@ -206,3 +227,21 @@ def test_configuration_is_found_upwards_but_not_above_a_given_root(tmp_path):
     assert discover(repository / "Dockerfile").ignore == ("DF101",)
     assert discover(repository / "Dockerfile", root=tmp_path / "checkout").ignore == ()
     assert discover(repository / "Dockerfile", root=tmp_path).ignore == ("DF101",)
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        " && ".join(["apt-get install -y curl"] * 1000),
+        "( " * 1000 + "pip install x" + " )" * 1000,
+        "{ " * 1000 + "npm install;" + " }" * 1000,
+        "echo " + "$(" * 1000 + "true" + ")" * 1000,
+        " | ".join(["cat"] * 1000),
+    ],
+    ids=["and-list", "subshells", "groups", "substitutions", "pipeline"],
+)
+def test_every_rule_reads_deeply_nested_scripts(script):
+    """Issue 15: a RUN with about 1,000 `&&` or nested `( )` made 13 rules fail with RecursionError."""
+    text = f"FROM debian:bookworm\nRUN {script}\nRUN echo done\n"
+    result = engine.fix(Source(text), Selection().rules(), unsafe_fixes=True)
+    assert not result.failures

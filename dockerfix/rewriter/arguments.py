@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from dataclasses import dataclass
-from typing import Mapping
+from functools import lru_cache
+from typing import Any, Iterator, Mapping
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -204,6 +204,10 @@ def _json_array(rest: str) -> tuple[str, ...] | None:
         data, _ = _JSON.raw_decode(rest)
     except ValueError:
         return None
+    except RecursionError:
+        # Arrays nested deeper than Python's decoder goes: Go's decodes them (up to 10,000 levels), and an array
+        # holding an array is not a string array.
+        raise _NotStringArray from None
     if not isinstance(data, list):
         return None
     if not all(isinstance(item, str) for item in data):
@@ -280,6 +284,8 @@ def _value(keyword: str, rest: str, escape: str) -> tuple[tuple[str, ...], bool]
         return ((rest,) if rest else ()), False
     if lower == "healthcheck":
         return _health(rest)
+    if lower == "onbuild":  # what follows an ONBUILD that follows ONBUILD
+        return (("",) if rest else ()), False
     return ("",), False
 
 
@@ -311,28 +317,23 @@ def parse_line(line: str, escape: str = "\\") -> ParsedLine:
     """Parse one logical line as BuildKit's ``newNodeFromLine`` does; raises ``ArgumentError`` where it fails.
     Cached for the same reason as the shell parser: re-parses mostly see lines they parsed before."""
     keyword, flags, arguments_start, arguments = _split(line)
+    # BuildKit reports ONBUILD's own flags and the value and form of the instruction after it, parsed as a line of
+    # its own (one level: an ONBUILD after ONBUILD, rejected only when building, reports no value of its own).
     sub_keyword = None
+    value_keyword, value_start, value_arguments = keyword, arguments_start, arguments
+    if keyword.lower() == "onbuild" and arguments:
+        sub_keyword, _, inner_start, value_arguments = _split(line[arguments_start:])
+        value_keyword = sub_keyword
+        value_start += inner_start
     try:
-        if keyword.lower() == "onbuild" and arguments:
-            # BuildKit reports ONBUILD's own flags and the inner instruction's value and form.
-            inner = parse_line(line[arguments_start:], escape)
-            return ParsedLine(
-                keyword=keyword,
-                flags=tuple(text for text, _, _ in flags),
-                flag_spans=tuple((start, end) for _, start, end in flags),
-                arguments_start=inner.arguments_start + arguments_start,
-                value=inner.value,
-                json=inner.json,
-                sub_keyword=inner.keyword,
-            )
-        value, is_json = _value(keyword, arguments, escape)
+        value, is_json = _value(value_keyword, value_arguments, escape)
     except _NotStringArray:
         raise ArgumentError("when using JSON array syntax, arrays must be comprised of strings only") from None
     return ParsedLine(
         keyword=keyword,
         flags=tuple(text for text, _, _ in flags),
         flag_spans=tuple((start, end) for _, start, end in flags),
-        arguments_start=arguments_start,
+        arguments_start=value_start,
         value=value,
         json=is_json,
         sub_keyword=sub_keyword,
@@ -345,7 +346,10 @@ class _LexError(Exception):
 
 class _WordLexer:
     """BuildKit's shell word lexer (``shell.Lex.ProcessWords``) with no variables set and unset ones kept as
-    written, which is how the parser runs it to find heredoc words and their names."""
+    written, which is how the parser runs it to find heredoc words and their names.
+
+    Its steps call each other as deep as `${x:-${y:-...}}` and quotes nest, so they are generators that yield the
+    step they need and ``run`` drives them with an explicit stack: no nesting depth exhausts Python's."""
 
     def __init__(self, text: str, raw_quotes: bool, raw_escapes: bool) -> None:
         self.text = text
@@ -364,18 +368,42 @@ class _WordLexer:
 
     def words(self) -> list[str]:
         try:
-            return self.process_until(None, self.raw_escapes)[1]
+            return self.run(self.process_until(None, self.raw_escapes))[1]
         except _LexError:
             return []
 
-    def process_until(self, stop: str | None, raw_escapes: bool) -> tuple[str, list[str]]:
+    @staticmethod
+    def run(step: Iterator) -> Any:
+        """Drive a step and the steps it yields (each yield is a call, the step's return value its result)."""
+        stack = [step]
+        value: Any = None
+        error: _LexError | None = None
+        while True:
+            try:
+                called = stack[-1].throw(error) if error is not None else stack[-1].send(value)
+            except StopIteration as finished:
+                stack.pop()
+                value, error = finished.value, None
+                if not stack:
+                    return value
+                continue
+            except _LexError as raised:
+                stack.pop()
+                if not stack:
+                    raise
+                value, error = None, raised
+                continue
+            stack.append(called)
+            value, error = None, None
+
+    def process_until(self, stop: str | None, raw_escapes: bool) -> Iterator:
         saved, self.raw_escapes = self.raw_escapes, raw_escapes
         try:
-            return self._process_until(stop)
+            return (yield self._process_until(stop))
         finally:
             self.raw_escapes = saved
 
-    def _process_until(self, stop: str | None) -> tuple[str, list[str]]:
+    def _process_until(self, stop: str | None) -> Iterator:
         result = ""
         words: list[str] = []
         word = ""
@@ -395,7 +423,7 @@ class _WordLexer:
                 self.next()
                 return result, words + ([word] if word else [])
             if char == "$":
-                piece = self.dollar()
+                piece = yield self.dollar()
                 result += piece
                 for each in piece:
                     add_char(each)
@@ -404,7 +432,7 @@ class _WordLexer:
                 result += piece
                 word += piece
             elif char == '"':
-                piece = self.double_quote()
+                piece = yield self.double_quote()
                 result += piece
                 word += piece
             else:
@@ -435,7 +463,7 @@ class _WordLexer:
                 return result + (char if self.raw_quotes else "")
             result += char
 
-    def double_quote(self) -> str:
+    def double_quote(self) -> Iterator:
         opening = self.next()
         result = opening if self.raw_quotes else ""
         while True:
@@ -446,7 +474,7 @@ class _WordLexer:
                 self.next()
                 return result + (char if self.raw_quotes else "")
             if char == "$":
-                result += self.dollar()
+                result += yield self.dollar()
                 continue
             char = self.next()
             if char == "\\":
@@ -474,7 +502,7 @@ class _WordLexer:
             name += self.next()
         return name
 
-    def dollar(self) -> str:
+    def dollar(self) -> Iterator:
         self.next()
         if self.peek() != "{":
             name = self.name()
@@ -495,7 +523,7 @@ class _WordLexer:
             modifier += char or ""
         elif char is None or char not in "+-?":
             raise _LexError(f"unsupported modifier ({modifier}) in substitution")
-        word, _ = self.process_until("}", False)
+        word, _ = yield self.process_until("}", False)
         return "${" + name + modifier + word + "}"
 
 
@@ -516,7 +544,7 @@ class _ExpandingLexer(_WordLexer):
             self.unknown = True
         return value
 
-    def dollar(self) -> str:
+    def dollar(self) -> Iterator:
         self.next()
         if self.peek() != "{":
             name = self.name()
@@ -533,9 +561,9 @@ class _ExpandingLexer(_WordLexer):
             char = self.next()
         if char is None or char not in "+-?":
             self.unknown = True
-            self.process_until("}", True)
+            yield self.process_until("}", True)
             return ""
-        word, _ = self.process_until("}", False)
+        word, _ = yield self.process_until("}", False)
         # a variable declared without a default counts as unset: the form then says what the default build uses
         value = self.variables.get(name)
         empty = value is None or (colon and value == "")
@@ -553,7 +581,7 @@ def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
     ``shell.Lex.ProcessWordWithMatches`` does; None when that depends on a value not known here."""
     lexer = _ExpandingLexer(text, variables)
     try:
-        result, _ = lexer.process_until(None, False)
+        result, _ = lexer.run(lexer.process_until(None, False))
     except _LexError:
         return None
     return None if lexer.unknown else result

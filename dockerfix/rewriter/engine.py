@@ -135,11 +135,11 @@ def _select_fixes(findings: Iterable[Finding], threshold: Applicability) -> list
     return chosen
 
 
-def _parsed(source: Source, text: str) -> Document | None:
+def _parsed(source: Source, text: str) -> Document | SourceError:
     try:
         return parse(source.with_text(text))
-    except SourceError:
-        return None
+    except SourceError as error:
+        return error
 
 
 def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Document) -> Instruction | None:
@@ -168,23 +168,38 @@ def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Docume
 
 @dataclass(frozen=True)
 class _Attempt:
-    """Edits applied to a document: the new text and, when it is sound, its document; else why it is not."""
+    """Edits applied to a document: the new text and, when it is sound, its document; else why it is not and
+    where in the original text it went wrong."""
 
     text: str
     document: Document | None
-    fault: str | None
+    fault: str | None = None
+    where: int = 0
 
     @classmethod
     def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> "_Attempt":
         text = apply_edits(before.text, edits)
         after = _parsed(source, text)
-        if after is None:
-            return cls(text, None, "produced a Dockerfile that does not parse")
+        if isinstance(after, SourceError):
+            return cls(text, None, "produced a Dockerfile that does not parse", _original_offset(edits, source.with_text(text).offset(after.line, after.column)))
         disturbed = disturbed_instruction(before, edits, after)
         if disturbed is not None:
             first_line = before.text[disturbed.lines[0].start:disturbed.lines[0].content_end].strip()
-            return cls(text, None, f"changed line {disturbed.start_line} (`{first_line}`), which none of its edits touch")
-        return cls(text, after, None)
+            return cls(text, None, f"changed line {disturbed.start_line} (`{first_line}`), which none of its edits touch", disturbed.span[0])
+        return cls(text, after)
+
+
+def _original_offset(edits: Sequence[Edit], offset: int) -> int:
+    """Where an offset of the edited text was before the edits (an offset inside an edit maps to its start)."""
+    shift = 0
+    for edit in sorted(edits):
+        new_start = edit.start + shift
+        if offset < new_start:
+            break
+        if offset < new_start + len(edit.content):
+            return edit.start
+        shift += len(edit.content) - (edit.end - edit.start)
+    return offset - shift
 
 
 def _edits(findings: Iterable[Finding]) -> list[Edit]:
@@ -221,8 +236,7 @@ def fix(
             break
         attempt = _Attempt.of(source, document, _edits(chosen))
         if attempt.document is None:
-            chosen = _keep_sound(source, document, chosen, failures, broken)
-            attempt = _Attempt.of(source, document, _edits(chosen))
+            chosen, attempt = _keep_sound(source, document, chosen, attempt, failures, broken)
         if attempt.text == document.text or attempt.document is None:
             converged = attempt.text == document.text
             break
@@ -243,16 +257,35 @@ def fix(
 
 
 def _keep_sound(
-    source: Source, document: Document, chosen: list[Finding], failures: list[RuleFailure], broken: set[tuple[str, str]]
-) -> list[Finding]:
-    """Drop each fix whose output alone does not parse or disturbs an instruction it does not edit, reporting it as
-    a bug of its rule (its title is not tried again in later passes)."""
-    kept = []
-    for finding in chosen:
-        fault = _Attempt.of(source, document, finding.fix.edits).fault
-        if fault is None:
-            kept.append(finding)
-        else:
-            broken.add((finding.code, finding.fix.title))
-            failures.append(RuleFailure(finding.code, f"fix {finding.fix.title!r} {fault}; not applied"))
-    return kept
+    source: Source,
+    document: Document,
+    chosen: list[Finding],
+    attempt: _Attempt,
+    failures: list[RuleFailure],
+    broken: set[tuple[str, str]],
+) -> tuple[list[Finding], _Attempt]:
+    """Drop fixes until the pass's output is sound. A fix whose output alone does not parse or disturbs an
+    instruction it does not edit is a bug of its rule: reported once, and no fix with its title is applied again.
+    The fixes nearest to where the output went wrong are tried alone first, so a big file with one buggy fix title
+    costs a few parses, not one per fix; only when they are innocent is every fix tried."""
+    while attempt.document is None and chosen:
+        nearest = _nearest(chosen, attempt.where)
+        culprits = [(finding, fault) for finding in nearest if (fault := _Attempt.of(source, document, finding.fix.edits).fault)]
+        if not culprits:
+            culprits = [(finding, fault) for finding in chosen if (fault := _Attempt.of(source, document, finding.fix.edits).fault)]
+        if not culprits:
+            break  # each fix is sound alone but not with the others: leave this pass
+        for finding, fault in culprits:
+            if (finding.code, finding.fix.title) not in broken:
+                broken.add((finding.code, finding.fix.title))
+                failures.append(RuleFailure(finding.code, f"fix {finding.fix.title!r} {fault}; not applied"))
+        chosen = [finding for finding in chosen if (finding.code, finding.fix.title) not in broken]
+        attempt = _Attempt.of(source, document, _edits(chosen))
+    return chosen, attempt
+
+
+def _nearest(chosen: list[Finding], offset: int) -> list[Finding]:
+    """The fixes whose edits start last before ``offset`` and first after it."""
+    ordered = sorted(chosen, key=lambda finding: finding.fix.start)
+    index = bisect.bisect_right([finding.fix.start for finding in ordered], offset)
+    return ordered[max(index - 1, 0):index + 1]

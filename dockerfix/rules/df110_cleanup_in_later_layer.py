@@ -143,10 +143,11 @@ class CleanupInLaterLayer(Rule):
         """The nearest earlier RUN that made the files, when moving the cleanup there provably only matters to
         instructions that do not mention them."""
         paths = [path for command in cleanup for path in (cleanup_paths(command) or [])]
+        first = stage.from_instruction.index
         for candidate, commands in reversed(earlier):
-            between = [i for i in stage.instructions if candidate.index < i.index < run.index]
             text = document.text[candidate.arguments_start:candidate.header_end]
             if creates(text, commands, cleanup):
+                between = stage.instructions[candidate.index - first + 1:run.index - first]  # a stage's are consecutive
                 if not between or any(i.cmd == "user" for i in between) or append_blocker(candidate):
                     return None
                 for instruction in between:
