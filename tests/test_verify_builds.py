@@ -88,6 +88,16 @@ def test_manifests_first_rebuilds_only_the_source_copy_after_a_source_edit(clien
     assert report.fixed.rebuild.changed_bytes * 10 < report.original.rebuild.changed_bytes
 
 
+def test_stable_steps_above_the_source_copy_leave_only_the_copy_to_rerun(client):
+    """DF203 moves the apt install and the useradd above `COPY . /app`: the same files, and a source edit re-runs
+    the COPY alone instead of the COPY and both steps."""
+    report = _measure("stable-step-first", client)
+    assert not report.differences and not report.config_differences
+    assert report.touched == "app.py"
+    assert (len(report.original.rebuild.steps_rerun), len(report.fixed.rebuild.steps_rerun)) == (3, 1)
+    assert report.fixed.rebuild.changed_bytes * 1000 < report.original.rebuild.changed_bytes
+
+
 def test_multi_stage_build_final_image_has_fewer_smaller_layers(client):
     report = _measure("multi-stage", client)
     assert not report.differences

@@ -12,10 +12,9 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from .ecosystems import Install, recognise
-from .runedit import insert_after, shell_runs, verb_index, workdir_at
+from .runedit import WHOLE_CONTEXT, insert_after, shell_runs, source_copy, steps_from, verb_index, workdir_at
 from .shellfacts import Role, manager_of, role
 
-WHOLE_CONTEXT = {".", "./"}
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
 FROZEN_FLAGS = {
     "npm": None,
@@ -27,27 +26,12 @@ FROZEN_FLAGS = {
 }
 
 
-def steps_from(stage: Stage, first: Instruction) -> int:
-    """Build steps (RUN, COPY, ADD) from ``first`` to the end of the stage: what a change to the files ``first``
-    copies makes BuildKit run again."""
-    return sum(1 for i in stage.instructions if i.index >= first.index and i.cmd in ("run", "copy", "add"))
-
-
 def system_package_step(command) -> bool:
     """An OS package-manager command (apt, apk, yum, zypper) or a removal of its files: it does not read the source."""
     manager = manager_of(command.name_literal)
     if manager is not None:
         return manager.name in ("apt", "apk", "yum", "zypper")
     return command.name_literal == "rm" and all(a is not None and a.startswith(("-", "/var/", "/tmp/")) for a in command.argument_literals)
-
-
-def source_copy(instruction: Instruction) -> bool:
-    return (
-        instruction.cmd in ("copy", "add")
-        and instruction.flag("from") is None
-        and len(instruction.value) == 2
-        and instruction.value[0] in WHOLE_CONTEXT
-    )
 
 
 def _inside(path: str, root: str) -> str | None:

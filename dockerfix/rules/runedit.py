@@ -382,3 +382,22 @@ def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
             indexes.append(instruction.index)
             folders.append(folder)
     return indexes, folders
+
+
+WHOLE_CONTEXT = {".", "./"}
+
+
+def source_copy(instruction: Instruction) -> bool:
+    """A COPY/ADD of the whole build context: the volatile step that any source edit invalidates."""
+    return (
+        instruction.cmd in ("copy", "add")
+        and instruction.flag("from") is None
+        and len(instruction.value) == 2
+        and instruction.value[0] in WHOLE_CONTEXT
+    )
+
+
+def steps_from(stage: Stage, first: Instruction) -> int:
+    """Build steps (RUN, COPY, ADD) from ``first`` to the end of the stage: what a change to the files ``first``
+    copies makes BuildKit run again."""
+    return sum(1 for i in stage.instructions if i.index >= first.index and i.cmd in ("run", "copy", "add"))
