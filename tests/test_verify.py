@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -21,9 +22,9 @@ from dockerfix.rewriter.source import Source
 from dockerfix.verify.compare import compare_config, compare_files, covers
 from dockerfix.verify.engine import build_outcome, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
-from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, without_syntax_directive
+from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, rejects_heredocs, without_syntax_directive
 from dockerfix.verify.render import markdown
-from dockerfix.verify.sandbox import apt_mirror
+from dockerfix.verify.current_engine import apt_mirror
 
 APT_THREE_RUNS = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n"
 PROGRESS = """\
@@ -235,7 +236,7 @@ def _report(undeclared: bool) -> Report:
         dockerfile="Dockerfile", diff="", applied=(AppliedFix("DF101", "Merge", "safe", None),), touched="app.py",
         original=Measurement(rows, Rebuild(("[3/4] COPY", "[4/4] RUN pip"), 2, 3_100_000, 1_000_000)),
         fixed=Measurement(rows[:1], Rebuild(("[4/4] COPY",), 1, 77, 300)),
-        differences=differences, config_differences=(),
+        differences=differences, config_differences=(), engine="26.1.5+dfsg1",
     )
 
 
@@ -246,6 +247,7 @@ def test_markdown_table_for_pull_requests():
     assert "| steps re-run after editing app.py | 2 | 1 |" in text
     assert "| changed layers after the edit | 3.1 MB (1.0 MB gzip) | 77 B (300 B gzip) |" in text
     assert "equivalent: same files, same config" in text
+    assert "on Docker 26.1.5+dfsg1" in text and _report(undeclared=False).as_json()["engine"] == "26.1.5+dfsg1"
     assert "NOT equivalent: 1 undeclared" in markdown(_report(undeclared=True))
     assert json.loads(json.dumps(_report(undeclared=True).as_json()))["equivalent"] is False
 
@@ -271,3 +273,33 @@ def test_touch_must_name_a_file_of_the_context(tmp_path: Path, capsys):
     (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
     assert main(["verify", str(tmp_path / "Dockerfile"), "--touch", "missing.py"]) == 2
     assert "--touch missing.py: not a file of the build context" in capsys.readouterr().err
+
+
+def test_engines_before_docker_23_are_the_ones_that_reject_heredocs():
+    assert rejects_heredocs("20.10.24+dfsg1")
+    assert not rejects_heredocs("26.1.5+dfsg1") and not rejects_heredocs("23.0.0")
+    assert not rejects_heredocs("dev")
+
+
+def test_the_current_engine_is_used_only_once_its_root_is_prepared_with_this_recipe(tmp_path: Path, monkeypatch):
+    from dockerfix.verify import current_engine
+
+    monkeypatch.setenv(current_engine.CACHE_VARIABLE, str(tmp_path))
+    assert current_engine.prepared_root() is None
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    (root / current_engine.READY_MARKER).write_text("0\n")  # an older recipe
+    assert current_engine.prepared_root() is None
+    (root / current_engine.READY_MARKER).write_text(current_engine.RECIPE + "\n")
+    assert current_engine.prepared_root() == root
+
+
+def test_asking_for_the_current_engine_when_it_is_not_prepared_says_how_to_prepare_it(tmp_path: Path, monkeypatch):
+    from dockerfix.verify import current_engine
+    from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable
+
+    monkeypatch.setenv(current_engine.CACHE_VARIABLE, str(tmp_path))
+    with pytest.raises(SandboxUnavailable, match="root" if os.geteuid() else "current_engine.py prepare"):
+        PrivateDaemon.start("current")
+    with pytest.raises(ValueError, match="one of auto, current, packaged"):
+        PrivateDaemon.start("newest")

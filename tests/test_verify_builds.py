@@ -17,6 +17,9 @@ from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source
 from dockerfix.verify import measured_table
 from dockerfix.verify.engine import BuildFailed
+from dockerfix.verify import current_engine
+from dockerfix.verify.measure import rejects_heredocs
+from dockerfix.verify.rebuild_cost import dependency_rebuild
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, build_python_images
 
 FIXTURES = Path(__file__).parent / "verify_fixtures"
@@ -26,7 +29,8 @@ pytestmark = pytest.mark.verify_build
 
 
 @pytest.fixture(scope="module")
-def client():
+def daemon():
+    """The current engine when it is prepared (``.ci/run`` prepares it), else the host's 20.10."""
     try:
         daemon = PrivateDaemon.start()
     except SandboxUnavailable as reason:
@@ -36,20 +40,28 @@ def client():
     except SandboxUnavailable as reason:
         daemon.stop()
         pytest.skip(f"no base image: {reason}")
-    client = dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
     try:
-        build_python_images(client)
+        build_python_images(dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS))
     except BaseException:
         daemon.stop()
         raise
-    yield client
+    yield daemon
     daemon.stop()
+    if daemon.root is not None:  # the host is left as it was: no mount of the engine's root, no bridge
+        assert str(daemon.root) not in Path("/proc/self/mountinfo").read_text()
+        assert not Path(f"/sys/class/net/{daemon.made_bridge}").exists()
+
+
+@pytest.fixture(scope="module")
+def client(daemon):
+    return dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
 
 
 def _measure(name: str, client):
     dockerfile = FIXTURES / name / "Dockerfile"
     table = measured_table(dockerfile, discover(dockerfile), client=client)
     assert table.report.equivalent, table.markdown
+    assert table.report.engine == client.check() and f"on Docker {table.report.engine}" in table.markdown
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
     return table.report
 
@@ -98,6 +110,35 @@ def test_multi_stage_build_final_image_has_fewer_smaller_layers(client):
     assert not report.differences
     assert len(report.fixed.layers) < len(report.original.layers)
     assert report.fixed.content_bytes < report.original.content_bytes
+
+
+def test_a_heredoc_dockerfile_is_verified_like_the_others(client):
+    engine = client.check()
+    if rejects_heredocs(engine):
+        pytest.skip(f"Docker {engine} rejects heredocs; the current engine is not prepared ({current_engine.root_folder()})")
+    report = _measure("heredoc", client)
+    assert [fix.code for fix in report.applied] == ["DF101"]
+    assert not report.differences and not report.config_differences
+    assert len(report.fixed.layers) == len(report.original.layers) - 2
+    assert report.fixed.content_bytes < report.original.content_bytes - 10_000_000
+
+
+def test_an_apt_cache_mount_makes_the_rebuild_after_a_dependency_change_download_less(daemon, client):
+    if daemon.root is None:
+        pytest.skip("bytes downloaded are counted on the current engine's own bridge; it is not prepared")
+    folder = FIXTURES / "apt-cache-mount"
+    manifest = (folder / "packages.txt").read_text()
+    before, after = (
+        dependency_rebuild(client, folder / name, folder, "packages.txt", manifest + "jq\n", current_engine.bridge_sent_bytes)
+        for name in ("before.Dockerfile", "after.Dockerfile")
+    )
+    # Without the mounts the changed list re-downloads the package lists and every package; with them, the lists
+    # are only revalidated and only the new package and its dependencies are fetched.
+    assert all(any(" RUN " in step for step in rebuild.steps_rerun) for rebuild in (before, after))
+    assert after.downloaded_bytes * 3 < before.downloaded_bytes
+    assert after.downloaded_bytes > 100_000  # jq and its libraries were downloaded: the counter sees the build
+    # The cache stays out of the image: the lists and the .deb files live in the mounts.
+    assert abs(after.image_bytes - before.image_bytes) < 1_000_000
 
 
 def _run(client, name: str, text: str, context: Path, work: Path) -> str:

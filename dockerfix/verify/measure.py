@@ -3,6 +3,7 @@ and measure both side by side (layers, sizes, cache reuse after a source edit, e
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import tempfile
@@ -16,9 +17,10 @@ from dockerfix.rules.ecosystems import recognise
 from dockerfix.rules.runedit import shell_runs
 
 from .compare import ConfigDifference, Difference, compare_config, compare_files
-from .engine import BuildFailed, DockerClient
+from .engine import BuildFailed, BuildOutcome, DockerClient
 from .image import Image, LayerCache
 
+FIRST_HEREDOC_ENGINE = 23
 SOURCE_SUFFIXES = (".py", ".js", ".ts", ".go", ".rb", ".php", ".java", ".rs", ".c", ".cs", ".html", ".txt", ".md")
 
 
@@ -88,6 +90,7 @@ class Report:
     fixed: Measurement
     differences: tuple[Difference, ...]
     config_differences: tuple[ConfigDifference, ...]
+    engine: str  # the version of the Docker engine that built both
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -107,6 +110,7 @@ class Report:
         return {
             "version": 1,
             "dockerfile": self.dockerfile,
+            "engine": self.engine,
             "equivalent": self.equivalent,
             "applied_fixes": [{"code": fix.code, "title": fix.title, "applicability": fix.applicability} for fix in self.applied],
             "touched": self.touched,
@@ -145,6 +149,12 @@ def default_touch(files: tuple[str, ...], manifests: set[str], dockerfile_name: 
     return candidates[0] if candidates else None
 
 
+def rejects_heredocs(engine: str) -> bool:
+    """Engines before Docker 23 build with a Dockerfile frontend older than 1.4, the first to read heredocs."""
+    major = re.match(r"(\d+)\.", engine)
+    return major is not None and int(major.group(1)) < FIRST_HEREDOC_ENGINE
+
+
 def without_syntax_directive(document: Document) -> str:
     directive = document.directive("syntax")
     if directive is None:
@@ -153,8 +163,8 @@ def without_syntax_directive(document: Document) -> str:
     return document.text[:start] + document.text[end:].lstrip("\r\n")
 
 
-class _Session:
-    """One verify run's temporary folder and images; ``close`` removes both whatever happened."""
+class Session:
+    """One run's temporary folder and images; ``close`` removes both whatever happened."""
 
     def __init__(self, client: DockerClient) -> None:
         self.client = client
@@ -163,16 +173,23 @@ class _Session:
         self.tags: list[str] = []
         self.layers = LayerCache()
 
-    def build(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[Image, tuple[str, ...]]:
+    def build_only(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[str, BuildOutcome]:
+        """Build and tag (removed by ``close``) without reading the image: the build alone, to time it."""
         tag = f"dockerfix-verify-{self.token}:{name}"
         self.tags.append(tag)
-        outcome = self.client.build(dockerfile, context, tag, label)
-        archive = self.folder / f"{name}.tar"
+        return tag, self.client.build(dockerfile, context, tag, label)
+
+    def image(self, tag: str) -> Image:
+        archive = self.folder / f"{tag.rsplit(':', 1)[1]}.tar"
         self.client.save(tag, archive)
         try:
-            return self.layers.read_saved(archive), outcome.steps_run
+            return self.layers.read_saved(archive)
         finally:
             archive.unlink()
+
+    def build(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[Image, tuple[str, ...]]:
+        tag, outcome = self.build_only(dockerfile, context, name, label)
+        return self.image(tag), outcome.steps_run
 
     def close(self) -> None:
         self.client.remove_images(*self.tags)
@@ -183,7 +200,7 @@ def _rows(image: Image) -> tuple[LayerRow, ...]:
     return tuple(LayerRow(layer.created_by, layer.content_bytes, layer.gzip_bytes) for layer in image.layers)
 
 
-def _measure(session: _Session, text: bytes, context: Path, touched: str | None, label: str) -> tuple[Image, Measurement]:
+def _measure(session: Session, text: bytes, context: Path, touched: str | None, label: str) -> tuple[Image, Measurement]:
     dockerfile = session.folder / f"{label}.Dockerfile"
     dockerfile.write_bytes(text)
     image, _ = session.build(dockerfile, context, label, label)
@@ -234,8 +251,8 @@ def verify(
             notes.append("no source file in the build context to edit: cache reuse not measured")
     elif touch not in build_context.files():
         raise ValueError(f"--touch {touch}: not a file of the build context {context_dir}")
-    client.check()
-    session = _Session(client)
+    engine = client.check()
+    session = Session(client)
     try:
         context = session.folder / "context"
         shutil.copytree(context_dir, context, symlinks=True)
@@ -245,9 +262,9 @@ def verify(
             try:
                 measured[label] = _measure(session, text, context, touch, label)
             except BuildFailed as failure:
-                if not any(instruction.heredocs for instruction in document.instructions):
+                if not any(instruction.heredocs for instruction in document.instructions) or not rejects_heredocs(engine):
                     raise
-                hint = "(the Dockerfile uses heredocs, which Docker 20.10's built-in frontend rejects)"
+                hint = f"(the Dockerfile uses heredocs, which the built-in frontend of Docker {engine} rejects)"
                 raise BuildFailed(failure.label, failure.step, f"{failure.log_tail}\n{hint}") from None
     finally:
         session.close()
@@ -261,5 +278,6 @@ def verify(
         fixed=fixed,
         differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied)),
         config_differences=tuple(compare_config(before.config_fields(), after.config_fields(), result.applied)),
+        engine=engine,
         notes=tuple(notes),
     )

@@ -73,7 +73,7 @@ def markdown(report: Report) -> str:
     """The measured table for a pull request body."""
     lines = ["| | original | fixed |", "|---|---:|---:|"]
     lines += [f"| {name} | {before} | {after} |" for name, before, after in rows(report)]
-    lines += ["", f"Measured by building both with BuildKit (`dockerfix verify`): {verdict(report)}."]
+    lines += ["", f"Measured by building both with BuildKit on Docker {report.engine} (`dockerfix verify`): {verdict(report)}."]
     lines += [f"Note: {note}" for note in report.notes]
     declared = declared_summary(report)
     if declared:
@@ -84,7 +84,7 @@ def markdown(report: Report) -> str:
 def print_rich(report: Report, console) -> None:
     from rich.table import Table  # rich loads only for terminal output
 
-    table = Table(title=f"dockerfix verify {report.dockerfile}")
+    table = Table(title=f"dockerfix verify {report.dockerfile} (built by Docker {report.engine})")
     table.add_column("")
     table.add_column("original", justify="right")
     table.add_column("fixed", justify="right")

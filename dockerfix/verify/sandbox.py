@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import current_engine
+from .current_engine import EngineSetupError, apt_mirror
 from .engine import DockerClient, EngineError
 
 DAEMON = "/usr/sbin/dockerd"
@@ -34,8 +35,10 @@ DOCKER_CLEAN = (
     'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
 )
 STARTUP_SECONDS = 30
-# One private daemon per machine at a time: two would share and then delete each other's docker0 bridge.
+# One packaged daemon per machine at a time: two would share and then delete each other's docker0 bridge (the
+# current engine has a lock and a bridge of its own).
 LOCK_FILE = Path("/tmp/dockerfix-private-dockerd.lock")
+ENGINES = ("auto", "current", "packaged")
 LOCK_SECONDS = 900
 
 
@@ -65,27 +68,6 @@ class SandboxUnavailable(Exception):
     """The private engine cannot run here; the message says why (tests skip with it)."""
 
 
-def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
-    """The Debian mirror this machine's apt sources use (one-line ``deb`` entries or deb822 ``.sources``)."""
-    files = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*.list")), *sorted((sources / "sources.list.d").glob("*.sources"))]
-    for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        if file.suffix == ".sources":
-            for paragraph in re.split(r"\n\s*\n", text):
-                fields = dict(re.findall(r"^(\S+):\s*(.*)$", paragraph, re.MULTILINE))
-                if "deb" in fields.get("Types", "").split() and "bookworm" in fields.get("Suites", "").split():
-                    return fields["URIs"].split()[0]
-        else:
-            for line in text.splitlines():
-                match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s", line)
-                if match:
-                    return match.group(1)
-    raise SandboxUnavailable("no Debian bookworm mirror in the apt sources")
-
-
 def cache_folder() -> Path:
     """Where the base image's tarball is kept between runs (debootstrap takes about 30 s)."""
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -102,11 +84,15 @@ def base_tarball(cache: Path | None = None) -> Path:
         raise SandboxUnavailable("making the base image with debootstrap needs root")
     if shutil.which("debootstrap") is None:
         raise SandboxUnavailable("debootstrap is not installed (apt-get install debootstrap)")
+    try:
+        mirror = apt_mirror()
+    except EngineSetupError as error:
+        raise SandboxUnavailable(str(error)) from None
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dockerfix-rootfs-") as folder:
         root = Path(folder) / "root"
         done = subprocess.run(
-            ["debootstrap", "--variant=minbase", "bookworm", str(root), apt_mirror()],
+            ["debootstrap", "--variant=minbase", "bookworm", str(root), mirror],
             capture_output=True, text=True,
         )
         if done.returncode != 0:
@@ -130,36 +116,59 @@ def base_tarball(cache: Path | None = None) -> Path:
 
 @dataclass
 class PrivateDaemon:
-    """A running ``dockerd`` of our own; ``stop`` ends it (by its pid) and removes its folders."""
+    """A running ``dockerd`` of our own; ``stop`` ends it (by its pid), removes its folders and undoes the mounts and
+    the bridge it made."""
 
     folder: Path
     process: subprocess.Popen
     client: DockerClient
-    made_bridge: bool
     lock: int
+    root: Path | None  # the current engine's root filesystem it runs in (chroot); None: the host's 20.10
+    made_bridge: str | None  # a bridge made for it, deleted when it stops
 
     @classmethod
-    def start(cls) -> "PrivateDaemon":
+    def start(cls, engine: str = "auto") -> "PrivateDaemon":
+        """``engine``: ``current`` (Debian trixie's, from ``current_engine``'s prepared root), ``packaged`` (the
+        host's docker.io 20.10) or ``auto`` (the current one when it is prepared, else the packaged one)."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
         if os.geteuid() != 0:
             raise SandboxUnavailable("dockerd needs root")
-        for program in (DAEMON, PACKAGED_CLIENT):
+        root = None if engine == "packaged" else current_engine.prepared_root()
+        if engine == "current" and root is None:
+            raise SandboxUnavailable(
+                f"the current engine is not prepared in {current_engine.root_folder()} "
+                "(python3 dockerfix/verify/current_engine.py prepare)"
+            )
+        for program in (PACKAGED_CLIENT,) if root else (DAEMON, PACKAGED_CLIENT):
             if not os.access(program, os.X_OK):
                 raise SandboxUnavailable(f"{program} is missing (apt-get install docker.io)")
-        lock = _wait_for_lock()
+        lock = _wait_for_lock(LOCK_FILE if root is None else root.with_name("daemon.lock"))
+        system_root = root or Path("/")
         # A short path: unix socket paths are limited to 107 bytes.
-        folder = Path(tempfile.mkdtemp(prefix="dfx-", dir="/tmp"))
-        made_bridge = not Path("/sys/class/net/docker0").exists()
-        socket = folder / "docker.sock"
+        folder = Path(tempfile.mkdtemp(prefix="dfx-", dir=system_root / "tmp"))
+        seen_as = Path("/") / folder.relative_to(system_root)  # the folder as the daemon sees it
+        command = [
+            DAEMON, "--data-root", str(seen_as / "data"), "--exec-root", str(seen_as / "exec"),
+            "--pidfile", str(seen_as / "dockerd.pid"), "--host", f"unix://{seen_as / 'docker.sock'}",
+        ]
+        if root is None:
+            made_bridge = None if Path("/sys/class/net/docker0").exists() else "docker0"
+        else:
+            try:
+                current_engine.mounted_root(root)
+                made_bridge = current_engine.make_bridge()
+            except EngineSetupError as error:
+                current_engine.release_root(root)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.close(lock)
+                raise SandboxUnavailable(str(error)) from None
+            command = ["chroot", str(root), *command, "--bridge", made_bridge]
         log = (folder / "dockerd.log").open("wb")
-        process = subprocess.Popen(
-            [
-                DAEMON, "--data-root", str(folder / "data"), "--exec-root", str(folder / "exec"),
-                "--pidfile", str(folder / "dockerd.pid"), "--host", f"unix://{socket}",
-            ],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        daemon = cls(folder, process, DockerClient(PACKAGED_CLIENT, f"unix://{socket}"), made_bridge, lock)
+        client = DockerClient(PACKAGED_CLIENT, f"unix://{folder / 'docker.sock'}")
+        daemon = cls(folder, process, client, lock, root, made_bridge)
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
@@ -190,8 +199,10 @@ class PrivateDaemon:
         subprocess.run(["umount", "--recursive", "--lazy", str(self.folder / "exec")], capture_output=True)
         subprocess.run(["umount", "--recursive", "--lazy", str(self.folder / "data")], capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)
-        if self.made_bridge:  # dockerd leaves the bridge it created; one that was there before is not ours
-            subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
+        if self.root is not None:
+            current_engine.release_root(self.root)
+        if self.made_bridge:  # dockerd leaves the bridge behind; one that was there before is not ours
+            current_engine.delete_bridge(self.made_bridge)
         os.close(self.lock)
 
 
@@ -206,8 +217,8 @@ def build_python_images(client: DockerClient) -> None:
             client.build(dockerfile, Path(folder), tag, f"stand-in {tag}")
 
 
-def _wait_for_lock() -> int:
-    descriptor = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+def _wait_for_lock(path: Path) -> int:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + LOCK_SECONDS
     while True:
         try:
@@ -216,5 +227,5 @@ def _wait_for_lock() -> int:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 os.close(descriptor)
-                raise SandboxUnavailable(f"another private dockerd held {LOCK_FILE} for {LOCK_SECONDS} s") from None
+                raise SandboxUnavailable(f"another private dockerd held {path} for {LOCK_SECONDS} s") from None
             time.sleep(1)
