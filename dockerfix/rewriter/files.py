@@ -13,6 +13,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -107,14 +108,13 @@ def replace_file(path: Path, data: bytes, snapshot: Snapshot) -> None:
         raise FileError(f"is read-only (mode {stat.S_IMODE(info.st_mode):04o}): not rewritten")
     if info.st_nlink > 1:  # a rename would give this name new text and leave the other names the old one
         raise FileError(f"has {info.st_nlink} hard links; replacing it would separate them: not rewritten")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
+
+    def keep_owner_and_mode(descriptor: int) -> None:
+        _keep_owner(descriptor, info)
+        os.fchmod(descriptor, stat.S_IMODE(info.st_mode))
+
+    temporary = _written_beside(target, data, keep_owner_and_mode)
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            _keep_owner(handle.fileno(), info)
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
         if not snapshot.still_current(target):
             raise FileError("changed on disk while dockerfix ran: not rewritten (run dockerfix again)")
         os.replace(temporary, target)
@@ -124,6 +124,22 @@ def replace_file(path: Path, data: bytes, snapshot: Snapshot) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _written_beside(target: Path, data: bytes, settle: Callable[[int], None]) -> str:
+    """The name of a new file beside ``target`` (same file system: it can be renamed or linked into place) holding
+    ``data``, flushed to disk, its mode and owner set by ``settle``; removed again when any of it fails."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            settle(handle.fileno())
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
 
 
 def _keep_owner(descriptor: int, info: os.stat_result) -> None:
@@ -178,15 +194,10 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
 def _create(target: Path, data: bytes) -> None:
     """A new file, whole or not at all: written beside, then linked into place (a link never replaces a name that
     appeared meanwhile, a rename would)."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".dockerfix", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary = _written_beside(target, data, lambda descriptor: os.fchmod(descriptor, 0o666 & ~umask))
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(handle.fileno(), 0o666 & ~umask)
         try:
             os.link(temporary, target)
         except FileExistsError:
