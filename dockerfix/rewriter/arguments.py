@@ -502,16 +502,21 @@ class _WordLexer:
             name += self.next()
         return name
 
+    def braced_name(self) -> tuple[str, str | None]:
+        """After `$` before `{`: the variable's name and the character that ends it (`${` without a name is
+        BuildKit's "bad substitution")."""
+        self.next()
+        if self.peek() is None or self.peek() in "{}:":
+            raise _LexError("bad substitution")
+        name = self.name()
+        return name, self.next()
+
     def dollar(self) -> Iterator:
         self.next()
         if self.peek() != "{":
             name = self.name()
             return "$" + name
-        self.next()
-        if self.peek() is None or self.peek() in "{}:":
-            raise _LexError("bad substitution")
-        name = self.name()
-        char = self.next()
+        name, char = self.braced_name()
         if char == "}":
             return "${" + name + "}"
         # The lexer BuildKit's parser runs (PyPI `dockerfile` 3.4) knows `${x:<any>word}` and `${x+word}`,
@@ -549,11 +554,7 @@ class _ExpandingLexer(_WordLexer):
         if self.peek() != "{":
             name = self.name()
             return (self.value(name) or "") if name else "$"
-        self.next()
-        if self.peek() is None or self.peek() in "{}:":
-            raise _LexError("bad substitution")
-        name = self.name()
-        char = self.next()
+        name, char = self.braced_name()
         if char == "}":
             return self.value(name) or ""
         colon = char == ":"
