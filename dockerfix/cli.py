@@ -9,23 +9,21 @@ import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from . import __version__, output
 from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
 from .rewriter.context import BuildContext
+from .rewriter.discovery import discover_files
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import RegistryError, all_rules, rule_by_code
 from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile", "Containerfile", "Containerfile.*")
-SKIPPED_FOLDERS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
 PARALLEL_THRESHOLD = 8
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -68,41 +66,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _codes(text: str) -> list[str]:
     return [code.strip().upper() for code in text.split(",") if code.strip()]
-
-
-def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not name.endswith(".dockerignore")
-
-
-def dockerfiles_under(folder: Path) -> list[Path]:
-    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders.
-
-    A symbolic link is followed only to a file inside the folder that is not found under its own name too: a folder
-    run never rewrites a file outside the folder, nor one file twice."""
-    root = folder.resolve()
-    found: dict[Path, Path] = {}
-    for parent, subfolders, files in os.walk(folder):
-        subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-        for name in files:
-            if not is_dockerfile_name(name):
-                continue
-            path = Path(parent) / name
-            target = path.resolve()
-            if root in target.parents and (target not in found or not path.is_symlink()):
-                found[target] = path
-    return sorted(found.values())
-
-
-def discover_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """Files named on the command line as given; Dockerfiles found under folders, sorted."""
-    for path in paths:
-        if not path.is_dir():
-            yield path
-            continue
-        found = dockerfiles_under(path)
-        if not found:
-            yield path  # reported as "is a directory": nothing to check there
-        yield from found
 
 
 def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:

@@ -39,7 +39,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from . import __version__
-from .cli import is_dockerfile_name
+from .rewriter.discovery import is_dockerfile_name
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, rule_option_values
 from .rewriter.document import Document, parse

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..cli import dockerfiles_under
+from ..rewriter.discovery import dockerfiles_under
 from ..rewriter import pipeline
 from ..rewriter.config import BotSettings, Settings, discover
 from . import body, verification

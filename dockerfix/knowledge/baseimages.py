@@ -1,0 +1,331 @@
+"""What the base-image rules (DF3xx) know about images: the shipped data file of official image families, the measured
+sizes of official tags, image references and their tags resolved through global ARG defaults, which variant a tag
+names, and the facts about a stage they share (commands its RUNs use, apt packages it installs, the text of an apt
+install to add)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.stages import expand_global_args
+
+from .runedit import Style, shell_runs, tool_and_arguments, verb_index
+
+MEGABYTE = 1_000_000
+_VERSION = re.compile(r"^\d+(?:[._]\d+)*")
+
+
+@lru_cache(maxsize=1)
+def data() -> Mapping[str, Any]:
+    """The parsed ``dockerfix/data/base_images.toml``."""
+    return tomllib.loads(resources.files("dockerfix").joinpath("data/base_images.toml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of ``dockerfix/data/official-image-sizes.tsv``: an official tag's compressed linux/amd64 size."""
+
+    image: str
+    tag: str
+    compressed_bytes: int
+    date: str  # the newest layer's date: when this build of the tag was made
+    source: str  # repo-info path@commit the row was read from
+
+    @property
+    def reference(self) -> str:
+        return f"{self.image}:{self.tag}"
+
+    def describe(self) -> str:
+        return f"{self.reference} {self.compressed_bytes / MEGABYTE:,.1f} MB on {self.date}"
+
+
+@lru_cache(maxsize=1)
+def measurements() -> tuple[Measurement, ...]:
+    """The measured sizes shipped with dockerfix, in file order."""
+    text = resources.files("dockerfix").joinpath("data/official-image-sizes.tsv").read_text(encoding="utf-8")
+    return tuple(
+        Measurement(row["image"], row["tag"], int(row["compressed_bytes_amd64"]), row["newest_layer_date"], row["source"])
+        for row in csv.DictReader(io.StringIO(text), delimiter="\t")
+    )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image reference split as the registry reads it: ``[host/]repository[:tag][@digest]``."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+    has_host: bool
+
+    @classmethod
+    def parse(cls, text: str) -> "Reference":
+        name, _, digest = text.partition("@")
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        tag = None
+        if colon > slash:
+            name, tag = name[:colon], name[colon + 1:]
+        first = name.split("/", 1)[0]
+        has_host = "/" in name and ("." in first or ":" in first or first == "localhost")
+        return cls(name, tag, digest or None, has_host)
+
+    @property
+    def official_name(self) -> str | None:
+        """The official image's name (`python` for `python` or `library/python`), None for any other image."""
+        if self.has_host:
+            return None
+        name = self.repository.lower()
+        if name.startswith("library/"):
+            name = name[len("library/"):]
+        return None if "/" in name else name
+
+    def text(self) -> str:
+        return self.repository + (f":{self.tag}" if self.tag is not None else "") + (f"@{self.digest}" if self.digest else "")
+
+
+@dataclass(frozen=True)
+class Variant:
+    family: str
+    name: str
+    libc: str
+    lacks: tuple[str, ...]
+    missing_commands: tuple[str, ...]
+    slim: str | None
+    slim_release: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A tag of an official family read as version + variant (+ the OS release the tag names, if any)."""
+
+    family: str
+    variant: Variant
+    version: str
+    release: str | None
+    flavour: str | None = None  # a variant-independent part of the tag (php's cli, fpm, zts)
+
+    def tag_for(self, suffix: str) -> str:
+        """This tag's version with another variant suffix."""
+        version = "" if self.version == "latest" else self.version
+        return "-".join(part for part in (version, suffix) if part)
+
+    def slim_tag(self) -> str | None:
+        if self.variant.slim is None:
+            return None
+        suffix = self.variant.slim_release.format(release=self.release) if self.release else self.variant.slim
+        return self.tag_for(suffix)
+
+    def slim_variant(self) -> Variant | None:
+        return variants(self.family).get("slim") if self.variant.slim else None
+
+
+def family_of(reference: Reference) -> str | None:
+    name = reference.official_name
+    if name is None:
+        return None
+    return next((family for family, entry in data()["families"].items() if name in entry["repositories"]), None)
+
+
+@lru_cache(maxsize=None)
+def variants(family: str) -> dict[str, Variant]:
+    entry = data()["families"][family]
+    return {
+        name: Variant(
+            family, name, fields.get("libc", ""), tuple(fields.get("lacks", ())),
+            tuple(fields.get("missing_commands", ())), fields.get("slim"), fields.get("slim_release"), fields.get("note"),
+        )
+        for name, fields in entry["variants"].items()
+    }
+
+
+@lru_cache(maxsize=None)
+def _patterns(family: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((name, re.compile(fields["pattern"])) for name, fields in data()["families"][family]["variants"].items() if "pattern" in fields)
+
+
+def identify(reference: Reference) -> Identified | None:
+    """Family, variant and version of an official image's tag (a missing tag is `latest`); None when unknown."""
+    family = family_of(reference)
+    if family is None:
+        return None
+    tag = reference.tag or "latest"
+    aliases = data()["families"][family].get("version_aliases", ())
+    version_match = _VERSION.match(tag)
+    alias = next((a for a in aliases if tag == a or tag.startswith(a + "-")), None)
+    version = version_match.group(0) if version_match else (alias or "")
+    splits = [(version, tag[len(version):].lstrip("-"))] if version else []
+    splits.append(("", tag))
+    for candidate_version, suffix in splits:
+        for name, pattern in _patterns(family):
+            match = pattern.match(suffix)
+            if match:
+                groups = match.groupdict()
+                return Identified(family, variants(family)[name], candidate_version, groups.get("release") or None, groups.get("flavour"))
+    return None
+
+
+def from_registry(reference: Reference) -> bool:
+    """Whether the image certainly comes from a registry: its name has a registry host or a namespace, or it is an
+    official image the data file knows. Any other name may be an image the project builds itself."""
+    if reference.has_host or "/" in reference.repository:
+        return True
+    return family_of(reference) is not None or reference.official_name in data()["official_images"]["names"]
+
+
+# Files that may build and tag an image: make, shell and CI scripts, compose and bake files, Dockerfiles, READMEs.
+_BUILD_FILE = re.compile(
+    r"(^|/)(Makefile|GNUmakefile|Jenkinsfile|Taskfile\.ya?ml|[^/]*\.(mk|sh|bash|ya?ml|hcl|json|md)|[^/]*Dockerfile[^/]*)$"
+)
+_MOST_BUILD_FILES = 500
+
+
+def built_in_context(repository: str, context: BuildContext | None) -> str | None:
+    """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a `docker
+    tag` to it, a compose service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
+    only names)."""
+    if context is None or context.root is None:
+        return None
+    name = re.escape(repository)
+    end = r"(?=[:\s\"'\]),]|$)"
+    tagged = re.compile(
+        rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?{name}{end}"
+        rf"|\btags\s*=\s*\[[^\]]*[\"']{name}{end}",
+        re.MULTILINE,
+    )
+    composed = re.compile(rf"^\s*image:\s*[\"']?{name}{end}", re.MULTILINE)
+    candidates = [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]
+    for path in candidates:
+        text = context.read_text(path, limit=200_000)
+        if text is None or repository not in text:
+            continue
+        if tagged.search(text) or (composed.search(text) and re.search(r"^\s*build:", text, re.MULTILINE)):
+            return path
+    return None
+
+
+def final_stage(document: Document) -> Stage | None:
+    """The stage `docker build` builds without `--target`: the last one."""
+    return document.stages[-1] if document.stages else None
+
+
+def stage_names(document: Document) -> set[str]:
+    return {stage.name for stage in document.stages if stage.name}
+
+
+def resolved_reference(document: Document, stage: Stage) -> Reference | None:
+    """The base image of a stage after global ARG expansion; None for `scratch`, an earlier stage or an unknown ARG."""
+    text = expand_global_args(stage.base_image, document)
+    if text is None or text.lower() == "scratch" or text.lower() in stage_names(document):
+        return None
+    return Reference.parse(text)
+
+
+def image_span(document: Document, from_instruction: Instruction) -> tuple[int, int] | None:
+    """Source span of the image word of a FROM, when it is written in one piece on the FROM's first line."""
+    start = from_instruction.arguments_start
+    image = from_instruction.value[0] if from_instruction.value else ""
+    if not image or document.text[start:start + len(image)] != image:
+        return None
+    return start, start + len(image)
+
+
+def commands_used(stage: Stage, after: Instruction | None = None) -> dict[str, Instruction]:
+    """Program names the stage's RUNs run (first RUN for each), optionally only after ``after``."""
+    used: dict[str, Instruction] = {}
+    for run, commands in shell_runs(stage):
+        if after is not None and run.index <= after.index:
+            continue
+        for command in commands:
+            name, _ = tool_and_arguments(command)
+            if name is not None:
+                used.setdefault(name, run)
+    return used
+
+
+def apt_installed(stage: Stage) -> set[str]:
+    """Packages the stage installs with `apt-get install` / `apt install` (literal names only)."""
+    installed: set[str] = set()
+    for _, commands in shell_runs(stage):
+        for command in commands:
+            name, arguments = tool_and_arguments(command)
+            index = verb_index(arguments)
+            if name in ("apt-get", "apt") and index is not None and arguments[index] == "install":
+                installed.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
+    return installed
+
+
+def uses_package_manager(stage: Stage, names: Iterable[str]) -> Instruction | None:
+    """The first RUN of the stage that runs one of ``names`` (e.g. `apk`), or None."""
+    wanted = set(names)
+    return next((run for run, commands in shell_runs(stage) if any(tool_and_arguments(c)[0] in wanted for c in commands)), None)
+
+
+def apt_install_text(document: Document, packages: Iterable[str]) -> str:
+    """A RUN that installs ``packages`` with apt, without recommendations, and removes the package lists."""
+    style = Style.of(document)
+    names = " ".join(sorted(set(packages)))
+    first = "apt-get update"
+    text = first
+    for command in (f"apt-get install -y --no-install-recommends {names}", "rm -rf /var/lib/apt/lists/*"):
+        text += style.join(document, (), command)
+    return f"RUN {text}"
+
+
+def is_build_only_apt_package(name: str) -> bool:
+    entry = data()["build_only_apt_packages"]
+    return name in entry["names"] or name.endswith(tuple(entry["suffixes"]))
+
+
+def apt_packages_for_commands(commands: Iterable[str]) -> list[str]:
+    table = data()["apt_package_for_command"]
+    companions = data()["apt_companions"]
+    packages: list[str] = []
+    for command in commands:
+        packages.append(table[command])
+        packages.extend(companions.get(command, ()))
+    return sorted(set(packages))
+
+
+def native_entry(ecosystem: str, package: str) -> Mapping[str, Any] | None:
+    return data()["native"].get(ecosystem, {}).get(package)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.split(r"[._]", version) if part.isdigit())
+
+
+def measured(reference: Reference) -> Measurement | None:
+    """The measurement that stands for an official image's tag: the tag itself where it was measured, else a measured
+    tag of the same family, variant and version (another OS release), else the newest measured version of the
+    family's variant; None for an unknown tag or variant. The measurement names its own tag, so a message can say
+    what was measured."""
+    identified = identify(reference)
+    if identified is None:
+        return None
+    tag = reference.tag or "latest"
+    candidates = []
+    for measurement in measurements():
+        other = identify(Reference.parse(measurement.reference))
+        if other is None or other.family != identified.family or other.variant.name != identified.variant.name:
+            continue
+        if measurement.image == reference.official_name and measurement.tag == tag:
+            return measurement
+        same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
+        candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
+    return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None

@@ -1,0 +1,182 @@
+"""Cache mounts as the fix for a package manager's cache (BuildKit only): where each tool keeps its cache, which
+variables move it, who the RUN runs as, and the `RUN --mount=type=cache,...` text that keeps the cache out of the
+image while the next build reuses it.
+
+A mount is offered only where its folder is certain: the RUN runs as root (no USER in the stage, or `root`/`0`)
+and the folder is the tool's default under `$HOME` (`/root`, or the stage's `HOME`), or a variable the stage or the
+RUN sets to an absolute path moves it; a numeric USER is given `uid=`/`gid=` when a variable names the folder.
+Anywhere else (a named user, a folder the base image may have moved) the rule keeps its legacy fix.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
+from dockerfix.rewriter.rule import Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .cleanups import kept_out_by_mount, reading
+
+BUILDKIT = "buildkit"
+
+
+@dataclass(frozen=True)
+class ToolCache:
+    """Where one tool caches: ``variables`` are tried in order (name, the folder below its value), then
+    ``home_folder`` below the user's home, or ``fixed`` (an absolute folder that does not depend on the user)."""
+
+    tool: str
+    variables: tuple[tuple[str, str], ...] = ()
+    home_folder: str | None = None
+    fixed: str | None = None
+    sharing: str | None = None
+
+
+PIP_CACHE = ToolCache("pip", (("PIP_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pip")), ".cache/pip")
+NPM_CACHE = ToolCache("npm", (("npm_config_cache", ""), ("NPM_CONFIG_CACHE", "")), ".npm")
+# Yarn 1 as root caches in /usr/local/share/.cache/yarn whatever HOME is; Yarn 2+ keeps a cache per project
+YARN_V1_CACHE = ToolCache("yarn", (("YARN_CACHE_FOLDER", ""),), fixed="/usr/local/share/.cache/yarn")
+# apt takes a lock on both folders: builds running at once must wait for each other, not share them
+APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked")
+APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked")
+COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "cache")))
+
+
+def wants_mount(rule: Rule, context: RuleContext) -> bool:
+    """Whether fixes may write `RUN --mount` (the run-wide `target` setting)."""
+    return rule.option(context, "target") == BUILDKIT
+
+
+def run_user(stage: Stage, run: Instruction) -> str | None:
+    """The USER in effect at ``run`` as written (`name[:group]`), None when the stage sets none."""
+    user = None
+    for instruction in stage.instructions:
+        if instruction.index >= run.index:
+            break
+        if instruction.cmd == "user" and instruction.value:
+            user = instruction.value[0]
+    return user
+
+
+def earlier_stages_below(document: Document, stage: Stage) -> list[Stage]:
+    """The stages ``stage`` is built on (its FROM names an earlier stage, which may itself name one)."""
+    found = []
+    while True:
+        base = next((earlier for earlier in document.stages[:stage.index] if earlier.name and earlier.name == stage.base_image.lower()), None)
+        if base is None:
+            return found
+        found.append(base)
+        stage = base
+
+
+def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
+    """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
+    stage's ENV and ARG)."""
+    names = {name for name, _ in cache.variables} | {"HOME"}
+    for below in earlier_stages_below(document, stage):
+        for instruction in below.instructions:
+            if instruction.cmd == "user":
+                return True
+            if instruction.cmd == "env" and names & set(instruction.value[0::2]):
+                return True
+            if instruction.cmd == "arg" and names & {word.partition("=")[0] for word in instruction.value}:
+                return True
+    return False
+
+
+def _absolute(value: str | None) -> str | None:
+    return posixpath.normpath(value) if value and value.startswith("/") and "$" not in value else None
+
+
+@dataclass(frozen=True)
+class Mount:
+    target: str
+    sharing: str | None = None
+    owner: str | None = None  # `uid=N,gid=N` for a RUN that runs as a numeric user
+
+    @property
+    def flag(self) -> str:
+        options = [f"type=cache,target={self.target}"]
+        options += [f"sharing={self.sharing}"] if self.sharing else []
+        options += [self.owner] if self.owner else []
+        return "--mount=" + ",".join(options)
+
+
+def cache_folder(stage: Stage, run: Instruction, position: int, cache: ToolCache) -> str | None:
+    """Where ``cache`` is for the command at ``position`` of the RUN, as far as the Dockerfile tells: a variable
+    that moves it, the tool's fixed folder, or its folder in root's home when the RUN runs as root."""
+    environment: Mapping[str, str] = reading(stage, run).environments[position]
+    for name, below in cache.variables:
+        if name in environment:
+            folder = _absolute(environment[name])
+            return None if folder is None else posixpath.join(folder, below) if below else folder
+    if cache.fixed is not None:
+        return cache.fixed
+    if cache.home_folder is not None and runs_as_root(stage, run):
+        home = _absolute(environment.get("HOME", "/root"))
+        return posixpath.join(home, cache.home_folder) if home else None
+    return None
+
+
+def runs_as_root(stage: Stage, run: Instruction) -> bool:
+    return (run_user(stage, run) or "root").partition(":")[0] in ("root", "0")
+
+
+def cache_mount(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache) -> Mount | None:
+    """The mount that holds ``cache`` for the command at ``position`` of the RUN, or None when its folder or the
+    user it must belong to is not certain."""
+    folder = cache_folder(stage, run, position, cache)
+    if folder is None or inherits_setting(document, stage, cache):
+        return None
+    if runs_as_root(stage, run):
+        return Mount(folder, cache.sharing)
+    user, _, group = (run_user(stage, run) or "").partition(":")
+    if not user.isdigit() or (group and not group.isdigit()):
+        return None  # the uid of a named user is in the base image's /etc/passwd
+    return Mount(folder, cache.sharing, f"uid={user},gid={group or user}")
+
+
+def mount_edit(run: Instruction, mounts: Sequence[Mount]) -> Edit:
+    """Insert the mounts after the RUN's flags, before its command."""
+    return Edit.insert(run.arguments_start, "".join(mount.flag + " " for mount in mounts))
+
+
+def mount_title(mounts: Sequence[Mount]) -> str:
+    targets = ", ".join(f"`{mount.target}`" for mount in mounts)
+    return f"Mount a build cache over {targets} (needs BuildKit; removes the cache from the image, the next build reuses it)"
+
+
+class CacheMountFix:
+    """For a layer rule whose cache a mount can hold: with `target = "buildkit"` its fix mounts a build cache over
+    the folders instead of deleting or not writing the cache, when every folder is certain (else the rule's own
+    fix). The image loses exactly what the legacy fix removes; the next build finds the cache again."""
+
+    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
+        """The caches the RUN's commands write (command position, tool cache); None when one of them cannot be
+        mounted (a tool version whose folder is unknown)."""
+        raise NotImplementedError
+
+    def already_mounted(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        """Whether a `--mount` of the RUN already holds every cache its commands write (the rule is then quiet)."""
+        folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
+        return bool(folders) and all(folder is not None and kept_out_by_mount(stage, run, folder + "/x") for folder in folders)
+
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        assert isinstance(self, Rule)
+        if not wants_mount(self, context):
+            return None
+        mounts: list[Mount] = []
+        for position, cache in self.caches(stage, run, commands) or ():
+            mount = cache_mount(document, stage, run, position, cache)
+            if mount is None:
+                return None
+            if mount not in mounts:
+                mounts.append(mount)
+        if not mounts:
+            return None
+        changes = ContentChange(removes=tuple(mount.target for mount in mounts))
+        return self.fix(mount_title(mounts), [mount_edit(run, mounts)], Applicability.UNSAFE, changes)

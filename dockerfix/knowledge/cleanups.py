@@ -1,0 +1,299 @@
+"""What a RUN already does about the files it leaves behind, so that a rule understands the cleanup there before it
+adds one: the paths the RUN removes (`rm`, `find ... -delete`, `apt-get dist-clean`), written literally, as globs or
+through variables (`export COMPOSER_HOME="$(mktemp -d)"; ...; rm -rf "$COMPOSER_HOME"`), and the mounts that keep
+a folder out of the image (`--mount=type=cache|tmpfs|bind`).
+
+Paths are compared as text after a light normalisation: quotes dropped, `${NAME}` written `$NAME`, a variable whose
+value the stage or the RUN gives literally replaced by it, and any other variable kept as the symbol `$NAME` (equal
+only to itself), `~` as `$HOME`. A removal covers a path when it names the path or a folder above it, shell globs
+(`*`, `?`, `[...]`) matched one path component at a time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from fnmatch import fnmatchcase
+from typing import Iterator, Mapping, Sequence
+
+from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.shell import SimpleCommand, Word
+
+from .runedit import tool_and_arguments, verb_index, workdir_at
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
+
+# Package managers' own commands that empty folders, as the paths they remove.
+TOOL_CLEANUPS: Mapping[tuple[str, str], tuple[str, ...]] = {
+    # apt 2.7+: `clean` plus the package lists (it keeps the files apt needs, such as lists/lock)
+    ("apt-get", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
+    ("apt", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
+}
+
+# `find` tests that only narrow which files it deletes in ways a path-and-name comparison can follow.
+_FIND_NARROWING = {"-type", "-mindepth", "-maxdepth", "-name", "-iname", "-xdev", "-depth", "-print", "-o", "-or"}
+_FIND_TESTS_WITH_VALUE = {"-type", "-mindepth", "-maxdepth", "-name", "-iname"}
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Files a command removes: ``pattern`` (a normalised path or glob) and everything below it, or with ``name``
+    only the files below it so named (`find PATTERN -name NAME -delete`)."""
+
+    pattern: str
+    name: str | None = None
+
+    def covers(self, path: str, cwd: str | None = None) -> bool:
+        pattern_parts, path_parts = _aligned(self.pattern, path, cwd)
+        if pattern_parts is None or len(pattern_parts) > len(path_parts):
+            return False
+        if not all(fnmatchcase(part, glob) for part, glob in zip(path_parts, pattern_parts)):
+            return False
+        if self.name is None:
+            return True
+        return len(path_parts) > len(pattern_parts) and any(fnmatchcase(part, self.name) for part in path_parts[len(pattern_parts):])
+
+
+def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
+    """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
+    unknown a relative pattern is compared with the end of an absolute path (the RUN may well be there)."""
+    if pattern.startswith("/") != path.startswith("/") and cwd is not None:
+        pattern, path = (posixpath.join(cwd, p) if not p.startswith("/") else p for p in (pattern, path))
+    pattern_parts = _parts(pattern)
+    path_parts = _parts(path)
+    if pattern.startswith("/") == path.startswith("/"):
+        return pattern_parts, path_parts
+    if not pattern.startswith("/") and len(pattern_parts) <= len(path_parts):
+        return pattern_parts, path_parts[len(path_parts) - len(pattern_parts):]
+    return None, path_parts
+
+
+def _parts(path: str) -> list[str]:
+    return [part for part in posixpath.normpath(path).split("/") if part not in ("", ".")]
+
+
+def normalised(text: str, environment: Mapping[str, str]) -> str | None:
+    """A path as written in the shell (quotes included), normalised; None when it needs a command substitution,
+    single quotes around a `$` or a parameter operation to read."""
+    if "$" not in text and "~" not in text and '"' not in text and "\\" not in text:
+        return text
+    if "\\" in text or (_UNREADABLE.search(text) and "$" in text):
+        return None
+    text = text.replace('"', "").replace("'", "")
+    if text == "~" or text.startswith("~/"):
+        text = "$HOME" + text[1:]
+    return _VARIABLE.sub(lambda match: environment.get(match[1] or match[2], "$" + (match[1] or match[2])), text)
+
+
+def word_path(word: Word, environment: Mapping[str, str]) -> str | None:
+    if word.literal is not None and "$" not in word.text and not word.text.startswith("~"):
+        return word.literal
+    return normalised(word.text, environment)
+
+
+class _StageSettings:
+    """Every value ENV and ARG give a name in one stage, in order, so that the value before any instruction is a
+    look-up, not a scan (a stage may set thousands). An ARG is read as its default: a build argument may override
+    it, and then a removal may be taken for cleanup that is not one, which only makes a rule quiet."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.history: dict[str, tuple[list[int], list[str]]] = {}
+        for instruction in stage.instructions:
+            if instruction.cmd == "env":
+                settings = list(zip(instruction.value[0::2], instruction.value[1::2]))
+            elif instruction.cmd == "arg":
+                settings = [(name, default if equals else None) for name, equals, default in (word.partition("=") for word in instruction.value)]
+            else:
+                continue
+            # the values of one instruction see the variables as they were before it
+            before = Variables(self, instruction.index, {})
+            for name, value in settings:
+                indexes, values = self.history.setdefault(name, ([], []))
+                indexes.append(instruction.index)
+                values.append((normalised(value, before) if value is not None else None) or "$" + name)
+
+    def value(self, name: str, before: int) -> str | None:
+        indexes, values = self.history.get(name, ((), ()))
+        position = bisect.bisect_left(indexes, before)
+        return values[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _stage_settings(stage: Stage) -> _StageSettings:
+    return _StageSettings(stage)
+
+
+class Variables(Mapping[str, str]):
+    """The variables a command sees: those the RUN and the command set (``local``), over the stage's ENV and ARG
+    before instruction ``before``."""
+
+    def __init__(self, stage: _StageSettings, before: int, local: Mapping[str, str]) -> None:
+        self.stage = stage
+        self.before = before
+        self.local = local
+
+    def __getitem__(self, name: str) -> str:
+        if name in self.local:
+            return self.local[name]
+        value = self.stage.value(name, self.before)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        names = set(self.local) | {name for name in self.stage.history if self.stage.value(name, self.before) is not None}
+        return iter(sorted(names))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def assignment(word: Word, environment: Mapping[str, str]) -> tuple[str, str]:
+    """`NAME=value` as the name and the normalised value (the symbol `$NAME` when the value cannot be read)."""
+    name, _, value = word.text.partition("=")
+    return name, normalised(value, environment) or "$" + name
+
+
+@dataclass(frozen=True)
+class RunReading:
+    """One RUN read for cleanup, command by command (the positions of ``run.shell.simple_commands()``): the
+    variables each command sees, the folder it runs in (None when unknown), and what it removes."""
+
+    environments: tuple[Mapping[str, str], ...]
+    folders: tuple[str | None, ...]
+    removals: tuple[tuple[int, Removal], ...]
+
+    def removed_after(self, position: int, path: str) -> bool:
+        """Whether a command after ``position`` removes ``path`` (normalised like the RUN's words, e.g.
+        `$COMPOSER_HOME/cache`; a relative path is read in the folder of the command at ``position``)."""
+        folder = self.folders[position]
+        if not path.startswith("/") and folder is not None:
+            path = posixpath.join(folder, path)
+        return any(index > position and removal.covers(path, self.folders[index]) for index, removal in self.removals)
+
+
+@lru_cache(maxsize=256)
+def reading(stage: Stage, run: Instruction) -> RunReading:
+    """The variables are the stage's, then what the RUN's top-level commands set (`export NAME=...`, `NAME=...`),
+    then a command's own `NAME=value command` prefixes. The folder is the RUN's WORKDIR, then wherever a top-level
+    `cd FOLDER` with a readable folder went; after any other `cd` it is unknown (a relative removal is then compared
+    with the end of a path)."""
+    settings = _stage_settings(stage)
+    local: dict[str, str] = {}
+    folder = workdir_at(stage, run)
+    environments: list[Mapping[str, str]] = []
+    folders: list[str | None] = []
+    found: list[tuple[int, Removal]] = []
+    for index, command in enumerate(run.shell.simple_commands()):
+        shared = Variables(settings, run.index, dict(local))
+        own = Variables(settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)})
+        environments.append(own)
+        folders.append(folder)
+        found.extend((index, removal) for removal in removals(command, own))
+        if command.name_literal in ("cd", "pushd", "popd"):
+            folder = _changed_folder(command, own, folder)
+        if command.in_subshell or not command.top_level:
+            continue
+        if command.name_literal in ("export", "declare", "typeset", "readonly"):
+            local.update(assignment(word, shared) for word in command.arguments if "=" in word.text and not word.text.startswith("-"))
+        elif command.name is None:
+            local.update(assignment(word, shared) for word in command.assignments)
+    return RunReading(tuple(environments), tuple(folders), tuple(found))
+
+
+def removed_after(stage: Stage, run: Instruction, position: int, path: str) -> bool:
+    """Whether a command of the RUN after command ``position`` removes ``path`` (see ``RunReading``)."""
+    return reading(stage, run).removed_after(position, path)
+
+
+def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Removal]:
+    """What one command removes, as far as it can be read."""
+    name, arguments = tool_and_arguments(command)
+    words = command.arguments[len(command.arguments) - len(arguments):]
+    if name == "rm":
+        options_done = False
+        found = []
+        for word in words:
+            if not options_done and word.text == "--":
+                options_done = True
+            elif options_done or not word.text.startswith("-"):
+                path = word_path(word, environment)
+                if path is not None:
+                    found.append(Removal(path))
+        return found
+    if name == "find":
+        return _find_removals(words, environment)
+    index = verb_index(arguments)
+    if name is not None and index is not None:
+        return [Removal(path) for path in TOOL_CLEANUPS.get((name, arguments[index] or ""), ())]
+    return []
+
+
+def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> list[Removal]:
+    """`find ROOT... [-type t] [-mindepth n] [-name GLOB] -delete` (or `-exec rm ...`): files below each root, or
+    only those so named; any other test (age, size, path) makes it unreadable."""
+    roots: list[str] = []
+    name: str | None = None
+    deletes = False
+    texts = [word.literal for word in words]
+    index = 0
+    while index < len(words) and not words[index].text.startswith(("-", "(", "!", "\\(")):
+        root = word_path(words[index], environment)
+        if root is None:
+            return []
+        roots.append(root)
+        index += 1
+    while index < len(texts):
+        text = texts[index]
+        if text == "-delete":
+            deletes = True
+        elif text in ("-exec", "-execdir"):
+            deletes = index + 1 < len(texts) and texts[index + 1] == "rm"
+            break
+        elif text not in _FIND_NARROWING:
+            return []
+        elif text in _FIND_TESTS_WITH_VALUE:
+            if text in ("-name", "-iname"):
+                name = texts[index + 1] if index + 1 < len(texts) else None
+                if name is None:
+                    return []
+            index += 1
+        index += 1
+    if not deletes:
+        return []
+    return [Removal(root.rstrip("/") or "/", name) for root in roots]
+
+
+def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd: str | None) -> str | None:
+    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute or ``cwd`` known."""
+    if command.name_literal != "cd" or len(command.arguments) != 1 or not command.top_level or command.in_subshell:
+        return None
+    target = word_path(command.arguments[0], environment)
+    if target is None or (cwd is None and not target.startswith("/")):
+        return None
+    return posixpath.normpath(posixpath.join(cwd or "/", target))
+
+
+def mount_targets(run: Instruction) -> list[str]:
+    """Targets of the RUN's `--mount` flags: what is written below one never reaches the image, whatever the type
+    (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
+    targets = []
+    for flag in run.flags:
+        if flag.name != "mount" or flag.value is None:
+            continue
+        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+        if fields.get("type") in ("secret", "ssh"):
+            continue
+        target = fields.get("target") or fields.get("dst") or fields.get("destination")
+        if target:
+            targets.append(target)
+    return targets
+
+
+def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
+    cwd = workdir_at(stage, run)
+    return any(Removal(target).covers(path, cwd) for target in mount_targets(run))

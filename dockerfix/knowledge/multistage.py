@@ -1,0 +1,261 @@
+"""Splitting a final stage that builds and then runs into a build stage and a runtime stage (DF304).
+
+``plan`` reads the stage: which ecosystem builds (Go, Node, Python, Java, Rust), the build RUN, the artifact the
+CMD/ENTRYPOINT uses, and which instructions go to which stage. ``render`` fills the ecosystem's jinja2 template.
+``promises`` is what the final image declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME,
+HEALTHCHECK, STOPSIGNAL, SHELL): the split must keep it, and the tests and the benchmark check that it does."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockerfix.rendering import render as render_template
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.shell import SimpleCommand
+
+from .baseimages import Identified, apt_installed, data, is_build_only_apt_package, stage_names
+from .runedit import shell_runs, tool_and_arguments, verb_index, workdir_at
+from .shellfacts import Role, role
+
+PROMISES = ("cmd", "entrypoint", "user", "workdir", "env", "expose", "label", "volume", "healthcheck", "stopsignal", "shell")
+RUNTIME_ONLY = {"cmd", "entrypoint", "expose", "volume", "healthcheck", "stopsignal", "label", "maintainer", "onbuild"}
+BOTH = {"env", "arg", "workdir", "user", "shell"}
+ECOSYSTEM_OF_FAMILY = {
+    "golang": "go", "node": "node", "python": "python", "rust": "rust",
+    "maven": "java", "gradle": "java", "eclipse-temurin": "java", "openjdk": "java",
+}
+PATH_FOLDERS = ("/usr/local/bin", "/usr/bin", "/bin", "/go/bin", "/usr/local/sbin", "/usr/local/cargo/bin")
+BUILD_NAMES = ("build", "builder", "compile", "build-stage")
+
+
+def promises(document: Document) -> dict[str, Any]:
+    """What the final stage's own instructions declare, as the image config would hold it."""
+    stage = document.stages[-1]
+    config: dict[str, Any] = {"env": {}, "label": {}, "expose": set(), "volume": set()}
+    for instruction in stage.instructions[1:]:
+        cmd = instruction.cmd
+        if cmd not in PROMISES:
+            continue
+        if cmd in ("env", "label"):
+            values = instruction.value
+            config[cmd].update(zip(values[0::2], values[1::2]))
+        elif cmd in ("expose", "volume"):
+            config[cmd].update(instruction.value)
+        elif cmd == "workdir":
+            target = instruction.value[0] if instruction.value else ""
+            config["workdir"] = posixpath.normpath(posixpath.join(config.get("workdir", "/"), target))
+        else:
+            config[cmd] = (instruction.is_json, instruction.value)
+    return config
+
+
+@dataclass
+class Plan:
+    ecosystem: str
+    values: dict[str, Any]
+    incomplete: list[str] = field(default_factory=list)
+    added_env: tuple[str, ...] = ()
+
+    def render(self, newline: str) -> str:
+        text = render_template(f"split_{self.ecosystem}.Dockerfile.j2", **self.values)
+        return text.replace("\r\n", "\n").replace("\n", newline)
+
+
+def _text(document: Document, instruction: Instruction) -> str:
+    """The instruction as written, with its comment lines, without the final line ending."""
+    start = instruction.leading_comments[0].line.start if instruction.leading_comments else instruction.span[0]
+    return document.text[start:instruction.end]
+
+
+def _build_command(ecosystem: str, command: SimpleCommand) -> bool:
+    name, arguments = tool_and_arguments(command)
+    words = [a for a in arguments if a is not None]
+    index = verb_index(arguments)
+    verb = arguments[index] if index is not None else None
+    if ecosystem == "go":
+        return name == "go" and verb == "build"
+    if ecosystem == "node":
+        return (name in ("npm", "yarn", "pnpm") and "build" in words[:2]) and (verb == "build" or verb == "run")
+    if ecosystem == "java":
+        if name in ("mvn", "mvnw", "./mvnw"):
+            return any(goal in words for goal in ("package", "install", "verify"))
+        return name in ("gradle", "gradlew", "./gradlew") and any(task in words for task in ("build", "bootJar", "shadowJar", "assemble", "jar", "installDist"))
+    if ecosystem == "rust":
+        return name == "cargo" and verb == "build" and "--release" in words
+    return name in ("pip", "pip3") and verb == "install"
+
+
+def _program(stage: Stage) -> tuple[Instruction, list[str]] | None:
+    """The last ENTRYPOINT (or else CMD) and its words."""
+    for keyword in ("entrypoint", "cmd"):
+        found = [i for i in stage.instructions if i.cmd == keyword]
+        if found:
+            instruction = found[-1]
+            words = list(instruction.value) if instruction.is_json else instruction.arguments.split()
+            return (instruction, words) if words else None
+    return None
+
+
+def _absolute(path: str, folder: str | None) -> str | None:
+    if path.startswith("/"):
+        return posixpath.normpath(path)
+    return None if folder is None else posixpath.normpath(posixpath.join(folder, path))
+
+
+def _outputs(stage: Stage, build: Instruction, option: str) -> list[str]:
+    """Literal values of ``option`` (e.g. `-o`) and the targets of cp/mv/install in the build RUN and later RUNs."""
+    found = []
+    for run, commands in shell_runs(stage):
+        if run.index < build.index:
+            continue
+        folder = workdir_at(stage, run)
+        for command in commands:
+            name, arguments = tool_and_arguments(command)
+            words = [a for a in arguments if a is not None]
+            if name in ("cp", "mv", "install") and len(words) >= 2:
+                found.append(_absolute(words[-1], folder) or "")
+            for position, word in enumerate(words[:-1]):
+                if word == option:
+                    found.append(_absolute(words[position + 1], folder) or "")
+    return [path for path in found if path]
+
+
+def _artifact(ecosystem: str, stage: Stage, build: Instruction, program: list[str], workdir: str | None) -> tuple[str | None, str | None]:
+    """(artifact path, reason it is uncertain)."""
+    if ecosystem in ("node", "python"):
+        folder = workdir_at(stage, build)
+        return (folder, None) if folder and folder != "/" else (None, "the build does not run in a WORKDIR of its own")
+    if ecosystem == "java":
+        jar = program[program.index("-jar") + 1] if "-jar" in program[:-1] else None
+        path = _absolute(jar, workdir) if jar else None
+        if path is None:
+            return None, "the command does not run `java -jar` on a file under a known WORKDIR"
+        return path, None if re.search(r"/(target|build/libs)/", path) else f"`{jar}` is not where Maven or Gradle writes jars"
+    executable = program[0]
+    outputs = _outputs(stage, build, "-o")
+    if "/" not in executable:
+        matches = [path for path in outputs if posixpath.basename(path) == executable and posixpath.dirname(path) in PATH_FOLDERS]
+        return (matches[-1], None) if matches else (None, f"`{executable}` is found through PATH and no build output names it")
+    path = _absolute(executable, workdir)
+    if path is None:
+        return None, "the program path is relative and the WORKDIR comes from the base image"
+    if ecosystem == "rust" and "/target/release/" in path:
+        return path, None
+    return path, None if path in outputs else f"no build output is written to `{path}` that dockerfix can see"
+
+
+def _runtime_image(ecosystem: str, identified: Identified, stage: Stage, static: bool) -> str:
+    runtimes = data()["runtimes"]
+    if identified.variant.name == "alpine":
+        return runtimes["alpine"]
+    if ecosystem == "go" and static:
+        return "scratch"
+    if ecosystem in ("go", "rust"):
+        return runtimes["debian"].format(release=identified.release or "bookworm")
+    if ecosystem == "java":
+        match = re.search(r"(?:jdk|temurin-|openjdk-|corretto-)(\d+)", stage.base_image) or (
+            re.match(r"(\d+)", identified.version) if identified.family in ("eclipse-temurin", "openjdk") else None)
+        return runtimes["jre"].format(java=match.group(1) if match else runtimes["default_java"])
+    family = data()["families"][identified.family]
+    version = identified.version if identified.version and identified.version != "latest" else ""
+    return f"{identified.family}:{identified.tag_for('slim') if version else family['default_runtime']}"
+
+
+def _prune(stage: Stage) -> str:
+    tools = {tool_and_arguments(c)[0] for _, commands in shell_runs(stage) for c in commands}
+    if "pnpm" in tools:
+        return "pnpm prune --prod"
+    if "yarn" in tools:
+        return "yarn install --production --frozen-lockfile --ignore-scripts"
+    return "npm prune --omit=dev"
+
+
+def plan(document: Document, identified: Identified) -> Plan | None:
+    """How to split the final stage, or None when it does not build with a recognised toolchain."""
+    stage = document.stages[-1]
+    ecosystem = ECOSYSTEM_OF_FAMILY.get(identified.family)
+    if ecosystem is None:
+        return None
+    runs = list(shell_runs(stage))
+    builds = [run for run, commands in runs if any(_build_command(ecosystem, c) for c in commands)]
+    installed = apt_installed(stage)
+    if ecosystem == "python" and not any(is_build_only_apt_package(name) for name in installed):
+        return None  # a pip install without a compiler needs no build stage
+    program = _program(stage)
+    if not builds or program is None:
+        return None
+    build = builds[-1]
+    incomplete: list[str] = []
+    workdir = workdir_at(stage, program[0])
+    artifact, uncertain = _artifact(ecosystem, stage, build, program[1], workdir)
+    if artifact is None:
+        return None
+    if uncertain:
+        incomplete.append(uncertain)
+    build_before: list[str] = []
+    build_after: list[str] = []
+    runtime_before: list[str] = []
+    runtime_after: list[str] = []
+    runtime_runs = False
+    setup_index = build.index if ecosystem != "python" else next(
+        run.index for run, commands in runs if any(_build_command("python", c) for c in commands))
+    user = None
+    for instruction in stage.instructions[1:]:
+        text = _text(document, instruction)
+        after_build = instruction.index > build.index
+        runtime = runtime_after if after_build else runtime_before
+        cmd = instruction.cmd
+        if cmd == "user" and not after_build:
+            user = instruction.value[0] if instruction.value else None
+        if cmd in RUNTIME_ONLY:
+            runtime.append(text)
+            continue
+        if not after_build:
+            (build_before if instruction.index < setup_index else build_after).append(text)
+        if cmd in BOTH:
+            runtime.append(text)
+        elif cmd == "run":
+            commands = next((c for run, c in runs if run is instruction), None)
+            light = commands is not None and all(role(*tool_and_arguments(c)) in (Role.LIGHT, Role.CLEANUP) for c in commands)
+            if light:
+                runtime.append(text)
+                runtime_runs = True
+            elif after_build:
+                runtime.append(text)
+                runtime_runs = True
+                incomplete.append(f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, where the build tools are gone")
+        elif after_build and cmd in ("copy", "add"):
+            runtime.append(text)
+    runtime_apt = sorted(name for name in installed if not is_build_only_apt_package(name))
+    headers = sorted(name for name in installed if name.endswith("-dev"))
+    if headers:
+        incomplete.append(f"the stage installs {', '.join(headers)}: the run-time libraries they link must be named by hand")
+    static = ecosystem == "go" and "CGO_ENABLED=0" in document.text[stage.from_instruction.start:] and not runtime_runs and not runtime_apt and (
+        user is None or user.split(":")[0].isdigit()) and program[0].is_json
+    runtime_image = _runtime_image(ecosystem, identified, stage, static)
+    if runtime_image.startswith("alpine") and runtime_apt:
+        incomplete.append("the runtime stage is Alpine: the apt packages must be named for apk")
+    names = stage_names(document)
+    from_flags = "".join(f"{flag.text} " for flag in stage.from_instruction.flags)
+    values = {
+        "from_flags": from_flags,
+        "build_image": stage.from_instruction.value[0],
+        "build_name": next(name for name in BUILD_NAMES if name not in names),
+        "runtime_image": runtime_image,
+        "runtime_name": stage.name,
+        "build_before": build_before,
+        "build_after": build_after,
+        "runtime_before": runtime_before,
+        "runtime_after": runtime_after,
+        "runtime_apt": runtime_apt,
+        "artifact": artifact,
+        "artifact_folder": posixpath.dirname(artifact),
+        "chown": f" --chown={user}" if user and user not in ("root", "0", "0:0") else "",
+        "static": static,
+        "prune": _prune(stage),
+        "venv": "/opt/venv",
+    }
+    return Plan(ecosystem, values, incomplete, ("PATH",) if ecosystem == "python" else ())

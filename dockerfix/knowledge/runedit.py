@@ -1,0 +1,462 @@
+"""Shared ways to look at and edit a RUN instruction, and the two shapes most layer rules take: "append a cleanup
+command to the RUN that made the mess" and "add a flag to a package-manager command". Rules subclass these and
+supply the facts; the editing, the safety checks and the file's formatting style live here once."""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar, Iterator, Sequence
+
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
+from dockerfix.rewriter.rule import Rule, RuleContext
+from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
+
+from .shellfacts import python_module_command
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the file writes continuation lines: the indentation and where `&&` goes."""
+
+    indent: str
+    leading_operator: bool
+
+    @classmethod
+    def of(cls, document: Document) -> "Style":
+        return _style_of(document)
+
+    @classmethod
+    def of_runs(cls, document: Document, runs: Sequence[Instruction]) -> "Style":
+        """The style of these RUNs when one of them spans lines (a RUN is continued the way it was written),
+        else the file's."""
+        if any(len(run.lines) > 1 for run in runs):
+            return cls.measure(document, runs)
+        return cls.of(document)
+
+    @classmethod
+    def measure(cls, document: Document, instructions: Sequence[Instruction] | None = None) -> "Style":
+        indents: Counter[str] = Counter()
+        leading = trailing = 0
+        for instruction in document.instructions if instructions is None else instructions:
+            if instruction.cmd != "run" or len(instruction.lines) < 2:
+                continue
+            for line in instruction.lines:
+                content = document.text[line.start:line.content_end]
+                stripped = content.lstrip(" \t")
+                if line is not instruction.lines[0] and stripped and not stripped.startswith("#"):
+                    indents[content[: len(content) - len(stripped)]] += 1
+                    leading += stripped.startswith(("&&", "||"))
+                trailing += content.rstrip(" \t" + document.escape).endswith("&&")
+        indent = indents.most_common(1)[0][0] if indents else "    "
+        return cls(indent or "    ", leading_operator=leading >= trailing)
+
+    def join(self, document: Document, comments: Sequence[str], command: str) -> str:
+        """Text that continues a RUN with `&& command` on a new continuation line, comment lines (their text, `#`
+        included) before it."""
+        newline = document.source.newline
+        escape = document.escape
+        comment_lines = "".join(comment + newline for comment in comments)
+        if self.leading_operator:
+            return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
+        return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
+
+
+@lru_cache(maxsize=8)
+def _style_of(document: Document) -> Style:
+    """Every layer rule asks for the style of the same document; measure it once."""
+    return Style.measure(document)
+
+
+def append_blocker(run: Instruction) -> str | None:
+    """Why text cannot safely be added after this RUN's command, or None."""
+    if run.cmd != "run" or run.is_json:
+        return "an exec-form RUN"
+    if run.heredocs and run.script_heredoc is None:
+        return "a heredoc that is not the RUN's shell script"
+    script = run.shell
+    if script is None or script.has_error:
+        return "the shell command could not be parsed"
+    if run.script_heredoc is None and script.comments and trailing_comment(run) is None:
+        return "a shell comment would swallow what follows it"
+    if script.has_background:
+        return "a command runs in the background (`&`)"
+    if script.has_heredoc:
+        return "a shell heredoc"
+    if not run.arguments.strip() or not script.items:
+        return "an empty RUN"
+    if run.comment_lines and run.comment_lines[-1].number == run.lines[-1].number:
+        return "the RUN ends with a comment line"
+    if run.script_heredoc is not None:
+        return script_append_blocker(script)
+    return None
+
+
+def _compound_last_item(script: Script) -> bool:
+    """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`); a
+    command continued over lines with `\\` is one command."""
+    last = script.items[-1]
+    text = script.source[last.start:last.end]
+    return "\n" in text.replace("\\\n", "") or parse_shell(text).has_sequence
+
+
+def script_append_blocker(script: Script) -> str | None:
+    """Why a command cannot be added at the end of a heredoc script, or None (see ``_append_to_script``)."""
+    if script.items[-1].operator is not None:
+        return "the heredoc script ends with `;`"
+    if _compound_last_item(script):
+        return "the heredoc script ends with a compound command (`set -e` would stop acting inside it)"
+    return None
+
+
+def trailing_comment(run: Instruction) -> str | None:
+    """The shell comment that ends a RUN on its last line (`RUN make # build it`), which can become a comment line
+    of the continuation when a command is added after the RUN's own; None when there is none or it is elsewhere."""
+    script = run.shell
+    if script is None or len(script.comments) != 1:
+        return None
+    start, end = script.comments[0]
+    if start < script.content_end or run.arguments_to_source(start) < run.lines[-1].start:
+        return None
+    return script.source[start:end].rstrip()
+
+
+def command_end(run: Instruction) -> int:
+    """Source offset where the RUN's last command ends, before a trailing `;`, whitespace or comment."""
+    return run.arguments_to_source(run.shell.content_end, end=True)
+
+
+def command_text(document: Document, run: Instruction) -> str:
+    """The RUN's command as written (continuations included), without a trailing `;` or whitespace."""
+    return document.text[run.arguments_start:command_end(run)]
+
+
+def subshell(text: str) -> str:
+    """``text`` run in a subshell. A command that itself starts with `(` gets a blank after the new one: `((` starts
+    arithmetic in ksh and some ash builds (bash reads `((cd /x && make) && y)` as two subshells only after failing
+    to read arithmetic, and ShellCheck reports it as an error)."""
+    return f"( {text})" if text.startswith("(") else f"({text})"
+
+
+def closed_line(text: str, escape: str) -> str:
+    """``text`` made safe to end a physical line: BuildKit reads an escape character followed only by blanks at a
+    line end as a continuation (`echo foo\\ ;` without its `;` would swallow the next instruction), so such a
+    command keeps a `;` after it, which ends a shell command without changing it."""
+    if re.search(re.escape(escape) + r"[ \t]*$", text):
+        return text + ";"
+    return text
+
+
+def list_needs_grouping(script: Script) -> bool:
+    """A `;` or `||` at the top level would bind differently after `A && `."""
+    return any(operator in (";", "||", "\n") for operator in script.top_level_operators())
+
+
+def appendable_text(document: Document, run: Instruction) -> str:
+    """A RUN's command in a form that can follow `&&` and still mean the same."""
+    text = command_text(document, run)
+    return f"{{ {text}; }}" if list_needs_grouping(run.shell) else text
+
+
+def append_edit(document: Document, run: Instruction, command: str) -> Edit:
+    """Append `&& command` to a RUN (check ``append_blocker`` first), continued the way the RUN is written.
+    `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
+    ran before changes."""
+    if run.script_heredoc is not None:
+        return _append_to_script(document, run, command)
+    style = Style.of_runs(document, [run])
+    comment = trailing_comment(run)
+    joined = style.join(document, [style.indent + comment] if comment else [], closed_line(command, document.escape))
+    return Edit(command_end(run), run.header_end, joined)
+
+
+# Inside a heredoc body the shell, not BuildKit, reads the lines: its escape character is the backslash.
+SHELL_ESCAPE = "\\"
+
+
+def _append_to_script(document: Document, run: Instruction, command: str) -> Edit:
+    """Add ``command`` to a heredoc script on a line of its own before the terminator, indented like the script's
+    last line. A heredoc script runs without `set -e` unless it says so, and its status is that of its last
+    command: the last command gets a trailing `&&`, so the new one runs only after it succeeded and the RUN fails
+    exactly when it failed before. A bare new line would run after a failure and hide it, even under `set -e` when
+    `a && b` (or a loop or an `if` that fails in such a list) ends the script, so ``script_append_blocker``
+    refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
+    new_line = f"{script_line_indent(document, run)}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
+    end = command_end(run)
+    return Edit(end, run.script_heredoc.end, f" &&{document.text[end:run.script_heredoc.end]}{new_line}")
+
+
+def script_line_indent(document: Document, run: Instruction) -> str:
+    """The indentation of the line of a heredoc script's last command (tabs that `<<-` strips included)."""
+    last_start = run.arguments_to_source(run.shell.items[-1].start)
+    line_start = document.text.rfind("\n", 0, last_start) + 1
+    return re.match(r"[ \t]*", document.text[line_start:last_start]).group()
+
+
+def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
+    """Insert ` text` right after the argument ``index`` of a command of this RUN."""
+    word = command.arguments[index]
+    return Edit.insert(run.arguments_to_source(word.end, end=True), f" {text}")
+
+
+def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
+    """The stages whose FROM names this stage, directly or through another such stage, in file order."""
+    names = {stage.name} if stage.name else set()
+    found = []
+    for later in document.stages[stage.index + 1:]:
+        if later.base_image.lower() in names:
+            found.append(later)
+            if later.name:
+                names.add(later.name)
+    return found
+
+
+def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
+    """Shell-form RUNs of a stage that parsed, with their commands."""
+    for instruction, commands in _shell_runs(stage):
+        yield instruction, list(commands)
+
+
+@lru_cache(maxsize=64)
+def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, ...]], ...]:
+    """Every rule walks the same stages of the same document: find their RUNs once."""
+    return tuple(
+        (instruction, instruction.shell.simple_commands())
+        for instruction in stage.instructions
+        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error
+    )
+
+
+@lru_cache(maxsize=16384)
+def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
+    """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
+    name = command.name_literal
+    if name is None:
+        return None, command.argument_literals
+    name, arguments = python_module_command(name.rsplit("/", 1)[-1], command.argument_literals)
+    return name, list(arguments)
+
+
+def verb_index(arguments: Sequence[str | None]) -> int | None:
+    """Index of the first argument that is not an option: `apt-get -y install x` -> 1."""
+    for index, argument in enumerate(arguments):
+        if argument is None:
+            return None
+        if not argument.startswith("-"):
+            return index
+    return None
+
+
+def cache_mount_targets(run: Instruction) -> list[str]:
+    """Targets of `--mount=type=cache` flags: what is cached there never reaches the image."""
+    targets = []
+    for flag in run.flags:
+        if flag.name != "mount" or flag.value is None:
+            continue
+        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+        if fields.get("type") == "cache":
+            targets.append(fields.get("target") or fields.get("dst") or fields.get("destination") or "")
+    return targets
+
+
+def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
+    """Whether some `rm` among the commands removes a path matching the regular expression ``pattern``."""
+    regex = re.compile(pattern)
+    for command in commands:
+        name, arguments = tool_and_arguments(command)
+        if name == "rm" and any(argument is not None and regex.search(argument) for argument in arguments):
+            return True
+    return False
+
+
+def env_set_before(stage: Stage, run: Instruction, name: str) -> bool:
+    """Whether ENV or ARG sets ``name`` in the stage before ``run``."""
+    return _first_setting(stage).get(name, run.index) < run.index
+
+
+@lru_cache(maxsize=64)
+def _first_setting(stage: Stage) -> dict[str, int]:
+    """Each name ENV or ARG sets in the stage, with the index of the first instruction that sets it: one scan per
+    stage, not one per RUN asking."""
+    first: dict[str, int] = {}
+    for instruction in stage.instructions:
+        if instruction.cmd == "env":
+            names = instruction.value[0::2]
+        elif instruction.cmd == "arg":
+            names = tuple(word.partition("=")[0] for word in instruction.value)
+        else:
+            continue
+        for name in names:
+            first.setdefault(name, instruction.index)
+    return first
+
+
+class AppendCleanupRule(Rule):
+    """A RUN that installs with a package manager but leaves its cache behind gets the cleanup appended."""
+
+    cleanup: ClassVar[str] = ""
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def content_change(self) -> ContentChange:
+        """What the cleanup removes from the image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
+
+    def creates_mess(self, command: SimpleCommand) -> bool:
+        raise NotImplementedError
+
+    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+        raise NotImplementedError
+
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
+        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
+        return self.already_clean(commands)
+
+    def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
+        """A rule-specific reason not to fix this RUN (the finding is still reported)."""
+        return None
+
+    def follow_up(self, document: Document, stage: Stage, run: Instruction) -> tuple[list[Edit], str]:
+        """Edits elsewhere that the cleanup needs to keep later instructions working, and what the title says of
+        them (checked by ``blocker`` first)."""
+        return [], ""
+
+    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+        """The command that cleans up after these commands."""
+        return self.cleanup
+
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
+        return None
+
+    def message(self, cleanup: str) -> str:
+        return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                culprit = next((command for command in commands if self.creates_mess(command)), None)
+                if culprit is None or self.cleaned_up(stage, run, commands):
+                    continue
+                if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
+                    continue
+                start = run.arguments_to_source(culprit.start)
+                end = run.arguments_to_source(culprit.end, end=True)
+                cleanup = self.cleanup_for(commands)
+                mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
+                if mounted is not None:
+                    companions, note = self.follow_up(document, stage, run)
+                    fix = self.fix(mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes)
+                    yield self.finding(self.message(cleanup), start, end, fix)
+                    continue
+                reason = append_blocker(run) or self.blocker(document, stage, run)
+                if reason is not None:
+                    yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
+                    continue
+                companions, note = self.follow_up(document, stage, run)
+                fix = self.fix(
+                    f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
+                    [append_edit(document, run, cleanup), *companions],
+                    Applicability.UNSAFE,
+                    self.content_change(),
+                )
+                yield self.finding(self.message(cleanup), start, end, fix)
+
+
+class AddFlagRule(Rule):
+    """A package-manager command gets a flag that keeps its cache (or extras) out of the image."""
+
+    flag: ClassVar[str]
+    effect: ClassVar[str]
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def content_change(self) -> ContentChange:
+        """What the flag keeps out of the image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
+
+    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+        """The command is one this rule is about (the flag's absence is checked separately)."""
+        raise NotImplementedError
+
+    def has_flag(self, arguments: list[str | None]) -> bool:
+        return self.flag in arguments
+
+    def exempt(self, stage: Stage, run: Instruction) -> bool:
+        return False
+
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
+        return None
+
+    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        for stage in document.stages:
+            for run, commands in shell_runs(stage):
+                if self.cached_paths and any(target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target):
+                    continue
+                if self.exempt(stage, run):
+                    continue
+                mounted = self.mount_fix(document, stage, run, commands, context)
+                for command in commands:
+                    name, arguments = tool_and_arguments(command)
+                    if not self.wants_flag(name, arguments) or self.has_flag(arguments):
+                        continue
+                    verb = verb_index(arguments)
+                    if verb is None:
+                        continue
+                    # arguments may be shifted by `python -m pip`: find the verb among the command's own words
+                    own_index = len(command.arguments) - len(arguments) + verb
+                    start = run.arguments_to_source(command.start)
+                    end = run.arguments_to_source(command.end, end=True)
+                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
+                    yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
+
+
+def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
+    """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
+    may set its own, or through a variable)."""
+    indexes, folders = _workdirs(stage)
+    position = bisect.bisect_left(indexes, instruction.index)
+    return folders[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
+    """Each WORKDIR of the stage (its index) and the folder in effect after it: one scan per stage, not one per
+    instruction asking."""
+    indexes: list[int] = []
+    folders: list[str | None] = []
+    folder: str | None = None
+    for instruction in stage.instructions:
+        if instruction.cmd == "workdir" and instruction.value:
+            target = instruction.value[0]
+            if "$" in target or (folder is None and not target.startswith("/")):
+                folder = None
+            else:
+                folder = posixpath.normpath(posixpath.join(folder or "/", target))
+            indexes.append(instruction.index)
+            folders.append(folder)
+    return indexes, folders
+
+
+WHOLE_CONTEXT = {".", "./"}
+
+
+def source_copy(instruction: Instruction) -> bool:
+    """A COPY/ADD of the whole build context: the volatile step that any source edit invalidates."""
+    return (
+        instruction.cmd in ("copy", "add")
+        and instruction.flag("from") is None
+        and len(instruction.value) == 2
+        and instruction.value[0] in WHOLE_CONTEXT
+    )
+
+
+def steps_from(stage: Stage, first: Instruction) -> int:
+    """Build steps (RUN, COPY, ADD) from ``first`` to the end of the stage: what a change to the files ``first``
+    copies makes BuildKit run again."""
+    return sum(1 for i in stage.instructions if i.index >= first.index and i.cmd in ("run", "copy", "add"))
