@@ -18,12 +18,12 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rewriter.source import Source, SourceError
-from dockerfix.rules.baseimages import MEGABYTE, final_stage, identify, resolved_reference
+from dockerfix.knowledge.baseimages import MEGABYTE, final_stage, identify, resolved_reference
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import MultiStageSplit, keeps_promises
-from dockerfix.rules.multistage import plan
+from dockerfix.knowledge.multistage import plan
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 

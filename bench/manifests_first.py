@@ -15,7 +15,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rules.df201_dependency_manifests_first import DependencyManifestsFirst
-from dockerfix.rules.ecosystems import recognise
+from dockerfix.knowledge.ecosystems import recognise
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 

@@ -1,6 +1,6 @@
 """`install_requires` of a setup.py, read from its libcst syntax tree: never by executing it.
 
-Run in a child process (``main``: text on stdin, a JSON list or null on stdout) by ``dockerfix.rules.dependencies``:
+Run in a child process (``main``: text on stdin, a JSON list or null on stdout) by ``dockerfix.knowledge.dependencies``:
 libcst's native parser crashes the process on some inputs (1,500 nested brackets overflow its stack) and takes
 seconds and gigabytes on others, and a setup.py comes from a build context, so it is parsed in a process of its own
 with bounded memory and time (docs/decisions.md, "Hostile build contexts")."""

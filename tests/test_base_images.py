@@ -13,14 +13,14 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
-from dockerfix.rules.dependencies import declared, install_command, setup_py_requirements
-from dockerfix.rules.multistage import plan, promises
-from dockerfix.rules.runedit import shell_runs
+from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
+from dockerfix.knowledge.multistage import plan, promises
+from dockerfix.knowledge.runedit import shell_runs
 
 TEMPLATES = sorted(path.name.split("_", 1)[1].split(".")[0] for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2"))
 

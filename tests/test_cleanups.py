@@ -1,4 +1,4 @@
-"""The shared reading of the cleanup a RUN already does (dockerfix/rules/cleanups.py)."""
+"""The shared reading of the cleanup a RUN already does (dockerfix/knowledge/cleanups.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockerfix.rewriter.document import parse_text
-from dockerfix.rules.cleanups import Removal, kept_out_by_mount, removed_after
+from dockerfix.knowledge.cleanups import Removal, kept_out_by_mount, removed_after
 
 NAMES = st.text("abcxyz0-_.", min_size=1, max_size=6).filter(lambda name: name not in (".", ".."))
 FOLDERS = st.lists(NAMES, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))

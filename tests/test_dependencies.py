@@ -12,8 +12,8 @@ import pytest
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
-from dockerfix.rules.dependencies import MAX_INCLUDE_DEPTH, declared, requirement_files, setup_py_requirements
-from dockerfix.rules.ecosystems import recognise
+from dockerfix.knowledge.dependencies import MAX_INCLUDE_DEPTH, declared, requirement_files, setup_py_requirements
+from dockerfix.knowledge.ecosystems import recognise
 from test_cli import dockerfix, write
 
 PIP_INSTALL = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
@@ -148,8 +148,8 @@ def test_manifests_at_the_size_limit_are_read_without_hanging(tmp_path):
     program = (
         "import sys\n"
         "from dockerfix.rewriter.context import BuildContext\n"
-        "from dockerfix.rules.dependencies import declared\n"
-        "from dockerfix.rules.ecosystems import recognise\n"
+        "from dockerfix.knowledge.dependencies import declared\n"
+        "from dockerfix.knowledge.ecosystems import recognise\n"
         "from dockerfix.rewriter.document import parse_text\n"
         "from pathlib import Path\n"
         "context = BuildContext.from_directory(Path(sys.argv[1]))\n"

@@ -17,7 +17,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MAX_MERGED_COMMAND_BYTES, MergeConsecutiveRun
-from dockerfix.rules.runedit import append_edit
+from dockerfix.knowledge.runedit import append_edit
 
 # Commands that leave traces (files, their modes, a log) and change the shell's state in every way a merge must
 # not leak: directory, variables, options, umask, functions, early exits.

@@ -18,7 +18,7 @@ from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.fixes import apply_edits
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.runedit import append_blocker, append_edit
+from dockerfix.knowledge.runedit import append_blocker, append_edit
 
 EXAMPLES = int(os.environ.get("DOCKERFIX_EXAMPLES", "150"))
 

@@ -10,11 +10,11 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import Script
 
-from .runedit import (
+from dockerfix.knowledge.runedit import (
     SHELL_ESCAPE, Style, append_blocker, closed_line, command_end, command_text, list_needs_grouping, script_line_indent,
     subshell, trailing_comment,
 )
-from .shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
+from dockerfix.knowledge.shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 
 POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")

@@ -10,9 +10,9 @@ from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
-from .cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
-from .cleanups import kept_out_by_mount, removed_after
-from .runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from .runedit import AddFlagRule, verb_index
+from dockerfix.knowledge.runedit import AddFlagRule, verb_index
 
 # apt-get's options that make `install` only print what it would do.
 SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})

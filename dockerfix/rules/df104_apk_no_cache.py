@@ -9,8 +9,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cleanups import kept_out_by_mount, removed_after
-from .runedit import AddFlagRule, append_blocker, append_edit, insert_after, shell_runs, tool_and_arguments, verb_index
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after, shell_runs, tool_and_arguments, verb_index
 
 # A file apk writes when it fetches the index: a removal must cover it (`rm -rf /var/cache/apk/*`, the folder, ...).
 INDEX_FILE = "/var/cache/apk/APKINDEX.00740ba1.tar.gz"

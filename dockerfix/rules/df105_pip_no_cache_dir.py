@@ -8,8 +8,8 @@ from dockerfix.rewriter.rule import Example
 
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cachemounts import PIP_CACHE, CacheMountFix, ToolCache
-from .runedit import AddFlagRule, env_set_before, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.runedit import AddFlagRule, env_set_before, tool_and_arguments, verb_index
 
 PIP = ("pip", "pip3", "pip2")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
 
 INSTALL_VERBS = {"install", "groupinstall", "localinstall", "reinstall", "update", "upgrade", "in", "up", "dup", "dist-upgrade"}
 CLEANUPS = {"yum": "yum clean all", "dnf": "dnf clean all", "microdnf": "microdnf clean all", "tdnf": "tdnf clean all", "zypper": "zypper clean --all"}

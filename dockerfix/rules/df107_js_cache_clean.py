@@ -6,9 +6,9 @@ from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cachemounts import NPM_CACHE, YARN_V1_CACHE, CacheMountFix, ToolCache
-from .cleanups import reading
-from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import NPM_CACHE, YARN_V1_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cleanups import reading
+from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}}
 CLEANUPS = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 CONDAS = ("conda", "mamba", "micromamba")
 

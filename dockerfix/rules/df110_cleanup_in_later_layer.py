@@ -10,8 +10,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
-from .shellfacts import manager_of
+from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
 

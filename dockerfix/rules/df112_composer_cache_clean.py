@@ -8,9 +8,9 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cachemounts import COMPOSER_CACHE, CacheMountFix, ToolCache
-from .cleanups import kept_out_by_mount, reading, removed_after
-from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
 CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
 
 
 def bundle_install(command: SimpleCommand) -> bool:

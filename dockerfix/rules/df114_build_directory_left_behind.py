@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, verb_index
+from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, verb_index
 
 CLONE_OPTIONS_WITH_VALUE = {
     "--depth", "-b", "--branch", "-o", "--origin", "-c", "--config", "--reference", "-j", "--jobs", "--filter",

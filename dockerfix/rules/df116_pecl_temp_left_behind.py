@@ -6,8 +6,8 @@ from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .cleanups import kept_out_by_mount, removed_after
-from .runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
 
 # PEAR's default download_dir and temp_dir are /tmp/pear/download and /tmp/pear/temp (`pecl config-show`).
 PEAR_FOLDER = "/tmp/pear"

@@ -11,9 +11,9 @@ from dockerfix.rewriter.fixes import Applicability, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .baseimages import identify, resolved_reference
-from .runedit import append_blocker, append_edit, shell_runs, stages_built_on, tool_and_arguments
-from .shellfacts import COMPILING_PROGRAMS, compiles
+from dockerfix.knowledge.baseimages import identify, resolved_reference
+from dockerfix.knowledge.runedit import append_blocker, append_edit, shell_runs, stages_built_on, tool_and_arguments
+from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
 VERSIONED_TOOLCHAIN = re.compile(r"^(gcc|g\+\+|clang)-\d[\d.]*$")

@@ -11,9 +11,9 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
-from .ecosystems import Install, recognise
-from .runedit import WHOLE_CONTEXT, insert_after, shell_runs, source_copy, steps_from, verb_index, workdir_at
-from .shellfacts import Role, manager_of, role
+from dockerfix.knowledge.ecosystems import Install, recognise
+from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, shell_runs, source_copy, steps_from, verb_index, workdir_at
+from dockerfix.knowledge.shellfacts import Role, manager_of, role
 
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
 FROZEN_FLAGS = {

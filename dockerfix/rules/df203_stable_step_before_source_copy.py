@@ -13,8 +13,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .runedit import source_copy, steps_from, tool_and_arguments, workdir_at
-from .shellfacts import manager_of, subcommand
+from dockerfix.knowledge.runedit import source_copy, steps_from, tool_and_arguments, workdir_at
+from dockerfix.knowledge.shellfacts import manager_of, subcommand
 
 # Folders that package installs, users and the system write to: a source copied into one of them may be overwritten
 # or merged with what a moved step writes there, in an order the move would change.

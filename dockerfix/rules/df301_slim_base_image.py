@@ -8,12 +8,12 @@ from dockerfix.rewriter.document import Document, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
-from .baseimages import (
+from dockerfix.knowledge.baseimages import (
     MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, final_stage,
     identify, image_span, measured, native_entry, resolved_reference,
 )
-from .dependencies import declared, install_command
-from .runedit import shell_runs
+from dockerfix.knowledge.dependencies import declared, install_command
+from dockerfix.knowledge.runedit import shell_runs
 
 # Compiling arbitrary code needs whatever headers the full image happens to ship: no package list can be inferred.
 COMPILING_COMMANDS = frozenset({"gcc", "cc", "g++", "c++", "make", "cmake", "autoconf", "automake", "configure", "./configure"})

@@ -8,9 +8,9 @@ from dockerfix.rewriter.document import Document
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
-from .baseimages import identify, image_span, native_entry, resolved_reference, uses_package_manager, variants
-from .dependencies import declared, install_command
-from .runedit import shell_runs
+from dockerfix.knowledge.baseimages import identify, image_span, native_entry, resolved_reference, uses_package_manager, variants
+from dockerfix.knowledge.dependencies import declared, install_command
+from dockerfix.knowledge.runedit import shell_runs
 
 ECOSYSTEM_OF_FAMILY = {"python": "python", "node": "node", "golang": "go", "ruby": "ruby", "php": "php"}
 # Commands whose Alpine (BusyBox, apk) syntax differs from Debian's: a stage using them cannot simply switch.

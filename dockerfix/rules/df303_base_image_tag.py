@@ -9,7 +9,7 @@ from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
-from .baseimages import Reference, built_in_context, data, family_of, from_registry, image_span, resolved_reference
+from dockerfix.knowledge.baseimages import Reference, built_in_context, data, family_of, from_registry, image_span, resolved_reference
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # Not a real image's digest: the examples only need the format.

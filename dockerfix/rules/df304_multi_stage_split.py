@@ -9,8 +9,8 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.source import SourceError
 
-from .baseimages import final_stage, identify, resolved_reference
-from .multistage import plan, promises
+from dockerfix.knowledge.baseimages import final_stage, identify, resolved_reference
+from dockerfix.knowledge.multistage import plan, promises
 
 
 # What a split knowingly changes, measured with `dockerfix verify` on tests/verify_fixtures/python-split: the final

@@ -13,8 +13,8 @@ from pathlib import Path, PurePosixPath
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import Document, parse
 from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
-from dockerfix.rules.ecosystems import recognise
-from dockerfix.rules.runedit import shell_runs
+from dockerfix.knowledge.ecosystems import recognise
+from dockerfix.knowledge.runedit import shell_runs
 
 from .compare import ConfigDifference, Difference, compare_config, compare_files
 from .engine import BuildFailed, BuildOutcome, DockerClient
