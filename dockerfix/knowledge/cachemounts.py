@@ -11,14 +11,17 @@ Anywhere else (a named user, a folder the base image may have moved) the rule ke
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.stages import expand_global_args
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
+from .baseimages import Reference
 from .cleanups import kept_out_by_mount, reading
 
 BUILDKIT = "buildkit"
@@ -34,6 +37,9 @@ class ToolCache:
     home_folder: str | None = None
     fixed: str | None = None
     sharing: str | None = None
+    # Java reads `user.home` from the user's passwd entry, not from $HOME: root's is /root, a HOME set otherwise
+    # leaves the folder in doubt
+    home_from_passwd: bool = False
 
 
 PIP_CACHE = ToolCache("pip", (("PIP_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pip")), ".cache/pip")
@@ -44,6 +50,17 @@ YARN_V1_CACHE = ToolCache("yarn", (("YARN_CACHE_FOLDER", ""),), fixed="/usr/loca
 APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked")
 APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked")
 COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "cache")))
+# Compiled languages (DF205). Go: downloaded modules (GOPATH's first entry, `~/go` by default) and compiled packages
+# (`os.UserCacheDir()`); Cargo: the crates and git checkouts it downloads, never the project's target/.
+GO_MODULES = ToolCache("go", (("GOMODCACHE", ""), ("GOPATH", "pkg/mod")), "go/pkg/mod")
+GO_BUILD = ToolCache("go", (("GOCACHE", ""), ("XDG_CACHE_HOME", "go-build")), ".cache/go-build")
+CARGO_REGISTRY = ToolCache("cargo", (("CARGO_HOME", "registry"),), ".cargo/registry")
+CARGO_GIT = ToolCache("cargo", (("CARGO_HOME", "git"),), ".cargo/git")
+# Maven's resolver locks its local repository only within one JVM by default (maven.apache.org, "About
+# SyncContextFactory"): builds sharing the mount at once must take turns
+MAVEN_REPOSITORY = ToolCache("maven", home_folder=".m2/repository", sharing="locked", home_from_passwd=True)
+GRADLE_CACHES = ToolCache("gradle", (("GRADLE_USER_HOME", "caches"),), ".gradle/caches", home_from_passwd=True)
+GRADLE_WRAPPER = ToolCache("gradle", (("GRADLE_USER_HOME", "wrapper/dists"),), ".gradle/wrapper/dists", home_from_passwd=True)
 
 
 def wants_mount(rule: Rule, context: RuleContext) -> bool:
@@ -88,8 +105,42 @@ def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool
     return False
 
 
+# What the official images of the compiled languages set in their ENV, read from their Dockerfiles in
+# ../shared/corpus/real/ (docker-library/golang at 7c8c182, files 00401-00412: `ENV GOPATH /go`; rust-lang/docker-rust
+# at 7668ee2, files 00461-00472: `CARGO_HOME=/usr/local/cargo`). None: no Dockerfile of the image is at hand (maven,
+# gradle), so what its ENV moves is unknown.
+TOOL_IMAGE_ENVIRONMENTS: Mapping[str, Mapping[str, str] | None] = {
+    "golang": {"GOPATH": "/go"},
+    "rust": {"CARGO_HOME": "/usr/local/cargo", "RUSTUP_HOME": "/usr/local/rustup"},
+    "maven": None,
+    "gradle": None,
+}
+# An image named after a language tool (`clux/muslrust`, `lukemathwalker/cargo-chef`, `company/golang`) is most
+# likely built on its official image, whose ENV moves the caches
+_TOOL_NAMED = re.compile(r"golang|rust|cargo|maven|gradle|(?:^|[/_.-])(?:go|mvn)(?:[/_.-]|$)")
+_DEFAULT_REGISTRY = re.compile(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?")
+
+
+def base_image_environment(document: Document, stage: Stage) -> Mapping[str, str] | None:
+    """What the image a stage is built on (through earlier stages) sets that moves a compiled language's caches:
+    nothing for an image not named after such a tool (as for the other caches, its ENV is taken to move nothing),
+    the cited ENV of the official golang and rust images, and None (unknown) for any other image of such a tool or
+    an image a build argument names."""
+    root = (earlier_stages_below(document, stage) or [stage])[-1]
+    image = expand_global_args(root.base_image, document)
+    if image is None:
+        return None
+    if image.lower() == "scratch":
+        return {}
+    name = _DEFAULT_REGISTRY.sub("", Reference.parse(image).repository.lower())
+    if name in TOOL_IMAGE_ENVIRONMENTS:
+        return TOOL_IMAGE_ENVIRONMENTS[name]
+    return None if _TOOL_NAMED.search(name) else {}
+
+
 def _absolute(value: str | None) -> str | None:
-    return posixpath.normpath(value) if value and value.startswith("/") and "$" not in value else None
+    """An absolute folder written literally; not a list (`GOPATH=/a:/b` puts the cache under its first entry)."""
+    return posixpath.normpath(value) if value and value.startswith("/") and "$" not in value and ":" not in value else None
 
 
 @dataclass(frozen=True)
@@ -106,18 +157,22 @@ class Mount:
         return "--mount=" + ",".join(options)
 
 
-def cache_folder(stage: Stage, run: Instruction, position: int, cache: ToolCache) -> str | None:
+def cache_folder(stage: Stage, run: Instruction, position: int, cache: ToolCache, image_environment: Mapping[str, str] | None = None) -> str | None:
     """Where ``cache`` is for the command at ``position`` of the RUN, as far as the Dockerfile tells: a variable
-    that moves it, the tool's fixed folder, or its folder in root's home when the RUN runs as root."""
+    that moves it (set in the stage or the RUN, else in ``image_environment``, what the base image is known to set),
+    the tool's fixed folder, or its folder in root's home when the RUN runs as root."""
     environment: Mapping[str, str] = reading(stage, run).environments[position]
     for name, below in cache.variables:
-        if name in environment:
-            folder = _absolute(environment[name])
+        value = environment[name] if name in environment else (image_environment or {}).get(name)
+        if value is not None:
+            folder = _absolute(value)
             return None if folder is None else posixpath.join(folder, below) if below else folder
     if cache.fixed is not None:
         return cache.fixed
     if cache.home_folder is not None and runs_as_root(stage, run):
         home = _absolute(environment.get("HOME", "/root"))
+        if cache.home_from_passwd and home != "/root":
+            return None
         return posixpath.join(home, cache.home_folder) if home else None
     return None
 
@@ -126,10 +181,10 @@ def runs_as_root(stage: Stage, run: Instruction) -> bool:
     return (run_user(stage, run) or "root").partition(":")[0] in ("root", "0")
 
 
-def cache_mount(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache) -> Mount | None:
+def cache_mount(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache, image_environment: Mapping[str, str] | None = None) -> Mount | None:
     """The mount that holds ``cache`` for the command at ``position`` of the RUN, or None when its folder or the
     user it must belong to is not certain."""
-    folder = cache_folder(stage, run, position, cache)
+    folder = cache_folder(stage, run, position, cache, image_environment)
     if folder is None or inherits_setting(document, stage, cache):
         return None
     if runs_as_root(stage, run):
