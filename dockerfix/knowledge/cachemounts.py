@@ -124,15 +124,18 @@ _DEFAULT_REGISTRY = re.compile(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?")
 def base_image_environment(document: Document, stage: Stage) -> Mapping[str, str] | None:
     """What the image a stage is built on (through earlier stages) sets that moves a compiled language's caches:
     nothing for an image not named after such a tool (as for the other caches, its ENV is taken to move nothing),
-    the cited ENV of the official golang and rust images, and None (unknown) for any other image of such a tool or
-    an image a build argument names."""
+    the cited ENV of the official golang and rust images, and None (unknown) for any other image of such a tool, an
+    `onbuild` image or an image a build argument names."""
     root = (earlier_stages_below(document, stage) or [stage])[-1]
     image = expand_global_args(root.base_image, document)
     if image is None:
         return None
     if image.lower() == "scratch":
         return {}
-    name = _DEFAULT_REGISTRY.sub("", Reference.parse(image).repository.lower())
+    reference = Reference.parse(image)
+    if "onbuild" in (reference.tag or "").lower():
+        return None  # its ONBUILD triggers run steps this file does not show
+    name = _DEFAULT_REGISTRY.sub("", reference.repository.lower())
     if name in TOOL_IMAGE_ENVIRONMENTS:
         return TOOL_IMAGE_ENVIRONMENTS[name]
     return None if _TOOL_NAMED.search(name) else {}

@@ -11,8 +11,9 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
-from dockerfix.rewriter.stages import shipped_stages
+from dockerfix.rewriter.stages import expand_global_args, shipped_stages
 
+from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
     ToolCache, base_image_environment, cache_mount, earlier_stages_below, mount_edit, runs_as_root, wants_mount,
@@ -24,7 +25,7 @@ from dockerfix.knowledge.runedit import cache_mount_targets, stages_built_on, to
 PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
             "gradle": "gradle", "gradlew": "gradle"}
 SHELLS = frozenset({"sh", "bash", "ash", "dash"})
-GO_COMPILING = frozenset({"build", "install", "test", "run", "vet", "generate", "get"})
+GO_COMPILING = frozenset({"build", "install", "test", "run", "vet", "generate"})
 GO_DOWNLOADING = frozenset({"list", "work"})
 GO_MOD_DOWNLOADING = frozenset({"download", "tidy", "vendor", "verify", "graph", "why"})
 CARGO_QUIET = frozenset({"new", "init", "help", "version", "login", "logout", "owner", "yank", "search", "locate-project", "pkgid"})
@@ -34,12 +35,36 @@ DRIVERS = frozenset({"make", "gmake", "just", "task", "mage", "goreleaser", "baz
 # Java options that move the user's home or the tools' folders from outside the command line
 JAVA_VARIABLES = ("MAVEN_OPTS", "MAVEN_ARGS", "MAVEN_CONFIG", "GRADLE_OPTS", "JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS")
 JAVA_FOLDER_PROPERTIES = re.compile(r"user\.home|maven\.repo\.local|gradle\.user\.home")
+TOOLS = ("go", "cargo", "maven", "gradle")
 WHAT_IS_REDONE = {
-    "go": "downloads every module and recompiles every package",
-    "cargo": "downloads every crate and git dependency",
-    "maven": "downloads every dependency and plugin",
-    "gradle": "downloads every dependency (and, through the wrapper, Gradle itself)",
+    GO_MODULES: "downloads every module", GO_BUILD: "recompiles every package", CARGO_REGISTRY: "downloads every crate",
+    CARGO_GIT: "fetches every git dependency", MAVEN_REPOSITORY: "downloads every dependency and plugin",
+    GRADLE_CACHES: "downloads every dependency", GRADLE_WRAPPER: "downloads the Gradle distribution",
 }
+
+
+# go 1.10 brought the build cache and 1.11 the module cache: an older golang image has neither to mount; from 1.16
+# go runs in module mode unless told otherwise
+FIRST_GO_WITH_CACHES = (1, 10)
+FIRST_GO_IN_MODULE_MODE = (1, 16)
+GO_VERSION = re.compile(r"^(\d+)\.(\d+)")
+
+
+def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | None:
+    """The go version the tag of the official golang image the stage is built on names (``()`` for a tag without
+    one, the newest); None for any other image."""
+    root = (earlier_stages_below(document, stage) or [stage])[-1]
+    image = expand_global_args(root.base_image, document)
+    reference = Reference.parse(image) if image else None
+    if reference is None or reference.official_name != "golang" and not reference.repository.lower().endswith("library/golang"):
+        return None
+    version = GO_VERSION.match(reference.tag or "")
+    return (int(version[1]), int(version[2])) if version else ()
+
+
+def go_without_caches(document: Document, stage: Stage) -> bool:
+    version = golang_image_version(document, stage)
+    return bool(version) and version < FIRST_GO_WITH_CACHES
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,9 @@ class ToolUse:
     offline: bool = False
     folders: Mapping[ToolCache, str] | None = None
     doubt: str | None = None
+    # `go get` downloads modules only in module mode; in GOPATH mode (GO111MODULE=off, go.mod-less folders before
+    # go 1.16) it downloads into `$GOPATH/src`, where no cache mount may go
+    needs_module_mode: bool = False
 
 
 def _literal_folder(value: str | None) -> str | None:
@@ -78,6 +106,8 @@ def go_use(arguments: Sequence[str | None]) -> ToolUse | None:
         return ToolUse("go", (GO_MODULES, GO_BUILD))
     if verb in GO_DOWNLOADING or (verb == "mod" and any(argument in GO_MOD_DOWNLOADING for argument in arguments)):
         return ToolUse("go", (GO_MODULES,))
+    if verb == "get":
+        return ToolUse("go", (GO_MODULES, GO_BUILD), needs_module_mode=True)
     if verb == "env" and any(argument in ("-w", "-u") for argument in arguments):
         return ToolUse("go", (), doubt="`go env -w` moves go's settings into a file the Dockerfile does not show")
     if verb == "clean" and any(argument in ("-modcache", "-cache") for argument in arguments):
@@ -231,6 +261,10 @@ class BuildCacheMount(Rule):
         "FROM eclipse-temurin:21\nCOPY settings.xml /root/.m2/settings.xml\nRUN ./mvnw package\n",
         "FROM golang:1.22\nENV GOMODCACHE=$HOME/mods\nRUN go mod download\n",
         "FROM golang:1.22\nRUN --mount=type=cache,target=/cache go build ./...\n",
+        "FROM golang:1.8\nRUN go build ./...\n",
+        "FROM golang:1.15\nRUN go get github.com/example/tool\n",
+        "FROM golang:1.22\nENV GO111MODULE=off\nCOPY go.mod .\nRUN go get -d ./...\n",
+        "FROM golang:1.22\nRUN go build -o /app . && rm -rf /root/.cache/go-build\n",
     )
     invalid = (
         Example(
@@ -303,7 +337,7 @@ class BuildCacheMount(Rule):
         if not wants_mount(self, context):
             return
         shipped = shipped_stages(document, self.option(context, "target-stage"))
-        for tool in WHAT_IS_REDONE:
+        for tool in TOOLS:
             claimed: set[int] = set()
             for stage in document.stages:
                 if stage.index in claimed:
@@ -342,8 +376,10 @@ class BuildCacheMount(Rule):
         for stage, run, uses in family.runs:
             if run.shell.has_error or any(use.doubt for _, use in uses):
                 return None
+            if any(use.needs_module_mode and not self.module_mode(document, stage, run, position) for position, use in uses):
+                return None
             image_environment = base_image_environment(document, stage)
-            if image_environment is None:
+            if image_environment is None or (tool == "go" and go_without_caches(document, stage)):
                 return None
             mounts: list[Mount] = []
             for position, use in uses:
@@ -372,8 +408,9 @@ class BuildCacheMount(Rule):
                  f"reuses them{', and the image no longer holds them' if ships else ''})")
         if reason:
             title += f"; check first: {reason}"
-        message = (f"each time this RUN re-runs, {tool} {WHAT_IS_REDONE[tool]}; a cache mount over {listed} keeps them "
-                   f"from one build to the next")
+        redone = " and ".join(WHAT_IS_REDONE[cache] for cache in folders)
+        message = (f"each time {'these RUNs re-run' if runs > 1 else 'this RUN re-runs'}, {tool} {redone}; a cache mount "
+                   f"over {listed} keeps them from one build to the next")
         if ships:
             message += " (in this stage, which ships, it also keeps them out of the image)"
         fix = self.fix(title, edits, Applicability.DISPLAY_ONLY if reason else Applicability.UNSAFE, ContentChange(removes=tuple(targets)))
@@ -395,6 +432,21 @@ class BuildCacheMount(Rule):
         if named is not None:
             return Mount(named, cache.sharing) if runs_as_root(stage, run) else None
         return cache_mount(document, stage, run, position, cache, image_environment)
+
+    @staticmethod
+    def module_mode(document: Document, stage: Stage, run: Instruction, position: int) -> bool:
+        """Whether go runs in module mode at that command, as far as the Dockerfile shows: GO111MODULE=on, a golang
+        image of go 1.16 or later, or a go.mod copied in before (in the stage or a stage below), unless
+        GO111MODULE=off."""
+        setting = reading(stage, run).environments[position].get("GO111MODULE")
+        if setting in ("on", "off"):
+            return setting == "on"
+        version = golang_image_version(document, stage)
+        if version is not None and (version == () or version >= FIRST_GO_IN_MODULE_MODE):
+            return True
+        return any(instruction.cmd in ("copy", "add") and instruction.index < run.index
+                   and any(word.rstrip("/").endswith("go.mod") for word in instruction.value[:-1])
+                   for member in (stage, *earlier_stages_below(document, stage)) for instruction in member.instructions)
 
     @staticmethod
     def removed(stage: Stage, run: Instruction, folder: str) -> bool:
