@@ -41,6 +41,7 @@ def test_legacy_target_is_quiet(example):
         ("FROM debian:12\nENV GOMODCACHE=/mods XDG_CACHE_HOME=/xdg\nRUN go test ./...\n", ["/mods /xdg/go-build"]),
         ("FROM debian:12\nENV HOME=/home/me\nRUN go build .\n", ["/home/me/go/pkg/mod /home/me/.cache/go-build"]),
         ("FROM debian:12\nRUN GOCACHE=/tmp/gocache go build .\n", ["/root/go/pkg/mod /tmp/gocache"]),
+        ("FROM debian:12\nENV GO111MODULE=off\nRUN go build .\n", ["/root/.cache/go-build"]),  # GOPATH mode: no module cache
         ("FROM rust:1.80\nRUN cargo fetch\n", ["/usr/local/cargo/registry /usr/local/cargo/git"]),
         ("FROM debian:12\nRUN cargo build --release\n", ["/root/.cargo/registry /root/.cargo/git"]),
         ("FROM eclipse-temurin:21\nRUN mvn -Dmaven.repo.local=/m2 package\n", ["/m2"]),

@@ -383,7 +383,7 @@ class BuildCacheMount(Rule):
                 return None
             mounts: list[Mount] = []
             for position, use in uses:
-                for cache in use.caches:
+                for cache in self.caches(stage, run, position, use):
                     mount = self.mount(document, stage, run, position, use, cache, image_environment)
                     if mount is None or folders.setdefault(cache, mount.target) != mount.target or self.removed(stage, run, mount.target):
                         return None
@@ -432,6 +432,13 @@ class BuildCacheMount(Rule):
         if named is not None:
             return Mount(named, cache.sharing) if runs_as_root(stage, run) else None
         return cache_mount(document, stage, run, position, cache, image_environment)
+
+    @staticmethod
+    def caches(stage: Stage, run: Instruction, position: int, use: ToolUse) -> tuple[ToolCache, ...]:
+        """The caches the command uses: in GOPATH mode (GO111MODULE=off) go has no module cache."""
+        if use.tool == "go" and reading(stage, run).environments[position].get("GO111MODULE") == "off":
+            return tuple(cache for cache in use.caches if cache is not GO_MODULES)
+        return use.caches
 
     @staticmethod
     def module_mode(document: Document, stage: Stage, run: Instruction, position: int) -> bool:
