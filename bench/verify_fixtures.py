@@ -2,8 +2,8 @@
 docker.io and debootstrap installed): `python bench/verify_fixtures.py [--engines current,packaged] [--write]`.
 Engines: `current` (Debian trixie's, prepared by `python3 dockerfix/verify/current_engine.py prepare`), `packaged`
 (the host's docker.io 20.10), `auto` (the default: current when prepared). On the current engine it also measures
-the hand-written apt cache-mount pair (`tests/verify_fixtures/apt-cache-mount/`) on a rebuild after a dependency
-change. `--write` also saves the tables in docs/verify-results.md, the evidence the README links to."""
+the cache-mount pairs on a rebuild: the hand-written apt pair (`tests/verify_fixtures/apt-cache-mount/`) after a
+dependency change, and DF205's go pair (`tests/verify_fixtures/go-build-cache/`) after a source edit. `--write` also saves the tables in docs/verify-results.md, the evidence the README links to."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ from dockerfix.verify.render import size, verdict  # noqa: E402
 from dockerfix.verify.sandbox import PrivateDaemon, base_tarball, build_python_images  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "verify_fixtures"
-CACHE_MOUNT_PAIR = FIXTURES / "apt-cache-mount"
 DEPENDENCY_ADDED = "jq"
+# (fixture folder, the file changed between the two builds, its new text from the old)
+CACHE_MOUNT_PAIRS = (
+    (FIXTURES / "apt-cache-mount", "packages.txt", lambda text: text + DEPENDENCY_ADDED + "\n"),
+    (FIXTURES / "go-build-cache", "main.go", lambda text: text.replace('"hello"', '"hello, again"')),
+)
 RESULTS = ROOT / "docs" / "verify-results.md"
 
 
@@ -56,18 +60,18 @@ def _fixture_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
 
 
 def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
-    manifest = (CACHE_MOUNT_PAIR / "packages.txt").read_text()
     rows = []
-    for variant in ("before", "after"):
-        rebuild = dependency_rebuild(
-            daemon.client, CACHE_MOUNT_PAIR / f"{variant}.Dockerfile", CACHE_MOUNT_PAIR, "packages.txt",
-            manifest + DEPENDENCY_ADDED + "\n", current_engine.bridge_sent_bytes,
-        )
-        rows.append(
-            f"| {variant}.Dockerfile | {engine} | {rebuild.seconds:.1f} | {size(rebuild.downloaded_bytes)} "
-            f"| {len(rebuild.steps_rerun)} | {size(rebuild.image_bytes)} |"
-        )
-        print(rows[-1], flush=True)
+    for folder, changed, change in CACHE_MOUNT_PAIRS:
+        text = (folder / changed).read_text()
+        for variant in ("before", "after"):
+            rebuild = dependency_rebuild(
+                daemon.client, folder / f"{variant}.Dockerfile", folder, changed, change(text), current_engine.bridge_sent_bytes,
+            )
+            rows.append(
+                f"| {folder.name}/{variant}.Dockerfile | {engine} | {rebuild.seconds:.1f} | {size(rebuild.downloaded_bytes)} "
+                f"| {len(rebuild.steps_rerun)} | {size(rebuild.image_bytes)} |"
+            )
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -98,7 +102,7 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "build image's files and the venv's PATH entry). The same fixtures on 20.10.24 before the engine column\n"
             "existed: this file at commit 64bcaa4 (same layer counts, sizes within 0.1 MB; `heredoc` is new).\n\n"
             + fixtures
-            + "\n## A cache mount on a rebuild after a dependency change\n\n"
+            + "\n## A cache mount on a rebuild after a dependency change or a source edit\n\n"
             "`tests/verify_fixtures/apt-cache-mount/`: a hand-written pair, `before.Dockerfile` (`apt-get update`,\n"
             "install the packages of `packages.txt`, remove the lists) and `after.Dockerfile` (the same with cache mounts\n"
             "on `/var/cache/apt` and `/var/lib/apt/lists`, `sharing=locked`, and the image's `docker-clean` hook removed\n"
@@ -108,6 +112,12 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "The after image differs from the before one by the removed `/etc/apt/apt.conf.d/docker-clean`. The after\n"
             "rebuild re-runs one step: its `COPY packages.txt` is the before rebuild's, same file on the same base, from\n"
             "the build cache.\n\n"
+            "`tests/verify_fixtures/go-build-cache/`: `before.Dockerfile` installs go and `golang.org/x/text` from\n"
+            "Debian's packages (so no build step downloads anything) and builds a program using it in GOPATH mode;\n"
+            "`after.Dockerfile` is DF205's fix of it (a cache mount over `/root/.cache/go-build`; a test holds it to the\n"
+            "rule's output). Each is built, then `main.go` is edited and it is built again; the row is that second build.\n"
+            "The after image lacks the 5.6 MB build cache the before image keeps in its last layer; as above, the after\n"
+            "rebuild finds the edited `COPY main.go` in the build cache from the before rebuild.\n\n"
             + cache
         )
     return fixtures + "\n" + cache

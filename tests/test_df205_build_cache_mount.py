@@ -4,6 +4,7 @@ the RUNs of a tool get the mount together or not at all."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -144,3 +145,13 @@ def test_every_go_run_gets_the_mount_or_none_does(first, second, built_on_first)
             assert all(re.search(r"--mount=type=cache,target=\S*/pkg/mod", line) for line in after), result.text
     again = engine.fix(Source(result.text), [RULE], unsafe_fixes=True, options={"target": "buildkit"})
     assert again.text == result.text
+
+
+def test_the_measured_go_pair_is_the_rules_own_fix():
+    """docs/verify-results.md measures tests/verify_fixtures/go-build-cache/: its after.Dockerfile must be what DF205
+    writes for before.Dockerfile."""
+    folder = Path(__file__).parent / "verify_fixtures" / "go-build-cache"
+    before = (folder / "before.Dockerfile").read_text()
+    fixed = engine.fix(Source(before), [RULE], unsafe_fixes=True, options={"target": "buildkit"}).text
+    assert fixed != before
+    assert fixed == (folder / "after.Dockerfile").read_text()
