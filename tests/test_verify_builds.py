@@ -202,3 +202,12 @@ def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_
     assert "| layers | 3 | 2 |" in measured and "equivalent: same files, same config" in measured
     assert "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`." in measured
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
+
+
+def test_a_dockerignore_keeps_bytecode_caches_out_of_the_context_sent_and_the_image(client):
+    report = _measure("dockerignore", client)
+    assert report.fixed.context_bytes < report.original.context_bytes - 50_000
+    removed = {difference.path for difference in report.differences if difference.change == "removed"}
+    assert "/app/app/__pycache__/inventory.cpython-311.pyc" in removed and "/app/app/inventory.py" not in removed
+    assert all(difference.declared_by == "DF204" for difference in report.differences)
+    assert len(report.fixed.layers) == len(report.original.layers)
