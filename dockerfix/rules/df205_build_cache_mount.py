@@ -18,7 +18,7 @@ from dockerfix.knowledge.cachemounts import (
     CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
     ToolCache, base_image_environment, cache_mount, earlier_stages_below, mount_edit, runs_as_root, wants_mount,
 )
-from dockerfix.knowledge.cleanups import mount_targets, reading
+from dockerfix.knowledge.cleanups import reading
 from dockerfix.knowledge.runedit import cache_mount_targets, stages_built_on, tool_and_arguments, verb_index, workdir_at
 
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
@@ -192,13 +192,17 @@ def names_tool(words: Sequence[str], tool: str) -> bool:
     return any(PROGRAMS.get(word.rsplit("/", 1)[-1]) == tool for word in words)
 
 
+def within(path: str, folder: str) -> bool:
+    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def related(path: str, folder: str) -> bool:
     """Whether either folder holds the other."""
-    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
-    return path == folder or path.startswith(folder.rstrip("/") + "/") or folder.startswith(path.rstrip("/") + "/")
+    return within(path, folder) or within(folder, path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Family:
     """A stage whose RUNs use a tool and the later stages built on it: their RUNs share one cache, so they get the
     mount in one fix, or none."""
@@ -398,7 +402,7 @@ class BuildCacheMount(Rule):
                 targets.extend(mount.target for mount in missing if mount.target not in targets)
         if not edits:
             return None
-        first_stage, first_run, first_uses = family.runs[0]
+        _, first_run, first_uses = family.runs[0]
         command = first_run.shell.simple_commands()[first_uses[0][0]]
         ships = any(stage.index in shipped for stage in family.stages)
         reason = self.later_need(document, family, tool, set(folders.values()), shipped)
@@ -467,9 +471,9 @@ class BuildCacheMount(Rule):
     def later_need(self, document: Document, family: Family, tool: str, folders: set[str], shipped: frozenset[int]) -> str | None:
         """What may need the cached folders without the mount, as a reason to check before applying; None if nothing."""
         if any(use.offline for _, _, uses in family.runs for _, use in uses):
-            return "an offline run reads what an earlier RUN downloaded, which a cache mount may have lost"
+            return "an offline run reads what was downloaded before it, which an emptied cache mount no longer holds"
         first_run = family.runs[0][1]
-        members = {stage.index for stage in family.stages}
+        names = {name for stage in family.stages for name in (stage.name, str(stage.index)) if name}
         for stage in family.stages:
             for instruction in stage.instructions:
                 later = stage is not family.stages[0] or instruction.index > first_run.index
@@ -482,14 +486,14 @@ class BuildCacheMount(Rule):
                         return f"`{driver}` on line {instruction.start_line} may run {tool} without the mount"
                 if instruction.cmd in ("copy", "add") and instruction.flag("from") is None and len(instruction.value) > 1:
                     destination = posixpath.join(workdir_at(stage, instruction) or "", instruction.value[-1])
-                    if destination.startswith("/") and any(related(destination, folder) and destination.startswith(folder) for folder in folders):
+                    if any(within(destination, folder) for folder in folders):
                         return f"the {instruction.keyword} on line {instruction.start_line} writes into a cached folder"
                 if instruction.cmd in ("cmd", "entrypoint") and stage.index in shipped and self.runs_tool(instruction, tool):
                     return f"the container runs {tool} ({instruction.keyword} on line {instruction.start_line}) and finds no cache"
         for stage in document.stages:
             for instruction in stage.instructions:
                 source = instruction.flag("from")
-                if instruction.cmd == "copy" and source is not None and (source.value or "").lower() in {document.stages[index].name for index in members}:
+                if instruction.cmd == "copy" and source is not None and (source.value or "").lower() in names:
                     if any(related(path, folder) for path in instruction.value[:-1] for folder in folders):
                         return f"the COPY --from on line {instruction.start_line} copies a cached folder"
         return None
@@ -498,5 +502,4 @@ class BuildCacheMount(Rule):
     def runs_tool(instruction: Instruction, tool: str) -> bool:
         if instruction.is_json or instruction.shell is None:
             return names_tool(" ".join(instruction.value).split(), tool)
-        return any((use := tool_use(command)) is not None and use.tool == tool or PROGRAMS.get(program_and_arguments(command)[0] or "") == tool
-                   for command in instruction.shell.simple_commands())
+        return any(PROGRAMS.get(program_and_arguments(command)[0] or "") == tool for command in instruction.shell.simple_commands())
