@@ -240,3 +240,22 @@ def test_on_the_packaged_engine_a_heredoc_dockerfile_fails_saying_why(packaged_c
     with pytest.raises(BuildFailed) as failure:
         measured_table(dockerfile, discover(dockerfile), client=packaged_client)
     assert "rejects" in failure.value.log_tail and "20.10." in failure.value.log_tail
+
+
+def test_the_bot_measures_a_new_dockerignore_against_the_context_as_it_was(client, tmp_path: Path, monkeypatch, capsys):
+    """The checkout holds the fixed files when the bot measures: the original must be built, and fixed again, from
+    the context as it was, or DF204's .dockerignore would be in both builds and nothing would be left to compare."""
+    from bot_fake_github import Remote
+
+    from dockerfix.bot.command import main
+
+    remote = Remote(tmp_path, {
+        "svc/Dockerfile": "FROM debian:bookworm\nWORKDIR /app\nCOPY . .\nCMD [\"cat\", \"/app/main.sh\"]\n",
+        "svc/main.sh": "echo hi\n", "svc/.env": "API_TOKEN=not-for-images\n",
+    })
+    monkeypatch.setenv("DOCKER_HOST", client.host)
+    monkeypatch.setenv("DOCKERFIX_DOCKER", client.program)
+    assert main(["--path", str(remote.human), "--dry-run", "--verify", "--unsafe-fixes", "--select", "DF204"]) == 0
+    measured = capsys.readouterr().out.split("### Measured\n\n", 1)[1].split("<details>", 1)[0]
+    assert "`svc/Dockerfile`:\n\n| | original | fixed |" in measured, measured
+    assert "| build context sent |" in measured and "(DF204)" in measured and "NOT equivalent" not in measured
