@@ -266,6 +266,8 @@ class BuildCacheMount(Rule):
         "FROM golang:1.22\nENV GOMODCACHE=$HOME/mods\nRUN go mod download\n",
         "FROM golang:1.22\nRUN --mount=type=cache,target=/cache go build ./...\n",
         "FROM golang:1.8\nRUN go build ./...\n",
+        "FROM eclipse-temurin:21\nRUN --mount=type=cache,target=/root/.m2/repository mvn -B package\n",
+        "FROM eclipse-temurin:21\nRUN --mount=type=cache,target=/root/.gradle/caches --mount=type=cache,target=/root/.gradle/wrapper/dists ./gradlew build\n",
         "FROM golang:1.15\nRUN go get github.com/example/tool\n",
         "FROM golang:1.22\nENV GO111MODULE=off\nCOPY go.mod .\nRUN go get -d ./...\n",
         "FROM golang:1.22\nRUN go build -o /app . && rm -rf /root/.cache/go-build\n",
