@@ -330,6 +330,11 @@ class AppendCleanupRule(Rule):
         """The command that cleans up after these commands."""
         return self.cleanup
 
+    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+        """The cleanup for this RUN, for a rule whose cleanup names folders the stage decides (``cleanup_for``
+        unless overridden; ``blocker`` says when no folder can be named)."""
+        return self.cleanup_for(commands)
+
     def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
         return None
@@ -347,7 +352,7 @@ class AppendCleanupRule(Rule):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
-                cleanup = self.cleanup_for(commands)
+                cleanup = self.cleanup_in(document, stage, run, commands)
                 mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
