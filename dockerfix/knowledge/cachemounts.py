@@ -152,13 +152,15 @@ def removable_folder(document: Document, stage: Stage, run: Instruction, positio
 
 def cache_handled(stage: Stage, run: Instruction, position: int, cache: ToolCache) -> bool:
     """Whether the RUN removes ``cache``'s folder after the command at ``position``, or mounts over it; the folder
-    as the stage reads it, under `$HOME`, or below a variable that moves it (a mount over the folder in some
-    home, `/home/node/.cache/pnpm`, counts too: the user's home is in the base image)."""
+    as the stage reads it, under `$HOME`, or below a variable that moves it. A mount whose target ends as the
+    folder does counts too (`/home/node/.cache/pnpm`, `/pnpm/store` for `$PNPM_HOME/store`): the user's home, or
+    a variable set in a stage below or the base image, is where the RUN cannot read it."""
     folder = cache_folder(stage, run, position, cache)
     spellings = [folder] if folder else []
     spellings += [f"${name}/{below}".rstrip("/") for name, below in cache.variables]
     spellings += [f"$HOME/{cache.home_folder}"] if cache.home_folder else []
-    if cache.home_folder and any(target.rstrip("/").endswith("/" + cache.home_folder) for target in mount_targets(run)):
+    endings = [below for _, below in cache.variables if below] + ([cache.home_folder] if cache.home_folder else [])
+    if any(target.rstrip("/").endswith("/" + ending) for target in mount_targets(run) for ending in endings):
         return True
     return any(removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x") for spelling in spellings)
 

@@ -98,6 +98,7 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
         "FROM node:20\nRUN npm run build\n",
         "FROM node:20\nENV npm_config_cache=/var/cache/npm\nRUN --mount=type=cache,target=/var/cache/npm npm ci\n",
         "FROM node:20\nENV PNPM_HOME=/pnpm\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile\n",
+        "FROM node:20 AS base\nENV PNPM_HOME=/pnpm\nUSER node\nFROM base\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install\n",
         "FROM node:20\nRUN pnpm install --frozen-lockfile && rm -rf ~/.local/share/pnpm/store\n",
         "FROM node:20\nRUN pnpm fetch --prod\nCOPY . .\nRUN pnpm install --offline --prod\n",
         "FROM node:20\nUSER node\nRUN --mount=type=cache,target=/home/node/.local/share/pnpm/store pnpm install\n",
