@@ -23,11 +23,13 @@ TARGET_RULES = {rule.code: rule.name for rule in RULES if rule.buildkit_syntax}
 MOUNT_TARGET = re.compile(r"--mount=type=cache,target=([^, ]+)")
 
 
+# a target names its tool: pnpm before npm (`/root/.cache/pnpm`), pypoetry before pip, uv's `.cache/uv` last
+TOOLS = (("pnpm", "pnpm"), ("pypoetry", "poetry"), ("pip", "pip"), ("npm", "npm"), ("yarn", "yarn"), ("apt", "apt"),
+         ("composer", "composer"), ("/uv", "uv"))
+
+
 def tool_of(target: str) -> str:
-    for tool in ("pip", "npm", "yarn", "apt", "composer"):
-        if tool in target:
-            return tool
-    return target
+    return next((tool for part, tool in TOOLS if part in target), target)
 
 
 def main(corpus: Path) -> None:
@@ -55,7 +57,7 @@ def main(corpus: Path) -> None:
         )
     print(f"corpus: {corpus}")
     print("| tool | files with a cache-mount fix | findings (RUNs) |\n|---|---|---|")
-    for tool in sorted(files):
+    for tool in sorted(set(files) | {tool for _, tool in TOOLS}):
         print(f"| {tool} | {len(files[tool])} | {runs[tool]} |")
     print("\n| rule | findings keeping the legacy fix under buildkit |\n|---|---|")
     for code in sorted(TARGET_RULES):
