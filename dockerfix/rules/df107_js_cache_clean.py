@@ -43,6 +43,11 @@ def offline_pnpm_later(document: Document, stage: Stage, run: Instruction) -> bo
     return False
 
 
+def prunes_store(command: SimpleCommand) -> bool:
+    name, arguments = tool_and_arguments(command)
+    return name == "pnpm" and arguments[:2] == ["store", "prune"]
+
+
 def pnpm_positions(commands: list[SimpleCommand]) -> list[int]:
     return [position for position, command in enumerate(commands) if tool(command) == "pnpm"]
 
@@ -61,7 +66,8 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
         pnpm's store and metadata cache. A yarn command is taken for Yarn 1 only when `YARN_CACHE_FOLDER` is set or
         it uses `--frozen-lockfile` (Yarn 2+ keeps its cache elsewhere and has no such flag); otherwise, and for a
         RUN as another user, the cleanup is appended. A RUN that mounts or removes pnpm's store is left alone, and
-        so is a pnpm install whose store a later `pnpm install --offline` reads (reported, not fixed).
+        so is one followed by `pnpm store prune`; a pnpm install whose store a later `pnpm install --offline`
+        reads is reported, not fixed.
 
     Why
         npm and yarn keep a copy of every downloaded package (`~/.npm`, yarn's cache folder) next to
@@ -100,6 +106,7 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
         "FROM node:20\nENV PNPM_HOME=/pnpm\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile\n",
         "FROM node:20 AS base\nENV PNPM_HOME=/pnpm\nUSER node\nFROM base\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install\n",
         "FROM node:20\nRUN pnpm install --frozen-lockfile && rm -rf ~/.local/share/pnpm/store\n",
+        "FROM node:20\nRUN pnpm install --frozen-lockfile --prod && pnpm store prune\n",
         "FROM node:20\nRUN pnpm fetch --prod\nCOPY . .\nRUN pnpm install --offline --prod\n",
         "FROM node:20\nUSER node\nRUN --mount=type=cache,target=/home/node/.local/share/pnpm/store pnpm install\n",
         "FROM node:20\nRUN pnpm run build\n",
@@ -188,8 +195,12 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
         return found
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        """pnpm's part is clean when its store is mounted or removed (pnpm's Docker guide mounts the store alone)."""
-        pnpm_clean = all(cache_handled(stage, run, position, PNPM_STORE) for position in pnpm_positions(commands))
+        """pnpm's part is clean when its store is mounted or removed (pnpm's Docker guide mounts the store alone), or
+        `pnpm store prune` follows (pnpm 10's empties the metadata cache, the bulk of what an install leaves)."""
+        pnpm_clean = all(
+            cache_handled(stage, run, position, PNPM_STORE) or any(prunes_store(later) for later in commands[position + 1:])
+            for position in pnpm_positions(commands)
+        )
         others = any(tool(command) in CLEANUPS for command in commands)
         return pnpm_clean and (not others or self.already_clean(commands) or self.already_mounted(stage, run, commands))
 
