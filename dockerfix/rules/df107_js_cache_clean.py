@@ -73,8 +73,9 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
         npm and yarn keep a copy of every downloaded package (`~/.npm`, yarn's cache folder) next to
         `node_modules`, which roughly doubles what the install adds to the image. pnpm hard-links `node_modules`
         to its store, so the store's files cost no second copy, but its index and its registry metadata cache do
-        (4.7 MB over a 3.0 MB `node_modules` for express installed from its lockfile, measured in decisions); with BuildKit the store mounted
-        as a cache also spares the next build the downloads, which is what pnpm's Docker guide recommends.
+        (4.7 MB over a 3.0 MB `node_modules` for express installed from its lockfile, measured in decisions);
+        with BuildKit the store mounted as a cache also spares the next build the downloads, as pnpm's Docker
+        guide recommends.
 
     Example
         RUN yarn install --frozen-lockfile
