@@ -18,7 +18,8 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rewriter.source import Source, SourceError
-from dockerfix.knowledge.baseimages import MEGABYTE, final_stage, identify, resolved_reference
+from dockerfix.rewriter.stages import target_stage
+from dockerfix.knowledge.baseimages import MEGABYTE, identify, resolved_reference
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
@@ -46,7 +47,7 @@ def main(corpus: Path) -> None:
         except SourceError:
             continue
         counts["files"] += 1
-        stage = final_stage(document)
+        stage = target_stage(document)
         reference = resolved_reference(document, stage)
         if reference is not None and identify(reference) is not None:
             counts["final stage on a known family"] += 1

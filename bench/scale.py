@@ -35,6 +35,20 @@ def instructions_text(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+CLEANUP_COUNTS = (1_000, 4_000, 20_000)
+
+
+def cleanup_runs_text(count: int) -> str:
+    """``count`` RUNs that each remove a file nothing earlier names, with a download now and then: the worst case for
+    a rule that looks back for the RUN that made what a cleanup removes (DF110)."""
+    lines = ["FROM debian:bookworm"]
+    for index in range(count):
+        if index % 50 == 0:
+            lines.append(f"RUN curl -o /tmp/archive{index}.tgz https://example.invalid/{index}.tgz")
+        lines.append(f"RUN rm -f /tmp/scratch{index}")
+    return "\n".join(lines) + "\n"
+
+
 def long_line_text(length: int, non_ascii: bool) -> str:
     """One RUN whose line is about ``length`` characters: many short words, one non-ASCII character if asked."""
     words = []
@@ -76,6 +90,8 @@ def row(kind: str, size: int, limit: float) -> dict | None:
 def text_for(kind: str, size: int) -> str:
     if kind == "instructions":
         return instructions_text(size)
+    if kind == "cleanup-runs":
+        return cleanup_runs_text(size)
     return long_line_text(size, non_ascii=kind == "line-non-ascii")
 
 
@@ -89,7 +105,7 @@ def main() -> int:
         kind, size = arguments.one
         print(json.dumps(measure(text_for(kind, int(size)))))
         return 0
-    series = [("instructions", INSTRUCTION_COUNTS), ("line-ascii", LINE_LENGTHS), ("line-non-ascii", LINE_LENGTHS)]
+    series = [("instructions", INSTRUCTION_COUNTS), ("cleanup-runs", CLEANUP_COUNTS), ("line-ascii", LINE_LENGTHS), ("line-non-ascii", LINE_LENGTHS)]
     print("| series | size | bytes | CPU seconds | µs per byte | peak MiB | findings | rule failures |")
     print("|---|---|---|---|---|---|---|---|")
     for kind, sizes in series:

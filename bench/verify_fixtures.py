@@ -42,13 +42,14 @@ def _fixture_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
         try:
             report = measured_table(dockerfile, discover(dockerfile), client=daemon.client).report
         except BuildFailed as failure:
-            rows.append(f"| {folder.name} | {engine} | not built: {failure.log_tail.splitlines()[-1]} | | | | | | |")
+            rows.append(f"| {folder.name} | {engine} | not built: {failure.log_tail.splitlines()[-1]} | | | | | | | |")
         else:
             before, after = report.original, report.fixed
             rows.append(
                 f"| {folder.name} | {report.engine} | {', '.join(sorted({fix.code for fix in report.applied}))} "
                 f"| {len(before.layers)} → {len(after.layers)} | {size(before.content_bytes)} → {size(after.content_bytes)} "
-                f"| {size(before.gzip_bytes)} → {size(after.gzip_bytes)} | {_rebuild(before)} → {_rebuild(after)} "
+                f"| {size(before.gzip_bytes)} → {size(after.gzip_bytes)} "
+                f"| {size(before.context_bytes)} → {size(after.context_bytes)} | {_rebuild(before)} → {_rebuild(after)} "
                 f"| {verdict(report)} | {time.monotonic() - started:.0f} |"
             )
         print(rows[-1], flush=True)
@@ -74,8 +75,8 @@ def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
 def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], write: bool) -> str:
     """The two tables, saved in docs/verify-results.md with what was measured when ``write``."""
     fixtures = "\n".join([
-        "| fixture | engine | fixes | layers | size | gzip size | after a source edit (re-run, changed layers) | equivalence | seconds |",
-        "|---|---|---|---|---|---|---|---|---:|",
+        "| fixture | engine | fixes | layers | size | gzip size | context sent | after a source edit (re-run, changed layers) | equivalence | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---:|",
         *fixture_rows,
     ]) + "\n"
     cache = "\n".join([
@@ -93,7 +94,9 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "`python:3.11` and `python:3.11-slim` are stand-ins built on that base from Debian's python3.11 packages\n"
             "(`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the interpreter, venv and a `python`\n"
             "command, the full one adds pip and the headers), not the official images. Size: the layers' file bytes (as\n"
-            "`docker history` counts them); gzip: the compressed layers (what a push uploads); the source edit appends a\n"
+            "`docker history` counts them); gzip: the compressed layers (what a push uploads); context sent: the build\n"
+            "context the first build of each transferred, as BuildKit reports it (DF204's `.dockerignore` is written into\n"
+            "the fixed build's context); the source edit appends a\n"
             "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: the\n"
             "build image's files and the venv's PATH entry). The same fixtures on 20.10.24 before the engine column\n"
             "existed: this file at commit 64bcaa4 (same layer counts, sizes within 0.1 MB; `heredoc` is new).\n\n"

@@ -277,7 +277,7 @@ def test_a_new_dockerignore_is_committed_with_the_rest(remote, forge, capsys):
     remote.commit({"svc/Dockerfile": node, "svc/package.json": "{}\n", "svc/.env": "KEY=1\n"}, "a service")
     code, out, err = bot(forge, capsys, "--unsafe-fixes")
     assert code == 0, err
-    assert remote.show("dockerfix/optimize", "svc/.dockerignore") == "Dockerfile*\n.env\n"
+    assert remote.show("dockerfix/optimize", "svc/.dockerignore") == "Dockerfile*\n.env\n.dockerignore\n"
     assert "+++ b/svc/.dockerignore" in forge.pulls(REPO)[0]["body"]
     code, out, _ = bot(forge, capsys, "--unsafe-fixes")
     assert code == 0 and out.startswith(f"{REPO}: up to date")

@@ -32,7 +32,7 @@ def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_fro
 def test_installed_dependencies_caches_and_secrets(tmp_path):
     files = {"server.js": "1", "package.json": "{}", "node_modules/a/index.js": "x" * 1000, ".env": "KEY=1\n",
              "certs/server.pem": "-----BEGIN", "lib/__pycache__/tool.cpython-312.pyc": "x", "lib/tool.py": "1"}
-    assert proposal(tmp_path, NODE, files) == "**/node_modules\n**/__pycache__\n**/*.pyc\n.env\n**/*.pem\n"
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\n**/__pycache__\n**/*.pyc\n.env\n**/*.pem\n.dockerignore\n"
 
 
 def test_savings_count_the_bytes_kept_out(tmp_path):
@@ -50,9 +50,9 @@ def test_dependencies_the_dockerfile_does_not_install_are_kept(tmp_path):
 
 def test_what_a_copy_names_or_an_instruction_mentions_is_never_ignored(tmp_path):
     named = NODE.replace("COPY . .\n", "COPY . .\nCOPY .env /etc/app.env\n")
-    assert proposal(tmp_path, named, {".env": "KEY=1\n", "node_modules/a/index.js": "1"}) == "**/node_modules\n"
+    assert proposal(tmp_path, named, {".env": "KEY=1\n", "node_modules/a/index.js": "1"}) == "**/node_modules\n.dockerignore\n"
     mentioned = NODE.replace('CMD ["node", "server.js"]', 'CMD ["node", "--env-file=.env", "server.js"]')
-    assert proposal(tmp_path, mentioned, {}) == "**/node_modules\n"
+    assert proposal(tmp_path, mentioned, {}) == "**/node_modules\n.dockerignore\n"
 
 
 def test_a_copy_of_a_subfolder_keeps_the_folder(tmp_path):
@@ -67,13 +67,13 @@ def test_secrets_in_a_build_stage_only_are_not_reported(tmp_path):
 
 def test_npmrc_only_with_a_token(tmp_path):
     assert proposal(tmp_path, NODE, {".npmrc": "registry=https://npm.example.invalid/\n"}) is None
-    assert proposal(tmp_path, NODE, {".npmrc": "//npm.example.invalid/:_authToken=abc\n"}) == ".npmrc\n"
+    assert proposal(tmp_path, NODE, {".npmrc": "//npm.example.invalid/:_authToken=abc\n"}) == ".npmrc\n.dockerignore\n"
 
 
 def test_bytecode_without_its_source_is_the_program(tmp_path):
     dockerfile = "FROM python:3.12\nCOPY . /app\nCMD [\"python\", \"/app/main.pyc\"]\n"
     # Python never imports from __pycache__ without the source, but does import a legacy `main.pyc`
-    assert proposal(tmp_path, dockerfile, {"main.pyc": "x", "lib/__pycache__/x.cpython-312.pyc": "x"}) == "**/__pycache__\n"
+    assert proposal(tmp_path, dockerfile, {"main.pyc": "x", "lib/__pycache__/x.cpython-312.pyc": "x"}) == "**/__pycache__\n.dockerignore\n"
 
 
 def test_git_is_kept_when_the_build_reads_it(tmp_path):
@@ -82,7 +82,7 @@ def test_git_is_kept_when_the_build_reads_it(tmp_path):
     stamped = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n"
     assert proposal(tmp_path, stamped, {}) is None
     plain = "FROM python:3.12\nWORKDIR /src\nCOPY . .\nCMD [\"python\", \"main.py\"]\n"
-    assert proposal(tmp_path, plain, {"main.py": "1"}) == ".git\n"
+    assert proposal(tmp_path, plain, {"main.py": "1"}) == ".git\n.dockerignore\n"
 
 
 def test_an_existing_ignore_file_is_extended_and_respected(tmp_path):

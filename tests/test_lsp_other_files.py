@@ -62,7 +62,7 @@ async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_cli
     assert isinstance(create, lsp.CreateFile) and create.uri == ignore_uri and not create.options.overwrite
     assert edit.text_document.uri == ignore_uri and edit.text_document.version is None
     (text_edit,) = edit.edits
-    assert text_edit.new_text == "**/node_modules\nDockerfile*\n.env\n"
+    assert text_edit.new_text == "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"
     assert text_edit.range == lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
     (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
     assert [type(change) for change in fix_all.edit.document_changes] == [lsp.CreateFile, lsp.TextDocumentEdit]

@@ -20,7 +20,7 @@ from dockerfix.rewriter.document import parse, parse_text
 from dockerfix.rules.df304_multi_stage_split import MultiStageSplit
 from dockerfix.rewriter.source import Source
 from dockerfix.verify.compare import compare_config, compare_files, covers
-from dockerfix.verify.engine import build_outcome, failure_of
+from dockerfix.verify.engine import build_outcome, context_sent, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
 from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, rejects_heredocs, without_syntax_directive
 from dockerfix.verify.render import markdown
@@ -58,6 +58,15 @@ def test_progress_counts_the_steps_that_ran_and_the_cached_ones_but_not_from_or_
     outcome = build_outcome("sha256:1", PROGRESS)
     assert outcome.steps_run == ("[build 3/4] COPY . /app", "[4/4] RUN python3 -m compileall /app")
     assert outcome.steps_cached == ("[2/4] RUN pip install -r requirements.txt",)
+
+
+def test_the_context_sent_is_the_last_transfer_line_in_decimal_units():
+    log = PROGRESS.replace("#1 DONE 0.0s\n", "#1 DONE 0.0s\n#2 [internal] load build context\n"
+                           "#2 transferring context: 35.65MB 2.0s\n#2 transferring context: 120.3MB 4.1s done\n#2 DONE 4.2s\n")
+    assert context_sent(log) == 120_300_000 and build_outcome("sha256:1", log).context_bytes == 120_300_000
+    assert context_sent("#5 [internal] load build context\n#5 transferring context: 79.7kB done\n") == 79_700
+    assert context_sent("#5 transferring context: 2B done\n") == 2
+    assert context_sent(PROGRESS) is None and build_outcome("sha256:1", PROGRESS).context_bytes is None
 
 
 def test_a_failed_build_names_the_step_and_shows_its_log_tail():

@@ -202,3 +202,60 @@ def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_
     assert "| layers | 3 | 2 |" in measured and "equivalent: same files, same config" in measured
     assert "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`." in measured
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
+
+
+def test_a_dockerignore_keeps_bytecode_caches_out_of_the_context_sent_and_the_image(client):
+    report = _measure("dockerignore", client)
+    assert report.fixed.context_bytes < report.original.context_bytes - 50_000
+    removed = {difference.path for difference in report.differences if difference.change == "removed"}
+    assert "/app/app/__pycache__/inventory.cpython-311.pyc" in removed and "/app/app/inventory.py" not in removed
+    assert all(difference.declared_by == "DF204" for difference in report.differences)
+    assert len(report.fixed.layers) == len(report.original.layers)
+
+
+@pytest.fixture(scope="module")
+def packaged_client():
+    """The host's Debian Docker 20.10, the engine verify falls back to when the current one is not prepared."""
+    try:
+        daemon = PrivateDaemon.start(engine="packaged")
+    except SandboxUnavailable as reason:
+        pytest.skip(f"no packaged Docker engine: {reason}")
+    try:
+        daemon.load_base_image(base_tarball())
+    except SandboxUnavailable as reason:
+        daemon.stop()
+        pytest.skip(f"no base image: {reason}")
+    yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    daemon.stop()
+
+
+def test_the_packaged_engine_still_verifies_and_names_itself(packaged_client):
+    report = _measure("copy-then-chown", packaged_client)
+    assert report.engine.startswith("20.10.")
+    assert not report.differences and len(report.fixed.layers) == len(report.original.layers) - 2
+
+
+def test_on_the_packaged_engine_a_heredoc_dockerfile_fails_saying_why(packaged_client):
+    dockerfile = FIXTURES / "heredoc" / "Dockerfile"
+    with pytest.raises(BuildFailed) as failure:
+        measured_table(dockerfile, discover(dockerfile), client=packaged_client)
+    assert "rejects" in failure.value.log_tail and "20.10." in failure.value.log_tail
+
+
+def test_the_bot_measures_a_new_dockerignore_against_the_context_as_it_was(client, tmp_path: Path, monkeypatch, capsys):
+    """The checkout holds the fixed files when the bot measures: the original must be built, and fixed again, from
+    the context as it was, or DF204's .dockerignore would be in both builds and nothing would be left to compare."""
+    from bot_fake_github import Remote
+
+    from dockerfix.bot.command import main
+
+    remote = Remote(tmp_path, {
+        "svc/Dockerfile": "FROM debian:bookworm\nWORKDIR /app\nCOPY . .\nCMD [\"cat\", \"/app/main.sh\"]\n",
+        "svc/main.sh": "echo hi\n", "svc/.env": "API_TOKEN=not-for-images\n",
+    })
+    monkeypatch.setenv("DOCKER_HOST", client.host)
+    monkeypatch.setenv("DOCKERFIX_DOCKER", client.program)
+    assert main(["--path", str(remote.human), "--dry-run", "--verify", "--unsafe-fixes", "--select", "DF204"]) == 0
+    measured = capsys.readouterr().out.split("### Measured\n\n", 1)[1].split("<details>", 1)[0]
+    assert "`svc/Dockerfile`:\n\n| | original | fixed |" in measured, measured
+    assert "| build context sent |" in measured and "(DF204)" in measured and "NOT equivalent" not in measured

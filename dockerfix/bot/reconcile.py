@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..rewriter.discovery import dockerfiles_under
 from ..rewriter import pipeline
-from ..rewriter.config import BotSettings, Settings, discover
+from ..rewriter.config import BotSettings, discover
 from . import body, verification
 from .git import BASE_REF, BRANCH_REF, Identity, Workspace, branch_name_problem
 from .github import GitHub, GitHubError, PullRequest
@@ -54,7 +54,7 @@ class Proposal:
     diff: str
     fingerprint: str
     errors: tuple[str, ...]
-    originals: tuple[tuple[str, Path, bytes, Settings], ...] = ()  # what `verification.measure` needs, when asked
+    originals: tuple[verification.Original, ...] = ()  # what `verification.measure` needs, when asked
 
 
 def run(target: str, options: Options, github: GitHub | None = None) -> Outcome:
@@ -172,7 +172,8 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
             files.append(body.ChangedFile(relative, result))
             others.extend(Path(other.path).relative_to(root).as_posix() for other in result.other_files)
             if verify:
-                originals.append((relative, path, original, settings))
+                restored = tuple((other.relative, other.original) for other in result.other_files)
+                originals.append(verification.Original(relative, path, original, settings, restored))
     if files:
         workspace.stage([*(file.path for file in files), *others])  # with the other files the fixes wrote (.dockerignore)
     diff = workspace.staged_diff() if files else ""

@@ -5,7 +5,9 @@ opt-in, and whatever goes wrong (no engine, a failing build) becomes one line of
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -14,12 +16,37 @@ from ..verify import BuildFailed, EngineError, NothingToVerify, measured_table
 from ..verify.engine import DockerClient
 
 
-def measure(originals: Sequence[tuple[str, Path, bytes, Settings]], client: DockerClient | None = None) -> str:
-    """Markdown for the body: a measured table per file, or one line saying why there is none.
+@dataclass(frozen=True)
+class Original:
+    """A Dockerfile of the checkout as it was before the bot wrote its fixes: ``path`` in the repository, the file in
+    the checkout, its bytes before, the settings its fixes were made with, and the other files of its build context
+    the fixes changed (relative to the context folder; None for a file they created)."""
 
-    ``originals``: (path in the repository, the Dockerfile in the checkout, its bytes before the fixes, the settings
-    its fixes were made with). The checkout already holds the fixed file, so the original is measured from a copy
-    of the same name (with its own ignore file, if any) outside it, with the checkout's folder as the build context."""
+    path: str
+    dockerfile: Path
+    text: bytes
+    settings: Settings
+    other_files: tuple[tuple[str, str | None], ...] = ()
+
+
+def _original_context(folder: Path, original: Original) -> Path:
+    """A copy of the Dockerfile's folder (its build context) as it was before the fixes: the Dockerfile and the
+    other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes."""
+    context = folder / "context"
+    shutil.copytree(original.dockerfile.parent, context, symlinks=True)
+    (context / original.dockerfile.name).write_bytes(original.text)
+    for relative, text in original.other_files:
+        target = context / relative
+        if text is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_text(text, encoding="utf-8")
+    return context / original.dockerfile.name
+
+
+def measure(originals: Sequence[Original], client: DockerClient | None = None) -> str:
+    """Markdown for the body: a measured table per file, or one line saying why there is none. The checkout already
+    holds the fixed files, so each original is measured from a copy of its folder as it was before them."""
     try:
         client = client or DockerClient.from_environment()
         client.check()
@@ -27,15 +54,11 @@ def measure(originals: Sequence[tuple[str, Path, bytes, Settings]], client: Dock
         return f"Not measured: {error}."
     sections = []
     with tempfile.TemporaryDirectory(prefix="dockerfix-bot-verify-") as folder:
-        for index, (path, dockerfile, original, settings) in enumerate(originals):
-            copy = Path(folder) / str(index) / dockerfile.name
-            copy.parent.mkdir()
-            copy.write_bytes(original)
-            ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
-            if ignore.is_file() and not ignore.is_symlink():
-                copy.with_name(ignore.name).write_bytes(ignore.read_bytes())
+        for index, original in enumerate(originals):
+            path = original.path
+            copy = _original_context(Path(folder) / str(index), original)
             try:
-                table = measured_table(copy, settings, context_dir=dockerfile.parent, client=client).markdown
+                table = measured_table(copy, original.settings, client=client).markdown
             except BuildFailed as failure:
                 where = f" at `{failure.step}`" if failure.step else ""
                 sections.append(f"`{path}`: not measured: the {failure.label} Dockerfile failed to build{where}.")

@@ -219,11 +219,6 @@ def built_in_context(repository: str, context: BuildContext | None) -> str | Non
     return None
 
 
-def final_stage(document: Document) -> Stage | None:
-    """The stage `docker build` builds without `--target`: the last one."""
-    return document.stages[-1] if document.stages else None
-
-
 def stage_names(document: Document) -> set[str]:
     return {stage.name for stage in document.stages if stage.name}
 

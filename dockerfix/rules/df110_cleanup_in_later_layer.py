@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from typing import Iterator
 
@@ -14,6 +15,7 @@ from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_
 from dockerfix.knowledge.shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
+LOOKBACK = 256  # instructions between a cleanup and the RUN that made its files, at most
 
 
 def cleanup_paths(command: SimpleCommand) -> list[str] | None:
@@ -119,10 +121,11 @@ class CleanupInLaterLayer(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
             runs = list(shell_runs(stage))
-            for position, (run, commands) in enumerate(runs):
+            index = _StageIndex(document, stage, runs)
+            for run, commands in runs:
                 if not commands or any(cleanup_paths(command) is None for command in commands) or run.heredocs or append_blocker(run):
                     continue
-                creator = self.creator(document, stage, runs[:position], run, commands)
+                creator = index.creator(run, commands)
                 if creator is None:
                     continue
                 deleted_start = (run.leading_comments[0].line.start if run.leading_comments else run.span[0])
@@ -136,29 +139,75 @@ class CleanupInLaterLayer(Rule):
                     run.start, run.header_end, fix, Savings(layers=1),
                 )
 
-    @staticmethod
-    def creator(
-        document: Document, stage: Stage, earlier: list[tuple[Instruction, list[SimpleCommand]]], run: Instruction, cleanup: list[SimpleCommand]
-    ) -> Instruction | None:
+
+class _StageIndex:
+    """One stage read once, so that finding a cleanup's creator costs a search of the text, not a walk back over
+    every earlier instruction (a file of thousands of cleanup RUNs stays linear).
+
+    Walking back from a cleanup, the first instruction that names a removed path or may change what the cleanup
+    removes (a USER, a RUN of a package manager) decides: the creator is that instruction when it is a RUN that made
+    the files, and nothing further back can be, since it would have that instruction between. The walk looks at most
+    ``LOOKBACK`` instructions back: a text search over everything before each cleanup would make a file of
+    thousands of cleanups quadratic again, and no Dockerfile of the corpora puts more than a few instructions
+    between a cleanup and the RUN it belongs in."""
+
+    def __init__(self, document: Document, stage: Stage, runs: list[tuple[Instruction, list[SimpleCommand]]]) -> None:
+        self.document = document
+        self.stage = stage
+        self.instructions = stage.instructions
+        self.starts = [instruction.span[0] for instruction in self.instructions]
+        self.commands = {run.index: commands for run, commands in runs}
+        self.first = self.instructions[0].index  # a stage's instructions are consecutive
+        self.deciders = [
+            position for position, instruction in enumerate(self.instructions)
+            if instruction.cmd == "user" or (instruction.cmd == "run" and self._runs_a_manager(instruction))
+        ]
+        self.copies = [position for position, instruction in enumerate(self.instructions) if instruction.cmd in ("copy", "add")]
+
+    def _runs_a_manager(self, run: Instruction) -> bool:
+        content = self.document.text[slice(*run.span)]
+        return any(manager_of(word) for word in content.split()) or any(
+            manager_of(command.name_literal) for command in self.commands.get(run.index, ())
+        )
+
+    def _last_mention(self, paths: list[str], before: int) -> int:
+        """The position of the last instruction before position ``before``, and at most ``LOOKBACK`` back, whose text
+        names one of ``paths``; -1 when none does (text between instructions, comments, does not count)."""
+        low = self.starts[max(0, before - LOOKBACK)]
+        found = -1
+        for path in paths:
+            end = self.starts[before]
+            while True:
+                offset = self.document.text.rfind(path, low, end)
+                if offset < 0:
+                    break
+                position = bisect.bisect_right(self.starts, offset) - 1
+                if position > found and offset + len(path) <= self.instructions[position].span[1]:
+                    found = position
+                    break
+                if position <= found:
+                    break
+                end = offset + len(path) - 1
+        return found
+
+    def creator(self, run: Instruction, cleanup: list[SimpleCommand]) -> Instruction | None:
         """The nearest earlier RUN that made the files, when moving the cleanup there provably only matters to
         instructions that do not mention them."""
         paths = [path for command in cleanup for path in (cleanup_paths(command) or [])]
-        first = stage.from_instruction.index
-        for candidate, commands in reversed(earlier):
-            text = candidate.shell.source if candidate.script_heredoc else document.text[candidate.arguments_start:candidate.header_end]
-            if creates(text, commands, cleanup):
-                between = stage.instructions[candidate.index - first + 1:run.index - first]  # a stage's are consecutive
-                if not between or any(i.cmd == "user" for i in between) or append_blocker(candidate):
-                    return None
-                for instruction in between:
-                    if instruction.cmd in ("copy", "add") and writes_under(stage, instruction, paths):
-                        return None
-                    content = document.text[slice(*instruction.span)]
-                    if any(path in content for path in paths) or (
-                        instruction.cmd == "run" and any(manager_of(word) for word in content.split())
-                    ):
-                        return None
-                return candidate
-            if any(path in text for path in paths):
+        at = run.index - self.first
+        decider = bisect.bisect_left(self.deciders, at) - 1
+        position = max(self._last_mention(paths, at), self.deciders[decider] if decider >= 0 else -1)
+        if position <= 0 or position < at - LOOKBACK:  # nothing near, or the FROM
+            return None
+        candidate = self.instructions[position]
+        commands = self.commands.get(candidate.index)
+        if commands is None or position == at - 1 or append_blocker(candidate):
+            return None
+        text = candidate.shell.source if candidate.script_heredoc else self.document.text[candidate.arguments_start:candidate.header_end]
+        if not creates(text, commands, cleanup):
+            return None
+        first_copy = bisect.bisect_right(self.copies, position)
+        for copy in self.copies[first_copy:bisect.bisect_left(self.copies, at)]:
+            if writes_under(self.stage, self.instructions[copy], paths):
                 return None
-        return None
+        return candidate

@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import shipped_offset_test
+from dockerfix.knowledge.runedit import workdir_at
 
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
@@ -68,6 +69,41 @@ def _whole_context_copies(document: Document) -> list[Instruction]:
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         and any(source in WHOLE_CONTEXT for source in instruction.value[:-1])
     ]
+
+
+def _destination(document: Document, copy: Instruction) -> str:
+    """Where a whole-context COPY puts the context's root, absolute (a relative one is below the WORKDIR, `/` when
+    the stage sets none)."""
+    destination = copy.value[-1]
+    if not destination.startswith("/"):
+        stage = document.stage_of(copy)
+        destination = posixpath.join((stage and workdir_at(stage, copy)) or "/", destination)
+    return posixpath.normpath(destination)
+
+
+def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
+    """``dropped`` with every folder whose files are all dropped named once instead of file by file (the image loses
+    the folder too)."""
+    dropped_set = set(dropped)
+    sent_below: dict[str, int] = {}
+    dropped_below: dict[str, int] = {}
+    for path in context.files():
+        for folder in _folders_above(path):
+            sent_below[folder] = sent_below.get(folder, 0) + 1
+            if path in dropped_set:
+                dropped_below[folder] = dropped_below.get(folder, 0) + 1
+    emptied = {folder for folder, count in dropped_below.items() if count == sent_below[folder]}
+    named = []
+    for path in dropped:
+        outermost = next((folder for folder in reversed(_folders_above(path)) if folder in emptied), None)
+        named.append(outermost or path)
+    return sorted(set(named))
+
+
+def _folders_above(path: str) -> list[str]:
+    """The folders above ``path``, nearest first (`a/b/c` gives `a/b`, `a`)."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 def _named_sources(document: Document) -> list[str]:
@@ -151,7 +187,7 @@ class Dockerignore(Rule):
             "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
             unsafe=True,
             context={"package.json": "{}\n", "index.js": "1\n", "node_modules/left-pad/index.js": "1\n", ".env": "TOKEN=1\n"},
-            fixed_files={IGNORE_FILE: "**/node_modules\n.env\n"},
+            fixed_files={IGNORE_FILE: "**/node_modules\n.env\n.dockerignore\n"},
         ),
         Example(
             "FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n",
@@ -183,6 +219,8 @@ class Dockerignore(Rule):
             return
         existing = build_context.ignore_text or ""
         lines = [pattern for _, patterns in chosen for pattern in patterns]
+        if build_context.ignore_text is None:
+            lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
         content = existing + ("\n" if existing and not existing.endswith("\n") else "") + "".join(line + "\n" for line in lines)
         after = build_context.with_ignore(content)
         dropped = sorted(set(build_context.files()) - set(after.files()))
@@ -201,12 +239,18 @@ class Dockerignore(Rule):
                 "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
             )
-        removed = tuple(sorted({"/" + posixpath.join(copy.value[-1].lstrip("/"), path) for copy in copies for path in dropped}))
+        unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
+        gone = [*_emptied_folders(build_context, dropped), *unlisted]
+        destinations = [_destination(document, copy) for copy in copies]
+        removed = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+        altered = () if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE) else tuple(
+            posixpath.join(destination, IGNORE_FILE) for destination in destinations
+        )
         fix = self.fix(
             f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and the image)",
             (),
             Applicability.UNSAFE,
-            ContentChange(removes=removed),
+            ContentChange(removes=removed, alters=altered),
             files=[FileEdit(IGNORE_FILE, build_context.ignore_text, content)],
         )
         first = copies[0]

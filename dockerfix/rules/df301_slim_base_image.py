@@ -6,10 +6,11 @@ from typing import Iterator
 
 from dockerfix.rewriter.document import Document, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.stages import target_stage
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 
 from dockerfix.knowledge.baseimages import (
-    MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, final_stage,
+    MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, 
     identify, image_span, measured, native_entry, resolved_reference,
 )
 from dockerfix.knowledge.dependencies import declared, install_command
@@ -23,7 +24,7 @@ class SlimBaseImage(Rule):
     """Run the final image on the slim variant of its base image.
 
     What it does
-        For the final stage (what `docker build` builds without `--target`) on the full variant of an official
+        For the stage the image is built from (`target-stage`, default the last one) on the full variant of an official
         image (python, node, ruby, eclipse-temurin, rust; the tag resolved through global ARG defaults), it suggests
         the slim variant (`-slim`, `-jre`) with the download saving measured between the two (compressed linux/amd64
         sizes from docker-library/repo-info, shipped in `dockerfix/data/official-image-sizes.tsv`: the tag itself
@@ -91,7 +92,7 @@ class SlimBaseImage(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        stage = final_stage(document)
+        stage = target_stage(document, self.option(context, TARGET_STAGE.name))
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
         if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:

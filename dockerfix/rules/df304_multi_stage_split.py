@@ -6,10 +6,11 @@ from typing import Iterator
 
 from dockerfix.rewriter.document import Document, parse_text
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.stages import target_stage
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.source import SourceError
 
-from dockerfix.knowledge.baseimages import final_stage, identify, resolved_reference
+from dockerfix.knowledge.baseimages import identify, resolved_reference
 from dockerfix.knowledge.multistage import plan, promises
 
 
@@ -51,7 +52,7 @@ class MultiStageSplit(Rule):
     What it does
         Finds a final stage that installs a toolchain, builds, and runs the result: `go build`, `npm/yarn/pnpm run
         build`, `mvn package` / `gradle build`, `cargo build --release`, or `pip install` after installing a
-        compiler. It proposes two stages, rendered from a template per ecosystem: the original steps in a build
+        compiler (not when `target-stage` names an earlier stage: the split rewrites the file to its end). It proposes two stages, rendered from a template per ecosystem: the original steps in a build
         stage, then a runtime stage that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on
         `scratch` (static, with CA certificates) or Debian slim, a Node app with production dependencies only
         (pruned in the build stage) on `node:*-slim`, a Python virtual environment and the app on `python:*-slim`,
@@ -110,7 +111,9 @@ class MultiStageSplit(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        stage = final_stage(document)
+        stage = target_stage(document, self.option(context, TARGET_STAGE.name))
+        if stage is None or stage is not document.stages[-1]:
+            return  # no stage, or the split would rewrite the file from the target to its end
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
         if identified is None or identified.variant.name == "slim":

@@ -16,6 +16,9 @@ _VERTEX = re.compile(r"^#(\d+) (\[[^\]]*\] .*)$")
 _STEP = re.compile(r"^\[(?:[^\]]* )?\d+/\d+\] (?!FROM )")
 _STATUS = re.compile(r"^#(\d+) (CACHED|DONE [\d.]+s|ERROR: .*)$")
 _LOG = re.compile(r"^#(\d+) [\d.]+ (.*)$")
+# BuildKit prints the size it has sent so far in decimal units with four significant digits; the last line is the total
+_CONTEXT_SENT = re.compile(r"^#\d+ (?:[\d.]+ )?transferring context: ([\d.]+)([kMGT]?B)\b", re.MULTILINE)
+_DECIMAL_UNITS = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
 
 class EngineError(Exception):
@@ -38,6 +41,16 @@ class BuildOutcome:
     image_id: str
     steps_run: tuple[str, ...] = field(default=())
     steps_cached: tuple[str, ...] = field(default=())
+    context_bytes: int | None = None  # what the client sent of the build context, as BuildKit reports it
+
+
+def context_sent(log: str) -> int | None:
+    """The bytes of build context a build transferred (BuildKit's ``transferring context:`` line), None if not shown."""
+    found = _CONTEXT_SENT.findall(log)
+    if not found:
+        return None
+    number, unit = found[-1]
+    return round(float(number) * _DECIMAL_UNITS[unit])
 
 
 def parse_progress(log: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
@@ -63,6 +76,7 @@ def build_outcome(image_id: str, log: str) -> BuildOutcome:
         image_id,
         tuple(name for name, state in steps if state != "CACHED"),
         tuple(name for name, state in steps if state == "CACHED"),
+        context_sent(log),
     )
 
 

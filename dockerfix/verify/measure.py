@@ -9,10 +9,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Sequence
 
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import Document, parse
-from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
+from dockerfix.rewriter.pipeline import AppliedFix, OtherFile, context_for, read_source, run_source
 from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.knowledge.runedit import shell_runs
 
@@ -61,6 +62,7 @@ class Rebuild:
 class Measurement:
     layers: tuple[LayerRow, ...]
     rebuild: Rebuild | None
+    context_bytes: int | None = None  # the build context the first build sent
 
     @property
     def content_bytes(self) -> int:
@@ -75,6 +77,7 @@ class Measurement:
             "layers": len(self.layers),
             "bytes": self.content_bytes,
             "gzip_bytes": self.gzip_bytes,
+            "context_bytes": self.context_bytes,
             "per_layer": [layer.as_json() for layer in self.layers],
             "after_touch": self.rebuild.as_json() if self.rebuild else None,
         }
@@ -187,9 +190,9 @@ class Session:
         finally:
             archive.unlink()
 
-    def build(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[Image, tuple[str, ...]]:
+    def build(self, dockerfile: Path, context: Path, name: str, label: str) -> tuple[Image, BuildOutcome]:
         tag, outcome = self.build_only(dockerfile, context, name, label)
-        return self.image(tag), outcome.steps_run
+        return self.image(tag), outcome
 
     def close(self) -> None:
         self.client.remove_images(*self.tags)
@@ -203,7 +206,7 @@ def _rows(image: Image) -> tuple[LayerRow, ...]:
 def _measure(session: Session, text: bytes, context: Path, touched: str | None, label: str) -> tuple[Image, Measurement]:
     dockerfile = session.folder / f"{label}.Dockerfile"
     dockerfile.write_bytes(text)
-    image, _ = session.build(dockerfile, context, label, label)
+    image, outcome = session.build(dockerfile, context, label, label)
     rebuild = None
     if touched is not None:
         target = context / touched
@@ -211,13 +214,28 @@ def _measure(session: Session, text: bytes, context: Path, touched: str | None, 
         # A marker of its own per variant, so one variant's edited build never serves the other from the cache.
         target.write_bytes(content + f"\n# edited by dockerfix verify ({label})\n".encode())
         try:
-            edited, steps = session.build(dockerfile, context, f"{label}-edited", label)
+            edited, edited_outcome = session.build(dockerfile, context, f"{label}-edited", label)
         finally:
             target.write_bytes(content)
         known = {layer.diff_id for layer in image.layers}
         changed = [layer for layer in edited.layers if layer.diff_id not in known]
-        rebuild = Rebuild(steps, len(changed), sum(layer.content_bytes for layer in changed), sum(layer.gzip_bytes for layer in changed))
-    return image, Measurement(_rows(image), rebuild)
+        rebuild = Rebuild(edited_outcome.steps_run, len(changed), sum(layer.content_bytes for layer in changed), sum(layer.gzip_bytes for layer in changed))
+    return image, Measurement(_rows(image), rebuild, outcome.context_bytes)
+
+
+def _fixed_context(folder: Path, original: Path, other_files: Sequence[OtherFile]) -> Path:
+    """The context the fixed Dockerfile is built from: the original one, or a copy with the files the fixes change
+    (a `.dockerignore`) written in."""
+    if not other_files:
+        return original
+    shutil.copytree(original, folder, symlinks=True)
+    for other in other_files:
+        target = folder / other.relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink():
+            target.unlink()
+        target.write_text(other.content, encoding="utf-8")
+    return folder
 
 
 def verify(
@@ -254,13 +272,14 @@ def verify(
     engine = client.check()
     session = Session(client)
     try:
-        context = session.folder / "context"
-        shutil.copytree(context_dir, context, symlinks=True)
+        contexts = {"original": session.folder / "context"}
+        shutil.copytree(context_dir, contexts["original"], symlinks=True)
+        contexts["fixed"] = _fixed_context(session.folder / "fixed-context", contexts["original"], result.other_files)
         measured = {}
         for label, document in (("original", original_document), ("fixed", fixed_document)):
             text = source.encode(without_syntax_directive(document))
             try:
-                measured[label] = _measure(session, text, context, touch, label)
+                measured[label] = _measure(session, text, contexts[label], touch, label)
             except BuildFailed as failure:
                 if not any(instruction.heredocs for instruction in document.instructions) or not rejects_heredocs(engine):
                     raise

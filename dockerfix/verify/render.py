@@ -33,6 +33,8 @@ def rows(report: Report) -> list[tuple[str, str, str]]:
         ("size", size(original.content_bytes), size(fixed.content_bytes)),
         ("gzip size", size(original.gzip_bytes), size(fixed.gzip_bytes)),
     ]
+    if original.context_bytes != fixed.context_bytes:
+        table.append(("build context sent", size(original.context_bytes), size(fixed.context_bytes)))
     if report.touched is not None:
         table += [
             (f"steps re-run after editing {report.touched}", rerun_before, rerun_after),

@@ -1,0 +1,3 @@
+from app.inventory import report
+
+print(report())
