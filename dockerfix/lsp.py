@@ -503,7 +503,8 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
         whole_document_diagnostic(f"dockerfix rule bug (its findings are missing; please report it): {failure}", lsp.DiagnosticSeverity.Error)
         for failure in analysis.result.rule_failures
     ]
-    return failures + [
+    warnings = [whole_document_diagnostic(warning, lsp.DiagnosticSeverity.Warning) for warning in analysis.result.warnings]
+    return failures + warnings + [
         lsp.Diagnostic(
             range=positions.range(finding.range),
             message=finding.message,

@@ -21,6 +21,7 @@ def text_findings(results: Sequence[FileResult], show_fix_hint: bool = True) -> 
             lines.append(f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}{marker}")
         for failure in result.rule_failures:
             lines.append(f"{result.path}: rule bug: {failure}")
+        lines.extend(f"{result.path}: warning: {warning}" for warning in result.warnings)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -76,6 +77,7 @@ def as_github(results: Sequence[FileResult]) -> str:
             lines.append(f"::error file={file},title=dockerfix::{_data(result.error)}")
         for failure in result.rule_failures:
             lines.append(f"::error file={file},title=dockerfix rule bug::{_data(failure)}")
+        lines.extend(f"::warning file={file},title=dockerfix::{_data(warning)}" for warning in result.warnings)
         for finding in result.findings:
             r = finding.range
             lines.append(
@@ -137,10 +139,13 @@ def as_sarif(results: Sequence[FileResult]) -> str:
         for result in results
         for failure in result.rule_failures
     ]
+    warnings = [
+        {"level": "warning", "message": {"text": f"{result.path}: {warning}"}} for result in results for warning in result.warnings
+    ]
     run = {
         "tool": {"driver": {"name": "dockerfix", "version": __version__, "rules": rules}},
         "results": sarif_results,
-        "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}],
+        "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications + warnings}],
     }
     document = {
         "version": "2.1.0",

@@ -117,3 +117,19 @@ def test_the_slim_suggestion_and_the_split_follow_the_target_stage():
     go_split = "FROM golang:1.22 AS app\nWORKDIR /src\nCOPY . .\nRUN go build -o /server .\nCMD [\"/server\"]\n"
     assert ("DF304", 1) in codes_by_line(go_split)
     assert ("DF304", 1) not in codes_by_line(go_split + "FROM debian:bookworm AS other\nRUN echo\n", **{"target-stage": "app"})
+
+
+def test_in_a_stage_that_does_not_ship_only_the_index_update_is_merged_with_its_install():
+    build = "FROM debian:bookworm AS build\nRUN apt-get update\nRUN apt-get install -y gcc\nRUN mkdir /out\nRUN touch /out/a\n"
+    document = parse_text(build + "FROM debian:bookworm\nCOPY --from=build /out /out\n")
+    findings = [finding for finding in engine.check(document, Selection().rules()) if finding.code == "DF101"]
+    assert [document.position(finding.start)[0] for finding in findings] == [2]  # not the mkdir/touch pair
+    assert "stale package lists" in findings[0].message and findings[0].fix.applicability.label == "safe"
+    assert findings[0].savings is None  # no layer of a build stage ships
+
+
+def test_an_install_after_a_script_that_may_update_the_index_itself_makes_no_cache_claim():
+    nodesource = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN curl -fsSL https://example.invalid/setup | bash - && apt-get install -y nodejs\n"
+    assert not [code for code, _ in codes_by_line(nodesource) if code == "DF101"]
+    plain = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN echo ok && apt-get install -y nodejs\n"
+    assert ("DF101", 2) in codes_by_line(plain)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dockerfix.cli import main
-from dockerfix.rewriter.engine import Selection, fix
+from dockerfix.rewriter.engine import Selection, check, fix
 from dockerfix.rewriter.fixes import Applicability, ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
 from dockerfix.rewriter.registry import all_rules
@@ -181,7 +181,7 @@ def test_environment_variables_are_compared_one_by_one_and_only_the_declared_one
 
 def test_the_split_declares_what_it_drops_precisely_per_runtime_image():
     def changes(text: str) -> ContentChange:
-        [finding] = MultiStageSplit().check(parse_text(text), None)
+        [finding] = check(parse_text(text), [MultiStageSplit()])
         return finding.fix.changes
 
     python = changes(

@@ -167,6 +167,7 @@ class FileResult:
     converged: bool = True
     applied: tuple[AppliedFix, ...] = field(default=())
     other_files: tuple[OtherFile, ...] = field(default=())  # ``diff`` and ``changed`` include them
+    warnings: tuple[str, ...] = field(default=())  # what made the result less complete than it could be
 
     @property
     def rewrites_dockerfile(self) -> bool:
@@ -186,6 +187,8 @@ class FileResult:
             data["error"] = self.error
         if self.rule_failures:
             data["rule_failures"] = list(self.rule_failures)
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
         return data
 
 
@@ -219,6 +222,7 @@ def run_source(
     ``context_folder`` is the context folder as the user names it (for the paths of those files)."""
     rules = settings.selection_for(file).rules()
     threshold = engine.fix_threshold(settings.unsafe_fixes)
+    warnings = context_warnings(build_context)
     if not apply_fixes:
         failures: list[engine.RuleFailure] = []
         found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files)
@@ -226,6 +230,7 @@ def run_source(
             path=source.path,
             findings=tuple(ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found),
             rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in failures),
+            warnings=warnings,
         )
     result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes, options=settings.options, other_files=other_files)
     findings = tuple(
@@ -246,7 +251,16 @@ def run_source(
         converged=result.converged,
         applied=tuple(AppliedFix.of(finding) for finding in result.applied),
         other_files=others,
+        warnings=warnings,
     )
+
+
+def context_warnings(build_context: BuildContext | None) -> tuple[str, ...]:
+    """A build context whose ignore file Docker would refuse (or dockerfix will not read) is treated as empty: the
+    rules that read the context stay quiet, which the user must hear of."""
+    if build_context is None or not build_context.error:
+        return ()
+    return (f"the build context is not read ({build_context.error}): rules that need its files report nothing",)
 
 
 def read_snapshot(path: Path) -> tuple[Source, Snapshot]:

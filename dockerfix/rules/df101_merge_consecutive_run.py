@@ -7,7 +7,8 @@ from typing import Iterable, Iterator
 
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
+from dockerfix.rewriter.stages import shipped_offset_test
 from dockerfix.rewriter.shell import Script
 
 from dockerfix.knowledge.runedit import (
@@ -55,7 +56,9 @@ class MergeConsecutiveRun(Rule):
         chose the layers). A comment between the RUNs that explains the split (it speaks of layers, the build cache
         or keeping steps apart) keeps them apart, and so does a suppression comment (inside a merged RUN it would no
         longer apply to its instruction); other comments, such as a step's title, move into the merged RUN. RUNs it
-        cannot merge are reported only when merging them would remove bytes or fix the cache.
+        cannot merge are reported only when merging them would remove bytes or fix the cache. In a stage that does
+        not ship (only copied from), layers and bytes are nobody's concern, but a stale package index still breaks
+        its builds: there only the index update is merged with the install that needs it.
 
     Why
         Every RUN makes a layer. Files deleted in a later layer still weigh in the image, an index update in its own
@@ -92,7 +95,6 @@ class MergeConsecutiveRun(Rule):
     """
 
     code = "DF101"
-    layer_rule = True
     name = "merge-consecutive-run"
     summary = "Consecutive RUN instructions make a layer each; merge them without changing what they do."
     hadolint = ("DL3059",)
@@ -176,22 +178,27 @@ class MergeConsecutiveRun(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
         for stage in document.stages:
             if not posix_shell(document, stage):
                 continue
             errexit = shell_errexit(document, stage)
+            ships = shipped(stage.from_instruction.start)
             for group in consecutive_runs(stage, context, self.code):
-                yield from self.check_group(document, context, group, errexit)
+                yield from self.check_group(document, context, group, errexit, ships)
 
     def check_group(
-        self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool
+        self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool, ships: bool = True
     ) -> Iterator[Finding]:
         """Split the group where a merge claims nothing, where the author explained the split, or where the RUNs
         cannot be joined; merge the segments between. A pair that cannot be joined is reported only when merging it
-        would have removed bytes or fixed the cache (a note about one layer more proposes nothing worth doing)."""
+        would have removed bytes or fixed the cache (a note about one layer more proposes nothing worth doing). In a
+        stage that does not ship, layers and bytes are nobody's concern: only the cache claim counts."""
         segment = [group[0]]
         for before, after in zip(group, group[1:]):
             claim = merge_claim(before, after)
+            if not ships and claim != CACHE_CLAIM:
+                claim = None
             if claim is not None and explained_apart(document, before, after):
                 claim = None
             blocker = None if claim is None else (
@@ -205,11 +212,11 @@ class MergeConsecutiveRun(Rule):
                     f"merged with the RUN before it, {claim}; not merged automatically: {blocker}",
                     after.start, after.header_end,
                 )
-            yield from self.check_segment(document, segment)
+            yield from self.check_segment(document, segment, ships)
             segment = [after]
-        yield from self.check_segment(document, segment)
+        yield from self.check_segment(document, segment, ships)
 
-    def check_segment(self, document: Document, group: list[Instruction]) -> Iterator[Finding]:
+    def check_segment(self, document: Document, group: list[Instruction], ships: bool) -> Iterator[Finding]:
         pays = [merge_pays(before, after) for before, after in zip(group, group[1:])]
         if any(reason is not None for reason in pays):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
@@ -220,18 +227,19 @@ class MergeConsecutiveRun(Rule):
                     segment.append(run)
                     reasons.append(reason)
                     continue
-                yield from self.merge(document, segment, reasons, Applicability.SAFE)
+                yield from self.merge(document, segment, reasons, Applicability.SAFE, ships)
                 segment, reasons = [run], []
-            yield from self.merge(document, segment, reasons, Applicability.SAFE)
+            yield from self.merge(document, segment, reasons, Applicability.SAFE, ships)
             return
         yield from self.merge(
             document, group,
             ["couples steps that may change at different rates: a change to one reruns both"],
             Applicability.UNSAFE,
+            ships,
         )
 
     def merge(
-        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability
+        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability, ships: bool
     ) -> Iterable[Finding]:
         """One finding per stretch of RUNs whose merged command stays within ``MAX_MERGED_COMMAND_BYTES``."""
         stretch: list[Instruction] = []
@@ -239,22 +247,28 @@ class MergeConsecutiveRun(Rule):
         for previous, run in zip([None, *runs], runs):
             added = size_bound(document, previous if stretch else None, run)
             if stretch and size + added > MAX_MERGED_COMMAND_BYTES:
-                yield from self.merge_stretch(document, stretch, reasons, applicability)
+                yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
                 stretch, added = [], size_bound(document, None, run)
                 size = 0
             stretch.append(run)
             size += added
-        yield from self.merge_stretch(document, stretch, reasons, applicability)
+        yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
 
     def merge_stretch(
-        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability
+        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability, ships: bool
     ) -> Iterable[Finding]:
         if len(runs) < 2:
             return
         count = len(runs)
         why = "; ".join(dict.fromkeys(reasons))
+        message = f"{count} consecutive RUN instructions make {count} layers; one RUN does the same in one layer"
+        if not ships:
+            message = (
+                "the package index update is a RUN of its own, which the build cache keeps when the install after it "
+                "changes (the install then reads stale package lists): merge it with the install that needs it"
+            )
         yield self.finding(
-            f"{count} consecutive RUN instructions make {count} layers; one RUN does the same in one layer",
+            message,
             runs[0].start,
             runs[-1].header_end,
             self.fix(
@@ -262,7 +276,7 @@ class MergeConsecutiveRun(Rule):
                 [merged_into_script(document, runs) if runs[0].script_heredoc else Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))],
                 applicability,
             ),
-            Savings(layers=count - 1),
+            Savings(layers=count - 1) if ships else None,
         )
 
 
@@ -451,6 +465,23 @@ def managers_with(run: Instruction, wanted: Role) -> set[str]:
     return found
 
 
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
+
+
+def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
+    """The package managers this RUN installs with before running anything that might refresh their index itself (a
+    shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
+    found = set()
+    for command in run.shell.simple_commands():
+        name, arguments = command.name_literal, command.argument_literals
+        manager, kind = manager_of(name), role(name, arguments)
+        if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
+            break
+        if kind is Role.INSTALL and manager is not None:
+            found.add(manager.name)
+    return found
+
+
 def command_count(run: Instruction) -> int:
     return sum(1 for command in run.shell.simple_commands() if command.name is not None)
 
@@ -478,7 +509,7 @@ def merge_claim(before: Instruction, after: Instruction) -> str | None:
     """What merging two adjacent RUNs gains, or None when it gains nothing a maintainer would merge for."""
     if before.shell is None or after.shell is None or before.shell.has_error or after.shell.has_error:
         return None
-    if managers_with(before, Role.UPDATE) & managers_with(after, Role.INSTALL) - managers_with(after, Role.UPDATE):
+    if managers_with(before, Role.UPDATE) & installs_on_the_index_it_finds(after) - managers_with(after, Role.UPDATE):
         return CACHE_CLAIM
     if rewrites_earlier_output(after):
         return BYTES_CLAIM
