@@ -18,7 +18,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.source import Source, SourceError
-from dockerfix.rules.df205_build_cache_mount import TOOLS, tool_use
+from dockerfix.rules.df205_build_cache_mount import TOOLS as COMPILED_TOOLS, tool_use
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 RULES = Selection().rules()
@@ -26,19 +26,17 @@ TARGET_RULES = {rule.code: rule.name for rule in RULES if rule.buildkit_syntax}
 MOUNT_TARGET = re.compile(r"--mount=type=cache,target=([^, ]+)")
 
 
-# the last folders of each compiled language's caches (DF205), before the package managers' names: `cargo` holds `go`
+# the last folders of each compiled language's caches (DF205), read first: `cargo` holds `go`, `.../registry` no tool
 COMPILED_FOLDERS = (("cargo", ("/registry", "/git")), ("maven", ("/repository",)), ("gradle", ("/caches", "/wrapper/dists")),
                     ("go", ("/pkg/mod", "/go-build")))
+# a target names its tool: pnpm before npm (`/root/.cache/pnpm`), pypoetry before pip, uv's `.cache/uv` last
+TOOLS = (("pnpm", "pnpm"), ("pypoetry", "poetry"), ("pip", "pip"), ("npm", "npm"), ("yarn", "yarn"), ("apt", "apt"),
+         ("composer", "composer"), ("/uv", "uv"))
 
 
 def tool_of(target: str) -> str:
-    for tool, endings in COMPILED_FOLDERS:
-        if target.endswith(endings):
-            return tool
-    for tool in ("pip", "npm", "yarn", "apt", "composer"):
-        if tool in target:
-            return tool
-    return target
+    compiled = next((tool for tool, endings in COMPILED_FOLDERS if target.endswith(endings)), None)
+    return compiled or next((tool for part, tool in TOOLS if part in target), target)
 
 
 def tools_run(document) -> set[str]:
@@ -81,14 +79,14 @@ def main(corpus: Path) -> None:
         )
     print(f"corpus: {corpus}")
     print("| tool | files with a cache-mount fix | findings (RUNs) |\n|---|---|---|")
-    for tool in sorted(files):
+    for tool in sorted(set(files) | {tool for _, tool in TOOLS}):
         print(f"| {tool} | {len(files[tool])} | {runs[tool]} |")
     print("\n| rule | findings keeping the legacy fix under buildkit |\n|---|---|")
     for code in sorted(TARGET_RULES):
         print(f"| {code} {TARGET_RULES[code]} | {kept_legacy[code]} |")
     print(f"\nfixes writing --mount with target = legacy: {legacy_mounts}")
     print("\n| DF205 tool | files running it | files with a finding | findings | unsafe | display-only |\n|---|---|---|---|---|---|")
-    for tool in TOOLS:
+    for tool in COMPILED_TOOLS:
         unsafe, display = compiled[(tool, "unsafe")], compiled[(tool, "display-only")]
         print(f"| {tool} | {len(running[tool])} | {len(files[tool])} | {runs[tool]} | {unsafe} | {display} |")
 

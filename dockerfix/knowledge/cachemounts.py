@@ -22,7 +22,7 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .baseimages import Reference
-from .cleanups import kept_out_by_mount, reading
+from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after
 
 BUILDKIT = "buildkit"
 
@@ -50,6 +50,18 @@ YARN_V1_CACHE = ToolCache("yarn", (("YARN_CACHE_FOLDER", ""),), fixed="/usr/loca
 APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked")
 APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked")
 COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "cache")))
+UV_CACHE = ToolCache("uv", (("UV_CACHE_DIR", ""), ("XDG_CACHE_HOME", "uv")), ".cache/uv")
+# Poetry's cache folder also holds its virtualenvs (`virtualenvs.in-project` false, the default), which are the
+# installed packages: only its HTTP cache and its downloaded archives are cache
+POETRY_HTTP_CACHE = ToolCache("poetry", (("POETRY_CACHE_DIR", "cache"), ("XDG_CACHE_HOME", "pypoetry/cache")), ".cache/pypoetry/cache")
+POETRY_ARTIFACTS = ToolCache("poetry", (("POETRY_CACHE_DIR", "artifacts"), ("XDG_CACHE_HOME", "pypoetry/artifacts")), ".cache/pypoetry/artifacts")
+# pnpm's content-addressable store (`pnpm store path` without its version folder) and its registry metadata cache
+PNPM_STORE = ToolCache(
+    "pnpm",
+    (("npm_config_store_dir", ""), ("NPM_CONFIG_STORE_DIR", ""), ("PNPM_HOME", "store"), ("XDG_DATA_HOME", "pnpm/store")),
+    ".local/share/pnpm/store",
+)
+PNPM_METADATA = ToolCache("pnpm", (("npm_config_cache_dir", ""), ("NPM_CONFIG_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pnpm")), ".cache/pnpm")
 # Compiled languages (DF205). Go: downloaded modules (GOPATH's first entry, `~/go` by default) and compiled packages
 # (`os.UserCacheDir()`); Cargo: the crates and git checkouts it downloads, never the project's target/.
 GO_MODULES = ToolCache("go", (("GOMODCACHE", ""), ("GOPATH", "pkg/mod")), "go/pkg/mod")
@@ -178,6 +190,53 @@ def cache_folder(stage: Stage, run: Instruction, position: int, cache: ToolCache
             return None
         return posixpath.join(home, cache.home_folder) if home else None
     return None
+
+
+def removable_folder(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache) -> str | None:
+    """The cache folder as a removal can name it: ``cache_folder``, else its folder under the home of the user the
+    RUN runs as (`~/...`, which that user's shell expands); None when a variable moves it to a value that cannot be
+    read, or a stage below may move it. A base image that moves the folder makes such a removal remove nothing,
+    which breaks nothing."""
+    if inherits_setting(document, stage, cache):
+        return None
+    folder = cache_folder(stage, run, position, cache)
+    if folder is not None:
+        return folder
+    environment: Mapping[str, str] = reading(stage, run).environments[position]
+    if any(name in environment for name, _ in cache.variables) or cache.home_folder is None:
+        return None
+    return "~/" + cache.home_folder
+
+
+def cache_handled(stage: Stage, run: Instruction, position: int, cache: ToolCache) -> bool:
+    """Whether the RUN removes ``cache``'s folder after the command at ``position``, or mounts over it; the folder
+    as the stage reads it, under `$HOME`, or below a variable that moves it. A mount whose target ends as the
+    folder does counts too (`/home/node/.cache/pnpm`, `/pnpm/store` for `$PNPM_HOME/store`): the user's home, or
+    a variable set in a stage below or the base image, is where the RUN cannot read it."""
+    folder = cache_folder(stage, run, position, cache)
+    spellings = [folder] if folder else []
+    spellings += [f"${name}/{below}".rstrip("/") for name, below in cache.variables]
+    spellings += [f"$HOME/{cache.home_folder}"] if cache.home_folder else []
+    endings = [below for _, below in cache.variables if below] + ([cache.home_folder] if cache.home_folder else [])
+    if any(target.rstrip("/").endswith("/" + ending) for target in mount_targets(run) for ending in endings):
+        return True
+    return any(removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x") for spelling in spellings)
+
+
+def removal_cleanup(document: Document, stage: Stage, run: Instruction, located: Sequence[tuple[int, ToolCache]]) -> tuple[str, str | None]:
+    """`rm -rf` of the folders of these caches (command position, cache), for a tool with no command that empties
+    its cache, and why a folder cannot be named (None when every one can; the command then names the default)."""
+    folders: list[str] = []
+    unknown = None
+    for position, cache in located:
+        folder = removable_folder(document, stage, run, position, cache)
+        if folder is None:
+            unknown = f"{cache.tool}'s cache folder is moved by a value that cannot be read here or by a stage below"
+            environment = reading(stage, run).environments[position]
+            moved = next((f"${name}/{below}".rstrip("/") for name, below in cache.variables if name in environment), None)
+            folder = moved or f"~/{cache.home_folder}"
+        folders.append(folder)
+    return "rm -rf " + " ".join(dict.fromkeys(folders)), unknown
 
 
 def runs_as_root(stage: Stage, run: Instruction) -> bool:

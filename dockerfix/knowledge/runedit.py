@@ -330,6 +330,11 @@ class AppendCleanupRule(Rule):
         """The command that cleans up after these commands."""
         return self.cleanup
 
+    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+        """The cleanup for this RUN, for a rule whose cleanup names folders the stage decides (``cleanup_for``
+        unless overridden; ``blocker`` says when no folder can be named)."""
+        return self.cleanup_for(commands)
+
     def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
         return None
@@ -347,7 +352,7 @@ class AppendCleanupRule(Rule):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
-                cleanup = self.cleanup_for(commands)
+                cleanup = self.cleanup_in(document, stage, run, commands)
                 mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
@@ -389,6 +394,14 @@ class AddFlagRule(Rule):
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return False
 
+    def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
+        """Whether the command at ``position`` of the RUN is left alone (what the variables it sees say)."""
+        return False
+
+    def flag_index(self, arguments: list[str | None]) -> int | None:
+        """The argument the flag goes after: the verb (`pip install`), or the last word of a longer subcommand."""
+        return verb_index(arguments)
+
     def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
         """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
         return None
@@ -401,19 +414,20 @@ class AddFlagRule(Rule):
                 if self.exempt(stage, run):
                     continue
                 mounted = self.mount_fix(document, stage, run, commands, context)
-                for command in commands:
+                for position, command in enumerate(commands):
                     name, arguments = tool_and_arguments(command)
-                    if not self.wants_flag(name, arguments) or self.has_flag(arguments):
+                    if not self.wants_flag(name, arguments) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
                         continue
-                    verb = verb_index(arguments)
-                    if verb is None:
+                    verb, after = verb_index(arguments), self.flag_index(arguments)
+                    if verb is None or after is None:
                         continue
                     # arguments may be shifted by `python -m pip`: find the verb among the command's own words
-                    own_index = len(command.arguments) - len(arguments) + verb
+                    own_index = len(command.arguments) - len(arguments) + after
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
                     fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
-                    yield self.finding(f"`{' '.join(str(a) for a in [name, arguments[verb]])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
+                    verb_words = [word for word in arguments[verb:after + 1] if word is not None and not word.startswith("-")]
+                    yield self.finding(f"`{' '.join([str(name), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 
 
 def workdir_at(stage: Stage, instruction: Instruction) -> str | None:

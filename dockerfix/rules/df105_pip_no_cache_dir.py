@@ -52,6 +52,7 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
     cached_paths = ("/root/.cache", "~/.cache", "/home")
     valid = (
         "FROM python:3.12\nRUN pip install --no-cache-dir flask\n",
+        "FROM python:3.12\nRUN pip install --no-cache flask\n",
         "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n",
         "FROM python:3.12\nRUN pip --version\n",
@@ -99,6 +100,13 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         index = verb_index(arguments)
         return name in PIP and index is not None and arguments[index] == "install"
+
+    def has_flag(self, arguments: list[str | None]) -> bool:
+        # pip's option parser takes any unambiguous abbreviation: `--no-cache` is `--no-cache-dir`
+        return any(
+            argument is not None and argument.startswith("--no-cache") and self.flag.startswith(argument)
+            for argument in arguments
+        )
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
         return [(position, PIP_CACHE) for position, command in enumerate(commands) if self.wants_flag(*tool_and_arguments(command))

@@ -1,0 +1,65 @@
+"""uv, Poetry and pnpm caches (DF118, DF119, DF107): where the flag goes among uv's options, and which removals
+of a moved cache folder count as its cleanup."""
+
+from __future__ import annotations
+
+import dockerfile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.source import Source
+from dockerfix.rules.df107_js_cache_clean import JsCacheClean
+from dockerfix.rules.df118_uv_no_cache import UvNoCache
+from dockerfix.rules.df119_poetry_cache_clean import PoetryCacheClean
+
+# uv options that take no value, valid before and after the subcommand
+FLAGS = st.lists(st.sampled_from(["-q", "--quiet", "-v", "--offline", "--no-progress", "--native-tls", "--frozen"]), max_size=3)
+SUBCOMMANDS = st.sampled_from(["pip install", "pip sync", "sync", "add", "tool install"])
+FOLDERS = st.lists(st.sampled_from(["opt", "var", "cache", "p-1", "x"]), min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
+
+
+def fixed(rule, text: str, target: str) -> str:
+    return engine.fix(Source(text), [rule], unsafe_fixes=True, options={"target": target}).text
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=FLAGS, subcommand=SUBCOMMANDS, after=FLAGS)
+def test_uv_gets_no_cache_right_after_its_subcommand_and_then_is_quiet(before, subcommand, after):
+    command = " ".join(["uv", *before, subcommand, *after, "requests"])
+    text = f"FROM python:3.12\nRUN {command}\n"
+    legacy = fixed(UvNoCache(), text, "legacy")
+    assert legacy == text.replace(f" {subcommand}", f" {subcommand} --no-cache", 1)
+    mounted = fixed(UvNoCache(), text, "buildkit")
+    assert mounted == text.replace("RUN ", "RUN --mount=type=cache,target=/root/.cache/uv ", 1)
+    for result in (legacy, mounted):
+        dockerfile.parse_string(result)
+        assert engine.check(parse_text(result), [UvNoCache()]) == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(folder=FOLDERS, written=st.sampled_from(["{f}", "{f}/", '"$POETRY_CACHE_DIR"', "${{POETRY_CACHE_DIR}}/*"]))
+def test_a_removal_of_the_whole_poetry_cache_folder_counts_and_of_one_half_does_not(folder, written):
+    stage = f"FROM python:3.12\nENV POETRY_CACHE_DIR={folder}\n"
+    whole = written.format(f=folder)
+    assert engine.check(parse_text(stage + f"RUN poetry install && rm -rf {whole}\n"), [PoetryCacheClean()]) == ()
+    (finding,) = engine.check(parse_text(stage + f"RUN poetry install && rm -rf {folder}/cache\n"), [PoetryCacheClean()])
+    assert f"{folder}/artifacts" in finding.message
+
+
+@settings(max_examples=40, deadline=None)
+@given(home=FOLDERS)
+def test_pnpm_follows_pnpm_home_and_a_numeric_user_owns_the_mounts(home):
+    text = f"FROM node:20\nENV PNPM_HOME={home} XDG_CACHE_HOME={home}/c\nUSER 1000:1000\nRUN pnpm install\n"
+    owner = ",uid=1000,gid=1000"
+    assert fixed(JsCacheClean(), text, "buildkit") == text.replace(
+        "RUN ", f"RUN --mount=type=cache,target={home}/store{owner} --mount=type=cache,target={home}/c/pnpm{owner} ", 1
+    )
+    assert fixed(JsCacheClean(), text, "legacy").endswith(f"&& rm -rf {home}/store {home}/c/pnpm\n")
+
+
+def test_a_stage_below_that_moves_the_cache_keeps_the_mount_out():
+    text = "FROM python:3.12 AS base\nENV POETRY_CACHE_DIR=/opt/poetry-cache\nFROM base\nRUN poetry install\n"
+    (finding,) = engine.check(parse_text(text), [PoetryCacheClean()], options={"target": "buildkit"})
+    assert finding.fix is None and "stage below" in finding.message
