@@ -224,10 +224,9 @@ def _measure(session: Session, text: bytes, context: Path, touched: str | None, 
 
 
 def _fixed_context(folder: Path, original: Path, other_files: Sequence[OtherFile]) -> Path:
-    """The context the fixed Dockerfile is built from: the original one, or a copy with the files the fixes change
-    (a `.dockerignore`) written in."""
-    if not other_files:
-        return original
+    """The context the fixed Dockerfile is built from: a copy of the original with the files the fixes change (a
+    `.dockerignore`) written in. A copy even when there are none: BuildKit sends a folder it has seen before
+    incrementally, so a second build from the same folder would show a context transfer of a few bytes."""
     shutil.copytree(original, folder, symlinks=True)
     for other in other_files:
         target = folder / other.relative
