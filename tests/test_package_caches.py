@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
+from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
 from dockerfix.rules.df107_js_cache_clean import JsCacheClean
+from dockerfix.rules.df112_composer_cache_clean import ComposerCacheClean
 from dockerfix.rules.df118_uv_no_cache import UvNoCache
 from dockerfix.rules.df119_poetry_cache_clean import PoetryCacheClean
 
@@ -63,3 +65,14 @@ def test_a_stage_below_that_moves_the_cache_keeps_the_mount_out():
     text = "FROM python:3.12 AS base\nENV POETRY_CACHE_DIR=/opt/poetry-cache\nFROM base\nRUN poetry install\n"
     (finding,) = engine.check(parse_text(text), [PoetryCacheClean()], options={"target": "buildkit"})
     assert finding.fix is None and "stage below" in finding.message
+
+
+def test_a_legacy_fix_declares_the_cache_folder_the_stage_moved_the_cache_to():
+    """`dockerfix verify` accepts only the removals a fix declares: a cache the stage moved is removed there."""
+    cases = (
+        (ComposerCacheClean(), "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN composer install\n", "/var/cache/composer"),
+        (PipNoCacheDir(), "FROM python:3.12\nENV PIP_CACHE_DIR=/srv/pip-cache\nRUN pip install flask\n", "/srv/pip-cache"),
+    )
+    for rule, text, folder in cases:
+        [finding] = engine.check(parse_text(text), [rule], options={"target": "legacy"})
+        assert folder in finding.fix.changes.removes, (rule.code, finding.fix.changes.removes)

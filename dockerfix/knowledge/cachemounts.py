@@ -277,6 +277,15 @@ class CacheMountFix:
         mounted (a tool version whose folder is unknown)."""
         raise NotImplementedError
 
+    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """What the legacy fix removes from this RUN's image: the rule's default folders, and where the stage or the
+        RUN moved the caches to (`COMPOSER_HOME=/tmp/composer` removes `/tmp/composer/cache`, not `~/.composer`)."""
+        assert isinstance(self, Rule)
+        declared = self.content_change()
+        folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
+        removes = tuple(dict.fromkeys((*declared.removes, *(folder for folder in folders if folder is not None))))
+        return ContentChange(removes, declared.alters, declared.environment)
+
     def already_mounted(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         """Whether a `--mount` of the RUN already holds every cache its commands write (the rule is then quiet)."""
         folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]

@@ -306,6 +306,10 @@ class AppendCleanupRule(Rule):
         """What the cleanup removes from the image (`dockerfix verify` accepts exactly that)."""
         return ContentChange(removes=self.cached_paths)
 
+    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
+        return self.content_change()
+
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
@@ -368,7 +372,7 @@ class AppendCleanupRule(Rule):
                     f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
                     [append_edit(document, run, cleanup), *companions],
                     Applicability.UNSAFE,
-                    self.content_change(),
+                    self.content_change_in(stage, run, commands),
                 )
                 yield self.finding(self.message(cleanup), start, end, fix)
 
@@ -383,6 +387,10 @@ class AddFlagRule(Rule):
     def content_change(self) -> ContentChange:
         """What the flag keeps out of the image (`dockerfix verify` accepts exactly that)."""
         return ContentChange(removes=self.cached_paths)
+
+    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
+        return self.content_change()
 
     def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
         """The command is one this rule is about (the flag's absence is checked separately)."""
@@ -425,7 +433,7 @@ class AddFlagRule(Rule):
                     own_index = len(command.arguments) - len(arguments) + after
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
-                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change())
+                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change_in(stage, run, commands))
                     verb_words = [word for word in arguments[verb:after + 1] if word is not None and not word.startswith("-")]
                     yield self.finding(f"`{' '.join([str(name), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 
