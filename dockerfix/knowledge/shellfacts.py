@@ -28,6 +28,8 @@ STATE_CHANGING_BUILTINS = SPECIAL_BUILTINS | frozenset({
 COMMAND_PREFIXES = frozenset({"time", "!", "noglob", "nocorrect", "-"})
 
 # Commands that finish in moments and rarely change: merging them costs the build cache nothing.
+# Programs that run shell scripts: what they run is not known from the command line
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"})
 LIGHT_COMMANDS = frozenset({
     "mkdir", "ln", "chmod", "chown", "chgrp", "cp", "mv", "rm", "touch", "echo", "printf", "true", "false", "test",
     "[", "cat", "tee", "sed", "useradd", "adduser", "groupadd", "addgroup", "usermod", "userdel", "ldconfig",

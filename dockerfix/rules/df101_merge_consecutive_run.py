@@ -15,9 +15,9 @@ from dockerfix.knowledge.runedit import (
     SHELL_ESCAPE, Style, append_blocker, closed_line, command_end, command_text, list_needs_grouping, script_line_indent,
     subshell, trailing_comment,
 )
-from dockerfix.knowledge.shellfacts import STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
+from dockerfix.knowledge.shellfacts import SHELLS, STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 
-POSIX_SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+POSIX_SHELLS = SHELLS | {"busybox"}
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
 
 # What a merge gains (a finding claims one of these).
@@ -463,9 +463,6 @@ def managers_with(run: Instruction, wanted: Role) -> set[str]:
         if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
             found.add(manager.name)
     return found
-
-
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh"})
 
 
 def installs_on_the_index_it_finds(run: Instruction) -> set[str]:

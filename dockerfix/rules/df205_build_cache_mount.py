@@ -19,12 +19,12 @@ from dockerfix.knowledge.cachemounts import (
     ToolCache, base_image_environment, cache_mount, earlier_stages_below, mount_edit, runs_as_root, wants_mount,
 )
 from dockerfix.knowledge.cleanups import reading
+from dockerfix.knowledge.shellfacts import SHELLS
 from dockerfix.knowledge.runedit import cache_mount_targets, stages_built_on, tool_and_arguments, verb_index, workdir_at
 
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
 PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
             "gradle": "gradle", "gradlew": "gradle"}
-SHELLS = frozenset({"sh", "bash", "ash", "dash"})
 GO_COMPILING = frozenset({"build", "install", "test", "run", "vet", "generate"})
 GO_DOWNLOADING = frozenset({"list", "work"})
 GO_MOD_DOWNLOADING = frozenset({"download", "tidy", "vendor", "verify", "graph", "why"})
