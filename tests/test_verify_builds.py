@@ -28,18 +28,24 @@ COMMAND_SECONDS = 300
 pytestmark = pytest.mark.verify_build
 
 
-@pytest.fixture(scope="module")
-def daemon():
-    """The current engine when it is prepared (``.ci/run`` prepares it), else the host's 20.10."""
+def started_with_base_image(engine: str) -> PrivateDaemon:
+    """A private engine with the debootstrap base image loaded; the test is skipped, with the reason, without one."""
     try:
-        daemon = PrivateDaemon.start()
+        daemon = PrivateDaemon.start(engine=engine)
     except SandboxUnavailable as reason:
-        pytest.skip(f"no private Docker engine: {reason}")
+        pytest.skip(f"no private Docker engine ({engine}): {reason}")
     try:
         daemon.load_base_image(base_tarball())
     except SandboxUnavailable as reason:
         daemon.stop()
         pytest.skip(f"no base image: {reason}")
+    return daemon
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    """The current engine when it is prepared (``.ci/run`` prepares it), else the host's 20.10."""
+    daemon = started_with_base_image("auto")
     try:
         build_python_images(dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS))
     except BaseException:
@@ -216,15 +222,7 @@ def test_a_dockerignore_keeps_bytecode_caches_out_of_the_context_sent_and_the_im
 @pytest.fixture(scope="module")
 def packaged_client():
     """The host's Debian Docker 20.10, the engine verify falls back to when the current one is not prepared."""
-    try:
-        daemon = PrivateDaemon.start(engine="packaged")
-    except SandboxUnavailable as reason:
-        pytest.skip(f"no packaged Docker engine: {reason}")
-    try:
-        daemon.load_base_image(base_tarball())
-    except SandboxUnavailable as reason:
-        daemon.stop()
-        pytest.skip(f"no base image: {reason}")
+    daemon = started_with_base_image("packaged")
     yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
     daemon.stop()
 
