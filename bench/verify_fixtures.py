@@ -3,14 +3,23 @@ docker.io and debootstrap installed): `python bench/verify_fixtures.py [--engine
 Engines: `current` (Debian trixie's, prepared by `python3 dockerfix/verify/current_engine.py prepare`), `packaged`
 (the host's docker.io 20.10), `auto` (the default: current when prepared). On the current engine it also measures
 the cache-mount pairs on a rebuild: the hand-written apt pair (`tests/verify_fixtures/apt-cache-mount/`) after a
-dependency change, and DF205's go pair (`tests/verify_fixtures/go-build-cache/`) after a source edit. `--write`
-also saves the tables in docs/verify-results.md, the evidence the README links to."""
+dependency change, DF118's uv pair (`tests/verify_fixtures/uv-cache-mount/`) after a requirement is added (its
+wheels, downloaded here with pip, served over plain HTTP on the engine's own bridge: builds reach no HTTPS index),
+and DF205's go pair (`tests/verify_fixtures/go-build-cache/`) after a source edit. `--write` also saves the tables
+in docs/verify-results.md, the evidence the README links to."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,9 +32,13 @@ from dockerfix.verify.sandbox import PrivateDaemon, base_tarball, build_python_i
 
 FIXTURES = ROOT / "tests" / "verify_fixtures"
 DEPENDENCY_ADDED = "jq"
+REQUIREMENT_ADDED = "requests"
+UV_PAIR = FIXTURES / "uv-cache-mount"
+WHEEL_INDEX = (current_engine.BRIDGE_ADDRESS.split("/")[0], 8765)  # the uv pair's Dockerfiles name it
 # (fixture folder, the file changed between the two builds, its new text from the old)
 CACHE_MOUNT_PAIRS = (
     (FIXTURES / "apt-cache-mount", "packages.txt", lambda text: text + DEPENDENCY_ADDED + "\n"),
+    (UV_PAIR, "requirements.txt", lambda text: text + REQUIREMENT_ADDED + "\n"),
     (FIXTURES / "go-build-cache", "main.go", lambda text: text.replace('"hello"', '"hello, again"')),
 )
 RESULTS = ROOT / "docs" / "verify-results.md"
@@ -59,6 +72,35 @@ def _fixture_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
             )
         print(rows[-1], flush=True)
     return rows
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *arguments: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def wheel_index() -> Iterator[None]:
+    """The wheels the uv pair installs (uv itself, its requirements and the one added), downloaded with this
+    machine's pip and served as a plain folder on the current engine's bridge while the pairs are measured."""
+    address = f"http://{WHEEL_INDEX[0]}:{WHEEL_INDEX[1]}/"
+    for variant in ("before", "after"):
+        if address not in (UV_PAIR / f"{variant}.Dockerfile").read_text():
+            raise SystemExit(f"{UV_PAIR}/{variant}.Dockerfile does not name the wheel folder {address}")
+    requirements = (UV_PAIR / "requirements.txt").read_text().split()
+    with tempfile.TemporaryDirectory(prefix="dockerfix-wheels-") as folder:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", folder,
+             "uv", *requirements, REQUIREMENT_ADDED],
+            check=True,
+        )
+        server = http.server.ThreadingHTTPServer(WHEEL_INDEX, functools.partial(_QuietHandler, directory=folder))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
@@ -116,6 +158,13 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "The after image differs from the before one by the removed `/etc/apt/apt.conf.d/docker-clean`. The after\n"
             "rebuild re-runs one step: its `COPY packages.txt` is the before rebuild's, same file on the same base, from\n"
             "the build cache.\n\n"
+            "`tests/verify_fixtures/uv-cache-mount/`: DF118's two fixes of one Dockerfile (a test holds them to the rule's\n"
+            "output): `before.Dockerfile` runs `uv pip install --no-cache` (target legacy), `after.Dockerfile` mounts a\n"
+            "cache over `/root/.cache/uv` (target buildkit). The wheels (uv, then numpy and flask from `requirements.txt`)\n"
+            "come from a plain folder this bench serves on the engine's bridge, since builds here reach no HTTPS index.\n"
+            "From such a folder uv downloads about twice the wheels' size, in both variants alike (a first run: 36.5 MB\n"
+            "for 18.2 MB of wheels; the bridge counter was checked against one 16.9 MB file: 17.0 MB). Each is built,\n"
+            f"then `requirements.txt` gains `{REQUIREMENT_ADDED}` and it is built again.\n\n"
             "`tests/verify_fixtures/go-build-cache/`: `before.Dockerfile` installs go and `golang.org/x/text` from\n"
             "Debian's packages (so no build step downloads anything) and builds a program using it in GOPATH mode;\n"
             "`after.Dockerfile` is DF205's fix of it (a cache mount over `/root/.cache/go-build`; a test holds it to the\n"
@@ -138,7 +187,8 @@ def main() -> int:
             engine = daemon.client.check()
             fixture_rows += _fixture_rows(daemon, engine)
             if daemon.root is not None:  # downloads are counted on the current engine's own bridge
-                cache_rows += _cache_mount_rows(daemon, engine)
+                with wheel_index():
+                    cache_rows += _cache_mount_rows(daemon, engine)
         finally:
             daemon.stop()
     print(write_results(engines, fixture_rows, cache_rows, "--write" in sys.argv))

@@ -3,6 +3,8 @@ of a moved cache folder count as its cleanup."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dockerfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -76,3 +78,14 @@ def test_a_legacy_fix_declares_the_cache_folder_the_stage_moved_the_cache_to():
     for rule, text, folder in cases:
         [finding] = engine.check(parse_text(text), [rule], options={"target": "legacy"})
         assert folder in finding.fix.changes.removes, (rule.code, finding.fix.changes.removes)
+
+
+def test_the_measured_uv_pair_is_the_rules_two_fixes_of_one_dockerfile():
+    """docs/verify-results.md compares tests/verify_fixtures/uv-cache-mount/'s two Dockerfiles: each must be what
+    DF118 writes for the other's source, one per target."""
+    folder = Path(__file__).parent / "verify_fixtures" / "uv-cache-mount"
+    before, after = (folder / "before.Dockerfile").read_text(), (folder / "after.Dockerfile").read_text()
+    source = before.replace("uv pip install --no-cache ", "uv pip install ")
+    assert engine.check(parse_text(source), [UvNoCache()])
+    for target, expected in (("legacy", before), ("buildkit", after)):
+        assert engine.fix(Source(source), [UvNoCache()], unsafe_fixes=True, options={"target": target}).text == expected
