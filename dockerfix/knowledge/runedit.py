@@ -446,6 +446,16 @@ def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
     return folders[position - 1] if position else None
 
 
+def copy_destination(stage: Stage, copy: Instruction) -> str | None:
+    """Where a COPY/ADD writes, absolute and normalised (a relative destination is below the WORKDIR); None when a
+    variable or an unknown WORKDIR hides it."""
+    destination = copy.value[-1]
+    workdir = "/" if destination.startswith("/") else workdir_at(stage, copy)
+    if "$" in destination or workdir is None:
+        return None
+    return posixpath.normpath(posixpath.join(workdir, destination))
+
+
 @lru_cache(maxsize=64)
 def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
     """Each WORKDIR of the stage (its index) and the folder in effect after it: one scan per stage, not one per

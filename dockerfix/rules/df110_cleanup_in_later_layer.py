@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import posixpath
 from typing import Iterator
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -11,7 +10,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text, shell_runs, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text, copy_destination, shell_runs, tool_and_arguments, verb_index
 from dockerfix.knowledge.shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
@@ -53,13 +52,9 @@ def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCo
 def writes_under(stage: Stage, instruction: Instruction, paths: list[str]) -> bool:
     """Whether a COPY/ADD may put files where the cleanup removes them (its destination is one of them, inside one,
     or above one)."""
-    if not instruction.value:
+    target = copy_destination(stage, instruction) if instruction.value else None
+    if target is None:
         return True
-    destination = instruction.value[-1]
-    workdir = "/" if destination.startswith("/") else workdir_at(stage, instruction)
-    if "$" in destination or workdir is None:
-        return True
-    target = posixpath.normpath(posixpath.join(workdir, destination))
     return any(
         path == target or path.startswith(target.rstrip("/") + "/") or target.startswith(path.rstrip("/") + "/")
         for path in paths

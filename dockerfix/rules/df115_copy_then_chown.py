@@ -16,7 +16,7 @@ from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import parent_stages
 
 from .df202_add_to_copy import ADD_ONLY_FLAGS, ARCHIVE_NAME, remote
-from dockerfix.knowledge.runedit import shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.runedit import copy_destination, shell_runs, tool_and_arguments, workdir_at
 
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod"})
 # Instructions that write no file and run nothing: the copied files are as the COPY left them until the next RUN.
@@ -111,10 +111,9 @@ def copy_target(stage: Stage, instruction: Instruction) -> CopyTarget | None:
         return None
     if instruction.cmd == "add" and (any(flag.name in ADD_ONLY_FLAGS for flag in instruction.flags) or any(remote(s) or ARCHIVE_NAME.search(s) for s in sources)):
         return None
-    workdir = "/" if destination.startswith("/") else workdir_at(stage, instruction)
-    if workdir is None:
+    absolute = copy_destination(stage, instruction)
+    if absolute is None:
         return None
-    absolute = posixpath.normpath(posixpath.join(workdir, destination))
     single = posixpath.normpath(sources[0]).lstrip("/") if len(sources) == 1 else None
     if single is not None and (re.search(r"[*?\[]", single) or single in (".", "..", "") or sources[0].endswith("/")):
         single = None

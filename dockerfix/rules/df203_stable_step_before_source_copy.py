@@ -13,7 +13,7 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import source_copy, steps_from, tool_and_arguments, workdir_at
+from dockerfix.knowledge.runedit import copy_destination, source_copy, steps_from, tool_and_arguments
 from dockerfix.knowledge.shellfacts import manager_of, subcommand
 
 # Folders that package installs, users and the system write to: a source copied into one of them may be overwritten
@@ -227,16 +227,8 @@ class StableStepBeforeSourceCopy(Rule):
     @staticmethod
     def destination(stage: Stage, copy: Instruction) -> Destination | None:
         """Where the source lands, when it is known and no system step writes there."""
-        target = copy.value[-1]
-        if "$" in target:
-            return None
-        if not target.startswith("/"):
-            workdir = workdir_at(stage, copy)
-            if workdir is None:
-                return None
-            target = posixpath.join(workdir, target)
-        folder = posixpath.normpath(target)
-        if system_folder(folder) or names_folder_in_variables(stage, folder):
+        folder = copy_destination(stage, copy)
+        if folder is None or system_folder(folder) or names_folder_in_variables(stage, folder):
             return None
         owner = copy.flag("chown")
         named_owner = owner is not None and not re.fullmatch(r"[0-9]+(:[0-9]+)?", owner.value or "")
