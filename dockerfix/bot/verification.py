@@ -5,7 +5,6 @@ opt-in, and whatever goes wrong (no engine, a failing build) becomes one line of
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Sequence
 from ..rewriter.config import Settings
 from ..verify import BuildFailed, EngineError, NothingToVerify, measured_table
 from ..verify.engine import DockerClient
+from ..verify.measure import copied_context
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,8 @@ class Original:
 def _original_context(folder: Path, original: Original) -> Path:
     """A copy of the Dockerfile's folder (its build context) as it was before the fixes: the Dockerfile and the
     other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes."""
-    context = folder / "context"
-    shutil.copytree(original.dockerfile.parent, context, symlinks=True)
+    context = copied_context(original.dockerfile.parent, folder / "context", dict(original.other_files))
     (context / original.dockerfile.name).write_bytes(original.text)
-    for relative, text in original.other_files:
-        target = context / relative
-        if text is None:
-            target.unlink(missing_ok=True)
-        else:
-            target.write_text(text, encoding="utf-8")
     return context / original.dockerfile.name
 
 

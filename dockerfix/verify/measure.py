@@ -9,11 +9,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Sequence
+from typing import Mapping
 
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import Document, parse
-from dockerfix.rewriter.pipeline import AppliedFix, OtherFile, context_for, read_source, run_source
+from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
 from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.knowledge.runedit import shell_runs
 
@@ -223,17 +223,17 @@ def _measure(session: Session, text: bytes, context: Path, touched: str | None, 
     return image, Measurement(_rows(image), rebuild, outcome.context_bytes)
 
 
-def _fixed_context(folder: Path, original: Path, other_files: Sequence[OtherFile]) -> Path:
-    """The context the fixed Dockerfile is built from: a copy of the original with the files the fixes change (a
-    `.dockerignore`) written in. A copy even when there are none: BuildKit sends a folder it has seen before
-    incrementally, so a second build from the same folder would show a context transfer of a few bytes."""
-    shutil.copytree(original, folder, symlinks=True)
-    for other in other_files:
-        target = folder / other.relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.is_symlink():
-            target.unlink()
-        target.write_text(other.content, encoding="utf-8")
+def copied_context(source: Path, folder: Path, files: Mapping[str, str | None]) -> Path:
+    """A copy of the build context ``source`` at ``folder`` with ``files`` (relative path: text, or None to remove it)
+    written in place of what the copy holds; a symbolic link there is replaced, never written through."""
+    shutil.copytree(source, folder, symlinks=True)
+    for relative, text in files.items():
+        target = folder / relative
+        if target.is_symlink() or text is None:
+            target.unlink(missing_ok=True)
+        if text is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
     return folder
 
 
@@ -273,7 +273,11 @@ def verify(
     try:
         contexts = {"original": session.folder / "context"}
         shutil.copytree(context_dir, contexts["original"], symlinks=True)
-        contexts["fixed"] = _fixed_context(session.folder / "fixed-context", contexts["original"], result.other_files)
+        # the fixed build gets a copy too, even without other files: BuildKit sends a folder it has seen before
+        # incrementally, so a second build from the same folder would show a context transfer of a few bytes
+        contexts["fixed"] = copied_context(
+            contexts["original"], session.folder / "fixed-context", {other.relative: other.content for other in result.other_files},
+        )
         measured = {}
         for label, document in (("original", original_document), ("fixed", fixed_document)):
             text = source.encode(without_syntax_directive(document))
