@@ -324,7 +324,7 @@ def _git_unquote(line: str) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _ancestors(path: str) -> Iterable[str]:
+def ancestors(path: str) -> Iterable[str]:
     """``a/b/c`` -> ``a/b``, ``a``."""
     while "/" in path:
         path = path.rpartition("/")[0]
@@ -410,7 +410,7 @@ class BuildContext:
         if self._given is None:
             return self._walk()
         files = {path for path in map(_normal, self._given) if path}
-        folders = {folder for path in files for folder in _ancestors(path)}
+        folders = {folder for path in files for folder in ancestors(path)}
         return _Listing(tuple(files - folders), frozenset(folders), True)
 
     def _walk(self) -> _Listing:
@@ -469,7 +469,7 @@ class BuildContext:
         files = tuple(sorted(path for path in self._listing.files if not self._ignored(path)))
         folders = {path for path in self._listing.folders if not self._ignored(path)}
         for path in [*files, *folders]:
-            for folder in _ancestors(path):
+            for folder in ancestors(path):
                 if folder in folders:
                     break
                 folders.add(folder)
@@ -551,7 +551,7 @@ class BuildContext:
         taken: set[str] = set()
         for candidate in sorted(self._file_set | folders):
             relative = candidate[len(prefix):]
-            if not candidate.startswith(prefix) or any(folder in taken for folder in _ancestors(relative)):
+            if not candidate.startswith(prefix) or any(folder in taken for folder in ancestors(relative)):
                 continue
             if regex.fullmatch(relative):
                 found.append(candidate)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext
+from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
@@ -88,22 +88,16 @@ def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
     sent_below: dict[str, int] = {}
     dropped_below: dict[str, int] = {}
     for path in context.files():
-        for folder in _folders_above(path):
+        for folder in ancestors(path):
             sent_below[folder] = sent_below.get(folder, 0) + 1
             if path in dropped_set:
                 dropped_below[folder] = dropped_below.get(folder, 0) + 1
     emptied = {folder for folder, count in dropped_below.items() if count == sent_below[folder]}
     named = []
     for path in dropped:
-        outermost = next((folder for folder in reversed(_folders_above(path)) if folder in emptied), None)
+        outermost = next((folder for folder in reversed(list(ancestors(path))) if folder in emptied), None)
         named.append(outermost or path)
     return sorted(set(named))
-
-
-def _folders_above(path: str) -> list[str]:
-    """The folders above ``path``, nearest first (`a/b/c` gives `a/b`, `a`)."""
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
 def _named_sources(document: Document) -> list[str]:
