@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.stages import expand_global_args
+from dockerfix.rewriter.stages import base_stages, expand_global_args
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
@@ -91,22 +91,11 @@ def run_user(stage: Stage, run: Instruction) -> str | None:
     return user
 
 
-def earlier_stages_below(document: Document, stage: Stage) -> list[Stage]:
-    """The stages ``stage`` is built on (its FROM names an earlier stage, which may itself name one)."""
-    found = []
-    while True:
-        base = next((earlier for earlier in document.stages[:stage.index] if earlier.name and earlier.name == stage.base_image.lower()), None)
-        if base is None:
-            return found
-        found.append(base)
-        stage = base
-
-
 def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
     """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
     stage's ENV and ARG)."""
     names = {name for name, _ in cache.variables} | {"HOME"}
-    for below in earlier_stages_below(document, stage):
+    for below in base_stages(document, stage):
         for instruction in below.instructions:
             if instruction.cmd == "user":
                 return True
@@ -138,7 +127,7 @@ def base_image_environment(document: Document, stage: Stage) -> Mapping[str, str
     nothing for an image not named after such a tool (as for the other caches, its ENV is taken to move nothing),
     the cited ENV of the official golang and rust images, and None (unknown) for any other image of such a tool, an
     `onbuild` image or an image a build argument names."""
-    root = (earlier_stages_below(document, stage) or [stage])[-1]
+    root = (base_stages(document, stage) or [stage])[-1]
     image = expand_global_args(root.base_image, document)
     if image is None:
         return None

@@ -48,6 +48,15 @@ def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
     return next(((candidate,) for candidate in earlier if candidate.name == image.lower()), ())
 
 
+def base_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
+    """The stages ``stage`` is built on, nearest first: its FROM names an earlier stage, which may name another; the
+    chain stops where the base cannot be told (an ARG without a default here)."""
+    chain: list[Stage] = []
+    while len(parents := parent_stages(document, chain[-1] if chain else stage)) == 1:
+        chain.append(parents[0])
+    return tuple(chain)
+
+
 def shipped_stages(document: Document, target: str | None = None) -> frozenset[int]:
     """Indexes of the stages whose layers are in the image built for ``target``."""
     stage = target_stage(document, target)

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
-from dockerfix.rewriter.stages import shipped_offset_test
+from dockerfix.rewriter.stages import base_stages, shipped_offset_test
 from dockerfix.rewriter.shell import Script
 
 from dockerfix.knowledge.runedit import (
@@ -282,14 +282,10 @@ class MergeConsecutiveRun(Rule):
 
 def effective_shell(document: Document, stage: Stage) -> Instruction | None:
     """The SHELL instruction in force for the stage's RUNs (its own, or inherited from the stage it is built on)."""
-    current: Stage | None = stage
-    seen = set()
-    while current is not None and current.index not in seen:
-        seen.add(current.index)
+    for current in (stage, *base_stages(document, stage)):
         shells = [i for i in current.instructions if i.cmd == "shell"]
         if shells:
             return shells[-1]
-        current = next((s for s in document.stages[: current.index] if s.name and s.name == current.base_image.lower()), None)
     return None
 
 

@@ -13,7 +13,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, apply_edits
 from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
-from dockerfix.rewriter.stages import parent_stages
+from dockerfix.rewriter.stages import base_stages
 
 from .df202_add_to_copy import ADD_ONLY_FLAGS, ARCHIVE_NAME, remote
 from dockerfix.knowledge.runedit import copy_destination, shell_runs, tool_and_arguments, workdir_at
@@ -468,10 +468,7 @@ def non_root_user(document: Document, stage: Stage, run: Instruction) -> bool:
 def prior_instructions(document: Document, stage: Stage, copy: Instruction) -> Iterator[tuple[Stage, Instruction]]:
     """What ran before ``copy`` in its image: the stages it is built FROM (oldest first), then its own stage up to it
     (FROM lines excluded)."""
-    lineage = [stage]
-    while len(parents := parent_stages(document, lineage[0])) == 1:
-        lineage.insert(0, parents[0])
-    for member in lineage:
+    for member in (*reversed(base_stages(document, stage)), stage):
         for instruction in member.instructions[1:]:
             if instruction.index >= copy.index:
                 return

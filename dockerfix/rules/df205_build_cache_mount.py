@@ -11,12 +11,12 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
-from dockerfix.rewriter.stages import expand_global_args, shipped_stages
+from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_stages
 
 from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
-    ToolCache, base_image_environment, cache_mount, earlier_stages_below, mount_edit, runs_as_root, wants_mount,
+    ToolCache, base_image_environment, cache_mount, mount_edit, runs_as_root, wants_mount,
 )
 from dockerfix.knowledge.cleanups import reading
 from dockerfix.knowledge.shellfacts import SHELLS
@@ -53,7 +53,7 @@ GO_VERSION = re.compile(r"^(\d+)\.(\d+)")
 def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | None:
     """The go version the tag of the official golang image the stage is built on names (``()`` for a tag without
     one, the newest); None for any other image."""
-    root = (earlier_stages_below(document, stage) or [stage])[-1]
+    root = (base_stages(document, stage) or [stage])[-1]
     image = expand_global_args(root.base_image, document)
     reference = Reference.parse(image) if image else None
     if reference is None or reference.official_name != "golang" and not reference.repository.lower().endswith("library/golang"):
@@ -370,7 +370,7 @@ class BuildCacheMount(Rule):
 
     def family(self, document: Document, stage: Stage, tool: str) -> Family | None:
         """The stage and the stages built on it, when the stage uses the tool and no stage below it does."""
-        if not self.uses(stage, tool) or any(self.uses(below, tool) for below in earlier_stages_below(document, stage)):
+        if not self.uses(stage, tool) or any(self.uses(below, tool) for below in base_stages(document, stage)):
             return None
         stages = [stage, *stages_built_on(document, stage)]
         return Family(stages, [(member, run, uses) for member in stages for run, uses in self.uses(member, tool)])
@@ -432,7 +432,7 @@ class BuildCacheMount(Rule):
             if any(JAVA_FOLDER_PROPERTIES.search(environment.get(name, "")) for name in JAVA_VARIABLES):
                 return None
             if any(instruction.cmd in ("copy", "add") and any("settings.xml" in word for word in instruction.value)
-                   for member in (stage, *earlier_stages_below(document, stage)) for instruction in member.instructions):
+                   for member in (stage, *base_stages(document, stage)) for instruction in member.instructions):
                 return None  # a settings.xml may name another local repository
         named = (use.folders or {}).get(cache)
         if named is not None:
@@ -459,7 +459,7 @@ class BuildCacheMount(Rule):
             return True
         return any(instruction.cmd in ("copy", "add") and instruction.index < run.index
                    and any(word.rstrip("/").endswith("go.mod") for word in instruction.value[:-1])
-                   for member in (stage, *earlier_stages_below(document, stage)) for instruction in member.instructions)
+                   for member in (stage, *base_stages(document, stage)) for instruction in member.instructions)
 
     @staticmethod
     def removed(stage: Stage, run: Instruction, folder: str) -> bool:
