@@ -21,7 +21,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.stages import expand_global_args
+from dockerfix.rewriter.stages import expand_global_args, parent_stages
 
 from .runedit import Style, shell_runs, tool_and_arguments, verb_index
 
@@ -224,9 +224,10 @@ def stage_names(document: Document) -> set[str]:
 
 
 def resolved_reference(document: Document, stage: Stage) -> Reference | None:
-    """The base image of a stage after global ARG expansion; None for `scratch`, an earlier stage or an unknown ARG."""
+    """The base image of a stage after global ARG expansion; None for `scratch`, an earlier stage or an unknown ARG.
+    Only earlier stages count, as BuildKit resolves them: `FROM golang AS golang` is the image."""
     text = expand_global_args(stage.base_image, document)
-    if text is None or text.lower() == "scratch" or text.lower() in stage_names(document):
+    if text is None or text.lower() == "scratch" or parent_stages(document, stage):
         return None
     return Reference.parse(text)
 

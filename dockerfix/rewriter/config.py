@@ -13,12 +13,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from .budget import DEFAULT_TIME_BUDGET
 from .engine import Selection
 from .files import FileError, read_regular
 from .registry import rule_options
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
-_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "bot"}
+_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "time-budget", "bot"}
 # Far above any real configuration; the bound stops a hostile file (a repository's pyproject.toml) from eating memory.
 CONFIG_LIMIT = 10_000_000
 _BOT_KEYS = {"enabled", "paths", "branch", "labels", "reviewers", "unsafe-fixes"}
@@ -49,6 +50,7 @@ class Settings:
     root: Path | None = None
     path: Path | None = field(default=None, compare=False)
     bot: BotSettings = BotSettings()
+    time_budget: float = DEFAULT_TIME_BUDGET  # seconds of wall-clock time for one file's analysis
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)  # rule options set by the configuration
 
     def selection_for(self, file: Path | None) -> Selection:
@@ -146,6 +148,11 @@ def load(path: Path) -> Settings:
         if not isinstance(table["unsafe-fixes"], bool):
             raise ConfigError(f"{path}: `unsafe-fixes` must be true or false")
         settings = replace(settings, unsafe_fixes=table["unsafe-fixes"])
+    if "time-budget" in table:
+        budget = table["time-budget"]
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= 86_400:
+            raise ConfigError(f"{path}: `time-budget` must be a number of seconds above 0 and at most 86400, not {budget!r}")
+        settings = replace(settings, time_budget=float(budget))
     if "per-file-ignores" in table:
         mapping = table["per-file-ignores"]
         if not isinstance(mapping, dict):

@@ -9,6 +9,7 @@ import bisect
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from .budget import OverBudget
 from .context import BuildContext
 from .document import Document, Instruction, parse
 from .fixes import Applicability, Edit, FileEdit, Finding, apply_edits
@@ -79,6 +80,9 @@ def check(
     for rule in rules:
         try:
             produced = list(rule.check(document, context))
+        except OverBudget as over:
+            over.rule = rule.code
+            raise
         except Exception as error:  # a broken rule must not take the file down with it
             if failures is None:
                 raise
@@ -89,7 +93,11 @@ def check(
         findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
     reported = tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
     for rule in rules:
-        reviewed = rule.review(document, reported, context)
+        try:
+            reviewed = rule.review(document, reported, context)
+        except OverBudget as over:
+            over.rule = rule.code
+            raise
         if reviewed is not None:
             reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
     if not other_files or build_context is None or build_context.root is None:  # a names-only context is nowhere to write

@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import engine
+from .budget import OverBudget, time_budget
 from .config import Settings
 from .context import BuildContext
 from .document import parse
@@ -219,7 +220,31 @@ def run_source(
     """Check and fix one decoded file; the result says what would change (nothing is written here). Without
     ``apply_fixes`` only the findings are computed (what an editor needs on every keystroke). Fixes change other
     files of the build context only with ``other_files`` and a context that is a folder (see ``engine.check``).
-    ``context_folder`` is the context folder as the user names it (for the paths of those files)."""
+    ``context_folder`` is the context folder as the user names it (for the paths of those files).
+
+    The analysis has ``settings.time_budget`` seconds: past it, the file gets a rule failure naming the rule that was
+    running, and nothing of it is fixed."""
+    try:
+        with time_budget(settings.time_budget):
+            return _analyse(source, settings, build_context, file, apply_fixes, other_files, context_folder)
+    except OverBudget as over:
+        culprit = f"{over.rule}: this rule" if over.rule else "engine: the analysis"
+        return FileResult(
+            path=source.path,
+            rule_failures=(f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` setting); the file is not fixed",),
+            warnings=context_warnings(build_context),
+        )
+
+
+def _analyse(
+    source: Source,
+    settings: Settings,
+    build_context: BuildContext | None,
+    file: Path | None,
+    apply_fixes: bool,
+    other_files: bool,
+    context_folder: Path | None,
+) -> FileResult:
     rules = settings.selection_for(file).rules()
     threshold = engine.fix_threshold(settings.unsafe_fixes)
     warnings = context_warnings(build_context)

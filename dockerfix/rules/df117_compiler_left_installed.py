@@ -10,6 +10,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.stages import base_stages
 
 from dockerfix.knowledge.baseimages import identify, resolved_reference
 from dockerfix.knowledge.runedit import append_blocker, append_edit, shell_runs, stages_built_on, tool_and_arguments
@@ -175,9 +176,8 @@ class CompilerLeftInstalled(Rule):
 
     @staticmethod
     def image_has_compiler(document: Document, stage: Stage) -> bool:
-        while stage.base_image.lower() in {other.name for other in document.stages if other.name}:
-            stage = next(other for other in document.stages if other.name == stage.base_image.lower())
-        reference = resolved_reference(document, stage)
+        chain = base_stages(document, stage)
+        reference = resolved_reference(document, chain[-1] if chain else stage)
         if reference is None:
             return False
         if reference.official_name in TOOLCHAIN_IMAGES:
