@@ -131,6 +131,35 @@ def test_fixes_beside_a_dropped_one_still_apply():
     assert {failure.code for failure in result.failures} == {"DF905"}
 
 
+class PrefixesRuns(Rule):
+    """Test rule: a sound fix at the very point where DF902's broken one inserts, so the two touch."""
+
+    code = "DF907"
+    name = "prefixes-runs"
+    summary = "test"
+
+    def check(self, document, context):
+        for run in document.instructions:
+            if run.cmd == "run" and not run.arguments.startswith("echo 0;"):
+                yield self.finding("x", run.start, run.end, self.fix("prefix", [Edit.insert(run.arguments_start, "echo 0; ")]))
+
+
+def test_a_sound_fix_touching_a_broken_one_still_applies():
+    """Issue 19, item 14: the broken fix reserved the text first, was dropped, and the loop stopped as converged, so
+    the sound fix beside it, which applies alone, was never applied."""
+    alone = engine.fix(Source("FROM a\nRUN echo 1\n"), [PrefixesRuns()])
+    assert alone.text == "FROM a\nRUN echo 0; echo 1\n"
+    result = engine.fix(Source("FROM a\nRUN echo 1\n"), [BreaksTheFile(), PrefixesRuns()])
+    assert result.text == alone.text and result.converged
+    assert [failure.code for failure in result.failures] == ["DF902"]
+
+
+def test_a_fix_known_broken_reserves_no_text_in_later_passes():
+    """In the second pass DF902's title is known broken: it must not keep DF907's fix out again."""
+    result = engine.fix(Source("from a\nrun echo 1\nrun echo 2\n"), [UppercaseKeyword(), BreaksTheFile(), PrefixesRuns()])
+    assert result.text == "FROM a\nRUN echo 0; echo 1\nRUN echo 0; echo 2\n" and result.converged
+
+
 def test_one_buggy_fix_title_is_reported_once():
     """The engine tries the fixes nearest to where the output went wrong first, so 200 copies of one bug cost a few
     parses and one report, not 200."""

@@ -279,18 +279,24 @@ def fix(
     pending = _PendingFiles()
     converged = False
     for _ in range(MAX_PASSES):
-        chosen = [
-            finding for finding in _select_fixes(findings, threshold)
-            if (finding.code, finding.fix.title) not in broken and pending.allows(finding) and (finding.fix.edits or pending.news(finding))
+        # filter first: a fix known broken or blocked must not reserve the text a sound neighbour needs
+        candidates = [
+            finding for finding in findings
+            if finding.fix is not None and (finding.code, finding.fix.title) not in broken
+            and pending.allows(finding) and (finding.fix.edits or pending.news(finding))
         ]
+        chosen = _select_fixes(candidates, threshold)
         if not chosen:
             converged = True
             break
         attempt = _Attempt.of(source, document, _edits(chosen))
+        culprits_before = len(broken)
         if attempt.document is None:
             chosen, attempt = _keep_sound(source, document, chosen, attempt, failures, broken)
         files_change = any(pending.news(finding) for finding in chosen)
         if attempt.document is None or (attempt.text == document.text and not files_change):
+            if attempt.document is not None and len(broken) > culprits_before:
+                continue  # the fixes the dropped culprits kept out get their turn
             converged = attempt.text == document.text
             break
         applied.extend(chosen)
