@@ -213,6 +213,7 @@ def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool
         out.write(output.as_github(results))
     elif arguments.diff:
         out.write("".join(result.diff for result in results))
+        sys.stderr.write(output.incompleteness(results))  # stdout stays a patch
     else:
         out.write(output.text_findings(results))
         if arguments.check:

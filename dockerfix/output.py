@@ -19,10 +19,21 @@ def text_findings(results: Sequence[FileResult], show_fix_hint: bool = True) -> 
             marker = " [*]" if finding.fixable else ""
             start = finding.range.start
             lines.append(f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}{marker}")
-        for failure in result.rule_failures:
-            lines.append(f"{result.path}: rule bug: {failure}")
-        lines.extend(f"{result.path}: warning: {warning}" for warning in result.warnings)
+        lines.extend(_incomplete(result))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def incompleteness(results: Sequence[FileResult]) -> str:
+    """What made the results less complete than they could be (rule bugs, context warnings), for the outputs that
+    carry only text changes (`--diff`) and so say it on stderr."""
+    lines = [line for result in results for line in _incomplete(result)]
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _incomplete(result: FileResult) -> list[str]:
+    return [f"{result.path}: rule bug: {failure}" for failure in result.rule_failures] + [
+        f"{result.path}: warning: {warning}" for warning in result.warnings
+    ]
 
 
 def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) -> str:

@@ -41,6 +41,17 @@ def test_the_cli_and_its_json_say_the_context_was_not_read(tmp_path: Path):
     assert f"::warning file={dockerfile},title=dockerfix::the build context is not read" in github.replace("%3A", ":")
 
 
+def test_the_diff_keeps_the_warning_on_stderr_and_stdout_a_patch(tmp_path: Path):
+    """Issue 19, item 13: `--diff` printed no warning, so a refused context looked like a clean one."""
+    dockerfile = refused_context(tmp_path)
+    for arguments in (["--diff", str(dockerfile)], ["--diff", "-", "--stdin-filename", str(dockerfile)]):
+        run = subprocess.run(
+            [sys.executable, "-m", "dockerfix", "--no-progress", *arguments], input=DOCKERFILE, capture_output=True, text=True
+        )
+        assert f"{dockerfile}: warning: the build context is not read" in run.stderr, arguments
+        assert "warning" not in run.stdout
+
+
 def test_a_readable_context_gives_no_warning(tmp_path: Path):
     dockerfile = refused_context(tmp_path)
     (tmp_path / ".dockerignore").write_text("node_modules\n")
