@@ -24,6 +24,7 @@ COLUMNS = (
     ("inputs BuildKit accepted", lambda verdict: verdict.input_accepted),
     ("outputs rejected", lambda verdict: verdict.output_rejected),
     ("exceptions", lambda verdict: verdict.exception is not None),
+    ("hangs", lambda verdict: verdict.hang is not None),
     ("parser disagreements", lambda verdict: verdict.parser_disagreement is not None),
     ("non-idempotent", lambda verdict: verdict.not_idempotent),
     ("invariant violations", lambda verdict: bool(verdict.invariant_violations)),

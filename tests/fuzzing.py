@@ -18,6 +18,7 @@ from random import Random
 import dockerfile
 
 from dockerfix.rewriter import engine
+from dockerfix.rewriter.budget import OverBudget, time_budget
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.engine import FixResult, Selection
 from dockerfix.rewriter.source import Source, SourceError
@@ -29,7 +30,11 @@ TOKENS = (
     "# ", "\n#", "$", "${", "}", "(", ")", "|", "&", "\n", " ", "\t", "RUN ", "--mount=type=cache,target=/root/.cache ",
     "--from=build ", "--chown=1:1 ", "--link ", "[", "]", '["sh", "-c"]', "=", "apt-get update && apt-get install -y curl",
     "pip install x", "rm -rf /var/lib/apt/lists/*", "cd /tmp", "set -e", "exit 0", "é",
+    # stage names that clash: a stage named like its image, like an earlier stage, in another case
+    " AS golang", " AS base", "\nFROM golang AS golang\n", "\nFROM base AS BASE\n", "\nFROM ${BASE} AS base\n",
 )
+# Far above what one mutated corpus file takes, so only a loop that does not end reaches it (issue 19, item 8).
+JUDGE_BUDGET = 30.0
 RULES = Selection().rules()
 
 
@@ -119,6 +124,7 @@ class Verdict:
 
     input_accepted: bool = False
     exception: str | None = None
+    hang: str | None = None
     parser_disagreement: str | None = None
     output_rejected: bool = False
     not_idempotent: bool = False
@@ -127,7 +133,7 @@ class Verdict:
 
     @property
     def problems(self) -> list[str]:
-        found = [self.exception, self.parser_disagreement] + self.invariant_violations + self.rule_failures
+        found = [self.exception, self.hang, self.parser_disagreement] + self.invariant_violations + self.rule_failures
         found += ["output rejected by BuildKit"] * self.output_rejected + ["a second run changed the output"] * self.not_idempotent
         return [problem for problem in found if problem]
 
@@ -142,7 +148,11 @@ def judge(text: str, context: BuildContext | None) -> Verdict:
     the input, we parse it, BuildKit accepts the output, a second run changes nothing, and no rule fails."""
     verdict = Verdict(input_accepted=buildkit_accepts(text))
     try:
-        result = engine.fix(Source(text), RULES, context, unsafe_fixes=True)
+        with time_budget(JUDGE_BUDGET):
+            result = engine.fix(Source(text), RULES, context, unsafe_fixes=True)
+    except OverBudget as over:
+        verdict.hang = f"{over.rule or 'the engine'} did not finish within {JUDGE_BUDGET:g} s"
+        return verdict
     except SourceError as error:
         if verdict.input_accepted:
             verdict.parser_disagreement = f"BuildKit accepts the input, we reject it: {error}"
