@@ -287,7 +287,7 @@ def plan(document: Document, identified: Identified) -> Plan | None:
         incomplete.append(left_behind)
     executable = program[1][0]
     if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
-        incomplete.append(f"`{executable}` is found through PATH: neither the Node runtime image nor `{artifact}` is known to provide it")
+        incomplete.append(f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it")
     build_before: list[str] = []
     build_after: list[str] = []
     runtime_before: list[str] = []
