@@ -139,3 +139,20 @@ def test_a_tidy_build_run_still_splits():
     result = fixed(text)
     assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
     assert parse_text(result.text).stages[-1].base_image == "scratch"
+
+
+@pytest.mark.parametrize("build, jre", [
+    ("maven:3.9-eclipse-temurin-21", "eclipse-temurin:21-jre"),  # listed in the shipped measurements
+    ("maven:3.9-eclipse-temurin-11", None),  # no data shows eclipse-temurin:11-jre: the split is only shown
+])
+def test_a_java_split_writes_only_a_jre_tag_the_data_shows(build, jre):
+    text = (f"FROM {build}\nWORKDIR /src\nCOPY . .\nRUN mvn -B package\n"
+            "CMD [\"java\", \"-jar\", \"/src/target/app.jar\"]\n")
+    result = fixed(text)
+    if jre is None:
+        assert not [f for f in result.applied if f.code == "DF304"]
+        [finding] = [f for f in result.remaining if f.code == "DF304"]
+        assert finding.fix.applicability.name == "DISPLAY_ONLY" and "eclipse-temurin:11-jre" in finding.message
+    else:
+        assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
+        assert parse_text(result.text).stages[-1].base_image == jre

@@ -16,7 +16,7 @@ from dockerfix.rendering import render as render_template
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .baseimages import Identified, apt_installed, data, is_build_only_apt_package, measurements
+from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
 from .runedit import shell_runs, tool_and_arguments, verb_index, workdir_at
 from .shellfacts import Role, role
 
@@ -32,9 +32,9 @@ BUILD_NAMES = ("build", "builder", "compile", "build-stage")
 # The programs a Node runtime image provides on PATH: any other bare name in CMD comes from the build stage
 NODE_PROGRAMS = {"node", "npm", "npx", "yarn"}
 # Commands after the build that write nothing but what a redirection sends (judged on its own)
-WRITE_NOTHING = {"echo", "printf", "true", "false", ":", "test", "[", "ls", "cat", "du", "pwd", "id", "whoami"}
-# Commands after the build that write only the paths they are given: after the options, every path (`targets`: the
-# last one only; `skip_first`: all but a mode or owner)
+WRITE_NOTHING = {"echo", "printf", "true", "false", ":", "test", "[", "ls", "cat", "du", "pwd", "id", "whoami", "exit", "set"}
+# Commands after the build that write only the paths they are given, after the options: every one (`all`), the
+# destination (`last`), or all but a mode or owner (`skip_first`)
 WRITES_PATHS = {"mkdir": "all", "touch": "all", "strip": "all", "chmod": "skip_first", "chown": "skip_first",
                 "chgrp": "skip_first", "cp": "last", "mv": "last", "install": "last", "ln": "last"}
 DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
@@ -169,8 +169,7 @@ def _runtime_image(ecosystem: str, identified: Identified, stage: Stage, static:
         # node, python and java run the program with the image's own runtime: stay on it, or on the JRE variant
         # of the same family when the measurements show that tag
         jre = f"{identified.family}:{identified.version}-jre-alpine"
-        proven = ecosystem == "java" and identified.family == "eclipse-temurin" and _published(jre)
-        return jre if proven else stage.from_instruction.value[0]
+        return jre if ecosystem == "java" and _published(jre) else stage.from_instruction.value[0]
     if ecosystem == "go" and static:
         return "scratch"
     if ecosystem in ("go", "rust"):
@@ -236,18 +235,6 @@ def _new_stage_name(document: Document) -> str:
              if flag.name == "from" and flag.value}
     candidates = (*BUILD_NAMES, *(f"build-{number}" for number in range(2, len(used) + 3)))
     return next(name for name in candidates if name not in used)
-
-
-def _apk_added(stage: Stage) -> set[str]:
-    """Packages the stage adds with `apk add` (literal names only)."""
-    added: set[str] = set()
-    for _, commands in shell_runs(stage):
-        for command in commands:
-            name, arguments = tool_and_arguments(command)
-            index = verb_index(arguments)
-            if name == "apk" and index is not None and arguments[index] == "add":
-                added.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
-    return added
 
 
 def _prune(stage: Stage) -> str:
@@ -329,9 +316,11 @@ def plan(document: Document, identified: Identified) -> Plan | None:
     static = ecosystem == "go" and "CGO_ENABLED=0" in document.text[stage.from_instruction.start:] and not runtime_runs and not runtime_apt and (
         user is None or user.split(":")[0].isdigit()) and program[0].is_json
     runtime_image = _runtime_image(ecosystem, identified, stage, static)
+    if ecosystem == "java" and runtime_image != stage.from_instruction.value[0] and not _published(runtime_image):
+        incomplete.append(f"no measurement shipped with dockerfix shows that `{runtime_image}` exists")
     if runtime_image.startswith("alpine") and runtime_apt:
         incomplete.append("the runtime stage is Alpine: the apt packages must be named for apk")
-    apk_runtime = sorted(name for name in _apk_added(stage) if not is_build_only_apt_package(name))
+    apk_runtime = sorted(name for name in installed_with(stage, ("apk",), "add") if not is_build_only_apt_package(name))
     if apk_runtime:
         incomplete.append(f"the stage adds {', '.join(apk_runtime)} with apk: the runtime stage does not have them")
     from_value = stage.from_instruction.value
