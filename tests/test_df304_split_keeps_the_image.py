@@ -106,6 +106,9 @@ AFTER_THE_BUILD = {
     "go-generated-config-one-run": (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
         "RUN CGO_ENABLED=0 go build -o /out/app . && go run ./gen > /etc/app.conf\nCMD [\"/out/app\"]\n"),
+    "go-echo-to-etc": (
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
+        "RUN CGO_ENABLED=0 go build -o /out/app . && echo \"mode=prod\" > /etc/app.conf\nCMD [\"/out/app\"]\n"),
     "node-global-tool": (
         "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\nRUN npm install -g serve\n"
         "CMD [\"serve\", \"-s\", \"dist\"]\n"),
