@@ -148,5 +148,5 @@ class MultiStageSplit(Rule):
             return
         message += "; files the program reads at run time outside the copied artifact must be added by hand"
         yield self.finding(message, instruction.start, instruction.header_end, self.fix(
-            f"Split into build and runtime stages ({split.ecosystem}; {left_out} is no longer in the image)", [edit],
+            f"Split into build and runtime stages ({split.ecosystem}; leaves {left_out} out of the image)", [edit],
             Applicability.UNSAFE, content_change(split.ecosystem, split.values)))
