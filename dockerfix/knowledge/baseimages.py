@@ -256,12 +256,17 @@ def commands_used(stage: Stage, after: Instruction | None = None) -> dict[str, I
 
 def apt_installed(stage: Stage) -> set[str]:
     """Packages the stage installs with `apt-get install` / `apt install` (literal names only)."""
+    return installed_with(stage, ("apt-get", "apt"), "install")
+
+
+def installed_with(stage: Stage, tools: tuple[str, ...], verb: str) -> set[str]:
+    """Packages the stage installs with one of ``tools`` and ``verb`` (`apk add`), literal names without versions."""
     installed: set[str] = set()
     for _, commands in shell_runs(stage):
         for command in commands:
             name, arguments = tool_and_arguments(command)
             index = verb_index(arguments)
-            if name in ("apt-get", "apt") and index is not None and arguments[index] == "install":
+            if name in tools and index is not None and arguments[index] == verb:
                 installed.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
     return installed
 

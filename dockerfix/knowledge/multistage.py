@@ -16,7 +16,7 @@ from dockerfix.rendering import render as render_template
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .baseimages import Identified, apt_installed, data, is_build_only_apt_package, stage_names
+from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
 from .runedit import shell_runs, tool_and_arguments, verb_index, workdir_at
 from .shellfacts import Role, role
 
@@ -29,6 +29,15 @@ ECOSYSTEM_OF_FAMILY = {
 }
 PATH_FOLDERS = ("/usr/local/bin", "/usr/bin", "/bin", "/go/bin", "/usr/local/sbin", "/usr/local/cargo/bin")
 BUILD_NAMES = ("build", "builder", "compile", "build-stage")
+# The programs a Node runtime image provides on PATH: any other bare name in CMD comes from the build stage
+NODE_PROGRAMS = {"node", "npm", "npx", "yarn"}
+# Commands after the build that write nothing but what a redirection sends (judged on its own)
+WRITE_NOTHING = {"echo", "printf", "true", "false", ":", "test", "[", "ls", "cat", "du", "pwd", "id", "whoami", "exit", "set"}
+# Commands after the build that write only the paths they are given, after the options: every one (`all`), the
+# destination (`last`), or all but a mode or owner (`skip_first`)
+WRITES_PATHS = {"mkdir": "all", "touch": "all", "strip": "all", "chmod": "skip_first", "chown": "skip_first",
+                "chgrp": "skip_first", "cp": "last", "mv": "last", "install": "last", "ln": "last"}
+DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
 
 
 def promises(document: Document) -> dict[str, Any]:
@@ -147,10 +156,20 @@ def _artifact(ecosystem: str, stage: Stage, build: Instruction, program: list[st
     return path, None if path in outputs else f"no build output is written to `{path}` that dockerfix can see"
 
 
+def _published(reference: str) -> bool:
+    """Whether the shipped measurements of official images list this tag: the proof that it exists."""
+    return any(measurement.reference == reference for measurement in measurements())
+
+
 def _runtime_image(ecosystem: str, identified: Identified, stage: Stage, static: bool) -> str:
     runtimes = data()["runtimes"]
     if identified.variant.name == "alpine":
-        return runtimes["alpine"]
+        if ecosystem in ("go", "rust"):  # the program is the copied binary, linked against Alpine's musl
+            return runtimes["alpine"]
+        # node, python and java run the program with the image's own runtime: stay on it, or on the JRE variant
+        # of the same family when the measurements show that tag
+        jre = f"{identified.family}:{identified.version}-jre-alpine"
+        return jre if ecosystem == "java" and _published(jre) else stage.from_instruction.value[0]
     if ecosystem == "go" and static:
         return "scratch"
     if ecosystem in ("go", "rust"):
@@ -162,6 +181,60 @@ def _runtime_image(ecosystem: str, identified: Identified, stage: Stage, static:
     family = data()["families"][identified.family]
     version = identified.version if identified.version and identified.version != "latest" else ""
     return f"{identified.family}:{identified.tag_for('slim') if version else family['default_runtime']}"
+
+
+def _inside(path: str, artifact: str) -> bool:
+    return path == artifact or path.startswith(artifact.rstrip("/") + "/")
+
+
+def _written_paths(name: str, arguments: list[str | None]) -> list[str | None] | None:
+    """The paths a command after the build writes (None where a path is not literal); None for a command whose
+    effects dockerfix does not know."""
+    if name in WRITE_NOTHING:
+        return []
+    shape = WRITES_PATHS.get(name)
+    if shape is None:
+        return None
+    paths = [argument for argument in arguments if argument is None or not argument.startswith("-")]
+    if shape == "skip_first":
+        return paths[1:]
+    return paths[-1:] if shape == "last" else paths
+
+
+def _after_build(run: Instruction, commands: list[SimpleCommand], ecosystem: str, artifact: str, folder: str | None) -> str | None:
+    """Why what the build RUN does after its build command may be left behind in the build stage, or None: every
+    later command and redirection must write inside the artifact (which is copied) or only remove files."""
+    build = [command for command in commands if _build_command(ecosystem, command)][-1]
+    if any(tool_and_arguments(command)[0] in ("cd", "pushd", "popd") for command in commands):
+        folder = None  # relative paths no longer resolve against the WORKDIR
+    for command in commands:
+        if command.start < build.end:
+            continue
+        name, arguments = tool_and_arguments(command)
+        if role(name, arguments) is Role.CLEANUP:
+            continue
+        written = _written_paths(name or "", arguments)
+        paths = [_absolute(path, folder) if path is not None else None for path in written or ()]
+        if written is None or not all(path is not None and _inside(path, artifact) for path in paths):
+            shown = " ".join([name or "?", *(argument or "…" for argument in arguments)][:4])
+            return (f"the build RUN on line {run.start_line} runs `{shown}` after the build: what it makes outside "
+                    f"`{artifact}` would stay behind in the build stage")
+    for target in run.shell.output_targets:
+        path = _absolute(target.literal, folder) if target.literal is not None else None
+        if target.start > build.start and path not in DEVICES and not (path and _inside(path, artifact)):
+            return (f"the build RUN on line {run.start_line} writes `{target.text}` after the build: it would stay "
+                    f"behind in the build stage")
+    return None
+
+
+def _new_stage_name(document: Document) -> str:
+    """A build stage name nothing in the file uses (stage names, `--from` values and base images, compared
+    case-insensitively as BuildKit does): one of ``BUILD_NAMES`` or the first free `build-N`."""
+    used = {stage.name for stage in document.stages if stage.name} | {stage.base_image.lower() for stage in document.stages}
+    used |= {flag.value.lower() for instruction in document.instructions for flag in instruction.flags
+             if flag.name == "from" and flag.value}
+    candidates = (*BUILD_NAMES, *(f"build-{number}" for number in range(2, len(used) + 3)))
+    return next(name for name in candidates if name not in used)
 
 
 def _prune(stage: Stage) -> str:
@@ -195,6 +268,13 @@ def plan(document: Document, identified: Identified) -> Plan | None:
         return None
     if uncertain:
         incomplete.append(uncertain)
+    build_commands = next(commands for run, commands in runs if run is build)
+    left_behind = _after_build(build, build_commands, ecosystem, artifact, workdir_at(stage, build))
+    if left_behind:
+        incomplete.append(left_behind)
+    executable = program[1][0]
+    if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
+        incomplete.append(f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it")
     build_before: list[str] = []
     build_after: list[str] = []
     runtime_before: list[str] = []
@@ -236,16 +316,26 @@ def plan(document: Document, identified: Identified) -> Plan | None:
     static = ecosystem == "go" and "CGO_ENABLED=0" in document.text[stage.from_instruction.start:] and not runtime_runs and not runtime_apt and (
         user is None or user.split(":")[0].isdigit()) and program[0].is_json
     runtime_image = _runtime_image(ecosystem, identified, stage, static)
+    if ecosystem == "java" and runtime_image != stage.from_instruction.value[0] and not _published(runtime_image):
+        incomplete.append(f"no measurement shipped with dockerfix shows that `{runtime_image}` exists")
     if runtime_image.startswith("alpine") and runtime_apt:
         incomplete.append("the runtime stage is Alpine: the apt packages must be named for apk")
-    names = stage_names(document)
+    apk_runtime = sorted(name for name in installed_with(stage, ("apk",), "add") if not is_build_only_apt_package(name))
+    if apk_runtime:
+        incomplete.append(f"the stage adds {', '.join(apk_runtime)} with apk: the runtime stage does not have them")
+    from_value = stage.from_instruction.value
+    if stage.name:
+        # the name keeps the FROM line it was written on, and `--target` on it now stops before the runtime stage
+        build_name = from_value[2]
+        incomplete.append(f"the stage is named `{build_name}`: `docker build --target {build_name}` would build the build stage, not this image")
+    else:
+        build_name = _new_stage_name(document)
     from_flags = "".join(f"{flag.text} " for flag in stage.from_instruction.flags)
     values = {
         "from_flags": from_flags,
-        "build_image": stage.from_instruction.value[0],
-        "build_name": next(name for name in BUILD_NAMES if name not in names),
+        "build_image": from_value[0],
+        "build_name": build_name,
         "runtime_image": runtime_image,
-        "runtime_name": stage.name,
         "build_before": build_before,
         "build_after": build_after,
         "runtime_before": runtime_before,

@@ -20,6 +20,8 @@ _LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
 _SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
 _COMMAND_NODES = {"command", "declaration_command", "unset_command", "test_command"}
 _ARITHMETIC_NODES = {"arithmetic_expansion", "compound_statement_arithmetic", "c_style_for_statement"}
+# Redirection operators that open a file for writing (`>&` only when its destination is not a descriptor number)
+_OUTPUT_REDIRECTS = {">", ">>", ">|", "&>", "&>>", ">&"}
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +77,9 @@ class Script:
     defines_function: bool
     has_arithmetic: bool
     has_sequence: bool  # a `;` anywhere (also inside compound commands): what `set -e` acts on
+    # Files the script opens for writing with a redirection, in source order. tree-sitter-bash attaches a redirect
+    # to a whole list at times (`a && b > f`), so they are kept by position, not by command.
+    output_targets: tuple[Word, ...] = ()
 
     @property
     def content_end(self) -> int:
@@ -96,6 +101,7 @@ class _Builder:
         self.multibyte_starts, self.extra_bytes = _multibyte_index(text) if len(self.encoded) != len(text) else ([], [])
         self.commands: list[SimpleCommand] = []
         self.comments: list[tuple[int, int]] = []
+        self.output_targets: list[Word] = []
         self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False, "sequence": False}
 
     def offset(self, byte: int) -> int:
@@ -212,12 +218,21 @@ class _Builder:
             self.flags["function"] = True
         if kind in _ARITHMETIC_NODES or (kind == "compound_statement" and self.slice(node).startswith("((")):
             self.flags["arithmetic"] = True
+        if kind == "file_redirect":
+            self.redirect(node)
         if kind in _COMMAND_NODES:
             self.command(node, in_subshell, top_level)
         elif kind == "variable_assignment" and node.parent is not None and node.parent.type not in _COMMAND_NODES:
             # `x=1` on its own: a command with no name that sets a shell variable.
             start, end = self.span(node)
             self.commands.append(SimpleCommand(start, end, None, (), (self.word(node),), in_subshell, top_level))
+
+    def redirect(self, node: Node) -> None:
+        destination = node.child_by_field_name("destination")
+        operator = next((child.type for child in node.children if not child.is_named), None)
+        if destination is None or operator not in _OUTPUT_REDIRECTS or (operator == ">&" and destination.type == "number"):
+            return
+        self.output_targets.append(self.word(destination))
 
     def command(self, node: Node, in_subshell: bool, top_level: bool) -> None:
         start, end = self.span(node)
@@ -290,4 +305,5 @@ def parse_shell(text: str) -> Script:
         defines_function=builder.flags["function"],
         has_arithmetic=builder.flags["arithmetic"],
         has_sequence=builder.flags["sequence"],
+        output_targets=tuple(builder.output_targets),
     )

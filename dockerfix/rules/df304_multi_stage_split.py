@@ -56,9 +56,12 @@ class MultiStageSplit(Rule):
         stage, then a runtime stage that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on
         `scratch` (static, with CA certificates) or Debian slim, a Node app with production dependencies only
         (pruned in the build stage) on `node:*-slim`, a Python virtual environment and the app on `python:*-slim`,
-        a jar on an Eclipse Temurin JRE, a Rust binary on Debian slim. The runtime stage keeps everything the image
-        declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, SHELL), in
-        order, and reinstalls the non-build apt packages the stage installed.
+        a jar on an Eclipse Temurin JRE, a Rust binary on Debian slim. On an Alpine image whose runtime runs the
+        program (node, python, a JDK), the runtime stage stays on that image, or on the family's `-jre-alpine` tag
+        where the shipped measurements list it; a Go or Rust binary goes to Alpine. The runtime stage keeps
+        everything the image declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME, HEALTHCHECK,
+        STOPSIGNAL, SHELL), in order, and reinstalls the non-build apt packages the stage installed. A stage name
+        stays on the FROM line it names; a new build stage takes a name nothing in the file uses.
 
     Why
         Compilers, SDKs, headers, package caches and sources are needed to build, not to run. In one stage they all
@@ -88,7 +91,10 @@ class MultiStageSplit(Rule):
         Unsafe at best: the artifact list is inferred, and files the program reads at run time (templates, static
         assets, configuration written outside the artifact) must be added by hand. Display-only, with the proposed
         Dockerfile in the message, when the inference is incomplete: the artifact is not a visible build output,
-        a RUN follows the build, or header packages were installed whose run-time libraries are unknown.
+        a RUN follows the build, the build RUN goes on after the build with commands that may write outside the
+        artifact (`npm install -g serve`, `go run ./gen > /etc/app.conf`), a Node program is found through PATH,
+        header packages or apk packages were installed whose run-time needs are unknown, or the stage is named
+        (`docker build --target` on that name would stop before the runtime stage).
     """
 
     code = "DF304"
@@ -127,9 +133,13 @@ class MultiStageSplit(Rule):
             proposal = proposal.rstrip("\r\n")
         if not keeps_promises(document, document.text[:instruction.start] + proposal, split.added_env):
             return
+        runtime_image = split.values["runtime_image"]
+        same_image = runtime_image == split.values["build_image"]
+        # an Alpine image whose runtime is the toolchain (node, a JDK without a proven JRE tag) stays the base
+        left_out = f"what the build makes outside `{split.values['artifact']}`" if same_image else "the toolchain and sources"
         message = (
             f"this stage builds with {split.ecosystem} tools and runs the result: a build stage and a runtime stage on "
-            f"`{split.values['runtime_image']}` leave the toolchain and sources out of the image"
+            f"`{runtime_image}` leave {left_out} out of the image"
         )
         edit = Edit(instruction.start, len(document.text), proposal)
         if split.incomplete:
@@ -138,5 +148,5 @@ class MultiStageSplit(Rule):
             return
         message += "; files the program reads at run time outside the copied artifact must be added by hand"
         yield self.finding(message, instruction.start, instruction.header_end, self.fix(
-            f"Split into build and runtime stages ({split.ecosystem}; the toolchain is no longer in the image)", [edit],
+            f"Split into build and runtime stages ({split.ecosystem}; leaves {left_out} out of the image)", [edit],
             Applicability.UNSAFE, content_change(split.ecosystem, split.values)))
