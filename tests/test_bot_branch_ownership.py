@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
 
-from dockerfix.bot.command import main
+from dockerfix.bot.command import DEFAULT_IDENTITY, main
+from dockerfix.bot.git import BASE_REF, GitError, Identity, Workspace
 from dockerfix.bot.github import GitHub, TokenAuth
 
 BRANCH = "release-1.0"
@@ -183,3 +184,21 @@ def test_the_bots_commit_made_for_another_branch_does_not_make_a_branch_its_own(
     assert main(["--path", str(remote.bare), "--branch", BRANCH]) == 2
     assert NOT_OURS in capsys.readouterr().err
     assert branch_tip(remote) == before
+
+
+def test_a_branch_that_appears_after_the_bot_looked_is_not_pushed_over(remote, tmp_path):
+    """The bot creates a branch only when it does not exist: its push expects none, so one made meanwhile stays."""
+    workspace = Workspace(tmp_path / "work", str(remote.bare), Identity.parse(DEFAULT_IDENTITY))
+    workspace.prepare()
+    assert workspace.remote_heads([BRANCH]) == {}
+    workspace.fetch({"main": BASE_REF})
+    workspace.check_out(BASE_REF)
+    (workspace.directory / "NOTES").write_text("the bot's\n")
+    workspace.stage(["NOTES"])
+    commit = workspace.commit("notes\n", BRANCH)
+    equal_to_the_base(remote)
+    with pytest.raises(GitError, match="stale info"):
+        workspace.push(commit, BRANCH, None)
+    with pytest.raises(GitError, match="stale info"):
+        workspace.delete_remote_branch(BRANCH, commit)
+    assert branch_tip(remote) == remote.tip("main")

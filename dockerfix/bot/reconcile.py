@@ -97,7 +97,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     strangers = []
     if branch_tip is not None:
         workspace.fetch({branch: BRANCH_REF})
-        strangers = _strangers_on_the_bots_branch(workspace, branch, options.identity)
+        strangers = _strangers_on_the_bots_own_branch(workspace, branch, options.identity)
     proposal = _propose(workspace, bot, options, rule_failures)
     pulls = github.pull_requests(target, branch) if github is not None else []
     open_pull = next((pull for pull in pulls if pull.state == "open"), None)
@@ -155,11 +155,11 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     return Outcome(target, "opened", pull.url)
 
 
-def _strangers_on_the_bots_branch(workspace: Workspace, branch: str, identity: Identity) -> list[Commit]:
-    """The commits beyond the base that others pushed onto the bot's branch (a human took its pull request over).
-    Only a branch the bot provably made is its own: one holding a commit the bot made for it, beyond the base or, once
-    merged, at its tip. Any other branch of that name (cut from the base, a release branch, one that has only commits
-    of others, even under the bot's identity) is someone else's, which the bot never moves or deletes."""
+def _strangers_on_the_bots_own_branch(workspace: Workspace, branch: str, identity: Identity) -> list[Commit]:
+    """The commits beyond the base that others pushed onto the bot's branch (a human took its pull request over);
+    raises when the branch is not provably the bot's. Only a branch holding a commit the bot made for it, beyond the
+    base or, once merged, at its tip, is the bot's. Any other branch of that name (cut from the base, a release branch,
+    one with only commits of others, even under the bot's identity) is someone else's: never moved or deleted."""
     beyond_the_base = workspace.commits_between(BASE_REF, BRANCH_REF)
     strangers = [commit for commit in beyond_the_base if not commit.made_by_the_bot(identity, branch)]
     if beyond_the_base:
