@@ -152,12 +152,16 @@ def test_a_push_never_checks_out_into_the_clones_working_tree(hostile, capsys):
     its working tree (running filters and push-to-checkout); the bot's push is refused instead."""
     remote, marker = hostile
     clone = remote.human
-    as_the_human(clone, marker, "branch", "dockerfix/optimize")
+    assert run_bot(clone, marker) == 0  # the bot's own branch, which the next run rebuilds on the moved base
+    bots_tip = git(clone, "rev-parse", "dockerfix/optimize")
     as_the_human(clone, marker, "symbolic-ref", "HEAD", "refs/heads/dockerfix/optimize")
+    moved = git(clone, "commit-tree", "main^{tree}", "-p", "main", "-m", "the base moves").strip()
+    as_the_human(clone, marker, "update-ref", "refs/heads/main", moved)
+    capsys.readouterr()
     assert run_bot(clone, marker, "--base", "main") == 2
     assert "refusing to update checked out branch" in capsys.readouterr().err
     assert (clone / "Dockerfile").read_text() == MERGEABLE
-    assert git(clone, "rev-parse", "dockerfix/optimize") == git(clone, "rev-parse", "main")
+    assert git(clone, "rev-parse", "dockerfix/optimize") == bots_tip
 
 
 def test_a_clone_that_hands_pushes_to_a_proc_receive_hook_gets_no_push_and_runs_nothing(hostile, capsys):
@@ -209,7 +213,8 @@ def test_a_file_name_adds_no_markdown_and_cannot_pose_as_the_fingerprint(remote,
     assert "# Forged heading" not in text.splitlines() and "\u202e" not in text
     assert body.fingerprint_in(text) not in (None, FORGED)
     message = git(remote.bare, "log", "-1", "--format=%B", "dockerfix/optimize")
-    assert "# Forged heading" not in message.splitlines() and len(message.strip().splitlines()) == 4
+    assert "# Forged heading" not in message.splitlines() and len(message.strip().splitlines()) == 6
+    assert message.strip().splitlines()[-2:] == ["", "Dockerfix-Bot-Branch: dockerfix/optimize"]
     forge.close(REPO, 1)
     remote.commit({"README.md": "unrelated\n"}, "base moves on")
     code, out, _ = bot(forge, capsys)

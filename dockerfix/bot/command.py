@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="a local clone: the branch is written into it, for other forges or to look before pushing")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print the pull request and its diff; push and change nothing")
     parser.add_argument("--base", help="the branch to fix (default: the repository's default branch)")
-    parser.add_argument("--branch", help="the bot's branch (default: `bot.branch`, else dockerfix/optimize)")
+    parser.add_argument("--branch", help="the bot's branch (default: `bot.branch`, else dockerfix/optimize); an existing "
+                        "branch the bot did not make is never moved or deleted: the run fails instead")  # fmt: skip
     parser.add_argument("--label", action="append", dest="labels", metavar="LABEL", help="label for a new pull request (repeatable)")
     parser.add_argument("--reviewer", action="append", dest="reviewers", metavar="LOGIN",
                         help="reviewer for a new pull request, `org/team` for a team (repeatable)")  # fmt: skip

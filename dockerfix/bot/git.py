@@ -35,6 +35,11 @@ RECEIVING_SIDE = "git -c core.hooksPath=/dev/null -c core.alternateRefsCommand=t
 RECEIVE_PACK = f"--receive-pack={RECEIVING_SIDE} receive-pack"
 BASE_REF = "refs/dockerfix/base"
 BRANCH_REF = "refs/dockerfix/branch"
+# on every commit the bot makes: which of its branches the commit was made for, read back to prove the branch is its own
+BRANCH_TRAILER = "Dockerfix-Bot-Branch"
+# one line each (printed with -z, a NUL ends each commit): an email is part of one header line, and `unfold` puts a
+# trailer's value on one line; any other character, a control one included, may be in them
+_COMMIT_FORMAT = f"%H%n%ce%n%(trailers:key={BRANCH_TRAILER},valueonly,unfold)"
 
 
 class GitError(Exception):
@@ -72,6 +77,13 @@ class Identity:
 class Commit:
     sha: str
     committer_email: str
+    bot_branches: tuple[str, ...]  # the values of its BRANCH_TRAILER lines
+
+    def made_by_the_bot(self, identity: Identity, branch: str) -> bool:
+        """Whether the bot made this commit for ``branch``: its committer identity, and its trailer naming the branch
+        (an identity alone is shared with whoever uses it, and a commit the bot made for another branch that ended
+        up at this one's tip, a fast-forward merge say, does not make this branch the bot's)."""
+        return self.committer_email == identity.email and branch in self.bot_branches
 
 
 class Workspace:
@@ -145,8 +157,19 @@ class Workspace:
         self.git("clean", "-q", "-ffdx")
 
     def commits_between(self, base: str, tip: str) -> list[Commit]:
-        lines = self.output("log", "--format=%H %ce", f"{base}..{tip}").splitlines()
-        return [Commit(*line.split(" ", 1)) for line in lines]
+        return self._commits(f"{base}..{tip}")
+
+    def commit_at(self, ref: str) -> Commit:
+        [commit] = self._commits("-n", "1", ref)
+        return commit
+
+    def _commits(self, *revisions: str) -> list[Commit]:
+        records = self.output("log", "-z", f"--format={_COMMIT_FORMAT}", *revisions, "--").split("\0")
+        commits = []
+        for record in records[:-1]:  # each record ends with its NUL
+            sha, email, *branches = record.split("\n")
+            commits.append(Commit(sha, email, tuple(branch for branch in branches if branch)))
+        return commits
 
     def stage(self, paths: Sequence[str]) -> None:
         self.git("add", "--", *paths)
@@ -163,8 +186,10 @@ class Workspace:
     def staged_diff(self, context_lines: int = 3) -> str:
         return self.output("diff", "--cached", "--no-color", "--no-ext-diff", "--no-textconv", f"-U{context_lines}")
 
-    def commit(self, message: str) -> str:
-        self.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message)
+    def commit(self, message: str, branch: str) -> str:
+        """Commit what is staged, marked as made by the bot for ``branch``."""
+        marked = f"{message.rstrip()}\n\n{BRANCH_TRAILER}: {branch}\n"
+        self.git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", marked)
         return self.output("rev-parse", "HEAD").strip()
 
     def push(self, commit: str, branch: str, expected: str | None) -> None:

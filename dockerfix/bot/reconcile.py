@@ -1,6 +1,6 @@
 """One repository, one run: check out the base branch, run the pipeline over its Dockerfiles, and bring the bot's
 branch and pull request to match, Renovate's way (rebuild from the base and force-push when anything moved, close
-when nothing is left, keep off a branch a human pushed to, never reopen what a human closed for the same fixes)."""
+when nothing is left, keep off a branch a human pushed to and any branch the bot did not make, never reopen what a human closed for the same fixes)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..rewriter.discovery import dockerfiles_under
 from ..rewriter import pipeline
 from ..rewriter.config import BotSettings, discover
 from . import body, verification
-from .git import BASE_REF, BRANCH_REF, Identity, Workspace, branch_name_problem
+from .git import BASE_REF, BRANCH_REF, BRANCH_TRAILER, Commit, Identity, Workspace, branch_name_problem
 from .github import GitHub, GitHubError, PullRequest
 
 HUMAN_COMMITS_MARK = "<!-- dockerfix-bot human-commits -->"
@@ -94,19 +94,19 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     if branch.casefold() == base.casefold():
         raise RuntimeError(f"the bot's branch {branch!r} is the base branch: the bot never commits onto it")
     branch_tip = workspace.remote_heads([branch]).get(branch)
+    strangers = []
     if branch_tip is not None:
         workspace.fetch({branch: BRANCH_REF})
+        strangers = _strangers_on_the_bots_own_branch(workspace, branch, options.identity)
     proposal = _propose(workspace, bot, options, rule_failures)
     pulls = github.pull_requests(target, branch) if github is not None else []
     open_pull = next((pull for pull in pulls if pull.state == "open"), None)
     closed_pull = next((pull for pull in pulls if pull.state == "closed"), None)
 
-    if branch_tip is not None:
-        strangers = [commit for commit in workspace.commits_between(BASE_REF, BRANCH_REF) if commit.committer_email != options.identity.email]
-        if strangers:
-            if open_pull is not None and not options.dry_run:
-                _say_once_that_a_human_pushed(github, target, open_pull, branch)
-            return Outcome(target, "left alone", f"{len(strangers)} commit(s) by someone else on {branch}")
+    if strangers:
+        if open_pull is not None and not options.dry_run:
+            _say_once_that_a_human_pushed(github, target, open_pull, branch)
+        return Outcome(target, "left alone", f"{len(strangers)} commit(s) by someone else on {branch}")
 
     if not proposal.files:
         return _close(workspace, github, target, branch, branch_tip, open_pull, options, proposal)
@@ -135,7 +135,7 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
         verb = "would update" if open_pull else "would open"
         return Outcome(target, f"{verb} a pull request", _files_detail(proposal), preview)
     if not up_to_date:
-        workspace.push(workspace.commit(body.commit_message(proposal.files)), branch, branch_tip)
+        workspace.push(workspace.commit(body.commit_message(proposal.files), branch), branch, branch_tip)
     if github is None:
         action = "branch unchanged" if up_to_date else "branch pushed"
         return Outcome(target, action, f"{branch}: open a pull request from it with the text below", preview)
@@ -153,6 +153,26 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     if reviewers:
         github.request_reviewers(target, pull.number, reviewers)
     return Outcome(target, "opened", pull.url)
+
+
+def _strangers_on_the_bots_own_branch(workspace: Workspace, branch: str, identity: Identity) -> list[Commit]:
+    """The commits beyond the base that others pushed onto the bot's branch (a human took its pull request over);
+    raises when the branch is not provably the bot's. Only a branch holding a commit the bot made for it, beyond the
+    base or, once merged, at its tip, is the bot's. Any other branch of that name (cut from the base, a release branch,
+    one with only commits of others, even under the bot's identity) is someone else's: never moved or deleted."""
+    beyond_the_base = workspace.commits_between(BASE_REF, BRANCH_REF)
+    strangers = [commit for commit in beyond_the_base if not commit.made_by_the_bot(identity, branch)]
+    if beyond_the_base:
+        made_by_the_bot = len(strangers) < len(beyond_the_base)
+    else:  # equal to the base, behind it, or merged into it: only a tip the bot made proves it
+        made_by_the_bot = workspace.commit_at(BRANCH_REF).made_by_the_bot(identity, branch)
+    if not made_by_the_bot:
+        raise RuntimeError(
+            f"the bot's branch {branch!r} exists and is not one dockerfix made (neither its tip nor a commit on it beyond "
+            f"the base has dockerfix's identity and a `{BRANCH_TRAILER}: {branch}` trailer), so dockerfix neither moves "
+            "nor deletes it: set another `bot.branch` or `--branch`, or delete that branch"
+        )
+    return strangers
 
 
 def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_failures: list[str]) -> Proposal:
