@@ -22,7 +22,7 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .baseimages import Reference
-from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after
+from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after, run_mounts
 
 BUILDKIT = "buildkit"
 
@@ -207,7 +207,7 @@ def cache_handled(stage: Stage, run: Instruction, position: int, cache: ToolCach
     spellings += [f"${name}/{below}".rstrip("/") for name, below in cache.variables]
     spellings += [f"$HOME/{cache.home_folder}"] if cache.home_folder else []
     endings = [below for _, below in cache.variables if below] + ([cache.home_folder] if cache.home_folder else [])
-    if any(target.rstrip("/").endswith("/" + ending) for target in mount_targets(run) for ending in endings):
+    if any(target.endswith("/" + ending) for target in mount_targets(stage, run) for ending in endings):
         return True
     return any(removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x") for spelling in spellings)
 
@@ -244,6 +244,24 @@ def cache_mount(document: Document, stage: Stage, run: Instruction, position: in
     if not user.isdigit() or (group and not group.isdigit()):
         return None  # the uid of a named user is in the base image's /etc/passwd
     return Mount(folder, cache.sharing, f"uid={user},gid={group or user}")
+
+
+def within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or below it (both absolute and normalised)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> list[Mount] | None:
+    """Of ``mounts``, those the RUN does not hold yet: a mount of the RUN, of any type, over the folder or a folder
+    above it already keeps the folder out of the image, and a second mount on one target would hide the first.
+    None when a mount of the RUN lies below one of the folders (the new mount would hide it) or its target cannot
+    be read here (it may be one of the folders)."""
+    held = [mount.target for mount in run_mounts(stage, run)]
+    if any(target is None or not target.startswith("/") for target in held):
+        return None
+    if any(within(target, mount.target) and target != mount.target for target in held for mount in mounts):
+        return None
+    return [mount for mount in mounts if not any(within(mount.target, target) for target in held)]
 
 
 def mount_edit(run: Instruction, mounts: Sequence[Mount]) -> Edit:
@@ -291,6 +309,7 @@ class CacheMountFix:
                 return None
             if mount not in mounts:
                 mounts.append(mount)
+        mounts = mounts_to_add(stage, run, mounts) or []
         if not mounts:
             return None
         changes = ContentChange(removes=tuple(mount.target for mount in mounts))

@@ -19,10 +19,11 @@ from functools import lru_cache
 from fnmatch import fnmatchcase
 from typing import Iterator, Mapping, Sequence
 
+from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand, Word
 
-from .runedit import tool_and_arguments, verb_index, workdir_at
+from .runedit import mount_options, tool_and_arguments, verb_index, workdir_at
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
@@ -278,22 +279,54 @@ def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd:
     return posixpath.normpath(posixpath.join(cwd or "/", target))
 
 
-def mount_targets(run: Instruction) -> list[str]:
-    """Targets of the RUN's `--mount` flags: what is written below one never reaches the image, whatever the type
-    (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
-    targets = []
-    for flag in run.flags:
-        if flag.name != "mount" or flag.value is None:
-            continue
-        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-        if fields.get("type") in ("secret", "ssh"):
-            continue
-        target = fields.get("target") or fields.get("dst") or fields.get("destination")
-        if target:
-            targets.append(target)
-    return targets
+@dataclass(frozen=True)
+class RunMount:
+    """One `--mount` of a RUN: its type and its target as BuildKit resolves it (variables expanded, normalised,
+    below the WORKDIR when relative). The target stays relative when the WORKDIR is not known here, and is None
+    when a variable with no value known here (a build argument without a default, the base image's ENV) hides it."""
+
+    type: str
+    target: str | None
+
+
+# Where BuildKit puts a secret or the n-th SSH agent socket of a RUN when the mount names no target
+_SECRETS_FOLDER = "/run/secrets/"
+_SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
+_VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
+    workdir = workdir_at(stage, run)
+    variables = Variables(_stage_settings(stage), run.index, {})
+    mounts: list[RunMount] = []
+    for options in mount_options(run):
+        target = _expanded(options["target"], variables) if "target" in options else ""
+        if target == "" and options["type"] == "secret":
+            name = _expanded(options.get("source") or options.get("id") or "", variables)
+            target = _SECRETS_FOLDER + posixpath.basename(name) if name else None
+        elif target == "" and options["type"] == "ssh":
+            target = _SSH_AGENT_SOCKET + str(sum(1 for mount in mounts if mount.type == "ssh"))
+        if target and not target.startswith("/") and workdir is not None:
+            target = posixpath.join(workdir, target)
+        # Go's path.Clean: unlike POSIX, a leading `//` is `/`
+        mounts.append(RunMount(options["type"], re.sub("^//+", "/", posixpath.normpath(target)) if target else None))
+    return tuple(mounts)
+
+
+def _expanded(text: str, variables: Mapping[str, str]) -> str | None:
+    """A mount option's value as BuildKit expands it; None when a variable in it has no value known here (the
+    stage's value still names a variable: one a build argument or the base image sets)."""
+    names = _VARIABLE_NAME.findall(text)
+    known = {name: value for name in names if (value := variables.get(name)) is not None and "$" not in value}
+    return expand_word(text, known)
+
+
+def mount_targets(stage: Stage, run: Instruction) -> list[str]:
+    """Targets of the RUN's `--mount` flags that can be read: what is written below one never reaches the image,
+    whatever the type (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
+    return [mount.target for mount in run_mounts(stage, run) if mount.target and mount.type not in ("secret", "ssh")]
 
 
 def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
     cwd = workdir_at(stage, run)
-    return any(Removal(target).covers(path, cwd) for target in mount_targets(run))
+    return any(Removal(target).covers(path, cwd) for target in mount_targets(stage, run))
