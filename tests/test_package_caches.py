@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import Instruction, parse_text
+from dockerfix.rewriter.pipeline import AppliedFix
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df102_apt_lists_cleanup import AptListsCleanup
 from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
@@ -22,6 +23,8 @@ from dockerfix.rules.df107_js_cache_clean import JsCacheClean
 from dockerfix.rules.df112_composer_cache_clean import ComposerCacheClean
 from dockerfix.rules.df118_uv_no_cache import UvNoCache
 from dockerfix.rules.df119_poetry_cache_clean import PoetryCacheClean
+from dockerfix.verify.compare import compare_files
+from dockerfix.verify.image import Entry
 
 # uv options that take no value, valid before and after the subcommand
 FLAGS = st.lists(st.sampled_from(["-q", "--quiet", "-v", "--offline", "--no-progress", "--native-tls", "--frozen"]), max_size=3)
@@ -151,9 +154,27 @@ def test_apt_already_caching_its_archives_gets_only_the_lists_mount(spelling):
     (finding,) = engine.check(parse_text(text), [AptListsCleanup()], options={"target": "buildkit"})
     assert [edit.content for edit in finding.fix.edits] == ["--mount=type=cache,target=/var/lib/apt/lists,sharing=locked "]
     assert finding.fix.changes.removes == ("/var/lib/apt/lists",)
+    assert finding.fix.changes.alters == ("/var/lib/apt/lists/partial",)
 
 
 def test_a_mount_whose_target_cannot_be_read_gets_no_second_mount():
     """A build argument without a default may name the very folder: no mount is added next to it."""
     text = "FROM python:3.12\nARG CACHE\nRUN --mount=type=cache,target=$CACHE pip install flask\n"
     assert fixed(PipNoCacheDir(), text, "buildkit").count("--mount") == 1
+
+
+def test_verify_finds_the_apt_folders_the_mount_keeps_as_the_base_image_had_them_declared():
+    """Run as root, apt makes its `partial` download folders `_apt:root` 0700 on each `update` and download
+    (measured with apt 2.6.1 on Debian's 0755 root:root ones); with the mounts apt does that in the cache and the
+    image keeps the base image's folders. Before the fix a later RUN may also have removed the lists, `partial` too."""
+    text = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
+    (finding,) = engine.check(parse_text(text), [AptListsCleanup()], options={"target": "buildkit"})
+    as_debian_ships_them, as_apt_leaves_them = Entry("dir", 0o755, 0, 0, 0, ""), Entry("dir", 0o700, 42, 0, 0, "")
+    after = {"/var/lib/apt/lists/partial": as_debian_ships_them, "/var/cache/apt/archives/partial": as_debian_ships_them}
+    for before in (
+        {"/var/lib/apt/lists/partial": as_apt_leaves_them, "/var/cache/apt/archives/partial": as_apt_leaves_them},
+        {"/var/cache/apt/archives/partial": as_apt_leaves_them},
+    ):
+        differences = compare_files(before, after, [AppliedFix.of(finding)])
+        assert {difference.path for difference in differences} == set(after)
+        assert {difference.declared_by for difference in differences} == {"DF102"}

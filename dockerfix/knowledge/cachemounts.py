@@ -40,15 +40,20 @@ class ToolCache:
     # Java reads `user.home` from the user's passwd entry, not from $HOME: root's is /root, a HOME set otherwise
     # leaves the folder in doubt
     home_from_passwd: bool = False
+    # Folders below the cache folder whose owner and mode the tool sets each time it runs: without the mount the
+    # image records what the tool set, with it the image keeps the base image's, which the mount fix declares
+    reowned: tuple[str, ...] = ()
 
 
 PIP_CACHE = ToolCache("pip", (("PIP_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pip")), ".cache/pip")
 NPM_CACHE = ToolCache("npm", (("npm_config_cache", ""), ("NPM_CONFIG_CACHE", "")), ".npm")
 # Yarn 1 as root caches in /usr/local/share/.cache/yarn whatever HOME is; Yarn 2+ keeps a cache per project
 YARN_V1_CACHE = ToolCache("yarn", (("YARN_CACHE_FOLDER", ""),), fixed="/usr/local/share/.cache/yarn")
-# apt takes a lock on both folders: builds running at once must wait for each other, not share them
-APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked")
-APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked")
+# apt takes a lock on both folders: builds running at once must wait for each other, not share them. Run as root,
+# apt makes its `partial` download folders its sandbox user's (`_apt:root`, 0700) on every `update` and every
+# download (apt-pkg/acquire.cc, SetupAPTPartialDirectory; apt 2.6.1 turned Debian's 0755 root:root into that)
+APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked", reowned=("partial",))
+APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked", reowned=("archives/partial",))
 COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "cache")))
 UV_CACHE = ToolCache("uv", (("UV_CACHE_DIR", ""), ("XDG_CACHE_HOME", "uv")), ".cache/uv")
 # Poetry's cache folder also holds its virtualenvs (`virtualenvs.in-project` false, the default), which are the
@@ -302,15 +307,15 @@ class CacheMountFix:
         assert isinstance(self, Rule)
         if not wants_mount(self, context):
             return None
-        mounts: list[Mount] = []
+        located: list[tuple[ToolCache, Mount]] = []
         for position, cache in self.caches(stage, run, commands) or ():
             mount = cache_mount(document, stage, run, position, cache)
             if mount is None:
                 return None
-            if mount not in mounts:
-                mounts.append(mount)
-        mounts = mounts_to_add(stage, run, mounts) or []
+            located.append((cache, mount))
+        mounts = mounts_to_add(stage, run, list(dict.fromkeys(mount for _, mount in located))) or []
         if not mounts:
             return None
-        changes = ContentChange(removes=tuple(mount.target for mount in mounts))
+        reowned = (posixpath.join(mount.target, folder) for cache, mount in located if mount in mounts for folder in cache.reowned)
+        changes = ContentChange(removes=tuple(mount.target for mount in mounts), alters=tuple(dict.fromkeys(reowned)))
         return self.fix(mount_title(mounts), [mount_edit(run, mounts)], Applicability.UNSAFE, changes)
