@@ -262,7 +262,7 @@ def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> li
     None when a mount of the RUN lies below one of the folders (the new mount would hide it) or its target cannot
     be read here (it may be one of the folders)."""
     held = [mount.target for mount in run_mounts(stage, run)]
-    if any(target is None or not target.startswith("/") for target in held):
+    if any(target is None or not target.startswith("/") or "$" in target for target in held):
         return None
     if any(within(target, mount.target) and target != mount.target for target in held for mount in mounts):
         return None

@@ -281,16 +281,17 @@ def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd:
 
 @dataclass(frozen=True)
 class RunMount:
-    """One `--mount` of a RUN: its type and its target as BuildKit resolves it (variables expanded, normalised,
-    below the WORKDIR when relative). The target stays relative when the WORKDIR is not known here, and is None
-    when a variable with no value known here (a build argument without a default, the base image's ENV) hides it."""
+    """One `--mount` of a RUN: its type and its target as BuildKit resolves it (variables expanded, below the
+    WORKDIR when relative, normalised as Go's path.Clean does). A variable with no value known here (a build
+    argument without a default, the base image's ENV) stays `$NAME`, as in the RUN's reading, and a relative target
+    stays relative when the WORKDIR is not known; None when the target cannot be read at all."""
 
     type: str
     target: str | None
 
 
-# Where BuildKit puts a secret or the n-th SSH agent socket of a RUN when the mount names no target
-_SECRETS_FOLDER = "/run/secrets/"
+# Where BuildKit puts a secret, or the n-th SSH agent socket of a RUN, when the mount names no target
+_SECRETS_FOLDER = "/run/secrets"
 _SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
 _VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -300,25 +301,32 @@ def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
     variables = Variables(_stage_settings(stage), run.index, {})
     mounts: list[RunMount] = []
     for options in mount_options(run):
-        target = _expanded(options["target"], variables) if "target" in options else ""
-        if target == "" and options["type"] == "secret":
-            name = _expanded(options.get("source") or options.get("id") or "", variables)
-            target = _SECRETS_FOLDER + posixpath.basename(name) if name else None
-        elif target == "" and options["type"] == "ssh":
+        target: str | None = None  # BuildKit refuses a bind, cache or tmpfs mount without one
+        if options.get("target"):
+            target = _resolved(options["target"], variables, workdir)
+        elif options["type"] == "secret":
+            name = options.get("source") or options.get("id")
+            name = name and _resolved(name, variables, None)
+            # a secret whose name cannot be read is still a file in the secrets folder
+            target = posixpath.join(_SECRETS_FOLDER, posixpath.basename(name)) if name and "$" not in name else _SECRETS_FOLDER
+        elif options["type"] == "ssh":
             target = _SSH_AGENT_SOCKET + str(sum(1 for mount in mounts if mount.type == "ssh"))
-        if target and not target.startswith("/") and workdir is not None:
-            target = posixpath.join(workdir, target)
-        # Go's path.Clean: unlike POSIX, a leading `//` is `/`
-        mounts.append(RunMount(options["type"], re.sub("^//+", "/", posixpath.normpath(target)) if target else None))
+        mounts.append(RunMount(options["type"], target))
     return tuple(mounts)
 
 
-def _expanded(text: str, variables: Mapping[str, str]) -> str | None:
-    """A mount option's value as BuildKit expands it; None when a variable in it has no value known here (the
-    stage's value still names a variable: one a build argument or the base image sets)."""
+def _resolved(text: str, variables: Mapping[str, str], workdir: str | None) -> str | None:
+    """A mount option's path as BuildKit expands and resolves it (see ``RunMount``)."""
     names = _VARIABLE_NAME.findall(text)
+    # a value that still names a variable is one a build argument or the base image sets
     known = {name: value for name in names if (value := variables.get(name)) is not None and "$" not in value}
-    return expand_word(text, known)
+    expanded = expand_word(text, known)
+    if expanded is None:
+        expanded = normalised(text, variables)
+    elif not expanded.startswith("/") and workdir is not None:
+        expanded = posixpath.join(workdir, expanded)
+    # Go's path.Clean: unlike POSIX, a leading `//` is `/`
+    return re.sub("^//+", "/", posixpath.normpath(expanded)) if expanded else None
 
 
 def mount_targets(stage: Stage, run: Instruction) -> list[str]:
