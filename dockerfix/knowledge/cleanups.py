@@ -296,7 +296,9 @@ _SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
 _VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
+@lru_cache(maxsize=256)
 def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
+    """Cached per RUN like ``reading``: a rule asks once for each path it checks."""
     workdir = workdir_at(stage, run)
     variables = Variables(_stage_settings(stage), run.index, {})
     mounts: list[RunMount] = []
