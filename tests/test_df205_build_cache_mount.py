@@ -51,6 +51,8 @@ def test_legacy_target_is_quiet(example):
         ("FROM eclipse-temurin:21\nRUN ./gradlew --version\n", ["/root/.gradle/wrapper/dists"]),
         # a RUN that already holds one of the caches gets only the other
         ("FROM golang:1.22\nRUN --mount=type=cache,target=/go/pkg/mod go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
+        # the source bound over the WORKDIR is no cache folder
+        ("FROM golang:1.22\nWORKDIR /src\nRUN --mount=type=bind,target=. go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
     ],
 )
 def test_folders(text, expected):
