@@ -332,8 +332,8 @@ def _resolved(text: str, variables: Mapping[str, str], workdir: str | None) -> s
 
 
 def mount_targets(stage: Stage, run: Instruction) -> list[str]:
-    """Targets of the RUN's `--mount` flags that can be read: what is written below one never reaches the image,
-    whatever the type (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
+    """Targets of the RUN's `--mount` flags (as ``RunMount`` spells them): what is written below one never reaches
+    the image, whatever the type (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
     return [mount.target for mount in run_mounts(stage, run) if mount.target and mount.type not in ("secret", "ssh")]
 
 
