@@ -51,6 +51,8 @@ def test_legacy_target_is_quiet(example):
         ("FROM eclipse-temurin:21\nRUN ./gradlew --version\n", ["/root/.gradle/wrapper/dists"]),
         # a RUN that already holds one of the caches gets only the other
         ("FROM golang:1.22\nRUN --mount=type=cache,target=/go/pkg/mod go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
+        # the source bound over the WORKDIR is no cache folder
+        ("FROM golang:1.22\nWORKDIR /src\nRUN --mount=type=bind,target=. go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
     ],
 )
 def test_folders(text, expected):
@@ -155,3 +157,33 @@ def test_the_measured_go_pair_is_the_rules_own_fix():
     fixed = engine.fix(Source(before), [RULE], unsafe_fixes=True, options={"target": "buildkit"}).text
     assert fixed != before
     assert fixed == (folder / "after.Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--mount=type=cache,target=/go/pkg/mod/", "--mount=type=cache,dst=/go/pkg/mod", "--mount=type=cache,TARGET=/go/pkg/mod",
+        "--mount='type=cache,\"target=/go/pkg/mod\"'", "--mount=type=cache,id=mods,destination=/go/pkg/mod",
+        "--mount=type=cache,target=$MODS", "--mount=type=cache,target=${MODS}/", "--mount=type=cache,target=../go/pkg/mod",
+    ],
+)
+def test_a_module_cache_the_run_mounts_already_is_not_mounted_again(flag):
+    """However the RUN spells its own mount of the folder (as BuildKit reads it), only the build cache is added."""
+    text = f"FROM golang:1.22\nARG MODS=/go/pkg/mod\nWORKDIR /src\nRUN {flag} go build .\n"
+    (finding,) = findings(text)
+    assert [edit.content for edit in finding.fix.edits] == ["--mount=type=cache,target=/root/.cache/go-build "]
+    assert finding.fix.changes.removes == ("/root/.cache/go-build",)
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        # modules bound from another stage: a cache mount over them would hide them from the build
+        "--mount=type=bind,from=deps,source=/go/pkg/mod,target=/go/pkg/mod", "--mount=target=/go/pkg/mod",
+        "--mount=type=tmpfs,target=/go/pkg/mod", "--mount=type=tmpfs,TARGET=/root/.cache/go-build",
+        "--mount=type=cache,target=$UNSET",
+    ],
+)
+def test_another_mount_over_a_cache_folder_is_left_to_its_author(flag):
+    text = f"FROM golang:1.22 AS deps\nFROM golang:1.22\nARG UNSET\nRUN {flag} go build .\n"
+    assert findings(text) == ()

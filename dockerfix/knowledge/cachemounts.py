@@ -22,7 +22,7 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .baseimages import Reference
-from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after
+from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after, run_mounts
 
 BUILDKIT = "buildkit"
 
@@ -40,15 +40,20 @@ class ToolCache:
     # Java reads `user.home` from the user's passwd entry, not from $HOME: root's is /root, a HOME set otherwise
     # leaves the folder in doubt
     home_from_passwd: bool = False
+    # Folders below the cache folder whose owner and mode the tool sets each time it runs: without the mount the
+    # image records what the tool set, with it the image keeps the base image's, which the mount fix declares
+    reowned: tuple[str, ...] = ()
 
 
 PIP_CACHE = ToolCache("pip", (("PIP_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pip")), ".cache/pip")
 NPM_CACHE = ToolCache("npm", (("npm_config_cache", ""), ("NPM_CONFIG_CACHE", "")), ".npm")
 # Yarn 1 as root caches in /usr/local/share/.cache/yarn whatever HOME is; Yarn 2+ keeps a cache per project
 YARN_V1_CACHE = ToolCache("yarn", (("YARN_CACHE_FOLDER", ""),), fixed="/usr/local/share/.cache/yarn")
-# apt takes a lock on both folders: builds running at once must wait for each other, not share them
-APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked")
-APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked")
+# apt takes a lock on both folders: builds running at once must wait for each other, not share them. Run as root,
+# apt makes its `partial` download folders its sandbox user's (`_apt:root`, 0700) on every `update` and every
+# download (apt-pkg/acquire.cc, SetupAPTPartialDirectory; apt 2.6.1 turned Debian's 0755 root:root into that)
+APT_LISTS = ToolCache("apt", fixed="/var/lib/apt/lists", sharing="locked", reowned=("partial",))
+APT_ARCHIVES = ToolCache("apt", fixed="/var/cache/apt", sharing="locked", reowned=("archives/partial",))
 COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_HOME", "cache")))
 UV_CACHE = ToolCache("uv", (("UV_CACHE_DIR", ""), ("XDG_CACHE_HOME", "uv")), ".cache/uv")
 # Poetry's cache folder also holds its virtualenvs (`virtualenvs.in-project` false, the default), which are the
@@ -207,7 +212,7 @@ def cache_handled(stage: Stage, run: Instruction, position: int, cache: ToolCach
     spellings += [f"${name}/{below}".rstrip("/") for name, below in cache.variables]
     spellings += [f"$HOME/{cache.home_folder}"] if cache.home_folder else []
     endings = [below for _, below in cache.variables if below] + ([cache.home_folder] if cache.home_folder else [])
-    if any(target.rstrip("/").endswith("/" + ending) for target in mount_targets(run) for ending in endings):
+    if any(target.endswith("/" + ending) for target in mount_targets(stage, run) for ending in endings):
         return True
     return any(removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x") for spelling in spellings)
 
@@ -244,6 +249,24 @@ def cache_mount(document: Document, stage: Stage, run: Instruction, position: in
     if not user.isdigit() or (group and not group.isdigit()):
         return None  # the uid of a named user is in the base image's /etc/passwd
     return Mount(folder, cache.sharing, f"uid={user},gid={group or user}")
+
+
+def within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or below it (both absolute and normalised)."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> list[Mount] | None:
+    """Of ``mounts``, those the RUN does not hold yet: a mount of the RUN, of any type, over the folder or a folder
+    above it already keeps the folder out of the image, and a second mount on one target would hide the first.
+    None when a mount of the RUN lies below one of the folders (the new mount would hide it) or its target cannot
+    be read here (it may be one of the folders)."""
+    held = [mount.target for mount in run_mounts(stage, run)]
+    if any(target is None or not target.startswith("/") or "$" in target for target in held):
+        return None
+    if any(within(target, mount.target) and target != mount.target for target in held for mount in mounts):
+        return None
+    return [mount for mount in mounts if not any(within(mount.target, target) for target in held)]
 
 
 def mount_edit(run: Instruction, mounts: Sequence[Mount]) -> Edit:
@@ -284,14 +307,15 @@ class CacheMountFix:
         assert isinstance(self, Rule)
         if not wants_mount(self, context):
             return None
-        mounts: list[Mount] = []
+        located: list[tuple[ToolCache, Mount]] = []
         for position, cache in self.caches(stage, run, commands) or ():
             mount = cache_mount(document, stage, run, position, cache)
             if mount is None:
                 return None
-            if mount not in mounts:
-                mounts.append(mount)
+            located.append((cache, mount))
+        mounts = mounts_to_add(stage, run, list(dict.fromkeys(mount for _, mount in located))) or []
         if not mounts:
             return None
-        changes = ContentChange(removes=tuple(mount.target for mount in mounts))
+        reowned = (posixpath.join(mount.target, folder) for cache, mount in located if mount in mounts for folder in cache.reowned)
+        changes = ContentChange(removes=tuple(mount.target for mount in mounts), alters=tuple(dict.fromkeys(reowned)))
         return self.fix(mount_title(mounts), [mount_edit(run, mounts)], Applicability.UNSAFE, changes)

@@ -19,10 +19,11 @@ from functools import lru_cache
 from fnmatch import fnmatchcase
 from typing import Iterator, Mapping, Sequence
 
+from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand, Word
 
-from .runedit import tool_and_arguments, verb_index, workdir_at
+from .runedit import mount_options, tool_and_arguments, verb_index, workdir_at
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
@@ -278,22 +279,64 @@ def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd:
     return posixpath.normpath(posixpath.join(cwd or "/", target))
 
 
-def mount_targets(run: Instruction) -> list[str]:
-    """Targets of the RUN's `--mount` flags: what is written below one never reaches the image, whatever the type
-    (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
-    targets = []
-    for flag in run.flags:
-        if flag.name != "mount" or flag.value is None:
-            continue
-        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-        if fields.get("type") in ("secret", "ssh"):
-            continue
-        target = fields.get("target") or fields.get("dst") or fields.get("destination")
-        if target:
-            targets.append(target)
-    return targets
+@dataclass(frozen=True)
+class RunMount:
+    """One `--mount` of a RUN: its type and its target as BuildKit resolves it (variables expanded, below the
+    WORKDIR when relative, normalised as Go's path.Clean does). A variable with no value known here (a build
+    argument without a default, the base image's ENV) stays `$NAME`, as in the RUN's reading, and a relative target
+    stays relative when the WORKDIR is not known; None when the target cannot be read at all."""
+
+    type: str
+    target: str | None
+
+
+# Where BuildKit puts a secret, or the n-th SSH agent socket of a RUN, when the mount names no target
+_SECRETS_FOLDER = "/run/secrets"
+_SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
+_VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@lru_cache(maxsize=256)
+def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
+    """Cached per RUN like ``reading``: a rule asks once for each path it checks."""
+    workdir = workdir_at(stage, run)
+    variables = Variables(_stage_settings(stage), run.index, {})
+    mounts: list[RunMount] = []
+    for options in mount_options(run):
+        target: str | None = None  # BuildKit refuses a bind, cache or tmpfs mount without one
+        if options.get("target"):
+            target = _resolved(options["target"], variables, workdir)
+        elif options["type"] == "secret":
+            name = options.get("source") or options.get("id")
+            name = name and _resolved(name, variables, None)
+            # a secret whose name cannot be read is still a file in the secrets folder
+            target = posixpath.join(_SECRETS_FOLDER, posixpath.basename(name)) if name and "$" not in name else _SECRETS_FOLDER
+        elif options["type"] == "ssh":
+            target = _SSH_AGENT_SOCKET + str(sum(1 for mount in mounts if mount.type == "ssh"))
+        mounts.append(RunMount(options["type"], target))
+    return tuple(mounts)
+
+
+def _resolved(text: str, variables: Mapping[str, str], workdir: str | None) -> str | None:
+    """A mount option's path as BuildKit expands and resolves it (see ``RunMount``)."""
+    names = _VARIABLE_NAME.findall(text)
+    # a value that still names a variable is one a build argument or the base image sets
+    known = {name: value for name in names if (value := variables.get(name)) is not None and "$" not in value}
+    expanded = expand_word(text, known)
+    if expanded is None:
+        expanded = normalised(text, variables)
+    elif not expanded.startswith("/") and workdir is not None:
+        expanded = posixpath.join(workdir, expanded)
+    # Go's path.Clean: unlike POSIX, a leading `//` is `/`
+    return re.sub("^//+", "/", posixpath.normpath(expanded)) if expanded else None
+
+
+def mount_targets(stage: Stage, run: Instruction) -> list[str]:
+    """Targets of the RUN's `--mount` flags (as ``RunMount`` spells them): what is written below one never reaches
+    the image, whatever the type (cache and tmpfs are not committed; a bind mount's writes are discarded)."""
+    return [mount.target for mount in run_mounts(stage, run) if mount.target and mount.type not in ("secret", "ssh")]
 
 
 def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
     cwd = workdir_at(stage, run)
-    return any(Removal(target).covers(path, cwd) for target in mount_targets(run))
+    return any(Removal(target).covers(path, cwd) for target in mount_targets(stage, run))

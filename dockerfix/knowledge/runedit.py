@@ -5,6 +5,7 @@ supply the facts; the editing, the safety checks and the file's formatting style
 from __future__ import annotations
 
 import bisect
+import csv
 import posixpath
 import re
 from collections import Counter
@@ -252,16 +253,37 @@ def verb_index(arguments: Sequence[str | None]) -> int | None:
     return None
 
 
-def cache_mount_targets(run: Instruction) -> list[str]:
-    """Targets of `--mount=type=cache` flags: what is cached there never reaches the image."""
-    targets = []
-    for flag in run.flags:
-        if flag.name != "mount" or flag.value is None:
+# BuildKit's other names for a mount's target (`parseMount`)
+_TARGET_KEYS = ("dst", "destination")
+
+
+def mount_options(run: Instruction) -> list[dict[str, str]]:
+    """The options of each `--mount` flag of the RUN as BuildKit's ``parseMount`` reads them, before variables are
+    expanded: the flag as BuildKit extracts it (its quotes removed), then CSV fields (a field may be quoted), keys in
+    any case, `dst` and `destination` as `target`, the type `bind` unless given (in lower case, as BuildKit
+    compares it); a later field wins."""
+    found = []
+    for flag in run.parsed.flags:
+        name, equals, value = flag[2:].partition("=")
+        if name.lower() != "mount" or not equals:
             continue
-        fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-        if fields.get("type") == "cache":
-            targets.append(fields.get("target") or fields.get("dst") or fields.get("destination") or "")
-    return targets
+        try:
+            fields = next(csv.reader([value]), [])
+        except csv.Error:
+            fields = []
+        options = {"type": "bind"}
+        for field in fields:
+            key, _, text = field.partition("=")
+            key = key.lower()
+            options["target" if key in _TARGET_KEYS else key] = text
+        options["type"] = options["type"].lower()
+        found.append(options)
+    return found
+
+
+def cache_mount_targets(run: Instruction) -> list[str]:
+    """Targets of `--mount=type=cache` flags as written: what is cached there never reaches the image."""
+    return [options.get("target", "") for options in mount_options(run) if options["type"] == "cache"]
 
 
 def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:

@@ -46,7 +46,8 @@ class AptListsCleanup(CacheMountFix, AppendCleanupRule):
         `--mount` (cache or tmpfs) over the folder. With `target = "buildkit"` (the default) the fix mounts build
         caches over `/var/lib/apt/lists` and `/var/cache/apt` instead, both `sharing=locked` (apt locks them; builds
         running at once wait for each other): the lists leave the image and the next `apt-get update` only fetches
-        what changed. The image's `docker-clean` hook (Debian's and Ubuntu's images empty `/var/cache/apt` after
+        what changed. apt's `partial` download folders then keep the base image's owner and mode in the image (apt
+        makes them `_apt:root` 0700 in the mounts instead); the fix declares them for `dockerfix verify`. The image's `docker-clean` hook (Debian's and Ubuntu's images empty `/var/cache/apt` after
         each install) is left in place: removing it would change every later apt install of the image, in later
         RUNs without the mount and in containers, which would then keep the downloaded packages.
 

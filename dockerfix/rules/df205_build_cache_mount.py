@@ -16,11 +16,11 @@ from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_s
 from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
-    ToolCache, base_image_environment, cache_mount, mount_edit, runs_as_root, wants_mount,
+    ToolCache, base_image_environment, cache_mount, mount_edit, mounts_to_add, runs_as_root, wants_mount, within,
 )
-from dockerfix.knowledge.cleanups import reading
+from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
 from dockerfix.knowledge.shellfacts import SHELLS
-from dockerfix.knowledge.runedit import cache_mount_targets, stages_built_on, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.runedit import stages_built_on, tool_and_arguments, verb_index, workdir_at
 
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
 PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
@@ -395,10 +395,9 @@ class BuildCacheMount(Rule):
                         return None
                     if mount not in mounts:
                         mounts.append(mount)
-            present = cache_mount_targets(run)
-            if any(posixpath.normpath(target) not in {mount.target for mount in mounts} for target in present if target):
-                return None  # a mount the author chose for a folder this rule does not expect: theirs to judge
-            missing = [mount for mount in mounts if mount.target not in {posixpath.normpath(target) for target in present if target}]
+            missing = mounts_to_add(stage, run, mounts)
+            if missing is None or any(self.authors_choice(held, mounts) for held in run_mounts(stage, run)):
+                return None
             if missing:
                 edits.append(mount_edit(run, missing))
                 targets.extend(mount.target for mount in missing if mount.target not in targets)
@@ -423,6 +422,15 @@ class BuildCacheMount(Rule):
         start = first_run.arguments_to_source(command.start)
         end = first_run.arguments_to_source(command.end, end=True)
         return self.finding(message, start, end, fix, Savings(layers=0, rebuilt_steps_after_source_edit=0))
+
+    @staticmethod
+    def authors_choice(held: RunMount, mounts: Sequence[Mount]) -> bool:
+        """Whether a mount of the RUN says the author decided where the caches go, theirs to judge: a cache over a
+        folder this rule does not expect, or another kind of mount over one it does (modules bound from another
+        stage, a tmpfs that empties them)."""
+        if held.type == "cache":
+            return held.target not in {mount.target for mount in mounts}
+        return held.target is not None and any(within(mount.target, held.target) for mount in mounts)
 
     @staticmethod
     def mount(document: Document, stage: Stage, run: Instruction, position: int, use: ToolUse, cache: ToolCache,
