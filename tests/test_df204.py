@@ -128,7 +128,7 @@ def test_a_sibling_dockerfile_copying_a_file_by_name_keeps_it(tmp_path):
     sibling = "FROM node:20\nCOPY .env /etc/app.env\nCOPY .git /src/.git\nCMD [\"node\"]\n"
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     files = {"worker.Dockerfile": sibling, ".env": "KEY=1\n", "node_modules/a/index.js": "1", "server.js": "1"}
-    assert proposal(tmp_path, NODE, files) == "**/node_modules\nDockerfile*\n*.Dockerfile\n.dockerignore\n"
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\n*.Dockerfile\n.dockerignore\n"
 
 
 def test_a_sibling_dockerfile_with_its_own_ignore_file_is_not_served_by_the_shared_one(tmp_path):
@@ -139,7 +139,7 @@ def test_a_sibling_dockerfile_with_its_own_ignore_file_is_not_served_by_the_shar
 
 def test_a_sibling_that_uses_the_host_dependencies_keeps_them(tmp_path):
     files = {"Dockerfile.prod": "FROM node:20\nCOPY . /app\nCMD [\"node\", \"/app/server.js\"]\n", "node_modules/a/index.js": "1", ".env": "A=1\n"}
-    assert proposal(tmp_path, NODE, files) == ".env\nDockerfile*\n.dockerignore\n"
+    assert proposal(tmp_path, NODE, files) == "Dockerfile*\n.env\n.dockerignore\n"
 
 
 def test_a_dockerfile_a_compose_file_builds_from_the_context_counts(tmp_path):
@@ -175,12 +175,12 @@ def test_a_bind_mount_of_a_context_folder_keeps_it(tmp_path):
     mounted = NODE.replace("RUN npm ci\n", "RUN npm ci\nRUN --mount=type=bind,source=node_modules,target=/cache cp -r /cache /warm\n")
     assert proposal(tmp_path, mounted, {"node_modules/a/index.js": "1", ".env": "A=1\n"}) == ".env\n.dockerignore\n"
     sibling = "FROM node:20\nRUN --mount=type=bind,source=node_modules,target=/m ls /m\n"
-    assert proposal(tmp_path, NODE, {"tools.Dockerfile": sibling}) == ".env\n*.Dockerfile\n.dockerignore\n"
+    assert proposal(tmp_path, NODE, {"tools.Dockerfile": sibling}) == "*.Dockerfile\n.env\n.dockerignore\n"
 
 
 def test_a_bind_mount_of_the_whole_context_reads_like_a_copy_of_it(tmp_path):
     sibling = "FROM node:20\nRUN --mount=type=bind,target=/src cd /src && node build.js\n"
-    assert proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}) == ".env\nDockerfile*\n.dockerignore\n"
+    assert proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}) == "Dockerfile*\n.env\n.dockerignore\n"
 
 
 @pytest.mark.parametrize("ending", ["\r\n", "\n"])

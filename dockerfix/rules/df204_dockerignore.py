@@ -5,10 +5,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
+from weakref import WeakKeyDictionary
 
-from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors
-from dockerfix.rewriter.document import Document, Instruction
+from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
+from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
+from dockerfix.rewriter.document import Document, Instruction, parse
+from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import shipped_offset_test
@@ -17,6 +20,20 @@ from dockerfix.knowledge.runedit import workdir_at
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
 NPMRC_TOKEN = re.compile(r"_auth(Token)?\s*=", re.IGNORECASE)
+# Build tools that read the repository's history when they run: Python versions from tags (setuptools-scm, hatch-vcs,
+# versioneer, pbr, dunamai, poetry-dynamic-versioning), Gradle and Maven git plugins, Rust's vergen, and any git
+# command a manifest or build script runs.
+VCS_READERS = re.compile(
+    r"setuptools[_-]scm|use_scm_version|hatch[_-]vcs|versioneer|\bpbr\b|dunamai|dynamic[_-]versioning|vcs[_-]versioning"
+    r"|git[_-]?version|grgit|git-commit-id|vergen|gitpython|\bgit\s+(describe|rev-parse|rev-list|log|show|status|tag|branch|ls-files|config|symbolic-ref)\b",
+    re.IGNORECASE,
+)
+VCS_MANIFESTS = frozenset({
+    "pyproject.toml", "setup.cfg", "setup.py", "package.json", "build.gradle", "build.gradle.kts", "pom.xml", "build.rs",
+    "Makefile", "versioneer.py",
+})
+# More manifests than this in one context: reading them all costs more than the finding is worth; keep .git.
+MAX_VCS_MANIFESTS = 200
 
 
 def _runs(document: Document) -> str:
@@ -29,20 +46,55 @@ def _runs_any(*patterns: str) -> Callable[[Document], bool]:
     return lambda document: bool(regex.search(_runs(document)))
 
 
+Answer = TypeVar("Answer")
+
+
+def _once_per_context(question: Callable[[BuildContext], Answer]) -> Callable[[BuildContext], Answer]:
+    """Every Dockerfile of a context asks the same about it: answer once (N Dockerfiles sharing a context cost N
+    reads, not N squared), and forget the answer with the context."""
+    answers: WeakKeyDictionary[BuildContext, Answer] = WeakKeyDictionary()
+
+    def ask(context: BuildContext) -> Answer:
+        if context not in answers:
+            answers[context] = question(context)
+        return answers[context]
+
+    return ask
+
+
 def _always(document: Document) -> bool:
     return True
+
+
+def _never(context: BuildContext) -> bool:
+    return False
+
+
+@_once_per_context
+def _versions_from_vcs(context: BuildContext) -> bool:
+    """Whether a build tool the context configures may read the repository (a wheel built with setuptools-scm fails
+    without .git); more manifests than can be read counts as yes."""
+    manifests = [
+        path for path in context.files()
+        if posixpath.basename(path) in VCS_MANIFESTS and not SKIPPED_FOLDERS.intersection(path.split("/")[:-1])
+    ]
+    if len(manifests) > MAX_VCS_MANIFESTS:
+        return True
+    return any(VCS_READERS.search(context.read_text(path) or "") for path in manifests)
 
 
 @dataclass(frozen=True)
 class Category:
     """Files a whole-context COPY takes that the image never needs: the ignore ``patterns`` for them, ``applies``
     when the Dockerfile makes them unneeded (it installs or rebuilds them itself), ``blocked`` when a RUN may read
-    them. A ``rider`` alone is not worth a finding (a few bytes, or a cache key only), but joins one."""
+    them, ``read_by_tools`` when a build tool the context configures may. A ``rider`` alone is not worth a finding
+    (a few bytes, or a cache key only), but joins one."""
 
     name: str
     patterns: tuple[str, ...]
     applies: Callable[[Document], bool] = _always
     blocked: Callable[[Document], bool] = lambda document: False
+    read_by_tools: Callable[[BuildContext], bool] = _never
     rider: bool = False
     secret: bool = False  # reported only when a COPY in a stage that ships takes them
     bytecode: bool = False  # kept when a bytecode file has no source to be rebuilt from
@@ -50,7 +102,10 @@ class Category:
 
 CATEGORIES = (
     # `git describe`, Go's VCS stamping (`go build` embeds the commit when .git is there) and setuptools-scm read it
-    Category("version control", (".git", ".hg", ".svn"), blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer")),
+    Category(
+        "version control", (".git", ".hg", ".svn"),
+        blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer"), read_by_tools=_versions_from_vcs,
+    ),
     Category("node_modules (the Dockerfile installs them)", ("**/node_modules",), _runs_any(r"(npm|yarn|pnpm)\b[^\n]*\b(install|ci|i)\b", r"yarn\s*($|&&|;)")),
     Category("vendor (composer installs it)", ("vendor",), _runs_any(r"composer\s[^\n]*\binstall\b")),
     Category("virtual environments (the Dockerfile installs the packages)", (".venv", "venv"), _runs_any(r"pip3?\s[^\n]*\binstall\b", r"uv\s+(sync|pip)", r"poetry\s+install", r"pipenv\s+install")),
@@ -69,6 +124,42 @@ def _whole_context_copies(document: Document) -> list[Instruction]:
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         and any(source in WHOLE_CONTEXT for source in instruction.value[:-1])
     ]
+
+
+def _context_mounts(document: Document) -> list[str]:
+    """The context paths RUN bind mounts read (`--mount=type=bind,source=x`; type bind is the default, the source
+    the context's root): ``.`` for the whole context."""
+    sources = []
+    for instruction in document.instructions:
+        for flag in instruction.flags if instruction.cmd == "run" else ():
+            if flag.name != "mount" or flag.value is None:
+                continue
+            fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+            if fields.get("type", "bind") == "bind" and "from" not in fields:
+                sources.append(posixpath.normpath(fields.get("source") or fields.get("src") or "."))
+    return sources
+
+
+def _reads_whole_context(document: Document) -> bool:
+    return bool(_whole_context_copies(document)) or any(source in WHOLE_CONTEXT for source in _context_mounts(document))
+
+
+def _ships_whole_context(document: Document, target: str | None) -> bool:
+    shipped = shipped_offset_test(document, target)
+    return any(shipped(copy.start) for copy in _whole_context_copies(document))
+
+
+@_once_per_context
+def _served_documents(context: BuildContext) -> tuple[Document, ...] | None:
+    """The Dockerfiles the context's ignore file serves (``BuildContext.builders``), parsed; None when one of them is
+    unknown or is no Dockerfile dockerfix can read: then what the builds read is unknown."""
+    builders = context.builders
+    if builders.unknown:
+        return None
+    try:
+        return tuple(parse(Source.decode(data, where)) for where, data in builders.dockerfiles)
+    except SourceError:
+        return None
 
 
 def _destination(document: Document, copy: Instruction) -> str:
@@ -101,13 +192,14 @@ def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
 
 
 def _named_sources(document: Document) -> list[str]:
-    """The context paths COPY/ADD instructions name one by one (not the whole context)."""
-    return [
+    """The context paths COPY/ADD instructions and RUN bind mounts name one by one (not the whole context)."""
+    copied = [
         source for instruction in document.instructions
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         for source in instruction.value[:-1]
-        if source not in WHOLE_CONTEXT and "://" not in source and not source.startswith("<<")
+        if "://" not in source and not source.startswith("<<")
     ]
+    return [source for source in [*copied, *_context_mounts(document)] if source not in WHOLE_CONTEXT]
 
 
 def _mentioned(document: Document, path: str) -> bool:
@@ -202,12 +294,19 @@ class Dockerignore(Rule):
             return
         if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
             return  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
-        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
-        ships = any(shipped(copy.start) for copy in copies)
+        served = _served_documents(build_context)
+        if served is None:
+            return  # a Dockerfile building from this context could not be read: what it needs is unknown
+        # The ignore file serves them all, so they all decide what it adds: each proposes the same file
+        readers = (document, *served)
+        takers = [reader for reader in readers if _reads_whole_context(reader)]
+        target = self.option(context, TARGET_STAGE.name)
+        secrets_ship = any(_ships_whole_context(reader, target) for reader in takers)
         chosen = [
             (category, patterns) for category in CATEGORIES
-            if category.applies(document) and not category.blocked(document) and (ships or not category.secret)
-            for patterns in [self.useful_patterns(document, build_context, category)] if patterns
+            if all(category.applies(reader) for reader in takers) and not any(category.blocked(reader) for reader in readers)
+            and (secrets_ship or not category.secret) and not category.read_by_tools(build_context)
+            for patterns in [self.useful_patterns(readers, build_context, category)] if patterns
         ]
         if not any(not category.rider for category, _ in chosen):
             return
@@ -215,7 +314,8 @@ class Dockerignore(Rule):
         lines = [pattern for _, patterns in chosen for pattern in patterns]
         if build_context.ignore_text is None:
             lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
-        content = existing + ("\n" if existing and not existing.endswith("\n") else "") + "".join(line + "\n" for line in lines)
+        newline = "\r\n" if "\r\n" in existing else "\n"
+        content = existing + (newline if existing and not existing.endswith("\n") else "") + "".join(line + newline for line in lines)
         after = build_context.with_ignore(content)
         dropped = sorted(set(build_context.files()) - set(after.files()))
         sizes = [build_context.size(path) for path in dropped]
@@ -228,7 +328,7 @@ class Dockerignore(Rule):
             f"`{copies[0].keyword} {' '.join(copies[0].value)}` takes {names} from the build context ({amount}{git}), "
             "which the image never needs: ignore them in .dockerignore"
         )
-        if secrets:
+        if secrets and _ships_whole_context(document, target):
             message = (
                 "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
@@ -251,15 +351,15 @@ class Dockerignore(Rule):
         yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=known_bytes))
 
     @staticmethod
-    def useful_patterns(document: Document, context: BuildContext, category: Category) -> tuple[str, ...]:
-        """The category's patterns that keep out something sent today, and nothing a COPY/ADD names or a RUN
-        mentions."""
+    def useful_patterns(readers: tuple[Document, ...], context: BuildContext, category: Category) -> tuple[str, ...]:
+        """The category's patterns that keep out something sent today, and nothing a COPY/ADD or bind mount of one
+        of the ``readers`` names or one of their RUNs mentions."""
         sent = context.files()
-        named = _named_sources(document)
+        named = [source for reader in readers for source in _named_sources(reader)]
         kept = []
         for pattern in category.patterns:
-            if pattern == ".git":  # never listed: a folder on disk only
-                if context.holds_unlisted(pattern):
+            if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
+                if context.holds_unlisted(pattern) and not any(names_top_entry(source, pattern) for source in named):
                     kept.append(pattern)
                 continue
             after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
@@ -272,7 +372,7 @@ class Dockerignore(Rule):
                 continue
             if category.bytecode and not all(_has_source(context, path) for path in dropped):
                 continue
-            if category.secret and any(_mentioned(document, path) for path in dropped):
+            if category.secret and any(_mentioned(reader, path) for reader in readers for path in dropped):
                 continue
             kept.append(pattern)
         return tuple(kept)
