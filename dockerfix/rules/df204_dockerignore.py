@@ -149,17 +149,128 @@ def _ships_whole_context(document: Document, target: str | None) -> bool:
     return any(shipped(copy.start) for copy in _whole_context_copies(document))
 
 
-@_once_per_context
-def _served_documents(context: BuildContext) -> tuple[Document, ...] | None:
-    """The Dockerfiles the context's ignore file serves (``BuildContext.builders``), parsed; None when one of them is
-    unknown or is no Dockerfile dockerfix can read: then what the builds read is unknown."""
-    builders = context.builders
-    if builders.unknown:
-        return None
-    try:
-        return tuple(parse(Source.decode(data, where)) for where, data in builders.dockerfiles)
-    except SourceError:
-        return None
+class _Reads:
+    """What some Dockerfiles building from a context take of it: ``takers`` take it whole (a COPY, ADD or bind
+    mount of `.`), ``named`` are the paths they name one by one. Answers are kept: the set of all the Dockerfiles a
+    context serves is asked once per Dockerfile checked."""
+
+    def __init__(self, documents: tuple[Document, ...]) -> None:
+        self.documents = documents
+        self.takers = tuple(document for document in documents if _reads_whole_context(document))
+        self.named = tuple(sorted({source for document in documents for source in _named_sources(document)}))
+        self._accepts: dict[str, bool] = {}
+        self._ships: dict[str | None, bool] = {}
+        self._leaves: dict[str, bool] = {}
+
+    def accepts(self, category: Category) -> bool:
+        """Whether each Dockerfile taking the whole context makes the category unneeded, and no RUN may read it."""
+        if category.name not in self._accepts:
+            self._accepts[category.name] = all(category.applies(taker) for taker in self.takers) and not any(
+                category.blocked(document) for document in self.documents)
+        return self._accepts[category.name]
+
+    def ships(self, target: str | None) -> bool:
+        """Whether one of them copies the whole context into a stage that ships."""
+        if target not in self._ships:
+            self._ships[target] = any(_ships_whole_context(taker, target) for taker in self.takers)
+        return self._ships[target]
+
+    def leaves(self, line: "_Line", category: Category) -> bool:
+        """Whether none of them names what ``line`` keeps out, or (for secrets) mentions one of its files."""
+        if line.pattern not in self._leaves:
+            if line.after is None:
+                untouched = not any(names_top_entry(source, line.pattern) for source in self.named)
+            else:
+                untouched = all(line.before.glob(source) == line.after.glob(source) for source in self.named) and not (
+                    category.secret and any(_mentioned(document, path) for document in self.documents for path in line.dropped))
+            self._leaves[line.pattern] = untouched
+        return self._leaves[line.pattern]
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One candidate line added to the ignore file: the context ``before`` and ``after`` it (None for a name that is
+    never listed, such as `.git`), the files it keeps out, and whether it is ``sound`` whoever reads the context: it
+    keeps out something sent, overrides no `!` exception, and passes its category's checks."""
+
+    pattern: str
+    before: BuildContext
+    after: BuildContext | None
+    dropped: tuple[str, ...]
+    sound: bool
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a whole new ignore text keeps out: the files, their bytes (None when a size is unknown), and the paths
+    the image loses (a folder once when all its files go)."""
+
+    dropped: tuple[str, ...]
+    known_bytes: int | None
+    gone: tuple[str, ...]
+
+
+class _ContextFacts:
+    """What DF204 learns of one build context, once for all the Dockerfiles that build from it: the Dockerfiles its
+    ignore file serves (None when one cannot be read: then what the builds read is unknown), each candidate line,
+    and the outcome of each proposed text. Every Dockerfile checked against the context costs only its own reads."""
+
+    def __init__(self, context: BuildContext) -> None:
+        self.context = context
+        self.served = self._parsed(context)
+        self._lines: dict[str, _Line] = {}
+        self._outcomes: dict[str, _Outcome] = {}
+        self._removals: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    @staticmethod
+    def _parsed(context: BuildContext) -> _Reads | None:
+        builders = context.builders
+        if builders.unknown:
+            return None
+        try:
+            return _Reads(tuple(parse(Source.decode(data, where)) for where, data in builders.dockerfiles))
+        except SourceError:
+            return None
+
+    def line(self, category: Category, pattern: str) -> _Line:
+        if pattern not in self._lines:
+            self._lines[pattern] = self._judged(category, pattern)
+        return self._lines[pattern]
+
+    def _judged(self, category: Category, pattern: str) -> _Line:
+        context = self.context
+        if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
+            return _Line(pattern, context, None, (), context.holds_unlisted(pattern))
+        after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
+        dropped = tuple(sorted(set(context.files()) - set(after.files())))
+        sound = bool(dropped) and not any(_kept_by_exception(context, path) for path in dropped) and not (
+            category.secret and not all(_secret_file(context, path) for path in dropped)) and not (
+            category.bytecode and not all(_has_source(context, path) for path in dropped))
+        return _Line(pattern, context, after, dropped, sound)
+
+    def outcome(self, content: str, lines: list[str]) -> _Outcome:
+        if content not in self._outcomes:
+            context = self.context
+            dropped = sorted(set(context.files()) - set(context.with_ignore(content).files()))
+            sizes = [context.size(path) for path in dropped]
+            unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
+            self._outcomes[content] = _Outcome(
+                tuple(dropped), None if any(size is None for size in sizes) else sum(sizes),
+                (*_emptied_folders(context, dropped), *unlisted),
+            )
+        return self._outcomes[content]
+
+    def removals(self, content: str, destinations: tuple[str, ...]) -> tuple[str, ...]:
+        """The image paths the new ignore text removes from COPYs of the whole context to ``destinations`` (most
+        Dockerfiles of a context copy it to the same folder: one list for them all)."""
+        key = (content, destinations)
+        if key not in self._removals:
+            gone = self._outcomes[content].gone
+            self._removals[key] = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+        return self._removals[key]
+
+
+_facts = _once_per_context(_ContextFacts)
 
 
 def _destination(document: Document, copy: Instruction) -> str:
@@ -255,10 +366,16 @@ class Dockerignore(Rule):
 
     Fix safety
         Unsafe: the files leave the image (the fix declares them), and a RUN after the COPY may read one of them in
-        a way no rule can see (a script reading `.env`, a test reading `.git`). The rule leaves out what an
-        instruction names (a COPY of `.env`, a RUN mentioning a file's name), `.git` when a RUN uses git, Go's
-        build or setuptools-scm, and keeps every existing line and exception of the ignore file. No fix where the
-        context's ignore file cannot be read or is not the root `.dockerignore`, or where files can only be named.
+        a way no rule can see (a script reading `.env`, a test reading `.git`). The ignore file serves every
+        Dockerfile that builds from the context (the others in its folders without an ignore file of their own,
+        and those a Compose file builds from it), so all of them decide: the rule leaves out what any of them names
+        (a COPY of `.env`, a bind mount of `node_modules`, a RUN mentioning a file's name), what one that takes the
+        whole context does not install itself, and `.git` when a RUN uses git or Go's build, or a build tool of the
+        context reads it (setuptools-scm, hatch-vcs, versioneer, git plugins); it keeps every existing line and
+        exception of the ignore file, and its line endings. Each of those Dockerfiles proposes the same text, so
+        one run writes it once. No fix where the context's ignore file cannot be read or is not the root
+        `.dockerignore`, where one of those Dockerfiles or Compose files cannot be read, or where files can only be
+        named.
     """
 
     code = "DF204"
@@ -294,20 +411,23 @@ class Dockerignore(Rule):
             return
         if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
             return  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
-        served = _served_documents(build_context)
-        if served is None:
+        facts = _facts(build_context)
+        if facts.served is None:
             return  # a Dockerfile building from this context could not be read: what it needs is unknown
-        # The ignore file serves them all, so they all decide what it adds: each proposes the same file
-        readers = (document, *served)
-        takers = [reader for reader in readers if _reads_whole_context(reader)]
+        # The ignore file serves them all, so they all decide what it adds, and each of them proposes the same text
+        own, served = _Reads((document,)), facts.served
         target = self.option(context, TARGET_STAGE.name)
-        secrets_ship = any(_ships_whole_context(reader, target) for reader in takers)
-        chosen = [
-            (category, patterns) for category in CATEGORIES
-            if all(category.applies(reader) for reader in takers) and not any(category.blocked(reader) for reader in readers)
-            and (secrets_ship or not category.secret) and not category.read_by_tools(build_context)
-            for patterns in [self.useful_patterns(readers, build_context, category)] if patterns
-        ]
+        secrets_ship = own.ships(target) or served.ships(target)
+        chosen = []
+        for category in CATEGORIES:
+            if not (own.accepts(category) and served.accepts(category) and (secrets_ship or not category.secret)):
+                continue
+            if category.read_by_tools(build_context):
+                continue
+            lines = [facts.line(category, pattern) for pattern in category.patterns]
+            patterns = tuple(line.pattern for line in lines if line.sound and served.leaves(line, category) and own.leaves(line, category))
+            if patterns:
+                chosen.append((category, patterns))
         if not any(not category.rider for category, _ in chosen):
             return
         existing = build_context.ignore_text or ""
@@ -316,27 +436,23 @@ class Dockerignore(Rule):
             lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
         newline = "\r\n" if "\r\n" in existing else "\n"
         content = existing + (newline if existing and not existing.endswith("\n") else "") + "".join(line + newline for line in lines)
-        after = build_context.with_ignore(content)
-        dropped = sorted(set(build_context.files()) - set(after.files()))
-        sizes = [build_context.size(path) for path in dropped]
-        known_bytes = None if any(size is None for size in sizes) else sum(sizes)
+        outcome = facts.outcome(content, lines)
         names = ", ".join(category.name for category, _ in chosen)
         secrets = [category for category, _ in chosen if category.secret]
-        amount = f"{len(dropped):,} file{'s' * (len(dropped) != 1)}" + ("" if known_bytes is None else f", {known_bytes:,} bytes")
+        amount = f"{len(outcome.dropped):,} file{'s' * (len(outcome.dropped) != 1)}" + (
+            "" if outcome.known_bytes is None else f", {outcome.known_bytes:,} bytes")
         git = ", and the .git folder" if ".git" in lines else ""
         message = (
             f"`{copies[0].keyword} {' '.join(copies[0].value)}` takes {names} from the build context ({amount}{git}), "
             "which the image never needs: ignore them in .dockerignore"
         )
-        if secrets and _ships_whole_context(document, target):
+        if secrets and own.ships(target):
             message = (
                 "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
             )
-        unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
-        gone = [*_emptied_folders(build_context, dropped), *unlisted]
-        destinations = [_destination(document, copy) for copy in copies]
-        removed = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+        destinations = tuple(_destination(document, copy) for copy in copies)
+        removed = facts.removals(content, destinations)
         altered = () if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE) else tuple(
             posixpath.join(destination, IGNORE_FILE) for destination in destinations
         )
@@ -348,31 +464,4 @@ class Dockerignore(Rule):
             files=[FileEdit(IGNORE_FILE, build_context.ignore_text, content)],
         )
         first = copies[0]
-        yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=known_bytes))
-
-    @staticmethod
-    def useful_patterns(readers: tuple[Document, ...], context: BuildContext, category: Category) -> tuple[str, ...]:
-        """The category's patterns that keep out something sent today, and nothing a COPY/ADD or bind mount of one
-        of the ``readers`` names or one of their RUNs mentions."""
-        sent = context.files()
-        named = [source for reader in readers for source in _named_sources(reader)]
-        kept = []
-        for pattern in category.patterns:
-            if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
-                if context.holds_unlisted(pattern) and not any(names_top_entry(source, pattern) for source in named):
-                    kept.append(pattern)
-                continue
-            after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
-            dropped = sorted(set(sent) - set(after.files()))
-            if not dropped or any(context.glob(source) != after.glob(source) for source in named):
-                continue
-            if any(_kept_by_exception(context, path) for path in dropped):
-                continue  # the ignore file brings it back on purpose
-            if category.secret and not all(_secret_file(context, path) for path in dropped):
-                continue
-            if category.bytecode and not all(_has_source(context, path) for path in dropped):
-                continue
-            if category.secret and any(_mentioned(reader, path) for reader in readers for path in dropped):
-                continue
-            kept.append(pattern)
-        return tuple(kept)
+        yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=outcome.known_bytes))
