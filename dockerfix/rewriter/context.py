@@ -425,8 +425,8 @@ def _compose_builds(compose: Path, root: Path) -> Iterable[tuple[str, bytes | Pa
     if yaml is None:
         raise _BuildersUnknown(f"{compose}: no YAML reader is installed")
     try:
-        data = yaml.safe_load(_read_build_file(compose))
-    except yaml.YAMLError as error:
+        data = yaml.load(_read_build_file(compose), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError) as error:  # the parser recurses once per level of nesting
         raise _BuildersUnknown(f"{compose}: not YAML ({type(error).__name__})") from None
     services = data.get("services") if isinstance(data, dict) else None
     for name, service in (services or {}).items() if isinstance(services, dict) else ():
