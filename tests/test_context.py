@@ -582,3 +582,12 @@ def test_builders_are_unknown_when_a_compose_file_cannot_say(tmp_path, compose, 
 def test_builders_never_block_on_a_fifo_compose_file(tmp_path):
     os.mkfifo(tmp_path / "compose.yml")
     assert "not a regular file" in BuildContext.from_directory(tmp_path).builders.unknown
+
+
+def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(context_module, "MAX_BUILD_FILES_BYTES", 130)  # each file holds 63
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    (tmp_path / "b.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    assert BuildContext.from_directory(tmp_path).builders.unknown is None
+    (tmp_path / "c.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    assert "more than 130 bytes" in BuildContext.from_directory(tmp_path).builders.unknown

@@ -58,9 +58,11 @@ _PATTERN_CHARS = "*[]?^\\"
 _COMPOSE_FILE = re.compile(r"(docker-)?compose([.-][^/]*)?\.ya?ml")
 # How many folders above a context Compose files are looked for when no repository top (a folder with .git) comes first.
 MAX_COMPOSE_LEVELS = 8
-# Dockerfiles and Compose files are read up to this size and this count per context; beyond, the builds are unknown.
+# Dockerfiles and Compose files are read up to this size each, this count and this total per context; beyond, the
+# builds are unknown.
 MAX_BUILD_FILE_BYTES = 1_000_000
 MAX_BUILD_FILES = 1_000
+MAX_BUILD_FILES_BYTES = 20_000_000
 _GIT_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
 
@@ -598,9 +600,13 @@ class BuildContext:
                         candidates[where] = (where, found)
                     elif not os.path.lexists(f"{found}.dockerignore"):
                         candidates.setdefault(os.path.realpath(found), (where, found))
-            return Builders(tuple(
-                (where, found if isinstance(found, bytes) else _read_build_file(found)) for where, found in candidates.values()
-            ))
+            texts, total = [], 0
+            for where, found in candidates.values():
+                texts.append((where, found if isinstance(found, bytes) else _read_build_file(found)))
+                total += len(texts[-1][1])
+                if total > MAX_BUILD_FILES_BYTES:
+                    raise _BuildersUnknown(f"its Dockerfiles hold more than {MAX_BUILD_FILES_BYTES:,} bytes")
+            return Builders(tuple(texts))
         except _BuildersUnknown as error:
             return Builders(unknown=str(error))
 
