@@ -168,6 +168,8 @@ def test_git_is_kept_for_a_build_that_derives_its_version_from_it(tmp_path):
     write(tmp_path / "pyproject.toml", '[project]\nname = "app"\n')
     assert proposal(tmp_path, dockerfile, {"setup.py": "import versioneer\n"}) is None
     (tmp_path / "setup.py").unlink()
+    assert proposal(tmp_path, dockerfile, {"pkg/pyproject.toml": '[tool.pdm.version]\nsource = "scm"\n'}) is None
+    (tmp_path / "pkg/pyproject.toml").unlink()
     assert proposal(tmp_path, dockerfile, {}) == ".git\n.dockerignore\n"
 
 

@@ -21,10 +21,11 @@ IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
 NPMRC_TOKEN = re.compile(r"_auth(Token)?\s*=", re.IGNORECASE)
 # Build tools that read the repository's history when they run: Python versions from tags (setuptools-scm, hatch-vcs,
-# versioneer, pbr, dunamai, poetry-dynamic-versioning), Gradle and Maven git plugins, Rust's vergen, and any git
-# command a manifest or build script runs.
+# versioneer, pbr, dunamai, poetry-dynamic-versioning, PDM's `source = "scm"`), Gradle and Maven git plugins, Rust's
+# vergen, and any git command a manifest or build script runs.
 VCS_READERS = re.compile(
     r"setuptools[_-]scm|use_scm_version|hatch[_-]vcs|versioneer|\bpbr\b|dunamai|dynamic[_-]versioning|vcs[_-]versioning"
+    r"|source\s*=\s*[\"'](scm|vcs)[\"']"
     r"|git[_-]?version|grgit|git-commit-id|vergen|gitpython|\bgit\s+(describe|rev-parse|rev-list|log|show|status|tag|branch|ls-files|config|symbolic-ref)\b",
     re.IGNORECASE,
 )
