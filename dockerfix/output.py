@@ -45,9 +45,10 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
         for finding in result.findings
         if not finding.fixable and finding.fix is not None and finding.fix.applicability == "unsafe"
     )
-    failed = sum(1 for result in results if result.error is not None)
-    unreadable = f"{failed} file{'s' if failed != 1 else ''} could not be read or parsed (errors on stderr)." if failed else ""
-    problems = " ".join(part for part in (unreadable, rule_failures_note(results)) if part)
+    unreadable = sum(1 for result in results if result.error is not None and not result.unwritten)
+    unwritten = sum(1 for result in results if result.unwritten)
+    notes = (_files_note(unreadable, "could not be read or parsed"), _files_note(unwritten, "could not be written"), rule_failures_note(results))
+    problems = " ".join(part for part in notes if part)
     if total == 0:
         return problems or "All checks passed."
     text = f"Found {total} finding{'s' if total != 1 else ''}"
@@ -59,6 +60,10 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
     if hidden and not unsafe_fixes:
         text += f"; {hidden} more fixable with `--unsafe-fixes`"
     return text + "." + (f" {problems}" if problems else "")
+
+
+def _files_note(count: int, what: str) -> str:
+    return f"{count} file{'s' if count != 1 else ''} {what} (errors on stderr)." if count else ""
 
 
 def rule_failures_note(results: Sequence[FileResult]) -> str:

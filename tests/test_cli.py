@@ -241,3 +241,35 @@ def test_a_folder_run_never_writes_through_a_link_out_of_the_folder_nor_one_file
     assert outside.read_text() == text
     assert (project / "app" / "Dockerfile").read_text() != text
     assert (project / "app" / "Dockerfile.alias").is_symlink()
+
+
+SHARING = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN mkdir -p /x\nRUN chmod 755 /x\nCMD [\"node\", \"{}.js\"]\n"
+SHARING_MERGED = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && mkdir -p /x \\\n    && chmod 755 /x\nCMD [\"node\", \"{}.js\"]\n"
+
+
+@pytest.mark.parametrize("count", [2, 8])  # 8: the files are checked by parallel workers
+def test_dockerfiles_sharing_a_context_write_its_ignore_file_once_in_one_run(tmp_path, count):
+    names = ["Dockerfile", *(f"w{index}.Dockerfile" for index in range(1, count))]
+    for name in names:
+        write(tmp_path / name, SHARING.format(name))
+    write(tmp_path / "node_modules/a/index.js", "1")
+    write(tmp_path / ".env", "KEY=1\n")
+    result = dockerfix("--write", "--unsafe-fixes", "--select", "DF101,DF204", ".", cwd=tmp_path)
+    assert "appeared on disk" not in result.stderr.decode() and result.returncode == 0, result.stderr.decode()
+    for name in names:
+        assert (tmp_path / name).read_text() == SHARING_MERGED.format(name), name
+    assert (tmp_path / ".dockerignore").read_text() == "**/node_modules\nDockerfile*\n*.Dockerfile\n.env\n.dockerignore\n"
+    again = dockerfix("--check", "--unsafe-fixes", "--select", "DF101,DF204", ".", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout.decode()
+
+
+def test_a_fix_that_cannot_be_written_is_not_called_unreadable(tmp_path):
+    write(tmp_path / "Dockerfile", SHARING.format("server"))
+    write(tmp_path / "node_modules/a/index.js", "1")
+    write(tmp_path / "ignore/shared", "*.log\n")
+    os.symlink("ignore/shared", tmp_path / ".dockerignore")  # read through the link, never written through it
+    result = dockerfix("--write", "--unsafe-fixes", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2 and "symbolic link: not written" in result.stderr.decode()
+    summary = result.stdout.decode()
+    assert "1 file could not be written (errors on stderr)" in summary and "read or parsed" not in summary
+    assert "DF204" in summary and (tmp_path / "Dockerfile").read_text() == SHARING.format("server")

@@ -546,3 +546,48 @@ def test_corpus_context_listings():
                 assert context.glob(line) == (line,), (listing.name, line)
         if ".dockerignore" in lines:  # its text is not in the corpus: an exclude-all file must leave nothing
             assert BuildContext.from_file_list(lines, "**").files() == ()
+
+
+def _builders(root: Path) -> list[str]:
+    builders = BuildContext.from_directory(root).builders
+    assert builders.unknown is None, builders.unknown
+    return sorted(os.path.relpath(where, root) if where.startswith("/") else where for where, _ in builders.dockerfiles)
+
+
+def test_builders_are_the_dockerfiles_the_root_ignore_file_serves(tmp_path):
+    for name in ["Dockerfile", "api.Dockerfile", "docker/Dockerfile.dev", "own.Dockerfile", "node_modules/x/Dockerfile"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("FROM scratch\n")
+    (tmp_path / "own.Dockerfile.dockerignore").write_text("*\n")  # served by its own ignore file instead
+    compose = "services:\n  web:\n    build:\n      context: .\n      dockerfile: ../elsewhere/web.Dockerfile\n  db:\n    image: postgres\n" \
+        "  inline:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM scratch\n  other:\n    build: ./docker\n"
+    (tmp_path / "compose.yaml").write_text(compose)
+    (tmp_path.parent / "elsewhere").mkdir(exist_ok=True)
+    (tmp_path.parent / "elsewhere/web.Dockerfile").write_text("FROM scratch\n")
+    assert _builders(tmp_path) == ["../elsewhere/web.Dockerfile", "Dockerfile", "api.Dockerfile", "compose.yaml: service inline",
+                                   "docker/Dockerfile.dev"]
+
+
+@pytest.mark.parametrize("compose, reason", [
+    ("[" * 100_000, "not YAML"),  # nests deeper than the parser's recursion
+    ("services:\n  app:\n    build: ${APP}\n", "not a plain path"),
+    ("services:\n  app:\n    build: .\n", "cannot read"),  # names a Dockerfile that is not there
+])
+def test_builders_are_unknown_when_a_compose_file_cannot_say(tmp_path, compose, reason):
+    (tmp_path / "docker-compose.yml").write_text(compose)
+    builders = BuildContext.from_directory(tmp_path).builders
+    assert builders.dockerfiles == () and reason in builders.unknown
+
+
+def test_builders_never_block_on_a_fifo_compose_file(tmp_path):
+    os.mkfifo(tmp_path / "compose.yml")
+    assert "not a regular file" in BuildContext.from_directory(tmp_path).builders.unknown
+
+
+def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(context_module, "MAX_BUILD_FILES_BYTES", 130)  # each file holds 63
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    (tmp_path / "b.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    assert BuildContext.from_directory(tmp_path).builders.unknown is None
+    (tmp_path / "c.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
+    assert "more than 130 bytes" in BuildContext.from_directory(tmp_path).builders.unknown

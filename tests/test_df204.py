@@ -120,3 +120,73 @@ def test_a_names_only_context_with_an_ignore_file_is_left_alone():
     unknown = BuildContext.from_file_list(["node_modules/a/x.js", ".env"])
     (finding,) = engine.check(parse(Source(NODE)), [Dockerignore()], unknown)
     assert finding.fix.applicability.label == "display-only"  # nowhere to write
+
+
+# The ignore file serves every Dockerfile that builds from the context: it may exclude nothing any of them reads.
+
+def test_a_sibling_dockerfile_copying_a_file_by_name_keeps_it(tmp_path):
+    sibling = "FROM node:20\nCOPY .env /etc/app.env\nCOPY .git /src/.git\nCMD [\"node\"]\n"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    files = {"worker.Dockerfile": sibling, ".env": "KEY=1\n", "node_modules/a/index.js": "1", "server.js": "1"}
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\n*.Dockerfile\n.dockerignore\n"
+
+
+def test_a_sibling_dockerfile_with_its_own_ignore_file_is_not_served_by_the_shared_one(tmp_path):
+    files = {"worker.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n", "worker.Dockerfile.dockerignore": "*.md\n",
+             ".env": "KEY=1\n", "node_modules/a/index.js": "1"}
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\n*.Dockerfile\n.env\n.dockerignore\n"
+
+
+def test_a_sibling_that_uses_the_host_dependencies_keeps_them(tmp_path):
+    files = {"Dockerfile.prod": "FROM node:20\nCOPY . /app\nCMD [\"node\", \"/app/server.js\"]\n", "node_modules/a/index.js": "1", ".env": "A=1\n"}
+    assert proposal(tmp_path, NODE, files) == "Dockerfile*\n.env\n.dockerignore\n"
+
+
+def test_a_dockerfile_a_compose_file_builds_from_the_context_counts(tmp_path):
+    compose = "services:\n  app:\n    build:\n      context: .\n      dockerfile: docker/app.Dockerfile\n"
+    files = {"compose.yaml": compose, "docker/app.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n", ".env": "A=1\n",
+             "node_modules/a/index.js": "1"}
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\ncompose.y*ml\n.dockerignore\n"
+    # a compose file one folder up naming this folder as a service's context counts too
+    outer = "services:\n  app:\n    build:\n      context: ./app\n      dockerfile: ../deploy/app.Dockerfile\n"
+    write(tmp_path / "deploy/app.Dockerfile", "FROM node:20\nCOPY .env /etc/app.env\n")
+    write(tmp_path / "compose.yml", outer)
+    app = {".env": "A=1\n", "node_modules/a/index.js": "1"}
+    assert proposal(tmp_path / "app", NODE, app) == "**/node_modules\n.dockerignore\n"
+
+
+def test_a_compose_file_that_cannot_be_read_leaves_the_ignore_file_alone(tmp_path):
+    broken = "services:\n  app:\n    build: {context: ., dockerfile: [\n"
+    assert proposal(tmp_path, NODE, {"docker-compose.yml": broken, ".env": "A=1\n", "node_modules/a/index.js": "1"}) is None
+
+
+def test_git_is_kept_for_a_build_that_derives_its_version_from_it(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    dockerfile = "FROM python:3.12\nWORKDIR /src\nCOPY . .\nRUN pip install .\nCMD [\"app\"]\n"
+    pyproject = '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\n\n[tool.setuptools_scm]\n'
+    assert proposal(tmp_path, dockerfile, {"pyproject.toml": pyproject, "app.py": "1"}) is None
+    write(tmp_path / "pyproject.toml", '[project]\nname = "app"\n')
+    assert proposal(tmp_path, dockerfile, {"setup.py": "import versioneer\n"}) is None
+    (tmp_path / "setup.py").unlink()
+    assert proposal(tmp_path, dockerfile, {"pkg/pyproject.toml": '[tool.pdm.version]\nsource = "scm"\n'}) is None
+    (tmp_path / "pkg/pyproject.toml").unlink()
+    assert proposal(tmp_path, dockerfile, {}) == ".git\n.dockerignore\n"
+
+
+def test_a_bind_mount_of_a_context_folder_keeps_it(tmp_path):
+    mounted = NODE.replace("RUN npm ci\n", "RUN npm ci\nRUN --mount=type=bind,source=node_modules,target=/cache cp -r /cache /warm\n")
+    assert proposal(tmp_path, mounted, {"node_modules/a/index.js": "1", ".env": "A=1\n"}) == ".env\n.dockerignore\n"
+    sibling = "FROM node:20\nRUN --mount=type=bind,source=node_modules,target=/m ls /m\n"
+    assert proposal(tmp_path, NODE, {"tools.Dockerfile": sibling}) == "*.Dockerfile\n.env\n.dockerignore\n"
+
+
+def test_a_bind_mount_of_the_whole_context_reads_like_a_copy_of_it(tmp_path):
+    sibling = "FROM node:20\nRUN --mount=type=bind,target=/src cd /src && node build.js\n"
+    assert proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}) == "Dockerfile*\n.env\n.dockerignore\n"
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\n"])
+def test_added_lines_keep_the_line_endings_and_bom_of_the_ignore_file(tmp_path, ending):
+    existing = "\ufeff*.md" + ending + "*.log"
+    files = {".dockerignore": existing, "node_modules/a/x.js": "1"}
+    assert proposal(tmp_path, NODE, files) == existing + ending + "**/node_modules" + ending

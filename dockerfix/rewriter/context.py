@@ -13,6 +13,10 @@ answer follows what BuildKit actually sends, not what a reader of ``.dockerignor
 - COPY wildcard sources resolve like ``fsutil/copy.ResolveWildcards`` (``filepath.Match`` on the path below the
   wildcard-free prefix).
 
+The root ``.dockerignore`` serves every Dockerfile that builds from the context, so a change to it must suit them
+all: ``BuildContext.builders`` finds them (the Dockerfiles in the context without an ignore file of their own, and
+those a Compose file in the context or a folder above it builds with this folder as its context).
+
 An ignore file Docker rejects (a malformed ``[`` class, a lone ``!``) fails every build before anything is sent, so
 such a context answers "nothing is there": no rule can prove anything from it.
 """
@@ -30,7 +34,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
+
+try:
+    import yaml
+except ImportError:  # then a Compose file is unknown ground: see Builders.unknown
+    yaml = None
 
 # What `git ls-files` never lists either; walking it would cost more than the rest of most contexts.
 SKIPPED_NAMES = frozenset({".git"})
@@ -44,6 +54,15 @@ _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006
 _REGEX_ESCAPED = ".+()|{}$"
 # fsutil's patternChars: an exception pattern holding one of these keeps excluded folders walked.
 _PATTERN_CHARS = "*[]?^\\"
+# Compose's file names: compose.yaml, docker-compose.yml, and the override files beside them (compose.override.yaml).
+_COMPOSE_FILE = re.compile(r"(docker-)?compose([.-][^/]*)?\.ya?ml")
+# How many folders above a context Compose files are looked for when no repository top (a folder with .git) comes first.
+MAX_COMPOSE_LEVELS = 8
+# Dockerfiles and Compose files are read up to this size each, this count and this total per context; beyond, the
+# builds are unknown.
+MAX_BUILD_FILE_BYTES = 1_000_000
+MAX_BUILD_FILES = 1_000
+MAX_BUILD_FILES_BYTES = 20_000_000
 _GIT_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
 
@@ -331,6 +350,18 @@ def ancestors(path: str) -> Iterable[str]:
         yield path
 
 
+def names_top_entry(source: str, name: str) -> bool:
+    """Whether a COPY source (or bind-mount source) takes the top-level entry ``name`` or something in it: the whole
+    context, or a first segment that is ``name`` or a wildcard matching it (a malformed one counts: who knows)."""
+    first = _normal(source).partition("/")[0]
+    if not first or not _has_wildcard(first):
+        return first in ("", name)
+    try:
+        return _go_glob(first).fullmatch(name) is not None
+    except PatternError:
+        return True
+
+
 def _has_wildcard(segment: str) -> bool:
     """fsutil's ``containsWildcards``: ``*``, ``?`` or ``[`` not escaped by ``\\``."""
     index = 0
@@ -352,6 +383,74 @@ def _read_ignore_file(path: Path, root: Path) -> bytes:
     if not any(target == folder or target.startswith(folder.rstrip("/") + "/") for folder in inside):
         raise FileError(f"is a symbolic link out of the build context (to {target})")
     return read_regular(target, limit=MAX_IGNORE_FILE_BYTES, follow_symlinks=False).data
+
+
+@dataclass(frozen=True)
+class Builders:
+    """The Dockerfiles that build from a context and read its root ignore file: where each was found (a path, or a
+    Compose service's inline Dockerfile) and its bytes. ``unknown`` says why one may be missing (a Compose file or a
+    Dockerfile that could not be read): then nobody can say what the builds read."""
+
+    dockerfiles: tuple[tuple[str, bytes], ...] = ()
+    unknown: str | None = None
+
+
+class _BuildersUnknown(Exception):
+    pass
+
+
+def _read_build_file(path: Path) -> bytes:
+    try:
+        return read_regular(path, limit=MAX_BUILD_FILE_BYTES).data
+    except FileError as error:
+        raise _BuildersUnknown(f"{path}: {error}") from None
+
+
+def _compose_files_above(root: Path) -> list[Path]:
+    """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``)."""
+    found = []
+    folder = root
+    for _ in range(MAX_COMPOSE_LEVELS):
+        if os.path.lexists(folder / ".git") or folder.parent == folder:
+            break
+        folder = folder.parent
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        found += [folder / name for name in names if _COMPOSE_FILE.fullmatch(name)]
+    return found
+
+
+def _compose_builds(compose: Path, root: Path) -> Iterable[tuple[str, bytes | Path]]:
+    """The Dockerfiles a Compose file builds with ``root`` as the context: an inline text, or a path to read."""
+    if yaml is None:
+        raise _BuildersUnknown(f"{compose}: no YAML reader is installed")
+    try:
+        data = yaml.load(_read_build_file(compose), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError) as error:  # the parser recurses once per level of nesting
+        raise _BuildersUnknown(f"{compose}: not YAML ({type(error).__name__})") from None
+    services = data.get("services") if isinstance(data, dict) else None
+    for name, service in (services or {}).items() if isinstance(services, dict) else ():
+        build = service.get("build") if isinstance(service, dict) else None
+        if build is None:
+            continue
+        settings = {"context": build} if isinstance(build, str) else build
+        if not isinstance(settings, dict):
+            raise _BuildersUnknown(f"{compose}: service {name}: `build` is neither a folder nor a mapping")
+        folder, dockerfile = settings.get("context", "."), settings.get("dockerfile", "Dockerfile")
+        if not isinstance(folder, str) or "$" in folder or not isinstance(dockerfile, str) or "$" in dockerfile:
+            raise _BuildersUnknown(f"{compose}: service {name}: a build context or Dockerfile that is not a plain path")
+        if "://" in folder or folder.startswith("git@"):
+            continue  # a remote context is not this folder
+        context = compose.parent / folder
+        if os.path.realpath(context) != os.path.realpath(root):
+            continue
+        inline = settings.get("dockerfile_inline")
+        if isinstance(inline, str):
+            yield f"{compose}: service {name}", inline.encode("utf-8", "surrogateescape")
+        else:
+            yield str(context / dockerfile), context / dockerfile
 
 
 class BuildContext:
@@ -478,6 +577,38 @@ class BuildContext:
     @cached_property
     def _file_set(self) -> frozenset[str]:
         return frozenset(self._kept[0])
+
+    @cached_property
+    def builders(self) -> Builders:
+        """The Dockerfiles building from this context that its root ``.dockerignore`` serves (see the module's
+        docstring). A names-only context has no texts: only the Dockerfile checked is known there."""
+        if self.root is None:
+            return Builders()
+        if not self._listing.complete:
+            return Builders(unknown=f"the context holds more than {MAX_ENTRIES:,} entries")
+        listed = set(self._listing.files)
+        project_files = [path for path in sorted(listed) if not any(part in SKIPPED_FOLDERS for part in path.split("/")[:-1])]
+        dockerfiles = [path for path in project_files if is_dockerfile_name(path.rpartition("/")[2]) and path + ".dockerignore" not in listed]
+        composes = [self.root / path for path in project_files if _COMPOSE_FILE.fullmatch(path.rpartition("/")[2])]
+        if len(dockerfiles) + len(composes) > MAX_BUILD_FILES:
+            return Builders(unknown=f"more than {MAX_BUILD_FILES:,} Dockerfiles and Compose files in the context")
+        candidates = {os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles}
+        try:
+            for compose in [*composes, *_compose_files_above(Path(os.path.abspath(self.root)))]:
+                for where, found in _compose_builds(compose, self.root):
+                    if isinstance(found, bytes):
+                        candidates[where] = (where, found)
+                    elif not os.path.lexists(f"{found}.dockerignore"):
+                        candidates.setdefault(os.path.realpath(found), (where, found))
+            texts, total = [], 0
+            for where, found in candidates.values():
+                texts.append((where, found if isinstance(found, bytes) else _read_build_file(found)))
+                total += len(texts[-1][1])
+                if total > MAX_BUILD_FILES_BYTES:
+                    raise _BuildersUnknown(f"its Dockerfiles hold more than {MAX_BUILD_FILES_BYTES:,} bytes")
+            return Builders(tuple(texts))
+        except _BuildersUnknown as error:
+            return Builders(unknown=str(error))
 
     def holds_unlisted(self, name: str) -> bool:
         """Whether a folder on disk holds ``name`` (one of ``SKIPPED_NAMES``, never listed) at its top, not ignored."""

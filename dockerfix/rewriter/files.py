@@ -164,7 +164,9 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
     """Create (``original`` None) or replace the file at ``relative`` below ``root`` with ``content``, atomically.
 
     Never through a symbolic link (neither the file nor a folder on the way: the write would land outside the
-    context) and never over a file that changed since the fix read it (or that appeared, when it is created).
+    context) and never over a file that changed since the fix read it (or that appeared, when it is created). A file
+    that already holds exactly ``content`` is left as it is, a success: Dockerfiles sharing a build context propose
+    the same ignore file, and the first of them to be written has done the work of all.
     """
     target = Path(root, *relative.split("/"))
     for folder in [Path(root, *relative.split("/")[:depth]) for depth in range(1, relative.count("/") + 1)]:
@@ -177,11 +179,17 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
     data = content.encode("utf-8", "surrogateescape")
     try:
         if original is None:
-            _create(target, data)
+            try:
+                _create(target, data)
+            except FileExistsError:
+                if not _holds(target, data):
+                    raise ContextFileError(f"{target}:1:1: appeared on disk while dockerfix ran: not written (run dockerfix again)") from None
             return
         if stat.S_ISLNK(os.lstat(target).st_mode):
             raise ContextFileError(f"{target}:1:1: is a symbolic link: not written")
         snapshot = read_regular(target, follow_symlinks=False)
+        if snapshot.data == data:
+            return
         if snapshot.data.decode("utf-8", "surrogateescape") != original:
             raise ContextFileError(f"{target}:1:1: changed on disk while dockerfix ran: not rewritten (run dockerfix again)")
         replace_file(target, data, snapshot)
@@ -193,14 +201,19 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
 
 def _create(target: Path, data: bytes) -> None:
     """A new file, whole or not at all: written beside, then linked into place (a link never replaces a name that
-    appeared meanwhile, a rename would)."""
+    appeared meanwhile, a rename would: then ``FileExistsError``)."""
     umask = os.umask(0)
     os.umask(umask)
     temporary = _written_beside(target, data, lambda descriptor: os.fchmod(descriptor, 0o666 & ~umask))
     try:
-        try:
-            os.link(temporary, target)
-        except FileExistsError:
-            raise ContextFileError(f"{target}:1:1: appeared on disk while dockerfix ran: not written (run dockerfix again)") from None
+        os.link(temporary, target)
     finally:
         os.unlink(temporary)
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    """Whether ``target`` is a regular file (not a symbolic link) holding exactly ``data``."""
+    try:
+        return read_regular(target, limit=len(data), follow_symlinks=False).data == data
+    except FileError:
+        return False

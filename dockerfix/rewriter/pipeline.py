@@ -169,6 +169,7 @@ class FileResult:
     applied: tuple[AppliedFix, ...] = field(default=())
     other_files: tuple[OtherFile, ...] = field(default=())  # ``diff`` and ``changed`` include them
     warnings: tuple[str, ...] = field(default=())  # what made the result less complete than it could be
+    unwritten: bool = False  # ``error`` says why the fixes found were not written (the file itself was read)
 
     @property
     def rewrites_dockerfile(self) -> bool:
@@ -333,10 +334,16 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
             if result.new_text != source.text:
                 replace_file(path, source.encode(result.new_text), snapshot)
         except FileError as error:
-            return FileResult(path=str(path), error=f"{path}:1:1: {error}")
+            return _unwritten(result, f"{path}:1:1: {error}")
         except ContextFileError as error:
-            return FileResult(path=str(path), error=str(error))
+            return _unwritten(result, str(error))
         except OSError as error:
-            return FileResult(path=str(path), error=f"{path}:1:1: cannot write: {describe(error)}")
+            return _unwritten(result, f"{path}:1:1: cannot write: {describe(error)}")
         return FileResult(**{**result.__dict__, "written": True})
     return result
+
+
+def _unwritten(result: FileResult, error: str) -> FileResult:
+    """The findings stay reported: the file was read and checked, only its fixes could not be written."""
+    return FileResult(path=result.path, findings=result.findings, rule_failures=result.rule_failures, warnings=result.warnings,
+                      error=error, unwritten=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
+from weakref import WeakKeyDictionary
 
-from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors
-from dockerfix.rewriter.document import Document, Instruction
+from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
+from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
+from dockerfix.rewriter.document import Document, Instruction, parse
+from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import shipped_offset_test
@@ -17,6 +20,21 @@ from dockerfix.knowledge.runedit import workdir_at
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
 NPMRC_TOKEN = re.compile(r"_auth(Token)?\s*=", re.IGNORECASE)
+# Build tools that read the repository's history when they run: Python versions from tags (setuptools-scm, hatch-vcs,
+# versioneer, pbr, dunamai, poetry-dynamic-versioning, PDM's `source = "scm"`), Gradle and Maven git plugins, Rust's
+# vergen, and any git command a manifest or build script runs.
+VCS_READERS = re.compile(
+    r"setuptools[_-]scm|use_scm_version|hatch[_-]vcs|versioneer|\bpbr\b|dunamai|dynamic[_-]versioning|vcs[_-]versioning"
+    r"|source\s*=\s*[\"'](scm|vcs)[\"']"
+    r"|git[_-]?version|grgit|git-commit-id|vergen|gitpython|\bgit\s+(describe|rev-parse|rev-list|log|show|status|tag|branch|ls-files|config|symbolic-ref)\b",
+    re.IGNORECASE,
+)
+VCS_MANIFESTS = frozenset({
+    "pyproject.toml", "setup.cfg", "setup.py", "package.json", "build.gradle", "build.gradle.kts", "pom.xml", "build.rs",
+    "Makefile", "versioneer.py",
+})
+# More manifests than this in one context: reading them all costs more than the finding is worth; keep .git.
+MAX_VCS_MANIFESTS = 200
 
 
 def _runs(document: Document) -> str:
@@ -29,20 +47,55 @@ def _runs_any(*patterns: str) -> Callable[[Document], bool]:
     return lambda document: bool(regex.search(_runs(document)))
 
 
+Answer = TypeVar("Answer")
+
+
+def _once_per_context(question: Callable[[BuildContext], Answer]) -> Callable[[BuildContext], Answer]:
+    """Every Dockerfile of a context asks the same about it: answer once (N Dockerfiles sharing a context cost N
+    reads, not N squared), and forget the answer with the context."""
+    answers: WeakKeyDictionary[BuildContext, Answer] = WeakKeyDictionary()
+
+    def ask(context: BuildContext) -> Answer:
+        if context not in answers:
+            answers[context] = question(context)
+        return answers[context]
+
+    return ask
+
+
 def _always(document: Document) -> bool:
     return True
+
+
+def _never(context: BuildContext) -> bool:
+    return False
+
+
+@_once_per_context
+def _versions_from_vcs(context: BuildContext) -> bool:
+    """Whether a build tool the context configures may read the repository (a wheel built with setuptools-scm fails
+    without .git); more manifests than can be read counts as yes."""
+    manifests = [
+        path for path in context.files()
+        if posixpath.basename(path) in VCS_MANIFESTS and not SKIPPED_FOLDERS.intersection(path.split("/")[:-1])
+    ]
+    if len(manifests) > MAX_VCS_MANIFESTS:
+        return True
+    return any(VCS_READERS.search(context.read_text(path) or "") for path in manifests)
 
 
 @dataclass(frozen=True)
 class Category:
     """Files a whole-context COPY takes that the image never needs: the ignore ``patterns`` for them, ``applies``
     when the Dockerfile makes them unneeded (it installs or rebuilds them itself), ``blocked`` when a RUN may read
-    them. A ``rider`` alone is not worth a finding (a few bytes, or a cache key only), but joins one."""
+    them, ``read_by_tools`` when a build tool the context configures may. A ``rider`` alone is not worth a finding
+    (a few bytes, or a cache key only), but joins one."""
 
     name: str
     patterns: tuple[str, ...]
     applies: Callable[[Document], bool] = _always
     blocked: Callable[[Document], bool] = lambda document: False
+    read_by_tools: Callable[[BuildContext], bool] = _never
     rider: bool = False
     secret: bool = False  # reported only when a COPY in a stage that ships takes them
     bytecode: bool = False  # kept when a bytecode file has no source to be rebuilt from
@@ -50,7 +103,10 @@ class Category:
 
 CATEGORIES = (
     # `git describe`, Go's VCS stamping (`go build` embeds the commit when .git is there) and setuptools-scm read it
-    Category("version control", (".git", ".hg", ".svn"), blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer")),
+    Category(
+        "version control", (".git", ".hg", ".svn"),
+        blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer"), read_by_tools=_versions_from_vcs,
+    ),
     Category("node_modules (the Dockerfile installs them)", ("**/node_modules",), _runs_any(r"(npm|yarn|pnpm)\b[^\n]*\b(install|ci|i)\b", r"yarn\s*($|&&|;)")),
     Category("vendor (composer installs it)", ("vendor",), _runs_any(r"composer\s[^\n]*\binstall\b")),
     Category("virtual environments (the Dockerfile installs the packages)", (".venv", "venv"), _runs_any(r"pip3?\s[^\n]*\binstall\b", r"uv\s+(sync|pip)", r"poetry\s+install", r"pipenv\s+install")),
@@ -69,6 +125,153 @@ def _whole_context_copies(document: Document) -> list[Instruction]:
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         and any(source in WHOLE_CONTEXT for source in instruction.value[:-1])
     ]
+
+
+def _context_mounts(document: Document) -> list[str]:
+    """The context paths RUN bind mounts read (`--mount=type=bind,source=x`; type bind is the default, the source
+    the context's root): ``.`` for the whole context."""
+    sources = []
+    for instruction in document.instructions:
+        for flag in instruction.flags if instruction.cmd == "run" else ():
+            if flag.name != "mount" or flag.value is None:
+                continue
+            fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
+            if fields.get("type", "bind") == "bind" and "from" not in fields:
+                sources.append(posixpath.normpath(fields.get("source") or fields.get("src") or "."))
+    return sources
+
+
+def _reads_whole_context(document: Document) -> bool:
+    return bool(_whole_context_copies(document)) or any(source in WHOLE_CONTEXT for source in _context_mounts(document))
+
+
+def _ships_whole_context(document: Document, target: str | None) -> bool:
+    shipped = shipped_offset_test(document, target)
+    return any(shipped(copy.start) for copy in _whole_context_copies(document))
+
+
+class _Reads:
+    """What some Dockerfiles building from a context take of it: ``takers`` take it whole (a COPY, ADD or bind
+    mount of `.`), ``named`` are the paths they name one by one. Answers are kept: the set of all the Dockerfiles a
+    context serves is asked once per Dockerfile checked."""
+
+    def __init__(self, documents: tuple[Document, ...]) -> None:
+        self.documents = documents
+        self.takers = tuple(document for document in documents if _reads_whole_context(document))
+        self.named = tuple(sorted({source for document in documents for source in _named_sources(document)}))
+        self._accepts: dict[str, bool] = {}
+        self._ships: dict[str | None, bool] = {}
+        self._leaves: dict[str, bool] = {}
+
+    def accepts(self, category: Category) -> bool:
+        """Whether each Dockerfile taking the whole context makes the category unneeded, and no RUN may read it."""
+        if category.name not in self._accepts:
+            self._accepts[category.name] = all(category.applies(taker) for taker in self.takers) and not any(
+                category.blocked(document) for document in self.documents)
+        return self._accepts[category.name]
+
+    def ships(self, target: str | None) -> bool:
+        """Whether one of them copies the whole context into a stage that ships."""
+        if target not in self._ships:
+            self._ships[target] = any(_ships_whole_context(taker, target) for taker in self.takers)
+        return self._ships[target]
+
+    def leaves(self, line: "_Line", category: Category) -> bool:
+        """Whether none of them names what ``line`` keeps out, or (for secrets) mentions one of its files."""
+        if line.pattern not in self._leaves:
+            if line.after is None:
+                untouched = not any(names_top_entry(source, line.pattern) for source in self.named)
+            else:
+                untouched = all(line.before.glob(source) == line.after.glob(source) for source in self.named) and not (
+                    category.secret and any(_mentioned(document, path) for document in self.documents for path in line.dropped))
+            self._leaves[line.pattern] = untouched
+        return self._leaves[line.pattern]
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One candidate line added to the ignore file: the context ``before`` and ``after`` it (None for a name that is
+    never listed, such as `.git`), the files it keeps out, and whether it is ``sound`` whoever reads the context: it
+    keeps out something sent, overrides no `!` exception, and passes its category's checks."""
+
+    pattern: str
+    before: BuildContext
+    after: BuildContext | None
+    dropped: tuple[str, ...]
+    sound: bool
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What a whole new ignore text keeps out: the files, their bytes (None when a size is unknown), and the paths
+    the image loses (a folder once when all its files go)."""
+
+    dropped: tuple[str, ...]
+    known_bytes: int | None
+    gone: tuple[str, ...]
+
+
+class _ContextFacts:
+    """What DF204 learns of one build context, once for all the Dockerfiles that build from it: the Dockerfiles its
+    ignore file serves (None when one cannot be read: then what the builds read is unknown), each candidate line,
+    and the outcome of each proposed text. Every Dockerfile checked against the context costs only its own reads."""
+
+    def __init__(self, context: BuildContext) -> None:
+        self.context = context
+        self.served = self._parsed(context)
+        self._lines: dict[str, _Line] = {}
+        self._outcomes: dict[str, _Outcome] = {}
+        self._removals: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+    @staticmethod
+    def _parsed(context: BuildContext) -> _Reads | None:
+        builders = context.builders
+        if builders.unknown:
+            return None
+        try:
+            return _Reads(tuple(parse(Source.decode(data, where)) for where, data in builders.dockerfiles))
+        except SourceError:
+            return None
+
+    def line(self, category: Category, pattern: str) -> _Line:
+        if pattern not in self._lines:
+            self._lines[pattern] = self._judged(category, pattern)
+        return self._lines[pattern]
+
+    def _judged(self, category: Category, pattern: str) -> _Line:
+        context = self.context
+        if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
+            return _Line(pattern, context, None, (), context.holds_unlisted(pattern))
+        after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
+        dropped = tuple(sorted(set(context.files()) - set(after.files())))
+        sound = bool(dropped) and not any(_kept_by_exception(context, path) for path in dropped) and not (
+            category.secret and not all(_secret_file(context, path) for path in dropped)) and not (
+            category.bytecode and not all(_has_source(context, path) for path in dropped))
+        return _Line(pattern, context, after, dropped, sound)
+
+    def outcome(self, content: str, lines: list[str]) -> _Outcome:
+        if content not in self._outcomes:
+            context = self.context
+            dropped = sorted(set(context.files()) - set(context.with_ignore(content).files()))
+            sizes = [context.size(path) for path in dropped]
+            unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
+            self._outcomes[content] = _Outcome(
+                tuple(dropped), None if any(size is None for size in sizes) else sum(sizes),
+                (*_emptied_folders(context, dropped), *unlisted),
+            )
+        return self._outcomes[content]
+
+    def removals(self, content: str, destinations: tuple[str, ...]) -> tuple[str, ...]:
+        """The image paths the new ignore text removes from COPYs of the whole context to ``destinations`` (most
+        Dockerfiles of a context copy it to the same folder: one list for them all)."""
+        key = (content, destinations)
+        if key not in self._removals:
+            gone = self._outcomes[content].gone
+            self._removals[key] = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+        return self._removals[key]
+
+
+_facts = _once_per_context(_ContextFacts)
 
 
 def _destination(document: Document, copy: Instruction) -> str:
@@ -101,13 +304,14 @@ def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
 
 
 def _named_sources(document: Document) -> list[str]:
-    """The context paths COPY/ADD instructions name one by one (not the whole context)."""
-    return [
+    """The context paths COPY/ADD instructions and RUN bind mounts name one by one (not the whole context)."""
+    copied = [
         source for instruction in document.instructions
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         for source in instruction.value[:-1]
-        if source not in WHOLE_CONTEXT and "://" not in source and not source.startswith("<<")
+        if "://" not in source and not source.startswith("<<")
     ]
+    return [source for source in [*copied, *_context_mounts(document)] if source not in WHOLE_CONTEXT]
 
 
 def _mentioned(document: Document, path: str) -> bool:
@@ -163,10 +367,16 @@ class Dockerignore(Rule):
 
     Fix safety
         Unsafe: the files leave the image (the fix declares them), and a RUN after the COPY may read one of them in
-        a way no rule can see (a script reading `.env`, a test reading `.git`). The rule leaves out what an
-        instruction names (a COPY of `.env`, a RUN mentioning a file's name), `.git` when a RUN uses git, Go's
-        build or setuptools-scm, and keeps every existing line and exception of the ignore file. No fix where the
-        context's ignore file cannot be read or is not the root `.dockerignore`, or where files can only be named.
+        a way no rule can see (a script reading `.env`, a test reading `.git`). The ignore file serves every
+        Dockerfile that builds from the context (the others in its folders without an ignore file of their own,
+        and those a Compose file builds from it), so all of them decide: the rule leaves out what any of them names
+        (a COPY of `.env`, a bind mount of `node_modules`, a RUN mentioning a file's name), what one that takes the
+        whole context does not install itself, and `.git` when a RUN uses git or Go's build, or a build tool of the
+        context reads it (setuptools-scm, hatch-vcs, versioneer, git plugins); it keeps every existing line and
+        exception of the ignore file, and its line endings. Each of those Dockerfiles proposes the same text, so
+        one run writes it once. No fix where the context's ignore file cannot be read or is not the root
+        `.dockerignore`, where one of those Dockerfiles or Compose files cannot be read, or where files can only be
+        named.
     """
 
     code = "DF204"
@@ -202,41 +412,48 @@ class Dockerignore(Rule):
             return
         if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
             return  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
-        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
-        ships = any(shipped(copy.start) for copy in copies)
-        chosen = [
-            (category, patterns) for category in CATEGORIES
-            if category.applies(document) and not category.blocked(document) and (ships or not category.secret)
-            for patterns in [self.useful_patterns(document, build_context, category)] if patterns
-        ]
+        facts = _facts(build_context)
+        if facts.served is None:
+            return  # a Dockerfile building from this context could not be read: what it needs is unknown
+        # The ignore file serves them all, so they all decide what it adds, and each of them proposes the same text
+        own, served = _Reads((document,)), facts.served
+        target = self.option(context, TARGET_STAGE.name)
+        secrets_ship = own.ships(target) or served.ships(target)
+        chosen = []
+        for category in CATEGORIES:
+            if not (own.accepts(category) and served.accepts(category) and (secrets_ship or not category.secret)):
+                continue
+            if category.read_by_tools(build_context):
+                continue
+            lines = [facts.line(category, pattern) for pattern in category.patterns]
+            patterns = tuple(line.pattern for line in lines if line.sound and served.leaves(line, category) and own.leaves(line, category))
+            if patterns:
+                chosen.append((category, patterns))
         if not any(not category.rider for category, _ in chosen):
             return
         existing = build_context.ignore_text or ""
         lines = [pattern for _, patterns in chosen for pattern in patterns]
         if build_context.ignore_text is None:
             lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
-        content = existing + ("\n" if existing and not existing.endswith("\n") else "") + "".join(line + "\n" for line in lines)
-        after = build_context.with_ignore(content)
-        dropped = sorted(set(build_context.files()) - set(after.files()))
-        sizes = [build_context.size(path) for path in dropped]
-        known_bytes = None if any(size is None for size in sizes) else sum(sizes)
+        newline = "\r\n" if "\r\n" in existing else "\n"
+        content = existing + (newline if existing and not existing.endswith("\n") else "") + "".join(line + newline for line in lines)
+        outcome = facts.outcome(content, lines)
         names = ", ".join(category.name for category, _ in chosen)
         secrets = [category for category, _ in chosen if category.secret]
-        amount = f"{len(dropped):,} file{'s' * (len(dropped) != 1)}" + ("" if known_bytes is None else f", {known_bytes:,} bytes")
+        amount = f"{len(outcome.dropped):,} file{'s' * (len(outcome.dropped) != 1)}" + (
+            "" if outcome.known_bytes is None else f", {outcome.known_bytes:,} bytes")
         git = ", and the .git folder" if ".git" in lines else ""
         message = (
             f"`{copies[0].keyword} {' '.join(copies[0].value)}` takes {names} from the build context ({amount}{git}), "
             "which the image never needs: ignore them in .dockerignore"
         )
-        if secrets:
+        if secrets and own.ships(target):
             message = (
                 "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
             )
-        unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
-        gone = [*_emptied_folders(build_context, dropped), *unlisted]
-        destinations = [_destination(document, copy) for copy in copies]
-        removed = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+        destinations = tuple(_destination(document, copy) for copy in copies)
+        removed = facts.removals(content, destinations)
         altered = () if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE) else tuple(
             posixpath.join(destination, IGNORE_FILE) for destination in destinations
         )
@@ -248,31 +465,4 @@ class Dockerignore(Rule):
             files=[FileEdit(IGNORE_FILE, build_context.ignore_text, content)],
         )
         first = copies[0]
-        yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=known_bytes))
-
-    @staticmethod
-    def useful_patterns(document: Document, context: BuildContext, category: Category) -> tuple[str, ...]:
-        """The category's patterns that keep out something sent today, and nothing a COPY/ADD names or a RUN
-        mentions."""
-        sent = context.files()
-        named = _named_sources(document)
-        kept = []
-        for pattern in category.patterns:
-            if pattern == ".git":  # never listed: a folder on disk only
-                if context.holds_unlisted(pattern):
-                    kept.append(pattern)
-                continue
-            after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
-            dropped = sorted(set(sent) - set(after.files()))
-            if not dropped or any(context.glob(source) != after.glob(source) for source in named):
-                continue
-            if any(_kept_by_exception(context, path) for path in dropped):
-                continue  # the ignore file brings it back on purpose
-            if category.secret and not all(_secret_file(context, path) for path in dropped):
-                continue
-            if category.bytecode and not all(_has_source(context, path) for path in dropped):
-                continue
-            if category.secret and any(_mentioned(document, path) for path in dropped):
-                continue
-            kept.append(pattern)
-        return tuple(kept)
+        yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=outcome.known_bytes))
