@@ -37,11 +37,6 @@ from typing import Iterable
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
 
-try:
-    import yaml
-except ImportError:  # then a Compose file is unknown ground: see Builders.unknown
-    yaml = None
-
 # What `git ls-files` never lists either; walking it would cost more than the rest of most contexts.
 SKIPPED_NAMES = frozenset({".git"})
 # A context this large (a Dockerfile in a home folder) is listed only in part and claims no contents.
@@ -424,8 +419,8 @@ def _compose_files_above(root: Path) -> list[Path]:
 
 def _compose_builds(compose: Path, root: Path) -> Iterable[tuple[str, bytes | Path]]:
     """The Dockerfiles a Compose file builds with ``root`` as the context: an inline text, or a path to read."""
-    if yaml is None:
-        raise _BuildersUnknown(f"{compose}: no YAML reader is installed")
+    import yaml  # only where a Compose file is found: most runs never load it
+
     try:
         data = yaml.load(_read_build_file(compose), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, RecursionError) as error:  # the parser recurses once per level of nesting
