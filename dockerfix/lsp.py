@@ -57,6 +57,8 @@ MAX_HEADER_LINE = 8192
 MAX_LENGTH_DIGITS = 15  # int() refuses strings of more than 4,300 digits, and no body has a petabyte
 # a body that stops arriving for this long had a Content-Length larger than what was sent
 STALL_SECONDS = 2.0
+# JSON carries half of a UTF-16 pair ("\ud800") as a code point that is no character: no UTF-8 file holds it
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
 # JSON cannot hold this (a raw newline is not allowed in a JSON string), so after noise it starts the next frame
 FRAME_START = re.compile(rb"content-length:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
@@ -276,11 +278,18 @@ class ClientSettings:
         return settings.override(self.select, self.ignore, self.unsafe_fixes, self.options)
 
 
-def local_file(document: TextDocument) -> Path | None:
-    """The file a document is, if it is one: only those have a folder for a build context and configuration (an
-    `untitled:` or `http:` URI would otherwise make the server's working directory, or `/`, the build context)."""
-    path = to_fs_path(document.uri)
-    return Path(path) if path is not None and "\0" not in path else None
+def file_at(uri: str) -> Path | None:
+    """The file a URI names, if it can name one: only those have a folder for a build context and configuration (an
+    `untitled:` or `http:` URI would otherwise make the server's working directory, or `/`, the build context; a NUL
+    or a lone surrogate is in no file's name)."""
+    path = to_fs_path(uri)
+    if path is None or "\0" in path:
+        return None
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return None
+    return Path(path)
 
 
 def analyse(
@@ -298,6 +307,14 @@ def analyse(
     return Analysis(version, source, result=result, fixed=apply_fixes), warnings
 
 
+def lone_surrogate_error(source: Source, offset: int) -> SourceError:
+    """Why a text holding a lone surrogate at ``offset`` is not analysed (no rule could say what BuildKit reads)."""
+    line, column = source.position(offset)
+    return SourceError(source.path, line, column, (
+        f"U+{ord(source.text[offset]):04X} is half of a UTF-16 surrogate pair, no character: a Dockerfile (UTF-8) "
+        "cannot hold it; dockerfix does not analyse this text"))
+
+
 class DockerfixServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("dockerfix", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
@@ -309,6 +326,7 @@ class DockerfixServer(LanguageServer):
         self.running: dict[tuple, asyncio.Future] = {}
         self.cache: dict[str, Analysis] = {}
         self.worker = Worker()
+        self.shutdown_requested = False
 
     def log(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
@@ -333,13 +351,17 @@ class DockerfixServer(LanguageServer):
         cached = self.cache.get(uri)
         if cached is not None and cached.version == version and cached.source.text == text and (not apply_fixes or cached.fixed):
             return cached
-        file = local_file(document)
+        file = file_at(uri)
         source = Source(text, document.path)
         size = len(text.encode("utf-8", "surrogatepass"))
         limit = self.client_settings.max_document_size
         if size > limit:
             self.cache[uri] = Analysis(version, source, fixed=True, not_analysed=(
                 f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({limit:,})"))
+            return self.cache[uri]
+        surrogate = LONE_SURROGATE.search(text)
+        if surrogate is not None:
+            self.cache[uri] = Analysis(version, source, fixed=True, error=lone_surrogate_error(source, surrogate.start()))
             return self.cache[uri]
         key = (uri, version, hash(text), apply_fixes, self.generation)
         running = self.running.get(key)
@@ -441,6 +463,11 @@ class DockerfixServer(LanguageServer):
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             self.reply(identifier, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
             return
+        if self.shutdown_requested and data.get("method", "exit") != "exit":
+            # LSP: after shutdown only `exit` is served, a request is InvalidRequest (pygls would leave it unanswered)
+            if "id" in data:
+                self.reply(identifier, JsonRpcInvalidRequest(f"{data['method']}: the server is shutting down"))
+            return
         try:
             message = self.protocol.structure_message(data)
         except JsonRpcException as error:
@@ -534,6 +561,11 @@ def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     ls.pull_diagnostics = capabilities is not None and capabilities.diagnostic is not None
     ls.creates_files = creates_files(params.capabilities)
     ls.configure(params.initialization_options or {})
+
+
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: DockerfixServer, params: None) -> None:
+    ls.shutdown_requested = True
 
 
 @server.feature(lsp.INITIALIZED)
