@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote
 
 from cattrs import transform_error
@@ -319,8 +319,9 @@ class DockerfixServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("dockerfix", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.client_settings = ClientSettings()
-        self.generation = 0  # of the settings: an analysis under older settings is not reused
+        self.generation = 0  # of the settings and build contexts: an analysis under older ones is not reused
         self.pull_diagnostics = False
+        self.refreshes_diagnostics = False  # the pull client can be asked to pull again (workspace/diagnostic/refresh)
         self.creates_files = False  # the client applies workspace edits that create files (documentChanges + create)
         self.pending: dict[str, asyncio.Task] = {}
         self.running: dict[tuple, asyncio.Future] = {}
@@ -392,6 +393,27 @@ class DockerfixServer(LanguageServer):
             return await self.analysis(document, apply_fixes)
         except Superseded:
             raise JsonRpcContentModified("the document changed; ask again") from None
+
+    def files_changed(self, paths: Iterable[Path]) -> None:
+        """Files changed on disk: the folders of open Dockerfiles that hold one are read again, and those documents'
+        diagnostics recomputed (fix-all creating `.dockerignore` must end DF204 and its `CreateFile`)."""
+        open_in: dict[Path, list[str]] = {}
+        for uri, document in self.workspace.text_documents.items():
+            file = file_at(uri) if handles(document) else None
+            if file is not None:
+                open_in.setdefault(file.parent, []).append(uri)
+        changed = {folder for path in paths for folder in path.parents if folder in open_in}
+        if not changed:
+            return
+        self.generation += 1
+        for folder in changed:
+            pipeline.forget_context(folder)
+            for uri in open_in[folder]:
+                self.cache.pop(uri, None)
+                if not self.pull_diagnostics:
+                    self.schedule_publication(uri, DEBOUNCE_SECONDS)  # a burst of changes is read once
+        if self.refreshes_diagnostics:
+            self.workspace_diagnostic_refresh(None)
 
     def schedule_publication(self, uri: str, delay: float = 0) -> None:
         """Publish the document's diagnostics after ``delay``; a newer call for the same document replaces this one."""
@@ -559,6 +581,9 @@ async def publish(ls: DockerfixServer, uri: str) -> None:
 def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     capabilities = params.capabilities.text_document
     ls.pull_diagnostics = capabilities is not None and capabilities.diagnostic is not None
+    workspace = params.capabilities.workspace
+    ls.refreshes_diagnostics = ls.pull_diagnostics and bool(
+        workspace is not None and workspace.diagnostics is not None and workspace.diagnostics.refresh_support)
     ls.creates_files = creates_files(params.capabilities)
     ls.configure(params.initialization_options or {})
 
@@ -570,7 +595,22 @@ def shutdown(ls: DockerfixServer, params: None) -> None:
 
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: DockerfixServer, params: lsp.InitializedParams) -> None:
-    await pull_configuration(ls)
+    await asyncio.gather(watch_files(ls), pull_configuration(ls))
+
+
+async def watch_files(ls: DockerfixServer) -> None:
+    """Ask the client to report changed files, when it can register a watcher: any file may be in a build context."""
+    workspace = ls.client_capabilities.workspace
+    watching = workspace.did_change_watched_files if workspace is not None else None
+    if watching is None or not watching.dynamic_registration:
+        return
+    watcher = lsp.Registration(
+        id="dockerfix-build-contexts", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))
+    try:
+        await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[watcher]))
+    except Exception as error:  # a client that refuses keeps the refresh on save
+        ls.log(f"client/registerCapability: {error}")
 
 
 async def pull_configuration(ls: DockerfixServer) -> None:
@@ -610,14 +650,23 @@ async def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeCon
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DockerfixServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    """Its folder is read again: nothing watched it while none of its documents was open."""
+    uri = params.text_document.uri
+    file = file_at(uri)
+    if file is not None and ls.open_document(uri) is not None:
+        pipeline.forget_context(file.parent)
     if not ls.pull_diagnostics:
-        ls.schedule_publication(params.text_document.uri)
+        ls.schedule_publication(uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: DockerfixServer, params: lsp.DidSaveTextDocumentParams) -> None:
-    if not ls.pull_diagnostics:
-        ls.schedule_publication(params.text_document.uri)
+    ls.files_changed(file for file in [file_at(params.text_document.uri)] if file is not None)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: DockerfixServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    ls.files_changed(file for file in map(file_at, (change.uri for change in params.changes)) if file is not None)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
