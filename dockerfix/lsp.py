@@ -51,6 +51,7 @@ FIX_ALL = "source.fixAll.dockerfix"
 EXPLAIN_COMMAND = "dockerfix.explain"
 DEBOUNCE_SECONDS = 0.2
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
+BYTE_ORDER_MARK = "\ufeff"
 MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 16
 READ_SIZE = 64 * 1024
 MAX_HEADER_LINE = 8192
@@ -722,7 +723,8 @@ def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
 def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit], files: tuple[tuple[str, str | None, str], ...] = ()) -> lsp.WorkspaceEdit:
     """Edits versioned against the text they were computed for, and the whole new texts of other files of the build
     context (``(path relative to the Dockerfile's folder, text the fix read or None, new text)``): a missing file is
-    created first, and must still be missing then."""
+    created first, and must still be missing then. An editor holds a file's byte order mark as its encoding, not as
+    text: the edit neither counts it nor sends it (a second U+FEFF would land in the file)."""
     identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=analysis.version)
     changes: list = [lsp.TextDocumentEdit(text_document=identifier, edits=edits)] if edits else []
     folder = Path(document.path).parent
@@ -730,9 +732,10 @@ def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdi
         uri = from_fs_path(str(folder / relative))
         if original is None:
             changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
-        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, original or ""))
+        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (original or "").removeprefix(BYTE_ORDER_MARK)))
         file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
-        changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[lsp.TextEdit(range=whole, new_text=content)]))
+        edit = lsp.TextEdit(range=whole, new_text=content.removeprefix(BYTE_ORDER_MARK))
+        changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[edit]))
     return lsp.WorkspaceEdit(document_changes=changes)
 
 
