@@ -395,7 +395,7 @@ class DockerfixServer(LanguageServer):
         except Superseded:
             raise JsonRpcContentModified("the document changed; ask again") from None
 
-    def files_changed(self, paths: Iterable[Path]) -> None:
+    def files_changed(self, uris: Iterable[str]) -> None:
         """Files changed on disk: the folders of open Dockerfiles that hold one are read again, and those documents'
         diagnostics recomputed (fix-all creating `.dockerignore` must end DF204 and its `CreateFile`)."""
         open_in: dict[Path, list[str]] = {}
@@ -403,7 +403,7 @@ class DockerfixServer(LanguageServer):
             file = file_at(uri) if handles(document) else None
             if file is not None:
                 open_in.setdefault(file.parent, []).append(uri)
-        changed = {folder for path in paths for folder in path.parents if folder in open_in}
+        changed = {folder for file in map(file_at, uris) if file is not None for folder in file.parents if folder in open_in}
         if not changed:
             return
         self.generation += 1
@@ -662,12 +662,12 @@ def did_open(ls: DockerfixServer, params: lsp.DidOpenTextDocumentParams) -> None
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: DockerfixServer, params: lsp.DidSaveTextDocumentParams) -> None:
-    ls.files_changed(file for file in [file_at(params.text_document.uri)] if file is not None)
+    ls.files_changed([params.text_document.uri])
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def did_change_watched_files(ls: DockerfixServer, params: lsp.DidChangeWatchedFilesParams) -> None:
-    ls.files_changed(file for file in map(file_at, (change.uri for change in params.changes)) if file is not None)
+    ls.files_changed(change.uri for change in params.changes)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
