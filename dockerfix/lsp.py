@@ -58,7 +58,8 @@ MAX_HEADER_LINE = 8192
 MAX_LENGTH_DIGITS = 15  # int() refuses strings of more than 4,300 digits, and no body has a petabyte
 # a body that stops arriving for this long had a Content-Length larger than what was sent
 STALL_SECONDS = 2.0
-# JSON carries half of a UTF-16 pair ("\ud800") as a code point that is no character: no UTF-8 file holds it
+# code points that are no character: half of a UTF-16 pair, which JSON carries ("\ud800"), and the bytes of a file
+# that are no UTF-8 (read with surrogateescape); no UTF-8 text holds them, so no editor can hold them as they are
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
 # JSON cannot hold this (a raw newline is not allowed in a JSON string), so after noise it starts the next frame
@@ -301,6 +302,8 @@ def analyse(
     warnings: list[str] = []
     settings = client.settings_for(file, warnings)
     context = pipeline.context_for(file.parent, file) if file is not None else None
+    if context is not None and LONE_SURROGATE.search(context.ignore_text or ""):
+        other_files = False  # bytes that are no UTF-8 cannot travel in JSON: the editor would write U+FFFD over them
     try:
         result = pipeline.run_source(source, settings, context, file, apply_fixes=apply_fixes, other_files=other_files)
     except SourceError as error:
