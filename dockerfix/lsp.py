@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import unquote
 
 from cattrs import transform_error
@@ -51,12 +51,16 @@ FIX_ALL = "source.fixAll.dockerfix"
 EXPLAIN_COMMAND = "dockerfix.explain"
 DEBOUNCE_SECONDS = 0.2
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
+BYTE_ORDER_MARK = "\ufeff"
 MAX_DOCUMENT_SIZE = 64 * 1024  # bytes of UTF-8; the measurement behind it is docs/decisions.md, section 16
 READ_SIZE = 64 * 1024
 MAX_HEADER_LINE = 8192
 MAX_LENGTH_DIGITS = 15  # int() refuses strings of more than 4,300 digits, and no body has a petabyte
 # a body that stops arriving for this long had a Content-Length larger than what was sent
 STALL_SECONDS = 2.0
+# code points that are no character: half of a UTF-16 pair, which JSON carries ("\ud800"), and the bytes of a file
+# that are no UTF-8 (read with surrogateescape); no UTF-8 text holds them, so no editor can hold them as they are
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\r?\n")
 # JSON cannot hold this (a raw newline is not allowed in a JSON string), so after noise it starts the next frame
 FRAME_START = re.compile(rb"content-length:[ \t]*\d+[ \t]*\r?\n", re.IGNORECASE)
@@ -276,11 +280,18 @@ class ClientSettings:
         return settings.override(self.select, self.ignore, self.unsafe_fixes, self.options)
 
 
-def local_file(document: TextDocument) -> Path | None:
-    """The file a document is, if it is one: only those have a folder for a build context and configuration (an
-    `untitled:` or `http:` URI would otherwise make the server's working directory, or `/`, the build context)."""
-    path = to_fs_path(document.uri)
-    return Path(path) if path is not None and "\0" not in path else None
+def file_at(uri: str) -> Path | None:
+    """The file a URI names, if it can name one: only those have a folder for a build context and configuration (an
+    `untitled:` or `http:` URI would otherwise make the server's working directory, or `/`, the build context; a NUL
+    or a lone surrogate is in no file's name)."""
+    path = to_fs_path(uri)
+    if path is None or "\0" in path:
+        return None
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return None
+    return Path(path)
 
 
 def analyse(
@@ -291,6 +302,8 @@ def analyse(
     warnings: list[str] = []
     settings = client.settings_for(file, warnings)
     context = pipeline.context_for(file.parent, file) if file is not None else None
+    if context is not None and LONE_SURROGATE.search(context.ignore_text or ""):
+        other_files = False  # bytes that are no UTF-8 cannot travel in JSON: the editor would write U+FFFD over them
     try:
         result = pipeline.run_source(source, settings, context, file, apply_fixes=apply_fixes, other_files=other_files)
     except SourceError as error:
@@ -298,17 +311,27 @@ def analyse(
     return Analysis(version, source, result=result, fixed=apply_fixes), warnings
 
 
+def lone_surrogate_error(source: Source, offset: int) -> SourceError:
+    """Why a text holding a lone surrogate at ``offset`` is not analysed (no rule could say what BuildKit reads)."""
+    line, column = source.position(offset)
+    return SourceError(source.path, line, column, (
+        f"U+{ord(source.text[offset]):04X} is half of a UTF-16 surrogate pair, no character: a Dockerfile (UTF-8) "
+        "cannot hold it; dockerfix does not analyse this text"))
+
+
 class DockerfixServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("dockerfix", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.client_settings = ClientSettings()
-        self.generation = 0  # of the settings: an analysis under older settings is not reused
+        self.generation = 0  # of the settings and build contexts: an analysis under older ones is not reused
         self.pull_diagnostics = False
+        self.refreshes_diagnostics = False  # the pull client can be asked to pull again (workspace/diagnostic/refresh)
         self.creates_files = False  # the client applies workspace edits that create files (documentChanges + create)
         self.pending: dict[str, asyncio.Task] = {}
         self.running: dict[tuple, asyncio.Future] = {}
         self.cache: dict[str, Analysis] = {}
         self.worker = Worker()
+        self.shutdown_requested = False
 
     def log(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
@@ -333,13 +356,17 @@ class DockerfixServer(LanguageServer):
         cached = self.cache.get(uri)
         if cached is not None and cached.version == version and cached.source.text == text and (not apply_fixes or cached.fixed):
             return cached
-        file = local_file(document)
+        file = file_at(uri)
         source = Source(text, document.path)
         size = len(text.encode("utf-8", "surrogatepass"))
         limit = self.client_settings.max_document_size
         if size > limit:
             self.cache[uri] = Analysis(version, source, fixed=True, not_analysed=(
                 f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({limit:,})"))
+            return self.cache[uri]
+        surrogate = LONE_SURROGATE.search(text)
+        if surrogate is not None:
+            self.cache[uri] = Analysis(version, source, fixed=True, error=lone_surrogate_error(source, surrogate.start()))
             return self.cache[uri]
         key = (uri, version, hash(text), apply_fixes, self.generation)
         running = self.running.get(key)
@@ -370,6 +397,27 @@ class DockerfixServer(LanguageServer):
             return await self.analysis(document, apply_fixes)
         except Superseded:
             raise JsonRpcContentModified("the document changed; ask again") from None
+
+    def files_changed(self, uris: Iterable[str]) -> None:
+        """Files changed on disk: the folders of open Dockerfiles that hold one are read again, and those documents'
+        diagnostics recomputed (fix-all creating `.dockerignore` must end DF204 and its `CreateFile`)."""
+        open_in: dict[Path, list[str]] = {}
+        for uri, document in self.workspace.text_documents.items():
+            file = file_at(uri) if handles(document) else None
+            if file is not None:
+                open_in.setdefault(file.parent, []).append(uri)
+        changed = {folder for file in map(file_at, uris) if file is not None for folder in file.parents if folder in open_in}
+        if not changed:
+            return
+        self.generation += 1
+        for folder in changed:
+            pipeline.forget_context(folder)
+            for uri in open_in[folder]:
+                self.cache.pop(uri, None)
+                if not self.pull_diagnostics:
+                    self.schedule_publication(uri, DEBOUNCE_SECONDS)  # a burst of changes is read once
+        if self.refreshes_diagnostics:
+            self.workspace_diagnostic_refresh(None)
 
     def schedule_publication(self, uri: str, delay: float = 0) -> None:
         """Publish the document's diagnostics after ``delay``; a newer call for the same document replaces this one."""
@@ -440,6 +488,11 @@ class DockerfixServer(LanguageServer):
             identifier = None
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             self.reply(identifier, JsonRpcInvalidRequest("not a JSON-RPC 2.0 message"))
+            return
+        if self.shutdown_requested and data.get("method", "exit") != "exit":
+            # LSP: after shutdown only `exit` is served, a request is InvalidRequest (pygls would leave it unanswered)
+            if "id" in data:
+                self.reply(identifier, JsonRpcInvalidRequest(f"{data['method']}: the server is shutting down"))
             return
         try:
             message = self.protocol.structure_message(data)
@@ -532,13 +585,36 @@ async def publish(ls: DockerfixServer, uri: str) -> None:
 def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     capabilities = params.capabilities.text_document
     ls.pull_diagnostics = capabilities is not None and capabilities.diagnostic is not None
+    workspace = params.capabilities.workspace
+    ls.refreshes_diagnostics = ls.pull_diagnostics and bool(
+        workspace is not None and workspace.diagnostics is not None and workspace.diagnostics.refresh_support)
     ls.creates_files = creates_files(params.capabilities)
     ls.configure(params.initialization_options or {})
 
 
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: DockerfixServer, params: None) -> None:
+    ls.shutdown_requested = True
+
+
 @server.feature(lsp.INITIALIZED)
 async def initialized(ls: DockerfixServer, params: lsp.InitializedParams) -> None:
-    await pull_configuration(ls)
+    await asyncio.gather(watch_files(ls), pull_configuration(ls))
+
+
+async def watch_files(ls: DockerfixServer) -> None:
+    """Ask the client to report changed files, when it can register a watcher: any file may be in a build context."""
+    workspace = ls.client_capabilities.workspace
+    watching = workspace.did_change_watched_files if workspace is not None else None
+    if watching is None or not watching.dynamic_registration:
+        return
+    watcher = lsp.Registration(
+        id="dockerfix-build-contexts", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))
+    try:
+        await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[watcher]))
+    except Exception as error:  # a client that refuses keeps the refresh on save
+        ls.log(f"client/registerCapability: {error}")
 
 
 async def pull_configuration(ls: DockerfixServer) -> None:
@@ -578,14 +654,23 @@ async def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeCon
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DockerfixServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    """Its folder is read again: nothing watched it while none of its documents was open."""
+    uri = params.text_document.uri
+    file = file_at(uri)
+    if file is not None and ls.open_document(uri) is not None:
+        pipeline.forget_context(file.parent)
     if not ls.pull_diagnostics:
-        ls.schedule_publication(params.text_document.uri)
+        ls.schedule_publication(uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: DockerfixServer, params: lsp.DidSaveTextDocumentParams) -> None:
-    if not ls.pull_diagnostics:
-        ls.schedule_publication(params.text_document.uri)
+    ls.files_changed([params.text_document.uri])
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: DockerfixServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    ls.files_changed(change.uri for change in params.changes)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -641,7 +726,8 @@ def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
 def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit], files: tuple[tuple[str, str | None, str], ...] = ()) -> lsp.WorkspaceEdit:
     """Edits versioned against the text they were computed for, and the whole new texts of other files of the build
     context (``(path relative to the Dockerfile's folder, text the fix read or None, new text)``): a missing file is
-    created first, and must still be missing then."""
+    created first, and must still be missing then. An editor holds a file's byte order mark as its encoding, not as
+    text: the edit neither counts it nor sends it (a second U+FEFF would land in the file)."""
     identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=analysis.version)
     changes: list = [lsp.TextDocumentEdit(text_document=identifier, edits=edits)] if edits else []
     folder = Path(document.path).parent
@@ -649,9 +735,10 @@ def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdi
         uri = from_fs_path(str(folder / relative))
         if original is None:
             changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
-        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, original or ""))
+        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (original or "").removeprefix(BYTE_ORDER_MARK)))
         file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
-        changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[lsp.TextEdit(range=whole, new_text=content)]))
+        edit = lsp.TextEdit(range=whole, new_text=content.removeprefix(BYTE_ORDER_MARK))
+        changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[edit]))
     return lsp.WorkspaceEdit(document_changes=changes)
 
 

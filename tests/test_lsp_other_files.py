@@ -84,3 +84,32 @@ async def test_a_client_that_cannot_create_files_gets_a_display_only_finding(pla
     titles = [action.title for action in found]
     assert "Suppress DF204 for this instruction" in titles
     assert not [title for title in titles if title.startswith("DF204:") or title == "dockerfix: apply all fixes"]
+
+
+async def test_an_ignore_file_with_a_byte_order_mark_is_edited_without_it(creating_client: LanguageClient):
+    """An editor shows a file's BOM as its encoding, not as text (issue 19, item 12): the edit neither counts it in
+    positions nor sends U+FEFF, which would add a second one."""
+    folder = FOLDER / "bom"
+    folder.mkdir()
+    (folder / ".dockerignore").write_bytes("\ufeff*.log".encode())
+    uri = context("bom")
+    (quick_fix,) = [action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")]
+    (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
+    for action in (quick_fix, fix_all):
+        (edit,) = [change for change in action.edit.document_changes if change.text_document.uri.endswith("/.dockerignore")]
+        (text_edit,) = edit.edits
+        assert text_edit.range.end == lsp.Position(line=0, character=len("*.log"))
+        assert text_edit.new_text == "*.log\n**/node_modules\nDockerfile*\n.env\n"
+
+
+async def test_an_ignore_file_that_is_no_utf8_is_never_edited(creating_client: LanguageClient):
+    """Its text cannot travel in JSON as it is: the editor would write U+FFFD over the user's byte 0xff. The finding
+    stays, display-only."""
+    folder = FOLDER / "latin1"
+    folder.mkdir()
+    (folder / ".dockerignore").write_bytes(b"*.log\n# caf\xe9\n")
+    uri = context("latin1")
+    found = await code_actions(creating_client, uri)
+    titles = [action.title for action in found]
+    assert "Suppress DF204 for this instruction" in titles
+    assert not [title for title in titles if title.startswith("DF204:") or title == "dockerfix: apply all fixes"]

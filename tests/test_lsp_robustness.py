@@ -325,3 +325,64 @@ def test_hostile_settings_are_logged_and_the_server_serves(options):
     assert "dockerfix" in logged
     assert_hover_answered(client)
     client.close()
+
+
+# ---- text no file can hold, and the end of a session (issue 19, item 11)
+
+
+LONE_SURROGATE = "FROM debian:bookworm\nRUN echo \ud800\n"  # JSON carries it as "\ud800": valid JSON, no character
+
+
+def test_a_lone_surrogate_is_one_error_where_it_stands_and_every_request_is_answered():
+    client = WireClient()
+    client.initialize()
+    uri = (FOLDER / "surrogate.Dockerfile").as_uri()
+    client.open(uri, LONE_SURROGATE)
+    (diagnostic,) = published(client, uri)
+    assert diagnostic["severity"] == 1 and "U+D800" in diagnostic["message"]
+    assert diagnostic["range"]["start"] == {"line": 1, "character": len("RUN echo ")}
+    assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": ON_THE_FIRST_RUN})["result"] is None
+    assert client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {
+        "start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}, "context": {"diagnostics": []}})["result"] == []
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": MERGEABLE}]})
+    assert {d.get("code") for d in published(client, uri)} == {"DF101"}
+    client.close()
+
+
+def test_a_pulled_lone_surrogate_is_the_error_report():
+    client = WireClient()
+    client.initialize({"textDocument": {"diagnostic": {}}})
+    uri = (FOLDER / "pulled-surrogate.Dockerfile").as_uri()
+    client.open(uri, "FROM debian:bookworm\nRUN echo \udfff && echo \U0001f600\n")
+    (item,) = client.request("textDocument/diagnostic", {"textDocument": {"uri": uri}})["result"]["items"]
+    assert item["severity"] == 1 and "U+DFFF" in item["message"]
+    client.close()
+
+
+def test_a_uri_naming_no_possible_file_is_analysed_without_a_folder():
+    """A lone surrogate in the path: no file system can hold that name."""
+    client = WireClient()
+    client.initialize()
+    uri = FOLDER.as_uri() + "/a\ud800/Dockerfile"
+    client.open(uri, MERGEABLE)
+    assert {d.get("code") for d in published(client, uri)} == {"DF101"}
+    client.close()
+
+
+INVALID_REQUEST = -32600
+
+
+def test_a_request_after_shutdown_is_an_invalid_request_and_exit_still_ends_the_server():
+    """LSP: "If a server receives requests after a shutdown request those requests should error with InvalidRequest"."""
+    client = WireClient()
+    client.initialize()
+    client.open(URI, MERGEABLE)
+    published(client, URI)
+    assert client.request("shutdown", None)["result"] is None
+    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "FROM a\n"}]})
+    for method, params in (("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN}), ("shutdown", None)):
+        assert client.request(method, params, timeout=10)["error"]["code"] == INVALID_REQUEST
+    client.notify("exit", None)
+    assert client.process.wait(timeout=20) == 0
+    assert not [m for m in client.backlog if m.get("method") == "textDocument/publishDiagnostics"]  # the change was dropped
+    client.close()

@@ -305,9 +305,20 @@ def read_source(path: Path) -> Source:
     return read_snapshot(path)[0]
 
 
+# how often each folder's files were said to have changed: a cached context of an older count is not used again
+_folder_changes: dict[Path, int] = {}
+
+
 @lru_cache(maxsize=32)
-def _folder_context(folder: Path) -> BuildContext:
+def _folder_context(folder: Path, changes: int) -> BuildContext:
     return BuildContext.from_directory(folder)
+
+
+def forget_context(folder: Path) -> None:
+    """Files in ``folder`` changed (a long-lived process such as the language server hears of it): its build context
+    is read again when next asked for."""
+    folder = folder.resolve()
+    _folder_changes[folder] = _folder_changes.get(folder, 0) + 1
 
 
 def context_for(folder: Path, dockerfile: Path) -> BuildContext:
@@ -315,7 +326,8 @@ def context_for(folder: Path, dockerfile: Path) -> BuildContext:
     so a folder of many Dockerfiles is listed once per process, not once per file."""
     if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
         return BuildContext.from_directory(folder, dockerfile=dockerfile)
-    return _folder_context(folder.resolve())
+    folder = folder.resolve()
+    return _folder_context(folder, _folder_changes.get(folder, 0))
 
 
 def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
