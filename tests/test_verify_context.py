@@ -21,7 +21,8 @@ import pytest
 
 from dockerfix.bot.verification import Original, measure
 from dockerfix.rewriter.config import Settings
-from dockerfix.verify.context_copy import ContextCopyError, append_to_file, copied_context
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.verify.context_copy import ContextCopyError, append_to_file, copied_context, unsent_by
 from dockerfix.verify.engine import DockerClient
 from dockerfix.verify.rebuild_cost import dependency_rebuild
 
@@ -287,3 +288,41 @@ def test_the_bot_reports_a_context_it_cannot_copy_in_one_line(tmp_path: Path, en
     finally:
         listener.close()
     assert body.startswith("`Dockerfile`: not measured:") and "s.sock" in body and "a socket" in body
+
+
+def test_what_the_ignore_file_keeps_out_of_every_build_is_neither_copied_nor_counted(tmp_path: Path, engine):
+    folder = tmp_path / "project"
+    (folder / "data" / "keep").mkdir(parents=True)
+    (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder / "main.py").write_text("print('hello')\n")
+    (folder / ".dockerignore").write_text(".dockerignore\ndata\n!data/keep/wanted.txt\n*.log\n")
+    (folder / "data" / "big.bin").write_bytes(b"\0" * 2_000_000)
+    (folder / "data" / "keep" / "wanted.txt").write_text("wanted\n")
+    (folder / "run.log").write_text("log\n")
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(str(folder / "data" / "s.sock"))
+        result = run_verify(engine, str(folder / "Dockerfile"), "--max-context-size", "1MB")
+    finally:
+        listener.close()
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    sent = {build["tag"].rsplit(":", 1)[1]: build["entries"] for build in builds(engine)}
+    assert sent["original"] == sent["fixed"] == [".dockerignore", "Dockerfile", "data", "data/keep", "data/keep/wanted.txt", "main.py"]
+
+
+def test_a_file_only_the_fixed_ignore_file_leaves_out_is_still_in_the_copy(tmp_path: Path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".dockerignore").write_text("*.log\n")
+    (folder / "run.log").write_text("log\n")
+    (folder / "cache.pyc").write_bytes(b"\0")
+    original = BuildContext.from_directory(folder)
+    unsent = unsent_by(original, original.with_ignore("*.log\n*.pyc\n"))
+    copy = copied_context(folder, tmp_path / "copy", {}, unsent=unsent)
+    assert sorted(path.name for path in copy.iterdir()) == [".dockerignore", "cache.pyc"]
+    broken = folder / "broken"
+    broken.mkdir()
+    (broken / ".dockerignore").write_text("[\n")  # Docker refuses it: the build fails, nothing is left out
+    (broken / "a.txt").write_text("a\n")
+    copy = copied_context(broken, tmp_path / "broken-copy", {}, unsent=unsent_by(BuildContext.from_directory(broken)))
+    assert sorted(path.name for path in copy.iterdir()) == [".dockerignore", "a.txt"]

@@ -1,8 +1,8 @@
 """A stand-in for the ``docker`` client (``DOCKERFIX_DOCKER``) for verify's tests about its build contexts, which need
 no image: what verify does with the user's files happens around the builds, and these tests watch it from outside.
 
-``version`` answers a version; ``build`` appends the tag, the context folder it was given and the sha256 of the
-context's file ``$FAKE_DOCKER_WATCH`` (when set) to ``$FAKE_DOCKER_LOG`` and, when the tag ends in ``$FAKE_DOCKER_HOLD``, writes its pid to ``$FAKE_DOCKER_READY`` and sleeps (the slow
+``version`` answers a version; ``build`` appends the tag, the context folder it was given, the paths in it and the
+sha256 of its file ``$FAKE_DOCKER_WATCH`` (when set) to ``$FAKE_DOCKER_LOG`` and, when the tag ends in ``$FAKE_DOCKER_HOLD``, writes its pid to ``$FAKE_DOCKER_READY`` and sleeps (the slow
 step a test kills verify in); ``save`` writes an image without layers; ``image rm`` succeeds."""
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ def _value(arguments: list[str], flag: str) -> str:
     return arguments[arguments.index(flag) + 1]
 
 
+def _entries(context: str) -> list[str]:
+    found = []
+    for folder, folders, files in os.walk(context):  # links are listed, never followed
+        found.extend(os.path.relpath(os.path.join(folder, name), context) for name in folders + files)
+    return sorted(found)
+
+
 def _build(arguments: list[str]) -> None:
     tag, context = _value(arguments, "--tag"), arguments[-1]
     watched = os.environ.get("FAKE_DOCKER_WATCH")
@@ -28,7 +35,7 @@ def _build(arguments: list[str]) -> None:
         with open(os.path.join(context, watched), "rb") as handle:
             digest = hashlib.sha256(handle.read()).hexdigest()
     with open(os.environ["FAKE_DOCKER_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps({"tag": tag, "context": context, "watched": digest}) + "\n")
+        log.write(json.dumps({"tag": tag, "context": context, "entries": _entries(context), "watched": digest}) + "\n")
     hold = os.environ.get("FAKE_DOCKER_HOLD")
     if hold and tag.endswith(hold):
         with open(os.environ["FAKE_DOCKER_READY"], "w", encoding="utf-8") as ready:

@@ -1,6 +1,7 @@
 """verify's own copy of a build context: the only folder verify builds from and the only one it writes in.
 
-The copy holds what BuildKit would be sent, entry by entry: the client's walk (``tonistiigi/fsutil``: ``mkstat`` on
+The copy holds what BuildKit would be sent, entry by entry, and what the ignore file keeps out of every build
+the copy serves is left out of it (Docker applies the ignore file again when it sends the copy): the client's walk (``tonistiigi/fsutil``: ``mkstat`` on
 an ``lstat``) sends a symbolic link as its link text, never what it points to, and a FIFO as its status alone (only
 regular files have content), so folders and regular files are copied, links are copied as links and FIFOs are made
 anew, never opened. A device or a socket is refused: making one needs privileges or means nothing, and it is no
@@ -17,15 +18,19 @@ import os
 import stat
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Callable, Mapping
 
-from dockerfix.rewriter.context import MAX_ENTRIES
+from dockerfix.rewriter.context import MAX_ENTRIES, BuildContext
 from dockerfix.rewriter.files import FileError, kind_of, read_regular
 
 DEFAULT_MAX_BYTES = 1_000_000_000
 _CHUNK = 1 << 20
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 _FOLDER_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+ROOT_IGNORE_FILE = ".dockerignore"
+
+# (path relative to the context, whether it is a folder) -> whether no build from the copy is sent it
+Unsent = Callable[[str, bool], bool]
 
 
 class ContextCopyError(Exception):
@@ -53,18 +58,39 @@ class _Budget:
             raise ContextTooLarge(f"{relative}: the build context holds more than {self.max_bytes:,} bytes")
 
 
+def unsent_by(*contexts: BuildContext) -> Unsent:
+    """What no build from one of ``contexts`` (the same folder under each build's ignore file) is sent: a folder
+    BuildKit's walk does not enter, a file the ignore rules exclude. The ignore files themselves stay (the client
+    reads them from the copy, even one that excludes itself); with an ignore file Docker refuses, nothing is left out,
+    so the build fails as it would."""
+    if any(context.error for context in contexts):
+        return lambda relative, is_folder: False
+    kept = {ROOT_IGNORE_FILE, *(context.ignore_file for context in contexts)}
+
+    def unsent(relative: str, is_folder: bool) -> bool:
+        if relative in kept:
+            return False
+        if is_folder:
+            return not any(context.enters(relative) for context in contexts)
+        return all(context.is_ignored(relative) for context in contexts)
+
+    return unsent
+
+
 def copied_context(
-    source: Path, folder: Path, files: Mapping[str, str | None], max_bytes: int = DEFAULT_MAX_BYTES, share_files: bool = False,
+    source: Path, folder: Path, files: Mapping[str, str | None], max_bytes: int = DEFAULT_MAX_BYTES,
+    share_files: bool = False, unsent: Unsent | None = None,
 ) -> Path:
-    """A copy of the build context ``source`` at ``folder`` (which must not exist) with ``files`` (relative path: text,
-    or None to remove it) put in place of what the copy holds. ``share_files`` hard-links the regular files instead of
-    copying them: only for a ``source`` that is itself one of verify's copies, as every write here replaces a file."""
+    """A copy of the build context ``source`` at ``folder`` (which must not exist), without what ``unsent`` says no
+    build is sent, with ``files`` (relative path: text, or None to remove it) put in place of what the copy holds.
+    ``share_files`` hard-links the regular files instead of copying them: only for a ``source`` that is itself one
+    of verify's copies, as every write here replaces a file."""
     budget = _Budget(max_bytes)
     folder.parent.mkdir(parents=True, exist_ok=True)
     os.mkdir(folder, 0o700)
     descriptor = _open_folder(os.path.realpath(source), None, ".")  # the folder named, even through a link
     try:
-        settled = _copy_folder(descriptor, folder, "", budget, share_files)
+        settled = _copy_folder(descriptor, folder, budget, share_files, unsent or (lambda relative, is_folder: False))
         _settle(folder, os.fstat(descriptor))
     finally:
         os.close(descriptor)
@@ -82,12 +108,14 @@ def _open_folder(name: str | Path, parent: int | None, relative: str) -> int:
         raise ContextCopyError(f"{relative}: cannot read the folder: {error.strerror}") from None
 
 
-def _copy_folder(descriptor: int, destination: Path, prefix: str, budget: _Budget, share_files: bool) -> list[tuple[Path, os.stat_result]]:
+def _copy_folder(
+    descriptor: int, destination: Path, budget: _Budget, share_files: bool, unsent: Unsent,
+) -> list[tuple[Path, os.stat_result]]:
     """Copy the folder open as ``descriptor`` into ``destination``, depth first without recursion (the depth is the
     user's; only the folders on the current path are open); return the folders made, parents first, whose mode and
     times are set once their content is in."""
     made: list[tuple[Path, os.stat_result]] = []
-    walking = [(descriptor, os.scandir(descriptor), destination, prefix)]
+    walking = [(descriptor, os.scandir(descriptor), destination, "")]
     try:
         while walking:
             current, entries, target, location = walking[-1]
@@ -99,8 +127,10 @@ def _copy_folder(descriptor: int, destination: Path, prefix: str, budget: _Budge
                 walking.pop()
                 continue
             relative = f"{location}{entry.name}"
-            budget.take_entry(relative)
             info = entry.stat(follow_symlinks=False)
+            if unsent(relative, stat.S_ISDIR(info.st_mode)):
+                continue
+            budget.take_entry(relative)
             copy = target / entry.name
             if stat.S_ISDIR(info.st_mode):
                 os.mkdir(copy, 0o700)
@@ -116,8 +146,8 @@ def _copy_folder(descriptor: int, destination: Path, prefix: str, budget: _Budge
                 _copy_file(entry.name, current, copy, relative, budget, share_files)
             else:
                 raise ContextCopyError(
-                    f"{relative}: {kind_of(info.st_mode)}: verify copies the whole build-context folder and cannot "
-                    "copy it; move it out of the folder"
+                    f"{relative}: {kind_of(info.st_mode)}: verify copies what the build context sends and cannot "
+                    "copy it; exclude it in .dockerignore or move it out of the folder"
                 )
     finally:
         for current, entries, _, _ in walking:
