@@ -326,3 +326,25 @@ def test_a_file_only_the_fixed_ignore_file_leaves_out_is_still_in_the_copy(tmp_p
     (broken / "a.txt").write_text("a\n")
     copy = copied_context(broken, tmp_path / "broken-copy", {}, unsent=unsent_by(BuildContext.from_directory(broken)))
     assert sorted(path.name for path in copy.iterdir()) == [".dockerignore", "a.txt"]
+
+
+def test_the_bot_copies_what_the_original_build_is_sent_not_what_its_ignore_file_excludes(tmp_path: Path, engine):
+    folder = tmp_path / "checkout"
+    (folder / "tmp").mkdir(parents=True)
+    (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder / ".dockerignore").write_text("tmp\n*.pyc\n")  # as the fixes left it: *.pyc was added
+    (folder / "cache.pyc").write_bytes(b"\0")
+    listener = socket.socket(socket.AF_UNIX)
+    try:
+        listener.bind(str(folder / "tmp" / "s.sock"))
+        original = Original("Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings(), ((".dockerignore", "tmp\n"),))
+        os.environ["FAKE_DOCKER_LOG"] = engine["FAKE_DOCKER_LOG"]
+        try:
+            body = measure([original], DockerClient(engine["DOCKERFIX_DOCKER"]))
+        finally:
+            del os.environ["FAKE_DOCKER_LOG"]
+    finally:
+        listener.close()
+    assert "not measured" not in body, body
+    sent = {build["tag"].rsplit(":", 1)[1]: build["entries"] for build in builds(engine)}
+    assert sent["original"] == [".dockerignore", "Dockerfile", "cache.pyc"]  # the original build is sent the .pyc

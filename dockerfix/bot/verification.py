@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..rewriter.config import Settings
+from ..rewriter.context import BuildContext
 from ..verify import BuildFailed, ContextCopyError, EngineError, NothingToVerify, measured_table
-from ..verify.context_copy import copied_context, put_file
+from ..verify.context_copy import ROOT_IGNORE_FILE, copied_context, put_file, unsent_by
 from ..verify.engine import DockerClient
 
 
@@ -31,8 +32,12 @@ class Original:
 
 def _original_context(folder: Path, original: Original) -> Path:
     """A copy of the Dockerfile's folder (its build context) as it was before the fixes: the Dockerfile and the
-    other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes."""
-    context = copied_context(original.dockerfile.parent, folder / "context", dict(original.other_files))
+    other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes.
+    What neither the checkout's ignore file nor the one put back lets a build see is not copied."""
+    before = dict(original.other_files)
+    checkout = BuildContext.from_directory(original.dockerfile.parent)
+    as_it_was = checkout.with_ignore(before[ROOT_IGNORE_FILE] or "") if ROOT_IGNORE_FILE in before else checkout
+    context = copied_context(original.dockerfile.parent, folder / "context", before, unsent=unsent_by(checkout, as_it_was))
     put_file(context, original.dockerfile.name, original.text)
     return context / original.dockerfile.name
 
