@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..rewriter.config import Settings
-from ..rewriter.context import BuildContext
 from ..verify import BuildFailed, ContextCopyError, EngineError, NothingToVerify, measured_table
-from ..verify.context_copy import ROOT_IGNORE_FILE, copied_context, put_file, unsent_by
+from ..verify.context_copy import copied_context, put_file, unsent_under
 from ..verify.engine import DockerClient
 
 
@@ -35,9 +34,8 @@ def _original_context(folder: Path, original: Original) -> Path:
     other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes.
     What neither the checkout's ignore file nor the one put back lets a build see is not copied."""
     before = dict(original.other_files)
-    checkout = BuildContext.from_directory(original.dockerfile.parent)
-    as_it_was = checkout.with_ignore(before[ROOT_IGNORE_FILE] or "") if ROOT_IGNORE_FILE in before else checkout
-    context = copied_context(original.dockerfile.parent, folder / "context", before, unsent=unsent_by(checkout, as_it_was))
+    unsent = unsent_under(original.dockerfile.parent, before)
+    context = copied_context(original.dockerfile.parent, folder / "context", before, unsent=unsent)
     put_file(context, original.dockerfile.name, original.text)
     return context / original.dockerfile.name
 

@@ -77,6 +77,15 @@ def unsent_by(*contexts: BuildContext) -> Unsent:
     return unsent
 
 
+def unsent_under(folder: Path, files: Mapping[str, str | None]) -> Unsent:
+    """What no build of ``folder`` is sent, under its root ignore file as it is and, when ``files`` (what a copy puts
+    in) replaces that file, under the replacement too."""
+    current = BuildContext.from_directory(folder)
+    if ROOT_IGNORE_FILE not in files:
+        return unsent_by(current)
+    return unsent_by(current, current.with_ignore(files[ROOT_IGNORE_FILE] or ""))
+
+
 def copied_context(
     source: Path, folder: Path, files: Mapping[str, str | None], max_bytes: int = DEFAULT_MAX_BYTES,
     share_files: bool = False, unsent: Unsent | None = None,

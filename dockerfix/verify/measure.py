@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dockerfix.rewriter.config import Settings
-from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, parse
 from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
 from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.knowledge.runedit import shell_runs
 
 from .compare import ConfigDifference, Difference, compare_config, compare_files
-from .context_copy import DEFAULT_MAX_BYTES, ROOT_IGNORE_FILE, append_to_file, copied_context, unsent_by
+from .context_copy import DEFAULT_MAX_BYTES, append_to_file, copied_context, unsent_under
 from .engine import BuildFailed, BuildOutcome, DockerClient
 from .image import Image, LayerCache
 
@@ -270,16 +269,15 @@ def verify(
     engine = client.check()
     session = Session(client)
     try:
-        sent = BuildContext.from_directory(context_dir)  # the builds below read the root ignore file only
-        fixed_ignore = next((other for other in result.other_files if other.relative == ROOT_IGNORE_FILE), None)
-        unsent = unsent_by(sent, sent.with_ignore(fixed_ignore.content or "")) if fixed_ignore else unsent_by(sent)
+        fixed_files = {other.relative: other.content for other in result.other_files}
+        # the builds below read the root ignore file only (the Dockerfile built is outside the context)
+        unsent = unsent_under(context_dir, fixed_files)
         contexts = {"original": copied_context(context_dir, session.folder / "context", {}, max_context_bytes, unsent=unsent)}
         # the fixed build gets a copy too, even without other files: BuildKit sends a folder it has seen before
         # incrementally, so a second build from the same folder would show a context transfer of a few bytes. Its
         # files are links to the first copy's, as every write into a copy replaces the file it writes.
         contexts["fixed"] = copied_context(
-            contexts["original"], session.folder / "fixed-context", {other.relative: other.content for other in result.other_files},
-            max_context_bytes, share_files=True,
+            contexts["original"], session.folder / "fixed-context", fixed_files, max_context_bytes, share_files=True,
         )
         measured = {}
         for label, document in (("original", original_document), ("fixed", fixed_document)):

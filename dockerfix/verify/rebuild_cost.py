@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dockerfix.rewriter.context import BuildContext
-
-from .context_copy import DEFAULT_MAX_BYTES, copied_context, put_file, unsent_by
+from .context_copy import DEFAULT_MAX_BYTES, copied_context, put_file, unsent_under
 from .engine import DockerClient
 from .measure import Session
 
@@ -42,8 +40,7 @@ def dependency_rebuild(
     stays, as it would on a developer's machine."""
     session = Session(client)
     try:
-        unsent = unsent_by(BuildContext.from_directory(context))
-        work = copied_context(context, session.folder / "context", {}, max_context_bytes, unsent=unsent)
+        work = copied_context(context, session.folder / "context", {}, max_context_bytes, unsent=unsent_under(context, {}))
         session.build_only(dockerfile, work, "first", dockerfile.name)
         put_file(work, manifest, changed_manifest.encode("utf-8"))
         counted = downloaded()
