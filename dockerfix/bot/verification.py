@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..rewriter.config import Settings
-from ..verify import BuildFailed, EngineError, NothingToVerify, measured_table
+from ..verify import BuildFailed, ContextCopyError, EngineError, NothingToVerify, measured_table
+from ..verify.context_copy import copied_context, put_file, unsent_under
 from ..verify.engine import DockerClient
-from ..verify.measure import copied_context
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,12 @@ class Original:
 
 def _original_context(folder: Path, original: Original) -> Path:
     """A copy of the Dockerfile's folder (its build context) as it was before the fixes: the Dockerfile and the
-    other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes."""
-    context = copied_context(original.dockerfile.parent, folder / "context", dict(original.other_files))
-    (context / original.dockerfile.name).write_bytes(original.text)
+    other files the fixes wrote are put back, so the original is built as it was and verify proposes the same fixes.
+    What neither the checkout's ignore file nor the one put back lets a build see is not copied."""
+    before = dict(original.other_files)
+    unsent = unsent_under(original.dockerfile.parent, before)
+    context = copied_context(original.dockerfile.parent, folder / "context", before, unsent=unsent)
+    put_file(context, original.dockerfile.name, original.text)
     return context / original.dockerfile.name
 
 
@@ -49,14 +52,18 @@ def measure(originals: Sequence[Original], client: DockerClient | None = None) -
     with tempfile.TemporaryDirectory(prefix="dockerfix-bot-verify-") as folder:
         for index, original in enumerate(originals):
             path = original.path
-            copy = _original_context(Path(folder) / str(index), original)
+            try:
+                copy = _original_context(Path(folder) / str(index), original)
+            except ContextCopyError as error:
+                sections.append(f"`{path}`: not measured: {error}.")
+                continue
             try:
                 table = measured_table(copy, original.settings, client=client).markdown
             except BuildFailed as failure:
                 where = f" at `{failure.step}`" if failure.step else ""
                 sections.append(f"`{path}`: not measured: the {failure.label} Dockerfile failed to build{where}.")
                 continue
-            except (EngineError, NothingToVerify) as error:
+            except (EngineError, ContextCopyError, NothingToVerify) as error:
                 sections.append(f"`{path}`: not measured: {str(error).replace(str(copy), path)}.")
                 continue
             sections.append(f"`{path}`:\n\n{table.rstrip()}")

@@ -643,6 +643,12 @@ class BuildContext:
             return True
         return bool(path) and self._ignored(path)
 
+    def enters(self, folder: str) -> bool:
+        """Whether BuildKit's walk goes into ``folder``: it is not excluded, or an exception pattern may bring back
+        something below it (false for every folder when Docker refuses the ignore file)."""
+        folder = _normal(folder)
+        return not self.error and (not folder or not self._folder(folder).pruned)
+
     def exists(self, path: str) -> bool:
         """Whether a file or folder at ``path`` (relative to the context root) is sent to the builder."""
         path = _normal(path)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from dockerfix.rewriter.config import Settings
 
+from .context_copy import ContextCopyError
 from .engine import BuildFailed, DockerClient, EngineError
 from .measure import NothingToVerify, Report, verify
 from .render import markdown
 
-__all__ = ["BuildFailed", "EngineError", "MeasuredTable", "NothingToVerify", "Report", "measured_table"]
+__all__ = ["BuildFailed", "ContextCopyError", "EngineError", "MeasuredTable", "NothingToVerify", "Report", "measured_table"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ def measured_table(
     """Build ``dockerfile`` and its fixed version with ``client`` (default: ``docker`` and ``DOCKER_HOST`` from the
     environment) and measure both.
 
-    Raises ``EngineError`` when no engine is reachable (``BuildFailed`` when a build fails) and ``NothingToVerify``
-    when no fix applies under ``settings``.
+    Raises ``EngineError`` when no engine is reachable (``BuildFailed`` when a build fails), ``ContextCopyError`` when
+    the context cannot be copied (too large, or holding a device or a socket) and ``NothingToVerify`` when no fix
+    applies under ``settings``.
     """
     report = verify(dockerfile, settings, client or DockerClient.from_environment(), context_dir)
     return MeasuredTable(report, markdown(report))

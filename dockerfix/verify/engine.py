@@ -18,7 +18,7 @@ _STATUS = re.compile(r"^#(\d+) (CACHED|DONE [\d.]+s|ERROR: .*)$")
 _LOG = re.compile(r"^#(\d+) [\d.]+ (.*)$")
 # BuildKit prints the size it has sent so far in decimal units with four significant digits; the last line is the total
 _CONTEXT_SENT = re.compile(r"^#\d+ (?:[\d.]+ )?transferring context: ([\d.]+)([kMGT]?B)\b", re.MULTILINE)
-_DECIMAL_UNITS = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+DECIMAL_UNITS = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
 
 class EngineError(Exception):
@@ -50,7 +50,7 @@ def context_sent(log: str) -> int | None:
     if not found:
         return None
     number, unit = found[-1]
-    return round(float(number) * _DECIMAL_UNITS[unit])
+    return round(float(number) * DECIMAL_UNITS[unit])
 
 
 def parse_progress(log: str) -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:

@@ -3,13 +3,14 @@ and measure both side by side (layers, sizes, cache reuse after a source edit, e
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Mapping
 
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import Document, parse
@@ -18,6 +19,7 @@ from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.knowledge.runedit import shell_runs
 
 from .compare import ConfigDifference, Difference, compare_config, compare_files
+from .context_copy import DEFAULT_MAX_BYTES, append_to_file, copied_context, unsent_under
 from .engine import BuildFailed, BuildOutcome, DockerClient
 from .image import Image, LayerCache
 
@@ -152,6 +154,14 @@ def default_touch(files: tuple[str, ...], manifests: set[str], dockerfile_name: 
     return candidates[0] if candidates else None
 
 
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file itself, not a link to one (only such a file is edited, in verify's copy)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def rejects_heredocs(engine: str) -> bool:
     """Engines before Docker 23 build with a Dockerfile frontend older than 1.4, the first to read heredocs."""
     major = re.match(r"(\d+)\.", engine)
@@ -209,32 +219,14 @@ def _measure(session: Session, text: bytes, context: Path, touched: str | None, 
     image, outcome = session.build(dockerfile, context, label, label)
     rebuild = None
     if touched is not None:
-        target = context / touched
-        content = target.read_bytes()
-        # A marker of its own per variant, so one variant's edited build never serves the other from the cache.
-        target.write_bytes(content + f"\n# edited by dockerfix verify ({label})\n".encode())
-        try:
-            edited, edited_outcome = session.build(dockerfile, context, f"{label}-edited", label)
-        finally:
-            target.write_bytes(content)
+        # The copy is this variant's own and nothing builds from it after this edit, so the edit stays. A marker of
+        # its own per variant, so one variant's edited build never serves the other from the cache.
+        append_to_file(context, touched, f"\n# edited by dockerfix verify ({label})\n".encode())
+        edited, edited_outcome = session.build(dockerfile, context, f"{label}-edited", label)
         known = {layer.diff_id for layer in image.layers}
         changed = [layer for layer in edited.layers if layer.diff_id not in known]
         rebuild = Rebuild(edited_outcome.steps_run, len(changed), sum(layer.content_bytes for layer in changed), sum(layer.gzip_bytes for layer in changed))
     return image, Measurement(_rows(image), rebuild, outcome.context_bytes)
-
-
-def copied_context(source: Path, folder: Path, files: Mapping[str, str | None]) -> Path:
-    """A copy of the build context ``source`` at ``folder`` with ``files`` (relative path: text, or None to remove it)
-    written in place of what the copy holds; a symbolic link there is replaced, never written through."""
-    shutil.copytree(source, folder, symlinks=True)
-    for relative, text in files.items():
-        target = folder / relative
-        if target.is_symlink() or text is None:
-            target.unlink(missing_ok=True)
-        if text is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-    return folder
 
 
 def verify(
@@ -243,11 +235,14 @@ def verify(
     client: DockerClient,
     context_dir: Path | None = None,
     touch: str | None = None,
+    max_context_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Report:
-    """Fix ``dockerfile`` as ``dockerfix`` would, build both versions and compare them.
+    """Fix ``dockerfile`` as ``dockerfix`` would, build both versions and compare them, each from a copy of the
+    context of its own: nothing of the user's is written.
 
     Raises ``SourceError`` (unreadable Dockerfile), ``NothingToVerify``, ``EngineError`` (no engine, or a build
-    failed: ``BuildFailed`` names the step) and ``ValueError`` for a ``touch`` path outside the context.
+    failed: ``BuildFailed`` names the step), ``ContextCopyError`` (a context over ``max_context_bytes``, or holding
+    what cannot be copied) and ``ValueError`` for a ``touch`` path that is not a regular file of the context.
     """
     context_dir = context_dir or dockerfile.parent
     source = read_source(dockerfile)
@@ -263,20 +258,26 @@ def verify(
     if original_document.directive("syntax") is not None:
         notes.append("built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the engine's own frontend was used")
     if touch is None:
-        touch = default_touch(build_context.files(), manifests_of(original_document), dockerfile.name)
+        editable = tuple(path for path in build_context.files() if _is_regular(context_dir / path))
+        touch = default_touch(editable, manifests_of(original_document), dockerfile.name)
         if touch is None:
             notes.append("no source file in the build context to edit: cache reuse not measured")
     elif touch not in build_context.files():
         raise ValueError(f"--touch {touch}: not a file of the build context {context_dir}")
+    elif not _is_regular(context_dir / touch):
+        raise ValueError(f"--touch {touch}: a symbolic link or special file; name a regular file of the build context")
     engine = client.check()
     session = Session(client)
     try:
-        contexts = {"original": session.folder / "context"}
-        shutil.copytree(context_dir, contexts["original"], symlinks=True)
+        fixed_files = {other.relative: other.content for other in result.other_files}
+        # the builds below read the root ignore file only (the Dockerfile built is outside the context)
+        unsent = unsent_under(context_dir, fixed_files)
+        contexts = {"original": copied_context(context_dir, session.folder / "context", {}, max_context_bytes, unsent=unsent)}
         # the fixed build gets a copy too, even without other files: BuildKit sends a folder it has seen before
-        # incrementally, so a second build from the same folder would show a context transfer of a few bytes
+        # incrementally, so a second build from the same folder would show a context transfer of a few bytes. Its
+        # files are links to the first copy's, as every write into a copy replaces the file it writes.
         contexts["fixed"] = copied_context(
-            contexts["original"], session.folder / "fixed-context", {other.relative: other.content for other in result.other_files},
+            contexts["original"], session.folder / "fixed-context", fixed_files, max_context_bytes, share_files=True,
         )
         measured = {}
         for label, document in (("original", original_document), ("fixed", fixed_document)):

@@ -8,12 +8,12 @@ build nor the image shows. Bytes downloaded come from a counter the caller passe
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .context_copy import DEFAULT_MAX_BYTES, copied_context, put_file, unsent_under
 from .engine import DockerClient
 from .measure import Session
 
@@ -33,16 +33,16 @@ def dependency_rebuild(
     manifest: str,
     changed_manifest: str,
     downloaded: Callable[[], int],
+    max_context_bytes: int = DEFAULT_MAX_BYTES,
 ) -> DependencyRebuild:
-    """Build ``dockerfile`` in a copy of ``context``, write ``changed_manifest`` to its ``manifest``, build again and
-    measure the second build. Its images are removed; the engine's build cache (cache mounts included) stays, as it
-    would on a developer's machine."""
+    """Build ``dockerfile`` in a copy of ``context``, write ``changed_manifest`` to its ``manifest`` (in the copy), build
+    again and measure the second build. Its images are removed; the engine's build cache (cache mounts included)
+    stays, as it would on a developer's machine."""
     session = Session(client)
     try:
-        work = session.folder / "context"
-        shutil.copytree(context, work, symlinks=True)
+        work = copied_context(context, session.folder / "context", {}, max_context_bytes, unsent=unsent_under(context, {}))
         session.build_only(dockerfile, work, "first", dockerfile.name)
-        (work / manifest).write_text(changed_manifest)
+        put_file(work, manifest, changed_manifest.encode("utf-8"))
         counted = downloaded()
         started = time.monotonic()
         tag, outcome = session.build_only(dockerfile, work, "second", dockerfile.name)
