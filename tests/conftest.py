@@ -42,12 +42,14 @@ requires_corpus = pytest.mark.skipif(
 )
 
 
-def plugin_site(folder: Path, module_source: str) -> Path:
-    """A site folder in which the module ``acme_rules`` (``module_source``) is an installed dockerfix rule plugin
-    (a distribution with a ``dockerfix.rules`` entry point): put it on ``PYTHONPATH`` or ``sys.path``."""
+def plugin_site(folder: Path, module_source: str, module: str = "acme_rules") -> Path:
+    """A site folder in which the module ``module`` (``module_source``) is an installed dockerfix rule plugin (a
+    distribution with a ``dockerfix.rules`` entry point): put it on ``PYTHONPATH`` or ``sys.path``. Plugins that
+    may share one test process need their own module names (Python imports a module name once)."""
     site = folder / "site"
-    (site / "acme_rules-1.0.dist-info").mkdir(parents=True)
-    (site / "acme_rules-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-rules\nVersion: 1.0\n")
-    (site / "acme_rules-1.0.dist-info" / "entry_points.txt").write_text("[dockerfix.rules]\nacme = acme_rules\n")
-    (site / "acme_rules.py").write_text(textwrap.dedent(module_source))
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[dockerfix.rules]\n{module} = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(module_source))
     return site
