@@ -8,6 +8,7 @@ for the constant part.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -115,3 +116,58 @@ def test_parsing_copies_a_continued_run_a_bounded_number_of_times():
     small, large = (pages_touched_parsing(continued_run(count)) for count in (20_000, 40_000))
     assert large <= LINEAR_GROWTH * small
 
+
+
+def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, input=stdin, capture_output=True,
+        env={**os.environ, "CI": "true"}, timeout=120,
+    )
+
+
+def oversized_dockerfile(size: int) -> bytes:
+    """A valid Dockerfile of more than ``size`` bytes with a finding on every RUN (what `--write` would change)."""
+    return continued_run(size // 20).encode() + b"RUN mkdir -p /a\nRUN chmod 755 /a\n"
+
+
+def test_a_dockerfile_above_the_size_limit_is_refused_untouched(tmp_path):
+    # before: read whole whatever its size (a 10 MB one-line RUN peaked at 2.97 GB, 11.5 MB of continuation
+    # lines took 505 s)
+    data = oversized_dockerfile(1_000_000)
+    target = tmp_path / "Dockerfile"
+    target.write_bytes(data)
+    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read" in result.stderr.decode()
+    assert target.read_bytes() == data
+
+
+def test_standard_input_above_the_size_limit_comes_back_unchanged(tmp_path):
+    data = oversized_dockerfile(1_000_000)
+    result = dockerfix("-", "--stdin-filename", "Dockerfile", cwd=tmp_path, stdin=data)
+    assert result.returncode == 2
+    assert "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read" in result.stderr.decode()
+    assert result.stdout == data  # an editor replaces its buffer with what comes back
+
+
+def test_the_size_limit_is_a_setting(tmp_path):
+    (tmp_path / ".dockerfix.toml").write_text("max-file-size = 2000\n")
+    small = tmp_path / "small" / "Dockerfile"
+    small.parent.mkdir()
+    small.write_bytes(oversized_dockerfile(1_000))
+    large = tmp_path / "Dockerfile"
+    large.write_bytes(oversized_dockerfile(3_000))
+    result = dockerfix("--output-format", "json", "small/Dockerfile", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2
+    files = {file["path"]: file for file in json.loads(result.stdout)["files"]}
+    assert "error" not in files["small/Dockerfile"] and files["small/Dockerfile"]["findings"]
+    assert files["Dockerfile"]["error"] == "Dockerfile:1:1: is larger than 2,000 bytes (the `max-file-size` setting): not read"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "true", '"1 MB"'])
+def test_a_size_limit_that_is_no_positive_number_is_a_configuration_error(tmp_path, value):
+    (tmp_path / ".dockerfix.toml").write_text(f"max-file-size = {value}\n")
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\n")
+    result = dockerfix("Dockerfile", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "`max-file-size` must be a positive number of bytes" in result.stderr.decode()

@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import engine
-from .config import Settings
+from .config import MAX_FILE_SIZE, Settings
 from .context import BuildContext
 from .document import parse
-from .files import ContextFileError, FileError, Snapshot, describe, read_regular, replace_file, write_in_context
+from .files import ContextFileError, FileError, FileTooLarge, Snapshot, describe, read_regular, replace_file, write_in_context
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -263,20 +263,26 @@ def context_warnings(build_context: BuildContext | None) -> tuple[str, ...]:
     return (f"the build context is not read ({build_context.error}): rules that need its files report nothing",)
 
 
-def read_snapshot(path: Path) -> tuple[Source, Snapshot]:
-    """Read a Dockerfile (a regular file only: never blocks on a FIFO); every way this fails becomes a located
-    ``SourceError``. The snapshot lets a later write notice that the file changed meanwhile."""
+def too_large(path: str, limit: int) -> SourceError:
+    return SourceError(path, 1, 1, f"is larger than {limit:,} bytes (the `max-file-size` setting): not read")
+
+
+def read_snapshot(path: Path, limit: int = MAX_FILE_SIZE) -> tuple[Source, Snapshot]:
+    """Read a Dockerfile of at most ``limit`` bytes (a regular file only: never blocks on a FIFO); every way this
+    fails becomes a located ``SourceError``. The snapshot lets a later write notice that the file changed meanwhile."""
     display = str(path)
     try:
-        snapshot = read_regular(path)
+        snapshot = read_regular(path, limit=limit)
+    except FileTooLarge:
+        raise too_large(display, limit) from None
     except FileError as error:
         raise SourceError(display, 1, 1, str(error)) from None
     return Source.decode(snapshot.data, display), snapshot
 
 
-def read_source(path: Path) -> Source:
+def read_source(path: Path, limit: int = MAX_FILE_SIZE) -> Source:
     """Read a Dockerfile that will not be written back."""
-    return read_snapshot(path)[0]
+    return read_snapshot(path, limit)[0]
 
 
 @lru_cache(maxsize=32)
@@ -295,7 +301,7 @@ def context_for(folder: Path, dockerfile: Path) -> BuildContext:
 def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
     try:
-        source, snapshot = read_snapshot(path)
+        source, snapshot = read_snapshot(path, settings.max_file_size)
         folder = context_dir or path.parent
         build_context = context_for(folder, path)
         result = run_source(source, settings, build_context, path, context_folder=folder)
