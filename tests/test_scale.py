@@ -18,6 +18,7 @@ from typing import Callable
 import pytest
 
 import dockerfix
+from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import run_source
 from dockerfix.rewriter.registry import all_rules
@@ -171,3 +172,54 @@ def test_a_size_limit_that_is_no_positive_number_is_a_configuration_error(tmp_pa
     result = dockerfix("Dockerfile", cwd=tmp_path)
     assert result.returncode == 2
     assert "`max-file-size` must be a positive number of bytes" in result.stderr.decode()
+
+
+SHARED_CONTEXT_DOCKERFILE = """FROM someorg/tool
+FROM python:3.12
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . /app
+CMD ["python", "/app/app.py"]
+"""
+
+
+def shared_context(root: Path, dockerfiles: int, files: int) -> list[Path]:
+    """A folder of ``dockerfiles`` Dockerfiles that all build from it, with ``files`` source files (a tenth with a
+    bytecode cache), a `.env` and a build script: what DF204 (ignore file) and DF303 (an image built here) read."""
+    root.mkdir()
+    (root / "requirements.txt").write_text("flask\n")
+    (root / "app.py").write_text("print('app')\n")
+    (root / ".env").write_text("TOKEN=1\n")
+    (root / "build.sh").write_text("docker build -t someorg/other .\n")
+    for index in range(files):
+        folder = root / "src" / f"package{index % 20}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"module{index}.py").write_text("value = 1\n")
+        if index % 10 == 0:
+            (folder / "__pycache__").mkdir(exist_ok=True)
+            (folder / "__pycache__" / f"module{index}.cpython-312.pyc").write_bytes(b"\x00")
+    paths = [root / f"Dockerfile.{index}" for index in range(dockerfiles)]
+    for path in paths:
+        path.write_text(SHARED_CONTEXT_DOCKERFILE)
+    return paths
+
+
+def work_for_shared_context(root: Path, dockerfiles: int, files: int) -> int:
+    paths = shared_context(root, dockerfiles, files)
+    return lines_executed(lambda: [pipeline.run_path(path, Settings()) for path in paths])
+
+
+def test_work_per_dockerfile_does_not_grow_with_the_context_they_share(tmp_path):
+    # before: DF204 listed and ignore-matched the whole context for each Dockerfile, DF303 read each of its build
+    # files for each Dockerfile: a Dockerfile cost work in proportion to the context's files
+    def work_per_added_dockerfile(files: int) -> float:
+        few, many = (work_for_shared_context(tmp_path / f"{files}-{count}", count, files) for count in (10, 20))
+        return (many - few) / 10
+
+    assert work_per_added_dockerfile(2_000) <= 1.2 * work_per_added_dockerfile(1_000)
+
+
+def test_work_grows_linearly_with_the_dockerfiles_sharing_a_context(tmp_path):
+    # the Dockerfiles are files of the context they share: before, 100 -> 200 of them was 2.5x the work
+    small, large = (work_for_shared_context(tmp_path / str(count), count, 20) for count in (100, 200))
+    assert large <= LINEAR_GROWTH * small

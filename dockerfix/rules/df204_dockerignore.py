@@ -216,9 +216,8 @@ class Dockerignore(Rule):
         if build_context.ignore_text is None:
             lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
         content = existing + ("\n" if existing and not existing.endswith("\n") else "") + "".join(line + "\n" for line in lines)
-        after = build_context.with_ignore(content)
-        dropped = sorted(set(build_context.files()) - set(after.files()))
-        sizes = [build_context.size(path) for path in dropped]
+        dropped = build_context.dropped_by(content)
+        sizes = build_context.once(("sizes", content), lambda: [build_context.size(path) for path in dropped])
         known_bytes = None if any(size is None for size in sizes) else sum(sizes)
         names = ", ".join(category.name for category, _ in chosen)
         secrets = [category for category, _ in chosen if category.secret]
@@ -234,7 +233,7 @@ class Dockerignore(Rule):
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
             )
         unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
-        gone = [*_emptied_folders(build_context, dropped), *unlisted]
+        gone = [*build_context.once(("emptied folders", content), lambda: _emptied_folders(build_context, dropped)), *unlisted]
         destinations = [_destination(document, copy) for copy in copies]
         removed = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
         altered = () if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE) else tuple(
@@ -254,7 +253,6 @@ class Dockerignore(Rule):
     def useful_patterns(document: Document, context: BuildContext, category: Category) -> tuple[str, ...]:
         """The category's patterns that keep out something sent today, and nothing a COPY/ADD names or a RUN
         mentions."""
-        sent = context.files()
         named = _named_sources(document)
         kept = []
         for pattern in category.patterns:
@@ -262,15 +260,15 @@ class Dockerignore(Rule):
                 if context.holds_unlisted(pattern):
                     kept.append(pattern)
                 continue
-            after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
-            dropped = sorted(set(sent) - set(after.files()))
+            text = (context.ignore_text or "") + "\n" + pattern + "\n"
+            after, dropped = context.with_ignore(text), context.dropped_by(text)
             if not dropped or any(context.glob(source) != after.glob(source) for source in named):
                 continue
-            if any(_kept_by_exception(context, path) for path in dropped):
+            if context.once(("kept by exception", text), lambda: any(_kept_by_exception(context, path) for path in dropped)):
                 continue  # the ignore file brings it back on purpose
-            if category.secret and not all(_secret_file(context, path) for path in dropped):
+            if category.secret and not context.once(("secret files", text), lambda: all(_secret_file(context, path) for path in dropped)):
                 continue
-            if category.bytecode and not all(_has_source(context, path) for path in dropped):
+            if category.bytecode and not context.once(("sources", text), lambda: all(_has_source(context, path) for path in dropped)):
                 continue
             if category.secret and any(_mentioned(document, path) for path in dropped):
                 continue
