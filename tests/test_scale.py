@@ -119,6 +119,12 @@ def test_parsing_copies_a_continued_run_a_bounded_number_of_times():
 
 
 
+def test_work_grows_linearly_with_the_commands_of_one_run():
+    # before: the program of each command was kept in a cache of 16,384 commands; past that, every rule read every
+    # command again (10,000 -> 20,000 continuation lines, one command each)
+    assert growth(continued_run, 10_000) <= LINEAR_GROWTH
+
+
 def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, input=stdin, capture_output=True,
