@@ -8,6 +8,7 @@ for the constant part.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import subprocess
@@ -20,7 +21,7 @@ import pytest
 import dockerfix
 from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
-from dockerfix.rewriter.pipeline import run_source
+from dockerfix.rewriter.pipeline import run_source, unified_diff
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import Source
 
@@ -29,8 +30,9 @@ PACKAGE = str(Path(dockerfix.__file__).parent)
 LINEAR_GROWTH = 2.2
 
 
-def lines_executed(function: Callable[[], object]) -> int:
-    """How many lines of dockerfix's code ``function`` executes (a tracer counts them; other code is not traced)."""
+def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (PACKAGE,)) -> int:
+    """How many lines of dockerfix's code (or of the files and folders ``code_in``) ``function`` executes (a tracer
+    counts them; other code is not traced)."""
     count = 0
 
     def count_lines(frame, event, argument):
@@ -39,7 +41,7 @@ def lines_executed(function: Callable[[], object]) -> int:
         return count_lines
 
     def trace_ours(frame, event, argument):
-        return count_lines if frame.f_code.co_filename.startswith(PACKAGE) else None
+        return count_lines if frame.f_code.co_filename.startswith(code_in) else None
 
     all_rules()  # importing the rules is a constant cost, not the input's
     previous = sys.gettrace()
@@ -80,6 +82,17 @@ def runs_in_stages(count: int) -> str:
 def test_work_grows_linearly_with_the_runs_of_a_stage():
     # before: cachemounts.run_user walked the stage from its start for each RUN (500 -> 1,000 RUNs: 2.6x the work)
     assert growth(runs_in_stages, 500) <= LINEAR_GROWTH
+
+
+def test_the_diff_grows_linearly_with_the_lines_it_changes():
+    # before: difflib looked for the longest match again in all that followed each match, so a fix on every other
+    # line (DF105 on every pip install of a long file) cost work quadratic in the lines
+    def diff_work(count: int) -> int:
+        old = "".join(f"RUN pip install package{i}\nRUN echo {i}\n" for i in range(count))
+        new = old.replace("pip install", "pip install --no-cache-dir")
+        return lines_executed(lambda: unified_diff("Dockerfile", old, new), code_in=(PACKAGE, difflib.__file__))
+
+    assert diff_work(2_000) <= LINEAR_GROWTH * diff_work(1_000)
 
 
 def continued_run(count: int) -> str:

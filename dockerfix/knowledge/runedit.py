@@ -240,9 +240,11 @@ _TOOLS: WeakKeyDictionary[SimpleCommand, tuple[str | None, list[str | None]]] = 
 
 def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
     """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
-    if command not in _TOOLS:
-        _TOOLS[command] = _read_tool_and_arguments(command)
-    return _TOOLS[command]
+    try:
+        return _TOOLS[command]
+    except KeyError:
+        found = _TOOLS[command] = _read_tool_and_arguments(command)
+        return found
 
 
 def _read_tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
