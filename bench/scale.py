@@ -4,7 +4,7 @@ A row gives the CPU time and the peak memory per unit (a RUN, a line, a Dockerfi
 how much the time per unit grew when the size doubled (1.0 for linear work; the bound is 1.3, a total of 2.6x).
 Memory per unit is the peak above the process at rest (interpreter, rules and the input itself already loaded).
 
-Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, twice,
+Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three times,
 and keeps the lesser time. Seconds are the process's CPU time: on a machine shared with other work, wall time
 measures the neighbours too (and CPU time still varies by a tenth or so).
 Run: `python bench/scale.py` (`--limit SECONDS` per row, default 300; `--quick` for smaller sizes).
@@ -25,7 +25,7 @@ from typing import Callable
 
 NON_ASCII = "é"
 SLOPE_BOUND = 1.3
-RUNS_PER_ROW = 2
+RUNS_PER_ROW = 3
 
 
 def instructions_text(count: int) -> str:
@@ -179,7 +179,7 @@ def measure(series: Series, size: int) -> dict:
 
 
 def row(series_index: int, size: int, limit: float) -> dict | None:
-    """The faster of two runs in fresh processes; None when one takes more than ``limit`` seconds."""
+    """The fastest of ``RUNS_PER_ROW`` runs in fresh processes; None when one takes more than ``limit`` seconds."""
     command = [sys.executable, __file__, "--one", str(series_index), str(size)]
     runs = []
     for _ in range(RUNS_PER_ROW):
