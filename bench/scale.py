@@ -5,7 +5,7 @@ how much the time per unit grew when the size doubled (1.0 for linear work; the 
 Memory per unit is the peak above the process at rest (interpreter, rules and the input itself already loaded).
 
 Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three times,
-and keeps the lesser time. Seconds are the process's CPU time: on a machine shared with other work, wall time
+and keeps the fastest. Seconds are the process's CPU time: on a machine shared with other work, wall time
 measures the neighbours too (and CPU time still varies by a tenth or so).
 Run: `python bench/scale.py` (`--limit SECONDS` per row, default 300; `--quick` for smaller sizes).
 """
