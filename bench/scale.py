@@ -1,9 +1,13 @@
-"""Benchmark: time and peak memory of one file through the whole pipeline (parse, every rule, fix loop, diff)
-against the number of instructions and against the length of one RUN line; both should grow linearly.
+"""Benchmark: every shape of input the pipeline is linear in, each measured at a size n and at 2n.
 
-Each row runs in a fresh process (so peak memory is that row's and no parse cache carries over) with a time limit.
-Seconds are the process's CPU time: on a machine shared with other work, wall time measures the neighbours too.
-Run: `python bench/scale.py` (`--limit SECONDS` per row, default 120; `--quick` for the smaller sizes only).
+A row gives the CPU time and the peak memory per unit (a RUN, a line, a Dockerfile, a file) and, at 2n, the slope:
+how much the time per unit grew when the size doubled (1.0 for linear work; the bound is 1.3, a total of 2.6x).
+Memory per unit is the peak above the process at rest (interpreter, rules and the input itself already loaded).
+
+Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three times,
+and keeps the fastest. Seconds are the process's CPU time: on a machine shared with other work, wall time
+measures the neighbours too (and CPU time still varies by a tenth or so).
+Run: `python bench/scale.py` (`--limit SECONDS` per row, default 300; `--quick` for smaller sizes).
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
-INSTRUCTION_COUNTS = (1_000, 10_000, 50_000, 200_000)
-LINE_LENGTHS = (10_000, 100_000, 1_000_000)
 NON_ASCII = "é"
+SLOPE_BOUND = 1.3
+RUNS_PER_ROW = 3
 
 
 def instructions_text(count: int) -> str:
@@ -35,7 +43,22 @@ def instructions_text(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-CLEANUP_COUNTS = (1_000, 4_000, 20_000)
+def runs_text(count: int) -> str:
+    """``count`` RUNs in one stage, each a package manager whose cache a rule may mount or clean (who the RUN runs
+    as decides the cache's folder: a USER now and then), or a plain command."""
+    commands = (
+        "pip install flask{i}",
+        "apt-get update && apt-get install -y curl{i}",
+        "npm install left-pad{i}",
+        "echo {i} > /srv/file{i}",
+        "rm -rf /tmp/scratch{i}",
+    )
+    lines = ["FROM debian:bookworm"]
+    for index in range(count):
+        if index % 100 == 50:
+            lines.append("USER root")
+        lines.append("RUN " + commands[index % len(commands)].format(i=index))
+    return "\n".join(lines) + "\n"
 
 
 def cleanup_runs_text(count: int) -> str:
@@ -47,6 +70,11 @@ def cleanup_runs_text(count: int) -> str:
             lines.append(f"RUN curl -o /tmp/archive{index}.tgz https://example.invalid/{index}.tgz")
         lines.append(f"RUN rm -f /tmp/scratch{index}")
     return "\n".join(lines) + "\n"
+
+
+def continued_run_text(count: int) -> str:
+    """One RUN continued over ``count`` lines, one command each."""
+    return "FROM debian:bookworm\nRUN echo start \\\n" + "".join(f"    && echo word{i} \\\n" for i in range(count)) + "    && true\n"
 
 
 def long_line_text(length: int, non_ascii: bool) -> str:
@@ -64,63 +92,144 @@ def long_line_text(length: int, non_ascii: bool) -> str:
     return "FROM debian:bookworm\nRUN echo " + " ".join(words) + " > /out.txt\n"
 
 
-def measure(text: str) -> dict:
+SHARED_CONTEXT_DOCKERFILE = """FROM someorg/tool
+FROM python:3.12
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . /app
+CMD ["python", "/app/app.py"]
+"""
+
+
+def shared_context(root: Path, dockerfiles: int, files: int) -> list[Path]:
+    """A folder of ``dockerfiles`` Dockerfiles that all build from it, with ``files`` source files (a tenth with a
+    bytecode cache), a `.env` and a build script: what DF204 (ignore file) and DF303 (an image built here) read."""
+    (root / "requirements.txt").write_text("flask\n")
+    (root / "app.py").write_text("print('app')\n")
+    (root / ".env").write_text("TOKEN=1\n")
+    (root / "build.sh").write_text("docker build -t someorg/other .\n")
+    for index in range(files):
+        folder = root / "src" / f"package{index % 50}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"module{index}.py").write_text("value = 1\n")
+        if index % 10 == 0:
+            (folder / "__pycache__").mkdir(exist_ok=True)
+            (folder / "__pycache__" / f"module{index}.cpython-312.pyc").write_bytes(b"\x00")
+    paths = [root / f"Dockerfile.{index}" for index in range(dockerfiles)]
+    for path in paths:
+        path.write_text(SHARED_CONTEXT_DOCKERFILE)
+    return paths
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    unit: str
+    sizes: tuple[int, int]  # n and 2n
+    quick_sizes: tuple[int, int]
+    text: Callable[[int], str] | None = None  # one file of this size; else a build context
+    context: Callable[[int], tuple[int, int]] | None = None  # size -> (Dockerfiles, files)
+
+
+SERIES = (
+    Series("RUNs per stage", "RUN", (4_000, 8_000), (1_000, 2_000), text=runs_text),
+    Series("cleanup RUNs per stage", "RUN", (4_000, 8_000), (1_000, 2_000), text=cleanup_runs_text),
+    Series("continuation lines of one RUN", "line", (16_000, 32_000), (4_000, 8_000), text=continued_run_text),
+    Series("instructions", "instruction", (25_000, 50_000), (5_000, 10_000), text=instructions_text),
+    Series("characters of one RUN line (ASCII)", "character", (500_000, 1_000_000), (100_000, 200_000),
+           text=lambda size: long_line_text(size, non_ascii=False)),
+    Series("characters of one RUN line (one non-ASCII)", "character", (500_000, 1_000_000), (100_000, 200_000),
+           text=lambda size: long_line_text(size, non_ascii=True)),
+    Series("Dockerfiles sharing one build context", "Dockerfile", (200, 400), (50, 100), context=lambda size: (size, 100)),
+    Series("files in a build context (10 Dockerfiles)", "file", (10_000, 20_000), (2_000, 4_000), context=lambda size: (10, size)),
+)
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(series: Series, size: int) -> dict:
+    from dockerfix.rewriter import pipeline
     from dockerfix.rewriter.config import Settings
-    from dockerfix.rewriter.pipeline import run_source
     from dockerfix.rewriter.registry import all_rules
     from dockerfix.rewriter.source import Source
 
-    all_rules()  # importing the rules is a constant cost, not the file's
-    start = time.process_time()
-    result = run_source(Source(text), Settings())
-    elapsed = time.process_time() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": elapsed, "peak_mib": peak_kib / 1024, "findings": len(result.findings), "failures": len(result.rule_failures)}
+    all_rules()  # importing the rules is a constant cost, not the input's
+    with tempfile.TemporaryDirectory() as folder:
+        if series.text is not None:
+            source = Source(series.text(size))
+            rest = peak_mib()
+            start = time.process_time()
+            results = [pipeline.run_source(source, Settings())]
+        else:
+            assert series.context is not None
+            paths = shared_context(Path(folder), *series.context(size))
+            rest = peak_mib()
+            start = time.process_time()
+            results = [pipeline.run_path(path, Settings()) for path in paths]  # one context, shared as the CLI shares it
+        elapsed = time.process_time() - start
+    return {
+        "seconds": elapsed,
+        "peak_mib": peak_mib(),
+        "above_rest_mib": peak_mib() - rest,
+        "findings": sum(len(result.findings) for result in results),
+        "failures": sum(len(result.rule_failures) + (result.error is not None) for result in results),
+    }
 
 
-def row(kind: str, size: int, limit: float) -> dict | None:
-    command = [sys.executable, __file__, "--one", kind, str(size)]
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=True)
-    except subprocess.TimeoutExpired:
-        return None
-    return json.loads(completed.stdout)
-
-
-def text_for(kind: str, size: int) -> str:
-    if kind == "instructions":
-        return instructions_text(size)
-    if kind == "cleanup-runs":
-        return cleanup_runs_text(size)
-    return long_line_text(size, non_ascii=kind == "line-non-ascii")
+def row(series_index: int, size: int, limit: float) -> dict | None:
+    """The fastest of ``RUNS_PER_ROW`` runs in fresh processes; None when one takes more than ``limit`` seconds."""
+    command = [sys.executable, __file__, "--one", str(series_index), str(size)]
+    runs = []
+    for _ in range(RUNS_PER_ROW):
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=True)
+        except subprocess.TimeoutExpired:
+            return None
+        runs.append(json.loads(completed.stdout))
+    return min(runs, key=lambda measured: measured["seconds"])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--one", nargs=2, metavar=("KIND", "SIZE"), help=argparse.SUPPRESS)
-    parser.add_argument("--limit", type=float, default=120.0, help="seconds per row before giving up")
-    parser.add_argument("--quick", action="store_true", help="skip the largest size of each series")
+    parser.add_argument("--one", nargs=2, type=int, metavar=("SERIES", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=float, default=300.0, help="seconds per row before giving up")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
     arguments = parser.parse_args()
     if arguments.one:
-        kind, size = arguments.one
-        print(json.dumps(measure(text_for(kind, int(size)))))
+        index, size = arguments.one
+        print(json.dumps(measure(SERIES[index], size)))
         return 0
-    series = [("instructions", INSTRUCTION_COUNTS), ("cleanup-runs", CLEANUP_COUNTS), ("line-ascii", LINE_LENGTHS), ("line-non-ascii", LINE_LENGTHS)]
-    print("| series | size | bytes | CPU seconds | µs per byte | peak MiB | findings | rule failures |")
-    print("|---|---|---|---|---|---|---|---|")
-    for kind, sizes in series:
-        for size in sizes[:-1] if arguments.quick else sizes:
-            length = len(text_for(kind, size).encode("utf-8"))
-            measured = row(kind, size, arguments.limit)
+    print("| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | failures |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    steep = []
+    for index, series in enumerate(SERIES):
+        previous = None
+        for size in series.quick_sizes if arguments.quick else series.sizes:
+            measured = row(index, size, arguments.limit)
+            label = f"{size:,} {series.unit}s"
             if measured is None:
-                print(f"| {kind} | {size:,} | {length:,} | > {arguments.limit:.0f} | | | | |", flush=True)
-                continue
+                print(f"| {series.name} | {label} | > {arguments.limit:.0f} | | | | | | | |", flush=True)
+                steep.append(series.name)
+                break
+            per_unit = measured["seconds"] / size
+            memory = measured["above_rest_mib"] * 1024 / size
+            time_slope = memory_slope = ""
+            if previous is not None:
+                time_slope = f"{per_unit / previous[0]:.2f}" if previous[0] else ""
+                memory_slope = f"{memory / previous[1]:.2f}" if previous[1] else ""
+                if previous[0] and per_unit / previous[0] > SLOPE_BOUND:
+                    steep.append(series.name)
             print(
-                f"| {kind} | {size:,} | {length:,} | {measured['seconds']:.2f} | {measured['seconds'] * 1e6 / length:.2f} "
-                f"| {measured['peak_mib']:.0f} | {measured['findings']:,} | {measured['failures']} |",
+                f"| {series.name} | {label} | {measured['seconds']:.2f} | {per_unit * 1e6:.1f} | {time_slope} "
+                f"| {measured['peak_mib']:.0f} | {memory:.2f} | {memory_slope} | {measured['findings']:,} | {measured['failures']} |",
                 flush=True,
             )
-    return 0
+            previous = (per_unit, memory)
+    if steep:
+        print(f"\nslope above {SLOPE_BOUND} (or over the time limit): {', '.join(steep)}")
+    return 1 if steep else 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import shutil
 import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -248,7 +249,13 @@ def _run_stdin(arguments: argparse.Namespace) -> int:
     name = arguments.stdin_filename or "-"
     anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
     settings = _settings_for(anchor, arguments, {})
-    data = sys.stdin.buffer.read()
+    data = sys.stdin.buffer.read(settings.max_file_size + 1)
+    if len(data) > settings.max_file_size:
+        sys.stderr.write(f"error: {pipeline.too_large(name, settings.max_file_size)}\n")
+        # the editor takes stdout as the new buffer: hand the input back whole, a piece at a time
+        sys.stdout.buffer.write(data)
+        shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)
+        return EXIT_ERROR
     try:
         source = Source.decode(data, name)
         context_dir = arguments.context or anchor.parent

@@ -201,6 +201,10 @@ def built_in_context(repository: str, context: BuildContext | None) -> str | Non
     only names)."""
     if context is None or context.root is None:
         return None
+    return context.once(("built_in_context", repository), lambda: _built_in(repository, context))
+
+
+def _built_in(repository: str, context: BuildContext) -> str | None:
     name = re.escape(repository)
     end = r"(?=[:\s\"'\]),]|$)"
     tagged = re.compile(

@@ -10,9 +10,11 @@ Anywhere else (a named user, a folder the base image may have moved) the rule ke
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -85,30 +87,46 @@ def wants_mount(rule: Rule, context: RuleContext) -> bool:
     return rule.option(context, "target") == BUILDKIT
 
 
+@lru_cache(maxsize=64)
+def _users(stage: Stage) -> tuple[list[int], list[str]]:
+    """The stage's USER instructions (index, value as written) in order: the user at a RUN is then a binary search,
+    not a walk of the stage for every RUN."""
+    indexes, users = [], []
+    for instruction in stage.instructions:
+        if instruction.cmd == "user" and instruction.value:
+            indexes.append(instruction.index)
+            users.append(instruction.value[0])
+    return indexes, users
+
+
 def run_user(stage: Stage, run: Instruction) -> str | None:
     """The USER in effect at ``run`` as written (`name[:group]`), None when the stage sets none."""
-    user = None
-    for instruction in stage.instructions:
-        if instruction.index >= run.index:
-            break
-        if instruction.cmd == "user" and instruction.value:
-            user = instruction.value[0]
-    return user
+    indexes, users = _users(stage)
+    position = bisect.bisect_left(indexes, run.index)
+    return users[position - 1] if position else None
+
+
+@lru_cache(maxsize=64)
+def _set_below(document: Document, stage: Stage) -> tuple[bool, frozenset[str]]:
+    """Whether a stage below sets a USER, and the names its ENV and ARG set: read once per stage, not per RUN."""
+    user = False
+    names: set[str] = set()
+    for below in base_stages(document, stage):
+        for instruction in below.instructions:
+            if instruction.cmd == "user":
+                user = True
+            elif instruction.cmd == "env":
+                names.update(instruction.value[0::2])
+            elif instruction.cmd == "arg":
+                names.update(word.partition("=")[0] for word in instruction.value)
+    return user, frozenset(names)
 
 
 def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
     """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
     stage's ENV and ARG)."""
-    names = {name for name, _ in cache.variables} | {"HOME"}
-    for below in base_stages(document, stage):
-        for instruction in below.instructions:
-            if instruction.cmd == "user":
-                return True
-            if instruction.cmd == "env" and names & set(instruction.value[0::2]):
-                return True
-            if instruction.cmd == "arg" and names & {word.partition("=")[0] for word in instruction.value}:
-                return True
-    return False
+    user, names = _set_below(document, stage)
+    return user or not names.isdisjoint({name for name, _ in cache.variables} | {"HOME"})
 
 
 # What the official images of the compiled languages set in their ENV, read from their Dockerfiles in

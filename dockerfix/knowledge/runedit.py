@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar, Iterator, Sequence
+from weakref import WeakKeyDictionary
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
@@ -233,9 +234,21 @@ def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, .
     )
 
 
-@lru_cache(maxsize=16384)
+# Kept as long as the command: a cache of fixed size forgot a RUN's commands between two rules once a file had
+# more commands than it held, and then every rule read every command again (16,000 -> 32,000 commands: 3.5x the time)
+_TOOLS: WeakKeyDictionary[SimpleCommand, tuple[str | None, list[str | None]]] = WeakKeyDictionary()
+
+
 def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
     """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
+    try:
+        return _TOOLS[command]
+    except KeyError:
+        found = _TOOLS[command] = _read_tool_and_arguments(command)
+        return found
+
+
+def _read_tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
     name = command.name_literal
     if name is None:
         return None, command.argument_literals

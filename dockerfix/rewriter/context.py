@@ -32,7 +32,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Hashable, Iterable, TypeVar
 
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
@@ -448,10 +448,16 @@ def _compose_builds(compose: Path, root: Path) -> Iterable[tuple[str, bytes | Pa
             yield str(context / dockerfile), context / dockerfile
 
 
+Answer = TypeVar("Answer")
+
+
 class BuildContext:
     """What a rule may ask about the context: which paths are sent, which a COPY source names, small file texts.
 
-    Nothing is listed until a rule asks (most Dockerfiles never need it); then the list is computed once.
+    Nothing is listed until a rule asks (most Dockerfiles never need it); then the list is computed once. Every
+    Dockerfile that builds from the context shares it (``pipeline.context_for``), so what depends on the context
+    alone is answered once for all of them (``once``): asked again per Dockerfile, a listing of the whole context
+    made the run quadratic in the Dockerfiles of a folder.
     """
 
     def __init__(
@@ -465,6 +471,13 @@ class BuildContext:
         self.ignore_text: str | None = None
         self._given = None if listed is None else tuple(listed)
         self._folder_states: dict[str, _Folder] = {}
+        self._answers: dict[Hashable, object] = {}
+
+    def once(self, question: Hashable, answer: Callable[[], Answer]) -> Answer:
+        """``answer()``, computed the first time ``question`` is asked of this context and kept with it."""
+        if question not in self._answers:
+            self._answers[question] = answer()
+        return self._answers[question]  # type: ignore[return-value]
 
     @classmethod
     def from_directory(cls, root: Path, dockerfile: Path | None = None) -> "BuildContext":
@@ -613,10 +626,17 @@ class BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the
         ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it is:
         no second walk of the folder."""
+        return self.once(("with_ignore", text), lambda: self._with_ignore(text))
+
+    def _with_ignore(self, text: str) -> "BuildContext":
         listed = self._given if self._given is not None else self._listing.files
         context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=listed, root=self.root)
         context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
         return context
+
+    def dropped_by(self, text: str) -> tuple[str, ...]:
+        """The files sent now that ``with_ignore(text)`` no longer sends, sorted."""
+        return self.once(("dropped_by", text), lambda: tuple(sorted(set(self.files()) - set(self.with_ignore(text).files()))))
 
     def size(self, path: str) -> int | None:
         """A listed file's size in bytes on disk (a symbolic link counts as itself); None for a names-only context."""
@@ -667,6 +687,9 @@ class BuildContext:
         ``filepath.Match`` against the paths below it, and a matching folder is taken whole (not searched further).
         A source without wildcards names itself, when it is sent.
         """
+        return self.once(("glob", pattern), lambda: self._glob(pattern))
+
+    def _glob(self, pattern: str) -> tuple[str, ...]:
         path = _normal(pattern)
         segments = path.split("/") if path else []
         split = next((index for index, segment in enumerate(segments) if _has_wildcard(segment)), len(segments))

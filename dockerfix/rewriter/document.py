@@ -413,7 +413,9 @@ class _Parser:
         first_line = self.lines[index]
         start = first_line.content_end - len(go_lstrip(self.content(first_line)))
         segments = [Segment(0, start, len(first))]
-        logical = first
+        # joined once at the end: appending to a string once per line copies it per line (quadratic)
+        pieces = [first]
+        length = len(first)
         used = [first_line]
         comment_lines = []
         index += 1
@@ -428,8 +430,10 @@ class _Parser:
             if not go_lstrip(raw):
                 continue
             piece, ended = self.trim_continuation(raw)
-            segments.append(Segment(len(logical), line.start, len(piece)))
-            logical += piece
+            segments.append(Segment(length, line.start, len(piece)))
+            pieces.append(piece)
+            length += len(piece)
+        logical = "".join(pieces)
         header_end = used[-1].content_end
         try:
             parsed = parse_line(logical, self.escape)

@@ -28,6 +28,10 @@ class FileError(Exception):
     """A file that cannot be read or replaced; the message says why (the caller adds where)."""
 
 
+class FileTooLarge(FileError):
+    """A file above the size limit it was read with."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A file's bytes and what its status said when they were read, to notice a later change."""
@@ -73,7 +77,7 @@ def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bo
         except OSError as error:
             raise FileError(f"cannot read: {describe(error)}") from None
     if limit is not None and len(data) > limit:
-        raise FileError(f"is larger than {limit:,} bytes")
+        raise FileTooLarge(f"is larger than {limit:,} bytes")
     return Snapshot(data, info)
 
 

@@ -6,17 +6,19 @@ serialise to the JSON shape the CLI, the LSP server and the bot share.
 
 from __future__ import annotations
 
+import bisect
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from . import engine
 from .budget import OverBudget, time_budget
-from .config import Settings
+from .config import MAX_FILE_SIZE, Settings
 from .context import BuildContext
 from .document import parse
-from .files import ContextFileError, FileError, Snapshot, describe, read_regular, replace_file, write_in_context
+from .files import ContextFileError, FileError, FileTooLarge, Snapshot, describe, read_regular, replace_file, write_in_context
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -199,14 +201,90 @@ def unified_diff(path: str, old: str, new: str, created: bool = False) -> str:
     ``/dev/null``)."""
     if old == new and not created:
         return ""
-    lines = []
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
     before = "/dev/null" if created else f"a/{path}"
-    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), before, f"b/{path}"):
-        if line.endswith("\n"):
-            lines.append(line)
+    lines = [f"--- {before}\n", f"+++ b/{path}\n"]
+    for group in _AnchoredMatcher(None, old_lines, new_lines).get_grouped_opcodes(DIFF_CONTEXT_LINES):
+        lines.append(f"@@ -{_hunk_range(group[0][1], group[-1][2])} +{_hunk_range(group[0][3], group[-1][4])} @@\n")
+        for tag, old_start, old_end, new_start, new_end in group:
+            if tag == "equal":
+                lines.extend(" " + line for line in old_lines[old_start:old_end])
+                continue
+            lines.extend("-" + line for line in old_lines[old_start:old_end])
+            lines.extend("+" + line for line in new_lines[new_start:new_end])
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+DIFF_CONTEXT_LINES = 3
+
+
+def _hunk_range(start: int, end: int) -> str:
+    """A hunk's side as unified diffs write it: `first,length`, the first line alone for one line, `line before,0`
+    for none."""
+    length = end - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+class _AnchoredMatcher(difflib.SequenceMatcher):
+    """difflib's matcher run only between anchors: the lines that occur once in each text, the longest chain of
+    them in the same order (as patience diff anchors), each extended by the equal lines around it. difflib alone
+    looks for the longest match again in all that follows each match it takes: quadratic in the lines when the
+    changes are spread over the file (a fix on every other line of 8,000 RUNs: 1.4 s)."""
+
+    def get_opcodes(self) -> list[tuple[str, int, int, int, int]]:
+        old, new = self.a, self.b
+        opcodes: list[tuple[str, int, int, int, int]] = []
+        old_start = new_start = 0
+        for old_anchor, new_anchor in [*_unique_common_lines(old, new), (len(old), len(new))]:
+            # the equal lines next to an anchor belong to its match, as they would to difflib's longest match
+            after = 0
+            while old_start + after < old_anchor and new_start + after < new_anchor and old[old_start + after] == new[new_start + after]:
+                after += 1
+            before = 0
+            while old_anchor - before > old_start + after and new_anchor - before > new_start + after and old[old_anchor - before - 1] == new[new_anchor - before - 1]:
+                before += 1
+            middle_old, middle_new = old_start + after, new_start + after
+            between = difflib.SequenceMatcher(None, old[middle_old:old_anchor - before], new[middle_new:new_anchor - before]).get_opcodes()
+            pieces = [("equal", old_start, middle_old, new_start, middle_new)]
+            pieces += [(tag, i1 + middle_old, i2 + middle_old, j1 + middle_new, j2 + middle_new) for tag, i1, i2, j1, j2 in between]
+            pieces.append(("equal", old_anchor - before, old_anchor, new_anchor - before, new_anchor))
+            if old_anchor < len(old):
+                pieces.append(("equal", old_anchor, old_anchor + 1, new_anchor, new_anchor + 1))
+            for piece in pieces:
+                if opcodes and piece[0] == "equal" == opcodes[-1][0]:
+                    opcodes[-1] = ("equal", opcodes[-1][1], piece[2], opcodes[-1][3], piece[4])
+                elif piece[1] < piece[2] or piece[3] < piece[4]:
+                    opcodes.append(piece)
+            old_start, new_start = old_anchor + 1, new_anchor + 1
+        return opcodes
+
+
+def _unique_common_lines(old: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """(index in ``old``, index in ``new``) of the lines that occur exactly once in each, the longest chain of them
+    in the same order in both (a longest increasing subsequence, O(n log n))."""
+    old_counts, new_counts = Counter(old), Counter(new)
+    new_index = {line: index for index, line in enumerate(new) if new_counts[line] == 1}
+    pairs = [(index, new_index[line]) for index, line in enumerate(old) if old_counts[line] == 1 and line in new_index]
+    tails: list[int] = []  # tails[k]: the new index ending the best chain of length k + 1 found so far
+    tail_pair: list[int] = []  # which pair ends it
+    previous: list[int] = []  # for each pair, the pair before it in its chain (-1 for none)
+    for position, (_, index) in enumerate(pairs):
+        length = bisect.bisect_left(tails, index)
+        previous.append(tail_pair[length - 1] if length else -1)
+        if length == len(tails):
+            tails.append(index)
+            tail_pair.append(position)
         else:
-            lines.append(line + "\n\\ No newline at end of file\n")
-    return "".join(lines)
+            tails[length] = index
+            tail_pair[length] = position
+    chain = []
+    position = tail_pair[-1] if tail_pair else -1
+    while position != -1:
+        chain.append(pairs[position])
+        position = previous[position]
+    return chain[::-1]
 
 
 def run_source(
@@ -289,20 +367,26 @@ def context_warnings(build_context: BuildContext | None) -> tuple[str, ...]:
     return (f"the build context is not read ({build_context.error}): rules that need its files report nothing",)
 
 
-def read_snapshot(path: Path) -> tuple[Source, Snapshot]:
-    """Read a Dockerfile (a regular file only: never blocks on a FIFO); every way this fails becomes a located
-    ``SourceError``. The snapshot lets a later write notice that the file changed meanwhile."""
+def too_large(path: str, limit: int) -> SourceError:
+    return SourceError(path, 1, 1, f"is larger than {limit:,} bytes (the `max-file-size` setting): not read")
+
+
+def read_snapshot(path: Path, limit: int = MAX_FILE_SIZE) -> tuple[Source, Snapshot]:
+    """Read a Dockerfile of at most ``limit`` bytes (a regular file only: never blocks on a FIFO); every way this
+    fails becomes a located ``SourceError``. The snapshot lets a later write notice that the file changed meanwhile."""
     display = str(path)
     try:
-        snapshot = read_regular(path)
+        snapshot = read_regular(path, limit=limit)
+    except FileTooLarge:
+        raise too_large(display, limit) from None
     except FileError as error:
         raise SourceError(display, 1, 1, str(error)) from None
     return Source.decode(snapshot.data, display), snapshot
 
 
-def read_source(path: Path) -> Source:
+def read_source(path: Path, limit: int = MAX_FILE_SIZE) -> Source:
     """Read a Dockerfile that will not be written back."""
-    return read_snapshot(path)[0]
+    return read_snapshot(path, limit)[0]
 
 
 # how often each folder's files were said to have changed: a cached context of an older count is not used again
@@ -333,7 +417,7 @@ def context_for(folder: Path, dockerfile: Path) -> BuildContext:
 def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
     try:
-        source, snapshot = read_snapshot(path)
+        source, snapshot = read_snapshot(path, settings.max_file_size)
         folder = context_dir or path.parent
         build_context = context_for(folder, path)
         result = run_source(source, settings, build_context, path, context_folder=folder)
