@@ -1,23 +1,18 @@
 'use strict';
 
 const { execFile } = require('child_process');
+const fs = require('fs');
+const path = require('path');
 const vscode = require('vscode');
 const { LanguageClient, TransportKind } = require('vscode-languageclient/node');
+const { documentSelector } = require('./documents');
 const { findDockerfix } = require('./executable');
 const { serverSettings } = require('./settings');
 
-// the names dockerfix discovers (dockerfix/rewriter/discovery.py; tests/test_vscode.py keeps them equal), for
-// Dockerfiles VS Code does not recognise as the `dockerfile` language (`app.Dockerfile`, `Containerfile.dev`)
-const DOCKERFILE_PATTERNS = ['Dockerfile', '*.Dockerfile', 'Dockerfile.*', '*.dockerfile', 'Containerfile', 'Containerfile.*'];
 const FIX_ALL = 'source.fixAll.dockerfix';
 const EXPLAIN_COMMAND = 'dockerfix.explain'; // the server's, behind its "Show documentation" quick fixes
 const RULE_DOCUMENTATION_SCHEME = 'dockerfix-rule';
 const CLI_TIMEOUT_MS = 30000;
-
-const documentSelector = [
-  { language: 'dockerfile' },
-  ...DOCKERFILE_PATTERNS.map((pattern) => ({ scheme: 'file', pattern: `**/${pattern}` })),
-];
 
 function configuration(scope) {
   return vscode.workspace.getConfiguration('dockerfix', scope);
@@ -103,7 +98,9 @@ class DockerfixExtension {
       + 'or on PATH (pip install dockerfix), or set dockerfix.path.',
       'Install instructions', 'Open settings');
     if (choice === 'Install instructions') {
-      await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.joinPath(this.context.extensionUri, 'README.md'));
+      // vsce stores README.md as readme.md in the package; a checkout has it under its own name
+      const readme = ['readme.md', 'README.md'].map((name) => path.join(this.context.extensionUri.fsPath, name)).find(fs.existsSync);
+      await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(readme));
     } else if (choice === 'Open settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'dockerfix.path');
     }
@@ -209,4 +206,4 @@ function deactivate() {
   return active === undefined ? undefined : active.stop();
 }
 
-module.exports = { activate, deactivate, clientOptions, serverOptions, documentSelector, DOCKERFILE_PATTERNS };
+module.exports = { activate, deactivate };
