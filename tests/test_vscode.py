@@ -176,11 +176,15 @@ def test_end_to_end_in_code_server(vsix, tmp_path):
     (data / "User" / "settings.json").write_text(json.dumps({
         "chat.disableAIFeatures": True, "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
         "telemetry.telemetryLevel": "off", "workbench.tips.enabled": False, "extensions.autoUpdate": False,
-        "extensions.autoCheckUpdates": False, "update.mode": "none",
+        "extensions.autoCheckUpdates": False, "update.mode": "none", "workbench.secondarySideBar.defaultVisibility": "hidden",
     }))
+    # code-server's extension host takes PATH from a login shell, not from this process; a machine-scoped setting
+    # of a remote window is read from the machine's settings, not the user's
+    (data / "Machine").mkdir()
+    (data / "Machine" / "settings.json").write_text(json.dumps({"dockerfix.path": str(dockerfix)}))
     environment = {
         **os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "share"),
-        "XDG_CACHE_HOME": str(home / "cache"), "PATH": os.pathsep.join([str(dockerfix.parent), str(node.parent), os.environ.get("PATH", "")]),
+        "XDG_CACHE_HOME": str(home / "cache"), "PATH": os.pathsep.join([str(node.parent), os.environ.get("PATH", "")]),
     }
     folders = ["--user-data-dir", str(data), "--extensions-dir", str(extensions)]
     installed = subprocess.run([str(node), str(code_server), *folders, "--install-extension", str(vsix)], env=environment,

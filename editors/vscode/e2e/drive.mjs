@@ -71,10 +71,11 @@ async function openFile(page, relative) {
   await page.locator('.tab.active', { hasText: path.basename(relative) }).waitFor();
 }
 
-/** A problem of `code` in the Problems panel, clicked so the cursor sits on it, then its quick fix from the light bulb. */
+/** A problem of `code` in the Problems panel, opened so the focused editor's cursor sits on it (the editor shows its
+ * light bulb only when focused), then the light bulb's menu, showing the problem's quick fix. */
 async function quickFix(page, code) {
-  await page.locator('.markers-panel .monaco-list-row', { hasText: code }).first().click();
-  const lightBulb = page.locator('.lightBulbWidget, .codicon-light-bulb, .codicon-lightbulb-autofix').first();
+  await page.locator('.markers-panel .monaco-list-row', { hasText: code }).first().dblclick();
+  const lightBulb = page.locator('.monaco-editor .lightBulbWidget').first();
   await lightBulb.waitFor({ state: 'visible' });
   await lightBulb.click();
   const fix = page.locator('.action-widget .monaco-list-row', { hasText: `${code}:` }).first();

@@ -33,16 +33,17 @@ function venvCandidates(folders, platform) {
 /**
  * The dockerfix executable to start: `dockerfix.path` when set (never another one behind the user's back), else
  * the first workspace folder's virtual environment that has one, else the one on PATH.
- * Returns `{ executable, origin }`, or `{ executable: undefined, searched }` naming where it looked.
+ * `trusted: false` (an untrusted workspace) skips the virtual environments: a cloned repository could hold any
+ * program there. Returns `{ executable, origin }`, or `{ executable: undefined, searched }` naming where it looked.
  */
-function findDockerfix({ configured = '', folders = [], envPath = process.env.PATH || '', platform = process.platform } = {}) {
+function findDockerfix({ configured = '', folders = [], trusted = true, envPath = process.env.PATH || '', platform = process.platform } = {}) {
   if (configured.trim() !== '') {
     const executable = expandConfigured(configured.trim(), folders);
     return isExecutableFile(executable)
       ? { executable, origin: 'the setting dockerfix.path' }
       : { executable: undefined, searched: [`${executable} (the setting dockerfix.path)`] };
   }
-  const venvs = venvCandidates(folders, platform);
+  const venvs = trusted ? venvCandidates(folders, platform) : [];
   const inVenv = venvs.find(isExecutableFile);
   if (inVenv !== undefined) {
     return { executable: inVenv, origin: 'the workspace\'s virtual environment' };

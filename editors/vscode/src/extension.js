@@ -66,7 +66,9 @@ class DockerfixExtension {
   }
 
   async start() {
-    const found = findDockerfix({ configured: configuration().get('path') || '', folders: workspaceFolderPaths() });
+    const found = findDockerfix({
+      configured: configuration().get('path') || '', folders: workspaceFolderPaths(), trusted: vscode.workspace.isTrusted,
+    });
     if (found.executable === undefined) {
       this.outputChannel.appendLine(`dockerfix was not found; looked in: ${found.searched.join(', ')}`);
       this.reportMissing(found.searched);
@@ -190,6 +192,7 @@ async function activate(context) {
   context.subscriptions.push(
     extension.outputChannel,
     vscode.workspace.onDidChangeConfiguration((event) => extension.configurationChanged(event)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => extension.restart()),
     vscode.workspace.registerTextDocumentContentProvider(RULE_DOCUMENTATION_SCHEME, extension.ruleDocumentationProvider()),
     vscode.commands.registerCommand('dockerfix.fixAll', () => extension.fixAll(false)),
     vscode.commands.registerCommand('dockerfix.fixAllUnsafe', () => extension.fixAll(true)),

@@ -81,6 +81,22 @@ test('settings reach the server under its own names, and unset ones not at all',
   assert.deepEqual(answer, [expected, null]);
 });
 
+test('an untrusted workspace\'s virtual environment is not run until the workspace is trusted', async (t) => {
+  const workspace = temporaryFolder(t);
+  const server = executable(path.join(workspace, '.venv', 'bin', 'dockerfix'));
+  searchPath(t, '');
+  const { extension, vscode, clients } = loadExtension({ folders: [workspace], trusted: false });
+
+  await extension.activate(extensionContext(EXTENSION_PATH));
+  assert.equal(clients.length, 0);
+  assert.doesNotMatch(vscode.calls.errors[0].message, /\.venv/);
+
+  vscode.workspace.isTrusted = true;
+  await vscode.calls.trustListeners[0]();
+  assert.equal(clients.length, 1);
+  assert.equal(clients[0].serverOptions.command, server);
+});
+
 test('the PATH\'s dockerfix is used when the workspace has none', async (t) => {
   const workspace = temporaryFolder(t);
   const bin = path.join(temporaryFolder(t), 'bin');

@@ -5,8 +5,8 @@
 const Module = require('module');
 const path = require('path');
 
-function fakeVscode({ settings = {}, folders = [], messageChoice } = {}) {
-  const calls = { errors: [], warnings: [], infos: [], commands: [], executed: [], opened: [], shown: [], listeners: [] };
+function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true } = {}) {
+  const calls = { errors: [], warnings: [], infos: [], commands: [], executed: [], opened: [], shown: [], listeners: [], trustListeners: [] };
   const Uri = {
     file: (fsPath) => ({ scheme: 'file', fsPath, path: fsPath, toString: () => `file://${fsPath}` }),
     parse: (text) => ({ scheme: text.split(':')[0], fsPath: text.replace(/^file:\/\//, ''), toString: () => text }),
@@ -19,6 +19,8 @@ function fakeVscode({ settings = {}, folders = [], messageChoice } = {}) {
     Uri,
     workspace: {
       workspaceFolders: folders.map((folder) => ({ uri: Uri.file(folder) })),
+      isTrusted: trusted,
+      onDidGrantWorkspaceTrust: (listener) => { calls.trustListeners.push(listener); return { dispose() {} }; },
       getConfiguration: (section, scope) => {
         calls.executed.push(['getConfiguration', section, scope && scope.toString()]);
         return { get: (name) => settings[name] };
