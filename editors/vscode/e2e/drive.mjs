@@ -66,17 +66,22 @@ async function openFile(page, relative) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible' });
   await input.fill(relative);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: path.basename(relative) }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: path.basename(relative) }).waitFor();
+  // the list shows recently opened files until it has filtered: pick the row naming the folder too
+  await page.locator('.quick-input-list .monaco-list-row').filter({ hasText: path.basename(relative) })
+    .filter({ hasText: path.dirname(relative) }).first().click();
+  await page.locator('.breadcrumbs-control', { hasText: path.dirname(relative) }).first().waitFor();
 }
+
+// the light bulb's icons, whose names vary with the kind of fix and where VS Code draws it (`codicon-light-bulb`
+// over the text, `codicon-gutter-lightbulb-auto-fix` in the gutter, ...)
+const LIGHT_BULB = '[class*="codicon-light-bulb"], [class*="codicon-lightbulb"], [class*="codicon-gutter-lightbulb"]';
 
 /** A problem of `code` in the Problems panel, opened so the focused editor's cursor sits on it (the editor shows its
  * light bulb only when focused), then the light bulb's menu, showing the problem's quick fix. */
 async function quickFix(page, code) {
   await page.locator('.markers-panel .monaco-list-row', { hasText: code }).first().dblclick();
-  const lightBulb = page.locator('.monaco-editor .lightBulbWidget').first();
-  await lightBulb.waitFor({ state: 'visible' });
+  const lightBulb = page.locator('.monaco-editor').locator(LIGHT_BULB).locator('visible=true').first();
+  await lightBulb.waitFor();
   await lightBulb.click();
   const fix = page.locator('.action-widget .monaco-list-row', { hasText: `${code}:` }).first();
   await fix.waitFor({ state: 'visible' });
@@ -121,7 +126,7 @@ try {
     await openFile(page, 'api/Dockerfile');
     await page.locator('.markers-panel .monaco-list-row', { hasText: 'DF201' }).first().waitFor();
     await runCommand(page, 'dockerfix: Fix all (safe fixes)');
-    await page.locator('.tab.active.dirty').waitFor();
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'DF201' }).first().waitFor({ state: 'detached' });
     await runCommand(page, 'File: Save All Files');
     writeFileSync(path.join(artefacts, 'api.Dockerfile'), await changed(() => readOrNull(path.join(api, 'Dockerfile')), before, 'api/Dockerfile'));
   });
