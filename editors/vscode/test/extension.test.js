@@ -182,3 +182,39 @@ test('the commands are registered and deactivation stops the server', async (t) 
   await extension.deactivate();
   assert.equal(clients[0].stopped, true);
 });
+
+test('"Fix all" applies the server\'s fix-all with unsafe fixes as asked, then gives the server back its settings', async (t) => {
+  const workspace = temporaryFolder(t);
+  executable(path.join(workspace, '.venv', 'bin', 'dockerfix'));
+  const document = { uri: { scheme: 'file', fsPath: path.join(workspace, 'Dockerfile'), toString: () => 'file:///w/Dockerfile' }, lineCount: 7 };
+  const fixAll = { kind: { value: 'source.fixAll.dockerfix' }, edit: { changes: 'the fix-all edit' } };
+  const quickFix = { kind: { value: 'quickfix' }, edit: { changes: 'a quick fix' } };
+  const { extension, vscode, clients } = loadExtension({
+    folders: [workspace], settings: { unsafeFixes: false, select: ['DF1'] }, editor: { document }, codeActions: [quickFix, fixAll],
+  });
+  await extension.activate(extensionContext(EXTENSION_PATH));
+
+  await vscode.commands.registered['dockerfix.fixAllUnsafe']();
+
+  assert.deepEqual(clients[0].notifications, [
+    ['workspace/didChangeConfiguration', { settings: { dockerfix: { select: ['DF1'], unsafeFixes: true } } }],
+    ['workspace/didChangeConfiguration', { settings: null }],
+  ]);
+  const [command, uri, , kind] = vscode.calls.commands.at(-1);
+  assert.deepEqual([command, uri, kind], ['vscode.executeCodeActionProvider', document.uri.fsPath, 'source.fixAll.dockerfix']);
+  assert.deepEqual(vscode.calls.applied, [fixAll.edit]);
+});
+
+test('rule documentation comes from the dockerfix it runs', async (t) => {
+  const dockerfix = process.env.DOCKERFIX_EXECUTABLE;
+  if (!dockerfix) {
+    t.skip('DOCKERFIX_EXECUTABLE names no dockerfix (tests/test_vscode.py sets it)');
+    return;
+  }
+  const { extension, vscode } = loadExtension({ settings: { path: dockerfix } });
+  await extension.activate(extensionContext(EXTENSION_PATH));
+
+  const text = await vscode.contentProviders['dockerfix-rule'].provideTextDocumentContent({ path: 'DF204.md' });
+
+  assert.match(text, /^# DF204 /);
+});

@@ -5,7 +5,7 @@
 const Module = require('module');
 const path = require('path');
 
-function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true } = {}) {
+function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true, codeActions = [], editor } = {}) {
   const calls = { errors: [], warnings: [], infos: [], commands: [], executed: [], opened: [], shown: [], listeners: [], trustListeners: [] };
   const Uri = {
     file: (fsPath) => ({ scheme: 'file', fsPath, path: fsPath, toString: () => `file://${fsPath}` }),
@@ -28,9 +28,13 @@ function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true
       onDidChangeConfiguration: (listener) => { calls.listeners.push(listener); return { dispose() {} }; },
       registerTextDocumentContentProvider: (scheme, provider) => { vscode.contentProviders[scheme] = provider; return { dispose() {} }; },
       openTextDocument: async (uri) => { calls.opened.push(uri.toString()); return { uri }; },
+      applyEdit: async (edit) => { calls.applied = (calls.applied || []).concat([edit]); return true; },
+      asRelativePath: (uri) => uri.fsPath,
     },
     contentProviders: {},
+    Range: class Range { constructor(...bounds) { this.bounds = bounds; } },
     window: {
+      activeTextEditor: editor,
       createOutputChannel: (name) => ({ name, lines: [], appendLine(line) { this.lines.push(line); }, show() {}, dispose() {} }),
       showErrorMessage: async (message, ...items) => { calls.errors.push({ message, items }); return messageChoice; },
       showWarningMessage: async (message) => { calls.warnings.push(message); },
@@ -40,7 +44,10 @@ function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true
     commands: {
       registered: {},
       registerCommand: (name, callback) => { vscode.commands.registered[name] = callback; return { dispose() {} }; },
-      executeCommand: async (...args) => { calls.commands.push(args.map((arg) => (arg && arg.fsPath) || arg)); },
+      executeCommand: async (...args) => {
+        calls.commands.push(args.map((arg) => (arg && arg.fsPath) || arg));
+        return args[0] === 'vscode.executeCodeActionProvider' ? codeActions : undefined;
+      },
     },
     languages: { getDiagnostics: () => [] },
   };
