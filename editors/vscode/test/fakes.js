@@ -6,7 +6,7 @@ const Module = require('module');
 const path = require('path');
 
 function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true, codeActions = [], editor } = {}) {
-  const calls = { errors: [], warnings: [], infos: [], commands: [], executed: [], opened: [], shown: [], listeners: [], trustListeners: [] };
+  const calls = { errors: [], warnings: [], infos: [], commands: [], opened: [], shown: [], listeners: [], trustListeners: [] };
   const Uri = {
     file: (fsPath) => ({ scheme: 'file', fsPath, path: fsPath, toString: () => `file://${fsPath}` }),
     parse: (text) => ({ scheme: text.split(':')[0], fsPath: text.replace(/^file:\/\//, ''), toString: () => text }),
@@ -21,10 +21,7 @@ function fakeVscode({ settings = {}, folders = [], messageChoice, trusted = true
       workspaceFolders: folders.map((folder) => ({ uri: Uri.file(folder) })),
       isTrusted: trusted,
       onDidGrantWorkspaceTrust: (listener) => { calls.trustListeners.push(listener); return { dispose() {} }; },
-      getConfiguration: (section, scope) => {
-        calls.executed.push(['getConfiguration', section, scope && scope.toString()]);
-        return { get: (name) => settings[name] };
-      },
+      getConfiguration: () => ({ get: (name) => settings[name] }),
       onDidChangeConfiguration: (listener) => { calls.listeners.push(listener); return { dispose() {} }; },
       registerTextDocumentContentProvider: (scheme, provider) => { vscode.contentProviders[scheme] = provider; return { dispose() {} }; },
       openTextDocument: async (uri) => { calls.opened.push(uri.toString()); return { uri }; },
