@@ -4,8 +4,8 @@ playwright-core in Debian's chromium) its diagnostics, a light-bulb quick fix, D
 "Fix all" leave the files the CLI makes.
 
 `editors/vscode/install-test-tools.sh` installs what these need (`.ci/run` calls it); without it the tests that need
-it are skipped and say what is missing. Screenshots, step timings and code-server's log go to a folder of their own
-under .cache/artefacts/vscode/, which the end-to-end test prints."""
+it are skipped and say what is missing. The `.vsix` goes to .cache/artefacts/vscode/; screenshots, step timings and
+code-server's log to a folder of their own under it, which the end-to-end test prints."""
 
 from __future__ import annotations
 
@@ -114,6 +114,11 @@ def vsix(tmp_path_factory) -> Path:
     done = subprocess.run([str(vsce), "package", "--allow-missing-repository", "--out", str(out)], cwd=EXTENSION,
                           capture_output=True, text=True, timeout=PACKAGE_SECONDS)
     assert done.returncode == 0, done.stdout + done.stderr
+    # CI's artefact: written aside and renamed, as the other test worker may be copying its own
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    aside = ARTEFACTS / f".dockerfix-{__version__}.vsix.{os.getpid()}"
+    shutil.copyfile(out, aside)
+    os.replace(aside, ARTEFACTS / f"dockerfix-{__version__}.vsix")
     return out
 
 
