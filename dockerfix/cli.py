@@ -10,10 +10,12 @@ import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__, baseline, output
+from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
 from .rewriter.context import BuildContext
@@ -33,7 +35,9 @@ COMMANDS = {
     "lsp": "run the language server on standard input and output, for editors",
     "bot": "open, and keep up to date, a pull request with the fixes",
     "verify": "build a Dockerfile before and after its fixes and compare the images",
+    "completion": "print a shell completion script: `eval \"$(dockerfix completion bash)\"`",
 }
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
 
 
 def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
@@ -320,8 +324,6 @@ def _explain(code: str) -> str | None:
     rule = rule_by_code(code)
     if rule is None:
         return None
-    from .rendering import render  # jinja2 loads only to explain
-
     return render("explain.md.j2", rule=rule)
 
 
@@ -329,7 +331,8 @@ def _lsp(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dockerfix lsp", description=COMMANDS["lsp"] + ".")
     parser.add_argument("--stdio", action="store_true", help="speak over standard input and output (the only transport; editors pass it)")
     parser.parse_args(argv)
-    from .lsp import serve  # the server's dependencies load only for the server
+    with _extra("lsp"):
+        from .lsp import serve  # the server's dependencies load only for the server
 
     return serve(argv)
 
@@ -341,12 +344,33 @@ def _verify(argv: list[str]) -> int:
 
 
 def _bot(argv: list[str]) -> int:
-    from .bot.command import main as bot_main  # the forge client loads only for the bot
+    with _extra("bot"):
+        from .bot.command import main as bot_main  # the forge client loads only for the bot
 
     return bot_main(argv)
 
 
-SUBCOMMANDS = {"lsp": _lsp, "verify": _verify, "bot": _bot}
+@contextmanager
+def _extra(name: str):
+    """A command whose dependencies are an extra that is not installed ends with how to install it."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        sys.stderr.write(f"error: `dockerfix {name}` needs {error.name}: pip install 'dockerfix[{name}]'\n")
+        raise SystemExit(EXIT_ERROR) from None
+
+
+def _completion(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dockerfix completion", description=COMMANDS["completion"] + ".")
+    parser.add_argument("shell", choices=COMPLETION_SHELLS)
+    shell = parser.parse_args(argv).shell
+    import shtab  # generates the script from the parser itself, so it cannot fall behind the options
+
+    sys.stdout.write(shtab.complete(_parser(), shell))
+    return EXIT_CLEAN
+
+
+SUBCOMMANDS = {"lsp": _lsp, "verify": _verify, "bot": _bot, "completion": _completion}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
