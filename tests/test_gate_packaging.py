@@ -34,7 +34,7 @@ def dist(tmp_path_factory) -> Path:
 
 def test_the_wheel_passes_twine_check_and_carries_license_and_data(dist):
     files = sorted(dist.iterdir())
-    assert [path.suffix for path in files] == [".gz", ".whl"]
+    assert sorted(path.suffix for path in files) == [".gz", ".whl"]
     run(sys.executable, "-m", "twine", "check", "--strict", *files)
     names = zipfile.ZipFile(next(dist.glob("*.whl"))).namelist()
     assert any(name.endswith("licenses/LICENSE") for name in names)
