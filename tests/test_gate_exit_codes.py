@@ -3,8 +3,14 @@ error, a rule failure or an unknown rule code; ``--exit-zero`` turns 1 into 0 (i
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
+from conftest import plugin_site
 from dockerfix.rewriter.registry import all_rules
 from test_cli import CLEAN, MERGEABLE, dockerfix, write
 
@@ -89,3 +95,36 @@ def test_every_rule_code_is_a_valid_selector(tmp_path):
     write(tmp_path / "Dockerfile", CLEAN)
     codes = ",".join(rule.code for rule in all_rules())
     assert dockerfix("--select", codes, "Dockerfile", cwd=tmp_path).returncode == 0
+
+
+def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
+    site = plugin_site(tmp_path, '''
+        from dockerfix.rewriter.rule import Rule
+
+        class Maintainer(Rule):
+            """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
+            code = "DF951"
+            name = "maintainer-opt-in"
+            summary = "MAINTAINER is deprecated."
+            opt_in = True
+
+            def check(self, document, context):
+                for instruction in document.instructions:
+                    if instruction.cmd == "maintainer":
+                        yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
+    ''', module="opt_in_rules")
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm\nMAINTAINER me\n")
+    environment = {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+
+    def codes(*arguments):
+        result = subprocess.run(
+            [sys.executable, "-m", "dockerfix", "--output-format", "json", *arguments, "Dockerfile"], cwd=tmp_path,
+            capture_output=True, env={**os.environ, **environment}, timeout=120,
+        )
+        return {finding["code"] for item in json.loads(result.stdout)["files"] for finding in item["findings"]}
+
+    assert "DF951" not in codes()
+    assert "DF951" not in codes("--select", "DF9")
+    assert "DF951" in codes("--select", "DF951")
+    assert "DF951" in codes("--extend-select", "DF951")
+    assert "DF951" in codes("--select", "ALL")

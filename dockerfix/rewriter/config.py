@@ -17,7 +17,7 @@ from .budget import DEFAULT_TIME_BUDGET
 from .discovery import DEFAULT_EXCLUDE
 from .engine import Selection
 from .files import FileError, read_regular
-from .registry import rule_options, selector_prefix, unknown_selectors
+from .registry import ALL, opt_in_codes, rule_options, selector_prefix, unknown_selectors
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {
@@ -74,9 +74,12 @@ class Settings:
             for pattern, codes in self.per_file_ignores:
                 if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(file.name, pattern):
                     extra.extend(codes)
+        selected = self.select + self.extend_select
+        # an opt-in rule runs only when named by its code or ALL: a prefix leaves it out, as ruff's preview rules
+        held_back = () if ALL in selected else tuple(sorted(opt_in_codes() - set(selected)))
         return Selection(
-            select=tuple(map(selector_prefix, self.select + self.extend_select)),
-            ignore=tuple(map(selector_prefix, self.ignore + tuple(extra))),
+            select=tuple(map(selector_prefix, selected)),
+            ignore=tuple(map(selector_prefix, self.ignore + tuple(extra) + held_back)),
         )
 
     @property

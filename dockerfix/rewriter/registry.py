@@ -77,6 +77,11 @@ def unknown_selectors(selectors: tuple[str, ...] | list[str]) -> list[str]:
     return [selector for selector in selectors if selector != ALL and not any(code.startswith(selector) for code in codes)]
 
 
+@lru_cache(maxsize=1)
+def opt_in_codes() -> frozenset[str]:
+    return frozenset(rule.code for rule in all_rules() if rule.opt_in)
+
+
 def selector_prefix(selector: str) -> str:
     """The code prefix a selector stands for: `ALL` is the empty prefix, which every code starts with."""
     return "" if selector == ALL else selector
