@@ -121,26 +121,34 @@ def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
 def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
     workers = min(os.cpu_count() or 1, len(jobs))
     results: list[FileResult | None] = [None] * len(jobs)
-    finished = 0
+    with _progress_bar(len(jobs) if progress else 0) as advance:
 
-    def record(index: int, result: FileResult) -> None:
-        nonlocal finished
-        results[index] = result
-        finished += 1
-        if progress:
-            sys.stderr.write(f"\r\x1b[2K[{finished}/{len(jobs)}] {result.path}")
-            sys.stderr.flush()
+        def record(index: int, result: FileResult) -> None:
+            results[index] = result
+            advance(result.path)
 
-    try:
         if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
             for index, job in enumerate(jobs):
                 record(index, _process(job))
         else:
             _run_in_workers(jobs, workers, record)
-    finally:
-        if progress:
-            sys.stderr.write("\r\x1b[2K")
     return [result for result in results if result is not None]
+
+
+@contextmanager
+def _progress_bar(total: int):
+    """A rich progress bar on standard error for ``total`` files, gone when the run ends; nothing (and rich not
+    loaded) for 0."""
+    if not total:
+        yield lambda path: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=total)
+        yield lambda path: bar.update(task, advance=1, description=path)
 
 
 def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:

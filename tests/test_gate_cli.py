@@ -81,6 +81,14 @@ def test_colour_at_a_terminal_and_never_in_a_pipe(tmp_path):
     assert "\x1b[" not in dockerfix("--check", "Dockerfile", cwd=tmp_path).stdout.decode()
 
 
+def test_a_progress_bar_at_a_terminal_for_a_folder_and_none_in_a_pipe(tmp_path):
+    for index in range(3):
+        write(tmp_path / f"s{index}" / "Dockerfile", MERGEABLE)
+    assert "checking" in on_a_terminal([".", "--check"], tmp_path)
+    piped = dockerfix(".", "--check", cwd=tmp_path)
+    assert "checking" not in piped.stderr.decode() + piped.stdout.decode()
+
+
 def test_bash_completion_completes_the_options(tmp_path):
     script = dockerfix("completion", "bash", cwd=tmp_path)
     assert script.returncode == 0
