@@ -1,8 +1,6 @@
 """dockerfix: rewrites Dockerfiles into smaller, more cache-friendly ones, safely."""
 
-from importlib.metadata import PackageNotFoundError, version
-
 try:
-    __version__ = version("dockerfix")  # set from the git tag when the package was built (setuptools-scm)
-except PackageNotFoundError:  # run from a source tree that was never installed
+    from ._version import __version__  # written from the git tag when the package is built or installed (setuptools-scm)
+except ImportError:  # a source tree that was never installed
     __version__ = "0+unknown"

@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Sequence
-
-import pathspec
+from typing import TYPE_CHECKING, Sequence
 
 from .files import FileError, read_regular
+
+if TYPE_CHECKING:
+    import pathspec
 
 # Docker's own names (`Dockerfile`, `<name>.Dockerfile`, the lower-case forms BuildKit also reads) and the variants
 # repositories use for environments (`Dockerfile.prod`, `Dockerfile-dev`), and Podman's `Containerfile`.
@@ -65,16 +66,19 @@ class _Ignores:
     configuration excludes)."""
 
     def __init__(self, exclude: Sequence[str], base: Path):
+        import pathspec  # 30 ms to import, measured: only a folder walk pays it
+
+        self.spec = pathspec.GitIgnoreSpec.from_lines
         self.base = base
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(exclude)
-        self.ignore_files: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
+        self.exclude = self.spec(exclude)
+        self.ignore_files: list[tuple[Path, "pathspec.GitIgnoreSpec"]] = []
 
     def add_file(self, folder: Path, ignore_file: Path) -> None:
         try:
             text = read_regular(ignore_file, limit=IGNORE_FILE_LIMIT).data.decode("utf-8", "replace")
         except FileError:
             return  # a missing or unreadable ignore file ignores nothing, as for git
-        self.ignore_files.append((folder, pathspec.GitIgnoreSpec.from_lines(text.splitlines())))
+        self.ignore_files.append((folder, self.spec(text.splitlines())))
 
     def ignored(self, path: Path, is_folder: bool) -> bool:
         suffix = "/" if is_folder else ""
@@ -89,7 +93,7 @@ class _Ignores:
         return verdict
 
 
-def _matches(spec: pathspec.GitIgnoreSpec, path: Path, base: Path, suffix: str) -> bool:
+def _matches(spec: "pathspec.GitIgnoreSpec", path: Path, base: Path, suffix: str) -> bool:
     # a path outside the configuration's folder is matched by its name alone, as ruff matches a bare pattern
     relative = path.relative_to(base).as_posix() if base in path.parents else path.name
     return spec.match_file(relative + suffix)
