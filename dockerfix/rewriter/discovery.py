@@ -71,22 +71,23 @@ class _Ignores:
         self.spec = pathspec.GitIgnoreSpec.from_lines
         self.base = base
         self.exclude = self.spec(exclude)
-        self.ignore_files: list[tuple[Path, "pathspec.GitIgnoreSpec"]] = []
+        self.ignore_files: dict[Path, list["pathspec.GitIgnoreSpec"]] = {}
 
     def add_file(self, folder: Path, ignore_file: Path) -> None:
         try:
             text = read_regular(ignore_file, limit=IGNORE_FILE_LIMIT).data.decode("utf-8", "replace")
         except FileError:
             return  # a missing or unreadable ignore file ignores nothing, as for git
-        self.ignore_files.append((folder, self.spec(text.splitlines())))
+        self.ignore_files.setdefault(folder, []).append(self.spec(text.splitlines()))
 
     def ignored(self, path: Path, is_folder: bool) -> bool:
         suffix = "/" if is_folder else ""
         if _matches(self.exclude, path, self.base, suffix):
             return True
         verdict = False
-        for folder, spec in self.ignore_files:  # outermost first: a deeper file's verdict replaces it
-            if folder == path or folder in path.parents:
+        # only the folders above the path hold files that apply: outermost first, a deeper file's verdict replaces it
+        for folder in reversed(path.parents):
+            for spec in self.ignore_files.get(folder, ()):
                 check = spec.check_file(path.relative_to(folder).as_posix() + suffix)
                 if check.include is not None:
                     verdict = check.include
