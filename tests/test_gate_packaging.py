@@ -71,3 +71,9 @@ def test_the_release_publishes_with_trusted_publishing_and_the_lint_action_uploa
     assert "id-token: write" in release and "pypa/gh-action-pypi-publish" in release and "password" not in release
     lint = (REPO / "lint/action.yml").read_text()
     assert "github/codeql-action/upload-sarif" in lint and "--output-format sarif" in lint
+
+
+def test_the_bot_action_installs_the_bot_extra():
+    """`pip install dockerfix` is the CLI alone: the bot's Action must ask for the bot's dependencies."""
+    bot = (REPO / "action.yml").read_text()
+    assert 'install -q "$GITHUB_ACTION_PATH[bot]"' in bot and 'dockerfix" bot' in bot
