@@ -14,7 +14,7 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from . import __version__
-from .rewriter.pipeline import JSON_VERSION, FileResult, ReportedFinding
+from .rewriter.pipeline import JSON_VERSION, FileResult
 from .rewriter.registry import all_rules
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
