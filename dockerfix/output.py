@@ -124,7 +124,7 @@ def coloured(text: str) -> str:
     theme = Theme({"dockerfix.path": "bold", "dockerfix.code": "bold red", "dockerfix.fixable": "cyan"})
     console = Console(file=buffer, force_terminal=True, highlighter=FindingHighlighter(), theme=theme, soft_wrap=True)
     for line in text.splitlines():
-        console.print(line, markup=False)
+        console.print(line, markup=False, emoji=False, highlight=True)
     return buffer.getvalue()
 
 

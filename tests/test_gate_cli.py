@@ -76,15 +76,17 @@ def on_a_terminal(arguments: list[str], cwd) -> str:
 
 
 def test_colour_at_a_terminal_and_never_in_a_pipe(tmp_path):
-    write(tmp_path / "Dockerfile", MERGEABLE)
-    assert "\x1b[" in on_a_terminal(["--check", "Dockerfile"], tmp_path)
-    assert "\x1b[" not in dockerfix("--check", "Dockerfile", cwd=tmp_path).stdout.decode()
+    write(tmp_path / ":smile: [b]x" / "Dockerfile", MERGEABLE)
+    shown = on_a_terminal(["--check", ":smile: [b]x/Dockerfile"], tmp_path)
+    assert "\x1b[" in shown and ":smile: [b]x/Dockerfile" in re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert "\x1b[" not in dockerfix("--check", ":smile: [b]x/Dockerfile", cwd=tmp_path).stdout.decode()
 
 
 def test_a_progress_bar_at_a_terminal_for_a_folder_and_none_in_a_pipe(tmp_path):
     for index in range(3):
-        write(tmp_path / f"s{index}" / "Dockerfile", MERGEABLE)
-    assert "checking" in on_a_terminal([".", "--check"], tmp_path)
+        write(tmp_path / f"s[/]{index}" / "Dockerfile", MERGEABLE)  # rich markup in a name is shown, not read
+    shown = on_a_terminal([".", "--check"], tmp_path)
+    assert "checking" in shown and "Traceback" not in shown
     piped = dockerfix(".", "--check", cwd=tmp_path)
     assert "checking" not in piped.stderr.decode() + piped.stdout.decode()
 
