@@ -10,15 +10,16 @@ import signal
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__, output
+from . import __version__, baseline, output
 from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
 from .rewriter.context import BuildContext
-from .rewriter.discovery import discover_files
+from .rewriter.discovery import walk
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import RegistryError, all_rules, rule_by_code
 from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
@@ -29,10 +30,23 @@ PARALLEL_THRESHOLD = 8
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _parser() -> argparse.ArgumentParser:
+COMMANDS = {
+    "check": "find (and with --write fix) what makes images big and builds slow; the default command",
+    "lsp": "run the language server on standard input and output, for editors",
+    "bot": "open, and keep up to date, a pull request with the fixes",
+    "verify": "build a Dockerfile before and after its fixes and compare the images",
+    "completion": "print a shell completion script: `eval \"$(dockerfix completion bash)\"`",
+}
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
+
+
+def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
+    commands = "\n".join(f"  {name:<8} {summary}" for name, summary in COMMANDS.items())
     parser = argparse.ArgumentParser(
-        prog="dockerfix",
+        prog=prog,
         description="Find and fix what makes Docker images big and builds slow, without changing what they build.",
+        epilog=f"commands (`dockerfix COMMAND --help` for each):\n{commands}" if prog == "dockerfix" else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", help="Dockerfiles or folders to search; `-` reads standard input")
     mode = parser.add_mutually_exclusive_group()
@@ -52,8 +66,19 @@ def _parser() -> argparse.ArgumentParser:
         "--target", choices=BUILDERS,
         help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); legacy never",
     )
-    parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201)")
+    parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201); ALL for every rule")
+    parser.add_argument("--extend-select", type=_codes, help="rule codes or prefixes to run besides the selected ones")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
+    parser.add_argument("--exclude", type=_patterns, help="gitignore-style patterns a folder walk skips, instead of the configured ones")
+    parser.add_argument("--extend-exclude", type=_patterns, help="gitignore-style patterns a folder walk skips too")
+    parser.add_argument(
+        "--no-respect-gitignore", dest="respect_gitignore", action="store_false", default=None,
+        help="walk folders without reading .gitignore files",
+    )
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain (2 still for errors)")
+    parser.add_argument("--statistics", action="store_true", help="count the findings by rule instead of listing them")
+    parser.add_argument("--baseline", type=Path, metavar="FILE", help="report only findings that FILE (from --write-baseline) does not hold")
+    parser.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit 0")
     parser.add_argument("--output-format", choices=output.FORMATS, default="text")
     parser.add_argument("--context", type=Path, help="build-context folder (default: each Dockerfile's folder)")
     parser.add_argument("--config", type=Path, help="a .dockerfix.toml or pyproject.toml to use instead of discovery")
@@ -69,6 +94,10 @@ def _codes(text: str) -> list[str]:
     return [code.strip().upper() for code in text.split(",") if code.strip()]
 
 
+def _patterns(text: str) -> list[str]:
+    return [pattern.strip() for pattern in text.split(",") if pattern.strip()]
+
+
 def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
     if arguments.config is not None:
         key = arguments.config
@@ -81,7 +110,7 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
     flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage,
              TARGET.name: arguments.target}
     options = rule_option_values({name: value for name, value in flags.items() if value is not None}, "the command line")
-    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options)
+    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select)
 
 
 def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
@@ -92,26 +121,34 @@ def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
 def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
     workers = min(os.cpu_count() or 1, len(jobs))
     results: list[FileResult | None] = [None] * len(jobs)
-    finished = 0
+    with _progress_bar(len(jobs) if progress else 0) as advance:
 
-    def record(index: int, result: FileResult) -> None:
-        nonlocal finished
-        results[index] = result
-        finished += 1
-        if progress:
-            sys.stderr.write(f"\r\x1b[2K[{finished}/{len(jobs)}] {result.path}")
-            sys.stderr.flush()
+        def record(index: int, result: FileResult) -> None:
+            results[index] = result
+            advance(result.path)
 
-    try:
         if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
             for index, job in enumerate(jobs):
                 record(index, _process(job))
         else:
             _run_in_workers(jobs, workers, record)
-    finally:
-        if progress:
-            sys.stderr.write("\r\x1b[2K")
     return [result for result in results if result is not None]
+
+
+@contextmanager
+def _progress_bar(total: int):
+    """A rich progress bar on standard error for ``total`` files, gone when the run ends; nothing (and rich not
+    loaded) for 0."""
+    if not total:
+        yield lambda path: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}", markup=False))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("", total=total)
+        yield lambda path: bar.update(task, advance=1, description=path)
 
 
 def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:
@@ -206,17 +243,22 @@ def _show_progress(arguments: argparse.Namespace, count: int) -> bool:
 
 def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool) -> None:
     out = sys.stdout
-    if arguments.output_format == "json":
-        out.write(output.as_json(results))
-    elif arguments.output_format == "sarif":
-        out.write(output.as_sarif(results))
+    if arguments.statistics:
+        out.write(output.statistics(results))
     elif arguments.output_format == "github":
         out.write(output.as_github(results))
+        summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary_file:
+            with open(summary_file, "a", encoding="utf-8") as summary:
+                summary.write(output.as_github_summary(results))
+    elif arguments.output_format != "text":
+        out.write(output.WRITERS[arguments.output_format](results))
     elif arguments.diff:
         out.write("".join(result.diff for result in results))
         sys.stderr.write(output.incompleteness(results))  # stdout stays a patch
     else:
-        out.write(output.text_findings(results))
+        findings = output.text_findings(results)
+        out.write(output.coloured(findings) if _on_terminal(out) else findings)
         if arguments.check:
             for result in results:
                 if result.rewrites_dockerfile:
@@ -231,20 +273,22 @@ def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool
             sys.stderr.write(f"error: {result.error}\n")
 
 
+def _on_terminal(stream) -> bool:
+    """Colour only for a person at a terminal: never in a pipe, a file or CI, nor with NO_COLOR set."""
+    return stream.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR")
+
+
 def _exit_code(results: list[FileResult], arguments: argparse.Namespace) -> int:
-    """2 for anything that makes the result incomplete (an unreadable file, a rule that failed), so `--check` can
-    never pass because a rule crashed; else 1 for findings or pending fixes; else 0."""
+    """2 for anything that makes the result incomplete (an unreadable file, a rule that failed), so a check can never
+    pass because a rule crashed; else 1 while a selected finding remains, in every mode (with --write, what the
+    fixes did not remove), as ruff; `--exit-zero` makes that 0."""
     if any(result.error is not None or result.rule_failures for result in results):
         return EXIT_ERROR
-    if arguments.check or arguments.diff:
-        return EXIT_FINDINGS if any(result.changed for result in results) else EXIT_CLEAN
-    if arguments.write:
-        remaining = any(finding for result in results for finding in result.findings if not finding.fixable)
-        return EXIT_FINDINGS if remaining else EXIT_CLEAN
-    return EXIT_FINDINGS if any(result.findings for result in results) else EXIT_CLEAN
+    remaining = any(not (arguments.write and finding.fixable) for result in results for finding in result.findings)
+    return EXIT_FINDINGS if remaining and not arguments.exit_zero else EXIT_CLEAN
 
 
-def _run_stdin(arguments: argparse.Namespace) -> int:
+def _run_stdin(arguments: argparse.Namespace, known: "baseline.Baseline | None") -> int:
     """Editors pipe the buffer in and take the fixed text from stdout; findings go to stderr."""
     name = arguments.stdin_filename or "-"
     anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
@@ -266,6 +310,8 @@ def _run_stdin(arguments: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {error}\n")
         sys.stdout.buffer.write(data)
         return EXIT_ERROR
+    if known is not None:
+        [result] = known.new_findings([result], {result.path: source.text})
     if arguments.output_format == "text":
         sys.stdout.buffer.write(source.encode(result.new_text) if not arguments.diff else result.diff.encode("utf-8"))
         sys.stderr.write(output.text_findings([result]))
@@ -289,21 +335,63 @@ def _explain(code: str) -> str | None:
     return render("explain.md.j2", rule=rule)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["lsp"]:
+def _lsp(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dockerfix lsp", description=COMMANDS["lsp"] + ".")
+    parser.add_argument("--stdio", action="store_true", help="speak over standard input and output (the only transport; editors pass it)")
+    parser.parse_args(argv)
+    with _extra("lsp"):
         from .lsp import serve  # the server's dependencies load only for the server
 
-        return serve(argv[1:])
-    if argv[:1] == ["verify"]:
-        from .verify.cli import main as verify  # builds with the Docker engine; loads only when asked
+    return serve(argv)
 
-        return verify(argv[1:])
-    if argv[:1] == ["bot"]:
+
+def _verify(argv: list[str]) -> int:
+    from .verify.cli import main as verify  # builds with the Docker engine; loads only when asked
+
+    return verify(argv)
+
+
+def _bot(argv: list[str]) -> int:
+    with _extra("bot"):
         from .bot.command import main as bot_main  # the forge client loads only for the bot
 
-        return bot_main(argv[1:])
-    arguments = _parser().parse_args(argv)
+    return bot_main(argv)
+
+
+@contextmanager
+def _extra(name: str):
+    """A command whose dependencies are an extra that is not installed ends with how to install it."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        sys.stderr.write(f"error: `dockerfix {name}` needs {error.name}: pip install 'dockerfix[{name}]'\n")
+        raise SystemExit(EXIT_ERROR) from None
+
+
+def _completion(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dockerfix completion", description=COMMANDS["completion"] + ".")
+    parser.add_argument("shell", choices=COMPLETION_SHELLS)
+    shell = parser.parse_args(argv).shell
+    import shtab  # generates the script from the parser itself, so it cannot fall behind the options
+
+    sys.stdout.write(shtab.complete(_parser(), shell))
+    return EXIT_CLEAN
+
+
+SUBCOMMANDS = {"lsp": _lsp, "verify": _verify, "bot": _bot, "completion": _completion}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
+    prog = "dockerfix"
+    if argv[:1] == ["check"]:
+        argv, prog = argv[1:], "dockerfix check"
+    parser = _parser(prog)
+    arguments = parser.parse_args(argv)
+    if arguments.write_baseline is not None and (arguments.write or arguments.baseline is not None):
+        parser.error("--write-baseline records findings: it cannot be combined with --write or --baseline")
     try:
         if arguments.list_rules:
             sys.stdout.write(_list_rules())
@@ -316,28 +404,57 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(text)
             return EXIT_CLEAN
         if not arguments.paths:
-            _parser().print_usage(sys.stderr)
-            sys.stderr.write("dockerfix: error: give at least one PATH (or `-` for standard input)\n")
+            parser.print_usage(sys.stderr)
+            sys.stderr.write(f"{prog}: error: give at least one PATH (or `-` for standard input)\n")
             return EXIT_ERROR
+        known = baseline.load(arguments.baseline) if arguments.baseline is not None else None
         if arguments.paths == ["-"]:
-            return _run_stdin(arguments)
+            return _run_stdin(arguments, known)
         if "-" in arguments.paths:
             sys.stderr.write("dockerfix: error: `-` cannot be combined with other paths\n")
             return EXIT_ERROR
         cache: dict[Path, Settings] = {}
         jobs = []
-        for path in discover_files([Path(item) for item in arguments.paths]):
+        for path in _files(arguments, cache):
             settings = _settings_for(path, arguments, cache)
             jobs.append((path, settings, arguments.write, arguments.context))
+        texts = {}
+        if known is not None or arguments.write_baseline is not None:
+            texts = baseline.texts_of([job[0] for job in jobs], max(job[1].max_file_size for job in jobs))
         results = _run_files(jobs, _show_progress(arguments, len(jobs)))
+        if arguments.write_baseline is not None:
+            count = baseline.write(arguments.write_baseline, results, texts)
+            sys.stderr.write(f"Recorded {count} finding{'s' if count != 1 else ''} in {arguments.write_baseline}.\n")
+            return EXIT_ERROR if any(result.error is not None or result.rule_failures for result in results) else EXIT_CLEAN
+        if known is not None:
+            results = known.new_findings(results, texts)
         unsafe = any(job[1].unsafe_fixes for job in jobs)
         _emit(results, arguments, unsafe)
         return _exit_code(results, arguments)
-    except (ConfigError, RegistryError) as error:
+    except (ConfigError, RegistryError, baseline.BaselineError) as error:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_CLEAN
+
+
+def _files(arguments: argparse.Namespace, cache: dict[Path, Settings]) -> list[Path]:
+    """Files named on the command line as given (as ruff, a named file is checked whatever the exclusions say);
+    the Dockerfiles under named folders, walked with the exclusions of the folder's configuration."""
+    files = []
+    for path in map(Path, arguments.paths):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        settings = _settings_for(path / "Dockerfile", arguments, cache)
+        exclude = arguments.exclude if arguments.exclude is not None else settings.exclude
+        extend = settings.extend_exclude + tuple(arguments.extend_exclude or ())
+        respect = settings.respect_gitignore if arguments.respect_gitignore is None else arguments.respect_gitignore
+        found = walk(path, (*exclude, *extend), settings.root, respect)
+        for note in found.notes:
+            sys.stderr.write(f"note: {note}\n")
+        files.extend(found.files or [path])  # a folder without Dockerfiles is reported as "is a directory"
+    return files
 
 
 if __name__ == "__main__":

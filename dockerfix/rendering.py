@@ -1,15 +1,20 @@
-"""jinja2 templates shipped in ``dockerfix/templates`` (rule docs; users may override bot templates)."""
+"""jinja2 templates shipped in ``dockerfix/templates`` (rule docs; users may override bot templates).
+
+jinja2 loads on the first render, not on import: a check in CI renders nothing and starts without it."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 
 @lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
+def environment() -> "jinja2.Environment":
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("dockerfix", "templates"),
         keep_trailing_newline=True,

@@ -49,7 +49,7 @@ def test_flags_override_configured_options(tmp_path):
         (f'[digests]\n"python" = "{DIGEST}"\n', 'key "python" must name an image and its tag'),
         (f'[digests]\n"python:3.12@{DIGEST}" = "{DIGEST}"\n', "must name an image and its tag"),
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
-        ('pin-digest = true\n', "unknown setting(s) pin-digest; known: bot, digests, generated-files, ignore, max-file-size, per-file-ignores, pin-digests"),
+        ('pin-digest = true\n', "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, per-file-ignores, pin-digests"),
     ],
 )
 def test_invalid_options_fail_when_loading(tmp_path, config, message):

@@ -14,12 +14,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from .budget import DEFAULT_TIME_BUDGET
+from .discovery import DEFAULT_EXCLUDE
 from .engine import Selection
 from .files import FileError, read_regular
-from .registry import rule_options
+from .registry import ALL, opt_in_codes, rule_options, selector_prefix, unknown_selectors
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
-_KEYS = {"select", "ignore", "unsafe-fixes", "per-file-ignores", "time-budget", "bot", "max-file-size"}
+_KEYS = {
+    "select", "extend-select", "ignore", "unsafe-fixes", "per-file-ignores", "time-budget", "bot", "max-file-size",
+    "exclude", "extend-exclude", "respect-gitignore",
+}
 # Far above any real configuration; the bound stops a hostile file (a repository's pyproject.toml) from eating memory.
 CONFIG_LIMIT = 10_000_000
 # The largest Dockerfile of ../shared/corpus (real and expert) has 14,968 bytes: 1 MB is 67 times that, and the
@@ -47,6 +51,7 @@ class BotSettings:
 @dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] = ("DF",)
+    extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     unsafe_fixes: bool = False
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -56,6 +61,10 @@ class Settings:
     time_budget: float = DEFAULT_TIME_BUDGET  # seconds of wall-clock time for one file's analysis
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)  # rule options set by the configuration
     max_file_size: int = MAX_FILE_SIZE  # bytes of a Dockerfile (or standard input) dockerfix reads at most
+    # gitignore-style patterns of what a folder walk skips, relative to the configuration's folder (ruff's `exclude`)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
 
     def selection_for(self, file: Path | None) -> Selection:
         """The selection for one file, with the per-file ignores whose glob matches it."""
@@ -65,7 +74,17 @@ class Settings:
             for pattern, codes in self.per_file_ignores:
                 if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(file.name, pattern):
                     extra.extend(codes)
-        return Selection(select=self.select, ignore=self.ignore + tuple(extra))
+        selected = self.select + self.extend_select
+        # an opt-in rule runs only when named by its code or ALL: a prefix leaves it out, as ruff's preview rules
+        held_back = () if ALL in selected else tuple(sorted(opt_in_codes() - set(selected)))
+        return Selection(
+            select=tuple(map(selector_prefix, selected)),
+            ignore=tuple(map(selector_prefix, self.ignore + tuple(extra) + held_back)),
+        )
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        return self.exclude + self.extend_exclude
 
     def override(
         self,
@@ -73,14 +92,18 @@ class Settings:
         ignore: list[str] | None = None,
         unsafe_fixes: bool | None = None,
         options: Mapping[str, Any] | None = None,
+        extend_select: list[str] | None = None,
     ) -> "Settings":
+        """These settings with the command line's (or an editor's) on top; a selection that names no rule raises a
+        ConfigError. A command-line `select` replaces the configured `extend-select` too, as in ruff."""
         changes: dict[str, Any] = {}
         if options:
             changes["options"] = {**self.options, **options}
-        if select is not None:
-            changes["select"] = tuple(code.upper() for code in select)
-        if ignore is not None:
-            changes["ignore"] = tuple(code.upper() for code in ignore)
+        for key, codes in (("select", select), ("ignore", ignore), ("extend-select", extend_select)):
+            if codes is not None:
+                changes[key.replace("-", "_")] = _known(tuple(code.upper() for code in codes), f"`{key}`", "the command line")
+        if select is not None and extend_select is None:
+            changes["extend_select"] = ()
         if unsafe_fixes is not None:
             changes["unsafe_fixes"] = unsafe_fixes
         return replace(self, **changes)
@@ -93,10 +116,26 @@ def _relative(file: Path, root: Path | None) -> str:
         return file.as_posix()
 
 
+def _known(codes: tuple[str, ...], key: str, where: object) -> tuple[str, ...]:
+    unknown = unknown_selectors(codes)
+    if unknown:
+        raise ConfigError(
+            f"{where}: {key}: unknown rule code or prefix {', '.join(map(repr, unknown))}; "
+            "see `dockerfix --list-rules` (`ALL` selects every rule)"
+        )
+    return codes
+
+
 def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{path}: `{key}` must be a list of rule codes or prefixes, e.g. [\"DF1\"]")
-    return tuple(item.upper() for item in value)
+    return _known(tuple(item.upper() for item in value), f"`{key}`", path)
+
+
+def _patterns(value: Any, key: str, path: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ConfigError(f"{path}: `{key}` must be a list of gitignore-style patterns, e.g. [\"tests/fixtures/\"]")
+    return tuple(value)
 
 
 def _table(path: Path) -> dict[str, Any] | None:
@@ -146,8 +185,18 @@ def load(path: Path) -> Settings:
     settings = Settings(root=path.parent, path=path, options=rule_option_values(table, str(path)))
     if "select" in table:
         settings = replace(settings, select=_codes(table["select"], "select", path))
+    if "extend-select" in table:
+        settings = replace(settings, extend_select=_codes(table["extend-select"], "extend-select", path))
     if "ignore" in table:
         settings = replace(settings, ignore=_codes(table["ignore"], "ignore", path))
+    if "exclude" in table:
+        settings = replace(settings, exclude=_patterns(table["exclude"], "exclude", path))
+    if "extend-exclude" in table:
+        settings = replace(settings, extend_exclude=_patterns(table["extend-exclude"], "extend-exclude", path))
+    if "respect-gitignore" in table:
+        if not isinstance(table["respect-gitignore"], bool):
+            raise ConfigError(f"{path}: `respect-gitignore` must be true or false")
+        settings = replace(settings, respect_gitignore=table["respect-gitignore"])
     if "unsafe-fixes" in table:
         if not isinstance(table["unsafe-fixes"], bool):
             raise ConfigError(f"{path}: `unsafe-fixes` must be true or false")

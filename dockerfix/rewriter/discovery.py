@@ -1,46 +1,145 @@
-"""Which files are Dockerfiles: by name, and under a folder (what the CLI, the language server and the bot check)."""
+"""Which files are Dockerfiles: by name, and under a folder (what the CLI, the language server and the bot check).
+
+A folder walk skips what the configuration's `exclude` and `extend-exclude` patterns and the repository's ignore
+files (`.gitignore` at every level, `.git/info/exclude`) say, as ruff's walk does; both are gitignore patterns, read
+by `pathspec`, the library black and mypy use for the same job."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-DOCKERFILE_PATTERNS = ("Dockerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile", "Containerfile", "Containerfile.*")
-SKIPPED_FOLDERS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+from .files import FileError, read_regular
+
+if TYPE_CHECKING:
+    import pathspec
+
+# Docker's own names (`Dockerfile`, `<name>.Dockerfile`, the lower-case forms BuildKit also reads) and the variants
+# repositories use for environments (`Dockerfile.prod`, `Dockerfile-dev`), and Podman's `Containerfile`.
+DOCKERFILE_PATTERNS = (
+    "Dockerfile", "Dockerfile.*", "Dockerfile-*", "dockerfile", "dockerfile.*", "dockerfile-*",
+    "*.Dockerfile", "*.dockerfile", "Containerfile", "Containerfile.*", "Containerfile-*", "*.Containerfile",
+    "containerfile", "containerfile.*", "*.containerfile",
+)
+# Files with a Dockerfile's name that are something else: source code, data, editors' leftovers, and templates whose
+# placeholders only become a Dockerfile once rendered (their output is what to check).
+NOT_DOCKERFILE_SUFFIXES = {
+    ".py": "source code", ".js": "source code", ".ts": "source code", ".go": "source code", ".rb": "source code",
+    ".sh": "a shell script", ".ps1": "a shell script", ".md": "documentation", ".rst": "documentation",
+    ".txt": "documentation", ".json": "data", ".yaml": "data", ".yml": "data", ".toml": "data", ".lock": "data",
+    ".dockerignore": "an ignore file", ".orig": "a leftover copy", ".rej": "a leftover copy", ".bak": "a leftover copy",
+    ".swp": "a leftover copy", ".j2": "a template", ".jinja": "a template", ".jinja2": "a template",
+    ".tmpl": "a template", ".tpl": "a template", ".template": "a template", ".erb": "a template",
+    ".mustache": "a template", ".hbs": "a template", ".gotmpl": "a template", ".in": "a template",
+}
+# What a walk skips unless the configuration's `exclude` says otherwise (ruff skips the same kinds of folder).
+DEFAULT_EXCLUDE = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/", ".tox/")
+SKIPPED_FOLDERS = {pattern.rstrip("/") for pattern in DEFAULT_EXCLUDE}
+# An ignore file is a list of patterns; far above any real one, the bound keeps a hostile repository's from eating memory.
+IGNORE_FILE_LIMIT = 1_000_000
 
 
 def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not name.endswith(".dockerignore")
+    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not_dockerfile(name) is None
 
 
-def dockerfiles_under(folder: Path) -> list[Path]:
-    """The Dockerfiles under a folder, sorted, skipping version-control, dependency and virtual-environment folders.
+def not_dockerfile(name: str) -> str | None:
+    """What a file with a Dockerfile's name is instead (`dockerfile.py`: "source code"), or None."""
+    lowered = name.lower()
+    return next((kind for suffix, kind in NOT_DOCKERFILE_SUFFIXES.items() if lowered.endswith(suffix)), None)
+
+
+@dataclass
+class Walk:
+    """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Ignores:
+    """What a walk skips: the configuration's patterns, and the repository's ignore files from its root down, where
+    the deepest file with a matching pattern decides, as git does (a `!` line there cannot bring back what the
+    configuration excludes)."""
+
+    def __init__(self, exclude: Sequence[str], base: Path):
+        import pathspec  # 30 ms to import, measured: only a folder walk pays it
+
+        self.spec = pathspec.GitIgnoreSpec.from_lines
+        self.base = base
+        self.exclude = self.spec(exclude)
+        self.ignore_files: dict[Path, list["pathspec.GitIgnoreSpec"]] = {}
+
+    def add_file(self, folder: Path, ignore_file: Path) -> None:
+        try:
+            text = read_regular(ignore_file, limit=IGNORE_FILE_LIMIT).data.decode("utf-8", "replace")
+        except FileError:
+            return  # a missing or unreadable ignore file ignores nothing, as for git
+        self.ignore_files.setdefault(folder, []).append(self.spec(text.splitlines()))
+
+    def ignored(self, path: Path, is_folder: bool) -> bool:
+        suffix = "/" if is_folder else ""
+        if _matches(self.exclude, path, self.base, suffix):
+            return True
+        verdict = False
+        # only the folders above the path hold files that apply: outermost first, a deeper file's verdict replaces it
+        for folder in reversed(path.parents):
+            for spec in self.ignore_files.get(folder, ()):
+                check = spec.check_file(path.relative_to(folder).as_posix() + suffix)
+                if check.include is not None:
+                    verdict = check.include
+        return verdict
+
+
+def _matches(spec: "pathspec.GitIgnoreSpec", path: Path, base: Path, suffix: str) -> bool:
+    # a path outside the configuration's folder is matched by its name alone, as ruff matches a bare pattern
+    relative = path.relative_to(base).as_posix() if base in path.parents else path.name
+    return spec.match_file(relative + suffix)
+
+
+def _repository_root(folder: Path) -> Path | None:
+    return next((candidate for candidate in (folder, *folder.parents) if (candidate / ".git").exists()), None)
+
+
+def walk(folder: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE, base: Path | None = None, respect_gitignore: bool = True) -> Walk:
+    """The Dockerfiles under a folder, sorted. ``exclude`` holds gitignore patterns relative to ``base`` (the
+    configuration's folder; the folder itself when None); with ``respect_gitignore`` the repository's ignore files
+    apply too.
 
     A symbolic link is followed only to a file inside the folder that is not found under its own name too: a folder
     run never rewrites a file outside the folder, nor one file twice."""
     root = folder.resolve()
+    ignores = _Ignores(exclude, (base or folder).resolve())
+    repository = _repository_root(root) if respect_gitignore else None
+    if repository is not None:
+        ignores.add_file(repository, repository / ".git" / "info" / "exclude")
+        for above in reversed([parent for parent in root.parents if parent == repository or repository in parent.parents]):
+            ignores.add_file(above, above / ".gitignore")
     found: dict[Path, Path] = {}
-    for parent, subfolders, files in os.walk(folder):
-        subfolders[:] = sorted(name for name in subfolders if name not in SKIPPED_FOLDERS)
-        for name in files:
-            if not is_dockerfile_name(name):
+    result = Walk()
+    for parent, subfolders, files in os.walk(root):
+        here = Path(parent)
+        if respect_gitignore and ".gitignore" in files:
+            ignores.add_file(here, here / ".gitignore")  # top-down: every folder above has added its own already
+        subfolders[:] = sorted(name for name in subfolders if not ignores.ignored(here / name, is_folder=True))
+        for name in sorted(files):
+            if not any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) or ignores.ignored(here / name, is_folder=False):
                 continue
-            path = Path(parent) / name
+            path = Path(folder, here.relative_to(root), name)
+            kind = not_dockerfile(name)
+            if kind is not None:
+                result.notes.append(f"{path}: skipped: named like a Dockerfile but {kind}")
+                continue
             target = path.resolve()
             if root in target.parents and (target not in found or not path.is_symlink()):
                 found[target] = path
-    return sorted(found.values())
+    result.files = sorted(found.values())
+    return result
 
 
-def discover_files(paths: Sequence[Path]) -> Iterator[Path]:
-    """Files named on the command line as given; Dockerfiles found under folders, sorted."""
-    for path in paths:
-        if not path.is_dir():
-            yield path
-            continue
-        found = dockerfiles_under(path)
-        if not found:
-            yield path  # reported as "is a directory": nothing to check there
-        yield from found
+def dockerfiles_under(folder: Path) -> list[Path]:
+    """The Dockerfiles under a folder with the default exclusions and the repository's ignore files."""
+    return walk(folder).files

@@ -13,6 +13,7 @@ from types import ModuleType
 from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 
 ENTRY_POINT_GROUP = "dockerfix.rules"
+ALL = "ALL"  # the selector of every rule, as ruff's
 BUILTIN_PACKAGE = "dockerfix.rules"
 
 
@@ -67,6 +68,23 @@ def rule_options() -> dict[str, Option]:
             if options.setdefault(option.name, option) != option:
                 raise RegistryError(f"option {option.name!r} of {rule.code} is declared differently by another rule")
     return options
+
+
+def unknown_selectors(selectors: tuple[str, ...] | list[str]) -> list[str]:
+    """The selectors that name no rule: neither `ALL` nor a code or the prefix of one. A typo would otherwise select
+    nothing and pass every check."""
+    codes = [rule.code for rule in all_rules()]
+    return [selector for selector in selectors if selector != ALL and not any(code.startswith(selector) for code in codes)]
+
+
+@lru_cache(maxsize=1)
+def opt_in_codes() -> frozenset[str]:
+    return frozenset(rule.code for rule in all_rules() if rule.opt_in)
+
+
+def selector_prefix(selector: str) -> str:
+    """The code prefix a selector stands for: `ALL` is the empty prefix, which every code starts with."""
+    return "" if selector == ALL else selector
 
 
 def rule_by_code(code: str) -> type[Rule] | None:

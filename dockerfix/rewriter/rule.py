@@ -106,6 +106,8 @@ class Rule:
     layer_rule: ClassVar[bool] = False  # its findings concern files left in layers: only stages that ship count
     # what its fixes write that only BuildKit builds (with `target = "buildkit"`; never with "legacy"); "" for none
     buildkit_syntax: ClassVar[str] = ""
+    # runs only when selected by its own code or `ALL`, never by a prefix: a rule that has not passed the blind review
+    opt_in: ClassVar[bool] = False
 
     def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
