@@ -1,5 +1,6 @@
-"""The language server as a package on pygls' public API (issue 22): no private name of pygls is used, and the
-handshake loads none of the analysis layer nor the other surfaces' libraries (they cost more than pygls itself)."""
+"""The language server as a package on pygls' public API (issue 22): no private name of pygls is used, the
+handshake loads none of the analysis layer nor the other surfaces' libraries (they cost more than pygls itself), and
+positions converted without pygls' codec where no counting is needed are the codec's."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import sys
 from pathlib import Path
 
 import pygls
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lsprotocol import types as lsp
+from pygls.workspace import PositionCodec, TextDocument
 
 import dockerfix
+from dockerfix.lsp.analysis import Analysis
+from dockerfix.lsp.diagnostics import Positions
+from dockerfix.rewriter.source import Source
 from lsp_wire import frame
 
 SERVER_PACKAGE = Path(dockerfix.__file__).parent / "lsp"
@@ -69,3 +77,16 @@ def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libra
     loaded = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
     assert "pygls.lsp.server" in loaded
     assert not loaded & NOT_FOR_THE_HANDSHAKE, sorted(loaded & NOT_FOR_THE_HANDSHAKE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.text(alphabet=st.sampled_from("aZ \t\\é€😀\r"), max_size=12), min_size=1, max_size=4),
+       line=st.integers(1, 6), column=st.integers(1, 16), encoding=st.sampled_from(list(lsp.PositionEncodingKind)))
+def test_positions_agree_with_pygls_codec_in_every_encoding(lines, line, column, encoding):
+    """ASCII text is converted without counting code units: the result must be the codec's all the same."""
+    text = "\n".join(lines)
+    document = TextDocument("file:///Dockerfile", text, position_codec=PositionCodec(encoding))
+    analysis = Analysis(version=None, source=Source(text))
+    expected = document.position_codec.position_to_client_units(
+        text.splitlines(keepends=True), lsp.Position(line=line - 1, character=column - 1))
+    assert Positions(document, analysis).position(line, column) == expected

@@ -24,6 +24,9 @@ class Positions:
         zero_line = max(line - 1, 0)
         if zero_line >= len(self.lines):
             return lsp.Position(line=len(self.lines), character=0)
+        before = self.lines[zero_line][: max(column - 1, 0)]
+        if before.isascii():  # one code unit per character in UTF-8, UTF-16 and UTF-32 alike: no need to count them
+            return lsp.Position(line=zero_line, character=len(before))
         return self.codec.position_to_client_units(self.lines, lsp.Position(line=zero_line, character=max(column - 1, 0)))
 
     def range(self, span: Range) -> lsp.Range:

@@ -181,9 +181,8 @@ def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdi
     text: the edit neither counts it nor sends it (a second U+FEFF would land in the file)."""
     identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=analysis.version)
     changes: list = [lsp.TextDocumentEdit(text_document=identifier, edits=edits)] if edits else []
-    folder = Path(document.path).parent
     for relative, original, content in files:
-        uri = from_fs_path(str(folder / relative))
+        uri = from_fs_path(str(Path(document.path).parent / relative))
         if original is None:
             changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
         whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (original or "").removeprefix(BYTE_ORDER_MARK)))
@@ -212,9 +211,10 @@ def suppression(document: TextDocument, positions: Positions, analysis: Analysis
     """`# dockerfix: ignore=CODE` on its own line above the instruction (a `#` is a comment only at line start)."""
     source = analysis.source
     offset = source.offset(finding.range.start.line, finding.range.start.column)
-    instruction = next((i for i in analysis.document.instructions if i.span[0] <= offset < max(i.span[1], i.span[0] + 1)), None)
-    line_start = instruction.span[0] if instruction is not None else source.line_start(finding.range.start.line)
-    line_text = source.text[line_start:source.text.find("\n", line_start) if "\n" in source.text[line_start:] else len(source.text)]
+    instructions = analysis.document.instructions_overlapping(offset, offset)
+    line_start = instructions[0].span[0] if instructions else source.line_start(finding.range.start.line)
+    line_end = source.text.find("\n", line_start)
+    line_text = source.text[line_start:line_end if line_end >= 0 else len(source.text)]
     indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
     position = positions.position(source.position(line_start)[0], 1)
     comment = f"{indent}# dockerfix: ignore={finding.code}{source.newline}"
