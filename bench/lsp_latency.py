@@ -31,7 +31,10 @@ ROUNDS = 60
 BIG_ROUNDS = 3
 FLOOR = (sys.executable, "-c", "import pygls.lsp.server, lsprotocol.types")
 # as users start it (the console script runs the CLI module first), and the server package alone
-SERVER_COMMANDS = {"dockerfix lsp": (sys.executable, "-m", "dockerfix", "lsp"), "python -m dockerfix.lsp": (sys.executable, "-m", "dockerfix.lsp")}
+SERVER_COMMANDS = {
+    "dockerfix lsp": (sys.executable, "-m", "dockerfix", "lsp"),
+    "python -m dockerfix.lsp": (sys.executable, "-m", "dockerfix.lsp"),
+}
 
 
 def dockerfile_of_size(size: int) -> str:

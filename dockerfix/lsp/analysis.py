@@ -17,7 +17,10 @@ from ..rewriter.registry import rule_by_code
 from ..rewriter.source import Source, SourceError
 from .settings import ClientSettings
 
-__all__ = ["LONE_SURROGATE", "Analysis", "ClientSettings", "analyse", "applicability", "forget_context", "lone_surrogate_error", "rule_by_code"]
+__all__ = [
+    "LONE_SURROGATE", "Analysis", "ClientSettings", "analyse", "applicability", "forget_context", "lone_surrogate_error",
+    "rule_by_code",
+]
 
 # code points that are no character: half of a UTF-16 pair, which JSON carries ("\ud800"), and the bytes of a file
 # that are no UTF-8 (read with surrogateescape); no UTF-8 text holds them, so no editor can hold them as they are
