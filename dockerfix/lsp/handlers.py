@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcContentModified
@@ -174,20 +175,31 @@ def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
     return bool(edit is not None and edit.document_changes and lsp.ResourceOperationKind.Create in (edit.resource_operations or ()))
 
 
-def edit_for(document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit], files: tuple[tuple[str, str | None, str], ...] = ()) -> lsp.WorkspaceEdit:
+@dataclass(frozen=True)
+class ContextFileEdit:
+    """Another file of the build context a fix rewrites as a whole: where it is from the Dockerfile's folder (the build
+    context's), the text the fix read (None: the fix creates the file) and its new text."""
+
+    relative: str
+    original: str | None
+    content: str
+
+
+def edit_for(
+    document: TextDocument, analysis: Analysis, edits: list[lsp.TextEdit], files: Iterable[ContextFileEdit] = ()
+) -> lsp.WorkspaceEdit:
     """Edits versioned against the text they were computed for, and the whole new texts of other files of the build
-    context (``(path relative to the Dockerfile's folder, text the fix read or None, new text)``): a missing file is
-    created first, and must still be missing then. An editor holds a file's byte order mark as its encoding, not as
-    text: the edit neither counts it nor sends it (a second U+FEFF would land in the file)."""
+    context: a missing file is created first, and must still be missing then. An editor holds a file's byte order mark
+    as its encoding, not as text: the edit neither counts it nor sends it (a second U+FEFF would land in the file)."""
     identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=analysis.version)
     changes: list = [lsp.TextDocumentEdit(text_document=identifier, edits=edits)] if edits else []
-    for relative, original, content in files:
-        uri = from_fs_path(str(Path(document.path).parent / relative))
-        if original is None:
+    for file in files:
+        uri = from_fs_path(str(Path(document.path).parent / file.relative))
+        if file.original is None:
             changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
-        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (original or "").removeprefix(BYTE_ORDER_MARK)))
+        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (file.original or "").removeprefix(BYTE_ORDER_MARK)))
         file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
-        edit = lsp.TextEdit(range=whole, new_text=content.removeprefix(BYTE_ORDER_MARK))
+        edit = lsp.TextEdit(range=whole, new_text=file.content.removeprefix(BYTE_ORDER_MARK))
         changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[edit]))
     return lsp.WorkspaceEdit(document_changes=changes)
 
@@ -234,7 +246,7 @@ def quick_fix(document: TextDocument, positions: Positions, analysis: Analysis, 
         return None
     unsafe = applicability == Applicability.UNSAFE
     edits = [lsp.TextEdit(range=positions.range(edit.range), new_text=edit.content) for edit in finding.fix.edits]
-    files = tuple((file.path, file.original, file.content) for file in finding.fix.files)
+    files = [ContextFileEdit(file.path, file.original, file.content) for file in finding.fix.files]
     return lsp.CodeAction(
         title=f"{finding.code}: {finding.fix.title}" + (" (unsafe)" if unsafe else ""),
         kind=lsp.CodeActionKind.QuickFix,
@@ -282,7 +294,7 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
             kind=FIX_ALL,
             edit=edit_for(
                 document, analysis, minimal_edits(positions, analysis.source.text, analysis.result.new_text),
-                tuple((file.relative, file.original, file.content) for file in analysis.result.other_files),
+                [ContextFileEdit(file.relative, file.original, file.content) for file in analysis.result.other_files],
             ),
         ))
     return actions
