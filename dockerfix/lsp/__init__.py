@@ -8,9 +8,17 @@ analysed at all (docs/decisions.md, section 16). The handlers (`handlers`) answe
 
 from __future__ import annotations
 
+import gc
+
 
 def serve(argv: list[str]) -> int:
     """Speak LSP over stdio until the client says exit."""
+    import lsprotocol.types  # noqa: F401 (imported for the freeze below)
+    import pygls.lsp.server  # noqa: F401 (imported for the freeze below)
+
+    # what is loaded by now lives as long as the process: frozen, the collector stops walking lsprotocol's classes at
+    # every full collection, which cost as much again as the server's own start-up (docs/decisions.md, issue 22)
+    gc.freeze()
     from .handlers import server  # registers the handlers; the package's framing and settings load without them
 
     server.start_io()

@@ -5,6 +5,8 @@ for the same text, published or pulled as diagnostics)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import importlib
 import json
 import os
 import sys
@@ -41,14 +43,16 @@ if TYPE_CHECKING:
 
 DEBOUNCE_SECONDS = 0.2
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
+ANALYSIS_LAYER = "dockerfix.lsp.analysis"
 
 
 def analysis_layer() -> ModuleType:
     """The analysis layer, imported on first use: `initialize` is answered before it loads (it takes longer to import
     than pygls itself), and `initialized` loads it before any document arrives."""
-    from . import analysis
-
-    return analysis
+    if ANALYSIS_LAYER not in sys.modules:
+        importlib.import_module(ANALYSIS_LAYER)
+        gc.freeze()  # its modules live as long as the process: no full collection need walk them again
+    return sys.modules[ANALYSIS_LAYER]
 
 
 def file_at(uri: str) -> Path | None:
