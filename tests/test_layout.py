@@ -13,7 +13,7 @@ import dockerfix.rules
 from dockerfix.rewriter.registry import _rules_in
 
 PACKAGE = Path(dockerfix.__file__).parent
-SURFACES = {"cli": PACKAGE / "cli.py", "lsp": PACKAGE / "lsp.py", "bot": PACKAGE / "bot"}
+SURFACES = {"cli": PACKAGE / "cli.py", "lsp": PACKAGE / "lsp", "bot": PACKAGE / "bot"}
 
 
 def test_every_module_of_the_rules_folder_is_one_rule_named_after_its_code():

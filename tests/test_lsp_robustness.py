@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dockerfix.lsp import FRAME_START, FrameReader
+from dockerfix.lsp.framing import FRAME_START, FrameReader
 from lsp_wire import WireClient, frame, framed
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
