@@ -23,9 +23,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from dockerfix import __version__
-from dockerfix.lsp import ClientSettings
+from dockerfix.lsp.settings import ClientSettings
 from dockerfix.rewriter.discovery import DOCKERFILE_PATTERNS
 from dockerfix.rewriter.registry import rule_options
 
@@ -62,7 +63,9 @@ def node_value(expression: str) -> object:
 
 
 def test_the_extension_has_the_python_package_version():
-    assert MANIFEST["version"] == __version__
+    """The extension carries the release the Python package is at or after (a release is `X.Y.Z`; between releases
+    the package is `X.Y.Z.postN.devM+g<commit>`, whose base version is that release)."""
+    assert MANIFEST["version"] == Version(__version__).base_version
 
 
 def test_the_extension_serves_the_names_dockerfix_discovers():

@@ -1,6 +1,6 @@
 'use strict';
 
-// The extension's `dockerfix.*` settings and the names the language server reads them by (dockerfix/lsp.py's
+// The extension's `dockerfix.*` settings and the names the language server reads them by (dockerfix/lsp/settings.py's
 // ClientSettings and the rules' options, as in `.dockerfix.toml`). tests/test_vscode.py checks this table against
 // the server's own list and the `contributes.configuration` of package.json.
 const SERVER_NAMES = Object.freeze({

@@ -6,6 +6,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 const { loadExtension, extensionContext } = require('./fakes');
+const { DOCKERFILE_PATTERNS } = require('../src/documents');
 
 const EXTENSION_PATH = path.resolve(__dirname, '..');
 
@@ -48,14 +49,10 @@ test('the client serves the dockerfile language and every name dockerfix discove
 
   await extension.activate(extensionContext(EXTENSION_PATH));
 
+  // the names themselves are held equal to dockerfix's discovery by tests/test_vscode.py
   assert.deepEqual(clients[0].clientOptions.documentSelector, [
     { language: 'dockerfile' },
-    { scheme: 'file', pattern: '**/Dockerfile' },
-    { scheme: 'file', pattern: '**/*.Dockerfile' },
-    { scheme: 'file', pattern: '**/Dockerfile.*' },
-    { scheme: 'file', pattern: '**/*.dockerfile' },
-    { scheme: 'file', pattern: '**/Containerfile' },
-    { scheme: 'file', pattern: '**/Containerfile.*' },
+    ...DOCKERFILE_PATTERNS.map((pattern) => ({ scheme: 'file', pattern: `**/${pattern}` })),
   ]);
   assert.equal(clients[0].clientOptions.outputChannel.name, 'dockerfix');
 });
