@@ -23,7 +23,8 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.stages import expand_global_args, parent_stages
 
-from .runedit import Style, shell_runs, tool_and_arguments, verb_index
+from .analysis import Invocation, shell_runs, tool_and_arguments
+from .runedit import Style
 
 MEGABYTE = 1_000_000
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
@@ -268,10 +269,9 @@ def installed_with(stage: Stage, tools: tuple[str, ...], verb: str) -> set[str]:
     installed: set[str] = set()
     for _, commands in shell_runs(stage):
         for command in commands:
-            name, arguments = tool_and_arguments(command)
-            index = verb_index(arguments)
-            if name in tools and index is not None and arguments[index] == verb:
-                installed.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
+            invocation = Invocation.of(command)
+            if invocation.runs(tools, (verb,)):
+                installed.update(a.partition("=")[0] for a in invocation.after_verb if a is not None and not a.startswith("-"))
     return installed
 
 

@@ -10,11 +10,9 @@ Anywhere else (a named user, a folder the base image may have moved) the rule ke
 
 from __future__ import annotations
 
-import bisect
 import posixpath
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -23,6 +21,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
+from .analysis import run_user
 from .baseimages import Reference
 from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after, run_mounts
 
@@ -87,26 +86,6 @@ def wants_mount(rule: Rule, context: RuleContext) -> bool:
     return rule.option(context, "target") == BUILDKIT
 
 
-@lru_cache(maxsize=64)
-def _users(stage: Stage) -> tuple[list[int], list[str]]:
-    """The stage's USER instructions (index, value as written) in order: the user at a RUN is then a binary search,
-    not a walk of the stage for every RUN."""
-    indexes, users = [], []
-    for instruction in stage.instructions:
-        if instruction.cmd == "user" and instruction.value:
-            indexes.append(instruction.index)
-            users.append(instruction.value[0])
-    return indexes, users
-
-
-def run_user(stage: Stage, run: Instruction) -> str | None:
-    """The USER in effect at ``run`` as written (`name[:group]`), None when the stage sets none."""
-    indexes, users = _users(stage)
-    position = bisect.bisect_left(indexes, run.index)
-    return users[position - 1] if position else None
-
-
-@lru_cache(maxsize=64)
 def _set_below(document: Document, stage: Stage) -> tuple[bool, frozenset[str]]:
     """Whether a stage below sets a USER, and the names its ENV and ARG set: read once per stage, not per RUN."""
     user = False
@@ -125,7 +104,7 @@ def _set_below(document: Document, stage: Stage) -> tuple[bool, frozenset[str]]:
 def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
     """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
     stage's ENV and ARG)."""
-    user, names = _set_below(document, stage)
+    user, names = document.facts(_set_below, stage)
     return user or not names.isdisjoint({name for name, _ in cache.variables} | {"HOME"})
 
 

@@ -12,7 +12,8 @@ from dockerfix.rewriter.shell import Script, SimpleCommand
 
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
@@ -22,11 +23,8 @@ LISTS_FILE = "/var/lib/apt/lists/deb.debian.org_debian_dists_stable_InRelease"
 
 
 def apt_verb(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    if name not in APT:
-        return None
-    index = verb_index(arguments)
-    return None if index is None else arguments[index]
+    invocation = Invocation.of(command)
+    return invocation.verb if invocation.tool in APT else None
 
 
 def refreshes_lists(command: SimpleCommand) -> bool:

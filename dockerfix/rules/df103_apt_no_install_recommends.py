@@ -5,7 +5,8 @@ from __future__ import annotations
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from dockerfix.knowledge.runedit import AddFlagRule, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AddFlagRule
 
 # apt-get's options that make `install` only print what it would do.
 SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})
@@ -86,9 +87,8 @@ class AptNoInstallRecommends(AddFlagRule):
             alters=("/var/lib/dpkg", "/var/lib/apt/extended_states", "/var/cache/debconf", "/var/log", "/etc/ld.so.cache"),
         )
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        index = verb_index(arguments)
-        return name in ("apt-get", "apt") and index is not None and arguments[index] == "install" and not simulates(arguments)
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.runs(("apt-get", "apt"), ("install",)) and not simulates(invocation.arguments)
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return any(

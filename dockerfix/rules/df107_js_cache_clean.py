@@ -10,7 +10,8 @@ from dockerfix.knowledge.cachemounts import (
     NPM_CACHE, PNPM_METADATA, PNPM_STORE, YARN_V1_CACHE, CacheMountFix, ToolCache, cache_handled, removal_cleanup,
 )
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AppendCleanupRule, shell_runs, stages_built_on, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 # `pnpm fetch` is not among them: it fills the store for a later `pnpm install --offline`, which needs it
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}, "pnpm": {"install", "i", "add"}}
@@ -19,16 +20,16 @@ PNPM_CACHES = (PNPM_STORE, PNPM_METADATA)
 
 
 def tool(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
+    invocation = Invocation.of(command)
+    name, arguments = invocation.tool, invocation.arguments
     if name not in INSTALLS:
         return None
-    index = verb_index(arguments)
-    if index is None:
+    if invocation.verb is None:
         # a bare `yarn` (options only) installs
         return name if name == "yarn" and all(argument is not None for argument in arguments) else None
     if name == "pnpm" and "--offline" in arguments:
         return None  # it downloads nothing: the store it reads was filled before
-    return name if arguments[index] in INSTALLS[name] else None
+    return name if invocation.verb in INSTALLS[name] else None
 
 
 def offline_pnpm_later(document: Document, stage: Stage, run: Instruction) -> bool:

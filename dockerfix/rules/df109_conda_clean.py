@@ -5,15 +5,15 @@ from __future__ import annotations
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 CONDAS = ("conda", "mamba", "micromamba")
 
 
 def verb(command: SimpleCommand) -> tuple[str | None, str | None]:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name, (arguments[index] if index is not None else None)
+    invocation = Invocation.of(command)
+    return invocation.tool, invocation.verb
 
 
 class CondaClean(AppendCleanupRule):

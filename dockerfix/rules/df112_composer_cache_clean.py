@@ -10,7 +10,8 @@ from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMountFix, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
 CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}
@@ -18,11 +19,8 @@ LOCATION_VARIABLES = ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
 
 
 def composer_verb(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    if name not in ("composer", "composer.phar"):
-        return None
-    index = verb_index(arguments)
-    return None if index is None else arguments[index]
+    invocation = Invocation.of(command)
+    return invocation.verb if invocation.tool in ("composer", "composer.phar") else None
 
 
 def cache_folders(environment: Mapping[str, str]) -> tuple[str, ...]:

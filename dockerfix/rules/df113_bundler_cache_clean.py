@@ -5,13 +5,13 @@ from __future__ import annotations
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 
 
 def bundle_install(command: SimpleCommand) -> bool:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name in ("bundle", "bundler") and (index is None or arguments[index] == "install")
+    invocation = Invocation.of(command)
+    return invocation.tool in ("bundle", "bundler") and invocation.verb in (None, "install")
 
 
 class BundlerCacheClean(AppendCleanupRule):

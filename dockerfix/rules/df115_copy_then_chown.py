@@ -16,7 +16,7 @@ from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
 from .df202_add_to_copy import ADD_ONLY_FLAGS, ARCHIVE_NAME, remote
-from dockerfix.knowledge.runedit import copy_destination, shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.analysis import copy_destination, shell_runs, tool_and_arguments, workdir_at
 
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod"})
 # Instructions that write no file and run nothing: the copied files are as the COPY left them until the next RUN.

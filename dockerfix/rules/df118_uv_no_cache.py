@@ -9,7 +9,8 @@ from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMountFix, ToolCache
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AddFlagRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, verb_index
+from dockerfix.knowledge.runedit import AddFlagRule
 
 # uv's subcommands that download into its cache to install (`uvx` and `uv run` run tools, they install nothing
 # the image keeps); the value is the second word a two-word subcommand needs
@@ -139,18 +140,18 @@ class UvNoCache(CacheMountFix, AddFlagRule):
     def content_change(self) -> ContentChange:
         return ContentChange(removes=self.cached_paths)
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        return name == "uv" and install_word(arguments) is not None
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.tool == "uv" and install_word(invocation.arguments) is not None
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return bool(NO_CACHE_FLAGS.intersection(argument for argument in arguments if argument is not None))
 
-    def flag_index(self, arguments: list[str | None]) -> int | None:
-        return install_word(arguments)
+    def flag_index(self, invocation: Invocation) -> int | None:
+        return install_word(invocation.arguments)
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
         environment = reading(stage, run).environments[position]
-        arguments = tool_and_arguments(run.shell.simple_commands()[position])[1]
+        arguments = Invocation.of(run.shell.simple_commands()[position]).arguments
         no_cache = environment.get("UV_NO_CACHE", "0").lower() not in FALSE_VALUES
         symlinked = "symlink" in (environment.get("UV_LINK_MODE"), option_value(arguments, "--link-mode"))
         return no_cache or symlinked
@@ -161,8 +162,9 @@ class UvNoCache(CacheMountFix, AddFlagRule):
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
         found = []
         for position, command in enumerate(commands):
-            name, arguments = tool_and_arguments(command)
-            if not self.wants_flag(name, arguments) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
+            invocation = Invocation.of(command)
+            arguments = invocation.arguments
+            if not self.wants_flag(invocation) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
                 continue
             if option_value(arguments, "--cache-dir") is not None:
                 return None  # a folder given on the command line: the flag

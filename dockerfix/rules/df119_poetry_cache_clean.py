@@ -7,16 +7,15 @@ from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cachemounts import POETRY_ARTIFACTS, POETRY_HTTP_CACHE, CacheMountFix, ToolCache, cache_handled, removal_cleanup
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "add", "update", "sync"}
 POETRY_CACHES = (POETRY_HTTP_CACHE, POETRY_ARTIFACTS)
 
 
 def installs(command: SimpleCommand) -> bool:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name == "poetry" and index is not None and arguments[index] in INSTALL_VERBS
+    return Invocation.of(command).runs(("poetry",), INSTALL_VERBS)
 
 
 class PoetryCacheClean(CacheMountFix, AppendCleanupRule):

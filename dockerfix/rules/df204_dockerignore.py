@@ -15,7 +15,7 @@ from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import shipped_offset_test
-from dockerfix.knowledge.runedit import workdir_at
+from dockerfix.knowledge.analysis import mount_options, workdir_at
 
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
@@ -132,12 +132,9 @@ def _context_mounts(document: Document) -> list[str]:
     the context's root): ``.`` for the whole context."""
     sources = []
     for instruction in document.instructions:
-        for flag in instruction.flags if instruction.cmd == "run" else ():
-            if flag.name != "mount" or flag.value is None:
-                continue
-            fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-            if fields.get("type", "bind") == "bind" and "from" not in fields:
-                sources.append(posixpath.normpath(fields.get("source") or fields.get("src") or "."))
+        for options in mount_options(instruction) if instruction.cmd == "run" else ():
+            if options["type"] == "bind" and "from" not in options:
+                sources.append(posixpath.normpath(options.get("source") or "."))
     return sources
 
 

@@ -20,7 +20,8 @@ from dockerfix.knowledge.cachemounts import (
 )
 from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
 from dockerfix.knowledge.shellfacts import SHELLS
-from dockerfix.knowledge.runedit import stages_built_on, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.analysis import tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.runedit import stages_built_on
 
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
 PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
