@@ -6,7 +6,6 @@ import posixpath
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, TypeVar
-from weakref import WeakKeyDictionary
 
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
@@ -51,16 +50,9 @@ Answer = TypeVar("Answer")
 
 
 def _once_per_context(question: Callable[[BuildContext], Answer]) -> Callable[[BuildContext], Answer]:
-    """Every Dockerfile of a context asks the same about it: answer once (N Dockerfiles sharing a context cost N
-    reads, not N squared), and forget the answer with the context."""
-    answers: WeakKeyDictionary[BuildContext, Answer] = WeakKeyDictionary()
-
-    def ask(context: BuildContext) -> Answer:
-        if context not in answers:
-            answers[context] = question(context)
-        return answers[context]
-
-    return ask
+    """Every Dockerfile of a context asks the same about it: answered once and kept with the context (N Dockerfiles
+    sharing a context cost N reads, not N squared)."""
+    return lambda context: context.once(question, lambda: question(context))
 
 
 def _always(document: Document) -> bool:
