@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import csv
 import posixpath
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Iterator, Sequence, TypeVar
@@ -161,6 +162,19 @@ def copy_destination(stage: Stage, copy: Instruction) -> str | None:
     if "$" in destination or workdir is None:
         return None
     return posixpath.normpath(posixpath.join(workdir, destination))
+
+
+# ADD's flags that COPY does not take, and the source names ADD extracts as archives
+ADD_ONLY_FLAGS = {"checksum", "keep-git-dir", "unpack"}
+ARCHIVE_NAME = re.compile(r"\.(tar|gz|tgz|bz2|tbz2?|xz|txz|zst|lz4)$|\.tar\.", re.IGNORECASE)
+
+
+def add_does_more_than_copy(add: Instruction, sources: Sequence[str]) -> bool:
+    """Whether this ADD of ``sources`` fetches a URL or a git repository, extracts an archive (by its name) or takes
+    a flag COPY does not: then it is no COPY."""
+    return any(flag.name in ADD_ONLY_FLAGS for flag in add.flags) or any(
+        "://" in source or source.startswith("git@") or ARCHIVE_NAME.search(source) for source in sources
+    )
 
 
 def _users(stage: Stage) -> tuple[list[int], list[str]]:
