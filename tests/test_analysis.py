@@ -7,6 +7,8 @@ import gc
 import weakref
 
 from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, shell_runs, workdir_at
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount
+from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
@@ -70,3 +72,30 @@ def test_mount_fields_are_read_as_buildkit_reads_them():
     lower case."""
     (run, _), = shell_runs(parse_text(BUSY).stages[0])
     assert mount_options(run) == [{"type": "cache", "target": "/root/.cache/pip", "source": "x"}]
+
+
+def test_a_plugin_cleanup_rule_gets_the_cache_mount_whatever_its_bases():
+    """The cache mount is a strategy a rule holds, not a mixin that worked only when listed first among the bases
+    (reversed, its mount fix silently disappeared)."""
+
+    class CleanupBase(AppendCleanupRule):
+        cleanup = "rm -rf /root/.cache/pip"
+        cached_paths = ("/root/.cache/pip",)
+
+        def creates_mess(self, command):
+            return Invocation.of(command).runs({"pip"}, {"install"})
+
+        def cleaned_up(self, stage, run, commands):
+            return False
+
+    class PipCleanup(CleanupBase):
+        code, name, summary = "DF990", "pip-cleanup", "pip leaves its cache"
+
+        @property
+        def cache_mount(self):
+            return CacheMount(lambda stage, run, commands: [(0, PIP_CACHE)])
+
+    (finding,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()])
+    assert finding.fix.title.startswith("Mount a build cache over `/root/.cache/pip`")
+    (legacy,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"})
+    assert legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")

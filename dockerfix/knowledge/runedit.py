@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, ClassVar, Iterator, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
@@ -15,6 +15,9 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
 from .analysis import Invocation, cache_mount_targets, shell_runs, tool_and_arguments
+
+if TYPE_CHECKING:  # cachemounts reads base images, whose knowledge formats RUNs with this module's Style
+    from .cachemounts import CacheMount
 
 
 @dataclass(frozen=True)
@@ -218,30 +221,43 @@ def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
     return False
 
 
-class AppendCleanupRule(Rule):
+class CacheRule(Rule):
+    """A layer rule about a cache a RUN leaves in the image: what its fix removes, and how a build cache mount may
+    hold the cache instead."""
+
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """What the fix removes from this RUN's image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
+
+    @property
+    def cache_mount(self) -> CacheMount | None:
+        """How a build cache mount holds the cache instead of the rule's own fix (``cachemounts.CacheMount``)."""
+        return None
+
+    def removed_content(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """``content_change``, with the folders the stage or the RUN moved a mountable cache to."""
+        declared = self.content_change(stage, run, commands)
+        mount = self.cache_mount
+        return declared if mount is None else mount.content_change(declared, stage, run, commands)
+
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        mount = self.cache_mount
+        return None if mount is None else mount.fix(self, document, stage, run, commands, context)
+
+
+class AppendCleanupRule(CacheRule):
     """A RUN that installs with a package manager but leaves its cache behind gets the cleanup appended."""
 
     cleanup: ClassVar[str] = ""
-    cached_paths: ClassVar[tuple[str, ...]] = ()
-
-    def content_change(self) -> ContentChange:
-        """What the cleanup removes from the image (`dockerfix verify` accepts exactly that)."""
-        return ContentChange(removes=self.cached_paths)
-
-    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
-        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
-        return self.content_change()
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        raise NotImplementedError
-
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
-        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
-        return self.already_clean(commands)
+        """Whether the RUN already removes the mess (or keeps it out of the image)."""
+        raise NotImplementedError
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
@@ -252,18 +268,9 @@ class AppendCleanupRule(Rule):
         them (checked by ``blocker`` first)."""
         return [], ""
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
-        """The command that cleans up after these commands."""
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+        """The command that cleans up after this RUN's commands (``blocker`` says when none can be written)."""
         return self.cleanup
-
-    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
-        """The cleanup for this RUN, for a rule whose cleanup names folders the stage decides (``cleanup_for``
-        unless overridden; ``blocker`` says when no folder can be named)."""
-        return self.cleanup_for(commands)
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
-        return None
 
     def message(self, cleanup: str) -> str:
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
@@ -278,7 +285,7 @@ class AppendCleanupRule(Rule):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
-                cleanup = self.cleanup_in(document, stage, run, commands)
+                cleanup = self.cleanup_command(document, stage, run, commands)
                 mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
@@ -294,25 +301,16 @@ class AppendCleanupRule(Rule):
                     f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
                     [append_edit(document, run, cleanup), *companions],
                     Applicability.UNSAFE,
-                    self.content_change_in(stage, run, commands),
+                    self.removed_content(stage, run, commands),
                 )
                 yield self.finding(self.message(cleanup), start, end, fix)
 
 
-class AddFlagRule(Rule):
+class AddFlagRule(CacheRule):
     """A package-manager command gets a flag that keeps its cache (or extras) out of the image."""
 
     flag: ClassVar[str]
     effect: ClassVar[str]
-    cached_paths: ClassVar[tuple[str, ...]] = ()
-
-    def content_change(self) -> ContentChange:
-        """What the flag keeps out of the image (`dockerfix verify` accepts exactly that)."""
-        return ContentChange(removes=self.cached_paths)
-
-    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
-        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
-        return self.content_change()
 
     def wants_flag(self, invocation: Invocation) -> bool:
         """The command is one this rule is about (the flag's absence is checked separately)."""
@@ -331,10 +329,6 @@ class AddFlagRule(Rule):
     def flag_index(self, invocation: Invocation) -> int | None:
         """The argument the flag goes after: the verb (`pip install`), or the last word of a longer subcommand."""
         return invocation.verb_at
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
-        return None
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
@@ -355,7 +349,7 @@ class AddFlagRule(Rule):
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
                     edit = insert_after(run, command, invocation.own_index(after), self.flag)
-                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [edit], Applicability.UNSAFE, self.content_change_in(stage, run, commands))
+                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [edit], Applicability.UNSAFE, self.removed_content(stage, run, commands))
                     verb_words = [word for word in arguments[verb:after + 1] if word is not None and not word.startswith("-")]
                     yield self.finding(f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 

@@ -10,7 +10,7 @@ from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
-from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
@@ -33,7 +33,7 @@ def refreshes_lists(command: SimpleCommand) -> bool:
     return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
 
 
-class AptListsCleanup(CacheMountFix, AppendCleanupRule):
+class AptListsCleanup(AppendCleanupRule):
     """Remove /var/lib/apt/lists in the RUN that ran `apt-get update`.
 
     What it does
@@ -150,11 +150,15 @@ class AptListsCleanup(CacheMountFix, AppendCleanupRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/var/lib/apt/lists",))
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
+
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
         first = next(position for position, command in enumerate(commands) if refreshes_lists(command))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
@@ -79,7 +81,7 @@ class AptNoInstallRecommends(AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         # Fewer packages: any of their files may be missing, and the package managers' records of what is installed
         # differ (measured with `dockerfix verify` on `apt-get install -y curl`).
         return ContentChange(

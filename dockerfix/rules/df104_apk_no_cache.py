@@ -121,9 +121,9 @@ class ApkNoCache(AddFlagRule):
                 update = next((command for command in commands if updates_index(command)), None)
                 if update is None or self.cleaned_up(stage, run, commands):
                     continue
-                yield self.update_finding(document, run, commands, update)
+                yield self.update_finding(document, stage, run, commands, update)
 
-    def update_finding(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
+    def update_finding(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
         start = run.arguments_to_source(update.start)
         end = run.arguments_to_source(update.end, end=True)
         message = "`apk update` leaves the package index in /var/cache/apk in the layer"
@@ -132,13 +132,13 @@ class ApkNoCache(AddFlagRule):
         dropped = self.drop_update(document, run, commands, update)
         if dropped is not None:
             title = "Drop `apk update` and install with `apk add --no-cache` (the index is no longer kept in the image)"
-            fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change())
+            fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change(stage, run, commands))
             return self.finding(f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix)
         reason = append_blocker(run)
         if reason is not None:
             return self.finding(f"{message} (not fixed: {reason})", start, end)
         fix = self.fix(f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)", [append_edit(document, run, INDEX_CLEANUP)],
-                       Applicability.UNSAFE, self.content_change())
+                       Applicability.UNSAFE, self.content_change(stage, run, commands))
         return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix)
 
     def drop_update(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> list[Edit] | None:

@@ -8,7 +8,7 @@ from dockerfix.rewriter.rule import Example
 
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
 from dockerfix.knowledge.analysis import Invocation
 from dockerfix.knowledge.cleanups import env_set_before
 from dockerfix.knowledge.runedit import AddFlagRule
@@ -16,7 +16,7 @@ from dockerfix.knowledge.runedit import AddFlagRule
 PIP = ("pip", "pip3", "pip2")
 
 
-class PipNoCacheDir(CacheMountFix, AddFlagRule):
+class PipNoCacheDir(AddFlagRule):
     """Install Python packages with `pip install --no-cache-dir`.
 
     What it does
@@ -96,7 +96,7 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/root/.cache",))
 
     def wants_flag(self, invocation: Invocation) -> bool:
@@ -109,9 +109,13 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
             for argument in arguments
         )
 
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
+
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
         return [(position, PIP_CACHE) for position, command in enumerate(commands) if self.wants_flag(Invocation.of(command))
                 and not self.has_flag(Invocation.of(command).arguments)]
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))

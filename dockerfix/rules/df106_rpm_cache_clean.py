@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -70,10 +71,10 @@ class RpmCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return manager(command) is not None
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         if any(Invocation.of(command).runs(CLEANUPS, ("clean", "cc")) for command in commands):
             return True
         return removes_path(commands, r"^/var/cache/(yum|dnf|zypp|tdnf)")
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         return CLEANUPS[next(name for command in commands if (name := manager(command)))]

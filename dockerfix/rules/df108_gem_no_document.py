@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
@@ -43,7 +45,7 @@ class GemNoDocument(AddFlagRule):
         Example("FROM ruby:3.3\nRUN gem install bundler\n", "FROM ruby:3.3\nRUN gem install --no-document bundler\n", unsafe=True),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         # the documentation folder of each gem directory: the official images', Debian's and a source-built Ruby's
         return ContentChange(removes=("/usr/local/bundle/doc", "/var/lib/gems/*/doc", "/usr/local/lib/ruby/gems/*/doc"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -57,9 +58,9 @@ class CondaClean(AppendCleanupRule):
         name, action = verb(command)
         return name in CONDAS and action in ("install", "create", "update")
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return any(name in CONDAS and action == "clean" for name, action in map(verb, commands))
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         name = next(name for command in commands if self.creates_mess(command) for name in [verb(command)[0]])
         return f"{name} clean -afy"

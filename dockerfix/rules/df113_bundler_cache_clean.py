@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -57,5 +58,5 @@ class BundlerCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return bundle_install(command)
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return removes_path(commands, r"/cache(/|$)") or any(c.name_literal == "rm" and None in c.argument_literals for c in commands)

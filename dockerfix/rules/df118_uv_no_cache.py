@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange, Fix
-from dockerfix.rewriter.rule import Example, RuleContext
+from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange
+from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import reading
 from dockerfix.knowledge.analysis import Invocation, verb_index
 from dockerfix.knowledge.runedit import AddFlagRule
@@ -44,7 +44,7 @@ def option_value(arguments: list[str | None], option: str) -> str | None:
     return None
 
 
-class UvNoCache(CacheMountFix, AddFlagRule):
+class UvNoCache(AddFlagRule):
     """Install with uv without keeping its cache: `--no-cache`, or a cache mount with BuildKit.
 
     What it does
@@ -137,7 +137,7 @@ class UvNoCache(CacheMountFix, AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=self.cached_paths)
 
     def wants_flag(self, invocation: Invocation) -> bool:
@@ -157,7 +157,11 @@ class UvNoCache(CacheMountFix, AddFlagRule):
         return no_cache or symlinked
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return self.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))
+
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches, note="; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences")
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
         found = []
@@ -170,10 +174,3 @@ class UvNoCache(CacheMountFix, AddFlagRule):
                 return None  # a folder given on the command line: the flag
             found.append((position, UV_CACHE))
         return found
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        fix = super().mount_fix(document, stage, run, commands, context)
-        if fix is None:
-            return None
-        note = "; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences"
-        return self.fix(fix.title + note, list(fix.edits), fix.applicability, fix.changes)
