@@ -42,19 +42,9 @@ class Invocation:
     verb_at: int | None
     shift: int  # how many of the command's own words the reading dropped (`-m pip` of `python -m pip`)
 
-    @classmethod
-    def of(cls, command: SimpleCommand) -> "Invocation":
-        return command.facts(cls._read)
-
-    @classmethod
-    def _read(cls, command: SimpleCommand) -> "Invocation":
-        name = command.name_literal
-        if name is None:
-            arguments = command.argument_literals
-        else:
-            name, read = python_module_command(name.rsplit("/", 1)[-1], command.argument_literals)
-            arguments = list(read)
-        return cls(name, arguments, verb_index(arguments), len(command.arguments) - len(arguments))
+    @staticmethod
+    def of(command: SimpleCommand) -> "Invocation":
+        return command.facts(_read_invocation)
 
     @property
     def verb(self) -> str | None:
@@ -72,6 +62,16 @@ class Invocation:
     def own_index(self, index: int) -> int:
         """The position among the command's own words of argument ``index`` (`python -m pip` shifts them)."""
         return index + self.shift
+
+
+def _read_invocation(command: SimpleCommand) -> Invocation:
+    name = command.name_literal
+    if name is None:
+        arguments = command.argument_literals
+    else:
+        name, read = python_module_command(name.rsplit("/", 1)[-1], command.argument_literals)
+        arguments = list(read)
+    return Invocation(name, arguments, verb_index(arguments), len(command.arguments) - len(arguments))
 
 
 def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:

@@ -14,8 +14,11 @@ class Analysed:
     once full, recomputed what a rule had just asked). ``about`` must be hashable: the other nodes a fact concerns."""
 
     def facts(self, provider: Callable[..., Fact], *about: Any) -> Fact:
-        known = self.__dict__.setdefault("_facts", {})  # beside cached_property's values: frozen dataclasses allow it
-        key = (provider, *about)
+        try:
+            known = self.__dict__["_facts"]
+        except KeyError:  # beside cached_property's values: frozen dataclasses allow it
+            known = self.__dict__["_facts"] = {}
+        key = (provider, *about) if about else provider  # rules ask millions of times: no tuple when not needed
         try:
             return known[key]
         except KeyError:
