@@ -185,6 +185,16 @@ def test_a_bind_mount_of_the_whole_context_reads_like_a_copy_of_it(tmp_path):
     assert proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}) == "Dockerfile*\n.env\n.dockerignore\n"
 
 
+def test_a_cache_mount_is_no_bind_mount_whatever_the_case_of_its_keys(tmp_path):
+    """BuildKit reads mount keys in any case (`Type=cache` is a cache mount); read as a bind mount of the whole
+    context, the sibling kept node_modules in (issue 22: the --mount fields are now read in one place)."""
+    sibling = "FROM alpine\nRUN --mount=Type=cache,Target=/var/cache/apk apk add curl\n"
+    files = {"Dockerfile.tools": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}
+    assert proposal(tmp_path, NODE, files) == "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"
+    sibling = "FROM alpine\nRUN --mount=Src=node_modules,Dst=/m ls /m\n"
+    assert proposal(tmp_path, NODE, {"Dockerfile.tools": sibling}) == "Dockerfile*\n.env\n.dockerignore\n"
+
+
 @pytest.mark.parametrize("ending", ["\r\n", "\n"])
 def test_added_lines_keep_the_line_endings_and_bom_of_the_ignore_file(tmp_path, ending):
     existing = "\ufeff*.md" + ending + "*.log"

@@ -59,3 +59,11 @@ def test_knowledge_and_engine_import_no_surface_nor_rule():
             forbidden = {name for name in imported_modules(path)
                          if name.split(".")[1:2] and name.split(".")[1] in {"cli", "lsp", "bot", "rules"}}
             assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
+
+
+def test_no_rule_imports_another():
+    """What two rules share is knowledge (dockerfix.knowledge), not one rule's module: a rule stays removable."""
+    for path in sorted((PACKAGE / "rules").glob("df*.py")):
+        others = {name for name in imported_modules(path)
+                  if name.startswith("dockerfix.rules.df") and name.split(".")[2] != path.stem}
+        assert not others, f"{path.name} imports {sorted(others)}"

@@ -240,3 +240,26 @@ def test_work_grows_linearly_with_the_dockerfiles_sharing_a_context(tmp_path):
     # the Dockerfiles are files of the context they share: before, 100 -> 200 of them was 2.5x the work
     small, large = (work_for_shared_context(tmp_path / str(count), count, 20) for count in (100, 200))
     assert large <= LINEAR_GROWTH * small
+
+
+def test_work_grows_linearly_with_the_dockerfiles_of_one_context(tmp_path):
+    """Each Dockerfile's base image is looked up among the images the context builds (DF303): the context's build
+    files are read once per run, not once per base image asked (issue 22: 40 -> 80 Dockerfiles naming their own
+    base images was 3.3x the work when every question read every file)."""
+
+    def check_all(count: int) -> Callable[[], None]:
+        folder = tmp_path / str(count)
+        folder.mkdir()
+        for index in range(count):
+            (folder / f"service{index}.Dockerfile").write_text(f"FROM acme/service{index}\nRUN make\n")
+        (folder / "build.sh").write_text("docker build -t acme/tools:1.0 .\n")
+
+        def run() -> None:
+            pipeline.forget_context(folder)
+            for index in range(count):
+                pipeline.run_path(folder / f"service{index}.Dockerfile", Settings(select=("DF303",)))
+
+        return run
+
+    small, large = (lines_executed(check_all(count)) for count in (40, 80))
+    assert large / small < LINEAR_GROWTH

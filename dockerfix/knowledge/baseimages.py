@@ -23,7 +23,8 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.stages import expand_global_args, parent_stages
 
-from .runedit import Style, shell_runs, tool_and_arguments, verb_index
+from .analysis import Invocation, shell_runs, tool_and_arguments
+from .runedit import Style
 
 MEGABYTE = 1_000_000
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
@@ -201,26 +202,58 @@ def built_in_context(repository: str, context: BuildContext | None) -> str | Non
     only names)."""
     if context is None or context.root is None:
         return None
-    return context.once(("built_in_context", repository), lambda: _built_in(repository, context))
+    built = context.once(BuiltImages, lambda: BuiltImages.read(context))
+    return context.once(("built_in_context", repository), lambda: built.file_building(repository))
 
 
-def _built_in(repository: str, context: BuildContext) -> str | None:
-    name = re.escape(repository)
-    end = r"(?=[:\s\"'\]),]|$)"
-    tagged = re.compile(
-        rf"(?:\s-t|--tag)(?:\s+|=)[\"']?{name}{end}|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?{name}{end}"
-        rf"|\btags\s*=\s*\[[^\]]*[\"']{name}{end}",
-        re.MULTILINE,
-    )
-    composed = re.compile(rf"^\s*image:\s*[\"']?{name}{end}", re.MULTILINE)
-    candidates = [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]
-    for path in candidates:
-        text = context.read_text(path, limit=200_000)
-        if text is None or repository not in text:
-            continue
-        if tagged.search(text) or (composed.search(text) and re.search(r"^\s*build:", text, re.MULTILINE)):
-            return path
-    return None
+# After the name of an image a file builds: a tag, a quote, a list's or call's end, a blank or the line's end
+_NAME_END = r"(?=[:\s\"'\]),]|$)"
+# Where such a name starts (lookaheads: every start is found, also one inside an earlier match)
+_TAGGED = re.compile(r"(?=((?:\s-t|--tag)(?:\s+|=)[\"']?|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?))")
+_COMPOSED = re.compile(r"(?=(^\s*image:\s*[\"']?))", re.MULTILINE)
+_BAKE_TAGS = re.compile(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
+# An image name is at most 255 characters (Docker's limit): what follows a name's start is kept this far
+_MOST_NAME_TEXT = 1024
+
+
+@dataclass(frozen=True)
+class BuiltImages:
+    """Where the context's build files may name an image they build, read once per context (a run checking many
+    Dockerfiles of one context asks about each one's base images): per file, the text after each tag option,
+    `docker tag SOURCE` and (in a compose file with a `build:`) `image:`, and each bake `tags = [...]` list."""
+
+    files: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+
+    @classmethod
+    def read(cls, context: BuildContext) -> "BuiltImages":
+        files = []
+        for path in [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]:
+            text = context.read_text(path, limit=200_000)
+            if text is None:
+                continue
+            starts = [match.end(1) for match in _TAGGED.finditer(text)]
+            if re.search(r"^\s*build:", text, re.MULTILINE):
+                starts += [match.end(1) for match in _COMPOSED.finditer(text)]
+            names = tuple(_line_from(text, start) for start in starts)
+            lists = tuple(match.group(1) for match in _BAKE_TAGS.finditer(text))
+            if names or lists:
+                files.append((path, names, lists))
+        return cls(tuple(files))
+
+    def file_building(self, repository: str) -> str | None:
+        name = re.escape(repository)
+        named = re.compile(name + _NAME_END, re.MULTILINE)
+        listed = re.compile(rf"[\"']{name}{_NAME_END}", re.MULTILINE)
+        for path, names, lists in self.files:
+            if any(named.match(text) for text in names) or any(listed.search(text) for text in lists):
+                return path
+        return None
+
+
+def _line_from(text: str, start: int) -> str:
+    """The rest of the line from ``start``, its line end kept (where a name may end), at most ``_MOST_NAME_TEXT``."""
+    end = text.find("\n", start, start + _MOST_NAME_TEXT)
+    return text[start:end + 1] if end >= 0 else text[start:start + _MOST_NAME_TEXT]
 
 
 def stage_names(document: Document) -> set[str]:
@@ -268,10 +301,9 @@ def installed_with(stage: Stage, tools: tuple[str, ...], verb: str) -> set[str]:
     installed: set[str] = set()
     for _, commands in shell_runs(stage):
         for command in commands:
-            name, arguments = tool_and_arguments(command)
-            index = verb_index(arguments)
-            if name in tools and index is not None and arguments[index] == verb:
-                installed.update(a.partition("=")[0] for a in arguments[index + 1:] if a is not None and not a.startswith("-"))
+            invocation = Invocation.of(command)
+            if invocation.runs(tools, (verb,)):
+                installed.update(a.partition("=")[0] for a in invocation.after_verb if a is not None and not a.startswith("-"))
     return installed
 
 

@@ -10,12 +10,10 @@ Anywhere else (a named user, a folder the base image may have moved) the rule ke
 
 from __future__ import annotations
 
-import bisect
 import posixpath
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.stages import base_stages, expand_global_args
@@ -23,6 +21,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
+from .analysis import run_user
 from .baseimages import Reference
 from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after, run_mounts
 
@@ -87,26 +86,6 @@ def wants_mount(rule: Rule, context: RuleContext) -> bool:
     return rule.option(context, "target") == BUILDKIT
 
 
-@lru_cache(maxsize=64)
-def _users(stage: Stage) -> tuple[list[int], list[str]]:
-    """The stage's USER instructions (index, value as written) in order: the user at a RUN is then a binary search,
-    not a walk of the stage for every RUN."""
-    indexes, users = [], []
-    for instruction in stage.instructions:
-        if instruction.cmd == "user" and instruction.value:
-            indexes.append(instruction.index)
-            users.append(instruction.value[0])
-    return indexes, users
-
-
-def run_user(stage: Stage, run: Instruction) -> str | None:
-    """The USER in effect at ``run`` as written (`name[:group]`), None when the stage sets none."""
-    indexes, users = _users(stage)
-    position = bisect.bisect_left(indexes, run.index)
-    return users[position - 1] if position else None
-
-
-@lru_cache(maxsize=64)
 def _set_below(document: Document, stage: Stage) -> tuple[bool, frozenset[str]]:
     """Whether a stage below sets a USER, and the names its ENV and ARG set: read once per stage, not per RUN."""
     user = False
@@ -125,7 +104,7 @@ def _set_below(document: Document, stage: Stage) -> tuple[bool, frozenset[str]]:
 def inherits_setting(document: Document, stage: Stage, cache: ToolCache) -> bool:
     """Whether a stage below sets the user or a variable that moves the cache (the RUN's reading sees only its own
     stage's ENV and ARG)."""
-    user, names = _set_below(document, stage)
+    user, names = document.facts(_set_below, stage)
     return user or not names.isdisjoint({name for name, _ in cache.variables} | {"HOME"})
 
 
@@ -297,21 +276,24 @@ def mount_title(mounts: Sequence[Mount]) -> str:
     return f"Mount a build cache over {targets} (needs BuildKit; removes the cache from the image, the next build reuses it)"
 
 
-class CacheMountFix:
-    """For a layer rule whose cache a mount can hold: with `target = "buildkit"` its fix mounts a build cache over
-    the folders instead of deleting or not writing the cache, when every folder is certain (else the rule's own
-    fix). The image loses exactly what the legacy fix removes; the next build finds the cache again."""
+# Which tool caches a RUN's commands write, as (command position, tool cache); None when one cannot be mounted (a
+# tool version whose folder is unknown)
+CachesWritten = Callable[[Stage, Instruction, list[SimpleCommand]], "list[tuple[int, ToolCache]] | None"]
 
-    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
-        """The caches the RUN's commands write (command position, tool cache); None when one of them cannot be
-        mounted (a tool version whose folder is unknown)."""
-        raise NotImplementedError
 
-    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
-        """What the legacy fix removes from this RUN's image: the rule's default folders, and where the stage or the
-        RUN moved the caches to (`COMPOSER_HOME=/tmp/composer` removes `/tmp/composer/cache`, not `~/.composer`)."""
-        assert isinstance(self, Rule)
-        declared = self.content_change()
+@dataclass(frozen=True)
+class CacheMount:
+    """How a layer rule whose cache a mount can hold fixes a RUN with `target = "buildkit"`: it mounts a build cache
+    over the folders instead of deleting or not writing the cache, when every folder is certain (else the rule's own
+    fix). The image loses exactly what the legacy fix removes; the next build finds the cache again. ``caches`` is
+    the rule's reading of the RUN; ``note`` what the fix's title adds."""
+
+    caches: CachesWritten
+    note: str = ""
+
+    def content_change(self, declared: ContentChange, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """What the legacy fix removes from this RUN's image: the rule's ``declared`` folders, and where the stage or
+        the RUN moved the caches to (`COMPOSER_HOME=/tmp/composer` removes `/tmp/composer/cache`, not `~/.composer`)."""
         folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
         removes = tuple(dict.fromkeys((*declared.removes, *(folder for folder in folders if folder is not None))))
         return ContentChange(removes, declared.alters, declared.environment)
@@ -321,9 +303,8 @@ class CacheMountFix:
         folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
         return bool(folders) and all(folder is not None and kept_out_by_mount(stage, run, folder + "/x") for folder in folders)
 
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        assert isinstance(self, Rule)
-        if not wants_mount(self, context):
+    def fix(self, rule: Rule, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        if not wants_mount(rule, context):
             return None
         located: list[tuple[ToolCache, Mount]] = []
         for position, cache in self.caches(stage, run, commands) or ():
@@ -336,4 +317,4 @@ class CacheMountFix:
             return None
         reowned = (posixpath.join(mount.target, folder) for cache, mount in located if mount in mounts for folder in cache.reowned)
         changes = ContentChange(removes=tuple(mount.target for mount in mounts), alters=tuple(dict.fromkeys(reowned)))
-        return self.fix(mount_title(mounts), [mount_edit(run, mounts)], Applicability.UNSAFE, changes)
+        return rule.fix(mount_title(mounts) + self.note, [mount_edit(run, mounts)], Applicability.UNSAFE, changes)

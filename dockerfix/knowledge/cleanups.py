@@ -15,7 +15,6 @@ import bisect
 import posixpath
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from fnmatch import fnmatchcase
 from typing import Iterator, Mapping, Sequence
 
@@ -23,7 +22,7 @@ from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand, Word
 
-from .runedit import mount_options, tool_and_arguments, verb_index, workdir_at
+from .analysis import Invocation, mount_options, workdir_at
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
@@ -123,9 +122,15 @@ class _StageSettings:
         return values[position - 1] if position else None
 
 
-@lru_cache(maxsize=64)
-def _stage_settings(stage: Stage) -> _StageSettings:
-    return _StageSettings(stage)
+def stage_settings(stage: Stage) -> _StageSettings:
+    """The ENV and ARG values of the stage, read once per stage."""
+    return stage.facts(_StageSettings)
+
+
+def env_set_before(stage: Stage, run: Instruction, name: str) -> bool:
+    """Whether ENV or ARG sets ``name`` in the stage before ``run``."""
+    indexes, _ = stage_settings(stage).history.get(name, ((), ()))
+    return bool(indexes) and indexes[0] < run.index
 
 
 class Variables(Mapping[str, str]):
@@ -177,13 +182,17 @@ class RunReading:
         return any(index > position and removal.covers(path, self.folders[index]) for index, removal in self.removals)
 
 
-@lru_cache(maxsize=256)
 def reading(stage: Stage, run: Instruction) -> RunReading:
+    """How the RUN reads (see ``RunReading``), once per RUN."""
+    return stage.facts(_read_run, run)
+
+
+def _read_run(stage: Stage, run: Instruction) -> RunReading:
     """The variables are the stage's, then what the RUN's top-level commands set (`export NAME=...`, `NAME=...`),
     then a command's own `NAME=value command` prefixes. The folder is the RUN's WORKDIR, then wherever a top-level
     `cd FOLDER` with a readable folder went; after any other `cd` it is unknown (a relative removal is then compared
     with the end of a path)."""
-    settings = _stage_settings(stage)
+    settings = stage_settings(stage)
     local: dict[str, str] = {}
     folder = workdir_at(stage, run)
     environments: list[Mapping[str, str]] = []
@@ -213,8 +222,9 @@ def removed_after(stage: Stage, run: Instruction, position: int, path: str) -> b
 
 def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Removal]:
     """What one command removes, as far as it can be read."""
-    name, arguments = tool_and_arguments(command)
-    words = command.arguments[len(command.arguments) - len(arguments):]
+    invocation = Invocation.of(command)
+    name = invocation.tool
+    words = command.arguments[invocation.shift:]
     if name == "rm":
         options_done = False
         found = []
@@ -228,10 +238,7 @@ def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Rem
         return found
     if name == "find":
         return _find_removals(words, environment)
-    index = verb_index(arguments)
-    if name is not None and index is not None:
-        return [Removal(path) for path in TOOL_CLEANUPS.get((name, arguments[index] or ""), ())]
-    return []
+    return [Removal(path) for path in TOOL_CLEANUPS.get((name, invocation.verb), ())]
 
 
 def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> list[Removal]:
@@ -296,11 +303,14 @@ _SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
 _VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
-@lru_cache(maxsize=256)
 def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
-    """Cached per RUN like ``reading``: a rule asks once for each path it checks."""
+    """The RUN's mounts, resolved once per RUN: a rule asks once for each path it checks."""
+    return stage.facts(_resolve_mounts, run)
+
+
+def _resolve_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
     workdir = workdir_at(stage, run)
-    variables = Variables(_stage_settings(stage), run.index, {})
+    variables = Variables(stage_settings(stage), run.index, {})
     mounts: list[RunMount] = []
     for options in mount_options(run):
         target: str | None = None  # BuildKit refuses a bind, cache or tmpfs mount without one

@@ -25,7 +25,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .baseimages import native_entry
-from .runedit import tool_and_arguments, verb_index
+from .analysis import Invocation
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # Patterns run on whole files from the build context: none may backtrack over more than one line (`^\s*` would
@@ -281,16 +281,16 @@ class InstallCommand:
 
 
 def install_command(command: SimpleCommand) -> InstallCommand | None:
-    name, arguments = tool_and_arguments(command)
+    invocation = Invocation.of(command)
+    name, verb = invocation.tool, invocation.verb
     if name in PHP_EXTENSION_INSTALLERS:
-        return _php_extensions(name, arguments)
+        return _php_extensions(name, invocation.arguments)
     ecosystem = ECOSYSTEM_OF_TOOL.get(name or "")
-    index = verb_index(arguments)
-    if ecosystem is None or index is None or arguments[index] not in INSTALL_VERBS:
+    if ecosystem is None or verb not in INSTALL_VERBS:
         return None
-    if ecosystem == "go" and arguments[index] not in ("build", "install", "get", "download", "mod"):
+    if ecosystem == "go" and verb not in ("build", "install", "get", "download", "mod"):
         return None
-    rest = arguments[index + 1:]
+    rest = invocation.after_verb
     positional = _positional(rest)
     if any(word is None for word in positional):
         return InstallCommand(ecosystem, frozenset(), True)

@@ -10,7 +10,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .dependencies import json_object, requirement_files, requirement_lines
-from .runedit import tool_and_arguments, verb_index
+from .analysis import Invocation
 
 
 @dataclass(frozen=True)
@@ -220,12 +220,11 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
 
 
 def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
-    name, arguments = tool_and_arguments(command)
+    invocation = Invocation.of(command)
+    name, arguments, verb = invocation.tool, invocation.arguments, invocation.verb
     if name is None:
         return None
-    index = verb_index(arguments)
-    verb = arguments[index] if index is not None else None
-    rest = arguments[index:] if index is not None else []
+    rest = arguments[invocation.verb_at:] if verb is not None else []
     if name in ("pip", "pip3") and verb == "install":
         return _pip(rest, context)
     if name in ("npm", "yarn", "pnpm"):

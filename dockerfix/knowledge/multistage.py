@@ -17,7 +17,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
-from .runedit import shell_runs, tool_and_arguments, verb_index, workdir_at
+from .analysis import Invocation, shell_runs, tool_and_arguments, workdir_at
 from .shellfacts import Role, role
 
 PROMISES = ("cmd", "entrypoint", "user", "workdir", "env", "expose", "label", "volume", "healthcheck", "stopsignal", "shell")
@@ -82,8 +82,7 @@ def _text(document: Document, instruction: Instruction) -> str:
 def _build_command(ecosystem: str, command: SimpleCommand) -> bool:
     name, arguments = tool_and_arguments(command)
     words = [a for a in arguments if a is not None]
-    index = verb_index(arguments)
-    verb = arguments[index] if index is not None else None
+    verb = Invocation.of(command).verb
     if ecosystem == "go":
         return name == "go" and verb == "build"
     if ecosystem == "node":

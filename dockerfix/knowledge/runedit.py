@@ -4,22 +4,20 @@ supply the facts; the editing, the safety checks and the file's formatting style
 
 from __future__ import annotations
 
-import bisect
-import csv
-import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import ClassVar, Iterator, Sequence
-from weakref import WeakKeyDictionary
+from typing import TYPE_CHECKING, ClassVar, Iterator, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
-from .shellfacts import python_module_command
+from .analysis import Invocation, cache_mount_targets, shell_runs, tool_and_arguments
+
+if TYPE_CHECKING:  # cachemounts reads base images, whose knowledge formats RUNs with this module's Style
+    from .cachemounts import CacheMount
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,8 @@ class Style:
 
     @classmethod
     def of(cls, document: Document) -> "Style":
-        return _style_of(document)
+        """Every layer rule asks for the style of the same document: it is measured once."""
+        return document.facts(cls.measure)
 
     @classmethod
     def of_runs(cls, document: Document, runs: Sequence[Instruction]) -> "Style":
@@ -67,12 +66,6 @@ class Style:
         if self.leading_operator:
             return f" {escape}{newline}{comment_lines}{self.indent}&& {command}"
         return f" && {escape}{newline}{comment_lines}{self.indent}{command}"
-
-
-@lru_cache(maxsize=8)
-def _style_of(document: Document) -> Style:
-    """Every layer rule asks for the style of the same document; measure it once."""
-    return Style.measure(document)
 
 
 def append_blocker(run: Instruction) -> str | None:
@@ -218,87 +211,6 @@ def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
     return found
 
 
-def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
-    """Shell-form RUNs of a stage that parsed, with their commands."""
-    for instruction, commands in _shell_runs(stage):
-        yield instruction, list(commands)
-
-
-@lru_cache(maxsize=64)
-def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, ...]], ...]:
-    """Every rule walks the same stages of the same document: find their RUNs once."""
-    return tuple(
-        (instruction, instruction.shell.simple_commands())
-        for instruction in stage.instructions
-        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error
-    )
-
-
-# Kept as long as the command: a cache of fixed size forgot a RUN's commands between two rules once a file had
-# more commands than it held, and then every rule read every command again (16,000 -> 32,000 commands: 3.5x the time)
-_TOOLS: WeakKeyDictionary[SimpleCommand, tuple[str | None, list[str | None]]] = WeakKeyDictionary()
-
-
-def tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
-    """The program a command runs, with `python -m pip` read as `pip` and a path like /usr/bin/pip as `pip`."""
-    try:
-        return _TOOLS[command]
-    except KeyError:
-        found = _TOOLS[command] = _read_tool_and_arguments(command)
-        return found
-
-
-def _read_tool_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
-    name = command.name_literal
-    if name is None:
-        return None, command.argument_literals
-    name, arguments = python_module_command(name.rsplit("/", 1)[-1], command.argument_literals)
-    return name, list(arguments)
-
-
-def verb_index(arguments: Sequence[str | None]) -> int | None:
-    """Index of the first argument that is not an option: `apt-get -y install x` -> 1."""
-    for index, argument in enumerate(arguments):
-        if argument is None:
-            return None
-        if not argument.startswith("-"):
-            return index
-    return None
-
-
-# BuildKit's other names for a mount's target (`parseMount`)
-_TARGET_KEYS = ("dst", "destination")
-
-
-def mount_options(run: Instruction) -> list[dict[str, str]]:
-    """The options of each `--mount` flag of the RUN as BuildKit's ``parseMount`` reads them, before variables are
-    expanded: the flag as BuildKit extracts it (its quotes removed), then CSV fields (a field may be quoted), keys in
-    any case, `dst` and `destination` as `target`, the type `bind` unless given (in lower case, as BuildKit
-    compares it); a later field wins."""
-    found = []
-    for flag in run.parsed.flags:
-        name, equals, value = flag[2:].partition("=")
-        if name.lower() != "mount" or not equals:
-            continue
-        try:
-            fields = next(csv.reader([value]), [])
-        except csv.Error:
-            fields = []
-        options = {"type": "bind"}
-        for field in fields:
-            key, _, text = field.partition("=")
-            key = key.lower()
-            options["target" if key in _TARGET_KEYS else key] = text
-        options["type"] = options["type"].lower()
-        found.append(options)
-    return found
-
-
-def cache_mount_targets(run: Instruction) -> list[str]:
-    """Targets of `--mount=type=cache` flags as written: what is cached there never reaches the image."""
-    return [options.get("target", "") for options in mount_options(run) if options["type"] == "cache"]
-
-
 def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
     """Whether some `rm` among the commands removes a path matching the regular expression ``pattern``."""
     regex = re.compile(pattern)
@@ -309,52 +221,43 @@ def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
     return False
 
 
-def env_set_before(stage: Stage, run: Instruction, name: str) -> bool:
-    """Whether ENV or ARG sets ``name`` in the stage before ``run``."""
-    return _first_setting(stage).get(name, run.index) < run.index
+class CacheRule(Rule):
+    """A layer rule about a cache a RUN leaves in the image: what its fix removes, and how a build cache mount may
+    hold the cache instead."""
+
+    cached_paths: ClassVar[tuple[str, ...]] = ()
+
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """What the fix removes from this RUN's image (`dockerfix verify` accepts exactly that)."""
+        return ContentChange(removes=self.cached_paths)
+
+    @property
+    def cache_mount(self) -> CacheMount | None:
+        """How a build cache mount holds the cache instead of the rule's own fix (``cachemounts.CacheMount``)."""
+        return None
+
+    def removed_content(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """``content_change``, with the folders the stage or the RUN moved a mountable cache to."""
+        declared = self.content_change(stage, run, commands)
+        mount = self.cache_mount
+        return declared if mount is None else mount.content_change(declared, stage, run, commands)
+
+    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+        mount = self.cache_mount
+        return None if mount is None else mount.fix(self, document, stage, run, commands, context)
 
 
-@lru_cache(maxsize=64)
-def _first_setting(stage: Stage) -> dict[str, int]:
-    """Each name ENV or ARG sets in the stage, with the index of the first instruction that sets it: one scan per
-    stage, not one per RUN asking."""
-    first: dict[str, int] = {}
-    for instruction in stage.instructions:
-        if instruction.cmd == "env":
-            names = instruction.value[0::2]
-        elif instruction.cmd == "arg":
-            names = tuple(word.partition("=")[0] for word in instruction.value)
-        else:
-            continue
-        for name in names:
-            first.setdefault(name, instruction.index)
-    return first
-
-
-class AppendCleanupRule(Rule):
+class AppendCleanupRule(CacheRule):
     """A RUN that installs with a package manager but leaves its cache behind gets the cleanup appended."""
 
     cleanup: ClassVar[str] = ""
-    cached_paths: ClassVar[tuple[str, ...]] = ()
-
-    def content_change(self) -> ContentChange:
-        """What the cleanup removes from the image (`dockerfix verify` accepts exactly that)."""
-        return ContentChange(removes=self.cached_paths)
-
-    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
-        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
-        return self.content_change()
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        raise NotImplementedError
-
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        """Whether the RUN already removes the mess: what ``already_clean`` sees in its commands, unless the rule
-        needs the stage to tell (a variable that points the cache elsewhere, a WORKDIR)."""
-        return self.already_clean(commands)
+        """Whether the RUN already removes the mess (or keeps it out of the image)."""
+        raise NotImplementedError
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         """A rule-specific reason not to fix this RUN (the finding is still reported)."""
@@ -365,18 +268,9 @@ class AppendCleanupRule(Rule):
         them (checked by ``blocker`` first)."""
         return [], ""
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
-        """The command that cleans up after these commands."""
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+        """The command that cleans up after this RUN's commands (``blocker`` says when none can be written)."""
         return self.cleanup
-
-    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
-        """The cleanup for this RUN, for a rule whose cleanup names folders the stage decides (``cleanup_for``
-        unless overridden; ``blocker`` says when no folder can be named)."""
-        return self.cleanup_for(commands)
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        """The fix that mounts a build cache over the mess instead (``cachemounts.CacheMountFix``), or None."""
-        return None
 
     def message(self, cleanup: str) -> str:
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
@@ -391,7 +285,7 @@ class AppendCleanupRule(Rule):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
-                cleanup = self.cleanup_in(document, stage, run, commands)
+                cleanup = self.cleanup_command(document, stage, run, commands)
                 mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
@@ -407,27 +301,18 @@ class AppendCleanupRule(Rule):
                     f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
                     [append_edit(document, run, cleanup), *companions],
                     Applicability.UNSAFE,
-                    self.content_change_in(stage, run, commands),
+                    self.removed_content(stage, run, commands),
                 )
                 yield self.finding(self.message(cleanup), start, end, fix)
 
 
-class AddFlagRule(Rule):
+class AddFlagRule(CacheRule):
     """A package-manager command gets a flag that keeps its cache (or extras) out of the image."""
 
     flag: ClassVar[str]
     effect: ClassVar[str]
-    cached_paths: ClassVar[tuple[str, ...]] = ()
 
-    def content_change(self) -> ContentChange:
-        """What the flag keeps out of the image (`dockerfix verify` accepts exactly that)."""
-        return ContentChange(removes=self.cached_paths)
-
-    def content_change_in(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
-        """``content_change`` for this RUN, for a rule that knows where the stage moved the cache (``CacheMountFix``)."""
-        return self.content_change()
-
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
+    def wants_flag(self, invocation: Invocation) -> bool:
         """The command is one this rule is about (the flag's absence is checked separately)."""
         raise NotImplementedError
 
@@ -441,13 +326,9 @@ class AddFlagRule(Rule):
         """Whether the command at ``position`` of the RUN is left alone (what the variables it sees say)."""
         return False
 
-    def flag_index(self, arguments: list[str | None]) -> int | None:
+    def flag_index(self, invocation: Invocation) -> int | None:
         """The argument the flag goes after: the verb (`pip install`), or the last word of a longer subcommand."""
-        return verb_index(arguments)
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        """The fix that mounts a build cache over the cache instead (``cachemounts.CacheMountFix``), or None."""
-        return None
+        return invocation.verb_at
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
@@ -458,56 +339,19 @@ class AddFlagRule(Rule):
                     continue
                 mounted = self.mount_fix(document, stage, run, commands, context)
                 for position, command in enumerate(commands):
-                    name, arguments = tool_and_arguments(command)
-                    if not self.wants_flag(name, arguments) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
+                    invocation = Invocation.of(command)
+                    arguments = invocation.arguments
+                    if not self.wants_flag(invocation) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
                         continue
-                    verb, after = verb_index(arguments), self.flag_index(arguments)
+                    verb, after = invocation.verb_at, self.flag_index(invocation)
                     if verb is None or after is None:
                         continue
-                    # arguments may be shifted by `python -m pip`: find the verb among the command's own words
-                    own_index = len(command.arguments) - len(arguments) + after
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
-                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [insert_after(run, command, own_index, self.flag)], Applicability.UNSAFE, self.content_change_in(stage, run, commands))
+                    edit = insert_after(run, command, invocation.own_index(after), self.flag)
+                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [edit], Applicability.UNSAFE, self.removed_content(stage, run, commands))
                     verb_words = [word for word in arguments[verb:after + 1] if word is not None and not word.startswith("-")]
-                    yield self.finding(f"`{' '.join([str(name), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
-
-
-def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
-    """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
-    may set its own, or through a variable)."""
-    indexes, folders = _workdirs(stage)
-    position = bisect.bisect_left(indexes, instruction.index)
-    return folders[position - 1] if position else None
-
-
-def copy_destination(stage: Stage, copy: Instruction) -> str | None:
-    """Where a COPY/ADD writes, absolute and normalised (a relative destination is below the WORKDIR); None when a
-    variable or an unknown WORKDIR hides it."""
-    destination = copy.value[-1]
-    workdir = "/" if destination.startswith("/") else workdir_at(stage, copy)
-    if "$" in destination or workdir is None:
-        return None
-    return posixpath.normpath(posixpath.join(workdir, destination))
-
-
-@lru_cache(maxsize=64)
-def _workdirs(stage: Stage) -> tuple[list[int], list[str | None]]:
-    """Each WORKDIR of the stage (its index) and the folder in effect after it: one scan per stage, not one per
-    instruction asking."""
-    indexes: list[int] = []
-    folders: list[str | None] = []
-    folder: str | None = None
-    for instruction in stage.instructions:
-        if instruction.cmd == "workdir" and instruction.value:
-            target = instruction.value[0]
-            if "$" in target or (folder is None and not target.startswith("/")):
-                folder = None
-            else:
-                folder = posixpath.normpath(posixpath.join(folder or "/", target))
-            indexes.append(instruction.index)
-            folders.append(folder)
-    return indexes, folders
+                    yield self.finding(f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
 
 
 WHOLE_CONTEXT = {".", "./"}

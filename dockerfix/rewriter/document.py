@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Iterator, Union
 
 from . import shell
+from .facts import Analysed
 from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
 from .source import Source, SourceError
 
@@ -141,7 +142,7 @@ class Segment:
 
 
 @dataclass(frozen=True, eq=False)
-class Instruction:
+class Instruction(Analysed):
     """One instruction with every line it spans: continuations, comment and blank lines inside them, heredocs."""
 
     index: int
@@ -233,7 +234,7 @@ Element = Union[Directive, Comment, BlankLine, Instruction]
 
 
 @dataclass(frozen=True, eq=False)
-class Stage:
+class Stage(Analysed):
     """A FROM and the instructions up to the next FROM. Compared and hashed by identity: rules cache per stage, and
     hashing the instruction tuple on every look-up would cost a scan of the stage."""
 
@@ -256,7 +257,7 @@ class Stage:
 
 
 @dataclass(frozen=True, eq=False)
-class Document:
+class Document(Analysed):
     source: Source
     lines: tuple[Line, ...]
     escape: str

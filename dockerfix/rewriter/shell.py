@@ -15,6 +15,8 @@ from functools import cached_property, lru_cache
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from .facts import Analysed
+
 _SEPARATORS = {";", "&", ";;", "\n"}
 _LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
 _SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
@@ -38,7 +40,7 @@ class Word:
 
 
 @dataclass(frozen=True, eq=False)
-class SimpleCommand:
+class SimpleCommand(Analysed):
     start: int
     end: int
     name: Word | None

@@ -10,9 +10,10 @@ from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
-from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
@@ -22,11 +23,8 @@ LISTS_FILE = "/var/lib/apt/lists/deb.debian.org_debian_dists_stable_InRelease"
 
 
 def apt_verb(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    if name not in APT:
-        return None
-    index = verb_index(arguments)
-    return None if index is None else arguments[index]
+    invocation = Invocation.of(command)
+    return invocation.verb if invocation.tool in APT else None
 
 
 def refreshes_lists(command: SimpleCommand) -> bool:
@@ -35,7 +33,7 @@ def refreshes_lists(command: SimpleCommand) -> bool:
     return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
 
 
-class AptListsCleanup(CacheMountFix, AppendCleanupRule):
+class AptListsCleanup(AppendCleanupRule):
     """Remove /var/lib/apt/lists in the RUN that ran `apt-get update`.
 
     What it does
@@ -152,11 +150,15 @@ class AptListsCleanup(CacheMountFix, AppendCleanupRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/var/lib/apt/lists",))
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
+
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
         first = next(position for position, command in enumerate(commands) if refreshes_lists(command))

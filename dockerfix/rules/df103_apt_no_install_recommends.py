@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from dockerfix.knowledge.runedit import AddFlagRule, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AddFlagRule
 
 # apt-get's options that make `install` only print what it would do.
 SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})
@@ -78,7 +81,7 @@ class AptNoInstallRecommends(AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         # Fewer packages: any of their files may be missing, and the package managers' records of what is installed
         # differ (measured with `dockerfix verify` on `apt-get install -y curl`).
         return ContentChange(
@@ -86,9 +89,8 @@ class AptNoInstallRecommends(AddFlagRule):
             alters=("/var/lib/dpkg", "/var/lib/apt/extended_states", "/var/cache/debconf", "/var/log", "/etc/ld.so.cache"),
         )
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        index = verb_index(arguments)
-        return name in ("apt-get", "apt") and index is not None and arguments[index] == "install" and not simulates(arguments)
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.runs(("apt-get", "apt"), ("install",)) and not simulates(invocation.arguments)
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return any(

@@ -10,7 +10,8 @@ from dockerfix.rewriter.rule import Example, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after, shell_runs, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after
 
 # A file apk writes when it fetches the index: a removal must cover it (`rm -rf /var/cache/apk/*`, the folder, ...).
 INDEX_FILE = "/var/cache/apk/APKINDEX.00740ba1.tar.gz"
@@ -21,9 +22,8 @@ NEEDS_NO_INDEX = ("del",)
 
 
 def apk_verb(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return arguments[index] if name == "apk" and index is not None else None
+    invocation = Invocation.of(command)
+    return invocation.verb if invocation.tool == "apk" else None
 
 
 def caches_index(command: SimpleCommand) -> bool:
@@ -101,9 +101,8 @@ class ApkNoCache(AddFlagRule):
         Example("FROM alpine\nRUN apk update\nRUN apk add curl\n", "FROM alpine\nRUN apk update\nRUN apk add --no-cache curl\n", unsafe=True),
     )
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        index = verb_index(arguments)
-        return name == "apk" and index is not None and arguments[index] == "add" and "--no-network" not in arguments
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.runs(("apk",), ("add",)) and "--no-network" not in invocation.arguments
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         """Cleaned up already, or given one finding for its `apk update` (see ``update_findings``)."""
@@ -122,9 +121,9 @@ class ApkNoCache(AddFlagRule):
                 update = next((command for command in commands if updates_index(command)), None)
                 if update is None or self.cleaned_up(stage, run, commands):
                     continue
-                yield self.update_finding(document, run, commands, update)
+                yield self.update_finding(document, stage, run, commands, update)
 
-    def update_finding(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
+    def update_finding(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
         start = run.arguments_to_source(update.start)
         end = run.arguments_to_source(update.end, end=True)
         message = "`apk update` leaves the package index in /var/cache/apk in the layer"
@@ -133,13 +132,13 @@ class ApkNoCache(AddFlagRule):
         dropped = self.drop_update(document, run, commands, update)
         if dropped is not None:
             title = "Drop `apk update` and install with `apk add --no-cache` (the index is no longer kept in the image)"
-            fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change())
+            fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change(stage, run, commands))
             return self.finding(f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix)
         reason = append_blocker(run)
         if reason is not None:
             return self.finding(f"{message} (not fixed: {reason})", start, end)
         fix = self.fix(f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)", [append_edit(document, run, INDEX_CLEANUP)],
-                       Applicability.UNSAFE, self.content_change())
+                       Applicability.UNSAFE, self.content_change(stage, run, commands))
         return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix)
 
     def drop_update(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> list[Edit] | None:
@@ -160,8 +159,7 @@ class ApkNoCache(AddFlagRule):
             return None
         edits = [Edit.delete(start, end)]
         for command in commands:
-            name, arguments = tool_and_arguments(command)
-            if apk_verb(command) in NO_CACHE_VERBS and self.flag not in arguments and "--no-network" not in arguments:
-                own_index = len(command.arguments) - len(arguments) + verb_index(arguments)
-                edits.append(insert_after(run, command, own_index, self.flag))
+            invocation = Invocation.of(command)
+            if apk_verb(command) in NO_CACHE_VERBS and self.flag not in invocation.arguments and "--no-network" not in invocation.arguments:
+                edits.append(insert_after(run, command, invocation.own_index(invocation.verb_at), self.flag))
         return edits

@@ -8,13 +8,15 @@ from dockerfix.rewriter.rule import Example
 
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMountFix, ToolCache
-from dockerfix.knowledge.runedit import AddFlagRule, env_set_before, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cleanups import env_set_before
+from dockerfix.knowledge.runedit import AddFlagRule
 
 PIP = ("pip", "pip3", "pip2")
 
 
-class PipNoCacheDir(CacheMountFix, AddFlagRule):
+class PipNoCacheDir(AddFlagRule):
     """Install Python packages with `pip install --no-cache-dir`.
 
     What it does
@@ -94,12 +96,11 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/root/.cache",))
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        index = verb_index(arguments)
-        return name in PIP and index is not None and arguments[index] == "install"
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.runs(PIP, ("install",))
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         # pip's option parser takes any unambiguous abbreviation: `--no-cache` is `--no-cache-dir`
@@ -108,9 +109,13 @@ class PipNoCacheDir(CacheMountFix, AddFlagRule):
             for argument in arguments
         )
 
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
+
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
-        return [(position, PIP_CACHE) for position, command in enumerate(commands) if self.wants_flag(*tool_and_arguments(command))
-                and not self.has_flag(tool_and_arguments(command)[1])]
+        return [(position, PIP_CACHE) for position, command in enumerate(commands) if self.wants_flag(Invocation.of(command))
+                and not self.has_flag(Invocation.of(command).arguments)]
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 
 INSTALL_VERBS = {"install", "groupinstall", "localinstall", "reinstall", "update", "upgrade", "in", "up", "dup", "dist-upgrade"}
 CLEANUPS = {"yum": "yum clean all", "dnf": "dnf clean all", "microdnf": "microdnf clean all", "tdnf": "tdnf clean all", "zypper": "zypper clean --all"}
 
 
 def manager(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    if name in CLEANUPS and index is not None and arguments[index] in INSTALL_VERBS:
-        return name
-    return None
+    invocation = Invocation.of(command)
+    return invocation.tool if invocation.runs(CLEANUPS, INSTALL_VERBS) else None
 
 
 class RpmCacheClean(AppendCleanupRule):
@@ -72,13 +71,10 @@ class RpmCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return manager(command) is not None
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        for command in commands:
-            name, arguments = tool_and_arguments(command)
-            index = verb_index(arguments)
-            if name in CLEANUPS and index is not None and arguments[index] in ("clean", "cc"):
-                return True
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+        if any(Invocation.of(command).runs(CLEANUPS, ("clean", "cc")) for command in commands):
+            return True
         return removes_path(commands, r"^/var/cache/(yum|dnf|zypp|tdnf)")
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         return CLEANUPS[next(name for command in commands if (name := manager(command)))]

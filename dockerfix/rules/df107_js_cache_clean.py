@@ -7,10 +7,11 @@ from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cachemounts import (
-    NPM_CACHE, PNPM_METADATA, PNPM_STORE, YARN_V1_CACHE, CacheMountFix, ToolCache, cache_handled, removal_cleanup,
+    NPM_CACHE, PNPM_METADATA, PNPM_STORE, YARN_V1_CACHE, CacheMount, ToolCache, cache_handled, removal_cleanup,
 )
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AppendCleanupRule, shell_runs, stages_built_on, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 # `pnpm fetch` is not among them: it fills the store for a later `pnpm install --offline`, which needs it
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}, "pnpm": {"install", "i", "add"}}
@@ -19,16 +20,25 @@ PNPM_CACHES = (PNPM_STORE, PNPM_METADATA)
 
 
 def tool(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
+    invocation = Invocation.of(command)
+    name, arguments = invocation.tool, invocation.arguments
     if name not in INSTALLS:
         return None
-    index = verb_index(arguments)
-    if index is None:
+    if invocation.verb is None:
         # a bare `yarn` (options only) installs
         return name if name == "yarn" and all(argument is not None for argument in arguments) else None
     if name == "pnpm" and "--offline" in arguments:
         return None  # it downloads nothing: the store it reads was filled before
-    return name if arguments[index] in INSTALLS[name] else None
+    return name if invocation.verb in INSTALLS[name] else None
+
+
+def cleans_cache(commands: list[SimpleCommand]) -> bool:
+    """Whether `npm cache clean` (or `rm`) or `yarn cache clean` is among the commands."""
+    for command in commands:
+        name, arguments = tool_and_arguments(command)
+        if name in CLEANUPS and "cache" in arguments and ("clean" in arguments or "rm" in arguments):
+            return True
+    return False
 
 
 def offline_pnpm_later(document: Document, stage: Stage, run: Instruction) -> bool:
@@ -52,7 +62,7 @@ def pnpm_positions(commands: list[SimpleCommand]) -> list[int]:
     return [position for position, command in enumerate(commands) if tool(command) == "pnpm"]
 
 
-class JsCacheClean(CacheMountFix, AppendCleanupRule):
+class JsCacheClean(AppendCleanupRule):
     """Clean the npm, yarn or pnpm cache in the RUN that installed packages.
 
     What it does
@@ -180,6 +190,10 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return tool(command) is not None
 
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
+
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
         found = []
         for position, command in enumerate(commands):
@@ -203,7 +217,7 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
             for position in pnpm_positions(commands)
         )
         others = any(tool(command) in CLEANUPS for command in commands)
-        return pnpm_clean and (not others or self.already_clean(commands) or self.already_mounted(stage, run, commands))
+        return pnpm_clean and (not others or cleans_cache(commands) or self.cache_mount.already_mounted(stage, run, commands))
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         positions = pnpm_positions(list(run.shell.simple_commands()))
@@ -216,16 +230,9 @@ class JsCacheClean(CacheMountFix, AppendCleanupRule):
     def pnpm_removal(self, document: Document, stage: Stage, run: Instruction, positions: list[int]) -> tuple[str, str | None]:
         return removal_cleanup(document, stage, run, [(position, cache) for position in positions for cache in PNPM_CACHES])
 
-    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         used = dict.fromkeys(name for command in commands if (name := tool(command)))
         parts = [CLEANUPS[name] for name in used if name in CLEANUPS]
         if "pnpm" in used:
             parts.append(self.pnpm_removal(document, stage, run, pnpm_positions(commands))[0])
         return " && ".join(parts)
-
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
-        for command in commands:
-            name, arguments = tool_and_arguments(command)
-            if name in CLEANUPS and "cache" in arguments and ("clean" in arguments or "rm" in arguments):
-                return True
-        return False

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 
-from dockerfix.knowledge.runedit import AddFlagRule, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AddFlagRule
 
 
 class GemNoDocument(AddFlagRule):
@@ -42,13 +45,12 @@ class GemNoDocument(AddFlagRule):
         Example("FROM ruby:3.3\nRUN gem install bundler\n", "FROM ruby:3.3\nRUN gem install --no-document bundler\n", unsafe=True),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         # the documentation folder of each gem directory: the official images', Debian's and a source-built Ruby's
         return ContentChange(removes=("/usr/local/bundle/doc", "/var/lib/gems/*/doc", "/usr/local/lib/ruby/gems/*/doc"))
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        index = verb_index(arguments)
-        return name == "gem" and index is not None and arguments[index] in ("install", "update")
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.runs(("gem",), ("install", "update"))
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return any(argument in ("--no-document", "-N", "--no-rdoc") for argument in arguments)

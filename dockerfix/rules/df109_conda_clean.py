@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 CONDAS = ("conda", "mamba", "micromamba")
 
 
 def verb(command: SimpleCommand) -> tuple[str | None, str | None]:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name, (arguments[index] if index is not None else None)
+    invocation = Invocation.of(command)
+    return invocation.tool, invocation.verb
 
 
 class CondaClean(AppendCleanupRule):
@@ -57,9 +58,9 @@ class CondaClean(AppendCleanupRule):
         name, action = verb(command)
         return name in CONDAS and action in ("install", "create", "update")
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return any(name in CONDAS and action == "clean" for name, action in map(verb, commands))
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         name = next(name for command in commands if self.creates_mess(command) for name in [verb(command)[0]])
         return f"{name} clean -afy"

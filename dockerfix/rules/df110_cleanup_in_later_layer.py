@@ -10,7 +10,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text, copy_destination, shell_runs, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, copy_destination, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text
 from dockerfix.knowledge.shellfacts import manager_of
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
@@ -25,9 +26,7 @@ def cleanup_paths(command: SimpleCommand) -> list[str] | None:
         if not paths or any(argument is None for argument in arguments) or not all(path.startswith("/") for path in paths):
             return None
         return [path.rstrip("*").rstrip("/") or "/" for path in paths]
-    manager = manager_of(name)
-    index = verb_index(arguments)
-    if manager is not None and index is not None and arguments[index] in CACHE_CLEANUPS:
+    if manager_of(name) is not None and Invocation.of(command).verb in CACHE_CLEANUPS:
         return []
     return None
 

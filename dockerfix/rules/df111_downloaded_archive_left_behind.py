@@ -12,7 +12,8 @@ from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import append_blocker, append_edit, shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.runedit import append_blocker, append_edit
 
 ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}

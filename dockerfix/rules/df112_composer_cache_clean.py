@@ -8,9 +8,10 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
 CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}
@@ -18,11 +19,8 @@ LOCATION_VARIABLES = ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
 
 
 def composer_verb(command: SimpleCommand) -> str | None:
-    name, arguments = tool_and_arguments(command)
-    if name not in ("composer", "composer.phar"):
-        return None
-    index = verb_index(arguments)
-    return None if index is None else arguments[index]
+    invocation = Invocation.of(command)
+    return invocation.verb if invocation.tool in ("composer", "composer.phar") else None
 
 
 def cache_folders(environment: Mapping[str, str]) -> tuple[str, ...]:
@@ -54,7 +52,7 @@ def nested_location(commands: list[SimpleCommand]) -> str | None:
     return None
 
 
-class ComposerCacheClean(CacheMountFix, AppendCleanupRule):
+class ComposerCacheClean(AppendCleanupRule):
     """Clear Composer's download cache in the RUN that installed PHP packages.
 
     What it does
@@ -163,6 +161,10 @@ class ComposerCacheClean(CacheMountFix, AppendCleanupRule):
                 return False
         return True
 
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
+
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
         if nested_location(commands) is not None:
             return None
@@ -173,7 +175,7 @@ class ComposerCacheClean(CacheMountFix, AppendCleanupRule):
         culprit = next(command for command in commands if self.creates_mess(command))
         return [word.text for word in culprit.assignments if word.text.partition("=")[0] in LOCATION_VARIABLES]
 
-    def cleanup_for(self, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         """`composer clear-cache`, given the same cache location as the install when only the install was given it."""
         return " ".join([*self.location_assignments(commands), self.cleanup])
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 
 
 def bundle_install(command: SimpleCommand) -> bool:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name in ("bundle", "bundler") and (index is None or arguments[index] == "install")
+    invocation = Invocation.of(command)
+    return invocation.tool in ("bundle", "bundler") and invocation.verb in (None, "install")
 
 
 class BundlerCacheClean(AppendCleanupRule):
@@ -57,5 +58,5 @@ class BundlerCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return bundle_install(command)
 
-    def already_clean(self, commands: list[SimpleCommand]) -> bool:
+    def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return removes_path(commands, r"/cache(/|$)") or any(c.name_literal == "rm" and None in c.argument_literals for c in commands)

@@ -10,7 +10,8 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path, shell_runs, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path
 
 CLONE_OPTIONS_WITH_VALUE = {
     "--depth", "-b", "--branch", "-o", "--origin", "-c", "--config", "--reference", "-j", "--jobs", "--filter",
@@ -21,12 +22,11 @@ SCRATCH = re.compile(r"^/(tmp|usr/src|usr/local/src|opt/src|build|src)/[^/$*?]+/
 
 def cloned_into(command: SimpleCommand) -> str | None:
     """The scratch folder a `git clone URL DIR` writes, when it is a literal folder under /tmp, /usr/src, ..."""
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    if name != "git" or index is None or arguments[index] != "clone":
+    invocation = Invocation.of(command)
+    if not invocation.runs(("git",), ("clone",)):
         return None
     positional: list[str | None] = []
-    words = iter(arguments[index + 1:])
+    words = iter(invocation.after_verb)
     for word in words:
         if word in CLONE_OPTIONS_WITH_VALUE:
             next(words, None)

@@ -15,8 +15,7 @@ from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
-from .df202_add_to_copy import ADD_ONLY_FLAGS, ARCHIVE_NAME, remote
-from dockerfix.knowledge.runedit import copy_destination, shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.analysis import add_does_more_than_copy, copy_destination, shell_runs, tool_and_arguments, workdir_at
 
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod"})
 # Instructions that write no file and run nothing: the copied files are as the COPY left them until the next RUN.
@@ -109,7 +108,7 @@ def copy_target(stage: Stage, instruction: Instruction) -> CopyTarget | None:
     *sources, destination = instruction.value
     if any("$" in word or word.startswith("<<") for word in instruction.value):
         return None
-    if instruction.cmd == "add" and (any(flag.name in ADD_ONLY_FLAGS for flag in instruction.flags) or any(remote(s) or ARCHIVE_NAME.search(s) for s in sources)):
+    if instruction.cmd == "add" and add_does_more_than_copy(instruction, sources):
         return None
     absolute = copy_destination(stage, instruction)
     if absolute is None:

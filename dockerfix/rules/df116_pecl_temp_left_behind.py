@@ -7,7 +7,8 @@ from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 # PEAR's default download_dir and temp_dir are /tmp/pear/download and /tmp/pear/temp (`pecl config-show`).
 PEAR_FOLDER = "/tmp/pear"
@@ -15,9 +16,7 @@ PEAR_TEMP_FILE = "/tmp/pear/temp/package.xml"
 
 
 def pecl_install(command: SimpleCommand) -> bool:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name in ("pecl", "pear") and index is not None and arguments[index] in ("install", "upgrade")
+    return Invocation.of(command).runs(("pecl", "pear"), ("install", "upgrade"))
 
 
 class PeclTempLeftBehind(AppendCleanupRule):

@@ -13,7 +13,8 @@ from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
 from dockerfix.knowledge.baseimages import identify, resolved_reference
-from dockerfix.knowledge.runedit import append_blocker, append_edit, shell_runs, stages_built_on, tool_and_arguments
+from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
 from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})

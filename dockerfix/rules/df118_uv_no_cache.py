@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange, Fix
-from dockerfix.rewriter.rule import Example, RuleContext
+from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange
+from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMountFix, ToolCache
+from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AddFlagRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.analysis import Invocation, verb_index
+from dockerfix.knowledge.runedit import AddFlagRule
 
 # uv's subcommands that download into its cache to install (`uvx` and `uv run` run tools, they install nothing
 # the image keeps); the value is the second word a two-word subcommand needs
@@ -43,7 +44,7 @@ def option_value(arguments: list[str | None], option: str) -> str | None:
     return None
 
 
-class UvNoCache(CacheMountFix, AddFlagRule):
+class UvNoCache(AddFlagRule):
     """Install with uv without keeping its cache: `--no-cache`, or a cache mount with BuildKit.
 
     What it does
@@ -136,42 +137,40 @@ class UvNoCache(CacheMountFix, AddFlagRule):
         ),
     )
 
-    def content_change(self) -> ContentChange:
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=self.cached_paths)
 
-    def wants_flag(self, name: str | None, arguments: list[str | None]) -> bool:
-        return name == "uv" and install_word(arguments) is not None
+    def wants_flag(self, invocation: Invocation) -> bool:
+        return invocation.tool == "uv" and install_word(invocation.arguments) is not None
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return bool(NO_CACHE_FLAGS.intersection(argument for argument in arguments if argument is not None))
 
-    def flag_index(self, arguments: list[str | None]) -> int | None:
-        return install_word(arguments)
+    def flag_index(self, invocation: Invocation) -> int | None:
+        return install_word(invocation.arguments)
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
         environment = reading(stage, run).environments[position]
-        arguments = tool_and_arguments(run.shell.simple_commands()[position])[1]
+        arguments = Invocation.of(run.shell.simple_commands()[position]).arguments
         no_cache = environment.get("UV_NO_CACHE", "0").lower() not in FALSE_VALUES
         symlinked = "symlink" in (environment.get("UV_LINK_MODE"), option_value(arguments, "--link-mode"))
         return no_cache or symlinked
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return self.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))
+
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches, note="; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences")
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
         found = []
         for position, command in enumerate(commands):
-            name, arguments = tool_and_arguments(command)
-            if not self.wants_flag(name, arguments) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
+            invocation = Invocation.of(command)
+            arguments = invocation.arguments
+            if not self.wants_flag(invocation) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
                 continue
             if option_value(arguments, "--cache-dir") is not None:
                 return None  # a folder given on the command line: the flag
             found.append((position, UV_CACHE))
         return found
-
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
-        fix = super().mount_fix(document, stage, run, commands, context)
-        if fix is None:
-            return None
-        note = "; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences"
-        return self.fix(fix.title + note, list(fix.edits), fix.applicability, fix.changes)

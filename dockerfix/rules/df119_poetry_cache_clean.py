@@ -6,20 +6,19 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import POETRY_ARTIFACTS, POETRY_HTTP_CACHE, CacheMountFix, ToolCache, cache_handled, removal_cleanup
-from dockerfix.knowledge.runedit import AppendCleanupRule, tool_and_arguments, verb_index
+from dockerfix.knowledge.cachemounts import POETRY_ARTIFACTS, POETRY_HTTP_CACHE, CacheMount, ToolCache, cache_handled, removal_cleanup
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "add", "update", "sync"}
 POETRY_CACHES = (POETRY_HTTP_CACHE, POETRY_ARTIFACTS)
 
 
 def installs(command: SimpleCommand) -> bool:
-    name, arguments = tool_and_arguments(command)
-    index = verb_index(arguments)
-    return name == "poetry" and index is not None and arguments[index] in INSTALL_VERBS
+    return Invocation.of(command).runs(("poetry",), INSTALL_VERBS)
 
 
-class PoetryCacheClean(CacheMountFix, AppendCleanupRule):
+class PoetryCacheClean(AppendCleanupRule):
     """Remove Poetry's HTTP cache and downloaded archives in the RUN that installed, or mount them with BuildKit.
 
     What it does
@@ -107,13 +106,17 @@ class PoetryCacheClean(CacheMountFix, AppendCleanupRule):
     def positions(self, commands: list[SimpleCommand]) -> list[int]:
         return [position for position, command in enumerate(commands) if installs(command)]
 
+    @property
+    def cache_mount(self) -> CacheMount:
+        return CacheMount(self.caches)
+
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
         return [(position, cache) for position in self.positions(commands) for cache in POETRY_CACHES]
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return all(cache_handled(stage, run, position, cache) for position, cache in self.caches(stage, run, commands))
 
-    def cleanup_in(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
+    def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         return removal_cleanup(document, stage, run, self.caches(stage, run, commands))[0]
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:

@@ -12,7 +12,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from dockerfix.knowledge.ecosystems import Install, recognise
-from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, shell_runs, source_copy, steps_from, verb_index, workdir_at
+from dockerfix.knowledge.analysis import shell_runs, verb_index, workdir_at
+from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, source_copy, steps_from
 from dockerfix.knowledge.shellfacts import Role, manager_of, role
 
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)

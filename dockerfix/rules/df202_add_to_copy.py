@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.knowledge.analysis import add_does_more_than_copy
 
-ADD_ONLY_FLAGS = {"checksum", "keep-git-dir", "unpack"}
-ARCHIVE_NAME = re.compile(r"\.(tar|gz|tgz|bz2|tbz2?|xz|txz|zst|lz4)$|\.tar\.", re.IGNORECASE)
 # what ADD recognises as an archive to extract: tar, gzip, bzip2 and xz streams
 MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
-
-
-def remote(source: str) -> bool:
-    return "://" in source or source.startswith("git@")
 
 
 def is_archive(context: BuildContext, path: str) -> bool:
@@ -65,10 +59,10 @@ class AddToCopy(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
         for instruction in document.instructions:
-            if instruction.cmd != "add" or len(instruction.value) < 2 or any(f.name in ADD_ONLY_FLAGS for f in instruction.flags):
+            if instruction.cmd != "add" or len(instruction.value) < 2:
                 continue
             sources = [s for s in instruction.value[:-1] if not s.startswith("<<")]
-            if any(remote(source) or ARCHIVE_NAME.search(source) or "$" in source for source in sources):
+            if add_does_more_than_copy(instruction, sources) or any("$" in source for source in sources):
                 continue
             applicability = self.applicability(build_context, instruction, sources)
             if applicability is None:

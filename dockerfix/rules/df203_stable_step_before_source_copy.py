@@ -13,7 +13,8 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.runedit import copy_destination, source_copy, steps_from, tool_and_arguments
+from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
+from dockerfix.knowledge.runedit import source_copy, steps_from
 from dockerfix.knowledge.shellfacts import manager_of, subcommand
 
 # Folders that package installs, users and the system write to: a source copied into one of them may be overwritten
@@ -272,16 +273,12 @@ class StableStepBeforeSourceCopy(Rule):
 
     @staticmethod
     def flags_allowed(run: Instruction, folder: str) -> bool:
-        for flag in run.flags:
-            if flag.name == "network":
-                continue
-            if flag.name != "mount" or flag.value is None:
-                return False
-            fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-            target = fields.get("target") or fields.get("dst") or fields.get("destination") or ""
-            if fields.get("type") not in ("cache", "tmpfs") or not target.startswith("/") or related(target, folder):
-                return False
-        return True
+        if any(flag.name not in ("network", "mount") or (flag.name == "mount" and flag.value is None) for flag in run.flags):
+            return False
+        return all(
+            options["type"] in ("cache", "tmpfs") and options.get("target", "").startswith("/") and not related(options["target"], folder)
+            for options in mount_options(run)
+        )
 
     @staticmethod
     def only_commands(source: str, commands: tuple[SimpleCommand, ...]) -> bool:

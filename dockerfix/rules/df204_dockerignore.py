@@ -6,7 +6,6 @@ import posixpath
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, TypeVar
-from weakref import WeakKeyDictionary
 
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
@@ -15,7 +14,7 @@ from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import shipped_offset_test
-from dockerfix.knowledge.runedit import workdir_at
+from dockerfix.knowledge.analysis import mount_options, workdir_at
 
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
@@ -51,16 +50,9 @@ Answer = TypeVar("Answer")
 
 
 def _once_per_context(question: Callable[[BuildContext], Answer]) -> Callable[[BuildContext], Answer]:
-    """Every Dockerfile of a context asks the same about it: answer once (N Dockerfiles sharing a context cost N
-    reads, not N squared), and forget the answer with the context."""
-    answers: WeakKeyDictionary[BuildContext, Answer] = WeakKeyDictionary()
-
-    def ask(context: BuildContext) -> Answer:
-        if context not in answers:
-            answers[context] = question(context)
-        return answers[context]
-
-    return ask
+    """Every Dockerfile of a context asks the same about it: answered once and kept with the context (N Dockerfiles
+    sharing a context cost N reads, not N squared)."""
+    return lambda context: context.once(question, lambda: question(context))
 
 
 def _always(document: Document) -> bool:
@@ -132,12 +124,9 @@ def _context_mounts(document: Document) -> list[str]:
     the context's root): ``.`` for the whole context."""
     sources = []
     for instruction in document.instructions:
-        for flag in instruction.flags if instruction.cmd == "run" else ():
-            if flag.name != "mount" or flag.value is None:
-                continue
-            fields = dict(part.partition("=")[::2] for part in flag.value.split(","))
-            if fields.get("type", "bind") == "bind" and "from" not in fields:
-                sources.append(posixpath.normpath(fields.get("source") or fields.get("src") or "."))
+        for options in mount_options(instruction) if instruction.cmd == "run" else ():
+            if options["type"] == "bind" and "from" not in options:
+                sources.append(posixpath.normpath(options.get("source") or "."))
     return sources
 
 
@@ -345,6 +334,17 @@ def _secret_file(context: BuildContext, path: str) -> bool:
     return text is not None and bool(NPMRC_TOKEN.search(text))
 
 
+@dataclass(frozen=True)
+class _Proposal:
+    """What DF204 found for a Dockerfile: its whole-context COPYs, the context's facts, the categories to ignore with
+    their patterns, and whether the Dockerfile's shipped stages take the context whole."""
+
+    copies: tuple[Instruction, ...]
+    facts: _ContextFacts
+    chosen: tuple[tuple[Category, tuple[str, ...]], ...]
+    ships_here: bool
+
+
 class Dockerignore(Rule):
     """Keep files the image never needs out of the build context with `.dockerignore`.
 
@@ -406,15 +406,22 @@ class Dockerignore(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        proposal = self.proposal(document, context)
+        if proposal is not None:
+            yield self.finding_for(document, context.build_context, proposal)
+
+    def proposal(self, document: Document, context: RuleContext) -> _Proposal | None:
+        """What the ignore file should add for this Dockerfile and every other one it serves; None when nothing
+        worth a finding (or nothing can be known)."""
         build_context = context.build_context
         copies = _whole_context_copies(document)
         if not copies or build_context is None or build_context.error:
-            return
+            return None
         if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
-            return  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
+            return None  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
         facts = _facts(build_context)
         if facts.served is None:
-            return  # a Dockerfile building from this context could not be read: what it needs is unknown
+            return None  # a Dockerfile building from this context could not be read: what it needs is unknown
         # The ignore file serves them all, so they all decide what it adds, and each of them proposes the same text
         own, served = _Reads((document,)), facts.served
         target = self.option(context, TARGET_STAGE.name)
@@ -430,7 +437,12 @@ class Dockerignore(Rule):
             if patterns:
                 chosen.append((category, patterns))
         if not any(not category.rider for category, _ in chosen):
-            return
+            return None
+        return _Proposal(tuple(copies), facts, tuple(chosen), own.ships(target))
+
+    def finding_for(self, document: Document, build_context: BuildContext, proposal: _Proposal) -> Finding:
+        """The finding and the fix that adds the proposal's lines to the ignore file (or creates it)."""
+        copies, facts, chosen = proposal.copies, proposal.facts, proposal.chosen
         existing = build_context.ignore_text or ""
         lines = [pattern for _, patterns in chosen for pattern in patterns]
         if build_context.ignore_text is None:
@@ -447,7 +459,7 @@ class Dockerignore(Rule):
             f"`{copies[0].keyword} {' '.join(copies[0].value)}` takes {names} from the build context ({amount}{git}), "
             "which the image never needs: ignore them in .dockerignore"
         )
-        if secrets and own.ships(target):
+        if secrets and proposal.ships_here:
             message = (
                 "security: " + message + "; secrets copied into an image ship to everyone who pulls it (an application "
                 "that reads them, such as a `.env`, gets them at run time instead: `docker run --env-file`, secrets)"
@@ -465,4 +477,4 @@ class Dockerignore(Rule):
             files=[FileEdit(IGNORE_FILE, build_context.ignore_text, content)],
         )
         first = copies[0]
-        yield self.finding(message, first.start, first.header_end, fix, Savings(bytes=outcome.known_bytes))
+        return self.finding(message, first.start, first.header_end, fix, Savings(bytes=outcome.known_bytes))

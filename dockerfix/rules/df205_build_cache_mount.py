@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_stages
@@ -16,11 +16,12 @@ from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_s
 from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
-    ToolCache, base_image_environment, cache_mount, mount_edit, mounts_to_add, runs_as_root, wants_mount, within,
+    ToolCache, base_image_environment, cache_mount, mount_edit, mounts_to_add, runs_as_root, wants_mount,
 )
 from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
 from dockerfix.knowledge.shellfacts import SHELLS
-from dockerfix.knowledge.runedit import stages_built_on, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.analysis import tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.runedit import stages_built_on
 
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
 PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
@@ -211,6 +212,15 @@ class Family:
     runs: list[tuple[Stage, Instruction, list[tuple[int, ToolUse]]]]
 
 
+@dataclass(frozen=True)
+class MountPlan:
+    """The mount edits of a family's RUNs, the targets they add in order, and the folder each tool cache is mounted at."""
+
+    edits: list[Edit]
+    targets: list[str]
+    folders: dict[ToolCache, str]
+
+
 class BuildCacheMount(Rule):
     """Keep go's, Cargo's, Maven's and Gradle's downloads and build cache in a BuildKit cache mount.
 
@@ -352,9 +362,9 @@ class BuildCacheMount(Rule):
                 if family is None:
                     continue
                 claimed.update(member.index for member in family.stages)
-                finding = self.finding_for(document, family, tool, shipped)
-                if finding is not None:
-                    yield finding
+                plan = self.plan(document, family, tool)
+                if plan is not None:
+                    yield self.finding_for(document, family, tool, plan, shipped)
 
     @staticmethod
     def uses(stage: Stage, tool: str) -> list[tuple[Instruction, list[tuple[int, ToolUse]]]]:
@@ -375,7 +385,9 @@ class BuildCacheMount(Rule):
         stages = [stage, *stages_built_on(document, stage)]
         return Family(stages, [(member, run, uses) for member in stages for run, uses in self.uses(member, tool)])
 
-    def finding_for(self, document: Document, family: Family, tool: str, shipped: frozenset[int]) -> Finding | None:
+    def plan(self, document: Document, family: Family, tool: str) -> MountPlan | None:
+        """The mounts each RUN of the family gets; None when one of them cannot be mounted for certain, or the
+        author already chose where the caches go."""
         edits = []
         targets: list[str] = []
         folders: dict[ToolCache, str] = {}
@@ -401,8 +413,10 @@ class BuildCacheMount(Rule):
             if missing:
                 edits.append(mount_edit(run, missing))
                 targets.extend(mount.target for mount in missing if mount.target not in targets)
-        if not edits:
-            return None
+        return MountPlan(edits, targets, folders) if edits else None
+
+    def finding_for(self, document: Document, family: Family, tool: str, plan: MountPlan, shipped: frozenset[int]) -> Finding:
+        edits, targets, folders = plan.edits, plan.targets, plan.folders
         _, first_run, first_uses = family.runs[0]
         command = first_run.shell.simple_commands()[first_uses[0][0]]
         ships = any(stage.index in shipped for stage in family.stages)

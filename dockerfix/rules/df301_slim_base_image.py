@@ -14,7 +14,7 @@ from dockerfix.knowledge.baseimages import (
     identify, image_span, measured, native_entry, resolved_reference,
 )
 from dockerfix.knowledge.dependencies import declared, install_command
-from dockerfix.knowledge.runedit import shell_runs
+from dockerfix.knowledge.analysis import shell_runs
 
 # Compiling arbitrary code needs whatever headers the full image happens to ship: no package list can be inferred.
 COMPILING_COMMANDS = frozenset({"gcc", "cc", "g++", "c++", "make", "cmake", "autoconf", "automake", "configure", "./configure"})

@@ -10,7 +10,7 @@ from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 from dockerfix.knowledge.baseimages import identify, image_span, native_entry, resolved_reference, uses_package_manager, variants
 from dockerfix.knowledge.dependencies import declared, install_command
-from dockerfix.knowledge.runedit import shell_runs
+from dockerfix.knowledge.analysis import shell_runs
 
 ECOSYSTEM_OF_FAMILY = {"python": "python", "node": "node", "golang": "go", "ruby": "ruby", "php": "php"}
 # Commands whose Alpine (BusyBox, apk) syntax differs from Debian's: a stage using them cannot simply switch.

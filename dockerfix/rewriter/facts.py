@@ -1,0 +1,26 @@
+"""Facts derived from the model, computed once and kept with the node they are about."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+Fact = TypeVar("Fact")
+
+
+class Analysed:
+    """Facts derived from a node of the model, in the spirit of LibCST's metadata: ``facts(provider, *about)`` is
+    ``provider(node, *about)``, computed the first time any rule asks and kept with the node, so every rule shares
+    one analysis and it is freed with the document (module-level caches keyed on the node kept documents alive and,
+    once full, recomputed what a rule had just asked). ``about`` must be hashable: the other nodes a fact concerns."""
+
+    def facts(self, provider: Callable[..., Fact], *about: Any) -> Fact:
+        try:
+            known = self.__dict__["_facts"]
+        except KeyError:  # beside cached_property's values: frozen dataclasses allow it
+            known = self.__dict__["_facts"] = {}
+        key = (provider, *about) if about else provider  # rules ask millions of times: no tuple when not needed
+        try:
+            return known[key]
+        except KeyError:
+            found = known[key] = provider(self, *about)
+            return found

@@ -1,0 +1,101 @@
+"""The analysis rules share (dockerfix.knowledge.analysis): computed once per document, kept with it and freed with
+it; what each command runs, read one way for every rule."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, shell_runs, workdir_at
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount
+from dockerfix.knowledge.runedit import AppendCleanupRule
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.engine import Selection
+
+BUSY = """\
+FROM python:3.12 AS build
+WORKDIR /src
+USER app:app
+RUN --mount=Type=CACHE,DST=/root/.cache/pip,Src=x python -m pip install -r requirements.txt && apt-get -y install curl
+COPY . .
+FROM build
+RUN npm ci && rm -rf /tmp/x
+"""
+
+
+def test_a_checked_document_is_freed_with_its_analysis():
+    """Module-level caches keyed on the document or its stages kept the last documents an editor checked alive."""
+    document = parse_text(BUSY)
+    engine.check(document, Selection().rules())
+    gone = weakref.ref(document)
+    stages = [weakref.ref(stage) for stage in document.stages]
+    del document
+    gc.collect()
+    assert gone() is None
+    assert all(stage() is None for stage in stages)
+
+
+def test_facts_are_computed_once_and_shared():
+    document = parse_text(BUSY)
+    stage = document.stages[0]
+    (run, commands), = shell_runs(stage)
+    (again, same_commands), = shell_runs(stage)
+    assert again is run and all(a is b for a, b in zip(commands, same_commands))
+    assert Invocation.of(commands[0]) is Invocation.of(same_commands[0])
+    assert mount_options(run) is mount_options(run)
+
+
+def test_an_invocation_reads_program_verb_and_arguments():
+    document = parse_text(BUSY)
+    stage = document.stages[0]
+    (run, (pip, apt)), = shell_runs(stage)
+    read = Invocation.of(pip)
+    assert (read.tool, read.verb, read.after_verb) == ("pip", "install", ["-r", "requirements.txt"])
+    assert read.runs({"pip", "pip3"}, {"install"}) and not read.runs({"pip"}, {"download"})
+    assert pip.arguments[read.own_index(read.verb_at)].literal == "install"  # `-m pip` shifts the words
+    assert Invocation.of(apt).verb == "install" and Invocation.of(apt).verb_at == 1
+
+
+def test_the_run_state_in_force():
+    document = parse_text(BUSY)
+    build, final = document.stages
+    (run, _), = shell_runs(build)
+    assert workdir_at(build, run) == "/src"
+    assert run_user(build, run) == "app:app"
+    (later, _), = shell_runs(final)
+    assert run_user(final, later) is None and workdir_at(final, later) is None
+
+
+def test_mount_fields_are_read_as_buildkit_reads_them():
+    """BuildKit's parseMount: keys in any case, `dst`/`destination` for `target`, `src` for `source`, the type in
+    lower case."""
+    (run, _), = shell_runs(parse_text(BUSY).stages[0])
+    assert mount_options(run) == [{"type": "cache", "target": "/root/.cache/pip", "source": "x"}]
+
+
+def test_a_plugin_cleanup_rule_gets_the_cache_mount_whatever_its_bases():
+    """The cache mount is a strategy a rule holds, not a mixin that worked only when listed first among the bases
+    (reversed, its mount fix silently disappeared)."""
+
+    class CleanupBase(AppendCleanupRule):
+        cleanup = "rm -rf /root/.cache/pip"
+        cached_paths = ("/root/.cache/pip",)
+
+        def creates_mess(self, command):
+            return Invocation.of(command).runs({"pip"}, {"install"})
+
+        def cleaned_up(self, stage, run, commands):
+            return False
+
+    class PipCleanup(CleanupBase):
+        code, name, summary = "DF990", "pip-cleanup", "pip leaves its cache"
+
+        @property
+        def cache_mount(self):
+            return CacheMount(lambda stage, run, commands: [(0, PIP_CACHE)])
+
+    (finding,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()])
+    assert finding.fix.title.startswith("Mount a build cache over `/root/.cache/pip`")
+    (legacy,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"})
+    assert legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")
