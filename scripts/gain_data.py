@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "dockerfix" / "data"
@@ -196,92 +197,131 @@ def folder_bytes_or_zero(folder: Path) -> int:
     return tree_bytes(folder)[0] if folder.is_dir() else 0
 
 
-def clean_environment(home: Path, **extra: str) -> dict[str, str]:
-    """A login-like environment with nothing of this machine's package-manager settings but its CA bundle."""
-    environment = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
-    environment.update(extra)
-    return environment
+@dataclass(frozen=True)
+class Place:
+    """Where a package manager runs: this machine (root None) or a Debian chroot that has the tools this machine
+    lacks. Scratch folders live under the place's /tmp so both sides see them."""
+
+    root: Path | None
+
+    def scratch(self, manager: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{manager}-", dir=(self.root or Path("/")) / "tmp"))
+
+    def inside(self, path: Path) -> str:
+        return "/" + str(path.relative_to(self.root)) if self.root else str(path)
+
+    def run(self, command: list[str], scratch_cwd: Path, **environment: str) -> str:
+        """command in a login-like environment with nothing of this machine's package-manager settings."""
+        clean = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", **environment}
+        chroot = ["chroot", str(self.root)] if self.root else []
+        line = chroot + ["env", "-i", "-C", self.inside(scratch_cwd)] + [f"{k}={v}" for k, v in clean.items()] + command
+        return run(line).stdout
 
 
-def measure_pip(packages: tuple[str, ...], scratch: Path) -> dict:
+PIP_MEASURED = ("bytes of the distributions pip downloaded, which its HTTP cache keeps when the index sends PyPI's"
+                " caching headers (pip's documentation, Caching)")
+
+
+def measure_pip(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
+    """The distributions pip downloads for the set: what its HTTP cache keeps when the index sends PyPI's
+    Cache-Control headers. The cache folder is measured too: it stays empty where a proxy strips those headers."""
+    home, downloads = scratch / "home", scratch / "downloads"
+    home.mkdir()
+    place.run([sys.executable, "-m", "venv", place.inside(scratch / "venv")], scratch)
+    pip = [place.inside(scratch / "venv" / "bin" / "pip")]
+    environment = {"HOME": place.inside(home), "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                   "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
+    place.run(pip + ["download", "--quiet", "--dest", place.inside(downloads), *packages], scratch, **environment)
+    version = place.run(pip + ["--version"], scratch, **environment).split()[1]
+    return {"bytes": folder_bytes_or_zero(downloads), "measured": PIP_MEASURED,
+            "cache_folder_bytes_here": folder_bytes_or_zero(home / ".cache" / "pip" / "http")
+            + folder_bytes_or_zero(home / ".cache" / "pip" / "http-v2"),
+            "folder": "~/.cache/pip", "tool": f"pip {version}, Python {sys.version.split()[0]}"}
+
+
+def measure_npm(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
     home = scratch / "home"
     home.mkdir()
-    environment = clean_environment(home, PIP_CONFIG_FILE=os.devnull, PIP_CERT="/etc/ssl/certs/ca-certificates.crt",
-                                    PIP_DISABLE_PIP_VERSION_CHECK="1")
-    run([sys.executable, "-m", "venv", str(scratch / "venv")], env=environment)
-    pip = str(scratch / "venv" / "bin" / "pip")
-    run([pip, "install", "--quiet", *packages], env=environment)
-    version = run([pip, "--version"], env=environment).stdout.split()[1]
-    return {"bytes": folder_bytes_or_zero(home / ".cache" / "pip"), "folder": "~/.cache/pip",
-            "tool": f"pip {version}, Python {sys.version.split()[0]}"}
-
-
-def measure_npm(packages: tuple[str, ...], scratch: Path) -> dict:
-    home = scratch / "home"
-    home.mkdir()
-    project = scratch / "project"
-    project.mkdir()
-    environment = clean_environment(home)
-    run(["npm", "init", "-y"], cwd=project, env=environment)
-    run(["npm", "install", "--no-audit", "--no-fund", *packages], cwd=project, env=environment)
-    version = run(["npm", "--version"], env=environment).stdout.strip()
-    return {"bytes": folder_bytes_or_zero(home / ".npm" / "_cacache"), "folder": "~/.npm/_cacache",
+    environment = {"HOME": place.inside(home)}
+    place.run(["npm", "init", "-y"], scratch, **environment)
+    place.run(["npm", "install", "--no-audit", "--no-fund", *packages], scratch, **environment)
+    version = place.run(["npm", "--version"], scratch, **environment).strip()
+    return {"bytes": folder_bytes_or_zero(home / ".npm"), "measured": "bytes of ~/.npm after the install",
+            "cacache_bytes": folder_bytes_or_zero(home / ".npm" / "_cacache"), "folder": "~/.npm",
             "tool": f"npm {version}"}
 
 
-def measure_gem(packages: tuple[str, ...], scratch: Path) -> dict:
-    home = scratch / "home"
-    gem_home = scratch / "gems"
-    environment = clean_environment(home, GEM_HOME=str(gem_home))
-    run(["gem", "install", "--no-document", *packages], env=environment)
-    version = run(["gem", "--version"], env=environment).stdout.strip()
-    return {"bytes": folder_bytes_or_zero(gem_home / "cache"), "folder": "$GEM_HOME/cache", "tool": f"gem {version}"}
+def measure_gem(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
+    environment = {"HOME": place.inside(scratch / "home"), "GEM_HOME": place.inside(scratch / "gems")}
+    place.run(["gem", "install", "--no-document", *packages], scratch, **environment)
+    version = place.run(["gem", "--version"], scratch, **environment).strip()
+    return {"bytes": folder_bytes_or_zero(scratch / "gems" / "cache"), "measured": "bytes of $GEM_HOME/cache",
+            "folder": "$GEM_HOME/cache", "tool": f"gem {version}"}
 
 
-def measure_composer(packages: tuple[str, ...], scratch: Path) -> dict:
-    home = scratch / "home"
-    project = scratch / "project"
-    project.mkdir(parents=True)
-    environment = clean_environment(home, COMPOSER_HOME=str(home / ".composer"))
-    run(["composer", "require", "--no-interaction", "--quiet", *packages], cwd=project, env=environment)
-    version = run(["composer", "--version"], env=environment).stdout.split()[2]
-    return {"bytes": folder_bytes_or_zero(home / ".cache" / "composer"), "folder": "~/.cache/composer",
-            "tool": f"composer {version}"}
+def measure_composer(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
+    environment = {"HOME": place.inside(scratch / "home"), "COMPOSER_ALLOW_SUPERUSER": "1"}
+    place.run(["composer", "require", "--no-interaction", *packages], scratch, **environment)
+    version = place.run(["composer", "--version"], scratch, **environment).split()[2]
+    return {"bytes": folder_bytes_or_zero(scratch / "home" / ".cache" / "composer"),
+            "measured": "bytes of ~/.cache/composer", "folder": "~/.cache/composer", "tool": f"composer {version}"}
 
 
+# manager: (command, Debian packages providing it, package sets, measure)
 MANAGERS = {
-    "pip": ("python3", PIP_SETS, measure_pip),
-    "npm": ("npm", NPM_SETS, measure_npm),
-    "gem": ("gem", GEM_SETS, measure_gem),
-    "composer": ("composer", COMPOSER_SETS, measure_composer),
+    "pip": ("python3", ("python3-venv",), PIP_SETS, measure_pip),
+    "npm": ("npm", ("npm",), NPM_SETS, measure_npm),
+    "gem": ("gem", ("ruby",), GEM_SETS, measure_gem),
+    "composer": ("composer", ("composer",), COMPOSER_SETS, measure_composer),
 }
+
+
+def place_for(command: str, debian_packages: tuple[str, ...], workdir: Path) -> Place:
+    """This machine when it has the command, else a bookworm chroot (copied from the `debian` step's) with the
+    Debian packages that provide it."""
+    if shutil.which(command):
+        return Place(None)
+    root = workdir / "tools-bookworm"
+    if not root.exists():
+        if not (workdir / "bookworm").exists():
+            sys.exit(f"`{command}` is missing: run the `debian` step first (its bookworm chroot hosts the tools)")
+        run(["cp", "-a", str(workdir / "bookworm"), str(root)])
+    run(["chroot", str(root), "apt-get", "install", "-y", "-q", "--no-install-recommends", "ca-certificates",
+         *debian_packages])
+    return Place(root)
+
+
+def failure_reason(failure: subprocess.CalledProcessError) -> str:
+    """Why an install failed, without the registry's address (which the data must not name)."""
+    output = failure.stderr + failure.stdout
+    if any(sign in output for sign in ("getaddrinfo", "Name or service not known", "Could not resolve host")):
+        return "the registry could not be reached (its name does not resolve from here)"
+    return f"exit status {failure.returncode}"
 
 
 def measure_caches(workdir: Path) -> dict:
     section = {}
-    for manager, (command, package_sets, measure) in MANAGERS.items():
-        if shutil.which(command) is None:
-            section[manager] = {"unknown": f"`{command}` is not installed where the data was measured"}
-            continue
+    for manager, (command, debian_packages, package_sets, measure) in MANAGERS.items():
+        place = place_for(command, debian_packages, workdir)
+        where = "this machine" if place.root is None else "a Debian bookworm chroot"
         rows = []
         for packages in package_sets:
-            scratch = Path(tempfile.mkdtemp(prefix=f"{manager}-", dir=workdir))
+            scratch = place.scratch(manager)
             try:
-                row = measure(packages, scratch)
+                row = measure(place, packages, scratch)
             except subprocess.CalledProcessError as failure:
-                section[manager] = {"unknown": f"`{' '.join(failure.cmd[:3])} ...` failed (registry unreachable?):"
-                                               f" {failure.stderr.strip().splitlines()[-1:]}"}
+                section[manager] = {"unknown": f"`{manager}` install of {' '.join(packages)} in {where} on"
+                                               f" {datetime.date.today().isoformat()}: {failure_reason(failure)}"}
                 break
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            row["packages"] = list(packages)
-            row["date"] = datetime.date.today().isoformat()
+            row.update(packages=list(packages), date=datetime.date.today().isoformat(), where=where)
             rows.append(row)
             print(manager, packages, row["bytes"], file=sys.stderr)
         else:
             section[manager] = {"measurements": rows,
-                                "method": "install into a fresh environment with an empty HOME and no configuration,"
-                                          " then the apparent bytes of the cache folder"}
+                                "method": "install into a fresh project or environment with an empty HOME and no"
+                                          " package-manager configuration"}
     return section
 
 
