@@ -43,8 +43,8 @@ def test_no_install_recommends_drops_what_apt_drops():
 
 def test_ca_certificates_comes_from_libcurl_recommends_in_the_data():
     index = gains.debian_index("bookworm")
-    assert ("ca-certificates",) not in index.packages["curl"].recommends
-    assert ("ca-certificates",) in index.packages["libcurl4"].recommends
+    assert ("ca-certificates",) not in index.package("curl").recommends
+    assert ("ca-certificates",) in index.package("libcurl4").recommends
     assert "ca-certificates" in gains.recommends_drop(["curl"], release="bookworm").dropped
 
 
@@ -71,7 +71,7 @@ def test_what_the_base_image_has_is_never_dropped():
 
 def test_no_recommends_anywhere_is_a_known_zero():
     index = gains.debian_index("trixie")
-    assert not index.packages["jq"].recommends
+    assert not index.package("jq").recommends
     drop = gains.recommends_drop(["jq"], release="trixie")
     assert drop.dropped == () and drop.gain == gains.ByteGain(0, drop.gain.basis)
 
@@ -101,7 +101,7 @@ def test_a_debian_release_not_shipped_is_unknown_not_another_release():
 @given(st.data())
 def test_walks_end_and_drops_are_exactly_the_extra_packages(data):
     index = gains.debian_index("bookworm")
-    names = sorted(index.packages)
+    names = sorted(index.names())
     requested = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4))
     with_recommends = index.walk(requested, recommends=True, installed=index.minbase)
     without = index.walk(requested, recommends=False, installed=index.minbase)

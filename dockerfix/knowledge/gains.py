@@ -93,6 +93,10 @@ def _relations(field: str) -> tuple[Relation, ...]:
     return tuple(relations)
 
 
+def _provided(fields: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(name for relation in _relations(fields.get("Provides", "")) for name in relation)
+
+
 def _stanzas(text: str) -> Iterable[dict[str, str]]:
     for block in text.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
@@ -115,25 +119,33 @@ class DebianIndex:
         self.release = release
         self.basis = f"Debian {release} main/amd64 Packages of {description['packages']['index_date']}"
         self.minbase = frozenset(description["minbase_packages"]["names"])
-        packages: dict[str, Package] = {}
+        # Relations are parsed when a walk reaches a package: a walk visits hundreds of the ~60,000 packages
+        self._fields: dict[str, dict[str, str]] = {fields["Package"]: fields for fields in _stanzas(text)}
+        self._parsed: dict[str, Package] = {}
         providers: dict[str, list[str]] = {}
-        for fields in _stanzas(text):
-            package = Package(
-                name=fields["Package"],
+        for name, fields in self._fields.items():
+            for virtual in _provided(fields):
+                providers.setdefault(virtual, []).append(name)
+        self.providers: Mapping[str, tuple[str, ...]] = {name: tuple(names) for name, names in providers.items()}
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self._fields)
+
+    def package(self, name: str) -> Package:
+        if name not in self._parsed:
+            fields = self._fields[name]
+            self._parsed[name] = Package(
+                name=name,
                 installed_kib=int(fields.get("Installed-Size", "0")),
                 depends=_relations(fields.get("Pre-Depends", "")) + _relations(fields.get("Depends", "")),
                 recommends=_relations(fields.get("Recommends", "")),
-                provides=tuple(name for relation in _relations(fields.get("Provides", "")) for name in relation),
+                provides=_provided(fields),
             )
-            packages[package.name] = package
-            for virtual in package.provides:
-                providers.setdefault(virtual, []).append(package.name)
-        self.packages: Mapping[str, Package] = packages
-        self.providers: Mapping[str, tuple[str, ...]] = {name: tuple(names) for name, names in providers.items()}
+        return self._parsed[name]
 
     def candidate(self, name: str) -> str | None:
         """The package apt installs for a name: itself, or the first package providing it."""
-        if name in self.packages:
+        if name in self._fields:
             return name
         return next(iter(self.providers.get(name, ())), None)
 
@@ -144,8 +156,8 @@ class DebianIndex:
         Recommends of packages already installed are not revisited. Each package is visited once: the walk ends."""
         satisfied_names = set(installed)
         for name in tuple(satisfied_names):
-            if name in self.packages:
-                satisfied_names.update(self.packages[name].provides)
+            if name in self._fields:
+                satisfied_names.update(self.package(name).provides)
         added: set[str] = set()
         unsatisfied: list[Relation] = []
         pending: list[str] = []
@@ -153,7 +165,7 @@ class DebianIndex:
         def choose(name: str) -> None:
             added.add(name)
             satisfied_names.add(name)
-            satisfied_names.update(self.packages[name].provides)
+            satisfied_names.update(self.package(name).provides)
             pending.append(name)
 
         for name in requested:
@@ -162,7 +174,7 @@ class DebianIndex:
                 choose(found)
         pending.reverse()  # the first requested package is walked first, as apt marks them
         while pending:
-            package = self.packages[pending.pop()]
+            package = self.package(pending.pop())
             relations = [(relation, True) for relation in package.depends]
             if recommends:
                 relations += [(relation, False) for relation in package.recommends]
@@ -177,7 +189,7 @@ class DebianIndex:
         return Walk(frozenset(added), tuple(unsatisfied))
 
     def installed_kib(self, names: Iterable[str]) -> int:
-        return sum(self.packages[name].installed_kib for name in names)
+        return sum(self.package(name).installed_kib for name in names)
 
 
 @lru_cache(maxsize=4)
