@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import lzma
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -150,42 +150,46 @@ class DebianIndex:
         return next(iter(self.providers.get(name, ())), None)
 
     def walk(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
-        """What ``apt-get install requested`` adds to a system that has ``installed``, following Depends and
-        Pre-Depends, and Recommends when ``recommends``. Like apt, a relation is satisfied by a package already there
-        or already chosen (by name or by what it provides) before its first installable alternative is taken, and the
-        Recommends of packages already installed are not revisited. Each package is visited once: the walk ends."""
+        """What ``apt-get install requested`` adds to a system that has ``installed``, following Pre-Depends and
+        Depends, and Recommends when ``recommends``. As apt's MarkInstall does: the requested packages are marked
+        first; a package is marked before its relations are visited, depth first and in the order the index lists
+        them; a relation is satisfied by any package already there or marked (by name or by what it provides), else
+        its first installable alternative is marked; Recommends of packages already installed are not revisited.
+        A package is marked once, so the walk ends."""
         satisfied_names = set(installed)
         for name in tuple(satisfied_names):
             if name in self._fields:
                 satisfied_names.update(self.package(name).provides)
         added: set[str] = set()
         unsatisfied: list[Relation] = []
-        pending: list[str] = []
 
-        def choose(name: str) -> None:
+        def mark(name: str) -> None:
             added.add(name)
             satisfied_names.add(name)
             satisfied_names.update(self.package(name).provides)
-            pending.append(name)
 
-        for name in requested:
-            found = self.candidate(name)
-            if found and found not in satisfied_names:
-                choose(found)
-        pending.reverse()  # the first requested package is walked first, as apt marks them
-        while pending:
-            package = self.package(pending.pop())
-            relations = [(relation, True) for relation in package.depends]
+        def relations(name: str) -> Iterator[tuple[Relation, bool]]:
+            package = self.package(name)
+            yield from ((relation, True) for relation in package.depends)
             if recommends:
-                relations += [(relation, False) for relation in package.recommends]
-            for relation, required in relations:
-                if any(alternative in satisfied_names for alternative in relation):
-                    continue
-                found = next((found for found in map(self.candidate, relation) if found), None)
-                if found is not None:
-                    choose(found)
-                elif required:
-                    unsatisfied.append(relation)
+                yield from ((relation, False) for relation in package.recommends)
+
+        marked_by_user = [found for found in map(self.candidate, requested) if found and found not in satisfied_names]
+        for name in marked_by_user:
+            mark(name)
+        for name in marked_by_user:
+            visiting = [relations(name)]  # the DFS's path: each package's relations not yet visited
+            while visiting:
+                relation, required = next(visiting[-1], (None, False))
+                if relation is None:
+                    visiting.pop()
+                elif not any(alternative in satisfied_names for alternative in relation):
+                    found = next((found for found in map(self.candidate, relation) if found), None)
+                    if found is not None:
+                        mark(found)
+                        visiting.append(relations(found))
+                    elif required:
+                        unsatisfied.append(relation)
         return Walk(frozenset(added), tuple(unsatisfied))
 
     def installed_kib(self, names: Iterable[str]) -> int:
@@ -205,9 +209,11 @@ def debian_index(release: str) -> DebianIndex | None:
 @dataclass(frozen=True)
 class RecommendsDrop:
     """What ``--no-install-recommends`` changes in an install: the packages apt no longer adds (recommended ones,
-    with what they alone depend on), the requested names the index does not know, and the bytes."""
+    with what they alone depend on), those it adds instead (an or-group a recommended package satisfied now takes
+    another alternative), the requested names the index does not know, and the net bytes."""
 
     dropped: tuple[str, ...]
+    added: tuple[str, ...]
     not_in_index: tuple[str, ...]
     gain: Gain
 
@@ -231,6 +237,7 @@ def recommends_drop(packages: Iterable[str], *, distribution: str = "debian", re
     with_recommends = relations.walk(requested, recommends=True, installed=base)
     without = relations.walk(requested + tuple(keep), recommends=False, installed=base)
     dropped = tuple(sorted(with_recommends.installed - without.installed))
+    added = tuple(sorted(without.installed - with_recommends.installed))
     not_in_index = tuple(name for name in requested if relations.candidate(name) is None)
     if index is None:
         gain: Gain = _unreached_distribution(distribution, release)
@@ -239,7 +246,7 @@ def recommends_drop(packages: Iterable[str], *, distribution: str = "debian", re
     else:
         saved_kib = index.installed_kib(with_recommends.installed) - index.installed_kib(without.installed)
         gain = ByteGain(saved_kib * KIBIBYTE, f"Installed-Size of {', '.join(dropped) or 'nothing'}, {index.basis}")
-    return RecommendsDrop(dropped, not_in_index, gain)
+    return RecommendsDrop(dropped, added, not_in_index, gain)
 
 
 # -- Measured folders -----------------------------------------------------------------------------------------------
