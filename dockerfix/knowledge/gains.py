@@ -144,10 +144,12 @@ class DebianIndex:
         return self._parsed[name]
 
     def candidate(self, name: str) -> str | None:
-        """The package apt installs for a name: itself, or the first package providing it."""
+        """The package apt installs for a name: itself, or among the packages providing it the one the index lists
+        last (apt's CompareProviders falls back to the highest package ID, and IDs follow the order apt meets names;
+        priorities are not shipped)."""
         if name in self._fields:
             return name
-        return next(iter(self.providers.get(name, ())), None)
+        return next(reversed(self.providers.get(name, ())), None)
 
     def walk(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
         """What ``apt-get install requested`` adds to a system that has ``installed``, following Pre-Depends and
