@@ -1,0 +1,167 @@
+"""The shipped gain data and its loader: what --no-install-recommends drops (checked against apt's own answers on the
+same indexes), the measured apt lists and package-manager caches, and "unknown" wherever the data does not reach."""
+
+from __future__ import annotations
+
+import lzma
+import re
+from importlib import resources
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dockerfix.knowledge import gains
+
+DATA = resources.files("dockerfix").joinpath("data")
+
+# `apt-get install -s PACKAGE` minus `apt-get install -s --no-install-recommends PACKAGE` (new packages only), run in
+# debootstrap --variant=minbase chroots over the indexes shipped (bench/gains_vs_apt.py prints the full comparison).
+APT_DROPS = {
+    ("bookworm", "curl"): {"ca-certificates", "krb5-locales", "libldap-common", "libsasl2-modules", "openssl",
+                           "publicsuffix"},
+    ("trixie", "gcc"): {"libc-dev-bin", "libc6-dev", "libcrypt-dev", "linux-libc-dev", "manpages", "manpages-dev",
+                        "rpcsvc-proto"},
+    ("trixie", "nginx"): {"krb5-locales", "libpam-cap"},
+}
+
+
+def installed_sizes_in_shipped_file(release: str, names: set[str]) -> int:
+    """Installed-Size (KiB) of names, read from the shipped file's text without the loader."""
+    description = gains.sidecar()["debian"][release]["packages"]
+    text = lzma.decompress(DATA.joinpath(description["file"]).read_bytes()).decode("utf-8")
+    sizes = dict(re.findall(r"^Package: (\S+)\nInstalled-Size: (\d+)$", text, re.MULTILINE))
+    return sum(int(sizes[name]) for name in names)
+
+
+def test_no_install_recommends_drops_what_apt_drops():
+    for (release, package), expected in APT_DROPS.items():
+        drop = gains.recommends_drop([package], release=release)
+        assert set(drop.dropped) == expected and drop.added == (), (release, package)
+        assert drop.gain == gains.ByteGain(installed_sizes_in_shipped_file(release, expected) * 1024, drop.gain.basis)
+        assert release in drop.gain.basis and "Packages of" in drop.gain.basis
+
+
+def test_ca_certificates_comes_from_libcurl_recommends_in_the_data():
+    index = gains.debian_index("bookworm")
+    assert ("ca-certificates",) not in index.package("curl").recommends
+    assert ("ca-certificates",) in index.package("libcurl4").recommends
+    assert "ca-certificates" in gains.recommends_drop(["curl"], release="bookworm").dropped
+
+
+def test_gcc_without_recommends_drops_libc6_dev_on_both_releases():
+    for release in ("bookworm", "trixie"):
+        assert "libc6-dev" in gains.recommends_drop(["gcc"], release=release).dropped
+
+
+def test_a_virtual_package_resolves_to_the_provider_apt_picks():
+    # apt-get install -s node-tap on bookworm installs zutty for x-terminal-emulator (its providers: cool-retro-term,
+    # ..., zutty); picking the first one listed stated 215 MB more than apt installs
+    index = gains.debian_index("bookworm")
+    assert len(index.providers["x-terminal-emulator"]) > 1
+    assert index.candidate("x-terminal-emulator") == "zutty"
+
+
+def test_packages_the_fix_keeps_are_not_dropped_and_not_counted():
+    everything = gains.recommends_drop(["curl"], release="bookworm")
+    kept = gains.recommends_drop(["curl"], release="bookworm", keep=["ca-certificates"])
+    # openssl is what ca-certificates depends on: kept with it
+    assert set(everything.dropped) - set(kept.dropped) == {"ca-certificates", "openssl"}
+    saved = installed_sizes_in_shipped_file("bookworm", set(kept.dropped)) * 1024
+    assert kept.gain.bytes == saved < everything.gain.bytes
+
+
+def test_what_the_base_image_has_is_never_dropped():
+    base = gains.debian_index("bookworm").minbase | {"ca-certificates", "openssl"}
+    drop = gains.recommends_drop(["curl"], release="bookworm", installed=base)
+    assert not {"ca-certificates", "openssl"} & set(drop.dropped)
+    assert "publicsuffix" in drop.dropped
+
+
+def test_no_recommends_anywhere_is_a_known_zero():
+    index = gains.debian_index("trixie")
+    assert not index.package("jq").recommends
+    drop = gains.recommends_drop(["jq"], release="trixie")
+    assert drop.dropped == () and drop.gain == gains.ByteGain(0, drop.gain.basis)
+
+
+def test_ubuntu_uses_debian_relations_to_name_the_drops_but_its_bytes_are_unknown():
+    drop = gains.recommends_drop(["curl"], distribution="ubuntu", release="noble")
+    newest = gains.debian_releases()[-1]
+    assert drop.dropped == gains.recommends_drop(["curl"], release=newest).dropped
+    assert "ca-certificates" in drop.dropped
+    assert isinstance(drop.gain, gains.Unknown) and "ubuntu noble" in drop.gain.reason
+
+
+def test_a_package_outside_the_index_makes_the_gain_unknown():
+    drop = gains.recommends_drop(["curl", "google-cloud-cli"], release="bookworm")
+    assert drop.not_in_index == ("google-cloud-cli",)
+    assert isinstance(drop.gain, gains.Unknown) and "google-cloud-cli" in drop.gain.reason
+    assert "ca-certificates" in drop.dropped
+
+
+def test_a_debian_release_not_shipped_is_unknown_not_another_release():
+    drop = gains.recommends_drop(["curl"], release="bullseye")
+    assert isinstance(drop.gain, gains.Unknown)
+    assert isinstance(gains.apt_lists_gain("debian", "bullseye"), gains.Unknown)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_walks_end_and_the_gain_is_the_net_difference_of_the_two_installs(data):
+    index = gains.debian_index("bookworm")
+    names = sorted(index.names())
+    requested = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=4))
+    with_recommends = index.walk(requested, recommends=True, installed=index.minbase)
+    without = index.walk(requested, recommends=False, installed=index.minbase)
+    assert not with_recommends.installed & index.minbase
+    assert {index.candidate(name) for name in requested} - index.minbase <= without.installed
+    drop = gains.recommends_drop(requested, release="bookworm")
+    assert set(drop.dropped) == with_recommends.installed - without.installed
+    assert set(drop.added) == without.installed - with_recommends.installed
+    assert drop.gain.bytes == (index.installed_kib(drop.dropped) - index.installed_kib(drop.added)) * 1024
+
+
+def test_apt_lists_are_measured_per_release_and_unknown_elsewhere():
+    sizes = {}
+    for release in ("bookworm", "trixie"):
+        gain = gains.apt_lists_gain("debian", release)
+        measured = gains.sidecar()["debian"][release]["apt_lists"]
+        assert gain == gains.ByteGain(measured["bytes"], gain.basis) and measured["date"] in gain.basis
+        assert "apt-get update" in measured["method"]
+        sizes[release] = gain.bytes
+    assert sizes["bookworm"] != sizes["trixie"]
+    for distribution, release in (("ubuntu", "jammy"), ("alpine", "3.20")):
+        assert isinstance(gains.apt_lists_gain(distribution, release), gains.Unknown)
+
+
+def test_cache_gains_come_from_measurements_covering_the_install():
+    express = gains.package_cache_gain("npm", ["express"])
+    row = next(row for row in gains.sidecar()["caches"]["npm"]["measurements"] if row["packages"] == ["express"])
+    assert express == gains.ByteGain(row["bytes"], express.basis) and not express.at_least and row["date"] in express.basis
+    more = gains.package_cache_gain("npm", ["express", "cors"])
+    assert more.at_least and more.bytes == express.bytes
+    both = gains.package_cache_gain("pip", ["Flask", "requests"])
+    assert not both.at_least and both.bytes > gains.package_cache_gain("pip", ["requests"]).bytes
+    assert isinstance(gains.package_cache_gain("pip", ["some-internal-package"]), gains.Unknown)
+
+
+def test_unreached_registries_and_unmeasured_managers_are_unknown():
+    for manager in ("gem", "composer"):
+        gain = gains.package_cache_gain(manager, ["rack"])
+        assert isinstance(gain, gains.Unknown) and "could not be reached" in gain.reason
+    assert isinstance(gains.package_cache_gain("cargo", ["serde"]), gains.Unknown)
+
+
+def test_every_shipped_gain_file_has_its_source_and_date_and_the_data_stays_small():
+    described = {}
+    for release, description in gains.sidecar()["debian"].items():
+        packages = description["packages"]
+        assert packages["source"] and packages["index_date"] and re.fullmatch(r"[0-9a-f]{64}", packages["index_sha256"])
+        assert description["minbase_packages"]["date"] and description["apt_lists"]["date"]
+        described[packages["file"]] = release
+    for manager, description in gains.sidecar()["caches"].items():
+        assert "unknown" in description or all(row["date"] and row["tool"] for row in description["measurements"])
+    shipped = {path.name for path in DATA.iterdir() if path.name.startswith("debian-")}
+    assert shipped == set(described)
+    total = sum(len(DATA.joinpath(name).read_bytes()) for name in shipped | {"gains.json"})
+    assert total < 5_000_000
