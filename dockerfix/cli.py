@@ -340,6 +340,9 @@ def _lsp(argv: list[str]) -> int:
     parser.add_argument("--stdio", action="store_true", help="speak over standard input and output (the only transport; editors pass it)")
     parser.parse_args(argv)
     with _extra("lsp"):
+        import lsprotocol.types  # noqa: F401 (the [lsp] extra; the server imports them only once it starts)
+        import pygls.lsp.server  # noqa: F401
+
         from .lsp import serve  # the server's dependencies load only for the server
 
     return serve(argv)

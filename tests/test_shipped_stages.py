@@ -74,7 +74,7 @@ def test_target_stage_from_the_configuration_and_the_command_line(tmp_path):
     assert not any(finding.code.startswith("DF1") for finding in run_path(dockerfile, Settings()).findings)
     (tmp_path / ".dockerfix.toml").write_text('target-stage = "Build"\n')
     configured = run_path(dockerfile, load(tmp_path / ".dockerfix.toml")).findings
-    assert {"DF102", "DF103"} <= {finding.code for finding in configured}
+    assert "DF102" in {finding.code for finding in configured}
     (tmp_path / ".dockerfix.toml").write_text("target-stage = 1\n")
     with pytest.raises(ConfigError, match="`target-stage` must be the name of a stage"):
         load(tmp_path / ".dockerfix.toml")

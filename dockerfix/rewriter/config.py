@@ -76,7 +76,7 @@ class Settings:
                     extra.extend(codes)
         selected = self.select + self.extend_select
         # an opt-in rule runs only when named by its code or ALL: a prefix leaves it out, as ruff's preview rules
-        held_back = () if ALL in selected else tuple(sorted(opt_in_codes() - set(selected)))
+        held_back = () if ALL in selected else tuple(sorted(opt_in_codes(self.options) - set(selected)))
         return Selection(
             select=tuple(map(selector_prefix, selected)),
             ignore=tuple(map(selector_prefix, self.ignore + tuple(extra) + held_back)),

@@ -9,6 +9,7 @@ import pkgutil
 from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
+from typing import Any, Mapping
 
 from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 
@@ -77,9 +78,12 @@ def unknown_selectors(selectors: tuple[str, ...] | list[str]) -> list[str]:
     return [selector for selector in selectors if selector != ALL and not any(code.startswith(selector) for code in codes)]
 
 
-@lru_cache(maxsize=1)
-def opt_in_codes() -> frozenset[str]:
-    return frozenset(rule.code for rule in all_rules() if rule.opt_in)
+def opt_in_codes(options: Mapping[str, Any] | None = None) -> frozenset[str]:
+    """The opt-in rules, less those an option set in ``options`` asks for (``Rule.selected_by_options``)."""
+    options = options or {}
+    return frozenset(
+        rule.code for rule in all_rules() if rule.opt_in and not any(options.get(name) for name in rule.selected_by_options)
+    )
 
 
 def selector_prefix(selector: str) -> str:

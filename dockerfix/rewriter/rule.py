@@ -108,6 +108,8 @@ class Rule:
     buildkit_syntax: ClassVar[str] = ""
     # runs only when selected by its own code or `ALL`, never by a prefix: a rule that has not passed the blind review
     opt_in: ClassVar[bool] = False
+    # options of an opt-in rule that select it when set (`pin-digests = true` asks for DF303 by itself)
+    selected_by_options: ClassVar[tuple[str, ...]] = ()
 
     def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError

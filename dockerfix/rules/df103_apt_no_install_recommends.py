@@ -55,6 +55,7 @@ class AptNoInstallRecommends(AddFlagRule):
     """
 
     code = "DF103"
+    opt_in = True  # harmful or false positive in the blind review of sample A (docs/expert-review.md)
     layer_rule = True
     name = "apt-no-install-recommends"
     summary = "apt-get install without --no-install-recommends installs packages nobody asked for."

@@ -58,6 +58,7 @@ class SlimBaseImage(Rule):
     """
 
     code = "DF301"
+    opt_in = True  # harmful or false positive in the blind review of sample A (docs/expert-review.md)
     name = "slim-base-image"
     summary = "The final image is built on the full variant of its base image; the slim variant is several times smaller."
     valid = (

@@ -78,6 +78,8 @@ class BaseImageTag(Rule):
     """
 
     code = "DF303"
+    opt_in = True  # harmful or false positive in the blind review of sample A (docs/expert-review.md)
+    selected_by_options = ("pin-digests",)
     name = "base-image-tag"
     summary = "A base image without a tag or with `latest` changes under the Dockerfile."
     hadolint = ("DL3006", "DL3007")
