@@ -23,6 +23,7 @@ from dockerfix.verify.compare import compare_config, compare_files, covers
 from dockerfix.verify.engine import build_outcome, context_sent, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
 from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, rejects_heredocs, without_syntax_directive
+from dockerfix.rewriter.context import BuildContext
 from dockerfix.verify.render import markdown
 from dockerfix.verify.current_engine import apt_mirror
 
@@ -218,6 +219,21 @@ def test_default_touch_prefers_source_code_and_skips_manifests_hidden_files_and_
     files = ("Dockerfile", ".dockerfix.toml", "README", "requirements.txt", "pkg/mod.py", "app.py")
     assert default_touch(files, manifests, "Dockerfile") == "app.py"
     assert default_touch(("Dockerfile", "requirements.txt"), manifests, "Dockerfile") is None
+
+
+def test_the_file_edited_by_default_is_one_a_copy_sends_not_a_readme_the_image_never_receives(tmp_path: Path):
+    from dockerfix.verify import measure
+
+    for relative, text in (("README.md", "# app\n"), ("requirements.txt", "flask\n"), ("app/main.py", "print(1)\n"),
+                           ("docs/notes.py", "\n"), ("Dockerfile", "")):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    dockerfile = "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY app/ ./app\n"
+    document = parse(Source.decode(dockerfile.encode(), "Dockerfile"))
+    context = BuildContext.from_directory(tmp_path, tmp_path / "Dockerfile")
+    assert measure.touch_for(document, context, tmp_path, "Dockerfile") == "app/main.py"
+    only_the_manifest = parse(Source.decode(b"FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", "Dockerfile"))
+    assert measure.touch_for(only_the_manifest, context, tmp_path, "Dockerfile") is None
 
 
 def test_the_syntax_directive_is_left_out_of_what_is_built():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Collection, Iterable
 
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
@@ -88,12 +88,17 @@ def _same(before: Entry, after: Entry, content_is_noise: bool) -> bool:
     return before == after
 
 
-def compare_files(before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix]) -> list[Difference]:
+def compare_files(
+    before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix], unreproducible: Collection[str] = (),
+) -> list[Difference]:
+    """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on) are left
+    out, as a difference there says nothing about the fixes."""
     applied = tuple(applied)
+    unreproducible = frozenset(unreproducible)
     differences = []
     for path in sorted(before.keys() | after.keys()):
         ignored, content_is_noise = _noise(path)
-        if ignored:
+        if ignored or path in unreproducible:
             continue
         old, new = before.get(path), after.get(path)
         if old is not None and new is not None and _same(old, new, content_is_noise):
