@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Collection, Iterable
+from typing import Collection, Iterable, Mapping
 
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
@@ -90,9 +90,11 @@ def _same(before: Entry, after: Entry, content_is_noise: bool) -> bool:
 
 def compare_files(
     before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix], unreproducible: Collection[str] = (),
+    base_swap: Mapping[str, str] | None = None,
 ) -> list[Difference]:
     """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on) are left
-    out, as a difference there says nothing about the fixes."""
+    out, as a difference there says nothing about the fixes. ``base_swap`` declares the paths on which a swapped base
+    image differs from the one it replaced (path: the swap, in words)."""
     applied = tuple(applied)
     unreproducible = frozenset(unreproducible)
     differences = []
@@ -104,7 +106,8 @@ def compare_files(
         if old is not None and new is not None and _same(old, new, content_is_noise):
             continue
         change = "added" if old is None else "removed" if new is None else "changed"
-        differences.append(Difference(path, change, old, new, _declared(change, path, applied)))
+        declared = _declared(change, path, applied) or (base_swap or {}).get(path)
+        differences.append(Difference(path, change, old, new, declared))
     return differences
 
 

@@ -233,7 +233,7 @@ class Session:
         return tag, self.client.build(dockerfile, context, tag, label, use_cache)
 
     def image(self, tag: str) -> Image:
-        archive = self.folder / f"{tag.rsplit(':', 1)[1]}.tar"
+        archive = self.folder / (re.sub(r"[^A-Za-z0-9_.-]", "_", tag) + ".tar")
         self.client.save(tag, archive)
         try:
             return self.layers.read_saved(archive)
@@ -263,6 +263,24 @@ def _counted(downloaded: Counter | None, build: Callable[[], tuple[Image, BuildO
     before = downloaded()
     image, outcome = build()
     return image, outcome, downloaded() - before
+
+
+def base_swaps(original: Document, fixed: Document) -> list[tuple[str, str]]:
+    """The base images the fixes replaced, as (before, after), FROM by FROM."""
+    froms = [[instruction.value[0] for instruction in document.instructions if instruction.cmd == "from" and instruction.value]
+             for document in (original, fixed)]
+    return [(old, new) for old, new in zip(*froms) if old != new]
+
+
+def swapped_paths(session: Session, swaps: list[tuple[str, str]]) -> dict[str, str]:
+    """The paths on which each swapped-in base image differs from the one it replaced, with the swap in words: an
+    image built on another base differs there by design, and the fix that swapped it says so in its title."""
+    declared: dict[str, str] = {}
+    for old, new in swaps:
+        before, after = session.image(old).root_filesystem(), session.image(new).root_filesystem()
+        for difference in compare_files(before, after, ()):
+            declared.setdefault(difference.path, f"base image {old} -> {new}")
+    return declared
 
 
 def unreproducible_paths(session: Session, dockerfile: Path, context: Path, first: Image) -> tuple[str, ...]:
@@ -361,6 +379,7 @@ def verify(
                 raise BuildFailed(failure.label, failure.step, f"{failure.log_tail}\n{hint}") from None
         before, _, original_dockerfile = measured["original"]
         unreproducible = unreproducible_paths(session, original_dockerfile, unedited, before)
+        swapped = swapped_paths(session, base_swaps(original_document, fixed_document))
     finally:
         session.close()
     (before, original, _), (after, fixed, _) = measured["original"], measured["fixed"]
@@ -371,7 +390,7 @@ def verify(
         touched=touch,
         original=original,
         fixed=fixed,
-        differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied, unreproducible)),
+        differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied, unreproducible, swapped)),
         config_differences=tuple(compare_config(before.config_fields(), after.config_fields(), result.applied)),
         engine=engine,
         notes=tuple(notes),
