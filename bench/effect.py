@@ -41,8 +41,9 @@ from dockerfix.rewriter.config import discover  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
 from dockerfix.verify import current_engine  # noqa: E402
+from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
 from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
-from dockerfix.verify.measure import NothingToVerify, Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
+from dockerfix.verify.measure import Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
 from dockerfix.verify.rebuild_cost import dependency_rebuild  # noqa: E402
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, cache_folder  # noqa: E402
 
@@ -277,24 +278,26 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         for name, chosen in (("unsafe", unsafe), ("safe", settings)):
             result = run_source(source, chosen, build_context, dockerfile)
             texts[name] = result.new_text if result.changed else None
+            row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
         row["not_built_findings"] = sorted({
             finding.code for finding in run_source(source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile).findings
         })
         if texts["unsafe"] is None:
             row["status"] = "no fix"
             return row
-        downloaded = current_engine.bridge_sent_bytes
-        try:
-            report = verify(dockerfile, unsafe, client, folder, downloaded=downloaded)
-        except BuildFailed as failure:
-            if failure.label == "original":
-                raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
-            row.update(status="broken", reason=f"the fixed Dockerfile fails at `{failure.step}`", evidence=failure.log_tail[-2000:])
-            return row
-        row["unsafe"] = variant_row(report)
+        variants = {"unsafe": unsafe}
         if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
-            row["safe"] = variant_row(verify(dockerfile, settings, client, folder, downloaded=downloaded))
-        row["status"] = "equivalent" if all(row[name]["equivalent"] for name in ("unsafe", "safe") if name in row) else "different"
+            variants["safe"] = settings
+        for name, chosen in variants.items():
+            try:
+                row[name] = variant_row(verify(dockerfile, chosen, client, folder, downloaded=current_engine.bridge_sent_bytes))
+            except BuildFailed as failure:
+                if failure.label == "original":
+                    raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
+                row.update(status="broken", reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
+                           evidence=failure.log_tail[-2000:])
+                return row
+        row["status"] = "equivalent" if all(row[name]["equivalent"] for name in variants) else "different"
         manifest = requirements_file(document, build_context)
         if manifest is not None:
             fixed = parse(source.with_text(texts["unsafe"]))
@@ -304,6 +307,8 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
             }, manifest)
     except Unbuildable as reason:
         row.update(status="unbuildable", reason=str(reason))
+    except (EngineError, ContextCopyError) as error:  # a timeout, an engine that stopped answering: not the project's
+        row.update(status="error", reason=str(error)[-1000:])
     finally:
         row["seconds"] = round(time.monotonic() - started, 1)
     return row
@@ -457,6 +462,7 @@ def report() -> str:
     broken = [row for row in rows.values() if row["status"] == "broken"]
     different = [row for row in built if row["status"] == "different"]
     unfixed = [row for row in rows.values() if row["status"] == "no fix"]
+    errors = [row for row in rows.values() if row["status"] == "error"]
     seconds_total = sum(row["seconds"] for row in rows.values())
     parts = [
         "# dockerfix on real projects, built before and after\n",
@@ -470,7 +476,8 @@ def report() -> str:
         "`dockerfix/data/official-image-sizes.tsv`); projects where it reports are listed apart.\n",
         f"Measured: {len(rows)} projects in {seconds_total / 60:.0f} minutes of builds. Built both ways: {len(built)}; "
         f"fixed image not equivalent: {len(different)}; fixed build broken: {len(broken)}; no fix applied: "
-        f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`).\n",
+        f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); stopped by the "
+        f"engine (a timeout): {len(errors)}.\n",
     ]
     if built:
         parts += ["## Aggregate (fixed minus original, unsafe fixes applied)\n", _aggregate(built) + "\n",
@@ -478,8 +485,8 @@ def report() -> str:
     if broken or different:
         parts.append("## Harmful fixes found\n")
         for row in broken + different:
-            parts.append(f"- {row['id']}: {row.get('reason') or 'undeclared differences'}: "
-                         f"{', '.join(_codes(row['unsafe'])) if 'unsafe' in row else ''}\n")
+            parts.append(f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
+                         f"{', '.join(row['unsafe_fixes'])}\n")
     parts.append("## Per project\n")
     for row in sorted(built, key=lambda row: row["id"]):
         entry = known.get(row["id"], {})
