@@ -274,7 +274,7 @@ def test_what_two_builds_of_the_original_disagree_on_is_not_taken_for_a_change_b
 
 
 def test_verify_builds_its_own_stand_ins_even_where_another_image_has_their_tag(client):
-    client.tag("debian:bookworm", "python:3.11-slim")  # a benchmark's stand-in of the same name, say
+    client.run("tag", "debian:bookworm", "python:3.11-slim")  # a benchmark's stand-in of the same name, say
     build_python_images(client)
     command = client.run("image", "inspect", "--format", "{{json .Config.Cmd}}", "python:3.11-slim").stdout.decode()
     assert command.strip() == '["python3"]'
