@@ -288,9 +288,12 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         variants = {"unsafe": unsafe}
         if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
             variants["safe"] = settings
+        unreproducible = None  # learnt by the first variant's builds, the same original's for the second
         for name, chosen in variants.items():
             try:
-                row[name] = variant_row(verify(dockerfile, chosen, client, folder, downloaded=current_engine.bridge_sent_bytes))
+                report = verify(dockerfile, chosen, client, folder, downloaded=current_engine.bridge_sent_bytes, unreproducible=unreproducible)
+                unreproducible = report.unreproducible
+                row[name] = variant_row(report)
             except BuildFailed as failure:
                 if failure.label == "original":
                     raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None

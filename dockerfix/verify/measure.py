@@ -320,6 +320,7 @@ def verify(
     touch: str | None = None,
     max_context_bytes: int = DEFAULT_MAX_BYTES,
     downloaded: Counter | None = None,
+    unreproducible: tuple[str, ...] | None = None,
 ) -> Report:
     """Fix ``dockerfile`` as ``dockerfix`` would, build both versions and compare them, each from a copy of the
     context of its own: nothing of the user's is written.
@@ -329,7 +330,8 @@ def verify(
     what cannot be copied) and ``ValueError`` for a ``touch`` path that is not a regular file of the context.
     ``downloaded`` counts the bytes the engine's build steps received (``current_engine.bridge_sent_bytes``).
     The original is built twice, the second time with every step run again, and the paths those two builds
-    disagree on are left out of the comparison (listed as ``unreproducible``).
+    disagree on are left out of the comparison (listed as ``unreproducible``); a caller that knows them from an
+    earlier report of the same original passes them and saves that build.
     """
     context_dir = context_dir or dockerfile.parent
     source = read_source(dockerfile)
@@ -378,7 +380,8 @@ def verify(
                 hint = f"(the Dockerfile uses heredocs, which the built-in frontend of Docker {engine} rejects)"
                 raise BuildFailed(failure.label, failure.step, f"{failure.log_tail}\n{hint}") from None
         before, _, original_dockerfile = measured["original"]
-        unreproducible = unreproducible_paths(session, original_dockerfile, unedited, before)
+        if unreproducible is None:
+            unreproducible = unreproducible_paths(session, original_dockerfile, unedited, before)
         swapped = swapped_paths(session, base_swaps(original_document, fixed_document))
     finally:
         session.close()
