@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import statistics
 import sys
 import time
@@ -521,7 +522,12 @@ def unbuildable_list() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _stop(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")  # unwinding stops the engine and removes its folders
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(prog="bench/effect.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON")
     parser.add_argument("--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)")
