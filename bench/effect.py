@@ -360,7 +360,15 @@ def run(ids: list[str], again: bool) -> None:
 
 
 def megabytes(count: float | None) -> str:
-    return "–" if count is None else f"{count / 1e6:+.1f} MB" if count < 0 else f"{count / 1e6:.1f} MB"
+    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an edit)."""
+    if count is None:
+        return "–"
+    sign = "-" if count < 0 else ""
+    if abs(count) < 1_000:
+        return f"{sign}{abs(count):.0f} B"
+    if abs(count) < 100_000:
+        return f"{sign}{abs(count) / 1e3:.1f} kB"
+    return f"{sign}{abs(count) / 1e6:.1f} MB"
 
 
 def seconds(value: float | None) -> str:
@@ -473,7 +481,9 @@ def report() -> str:
         "Written by `python bench/effect.py report` from `bench/effect-results.jsonl` (`python bench/effect.py run`).\n"
         f"Projects: `../shared/corpus/projects/` ({len(known)}, each a Dockerfile with its build context at a pinned "
         "commit; `PROVENANCE.tsv` names repository and commit). Engine: Debian trixie's Docker 26.1 in its own root "
-        "(verify's current engine), on a 2-core machine shared with other work, so times are indicative.\n",
+        "(verify's current engine), on a 2-core machine shared with other work (load average about 11 during the run), "
+        "so times are indicative. The fixed file is built right after the original in the same engine: the steps above "
+        "its first changed step come from the build cache, as they would on a developer's machine.\n",
         "**Absolute sizes are those of stand-in base images** (Debian bookworm's Python 3.11 and Node.js 18 under the "
         "tags the projects name, see `bench/effect.py`), the same before and after: the changes are real, the totals "
         "are not the registry images'. DF301's base-image swap is not built (its sizes come from "
