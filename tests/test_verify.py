@@ -150,6 +150,15 @@ def test_differences_are_classified_noise_is_left_out_and_declared_changes_are_a
     assert differences["/app/new"].change == "added" and differences["/app/new"].declared_by is None
 
 
+def test_npm_debug_logs_named_by_the_time_of_the_run_are_build_noise():
+    # measured on ../shared/corpus/projects/00284: each build's `npm ci` leaves a log named by its start time
+    log = Entry("file", 0o644, 0, 0, 41832, "b90d73e7")
+    before = {"/root/.npm/_logs/2026-12-06T22_10_01_100Z-debug-0.log": log, "/app/server.js": log}
+    after = {"/root/.npm/_logs/2026-12-06T22_11_47_661Z-debug-0.log": log, "/home/node/.npm/_logs/x-debug-0.log": log,
+             "/app/server.js": log}
+    assert compare_files(before, after, ()) == []
+
+
 def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():
     applied = [AppliedFix("DF102", "t", "unsafe", ContentChange(removes=("/var/lib/apt/lists",)))]
     differences = compare_files({"/var/lib/apt/lists/a": _file(b"1")}, {"/var/lib/apt/lists/a": _file(b"2")}, applied)

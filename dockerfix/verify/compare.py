@@ -19,6 +19,8 @@ IGNORED = (
     ("/etc/hosts", "the engine mounts it into every RUN"),
     ("/etc/resolv.conf", "the engine mounts it into every RUN"),
     ("/var/cache/ldconfig/aux-cache", "ldconfig's cache of inode numbers and times"),
+    ("/home/*/.npm/_logs", "npm's debug logs, named by the time of the run"),
+    ("/root/.npm/_logs", "npm's debug logs, named by the time of the run"),
 )
 # Paths compared by presence and type only: their content records times.
 CONTENT_NOISE = (
@@ -65,7 +67,7 @@ def covers(pattern: str, path: str) -> bool:
 
 def _noise(path: str) -> tuple[bool, bool]:
     """(ignored entirely, content is noise)."""
-    if any(path == ignored for ignored, _ in IGNORED):
+    if any(covers(ignored, path) for ignored, _ in IGNORED):
         return True, False
     name = path.rsplit("/", 1)[-1]
     return False, any(covers(noise, path) or fnmatch.fnmatchcase(name, noise) for noise, _ in CONTENT_NOISE)
