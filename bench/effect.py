@@ -345,6 +345,16 @@ def measured_rows() -> dict[str, dict]:
     return {row["id"]: row for row in rows}
 
 
+def superseded_findings() -> list[dict]:
+    """Earlier rows of a project, measured again since, whose fixed image was broken or not equivalent: what a
+    change to verify or to a rule answered (the row was kept as measured)."""
+    if not RESULTS.exists():
+        return []
+    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    latest = measured_rows()
+    return [row for row in rows if row["status"] in ("broken", "different") and latest[row["id"]] is not row and latest[row["id"]] != row]
+
+
 def run(ids: list[str], again: bool) -> None:
     done = measured_rows()
     todo = [folder for folder in project_folders(ids) if again or folder.name not in done]
@@ -501,6 +511,14 @@ def report() -> str:
         for row in broken + different:
             parts.append(f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
                          f"{', '.join(row['unsafe_fixes'])}\n")
+    earlier = superseded_findings()
+    if earlier:
+        parts.append("## Earlier findings, measured again since\n")
+        for row in earlier:
+            paths = [difference["path"] for difference in row.get("unsafe", {}).get("undeclared", [])]
+            parts.append(f"- {row['id']} was {row['status']} with {', '.join(row['unsafe_fixes'])}: "
+                         f"{row.get('reason') or 'undeclared ' + ', '.join(f'`{path}`' for path in paths)}; now "
+                         f"{measured_rows()[row['id']]['status']}.\n")
     parts.append("## Per project\n")
     for row in sorted(built, key=lambda row: row["id"]):
         entry = known.get(row["id"], {})
@@ -544,7 +562,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
-    arguments = parser.parse_args(argv)
+    arguments = parser.parse_intermixed_args(argv)
     try:
         if arguments.only is not None:
             folder = arguments.only
