@@ -159,6 +159,18 @@ def test_npm_debug_logs_named_by_the_time_of_the_run_are_build_noise():
     assert compare_files(before, after, ()) == []
 
 
+def test_a_folder_emptied_by_a_declared_removal_goes_with_it_and_no_other_folder_does():
+    # measured on ../shared/corpus/projects/00115: DF105's cache mount over /root/.cache/pip left no /root/.cache
+    folder, file = Entry("dir", 0o755, 0, 0, 0, ""), Entry("file", 0o644, 0, 0, 3, "abc")
+    before = {"/root/.cache": folder, "/root/.cache/pip": folder, "/root/.cache/pip/wheel": file,
+              "/srv": folder, "/srv/data": file}
+    pip_cache = AppliedFix("DF105", "cache mount", "unsafe", ContentChange(removes=("/root/.cache/pip",)))
+    differences = compare_files(before, {}, (pip_cache,))
+    assert {difference.path: difference.declared_by for difference in differences} == {
+        "/root/.cache": "DF105", "/root/.cache/pip": "DF105", "/root/.cache/pip/wheel": "DF105", "/srv": None, "/srv/data": None,
+    }
+
+
 def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():
     applied = [AppliedFix("DF102", "t", "unsafe", ContentChange(removes=("/var/lib/apt/lists",)))]
     differences = compare_files({"/var/lib/apt/lists/a": _file(b"1")}, {"/var/lib/apt/lists/a": _file(b"2")}, applied)

@@ -4,7 +4,7 @@ noise and accepting exactly the changes the applied fixes declared."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Collection, Iterable, Mapping
 
 from dockerfix.rewriter.fixes import ContentChange
@@ -110,7 +110,23 @@ def compare_files(
         change = "added" if old is None else "removed" if new is None else "changed"
         declared = _declared(change, path, applied) or (base_swap or {}).get(path)
         differences.append(Difference(path, change, old, new, declared))
-    return differences
+    return _emptied_folders_declared(differences, before)
+
+
+def _emptied_folders_declared(differences: list[Difference], before: dict[str, Entry]) -> list[Difference]:
+    """A removed folder all of whose content was removed by declared fixes goes with that content (a cache mount
+    over ``/root/.cache/pip`` leaves no ``/root/.cache`` either), under the declaration of its content."""
+    declared_removals = {difference.path: difference.declared_by for difference in differences
+                         if difference.change == "removed" and difference.declared_by}
+    result = []
+    for difference in differences:
+        if difference.change == "removed" and difference.declared_by is None and difference.before.kind == "dir":
+            prefix = difference.path.rstrip("/") + "/"
+            content = [path for path in before if path.startswith(prefix)]
+            if content and all(path in declared_removals for path in content):
+                difference = replace(difference, declared_by=declared_removals[content[0]])
+        result.append(difference)
+    return result
 
 
 def _environment(values: list[str] | None) -> dict[str, str]:
