@@ -110,10 +110,10 @@ def compare_files(
         change = "added" if old is None else "removed" if new is None else "changed"
         declared = _declared(change, path, applied) or (base_swap or {}).get(path)
         differences.append(Difference(path, change, old, new, declared))
-    return _emptied_folders_declared(differences, before)
+    return _emptied_folders_declared(differences)
 
 
-def _emptied_folders_declared(differences: list[Difference], before: dict[str, Entry]) -> list[Difference]:
+def _emptied_folders_declared(differences: list[Difference]) -> list[Difference]:
     """A removed folder all of whose content was removed by declared fixes goes with that content (a cache mount
     over ``/root/.cache/pip`` leaves no ``/root/.cache`` either), under the declaration of its content."""
     declared_removals = {difference.path: difference.declared_by for difference in differences
@@ -122,9 +122,10 @@ def _emptied_folders_declared(differences: list[Difference], before: dict[str, E
     for difference in differences:
         if difference.change == "removed" and difference.declared_by is None and difference.before.kind == "dir":
             prefix = difference.path.rstrip("/") + "/"
-            content = [path for path in before if path.startswith(prefix)]
-            if content and all(path in declared_removals for path in content):
-                difference = replace(difference, declared_by=declared_removals[content[0]])
+            # content the comparison left out (build noise, what the build does not reproduce) is gone too
+            compared = [other.path for other in differences if other.path.startswith(prefix)]
+            if compared and all(path in declared_removals for path in compared):
+                difference = replace(difference, declared_by=declared_removals[compared[0]])
         result.append(difference)
     return result
 
