@@ -23,6 +23,7 @@ from dockerfix.verify.compare import compare_config, compare_files, covers
 from dockerfix.verify.engine import build_outcome, context_sent, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
 from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, rejects_heredocs, without_syntax_directive
+from dockerfix.rewriter.context import BuildContext
 from dockerfix.verify.render import markdown
 from dockerfix.verify.current_engine import apt_mirror
 
@@ -149,6 +150,31 @@ def test_differences_are_classified_noise_is_left_out_and_declared_changes_are_a
     assert differences["/app/new"].change == "added" and differences["/app/new"].declared_by is None
 
 
+def test_npm_debug_logs_named_by_the_time_of_the_run_are_build_noise():
+    # measured on ../shared/corpus/projects/00284: each build's `npm ci` leaves a log named by its start time
+    log = Entry("file", 0o644, 0, 0, 41832, "b90d73e7")
+    before = {"/root/.npm/_logs/2026-12-06T22_10_01_100Z-debug-0.log": log, "/app/server.js": log}
+    after = {"/root/.npm/_logs/2026-12-06T22_11_47_661Z-debug-0.log": log, "/home/node/.npm/_logs/x-debug-0.log": log,
+             "/app/server.js": log}
+    assert compare_files(before, after, ()) == []
+
+
+def test_a_folder_emptied_by_a_declared_removal_goes_with_it_and_no_other_folder_does():
+    # measured on ../shared/corpus/projects/00115: DF105's cache mount over /root/.cache/pip left no /root/.cache
+    folder, file = Entry("dir", 0o755, 0, 0, 0, ""), Entry("file", 0o644, 0, 0, 3, "abc")
+    before = {"/root/.cache": folder, "/root/.cache/pip": folder, "/root/.cache/pip/wheel": file,
+              "/srv": folder, "/srv/data": file}
+    pip_cache = AppliedFix("DF105", "cache mount", "unsafe", ContentChange(removes=("/root/.cache/pip",)))
+    differences = compare_files(before, {}, (pip_cache,))
+    assert {difference.path: difference.declared_by for difference in differences} == {
+        "/root/.cache": "DF105", "/root/.cache/pip": "DF105", "/root/.cache/pip/wheel": "DF105", "/srv": None, "/srv/data": None,
+    }
+    # a file left out of the comparison (one the build does not reproduce) goes with its folder too
+    before["/root/.cache/pip/selfcheck.json"] = file
+    differences = compare_files(before, {}, (pip_cache,), unreproducible=("/root/.cache/pip/selfcheck.json",))
+    assert all(difference.declared_by == "DF105" for difference in differences if difference.path.startswith("/root/.cache"))
+
+
 def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():
     applied = [AppliedFix("DF102", "t", "unsafe", ContentChange(removes=("/var/lib/apt/lists",)))]
     differences = compare_files({"/var/lib/apt/lists/a": _file(b"1")}, {"/var/lib/apt/lists/a": _file(b"2")}, applied)
@@ -218,6 +244,21 @@ def test_default_touch_prefers_source_code_and_skips_manifests_hidden_files_and_
     files = ("Dockerfile", ".dockerfix.toml", "README", "requirements.txt", "pkg/mod.py", "app.py")
     assert default_touch(files, manifests, "Dockerfile") == "app.py"
     assert default_touch(("Dockerfile", "requirements.txt"), manifests, "Dockerfile") is None
+
+
+def test_the_file_edited_by_default_is_one_a_copy_sends_not_a_readme_the_image_never_receives(tmp_path: Path):
+    from dockerfix.verify import measure
+
+    for relative, text in (("README.md", "# app\n"), ("requirements.txt", "flask\n"), ("app/main.py", "print(1)\n"),
+                           ("docs/notes.py", "\n"), ("Dockerfile", "")):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    dockerfile = "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY app/ ./app\n"
+    document = parse(Source.decode(dockerfile.encode(), "Dockerfile"))
+    context = BuildContext.from_directory(tmp_path, tmp_path / "Dockerfile")
+    assert measure.touch_for(document, context, tmp_path, "Dockerfile") == "app/main.py"
+    only_the_manifest = parse(Source.decode(b"FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", "Dockerfile"))
+    assert measure.touch_for(only_the_manifest, context, tmp_path, "Dockerfile") is None
 
 
 def test_the_syntax_directive_is_left_out_of_what_is_built():

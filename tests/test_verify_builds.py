@@ -257,3 +257,35 @@ def test_the_bot_measures_a_new_dockerignore_against_the_context_as_it_was(clien
     measured = capsys.readouterr().out.split("### Measured\n\n", 1)[1].split("<details>", 1)[0]
     assert "`svc/Dockerfile`:\n\n| | original | fixed |" in measured, measured
     assert "| build context sent |" in measured and "(DF204)" in measured and "NOT equivalent" not in measured
+
+
+def test_what_two_builds_of_the_original_disagree_on_is_not_taken_for_a_change_by_the_fixes(client, tmp_path: Path):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:bookworm\n"
+        "RUN head -c 32 /dev/urandom > /build-id\n"
+        "RUN apt-get update\n"
+        "RUN apt-get install -y --no-install-recommends jq\n"
+    )
+    settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True)
+    report = measured_table(tmp_path / "Dockerfile", settings, client=client).report
+    assert report.applied
+    assert report.equivalent, [difference.path for difference in report.undeclared]
+    assert "/build-id" in report.unreproducible
+
+
+def test_verify_builds_its_own_stand_ins_even_where_another_image_has_their_tag(client):
+    client.run("tag", "debian:bookworm", "python:3.11-slim")  # a benchmark's stand-in of the same name, say
+    build_python_images(client)
+    command = client.run("image", "inspect", "--format", "{{json .Config.Cmd}}", "python:3.11-slim").stdout.decode()
+    assert command.strip() == '["python3"]'
+
+
+def test_a_base_image_swap_declares_what_the_two_bases_differ_in_and_nothing_else(client, tmp_path: Path):
+    (tmp_path / "app.py").write_text('print("hello")\n')
+    (tmp_path / "Dockerfile").write_text('FROM python:3.11\nCOPY app.py /app/app.py\nCMD ["python", "/app/app.py"]\n')
+    settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True)
+    report = measured_table(tmp_path / "Dockerfile", settings, client=client).report
+    assert [fix.code for fix in report.applied] == ["DF301"]
+    swapped = [difference for difference in report.differences if difference.declared_by == "base image python:3.11 -> python:3.11-slim"]
+    assert len(swapped) > 100 and any(difference.path.startswith("/usr/include/") for difference in swapped)
+    assert report.equivalent, [difference.path for difference in report.undeclared][:20]

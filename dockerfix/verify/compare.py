@@ -4,8 +4,8 @@ noise and accepting exactly the changes the applied fixes declared."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, replace
+from typing import Collection, Iterable, Mapping
 
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
@@ -19,6 +19,8 @@ IGNORED = (
     ("/etc/hosts", "the engine mounts it into every RUN"),
     ("/etc/resolv.conf", "the engine mounts it into every RUN"),
     ("/var/cache/ldconfig/aux-cache", "ldconfig's cache of inode numbers and times"),
+    ("/home/*/.npm/_logs", "npm's debug logs, named by the time of the run"),
+    ("/root/.npm/_logs", "npm's debug logs, named by the time of the run"),
 )
 # Paths compared by presence and type only: their content records times.
 CONTENT_NOISE = (
@@ -65,7 +67,7 @@ def covers(pattern: str, path: str) -> bool:
 
 def _noise(path: str) -> tuple[bool, bool]:
     """(ignored entirely, content is noise)."""
-    if any(path == ignored for ignored, _ in IGNORED):
+    if any(covers(ignored, path) for ignored, _ in IGNORED):
         return True, False
     name = path.rsplit("/", 1)[-1]
     return False, any(covers(noise, path) or fnmatch.fnmatchcase(name, noise) for noise, _ in CONTENT_NOISE)
@@ -88,19 +90,44 @@ def _same(before: Entry, after: Entry, content_is_noise: bool) -> bool:
     return before == after
 
 
-def compare_files(before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix]) -> list[Difference]:
+def compare_files(
+    before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix], unreproducible: Collection[str] = (),
+    base_swap: Mapping[str, str] | None = None,
+) -> list[Difference]:
+    """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on) are left
+    out, as a difference there says nothing about the fixes. ``base_swap`` declares the paths on which a swapped base
+    image differs from the one it replaced (path: the swap, in words)."""
     applied = tuple(applied)
+    unreproducible = frozenset(unreproducible)
     differences = []
     for path in sorted(before.keys() | after.keys()):
         ignored, content_is_noise = _noise(path)
-        if ignored:
+        if ignored or path in unreproducible:
             continue
         old, new = before.get(path), after.get(path)
         if old is not None and new is not None and _same(old, new, content_is_noise):
             continue
         change = "added" if old is None else "removed" if new is None else "changed"
-        differences.append(Difference(path, change, old, new, _declared(change, path, applied)))
-    return differences
+        declared = _declared(change, path, applied) or (base_swap or {}).get(path)
+        differences.append(Difference(path, change, old, new, declared))
+    return _emptied_folders_declared(differences)
+
+
+def _emptied_folders_declared(differences: list[Difference]) -> list[Difference]:
+    """A removed folder all of whose content was removed by declared fixes goes with that content (a cache mount
+    over ``/root/.cache/pip`` leaves no ``/root/.cache`` either), under the declaration of its content."""
+    declared_removals = {difference.path: difference.declared_by for difference in differences
+                         if difference.change == "removed" and difference.declared_by}
+    result = []
+    for difference in differences:
+        if difference.change == "removed" and difference.declared_by is None and difference.before.kind == "dir":
+            prefix = difference.path.rstrip("/") + "/"
+            # content the comparison left out (build noise, what the build does not reproduce) is gone too
+            compared = [other.path for other in differences if other.path.startswith(prefix)]
+            if compared and all(path in declared_removals for path in compared):
+                difference = replace(difference, declared_by=declared_removals[compared[0]])
+        result.append(difference)
+    return result
 
 
 def _environment(values: list[str] | None) -> dict[str, str]:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,7 @@ class BuildOutcome:
     steps_run: tuple[str, ...] = field(default=())
     steps_cached: tuple[str, ...] = field(default=())
     context_bytes: int | None = None  # what the client sent of the build context, as BuildKit reports it
+    seconds: float | None = None  # the build's wall-clock time, as the client waited for it
 
 
 def context_sent(log: str) -> int | None:
@@ -68,7 +70,7 @@ def parse_progress(log: str) -> tuple[dict[str, str], dict[str, str], dict[str, 
     return names, status, lines
 
 
-def build_outcome(image_id: str, log: str) -> BuildOutcome:
+def build_outcome(image_id: str, log: str, seconds: float | None = None) -> BuildOutcome:
     """Which Dockerfile steps ran and which came from the cache (FROM and BuildKit's internal steps left out)."""
     names, status, _ = parse_progress(log)
     steps = [(name, status.get(vertex, "")) for vertex, name in names.items() if _STEP.match(name)]
@@ -77,6 +79,7 @@ def build_outcome(image_id: str, log: str) -> BuildOutcome:
         tuple(name for name, state in steps if state != "CACHED"),
         tuple(name for name, state in steps if state == "CACHED"),
         context_sent(log),
+        seconds,
     )
 
 
@@ -142,13 +145,17 @@ class DockerClient:
             raise EngineError(f"no Docker engine reachable through {self.program}: {message[-1] if message else 'no answer'}")
         return done.stdout.decode().strip()
 
-    def build(self, dockerfile: Path, context: Path, tag: str, label: str) -> BuildOutcome:
-        """Build with BuildKit; ``BuildFailed`` names the failing step and shows its log tail."""
+    def build(self, dockerfile: Path, context: Path, tag: str, label: str, use_cache: bool = True) -> BuildOutcome:
+        """Build with BuildKit (``use_cache=False``: every step runs again); ``BuildFailed`` names the failing step
+        and shows its log tail."""
         iidfile = dockerfile.with_name(dockerfile.name + ".iid")
+        cache = () if use_cache else ("--no-cache",)
+        started = time.monotonic()
         done = self.run(
-            "build", "--progress=plain", "--file", str(dockerfile), "--tag", tag, "--iidfile", str(iidfile), str(context),
-            check=False,
+            "build", "--progress=plain", *cache, "--file", str(dockerfile), "--tag", tag, "--iidfile", str(iidfile),
+            str(context), check=False,
         )
+        seconds = time.monotonic() - started
         log = done.stderr.decode("utf-8", "replace")
         if done.returncode != 0:
             if "buildx" in log or "--progress" in log:
@@ -156,10 +163,13 @@ class DockerClient:
             raise failure_of(label, log)
         image_id = iidfile.read_text().strip()
         iidfile.unlink()
-        return build_outcome(image_id, log)
+        return build_outcome(image_id, log, seconds)
 
     def save(self, image: str, destination: Path) -> None:
         self.run("save", "--output", str(destination), image)
+
+    def tag(self, image: str, tag: str) -> None:
+        self.run("tag", image, tag)
 
     def image_exists(self, image: str) -> bool:
         return self.run("image", "inspect", image, check=False).returncode == 0

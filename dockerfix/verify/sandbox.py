@@ -42,6 +42,7 @@ ENGINES = ("auto", "current", "packaged")
 LOCK_SECONDS = 900
 
 
+STAND_IN_NAMESPACE = "dockerfix-verify-stand-in/"
 # Stand-ins for the official Python images DF304's split template names, made from the Debian base with Debian's
 # python3.11 (the version their tag says). Like the official images: a `python` command, no EXTERNALLY-MANAGED
 # marker (their interpreter lives in /usr/local, where pip installs freely), LANG, CMD; the full image adds pip and
@@ -207,14 +208,17 @@ class PrivateDaemon:
 
 
 def build_python_images(client: DockerClient) -> None:
-    """Build the ``PYTHON_STAND_INS`` on the loaded base, once per daemon (its data root is new each time)."""
+    """Build the ``PYTHON_STAND_INS`` on the loaded base, once per daemon (its data root is new each time), under
+    names of verify's own (``STAND_IN_NAMESPACE``), and point the tags Dockerfiles name at them on every call: another
+    image tagged ``python:3.11-slim`` in the same engine (a benchmark's stand-in) is never taken for verify's."""
     with tempfile.TemporaryDirectory(prefix="dockerfix-stand-in-") as folder:
         for tag, text in PYTHON_STAND_INS:
-            if client.image_exists(tag):
-                continue
-            dockerfile = Path(folder) / "Dockerfile"
-            dockerfile.write_text(text)
-            client.build(dockerfile, Path(folder), tag, f"stand-in {tag}")
+            own = STAND_IN_NAMESPACE + tag
+            if not client.image_exists(own):
+                dockerfile = Path(folder) / "Dockerfile"
+                dockerfile.write_text(text)
+                client.build(dockerfile, Path(folder), own, f"stand-in {tag}")
+            client.tag(own, tag)
 
 
 def _wait_for_lock(path: Path) -> int:

@@ -1,0 +1,590 @@
+"""What dockerfix does to real projects, built before and after (as root, on the current engine verify runs:
+Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_engine.py prepare``).
+
+    python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes)
+    python bench/effect.py --only FOLDER    build one project folder (a Dockerfile and its build context) and
+                                            print its row as JSON
+    python bench/effect.py run [ID ...]     build the projects of ../shared/corpus/projects/ (all, or those named),
+                                            adding each row to bench/effect-results.jsonl as it is measured
+    python bench/effect.py report           write docs/effect.md and bench/effect-unbuildable.tsv from those rows
+
+Each project is fixed with ``dockerfix --write --unsafe-fixes`` (through verify, the same pipeline), and again
+safe-only where that gives another Dockerfile. verify builds the original (twice: the second build, every step run
+again, says what the build does not reproduce), the fixed file, and both again after a one-line edit of a file a COPY
+sends; then both are built again after a dependency change (a requirement added) where the project has a
+requirements file. DF301's base-image swap is left out of the builds: the stand-ins below are not the registry's
+images, so a slim/full delta here would be the stand-ins' (its sizes come from the registry data file; the report
+lists its findings apart).
+
+No registry of base images is reachable here: the tags the projects name (python:3.x-slim and full, node:NN-slim
+and full, nginx, debian) are stand-ins built from Debian bookworm's packages on the debootstrapped base verify
+already uses, with the local CA folder trusted (so pip and npm reach their indexes over HTTPS). They are saved
+under their own names (``dockerfix-effect/...``) and aliased to the tag a project names just before it is built, so
+they never collide with verify's own stand-ins. The same stand-in serves before and after: the deltas are real,
+the absolute sizes are the stand-ins'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dockerfix.rewriter.config import discover  # noqa: E402
+from dockerfix.rewriter.document import parse  # noqa: E402
+from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.verify import current_engine  # noqa: E402
+from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
+from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
+from dockerfix.verify.measure import Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
+from dockerfix.verify.rebuild_cost import dependency_rebuild  # noqa: E402
+from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, cache_folder  # noqa: E402
+
+PROJECTS = ROOT.parent / "shared" / "corpus" / "projects"
+RESULTS = ROOT / "bench" / "effect-results.jsonl"
+UNBUILDABLE = ROOT / "bench" / "effect-unbuildable.tsv"
+REPORT = ROOT / "docs" / "effect.md"
+NAMESPACE = "dockerfix-effect"
+STAND_IN_RECIPE = 1  # part of the saved tarball's name: a change to the recipes below makes it stale
+COMMAND_SECONDS = 900  # one docker command (a build) at most
+# Left out of the builds: its gain is the registry images' size difference, which stand-ins cannot show.
+NOT_BUILT = ("DF301",)
+REQUIREMENT_ADDED = "tomli-w"  # a small pure-Python package no project here names
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+TRUSTED = (
+    f"ENV LANG=C.UTF-8 PIP_CERT={CA_BUNDLE} SSL_CERT_FILE={CA_BUNDLE} REQUESTS_CA_BUNDLE={CA_BUNDLE} "
+    f"NODE_EXTRA_CA_CERTS={CA_BUNDLE}\n"
+)
+APT_INSTALL = "apt-get update && apt-get install -y --no-install-recommends"
+# (name under NAMESPACE, Dockerfile). Like the official images: Python's pip installs freely (no EXTERNALLY-MANAGED
+# marker; its own pip in /usr/local, so `pip install --upgrade pip` works), node has npm and yarn; the full variants
+# add the compilers and headers of buildpack-deps.
+STAND_INS = (
+    ("python-slim", "FROM debian:bookworm\n"
+     f"RUN {APT_INSTALL} ca-certificates python3 python3-pip python3-venv python-is-python3 \\\n"
+     "    && rm -rf /var/lib/apt/lists/* /usr/lib/python3.11/EXTERNALLY-MANAGED\n"
+     + TRUSTED +
+     "RUN python3 -m pip install --no-cache-dir --ignore-installed pip setuptools wheel\n"
+     'CMD ["python3"]\n'),
+    ("python-full", f"FROM {NAMESPACE}/python-slim\n"
+     f"RUN {APT_INSTALL} build-essential python3-dev git curl wget pkg-config libpq-dev libffi-dev libssl-dev \\\n"
+     "    default-libmysqlclient-dev libjpeg-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*\n"),
+    ("node-slim", "FROM debian:bookworm\n"
+     f"RUN {APT_INSTALL} ca-certificates nodejs npm && rm -rf /var/lib/apt/lists/*\n"
+     + TRUSTED +
+     "RUN npm install --global yarn && npm cache clean --force\n"
+     'CMD ["node"]\n'),
+    ("node-full", f"FROM {NAMESPACE}/node-slim\n"
+     f"RUN {APT_INSTALL} build-essential python3 git curl wget && rm -rf /var/lib/apt/lists/*\n"),
+    ("nginx", "FROM debian:bookworm\n"
+     f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
+     "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
+     "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index index.html;\\n  }\\n}\\n' \\\n"
+     "       > /etc/nginx/conf.d/default.conf\n"
+     "EXPOSE 80\n"
+     'CMD ["nginx", "-g", "daemon off;"]\n'),
+)
+
+
+class Unbuildable(Exception):
+    """The project cannot be built here at all (before any fix); the message says why."""
+
+
+def stand_ins_tarball() -> Path:
+    return cache_folder() / f"effect-stand-ins-{STAND_IN_RECIPE}.tar"
+
+
+def stand_in_for(image: str) -> str | None:
+    """The stand-in (under NAMESPACE) for a base image a project names; None when there is none here."""
+    name, _, tag = image.partition(":")
+    name = name.removeprefix("docker.io/").removeprefix("library/")
+    if "alpine" in tag:
+        return None  # no Alpine archive is reachable here
+    if name in ("python", "node"):
+        return f"{NAMESPACE}/{name}-{'slim' if 'slim' in tag else 'full'}"
+    if name == "nginx":
+        return f"{NAMESPACE}/nginx"
+    if name == "debian" and tag in ("", "bookworm", "bookworm-slim", "12", "12-slim", "latest", "stable-slim"):
+        return "debian:bookworm"
+    return None
+
+
+def started_daemon() -> PrivateDaemon:
+    daemon = PrivateDaemon.start("current")
+    daemon.client = dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    return daemon
+
+
+def prepare() -> Path:
+    """Build the stand-ins on the debootstrapped base and save them (once; a saved tarball is reused)."""
+    tarball = stand_ins_tarball()
+    if tarball.exists():
+        return tarball
+    current_engine.prepare()
+    daemon = started_daemon()
+    try:
+        daemon.load_base_image(base_tarball())
+        folder = daemon.folder / "stand-ins"
+        folder.mkdir()
+        for name, text in STAND_INS:
+            dockerfile = folder / f"{name}.Dockerfile"
+            dockerfile.write_text(text)
+            daemon.client.build(dockerfile, folder, f"{NAMESPACE}/{name}", f"stand-in {name}")
+        partial = tarball.with_suffix(".partial")
+        daemon.client.run("save", "--output", str(partial), *(f"{NAMESPACE}/{name}" for name, _ in STAND_INS))
+        partial.replace(tarball)
+    finally:
+        daemon.stop()
+    return tarball
+
+
+def load_stand_ins(client: DockerClient) -> None:
+    tarball = stand_ins_tarball()
+    if not tarball.exists():
+        raise SandboxUnavailable(f"the stand-in base images are not prepared ({tarball}): python bench/effect.py prepare")
+    with tarball.open("rb") as handle:
+        client.run("load", "--quiet", stdin=handle)
+
+
+def provenance() -> dict[str, dict[str, str]]:
+    """PROVENANCE.tsv of the projects folder, by id."""
+    lines = (PROJECTS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return {row[0]: dict(zip(header, row)) for row in (line.split("\t") for line in lines[1:] if line)}
+
+
+def dockerfile_of(folder: Path) -> Path:
+    """The Dockerfile PROVENANCE.tsv names for a project folder; ``Dockerfile`` for any other folder."""
+    entry = provenance().get(folder.name) if folder.resolve().parent == PROJECTS.resolve() else None
+    return folder / (entry["dockerfile"] if entry else "Dockerfile")
+
+
+def base_images(document) -> list[str]:
+    """The images the stages are built FROM (stage names and scratch left out)."""
+    stages: set[str] = set()
+    images: list[str] = []
+    for instruction in document.instructions:
+        if instruction.cmd != "from" or not instruction.value:
+            continue
+        arguments = [value for value in instruction.value if not value.startswith("--")]
+        image = arguments[0]
+        if image.lower() not in stages and image != "scratch" and image not in images:
+            images.append(image)
+        if len(arguments) >= 3 and arguments[1].lower() == "as":
+            stages.add(arguments[2].lower())
+    return images
+
+
+def aliased_bases(client: DockerClient, document) -> dict[str, str]:
+    """Tag the stand-in of each base image under the name the Dockerfile uses; ``Unbuildable`` when one has none."""
+    chosen = {}
+    for image in base_images(document):
+        if "$" in image:
+            raise Unbuildable(f"base image `{image}` comes from a build argument")
+        stand_in = stand_in_for(image)
+        if stand_in is None:
+            raise Unbuildable(f"no stand-in for `{image}` here (Alpine, or no Debian package of it)")
+        client.tag(stand_in, image)
+        chosen[image] = stand_in
+    return chosen
+
+
+def measurement_row(measurement) -> dict:
+    rebuild = measurement.rebuild
+    return {
+        "bytes": measurement.content_bytes,
+        "gzip_bytes": measurement.gzip_bytes,
+        "layers": len(measurement.layers),
+        "build_seconds": measurement.build_seconds,
+        "downloaded_bytes": measurement.downloaded_bytes,
+        "after_edit": None if rebuild is None else {
+            "seconds": rebuild.seconds,
+            "steps_rerun": len(rebuild.steps_rerun),
+            "context_bytes": rebuild.context_bytes,
+            "downloaded_bytes": rebuild.downloaded_bytes,
+            "changed_bytes": rebuild.changed_bytes,
+        },
+    }
+
+
+def variant_row(report: Report) -> dict:
+    return {
+        "applied": [{"code": fix.code, "applicability": fix.applicability, "title": fix.title} for fix in report.applied],
+        "touched": report.touched,
+        "original": measurement_row(report.original),
+        "fixed": measurement_row(report.fixed),
+        "equivalent": report.equivalent,
+        "declared_differences": sum(1 for difference in report.differences if difference.declared_by),
+        "undeclared": [difference.as_json() for difference in report.undeclared[:20]],
+        "undeclared_count": len(report.undeclared),
+        "undeclared_config": [difference.as_json() for difference in report.undeclared_config],
+        "unreproducible": len(report.unreproducible),
+        "notes": list(report.notes),
+        "diff": report.diff,
+    }
+
+
+def requirements_file(document, build_context) -> str | None:
+    """A requirements file the Dockerfile installs from and a COPY sends (where a dependency can be added)."""
+    names = manifests_of(document)
+    sent = copied_files(document, build_context)
+    found = sorted(path for path in sent if PurePosixPath(path).name in names and path.endswith(".txt"))
+    return found[0] if found else None
+
+
+def dependency_change(client: DockerClient, folder: Path, texts: dict[str, bytes], manifest: str) -> dict:
+    """Each Dockerfile built, then again after ``manifest`` gains a requirement: that second build measured."""
+    changed = (folder / manifest).read_text(encoding="utf-8").rstrip("\n") + f"\n{REQUIREMENT_ADDED}\n"
+    measured = {"manifest": manifest, "added": REQUIREMENT_ADDED}
+    for label, text in texts.items():
+        dockerfile = client_folder(client) / f"{label}-dependency.Dockerfile"
+        dockerfile.write_bytes(text)
+        try:
+            rebuild = dependency_rebuild(client, dockerfile, folder, manifest, changed, current_engine.bridge_sent_bytes)
+        finally:
+            dockerfile.unlink()
+        measured[label] = {
+            "seconds": rebuild.seconds, "downloaded_bytes": rebuild.downloaded_bytes,
+            "steps_rerun": len(rebuild.steps_rerun), "image_bytes": rebuild.image_bytes,
+        }
+    return measured
+
+
+def client_folder(client: DockerClient) -> Path:
+    """A folder of the running daemon's, for the Dockerfiles this bench writes (next to its socket)."""
+    return Path(client.host.removeprefix("unix://")).parent
+
+
+def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
+    """One project's row: its builds before and after, or why it has none."""
+    started = time.monotonic()
+    row: dict = {"id": folder.name, "dockerfile": dockerfile.name}
+    try:
+        source = read_source(dockerfile)
+        document = parse(source)
+        row["bases"] = aliased_bases(client, document)
+        settings = discover(dockerfile)
+        settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
+        unsafe = settings.override(unsafe_fixes=True)
+        build_context = context_for(folder, dockerfile)
+        texts = {}
+        for name, chosen in (("unsafe", unsafe), ("safe", settings)):
+            result = run_source(source, chosen, build_context, dockerfile)
+            texts[name] = result.new_text if result.changed else None
+            row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
+        row["not_built_findings"] = sorted({
+            finding.code for finding in run_source(source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile).findings
+        })
+        if texts["unsafe"] is None:
+            row["status"] = "no fix"
+            return row
+        variants = {"unsafe": unsafe}
+        if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
+            variants["safe"] = settings
+        unreproducible = None  # learnt by the first variant's builds, the same original's for the second
+        for name, chosen in variants.items():
+            try:
+                report = verify(dockerfile, chosen, client, folder, downloaded=current_engine.bridge_sent_bytes, unreproducible=unreproducible)
+                unreproducible = report.unreproducible
+                row[name] = variant_row(report)
+            except BuildFailed as failure:
+                if failure.label == "original":
+                    raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
+                row.update(status="broken", reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
+                           evidence=failure.log_tail[-2000:])
+                return row
+        row["status"] = "equivalent" if all(row[name]["equivalent"] for name in variants) else "different"
+        manifest = requirements_file(document, build_context)
+        if manifest is not None:
+            fixed = parse(source.with_text(texts["unsafe"]))
+            row["dependency_change"] = dependency_change(client, folder, {
+                "original": source.encode(without_syntax_directive(document)),
+                "fixed": source.encode(without_syntax_directive(fixed)),
+            }, manifest)
+    except Unbuildable as reason:
+        row.update(status="unbuildable", reason=str(reason))
+    except (EngineError, ContextCopyError) as error:  # a timeout, an engine that stopped answering: not the project's
+        row.update(status="error", reason=str(error)[-1000:])
+    finally:
+        row["seconds"] = round(time.monotonic() - started, 1)
+    return row
+
+
+def with_daemon(work):
+    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine is stopped after."""
+    daemon = started_daemon()
+    try:
+        daemon.load_base_image(base_tarball())
+        load_stand_ins(daemon.client)
+        return work(daemon.client)
+    finally:
+        daemon.stop()
+
+
+def project_folders(ids: list[str]) -> list[Path]:
+    known = provenance()
+    unknown = [name for name in ids if name not in known]
+    if unknown:
+        raise SystemExit(f"not a project of {PROJECTS}: {', '.join(unknown)}")
+    return [PROJECTS / name for name in (ids or sorted(known))]
+
+
+def measured_rows() -> dict[str, dict]:
+    """The rows measured so far, by project (a later row of a project replaces an earlier one)."""
+    if not RESULTS.exists():
+        return {}
+    rows = (json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {row["id"]: row for row in rows}
+
+
+def superseded_findings() -> list[dict]:
+    """Earlier rows of a project, measured again since, whose fixed image was broken or not equivalent: what a
+    change to verify or to a rule answered (the row was kept as measured)."""
+    if not RESULTS.exists():
+        return []
+    rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    latest = measured_rows()
+    return [row for row in rows if row["status"] in ("broken", "different") and latest[row["id"]] is not row and latest[row["id"]] != row]
+
+
+def run(ids: list[str], again: bool) -> None:
+    done = measured_rows()
+    todo = [folder for folder in project_folders(ids) if again or folder.name not in done]
+
+    def build_all(client: DockerClient) -> None:
+        for folder in todo:
+            row = measure_project(client, folder, dockerfile_of(folder))
+            with RESULTS.open("a", encoding="utf-8") as results:
+                results.write(json.dumps(row, sort_keys=True) + "\n")
+            print(f"{row['id']}: {row['status']} in {row['seconds']:.0f} s {row.get('reason', '')[:200]}", flush=True)
+
+    with_daemon(build_all)
+
+
+def megabytes(count: float | None) -> str:
+    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an edit)."""
+    if count is None:
+        return "–"
+    sign = "-" if count < 0 else ""
+    if abs(count) < 1_000:
+        return f"{sign}{abs(count):.0f} B"
+    if abs(count) < 100_000:
+        return f"{sign}{abs(count) / 1e3:.1f} kB"
+    return f"{sign}{abs(count) / 1e6:.1f} MB"
+
+
+def seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def _path(row: dict, *keys: str):
+    for key in keys:
+        if row is None:
+            return None
+        row = row.get(key)
+    return row
+
+
+# (label, path in a measurement row, how to print it)
+METRICS = (
+    ("image size", ("bytes",), megabytes),
+    ("image size, gzip", ("gzip_bytes",), megabytes),
+    ("layers", ("layers",), str),
+    ("cold build", ("build_seconds",), seconds),
+    ("downloaded by the cold build", ("downloaded_bytes",), megabytes),
+    ("rebuild after a source edit", ("after_edit", "seconds"), seconds),
+    ("steps re-run after the edit", ("after_edit", "steps_rerun"), str),
+    ("context re-sent after the edit", ("after_edit", "context_bytes"), megabytes),
+    ("downloaded after the edit", ("after_edit", "downloaded_bytes"), megabytes),
+    ("new layer bytes after the edit", ("after_edit", "changed_bytes"), megabytes),
+)
+DEPENDENCY_METRICS = (
+    ("rebuild after a dependency change", "seconds", seconds),
+    ("downloaded after the dependency change", "downloaded_bytes", megabytes),
+    ("steps re-run after the dependency change", "steps_rerun", str),
+)
+
+
+def _delta(before, after, show) -> str:
+    if before is None or after is None:
+        return "–"
+    difference = after - before
+    if show is megabytes:
+        return megabytes(difference) + (f" ({difference / before:+.1%})" if before else "")
+    if show is seconds:
+        return f"{difference:+.1f} s"
+    return f"{difference:+d}"
+
+
+def project_table(row: dict) -> str:
+    variant = row["unsafe"]
+    lines = ["| | original | fixed (unsafe fixes) | change |", "|---|---:|---:|---:|"]
+    for label, path, show in METRICS:
+        before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
+        lines.append(f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | {_delta(before, after, show)} |")
+    dependency = row.get("dependency_change")
+    for label, key, show in DEPENDENCY_METRICS if dependency else ():
+        before, after = dependency["original"][key], dependency["fixed"][key]
+        lines.append(f"| {label} | {show(before)} | {show(after)} | {_delta(before, after, show)} |")
+    return "\n".join(lines)
+
+
+def _codes(variant: dict) -> tuple[str, ...]:
+    return tuple(sorted({fix["code"] for fix in variant["applied"]}))
+
+
+def _aggregate(built: list[dict]) -> str:
+    lines = ["| | median change | total change | projects |", "|---|---:|---:|---:|"]
+    for label, path, show in METRICS:
+        changes = [
+            _path(row["unsafe"]["fixed"], *path) - _path(row["unsafe"]["original"], *path) for row in built
+            if _path(row["unsafe"]["fixed"], *path) is not None and _path(row["unsafe"]["original"], *path) is not None
+        ]
+        if changes:
+            median, total = statistics.median(changes), sum(changes)
+            shown = (megabytes(median), megabytes(total)) if show is megabytes else (
+                (f"{median:+.1f} s", f"{total:+.1f} s") if show is seconds else (f"{median:+g}", f"{total:+d}"))
+            lines.append(f"| {label} | {shown[0]} | {shown[1]} | {len(changes)} |")
+    totals = [sum(row["unsafe"][side]["bytes"] for row in built) for side in ("original", "fixed")]
+    lines.append(f"| all images together | | {megabytes(totals[1] - totals[0])} of {megabytes(totals[0])} "
+                 f"({(totals[1] - totals[0]) / totals[0]:+.1%}) | {len(built)} |")
+    return "\n".join(lines)
+
+
+def _attribution(built: list[dict]) -> str:
+    """Bytes by rule: exact where one rule's fixes were the only ones applied; otherwise the set of rules shares it."""
+    by_set: dict[tuple[str, ...], list[int]] = {}
+    for row in built:
+        variant = row["unsafe"]
+        by_set.setdefault(_codes(variant), []).append(variant["fixed"]["bytes"] - variant["original"]["bytes"])
+    lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
+    for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
+        lines.append(f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | {megabytes(statistics.median(changes))} |")
+    applied: dict[str, int] = {}
+    for row in built:
+        for code in _codes(row["unsafe"]):
+            applied[code] = applied.get(code, 0) + 1
+    lines += ["", "Projects each rule's fixes applied to: " + ", ".join(f"{code} {count}" for code, count in sorted(applied.items())) + "."]
+    return "\n".join(lines)
+
+
+def report() -> str:
+    rows = measured_rows()
+    known = provenance()
+    built = [row for row in rows.values() if row["status"] in ("equivalent", "different")]
+    unbuildable = [row for row in rows.values() if row["status"] == "unbuildable"]
+    broken = [row for row in rows.values() if row["status"] == "broken"]
+    different = [row for row in built if row["status"] == "different"]
+    unfixed = [row for row in rows.values() if row["status"] == "no fix"]
+    errors = [row for row in rows.values() if row["status"] == "error"]
+    seconds_total = sum(row["seconds"] for row in rows.values())
+    parts = [
+        "# dockerfix on real projects, built before and after\n",
+        "Written by `python bench/effect.py report` from `bench/effect-results.jsonl` (`python bench/effect.py run`).\n"
+        f"Projects: `../shared/corpus/projects/` ({len(known)}, each a Dockerfile with its build context at a pinned "
+        "commit; `PROVENANCE.tsv` names repository and commit). Engine: Debian trixie's Docker 26.1 in its own root "
+        "(verify's current engine), on a 2-core machine shared with other work (load average about 11 during the run), "
+        "so times are indicative. The fixed file is built right after the original in the same engine: the steps above "
+        "its first changed step come from the build cache, as they would on a developer's machine.\n",
+        "**Absolute sizes are those of stand-in base images** (Debian bookworm's Python 3.11 and Node.js 18 under the "
+        "tags the projects name, see `bench/effect.py`), the same before and after: the changes are real, the totals "
+        "are not the registry images'. DF301's base-image swap is not built (its sizes come from "
+        "`dockerfix/data/official-image-sizes.tsv`); projects where it reports are listed apart.\n",
+        f"Measured: {len(rows)} projects in {seconds_total / 60:.0f} minutes of builds. Built both ways: {len(built)}; "
+        f"fixed image not equivalent: {len(different)}; fixed build broken: {len(broken)}; no fix applied: "
+        f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); stopped by the "
+        f"engine (a timeout): {len(errors)}.\n",
+    ]
+    if built:
+        parts += ["## Aggregate (fixed minus original, unsafe fixes applied)\n", _aggregate(built) + "\n",
+                  "## Which fixes saved what\n", _attribution(built) + "\n"]
+    if broken or different:
+        parts.append("## Harmful fixes found\n")
+        for row in broken + different:
+            parts.append(f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
+                         f"{', '.join(row['unsafe_fixes'])}\n")
+    earlier = superseded_findings()
+    if earlier:
+        parts.append("## Earlier findings, measured again since\n")
+        for row in earlier:
+            paths = [difference["path"] for difference in row.get("unsafe", {}).get("undeclared", [])]
+            parts.append(f"- {row['id']} was {row['status']} with {', '.join(row['unsafe_fixes'])}: "
+                         f"{row.get('reason') or 'undeclared ' + ', '.join(f'`{path}`' for path in paths)}; now "
+                         f"{measured_rows()[row['id']]['status']}.\n")
+    parts.append("## Per project\n")
+    for row in sorted(built, key=lambda row: row["id"]):
+        entry = known.get(row["id"], {})
+        safe = row.get("safe")
+        parts += [
+            f"### {row['id']}: {entry.get('repo', '')} `{entry.get('context_path', '')}/{row['dockerfile']}` "
+            f"({', '.join(row['bases'])})\n",
+            f"Fixes: {', '.join(_codes(row['unsafe']))}; edited `{row['unsafe']['touched']}`; "
+            f"{'equivalent' if row['unsafe']['equivalent'] else 'NOT equivalent'} "
+            f"({row['unsafe']['declared_differences']} declared differences, {row['unsafe']['unreproducible']} paths "
+            f"not reproducible between two builds of the original); {row['seconds']:.0f} s.\n",
+            project_table(row) + "\n",
+        ]
+        if safe:
+            parts.append(f"Safe fixes only ({', '.join(_codes(safe)) or 'none'}): image "
+                         f"{megabytes(safe['fixed']['bytes'] - safe['original']['bytes'])}, layers "
+                         f"{safe['fixed']['layers'] - safe['original']['layers']:+d}, "
+                         f"{'equivalent' if safe['equivalent'] else 'NOT equivalent'}.\n")
+    if unfixed:
+        parts += ["## No fix applied\n", ", ".join(row["id"] for row in sorted(unfixed, key=lambda row: row["id"])) + "\n"]
+    swaps = sorted(row["id"] for row in rows.values() if row.get("not_built_findings"))
+    parts += ["## DF301 (reported apart)\n", f"DF301 reports on {len(swaps)} projects: {', '.join(swaps) or 'none'}.\n"]
+    return "\n".join(parts)
+
+
+def unbuildable_list() -> str:
+    rows = sorted((row for row in measured_rows().values() if row["status"] == "unbuildable"), key=lambda row: row["id"])
+    lines = ["id\treason"] + [f"{row['id']}\t{' '.join(row['reason'].split())[:300]}" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _stop(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")  # unwinding stops the engine and removes its folders
+
+
+def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    parser = argparse.ArgumentParser(prog="bench/effect.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON")
+    parser.add_argument("--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)")
+    parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
+    parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
+    parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
+    arguments = parser.parse_intermixed_args(argv)
+    try:
+        if arguments.only is not None:
+            folder = arguments.only
+            dockerfile = folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
+            if not dockerfile.is_file():
+                parser.error(f"{dockerfile}: no such Dockerfile")
+            print(json.dumps(with_daemon(lambda client: measure_project(client, folder, dockerfile)), indent=2, sort_keys=True))
+        elif arguments.command == "prepare":
+            print(f"stand-in base images: {prepare()}")
+        elif arguments.command == "run":
+            run(arguments.ids, arguments.again)
+        elif arguments.command == "report":
+            REPORT.write_text(report(), encoding="utf-8")
+            UNBUILDABLE.write_text(unbuildable_list(), encoding="utf-8")
+            print(f"wrote {REPORT} and {UNBUILDABLE}")
+        else:
+            parser.error("name a command (prepare, run, report) or --only FOLDER")
+    except (SandboxUnavailable, EngineError, current_engine.EngineSetupError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
