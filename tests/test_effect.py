@@ -38,6 +38,10 @@ def _effect():
 
 
 def _row(project: str) -> dict:
+    if not os.environ.get("DOCKERFIX_EFFECT_TESTS"):
+        # measured on this 2-core machine under load: one project took 66 to 786 s to build both ways, and this test
+        # has not yet passed inside CI's 30-minute budget (issue 21); run it by hand until a smaller pair is chosen
+        pytest.skip("set DOCKERFIX_EFFECT_TESTS=1 to build real projects (each takes minutes; not yet fitted into CI)")
     if os.geteuid() != 0:
         pytest.skip("building the projects needs root (a private dockerd)")
     if current_engine.prepared_root() is None:
