@@ -283,7 +283,7 @@ def test_verify_builds_its_own_stand_ins_even_where_another_image_has_their_tag(
 def test_a_base_image_swap_declares_what_the_two_bases_differ_in_and_nothing_else(client, tmp_path: Path):
     (tmp_path / "app.py").write_text('print("hello")\n')
     (tmp_path / "Dockerfile").write_text('FROM python:3.11\nCOPY app.py /app/app.py\nCMD ["python", "/app/app.py"]\n')
-    settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True)
+    settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True, extend_select=["DF301"])  # DF301 is opt-in
     report = measured_table(tmp_path / "Dockerfile", settings, client=client).report
     assert [fix.code for fix in report.applied] == ["DF301"]
     swapped = [difference for difference in report.differences if difference.declared_by == "base image python:3.11 -> python:3.11-slim"]
