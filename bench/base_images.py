@@ -13,18 +13,18 @@ from pathlib import Path
 
 import dockerfile
 
+from dockerfix.knowledge.baseimages import MEGABYTE, identify, resolved_reference
+from dockerfix.knowledge.multistage import plan
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.stages import target_stage
-from dockerfix.knowledge.baseimages import MEGABYTE, identify, resolved_reference
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import MultiStageSplit, keeps_promises
-from dockerfix.knowledge.multistage import plan
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 
@@ -60,7 +60,7 @@ def main(corpus: Path) -> None:
             if finding.code == "DF304":
                 split = plan(document, identify(reference))
                 ecosystems[split.ecosystem] += 1
-                proposal = source.text[:stage.from_instruction.start] + finding.fix.edits[0].content
+                proposal = source.text[: stage.from_instruction.start] + finding.fix.edits[0].content
                 try:
                     dockerfile.parse_string(proposal)
                 except Exception as error:  # the parser's own error types
@@ -80,7 +80,10 @@ def main(corpus: Path) -> None:
         ("DF304 multi-stage proposals", counts["DF304 findings"]),
         ("  unsafe fix (rest: display-only)", counts["DF304 with an unsafe fix"]),
         ("  by ecosystem", ", ".join(f"{name} {count}" for name, count in sorted(ecosystems.items())) or "-"),
-        ("  proposals BuildKit parses and that keep the final image's declarations", counts["DF304 findings"] - len(bad)),
+        (
+            "  proposals BuildKit parses and that keep the final image's declarations",
+            counts["DF304 findings"] - len(bad),
+        ),
     ]
     width = max(len(label) for label, _ in rows)
     print(f"| {'measure':<{width}} | value |")

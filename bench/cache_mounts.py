@@ -18,7 +18,8 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.source import Source, SourceError
-from dockerfix.rules.df205_build_cache_mount import TOOLS as COMPILED_TOOLS, tool_use
+from dockerfix.rules.df205_build_cache_mount import TOOLS as COMPILED_TOOLS
+from dockerfix.rules.df205_build_cache_mount import tool_use
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "real"
 RULES = Selection().rules()
@@ -27,11 +28,23 @@ MOUNT_TARGET = re.compile(r"--mount=type=cache,target=([^, ]+)")
 
 
 # the last folders of each compiled language's caches (DF205), read first: `cargo` holds `go`, `.../registry` no tool
-COMPILED_FOLDERS = (("cargo", ("/registry", "/git")), ("maven", ("/repository",)), ("gradle", ("/caches", "/wrapper/dists")),
-                    ("go", ("/pkg/mod", "/go-build")))
+COMPILED_FOLDERS = (
+    ("cargo", ("/registry", "/git")),
+    ("maven", ("/repository",)),
+    ("gradle", ("/caches", "/wrapper/dists")),
+    ("go", ("/pkg/mod", "/go-build")),
+)
 # a target names its tool: pnpm before npm (`/root/.cache/pnpm`), pypoetry before pip, uv's `.cache/uv` last
-TOOLS = (("pnpm", "pnpm"), ("pypoetry", "poetry"), ("pip", "pip"), ("npm", "npm"), ("yarn", "yarn"), ("apt", "apt"),
-         ("composer", "composer"), ("/uv", "uv"))
+TOOLS = (
+    ("pnpm", "pnpm"),
+    ("pypoetry", "poetry"),
+    ("pip", "pip"),
+    ("npm", "npm"),
+    ("yarn", "yarn"),
+    ("apt", "apt"),
+    ("composer", "composer"),
+    ("/uv", "uv"),
+)
 
 
 def tool_of(target: str) -> str:
@@ -43,8 +56,10 @@ def tools_run(document) -> set[str]:
     """The compiled languages' tools the file's RUNs run (what DF205 looks for)."""
     return {
         use.tool
-        for instruction in document.instructions if instruction.cmd == "run" and instruction.shell is not None
-        for command in instruction.shell.simple_commands() if (use := tool_use(command)) is not None
+        for instruction in document.instructions
+        if instruction.cmd == "run" and instruction.shell is not None
+        for command in instruction.shell.simple_commands()
+        if (use := tool_use(command)) is not None
     }
 
 
@@ -74,7 +89,8 @@ def main(corpus: Path) -> None:
             if not targets:
                 kept_legacy[finding.code] += 1
         legacy_mounts += sum(
-            1 for finding in engine.check(document, RULES, options={"target": "legacy"})
+            1
+            for finding in engine.check(document, RULES, options={"target": "legacy"})
             if finding.fix and any("--mount" in edit.content for edit in finding.fix.edits)
         )
     print(f"corpus: {corpus}")
@@ -85,7 +101,9 @@ def main(corpus: Path) -> None:
     for code in sorted(TARGET_RULES):
         print(f"| {code} {TARGET_RULES[code]} | {kept_legacy[code]} |")
     print(f"\nfixes writing --mount with target = legacy: {legacy_mounts}")
-    print("\n| DF205 tool | files running it | files with a finding | findings | unsafe | display-only |\n|---|---|---|---|---|---|")
+    print(
+        "\n| DF205 tool | files running it | files with a finding | findings | unsafe | display-only |\n|---|---|---|---|---|---|"
+    )
     for tool in COMPILED_TOOLS:
         unsafe, display = compiled[(tool, "unsafe")], compiled[(tool, "display-only")]
         print(f"| {tool} | {len(running[tool])} | {len(files[tool])} | {runs[tool]} | {unsafe} | {display} |")

@@ -17,8 +17,8 @@ from tools import installed
 
 from dockerfix.rewriter.arguments import parse_line
 from dockerfix.rewriter.config import Settings
-from dockerfix.rewriter.shell import parse_shell
 from dockerfix.rewriter.pipeline import read_source, run_source
+from dockerfix.rewriter.shell import parse_shell
 from dockerfix.rewriter.source import SourceError
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
@@ -59,17 +59,29 @@ def main() -> int:
     rows = []
     began = time.perf_counter()
     run_source(read_source(files[0]), Settings())  # imports the rules, loads the shell grammar
-    rows.append(("dockerfix startup", time.perf_counter() - began, "once per process: rule discovery, grammar; not in the rows below"))
+    rows.append(
+        (
+            "dockerfix startup",
+            time.perf_counter() - began,
+            "once per process: rule discovery, grammar; not in the rows below",
+        )
+    )
     seconds, errors, findings = in_process(files, unsafe_fixes=False)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(("dockerfix (one process)", seconds, f"{findings} findings, {errors} unparsable, peak RSS {peak_mib:.0f} MiB"))
+    rows.append(
+        ("dockerfix (one process)", seconds, f"{findings} findings, {errors} unparsable, peak RSS {peak_mib:.0f} MiB")
+    )
     check_seconds, _, _ = in_process(files, apply_fixes=False)
-    rows.append(("dockerfix check only", check_seconds, "one process, findings without the fix loop (what an editor asks for)"))
+    rows.append(
+        ("dockerfix check only", check_seconds, "one process, findings without the fix loop (what an editor asks for)")
+    )
     unsafe_seconds, _, _ = in_process(files, unsafe_fixes=True)
     rows.append(("dockerfix --unsafe-fixes", unsafe_seconds, "one process, every fix applied to a fixpoint"))
     dockerfix = installed("dockerfix")
     if dockerfix:
-        rows.append(("dockerfix CLI (parallel)", command([dockerfix, "--no-progress", *map(str, files)]), "one invocation"))
+        rows.append(
+            ("dockerfix CLI (parallel)", command([dockerfix, "--no-progress", *map(str, files)]), "one invocation")
+        )
     hadolint = installed("hadolint")
     if hadolint:
         rows.append(("hadolint", command([hadolint, "--no-fail", *map(str, files)]), "one invocation"))

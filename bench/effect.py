@@ -68,29 +68,44 @@ APT_INSTALL = "apt-get update && apt-get install -y --no-install-recommends"
 # marker; its own pip in /usr/local, so `pip install --upgrade pip` works), node has npm and yarn; the full variants
 # add the compilers and headers of buildpack-deps.
 STAND_INS = (
-    ("python-slim", "FROM debian:bookworm\n"
-     f"RUN {APT_INSTALL} ca-certificates python3 python3-pip python3-venv python-is-python3 \\\n"
-     "    && rm -rf /var/lib/apt/lists/* /usr/lib/python3.11/EXTERNALLY-MANAGED\n"
-     + TRUSTED +
-     "RUN python3 -m pip install --no-cache-dir --ignore-installed pip setuptools wheel\n"
-     'CMD ["python3"]\n'),
-    ("python-full", f"FROM {NAMESPACE}/python-slim\n"
-     f"RUN {APT_INSTALL} build-essential python3-dev git curl wget pkg-config libpq-dev libffi-dev libssl-dev \\\n"
-     "    default-libmysqlclient-dev libjpeg-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*\n"),
-    ("node-slim", "FROM debian:bookworm\n"
-     f"RUN {APT_INSTALL} ca-certificates nodejs npm && rm -rf /var/lib/apt/lists/*\n"
-     + TRUSTED +
-     "RUN npm install --global yarn && npm cache clean --force\n"
-     'CMD ["node"]\n'),
-    ("node-full", f"FROM {NAMESPACE}/node-slim\n"
-     f"RUN {APT_INSTALL} build-essential python3 git curl wget && rm -rf /var/lib/apt/lists/*\n"),
-    ("nginx", "FROM debian:bookworm\n"
-     f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
-     "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
-     "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index index.html;\\n  }\\n}\\n' \\\n"
-     "       > /etc/nginx/conf.d/default.conf\n"
-     "EXPOSE 80\n"
-     'CMD ["nginx", "-g", "daemon off;"]\n'),
+    (
+        "python-slim",
+        "FROM debian:bookworm\n"
+        f"RUN {APT_INSTALL} ca-certificates python3 python3-pip python3-venv python-is-python3 \\\n"
+        "    && rm -rf /var/lib/apt/lists/* /usr/lib/python3.11/EXTERNALLY-MANAGED\n"
+        + TRUSTED
+        + "RUN python3 -m pip install --no-cache-dir --ignore-installed pip setuptools wheel\n"
+        'CMD ["python3"]\n',
+    ),
+    (
+        "python-full",
+        f"FROM {NAMESPACE}/python-slim\n"
+        f"RUN {APT_INSTALL} build-essential python3-dev git curl wget pkg-config libpq-dev libffi-dev libssl-dev \\\n"
+        "    default-libmysqlclient-dev libjpeg-dev zlib1g-dev && rm -rf /var/lib/apt/lists/*\n",
+    ),
+    (
+        "node-slim",
+        "FROM debian:bookworm\n"
+        f"RUN {APT_INSTALL} ca-certificates nodejs npm && rm -rf /var/lib/apt/lists/*\n"
+        + TRUSTED
+        + "RUN npm install --global yarn && npm cache clean --force\n"
+        'CMD ["node"]\n',
+    ),
+    (
+        "node-full",
+        f"FROM {NAMESPACE}/node-slim\n"
+        f"RUN {APT_INSTALL} build-essential python3 git curl wget && rm -rf /var/lib/apt/lists/*\n",
+    ),
+    (
+        "nginx",
+        "FROM debian:bookworm\n"
+        f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
+        "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
+        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index index.html;\\n  }\\n}\\n' \\\n"
+        "       > /etc/nginx/conf.d/default.conf\n"
+        "EXPOSE 80\n"
+        'CMD ["nginx", "-g", "daemon off;"]\n',
+    ),
 )
 
 
@@ -149,7 +164,9 @@ def prepare() -> Path:
 def load_stand_ins(client: DockerClient) -> None:
     tarball = stand_ins_tarball()
     if not tarball.exists():
-        raise SandboxUnavailable(f"the stand-in base images are not prepared ({tarball}): python bench/effect.py prepare")
+        raise SandboxUnavailable(
+            f"the stand-in base images are not prepared ({tarball}): python bench/effect.py prepare"
+        )
     with tarball.open("rb") as handle:
         client.run("load", "--quiet", stdin=handle)
 
@@ -205,7 +222,9 @@ def measurement_row(measurement) -> dict:
         "layers": len(measurement.layers),
         "build_seconds": measurement.build_seconds,
         "downloaded_bytes": measurement.downloaded_bytes,
-        "after_edit": None if rebuild is None else {
+        "after_edit": None
+        if rebuild is None
+        else {
             "seconds": rebuild.seconds,
             "steps_rerun": len(rebuild.steps_rerun),
             "context_bytes": rebuild.context_bytes,
@@ -217,7 +236,9 @@ def measurement_row(measurement) -> dict:
 
 def variant_row(report: Report) -> dict:
     return {
-        "applied": [{"code": fix.code, "applicability": fix.applicability, "title": fix.title} for fix in report.applied],
+        "applied": [
+            {"code": fix.code, "applicability": fix.applicability, "title": fix.title} for fix in report.applied
+        ],
         "touched": report.touched,
         "original": measurement_row(report.original),
         "fixed": measurement_row(report.fixed),
@@ -248,12 +269,16 @@ def dependency_change(client: DockerClient, folder: Path, texts: dict[str, bytes
         dockerfile = client_folder(client) / f"{label}-dependency.Dockerfile"
         dockerfile.write_bytes(text)
         try:
-            rebuild = dependency_rebuild(client, dockerfile, folder, manifest, changed, current_engine.bridge_sent_bytes)
+            rebuild = dependency_rebuild(
+                client, dockerfile, folder, manifest, changed, current_engine.bridge_sent_bytes
+            )
         finally:
             dockerfile.unlink()
         measured[label] = {
-            "seconds": rebuild.seconds, "downloaded_bytes": rebuild.downloaded_bytes,
-            "steps_rerun": len(rebuild.steps_rerun), "image_bytes": rebuild.image_bytes,
+            "seconds": rebuild.seconds,
+            "downloaded_bytes": rebuild.downloaded_bytes,
+            "steps_rerun": len(rebuild.steps_rerun),
+            "image_bytes": rebuild.image_bytes,
         }
     return measured
 
@@ -280,9 +305,14 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
             result = run_source(source, chosen, build_context, dockerfile)
             texts[name] = result.new_text if result.changed else None
             row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
-        row["not_built_findings"] = sorted({
-            finding.code for finding in run_source(source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile).findings
-        })
+        row["not_built_findings"] = sorted(
+            {
+                finding.code
+                for finding in run_source(
+                    source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile
+                ).findings
+            }
+        )
         if texts["unsafe"] is None:
             row["status"] = "no fix"
             return row
@@ -292,23 +322,38 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         unreproducible = None  # learnt by the first variant's builds, the same original's for the second
         for name, chosen in variants.items():
             try:
-                report = verify(dockerfile, chosen, client, folder, downloaded=current_engine.bridge_sent_bytes, unreproducible=unreproducible)
+                report = verify(
+                    dockerfile,
+                    chosen,
+                    client,
+                    folder,
+                    downloaded=current_engine.bridge_sent_bytes,
+                    unreproducible=unreproducible,
+                )
                 unreproducible = report.unreproducible
                 row[name] = variant_row(report)
             except BuildFailed as failure:
                 if failure.label == "original":
                     raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
-                row.update(status="broken", reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
-                           evidence=failure.log_tail[-2000:])
+                row.update(
+                    status="broken",
+                    reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
+                    evidence=failure.log_tail[-2000:],
+                )
                 return row
         row["status"] = "equivalent" if all(row[name]["equivalent"] for name in variants) else "different"
         manifest = requirements_file(document, build_context)
         if manifest is not None:
             fixed = parse(source.with_text(texts["unsafe"]))
-            row["dependency_change"] = dependency_change(client, folder, {
-                "original": source.encode(without_syntax_directive(document)),
-                "fixed": source.encode(without_syntax_directive(fixed)),
-            }, manifest)
+            row["dependency_change"] = dependency_change(
+                client,
+                folder,
+                {
+                    "original": source.encode(without_syntax_directive(document)),
+                    "fixed": source.encode(without_syntax_directive(fixed)),
+                },
+                manifest,
+            )
     except Unbuildable as reason:
         row.update(status="unbuildable", reason=str(reason))
     except (EngineError, ContextCopyError) as error:  # a timeout, an engine that stopped answering: not the project's
@@ -352,7 +397,11 @@ def superseded_findings() -> list[dict]:
         return []
     rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
     latest = measured_rows()
-    return [row for row in rows if row["status"] in ("broken", "different") and latest[row["id"]] is not row and latest[row["id"]] != row]
+    return [
+        row
+        for row in rows
+        if row["status"] in ("broken", "different") and latest[row["id"]] is not row and latest[row["id"]] != row
+    ]
 
 
 def run(ids: list[str], again: bool) -> None:
@@ -429,7 +478,9 @@ def project_table(row: dict) -> str:
     lines = ["| | original | fixed (unsafe fixes) | change |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
-        lines.append(f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | {_delta(before, after, show)} |")
+        lines.append(
+            f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | {_delta(before, after, show)} |"
+        )
     dependency = row.get("dependency_change")
     for label, key, show in DEPENDENCY_METRICS if dependency else ():
         before, after = dependency["original"][key], dependency["fixed"][key]
@@ -445,17 +496,23 @@ def _aggregate(built: list[dict]) -> str:
     lines = ["| | median change | total change | projects |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         changes = [
-            _path(row["unsafe"]["fixed"], *path) - _path(row["unsafe"]["original"], *path) for row in built
+            _path(row["unsafe"]["fixed"], *path) - _path(row["unsafe"]["original"], *path)
+            for row in built
             if _path(row["unsafe"]["fixed"], *path) is not None and _path(row["unsafe"]["original"], *path) is not None
         ]
         if changes:
             median, total = statistics.median(changes), sum(changes)
-            shown = (megabytes(median), megabytes(total)) if show is megabytes else (
-                (f"{median:+.1f} s", f"{total:+.1f} s") if show is seconds else (f"{median:+g}", f"{total:+d}"))
+            shown = (
+                (megabytes(median), megabytes(total))
+                if show is megabytes
+                else ((f"{median:+.1f} s", f"{total:+.1f} s") if show is seconds else (f"{median:+g}", f"{total:+d}"))
+            )
             lines.append(f"| {label} | {shown[0]} | {shown[1]} | {len(changes)} |")
     totals = [sum(row["unsafe"][side]["bytes"] for row in built) for side in ("original", "fixed")]
-    lines.append(f"| all images together | | {megabytes(totals[1] - totals[0])} of {megabytes(totals[0])} "
-                 f"({(totals[1] - totals[0]) / totals[0]:+.1%}) | {len(built)} |")
+    lines.append(
+        f"| all images together | | {megabytes(totals[1] - totals[0])} of {megabytes(totals[0])} "
+        f"({(totals[1] - totals[0]) / totals[0]:+.1%}) | {len(built)} |"
+    )
     return "\n".join(lines)
 
 
@@ -467,12 +524,19 @@ def _attribution(built: list[dict]) -> str:
         by_set.setdefault(_codes(variant), []).append(variant["fixed"]["bytes"] - variant["original"]["bytes"])
     lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
     for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
-        lines.append(f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | {megabytes(statistics.median(changes))} |")
+        lines.append(
+            f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | {megabytes(statistics.median(changes))} |"
+        )
     applied: dict[str, int] = {}
     for row in built:
         for code in _codes(row["unsafe"]):
             applied[code] = applied.get(code, 0) + 1
-    lines += ["", "Projects each rule's fixes applied to: " + ", ".join(f"{code} {count}" for code, count in sorted(applied.items())) + "."]
+    lines += [
+        "",
+        "Projects each rule's fixes applied to: "
+        + ", ".join(f"{code} {count}" for code, count in sorted(applied.items()))
+        + ".",
+    ]
     return "\n".join(lines)
 
 
@@ -504,21 +568,29 @@ def report() -> str:
         f"engine (a timeout): {len(errors)}.\n",
     ]
     if built:
-        parts += ["## Aggregate (fixed minus original, unsafe fixes applied)\n", _aggregate(built) + "\n",
-                  "## Which fixes saved what\n", _attribution(built) + "\n"]
+        parts += [
+            "## Aggregate (fixed minus original, unsafe fixes applied)\n",
+            _aggregate(built) + "\n",
+            "## Which fixes saved what\n",
+            _attribution(built) + "\n",
+        ]
     if broken or different:
         parts.append("## Harmful fixes found\n")
         for row in broken + different:
-            parts.append(f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
-                         f"{', '.join(row['unsafe_fixes'])}\n")
+            parts.append(
+                f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
+                f"{', '.join(row['unsafe_fixes'])}\n"
+            )
     earlier = superseded_findings()
     if earlier:
         parts.append("## Earlier findings, measured again since\n")
         for row in earlier:
             paths = [difference["path"] for difference in row.get("unsafe", {}).get("undeclared", [])]
-            parts.append(f"- {row['id']} was {row['status']} with {', '.join(row['unsafe_fixes'])}: "
-                         f"{row.get('reason') or 'undeclared ' + ', '.join(f'`{path}`' for path in paths)}; now "
-                         f"{measured_rows()[row['id']]['status']}.\n")
+            parts.append(
+                f"- {row['id']} was {row['status']} with {', '.join(row['unsafe_fixes'])}: "
+                f"{row.get('reason') or 'undeclared ' + ', '.join(f'`{path}`' for path in paths)}; now "
+                f"{measured_rows()[row['id']]['status']}.\n"
+            )
     parts.append("## Per project\n")
     for row in sorted(built, key=lambda row: row["id"]):
         entry = known.get(row["id"], {})
@@ -533,19 +605,26 @@ def report() -> str:
             project_table(row) + "\n",
         ]
         if safe:
-            parts.append(f"Safe fixes only ({', '.join(_codes(safe)) or 'none'}): image "
-                         f"{megabytes(safe['fixed']['bytes'] - safe['original']['bytes'])}, layers "
-                         f"{safe['fixed']['layers'] - safe['original']['layers']:+d}, "
-                         f"{'equivalent' if safe['equivalent'] else 'NOT equivalent'}.\n")
+            parts.append(
+                f"Safe fixes only ({', '.join(_codes(safe)) or 'none'}): image "
+                f"{megabytes(safe['fixed']['bytes'] - safe['original']['bytes'])}, layers "
+                f"{safe['fixed']['layers'] - safe['original']['layers']:+d}, "
+                f"{'equivalent' if safe['equivalent'] else 'NOT equivalent'}.\n"
+            )
     if unfixed:
-        parts += ["## No fix applied\n", ", ".join(row["id"] for row in sorted(unfixed, key=lambda row: row["id"])) + "\n"]
+        parts += [
+            "## No fix applied\n",
+            ", ".join(row["id"] for row in sorted(unfixed, key=lambda row: row["id"])) + "\n",
+        ]
     swaps = sorted(row["id"] for row in rows.values() if row.get("not_built_findings"))
     parts += ["## DF301 (reported apart)\n", f"DF301 reports on {len(swaps)} projects: {', '.join(swaps) or 'none'}.\n"]
     return "\n".join(parts)
 
 
 def unbuildable_list() -> str:
-    rows = sorted((row for row in measured_rows().values() if row["status"] == "unbuildable"), key=lambda row: row["id"])
+    rows = sorted(
+        (row for row in measured_rows().values() if row["status"] == "unbuildable"), key=lambda row: row["id"]
+    )
     lines = ["id\treason"] + [f"{row['id']}\t{' '.join(row['reason'].split())[:300]}" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -557,8 +636,12 @@ def _stop(signum, frame):
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(prog="bench/effect.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON")
-    parser.add_argument("--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)")
+    parser.add_argument(
+        "--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON"
+    )
+    parser.add_argument(
+        "--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)"
+    )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
@@ -569,7 +652,11 @@ def main(argv: list[str]) -> int:
             dockerfile = folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
             if not dockerfile.is_file():
                 parser.error(f"{dockerfile}: no such Dockerfile")
-            print(json.dumps(with_daemon(lambda client: measure_project(client, folder, dockerfile)), indent=2, sort_keys=True))
+            print(
+                json.dumps(
+                    with_daemon(lambda client: measure_project(client, folder, dockerfile)), indent=2, sort_keys=True
+                )
+            )
         elif arguments.command == "prepare":
             print(f"stand-in base images: {prepare()}")
         elif arguments.command == "run":

@@ -26,7 +26,9 @@ APPLICABILITIES = ("safe", "unsafe", "display-only", "none")
 def expert_results(settings: Settings) -> list[tuple[str, FileResult]]:
     root = SHARED_CORPUS / "expert"
     rows = [line.split("\t") for line in (root / "PROVENANCE.tsv").read_text().splitlines()[1:] if line.strip()]
-    return [(f"{folder}/{dockerfile}", run_path(root / folder / dockerfile, settings)) for folder, dockerfile, *_ in rows]
+    return [
+        (f"{folder}/{dockerfile}", run_path(root / folder / dockerfile, settings)) for folder, dockerfile, *_ in rows
+    ]
 
 
 def real_results(settings: Settings) -> list[tuple[str, FileResult]]:
@@ -62,8 +64,10 @@ def main() -> int:
                 print(f"{name}:{finding.range.start.line} {finding.code} {finding.message}")
     total = sum(sum(counts.values()) for counts in per_rule.values())
     with_findings = sum(1 for _, result in results if result.findings)
-    print(f"\n{arguments.corpus} corpus: {len(results)} files, {with_findings} with findings, {total} findings, "
-          f"{total / max(len(results), 1):.2f} per file; {errors} unreadable, {failures} rule failures\n")
+    print(
+        f"\n{arguments.corpus} corpus: {len(results)} files, {with_findings} with findings, {total} findings, "
+        f"{total / max(len(results), 1):.2f} per file; {errors} unreadable, {failures} rule failures\n"
+    )
     print(f"| rule | findings | {' | '.join(APPLICABILITIES)} |")
     print(f"|---|---:|{'---:|' * len(APPLICABILITIES)}")
     for code in sorted(per_rule):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
-import multiprocessing
 from pathlib import Path
 from random import Random
 

@@ -20,17 +20,40 @@ from pathlib import Path
 
 from dockerfix.knowledge import gains
 
-DEFAULT_PACKAGES = ("curl", "wget", "git", "gcc", "build-essential", "python3", "python3-pip", "nginx",
-                    "postgresql-client", "imagemagick", "default-jre-headless", "locales", "sudo", "vim", "unzip")
+DEFAULT_PACKAGES = (
+    "curl",
+    "wget",
+    "git",
+    "gcc",
+    "build-essential",
+    "python3",
+    "python3-pip",
+    "nginx",
+    "postgresql-client",
+    "imagemagick",
+    "default-jre-headless",
+    "locales",
+    "sudo",
+    "vim",
+    "unzip",
+)
 
 
 def new_packages(chroot: Path, package: str, recommends: bool) -> set[str]:
     flags = [] if recommends else ["--no-install-recommends"]
-    output = subprocess.run(["chroot", str(chroot), "apt-get", "install", "-s", "-q", *flags, package],
-                            capture_output=True, text=True, check=True, timeout=300).stdout
+    output = subprocess.run(
+        ["chroot", str(chroot), "apt-get", "install", "-s", "-q", *flags, package],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
     # "Inst name (version ...)" adds a package; "Inst name [old] (new ...)" upgrades one
-    return {line.split()[1] for line in output.splitlines()
-            if line.startswith("Inst ") and not line.split()[2].startswith("[")}
+    return {
+        line.split()[1]
+        for line in output.splitlines()
+        if line.startswith("Inst ") and not line.split()[2].startswith("[")
+    }
 
 
 def main() -> None:
@@ -46,7 +69,11 @@ def main() -> None:
         gains.debian_index(release)
         load_seconds = time.perf_counter() - started
         index = gains.debian_index(release)
-        packages = random.Random(20).sample(sorted(index.names()), arguments.random) if arguments.random else arguments.packages
+        packages = (
+            random.Random(20).sample(sorted(index.names()), arguments.random)
+            if arguments.random
+            else arguments.packages
+        )
         agreeing = 0
         for package in packages:
             chroot = arguments.workdir / release
@@ -55,8 +82,10 @@ def main() -> None:
                 by_apt = new_packages(chroot, package, recommends)
                 ours = index.walk([package], recommends=recommends, installed=index.minbase).installed
                 if by_apt and by_apt != ours:  # apt installs nothing when the package cannot be installed
-                    differences.append(f"{'with' if recommends else 'without'} recommends: apt only"
-                                       f" {sorted(by_apt - ours)}, ours only {sorted(ours - by_apt)}")
+                    differences.append(
+                        f"{'with' if recommends else 'without'} recommends: apt only"
+                        f" {sorted(by_apt - ours)}, ours only {sorted(ours - by_apt)}"
+                    )
             agreeing += not differences
             drop = gains.recommends_drop([package], release=release)
             stated = f"{drop.gain.bytes:,}" if isinstance(drop.gain, gains.ByteGain) else drop.gain.describe()

@@ -14,8 +14,8 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tools import installed
 
@@ -32,7 +32,9 @@ CODES = ("DL3059", "DL3009", "DL3015", "DL3042", "DL3019", "DL3032", "DL3036", "
 def hadolint(files: list[Path]) -> list[dict]:
     output = subprocess.run(
         [installed("hadolint") or "hadolint", "--no-fail", "-f", "json", *map(str, files)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     return json.loads(output or "[]")
 
@@ -63,8 +65,12 @@ def main() -> int:
             files.append(copy)
         before = hadolint(files)
         acted_before = where_acted_on(before, files)
-        subprocess.run([sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", "--no-progress", folder],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", "--no-progress", folder],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         after = hadolint(files)
         acted_after = where_acted_on(after, files)
     count_before = Counter(item["code"] for item in before)
@@ -81,7 +87,9 @@ def main() -> int:
     print(f"| {'all':<7} | {total_before:>6} | {total_after:>6} | {(1 - total_after / total_before) * 100:>5.0f}% |")
     print(f"| {'acted':<7} | {acted_before:>6} | {acted_after:>6} | {(1 - acted_after / acted_before) * 100:>5.0f}% |")
     print("(acted: in stages that ship, in files not marked generated)")
-    new = {code: count_after[code] - count_before[code] for code in count_after if count_after[code] > count_before[code]}
+    new = {
+        code: count_after[code] - count_before[code] for code in count_after if count_after[code] > count_before[code]
+    }
     errors_before = sum(1 for item in before if item["level"] == "error")
     errors_after = sum(1 for item in after if item["level"] == "error")
     print(f"\nhadolint errors: {errors_before} before, {errors_after} after")

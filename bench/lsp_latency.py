@@ -75,8 +75,16 @@ async def server_work_ms(text: str) -> tuple[list[float], list[float]]:
     file, the analysis cached (the first pull computes it)."""
     from dockerfix.lsp.handlers import code_action, pull, server
 
-    server.protocol.handle_message(server.protocol.structure_message(
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {"textDocument": {"diagnostic": {}}}}}))
+    server.protocol.handle_message(
+        server.protocol.structure_message(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {"capabilities": {"textDocument": {"diagnostic": {}}}},
+            }
+        )
+    )
     server.configure({})
     uri = (Path(tempfile.mkdtemp()) / "Dockerfile").as_uri()
     server.workspace.put_text_document(lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text))
@@ -89,23 +97,34 @@ async def server_work_ms(text: str) -> tuple[list[float], list[float]]:
         await pull(server, lsp.DocumentDiagnosticParams(text_document=document))
         pulls.append((time.perf_counter() - began) * 1000)
         began = time.perf_counter()
-        await code_action(server, lsp.CodeActionParams(
-            text_document=document, range=whole, context=lsp.CodeActionContext(diagnostics=[], only=["quickfix"])))
+        await code_action(
+            server,
+            lsp.CodeActionParams(
+                text_document=document, range=whole, context=lsp.CodeActionContext(diagnostics=[], only=["quickfix"])
+            ),
+        )
         actions.append((time.perf_counter() - began) * 1000)
     return pulls, actions
 
 
-async def started_client(options: dict | None = None, command: tuple[str, ...] = SERVER_COMMANDS["dockerfix lsp"]) -> LanguageClient:
+async def started_client(
+    options: dict | None = None, command: tuple[str, ...] = SERVER_COMMANDS["dockerfix lsp"]
+) -> LanguageClient:
     client: LanguageClient = make_test_lsp_client()
     await client.start_io(*command)
-    capabilities = lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities()))
+    capabilities = lsp.ClientCapabilities(
+        text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities())
+    )
     await client.initialize_session(lsp.InitializeParams(capabilities=capabilities, initialization_options=options))
     return client
 
 
 def open_document(client: LanguageClient, uri: str, text: str) -> None:
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)
+        )
+    )
 
 
 async def under_a_big_document(size: int, limit: int | None) -> tuple[list[float], list[float], int]:
@@ -116,19 +135,29 @@ async def under_a_big_document(size: int, limit: int | None) -> tuple[list[float
     client = await started_client({"maxDocumentSize": limit} if limit else None)
     open_document(client, small, dockerfile_of_300_lines())
     open_document(client, big, dockerfile_of_size(size))
-    hover = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=small), position=lsp.Position(line=1, character=1))
+    hover = lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=small), position=lsp.Position(line=1, character=1)
+    )
     await client.text_document_hover_async(hover)
     hover_ms, big_ms, count = [], [], 0
     for version in range(2, BIG_ROUNDS + 2):
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=big, version=version),
-            content_changes=[lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
-                text="" if version % 2 else "# edit\n")],
-        ))
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=big, version=version),
+                content_changes=[
+                    lsp.TextDocumentContentChangePartial(
+                        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+                        text="" if version % 2 else "# edit\n",
+                    )
+                ],
+            )
+        )
         began = time.perf_counter()
-        pulled = asyncio.ensure_future(client.text_document_diagnostic_async(
-            lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=big))))
+        pulled = asyncio.ensure_future(
+            client.text_document_diagnostic_async(
+                lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=big))
+            )
+        )
         await asyncio.sleep(0.05)
         hover_began = time.perf_counter()
         await client.text_document_hover_async(hover)
@@ -141,14 +170,20 @@ async def under_a_big_document(size: int, limit: int | None) -> tuple[list[float
 
 
 async def big_documents(sizes: list[int], limit: int | None) -> None:
-    print(f"\nA hover on a small document while a big one is analysed ({BIG_ROUNDS} rounds, maxDocumentSize: "
-          f"{limit or 'server default'})\n")
-    print("| big document | its diagnostics | hover on the small one, median ms | max ms | big pull round trip, median ms |")
+    print(
+        f"\nA hover on a small document while a big one is analysed ({BIG_ROUNDS} rounds, maxDocumentSize: "
+        f"{limit or 'server default'})\n"
+    )
+    print(
+        "| big document | its diagnostics | hover on the small one, median ms | max ms | big pull round trip, median ms |"
+    )
     print("|---|---|---|---|---|")
     for size in sizes:
         hover_ms, big_ms, count = await under_a_big_document(size, limit)
-        print(f"| {size // 1024} KiB | {count} | {statistics.median(hover_ms):.0f} | {max(hover_ms):.0f} | "
-              f"{statistics.median(big_ms):.0f} |")
+        print(
+            f"| {size // 1024} KiB | {count} | {statistics.median(hover_ms):.0f} | {max(hover_ms):.0f} | "
+            f"{statistics.median(big_ms):.0f} |"
+        )
 
 
 async def floor_ms() -> float:
@@ -181,8 +216,10 @@ async def start_up(starts: int) -> None:
     print("|---|---|---|---|---|")
     for name, values in timings.items():
         label = f"floor: {FLOOR[-1]}" if name == "floor" else f"`{name}` until it answers initialize"
-        print(f"| {label} | {statistics.median(values):.0f} | {min(values):.0f} | "
-              f"{statistics.median(values) / statistics.median(floor):.2f} | {min(values) / min(floor):.2f} |")
+        print(
+            f"| {label} | {statistics.median(values):.0f} | {min(values):.0f} | "
+            f"{statistics.median(values) / statistics.median(floor):.2f} | {min(values) / min(floor):.2f} |"
+        )
     print()
 
 
@@ -190,7 +227,9 @@ async def main() -> int:
     arguments = argparse.ArgumentParser(description=__doc__)
     arguments.add_argument("--sizes", default="65536,262144,2097152", help="big document sizes in bytes (none: skip)")
     arguments.add_argument("--limit", type=int, default=None, help="maxDocumentSize sent by the client")
-    arguments.add_argument("--starts", type=int, default=10, help="server starts (and floor runs) for the start-up table")
+    arguments.add_argument(
+        "--starts", type=int, default=10, help="server starts (and floor runs) for the start-up table"
+    )
     options = arguments.parse_args()
     await start_up(options.starts)
     await small_document()
@@ -208,28 +247,40 @@ async def small_document() -> None:
     client = await started_client()
     open_document(client, uri, text)
     began = time.perf_counter()  # the analysis layer loads after the handshake: the first pull waits for it
-    await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+    await client.text_document_diagnostic_async(
+        lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+    )
     first_ms = (time.perf_counter() - began) * 1000
     diagnostics_ms, actions_ms, fix_all_ms = [], [], []
     count = 0
     for version in range(2, ROUNDS + 2):
         # a real edit each round, so no answer comes from the server's cache
-        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[lsp.TextDocumentContentChangePartial(
-                range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
-                text="" if version % 2 else "# edit\n")],
-        ))
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[
+                    lsp.TextDocumentContentChangePartial(
+                        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+                        text="" if version % 2 else "# edit\n",
+                    )
+                ],
+            )
+        )
         began = time.perf_counter()
-        report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri)))
+        report = await client.text_document_diagnostic_async(
+            lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+        )
         diagnostics_ms.append((time.perf_counter() - began) * 1000)
         count = len(report.items)
         for only, timings in ((["quickfix"], actions_ms), (["source.fixAll.dockerfix"], fix_all_ms)):
             began = time.perf_counter()
-            await client.text_document_code_action_async(lsp.CodeActionParams(
-                text_document=lsp.TextDocumentIdentifier(uri=uri),
-                range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=300, character=0)),
-                context=lsp.CodeActionContext(diagnostics=[], only=only)))
+            await client.text_document_code_action_async(
+                lsp.CodeActionParams(
+                    text_document=lsp.TextDocumentIdentifier(uri=uri),
+                    range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=300, character=0)),
+                    context=lsp.CodeActionContext(diagnostics=[], only=only),
+                )
+            )
             timings.append((time.perf_counter() - began) * 1000)
     await client.shutdown_session()
     await client.stop()
@@ -237,12 +288,24 @@ async def small_document() -> None:
     print("| measure | median ms | p95 ms |")
     print("|---|---|---|")
     print(f"| first diagnostics after the handshake | {first_ms:.0f} | - |")
-    print(f"| diagnostics computation (in process) | {statistics.median(computed_ms):.1f} | {percentile(computed_ms, 0.95):.1f} |")
-    print(f"| diagnostics, the server's own work (in process, analysis cached) | {statistics.median(handler_pull_ms):.1f} | {percentile(handler_pull_ms, 0.95):.1f} |")
-    print(f"| quick fixes, the server's own work (in process, analysis cached) | {statistics.median(handler_actions_ms):.1f} | {percentile(handler_actions_ms, 0.95):.1f} |")
-    print(f"| diagnostics after an edit (pull round trip) | {statistics.median(diagnostics_ms):.1f} | {percentile(diagnostics_ms, 0.95):.1f} |")
-    print(f"| quick fixes for the whole file (round trip) | {statistics.median(actions_ms):.1f} | {percentile(actions_ms, 0.95):.1f} |")
-    print(f"| fix-all, fix loop included (round trip) | {statistics.median(fix_all_ms):.1f} | {percentile(fix_all_ms, 0.95):.1f} |")
+    print(
+        f"| diagnostics computation (in process) | {statistics.median(computed_ms):.1f} | {percentile(computed_ms, 0.95):.1f} |"
+    )
+    print(
+        f"| diagnostics, the server's own work (in process, analysis cached) | {statistics.median(handler_pull_ms):.1f} | {percentile(handler_pull_ms, 0.95):.1f} |"
+    )
+    print(
+        f"| quick fixes, the server's own work (in process, analysis cached) | {statistics.median(handler_actions_ms):.1f} | {percentile(handler_actions_ms, 0.95):.1f} |"
+    )
+    print(
+        f"| diagnostics after an edit (pull round trip) | {statistics.median(diagnostics_ms):.1f} | {percentile(diagnostics_ms, 0.95):.1f} |"
+    )
+    print(
+        f"| quick fixes for the whole file (round trip) | {statistics.median(actions_ms):.1f} | {percentile(actions_ms, 0.95):.1f} |"
+    )
+    print(
+        f"| fix-all, fix loop included (round trip) | {statistics.median(fix_all_ms):.1f} | {percentile(fix_all_ms, 0.95):.1f} |"
+    )
 
 
 if __name__ == "__main__":

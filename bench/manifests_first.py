@@ -10,12 +10,12 @@ from pathlib import Path
 
 import dockerfile
 
+from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rules.df201_dependency_manifests_first import DependencyManifestsFirst
-from dockerfix.knowledge.ecosystems import recognise
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 
@@ -36,8 +36,12 @@ def main() -> int:
         findings = engine.check(document, [rule], context)
         result = engine.fix(source, [rule], context, unsafe_fixes=True)
         for finding in findings:
-            run = next(i for i in document.instructions if i.start <= finding.end <= i.end or i.header_end == finding.end)
-            ecosystem = next((install.ecosystem for c in run.shell.simple_commands() if (install := recognise(c, context))), "?")
+            run = next(
+                i for i in document.instructions if i.start <= finding.end <= i.end or i.header_end == finding.end
+            )
+            ecosystem = next(
+                (install.ecosystem for c in run.shell.simple_commands() if (install := recognise(c, context))), "?"
+            )
             row = rows[ecosystem]
             row["findings"] += 1
             row[f"fix {finding.fix.applicability.label}" if finding.fix else "report only"] += 1
@@ -55,7 +59,9 @@ def main() -> int:
     print("|---" * (len(columns) + 1) + "|")
     for ecosystem, row in sorted(rows.items()):
         print(f"| {ecosystem} | " + " | ".join(str(row[column]) for column in columns) + " |")
-    print(f"\n{rewritten} files rewritten (unsafe fixes on): each parses with BuildKit's parser and a second run changes nothing")
+    print(
+        f"\n{rewritten} files rewritten (unsafe fixes on): each parses with BuildKit's parser and a second run changes nothing"
+    )
     return 0
 
 

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 NON_ASCII = "é"
 SLOPE_BOUND = 1.3
@@ -74,7 +74,11 @@ def cleanup_runs_text(count: int) -> str:
 
 def continued_run_text(count: int) -> str:
     """One RUN continued over ``count`` lines, one command each."""
-    return "FROM debian:bookworm\nRUN echo start \\\n" + "".join(f"    && echo word{i} \\\n" for i in range(count)) + "    && true\n"
+    return (
+        "FROM debian:bookworm\nRUN echo start \\\n"
+        + "".join(f"    && echo word{i} \\\n" for i in range(count))
+        + "    && true\n"
+    )
 
 
 def long_line_text(length: int, non_ascii: bool) -> str:
@@ -136,12 +140,30 @@ SERIES = (
     Series("cleanup RUNs per stage", "RUN", (4_000, 8_000), (1_000, 2_000), text=cleanup_runs_text),
     Series("continuation lines of one RUN", "line", (16_000, 32_000), (4_000, 8_000), text=continued_run_text),
     Series("instructions", "instruction", (25_000, 50_000), (5_000, 10_000), text=instructions_text),
-    Series("characters of one RUN line (ASCII)", "character", (500_000, 1_000_000), (100_000, 200_000),
-           text=lambda size: long_line_text(size, non_ascii=False)),
-    Series("characters of one RUN line (one non-ASCII)", "character", (500_000, 1_000_000), (100_000, 200_000),
-           text=lambda size: long_line_text(size, non_ascii=True)),
-    Series("Dockerfiles sharing one build context", "Dockerfile", (200, 400), (50, 100), context=lambda size: (size, 100)),
-    Series("files in a build context (10 Dockerfiles)", "file", (10_000, 20_000), (2_000, 4_000), context=lambda size: (10, size)),
+    Series(
+        "characters of one RUN line (ASCII)",
+        "character",
+        (500_000, 1_000_000),
+        (100_000, 200_000),
+        text=lambda size: long_line_text(size, non_ascii=False),
+    ),
+    Series(
+        "characters of one RUN line (one non-ASCII)",
+        "character",
+        (500_000, 1_000_000),
+        (100_000, 200_000),
+        text=lambda size: long_line_text(size, non_ascii=True),
+    ),
+    Series(
+        "Dockerfiles sharing one build context", "Dockerfile", (200, 400), (50, 100), context=lambda size: (size, 100)
+    ),
+    Series(
+        "files in a build context (10 Dockerfiles)",
+        "file",
+        (10_000, 20_000),
+        (2_000, 4_000),
+        context=lambda size: (10, size),
+    ),
 )
 
 
@@ -167,7 +189,9 @@ def measure(series: Series, size: int) -> dict:
             paths = shared_context(Path(folder), *series.context(size))
             rest = peak_mib()
             start = time.process_time()
-            results = [pipeline.run_path(path, Settings()) for path in paths]  # one context, shared as the CLI shares it
+            results = [
+                pipeline.run_path(path, Settings()) for path in paths
+            ]  # one context, shared as the CLI shares it
         elapsed = time.process_time() - start
     return {
         "seconds": elapsed,
@@ -201,7 +225,9 @@ def main() -> int:
         index, size = arguments.one
         print(json.dumps(measure(SERIES[index], size)))
         return 0
-    print("| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | failures |")
+    print(
+        "| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | failures |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     steep = []
     for index, series in enumerate(SERIES):

@@ -23,7 +23,9 @@ def commands() -> list[str]:
             document = parse(Source.decode(path.read_bytes(), str(path)))
         except SourceError:
             continue
-        found.extend(i.arguments for i in document.instructions if i.cmd == "run" and not i.is_json and i.arguments.strip())
+        found.extend(
+            i.arguments for i in document.instructions if i.cmd == "run" and not i.is_json and i.arguments.strip()
+        )
     return found
 
 

@@ -29,11 +29,20 @@ def unshipped_layer_findings(document, build_context) -> Counter:
     shipped = shipped_offset_test(document)
     context = RuleContext(build_context=build_context)
     layer_rules = [rule for rule in Selection().rules() if rule.layer_rule]
-    return Counter(finding.code for rule in layer_rules for finding in rule.check(document, context) if not shipped(finding.start))
+    return Counter(
+        finding.code for rule in layer_rules for finding in rule.check(document, context) if not shipped(finding.start)
+    )
 
 
 def measure(files: list[Path]) -> dict:
-    row = {"files": 0, "generated": 0, "unshipped": Counter(), "fix": Counter(), "summary": Counter(), "fixes": Counter()}
+    row = {
+        "files": 0,
+        "generated": 0,
+        "unshipped": Counter(),
+        "fix": Counter(),
+        "summary": Counter(),
+        "fixes": Counter(),
+    }
     for path in files:
         try:
             source = read_source(path)
@@ -54,7 +63,9 @@ def measure(files: list[Path]) -> dict:
 
 
 def main() -> int:
-    print("| corpus | files | marked generated | layer findings in unshipped stages (dropped) | findings, generated-files=fix | findings, default | fixes offered (default) |")
+    print(
+        "| corpus | files | marked generated | layer findings in unshipped stages (dropped) | findings, generated-files=fix | findings, default | fixes offered (default) |"
+    )
     print("|---|---|---|---|---|---|---|")
     rows = {name: measure(files) for name, files in (("real", real_dockerfiles()), ("expert", expert_dockerfiles()))}
     for name, row in rows.items():

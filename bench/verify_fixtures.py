@@ -18,8 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,8 +90,19 @@ def wheel_index() -> Iterator[None]:
     requirements = (UV_PAIR / "requirements.txt").read_text().split()
     with tempfile.TemporaryDirectory(prefix="dockerfix-wheels-") as folder:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--dest", folder,
-             "uv", *requirements, REQUIREMENT_ADDED],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--dest",
+                folder,
+                "uv",
+                *requirements,
+                REQUIREMENT_ADDED,
+            ],
             check=True,
         )
         server = http.server.ThreadingHTTPServer(WHEEL_INDEX, functools.partial(_QuietHandler, directory=folder))
@@ -109,7 +120,12 @@ def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
         text = (folder / changed).read_text()
         for variant in ("before", "after"):
             rebuild = dependency_rebuild(
-                daemon.client, folder / f"{variant}.Dockerfile", folder, changed, change(text), current_engine.bridge_sent_bytes,
+                daemon.client,
+                folder / f"{variant}.Dockerfile",
+                folder,
+                changed,
+                change(text),
+                current_engine.bridge_sent_bytes,
             )
             rows.append(
                 f"| {folder.name}/{variant}.Dockerfile | {engine} | {rebuild.seconds:.1f} | {size(rebuild.downloaded_bytes)} "
@@ -121,16 +137,26 @@ def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
 
 def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], write: bool) -> str:
     """The two tables, saved in docs/verify-results.md with what was measured when ``write``."""
-    fixtures = "\n".join([
-        "| fixture | engine | fixes | layers | size | gzip size | context sent | after a source edit (re-run, changed layers) | equivalence | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---:|",
-        *fixture_rows,
-    ]) + "\n"
-    cache = "\n".join([
-        "| Dockerfile | engine | seconds | downloaded | steps re-run | image size |",
-        "|---|---|---:|---:|---:|---:|",
-        *cache_rows,
-    ]) + "\n"
+    fixtures = (
+        "\n".join(
+            [
+                "| fixture | engine | fixes | layers | size | gzip size | context sent | after a source edit (re-run, changed layers) | equivalence | seconds |",
+                "|---|---|---|---|---|---|---|---|---|---:|",
+                *fixture_rows,
+            ]
+        )
+        + "\n"
+    )
+    cache = (
+        "\n".join(
+            [
+                "| Dockerfile | engine | seconds | downloaded | steps re-run | image size |",
+                "|---|---|---:|---:|---:|---:|",
+                *cache_rows,
+            ]
+        )
+        + "\n"
+    )
     if write:
         RESULTS.write_text(
             "# `dockerfix verify` on its fixtures\n\n"
@@ -170,8 +196,7 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
             "`after.Dockerfile` is DF205's fix of it (a cache mount over `/root/.cache/go-build`; a test holds it to the\n"
             "rule's output). Each is built, then `main.go` is edited and it is built again; the row is that second build.\n"
             "The after image lacks the 5.6 MB build cache the before image keeps in its last layer; as above, the after\n"
-            "rebuild finds the edited `COPY main.go` in the build cache from the before rebuild.\n\n"
-            + cache
+            "rebuild finds the edited `COPY main.go` in the build cache from the before rebuild.\n\n" + cache
         )
     return fixtures + "\n" + cache
 

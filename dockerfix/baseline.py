@@ -11,9 +11,9 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .rewriter.files import FileError, read_regular
 from .rewriter.pipeline import FileResult, ReportedFinding
@@ -51,7 +51,10 @@ def texts_of(paths: Sequence[Path], limit: int) -> dict[str, str]:
 
 
 def _fingerprints(results: Sequence[FileResult], texts: Mapping[str, str], folder: Path) -> list[list[str]]:
-    return [[fingerprint(result.path, texts.get(result.path, ""), finding, folder) for finding in result.findings] for result in results]
+    return [
+        [fingerprint(result.path, texts.get(result.path, ""), finding, folder) for finding in result.findings]
+        for result in results
+    ]
 
 
 def write(file: Path, results: Sequence[FileResult], texts: Mapping[str, str]) -> int:
@@ -96,8 +99,12 @@ def load(file: Path) -> Baseline:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BaselineError(f"{file}: not a dockerfix baseline: {error}") from None
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-        raise BaselineError(f"{file}: not a dockerfix baseline of version {FORMAT_VERSION} (write one with --write-baseline)")
+        raise BaselineError(
+            f"{file}: not a dockerfix baseline of version {FORMAT_VERSION} (write one with --write-baseline)"
+        )
     prints = data.get("fingerprints")
-    if not isinstance(prints, dict) or not all(isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in prints.values()):
+    if not isinstance(prints, dict) or not all(
+        isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in prints.values()
+    ):
         raise BaselineError(f"{file}: `fingerprints` must map fingerprints to counts")
     return Baseline(Path(os.path.abspath(file)).parent, prints)

@@ -8,11 +8,11 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__, baseline, output
 from .rendering import render
@@ -35,7 +35,7 @@ COMMANDS = {
     "lsp": "run the language server on standard input and output, for editors",
     "bot": "open, and keep up to date, a pull request with the fixes",
     "verify": "build a Dockerfile before and after its fixes and compare the images",
-    "completion": "print a shell completion script: `eval \"$(dockerfix completion bash)\"`",
+    "completion": 'print a shell completion script: `eval "$(dockerfix completion bash)"`',
 }
 COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
 
@@ -55,30 +55,52 @@ def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
     mode.add_argument("--check", action="store_true", help="exit 1 when fixes are pending (for CI)")
     parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes marked unsafe")
     parser.add_argument(
-        "--pin-digests", action="store_true", default=None,
+        "--pin-digests",
+        action="store_true",
+        default=None,
         help="DF303: pin base images to the digests of the configuration's `digests` table",
     )
     parser.add_argument(
-        "--target-stage", metavar="NAME",
+        "--target-stage",
+        metavar="NAME",
         help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its FROM stages",
     )
     parser.add_argument(
-        "--target", choices=BUILDERS,
+        "--target",
+        choices=BUILDERS,
         help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); legacy never",
     )
-    parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201); ALL for every rule")
+    parser.add_argument(
+        "--select",
+        type=_codes,
+        help="rule codes or prefixes to run, comma-separated (e.g. DF1,DF201); ALL for every rule",
+    )
     parser.add_argument("--extend-select", type=_codes, help="rule codes or prefixes to run besides the selected ones")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
-    parser.add_argument("--exclude", type=_patterns, help="gitignore-style patterns a folder walk skips, instead of the configured ones")
+    parser.add_argument(
+        "--exclude", type=_patterns, help="gitignore-style patterns a folder walk skips, instead of the configured ones"
+    )
     parser.add_argument("--extend-exclude", type=_patterns, help="gitignore-style patterns a folder walk skips too")
     parser.add_argument(
-        "--no-respect-gitignore", dest="respect_gitignore", action="store_false", default=None,
+        "--no-respect-gitignore",
+        dest="respect_gitignore",
+        action="store_false",
+        default=None,
         help="walk folders without reading .gitignore files",
     )
-    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain (2 still for errors)")
+    parser.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when findings remain (2 still for errors)"
+    )
     parser.add_argument("--statistics", action="store_true", help="count the findings by rule instead of listing them")
-    parser.add_argument("--baseline", type=Path, metavar="FILE", help="report only findings that FILE (from --write-baseline) does not hold")
-    parser.add_argument("--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit 0")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="report only findings that FILE (from --write-baseline) does not hold",
+    )
+    parser.add_argument(
+        "--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit 0"
+    )
     parser.add_argument("--output-format", choices=output.FORMATS, default="text")
     parser.add_argument("--context", type=Path, help="build-context folder (default: each Dockerfile's folder)")
     parser.add_argument("--config", type=Path, help="a .dockerfix.toml or pyproject.toml to use instead of discovery")
@@ -107,10 +129,17 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         key = path.parent.resolve()
         if key not in cache:
             cache[key] = discover(path)
-    flags = {"pin-digests": True if arguments.pin_digests else None, TARGET_STAGE.name: arguments.target_stage,
-             TARGET.name: arguments.target}
-    options = rule_option_values({name: value for name, value in flags.items() if value is not None}, "the command line")
-    return cache[key].override(arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select)
+    flags = {
+        "pin-digests": True if arguments.pin_digests else None,
+        TARGET_STAGE.name: arguments.target_stage,
+        TARGET.name: arguments.target,
+    }
+    options = rule_option_values(
+        {name: value for name, value in flags.items() if value is not None}, "the command line"
+    )
+    return cache[key].override(
+        arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
+    )
 
 
 def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
@@ -145,7 +174,13 @@ def _progress_bar(total: int):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}", markup=False))
+    columns = (
+        TextColumn("checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}", markup=False),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=total)
         yield lambda path: bar.update(task, advance=1, description=path)
@@ -193,9 +228,13 @@ def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], worker
                 except BrokenProcessPool:
                     pool = replace(pool)
                     # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
-                    result = FileResult(path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)")
+                    result = FileResult(
+                        path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)"
+                    )
                 except Exception as error:  # a bug, not the file's fault: the other files go on
-                    result = FileResult(path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}")
+                    result = FileResult(
+                        path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}"
+                    )
                 record(index, result)
                 give_work(pool)
     finally:
@@ -288,7 +327,7 @@ def _exit_code(results: list[FileResult], arguments: argparse.Namespace) -> int:
     return EXIT_FINDINGS if remaining and not arguments.exit_zero else EXIT_CLEAN
 
 
-def _run_stdin(arguments: argparse.Namespace, known: "baseline.Baseline | None") -> int:
+def _run_stdin(arguments: argparse.Namespace, known: baseline.Baseline | None) -> int:
     """Editors pipe the buffer in and take the fixed text from stdout; findings go to stderr."""
     name = arguments.stdin_filename or "-"
     anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
@@ -337,7 +376,11 @@ def _explain(code: str) -> str | None:
 
 def _lsp(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dockerfix lsp", description=COMMANDS["lsp"] + ".")
-    parser.add_argument("--stdio", action="store_true", help="speak over standard input and output (the only transport; editors pass it)")
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="speak over standard input and output (the only transport; editors pass it)",
+    )
     parser.parse_args(argv)
     with _extra("lsp"):
         import lsprotocol.types  # noqa: F401 (the [lsp] extra; the server imports them only once it starts)
@@ -428,7 +471,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.write_baseline is not None:
             count = baseline.write(arguments.write_baseline, results, texts)
             sys.stderr.write(f"Recorded {count} finding{'s' if count != 1 else ''} in {arguments.write_baseline}.\n")
-            return EXIT_ERROR if any(result.error is not None or result.rule_failures for result in results) else EXIT_CLEAN
+            return (
+                EXIT_ERROR
+                if any(result.error is not None or result.rule_failures for result in results)
+                else EXIT_CLEAN
+            )
         if known is not None:
             results = known.new_findings(results, texts)
         unsafe = any(job[1].unsafe_fixes for job in jobs)

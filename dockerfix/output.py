@@ -6,10 +6,10 @@ import hashlib
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
-from typing import Callable, Sequence
 from urllib.parse import quote
 from xml.etree import ElementTree
 
@@ -32,7 +32,10 @@ def level(code: str) -> str:
 
 def _by_severity(pairs):
     """(result, finding) pairs, most severe first, then by rule, file and position."""
-    return sorted(pairs, key=lambda pair: (LEVELS.index(level(pair[1].code)), pair[1].code, pair[0].path, pair[1].range.start.line))
+    return sorted(
+        pairs,
+        key=lambda pair: (LEVELS.index(level(pair[1].code)), pair[1].code, pair[0].path, pair[1].range.start.line),
+    )
 
 
 def text_findings(results: Sequence[FileResult], show_fix_hint: bool = True) -> str:
@@ -70,7 +73,11 @@ def summary(results: Sequence[FileResult], unsafe_fixes: bool, written: bool) ->
     )
     unreadable = sum(1 for result in results if result.error is not None and not result.unwritten)
     unwritten = sum(1 for result in results if result.unwritten)
-    notes = (_files_note(unreadable, "could not be read or parsed"), _files_note(unwritten, "could not be written"), rule_failures_note(results))
+    notes = (
+        _files_note(unreadable, "could not be read or parsed"),
+        _files_note(unwritten, "could not be written"),
+        rule_failures_note(results),
+    )
     problems = " ".join(part for part in notes if part)
     if total == 0:
         return problems or "All checks passed."
@@ -105,7 +112,10 @@ def statistics(results: Sequence[FileResult]) -> str:
     """Findings counted by rule, most first, as ruff's `--statistics`: count, code, fixable marker, name."""
     counts = Counter((finding.code, finding.name) for result in results for finding in result.findings)
     fixable = {finding.code for result in results for finding in result.findings if finding.fixable}
-    return "".join(f"{count:>5}\t{code}\t{'[*]' if code in fixable else '   '}\t{name}\n" for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return "".join(
+        f"{count:>5}\t{code}\t{'[*]' if code in fixable else '   '}\t{name}\n"
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
 
 
 def coloured(text: str) -> str:
@@ -161,7 +171,11 @@ def as_github(results: Sequence[FileResult]) -> str:
 def as_github_summary(results: Sequence[FileResult]) -> str:
     """Every finding as a Markdown table for `$GITHUB_STEP_SUMMARY`, most severe first."""
     findings = _by_severity((result, finding) for result in results for finding in result.findings)
-    problems = [(result.path, text) for result in results for text in ([result.error] if result.error else []) + list(result.rule_failures)]
+    problems = [
+        (result.path, text)
+        for result in results
+        for text in ([result.error] if result.error else []) + list(result.rule_failures)
+    ]
     lines = [f"## dockerfix: {len(findings)} finding{'s' if len(findings) != 1 else ''}", ""]
     if findings:
         lines += ["| level | rule | location | message |", "| --- | --- | --- | --- |"]
@@ -194,7 +208,9 @@ def _documentation_url() -> str | None:
         urls = metadata("dockerfix").get_all("Project-URL") or []
     except PackageNotFoundError:
         return None
-    return next((url.split(",", 1)[1].strip() for url in urls if url.split(",", 1)[0].strip().lower() == "documentation"), None)
+    return next(
+        (url.split(",", 1)[1].strip() for url in urls if url.split(",", 1)[0].strip().lower() == "documentation"), None
+    )
 
 
 def _artifact(path: str, root: Path) -> dict:
@@ -260,7 +276,9 @@ def as_sarif(results: Sequence[FileResult]) -> str:
         for failure in result.rule_failures
     ]
     warnings = [
-        {"level": "warning", "message": {"text": f"{result.path}: {warning}"}} for result in results for warning in result.warnings
+        {"level": "warning", "message": {"text": f"{result.path}: {warning}"}}
+        for result in results
+        for warning in result.warnings
     ]
     driver = {"name": "dockerfix", "version": __version__, "rules": rules}
     if documentation:
@@ -269,7 +287,9 @@ def as_sarif(results: Sequence[FileResult]) -> str:
         "tool": {"driver": driver},
         "originalUriBaseIds": {SOURCE_ROOT: {"uri": root.as_uri() + "/"}},
         "results": sarif_results,
-        "invocations": [{"executionSuccessful": not notifications, "toolExecutionNotifications": notifications + warnings}],
+        "invocations": [
+            {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications + warnings}
+        ],
     }
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
@@ -292,15 +312,20 @@ def as_gitlab(results: Sequence[FileResult]) -> str:
         for finding in result.findings:
             key = (finding.code, result.path, finding.message)
             seen[key] += 1
-            issues.append({
-                "type": "issue",
-                "check_name": finding.code,
-                "description": f"{finding.code} {finding.message}",
-                "categories": ["Performance"],
-                "severity": GITLAB_SEVERITY[level(finding.code)],
-                "fingerprint": hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest(),
-                "location": {"path": Path(result.path).as_posix(), "lines": {"begin": finding.range.start.line, "end": finding.range.end.line}},
-            })
+            issues.append(
+                {
+                    "type": "issue",
+                    "check_name": finding.code,
+                    "description": f"{finding.code} {finding.message}",
+                    "categories": ["Performance"],
+                    "severity": GITLAB_SEVERITY[level(finding.code)],
+                    "fingerprint": hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest(),
+                    "location": {
+                        "path": Path(result.path).as_posix(),
+                        "lines": {"begin": finding.range.start.line, "end": finding.range.end.line},
+                    },
+                }
+            )
     return json.dumps(issues, indent=2) + "\n"
 
 
@@ -316,10 +341,12 @@ def as_junit(results: Sequence[FileResult]) -> str:
             ElementTree.SubElement(case, "error", message=problem).text = problem
         for finding in result.findings:
             start = finding.range.start
-            case = ElementTree.SubElement(suite, "testcase", classname=result.path, name=f"{finding.code} line {start.line}")
-            ElementTree.SubElement(case, "failure", message=finding.message, type=finding.code).text = (
-                f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}"
+            case = ElementTree.SubElement(
+                suite, "testcase", classname=result.path, name=f"{finding.code} line {start.line}"
             )
+            ElementTree.SubElement(
+                case, "failure", message=finding.message, type=finding.code
+            ).text = f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}"
         if not problems and not result.findings:
             ElementTree.SubElement(suite, "testcase", classname=result.path, name="dockerfix")
         tests += max(1, len(problems) + len(result.findings))
@@ -328,12 +355,17 @@ def as_junit(results: Sequence[FileResult]) -> str:
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
-    root = ElementTree.Element("testsuites", name="dockerfix", tests=str(tests), failures=str(failures), errors=str(errors))
+    root = ElementTree.Element(
+        "testsuites", name="dockerfix", tests=str(tests), failures=str(failures), errors=str(errors)
+    )
     root.append(suite)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
 WRITERS: dict[str, Callable[[Sequence[FileResult]], str]] = {
-    "json": as_json, "sarif": as_sarif, "gitlab": as_gitlab, "junit": as_junit,
+    "json": as_json,
+    "sarif": as_sarif,
+    "gitlab": as_gitlab,
+    "junit": as_junit,
 }
 FORMATS = ("text", "github", *WRITERS)

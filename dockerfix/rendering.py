@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 @lru_cache(maxsize=1)
-def environment() -> "jinja2.Environment":
+def environment() -> jinja2.Environment:
     import jinja2
 
     return jinja2.Environment(

@@ -170,13 +170,13 @@ def measure_debian(workdir: Path) -> dict:
                 "file": name,
                 "fields": list(KEPT_FIELDS),
                 "source": f"Debian archive, dists/{release}/main/binary-amd64/Packages (Release {header['Version']}),"
-                          " fetched by apt-get update",
+                " fetched by apt-get update",
                 "index_date": header["Date"],
                 "index_sha256": digest,
             },
             "minbase_packages": {
                 "source": f"dpkg-query -W in a debootstrap --variant=minbase {release} chroot (the variant the official"
-                          " debian images are built from)",
+                " debian images are built from)",
                 "date": measured_at,
                 "names": minbase,
             },
@@ -185,9 +185,9 @@ def measure_debian(workdir: Path) -> dict:
                 "files": lists_files,
                 "date": measured_at,
                 "method": f"apt-get update (apt {apt_version}) in a debootstrap --variant=minbase {release} chroot with"
-                          f" the official images' apt settings ({', '.join(sorted(OFFICIAL_IMAGE_APT_CONFIG))} from"
-                          f" {OFFICIAL_IMAGE_CONFIG_SOURCE}) and sources ({release}, {release}-updates,"
-                          f" {release}-security; main); apparent bytes of the regular files in /var/lib/apt/lists",
+                f" the official images' apt settings ({', '.join(sorted(OFFICIAL_IMAGE_APT_CONFIG))} from"
+                f" {OFFICIAL_IMAGE_CONFIG_SOURCE}) and sources ({release}, {release}-updates,"
+                f" {release}-security; main); apparent bytes of the regular files in /var/lib/apt/lists",
             },
         }
     return section
@@ -218,8 +218,10 @@ class Place:
         return run(line).stdout
 
 
-PIP_MEASURED = ("bytes of the distributions pip downloaded, which its HTTP cache keeps when the index sends PyPI's"
-                " caching headers (pip's documentation, Caching)")
+PIP_MEASURED = (
+    "bytes of the distributions pip downloaded, which its HTTP cache keeps when the index sends PyPI's"
+    " caching headers (pip's documentation, Caching)"
+)
 
 
 def measure_pip(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
@@ -229,14 +231,22 @@ def measure_pip(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
     home.mkdir()
     place.run([sys.executable, "-m", "venv", place.inside(scratch / "venv")], scratch)
     pip = [place.inside(scratch / "venv" / "bin" / "pip")]
-    environment = {"HOME": place.inside(home), "PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                   "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt"}
+    environment = {
+        "HOME": place.inside(home),
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_CERT": "/etc/ssl/certs/ca-certificates.crt",
+    }
     place.run(pip + ["download", "--quiet", "--dest", place.inside(downloads), *packages], scratch, **environment)
     version = place.run(pip + ["--version"], scratch, **environment).split()[1]
-    return {"bytes": folder_bytes_or_zero(downloads), "measured": PIP_MEASURED,
-            "cache_folder_bytes_here": folder_bytes_or_zero(home / ".cache" / "pip" / "http")
-            + folder_bytes_or_zero(home / ".cache" / "pip" / "http-v2"),
-            "folder": "~/.cache/pip", "tool": f"pip {version}, Python {sys.version.split()[0]}"}
+    return {
+        "bytes": folder_bytes_or_zero(downloads),
+        "measured": PIP_MEASURED,
+        "cache_folder_bytes_here": folder_bytes_or_zero(home / ".cache" / "pip" / "http")
+        + folder_bytes_or_zero(home / ".cache" / "pip" / "http-v2"),
+        "folder": "~/.cache/pip",
+        "tool": f"pip {version}, Python {sys.version.split()[0]}",
+    }
 
 
 def measure_npm(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
@@ -246,25 +256,37 @@ def measure_npm(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
     place.run(["npm", "init", "-y"], scratch, **environment)
     place.run(["npm", "install", "--no-audit", "--no-fund", *packages], scratch, **environment)
     version = place.run(["npm", "--version"], scratch, **environment).strip()
-    return {"bytes": folder_bytes_or_zero(home / ".npm"), "measured": "bytes of ~/.npm after the install",
-            "cacache_bytes": folder_bytes_or_zero(home / ".npm" / "_cacache"), "folder": "~/.npm",
-            "tool": f"npm {version}"}
+    return {
+        "bytes": folder_bytes_or_zero(home / ".npm"),
+        "measured": "bytes of ~/.npm after the install",
+        "cacache_bytes": folder_bytes_or_zero(home / ".npm" / "_cacache"),
+        "folder": "~/.npm",
+        "tool": f"npm {version}",
+    }
 
 
 def measure_gem(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
     environment = {"HOME": place.inside(scratch / "home"), "GEM_HOME": place.inside(scratch / "gems")}
     place.run(["gem", "install", "--no-document", *packages], scratch, **environment)
     version = place.run(["gem", "--version"], scratch, **environment).strip()
-    return {"bytes": folder_bytes_or_zero(scratch / "gems" / "cache"), "measured": "bytes of $GEM_HOME/cache",
-            "folder": "$GEM_HOME/cache", "tool": f"gem {version}"}
+    return {
+        "bytes": folder_bytes_or_zero(scratch / "gems" / "cache"),
+        "measured": "bytes of $GEM_HOME/cache",
+        "folder": "$GEM_HOME/cache",
+        "tool": f"gem {version}",
+    }
 
 
 def measure_composer(place: Place, packages: tuple[str, ...], scratch: Path) -> dict:
     environment = {"HOME": place.inside(scratch / "home"), "COMPOSER_ALLOW_SUPERUSER": "1"}
     place.run(["composer", "require", "--no-interaction", *packages], scratch, **environment)
     version = place.run(["composer", "--version"], scratch, **environment).split()[2]
-    return {"bytes": folder_bytes_or_zero(scratch / "home" / ".cache" / "composer"),
-            "measured": "bytes of ~/.cache/composer", "folder": "~/.cache/composer", "tool": f"composer {version}"}
+    return {
+        "bytes": folder_bytes_or_zero(scratch / "home" / ".cache" / "composer"),
+        "measured": "bytes of ~/.cache/composer",
+        "folder": "~/.cache/composer",
+        "tool": f"composer {version}",
+    }
 
 
 # manager: (command, Debian packages providing it, package sets, measure)
@@ -286,8 +308,19 @@ def place_for(command: str, debian_packages: tuple[str, ...], workdir: Path) -> 
         if not (workdir / "bookworm").exists():
             sys.exit(f"`{command}` is missing: run the `debian` step first (its bookworm chroot hosts the tools)")
         run(["cp", "-a", str(workdir / "bookworm"), str(root)])
-    run(["chroot", str(root), "apt-get", "install", "-y", "-q", "--no-install-recommends", "ca-certificates",
-         *debian_packages])
+    run(
+        [
+            "chroot",
+            str(root),
+            "apt-get",
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "ca-certificates",
+            *debian_packages,
+        ]
+    )
     return Place(root)
 
 
@@ -310,8 +343,10 @@ def measure_caches(workdir: Path) -> dict:
             try:
                 row = measure(place, packages, scratch)
             except subprocess.CalledProcessError as failure:
-                section[manager] = {"unknown": f"`{manager}` install of {' '.join(packages)} in {where} on"
-                                               f" {datetime.date.today().isoformat()}: {failure_reason(failure)}"}
+                section[manager] = {
+                    "unknown": f"`{manager}` install of {' '.join(packages)} in {where} on"
+                    f" {datetime.date.today().isoformat()}: {failure_reason(failure)}"
+                }
                 break
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -319,17 +354,23 @@ def measure_caches(workdir: Path) -> dict:
             rows.append(row)
             print(manager, packages, row["bytes"], file=sys.stderr)
         else:
-            section[manager] = {"measurements": rows,
-                                "method": "install into a fresh project or environment with an empty HOME and no"
-                                          " package-manager configuration"}
+            section[manager] = {
+                "measurements": rows,
+                "method": "install into a fresh project or environment with an empty HOME and no"
+                " package-manager configuration",
+            }
     return section
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=("debian", "caches"))
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "dockerfix-gain-data",
-                        help="chroots and scratch folders (kept between runs: the chroots are reused)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "dockerfix-gain-data",
+        help="chroots and scratch folders (kept between runs: the chroots are reused)",
+    )
     arguments = parser.parse_args()
     arguments.workdir.mkdir(parents=True, exist_ok=True)
     sidecar = json.loads(SIDECAR.read_text(encoding="utf-8")) if SIDECAR.exists() else {}

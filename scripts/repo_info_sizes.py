@@ -66,13 +66,22 @@ def row_from(text: str, image: str, tag: str, source: str) -> Row:
     if not dates:
         raise RepoInfoError(f"{image}:{tag}: no layer dates")
     return Row(
-        image, tag, int(total.group(1) or total.group(2)), "", len(_LAYER.findall(layers[1])), index.group(1),
-        digest.group(1), max(dates).date().isoformat(), source,
+        image,
+        tag,
+        int(total.group(1) or total.group(2)),
+        "",
+        len(_LAYER.findall(layers[1])),
+        index.group(1),
+        digest.group(1),
+        max(dates).date().isoformat(),
+        source,
     )
 
 
 def last_commit(checkout: Path, path: str) -> str:
-    result = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%H", "--", path], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%H", "--", path], capture_output=True, text=True, check=True
+    )
     if not result.stdout.strip():
         raise RepoInfoError(f"{path}: not in the checkout's history")
     return result.stdout.strip()

@@ -172,7 +172,9 @@ class FakeGitHub:
         return _json(404, {"message": "Not Found"})
 
     def _repository(self, hosted: Hosted, full_name: str, **_) -> httpx.Response:
-        return _json(200, {"full_name": full_name, "default_branch": hosted.default_branch, "clone_url": hosted.bare.as_uri()})
+        return _json(
+            200, {"full_name": full_name, "default_branch": hosted.default_branch, "clone_url": hosted.bare.as_uri()}
+        )
 
     def _list_pulls(self, hosted: Hosted, full_name: str, query: dict, request: httpx.Request, **_) -> httpx.Response:
         owner = full_name.split("/")[0]
@@ -180,7 +182,8 @@ class FakeGitHub:
         found = [
             pull
             for pull in hosted.pulls
-            if (state == "all" or pull["state"] == state) and ("head" not in query or query["head"] == f"{owner}:{pull['head']['ref']}")
+            if (state == "all" or pull["state"] == state)
+            and ("head" not in query or query["head"] == f"{owner}:{pull['head']['ref']}")
         ]
         found.sort(key=lambda pull: pull["number"], reverse=query.get("direction", "desc") == "desc")
         per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
@@ -193,16 +196,31 @@ class FakeGitHub:
     def _create_pull(self, hosted: Hosted, full_name: str, body: dict, **_) -> httpx.Response:
         missing = [key for key in ("head", "base") if not body.get(key)]
         if missing or not body.get("title"):
-            return _invalid([{"resource": "PullRequest", "field": key, "code": "missing_field"} for key in missing or ["title"]])
+            return _invalid(
+                [{"resource": "PullRequest", "field": key, "code": "missing_field"} for key in missing or ["title"]]
+            )
         head, base = body["head"], body["base"]
         heads = _heads(hosted.bare)
         if head not in heads:
             return _invalid([{"resource": "PullRequest", "field": "head", "code": "invalid"}])
-        if any(pull["state"] == "open" and pull["head"]["ref"] == head and pull["base"]["ref"] == base for pull in hosted.pulls):
+        if any(
+            pull["state"] == "open" and pull["head"]["ref"] == head and pull["base"]["ref"] == base
+            for pull in hosted.pulls
+        ):
             owner = full_name.split("/")[0]
-            return _invalid([{"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {owner}:{head}."}])
+            return _invalid(
+                [
+                    {
+                        "resource": "PullRequest",
+                        "code": "custom",
+                        "message": f"A pull request already exists for {owner}:{head}.",
+                    }
+                ]
+            )
         if not git(hosted.bare, "rev-list", f"{base}..{head}").strip():
-            return _invalid([{"resource": "PullRequest", "code": "custom", "message": f"No commits between {base} and {head}"}])
+            return _invalid(
+                [{"resource": "PullRequest", "code": "custom", "message": f"No commits between {base} and {head}"}]
+            )
         self.counter += 1
         pull = {
             "number": self.counter,
@@ -253,7 +271,9 @@ class FakeGitHub:
 
 
 def _heads(bare: Path) -> set[str]:
-    return {line.split("\t")[1].removeprefix("refs/heads/") for line in git(bare, "ls-remote", "--heads", ".").splitlines()}
+    return {
+        line.split("\t")[1].removeprefix("refs/heads/") for line in git(bare, "ls-remote", "--heads", ".").splitlines()
+    }
 
 
 def _json(status: int, payload, headers: dict | None = None) -> httpx.Response:
@@ -261,7 +281,9 @@ def _json(status: int, payload, headers: dict | None = None) -> httpx.Response:
 
 
 def _invalid(errors: list[dict]) -> httpx.Response:
-    return _json(422, {"message": "Validation Failed", "errors": errors, "documentation_url": "https://docs.github.com/rest"})
+    return _json(
+        422, {"message": "Validation Failed", "errors": errors, "documentation_url": "https://docs.github.com/rest"}
+    )
 
 
 # The fixtures of the bot's end-to-end tests: a repository with one mergeable Dockerfile, hosted by the fake GitHub
@@ -275,7 +297,12 @@ def remote(tmp_path):
 @pytest.fixture
 def forge(remote, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    for name in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_FILE", "GITHUB_APP_INSTALLATION_ID"):
+    for name in (
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_APP_PRIVATE_KEY_FILE",
+        "GITHUB_APP_INSTALLATION_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     fake = FakeGitHub(TOKEN)
     fake.host(REPO, remote.bare)

@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import EXPERT, SHARED_CORPUS, expert_dockerfiles, real_dockerfiles  # noqa: E402
+
 from dockerfix.rewriter import engine  # noqa: E402
 from dockerfix.rewriter.context import BuildContext  # noqa: E402
 from dockerfix.rewriter.engine import Selection  # noqa: E402
@@ -43,14 +44,18 @@ def build_context(path: Path) -> BuildContext | None:
 
 
 def digest(value: object) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_LENGTH]
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8", "surrogatepass")).hexdigest()[
+        :DIGEST_LENGTH
+    ]
 
 
 def finding_details(finding: Finding) -> dict:
     fix = finding.fix
     return {
         "message": finding.message,
-        "fix": None if fix is None else {
+        "fix": None
+        if fix is None
+        else {
             "title": fix.title,
             "edits": [[edit.start, edit.end, edit.content] for edit in fix.edits],
             "files": [[file.path, file.original, file.content] for file in fix.files],
@@ -102,7 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--regenerate", action="store_true", help=f"rewrite {SNAPSHOT.name} from the current code")
-    action.add_argument("--show", type=Path, metavar="PATH", help="print the findings and fixed text of one corpus file")
+    action.add_argument(
+        "--show", type=Path, metavar="PATH", help="print the findings and fixed text of one corpus file"
+    )
     arguments = parser.parse_args()
     if arguments.show:
         show(arguments.show.resolve())

@@ -26,12 +26,59 @@ from dockerfix.rewriter.source import Source, SourceError
 SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 KINDS = ("delete", "duplicate", "swap", "insert")
 TOKENS = (
-    "\\", "\\ ", " \\", "\\\n", "\\ ;", " \\ \t", "`", "'", '"', "<<EOF", "<<-EOF", "<<'EOF'", "\nEOF\n", "EOF", " && ", "&&", ";", " ; ", "#",
-    "# ", "\n#", "$", "${", "}", "(", ")", "|", "&", "\n", " ", "\t", "RUN ", "--mount=type=cache,target=/root/.cache ",
-    "--from=build ", "--chown=1:1 ", "--link ", "[", "]", '["sh", "-c"]', "=", "apt-get update && apt-get install -y curl",
-    "pip install x", "rm -rf /var/lib/apt/lists/*", "cd /tmp", "set -e", "exit 0", "é",
+    "\\",
+    "\\ ",
+    " \\",
+    "\\\n",
+    "\\ ;",
+    " \\ \t",
+    "`",
+    "'",
+    '"',
+    "<<EOF",
+    "<<-EOF",
+    "<<'EOF'",
+    "\nEOF\n",
+    "EOF",
+    " && ",
+    "&&",
+    ";",
+    " ; ",
+    "#",
+    "# ",
+    "\n#",
+    "$",
+    "${",
+    "}",
+    "(",
+    ")",
+    "|",
+    "&",
+    "\n",
+    " ",
+    "\t",
+    "RUN ",
+    "--mount=type=cache,target=/root/.cache ",
+    "--from=build ",
+    "--chown=1:1 ",
+    "--link ",
+    "[",
+    "]",
+    '["sh", "-c"]',
+    "=",
+    "apt-get update && apt-get install -y curl",
+    "pip install x",
+    "rm -rf /var/lib/apt/lists/*",
+    "cd /tmp",
+    "set -e",
+    "exit 0",
+    "é",
     # stage names that clash: a stage named like its image, like an earlier stage, in another case
-    " AS golang", " AS base", "\nFROM golang AS golang\n", "\nFROM base AS BASE\n", "\nFROM ${BASE} AS base\n",
+    " AS golang",
+    " AS base",
+    "\nFROM golang AS golang\n",
+    "\nFROM base AS BASE\n",
+    "\nFROM ${BASE} AS base\n",
 )
 # Far above what one mutated corpus file takes, so only a loop that does not end reaches it (issue 19, item 8).
 JUDGE_BUDGET = 30.0
@@ -66,7 +113,11 @@ def corpus_files() -> tuple[CorpusFile, ...]:
     found = []
     for path in sorted((SHARED_CORPUS / "real").glob("*.Dockerfile")):
         listing = path.with_name(path.name.replace(".Dockerfile", ".context.txt"))
-        found.append(CorpusFile(path, BuildContext.from_file_list(listing.read_text().splitlines()) if listing.exists() else None))
+        found.append(
+            CorpusFile(
+                path, BuildContext.from_file_list(listing.read_text().splitlines()) if listing.exists() else None
+            )
+        )
     provenance = SHARED_CORPUS / "expert" / "PROVENANCE.tsv"
     if provenance.exists():
         with provenance.open(newline="") as handle:
@@ -134,7 +185,9 @@ class Verdict:
     @property
     def problems(self) -> list[str]:
         found = [self.exception, self.hang, self.parser_disagreement] + self.invariant_violations + self.rule_failures
-        found += ["output rejected by BuildKit"] * self.output_rejected + ["a second run changed the output"] * self.not_idempotent
+        found += ["output rejected by BuildKit"] * self.output_rejected + [
+            "a second run changed the output"
+        ] * self.not_idempotent
         return [problem for problem in found if problem]
 
 

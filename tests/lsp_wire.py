@@ -28,7 +28,11 @@ class WireClient:
     def __init__(self, *arguments: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dockerfix", "lsp", *arguments],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env, cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=env,
+            cwd=cwd,
         )
         self.received: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.ids = itertools.count(1)
@@ -96,13 +100,17 @@ class WireClient:
                 raise EOFError("the server closed its output")
 
     def initialize(self, capabilities: dict[str, Any] | None = None, options: Any = None) -> None:
-        self.request("initialize", {"processId": None, "rootUri": None, "capabilities": capabilities or {},
-                                    "initializationOptions": options})
+        self.request(
+            "initialize",
+            {"processId": None, "rootUri": None, "capabilities": capabilities or {}, "initializationOptions": options},
+        )
         self.notify("initialized", {})
 
     def open(self, uri: str, text: str, version: int = 1) -> None:
-        self.notify("textDocument/didOpen",
-                    {"textDocument": {"uri": uri, "languageId": "dockerfile", "version": version, "text": text}})
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "dockerfile", "version": version, "text": text}},
+        )
 
     def close(self) -> int:
         """Shut down politely; return the exit code."""

@@ -39,8 +39,8 @@ def test_a_checked_document_is_freed_with_its_analysis():
 def test_facts_are_computed_once_and_shared():
     document = parse_text(BUSY)
     stage = document.stages[0]
-    (run, commands), = shell_runs(stage)
-    (again, same_commands), = shell_runs(stage)
+    ((run, commands),) = shell_runs(stage)
+    ((again, same_commands),) = shell_runs(stage)
     assert again is run and all(a is b for a, b in zip(commands, same_commands))
     assert Invocation.of(commands[0]) is Invocation.of(same_commands[0])
     assert mount_options(run) is mount_options(run)
@@ -49,7 +49,7 @@ def test_facts_are_computed_once_and_shared():
 def test_an_invocation_reads_program_verb_and_arguments():
     document = parse_text(BUSY)
     stage = document.stages[0]
-    (run, (pip, apt)), = shell_runs(stage)
+    ((run, (pip, apt)),) = shell_runs(stage)
     read = Invocation.of(pip)
     assert (read.tool, read.verb, read.after_verb) == ("pip", "install", ["-r", "requirements.txt"])
     assert read.runs({"pip", "pip3"}, {"install"}) and not read.runs({"pip"}, {"download"})
@@ -60,17 +60,17 @@ def test_an_invocation_reads_program_verb_and_arguments():
 def test_the_run_state_in_force():
     document = parse_text(BUSY)
     build, final = document.stages
-    (run, _), = shell_runs(build)
+    ((run, _),) = shell_runs(build)
     assert workdir_at(build, run) == "/src"
     assert run_user(build, run) == "app:app"
-    (later, _), = shell_runs(final)
+    ((later, _),) = shell_runs(final)
     assert run_user(final, later) is None and workdir_at(final, later) is None
 
 
 def test_mount_fields_are_read_as_buildkit_reads_them():
     """BuildKit's parseMount: keys in any case, `dst`/`destination` for `target`, `src` for `source`, the type in
     lower case."""
-    (run, _), = shell_runs(parse_text(BUSY).stages[0])
+    ((run, _),) = shell_runs(parse_text(BUSY).stages[0])
     assert mount_options(run) == [{"type": "cache", "target": "/root/.cache/pip", "source": "x"}]
 
 
@@ -97,5 +97,7 @@ def test_a_plugin_cleanup_rule_gets_the_cache_mount_whatever_its_bases():
 
     (finding,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()])
     assert finding.fix.title.startswith("Mount a build cache over `/root/.cache/pip`")
-    (legacy,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"})
+    (legacy,) = engine.check(
+        parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"}
+    )
     assert legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")

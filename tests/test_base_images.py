@@ -4,32 +4,35 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
+from conftest import REPO
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import REPO
+from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
+from dockerfix.knowledge.multistage import plan, promises
+from dockerfix.knowledge.runedit import shell_runs
 from dockerfix.rewriter import engine
+from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
-from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.source import Source
-from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
-from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
-from dockerfix.knowledge.multistage import plan, promises
-from dockerfix.knowledge.runedit import shell_runs
 
-TEMPLATES = sorted(path.name.split("_", 1)[1].split(".")[0] for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2"))
+TEMPLATES = sorted(
+    path.name.split("_", 1)[1].split(".")[0]
+    for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2")
+)
 
 SPLIT_CASES = {
     "go": "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nUSER app\nCMD /bin/app --serve\n",
-    "node": "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nLABEL a=b\nVOLUME /data\nCMD [\"node\", \"dist/main.js\"]\n",
-    "python": "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nSHELL [\"/bin/bash\", \"-c\"]\nCMD python app.py\n",
-    "java": "FROM gradle:8-jdk17\nWORKDIR /home/gradle/src\nCOPY . .\nRUN gradle build --no-daemon\nSTOPSIGNAL SIGTERM\nCMD [\"java\", \"-jar\", \"build/libs/app.jar\"]\n",
-    "rust": "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/svc /usr/local/bin/svc\nHEALTHCHECK CMD svc --check\nENTRYPOINT [\"svc\"]\n",
+    "node": 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nLABEL a=b\nVOLUME /data\nCMD ["node", "dist/main.js"]\n',
+    "python": 'FROM python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nSHELL ["/bin/bash", "-c"]\nCMD python app.py\n',
+    "java": 'FROM gradle:8-jdk17\nWORKDIR /home/gradle/src\nCOPY . .\nRUN gradle build --no-daemon\nSTOPSIGNAL SIGTERM\nCMD ["java", "-jar", "build/libs/app.jar"]\n',
+    "rust": 'FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/svc /usr/local/bin/svc\nHEALTHCHECK CMD svc --check\nENTRYPOINT ["svc"]\n',
 }
 
 
@@ -51,8 +54,8 @@ def test_split_keeps_what_the_final_image_declares(ecosystem):
 
 
 def test_invariant_notices_a_lost_promise():
-    document = parse_text("FROM golang:1.22\nEXPOSE 80\nCMD [\"/app\"]\n")
-    assert not keeps_promises(document, "FROM scratch\nCMD [\"/app\"]\n", ())
+    document = parse_text('FROM golang:1.22\nEXPOSE 80\nCMD ["/app"]\n')
+    assert not keeps_promises(document, 'FROM scratch\nCMD ["/app"]\n', ())
 
 
 def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
@@ -80,60 +83,80 @@ def test_shipped_sizes_equal_the_shared_data():
     assert (REPO / "dockerfix" / "data" / "official-image-sizes.tsv").read_bytes() == shared.read_bytes()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("python:3.12", "python:3.12"),  # measured itself
-    ("python:3.12-bookworm", "python:3.12"),  # same version and variant, another release
-    ("python:3.12.7-slim", "python:3.12-slim"),
-    ("python:3.9", "python:3.13"),  # newest measured version of the variant
-    ("eclipse-temurin:17", "eclipse-temurin:17-jdk"),
-    ("node:20-slim", "node:22-slim"),
-    ("golang:1.25-windowsservercore", None),
-    ("myorg/python:3.12", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("python:3.12", "python:3.12"),  # measured itself
+        ("python:3.12-bookworm", "python:3.12"),  # same version and variant, another release
+        ("python:3.12.7-slim", "python:3.12-slim"),
+        ("python:3.9", "python:3.13"),  # newest measured version of the variant
+        ("eclipse-temurin:17", "eclipse-temurin:17-jdk"),
+        ("node:20-slim", "node:22-slim"),
+        ("golang:1.25-windowsservercore", None),
+        ("myorg/python:3.12", None),
+    ],
+)
 def test_measured_size_stands_for_a_tag(text, expected):
     measurement = measured(Reference.parse(text))
     assert (measurement and measurement.reference) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("python:3.12-slim", ("python", "slim", "3.12")),
-    ("library/node:20-bookworm-slim", ("node", "slim", "20")),
-    ("eclipse-temurin:21-jdk-jammy", ("eclipse-temurin", "full", "21")),
-    ("python", ("python", "full", "latest")),
-    ("registry.example.invalid/python:3.12", None),
-    ("myorg/python:3.12", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("python:3.12-slim", ("python", "slim", "3.12")),
+        ("library/node:20-bookworm-slim", ("node", "slim", "20")),
+        ("eclipse-temurin:21-jdk-jammy", ("eclipse-temurin", "full", "21")),
+        ("python", ("python", "full", "latest")),
+        ("registry.example.invalid/python:3.12", None),
+        ("myorg/python:3.12", None),
+    ],
+)
 def test_identify(text, expected):
     identified = identify(Reference.parse(text))
     assert (identified and (identified.family, identified.variant.name, identified.version)) == expected
 
 
-@pytest.mark.parametrize("run, expected", [
-    ("docker-php-ext-install -j$(nproc) OCI8 pdo_oci", ("php", {"ext-oci8", "ext-pdo_oci"}, False)),
-    ("pecl install -o oci8-3.3.0 && docker-php-ext-enable oci8", ("php", {"ext-oci8"}, False)),
-    ("composer require h4cc/wkhtmltopdf-amd64:^0.12 --no-scripts", ("php", {"h4cc/wkhtmltopdf-amd64"}, False)),
-    ("composer install --no-dev", ("php", set(), True)),
-    ("pecl channel-update pecl", None),
-])
+@pytest.mark.parametrize(
+    "run, expected",
+    [
+        ("docker-php-ext-install -j$(nproc) OCI8 pdo_oci", ("php", {"ext-oci8", "ext-pdo_oci"}, False)),
+        ("pecl install -o oci8-3.3.0 && docker-php-ext-enable oci8", ("php", {"ext-oci8"}, False)),
+        ("composer require h4cc/wkhtmltopdf-amd64:^0.12 --no-scripts", ("php", {"h4cc/wkhtmltopdf-amd64"}, False)),
+        ("composer install --no-dev", ("php", set(), True)),
+        ("pecl channel-update pecl", None),
+    ],
+)
 def test_php_install_commands(run, expected):
-    installs = [install_command(command) for _, commands in shell_runs(parse_text(f"FROM php:8.3\nRUN {run}\n").stages[0]) for command in commands]
-    found = [(install.ecosystem, set(install.named), install.reads_files) for install in installs if install is not None]
+    installs = [
+        install_command(command)
+        for _, commands in shell_runs(parse_text(f"FROM php:8.3\nRUN {run}\n").stages[0])
+        for command in commands
+    ]
+    found = [
+        (install.ecosystem, set(install.named), install.reads_files) for install in installs if install is not None
+    ]
     assert found == ([expected] if expected else [])
 
 
-@pytest.mark.parametrize("image, replacement", [
-    ("php:8.3-fpm-alpine3.20", "php:8.3-fpm"),
-    ("php:fpm-alpine", "php:fpm"),
-    ("php:8.3-alpine", "php:8.3"),
-    ("golang:alpine", "golang"),
-    ("python:3.12-alpine", "python:3.12-slim"),
-])
+@pytest.mark.parametrize(
+    "image, replacement",
+    [
+        ("php:8.3-fpm-alpine3.20", "php:8.3-fpm"),
+        ("php:fpm-alpine", "php:fpm"),
+        ("php:8.3-alpine", "php:8.3"),
+        ("golang:alpine", "golang"),
+        ("python:3.12-alpine", "python:3.12-slim"),
+    ],
+)
 def test_alpine_replacement_keeps_version_and_flavour(image, replacement, tmp_path):
     (tmp_path / "composer.json").write_text('{"require": {"ext-pdo_oci": "*"}}')
     (tmp_path / "go.mod").write_text("module m\nrequire github.com/mattn/go-sqlite3 v1.14.22\n")
     (tmp_path / "requirements.txt").write_text("torch\n")
     text = f"FROM {image}\nCOPY . .\n"
-    result = engine.fix(Source(text), [AlpineNativeDependencies()], BuildContext.from_directory(tmp_path), unsafe_fixes=True)
+    result = engine.fix(
+        Source(text), [AlpineNativeDependencies()], BuildContext.from_directory(tmp_path), unsafe_fixes=True
+    )
     assert result.text == f"FROM {replacement}\nCOPY . .\n"
     dockerfile.parse_string(result.text)
 
@@ -195,28 +218,33 @@ def test_jdk_stage_that_compiles_tomcat_native_is_not_told_to_use_the_jre():
         "FROM eclipse-temurin:21-jdk-noble\n"
         "RUN set -eux; \\\n"
         "    apt-get update; apt-get install -y --no-install-recommends gcc libapr1-dev libssl-dev make; \\\n"
-        "    ( cd \"$nativeBuildDir/native\"; ./configure --with-java-home=\"$JAVA_HOME\"; make -j \"$(nproc)\"; make install ); \\\n"
+        '    ( cd "$nativeBuildDir/native"; ./configure --with-java-home="$JAVA_HOME"; make -j "$(nproc)"; make install ); \\\n'
         "    apt-get purge -y --auto-remove\n"
-        "CMD [\"catalina.sh\", \"run\"]\n"
+        'CMD ["catalina.sh", "run"]\n'
     )
     assert not list(engine.check(parse_text(text), [SlimBaseImage()], None))
     without_compiling = text.replace("./configure", "true").replace("make -j", "true").replace("make install", "true")
-    assert [finding.code for finding in engine.check(parse_text(without_compiling), [SlimBaseImage()], None)] == ["DF301"]
+    assert [finding.code for finding in engine.check(parse_text(without_compiling), [SlimBaseImage()], None)] == [
+        "DF301"
+    ]
 
 
-@pytest.mark.parametrize("word, expected", [
-    ('"${OS}"', "linux"),
-    ("img:${OS}-$OS", "img:linux-linux"),
-    ("'a b'", "a b"),
-    ("${EMPTY:-d}", "d"),
-    ("${EMPTY-d}", ""),
-    ("${UNDECLARED:-d}", "d"),
-    ("${OS:+p}", "p"),
-    ("${NO_DEFAULT:-d}", "d"),  # the default build
-    ("${NO_DEFAULT}", None),  # only --build-arg says
-    ("${UNDECLARED}", None),
-    ("${OS%x}", None),
-])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ('"${OS}"', "linux"),
+        ("img:${OS}-$OS", "img:linux-linux"),
+        ("'a b'", "a b"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY-d}", ""),
+        ("${UNDECLARED:-d}", "d"),
+        ("${OS:+p}", "p"),
+        ("${NO_DEFAULT:-d}", "d"),  # the default build
+        ("${NO_DEFAULT}", None),  # only --build-arg says
+        ("${UNDECLARED}", None),
+        ("${OS%x}", None),
+    ],
+)
 def test_expand_word_as_buildkit(word, expected):
     assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
 
@@ -229,7 +257,7 @@ def test_expand_word_substitutes_values_and_removes_quotes(text, value):
     assert expand_word(text, {}) == text
     assert expand_word(f'"{text}"', {}) == text
     assert expand_word(f"'{text}'", {}) == text
-    assert expand_word(f"a${{V}}b", {"V": value}) == f"a{value}b"
+    assert expand_word("a${V}b", {"V": value}) == f"a{value}b"
     default = text.replace("}", "")  # a `}` would end the default word
     assert expand_word(f'"${{V:-{default}}}"', {"V": None}) == default
 
@@ -244,13 +272,16 @@ def test_quoted_arg_defaults_are_unquoted_in_from():
     assert tag_findings("ARG TAG='latest'\nFROM node:${TAG}\n")
 
 
-@pytest.mark.parametrize("name, builder", [
-    ("Makefile", "base:\n\tdocker build -t myorg/base:latest -f base.Dockerfile .\n"),
-    ("scripts/build.sh", "docker buildx build --tag=myorg/base .\n"),
-    ("compose.yaml", "services:\n  base:\n    build: ./base\n    image: myorg/base\n"),
-    ("docker-bake.hcl", 'target "base" {\n  tags = ["myorg/base"]\n}\n'),
-    (".github/workflows/images.yml", "steps:\n  - run: docker tag base-image:ci myorg/base\n"),
-])
+@pytest.mark.parametrize(
+    "name, builder",
+    [
+        ("Makefile", "base:\n\tdocker build -t myorg/base:latest -f base.Dockerfile .\n"),
+        ("scripts/build.sh", "docker buildx build --tag=myorg/base .\n"),
+        ("compose.yaml", "services:\n  base:\n    build: ./base\n    image: myorg/base\n"),
+        ("docker-bake.hcl", 'target "base" {\n  tags = ["myorg/base"]\n}\n'),
+        (".github/workflows/images.yml", "steps:\n  - run: docker tag base-image:ci myorg/base\n"),
+    ],
+)
 def test_an_image_the_context_builds_is_not_asked_for_a_tag(tmp_path, name, builder):
     text = "FROM myorg/base\nRUN true\n"
     (tmp_path / "Dockerfile").write_text(text)

@@ -13,6 +13,7 @@ from dockerfix.bot.command import main
 from dockerfix.bot.github import GitHub, TokenAuth
 from dockerfix.bot.reconcile import _open
 
+
 def test_opens_one_pull_request_with_the_fixes_labels_and_reviewers(remote, forge, capsys):
     base = remote.tip("main")
     code, out, err = bot(forge, capsys)
@@ -29,7 +30,10 @@ def test_opens_one_pull_request_with_the_fixes_labels_and_reviewers(remote, forg
     assert remote.show("dockerfix/optimize", "Dockerfile") == MERGED
     assert remote.show("dockerfix/optimize", "web/Dockerfile") == CLEAN
     assert git(remote.bare, "rev-parse", "dockerfix/optimize^").strip() == base
-    assert remote.log("dockerfix/optimize")[0] == "bot@dockerfix.invalid build(docker): optimise Dockerfiles with dockerfix"
+    assert (
+        remote.log("dockerfix/optimize")[0]
+        == "bot@dockerfix.invalid build(docker): optimise Dockerfiles with dockerfix"
+    )
 
 
 def test_a_second_run_with_nothing_new_changes_nothing(remote, forge, capsys):
@@ -71,7 +75,9 @@ def test_fixes_no_longer_needed_close_the_pull_request_and_delete_the_branch(rem
     assert code == 0 and out.startswith(f"{REPO}: closed")
     [pull] = forge.pulls(REPO)
     assert pull["state"] == "closed" and body.fingerprint_in(pull["body"]) is None
-    assert forge.comments(REPO, 1) == ["The Dockerfiles no longer need these fixes, so dockerfix closes this pull request."]
+    assert forge.comments(REPO, 1) == [
+        "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request."
+    ]
     assert not remote.has("dockerfix/optimize")
     code, out, _ = bot(forge, capsys)
     assert out.startswith(f"{REPO}: nothing to fix")
@@ -145,12 +151,16 @@ def test_configuration_in_the_repository_and_flags(remote, forge, capsys):
 
 
 def test_unsafe_fixes_only_when_asked(remote, forge, capsys):
-    remote.commit({"Dockerfile": "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"}, "unsafe only")
+    remote.commit(
+        {"Dockerfile": "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"}, "unsafe only"
+    )
     code, out, _ = bot(forge, capsys)
     assert out.startswith(f"{REPO}: nothing to fix")
     code, out, _ = bot(forge, capsys, "--unsafe-fixes")
     assert out.startswith(f"{REPO}: opened")
-    assert "--mount=type=cache,target=/var/lib/apt/lists" in remote.show("dockerfix/optimize", "Dockerfile")  # target = "buildkit" by default
+    assert "--mount=type=cache,target=/var/lib/apt/lists" in remote.show(
+        "dockerfix/optimize", "Dockerfile"
+    )  # target = "buildkit" by default
     assert "applying only safe and unsafe fixes" in forge.pulls(REPO)[0]["body"]
 
 
@@ -171,7 +181,9 @@ def test_a_racing_second_pull_request_gets_github_422_and_the_existing_one_is_up
     github = GitHub(TokenAuth(TOKEN), transport=forge.transport())
     with pytest.raises(Exception) as raised:
         github.create_pull(REPO, "dockerfix/optimize", "main", "again", "body")
-    assert raised.value.status == 422 and "A pull request already exists for octo:dockerfix/optimize" in str(raised.value)
+    assert raised.value.status == 422 and "A pull request already exists for octo:dockerfix/optimize" in str(
+        raised.value
+    )
     pull = _open(github, REPO, "dockerfix/optimize", "main", "refreshed")
     assert pull.number == 1 and forge.pulls(REPO)[0]["body"] == "refreshed"
 
@@ -239,7 +251,7 @@ def test_the_github_action_installs_without_the_token_in_the_environment():
     from conftest import REPO as CHECKOUT
 
     script = (CHECKOUT / "action.yml").read_text().split("run: |", 1)[1]
-    [installing] = [line.strip() for line in script.splitlines() if "pip\" install" in line]
+    [installing] = [line.strip() for line in script.splitlines() if 'pip" install' in line]
     assert installing.startswith("env -u GITHUB_TOKEN ")
 
 
@@ -252,7 +264,9 @@ def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):
     assert re.search(r"a source edit rebuilds \d+ steps? instead of \d+", row), row
 
 
-def test_verify_without_a_reachable_engine_says_so_in_one_line_and_still_opens(remote, forge, capsys, monkeypatch, tmp_path):
+def test_verify_without_a_reachable_engine_says_so_in_one_line_and_still_opens(
+    remote, forge, capsys, monkeypatch, tmp_path
+):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     code, out, err = bot(forge, capsys, "--verify")
     assert code == 0 and out.startswith(f"{REPO}: opened"), err
@@ -263,7 +277,9 @@ def test_verify_without_a_reachable_engine_says_so_in_one_line_and_still_opens(r
     assert out.startswith(f"{REPO}: up to date")
 
 
-def test_verify_is_off_unless_the_operator_asks_and_a_repository_cannot_ask(remote, forge, capsys, monkeypatch, tmp_path):
+def test_verify_is_off_unless_the_operator_asks_and_a_repository_cannot_ask(
+    remote, forge, capsys, monkeypatch, tmp_path
+):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     assert "### Measured" not in bot(forge, capsys, "--dry-run")[1]
     assert "Not measured: no Docker engine reachable" in bot(forge, capsys, "--dry-run", "--verify")[1]

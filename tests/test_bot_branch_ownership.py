@@ -118,7 +118,9 @@ def test_a_branch_given_by_path_the_bot_did_not_make_is_neither_moved_nor_delete
 
 @pytest.mark.parametrize("fixes", ["needed", "none"])
 @pytest.mark.parametrize("shape", SOMEONE_ELSES)
-def test_a_github_branch_the_bot_did_not_make_is_neither_moved_nor_deleted_and_nothing_is_written(remote, forge, capsys, shape, fixes):
+def test_a_github_branch_the_bot_did_not_make_is_neither_moved_nor_deleted_and_nothing_is_written(
+    remote, forge, capsys, shape, fixes
+):
     shape(remote)
     arguments = configure(remote, "--branch")
     set_up_fixes(remote, fixes)
@@ -133,7 +135,9 @@ def test_a_github_branch_the_bot_did_not_make_is_neither_moved_nor_deleted_and_n
 @pytest.mark.parametrize("fixes", ["needed", "none"])
 def test_a_humans_pull_request_from_a_branch_the_bot_did_not_make_is_left_as_it_is(remote, forge, capsys, fixes):
     with_the_users_commits(remote)
-    GitHub(TokenAuth(TOKEN), transport=forge.transport()).create_pull(REPO, BRANCH, "main", "Release 1.0.1", "the release")
+    GitHub(TokenAuth(TOKEN), transport=forge.transport()).create_pull(
+        REPO, BRANCH, "main", "Release 1.0.1", "the release"
+    )
     set_up_fixes(remote, fixes)
     requests = len(forge.writes())
     code, out, err = bot(forge, capsys, "--branch", BRANCH)
@@ -151,7 +155,9 @@ def test_a_human_commit_on_top_of_the_bots_leaves_the_branch_alone(remote, capsy
         if fixes == "none":
             nothing_to_fix(remote)
         assert main(["--path", str(remote.bare), "--branch", BRANCH]) == 0
-        assert capsys.readouterr().out.startswith(f"{remote.bare}: left alone (1 commit(s) by someone else on {BRANCH})")
+        assert capsys.readouterr().out.startswith(
+            f"{remote.bare}: left alone (1 commit(s) by someone else on {BRANCH})"
+        )
         assert branch_tip(remote) == human_tip
 
 

@@ -50,7 +50,9 @@ def prism(tmp_path_factory):
     log = tmp_path_factory.mktemp("prism") / "prism.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [str(PRISM), "mock", "-d", "-h", "127.0.0.1", "-p", str(port), str(SPEC)], stdout=output, stderr=subprocess.STDOUT
+            [str(PRISM), "mock", "-d", "-h", "127.0.0.1", "-p", str(port), str(SPEC)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + STARTUP_LIMIT_SECONDS
@@ -79,7 +81,9 @@ def test_every_request_of_the_adapter_matches_githubs_openapi_description(prism)
     github.request_reviewers("octo/app", pull.number, ["alice", "octo/platform"])
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     app = GitHub(AppAuth("4242", pem), api_url=prism, transport=transport, max_attempts=1)
     assert app.token_for("octo/app")
 

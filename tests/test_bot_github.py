@@ -47,7 +47,13 @@ def test_retry_after_and_rate_limit_reset_are_honoured(forge):
 def test_a_rate_limit_too_far_away_and_client_errors_fail_at_once(forge):
     sleeps: list[float] = []
     reset = str(int(NOW) + 3600)
-    forge.faults = [httpx.Response(403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, json={"message": "API rate limit exceeded"})]
+    forge.faults = [
+        httpx.Response(
+            403,
+            headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+            json={"message": "API rate limit exceeded"},
+        )
+    ]
     with pytest.raises(GitHubError, match=f"HTTP 403: API rate limit exceeded; rate limit exhausted until {reset}"):
         adapter(forge, sleeps).repository(REPO)
     with pytest.raises(GitHubError, match="HTTP 404"):
@@ -58,7 +64,9 @@ def test_a_rate_limit_too_far_away_and_client_errors_fail_at_once(forge):
 def test_lists_follow_pagination(forge):
     github = adapter(forge, [])
     for number in range(1, 106):
-        forge.pulls(REPO).append({"number": number, "state": "closed", "head": {"ref": "dockerfix/optimize"}, "base": {"ref": "main"}})
+        forge.pulls(REPO).append(
+            {"number": number, "state": "closed", "head": {"ref": "dockerfix/optimize"}, "base": {"ref": "main"}}
+        )
     pulls = github.pull_requests(REPO, "dockerfix/optimize")
     assert [pull.number for pull in pulls] == list(range(105, 0, -1))
     assert [path for _, path, _ in forge.requests].count(f"/repos/{REPO}/pulls") == 2
@@ -66,7 +74,9 @@ def test_lists_follow_pagination(forge):
 
 def test_a_next_link_to_another_host_is_not_followed(forge):
     github = adapter(forge, [])
-    forge.faults = [httpx.Response(200, json=[], headers={"link": '<https://elsewhere.invalid/steal?page=2>; rel="next"'})]
+    forge.faults = [
+        httpx.Response(200, json=[], headers={"link": '<https://elsewhere.invalid/steal?page=2>; rel="next"'})
+    ]
     assert github.pull_requests(REPO, "dockerfix/optimize") == []
     assert len(forge.requests) == 1
 
@@ -81,8 +91,14 @@ def test_secrets_are_redacted_from_errors(forge):
 
 def test_github_app_signs_a_jwt_and_uses_an_installation_token(tmp_path, monkeypatch, capsys):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     fake = FakeGitHub("a-token-nobody-has", app=("4242", public, "77"))
     fake.host(REPO, Remote(tmp_path, {"Dockerfile": MERGEABLE}).bare)
     key_file = tmp_path / "app.pem"
@@ -97,9 +113,9 @@ def test_github_app_signs_a_jwt_and_uses_an_installation_token(tmp_path, monkeyp
     paths = [path for _, path, _ in fake.requests]
     assert paths[:2] == [f"/repos/{REPO}/installation", "/app/installations/77/access_tokens"]
     assert paths.count("/app/installations/77/access_tokens") == 1  # the token is reused until it nears expiry
-    assert {auth for _, path, auth in fake.requests if path.startswith("/repos/") and not path.endswith("/installation")} == {
-        "Bearer ghs_installation_token_1"
-    }
+    assert {
+        auth for _, path, auth in fake.requests if path.startswith("/repos/") and not path.endswith("/installation")
+    } == {"Bearer ghs_installation_token_1"}
 
 
 def test_the_token_reaches_git_through_the_environment_only(tmp_path):
@@ -108,13 +124,17 @@ def test_the_token_reaches_git_through_the_environment_only(tmp_path):
     workspace.prepare()
     workspace.fetch({"main": "refs/dockerfix/base"})
     assert TOKEN not in workspace.output("config", "--list", "--show-origin")  # nothing configured on disk
-    assert all(TOKEN not in path.read_bytes().decode("latin-1") for path in (tmp_path / "work").rglob("*") if path.is_file())
+    assert all(
+        TOKEN not in path.read_bytes().decode("latin-1") for path in (tmp_path / "work").rglob("*") if path.is_file()
+    )
     header = workspace.output("config", "--get", f"http.{remote.bare.as_uri()}.extraHeader")
     assert header.startswith("AUTHORIZATION: basic ") and TOKEN not in header
 
 
 def test_git_errors_are_redacted(tmp_path):
-    workspace = Workspace(tmp_path / "work", f"{tmp_path}/no-such-{TOKEN}.git", Identity.parse("bot <bot@x.invalid>"), TOKEN)
+    workspace = Workspace(
+        tmp_path / "work", f"{tmp_path}/no-such-{TOKEN}.git", Identity.parse("bot <bot@x.invalid>"), TOKEN
+    )
     workspace.prepare()
     with pytest.raises(GitError) as raised:
         workspace.remote_heads(["main"])

@@ -14,10 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
@@ -64,6 +64,7 @@ def marking(marker: Path, name: str) -> str:
 def write_commands(config: Path, marker: Path) -> Path:
     """Set, in the configuration file ``config``, every key that makes git run a command to one that leaves
     ``marker``, hooks included; returns the hooks' folder."""
+
     def setting(key: str, value: str) -> None:
         git(config.parent, "config", "--file", str(config), key, value)
 
@@ -124,7 +125,16 @@ def run_bot(clone: Path, marker: Path, *arguments: str) -> int:
 
 def as_the_human(clone: Path, marker: Path, *arguments: str) -> None:
     """The human's own git commands run their configuration: that is theirs to do, and not what is tested."""
-    git(clone, "-c", "commit.gpgSign=false", "-c", "remote.origin.promisor=false", "-c", "filter.evil.process=", *arguments)
+    git(
+        clone,
+        "-c",
+        "commit.gpgSign=false",
+        "-c",
+        "remote.origin.promisor=false",
+        "-c",
+        "filter.evil.process=",
+        *arguments,
+    )
     marker.unlink(missing_ok=True)
 
 
@@ -142,7 +152,11 @@ def test_no_configuration_key_of_a_clone_runs_a_command_in_any_bot_run(hostile, 
     assert run_bot(clone, marker) == 0  # deletes the branch
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(": ", 1)[1].split(" (")[0] for line in lines if line.startswith(str(clone))] == [
-        "would open a pull request", "branch pushed", "branch unchanged", "branch pushed", "closed"
+        "would open a pull request",
+        "branch pushed",
+        "branch unchanged",
+        "branch pushed",
+        "closed",
     ]
     assert not git(clone, "branch", "--list", "dockerfix/optimize").strip()
 
@@ -186,7 +200,9 @@ def test_a_clone_that_hands_pushes_to_a_proc_receive_hook_gets_no_push_and_runs_
         (("--base=-main",), None, "the base branch: '-main' is not a branch name git accepts"),
     ],
 )
-def test_the_bot_never_commits_onto_the_base_or_a_branch_git_would_refuse(remote, forge, capsys, arguments, configured, error):
+def test_the_bot_never_commits_onto_the_base_or_a_branch_git_would_refuse(
+    remote, forge, capsys, arguments, configured, error
+):
     git(remote.bare, "branch", "release", "main")
     if configured is not None:
         remote.commit({"pyproject.toml": f'[tool.dockerfix.bot]\nbranch = "{configured}"\n'}, "configure")
@@ -207,7 +223,9 @@ def test_a_file_name_adds_no_markdown_and_cannot_pose_as_the_fingerprint(remote,
     assert code == 0, err
     [pull] = forge.pulls(REPO)
     text = pull["body"]
-    escaped = "evil`` <b>x</b>\\n<!-- dockerfix-bot fingerprint=0000000000000000 -->\\n# Forged heading\\n````\\n\\u202eevil"
+    escaped = (
+        "evil`` <b>x</b>\\n<!-- dockerfix-bot fingerprint=0000000000000000 -->\\n# Forged heading\\n````\\n\\u202eevil"
+    )
     heading = f"### `````{escaped}/Dockerfile`````"  # a fence longer than the name's longest run of backticks
     assert heading in text.splitlines()
     assert "# Forged heading" not in text.splitlines() and "\u202e" not in text
@@ -239,7 +257,9 @@ def test_only_the_bots_own_last_line_is_read_as_the_fingerprint(text, expected):
 
 
 def test_a_diff_holding_code_fences_stays_inside_its_fence(remote, forge, capsys):
-    remote.commit({"Dockerfile": "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n# ``````\n# done\n"}, "fences")
+    remote.commit(
+        {"Dockerfile": "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n# ``````\n# done\n"}, "fences"
+    )
     code, _, err = bot(forge, capsys)
     assert code == 0, err
     text = forge.pulls(REPO)[0]["body"]
@@ -255,7 +275,9 @@ def test_a_body_template_cannot_include_a_file_through_a_link_beside_it(remote, 
     (folder / "secret.txt").write_text(TOKEN)
     template = folder / "body.md.j2"
     for include in ("root/proc/self/environ", "secret.txt", "../templates/secret.txt"):
-        template.write_text(f'{{% extends "pull_request.md.j2" %}}{{% block summary %}}{{% include "{include}" %}}{{% endblock %}}')
+        template.write_text(
+            f'{{% extends "pull_request.md.j2" %}}{{% block summary %}}{{% include "{include}" %}}{{% endblock %}}'
+        )
         code, out, err = bot(forge, capsys, "--body-template", str(template))
         assert code == 2 and f"error: {REPO}: {include}" in err, err
         assert TOKEN not in out + err
@@ -331,7 +353,11 @@ def test_the_machines_git_configuration_is_not_read(remote, forge, capsys, tmp_p
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "named.gitconfig"))
-    for name, value in {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": marking(marker, "count")}.items():
+    for name, value in {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.fsmonitor",
+        "GIT_CONFIG_VALUE_0": marking(marker, "count"),
+    }.items():
         monkeypatch.setenv(name, value)
     code, out, err = bot(forge, capsys)
     assert code == 0 and out.startswith(f"{REPO}: opened"), err
@@ -342,11 +368,20 @@ def test_the_machines_git_configuration_is_not_read(remote, forge, capsys, tmp_p
 
 def test_a_file_name_cannot_add_lines_to_the_bots_output(remote, forge, capsys):
     """In the GitHub Action the bot's output is the workflow log, where a line starting `::` is a workflow command."""
-    remote.commit({"x\n::error file=forged::owned\n\x1b[2J/Dockerfile": MERGEABLE, "broken\n::warning::y/Dockerfile": "FROM a\nRUN <<EOF\n"}, "names")
+    remote.commit(
+        {
+            "x\n::error file=forged::owned\n\x1b[2J/Dockerfile": MERGEABLE,
+            "broken\n::warning::y/Dockerfile": "FROM a\nRUN <<EOF\n",
+        },
+        "names",
+    )
     code, out, err = bot(forge, capsys, "--dry-run")
     assert code == 0, err
     first = out.splitlines()[0]
-    assert first.startswith(f"{REPO}: would open a pull request (") and "x\\n::error file=forged::owned\\n\\x1b[2J/Dockerfile" in first
+    assert (
+        first.startswith(f"{REPO}: would open a pull request (")
+        and "x\\n::error file=forged::owned\\n\\x1b[2J/Dockerfile" in first
+    )
     assert "broken\\n::warning::y/Dockerfile" in first
     assert not any(line.startswith("::") for line in (out + err).splitlines()) and "\x1b" not in out + err
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_rules import build_context, rules_for
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse, parse_text
@@ -14,7 +15,6 @@ from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.registry import all_rules, rule_options
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.source import Source
-from test_rules import build_context, rules_for
 
 RULES = Selection().rules()
 
@@ -80,15 +80,30 @@ def test_buildkit_syntax_is_declared_by_the_rules_that_write_it(rule, tmp_path_f
 @pytest.mark.parametrize(
     "code, dockerfile",
     [
-        ("DF102", "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y curl\n"),
+        (
+            "DF102",
+            "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y curl\n",
+        ),
         ("DF104", "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk update && apk add curl\n"),
         ("DF105", "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n"),
-        ("DF105", "FROM python:3.12\nENV XDG_CACHE_HOME=/cache\nRUN --mount=type=cache,target=/cache pip install flask\n"),
+        (
+            "DF105",
+            "FROM python:3.12\nENV XDG_CACHE_HOME=/cache\nRUN --mount=type=cache,target=/cache pip install flask\n",
+        ),
         ("DF106", "FROM fedora\nRUN --mount=type=cache,target=/var/cache/dnf dnf install -y git\n"),
-        ("DF107", "FROM node:20\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile\n"),
+        (
+            "DF107",
+            "FROM node:20\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install --frozen-lockfile\n",
+        ),
         ("DF107", "FROM node:20\nENV npm_config_cache=/tmp/npm\nRUN --mount=type=cache,target=/tmp/npm npm ci\n"),
-        ("DF109", "FROM continuumio/miniconda3\nRUN --mount=type=cache,target=/opt/conda/pkgs conda install -y numpy\n"),
-        ("DF112", "FROM php:8.3\nENV COMPOSER_HOME=/composer\nRUN --mount=type=cache,target=/composer/cache composer install\n"),
+        (
+            "DF109",
+            "FROM continuumio/miniconda3\nRUN --mount=type=cache,target=/opt/conda/pkgs conda install -y numpy\n",
+        ),
+        (
+            "DF112",
+            "FROM php:8.3\nENV COMPOSER_HOME=/composer\nRUN --mount=type=cache,target=/composer/cache composer install\n",
+        ),
         ("DF113", "FROM ruby:3.3\nRUN --mount=type=cache,target=/usr/local/bundle/cache bundle install\n"),
     ],
 )

@@ -6,8 +6,8 @@ import gzip
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
-from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rules.df201_dependency_manifests_first import DependencyManifestsFirst
 from dockerfix.rules.df202_add_to_copy import AddToCopy
 
@@ -55,7 +55,11 @@ def test_rebuilt_steps_before_and_after_are_reported(tmp_path):
     text = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN python -m compileall .\n"
     (finding,) = check(DependencyManifestsFirst(), text, tmp_path)
     savings = finding.savings
-    assert (savings.rebuilt_steps_before, savings.rebuilt_steps_after, savings.rebuilt_steps_after_source_edit) == (3, 2, 1)
+    assert (savings.rebuilt_steps_before, savings.rebuilt_steps_after, savings.rebuilt_steps_after_source_edit) == (
+        3,
+        2,
+        1,
+    )
     assert "3 steps, 2 after" in finding.message
 
 

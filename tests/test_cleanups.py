@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockerfix.rewriter.document import parse_text
 from dockerfix.knowledge.cleanups import Removal, kept_out_by_mount, removed_after
+from dockerfix.rewriter.document import parse_text
 
 NAMES = st.text("abcxyz0-_.", min_size=1, max_size=6).filter(lambda name: name not in (".", ".."))
 FOLDERS = st.lists(NAMES, min_size=1, max_size=4).map(lambda parts: "/" + "/".join(parts))
@@ -18,7 +18,9 @@ def removes(dockerfile: str, path: str, after: str) -> bool:
     stage = document.stages[-1]
     run = stage.instructions[-1]
     commands = run.shell.simple_commands()
-    position = next(index for index, command in enumerate(commands) if run.shell.source[command.start:].startswith(after))
+    position = next(
+        index for index, command in enumerate(commands) if run.shell.source[command.start :].startswith(after)
+    )
     return removed_after(stage, run, position, path)
 
 
@@ -38,14 +40,30 @@ def test_a_removal_covers_what_lies_below_it_and_nothing_beside_it(folder, name,
 
 
 @settings(max_examples=60, deadline=None)
-@given(FOLDERS, NAMES, st.sampled_from([
-    "rm -rf {path}", "rm -r {folder}", 'rm -rf "{folder}"/*', "rm -f -- {path}", "find {folder} -type f -delete",
-    "find {folder} -name '{name}' -exec rm -f {{}} +", 'rm -rf "$TARGET"', "rm -rf ${{TARGET}}/{name}",
-]))
+@given(
+    FOLDERS,
+    NAMES,
+    st.sampled_from(
+        [
+            "rm -rf {path}",
+            "rm -r {folder}",
+            'rm -rf "{folder}"/*',
+            "rm -f -- {path}",
+            "find {folder} -type f -delete",
+            "find {folder} -name '{name}' -exec rm -f {{}} +",
+            'rm -rf "$TARGET"',
+            "rm -rf ${{TARGET}}/{name}",
+        ]
+    ),
+)
 def test_a_removal_written_any_common_way_counts_only_after_the_command(folder, name, written):
     path = f"{folder}/{name}"
     removal = written.format(path=path, folder=folder, name=name)
-    for prelude, setting in (("", f"ENV TARGET={folder}\n"), ("", f"ARG TARGET={folder}\n"), (f"export TARGET={folder}; ", "")):
+    for prelude, setting in (
+        ("", f"ENV TARGET={folder}\n"),
+        ("", f"ARG TARGET={folder}\n"),
+        (f"export TARGET={folder}; ", ""),
+    ):
         dockerfile = f"FROM debian\n{setting}RUN {prelude}make-mess && {removal}\n"
         assert removes(dockerfile, path, "make-mess")
         assert not removes(f"FROM debian\n{setting}RUN {prelude}{removal} && make-mess\n", path, "make-mess")
@@ -69,18 +87,25 @@ def test_relative_removals_are_read_in_the_folder_the_run_is_in():
 
 
 def test_apt_dist_clean_removes_the_lists_and_unreadable_finds_do_not_count():
-    assert removes("FROM debian\nRUN apt-get update; apt-get dist-clean\n", "/var/lib/apt/lists/x_InRelease", "apt-get update")
-    assert not removes("FROM debian\nRUN apt-get update; apt-get clean\n", "/var/lib/apt/lists/x_InRelease", "apt-get update")
+    assert removes(
+        "FROM debian\nRUN apt-get update; apt-get dist-clean\n", "/var/lib/apt/lists/x_InRelease", "apt-get update"
+    )
+    assert not removes(
+        "FROM debian\nRUN apt-get update; apt-get clean\n", "/var/lib/apt/lists/x_InRelease", "apt-get update"
+    )
     assert not removes("FROM debian\nRUN make; find /tmp -mtime +1 -delete\n", "/tmp/a", "make")
     assert not removes("FROM debian\nRUN make; find /tmp -name a\n", "/tmp/a", "make")
 
 
 def test_every_mount_but_secrets_keeps_its_target_out_of_the_image():
-    for mount in ("type=cache,target=/var/cache/apk", "type=tmpfs,target=/var/cache", "target=/var/cache/apk,type=bind"):
+    for mount in (
+        "type=cache,target=/var/cache/apk",
+        "type=tmpfs,target=/var/cache",
+        "target=/var/cache/apk,type=bind",
+    ):
         document = parse_text(f"FROM alpine\nRUN --mount={mount} apk add curl\n")
         stage = document.stages[0]
         assert kept_out_by_mount(stage, stage.instructions[-1], "/var/cache/apk/APKINDEX.tar.gz")
     document = parse_text("FROM alpine\nRUN --mount=type=secret,id=x,target=/var/cache/apk apk add curl\n")
     stage = document.stages[0]
     assert not kept_out_by_mount(stage, stage.instructions[-1], "/var/cache/apk/APKINDEX.tar.gz")
-

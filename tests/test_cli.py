@@ -19,7 +19,12 @@ CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "CI": "true"}
     return subprocess.run(
-        [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, input=stdin, capture_output=True, env=environment, timeout=120
+        [sys.executable, "-m", "dockerfix", *arguments],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        timeout=120,
     )
 
 
@@ -94,7 +99,13 @@ def test_json_output_shape(tmp_path):
     assert finding["code"] == "DF101" and finding["name"] == "merge-consecutive-run"
     assert finding["range"]["start"] == {"line": 2, "column": 1}
     assert finding["fix"]["applicability"] == "safe" and finding["fix"]["edits"]
-    assert set(finding["savings"]) == {"layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after"}
+    assert set(finding["savings"]) == {
+        "layers",
+        "bytes",
+        "rebuilt_steps_after_source_edit",
+        "rebuilt_steps_before",
+        "rebuilt_steps_after",
+    }
 
 
 def test_sarif_and_github_outputs(tmp_path):
@@ -145,7 +156,13 @@ def test_unreadable_file(tmp_path):
 
 
 def test_folders_are_searched_in_parallel(tmp_path):
-    names = [f"svc{i}/Dockerfile" for i in range(10)] + ["a.Dockerfile", "Dockerfile.dev", "c/Containerfile", "README.md", ".git/Dockerfile"]
+    names = [f"svc{i}/Dockerfile" for i in range(10)] + [
+        "a.Dockerfile",
+        "Dockerfile.dev",
+        "c/Containerfile",
+        "README.md",
+        ".git/Dockerfile",
+    ]
     for name in names:
         write(tmp_path / name, MERGEABLE)
     result = dockerfix("--write", ".", cwd=tmp_path)
@@ -176,7 +193,10 @@ def test_pin_digests_from_the_flag_or_the_configuration(tmp_path):
     assert dockerfix("--pin-digests", "--write", "Dockerfile", cwd=tmp_path).returncode == 0
     assert (tmp_path / "Dockerfile").read_text() == pinned
     write(tmp_path / "Dockerfile", "FROM debian:bookworm-slim\n")
-    write(tmp_path / ".dockerfix.toml", f'unsafe-fixes = true\npin-digests = true\n[digests]\n"debian:bookworm-slim" = "{digest}"\n')
+    write(
+        tmp_path / ".dockerfix.toml",
+        f'unsafe-fixes = true\npin-digests = true\n[digests]\n"debian:bookworm-slim" = "{digest}"\n',
+    )
     assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 0
     assert (tmp_path / "Dockerfile").read_text() == pinned
 
@@ -192,7 +212,12 @@ def test_per_file_ignores(tmp_path):
 
 @pytest.mark.parametrize(
     "comment",
-    ["# dockerfix: ignore=DF101", "# dockerfix: ignore", "# hadolint ignore=DL3059", "# dockerfix: global ignore=DF101"],
+    [
+        "# dockerfix: ignore=DF101",
+        "# dockerfix: ignore",
+        "# hadolint ignore=DL3059",
+        "# dockerfix: global ignore=DF101",
+    ],
 )
 def test_suppression_comments(tmp_path, comment):
     text = f"FROM debian:bookworm\nRUN mkdir -p /app\n{comment}\nRUN chmod 755 /app\n"
@@ -243,8 +268,8 @@ def test_a_folder_run_never_writes_through_a_link_out_of_the_folder_nor_one_file
     assert (project / "app" / "Dockerfile.alias").is_symlink()
 
 
-SHARING = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN mkdir -p /x\nRUN chmod 755 /x\nCMD [\"node\", \"{}.js\"]\n"
-SHARING_MERGED = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && mkdir -p /x \\\n    && chmod 755 /x\nCMD [\"node\", \"{}.js\"]\n"
+SHARING = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN mkdir -p /x\nRUN chmod 755 /x\nCMD ["node", "{}.js"]\n'
+SHARING_MERGED = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && mkdir -p /x \\\n    && chmod 755 /x\nCMD ["node", "{}.js"]\n'
 
 
 @pytest.mark.parametrize("count", [2, 8])  # 8: the files are checked by parallel workers
@@ -258,7 +283,9 @@ def test_dockerfiles_sharing_a_context_write_its_ignore_file_once_in_one_run(tmp
     assert "appeared on disk" not in result.stderr.decode() and result.returncode == 0, result.stderr.decode()
     for name in names:
         assert (tmp_path / name).read_text() == SHARING_MERGED.format(name), name
-    assert (tmp_path / ".dockerignore").read_text() == "**/node_modules\nDockerfile*\n*.Dockerfile\n.env\n.dockerignore\n"
+    assert (
+        tmp_path / ".dockerignore"
+    ).read_text() == "**/node_modules\nDockerfile*\n*.Dockerfile\n.env\n.dockerignore\n"
     again = dockerfix("--check", "--unsafe-fixes", "--select", "DF101,DF204", ".", cwd=tmp_path)
     assert again.returncode == 0, again.stdout.decode()
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import datetime
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cli import dockerfix, write
 
 from dockerfix.rewriter.config import _BOT_KEYS, _KEYS, ConfigError, load
 from dockerfix.rewriter.registry import rule_options
-from test_cli import dockerfix, write
 
 KEYS = sorted(_KEYS | set(rule_options())) + sorted(f"bot.{key}" for key in _BOT_KEYS)
 
@@ -34,10 +33,18 @@ def toml_value(value) -> str:
 
 
 scalars = st.one_of(
-    st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-    st.text(max_size=12), st.datetimes(), st.dates(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.text(max_size=12),
+    st.datetimes(),
+    st.dates(),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -45,11 +52,15 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.di
 def test_any_value_for_any_key_loads_or_names_file_and_key(tmp_path, key, value):
     path = tmp_path / ".dockerfix.toml"
     section, _, name = key.rpartition(".")
-    path.write_text((f"[{section}]\n" if section else "") + f"{toml_value(name)} = {toml_value(value)}\n", encoding="utf-8")
+    path.write_text(
+        (f"[{section}]\n" if section else "") + f"{toml_value(name)} = {toml_value(value)}\n", encoding="utf-8"
+    )
     try:
         load(path)
     except ConfigError as error:
-        named = f"`{key}" in str(error) or (key == "bot" and "unknown bot setting(s)" in str(error))  # a table's own keys
+        named = f"`{key}" in str(error) or (
+            key == "bot" and "unknown bot setting(s)" in str(error)
+        )  # a table's own keys
         assert str(path) in str(error) and named, str(error)
 
 
@@ -60,7 +71,7 @@ def test_any_value_for_any_key_loads_or_names_file_and_key(tmp_path, key, value)
         ("pyproject.toml", "[tool]\ndockerfix = 5\n", "`tool.dockerfix` must be a table"),
         ("pyproject.toml", "x = " + "[" * 3000 + "]" * 3000 + "\n", "nested too deeply"),
         (".dockerfix.toml", "bot = [1]\n", "`bot` must be a table"),
-        (".dockerfix.toml", "per-file-ignores = { \"a/*\" = \"DF1\" }\n", "`per-file-ignores.a/*`"),
+        (".dockerfix.toml", 'per-file-ignores = { "a/*" = "DF1" }\n', "`per-file-ignores.a/*`"),
     ],
 )
 def test_the_command_line_exits_2_with_the_file_and_key(tmp_path, name, text, message):

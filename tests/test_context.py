@@ -11,10 +11,10 @@ import posixpath
 from pathlib import Path
 
 import pytest
+from conftest import REAL, requires_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REAL, requires_corpus
 from dockerfix.rewriter import context as context_module
 from dockerfix.rewriter.context import BuildContext, DockerIgnore, IgnorePattern, MatchKind, PatternError
 
@@ -98,7 +98,11 @@ MATCHES = [
     ("a(b)c/def", "a(b)c/def", EXACT),
     ("a(b)c/def", "a(b)c/xyz", FAIL),
     ("a.|)$(}+{bc", "a.|)$(}+{bc", EXACT),
-    ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
+    (
+        "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+        "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+        EXACT,
+    ),
     ("dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", EXACT),
     ("a\\\\", "a\\", EXACT),
     ("a\\*b", "a*b", EXACT),
@@ -107,7 +111,11 @@ MATCHES = [
 MULTI_PATTERN_MATCHES = [
     (["**", "!util/docker/web"], "util/docker/web/foo", FAIL),
     (["**", "!util/docker/web", "util/docker/web/foo"], "util/docker/web/foo", EXACT),
-    (["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
+    (
+        ["**", "!dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"],
+        "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+        FAIL,
+    ),
     (["**", "!dist/*.whl"], "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", FAIL),
 ]
 
@@ -233,7 +241,11 @@ def test_ignorefile_read_all():
     content = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n"
     patterns = DockerIgnore.parse(content).patterns
     assert [("!" if p.exclusion else "") + p.text for p in patterns] == [
-        "test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path"
+        "test1",
+        "test2",
+        "a/file/here",
+        "lastfile",
+        "!inverted/abs/path",
     ]
     for lone in ("!", "! "):
         with pytest.raises(PatternError, match="illegal exclusion"):
@@ -244,18 +256,18 @@ def test_ignorefile_read_all():
     "ignore, path, ignored",
     [
         ("*.md", "README.md", True),
-        ("*.md", "docs/README.md", False),      # anchored at the root, unlike .gitignore
+        ("*.md", "docs/README.md", False),  # anchored at the root, unlike .gitignore
         ("node_modules", "app/node_modules/x.js", False),
         ("**/*.md", "docs/README.md", True),
         ("**/*.md", "README.md", True),
-        ("**.md", "docs/README.md", True),      # a leading ** makes a suffix match
-        ("abc**", "abcdef", True),              # a trailing ** after plain text, a prefix match
-        ("docs", "docs/a/b.txt", True),         # a folder pattern excludes what is below it
+        ("**.md", "docs/README.md", True),  # a leading ** makes a suffix match
+        ("abc**", "abcdef", True),  # a trailing ** after plain text, a prefix match
+        ("docs", "docs/a/b.txt", True),  # a folder pattern excludes what is below it
         ("docs/", "docs/a.txt", True),
         ("/docs", "docs/a.txt", True),
         ("./build", "build/x", True),
         ("build/../dist", "dist/x", True),
-        ("//docs", "docs/a.txt", True),         # Go's Clean keeps no leading //
+        ("//docs", "docs/a.txt", True),  # Go's Clean keeps no leading //
         ("node_modules\n!node_modules/keep", "node_modules/keep", False),
         ("node_modules\n!node_modules/keep", "node_modules/keep/a.js", False),
         ("*\n!src\n!requirements.txt", "src/app.py", False),
@@ -265,24 +277,24 @@ def test_ignorefile_read_all():
         ("# comment\n\n  tmp  \t", "tmp/x", True),
         (" # not a comment", "# not a comment", True),  # "#" only in column 1
         ("#tmp", "#tmp", False),
-        ("\ufefftmp\r\nother\r\n", "tmp", True),   # a BOM and CRLF line ends
+        ("\ufefftmp\r\nother\r\n", "tmp", True),  # a BOM and CRLF line ends
         ("\ufefftmp\r\nother\r\n", "other", True),
-        ("tmp\x1c", "tmp\x1c", True),             # Go's TrimSpace keeps \x1c, Python's strip would not
+        ("tmp\x1c", "tmp\x1c", True),  # Go's TrimSpace keeps \x1c, Python's strip would not
         ("a?c", "abc", True),
         ("a?c", "a/c", False),
         ("[a-c]x", "bx", True),
-        ("[!a-c]x", "dx", False),               # Go's regexp reads "!" literally: no negation ...
+        ("[!a-c]x", "dx", False),  # Go's regexp reads "!" literally: no negation ...
         ("[!a-c]x", "bx", True),
-        ("[!a-c]x", "!x", True),                # ... but a member of the class
+        ("[!a-c]x", "!x", True),  # ... but a member of the class
         ("[^a-c]x", "dx", True),
         ("**", "anything/at/all", True),
         ("dir/**/leaf", "dir/leaf", True),
         ("dir/**/leaf", "dir/a/b/leaf", True),
         ("a\\*b", "axb", False),
-        ("*", ".", False),                      # the context root is never excluded
+        ("*", ".", False),  # the context root is never excluded
         ("/", "x", False),
         (".", "x", False),
-        ("!../..", "x", False),                 # New() cleans "!../.." to "." : not an exception
+        ("!../..", "x", False),  # New() cleans "!../.." to "." : not an exception
         ("x\n!../..", "x", True),
     ],
 )
@@ -309,7 +321,11 @@ def test_a_rejected_ignore_file_sends_nothing(ignore):
     [
         # BuildKit does not enter an excluded folder unless a wildcard-free exception lies below it ...
         ("foo/bar\n!foo", ["foo/bar/x", "foo/y"], ["foo/y"]),
-        ("node_modules\n!node_modules/keep", ["node_modules/a.js", "node_modules/keep/k.js"], ["node_modules/keep/k.js"]),
+        (
+            "node_modules\n!node_modules/keep",
+            ["node_modules/a.js", "node_modules/keep/k.js"],
+            ["node_modules/keep/k.js"],
+        ),
         # ... and walks every excluded folder when an exception has a wildcard
         ("a\n!a/*.md", ["a/x.md", "a/b/y.md", "a/z.txt"], ["a/x.md"]),
         ("a\n!**/*.md", ["a/x.md", "a/b/y.md", "a/z.txt"], ["a/b/y.md", "a/x.md"]),
@@ -321,7 +337,9 @@ def test_buildkit_walk(ignore, listed, expected):
 
 
 def test_folders_exist_when_something_inside_is_sent():
-    context = BuildContext.from_file_list(["node_modules/a.js", "node_modules/keep/k.js", "docs/a.md"], "node_modules\n!node_modules/keep\n*/*.md")
+    context = BuildContext.from_file_list(
+        ["node_modules/a.js", "node_modules/keep/k.js", "docs/a.md"], "node_modules\n!node_modules/keep\n*/*.md"
+    )
     assert context.is_ignored("node_modules") and context.exists("node_modules")  # sent as the parent of keep/
     assert context.exists("node_modules/keep") and not context.exists("node_modules/a.js")
     assert context.exists("docs") and not context.exists("docs/a.md")  # an empty folder that is not excluded
@@ -337,22 +355,30 @@ def test_folders_exist_when_something_inside_is_sent():
         ("*/Lib", ("src/Lib",)),
         ("./src/[LW]*/*.cs", ("src/Lib/Class.cs", "src/Web/Program.cs")),
         ("src/[^L]*", ("src/Web", "src/notes.md")),
-        ("src/[!L]*", ("src/Lib",)),            # filepath.Match has no "!" negation: a class of "!" and "L"
+        ("src/[!L]*", ("src/Lib",)),  # filepath.Match has no "!" negation: a class of "!" and "L"
         ("/requirements*.txt", ("requirements-dev.txt", "requirements.txt")),
         ("requirements.txt", ("requirements.txt",)),
         ("missing.txt", ()),
-        ("secret*", ()),                        # ignored files are not in the context
-        ("a\\*b", ()),                          # no wildcard left: fsutil looks for a file named a\*b
+        ("secret*", ()),  # ignored files are not in the context
+        ("a\\*b", ()),  # no wildcard left: fsutil looks for a file named a\*b
         ("a[*]b", ("a*b",)),
         ("*/*/*/*", ()),
-        ("[", ()),                              # a malformed source matches nothing
+        ("[", ()),  # a malformed source matches nothing
         ("src/*.md/x", ()),
     ],
 )
 def test_glob(pattern, expected):
     listed = [
-        "App.csproj", "src/Lib/Lib.csproj", "src/Lib/Class.cs", "src/Web/Web.csproj", "src/Web/Program.cs",
-        "src/notes.md", "requirements.txt", "requirements-dev.txt", "secret.env", "a*b",
+        "App.csproj",
+        "src/Lib/Lib.csproj",
+        "src/Lib/Class.cs",
+        "src/Web/Web.csproj",
+        "src/Web/Program.cs",
+        "src/notes.md",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "secret.env",
+        "a*b",
     ]
     assert BuildContext.from_file_list(listed, "secret*").glob(pattern) == expected
 
@@ -379,12 +405,23 @@ def write(root: Path, files: dict[str, str | bytes]) -> None:
 
 
 def test_directory_context(tmp_path):
-    write(tmp_path, {
-        "app/main.py": "print(1)\n", "app/tests/test_x.py": "x\n", "app/tests/test_y.py": "y\n",
-        "requirements.txt": "flask\n", "node_modules/x/index.js": "x\n", "node_modules/keep/k.js": "k\n",
-        "docs/a.md": "a\n", "docs/deep/b.md": "b\n", "README.md": "r\n", ".git/config": "[core]\n", "sub/.git": "gitdir: x\n",
-        ".dockerignore": "node_modules\n!node_modules/keep\n**/*.md\n!README.md\napp/tests\n!app/tests/test_x.py\n",
-    })
+    write(
+        tmp_path,
+        {
+            "app/main.py": "print(1)\n",
+            "app/tests/test_x.py": "x\n",
+            "app/tests/test_y.py": "y\n",
+            "requirements.txt": "flask\n",
+            "node_modules/x/index.js": "x\n",
+            "node_modules/keep/k.js": "k\n",
+            "docs/a.md": "a\n",
+            "docs/deep/b.md": "b\n",
+            "README.md": "r\n",
+            ".git/config": "[core]\n",
+            "sub/.git": "gitdir: x\n",
+            ".dockerignore": "node_modules\n!node_modules/keep\n**/*.md\n!README.md\napp/tests\n!app/tests/test_x.py\n",
+        },
+    )
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     write(outside, {"secret.txt": "secret\n"})
     os.symlink(outside, tmp_path / "link-out")
@@ -392,8 +429,15 @@ def test_directory_context(tmp_path):
     os.symlink("requirements.txt", tmp_path / "reqs-link.txt")
     context = BuildContext.from_directory(tmp_path)
     assert context.files() == (
-        ".dockerignore", "README.md", "app/main.py", "app/tests/test_x.py", "link-out", "node_modules/keep/k.js",
-        "reqs-link.txt", "requirements.txt", "secret-link.txt",
+        ".dockerignore",
+        "README.md",
+        "app/main.py",
+        "app/tests/test_x.py",
+        "link-out",
+        "node_modules/keep/k.js",
+        "reqs-link.txt",
+        "requirements.txt",
+        "secret-link.txt",
     )
     assert context.has_contents and context.error is None
     assert context.exists("requirements.txt") and context.exists("./app") and context.exists("/app/main.py")
@@ -402,8 +446,8 @@ def test_directory_context(tmp_path):
     assert context.glob("*.txt") == ("reqs-link.txt", "requirements.txt", "secret-link.txt")
     assert context.glob("app/*") == ("app/main.py", "app/tests")
     assert context.read_text("requirements.txt") == "flask\n"
-    assert context.read_text("reqs-link.txt") == "flask\n"   # a link inside the context reads its target
-    assert context.read_text("secret-link.txt") is None      # never through a link out of it
+    assert context.read_text("reqs-link.txt") == "flask\n"  # a link inside the context reads its target
+    assert context.read_text("secret-link.txt") is None  # never through a link out of it
     assert context.read_text("link-out/secret.txt") is None
     assert context.read_text("node_modules/x/index.js") is None and context.read_text("docs/a.md") is None
     assert context.read_text("app") is None and context.read_text("absent") is None
@@ -411,11 +455,18 @@ def test_directory_context(tmp_path):
 
 
 def test_per_dockerfile_ignore_wins(tmp_path):
-    write(tmp_path, {
-        "a.txt": "a", "b.txt": "b", ".dockerignore": "a.txt\n", "Dockerfile": "FROM x\n",
-        "docker/app.Dockerfile": "FROM x\n", "docker/app.Dockerfile.dockerignore": "b.txt\n",
-        "Dockerfile.dockerignore": "*.txt\n",
-    })
+    write(
+        tmp_path,
+        {
+            "a.txt": "a",
+            "b.txt": "b",
+            ".dockerignore": "a.txt\n",
+            "Dockerfile": "FROM x\n",
+            "docker/app.Dockerfile": "FROM x\n",
+            "docker/app.Dockerfile.dockerignore": "b.txt\n",
+            "Dockerfile.dockerignore": "*.txt\n",
+        },
+    )
     root_only = BuildContext.from_directory(tmp_path)
     assert not root_only.exists("a.txt") and root_only.exists("b.txt")
     special = BuildContext.from_directory(tmp_path, dockerfile=tmp_path / "docker" / "app.Dockerfile")
@@ -473,7 +524,10 @@ def test_ignore_file_is_read_only_from_a_regular_file_inside_the_context(tmp_pat
 
 
 def test_contents_that_are_not_read(tmp_path):
-    write(tmp_path, {"blob": b"\x00\x01", "latin1.txt": "caf\xe9".encode("latin-1"), "big.txt": "x" * 11, "ok.txt": "x" * 10})
+    write(
+        tmp_path,
+        {"blob": b"\x00\x01", "latin1.txt": "caf\xe9".encode("latin-1"), "big.txt": "x" * 11, "ok.txt": "x" * 10},
+    )
     os.mkfifo(tmp_path / "pipe")
     context = BuildContext.from_directory(tmp_path)
     assert context.read_text("blob") is None and context.read_text("latin1.txt") is None
@@ -493,10 +547,28 @@ def test_listing_is_lazy_and_capped(tmp_path, monkeypatch):
 
 
 NAMES = st.sampled_from(["a", "b", "src", "x.py", "y.md", "node_modules", "[c]", "d e"])
-PATTERNS = st.sampled_from([
-    "*.md", "src", "!src/x.py", "**/x.py", "node_modules", "a/*", "!a/b", "!**/*.md", "**", "!src", "*/a",
-    "[a-c]", "!node_modules/a", "/b/", "src/**", "\\[c]", "?", "!*",
-])
+PATTERNS = st.sampled_from(
+    [
+        "*.md",
+        "src",
+        "!src/x.py",
+        "**/x.py",
+        "node_modules",
+        "a/*",
+        "!a/b",
+        "!**/*.md",
+        "**",
+        "!src",
+        "*/a",
+        "[a-c]",
+        "!node_modules/a",
+        "/b/",
+        "src/**",
+        "\\[c]",
+        "?",
+        "!*",
+    ]
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -555,24 +627,40 @@ def _builders(root: Path) -> list[str]:
 
 
 def test_builders_are_the_dockerfiles_the_root_ignore_file_serves(tmp_path):
-    for name in ["Dockerfile", "api.Dockerfile", "docker/Dockerfile.dev", "own.Dockerfile", "node_modules/x/Dockerfile"]:
+    for name in [
+        "Dockerfile",
+        "api.Dockerfile",
+        "docker/Dockerfile.dev",
+        "own.Dockerfile",
+        "node_modules/x/Dockerfile",
+    ]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("FROM scratch\n")
     (tmp_path / "own.Dockerfile.dockerignore").write_text("*\n")  # served by its own ignore file instead
-    compose = "services:\n  web:\n    build:\n      context: .\n      dockerfile: ../elsewhere/web.Dockerfile\n  db:\n    image: postgres\n" \
+    compose = (
+        "services:\n  web:\n    build:\n      context: .\n      dockerfile: ../elsewhere/web.Dockerfile\n  db:\n    image: postgres\n"
         "  inline:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM scratch\n  other:\n    build: ./docker\n"
+    )
     (tmp_path / "compose.yaml").write_text(compose)
     (tmp_path.parent / "elsewhere").mkdir(exist_ok=True)
     (tmp_path.parent / "elsewhere/web.Dockerfile").write_text("FROM scratch\n")
-    assert _builders(tmp_path) == ["../elsewhere/web.Dockerfile", "Dockerfile", "api.Dockerfile", "compose.yaml: service inline",
-                                   "docker/Dockerfile.dev"]
+    assert _builders(tmp_path) == [
+        "../elsewhere/web.Dockerfile",
+        "Dockerfile",
+        "api.Dockerfile",
+        "compose.yaml: service inline",
+        "docker/Dockerfile.dev",
+    ]
 
 
-@pytest.mark.parametrize("compose, reason", [
-    ("[" * 100_000, "not YAML"),  # nests deeper than the parser's recursion
-    ("services:\n  app:\n    build: ${APP}\n", "not a plain path"),
-    ("services:\n  app:\n    build: .\n", "cannot read"),  # names a Dockerfile that is not there
-])
+@pytest.mark.parametrize(
+    "compose, reason",
+    [
+        ("[" * 100_000, "not YAML"),  # nests deeper than the parser's recursion
+        ("services:\n  app:\n    build: ${APP}\n", "not a plain path"),
+        ("services:\n  app:\n    build: .\n", "cannot read"),  # names a Dockerfile that is not there
+    ],
+)
 def test_builders_are_unknown_when_a_compose_file_cannot_say(tmp_path, compose, reason):
     (tmp_path / "docker-compose.yml").write_text(compose)
     builders = BuildContext.from_directory(tmp_path).builders

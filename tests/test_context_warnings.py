@@ -27,13 +27,18 @@ def refused_context(folder: Path) -> Path:
 
 
 def dockerfix(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dockerfix", "--no-progress", *arguments], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "dockerfix", "--no-progress", *arguments], capture_output=True, text=True
+    )
 
 
 def test_the_cli_and_its_json_say_the_context_was_not_read(tmp_path: Path):
     dockerfile = refused_context(tmp_path)
     text = dockerfix(str(dockerfile))
-    assert f"{dockerfile}: warning: the build context is not read ({tmp_path / '.dockerignore'}: syntax error in pattern" in text.stdout
+    assert (
+        f"{dockerfile}: warning: the build context is not read ({tmp_path / '.dockerignore'}: syntax error in pattern"
+        in text.stdout
+    )
     assert "bad character class" in text.stdout
     (file,) = json.loads(dockerfix("--output-format", "json", str(dockerfile)).stdout)["files"]
     assert len(file["warnings"]) == 1 and "rules that need its files report nothing" in file["warnings"][0]
@@ -46,7 +51,10 @@ def test_the_diff_keeps_the_warning_on_stderr_and_stdout_a_patch(tmp_path: Path)
     dockerfile = refused_context(tmp_path)
     for arguments in (["--diff", str(dockerfile)], ["--diff", "-", "--stdin-filename", str(dockerfile)]):
         run = subprocess.run(
-            [sys.executable, "-m", "dockerfix", "--no-progress", *arguments], input=DOCKERFILE, capture_output=True, text=True
+            [sys.executable, "-m", "dockerfix", "--no-progress", *arguments],
+            input=DOCKERFILE,
+            capture_output=True,
+            text=True,
         )
         assert f"{dockerfile}: warning: the build context is not read" in run.stderr, arguments
         assert "warning" not in run.stdout
@@ -68,8 +76,13 @@ async def client(lsp_client: LanguageClient):
 @pytest.mark.asyncio
 async def test_the_editor_shows_the_warning(client: LanguageClient):
     uri = refused_context(FOLDER).as_uri()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=DOCKERFILE)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=DOCKERFILE)
+        )
+    )
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    warnings = [diagnostic for diagnostic in client.diagnostics[uri] if "the build context is not read" in diagnostic.message]
+    warnings = [
+        diagnostic for diagnostic in client.diagnostics[uri] if "the build context is not read" in diagnostic.message
+    ]
     assert len(warnings) == 1 and warnings[0].severity == lsp.DiagnosticSeverity.Warning

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
-
 from conftest import REPO
+
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.pipeline import read_source, run_source
@@ -33,12 +33,15 @@ def test_worked_example(path):
     # other files the fixes change (DF204's .dockerignore) are given as expected.<name without its leading dot>
     expected_files = {
         "." + other.name.removeprefix("expected."): other.read_text()
-        for other in path.parent.glob("expected.*") if other.name != "expected.Dockerfile"
+        for other in path.parent.glob("expected.*")
+        if other.name != "expected.Dockerfile"
     }
     assert {file.relative: file.content for file in result.other_files} == expected_files
     # an example changes its file (or another), unless its findings rewrite nothing by design: no fix (DF001) or a
     # proposal only (display-only, DF117)
-    proposals_only = all(finding.fix is None or finding.fix.applicability == "display-only" for finding in result.findings)
+    proposals_only = all(
+        finding.fix is None or finding.fix.applicability == "display-only" for finding in result.findings
+    )
     assert expected != path.read_text() or result.other_files or proposals_only
     dockerfile.parse_string(expected)
     if ".dockerignore" in expected_files:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
-
 from conftest import EXPERT, all_corpus_files, corpus_id, requires_corpus
 from test_builder_target import buildkit_only, fix_texts
+
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cli import dockerfix, write
 
-from dockerfix.rewriter.context import BuildContext
-from dockerfix.rewriter.document import parse_text
 from dockerfix.knowledge.dependencies import MAX_INCLUDE_DEPTH, declared, requirement_files, setup_py_requirements
 from dockerfix.knowledge.ecosystems import recognise
-from test_cli import dockerfix, write
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse_text
 
 PIP_INSTALL = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
 ALPINE_PROJECT = "FROM python:3.12-alpine\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
@@ -27,7 +27,10 @@ def context_of(tmp_path: Path, files: dict[str, str]) -> BuildContext:
     return BuildContext.from_directory(tmp_path)
 
 
-@pytest.mark.parametrize("include", ["-r ../requirements.txt", "-r requirements.txt", "--requirement=./requirements.txt", "-c ../../requirements.txt"])
+@pytest.mark.parametrize(
+    "include",
+    ["-r ../requirements.txt", "-r requirements.txt", "--requirement=./requirements.txt", "-c ../../requirements.txt"],
+)
 def test_an_include_loop_ends_in_the_cli(tmp_path, include):
     write(tmp_path / "Dockerfile", PIP_INSTALL)
     write(tmp_path / "absolute.Dockerfile", "FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n")
@@ -35,16 +38,21 @@ def test_an_include_loop_ends_in_the_cli(tmp_path, include):
     result = dockerfix("--output-format", "json", "Dockerfile", "absolute.Dockerfile", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert "rule bug" not in result.stderr.decode()
-    assert all("DF201" in {finding["code"] for finding in file["findings"]} for file in json.loads(result.stdout)["files"])
+    assert all(
+        "DF201" in {finding["code"] for finding in file["findings"]} for file in json.loads(result.stdout)["files"]
+    )
 
 
 def test_includes_are_read_once_each_within_the_context_and_a_bounded_depth(tmp_path):
     chain = {f"r{index}.txt": f"-r r{index + 1}.txt\npackage{index}\n" for index in range(MAX_INCLUDE_DEPTH + 3)}
-    context = context_of(tmp_path / "context", {
-        "requirements.txt": "-r requirements.txt\n-c sub/constraints.txt\n-r https://example.invalid/r.txt\n-r r0.txt\n",
-        "sub/constraints.txt": "--requirement ../requirements.txt\n-r ../../outside.txt\n",
-        **chain,
-    })
+    context = context_of(
+        tmp_path / "context",
+        {
+            "requirements.txt": "-r requirements.txt\n-c sub/constraints.txt\n-r https://example.invalid/r.txt\n-r r0.txt\n",
+            "sub/constraints.txt": "--requirement ../requirements.txt\n-r ../../outside.txt\n",
+            **chain,
+        },
+    )
     write(tmp_path / "outside.txt", "secret\n")
     found = requirement_files(context, ["requirements.txt"])
     assert list(found.texts)[:3] == ["requirements.txt", "sub/constraints.txt", "r0.txt"]
@@ -62,7 +70,9 @@ def recognise_pip(context: BuildContext):
 
 
 def test_declared_packages_follow_includes(tmp_path):
-    context = context_of(tmp_path, {"requirements.txt": "-r base.txt\nflask\n", "base.txt": "psycopg2==2.9\n-r missing.txt\n"})
+    context = context_of(
+        tmp_path, {"requirements.txt": "-r base.txt\nflask\n", "base.txt": "psycopg2==2.9\n-r missing.txt\n"}
+    )
     declarations = declared(context, "python")
     assert declarations.packages == {"flask", "psycopg2"}
     assert declarations.files == ("requirements.txt", "base.txt") and declarations.unreadable == ("missing.txt",)
@@ -70,7 +80,9 @@ def test_declared_packages_follow_includes(tmp_path):
 
 def test_a_setup_py_that_crashes_libcst_is_unreadable_and_the_process_goes_on(tmp_path):
     assert setup_py_requirements(DEEP_SETUP_PY) is None
-    assert setup_py_requirements("from setuptools import setup\nsetup(install_requires=['psycopg2>=2', 'flask'])\n") == {"psycopg2", "flask"}
+    assert setup_py_requirements(
+        "from setuptools import setup\nsetup(install_requires=['psycopg2>=2', 'flask'])\n"
+    ) == {"psycopg2", "flask"}
     assert setup_py_requirements("setup(install_requires=[" + "'x', " * 200_000 + "])\n") is None  # too large to parse
 
 
@@ -159,8 +171,13 @@ def test_manifests_at_the_size_limit_are_read_without_hanging(tmp_path):
         "for instruction in parse_text('FROM x\\n' + runs).instructions[1:]:\n"
         "    recognise(instruction.shell.simple_commands()[0], context)\n"
     )
-    result = subprocess.run([sys.executable, "-c", program, str(tmp_path / "context")], capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "context")], capture_output=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().splitlines() == [
-        "python ['pyproject.toml']", "node ['package.json']", "go []", "ruby []",
+        "python ['pyproject.toml']",
+        "node ['package.json']",
+        "go []",
+        "ruby []",
     ]

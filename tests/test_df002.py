@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import requires_corpus
+from test_cli import dockerfix, write
+
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import run_path
-from test_cli import dockerfix, write
 
 REAL = Path("../shared/corpus/real")
 

@@ -13,23 +13,59 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dockerfix.knowledge.runedit import append_edit
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MAX_MERGED_COMMAND_BYTES, MergeConsecutiveRun
-from dockerfix.knowledge.runedit import append_edit
 
 # Commands that leave traces (files, their modes, a log) and change the shell's state in every way a merge must
 # not leak: directory, variables, options, umask, functions, early exits.
 COMMANDS = [
-    "mkdir -p sub", "cd sub", "cd /nonexistent-dir", "touch f1", "touch f2", "echo a >> log", "pwd >> log",
-    "export V=1", "V=2", "test -n \"$V\" && echo v=$V >> log", "echo ${W:=w} >> log", "umask 077", "set -e",
-    "true", "false", "exit 0", "exit 3", "ls >> log", "f() { echo f >> log; }", "f", "alias q=true", ": ${Q:=q}",
-    "(cd sub && touch inner)", "echo $PWD >> log", "printf '%s\\n' x >> log", "rm -f f1", "[ -d sub ] || echo nosub >> log",
-    "echo 'export S=1' > env.sh", ". ./env.sh", "echo s=$S >> log", "exec true", "exec sh -c 'echo exec >> log'", "echo c >> log # a note",
+    "mkdir -p sub",
+    "cd sub",
+    "cd /nonexistent-dir",
+    "touch f1",
+    "touch f2",
+    "echo a >> log",
+    "pwd >> log",
+    "export V=1",
+    "V=2",
+    'test -n "$V" && echo v=$V >> log',
+    "echo ${W:=w} >> log",
+    "umask 077",
+    "set -e",
+    "true",
+    "false",
+    "exit 0",
+    "exit 3",
+    "ls >> log",
+    "f() { echo f >> log; }",
+    "f",
+    "alias q=true",
+    ": ${Q:=q}",
+    "(cd sub && touch inner)",
+    "echo $PWD >> log",
+    "printf '%s\\n' x >> log",
+    "rm -f f1",
+    "[ -d sub ] || echo nosub >> log",
+    "echo 'export S=1' > env.sh",
+    ". ./env.sh",
+    "echo s=$S >> log",
+    "exec true",
+    "exec sh -c 'echo exec >> log'",
+    "echo c >> log # a note",
     # an assignment in front of a special built-in persists in POSIX sh; prefixes run a command in this shell
-    "PATH=/nowhere times", "V=3 :", "V=4 export W=4", "echo w=$W >> log", "time cd sub", "time -p cd sub", "! cd sub",
-    "for V in 5; do true; done", "chmod 700 sub", "rm -rf sub",
+    "PATH=/nowhere times",
+    "V=3 :",
+    "V=4 export W=4",
+    "echo w=$W >> log",
+    "time cd sub",
+    "time -p cd sub",
+    "! cd sub",
+    "for V in 5; do true; done",
+    "chmod 700 sub",
+    "rm -rf sub",
 ]
 OPERATORS = [" && ", " || ", "; "]
 SHELLS = {
@@ -87,17 +123,27 @@ def run_commands(text: str) -> list[str]:
     """What each RUN gives its shell: the command, or the body of a heredoc script."""
     return [
         instruction.shell.source if instruction.script_heredoc else instruction.arguments
-        for instruction in parse_text(text).instructions if instruction.cmd == "run"
+        for instruction in parse_text(text).instructions
+        if instruction.cmd == "run"
     ]
 
 
 def with_script(lines: list[str], commands: list[str], shell: tuple[str, ...]) -> str:
     body = "".join(f"{line}\n" for line in lines)
-    return "FROM alpine\n" + SHELLS[shell] + f"RUN <<EOF\n{body}EOF\n" + "".join(f"RUN {command}\n" for command in commands)
+    return (
+        "FROM alpine\n"
+        + SHELLS[shell]
+        + f"RUN <<EOF\n{body}EOF\n"
+        + "".join(f"RUN {command}\n" for command in commands)
+    )
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=3), st.lists(run_command(), min_size=1, max_size=3), st.sampled_from(sorted(SHELLS)))
+@given(
+    st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=3),
+    st.lists(run_command(), min_size=1, max_size=3),
+    st.sampled_from(sorted(SHELLS)),
+)
 def test_runs_merged_into_a_heredoc_script_behave_like_separate_runs(lines, commands, shell):
     """A heredoc script (its body run by the SHELL) followed by RUNs: merged into the script, the same result."""
     text = with_script(lines, commands, shell)
@@ -110,7 +156,10 @@ def test_runs_are_merged_into_a_heredoc_script():
     line BuildKit gave the shell, a state-changing one in a subshell."""
     text = with_script(["mkdir -p sub", "touch f1 # first"], ["cd sub && \\\n    touch f2", "rm -f f1"], ("sh", "-c"))
     merged = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
-    assert merged == "FROM alpine\nRUN <<EOF\nmkdir -p sub\ntouch f1 && # first\n(cd sub &&     touch f2) &&\nrm -f f1\nEOF\n"
+    assert (
+        merged
+        == "FROM alpine\nRUN <<EOF\nmkdir -p sub\ntouch f1 && # first\n(cd sub &&     touch f2) &&\nrm -f f1\nEOF\n"
+    )
     assert build(run_commands(merged), ["sh", "-c"]) == build(run_commands(text), ["sh", "-c"])
 
 
@@ -122,11 +171,14 @@ def test_merged_run_behaves_like_separate_runs(commands, shell):
     assert build(run_commands(text), list(shell)) == build(commands, list(shell)), text
 
 
-@pytest.mark.parametrize("commands, shell", [
-    (["PATH=/nowhere times", "ls >> log"], ("sh", "-c")),
-    (["time cd /tmp", "touch here"], ("bash", "-c")),
-    (["for V in 5; do true; done", "test -n \"$V\" && echo v=$V >> log"], ("sh", "-c")),
-])
+@pytest.mark.parametrize(
+    "commands, shell",
+    [
+        (["PATH=/nowhere times", "ls >> log"], ("sh", "-c")),
+        (["time cd /tmp", "touch here"], ("bash", "-c")),
+        (["for V in 5; do true; done", 'test -n "$V" && echo v=$V >> log'], ("sh", "-c")),
+    ],
+)
 def test_state_a_merge_must_not_leak(commands, shell):
     """Reproductions: the merge is made, and the later command does not see the earlier one's state."""
     text = fixed(commands, shell)
@@ -134,7 +186,14 @@ def test_state_a_merge_must_not_leak(commands, shell):
     assert build(run_commands(text), list(shell)) == build(commands, list(shell)), text
 
 
-PARENTHESISED = ["(cd sub && touch g)", "(true)", "( mkdir -p sub )", "(cd sub) && cd sub", "(umask 077) && umask 022", "touch f1"]
+PARENTHESISED = [
+    "(cd sub && touch g)",
+    "(true)",
+    "( mkdir -p sub )",
+    "(cd sub) && cd sub",
+    "(umask 077) && umask 022",
+    "touch f1",
+]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -148,7 +207,15 @@ def test_merge_never_writes_arithmetic_parentheses(commands):
         assert subprocess.run(["bash", "-n", "-c", command], capture_output=True).returncode == 0, command
 
 
-ESCAPE_ENDINGS = ["echo foo\\ ;", "echo foo\\\t;", "echo foo\\\\;", "echo 'a' \\\\ ;", "rm -rf /tmp/a", "touch /b", "echo c\\ # note"]
+ESCAPE_ENDINGS = [
+    "echo foo\\ ;",
+    "echo foo\\\t;",
+    "echo foo\\\\;",
+    "echo 'a' \\\\ ;",
+    "rm -rf /tmp/a",
+    "touch /b",
+    "echo c\\ # note",
+]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -174,7 +241,9 @@ def test_merged_commands_stay_under_the_argument_limit(tmp_path):
     assert max(len(command.encode()) for command in merged) <= MAX_MERGED_COMMAND_BYTES
     for command in merged:
         subprocess.run(["sh", "-c", command.replace("/tmp/out", str(tmp_path / "out"))], check=True)
-    assert (tmp_path / "out").read_text().splitlines() == [f"line {number} of the generated configuration file" for number in range(3000)]
+    assert (tmp_path / "out").read_text().splitlines() == [
+        f"line {number} of the generated configuration file" for number in range(3000)
+    ]
 
 
 @pytest.mark.parametrize("appended", ["echo foo\\ ", "echo foo\\\t", "echo foo\\\\"])
@@ -183,7 +252,8 @@ def test_appended_command_never_ends_a_line_with_the_escape(appended):
     text = "FROM alpine:3.19\nRUN touch /a\nENV X=1\n"
     document = parse_text(text)
     edit = append_edit(document, document.instructions[1], appended)
-    result = text[:edit.start] + edit.content + text[edit.end:]
+    result = text[: edit.start] + edit.content + text[edit.end :]
     assert [(command.cmd, command.value) for command in dockerfile.parse_string(result)][1:] == [
-        ("RUN", (f"touch /a     && {appended};",)), ("ENV", ("X", "1")),
+        ("RUN", (f"touch /a     && {appended};",)),
+        ("ENV", ("X", "1")),
     ], result

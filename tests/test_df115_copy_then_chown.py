@@ -27,7 +27,10 @@ def test_a_symbolic_mode_is_written_only_under_a_frontend_that_reads_it():
     assert plain.fix.applicability is Applicability.DISPLAY_ONLY and "1.14" in plain.fix.title
     (declared,) = findings("# syntax=docker/dockerfile:1\nFROM debian\n" + script)
     assert declared.fix.applicability is Applicability.UNSAFE
-    assert findings("# syntax=docker/dockerfile:1.4\nFROM debian\n" + script)[0].fix.applicability is Applicability.DISPLAY_ONLY
+    assert (
+        findings("# syntax=docker/dockerfile:1.4\nFROM debian\n" + script)[0].fix.applicability
+        is Applicability.DISPLAY_ONLY
+    )
 
 
 def test_changes_that_reach_more_or_less_than_the_copy_are_not_reported():
@@ -45,7 +48,9 @@ def test_a_user_created_by_a_run_that_does_more_is_reported_without_a_fix():
 
 
 def test_a_destination_the_stage_made_keeps_its_own_owner_and_folders_are_unsafe():
-    (finding,) = findings("FROM debian\nRUN mkdir -p /srv/app\nCOPY . /srv/app\nRUN chown -R www-data:www-data /srv/app\n")
+    (finding,) = findings(
+        "FROM debian\nRUN mkdir -p /srv/app\nCOPY . /srv/app\nRUN chown -R www-data:www-data /srv/app\n"
+    )
     assert finding.fix.applicability is Applicability.UNSAFE
     assert "chown www-data:www-data /srv/app" in [edit.content for edit in finding.fix.edits]
 

@@ -22,13 +22,35 @@ from dockerfix.rules.df203_stable_step_before_source_copy import StableStepBefor
 # Commands with absolute paths under the folders the emulation maps into its scratch root; some read or write the
 # folder the source lands in (/app), some only other folders, some depend on the working folder or a variable.
 COMMANDS = [
-    "mkdir -p /data", "mkdir -p /data/x && touch /data/x/f", "touch /data/t", "rm -rf /data", "rm -rf /data/*",
-    "chmod 700 /data", "ln -s /app/a.txt /data/link", "ln -sf /data /srv/data", "true", "set -e; mkdir -p /srv/cache",
-    "echo start > /dev/null", "rm -f /srv/data",
-    "mkdir -p /app/new", "rm -rf /app/sub", "touch /app/a.txt", "chmod 600 /app/a.txt", "ls /app > /dev/null",
-    "cat /app/a.txt > /data/copy", "cp /app/a.txt /data/", "touch a.txt", "mkdir -p sub2", "ln -s /data /app/d",
-    "touch /app/$V", "rm -rf /app*", "mkdir -p /data/$V", "cd /app && touch here", "sh /app/run.sh",
-    "rm -rf /", "mkdir /data /app/twice",
+    "mkdir -p /data",
+    "mkdir -p /data/x && touch /data/x/f",
+    "touch /data/t",
+    "rm -rf /data",
+    "rm -rf /data/*",
+    "chmod 700 /data",
+    "ln -s /app/a.txt /data/link",
+    "ln -sf /data /srv/data",
+    "true",
+    "set -e; mkdir -p /srv/cache",
+    "echo start > /dev/null",
+    "rm -f /srv/data",
+    "mkdir -p /app/new",
+    "rm -rf /app/sub",
+    "touch /app/a.txt",
+    "chmod 600 /app/a.txt",
+    "ls /app > /dev/null",
+    "cat /app/a.txt > /data/copy",
+    "cp /app/a.txt /data/",
+    "touch a.txt",
+    "mkdir -p sub2",
+    "ln -s /data /app/d",
+    "touch /app/$V",
+    "rm -rf /app*",
+    "mkdir -p /data/$V",
+    "cd /app && touch here",
+    "sh /app/run.sh",
+    "rm -rf /",
+    "mkdir /data /app/twice",
 ]
 OTHER_INSTRUCTIONS = ["ENV V=one", "ENV V=two", "ARG A=1", "LABEL purpose=test", "WORKDIR /srv", "EXPOSE 80"]
 CONTEXT = {"a.txt": "a\n", "sub/b.txt": "b\n", "run.sh": "mkdir -p /data/ran\n"}
@@ -37,9 +59,19 @@ MAPPED = re.compile(r"(?<![\w.$/])/(app|data|srv)(?=[/\s*]|$)")
 
 @st.composite
 def dockerfile(draw) -> str:
-    copy = draw(st.sampled_from(["COPY . /app\n", "WORKDIR /app\nCOPY . .\n", "WORKDIR /app\nCOPY . ./\n", "ADD . /app/\n"]))
-    after = draw(st.lists(st.one_of(st.sampled_from(COMMANDS).map(lambda command: f"RUN {command}\n"),
-                                    st.sampled_from(OTHER_INSTRUCTIONS).map(lambda text: text + "\n")), min_size=1, max_size=5))
+    copy = draw(
+        st.sampled_from(["COPY . /app\n", "WORKDIR /app\nCOPY . .\n", "WORKDIR /app\nCOPY . ./\n", "ADD . /app/\n"])
+    )
+    after = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(COMMANDS).map(lambda command: f"RUN {command}\n"),
+                st.sampled_from(OTHER_INSTRUCTIONS).map(lambda text: text + "\n"),
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    )
     return "FROM alpine\n" + copy + "".join(after)
 
 
@@ -73,7 +105,9 @@ def build(text: str) -> tuple[bool, dict, dict]:
                 cwd = root / workdir.lstrip("/")
                 cwd.mkdir(parents=True, exist_ok=True)
                 environment = {"PATH": os.environ["PATH"], **variables}
-                if subprocess.run(["sh", "-c", command], cwd=cwd, env=environment, capture_output=True, timeout=20).returncode:
+                if subprocess.run(
+                    ["sh", "-c", command], cwd=cwd, env=environment, capture_output=True, timeout=20
+                ).returncode:
                     return False, None, None
         return True, snapshot(root, str(root)), variables
 
@@ -140,8 +174,15 @@ def test_a_workdir_between_is_reported_not_moved():
 
 
 def test_pip_named_installs_move_but_not_local_ones():
-    for install in ("pip install -r requirements.txt", "pip install .", "pip install dist/app.whl", "pip install app.tar.gz",
-                    "pip install -e .", "pip install --target=/app/lib x", "/app/venv/bin/pip install x"):
+    for install in (
+        "pip install -r requirements.txt",
+        "pip install .",
+        "pip install dist/app.whl",
+        "pip install app.tar.gz",
+        "pip install -e .",
+        "pip install --target=/app/lib x",
+        "/app/venv/bin/pip install x",
+    ):
         assert not findings(f"FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN {install}\n"), install
     assert findings("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir gunicorn==22.0.0\n")
     assert not findings("FROM python:3.12\nCOPY . /root\nRUN pip install gunicorn\n")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from test_cli import write
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df204_dockerignore import Dockerignore
-from test_cli import write
 
-NODE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD [\"node\", \"server.js\"]\n"
+NODE = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n'
 
 
 def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_from=None):
@@ -30,9 +30,18 @@ def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_fro
 
 
 def test_installed_dependencies_caches_and_secrets(tmp_path):
-    files = {"server.js": "1", "package.json": "{}", "node_modules/a/index.js": "x" * 1000, ".env": "KEY=1\n",
-             "certs/server.pem": "-----BEGIN", "lib/__pycache__/tool.cpython-312.pyc": "x", "lib/tool.py": "1"}
-    assert proposal(tmp_path, NODE, files) == "**/node_modules\n**/__pycache__\n**/*.pyc\n.env\n**/*.pem\n.dockerignore\n"
+    files = {
+        "server.js": "1",
+        "package.json": "{}",
+        "node_modules/a/index.js": "x" * 1000,
+        ".env": "KEY=1\n",
+        "certs/server.pem": "-----BEGIN",
+        "lib/__pycache__/tool.cpython-312.pyc": "x",
+        "lib/tool.py": "1",
+    }
+    assert (
+        proposal(tmp_path, NODE, files) == "**/node_modules\n**/__pycache__\n**/*.pyc\n.env\n**/*.pem\n.dockerignore\n"
+    )
 
 
 def test_savings_count_the_bytes_kept_out(tmp_path):
@@ -44,13 +53,22 @@ def test_savings_count_the_bytes_kept_out(tmp_path):
 
 
 def test_dependencies_the_dockerfile_does_not_install_are_kept(tmp_path):
-    assert proposal(tmp_path, "FROM node:20\nCOPY . /app\nCMD [\"node\", \"/app/server.js\"]\n",
-                    {"server.js": "1", "node_modules/a/index.js": "1"}) is None
+    assert (
+        proposal(
+            tmp_path,
+            'FROM node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
+            {"server.js": "1", "node_modules/a/index.js": "1"},
+        )
+        is None
+    )
 
 
 def test_what_a_copy_names_or_an_instruction_mentions_is_never_ignored(tmp_path):
     named = NODE.replace("COPY . .\n", "COPY . .\nCOPY .env /etc/app.env\n")
-    assert proposal(tmp_path, named, {".env": "KEY=1\n", "node_modules/a/index.js": "1"}) == "**/node_modules\n.dockerignore\n"
+    assert (
+        proposal(tmp_path, named, {".env": "KEY=1\n", "node_modules/a/index.js": "1"})
+        == "**/node_modules\n.dockerignore\n"
+    )
     mentioned = NODE.replace('CMD ["node", "server.js"]', 'CMD ["node", "--env-file=.env", "server.js"]')
     assert proposal(tmp_path, mentioned, {}) == "**/node_modules\n.dockerignore\n"
 
@@ -62,7 +80,10 @@ def test_a_copy_of_a_subfolder_keeps_the_folder(tmp_path):
 
 def test_secrets_in_a_build_stage_only_are_not_reported(tmp_path):
     dockerfile = "FROM golang:1.22 AS build\nCOPY . /src\nRUN cd /src && go build -o /app .\nFROM alpine\nCOPY --from=build /app /app\n"
-    assert proposal(tmp_path, dockerfile, {".env": "KEY=1\n", "main.go": "package main\n", "Dockerfile": "FROM x\n"}) is None
+    assert (
+        proposal(tmp_path, dockerfile, {".env": "KEY=1\n", "main.go": "package main\n", "Dockerfile": "FROM x\n"})
+        is None
+    )
 
 
 def test_npmrc_only_with_a_token(tmp_path):
@@ -71,9 +92,12 @@ def test_npmrc_only_with_a_token(tmp_path):
 
 
 def test_bytecode_without_its_source_is_the_program(tmp_path):
-    dockerfile = "FROM python:3.12\nCOPY . /app\nCMD [\"python\", \"/app/main.pyc\"]\n"
+    dockerfile = 'FROM python:3.12\nCOPY . /app\nCMD ["python", "/app/main.pyc"]\n'
     # Python never imports from __pycache__ without the source, but does import a legacy `main.pyc`
-    assert proposal(tmp_path, dockerfile, {"main.pyc": "x", "lib/__pycache__/x.cpython-312.pyc": "x"}) == "**/__pycache__\n.dockerignore\n"
+    assert (
+        proposal(tmp_path, dockerfile, {"main.pyc": "x", "lib/__pycache__/x.cpython-312.pyc": "x"})
+        == "**/__pycache__\n.dockerignore\n"
+    )
 
 
 def test_git_is_kept_when_the_build_reads_it(tmp_path):
@@ -81,17 +105,27 @@ def test_git_is_kept_when_the_build_reads_it(tmp_path):
     write(tmp_path / "main.go", "package main\n")
     stamped = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /app .\n"
     assert proposal(tmp_path, stamped, {}) is None
-    plain = "FROM python:3.12\nWORKDIR /src\nCOPY . .\nCMD [\"python\", \"main.py\"]\n"
+    plain = 'FROM python:3.12\nWORKDIR /src\nCOPY . .\nCMD ["python", "main.py"]\n'
     assert proposal(tmp_path, plain, {"main.py": "1"}) == ".git\n.dockerignore\n"
 
 
 def test_an_existing_ignore_file_is_extended_and_respected(tmp_path):
-    files = {".dockerignore": "node_modules\n!node_modules/keep\n", "node_modules/a/x.js": "1", "node_modules/keep/y.js": "1", ".env": "A=1\n"}
+    files = {
+        ".dockerignore": "node_modules\n!node_modules/keep\n",
+        "node_modules/a/x.js": "1",
+        "node_modules/keep/y.js": "1",
+        ".env": "A=1\n",
+    }
     assert proposal(tmp_path, NODE, files) == "node_modules\n!node_modules/keep\n.env\n"  # keep stays sent
 
 
 def test_a_negation_of_the_ignore_file_is_never_overridden(tmp_path):
-    files = {".dockerignore": "*.log\n!certs/ca.pem\n", "certs/ca.pem": "-----BEGIN", "certs/key.pem": "-----BEGIN", ".env": "A=1\n"}
+    files = {
+        ".dockerignore": "*.log\n!certs/ca.pem\n",
+        "certs/ca.pem": "-----BEGIN",
+        "certs/key.pem": "-----BEGIN",
+        ".env": "A=1\n",
+    }
     assert proposal(tmp_path, NODE, files) == "*.log\n!certs/ca.pem\n.env\n"
 
 
@@ -101,17 +135,30 @@ def test_nothing_left_to_ignore_is_no_finding(tmp_path):
 
 
 def test_only_riders_is_no_finding(tmp_path):
-    assert proposal(tmp_path, NODE, {"Dockerfile": NODE, "docker-compose.yml": "services: {}\n", ".github/workflows/ci.yml": "on: push\n"}) is None
+    assert (
+        proposal(
+            tmp_path,
+            NODE,
+            {"Dockerfile": NODE, "docker-compose.yml": "services: {}\n", ".github/workflows/ci.yml": "on: push\n"},
+        )
+        is None
+    )
 
 
-@pytest.mark.parametrize("dockerfile", ["FROM node:20\nCOPY server.js /app/\nRUN npm ci\n", "FROM node:20\nCOPY --from=base . /app\nRUN npm ci\n"])
+@pytest.mark.parametrize(
+    "dockerfile",
+    ["FROM node:20\nCOPY server.js /app/\nRUN npm ci\n", "FROM node:20\nCOPY --from=base . /app\nRUN npm ci\n"],
+)
 def test_no_whole_context_copy_is_no_finding(tmp_path, dockerfile):
     assert proposal(tmp_path, dockerfile, {"node_modules/a/x.js": "1", ".env": "A=1\n"}) is None
 
 
 def test_a_dockerfile_specific_ignore_file_is_left_alone(tmp_path):
     files = {"app.Dockerfile.dockerignore": "*.md\n", "node_modules/a/x.js": "1"}
-    assert proposal(tmp_path, NODE, files, lambda folder: BuildContext.from_directory(folder, folder / "app.Dockerfile")) is None
+    assert (
+        proposal(tmp_path, NODE, files, lambda folder: BuildContext.from_directory(folder, folder / "app.Dockerfile"))
+        is None
+    )
 
 
 def test_a_names_only_context_with_an_ignore_file_is_left_alone():
@@ -124,28 +171,41 @@ def test_a_names_only_context_with_an_ignore_file_is_left_alone():
 
 # The ignore file serves every Dockerfile that builds from the context: it may exclude nothing any of them reads.
 
+
 def test_a_sibling_dockerfile_copying_a_file_by_name_keeps_it(tmp_path):
-    sibling = "FROM node:20\nCOPY .env /etc/app.env\nCOPY .git /src/.git\nCMD [\"node\"]\n"
+    sibling = 'FROM node:20\nCOPY .env /etc/app.env\nCOPY .git /src/.git\nCMD ["node"]\n'
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     files = {"worker.Dockerfile": sibling, ".env": "KEY=1\n", "node_modules/a/index.js": "1", "server.js": "1"}
     assert proposal(tmp_path, NODE, files) == "**/node_modules\n*.Dockerfile\n.dockerignore\n"
 
 
 def test_a_sibling_dockerfile_with_its_own_ignore_file_is_not_served_by_the_shared_one(tmp_path):
-    files = {"worker.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n", "worker.Dockerfile.dockerignore": "*.md\n",
-             ".env": "KEY=1\n", "node_modules/a/index.js": "1"}
+    files = {
+        "worker.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n",
+        "worker.Dockerfile.dockerignore": "*.md\n",
+        ".env": "KEY=1\n",
+        "node_modules/a/index.js": "1",
+    }
     assert proposal(tmp_path, NODE, files) == "**/node_modules\n*.Dockerfile\n.env\n.dockerignore\n"
 
 
 def test_a_sibling_that_uses_the_host_dependencies_keeps_them(tmp_path):
-    files = {"Dockerfile.prod": "FROM node:20\nCOPY . /app\nCMD [\"node\", \"/app/server.js\"]\n", "node_modules/a/index.js": "1", ".env": "A=1\n"}
+    files = {
+        "Dockerfile.prod": 'FROM node:20\nCOPY . /app\nCMD ["node", "/app/server.js"]\n',
+        "node_modules/a/index.js": "1",
+        ".env": "A=1\n",
+    }
     assert proposal(tmp_path, NODE, files) == "Dockerfile*\n.env\n.dockerignore\n"
 
 
 def test_a_dockerfile_a_compose_file_builds_from_the_context_counts(tmp_path):
     compose = "services:\n  app:\n    build:\n      context: .\n      dockerfile: docker/app.Dockerfile\n"
-    files = {"compose.yaml": compose, "docker/app.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n", ".env": "A=1\n",
-             "node_modules/a/index.js": "1"}
+    files = {
+        "compose.yaml": compose,
+        "docker/app.Dockerfile": "FROM node:20\nCOPY .env /etc/app.env\n",
+        ".env": "A=1\n",
+        "node_modules/a/index.js": "1",
+    }
     assert proposal(tmp_path, NODE, files) == "**/node_modules\ncompose.y*ml\n.dockerignore\n"
     # a compose file one folder up naming this folder as a service's context counts too
     outer = "services:\n  app:\n    build:\n      context: ./app\n      dockerfile: ../deploy/app.Dockerfile\n"
@@ -157,12 +217,15 @@ def test_a_dockerfile_a_compose_file_builds_from_the_context_counts(tmp_path):
 
 def test_a_compose_file_that_cannot_be_read_leaves_the_ignore_file_alone(tmp_path):
     broken = "services:\n  app:\n    build: {context: ., dockerfile: [\n"
-    assert proposal(tmp_path, NODE, {"docker-compose.yml": broken, ".env": "A=1\n", "node_modules/a/index.js": "1"}) is None
+    assert (
+        proposal(tmp_path, NODE, {"docker-compose.yml": broken, ".env": "A=1\n", "node_modules/a/index.js": "1"})
+        is None
+    )
 
 
 def test_git_is_kept_for_a_build_that_derives_its_version_from_it(tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    dockerfile = "FROM python:3.12\nWORKDIR /src\nCOPY . .\nRUN pip install .\nCMD [\"app\"]\n"
+    dockerfile = 'FROM python:3.12\nWORKDIR /src\nCOPY . .\nRUN pip install .\nCMD ["app"]\n'
     pyproject = '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\n\n[tool.setuptools_scm]\n'
     assert proposal(tmp_path, dockerfile, {"pyproject.toml": pyproject, "app.py": "1"}) is None
     write(tmp_path / "pyproject.toml", '[project]\nname = "app"\n')
@@ -174,7 +237,9 @@ def test_git_is_kept_for_a_build_that_derives_its_version_from_it(tmp_path):
 
 
 def test_a_bind_mount_of_a_context_folder_keeps_it(tmp_path):
-    mounted = NODE.replace("RUN npm ci\n", "RUN npm ci\nRUN --mount=type=bind,source=node_modules,target=/cache cp -r /cache /warm\n")
+    mounted = NODE.replace(
+        "RUN npm ci\n", "RUN npm ci\nRUN --mount=type=bind,source=node_modules,target=/cache cp -r /cache /warm\n"
+    )
     assert proposal(tmp_path, mounted, {"node_modules/a/index.js": "1", ".env": "A=1\n"}) == ".env\n.dockerignore\n"
     sibling = "FROM node:20\nRUN --mount=type=bind,source=node_modules,target=/m ls /m\n"
     assert proposal(tmp_path, NODE, {"tools.Dockerfile": sibling}) == "*.Dockerfile\n.env\n.dockerignore\n"
@@ -182,7 +247,10 @@ def test_a_bind_mount_of_a_context_folder_keeps_it(tmp_path):
 
 def test_a_bind_mount_of_the_whole_context_reads_like_a_copy_of_it(tmp_path):
     sibling = "FROM node:20\nRUN --mount=type=bind,target=/src cd /src && node build.js\n"
-    assert proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"}) == "Dockerfile*\n.env\n.dockerignore\n"
+    assert (
+        proposal(tmp_path, NODE, {"Dockerfile.build": sibling, "node_modules/a/index.js": "1", ".env": "A=1\n"})
+        == "Dockerfile*\n.env\n.dockerignore\n"
+    )
 
 
 def test_a_cache_mount_is_no_bind_mount_whatever_the_case_of_its_keys(tmp_path):

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
@@ -25,7 +26,11 @@ def findings(text: str, target: str = "buildkit", **options):
 def mounts(text: str) -> list[str]:
     """The cache mount targets each RUN of the fixed text has, RUN by RUN."""
     fixed = engine.fix(Source(text), [RULE], unsafe_fixes=True, options={"target": "buildkit"}).text
-    return [" ".join(re.findall(r"--mount=type=cache,target=(\S+?)(?:,|\s)", line)) for line in fixed.splitlines() if line.startswith("RUN")]
+    return [
+        " ".join(re.findall(r"--mount=type=cache,target=(\S+?)(?:,|\s)", line))
+        for line in fixed.splitlines()
+        if line.startswith("RUN")
+    ]
 
 
 @pytest.mark.parametrize("example", BuildCacheMount.invalid, ids=lambda example: example.before.splitlines()[0])
@@ -42,7 +47,10 @@ def test_legacy_target_is_quiet(example):
         ("FROM debian:12\nENV GOMODCACHE=/mods XDG_CACHE_HOME=/xdg\nRUN go test ./...\n", ["/mods /xdg/go-build"]),
         ("FROM debian:12\nENV HOME=/home/me\nRUN go build .\n", ["/home/me/go/pkg/mod /home/me/.cache/go-build"]),
         ("FROM debian:12\nRUN GOCACHE=/tmp/gocache go build .\n", ["/root/go/pkg/mod /tmp/gocache"]),
-        ("FROM debian:12\nENV GO111MODULE=off\nRUN go build .\n", ["/root/.cache/go-build"]),  # GOPATH mode: no module cache
+        (
+            "FROM debian:12\nENV GO111MODULE=off\nRUN go build .\n",
+            ["/root/.cache/go-build"],
+        ),  # GOPATH mode: no module cache
         ("FROM rust:1.80\nRUN cargo fetch\n", ["/usr/local/cargo/registry /usr/local/cargo/git"]),
         ("FROM debian:12\nRUN cargo build --release\n", ["/root/.cargo/registry /root/.cargo/git"]),
         ("FROM eclipse-temurin:21\nRUN mvn -Dmaven.repo.local=/m2 package\n", ["/m2"]),
@@ -50,9 +58,15 @@ def test_legacy_target_is_quiet(example):
         ("FROM eclipse-temurin:21\nRUN gradle -g /gh build\n", ["/gh/caches"]),
         ("FROM eclipse-temurin:21\nRUN ./gradlew --version\n", ["/root/.gradle/wrapper/dists"]),
         # a RUN that already holds one of the caches gets only the other
-        ("FROM golang:1.22\nRUN --mount=type=cache,target=/go/pkg/mod go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
+        (
+            "FROM golang:1.22\nRUN --mount=type=cache,target=/go/pkg/mod go build .\n",
+            ["/go/pkg/mod /root/.cache/go-build"],
+        ),
         # the source bound over the WORKDIR is no cache folder
-        ("FROM golang:1.22\nWORKDIR /src\nRUN --mount=type=bind,target=. go build .\n", ["/go/pkg/mod /root/.cache/go-build"]),
+        (
+            "FROM golang:1.22\nWORKDIR /src\nRUN --mount=type=bind,target=. go build .\n",
+            ["/go/pkg/mod /root/.cache/go-build"],
+        ),
     ],
 )
 def test_folders(text, expected):
@@ -88,12 +102,21 @@ def test_quiet_where_the_folder_is_not_certain(text):
     "text, reason",
     [
         ("FROM golang:1.22\nCOPY . .\nRUN go build -o /app .\nCMD go run .\n", "the container runs go"),
-        ("FROM eclipse-temurin:21\nRUN ./gradlew build\nENTRYPOINT [\"./gradlew\", \"bootRun\"]\n", "the container runs gradle"),
-        ("FROM golang:1.22\nRUN go mod download\nRUN [\"go\", \"build\", \".\"]\n", "exec-form RUN on line 3"),
+        (
+            'FROM eclipse-temurin:21\nRUN ./gradlew build\nENTRYPOINT ["./gradlew", "bootRun"]\n',
+            "the container runs gradle",
+        ),
+        ('FROM golang:1.22\nRUN go mod download\nRUN ["go", "build", "."]\n', "exec-form RUN on line 3"),
         ("FROM golang:1.22\nRUN go mod download\nRUN ./build.sh\n", "`build.sh` on line 3"),
         ("FROM eclipse-temurin:21\nRUN mvn dependency:go-offline\nRUN mvn -o package\n", "offline run"),
-        ("FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /go /go\n", "COPY --from on line 4"),
-        ("FROM golang:1.22\nRUN go mod download\nCOPY vendor-cache /go/pkg/mod/cache\nRUN go build .\n", "COPY on line 3"),
+        (
+            "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /go /go\n",
+            "COPY --from on line 4",
+        ),
+        (
+            "FROM golang:1.22\nRUN go mod download\nCOPY vendor-cache /go/pkg/mod/cache\nRUN go build .\n",
+            "COPY on line 3",
+        ),
     ],
 )
 def test_display_only_when_something_later_needs_the_caches(text, reason):
@@ -112,17 +135,27 @@ def test_the_tool_in_cmd_of_a_stage_that_does_not_ship_is_no_reason():
 
 
 def test_a_shipped_stage_says_the_image_loses_the_caches():
-    (finding,) = findings("FROM golang:1.22\nRUN go build -o /app .\nCMD [\"/app\"]\n")
+    (finding,) = findings('FROM golang:1.22\nRUN go build -o /app .\nCMD ["/app"]\n')
     assert "keeps them out of the image" in finding.message
     assert finding.fix.changes.removes == ("/go/pkg/mod", "/root/.cache/go-build")
     assert finding.savings.rebuilt_steps_after_source_edit == 0
 
 
 # Stages of go RUNs mixed with what may stop the fix: another user, a variable that moves the cache, a driver
-STEPS = st.sampled_from([
-    "RUN go mod download", "RUN go build -o /out/app .", "RUN CGO_ENABLED=0 go test ./...", "RUN echo hi",
-    "RUN make build", "USER 1000", "USER app", "ENV GOPATH=/gopath", "COPY . .", "RUN --mount=type=cache,target=/go/pkg/mod go vet ./...",
-])
+STEPS = st.sampled_from(
+    [
+        "RUN go mod download",
+        "RUN go build -o /out/app .",
+        "RUN CGO_ENABLED=0 go test ./...",
+        "RUN echo hi",
+        "RUN make build",
+        "USER 1000",
+        "USER app",
+        "ENV GOPATH=/gopath",
+        "COPY . .",
+        "RUN --mount=type=cache,target=/go/pkg/mod go vet ./...",
+    ]
+)
 
 
 def go_runs(lines: list[str]) -> list[str]:
@@ -162,9 +195,14 @@ def test_the_measured_go_pair_is_the_rules_own_fix():
 @pytest.mark.parametrize(
     "flag",
     [
-        "--mount=type=cache,target=/go/pkg/mod/", "--mount=type=cache,dst=/go/pkg/mod", "--mount=type=cache,TARGET=/go/pkg/mod",
-        "--mount='type=cache,\"target=/go/pkg/mod\"'", "--mount=type=cache,id=mods,destination=/go/pkg/mod",
-        "--mount=type=cache,target=$MODS", "--mount=type=cache,target=${MODS}/", "--mount=type=cache,target=../go/pkg/mod",
+        "--mount=type=cache,target=/go/pkg/mod/",
+        "--mount=type=cache,dst=/go/pkg/mod",
+        "--mount=type=cache,TARGET=/go/pkg/mod",
+        "--mount='type=cache,\"target=/go/pkg/mod\"'",
+        "--mount=type=cache,id=mods,destination=/go/pkg/mod",
+        "--mount=type=cache,target=$MODS",
+        "--mount=type=cache,target=${MODS}/",
+        "--mount=type=cache,target=../go/pkg/mod",
     ],
 )
 def test_a_module_cache_the_run_mounts_already_is_not_mounted_again(flag):
@@ -179,8 +217,10 @@ def test_a_module_cache_the_run_mounts_already_is_not_mounted_again(flag):
     "flag",
     [
         # modules bound from another stage: a cache mount over them would hide them from the build
-        "--mount=type=bind,from=deps,source=/go/pkg/mod,target=/go/pkg/mod", "--mount=target=/go/pkg/mod",
-        "--mount=type=tmpfs,target=/go/pkg/mod", "--mount=type=tmpfs,TARGET=/root/.cache/go-build",
+        "--mount=type=bind,from=deps,source=/go/pkg/mod,target=/go/pkg/mod",
+        "--mount=target=/go/pkg/mod",
+        "--mount=type=tmpfs,target=/go/pkg/mod",
+        "--mount=type=tmpfs,TARGET=/root/.cache/go-build",
         "--mount=type=cache,target=$UNSET",
     ],
 )

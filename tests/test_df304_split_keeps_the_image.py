@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
-
 from conftest import REAL, requires_corpus
 from test_corpus_fixes import context_for
+
 from dockerfix.knowledge.baseimages import identify, resolved_reference
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
@@ -49,13 +49,15 @@ def test_a_split_of_an_alpine_node_image_keeps_node_in_the_final_stage(number):
     assert provided == "node", f"the final stage runs {needed} on {parse_text(result.text).stages[-1].base_image}"
 
 
-@pytest.mark.parametrize("jdk, runtime", [
-    ("eclipse-temurin:21-jdk-alpine", "eclipse-temurin:21-jre-alpine"),  # the JRE tag the shipped sizes list
-    ("eclipse-temurin:17-jdk-alpine", "eclipse-temurin:17-jdk-alpine"),  # no data shows a 17-jre-alpine tag
-])
+@pytest.mark.parametrize(
+    "jdk, runtime",
+    [
+        ("eclipse-temurin:21-jdk-alpine", "eclipse-temurin:21-jre-alpine"),  # the JRE tag the shipped sizes list
+        ("eclipse-temurin:17-jdk-alpine", "eclipse-temurin:17-jdk-alpine"),  # no data shows a 17-jre-alpine tag
+    ],
+)
 def test_a_split_of_an_alpine_jdk_runs_the_jar_on_a_jre_the_data_knows(jdk, runtime):
-    text = (f"FROM {jdk}\nWORKDIR /src\nCOPY . .\nRUN ./mvnw -B package\n"
-            "CMD [\"java\", \"-jar\", \"/src/target/app.jar\"]\n")
+    text = f'FROM {jdk}\nWORKDIR /src\nCOPY . .\nRUN ./mvnw -B package\nCMD ["java", "-jar", "/src/target/app.jar"]\n'
     result = fixed(text)
     assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
     assert parse_text(result.text).stages[-1].base_image == runtime
@@ -64,8 +66,11 @@ def test_a_split_of_an_alpine_jdk_runs_the_jar_on_a_jre_the_data_knows(jdk, runt
 
 def stage_names(text: str) -> list[tuple[str, str]]:
     """(name, base image) of every named stage, as BuildKit reads them."""
-    return [(node.value[2].lower(), node.value[0]) for node in dockerfile.parse_string(text)
-            if node.cmd == "FROM" and len(node.value) == 3]
+    return [
+        (node.value[2].lower(), node.value[0])
+        for node in dockerfile.parse_string(text)
+        if node.cmd == "FROM" and len(node.value) == 3
+    ]
 
 
 @requires_corpus
@@ -87,9 +92,11 @@ def test_a_split_keeps_every_stage_name_on_the_stage_it_named():
 
 def test_the_build_stage_takes_no_name_already_in_the_file_in_any_case():
     """BuildKit compares stage names case-insensitively: `AS BUILD` and `AS build` are one name (an error)."""
-    text = ("FROM alpine:3.21 AS BUILD\nRUN echo tools > /tools\nFROM alpine:3.21 AS Builder\nRUN echo more > /more\n"
-            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nCOPY --from=compile /x /x\nRUN CGO_ENABLED=0 go build -o /out/app .\n"
-            "CMD [\"/out/app\"]\n")
+    text = (
+        "FROM alpine:3.21 AS BUILD\nRUN echo tools > /tools\nFROM alpine:3.21 AS Builder\nRUN echo more > /more\n"
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nCOPY --from=compile /x /x\nRUN CGO_ENABLED=0 go build -o /out/app .\n"
+        'CMD ["/out/app"]\n'
+    )
     result = fixed(text)
     assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
     after = stage_names(result.text)
@@ -102,16 +109,20 @@ def test_the_build_stage_takes_no_name_already_in_the_file_in_any_case():
 AFTER_THE_BUILD = {
     "go-generated-config": (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\n"
-        "RUN go run ./gen > /etc/app.conf\nCMD [\"/out/app\"]\n"),
+        'RUN go run ./gen > /etc/app.conf\nCMD ["/out/app"]\n'
+    ),
     "go-generated-config-one-run": (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
-        "RUN CGO_ENABLED=0 go build -o /out/app . && go run ./gen > /etc/app.conf\nCMD [\"/out/app\"]\n"),
+        'RUN CGO_ENABLED=0 go build -o /out/app . && go run ./gen > /etc/app.conf\nCMD ["/out/app"]\n'
+    ),
     "go-echo-to-etc": (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
-        "RUN CGO_ENABLED=0 go build -o /out/app . && echo \"mode=prod\" > /etc/app.conf\nCMD [\"/out/app\"]\n"),
+        'RUN CGO_ENABLED=0 go build -o /out/app . && echo "mode=prod" > /etc/app.conf\nCMD ["/out/app"]\n'
+    ),
     "node-global-tool": (
         "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN npm run build\nRUN npm install -g serve\n"
-        "CMD [\"serve\", \"-s\", \"dist\"]\n"),
+        'CMD ["serve", "-s", "dist"]\n'
+    ),
 }
 
 
@@ -136,21 +147,25 @@ def test_a_global_install_merged_into_the_build_run_keeps_the_split_display_only
 
 def test_a_tidy_build_run_still_splits():
     """Commands after the build that only touch the artifact or remove files do not stop the split."""
-    text = ("FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
-            "RUN CGO_ENABLED=0 go build -o /tmp/app . && mv /tmp/app /out/app && chmod 0755 /out/app && rm -rf /root/.cache\n"
-            "CMD [\"/out/app\"]\n")
+    text = (
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
+        "RUN CGO_ENABLED=0 go build -o /tmp/app . && mv /tmp/app /out/app && chmod 0755 /out/app && rm -rf /root/.cache\n"
+        'CMD ["/out/app"]\n'
+    )
     result = fixed(text)
     assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
     assert parse_text(result.text).stages[-1].base_image == "scratch"
 
 
-@pytest.mark.parametrize("build, jre", [
-    ("maven:3.9-eclipse-temurin-21", "eclipse-temurin:21-jre"),  # listed in the shipped measurements
-    ("maven:3.9-eclipse-temurin-11", None),  # no data shows eclipse-temurin:11-jre: the split is only shown
-])
+@pytest.mark.parametrize(
+    "build, jre",
+    [
+        ("maven:3.9-eclipse-temurin-21", "eclipse-temurin:21-jre"),  # listed in the shipped measurements
+        ("maven:3.9-eclipse-temurin-11", None),  # no data shows eclipse-temurin:11-jre: the split is only shown
+    ],
+)
 def test_a_java_split_writes_only_a_jre_tag_the_data_shows(build, jre):
-    text = (f"FROM {build}\nWORKDIR /src\nCOPY . .\nRUN mvn -B package\n"
-            "CMD [\"java\", \"-jar\", \"/src/target/app.jar\"]\n")
+    text = f'FROM {build}\nWORKDIR /src\nCOPY . .\nRUN mvn -B package\nCMD ["java", "-jar", "/src/target/app.jar"]\n'
     result = fixed(text)
     if jre is None:
         assert not [f for f in result.applied if f.code == "DF304"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
+from conftest import all_corpus_files, corpus_id, requires_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import all_corpus_files, corpus_id, requires_corpus
 from dockerfix.rewriter.document import BlankLine, Comment, Directive, Document, Instruction, parse, parse_text
 from dockerfix.rewriter.source import Source, SourceError
 
@@ -26,8 +26,16 @@ def assert_tiles(document: Document) -> None:
 
 def buildkit_view(commands) -> list[tuple]:
     return [
-        (c.cmd, c.sub_cmd, c.json, c.start_line, c.end_line, c.flags, c.value,
-         tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs))
+        (
+            c.cmd,
+            c.sub_cmd,
+            c.json,
+            c.start_line,
+            c.end_line,
+            c.flags,
+            c.value,
+            tuple((h.name, h.file_descriptor, h.content) for h in c.heredocs),
+        )
         for c in commands
     ]
 
@@ -40,9 +48,16 @@ def binding_string(value: str) -> str:
 
 def our_view(document: Document) -> list[tuple]:
     return [
-        (i.keyword or None, i.parsed.sub_keyword, i.is_json, i.start_line, i.end_line, i.parsed.flags,
-         tuple(binding_string(v) for v in i.value),
-         tuple((h.name, h.header.file_descriptor, h.content) for h in i.heredocs))
+        (
+            i.keyword or None,
+            i.parsed.sub_keyword,
+            i.is_json,
+            i.start_line,
+            i.end_line,
+            i.parsed.flags,
+            tuple(binding_string(v) for v in i.value),
+            tuple((h.name, h.header.file_descriptor, h.content) for h in i.heredocs),
+        )
         for i in document.instructions
     ]
 
@@ -88,7 +103,7 @@ def test_corpus_rejections_are_exactly_buildkits():
 
 
 def test_elements_and_spans():
-    text = "\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\nRUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\nhello\nEOF\nCMD [\"python\"]"
+    text = '\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\nRUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\nhello\nEOF\nCMD ["python"]'
     source = Source.decode(text.encode("utf-8"))
     document = parse(source)
     assert source.bom and source.encode() == text.encode("utf-8")
@@ -96,9 +111,9 @@ def test_elements_and_spans():
     kinds = [type(element) for element in document.elements]
     assert kinds == [Directive, Directive, BlankLine, Instruction, Comment, Instruction, Instruction, Instruction]
     run = document.instructions[1]
-    assert run.flags[0].name == "mount" and document.text[run.flags[0].start:run.flags[0].end] == run.flags[0].text
+    assert run.flags[0].name == "mount" and document.text[run.flags[0].start : run.flags[0].end] == run.flags[0].text
     assert run.arguments == "pip install x"
-    assert document.text[run.arguments_start:run.header_end] == "pip install x"
+    assert document.text[run.arguments_start : run.header_end] == "pip install x"
     assert [line.number for line in run.comment_lines] == [7]
     assert run.leading_comments[0].text == "note"
     copy = document.instructions[2]
@@ -113,9 +128,9 @@ def test_offsets_map_through_continuations():
     script = run.arguments
     position = script.index("&&")
     source_offset = run.arguments_to_source(position)
-    assert document.text[source_offset:source_offset + 2] == "&&"
+    assert document.text[source_offset : source_offset + 2] == "&&"
     end = run.arguments_to_source(len(script), end=True)
-    assert document.text[end - 3:end] == "two"
+    assert document.text[end - 3 : end] == "two"
 
 
 @pytest.mark.parametrize(
@@ -150,11 +165,52 @@ def test_undecodable_input_is_located(data, line, column):
 
 # --- generated Dockerfiles ---------------------------------------------------------------------------------------
 
-KEYWORDS = ["FROM", "from", "RUN", "run", "Run", "COPY", "ADD", "ENV", "ARG", "LABEL", "WORKDIR", "USER", "EXPOSE",
-            "CMD", "ENTRYPOINT", "VOLUME", "SHELL", "ONBUILD RUN", "HEALTHCHECK CMD", "STOPSIGNAL", "MAINTAINER", "BOGUS"]
-FLAGS = ["--mount=type=cache,target=/root/.cache", "--from=build", "--chown=1:1", "--chmod=755", "--link",
-         "--platform=$BUILDPLATFORM", "--network=none", "--security=insecure"]
-EXPANSIONS = ["${##}", "${#}", "${x#a}", "${x%%a}", "${x/a/b}", "${x:#a}", "${x:/a/b}", "${x:-${y#a}}", "${x?a}", "${!}"]
+KEYWORDS = [
+    "FROM",
+    "from",
+    "RUN",
+    "run",
+    "Run",
+    "COPY",
+    "ADD",
+    "ENV",
+    "ARG",
+    "LABEL",
+    "WORKDIR",
+    "USER",
+    "EXPOSE",
+    "CMD",
+    "ENTRYPOINT",
+    "VOLUME",
+    "SHELL",
+    "ONBUILD RUN",
+    "HEALTHCHECK CMD",
+    "STOPSIGNAL",
+    "MAINTAINER",
+    "BOGUS",
+]
+FLAGS = [
+    "--mount=type=cache,target=/root/.cache",
+    "--from=build",
+    "--chown=1:1",
+    "--chmod=755",
+    "--link",
+    "--platform=$BUILDPLATFORM",
+    "--network=none",
+    "--security=insecure",
+]
+EXPANSIONS = [
+    "${##}",
+    "${#}",
+    "${x#a}",
+    "${x%%a}",
+    "${x/a/b}",
+    "${x:#a}",
+    "${x:/a/b}",
+    "${x:-${y#a}}",
+    "${x?a}",
+    "${!}",
+]
 WORD = st.one_of(
     st.text(alphabet="abcxyz019_-./=$'\"{}[],:é\t \\#<`\u00a0", min_size=1, max_size=8).filter(lambda w: w.strip()),
     st.sampled_from(EXPANSIONS),  # which of these BuildKit's heredoc scan accepts decides whether a heredoc follows
@@ -167,8 +223,20 @@ def instruction(draw, newline):
     keyword = draw(st.sampled_from(KEYWORDS))
     parts = [keyword]
     parts += draw(st.lists(st.sampled_from(FLAGS), max_size=2))
-    if draw(st.booleans()) and keyword.split()[-1].upper() in ("RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "VOLUME", "SHELL"):
-        parts.append("[" + ", ".join(f'"{w}"' for w in draw(st.lists(st.sampled_from(["a", "b c", "/x"]), min_size=1, max_size=3))) + "]")
+    if draw(st.booleans()) and keyword.split()[-1].upper() in (
+        "RUN",
+        "CMD",
+        "ENTRYPOINT",
+        "COPY",
+        "ADD",
+        "VOLUME",
+        "SHELL",
+    ):
+        parts.append(
+            "["
+            + ", ".join(f'"{w}"' for w in draw(st.lists(st.sampled_from(["a", "b c", "/x"]), min_size=1, max_size=3)))
+            + "]"
+        )
     else:
         parts += draw(st.lists(WORD, min_size=1, max_size=4))
     heredocs = []
@@ -177,11 +245,22 @@ def instruction(draw, newline):
         marker = draw(st.sampled_from([f"<<{name}", f"<<-{name}", f"<<'{name}'", f'<<"{name}"']))
         parts.insert(len(parts) - 1 if len(parts) > 2 else len(parts), marker)
         body = draw(st.lists(st.sampled_from(["echo hi", "\tindented", "", "# not a comment", "RUN no"]), max_size=3))
-        heredocs.append(newline.join(body + ([f"\t{name}"] if marker.startswith("<<-") and draw(st.booleans()) else [name])))
+        heredocs.append(
+            newline.join(body + ([f"\t{name}"] if marker.startswith("<<-") and draw(st.booleans()) else [name]))
+        )
     # join words with spaces, continuation lines, comment lines and blank lines in between
     text = parts[0]
     for part in parts[1:]:
-        joint = draw(st.sampled_from([" ", " \\" + newline + "  ", " \\" + newline + "# c" + newline + "  ", " \\  " + newline + newline + " "]))
+        joint = draw(
+            st.sampled_from(
+                [
+                    " ",
+                    " \\" + newline + "  ",
+                    " \\" + newline + "# c" + newline + "  ",
+                    " \\  " + newline + newline + " ",
+                ]
+            )
+        )
         text += joint + part
     return newline.join([text] + heredocs)
 
@@ -190,11 +269,20 @@ def instruction(draw, newline):
 def dockerfile_text(draw):
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     lines = []
-    directives = ["# syntax=docker/dockerfile:1", "# escape=\\", "# escape=`", "# check=skip=all", "# check=error=true", "#escape = `"]
+    directives = [
+        "# syntax=docker/dockerfile:1",
+        "# escape=\\",
+        "# escape=`",
+        "# check=skip=all",
+        "# check=error=true",
+        "#escape = `",
+    ]
     lines += draw(st.lists(st.sampled_from(directives), max_size=3))
     lines.append("FROM base")
     for _ in range(draw(st.integers(1, 5))):
-        lines.append(draw(st.one_of(instruction(newline), st.sampled_from(["", "# comment", "  # indented comment", "   "]))))
+        lines.append(
+            draw(st.one_of(instruction(newline), st.sampled_from(["", "# comment", "  # indented comment", "   "])))
+        )
     text = newline.join(lines)
     if draw(st.booleans()):
         text += newline
@@ -203,7 +291,11 @@ def dockerfile_text(draw):
     return text
 
 
-@settings(max_examples=int(__import__("os").environ.get("DOCKERFIX_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=int(__import__("os").environ.get("DOCKERFIX_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(dockerfile_text())
 def test_generated_round_trip_and_buildkit_agreement(text):
     data = text.encode("utf-8")

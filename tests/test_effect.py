@@ -45,12 +45,16 @@ def _row(project: str) -> dict:
     if os.geteuid() != 0:
         pytest.skip("building the projects needs root (a private dockerd)")
     if current_engine.prepared_root() is None:
-        pytest.skip(f"the current engine is not prepared in {current_engine.root_folder()} (python3 dockerfix/verify/current_engine.py prepare)")
+        pytest.skip(
+            f"the current engine is not prepared in {current_engine.root_folder()} (python3 dockerfix/verify/current_engine.py prepare)"
+        )
     if not _effect().stand_ins_tarball().exists():
         pytest.skip("the stand-in base images are not prepared (python bench/effect.py prepare)")
     bench = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "effect.py"), "--only", str(PROJECTS / project)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         stdout, stderr = bench.communicate(timeout=RUN_SECONDS)

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import plugin_site
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import plugin_site
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse_text
@@ -32,7 +32,9 @@ class UppercaseKeyword(Rule):
             if instruction.keyword != instruction.keyword.upper():
                 start = instruction.start
                 end = start + len(instruction.keyword)
-                yield self.finding("lower case", start, end, self.fix("upper-case", [Edit(start, end, instruction.keyword.upper())]))
+                yield self.finding(
+                    "lower case", start, end, self.fix("upper-case", [Edit(start, end, instruction.keyword.upper())])
+                )
                 return
 
 
@@ -46,7 +48,9 @@ class BreaksTheFile(Rule):
     def check(self, document, context):
         for run in document.instructions:
             if run.cmd == "run" and "<<" not in run.arguments:
-                yield self.finding("x", run.start, run.end, self.fix("break", [Edit.insert(run.arguments_start, "<<EOF ")]))
+                yield self.finding(
+                    "x", run.start, run.end, self.fix("break", [Edit.insert(run.arguments_start, "<<EOF ")])
+                )
 
 
 class UnsafeAppend(Rule):
@@ -141,7 +145,9 @@ class PrefixesRuns(Rule):
     def check(self, document, context):
         for run in document.instructions:
             if run.cmd == "run" and not run.arguments.startswith("echo 0;"):
-                yield self.finding("x", run.start, run.end, self.fix("prefix", [Edit.insert(run.arguments_start, "echo 0; ")]))
+                yield self.finding(
+                    "x", run.start, run.end, self.fix("prefix", [Edit.insert(run.arguments_start, "echo 0; ")])
+                )
 
 
 def test_a_sound_fix_touching_a_broken_one_still_applies():
@@ -156,7 +162,9 @@ def test_a_sound_fix_touching_a_broken_one_still_applies():
 
 def test_a_fix_known_broken_reserves_no_text_in_later_passes():
     """In the second pass DF902's title is known broken: it must not keep DF907's fix out again."""
-    result = engine.fix(Source("from a\nrun echo 1\nrun echo 2\n"), [UppercaseKeyword(), BreaksTheFile(), PrefixesRuns()])
+    result = engine.fix(
+        Source("from a\nrun echo 1\nrun echo 2\n"), [UppercaseKeyword(), BreaksTheFile(), PrefixesRuns()]
+    )
     assert result.text == "FROM a\nRUN echo 0; echo 1\nRUN echo 0; echo 2\n" and result.converged
 
 
@@ -165,7 +173,9 @@ def test_one_buggy_fix_title_is_reported_once():
     parses and one report, not 200."""
     text = "FROM a\n" + "RUN echo 1\nENV X=1\n" * 200
     result = engine.fix(Source(text), [SwallowsAfterEveryRun()])
-    assert [failure.code for failure in result.failures] == ["DF906"] and "line 3 (`ENV X=1`)" in result.failures[0].message
+    assert [failure.code for failure in result.failures] == ["DF906"] and "line 3 (`ENV X=1`)" in result.failures[
+        0
+    ].message
     assert result.text == text and not result.applied
 
 
@@ -176,10 +186,21 @@ def test_merge_leaving_an_escape_before_blanks_keeps_the_next_instruction():
     result = engine.fix(Source(text), Selection(select=("DF101",)).rules())
     after = engine.parse(Source(result.text))
     assert [instruction.keyword for instruction in after.instructions][-1] == "ENV"
-    assert engine.disturbed_instruction(engine.parse(Source(text)), [e for f in result.applied for e in f.fix.edits], after) is None
+    assert (
+        engine.disturbed_instruction(
+            engine.parse(Source(text)), [e for f in result.applied for e in f.fix.edits], after
+        )
+        is None
+    )
 
 
-@given(st.lists(st.sampled_from(["RUN echo 1", "ENV X=1", "COPY . /x", "run true", "# note", "", "LABEL a=b \\", "  b=c"]), max_size=12), st.booleans())
+@given(
+    st.lists(
+        st.sampled_from(["RUN echo 1", "ENV X=1", "COPY . /x", "run true", "# note", "", "LABEL a=b \\", "  b=c"]),
+        max_size=12,
+    ),
+    st.booleans(),
+)
 def test_invariant_holds_for_sound_fixes_and_catches_swallowing_ones(lines, final_newline):
     """Upper-casing keywords never disturbs another instruction; appending a continuation to a RUN that is
     followed by another instruction always does (and appending to a last line without a line ending is an edit of
@@ -225,7 +246,9 @@ def test_selection_longest_prefix_wins():
 
 
 def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
-    site = plugin_site(tmp_path, '''
+    site = plugin_site(
+        tmp_path,
+        '''
         from dockerfix.rewriter.rule import Rule
 
         class NoMaintainer(Rule):
@@ -238,12 +261,17 @@ def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
                         yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
-    ''')
+    ''',
+    )
     (tmp_path / "Dockerfile").write_text("FROM a\nMAINTAINER me\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
-    listing = subprocess.run([sys.executable, "-m", "dockerfix", "--list-rules"], env=environment, capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "dockerfix", "--list-rules"], env=environment, capture_output=True, text=True
+    )
     assert "DF950  no-maintainer" in listing.stdout, listing.stderr
-    run = subprocess.run([sys.executable, "-m", "dockerfix", "Dockerfile"], cwd=tmp_path, env=environment, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "dockerfix", "Dockerfile"], cwd=tmp_path, env=environment, capture_output=True, text=True
+    )
     assert "Dockerfile:2:1: DF950 MAINTAINER is deprecated" in run.stdout
 
 

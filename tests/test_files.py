@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from test_cli import CLEAN, MERGEABLE, MERGED, dockerfix, write
 
 from dockerfix.rewriter.files import FileError, read_regular, replace_file
-from test_cli import CLEAN, MERGEABLE, MERGED, dockerfix, write
 
 OTHER_USER, OTHER_GROUP = 12345, 12346
 
@@ -139,10 +139,12 @@ def dockerfix_as(user: int, *arguments: str, cwd: Path) -> subprocess.CompletedP
 
 def test_line_endings_bom_and_untouched_text_are_kept(tmp_path):
     """Everything a fix does not change stays byte for byte: CRLF, a BOM, trailing blanks, no final newline."""
-    original = "\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nCMD [\"sh\"]"
+    original = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nCMD ["sh"]'
     target = write(tmp_path / "Dockerfile", original.encode())
     assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 0
-    expected = "\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app \\\r\n    && chmod 755 /app\r\nCMD [\"sh\"]"
+    expected = (
+        '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app \\\r\n    && chmod 755 /app\r\nCMD ["sh"]'
+    )
     assert target.read_bytes() == expected.encode()
 
 
@@ -158,7 +160,10 @@ def test_the_bot_reads_a_hostile_repository_without_hanging(tmp_path):
     """Issue 15 items 5 and 17 through the bot: an ignore file linked to /dev/zero (it ate memory until the bot died
     with an empty message) and a requirements file including itself from above (it looped forever)."""
     repository = tmp_path / "repository"
-    write(repository / "Dockerfile", "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n" + MERGEABLE.split("\n", 1)[1])
+    write(
+        repository / "Dockerfile",
+        "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n" + MERGEABLE.split("\n", 1)[1],
+    )
     write(repository / "requirements.txt", "-r ../requirements.txt\nflask\n")
     (repository / ".dockerignore").symlink_to("/dev/zero")
     git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]

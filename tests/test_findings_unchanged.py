@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import requires_corpus
 from findings_snapshot import SNAPSHOT, corpus_files, key, record
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from conftest import requires_corpus
 from fuzzing import KINDS, TOKENS, Mutation, corpus_files, judge, mutate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 MUTATION = st.builds(
     Mutation,

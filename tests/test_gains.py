@@ -17,10 +17,23 @@ DATA = resources.files("dockerfix").joinpath("data")
 # `apt-get install -s PACKAGE` minus `apt-get install -s --no-install-recommends PACKAGE` (new packages only), run in
 # debootstrap --variant=minbase chroots over the indexes shipped (bench/gains_vs_apt.py prints the full comparison).
 APT_DROPS = {
-    ("bookworm", "curl"): {"ca-certificates", "krb5-locales", "libldap-common", "libsasl2-modules", "openssl",
-                           "publicsuffix"},
-    ("trixie", "gcc"): {"libc-dev-bin", "libc6-dev", "libcrypt-dev", "linux-libc-dev", "manpages", "manpages-dev",
-                        "rpcsvc-proto"},
+    ("bookworm", "curl"): {
+        "ca-certificates",
+        "krb5-locales",
+        "libldap-common",
+        "libsasl2-modules",
+        "openssl",
+        "publicsuffix",
+    },
+    ("trixie", "gcc"): {
+        "libc-dev-bin",
+        "libc6-dev",
+        "libcrypt-dev",
+        "linux-libc-dev",
+        "manpages",
+        "manpages-dev",
+        "rpcsvc-proto",
+    },
     ("trixie", "nginx"): {"krb5-locales", "libpam-cap"},
 }
 
@@ -137,7 +150,9 @@ def test_apt_lists_are_measured_per_release_and_unknown_elsewhere():
 def test_cache_gains_come_from_measurements_covering_the_install():
     express = gains.package_cache_gain("npm", ["express"])
     row = next(row for row in gains.sidecar()["caches"]["npm"]["measurements"] if row["packages"] == ["express"])
-    assert express == gains.ByteGain(row["bytes"], express.basis) and not express.at_least and row["date"] in express.basis
+    assert (
+        express == gains.ByteGain(row["bytes"], express.basis) and not express.at_least and row["date"] in express.basis
+    )
     more = gains.package_cache_gain("npm", ["express", "cors"])
     assert more.at_least and more.bytes == express.bytes
     both = gains.package_cache_gain("pip", ["Flask", "requests"])

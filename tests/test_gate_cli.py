@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from test_cli import MERGEABLE, dockerfix, write
 
 
@@ -25,8 +24,12 @@ def test_help_lists_every_command(tmp_path):
 @pytest.mark.parametrize("command", ["check", "lsp", "bot", "verify", "completion"])
 def test_each_command_prints_its_own_help_and_does_nothing_else(tmp_path, command):
     result = subprocess.run(
-        [sys.executable, "-m", "dockerfix", command, "--help"], cwd=tmp_path, stdin=subprocess.PIPE,
-        capture_output=True, timeout=60, env={**os.environ, "CI": "true"},
+        [sys.executable, "-m", "dockerfix", command, "--help"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "CI": "true"},
     )
     assert result.returncode == 0, result.stderr.decode()
     assert result.stdout.decode().startswith(f"usage: dockerfix {command}")
@@ -43,11 +46,18 @@ def test_check_command_and_the_flags_without_it_agree(tmp_path):
 def test_a_piped_check_loads_no_library_of_the_other_commands(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "dockerfix", "check", "Dockerfile"], cwd=tmp_path, capture_output=True,
-        timeout=120, env={**os.environ, "CI": "true"},
+        [sys.executable, "-X", "importtime", "-m", "dockerfix", "check", "Dockerfile"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "CI": "true"},
     )
     assert result.returncode == 1
-    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.decode().splitlines()
+        if line.startswith("import time:")
+    }
     assert "dockerfix.cli" in imported
     assert not {module.split(".")[0] for module in imported} & {"jinja2", "httpx", "pygls", "lsprotocol", "rich", "jwt"}
 
@@ -56,7 +66,9 @@ def on_a_terminal(arguments: list[str], cwd) -> str:
     """What the command prints to a real (pseudo) terminal, as a person would see it."""
     controller, terminal = pty.openpty()
     environment = {key: value for key, value in os.environ.items() if key not in {"CI", "NO_COLOR", "GITHUB_ACTIONS"}}
-    process = subprocess.Popen([sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, stdout=terminal, stderr=terminal, env=environment)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, stdout=terminal, stderr=terminal, env=environment
+    )
     os.close(terminal)
     received = b""
     while True:

@@ -6,13 +6,22 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from dockerfix.rewriter.discovery import walk
 from test_cli import CLEAN, MERGEABLE, dockerfix, write
 
+from dockerfix.rewriter.discovery import walk
+
 NAMES = [
-    "Dockerfile", "Dockerfile.prod", "Dockerfile-prod", "dockerfile", "dockerfile.prod", "dockerfile-dev",
-    "api.Dockerfile", "api.dockerfile", "Containerfile", "Containerfile.dev", "dev.Containerfile",
+    "Dockerfile",
+    "Dockerfile.prod",
+    "Dockerfile-prod",
+    "dockerfile",
+    "dockerfile.prod",
+    "dockerfile-dev",
+    "api.Dockerfile",
+    "api.dockerfile",
+    "Containerfile",
+    "Containerfile.dev",
+    "dev.Containerfile",
 ]
 
 
@@ -24,7 +33,9 @@ def test_every_common_dockerfile_name_is_found_and_checked(tmp_path, name):
     assert f"service/{name}" in result.stdout.decode()
 
 
-@pytest.mark.parametrize("name, kind", [("dockerfile.py", "source code"), ("Dockerfile.j2", "a template"), ("Dockerfile.tmpl", "a template")])
+@pytest.mark.parametrize(
+    "name, kind", [("dockerfile.py", "source code"), ("Dockerfile.j2", "a template"), ("Dockerfile.tmpl", "a template")]
+)
 def test_a_file_named_like_a_dockerfile_that_is_not_one_is_skipped_with_a_note(tmp_path, name, kind):
     write(tmp_path / name, "{% if x %}\nFROM {{ image }}\n{% endif %}\n")
     write(tmp_path / "Dockerfile", CLEAN)

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import plugin_site
-from dockerfix.rewriter.registry import all_rules
 from test_cli import CLEAN, MERGEABLE, dockerfix, write
+
+from dockerfix.rewriter.registry import all_rules
 
 # apt cleanup and no-install-recommends: findings whose fixes are all unsafe, so nothing changes without --unsafe-fixes
 UNSAFE_ONLY = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
@@ -55,7 +55,11 @@ def test_an_unknown_code_in_the_configuration_is_an_error_naming_file_and_key(tm
     write(tmp_path / ".dockerfix.toml", f'{key} = ["XYZ999"]\n')
     result = dockerfix("Dockerfile", cwd=tmp_path)
     assert result.returncode == 2
-    assert ".dockerfix.toml" in result.stderr.decode() and "XYZ999" in result.stderr.decode() and key in result.stderr.decode()
+    assert (
+        ".dockerfix.toml" in result.stderr.decode()
+        and "XYZ999" in result.stderr.decode()
+        and key in result.stderr.decode()
+    )
 
 
 def test_an_unknown_code_in_per_file_ignores_is_an_error(tmp_path):
@@ -98,7 +102,9 @@ def test_every_rule_code_is_a_valid_selector(tmp_path):
 
 
 def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
-    site = plugin_site(tmp_path, '''
+    site = plugin_site(
+        tmp_path,
+        '''
         from dockerfix.rewriter.rule import Rule
 
         class Maintainer(Rule):
@@ -112,14 +118,19 @@ def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
                         yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
-    ''', module="opt_in_rules")
+    ''',
+        module="opt_in_rules",
+    )
     write(tmp_path / "Dockerfile", "FROM debian:bookworm\nMAINTAINER me\n")
     environment = {"PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
 
     def codes(*arguments):
         result = subprocess.run(
-            [sys.executable, "-m", "dockerfix", "--output-format", "json", *arguments, "Dockerfile"], cwd=tmp_path,
-            capture_output=True, env={**os.environ, **environment}, timeout=120,
+            [sys.executable, "-m", "dockerfix", "--output-format", "json", *arguments, "Dockerfile"],
+            cwd=tmp_path,
+            capture_output=True,
+            env={**os.environ, **environment},
+            timeout=120,
         )
         return {finding["code"] for item in json.loads(result.stdout)["files"] for finding in item["findings"]}
 

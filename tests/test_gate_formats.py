@@ -8,7 +8,6 @@ from importlib.resources import files
 from xml.etree import ElementTree
 
 import jsonschema
-
 from test_cli import dockerfix, write
 
 # the OASIS schema, errata 01, from a package: never typed by hand
@@ -27,10 +26,14 @@ def test_sarif_is_valid_against_the_official_schema_with_relative_encoded_uris(t
     run = sarif["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == folder.as_uri() + "/"
     locations = [entry["locations"][0]["physicalLocation"]["artifactLocation"] for entry in run["results"]]
-    assert locations and all(location == {"uri": "svc%20%231/Dockerfile", "uriBaseId": "%SRCROOT%"} for location in locations)
+    assert locations and all(
+        location == {"uri": "svc%20%231/Dockerfile", "uriBaseId": "%SRCROOT%"} for location in locations
+    )
     rules = run["tool"]["driver"]["rules"]
     assert all(rule["help"]["text"] and rule["shortDescription"]["text"] for rule in rules)
-    assert {entry["ruleId"]: rules[entry["ruleIndex"]]["id"] for entry in run["results"]} == {entry["ruleId"]: entry["ruleId"] for entry in run["results"]}
+    assert {entry["ruleId"]: rules[entry["ruleIndex"]]["id"] for entry in run["results"]} == {
+        entry["ruleId"]: entry["ruleId"] for entry in run["results"]
+    }
 
 
 def test_sarif_of_an_unreadable_file_is_valid_and_says_the_run_failed(tmp_path):
@@ -53,7 +56,10 @@ def test_github_shows_at_most_ten_annotations_and_the_whole_table_in_the_job_sum
     table = summary.read_text()
     assert table.startswith("earlier step\n")  # appended, as GitHub expects of every step
     rows = [line for line in table.splitlines() if line.startswith("| warning |")]
-    json_findings = sum(len(item["findings"]) for item in json.loads(dockerfix("--output-format", "json", ".", cwd=tmp_path).stdout)["files"])
+    json_findings = sum(
+        len(item["findings"])
+        for item in json.loads(dockerfix("--output-format", "json", ".", cwd=tmp_path).stdout)["files"]
+    )
     assert len(rows) == json_findings > 10
     assert f"{json_findings - 10} more annotations" in result.stdout.decode()
 
@@ -93,7 +99,9 @@ def test_a_baseline_keeps_old_findings_quiet_across_moved_lines_and_reports_new_
     dockerfile.write_text(dockerfile.read_text() + "WORKDIR /w\nRUN pip install flask\n")
     new = dockerfix("--baseline", "baseline.json", "--output-format", "json", ".", cwd=tmp_path)
     assert new.returncode == 1
-    lines = {finding["range"]["start"]["line"] for item in json.loads(new.stdout)["files"] for finding in item["findings"]}
+    lines = {
+        finding["range"]["start"]["line"] for item in json.loads(new.stdout)["files"] for finding in item["findings"]
+    }
     assert lines == {8}, lines  # only the step added at the end
     write(tmp_path / "broken.json", "[]")
     assert dockerfix("--baseline", "broken.json", ".", cwd=tmp_path).returncode == 2

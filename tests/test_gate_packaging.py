@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 EXTRA_ONLY = {"pygls", "lsprotocol", "httpx", "pyjwt", "cryptography", "cffi"}
@@ -51,16 +50,24 @@ def test_the_wheel_installs_in_a_fresh_environment_with_only_the_cli_dependencie
     dockerfix = venv / "bin" / "dockerfix"
     assert run(dockerfix, "--version").stdout.startswith("dockerfix ")
     (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\nRUN mkdir /a\nRUN mkdir /b\n")
-    check = subprocess.run([dockerfix, "check", "Dockerfile"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [dockerfix, "check", "Dockerfile"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 1 and "DF101" in check.stdout
     for command, extra in (("lsp", "lsp"), ("bot", "bot")):
-        missing = subprocess.run([dockerfix, command], cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        missing = subprocess.run(
+            [dockerfix, command], cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
         assert missing.returncode == 2 and f"pip install 'dockerfix[{extra}]'" in missing.stderr, missing.stderr
 
 
 @pytest.mark.parametrize(
     "path, schema",
-    [(".github/workflows/release.yml", "vendor.github-workflows"), ("action.yml", "vendor.github-actions"), ("lint/action.yml", "vendor.github-actions")],
+    [
+        (".github/workflows/release.yml", "vendor.github-workflows"),
+        ("action.yml", "vendor.github-actions"),
+        ("lint/action.yml", "vendor.github-actions"),
+    ],
 )
 def test_workflows_and_actions_are_valid(path, schema):
     run(sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, REPO / path)

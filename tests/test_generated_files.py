@@ -33,7 +33,7 @@ def test_one_finding_names_what_the_template_should_fix_and_nothing_is_rewritten
     (finding,) = result.findings
     assert finding.code == "DF001" and finding.fix is None
     assert "2 findings here (DF102, DF103)" in finding.message and '"apply-templates.sh"' in finding.message
-    assert GENERATED[finding.start:finding.end] == HEADER.rstrip("\n")
+    assert GENERATED[finding.start : finding.end] == HEADER.rstrip("\n")
     assert result.text == GENERATED and not result.changed
     assert {f.code for f in fixed(BODY).findings} == {"DF102", "DF103"}  # the same body, not generated
 
@@ -103,7 +103,9 @@ def test_the_pipeline_reports_the_same_with_and_without_fixing(tmp_path):
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"]))
 async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options={"unsafeFixes": True}))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options={"unsafeFixes": True})
+    )
     yield
     await lsp_client.shutdown_session()
 
@@ -114,7 +116,9 @@ async def test_the_language_server_shows_one_diagnostic_and_offers_no_fix(client
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[URI]
     assert diagnostic.code == "DF001"
-    found = [action for action in await actions(client, GENERATED) if isinstance(action, lsp.CodeAction) and action.edit]
+    found = [
+        action for action in await actions(client, GENERATED) if isinstance(action, lsp.CodeAction) and action.edit
+    ]
     (suppress,) = found  # no fix, only the suppression, which works on the header
     assert suppress.title.startswith("Suppress DF001")
     assert fixed(apply(GENERATED, suppress.edit)).findings == ()

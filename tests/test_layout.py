@@ -33,7 +33,7 @@ def imported_modules(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join(relative_to[:-node.level])
+                base = ".".join(relative_to[: -node.level])
                 name = f"{base}.{node.module}" if node.module else base
             else:
                 name = node.module or ""
@@ -56,14 +56,20 @@ def test_no_surface_imports_another():
 def test_knowledge_and_engine_import_no_surface_nor_rule():
     for folder in ("rewriter", "knowledge"):
         for path in sorted((PACKAGE / folder).glob("*.py")):
-            forbidden = {name for name in imported_modules(path)
-                         if name.split(".")[1:2] and name.split(".")[1] in {"cli", "lsp", "bot", "rules"}}
+            forbidden = {
+                name
+                for name in imported_modules(path)
+                if name.split(".")[1:2] and name.split(".")[1] in {"cli", "lsp", "bot", "rules"}
+            }
             assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
 
 
 def test_no_rule_imports_another():
     """What two rules share is knowledge (dockerfix.knowledge), not one rule's module: a rule stays removable."""
     for path in sorted((PACKAGE / "rules").glob("df*.py")):
-        others = {name for name in imported_modules(path)
-                  if name.startswith("dockerfix.rules.df") and name.split(".")[2] != path.stem}
+        others = {
+            name
+            for name in imported_modules(path)
+            if name.startswith("dockerfix.rules.df") and name.split(".")[2] != path.stem
+        }
         assert not others, f"{path.name} imports {sorted(others)}"

@@ -35,14 +35,18 @@ async def pull_client(lsp_client: LanguageClient):
     capabilities = lsp.ClientCapabilities(
         text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities())
     )
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=capabilities, initialization_options={"unsafeFixes": True}))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=capabilities, initialization_options={"unsafeFixes": True})
+    )
     yield
     await lsp_client.shutdown_session()
 
 
 def open_document(client: LanguageClient, text: str, uri: str = URI, version: int = 1) -> None:
     client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=version, text=text))
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=version, text=text)
+        )
     )
 
 
@@ -63,17 +67,23 @@ def offset(text: str, position: lsp.Position) -> int:
 def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
     (change,) = edit.document_changes
     for text_edit in sorted(change.edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
-        text = text[: offset(text, text_edit.range.start)] + text_edit.new_text + text[offset(text, text_edit.range.end):]
+        text = (
+            text[: offset(text, text_edit.range.start)] + text_edit.new_text + text[offset(text, text_edit.range.end) :]
+        )
     return text
 
 
 def whole(text: str) -> lsp.Range:
-    return lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=len(text.splitlines()), character=0))
+    return lsp.Range(
+        start=lsp.Position(line=0, character=0), end=lsp.Position(line=len(text.splitlines()), character=0)
+    )
 
 
 async def actions(client: LanguageClient, text: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
     params = lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=URI), range=whole(text), context=lsp.CodeActionContext(diagnostics=[], only=only)
+        text_document=lsp.TextDocumentIdentifier(uri=URI),
+        range=whole(text),
+        context=lsp.CodeActionContext(diagnostics=[], only=only),
     )
     return await client.text_document_code_action_async(params)
 
@@ -113,7 +123,9 @@ async def test_incremental_changes_update_diagnostics(client: LanguageClient):
         range=lsp.Range(start=lsp.Position(line=2, character=0), end=lsp.Position(line=3, character=0)), text=""
     )
     client.text_document_did_change(
-        lsp.DidChangeTextDocumentParams(text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=2), content_changes=[change])
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=2), content_changes=[change]
+        )
     )
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert list(client.diagnostics[URI]) == []
@@ -149,22 +161,40 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
     assert URI not in pull_client.diagnostics  # pull clients are never pushed to
 
     generator = random.Random(7)
-    pieces = ["RUN ", "apt-get install -y x", " \\\n", "\n", "<<EOF", "EOF\n", "COPY . .\n", "é", "# c\n", "&& ", "\"", "FROM a\n"]
+    pieces = [
+        "RUN ",
+        "apt-get install -y x",
+        " \\\n",
+        "\n",
+        "<<EOF",
+        "EOF\n",
+        "COPY . .\n",
+        "é",
+        "# c\n",
+        "&& ",
+        '"',
+        "FROM a\n",
+    ]
     for version in range(2, 42):
         start = generator.randint(0, len(text))
         end = min(len(text), start + generator.randint(0, 6))
         insert = generator.choice(pieces)
         range_ = lsp.Range(start=position(text, start), end=position(text, end))
         text = text[:start] + insert + text[end:]
-        pull_client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-            text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=version),
-            content_changes=[lsp.TextDocumentContentChangePartial(range=range_, text=insert)],
-        ))
+        pull_client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=range_, text=insert)],
+            )
+        )
     report = await pull_client.text_document_diagnostic_async(
         lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=URI))
     )
     try:
-        expected = {f.code for f in pipeline.run_source(Source(text, str(FOLDER / "Dockerfile")), Settings(unsafe_fixes=True)).findings}
+        expected = {
+            f.code
+            for f in pipeline.run_source(Source(text, str(FOLDER / "Dockerfile")), Settings(unsafe_fixes=True)).findings
+        }
     except Exception:
         expected = {None}
     assert {item.code for item in report.items} == expected
@@ -173,7 +203,7 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
 def position(text: str, index: int) -> lsp.Position:
     before = text[:index]
     line = before.count("\n")
-    column = before[before.rfind("\n") + 1:]
+    column = before[before.rfind("\n") + 1 :]
     return lsp.Position(line=line, character=len(column.encode("utf-16-le")) // 2)
 
 
@@ -204,7 +234,9 @@ async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str
     (diagnostic,) = client.diagnostics[uri]
     assert diagnostic.code == "DF303" and "not pinned by digest" in diagnostic.message
     params = lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), range=whole(text), context=lsp.CodeActionContext(diagnostics=[])
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=whole(text),
+        context=lsp.CodeActionContext(diagnostics=[]),
     )
     quick = next(a for a in await client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
     assert apply(text, quick.edit) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
@@ -224,11 +256,15 @@ CLIENT_DIGEST = "sha256:" + "ab" * 32
 @pytest_lsp.fixture(config=SERVER)
 async def digest_client(lsp_client: LanguageClient):
     options = {"pin-digests": True, "digests": {"debian:bookworm": CLIENT_DIGEST}}
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=options))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=options)
+    )
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest.mark.asyncio
 async def test_rule_options_from_the_client(digest_client: LanguageClient):
-    await assert_digest_pinned(digest_client, Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-")), CLIENT_DIGEST)
+    await assert_digest_pinned(
+        digest_client, Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-")), CLIENT_DIGEST
+    )

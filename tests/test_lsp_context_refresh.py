@@ -27,14 +27,18 @@ def node_context(folder: Path) -> str:
 
 def codes(client: WireClient, uri: str) -> set[str]:
     """The codes of the next diagnostics published for ``uri``."""
-    published = client.next_message(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri)
+    published = client.next_message(
+        lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    )
     return {diagnostic.get("code") for diagnostic in published["params"]["diagnostics"]}
 
 
 def code_actions(client: WireClient, uri: str, only: list[str] | None = None) -> list[dict]:
     everything = {"start": {"line": 0, "character": 0}, "end": {"line": 4, "character": 0}}
-    return client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri}, "range": everything, "context": {"diagnostics": [], "only": only}})["result"]
+    return client.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": everything, "context": {"diagnostics": [], "only": only}},
+    )["result"]
 
 
 def path_of(uri: str) -> Path:
@@ -106,13 +110,20 @@ def test_reopening_a_document_reads_its_folder_again(tmp_path: Path):
 def test_a_pull_client_is_asked_to_pull_again_and_gets_the_new_findings(tmp_path: Path):
     uri = node_context(tmp_path)
     client = WireClient()
-    client.initialize({"workspace": {**WATCHES, "diagnostics": {"refreshSupport": True}},
-                       "textDocument": {"diagnostic": {}}}, options=OPTIONS)
+    client.initialize(
+        {"workspace": {**WATCHES, "diagnostics": {"refreshSupport": True}}, "textDocument": {"diagnostic": {}}},
+        options=OPTIONS,
+    )
     client.open(uri, NODE)
     pull = {"textDocument": {"uri": uri}}
     assert "DF204" in {item.get("code") for item in client.request("textDocument/diagnostic", pull)["result"]["items"]}
     (tmp_path / ".dockerignore").write_text("node_modules\nDockerfile\n.dockerignore\n")
-    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": (tmp_path / ".dockerignore").as_uri(), "type": CREATED}]})
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        {"changes": [{"uri": (tmp_path / ".dockerignore").as_uri(), "type": CREATED}]},
+    )
     client.next_message(lambda m: m.get("method") == "workspace/diagnostic/refresh")
-    assert "DF204" not in {item.get("code") for item in client.request("textDocument/diagnostic", pull)["result"]["items"]}
+    assert "DF204" not in {
+        item.get("code") for item in client.request("textDocument/diagnostic", pull)["result"]["items"]
+    }
     client.close()

@@ -17,8 +17,13 @@ NODE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
 pytestmark = pytest.mark.asyncio
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"])
 OPTIONS = {"unsafeFixes": True, "select": ["DF204"]}
-CREATES = lsp.ClientCapabilities(workspace=lsp.WorkspaceClientCapabilities(workspace_edit=lsp.WorkspaceEditClientCapabilities(
-    document_changes=True, resource_operations=[lsp.ResourceOperationKind.Create])))
+CREATES = lsp.ClientCapabilities(
+    workspace=lsp.WorkspaceClientCapabilities(
+        workspace_edit=lsp.WorkspaceEditClientCapabilities(
+            document_changes=True, resource_operations=[lsp.ResourceOperationKind.Create]
+        )
+    )
+)
 
 
 def context(name: str, ignore: str | None = None) -> str:
@@ -41,23 +46,35 @@ async def creating_client(lsp_client: LanguageClient):
 
 @pytest_lsp.fixture(config=SERVER)
 async def plain_client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=OPTIONS))
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=OPTIONS)
+    )
     yield
     await lsp_client.shutdown_session()
 
 
 async def code_actions(client: LanguageClient, uri: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=NODE)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=NODE)
+        )
+    )
     everything = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=4, character=0))
-    return await client.text_document_code_action_async(lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), range=everything, context=lsp.CodeActionContext(diagnostics=[], only=only)))
+    return await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=everything,
+            context=lsp.CodeActionContext(diagnostics=[], only=only),
+        )
+    )
 
 
 async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_client: LanguageClient):
     uri = context("create")
     ignore_uri = (FOLDER / "create" / ".dockerignore").as_uri()
-    (action,) = [action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")]
+    (action,) = [
+        action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
+    ]
     create, edit = action.edit.document_changes
     assert isinstance(create, lsp.CreateFile) and create.uri == ignore_uri and not create.options.overwrite
     assert edit.text_document.uri == ignore_uri and edit.text_document.version is None
@@ -71,7 +88,9 @@ async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_cli
 
 async def test_an_existing_ignore_file_is_replaced_whole(creating_client: LanguageClient):
     uri = context("extend", ignore="*.log\n!keep.log")
-    (action,) = [action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")]
+    (action,) = [
+        action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
+    ]
     (edit,) = action.edit.document_changes
     (text_edit,) = edit.edits
     assert text_edit.range.end == lsp.Position(line=1, character=len("!keep.log"))
@@ -93,10 +112,14 @@ async def test_an_ignore_file_with_a_byte_order_mark_is_edited_without_it(creati
     folder.mkdir()
     (folder / ".dockerignore").write_bytes("\ufeff*.log".encode())
     uri = context("bom")
-    (quick_fix,) = [action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")]
+    (quick_fix,) = [
+        action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
+    ]
     (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
     for action in (quick_fix, fix_all):
-        (edit,) = [change for change in action.edit.document_changes if change.text_document.uri.endswith("/.dockerignore")]
+        (edit,) = [
+            change for change in action.edit.document_changes if change.text_document.uri.endswith("/.dockerignore")
+        ]
         (text_edit,) = edit.edits
         assert text_edit.range.end == lsp.Position(line=0, character=len("*.log"))
         assert text_edit.new_text == "*.log\n**/node_modules\nDockerfile*\n.env\n"

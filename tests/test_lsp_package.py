@@ -13,6 +13,7 @@ from pathlib import Path
 import pygls
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lsp_wire import frame
 from lsprotocol import types as lsp
 from pygls.workspace import PositionCodec, TextDocument
 
@@ -20,11 +21,17 @@ import dockerfix
 from dockerfix.lsp.analysis import Analysis
 from dockerfix.lsp.diagnostics import Positions
 from dockerfix.rewriter.source import Source
-from lsp_wire import frame
 
 SERVER_PACKAGE = Path(dockerfix.__file__).parent / "lsp"
-NOT_FOR_THE_HANDSHAKE = {"dockerfix.rewriter.pipeline", "dockerfix.rewriter.engine", "dockerfix.rewriter.registry",
-                         "dockerfix.rewriter.document", "jinja2", "httpx", "rich"}
+NOT_FOR_THE_HANDSHAKE = {
+    "dockerfix.rewriter.pipeline",
+    "dockerfix.rewriter.engine",
+    "dockerfix.rewriter.registry",
+    "dockerfix.rewriter.document",
+    "jinja2",
+    "httpx",
+    "rich",
+}
 
 
 def private_names(tree: ast.AST) -> set[str]:
@@ -43,7 +50,11 @@ def names_pygls_defines() -> set[str]:
     for path in Path(pygls.__file__).parent.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         names |= private_names(tree)
-        names |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        names |= {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
         names |= {path.stem}
     return {name for name in names if name.startswith("_") and not name.startswith("__")}
 
@@ -59,7 +70,9 @@ def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libra
     importtime = tmp_path / "importtime"  # a file, not a pipe: the server must never block writing it
     server = subprocess.Popen(
         [sys.executable, "-X", "importtime", "-c", "from dockerfix.lsp import serve; serve([])"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=importtime.open("wb"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=importtime.open("wb"),
     )
     server.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
     server.stdin.flush()
@@ -80,13 +93,18 @@ def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libra
 
 
 @settings(max_examples=300, deadline=None)
-@given(lines=st.lists(st.text(alphabet=st.sampled_from("aZ \t\\é€😀\r"), max_size=12), min_size=1, max_size=4),
-       line=st.integers(1, 6), column=st.integers(1, 16), encoding=st.sampled_from(list(lsp.PositionEncodingKind)))
+@given(
+    lines=st.lists(st.text(alphabet=st.sampled_from("aZ \t\\é€😀\r"), max_size=12), min_size=1, max_size=4),
+    line=st.integers(1, 6),
+    column=st.integers(1, 16),
+    encoding=st.sampled_from(list(lsp.PositionEncodingKind)),
+)
 def test_positions_agree_with_pygls_codec_in_every_encoding(lines, line, column, encoding):
     """ASCII text is converted without counting code units: the result must be the codec's all the same."""
     text = "\n".join(lines)
     document = TextDocument("file:///Dockerfile", text, position_codec=PositionCodec(encoding))
     analysis = Analysis(version=None, source=Source(text))
     expected = document.position_codec.position_to_client_units(
-        text.splitlines(keepends=True), lsp.Position(line=line - 1, character=column - 1))
+        text.splitlines(keepends=True), lsp.Position(line=line - 1, character=column - 1)
+    )
     assert Positions(document, analysis).position(line, column) == expected

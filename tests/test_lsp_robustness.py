@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from lsp_wire import WireClient, frame, framed
 
 from dockerfix.lsp.framing import FRAME_START, FrameReader
-from lsp_wire import WireClient, frame, framed
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
 URI = (FOLDER / "Dockerfile").as_uri()
@@ -61,10 +61,16 @@ def body_of(message: dict) -> bytes:
 
 # Frames the specification allows, or that a robust reader accepts: the request in them is answered.
 ACCEPTED = {
-    "header name in lower case (HTTP header names are case-insensitive)": lambda body: b"content-length: %d\r\n\r\n" % len(body) + body,
-    "header name in upper case, blanks around the value": lambda body: b"CONTENT-LENGTH:  %d \r\n\r\n" % len(body) + body,
+    "header name in lower case (HTTP header names are case-insensitive)": lambda body: (
+        b"content-length: %d\r\n\r\n" % len(body) + body
+    ),
+    "header name in upper case, blanks around the value": lambda body: (
+        b"CONTENT-LENGTH:  %d \r\n\r\n" % len(body) + body
+    ),
     "lines ended by LF alone": lambda body: b"Content-Length: %d\n\n" % len(body) + body,
-    "a Content-Type header first": lambda body: b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+    "a Content-Type header first": lambda body: (
+        b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    ),
 }
 
 # Frames nobody can read: each costs itself only, the next request is answered.
@@ -94,15 +100,34 @@ def test_a_malformed_frame_costs_itself_only(client: WireClient, framing):
     assert "no LSP frame" in logged["params"]["message"]
 
 
-MESSAGES = st.lists(st.fixed_dictionaries({"jsonrpc": st.just("2.0"), "method": st.text(max_size=20),
-                                           "params": st.dictionaries(st.text(max_size=5), st.text(max_size=30), max_size=3)}),
-                     min_size=1, max_size=4)
-NOISE = st.binary(max_size=200) | st.sampled_from([b"\r\n", b"X-Header: 1\r\n", b"Content-Length: ", b"content-length:1",
-                                                   b"Content-Length: 12", b"\r\n\r\n{}", b"Content-Type: x\n"])
+MESSAGES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "jsonrpc": st.just("2.0"),
+            "method": st.text(max_size=20),
+            "params": st.dictionaries(st.text(max_size=5), st.text(max_size=30), max_size=3),
+        }
+    ),
+    min_size=1,
+    max_size=4,
+)
+NOISE = st.binary(max_size=200) | st.sampled_from(
+    [
+        b"\r\n",
+        b"X-Header: 1\r\n",
+        b"Content-Length: ",
+        b"content-length:1",
+        b"Content-Length: 12",
+        b"\r\n\r\n{}",
+        b"Content-Type: x\n",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(messages=MESSAGES, noise=st.lists(NOISE, min_size=1, max_size=3), cuts=st.lists(st.integers(0, 2000), max_size=6))
+@given(
+    messages=MESSAGES, noise=st.lists(NOISE, min_size=1, max_size=3), cuts=st.lists(st.integers(0, 2000), max_size=6)
+)
 def test_the_frame_reader_finds_every_frame_after_noise(messages: list[dict], noise: list[bytes], cuts: list[int]):
     """Noise (that holds no whole `Content-Length: N` line) before the frames, the stream cut into chunks anywhere:
     every frame after the noise is read whole."""
@@ -142,7 +167,9 @@ def test_a_short_content_length_is_a_parse_error_then_the_server_reads_on(client
 
 def test_a_long_content_length_swallows_the_next_request_which_is_still_answered(client: WireClient):
     """The body stops arriving before its announced length: once it stalls, the frame inside it is read."""
-    body = body_of(client.request_message("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN}))
+    body = body_of(
+        client.request_message("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN})
+    )
     client.write(b"Content-Length: %d\r\n\r\n" % (len(body) + 500) + body)
     assert_hover_answered(client)
 
@@ -163,10 +190,14 @@ def test_a_json_body_that_is_no_message_is_an_invalid_request(client: WireClient
     assert_hover_answered(client)
 
 
-@pytest.mark.parametrize("params", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000], ids=["array", "object"])
+@pytest.mark.parametrize(
+    "params", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000], ids=["array", "object"]
+)
 def test_deeply_nested_json_is_answered(client: WireClient, params: str):
     """Python's JSON decoder gives up on deep nesting with RecursionError, which must not end the reader."""
-    client.write(framed(b'{"jsonrpc": "2.0", "id": 99, "method": "textDocument/hover", "params": ' + params.encode() + b"}"))
+    client.write(
+        framed(b'{"jsonrpc": "2.0", "id": 99, "method": "textDocument/hover", "params": ' + params.encode() + b"}")
+    )
     error = client.next_message(lambda message: "error" in message)
     assert error["error"]["code"] in (PARSE_ERROR, INVALID_PARAMS)
     assert_hover_answered(client)
@@ -175,8 +206,9 @@ def test_deeply_nested_json_is_answered(client: WireClient, params: str):
 # ---- positions (item 23): every request is answered: InvalidParams outside LSP's uinteger, a result inside it
 
 
-POSITIONS = st.fixed_dictionaries({"line": st.integers(-2**40, 2**40), "character": st.integers(-2**40, 2**40)}) | st.fixed_dictionaries(
-    {"line": st.sampled_from(["one", None, [1], {"line": 1}]), "character": st.integers(0, 3)})
+POSITIONS = st.fixed_dictionaries(
+    {"line": st.integers(-(2**40), 2**40), "character": st.integers(-(2**40), 2**40)}
+) | st.fixed_dictionaries({"line": st.sampled_from(["one", None, [1], {"line": 1}]), "character": st.integers(0, 3)})
 
 
 def in_range(position: dict) -> bool:
@@ -187,8 +219,10 @@ def in_range(position: dict) -> bool:
 @given(start=POSITIONS, end=POSITIONS)
 def test_every_position_request_is_answered(session: WireClient, start: dict, end: dict):
     hover = session.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": start})
-    actions = session.request("textDocument/codeAction", {
-        "textDocument": {"uri": URI}, "range": {"start": start, "end": end}, "context": {"diagnostics": []}})
+    actions = session.request(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": URI}, "range": {"start": start, "end": end}, "context": {"diagnostics": []}},
+    )
     if in_range(start):
         assert "result" in hover
     else:
@@ -202,15 +236,28 @@ def test_every_position_request_is_answered(session: WireClient, start: dict, en
 def test_positions_past_the_end_are_answered_like_the_end(client: WireClient):
     """LSP: a character past the line's end means the line's end; a line past the last means the end too."""
     far = {"line": 10**6, "character": 10**9}
-    response = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": URI}, "range": {"start": {"line": 0, "character": 0}, "end": far}, "context": {"diagnostics": []}})
+    response = client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": URI},
+            "range": {"start": {"line": 0, "character": 0}, "end": far},
+            "context": {"diagnostics": []},
+        },
+    )
     assert any(action["title"].startswith("DF101:") for action in response["result"])
     assert client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": far})["result"] is None
 
 
 def test_a_change_with_hostile_positions_is_refused_and_the_document_kept(client: WireClient):
-    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [
-        {"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -4}}, "text": "x"}]})
+    client.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": URI, "version": 2},
+            "contentChanges": [
+                {"range": {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": -4}}, "text": "x"}
+            ],
+        },
+    )
     assert "didChange" in client.notification("window/logMessage")["params"]["message"]
     assert_hover_answered(client)
 
@@ -222,7 +269,9 @@ def test_a_document_that_is_not_open_is_never_read_from_disk(client: WireClient,
     """pygls reads an unknown URI from disk: a FIFO named Dockerfile blocked the protocol loop for good."""
     fifo = tmp_path / "Dockerfile"
     os.mkfifo(fifo)
-    response = client.request("textDocument/hover", {"textDocument": {"uri": fifo.as_uri()}, "position": {"line": 0, "character": 0}})
+    response = client.request(
+        "textDocument/hover", {"textDocument": {"uri": fifo.as_uri()}, "position": {"line": 0, "character": 0}}
+    )
     assert response["result"] is None
     assert_hover_answered(client)
 
@@ -239,7 +288,9 @@ def test_a_document_that_is_no_file_has_no_build_context_nor_configuration(tmp_p
 
 
 def published(client: WireClient, uri: str) -> list[dict]:
-    return client.next_message(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri)["params"]["diagnostics"]
+    return client.next_message(
+        lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == uri
+    )["params"]["diagnostics"]
 
 
 def test_a_document_above_max_document_size_gets_one_diagnostic_saying_so():
@@ -248,7 +299,10 @@ def test_a_document_above_max_document_size_gets_one_diagnostic_saying_so():
     client.open(URI, MERGEABLE * 3)
     (diagnostic,) = published(client, URI)
     assert "maxDocumentSize (100)" in diagnostic["message"] and f"{len(MERGEABLE) * 3:,} bytes" in diagnostic["message"]
-    assert client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN})["result"] is None
+    assert (
+        client.request("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN})["result"]
+        is None
+    )
     client.notify("workspace/didChangeConfiguration", {"settings": {"dockerfix": {"maxDocumentSize": 10**6}}})
     assert {d.get("code") for d in published(client, URI)} == {"DF101"}
     client.close()
@@ -273,8 +327,12 @@ def test_requests_are_answered_while_a_big_document_is_analysed():
     client.open(big, BIG)
     hover = hover_message(client)
     client.send(hover)
-    first = client.next_message(lambda m: m.get("id") == hover["id"] or (
-        m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == big))
+    first = client.next_message(
+        lambda m: (
+            m.get("id") == hover["id"]
+            or (m.get("method") == "textDocument/publishDiagnostics" and m["params"]["uri"] == big)
+        )
+    )
     assert first.get("id") == hover["id"] and "DF101" in first["result"]["contents"]["value"]
     assert published(client, big)
     client.close()
@@ -299,10 +357,20 @@ def test_an_analysis_a_newer_edit_made_moot_is_not_run():
     big = (FOLDER / "big.Dockerfile").as_uri()
     client.open(big, BIG)
     client.open(URI, MERGEABLE)
-    pulls = [client.request_message("textDocument/diagnostic", {"textDocument": {"uri": uri}}) for uri in (big, URI, URI)]
-    changes = [{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-        "textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": MERGEABLE + f"RUN echo {version}\n"}]}}
-        for version in (2, 3)]
+    pulls = [
+        client.request_message("textDocument/diagnostic", {"textDocument": {"uri": uri}}) for uri in (big, URI, URI)
+    ]
+    changes = [
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didChange",
+            "params": {
+                "textDocument": {"uri": URI, "version": version},
+                "contentChanges": [{"text": MERGEABLE + f"RUN echo {version}\n"}],
+            },
+        }
+        for version in (2, 3)
+    ]
     client.write(b"".join(frame(message) for message in (pulls[0], changes[0], pulls[1], changes[1], pulls[2])))
     big_pull, moot, newest = (client.response_to(pull["id"], timeout=60) for pull in pulls)
     assert {item.get("code") for item in big_pull["result"]["items"]} >= {"DF101"}
@@ -314,9 +382,17 @@ def test_an_analysis_a_newer_edit_made_moot_is_not_run():
 # ---- hostile settings (a failing rule's diagnostic is tests/test_rule_failures.py's)
 
 
-@pytest.mark.parametrize("options", [
-    {"maxDocumentSize": "big"}, {"maxDocumentSize": -1}, {"dockerfix": 5}, {"select": 5}, "not an object",
-], ids=["size-string", "size-negative", "section-number", "select-number", "options-string"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"maxDocumentSize": "big"},
+        {"maxDocumentSize": -1},
+        {"dockerfix": 5},
+        {"select": 5},
+        "not an object",
+    ],
+    ids=["size-string", "size-negative", "section-number", "select-number", "options-string"],
+)
 def test_hostile_settings_are_logged_and_the_server_serves(options):
     client = WireClient()
     client.initialize(options=options)
@@ -341,10 +417,24 @@ def test_a_lone_surrogate_is_one_error_where_it_stands_and_every_request_is_answ
     (diagnostic,) = published(client, uri)
     assert diagnostic["severity"] == 1 and "U+D800" in diagnostic["message"]
     assert diagnostic["range"]["start"] == {"line": 1, "character": len("RUN echo ")}
-    assert client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": ON_THE_FIRST_RUN})["result"] is None
-    assert client.request("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {
-        "start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}}, "context": {"diagnostics": []}})["result"] == []
-    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": MERGEABLE}]})
+    assert (
+        client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": ON_THE_FIRST_RUN})["result"]
+        is None
+    )
+    assert (
+        client.request(
+            "textDocument/codeAction",
+            {
+                "textDocument": {"uri": uri},
+                "range": {"start": {"line": 0, "character": 0}, "end": {"line": 2, "character": 0}},
+                "context": {"diagnostics": []},
+            },
+        )["result"]
+        == []
+    )
+    client.notify(
+        "textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": MERGEABLE}]}
+    )
     assert {d.get("code") for d in published(client, uri)} == {"DF101"}
     client.close()
 
@@ -379,10 +469,17 @@ def test_a_request_after_shutdown_is_an_invalid_request_and_exit_still_ends_the_
     client.open(URI, MERGEABLE)
     published(client, URI)
     assert client.request("shutdown", None)["result"] is None
-    client.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "FROM a\n"}]})
-    for method, params in (("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN}), ("shutdown", None)):
+    client.notify(
+        "textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": "FROM a\n"}]}
+    )
+    for method, params in (
+        ("textDocument/hover", {"textDocument": {"uri": URI}, "position": ON_THE_FIRST_RUN}),
+        ("shutdown", None),
+    ):
         assert client.request(method, params, timeout=10)["error"]["code"] == INVALID_REQUEST
     client.notify("exit", None)
     assert client.process.wait(timeout=20) == 0
-    assert not [m for m in client.backlog if m.get("method") == "textDocument/publishDiagnostics"]  # the change was dropped
+    assert not [
+        m for m in client.backlog if m.get("method") == "textDocument/publishDiagnostics"
+    ]  # the change was dropped
     client.close()

@@ -57,17 +57,27 @@ def test_neovim_quick_fix_and_fix_all_match_the_cli(tmp_path):
     for path in (edited, expected):
         path.parent.mkdir()
         path.write_text(TEXT)
-    report = subprocess.run([sys.executable, "-m", "dockerfix", "--output-format", "json", str(expected)],
-                            check=False, capture_output=True, text=True, timeout=60)
+    report = subprocess.run(
+        [sys.executable, "-m", "dockerfix", "--output-format", "json", str(expected)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     findings = len(json.loads(report.stdout)["files"][0]["findings"])
-    subprocess.run([sys.executable, "-m", "dockerfix", "--write", str(expected)], check=False, capture_output=True, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "dockerfix", "--write", str(expected)], check=False, capture_output=True, timeout=60
+    )
     script = tmp_path / "init.lua"
     script.write_text(INIT)
     log = tmp_path / "log.txt"
     environment = {**os.environ, "HOME": str(tmp_path)}
     subprocess.run(
         ["nvim", "--headless", "--clean", "-c", f"lua loadfile('{script}')('{edited}', '{sys.executable}', '{log}')"],
-        check=True, capture_output=True, timeout=120, env=environment,
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env=environment,
     )
     lines = log.read_text().splitlines()
     assert lines[0] == f"diagnostics {findings}" and lines[1].startswith("quick fix DF101:") and "fix-all" in lines

@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+from test_cli import dockerfix, write
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
@@ -15,7 +16,6 @@ from dockerfix.rewriter.fixes import Applicability, FileEdit
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
 from dockerfix.rules.df204_dockerignore import Dockerignore
-from test_cli import dockerfix, write
 
 NODE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
 
@@ -37,10 +37,14 @@ def test_file_edit_paths_stay_inside_the_context():
 def test_fix_loop_carries_the_new_file_with_the_dockerfile_edits_and_converges(tmp_path):
     node_context(tmp_path)
     text = NODE.replace("RUN npm ci\n", "RUN npm ci\nRUN mkdir -p /data\nRUN chmod 700 /data\n")
-    result = engine.fix(Source(text), [Dockerignore(), MergeConsecutiveRun()], BuildContext.from_directory(tmp_path), unsafe_fixes=True)
+    result = engine.fix(
+        Source(text), [Dockerignore(), MergeConsecutiveRun()], BuildContext.from_directory(tmp_path), unsafe_fixes=True
+    )
     assert result.converged and result.changed
     assert "&& chmod 700 /data" in result.text
-    assert [(file.path, file.original, file.content) for file in result.files] == [(".dockerignore", None, "**/node_modules\nDockerfile*\n.env\n.dockerignore\n")]
+    assert [(file.path, file.original, file.content) for file in result.files] == [
+        (".dockerignore", None, "**/node_modules\nDockerfile*\n.env\n.dockerignore\n")
+    ]
     assert [finding.code for finding in result.applied].count("DF204") == 1  # not re-applied in the passes after
 
 
@@ -57,20 +61,33 @@ def test_cli_diff_check_json_and_write_then_nothing_left(tmp_path):
     node_context(tmp_path)
     diff = dockerfix("--unsafe-fixes", "--diff", "--select", "DF204", "Dockerfile", cwd=tmp_path)
     assert diff.returncode == 1
-    assert diff.stdout.decode() == "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,4 @@\n+**/node_modules\n+Dockerfile*\n+.env\n+.dockerignore\n"
+    assert (
+        diff.stdout.decode()
+        == "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,4 @@\n+**/node_modules\n+Dockerfile*\n+.env\n+.dockerignore\n"
+    )
     check = dockerfix("--unsafe-fixes", "--check", "--select", "DF204", "Dockerfile", cwd=tmp_path)
     assert check.returncode == 1 and "Would create: .dockerignore" in check.stdout.decode()
     assert "Would rewrite: Dockerfile" not in check.stdout.decode()
-    report = json.loads(dockerfix("--unsafe-fixes", "--output-format", "json", "--select", "DF204", "Dockerfile", cwd=tmp_path).stdout)
+    report = json.loads(
+        dockerfix("--unsafe-fixes", "--output-format", "json", "--select", "DF204", "Dockerfile", cwd=tmp_path).stdout
+    )
     (file,) = report["files"]
     assert file["changed"] and file["other_files"][0]["path"] == ".dockerignore" and file["other_files"][0]["created"]
-    assert file["findings"][0]["fix"]["files"] == [{"path": ".dockerignore", "created": True, "content": "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"}]
+    assert file["findings"][0]["fix"]["files"] == [
+        {"path": ".dockerignore", "created": True, "content": "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"}
+    ]
     assert not (tmp_path / ".dockerignore").exists()
     written = dockerfix("--unsafe-fixes", "--write", "--select", "DF204", "Dockerfile", cwd=tmp_path)
     assert written.returncode == 0, written.stderr
     assert (tmp_path / ".dockerignore").read_text() == "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"
     assert (tmp_path / "Dockerfile").read_text() == NODE
-    assert sorted(path.name for path in tmp_path.iterdir()) == [".dockerignore", ".env", "Dockerfile", "node_modules", "package.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".dockerignore",
+        ".env",
+        "Dockerfile",
+        "node_modules",
+        "package.json",
+    ]
     again = dockerfix("--unsafe-fixes", "--check", "--select", "DF204", "Dockerfile", cwd=tmp_path)
     assert again.returncode == 0, again.stdout
 
@@ -85,7 +102,9 @@ def test_write_extends_an_existing_ignore_file_keeping_its_lines(tmp_path):
 
 def test_stdin_cannot_write_a_second_file(tmp_path):
     node_context(tmp_path)
-    result = dockerfix("--unsafe-fixes", "--select", "DF204", "--stdin-filename", "Dockerfile", "-", cwd=tmp_path, stdin=NODE.encode())
+    result = dockerfix(
+        "--unsafe-fixes", "--select", "DF204", "--stdin-filename", "Dockerfile", "-", cwd=tmp_path, stdin=NODE.encode()
+    )
     assert result.stdout.decode() == NODE
     assert "DF204" in result.stderr.decode() and "[*]" not in result.stderr.decode()
     assert not (tmp_path / ".dockerignore").exists()

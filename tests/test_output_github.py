@@ -8,9 +8,8 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
-
 from functools import cache
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,7 +32,9 @@ def runner_commands(output: str) -> list[tuple[str, dict[str, str], str]]:
             continue
         name, _, properties = line[2:end].partition(" ")
         values = dict(pair.split("=", 1) for pair in properties.split(",") if "=" in pair)
-        commands.append((name, {key: _unescape_property(value) for key, value in values.items()}, _unescape_data(line[end + 2 :])))
+        commands.append(
+            (name, {key: _unescape_property(value) for key, value in values.items()}, _unescape_data(line[end + 2 :]))
+        )
     return commands
 
 

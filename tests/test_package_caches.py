@@ -27,9 +27,13 @@ from dockerfix.verify.compare import compare_files
 from dockerfix.verify.image import Entry
 
 # uv options that take no value, valid before and after the subcommand
-FLAGS = st.lists(st.sampled_from(["-q", "--quiet", "-v", "--offline", "--no-progress", "--native-tls", "--frozen"]), max_size=3)
+FLAGS = st.lists(
+    st.sampled_from(["-q", "--quiet", "-v", "--offline", "--no-progress", "--native-tls", "--frozen"]), max_size=3
+)
 SUBCOMMANDS = st.sampled_from(["pip install", "pip sync", "sync", "add", "tool install"])
-FOLDERS = st.lists(st.sampled_from(["opt", "var", "cache", "p-1", "x"]), min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts))
+FOLDERS = st.lists(st.sampled_from(["opt", "var", "cache", "p-1", "x"]), min_size=1, max_size=3).map(
+    lambda parts: "/" + "/".join(parts)
+)
 
 
 def fixed(rule, text: str, target: str) -> str:
@@ -56,7 +60,9 @@ def test_a_removal_of_the_whole_poetry_cache_folder_counts_and_of_one_half_does_
     stage = f"FROM python:3.12\nENV POETRY_CACHE_DIR={folder}\n"
     whole = written.format(f=folder)
     assert engine.check(parse_text(stage + f"RUN poetry install && rm -rf {whole}\n"), [PoetryCacheClean()]) == ()
-    (finding,) = engine.check(parse_text(stage + f"RUN poetry install && rm -rf {folder}/cache\n"), [PoetryCacheClean()])
+    (finding,) = engine.check(
+        parse_text(stage + f"RUN poetry install && rm -rf {folder}/cache\n"), [PoetryCacheClean()]
+    )
     assert f"{folder}/artifacts" in finding.message
 
 
@@ -80,8 +86,16 @@ def test_a_stage_below_that_moves_the_cache_keeps_the_mount_out():
 def test_a_legacy_fix_declares_the_cache_folder_the_stage_moved_the_cache_to():
     """`dockerfix verify` accepts only the removals a fix declares: a cache the stage moved is removed there."""
     cases = (
-        (ComposerCacheClean(), "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN composer install\n", "/var/cache/composer"),
-        (PipNoCacheDir(), "FROM python:3.12\nENV PIP_CACHE_DIR=/srv/pip-cache\nRUN pip install flask\n", "/srv/pip-cache"),
+        (
+            ComposerCacheClean(),
+            "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN composer install\n",
+            "/var/cache/composer",
+        ),
+        (
+            PipNoCacheDir(),
+            "FROM python:3.12\nENV PIP_CACHE_DIR=/srv/pip-cache\nRUN pip install flask\n",
+            "/srv/pip-cache",
+        ),
     )
     for rule, text, folder in cases:
         [finding] = engine.check(parse_text(text), [rule], options={"target": "legacy"})
@@ -103,18 +117,32 @@ def test_the_measured_uv_pair_is_the_rules_two_fixes_of_one_dockerfile():
 # target (`parseMount`: CSV fields, keys in any case, `dst`/`destination`, build variables, a target relative to the
 # WORKDIR), or of another type; ``{f}`` is the folder, ``{r}`` the folder relative to the WORKDIR `/work`.
 SPELLINGS = (
-    "--mount=type=cache,target={f}", "--mount=type=cache,target={f}/", "--mount=type=cache,dst={f}",
-    "--mount=type=cache,destination={f}", "--mount=type=cache,TARGET={f}", "--mount=type=cache,id=mine,target={f}",
-    "--mount='type=cache,\"target={f}\"'", "--mount=type=cache,target=$FOLDER", "--mount=type=cache,target=${{FOLDER}}/",
-    "--mount=type=cache,target=/{f}/./", "--mount=type=cache,target={r}", "--mount=type=tmpfs,target={f}",
-    "--mount=target={f}", "--mount=type=bind,from=deps,source=/x,target={f}",
+    "--mount=type=cache,target={f}",
+    "--mount=type=cache,target={f}/",
+    "--mount=type=cache,dst={f}",
+    "--mount=type=cache,destination={f}",
+    "--mount=type=cache,TARGET={f}",
+    "--mount=type=cache,id=mine,target={f}",
+    "--mount='type=cache,\"target={f}\"'",
+    "--mount=type=cache,target=$FOLDER",
+    "--mount=type=cache,target=${{FOLDER}}/",
+    "--mount=type=cache,target=/{f}/./",
+    "--mount=type=cache,target={r}",
+    "--mount=type=tmpfs,target={f}",
+    "--mount=target={f}",
+    "--mount=type=bind,from=deps,source=/x,target={f}",
 )
 MOUNTED_RUNS = (
     (PipNoCacheDir(), "FROM python:3.12\n", "pip install flask", "/root/.cache/pip"),
     (JsCacheClean(), "FROM node:20\n", "npm ci", "/root/.npm"),
     (JsCacheClean(), "FROM node:20\n", "yarn install --frozen-lockfile", "/usr/local/share/.cache/yarn"),
     (JsCacheClean(), "FROM node:20\n", "pnpm install", "/root/.local/share/pnpm/store"),
-    (ComposerCacheClean(), "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\n", "composer install", "/var/cache/composer"),
+    (
+        ComposerCacheClean(),
+        "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\n",
+        "composer install",
+        "/var/cache/composer",
+    ),
     (UvNoCache(), "FROM python:3.12\n", "uv pip install requests", "/root/.cache/uv"),
     (PoetryCacheClean(), "FROM python:3.12\n", "poetry install", "/root/.cache/pypoetry/cache"),
     (AptListsCleanup(), "FROM debian\n", "apt-get update && apt-get install -y curl", "/var/cache/apt"),
@@ -127,7 +155,10 @@ def resolved_mount_targets(run: Instruction, variables: dict[str, str], workdir:
     targets = []
     for flag in run.flags:
         if flag.name == "mount":
-            options = {key.lower(): value for key, _, value in (field.partition("=") for field in next(csv.reader([flag.value])))}
+            options = {
+                key.lower(): value
+                for key, _, value in (field.partition("=") for field in next(csv.reader([flag.value])))
+            }
             target = options.get("target") or options.get("dst") or options.get("destination")
             target = re.sub(r"\$\{?(\w+)\}?", lambda match: variables[match[1]], target)
             targets.append(posixpath.normpath(posixpath.join(workdir, target)))
@@ -150,9 +181,13 @@ def test_a_cache_mount_fix_never_mounts_a_target_the_run_already_mounts(rule, st
 @pytest.mark.parametrize("spelling", SPELLINGS[:11])
 def test_apt_already_caching_its_archives_gets_only_the_lists_mount(spelling):
     flag = spelling.format(f="/var/cache/apt", r="../var/cache/apt")
-    text = f"FROM debian\nARG FOLDER=/var/cache/apt\nWORKDIR /work\nRUN {flag} apt-get update && apt-get install -y curl\n"
+    text = (
+        f"FROM debian\nARG FOLDER=/var/cache/apt\nWORKDIR /work\nRUN {flag} apt-get update && apt-get install -y curl\n"
+    )
     (finding,) = engine.check(parse_text(text), [AptListsCleanup()], options={"target": "buildkit"})
-    assert [edit.content for edit in finding.fix.edits] == ["--mount=type=cache,target=/var/lib/apt/lists,sharing=locked "]
+    assert [edit.content for edit in finding.fix.edits] == [
+        "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked "
+    ]
     assert finding.fix.changes.removes == ("/var/lib/apt/lists",)
     assert finding.fix.changes.alters == ("/var/lib/apt/lists/partial",)
 
@@ -177,7 +212,10 @@ def test_verify_finds_the_apt_folders_the_mount_keeps_as_the_base_image_had_them
     text = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
     (finding,) = engine.check(parse_text(text), [AptListsCleanup()], options={"target": "buildkit"})
     as_debian_ships_them, as_apt_leaves_them = Entry("dir", 0o755, 0, 0, 0, ""), Entry("dir", 0o700, 42, 0, 0, "")
-    after = {"/var/lib/apt/lists/partial": as_debian_ships_them, "/var/cache/apt/archives/partial": as_debian_ships_them}
+    after = {
+        "/var/lib/apt/lists/partial": as_debian_ships_them,
+        "/var/cache/apt/archives/partial": as_debian_ships_them,
+    }
     for before in (
         {"/var/lib/apt/lists/partial": as_apt_leaves_them, "/var/cache/apt/archives/partial": as_apt_leaves_them},
         {"/var/cache/apt/archives/partial": as_apt_leaves_them},

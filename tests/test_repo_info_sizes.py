@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 spec = importlib.util.spec_from_file_location("repo_info_sizes", REPO / "scripts" / "repo_info_sizes.py")
@@ -39,14 +38,16 @@ def remote_file(row: dict[str, str], layer_sizes: list[int], dates: list[str]) -
         f"-\tPlatforms: 2\n\t-\tlinux; amd64\n\t-\tunknown; unknown\n\n"
         f"### `{name}` - linux; amd64\n\n```console\n$ docker pull {row['image']}@{row['amd64_digest']}\n```\n\n"
         f"-\tTotal Size: **{sum(layer_sizes) / 1e6:.1f} MB ({sum(layer_sizes)} bytes)**  \n\t(compressed transfer size, not on-disk size)\n\n"
-        f"```dockerfile\nCMD [\"python3\"]\n```\n\n-\tLayers:\n{amd64_layers}\n"
+        f'```dockerfile\nCMD ["python3"]\n```\n\n-\tLayers:\n{amd64_layers}\n'
         f"### `{name}` - unknown; unknown\n\n```console\n$ docker pull {row['image']}@sha256:{'e' * 64}\n```\n\n"
         f"-\tTotal Size: **2.2 MB (2170406 bytes)**  \n\n-\tLayers:\n{layer('f', 'Fri, 25 Sep 2026 01:12:42 GMT', 2170406)}"
     )
 
 
 def git(checkout, *arguments: str) -> str:
-    return subprocess.run(["git", "-C", str(checkout), *arguments], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(checkout), *arguments], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_regenerating_a_shipped_row_from_its_repo_info_file(tmp_path):
@@ -54,7 +55,10 @@ def test_regenerating_a_shipped_row_from_its_repo_info_file(tmp_path):
     total, count = int(row["compressed_bytes_amd64"]), int(row["layers_amd64"])
     sizes = [total // count] * (count - 1) + [total - total // count * (count - 1)]
     newest = datetime.date.fromisoformat(row["newest_layer_date"])
-    dates = [f"{day.strftime('%a, %d %b %Y')} 23:52:43 GMT" for day in [newest - datetime.timedelta(days=1)] * (count - 1) + [newest]]
+    dates = [
+        f"{day.strftime('%a, %d %b %Y')} 23:52:43 GMT"
+        for day in [newest - datetime.timedelta(days=1)] * (count - 1) + [newest]
+    ]
     checkout = tmp_path / "repo-info"
     path = checkout / "repos" / "python" / "remote" / "3.12-slim.md"
     path.parent.mkdir(parents=True)
@@ -67,9 +71,13 @@ def test_regenerating_a_shipped_row_from_its_repo_info_file(tmp_path):
     with open(output, newline="") as handle:
         [regenerated] = list(csv.DictReader(handle, delimiter="\t"))
     assert regenerated["source"] == f"repos/python/remote/3.12-slim.md@{git(checkout, 'rev-parse', 'HEAD')}"
-    assert {key: value for key, value in regenerated.items() if key != "source"} == {key: value for key, value in row.items() if key != "source"}
+    assert {key: value for key, value in regenerated.items() if key != "source"} == {
+        key: value for key, value in row.items() if key != "source"
+    }
 
 
 def test_a_file_without_an_amd64_entry_is_an_error():
     with pytest.raises(repo_info_sizes.RepoInfoError, match="no linux; amd64 entry"):
-        repo_info_sizes.row_from("## `busybox:latest`\n\n$ docker pull busybox@sha256:" + "a" * 64 + "\n", "busybox", "latest", "x")
+        repo_info_sizes.row_from(
+            "## `busybox:latest`\n\n$ docker pull busybox@sha256:" + "a" * 64 + "\n", "busybox", "latest", "x"
+        )

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
+from conftest import plugin_site
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from conftest import plugin_site
 from dockerfix.bot.command import main as bot_main
 from dockerfix.rewriter import registry
 
@@ -41,7 +41,13 @@ ENVIRONMENT = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join([str(SI
 
 def dockerfix(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, input=stdin, env=ENVIRONMENT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "dockerfix", *arguments],
+        cwd=cwd,
+        input=stdin,
+        env=ENVIRONMENT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -95,11 +101,17 @@ async def client(lsp_client: LanguageClient):
 async def test_language_server_shows_the_failure_as_an_error(client: LanguageClient, tmp_path):
     uri = (tmp_path / "Dockerfile").as_uri()
     client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=CLEAN))
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=CLEAN)
+        )
     )
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[uri]
-    assert diagnostic.severity == lsp.DiagnosticSeverity.Error and "rule bug" in diagnostic.message and "DF951" in diagnostic.message
+    assert (
+        diagnostic.severity == lsp.DiagnosticSeverity.Error
+        and "rule bug" in diagnostic.message
+        and "DF951" in diagnostic.message
+    )
 
 
 @pytest.fixture

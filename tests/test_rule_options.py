@@ -13,7 +13,7 @@ from dockerfix.rewriter.rule import GLOBAL_OPTIONS, Option, Rule
 from dockerfix.rewriter.source import Source
 
 DIGEST = "sha256:" + "ab" * 32
-PINNED = f"# tag: python:3.12-slim\nFROM python:3.12-slim@{DIGEST}\nCMD [\"python\"]\n"
+PINNED = f'# tag: python:3.12-slim\nFROM python:3.12-slim@{DIGEST}\nCMD ["python"]\n'
 CONFIG = f'pin-digests = true\n[digests]\n"python:3.12-slim" = "{DIGEST}"\n'
 
 
@@ -22,10 +22,12 @@ def fixed(text: str, settings: Settings) -> str:
 
 
 def test_configuration_reaches_the_rule(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.dockerfix]\n" + CONFIG.replace("[digests]", "[tool.dockerfix.digests]"))
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.dockerfix]\n" + CONFIG.replace("[digests]", "[tool.dockerfix.digests]")
+    )
     settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True)
     assert settings.options == {"pin-digests": True, "digests": {"python:3.12-slim": DIGEST}}
-    text = "FROM python:3.12-slim\nCMD [\"python\"]\n"
+    text = 'FROM python:3.12-slim\nCMD ["python"]\n'
     assert fixed(text, settings) == PINNED
     assert fixed(text, Settings(unsafe_fixes=True)) == text  # off by default
     dockerfile.parse_string(PINNED)
@@ -49,7 +51,10 @@ def test_flags_override_configured_options(tmp_path):
         (f'[digests]\n"python" = "{DIGEST}"\n', 'key "python" must name an image and its tag'),
         (f'[digests]\n"python:3.12@{DIGEST}" = "{DIGEST}"\n', "must name an image and its tag"),
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
-        ('pin-digest = true\n', "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, per-file-ignores, pin-digests"),
+        (
+            "pin-digest = true\n",
+            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, per-file-ignores, pin-digests",
+        ),
     ],
 )
 def test_invalid_options_fail_when_loading(tmp_path, config, message):
@@ -67,7 +72,9 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
 
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", flag)))
     assert registry.rule_options.__wrapped__() == {"flag": flag, **{option.name: option for option in GLOBAL_OPTIONS}}
-    monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", Option("flag", True, "a flag", bool))))
+    monkeypatch.setattr(
+        registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", Option("flag", True, "a flag", bool)))
+    )
     with pytest.raises(registry.RegistryError, match="'flag' of DF902"):
         registry.rule_options.__wrapped__()
 
@@ -92,14 +99,19 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
     ],
 )
 def test_digest_pins(text, expected):
-    settings = Settings(unsafe_fixes=True, options={"pin-digests": True, "digests": {"python:3.12-slim": DIGEST, "example/tool:latest": DIGEST}})
+    settings = Settings(
+        unsafe_fixes=True,
+        options={"pin-digests": True, "digests": {"python:3.12-slim": DIGEST, "example/tool:latest": DIGEST}},
+    )
     assert fixed(text, settings) == expected
     dockerfile.parse_string(expected)
     assert fixed(expected, settings) == expected
 
 
 def test_digest_findings_without_a_fix():
-    settings = Settings(unsafe_fixes=True, select=("DF303",), options={"pin-digests": True, "digests": {"python:3.12-slim": DIGEST}})
+    settings = Settings(
+        unsafe_fixes=True, select=("DF303",), options={"pin-digests": True, "digests": {"python:3.12-slim": DIGEST}}
+    )
     text = "ARG VARIANT=slim\nFROM python:3.12-${VARIANT} AS app\nFROM node:22-slim\n"
     result = run_source(Source(text, "Dockerfile"), settings)
     assert result.new_text == text

@@ -13,8 +13,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -54,7 +54,9 @@ def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (P
 
 def growth(make_text: Callable[[int], str], size: int) -> float:
     """How much the pipeline's work grows from ``size`` to twice that size."""
-    small, large = (lines_executed(lambda: pipeline.run_source(Source(make_text(count)), Settings())) for count in (size, 2 * size))
+    small, large = (
+        lines_executed(lambda: pipeline.run_source(Source(make_text(count)), Settings())) for count in (size, 2 * size)
+    )
     return large / small
 
 
@@ -89,14 +91,20 @@ def test_the_diff_grows_linearly_with_the_lines_it_changes():
     def diff_work(count: int) -> int:
         old = "".join(f"RUN pip install package{i}\nRUN echo {i}\n" for i in range(count))
         new = old.replace("pip install", "pip install --no-cache-dir")
-        return lines_executed(lambda: pipeline.unified_diff("Dockerfile", old, new), code_in=(PACKAGE, difflib.__file__))
+        return lines_executed(
+            lambda: pipeline.unified_diff("Dockerfile", old, new), code_in=(PACKAGE, difflib.__file__)
+        )
 
     assert diff_work(2_000) <= LINEAR_GROWTH * diff_work(1_000)
 
 
 def continued_run(count: int) -> str:
     """One RUN continued over ``count`` lines, one command each."""
-    return "FROM debian:bookworm\nRUN echo start \\\n" + "".join(f"    && echo word{i} \\\n" for i in range(count)) + "    && true\n"
+    return (
+        "FROM debian:bookworm\nRUN echo start \\\n"
+        + "".join(f"    && echo word{i} \\\n" for i in range(count))
+        + "    && true\n"
+    )
 
 
 # Run in a fresh process: the text is read from stdin, parsed, and the pages touched meanwhile printed
@@ -117,7 +125,12 @@ def pages_touched_parsing(text: str) -> int:
     string by copying it once per line shows up here, and in no count of lines executed."""
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(64 * 1024)}
     completed = subprocess.run(
-        [sys.executable, "-c", _PARSE_AND_COUNT_PAGES], input=text, capture_output=True, text=True, env=environment, check=True
+        [sys.executable, "-c", _PARSE_AND_COUNT_PAGES],
+        input=text,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
     )
     return int(completed.stdout)
 
@@ -138,8 +151,12 @@ def test_work_grows_linearly_with_the_commands_of_one_run():
 
 def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "dockerfix", *arguments], cwd=cwd, input=stdin, capture_output=True,
-        env={**os.environ, "CI": "true"}, timeout=120,
+        [sys.executable, "-m", "dockerfix", *arguments],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, "CI": "true"},
+        timeout=120,
     )
 
 
@@ -156,7 +173,10 @@ def test_a_dockerfile_above_the_size_limit_is_refused_untouched(tmp_path):
     target.write_bytes(data)
     result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 2
-    assert "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read" in result.stderr.decode()
+    assert (
+        "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read"
+        in result.stderr.decode()
+    )
     assert target.read_bytes() == data
 
 
@@ -164,7 +184,10 @@ def test_standard_input_above_the_size_limit_comes_back_unchanged(tmp_path):
     data = oversized_dockerfile(1_000_000)
     result = dockerfix("-", "--stdin-filename", "Dockerfile", cwd=tmp_path, stdin=data)
     assert result.returncode == 2
-    assert "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read" in result.stderr.decode()
+    assert (
+        "error: Dockerfile:1:1: is larger than 1,000,000 bytes (the `max-file-size` setting): not read"
+        in result.stderr.decode()
+    )
     assert result.stdout == data  # an editor replaces its buffer with what comes back
 
 
@@ -179,7 +202,10 @@ def test_the_size_limit_is_a_setting(tmp_path):
     assert result.returncode == 2
     files = {file["path"]: file for file in json.loads(result.stdout)["files"]}
     assert "error" not in files["small/Dockerfile"] and files["small/Dockerfile"]["findings"]
-    assert files["Dockerfile"]["error"] == "Dockerfile:1:1: is larger than 2,000 bytes (the `max-file-size` setting): not read"
+    assert (
+        files["Dockerfile"]["error"]
+        == "Dockerfile:1:1: is larger than 2,000 bytes (the `max-file-size` setting): not read"
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "true", '"1 MB"'])

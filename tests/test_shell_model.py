@@ -11,7 +11,7 @@ from dockerfix.rewriter.shell import parse_shell
 
 def items(text):
     script = parse_shell(text)
-    return [(text[item.start:item.end], item.operator) for item in script.items]
+    return [(text[item.start : item.end], item.operator) for item in script.items]
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,13 @@ def test_top_level_items(text, expected):
 
 
 def test_commands_literals_and_levels():
-    script = parse_shell('export A=1 && cd /x; B=2 pip install "a b" \'c\' $HOME x\\ y; (cd sub); for i in 1; do make; done')
-    names = [(c.name_literal, c.argument_literals, [a.text for a in c.assignments], c.in_subshell, c.top_level) for c in script.commands]
+    script = parse_shell(
+        "export A=1 && cd /x; B=2 pip install \"a b\" 'c' $HOME x\\ y; (cd sub); for i in 1; do make; done"
+    )
+    names = [
+        (c.name_literal, c.argument_literals, [a.text for a in c.assignments], c.in_subshell, c.top_level)
+        for c in script.commands
+    ]
     assert names == [
         ("export", [None], [], False, True),
         ("cd", ["/x"], [], False, True),
@@ -55,8 +60,8 @@ def test_spans_on_non_ascii_text():
     text = "echo é && ls -la"
     script = parse_shell(text)
     ls = script.commands[1]
-    assert text[ls.start:ls.end] == "ls -la"
-    assert [text[w.start:w.end] for w in script.commands[0].arguments] == ["é"]
+    assert text[ls.start : ls.end] == "ls -la"
+    assert [text[w.start : w.end] for w in script.commands[0].arguments] == ["é"]
     assert script.content_end == len(text)
 
 
@@ -64,7 +69,13 @@ WORDS = st.sampled_from(["ls", "echo", "apt-get", "-y", "install", "'a b'", '"c 
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.lists(WORDS, min_size=1, max_size=4), st.sampled_from([" && ", " || ", "; ", " | "])), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.tuples(st.lists(WORDS, min_size=1, max_size=4), st.sampled_from([" && ", " || ", "; ", " | "])),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_generated_lists_keep_commands_operators_and_spans(parts):
     text = ""
     for position, (words, operator) in enumerate(parts):
@@ -75,6 +86,6 @@ def test_generated_lists_keep_commands_operators_and_spans(parts):
     for command, (words, _) in zip(script.commands, parts):
         assert [command.name.text] + [w.text for w in command.arguments] == words
         for word in [command.name, *command.arguments]:
-            assert text[word.start:word.end] == word.text
+            assert text[word.start : word.end] == word.text
     expected = [operator.strip() for _, operator in parts[:-1] if operator.strip() != "|"]
     assert script.top_level_operators() == expected

@@ -111,12 +111,14 @@ def test_shipped_stages_are_the_targets_from_chain(text, target):
 def test_the_slim_suggestion_and_the_split_follow_the_target_stage():
     """DF301 judges the base image of the stage that is built; DF304 rewrites from the final stage to the end of the
     file, so it stays quiet when the target is an earlier stage."""
-    runtime_first = "FROM python:3.12 AS app\nCOPY app.py /app/\nCMD [\"python\", \"/app/app.py\"]\nFROM debian:bookworm AS tools\nRUN echo\n"
+    runtime_first = 'FROM python:3.12 AS app\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\nFROM debian:bookworm AS tools\nRUN echo\n'
     assert ("DF301", 1) in codes_by_line(runtime_first, **{"target-stage": "app"})
     assert ("DF301", 1) not in codes_by_line(runtime_first)
-    go_split = "FROM golang:1.22 AS app\nWORKDIR /src\nCOPY . .\nRUN go build -o /server .\nCMD [\"/server\"]\n"
+    go_split = 'FROM golang:1.22 AS app\nWORKDIR /src\nCOPY . .\nRUN go build -o /server .\nCMD ["/server"]\n'
     assert ("DF304", 1) in codes_by_line(go_split)
-    assert ("DF304", 1) not in codes_by_line(go_split + "FROM debian:bookworm AS other\nRUN echo\n", **{"target-stage": "app"})
+    assert ("DF304", 1) not in codes_by_line(
+        go_split + "FROM debian:bookworm AS other\nRUN echo\n", **{"target-stage": "app"}
+    )
 
 
 def test_in_a_stage_that_does_not_ship_only_the_index_update_is_merged_with_its_install():

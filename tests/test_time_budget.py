@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
-from hypothesis import given, settings, strategies as st
+from conftest import plugin_site
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from conftest import plugin_site
 from dockerfix.bot.command import main as bot_main
 from dockerfix.rewriter import registry
 from dockerfix.rewriter.budget import OverBudget, time_budget
@@ -53,10 +54,17 @@ ENVIRONMENT = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join([str(SI
 BUDGET = "time-budget = 1\n"
 
 
-def dockerfix(*arguments: str, cwd: Path, environment: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+def dockerfix(
+    *arguments: str, cwd: Path, environment: dict | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dockerfix", *arguments],
-        cwd=cwd, input=stdin, env=environment or {**os.environ, "CI": "true"}, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        input=stdin,
+        env=environment or {**os.environ, "CI": "true"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -80,7 +88,11 @@ STAGE_NAMES = st.sampled_from(["golang", "base", "Base", "debian", "build", "${I
 
 @settings(max_examples=150, deadline=None)
 @given(
-    stages=st.lists(st.tuples(STAGE_NAMES, st.one_of(st.none(), st.sampled_from(["golang", "base", "BASE", "debian", "build"]))), min_size=1, max_size=6),
+    stages=st.lists(
+        st.tuples(STAGE_NAMES, st.one_of(st.none(), st.sampled_from(["golang", "base", "BASE", "debian", "build"]))),
+        min_size=1,
+        max_size=6,
+    ),
     argument=st.one_of(st.none(), STAGE_NAMES),
 )
 def test_every_walk_over_stage_chains_ends(stages, argument):
@@ -88,7 +100,9 @@ def test_every_walk_over_stage_chains_ends(stages, argument):
     without a default): every rule finishes well inside a short budget."""
     lines = [f"ARG IMAGE={argument}\nARG BASE\n" if argument else "ARG BASE\n"]
     for image, name in stages:
-        lines.append(f"FROM {image}{f' AS {name}' if name else ''}\nRUN apt-get install -y gcc && gcc -o /x /x.c\nCOPY . /src\n")
+        lines.append(
+            f"FROM {image}{f' AS {name}' if name else ''}\nRUN apt-get install -y gcc && gcc -o /x /x.c\nCOPY . /src\n"
+        )
     source = Source.decode("".join(lines).encode(), "Dockerfile")
     with time_budget(20):
         fix(source, [rule() for rule in all_rules()], unsafe_fixes=True)
@@ -187,10 +201,14 @@ async def client(lsp_client: LanguageClient):
 async def test_language_server_answers_after_a_rule_that_never_ends(client: LanguageClient, never_ending_folder):
     uri = (never_ending_folder / "Dockerfile").as_uri()
     client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=MERGEABLE))
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=MERGEABLE)
+        )
     )
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    assert any("DF952" in diagnostic.message and "time budget" in diagnostic.message for diagnostic in client.diagnostics[uri])
+    assert any(
+        "DF952" in diagnostic.message and "time budget" in diagnostic.message for diagnostic in client.diagnostics[uri]
+    )
     client.text_document_did_change(
         lsp.DidChangeTextDocumentParams(
             text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),

@@ -12,20 +12,29 @@ from pathlib import Path
 import pytest
 
 from dockerfix.cli import main
+from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.document import parse, parse_text
 from dockerfix.rewriter.engine import Selection, check, fix
 from dockerfix.rewriter.fixes import Applicability, ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
 from dockerfix.rewriter.registry import all_rules
-from dockerfix.rewriter.document import parse, parse_text
-from dockerfix.rules.df304_multi_stage_split import MultiStageSplit
 from dockerfix.rewriter.source import Source
+from dockerfix.rules.df304_multi_stage_split import MultiStageSplit
 from dockerfix.verify.compare import compare_config, compare_files, covers
+from dockerfix.verify.current_engine import apt_mirror
 from dockerfix.verify.engine import build_outcome, context_sent, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
-from dockerfix.verify.measure import Measurement, LayerRow, Rebuild, Report, default_touch, manifests_of, rejects_heredocs, without_syntax_directive
-from dockerfix.rewriter.context import BuildContext
+from dockerfix.verify.measure import (
+    LayerRow,
+    Measurement,
+    Rebuild,
+    Report,
+    default_touch,
+    manifests_of,
+    rejects_heredocs,
+    without_syntax_directive,
+)
 from dockerfix.verify.render import markdown
-from dockerfix.verify.current_engine import apt_mirror
 
 APT_THREE_RUNS = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n"
 PROGRESS = """\
@@ -62,8 +71,11 @@ def test_progress_counts_the_steps_that_ran_and_the_cached_ones_but_not_from_or_
 
 
 def test_the_context_sent_is_the_last_transfer_line_in_decimal_units():
-    log = PROGRESS.replace("#1 DONE 0.0s\n", "#1 DONE 0.0s\n#2 [internal] load build context\n"
-                           "#2 transferring context: 35.65MB 2.0s\n#2 transferring context: 120.3MB 4.1s done\n#2 DONE 4.2s\n")
+    log = PROGRESS.replace(
+        "#1 DONE 0.0s\n",
+        "#1 DONE 0.0s\n#2 [internal] load build context\n"
+        "#2 transferring context: 35.65MB 2.0s\n#2 transferring context: 120.3MB 4.1s done\n#2 DONE 4.2s\n",
+    )
     assert context_sent(log) == 120_300_000 and build_outcome("sha256:1", log).context_bytes == 120_300_000
     assert context_sent("#5 [internal] load build context\n#5 transferring context: 79.7kB done\n") == 79_700
     assert context_sent("#5 transferring context: 2B done\n") == 2
@@ -74,7 +86,9 @@ def test_a_failed_build_names_the_step_and_shows_its_log_tail():
     failure = failure_of("fixed", FAILED)
     assert failure.step == "[2/3] RUN apt-get install -y nothing-such"
     assert "E: Unable to locate package nothing-such" in failure.log_tail
-    assert str(failure).startswith("the fixed Dockerfile failed to build at `[2/3] RUN apt-get install -y nothing-such`")
+    assert str(failure).startswith(
+        "the fixed Dockerfile failed to build at `[2/3] RUN apt-get install -y nothing-such`"
+    )
 
 
 def _tar(members: list[tuple[str, bytes | None, dict]]) -> bytes:
@@ -91,21 +105,25 @@ def _tar(members: list[tuple[str, bytes | None, dict]]) -> bytes:
 
 
 def test_layers_apply_in_order_with_whiteouts_opaque_folders_and_hard_links():
-    base = _tar([
-        ("etc", None, {"type": tarfile.DIRTYPE, "mode": 0o40755}),
-        ("etc/keep", b"k", {"mode": 0o100644}),
-        ("etc/gone", b"g", {}),
-        ("cache", None, {"type": tarfile.DIRTYPE}),
-        ("cache/a", b"a", {}),
-    ])
-    top = _tar([
-        ("etc/.wh.gone", b"", {}),
-        ("cache/.wh..wh..opq", b"", {}),
-        ("cache/b", b"bb", {}),
-        ("bin/tool", b"tool", {"mode": 0o755}),
-        ("bin/alias", None, {"type": tarfile.LNKTYPE, "linkname": "bin/tool"}),
-        ("bin/link", None, {"type": tarfile.SYMTYPE, "linkname": "tool"}),
-    ])
+    base = _tar(
+        [
+            ("etc", None, {"type": tarfile.DIRTYPE, "mode": 0o40755}),
+            ("etc/keep", b"k", {"mode": 0o100644}),
+            ("etc/gone", b"g", {}),
+            ("cache", None, {"type": tarfile.DIRTYPE}),
+            ("cache/a", b"a", {}),
+        ]
+    )
+    top = _tar(
+        [
+            ("etc/.wh.gone", b"", {}),
+            ("cache/.wh..wh..opq", b"", {}),
+            ("cache/b", b"bb", {}),
+            ("bin/tool", b"tool", {"mode": 0o755}),
+            ("bin/alias", None, {"type": tarfile.LNKTYPE, "linkname": "bin/tool"}),
+            ("bin/link", None, {"type": tarfile.SYMTYPE, "linkname": "tool"}),
+        ]
+    )
     lower = read_layer(io.BytesIO(base), "sha256:" + hashlib.sha256(base).hexdigest(), "")
     upper = read_layer(io.BytesIO(top), "", "RUN x")
     files = Image((lower, upper), {}).root_filesystem()
@@ -154,25 +172,39 @@ def test_npm_debug_logs_named_by_the_time_of_the_run_are_build_noise():
     # measured on ../shared/corpus/projects/00284: each build's `npm ci` leaves a log named by its start time
     log = Entry("file", 0o644, 0, 0, 41832, "b90d73e7")
     before = {"/root/.npm/_logs/2026-12-06T22_10_01_100Z-debug-0.log": log, "/app/server.js": log}
-    after = {"/root/.npm/_logs/2026-12-06T22_11_47_661Z-debug-0.log": log, "/home/node/.npm/_logs/x-debug-0.log": log,
-             "/app/server.js": log}
+    after = {
+        "/root/.npm/_logs/2026-12-06T22_11_47_661Z-debug-0.log": log,
+        "/home/node/.npm/_logs/x-debug-0.log": log,
+        "/app/server.js": log,
+    }
     assert compare_files(before, after, ()) == []
 
 
 def test_a_folder_emptied_by_a_declared_removal_goes_with_it_and_no_other_folder_does():
     # measured on ../shared/corpus/projects/00115: DF105's cache mount over /root/.cache/pip left no /root/.cache
     folder, file = Entry("dir", 0o755, 0, 0, 0, ""), Entry("file", 0o644, 0, 0, 3, "abc")
-    before = {"/root/.cache": folder, "/root/.cache/pip": folder, "/root/.cache/pip/wheel": file,
-              "/srv": folder, "/srv/data": file}
+    before = {
+        "/root/.cache": folder,
+        "/root/.cache/pip": folder,
+        "/root/.cache/pip/wheel": file,
+        "/srv": folder,
+        "/srv/data": file,
+    }
     pip_cache = AppliedFix("DF105", "cache mount", "unsafe", ContentChange(removes=("/root/.cache/pip",)))
     differences = compare_files(before, {}, (pip_cache,))
     assert {difference.path: difference.declared_by for difference in differences} == {
-        "/root/.cache": "DF105", "/root/.cache/pip": "DF105", "/root/.cache/pip/wheel": "DF105", "/srv": None, "/srv/data": None,
+        "/root/.cache": "DF105",
+        "/root/.cache/pip": "DF105",
+        "/root/.cache/pip/wheel": "DF105",
+        "/srv": None,
+        "/srv/data": None,
     }
     # a file left out of the comparison (one the build does not reproduce) goes with its folder too
     before["/root/.cache/pip/selfcheck.json"] = file
     differences = compare_files(before, {}, (pip_cache,), unreproducible=("/root/.cache/pip/selfcheck.json",))
-    assert all(difference.declared_by == "DF105" for difference in differences if difference.path.startswith("/root/.cache"))
+    assert all(
+        difference.declared_by == "DF105" for difference in differences if difference.path.startswith("/root/.cache")
+    )
 
 
 def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():
@@ -212,16 +244,32 @@ def test_the_split_declares_what_it_drops_precisely_per_runtime_image():
 
     python = changes(
         "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc\nWORKDIR /app\nCOPY . .\n"
-        "RUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n"
+        'RUN pip install -r requirements.txt\nCMD ["python", "app.py"]\n'
     )
     assert python.removes == ("/",) and "/opt/venv" in python.alters and python.environment == ("PATH",)
-    go = changes("FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD [\"/out/app\"]\n")
+    go = changes(
+        'FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD ["/out/app"]\n'
+    )
     assert go.removes == ("/",) and go.environment == ("*",) and "/opt/venv" not in go.alters
 
 
 def test_every_fix_that_removes_or_changes_files_declares_it():
     """The unsafe fixes of the layer rules change the image's files; each must say which, for verify."""
-    declaring = {"DF102", "DF103", "DF104", "DF105", "DF106", "DF107", "DF108", "DF109", "DF111", "DF112", "DF113", "DF114", "DF116"}
+    declaring = {
+        "DF102",
+        "DF103",
+        "DF104",
+        "DF105",
+        "DF106",
+        "DF107",
+        "DF108",
+        "DF109",
+        "DF111",
+        "DF112",
+        "DF113",
+        "DF114",
+        "DF116",
+    }
     seen = set()
     for rule in all_rules():
         if rule.code not in declaring:
@@ -229,7 +277,11 @@ def test_every_fix_that_removes_or_changes_files_declares_it():
         for example in rule.invalid:
             if example.fixed is None:
                 continue
-            result = fix(Source.decode(example.before.encode(), "Dockerfile"), Selection(select=(rule.code,)).rules(), unsafe_fixes=True)
+            result = fix(
+                Source.decode(example.before.encode(), "Dockerfile"),
+                Selection(select=(rule.code,)).rules(),
+                unsafe_fixes=True,
+            )
             for finding in result.applied:
                 assert finding.fix.applicability == Applicability.UNSAFE
                 assert finding.fix.changes is not None and finding.fix.changes.removes, (rule.code, finding.fix.title)
@@ -249,15 +301,26 @@ def test_default_touch_prefers_source_code_and_skips_manifests_hidden_files_and_
 def test_the_file_edited_by_default_is_one_a_copy_sends_not_a_readme_the_image_never_receives(tmp_path: Path):
     from dockerfix.verify import measure
 
-    for relative, text in (("README.md", "# app\n"), ("requirements.txt", "flask\n"), ("app/main.py", "print(1)\n"),
-                           ("docs/notes.py", "\n"), ("Dockerfile", "")):
+    for relative, text in (
+        ("README.md", "# app\n"),
+        ("requirements.txt", "flask\n"),
+        ("app/main.py", "print(1)\n"),
+        ("docs/notes.py", "\n"),
+        ("Dockerfile", ""),
+    ):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text(text)
-    dockerfile = "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY app/ ./app\n"
+    dockerfile = (
+        "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY app/ ./app\n"
+    )
     document = parse(Source.decode(dockerfile.encode(), "Dockerfile"))
     context = BuildContext.from_directory(tmp_path, tmp_path / "Dockerfile")
     assert measure.touch_for(document, context, tmp_path, "Dockerfile") == "app/main.py"
-    only_the_manifest = parse(Source.decode(b"FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", "Dockerfile"))
+    only_the_manifest = parse(
+        Source.decode(
+            b"FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", "Dockerfile"
+        )
+    )
     assert measure.touch_for(only_the_manifest, context, tmp_path, "Dockerfile") is None
 
 
@@ -283,10 +346,15 @@ def _report(undeclared: bool) -> Report:
     rows = (LayerRow("", 100_000_000, 40_000_000), LayerRow("RUN a", 50_000_000, 20_000_000))
     differences = (Difference("/x", "added", None, _file(b"x"), None),) if undeclared else ()
     return Report(
-        dockerfile="Dockerfile", diff="", applied=(AppliedFix("DF101", "Merge", "safe", None),), touched="app.py",
+        dockerfile="Dockerfile",
+        diff="",
+        applied=(AppliedFix("DF101", "Merge", "safe", None),),
+        touched="app.py",
         original=Measurement(rows, Rebuild(("[3/4] COPY", "[4/4] RUN pip"), 2, 3_100_000, 1_000_000)),
         fixed=Measurement(rows[:1], Rebuild(("[4/4] COPY",), 1, 77, 300)),
-        differences=differences, config_differences=(), engine="26.1.5+dfsg1",
+        differences=differences,
+        config_differences=(),
+        engine="26.1.5+dfsg1",
     )
 
 
@@ -305,7 +373,9 @@ def test_markdown_table_for_pull_requests():
 def test_cli_reports_an_unreachable_engine_clearly(tmp_path: Path, monkeypatch, capsys):
     (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
     fake = tmp_path / "docker"
-    fake.write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?' >&2\nexit 1\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?' >&2\nexit 1\n"
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("DOCKERFIX_DOCKER", str(fake))
     assert main(["verify", str(tmp_path / "Dockerfile")]) == 2

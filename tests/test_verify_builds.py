@@ -15,9 +15,8 @@ import pytest
 
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source
-from dockerfix.verify import measured_table
+from dockerfix.verify import current_engine, measured_table
 from dockerfix.verify.engine import BuildFailed
-from dockerfix.verify import current_engine
 from dockerfix.verify.measure import rejects_heredocs
 from dockerfix.verify.rebuild_cost import dependency_rebuild
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, build_python_images
@@ -121,7 +120,9 @@ def test_multi_stage_build_final_image_has_fewer_smaller_layers(client):
 def test_a_heredoc_dockerfile_is_verified_like_the_others(client):
     engine = client.check()
     if rejects_heredocs(engine):
-        pytest.skip(f"Docker {engine} rejects heredocs; the current engine is not prepared ({current_engine.root_folder()})")
+        pytest.skip(
+            f"Docker {engine} rejects heredocs; the current engine is not prepared ({current_engine.root_folder()})"
+        )
     report = _measure("heredoc", client)
     assert [fix.code for fix in report.applied] == ["DF101"]
     assert not report.differences and not report.config_differences
@@ -135,7 +136,9 @@ def test_an_apt_cache_mount_makes_the_rebuild_after_a_dependency_change_download
     folder = FIXTURES / "apt-cache-mount"
     manifest = (folder / "packages.txt").read_text()
     before, after = (
-        dependency_rebuild(client, folder / name, folder, "packages.txt", manifest + "jq\n", current_engine.bridge_sent_bytes)
+        dependency_rebuild(
+            client, folder / name, folder, "packages.txt", manifest + "jq\n", current_engine.bridge_sent_bytes
+        )
         for name in ("before.Dockerfile", "after.Dockerfile")
     )
     # Without the mounts the changed list re-downloads the package lists and every package; with them, the lists
@@ -179,12 +182,17 @@ def test_the_python_multi_stage_split_builds_runs_the_same_and_leaves_the_toolch
     dockerfile = FIXTURES / "python-split" / "Dockerfile"
     source = read_source(dockerfile)
     fixed = run_source(source, discover(dockerfile), context_for(dockerfile.parent, dockerfile), dockerfile).new_text
-    outputs = [_run(client, name, text, dockerfile.parent, tmp_path) for name, text in (("original", source.text), ("fixed", fixed))]
+    outputs = [
+        _run(client, name, text, dockerfile.parent, tmp_path)
+        for name, text in (("original", source.text), ("fixed", fixed))
+    ]
     assert outputs == ["hello from six\n"] * 2
 
 
 def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Path):
-    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y no-such-package-here\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y no-such-package-here\n"
+    )
     with pytest.raises(BuildFailed) as failure:
         measured_table(tmp_path / "Dockerfile", discover(tmp_path), client=client)
     assert failure.value.step == "[3/3] RUN apt-get install -y no-such-package-here"
@@ -192,7 +200,9 @@ def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Pa
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
 
 
-def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_line(client, tmp_path: Path, monkeypatch, capsys):
+def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_line(
+    client, tmp_path: Path, monkeypatch, capsys
+):
     from bot_fake_github import MERGEABLE, Remote
 
     from dockerfix.bot.command import main
@@ -206,7 +216,10 @@ def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_
     measured = out.split("### Measured\n\n", 1)[1].split("<details>", 1)[0]
     assert "`Dockerfile`:\n\n| | original | fixed |" in measured
     assert "| layers | 3 | 2 |" in measured and "equivalent: same files, same config" in measured
-    assert "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`." in measured
+    assert (
+        "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`."
+        in measured
+    )
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
 
 
@@ -247,10 +260,14 @@ def test_the_bot_measures_a_new_dockerignore_against_the_context_as_it_was(clien
 
     from dockerfix.bot.command import main
 
-    remote = Remote(tmp_path, {
-        "svc/Dockerfile": "FROM debian:bookworm\nWORKDIR /app\nCOPY . .\nCMD [\"cat\", \"/app/main.sh\"]\n",
-        "svc/main.sh": "echo hi\n", "svc/.env": "API_TOKEN=not-for-images\n",
-    })
+    remote = Remote(
+        tmp_path,
+        {
+            "svc/Dockerfile": 'FROM debian:bookworm\nWORKDIR /app\nCOPY . .\nCMD ["cat", "/app/main.sh"]\n',
+            "svc/main.sh": "echo hi\n",
+            "svc/.env": "API_TOKEN=not-for-images\n",
+        },
+    )
     monkeypatch.setenv("DOCKER_HOST", client.host)
     monkeypatch.setenv("DOCKERFIX_DOCKER", client.program)
     assert main(["--path", str(remote.human), "--dry-run", "--verify", "--unsafe-fixes", "--select", "DF204"]) == 0
@@ -286,6 +303,10 @@ def test_a_base_image_swap_declares_what_the_two_bases_differ_in_and_nothing_els
     settings = discover(tmp_path / "Dockerfile").override(unsafe_fixes=True, extend_select=["DF301"])  # DF301 is opt-in
     report = measured_table(tmp_path / "Dockerfile", settings, client=client).report
     assert [fix.code for fix in report.applied] == ["DF301"]
-    swapped = [difference for difference in report.differences if difference.declared_by == "base image python:3.11 -> python:3.11-slim"]
+    swapped = [
+        difference
+        for difference in report.differences
+        if difference.declared_by == "base image python:3.11 -> python:3.11-slim"
+    ]
     assert len(swapped) > 100 and any(difference.path.startswith("/usr/include/") for difference in swapped)
     assert report.equivalent, [difference.path for difference in report.undeclared][:20]

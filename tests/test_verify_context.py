@@ -81,7 +81,9 @@ def snapshot(*folders: Path) -> dict[str, tuple[int, bytes]]:
 def start_verify(environment: dict[str, str], *arguments: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "dockerfix", "verify", "--output-format", "json", *arguments],
-        env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -91,7 +93,10 @@ def run_verify(environment: dict[str, str], *arguments: str) -> subprocess.Compl
 
     return subprocess.run(
         [sys.executable, "-m", "dockerfix", "verify", "--output-format", "json", *arguments],
-        env=environment, capture_output=True, timeout=120, preexec_fn=bounded_memory,
+        env=environment,
+        capture_output=True,
+        timeout=120,
+        preexec_fn=bounded_memory,
     )
 
 
@@ -308,7 +313,11 @@ def test_what_the_ignore_file_keeps_out_of_every_build_is_neither_copied_nor_cou
         listener.close()
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     sent = {build["tag"].rsplit(":", 1)[1]: build["entries"] for build in builds(engine)}
-    assert sent["original"] == sent["fixed"] == [".dockerignore", "Dockerfile", "data", "data/keep", "data/keep/wanted.txt", "main.py"]
+    assert (
+        sent["original"]
+        == sent["fixed"]
+        == [".dockerignore", "Dockerfile", "data", "data/keep", "data/keep/wanted.txt", "main.py"]
+    )
 
 
 def test_a_file_only_the_fixed_ignore_file_leaves_out_is_still_in_the_copy(tmp_path: Path):
@@ -338,7 +347,9 @@ def test_the_bot_copies_what_the_original_build_is_sent_not_what_its_ignore_file
     listener = socket.socket(socket.AF_UNIX)
     try:
         listener.bind(str(folder / "tmp" / "s.sock"))
-        original = Original("Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings(), ((".dockerignore", "tmp\n"),))
+        original = Original(
+            "Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings(), ((".dockerignore", "tmp\n"),)
+        )
         os.environ["FAKE_DOCKER_LOG"] = engine["FAKE_DOCKER_LOG"]
         try:
             body = measure([original], DockerClient(engine["DOCKERFIX_DOCKER"]))

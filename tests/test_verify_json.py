@@ -13,7 +13,10 @@ def verify_json(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DOCKERFIX_DOCKER": str(tmp_path / "no-docker-here")}
     return subprocess.run(
         [sys.executable, "-m", "dockerfix", "verify", "--output-format", "json", *arguments],
-        cwd=tmp_path, capture_output=True, env=environment, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        env=environment,
+        timeout=120,
     )
 
 

@@ -83,18 +83,35 @@ def test_every_server_setting_has_one_extension_setting():
 
 def test_the_server_takes_every_translated_setting_without_a_warning():
     configured = {
-        "select": ["DF1"], "ignore": ["DF101"], "unsafeFixes": True, "maxDocumentSize": 1000, "target": "legacy",
-        "targetStage": "runtime", "generatedFiles": "fix", "pinDigests": True, "digests": {"alpine:3.20": "sha256:" + "0" * 64},
+        "select": ["DF1"],
+        "ignore": ["DF101"],
+        "unsafeFixes": True,
+        "maxDocumentSize": 1000,
+        "target": "legacy",
+        "targetStage": "runtime",
+        "generatedFiles": "fix",
+        "pinDigests": True,
+        "digests": {"alpine:3.20": "sha256:" + "0" * 64},
     }
-    section = node_value(f"require('./src/settings').serverSettings({{ get: (name) => ({json.dumps(configured)})[name] }})")
+    section = node_value(
+        f"require('./src/settings').serverSettings({{ get: (name) => ({json.dumps(configured)})[name] }})"
+    )
     warnings: list[str] = []
 
     settings = ClientSettings.parse(section, warnings)
 
     assert warnings == []
-    assert (settings.select, settings.ignore, settings.unsafe_fixes, settings.max_document_size) == (("DF1",), ("DF101",), True, 1000)
+    assert (settings.select, settings.ignore, settings.unsafe_fixes, settings.max_document_size) == (
+        ("DF1",),
+        ("DF101",),
+        True,
+        1000,
+    )
     assert settings.options == {
-        "target": "legacy", "target-stage": "runtime", "generated-files": "fix", "pin-digests": True,
+        "target": "legacy",
+        "target-stage": "runtime",
+        "generated-files": "fix",
+        "pin-digests": True,
         "digests": {"alpine:3.20": "sha256:" + "0" * 64},
     }
 
@@ -102,8 +119,14 @@ def test_the_server_takes_every_translated_setting_without_a_warning():
 def test_the_unit_tests_pass():
     node_module("which")
     environment = {**os.environ, "DOCKERFIX_EXECUTABLE": str(Path(sys.executable).parent / "dockerfix")}
-    done = subprocess.run(["node", "--test", "test/extension.test.js"], cwd=EXTENSION, env=environment,
-                          capture_output=True, text=True, timeout=NODE_SECONDS)
+    done = subprocess.run(
+        ["node", "--test", "test/extension.test.js"],
+        cwd=EXTENSION,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=NODE_SECONDS,
+    )
     print(done.stdout[-3000:])
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout and "# skipped 0" in done.stdout
@@ -114,8 +137,13 @@ def vsix(tmp_path_factory) -> Path:
     node_module("@vscode/vsce")
     vsce = EXTENSION / "node_modules" / ".bin" / "vsce"
     out = tmp_path_factory.mktemp("vsix") / "dockerfix.vsix"
-    done = subprocess.run([str(vsce), "package", "--allow-missing-repository", "--out", str(out)], cwd=EXTENSION,
-                          capture_output=True, text=True, timeout=PACKAGE_SECONDS)
+    done = subprocess.run(
+        [str(vsce), "package", "--allow-missing-repository", "--out", str(out)],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=PACKAGE_SECONDS,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     # CI's artefact: written aside and renamed, as the other test worker may be copying its own
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
@@ -128,10 +156,22 @@ def vsix(tmp_path_factory) -> Path:
 def test_the_vsix_holds_the_extension_and_its_runtime_dependencies_only(vsix):
     names = set(zipfile.ZipFile(vsix).namelist())
 
-    for needed in ("package.json", "src/extension.js", "readme.md", "changelog.md", "LICENSE.txt", "icon.png",
-                   "node_modules/vscode-languageclient/package.json", "node_modules/which/package.json"):
+    for needed in (
+        "package.json",
+        "src/extension.js",
+        "readme.md",
+        "changelog.md",
+        "LICENSE.txt",
+        "icon.png",
+        "node_modules/vscode-languageclient/package.json",
+        "node_modules/which/package.json",
+    ):
         assert f"extension/{needed}" in names, needed
-    assert not [name for name in names if name.startswith(("extension/test/", "extension/e2e/", "extension/node_modules/@vscode/vsce"))]
+    assert not [
+        name
+        for name in names
+        if name.startswith(("extension/test/", "extension/e2e/", "extension/node_modules/@vscode/vsce"))
+    ]
 
 
 def free_port() -> int:
@@ -157,16 +197,24 @@ def corpus_workspace(workspace: Path) -> None:
     """web/: corpus/DF204's Node app without its .dockerignore (DF107 and DF204 report), api/: corpus/DF201's Go
     service (DF201's safe fix); neither with the example's own configuration or expected output."""
     for name, example in (("web", "DF204/node-app"), ("api", "DF201/go-mod-download")):
-        shutil.copytree(REPO / "corpus" / example, workspace / name,
-                        ignore=shutil.ignore_patterns(".dockerignore", ".dockerfix.toml", "expected.*", "NOTES.md"))
+        shutil.copytree(
+            REPO / "corpus" / example,
+            workspace / name,
+            ignore=shutil.ignore_patterns(".dockerignore", ".dockerfix.toml", "expected.*", "NOTES.md"),
+        )
 
 
 def cli_result(folder: Path, *options: str) -> Path:
     """A copy of ``folder`` after `dockerfix --write` with ``options``."""
     copy = folder.parent.parent / "expected" / f"{folder.name}-{'-'.join(options) or 'all'}"
     shutil.copytree(folder, copy)
-    done = subprocess.run([str(Path(sys.executable).parent / "dockerfix"), "--write", *options, "Dockerfile"],
-                          cwd=copy, capture_output=True, text=True, timeout=NODE_SECONDS)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dockerfix"), "--write", *options, "Dockerfile"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=NODE_SECONDS,
+    )
     assert done.returncode in (0, 1), done.stderr
     return copy
 
@@ -184,22 +232,41 @@ def test_end_to_end_in_code_server(vsix, tmp_path):
     home = tmp_path / "home"
     data, extensions = home / "data", home / "extensions"
     (data / "User").mkdir(parents=True)
-    (data / "User" / "settings.json").write_text(json.dumps({
-        "chat.disableAIFeatures": True, "workbench.startupEditor": "none", "security.workspace.trust.enabled": False,
-        "telemetry.telemetryLevel": "off", "workbench.tips.enabled": False, "extensions.autoUpdate": False,
-        "extensions.autoCheckUpdates": False, "update.mode": "none", "workbench.secondarySideBar.defaultVisibility": "hidden",
-    }))
+    (data / "User" / "settings.json").write_text(
+        json.dumps(
+            {
+                "chat.disableAIFeatures": True,
+                "workbench.startupEditor": "none",
+                "security.workspace.trust.enabled": False,
+                "telemetry.telemetryLevel": "off",
+                "workbench.tips.enabled": False,
+                "extensions.autoUpdate": False,
+                "extensions.autoCheckUpdates": False,
+                "update.mode": "none",
+                "workbench.secondarySideBar.defaultVisibility": "hidden",
+            }
+        )
+    )
     # code-server's extension host takes PATH from a login shell, not from this process; a machine-scoped setting
     # of a remote window is read from the machine's settings, not the user's
     (data / "Machine").mkdir()
     (data / "Machine" / "settings.json").write_text(json.dumps({"dockerfix.path": str(dockerfix)}))
     environment = {
-        **os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "share"),
-        "XDG_CACHE_HOME": str(home / "cache"), "PATH": os.pathsep.join([str(node.parent), os.environ.get("PATH", "")]),
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "share"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "PATH": os.pathsep.join([str(node.parent), os.environ.get("PATH", "")]),
     }
     folders = ["--user-data-dir", str(data), "--extensions-dir", str(extensions)]
-    installed = subprocess.run([str(node), str(code_server), *folders, "--install-extension", str(vsix)], env=environment,
-                               capture_output=True, text=True, timeout=START_SECONDS)
+    installed = subprocess.run(
+        [str(node), str(code_server), *folders, "--install-extension", str(vsix)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=START_SECONDS,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     artefacts = ARTEFACTS / time.strftime("%Y%m%d-%H%M%S")
@@ -209,9 +276,25 @@ def test_end_to_end_in_code_server(vsix, tmp_path):
     log = (artefacts / "code-server.log").open("wb")
     # its own process group: code-server's extension host (and the language server under it) outlive code-server
     server = subprocess.Popen(
-        [str(node), str(code_server), *folders, "--auth", "none", "--bind-addr", f"127.0.0.1:{port}", "--disable-telemetry",
-         "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", str(workspace)],
-        env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(node),
+            str(code_server),
+            *folders,
+            "--auth",
+            "none",
+            "--bind-addr",
+            f"127.0.0.1:{port}",
+            "--disable-telemetry",
+            "--disable-update-check",
+            "--disable-workspace-trust",
+            "--disable-getting-started-override",
+            str(workspace),
+        ],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + START_SECONDS
         while True:
@@ -219,12 +302,23 @@ def test_end_to_end_in_code_server(vsix, tmp_path):
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).close()
                 break
             except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (artefacts / "code-server.log").read_text()
+                assert server.poll() is None and time.monotonic() < deadline, (
+                    artefacts / "code-server.log"
+                ).read_text()
                 time.sleep(0.5)
         driven = subprocess.run(
-            [str(node), str(EXTENSION / "e2e" / "drive.mjs"), f"http://127.0.0.1:{port}", str(workspace), str(artefacts)],
+            [
+                str(node),
+                str(EXTENSION / "e2e" / "drive.mjs"),
+                f"http://127.0.0.1:{port}",
+                str(workspace),
+                str(artefacts),
+            ],
             env={**environment, "DOCKERFIX_E2E_TOOLS": str(TOOLS), "DOCKERFIX_E2E_CHROMIUM": str(CHROMIUM)},
-            capture_output=True, text=True, timeout=BROWSER_SECONDS)
+            capture_output=True,
+            text=True,
+            timeout=BROWSER_SECONDS,
+        )
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_cli import write
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches worker processes through /proc")
@@ -28,8 +27,12 @@ def big_folder(root: Path) -> list[Path]:
 
 def start(root: Path, *arguments: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "dockerfix", *arguments], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "CI": "true"}, start_new_session=True,
+        [sys.executable, "-m", "dockerfix", *arguments],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "CI": "true"},
+        start_new_session=True,
     )
 
 

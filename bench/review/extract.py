@@ -105,7 +105,9 @@ def extract_repository(
                 reason = "listed in the snapshot but not held by it"
             if reason is None and mode == LINK_MODE:
                 target = data.decode(errors="replace")
-                if target.startswith("/") or posixpath.normpath(posixpath.join(posixpath.dirname(path), target)).startswith(".."):
+                if target.startswith("/") or posixpath.normpath(
+                    posixpath.join(posixpath.dirname(path), target)
+                ).startswith(".."):
                     reason = f"a symbolic link to {target}, out of the repository"
                 else:
                     destination = root / path
@@ -151,9 +153,13 @@ def main() -> int:
     with (arguments.out / "skipped.tsv").open("w") as table:
         table.write("repository\tpath\treason\n")
         table.writelines(f"{repository}\t{path}\t{reason}\n" for repository, path, reason in skipped)
-    missing = [row["path"] for row in rows if not (arguments.out / local_folder(row["repository"]) / row["path"]).is_file()]
-    print(f"sample {arguments.sample}: {len(rows)} Dockerfiles of {len(per_repository)} repositories in {arguments.out}; "
-          f"{len(skipped)} files skipped (skipped.tsv)")
+    missing = [
+        row["path"] for row in rows if not (arguments.out / local_folder(row["repository"]) / row["path"]).is_file()
+    ]
+    print(
+        f"sample {arguments.sample}: {len(rows)} Dockerfiles of {len(per_repository)} repositories in {arguments.out}; "
+        f"{len(skipped)} files skipped (skipped.tsv)"
+    )
     if missing:
         print(f"sampled Dockerfiles not extracted: {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -41,7 +41,9 @@ LABELS = (
 )
 
 
-def run_dockerfix(folder: Path, paths: list[str], configuration: str = "", unsafe_fixes: bool = False) -> dict[str, dict]:
+def run_dockerfix(
+    folder: Path, paths: list[str], configuration: str = "", unsafe_fixes: bool = False
+) -> dict[str, dict]:
     """The `dockerfix --output-format json` result of each file (a path relative to ``folder``, where dockerfix runs,
     so diffs name the files as the repository does), by path, with ``configuration`` as the only settings."""
     if not paths:
@@ -49,9 +51,19 @@ def run_dockerfix(folder: Path, paths: list[str], configuration: str = "", unsaf
     with tempfile.TemporaryDirectory() as settings_folder:
         settings = Path(settings_folder) / ".dockerfix.toml"
         settings.write_text(configuration)
-        command = [sys.executable, "-m", "dockerfix", "--no-progress", "--output-format", "json", "--config", str(settings)]
-        done = subprocess.run(command + (["--unsafe-fixes"] if unsafe_fixes else []) + paths,
-                              cwd=folder, capture_output=True, text=True)
+        command = [
+            sys.executable,
+            "-m",
+            "dockerfix",
+            "--no-progress",
+            "--output-format",
+            "json",
+            "--config",
+            str(settings),
+        ]
+        done = subprocess.run(
+            command + (["--unsafe-fixes"] if unsafe_fixes else []) + paths, cwd=folder, capture_output=True, text=True
+        )
     if done.returncode not in (0, 1):
         raise SystemExit(f"dockerfix failed in {folder} (exit {done.returncode}): {done.stderr}")
     return {result["path"]: result for result in json.loads(done.stdout)["files"]}
@@ -77,14 +89,18 @@ def numbered(text: str) -> str:
 def fix_diff(source: Source, display_path: str, fix: dict) -> str:
     """The diff this fix alone makes to the original file (and to other files of the context it writes)."""
     edits = [
-        Edit(source.offset(edit["range"]["start"]["line"], edit["range"]["start"]["column"]),
-             source.offset(edit["range"]["end"]["line"], edit["range"]["end"]["column"]),
-             edit["content"])
+        Edit(
+            source.offset(edit["range"]["start"]["line"], edit["range"]["start"]["column"]),
+            source.offset(edit["range"]["end"]["line"], edit["range"]["end"]["column"]),
+            edit["content"],
+        )
         for edit in fix["edits"]
     ]
     diff = unified_diff(display_path, source.text, apply_edits(source.text, edits))
     for other in fix.get("files", ()):
-        diff += f"(also writes {other['path']}{' (a new file)' if other['created'] else ''}:)\n{block(other['content'])}"
+        diff += (
+            f"(also writes {other['path']}{' (a new file)' if other['created'] else ''}:)\n{block(other['content'])}"
+        )
     return diff
 
 
@@ -107,7 +123,11 @@ def finding_section(heading: str, finding: dict, source: Source, display_path: s
         f"- fix: {fix['applicability']}: {fix['title']}\n\n" if fix else "- fix: none offered\n\n",
     ]
     if fix:
-        parts += ["What this fix alone changes:\n\n", block(fix_diff(source, display_path, fix) or "(no change)\n", "diff"), "\n"]
+        parts += [
+            "What this fix alone changes:\n\n",
+            block(fix_diff(source, display_path, fix) or "(no change)\n", "diff"),
+            "\n",
+        ]
     return parts
 
 
@@ -131,9 +151,11 @@ def page(row: dict, file_id: str, source: Source | None, runs: dict[str, dict]) 
         parts += finding_section(f"### {file_id}-{number}", finding, source, row["path"])
         if finding["code"] == GENERATED_FILE_CODE:
             underlying = runs["generated as ordinary"]["findings"]
-            parts.append(f"The {len(underlying)} finding(s) this one counts, as dockerfix reports them with "
-                         '`generated-files = "fix"` (the file treated as an ordinary one; they are part of '
-                         f"{file_id}-{number}, not labelled apart):\n\n")
+            parts.append(
+                f"The {len(underlying)} finding(s) this one counts, as dockerfix reports them with "
+                '`generated-files = "fix"` (the file treated as an ordinary one; they are part of '
+                f"{file_id}-{number}, not labelled apart):\n\n"
+            )
             for inner, counted in enumerate(underlying, 1):
                 parts += finding_section(f"#### {file_id}-{number}.{inner}", counted, source, row["path"])
     for title, run in (("`dockerfix --write`", "default"), ("`dockerfix --write --unsafe-fixes`", "unsafe")):
@@ -154,7 +176,11 @@ def sample_runs(sample_dir: Path, rows: list[dict]) -> dict[tuple[str, str], dic
         generated = [path for path in paths if any(f["code"] == GENERATED_FILE_CODE for f in default[path]["findings"])]
         as_ordinary = run_dockerfix(folder, generated, configuration='generated-files = "fix"\n')
         for path in paths:
-            runs[(repository, path)] = {"default": default[path], "unsafe": unsafe[path], "generated as ordinary": as_ordinary.get(path)}
+            runs[(repository, path)] = {
+                "default": default[path],
+                "unsafe": unsafe[path],
+                "generated as ordinary": as_ordinary.get(path),
+            }
     return runs
 
 
@@ -169,7 +195,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="a folder that does not exist yet")
     arguments = parser.parse_args()
     if arguments.out.exists():
-        print(f"{arguments.out} exists: write the packet into a new folder (nothing there is overwritten)", file=sys.stderr)
+        print(
+            f"{arguments.out} exists: write the packet into a new folder (nothing there is overwritten)",
+            file=sys.stderr,
+        )
         return 2
     rows = sample_rows(arguments.sample)
     runs = sample_runs(arguments.sample_dir, rows)
@@ -201,8 +230,9 @@ def main() -> int:
         f"# Blind review, sample {arguments.sample}: {len(rows)} Dockerfiles, {len(labels)} findings\n\n"
         "Each file below shows a Dockerfile, what dockerfix reports on it with default settings, and the diff each "
         "finding's fix would make. Judge each finding as the image's maintainer would, and fill in `labels.csv` "
-        "(one row per finding) with one of:\n\n" + label_help +
-        "\nThe note says why, in a few words (for harmful: what breaks or changes). Each Dockerfile's build context "
+        "(one row per finding) with one of:\n\n"
+        + label_help
+        + "\nThe note says why, in a few words (for harmful: what breaks or changes). Each Dockerfile's build context "
         f"(its folder: scripts, configuration) is under `{arguments.sample_dir}/<owner>+<name>/`.\n\n"
         "| file | repository | path | findings |\n|---|---|---|---:|\n" + "".join(index_lines)
     )

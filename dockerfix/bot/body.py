@@ -7,9 +7,9 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -91,14 +91,22 @@ def _size(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _saving(layers: int | None, size: int | None, steps: int | None, steps_before: int | None = None, steps_after: int | None = None) -> str:
+def _saving(
+    layers: int | None,
+    size: int | None,
+    steps: int | None,
+    steps_before: int | None = None,
+    steps_after: int | None = None,
+) -> str:
     parts = []
     if layers:
         parts.append(f"{layers} layer{'s' if layers != 1 else ''}")
     if size:
         parts.append(f"~{_size(size)}")
     if steps and steps_before is not None and steps_after is not None:
-        parts.append(f"a source edit rebuilds {steps_after} step{'s' if steps_after != 1 else ''} instead of {steps_before}")
+        parts.append(
+            f"a source edit rebuilds {steps_after} step{'s' if steps_after != 1 else ''} instead of {steps_before}"
+        )
     elif steps:
         parts.append(f"{steps} step{'s' if steps != 1 else ''} not rebuilt after a source edit")
     return ", ".join(parts)
@@ -148,7 +156,9 @@ def read_template(path: Path) -> str:
     absolute = path.absolute()
     for part in (absolute, *absolute.parents):
         if part.is_symlink():
-            raise ValueError(f"{path}: the body template is reached through a symbolic link ({part}); give its real path")
+            raise ValueError(
+                f"{path}: the body template is reached through a symbolic link ({part}); give its real path"
+            )
     # O_NONBLOCK: a FIFO given as the template must not block the run before the check below refuses it
     descriptor = os.open(absolute, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(descriptor, "rb") as handle:

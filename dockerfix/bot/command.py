@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import body
 from .git import Identity
@@ -25,15 +25,21 @@ def _parser() -> argparse.ArgumentParser:
         "or GITHUB_APP_PRIVATE_KEY_FILE, and optionally GITHUB_APP_INSTALLATION_ID.",
     )
     targets = parser.add_argument_group("repositories")
-    targets.add_argument("--repo", action="append", default=[], metavar="OWNER/NAME", help="a GitHub repository (repeatable)")
+    targets.add_argument(
+        "--repo", action="append", default=[], metavar="OWNER/NAME", help="a GitHub repository (repeatable)"
+    )
     targets.add_argument("--repo-file", type=Path, help="a file of OWNER/NAME lines (# starts a comment)")
     targets.add_argument("--path", action="append", default=[], type=Path, metavar="DIR",
                          help="a local clone: the branch is written into it, for other forges or to look before pushing")  # fmt: skip
-    parser.add_argument("--dry-run", action="store_true", help="print the pull request and its diff; push and change nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the pull request and its diff; push and change nothing"
+    )
     parser.add_argument("--base", help="the branch to fix (default: the repository's default branch)")
     parser.add_argument("--branch", help="the bot's branch (default: `bot.branch`, else dockerfix/optimize); an existing "
                         "branch the bot did not make is never moved or deleted: the run fails instead")  # fmt: skip
-    parser.add_argument("--label", action="append", dest="labels", metavar="LABEL", help="label for a new pull request (repeatable)")
+    parser.add_argument(
+        "--label", action="append", dest="labels", metavar="LABEL", help="label for a new pull request (repeatable)"
+    )
     parser.add_argument("--reviewer", action="append", dest="reviewers", metavar="LOGIN",
                         help="reviewer for a new pull request, `org/team` for a team (repeatable)")  # fmt: skip
     parser.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
@@ -46,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
                         "its code, on this machine: only for repositories you trust, and only this flag turns it on "
                         "(a repository cannot ask for it)")  # fmt: skip
     parser.add_argument("--body-template", type=Path, help="a jinja2 template for the pull request body")
-    parser.add_argument("--author", default=DEFAULT_IDENTITY, help=f"`Name <email>` of the bot's commits (default: {DEFAULT_IDENTITY})")
-    parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL, help="the GitHub REST API")
+    parser.add_argument(
+        "--author", default=DEFAULT_IDENTITY, help=f"`Name <email>` of the bot's commits (default: {DEFAULT_IDENTITY})"
+    )
+    parser.add_argument(
+        "--api-url", default=os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL, help="the GitHub REST API"
+    )
     return parser
 
 
@@ -76,11 +86,15 @@ def _auth() -> TokenAuth | AppAuth:
         if not key and environment.get("GITHUB_APP_PRIVATE_KEY_FILE"):
             key = Path(environment["GITHUB_APP_PRIVATE_KEY_FILE"]).read_text(encoding="utf-8")
         if not key:
-            raise ValueError("GITHUB_APP_ID is set but neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRIVATE_KEY_FILE is")
+            raise ValueError(
+                "GITHUB_APP_ID is set but neither GITHUB_APP_PRIVATE_KEY nor GITHUB_APP_PRIVATE_KEY_FILE is"
+            )
         return AppAuth(app_id, key, environment.get("GITHUB_APP_INSTALLATION_ID") or None)
     token = environment.get("GITHUB_TOKEN")
     if not token:
-        raise ValueError("set GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY, to work on GitHub repositories")
+        raise ValueError(
+            "set GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY, to work on GitHub repositories"
+        )
     return TokenAuth(token)
 
 

@@ -14,9 +14,9 @@ import base64
 import os
 import re
 import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .github import SECRET_VARIABLES, redact
 
@@ -50,14 +50,19 @@ def branch_name_problem(name: str) -> str | None:
     """Why git would refuse ``name`` as a branch, or could read it as an option; None when it is a fine name."""
     if not name.startswith("-") and name != "HEAD":
         command = ["git", "check-ref-format", f"refs/heads/{name}"]
-        if subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()).returncode == 0:
+        if (
+            subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, env=_child_environment()).returncode
+            == 0
+        ):
             return None
     return f"{name!r} is not a branch name git accepts"
 
 
 def _child_environment() -> dict[str, str]:
     """This process's environment without git's variables (they change what git reads and runs) or the secrets."""
-    return {key: value for key, value in os.environ.items() if not key.startswith("GIT_") and key not in SECRET_VARIABLES}
+    return {
+        key: value for key, value in os.environ.items() if not key.startswith("GIT_") and key not in SECRET_VARIABLES
+    }
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class Identity:
     email: str
 
     @classmethod
-    def parse(cls, text: str) -> "Identity":
+    def parse(cls, text: str) -> Identity:
         match = re.fullmatch(r"\s*(.+?)\s*<([^<>\s]+)>\s*", text)
         if not match:
             raise ValueError(f"expected `Name <email>`, got {text!r}")
@@ -126,7 +131,9 @@ class Workspace:
         )
         if check and result.returncode != 0:
             shown = " ".join(arguments[:3])
-            raise GitError(redact(f"git {shown} failed: {result.stderr.strip() or result.stdout.strip()}", self.secrets))
+            raise GitError(
+                redact(f"git {shown} failed: {result.stderr.strip() or result.stdout.strip()}", self.secrets)
+            )
         return result
 
     def output(self, *arguments: str) -> str:

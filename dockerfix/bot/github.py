@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import email.utils
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import httpx
 import jwt
@@ -59,7 +60,7 @@ class PullRequest:
     url: str
 
     @classmethod
-    def of(cls, data: dict) -> "PullRequest":
+    def of(cls, data: dict) -> PullRequest:
         return cls(
             number=int(data["number"]),
             state=str(data.get("state", "open")),
@@ -120,7 +121,9 @@ class GitHub:
         assert isinstance(self.auth, AppAuth)
         now = int(self.clock())
         # iat in the past absorbs clock drift; GitHub refuses an expiry more than ten minutes ahead
-        token = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": self.auth.app_id}, self.auth.private_key, algorithm="RS256")
+        token = jwt.encode(
+            {"iat": now - 60, "exp": now + 540, "iss": self.auth.app_id}, self.auth.private_key, algorithm="RS256"
+        )
         self.secrets.append(token)
         return token
 
@@ -128,7 +131,9 @@ class GitHub:
         assert isinstance(self.auth, AppAuth)
         if self.auth.installation_id:
             return self.auth.installation_id
-        data = self._request("GET", f"/repos/{full_name}/installation", authorization=f"Bearer {self._app_jwt()}").json()
+        data = self._request(
+            "GET", f"/repos/{full_name}/installation", authorization=f"Bearer {self._app_jwt()}"
+        ).json()
         return str(data["id"])
 
     def token_for(self, full_name: str) -> str:
@@ -156,7 +161,9 @@ class GitHub:
                 response = self.client.request(method, path, headers={"Authorization": authorization}, **options)
             except httpx.TransportError as error:
                 if attempt == self.max_attempts:
-                    raise GitHubError(redact(f"{method} {path}: {type(error).__name__}: {error}", self.secrets)) from None
+                    raise GitHubError(
+                        redact(f"{method} {path}: {type(error).__name__}: {error}", self.secrets)
+                    ) from None
                 self.sleep(_backoff(attempt))
                 continue
             wait = self._wait_before_retry(response, attempt)
@@ -172,14 +179,20 @@ class GitHub:
         if attempt == self.max_attempts:
             return None
         status = response.status_code
-        rate_limited = status == 429 or (status == 403 and (response.headers.get("retry-after") or response.headers.get("x-ratelimit-remaining") == "0"))
+        rate_limited = status == 429 or (
+            status == 403
+            and (response.headers.get("retry-after") or response.headers.get("x-ratelimit-remaining") == "0")
+        )
         if not rate_limited and status not in RETRIED_STATUSES:
             return None
         wait = _backoff(attempt)
         retry_after = response.headers.get("retry-after")
         if retry_after:
             wait = max(wait, _seconds_until(retry_after, self.clock()))
-        elif response.headers.get("x-ratelimit-remaining") == "0" and response.headers.get("x-ratelimit-reset", "").isdigit():
+        elif (
+            response.headers.get("x-ratelimit-remaining") == "0"
+            and response.headers.get("x-ratelimit-reset", "").isdigit()
+        ):
             wait = max(wait, int(response.headers["x-ratelimit-reset"]) - self.clock() + 1)
         return wait if wait <= LONGEST_WAIT_SECONDS else None
 
@@ -192,9 +205,14 @@ class GitHub:
         details = ""
         if isinstance(payload, dict) and isinstance(payload.get("errors"), list):
             details = "; ".join(
-                str(item.get("message") or item.get("code")) if isinstance(item, dict) else str(item) for item in payload["errors"]
+                str(item.get("message") or item.get("code")) if isinstance(item, dict) else str(item)
+                for item in payload["errors"]
             )
-        text = f"{method} {path}: HTTP {response.status_code}" + (f": {message}" if message else "") + (f" ({details})" if details else "")
+        text = (
+            f"{method} {path}: HTTP {response.status_code}"
+            + (f": {message}" if message else "")
+            + (f" ({details})" if details else "")
+        )
         if response.headers.get("x-ratelimit-remaining") == "0":
             text += f"; rate limit exhausted until {response.headers.get('x-ratelimit-reset', '?')} (epoch seconds)"
         return GitHubError(redact(text, self.secrets), response.status_code, payload)
@@ -217,7 +235,9 @@ class GitHub:
 
     def repository(self, full_name: str) -> Repository:
         data = self._call(full_name, "GET", f"/repos/{full_name}").json()
-        return Repository(full_name=full_name, clone_url=str(data["clone_url"]), default_branch=str(data["default_branch"]))
+        return Repository(
+            full_name=full_name, clone_url=str(data["clone_url"]), default_branch=str(data["default_branch"])
+        )
 
     def pull_requests(self, full_name: str, branch: str) -> list[PullRequest]:
         """Every pull request from ``branch`` of this repository, open or closed, newest first."""
@@ -233,7 +253,10 @@ class GitHub:
         self._call(full_name, "PATCH", f"/repos/{full_name}/pulls/{number}", json=fields)
 
     def comments(self, full_name: str, number: int) -> list[str]:
-        return [str(item.get("body") or "") for item in self._pages(full_name, f"/repos/{full_name}/issues/{number}/comments", {})]
+        return [
+            str(item.get("body") or "")
+            for item in self._pages(full_name, f"/repos/{full_name}/issues/{number}/comments", {})
+        ]
 
     def comment(self, full_name: str, number: int, body: str) -> None:
         self._call(full_name, "POST", f"/repos/{full_name}/issues/{number}/comments", json={"body": body})

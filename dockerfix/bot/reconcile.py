@@ -9,9 +9,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..rewriter.discovery import dockerfiles_under
 from ..rewriter import pipeline
 from ..rewriter.config import BotSettings, discover
+from ..rewriter.discovery import dockerfiles_under
 from . import body, verification
 from .git import BASE_REF, BRANCH_REF, BRANCH_TRAILER, Commit, Identity, Workspace, branch_name_problem
 from .github import GitHub, GitHubError, PullRequest
@@ -111,10 +111,17 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     if not proposal.files:
         return _close(workspace, github, target, branch, branch_tip, open_pull, options, proposal)
 
-    if open_pull is None and closed_pull is not None and not closed_pull.merged and body.fingerprint_in(closed_pull.body) == proposal.fingerprint:
+    if (
+        open_pull is None
+        and closed_pull is not None
+        and not closed_pull.merged
+        and body.fingerprint_in(closed_pull.body) == proposal.fingerprint
+    ):
         return Outcome(target, "skipped", f"#{closed_pull.number} with these fixes was closed without merging")
 
-    unsafe = next(value for value in (options.unsafe_fixes, bot.unsafe_fixes, root_settings.unsafe_fixes) if value is not None)
+    unsafe = next(
+        value for value in (options.unsafe_fixes, bot.unsafe_fixes, root_settings.unsafe_fixes) if value is not None
+    )
     base_tip = workspace.output("rev-parse", BASE_REF).strip()
     up_to_date = (
         branch_tip is not None
@@ -195,9 +202,13 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
                 restored = tuple((other.relative, other.original) for other in result.other_files)
                 originals.append(verification.Original(relative, path, original, settings, restored))
     if files:
-        workspace.stage([*(file.path for file in files), *others])  # with the other files the fixes wrote (.dockerignore)
+        workspace.stage(
+            [*(file.path for file in files), *others]
+        )  # with the other files the fixes wrote (.dockerignore)
     diff = workspace.staged_diff() if files else ""
-    return Proposal(tuple(files), diff, body.fingerprint(workspace.staged_diff(0)) if files else "", tuple(errors), tuple(originals))
+    return Proposal(
+        tuple(files), diff, body.fingerprint(workspace.staged_diff(0)) if files else "", tuple(errors), tuple(originals)
+    )
 
 
 def _dockerfiles(root: Path, paths: tuple[str, ...]) -> list[Path]:
@@ -263,7 +274,11 @@ def _close(
     if options.dry_run:
         return Outcome(target, "would close the pull request and delete the branch", "nothing left to fix")
     if open_pull is not None and github is not None:
-        github.comment(target, open_pull.number, "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request.")
+        github.comment(
+            target,
+            open_pull.number,
+            "The Dockerfiles no longer need these fixes, so dockerfix closes this pull request.",
+        )
         github.update_pull(target, open_pull.number, state="closed", body=body.without_fingerprint(open_pull.body))
     if branch_tip is not None:
         workspace.delete_remote_branch(branch, branch_tip)

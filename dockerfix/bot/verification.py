@@ -6,9 +6,9 @@ opt-in, and whatever goes wrong (no engine, a failing build) becomes one line of
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from ..rewriter.config import Settings
 from ..verify import BuildFailed, ContextCopyError, EngineError, NothingToVerify, measured_table

@@ -9,9 +9,9 @@ import bisect
 import csv
 import posixpath
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
@@ -43,7 +43,7 @@ class Invocation:
     shift: int  # how many of the command's own words the reading dropped (`-m pip` of `python -m pip`)
 
     @staticmethod
-    def of(command: SimpleCommand) -> "Invocation":
+    def of(command: SimpleCommand) -> Invocation:
         return command.facts(_read_invocation)
 
     @property
@@ -53,7 +53,7 @@ class Invocation:
     @property
     def after_verb(self) -> list[str | None]:
         """The arguments after the verb (none without one)."""
-        return [] if self.verb_at is None else self.arguments[self.verb_at + 1:]
+        return [] if self.verb_at is None else self.arguments[self.verb_at + 1 :]
 
     def runs(self, tools: Collection[str], verbs: Collection[str]) -> bool:
         """Whether the command is one of ``tools`` with one of ``verbs``."""
@@ -127,7 +127,10 @@ def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, .
     return tuple(
         (instruction, instruction.shell.simple_commands())
         for instruction in stage.instructions
-        if instruction.cmd == "run" and not instruction.is_json and instruction.shell is not None and not instruction.shell.has_error
+        if instruction.cmd == "run"
+        and not instruction.is_json
+        and instruction.shell is not None
+        and not instruction.shell.has_error
     )
 
 

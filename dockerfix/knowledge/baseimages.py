@@ -9,10 +9,11 @@ import csv
 import io
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,7 +60,9 @@ def measurements() -> tuple[Measurement, ...]:
     """The measured sizes shipped with dockerfix, in file order."""
     text = resources.files("dockerfix").joinpath("data/official-image-sizes.tsv").read_text(encoding="utf-8")
     return tuple(
-        Measurement(row["image"], row["tag"], int(row["compressed_bytes_amd64"]), row["newest_layer_date"], row["source"])
+        Measurement(
+            row["image"], row["tag"], int(row["compressed_bytes_amd64"]), row["newest_layer_date"], row["source"]
+        )
         for row in csv.DictReader(io.StringIO(text), delimiter="\t")
     )
 
@@ -74,13 +77,13 @@ class Reference:
     has_host: bool
 
     @classmethod
-    def parse(cls, text: str) -> "Reference":
+    def parse(cls, text: str) -> Reference:
         name, _, digest = text.partition("@")
         slash = name.rfind("/")
         colon = name.rfind(":")
         tag = None
         if colon > slash:
-            name, tag = name[:colon], name[colon + 1:]
+            name, tag = name[:colon], name[colon + 1 :]
         first = name.split("/", 1)[0]
         has_host = "/" in name and ("." in first or ":" in first or first == "localhost")
         return cls(name, tag, digest or None, has_host)
@@ -92,11 +95,15 @@ class Reference:
             return None
         name = self.repository.lower()
         if name.startswith("library/"):
-            name = name[len("library/"):]
+            name = name[len("library/") :]
         return None if "/" in name else name
 
     def text(self) -> str:
-        return self.repository + (f":{self.tag}" if self.tag is not None else "") + (f"@{self.digest}" if self.digest else "")
+        return (
+            self.repository
+            + (f":{self.tag}" if self.tag is not None else "")
+            + (f"@{self.digest}" if self.digest else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -143,21 +150,31 @@ def family_of(reference: Reference) -> str | None:
     return next((family for family, entry in data()["families"].items() if name in entry["repositories"]), None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def variants(family: str) -> dict[str, Variant]:
     entry = data()["families"][family]
     return {
         name: Variant(
-            family, name, fields.get("libc", ""), tuple(fields.get("lacks", ())),
-            tuple(fields.get("missing_commands", ())), fields.get("slim"), fields.get("slim_release"), fields.get("note"),
+            family,
+            name,
+            fields.get("libc", ""),
+            tuple(fields.get("lacks", ())),
+            tuple(fields.get("missing_commands", ())),
+            fields.get("slim"),
+            fields.get("slim_release"),
+            fields.get("note"),
         )
         for name, fields in entry["variants"].items()
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns(family: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((name, re.compile(fields["pattern"])) for name, fields in data()["families"][family]["variants"].items() if "pattern" in fields)
+    return tuple(
+        (name, re.compile(fields["pattern"]))
+        for name, fields in data()["families"][family]["variants"].items()
+        if "pattern" in fields
+    )
 
 
 def identify(reference: Reference) -> Identified | None:
@@ -170,14 +187,20 @@ def identify(reference: Reference) -> Identified | None:
     version_match = _VERSION.match(tag)
     alias = next((a for a in aliases if tag == a or tag.startswith(a + "-")), None)
     version = version_match.group(0) if version_match else (alias or "")
-    splits = [(version, tag[len(version):].lstrip("-"))] if version else []
+    splits = [(version, tag[len(version) :].lstrip("-"))] if version else []
     splits.append(("", tag))
     for candidate_version, suffix in splits:
         for name, pattern in _patterns(family):
             match = pattern.match(suffix)
             if match:
                 groups = match.groupdict()
-                return Identified(family, variants(family)[name], candidate_version, groups.get("release") or None, groups.get("flavour"))
+                return Identified(
+                    family,
+                    variants(family)[name],
+                    candidate_version,
+                    groups.get("release") or None,
+                    groups.get("flavour"),
+                )
     return None
 
 
@@ -225,7 +248,7 @@ class BuiltImages:
     files: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
 
     @classmethod
-    def read(cls, context: BuildContext) -> "BuiltImages":
+    def read(cls, context: BuildContext) -> BuiltImages:
         files = []
         for path in [path for path in context.files() if _BUILD_FILE.search(path)][:_MOST_BUILD_FILES]:
             text = context.read_text(path, limit=200_000)
@@ -253,7 +276,7 @@ class BuiltImages:
 def _line_from(text: str, start: int) -> str:
     """The rest of the line from ``start``, its line end kept (where a name may end), at most ``_MOST_NAME_TEXT``."""
     end = text.find("\n", start, start + _MOST_NAME_TEXT)
-    return text[start:end + 1] if end >= 0 else text[start:start + _MOST_NAME_TEXT]
+    return text[start : end + 1] if end >= 0 else text[start : start + _MOST_NAME_TEXT]
 
 
 def stage_names(document: Document) -> set[str]:
@@ -273,7 +296,7 @@ def image_span(document: Document, from_instruction: Instruction) -> tuple[int, 
     """Source span of the image word of a FROM, when it is written in one piece on the FROM's first line."""
     start = from_instruction.arguments_start
     image = from_instruction.value[0] if from_instruction.value else ""
-    if not image or document.text[start:start + len(image)] != image:
+    if not image or document.text[start : start + len(image)] != image:
         return None
     return start, start + len(image)
 
@@ -303,14 +326,18 @@ def installed_with(stage: Stage, tools: tuple[str, ...], verb: str) -> set[str]:
         for command in commands:
             invocation = Invocation.of(command)
             if invocation.runs(tools, (verb,)):
-                installed.update(a.partition("=")[0] for a in invocation.after_verb if a is not None and not a.startswith("-"))
+                installed.update(
+                    a.partition("=")[0] for a in invocation.after_verb if a is not None and not a.startswith("-")
+                )
     return installed
 
 
 def uses_package_manager(stage: Stage, names: Iterable[str]) -> Instruction | None:
     """The first RUN of the stage that runs one of ``names`` (e.g. `apk`), or None."""
     wanted = set(names)
-    return next((run for run, commands in shell_runs(stage) if any(tool_and_arguments(c)[0] in wanted for c in commands)), None)
+    return next(
+        (run for run, commands in shell_runs(stage) if any(tool_and_arguments(c)[0] in wanted for c in commands)), None
+    )
 
 
 def apt_install_text(document: Document, packages: Iterable[str]) -> str:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.stages import base_stages, expand_global_args
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.stages import base_stages, expand_global_args
 
 from .analysis import run_user
 from .baseimages import Reference
@@ -59,15 +59,26 @@ COMPOSER_CACHE = ToolCache("composer", (("COMPOSER_CACHE_DIR", ""), ("COMPOSER_H
 UV_CACHE = ToolCache("uv", (("UV_CACHE_DIR", ""), ("XDG_CACHE_HOME", "uv")), ".cache/uv")
 # Poetry's cache folder also holds its virtualenvs (`virtualenvs.in-project` false, the default), which are the
 # installed packages: only its HTTP cache and its downloaded archives are cache
-POETRY_HTTP_CACHE = ToolCache("poetry", (("POETRY_CACHE_DIR", "cache"), ("XDG_CACHE_HOME", "pypoetry/cache")), ".cache/pypoetry/cache")
-POETRY_ARTIFACTS = ToolCache("poetry", (("POETRY_CACHE_DIR", "artifacts"), ("XDG_CACHE_HOME", "pypoetry/artifacts")), ".cache/pypoetry/artifacts")
+POETRY_HTTP_CACHE = ToolCache(
+    "poetry", (("POETRY_CACHE_DIR", "cache"), ("XDG_CACHE_HOME", "pypoetry/cache")), ".cache/pypoetry/cache"
+)
+POETRY_ARTIFACTS = ToolCache(
+    "poetry", (("POETRY_CACHE_DIR", "artifacts"), ("XDG_CACHE_HOME", "pypoetry/artifacts")), ".cache/pypoetry/artifacts"
+)
 # pnpm's content-addressable store (`pnpm store path` without its version folder) and its registry metadata cache
 PNPM_STORE = ToolCache(
     "pnpm",
-    (("npm_config_store_dir", ""), ("NPM_CONFIG_STORE_DIR", ""), ("PNPM_HOME", "store"), ("XDG_DATA_HOME", "pnpm/store")),
+    (
+        ("npm_config_store_dir", ""),
+        ("NPM_CONFIG_STORE_DIR", ""),
+        ("PNPM_HOME", "store"),
+        ("XDG_DATA_HOME", "pnpm/store"),
+    ),
     ".local/share/pnpm/store",
 )
-PNPM_METADATA = ToolCache("pnpm", (("npm_config_cache_dir", ""), ("NPM_CONFIG_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pnpm")), ".cache/pnpm")
+PNPM_METADATA = ToolCache(
+    "pnpm", (("npm_config_cache_dir", ""), ("NPM_CONFIG_CACHE_DIR", ""), ("XDG_CACHE_HOME", "pnpm")), ".cache/pnpm"
+)
 # Compiled languages (DF205). Go: downloaded modules (GOPATH's first entry, `~/go` by default) and compiled packages
 # (`os.UserCacheDir()`); Cargo: the crates and git checkouts it downloads, never the project's target/.
 GO_MODULES = ToolCache("go", (("GOMODCACHE", ""), ("GOPATH", "pkg/mod")), "go/pkg/mod")
@@ -78,7 +89,9 @@ CARGO_GIT = ToolCache("cargo", (("CARGO_HOME", "git"),), ".cargo/git")
 # SyncContextFactory"): builds sharing the mount at once must take turns
 MAVEN_REPOSITORY = ToolCache("maven", home_folder=".m2/repository", sharing="locked", home_from_passwd=True)
 GRADLE_CACHES = ToolCache("gradle", (("GRADLE_USER_HOME", "caches"),), ".gradle/caches", home_from_passwd=True)
-GRADLE_WRAPPER = ToolCache("gradle", (("GRADLE_USER_HOME", "wrapper/dists"),), ".gradle/wrapper/dists", home_from_passwd=True)
+GRADLE_WRAPPER = ToolCache(
+    "gradle", (("GRADLE_USER_HOME", "wrapper/dists"),), ".gradle/wrapper/dists", home_from_passwd=True
+)
 
 
 def wants_mount(rule: Rule, context: RuleContext) -> bool:
@@ -146,7 +159,9 @@ def base_image_environment(document: Document, stage: Stage) -> Mapping[str, str
 
 def _absolute(value: str | None) -> str | None:
     """An absolute folder written literally; not a list (`GOPATH=/a:/b` puts the cache under its first entry)."""
-    return posixpath.normpath(value) if value and value.startswith("/") and "$" not in value and ":" not in value else None
+    return (
+        posixpath.normpath(value) if value and value.startswith("/") and "$" not in value and ":" not in value else None
+    )
 
 
 @dataclass(frozen=True)
@@ -163,7 +178,9 @@ class Mount:
         return "--mount=" + ",".join(options)
 
 
-def cache_folder(stage: Stage, run: Instruction, position: int, cache: ToolCache, image_environment: Mapping[str, str] | None = None) -> str | None:
+def cache_folder(
+    stage: Stage, run: Instruction, position: int, cache: ToolCache, image_environment: Mapping[str, str] | None = None
+) -> str | None:
     """Where ``cache`` is for the command at ``position`` of the RUN, as far as the Dockerfile tells: a variable
     that moves it (set in the stage or the RUN, else in ``image_environment``, what the base image is known to set),
     the tool's fixed folder, or its folder in root's home when the RUN runs as root."""
@@ -211,10 +228,15 @@ def cache_handled(stage: Stage, run: Instruction, position: int, cache: ToolCach
     endings = [below for _, below in cache.variables if below] + ([cache.home_folder] if cache.home_folder else [])
     if any(target.endswith("/" + ending) for target in mount_targets(stage, run) for ending in endings):
         return True
-    return any(removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x") for spelling in spellings)
+    return any(
+        removed_after(stage, run, position, spelling + "/x") or kept_out_by_mount(stage, run, spelling + "/x")
+        for spelling in spellings
+    )
 
 
-def removal_cleanup(document: Document, stage: Stage, run: Instruction, located: Sequence[tuple[int, ToolCache]]) -> tuple[str, str | None]:
+def removal_cleanup(
+    document: Document, stage: Stage, run: Instruction, located: Sequence[tuple[int, ToolCache]]
+) -> tuple[str, str | None]:
     """`rm -rf` of the folders of these caches (command position, cache), for a tool with no command that empties
     its cache, and why a folder cannot be named (None when every one can; the command then names the default)."""
     folders: list[str] = []
@@ -224,7 +246,9 @@ def removal_cleanup(document: Document, stage: Stage, run: Instruction, located:
         if folder is None:
             unknown = f"{cache.tool}'s cache folder is moved by a value that cannot be read here or by a stage below"
             environment = reading(stage, run).environments[position]
-            moved = next((f"${name}/{below}".rstrip("/") for name, below in cache.variables if name in environment), None)
+            moved = next(
+                (f"${name}/{below}".rstrip("/") for name, below in cache.variables if name in environment), None
+            )
             folder = moved or f"~/{cache.home_folder}"
         folders.append(folder)
     return "rm -rf " + " ".join(dict.fromkeys(folders)), unknown
@@ -234,7 +258,14 @@ def runs_as_root(stage: Stage, run: Instruction) -> bool:
     return (run_user(stage, run) or "root").partition(":")[0] in ("root", "0")
 
 
-def cache_mount(document: Document, stage: Stage, run: Instruction, position: int, cache: ToolCache, image_environment: Mapping[str, str] | None = None) -> Mount | None:
+def cache_mount(
+    document: Document,
+    stage: Stage,
+    run: Instruction,
+    position: int,
+    cache: ToolCache,
+    image_environment: Mapping[str, str] | None = None,
+) -> Mount | None:
     """The mount that holds ``cache`` for the command at ``position`` of the RUN, or None when its folder or the
     user it must belong to is not certain."""
     folder = cache_folder(stage, run, position, cache, image_environment)
@@ -291,19 +322,35 @@ class CacheMount:
     caches: CachesWritten
     note: str = ""
 
-    def content_change(self, declared: ContentChange, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+    def content_change(
+        self, declared: ContentChange, stage: Stage, run: Instruction, commands: list[SimpleCommand]
+    ) -> ContentChange:
         """What the legacy fix removes from this RUN's image: the rule's ``declared`` folders, and where the stage or
         the RUN moved the caches to (`COMPOSER_HOME=/tmp/composer` removes `/tmp/composer/cache`, not `~/.composer`)."""
-        folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
+        folders = [
+            cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()
+        ]
         removes = tuple(dict.fromkeys((*declared.removes, *(folder for folder in folders if folder is not None))))
         return ContentChange(removes, declared.alters, declared.environment)
 
     def already_mounted(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         """Whether a `--mount` of the RUN already holds every cache its commands write (the rule is then quiet)."""
-        folders = [cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()]
-        return bool(folders) and all(folder is not None and kept_out_by_mount(stage, run, folder + "/x") for folder in folders)
+        folders = [
+            cache_folder(stage, run, position, cache) for position, cache in self.caches(stage, run, commands) or ()
+        ]
+        return bool(folders) and all(
+            folder is not None and kept_out_by_mount(stage, run, folder + "/x") for folder in folders
+        )
 
-    def fix(self, rule: Rule, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+    def fix(
+        self,
+        rule: Rule,
+        document: Document,
+        stage: Stage,
+        run: Instruction,
+        commands: list[SimpleCommand],
+        context: RuleContext,
+    ) -> Fix | None:
         if not wants_mount(rule, context):
             return None
         located: list[tuple[ToolCache, Mount]] = []
@@ -315,6 +362,11 @@ class CacheMount:
         mounts = mounts_to_add(stage, run, list(dict.fromkeys(mount for _, mount in located))) or []
         if not mounts:
             return None
-        reowned = (posixpath.join(mount.target, folder) for cache, mount in located if mount in mounts for folder in cache.reowned)
+        reowned = (
+            posixpath.join(mount.target, folder)
+            for cache, mount in located
+            if mount in mounts
+            for folder in cache.reowned
+        )
         changes = ContentChange(removes=tuple(mount.target for mount in mounts), alters=tuple(dict.fromkeys(reowned)))
         return rule.fix(mount_title(mounts) + self.note, [mount_edit(run, mounts)], Applicability.UNSAFE, changes)

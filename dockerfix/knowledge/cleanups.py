@@ -14,9 +14,9 @@ from __future__ import annotations
 import bisect
 import posixpath
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Iterator, Mapping, Sequence
 
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
@@ -55,7 +55,9 @@ class Removal:
             return False
         if self.name is None:
             return True
-        return len(path_parts) > len(pattern_parts) and any(fnmatchcase(part, self.name) for part in path_parts[len(pattern_parts):])
+        return len(path_parts) > len(pattern_parts) and any(
+            fnmatchcase(part, self.name) for part in path_parts[len(pattern_parts) :]
+        )
 
 
 def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
@@ -68,7 +70,7 @@ def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None
     if pattern.startswith("/") == path.startswith("/"):
         return pattern_parts, path_parts
     if not pattern.startswith("/") and len(pattern_parts) <= len(path_parts):
-        return pattern_parts, path_parts[len(path_parts) - len(pattern_parts):]
+        return pattern_parts, path_parts[len(path_parts) - len(pattern_parts) :]
     return None, path_parts
 
 
@@ -106,7 +108,10 @@ class _StageSettings:
             if instruction.cmd == "env":
                 settings = list(zip(instruction.value[0::2], instruction.value[1::2]))
             elif instruction.cmd == "arg":
-                settings = [(name, default if equals else None) for name, equals, default in (word.partition("=") for word in instruction.value)]
+                settings = [
+                    (name, default if equals else None)
+                    for name, equals, default in (word.partition("=") for word in instruction.value)
+                ]
             else:
                 continue
             # the values of one instruction see the variables as they were before it
@@ -151,7 +156,9 @@ class Variables(Mapping[str, str]):
         return value
 
     def __iter__(self) -> Iterator[str]:
-        names = set(self.local) | {name for name in self.stage.history if self.stage.value(name, self.before) is not None}
+        names = set(self.local) | {
+            name for name in self.stage.history if self.stage.value(name, self.before) is not None
+        }
         return iter(sorted(names))
 
     def __len__(self) -> int:
@@ -200,7 +207,9 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
     found: list[tuple[int, Removal]] = []
     for index, command in enumerate(run.shell.simple_commands()):
         shared = Variables(settings, run.index, dict(local))
-        own = Variables(settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)})
+        own = Variables(
+            settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)}
+        )
         environments.append(own)
         folders.append(folder)
         found.extend((index, removal) for removal in removals(command, own))
@@ -209,7 +218,11 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
         if command.in_subshell or not command.top_level:
             continue
         if command.name_literal in ("export", "declare", "typeset", "readonly"):
-            local.update(assignment(word, shared) for word in command.arguments if "=" in word.text and not word.text.startswith("-"))
+            local.update(
+                assignment(word, shared)
+                for word in command.arguments
+                if "=" in word.text and not word.text.startswith("-")
+            )
         elif command.name is None:
             local.update(assignment(word, shared) for word in command.assignments)
     return RunReading(tuple(environments), tuple(folders), tuple(found))
@@ -224,7 +237,7 @@ def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Rem
     """What one command removes, as far as it can be read."""
     invocation = Invocation.of(command)
     name = invocation.tool
-    words = command.arguments[invocation.shift:]
+    words = command.arguments[invocation.shift :]
     if name == "rm":
         options_done = False
         found = []
@@ -320,7 +333,11 @@ def _resolve_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
             name = options.get("source") or options.get("id")
             name = name and _resolved(name, variables, None)
             # a secret whose name cannot be read is still a file in the secrets folder
-            target = posixpath.join(_SECRETS_FOLDER, posixpath.basename(name)) if name and "$" not in name else _SECRETS_FOLDER
+            target = (
+                posixpath.join(_SECRETS_FOLDER, posixpath.basename(name))
+                if name and "$" not in name
+                else _SECRETS_FOLDER
+            )
         elif options["type"] == "ssh":
             target = _SSH_AGENT_SOCKET + str(sum(1 for mount in mounts if mount.type == "ssh"))
         mounts.append(RunMount(options["type"], target))

@@ -11,10 +11,11 @@ import posixpath
 import re
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,8 +25,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .baseimages import native_entry
 from .analysis import Invocation
+from .baseimages import native_entry
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # Patterns run on whole files from the build context: none may backtrack over more than one line (`^\s*` would
@@ -47,9 +48,17 @@ SETUP_PY_TIMEOUT_SECONDS = 20
 _SETUP_PY_CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from dockerfix.setup_py import main; main()"
 
 ECOSYSTEM_OF_TOOL = {
-    "pip": "python", "pip3": "python", "pipenv": "python", "poetry": "python", "uv": "python",
-    "npm": "node", "yarn": "node", "pnpm": "node",
-    "bundle": "ruby", "bundler": "ruby", "gem": "ruby",
+    "pip": "python",
+    "pip3": "python",
+    "pipenv": "python",
+    "poetry": "python",
+    "uv": "python",
+    "npm": "node",
+    "yarn": "node",
+    "pnpm": "node",
+    "bundle": "ruby",
+    "bundler": "ruby",
+    "gem": "ruby",
     "go": "go",
     "composer": "php",
 }
@@ -152,13 +161,17 @@ def _pyproject(text: str) -> set[str]:
         declared.extend(_string_list(group, f"project.optional-dependencies.{name}"))
     names = _requirements("\n".join(declared))
     poetry = _table(_table(table.get("tool", {}), "tool").get("poetry", {}), "tool.poetry")
-    names |= {name for name in _table(poetry.get("dependencies", {}), "tool.poetry.dependencies") if name.lower() != "python"}
+    names |= {
+        name for name in _table(poetry.get("dependencies", {}), "tool.poetry.dependencies") if name.lower() != "python"
+    }
     return names
 
 
 def _pipfile(text: str) -> set[str]:
     table = tomllib.loads(text)
-    return set(_table(table.get("packages", {}), "packages")) | set(_table(table.get("dev-packages", {}), "dev-packages"))
+    return set(_table(table.get("packages", {}), "packages")) | set(
+        _table(table.get("dev-packages", {}), "dev-packages")
+    )
 
 
 def setup_py_requirements(text: str) -> set[str] | None:
@@ -173,7 +186,9 @@ def _install_requires(text: str) -> tuple[str, ...] | None:
     text (crash, exhaust its stack or memory, run for minutes), this process goes on; None when it does not answer."""
     try:
         child = subprocess.run(
-            [sys.executable, "-I", "-c", _SETUP_PY_CHILD], input=text.encode("utf-8"), capture_output=True,
+            [sys.executable, "-I", "-c", _SETUP_PY_CHILD],
+            input=text.encode("utf-8"),
+            capture_output=True,
             timeout=SETUP_PY_TIMEOUT_SECONDS,
         )
         answer = json.loads(child.stdout) if child.returncode == 0 else None
@@ -197,7 +212,7 @@ def _go_mod(text: str) -> set[str]:
         start = _GO_REQUIRE_BLOCK_START.match(line)
         if start:
             in_block = True
-            names.update(line[start.end():].split("//", 1)[0].split()[:1])
+            names.update(line[start.end() :].split("//", 1)[0].split()[:1])
             continue
         single = _GO_REQUIRE_LINE.match(line + "\n")
         if single:
@@ -231,8 +246,13 @@ def _composer_json(text: str) -> set[str]:
 
 
 _READERS = {
-    "python": (("requirements*.txt", _requirements), ("requirements/*.txt", _requirements), ("pyproject.toml", _pyproject),
-               ("Pipfile", _pipfile), ("setup.py", setup_py_requirements)),
+    "python": (
+        ("requirements*.txt", _requirements),
+        ("requirements/*.txt", _requirements),
+        ("pyproject.toml", _pyproject),
+        ("Pipfile", _pipfile),
+        ("setup.py", setup_py_requirements),
+    ),
     "node": (("package.json", _package_json),),
     "go": (("go.mod", _go_mod),),
     "ruby": (("Gemfile", lambda text: set(_GEM.findall(text))),),
@@ -296,10 +316,17 @@ def install_command(command: SimpleCommand) -> InstallCommand | None:
         return InstallCommand(ecosystem, frozenset(), True)
     pattern = _COMPOSER_NAME if ecosystem == "php" else _REQUIREMENT_NAME
     literal = [word for word in positional if word is not None]
-    packages = {normalise(ecosystem, pattern.match(word).group(1)) for word in literal
-                if pattern.match(word) and not word.startswith((".", "/")) and ecosystem != "go"}
-    reads = ecosystem == "go" or not packages or any(flag in rest for flag in ("-r", "--requirement", "-e", ".")) or any(
-        word is not None and word.startswith(("-r", "--requirement=")) for word in rest)
+    packages = {
+        normalise(ecosystem, pattern.match(word).group(1))
+        for word in literal
+        if pattern.match(word) and not word.startswith((".", "/")) and ecosystem != "go"
+    }
+    reads = (
+        ecosystem == "go"
+        or not packages
+        or any(flag in rest for flag in ("-r", "--requirement", "-e", "."))
+        or any(word is not None and word.startswith(("-r", "--requirement=")) for word in rest)
+    )
     return InstallCommand(ecosystem, frozenset(packages), reads)
 
 
@@ -310,7 +337,11 @@ def _php_extensions(installer: str, arguments: Sequence[str | None]) -> InstallC
         if arguments[:1] != ["install"]:
             return None
         arguments = arguments[1:]
-    names = {f"ext-{_PECL_VERSION.sub('', word).lower()}" for word in arguments if word is not None and not word.startswith("-")}
+    names = {
+        f"ext-{_PECL_VERSION.sub('', word).lower()}"
+        for word in arguments
+        if word is not None and not word.startswith("-")
+    }
     return InstallCommand("php", frozenset(names), False)
 
 
@@ -322,7 +353,19 @@ def _positional(words: Sequence[str | None]) -> list[str | None]:
         if skip:
             skip = False
             continue
-        if word is not None and word in ("-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-t", "--target"):
+        if word is not None and word in (
+            "-r",
+            "--requirement",
+            "-c",
+            "--constraint",
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "-f",
+            "--find-links",
+            "-t",
+            "--target",
+        ):
             skip = True
             continue
         if word is None or not word.startswith("-"):

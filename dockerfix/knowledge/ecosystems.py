@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .dependencies import json_object, requirement_files, requirement_lines
 from .analysis import Invocation
+from .dependencies import json_object, requirement_files, requirement_lines
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,11 @@ def _node(tool: str, verb: str | None, arguments: list[str | None], context: Bui
     positional = [a for a in arguments[1:] if a is None or not a.startswith("-")] if verb else []
     if positional:
         return None  # `npm install left-pad` adds a package; not a manifest install
-    locks = {"npm": ("package-lock.json", "npm-shrinkwrap.json"), "yarn": ("yarn.lock", ".yarnrc.yml", ".yarnrc", ".npmrc"), "pnpm": ("pnpm-lock.yaml", ".npmrc")}[tool]
+    locks = {
+        "npm": ("package-lock.json", "npm-shrinkwrap.json"),
+        "yarn": ("yarn.lock", ".yarnrc.yml", ".yarnrc", ".npmrc"),
+        "pnpm": ("pnpm-lock.yaml", ".npmrc"),
+    }[tool]
     reason = None
     if context is not None:
         text = context.read_text("package.json")
@@ -77,7 +81,11 @@ def _node(tool: str, verb: str | None, arguments: list[str | None], context: Bui
                 package = json_object(text)
             except ValueError:
                 package = {}
-            hooks = [name for name in ("preinstall", "install", "postinstall", "prepare") if name in _mapping(package, "scripts")]
+            hooks = [
+                name
+                for name in ("preinstall", "install", "postinstall", "prepare")
+                if name in _mapping(package, "scripts")
+            ]
             if hooks:
                 reason = f"package.json runs `{hooks[0]}` during the install"
             elif package.get("workspaces"):
@@ -121,7 +129,14 @@ def _dotnet(arguments: list[str | None], context: BuildContext | None) -> Instal
         return Install("dotnet", (), "no project file at the top of the build context")
     if any(context.read_text(path) and "ProjectReference" in (context.read_text(path) or "") for path in projects):
         return Install("dotnet", tuple(projects), "a project references other projects")
-    settings = ("NuGet.config", "nuget.config", "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json")
+    settings = (
+        "NuGet.config",
+        "nuget.config",
+        "Directory.Build.props",
+        "Directory.Build.targets",
+        "Directory.Packages.props",
+        "global.json",
+    )
     return Install("dotnet", tuple(projects), None, settings)
 
 
@@ -136,7 +151,13 @@ def _composer(arguments: list[str | None], context: BuildContext | None) -> Inst
         except ValueError:
             manifest = {}
         repositories = manifest.get("repositories")
-        entries = repositories.values() if isinstance(repositories, dict) else repositories if isinstance(repositories, list) else ()
+        entries = (
+            repositories.values()
+            if isinstance(repositories, dict)
+            else repositories
+            if isinstance(repositories, list)
+            else ()
+        )
         if any(isinstance(entry, dict) and entry.get("type") in ("path", "artifact") for entry in entries):
             reason = "composer.json installs from a local path repository"
     return Install("composer", ("composer.json",), reason, ("composer.lock", "auth.json"), split)
@@ -153,7 +174,9 @@ def _gradle(context: BuildContext | None) -> Install:
     settings = [name for name in ("settings.gradle.kts", "settings.gradle") if context.exists(name)]
     settings_text = "".join(context.read_text(name) or "" for name in settings)
     if re.search(r"\binclude(Build)?\s*\(?\s*['\"]", settings_text):
-        return Install("gradle", tuple(scripts), "settings.gradle includes other projects, whose build files the install reads")
+        return Install(
+            "gradle", tuple(scripts), "settings.gradle includes other projects, whose build files the install reads"
+        )
     if context.exists("buildSrc"):
         return Install("gradle", tuple(scripts), "buildSrc holds build logic the install compiles")
     return Install("gradle", tuple(scripts + settings), None, ("gradle.properties",))
@@ -202,9 +225,16 @@ def _pyproject_needs_more(context: BuildContext | None) -> str | None:
 # what each install writes inside its working folder: the source COPY, moved after the install, would lay the
 # context's own copy of these over what the install made
 INSTALL_OUTPUTS = {
-    "npm": ("node_modules",), "yarn": ("node_modules",), "pnpm": ("node_modules",), "bundler": ("vendor/bundle",),
-    "composer": ("vendor",), "uv": (".venv",), "poetry": (".venv",), "mix": ("deps", "_build"),
-    "gradle": (".gradle", "build"), "dotnet": ("obj",),
+    "npm": ("node_modules",),
+    "yarn": ("node_modules",),
+    "pnpm": ("node_modules",),
+    "bundler": ("vendor/bundle",),
+    "composer": ("vendor",),
+    "uv": (".venv",),
+    "poetry": (".venv",),
+    "mix": ("deps", "_build"),
+    "gradle": (".gradle", "build"),
+    "dotnet": ("obj",),
 }
 
 
@@ -215,7 +245,10 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
         return install
     for output in INSTALL_OUTPUTS.get(install.ecosystem, ()):
         if context.exists(output):
-            return replace(install, needs_more=f"the context contains {output}, which the source COPY would lay over what the install wrote there")
+            return replace(
+                install,
+                needs_more=f"the context contains {output}, which the source COPY would lay over what the install wrote there",
+            )
     return install
 
 
@@ -224,7 +257,7 @@ def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install 
     name, arguments, verb = invocation.tool, invocation.arguments, invocation.verb
     if name is None:
         return None
-    rest = arguments[invocation.verb_at:] if verb is not None else []
+    rest = arguments[invocation.verb_at :] if verb is not None else []
     if name in ("pip", "pip3") and verb == "install":
         return _pip(rest, context)
     if name in ("npm", "yarn", "pnpm"):
@@ -237,7 +270,9 @@ def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install 
         return Install("pipenv", ("Pipfile",), None, ("Pipfile.lock",))
     if name == "poetry" and verb in ("install", "sync") and "--only-root" not in arguments:
         split = () if "--no-root" in arguments else ("--no-root",)
-        return Install("poetry", ("pyproject.toml",), _pyproject_needs_more(context), ("poetry.lock", "poetry.toml"), split)
+        return Install(
+            "poetry", ("pyproject.toml",), _pyproject_needs_more(context), ("poetry.lock", "poetry.toml"), split
+        )
     if name == "uv" and verb == "sync" and "--only-install-project" not in arguments:
         split = () if "--no-install-project" in arguments else ("--no-install-project",)
         return Install("uv", ("pyproject.toml",), _pyproject_needs_more(context), ("uv.lock", ".python-version"), split)
@@ -252,5 +287,10 @@ def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install 
     if name == "mix" and verb == "deps.get":
         return _mix(context)
     if name == "cargo" and verb == "fetch":
-        return Install("cargo", ("Cargo.toml",), "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is needed to fetch before the source", ("Cargo.lock",))
+        return Install(
+            "cargo",
+            ("Cargo.toml",),
+            "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is needed to fetch before the source",
+            ("Cargo.lock",),
+        )
     return None

@@ -224,8 +224,14 @@ def _unreached_distribution(distribution: str, release: str) -> Unknown:
     return Unknown(f"{distribution} {release}'s archive was not measured: Debian's sizes are not its sizes")
 
 
-def recommends_drop(packages: Iterable[str], *, distribution: str = "debian", release: str,
-                    keep: Iterable[str] = (), installed: Iterable[str] | None = None) -> RecommendsDrop:
+def recommends_drop(
+    packages: Iterable[str],
+    *,
+    distribution: str = "debian",
+    release: str,
+    keep: Iterable[str] = (),
+    installed: Iterable[str] | None = None,
+) -> RecommendsDrop:
     """What adding ``--no-install-recommends`` to ``apt-get install packages`` drops, when the fix installs ``keep``
     explicitly. ``installed``: what the base image already has (default: a minbase system of the release).
 
@@ -260,8 +266,11 @@ def apt_lists_gain(distribution: str, release: str) -> Gain:
     if description is None:
         return _unreached_distribution(distribution, release)
     lists = description["apt_lists"]
-    return ByteGain(lists["bytes"], f"/var/lib/apt/lists after apt-get update in a Debian {release} minbase chroot"
-                                    f" with the official images' apt settings, measured {lists['date']}")
+    return ByteGain(
+        lists["bytes"],
+        f"/var/lib/apt/lists after apt-get update in a Debian {release} minbase chroot"
+        f" with the official images' apt settings, measured {lists['date']}",
+    )
 
 
 def _normalized(manager: str, name: str) -> str:
@@ -279,12 +288,18 @@ def package_cache_gain(manager: str, packages: Iterable[str]) -> Gain:
     if "unknown" in description:
         return Unknown(description["unknown"])
     requested = {_normalized(manager, name) for name in packages}
-    covered = [row for row in description["measurements"]
-               if {_normalized(manager, name) for name in row["packages"]} <= requested]
+    covered = [
+        row
+        for row in description["measurements"]
+        if {_normalized(manager, name) for name in row["packages"]} <= requested
+    ]
     if not covered:
         measured = "; ".join(" ".join(row["packages"]) for row in description["measurements"])
         return Unknown(f"{manager}'s cache was measured for other packages ({measured})")
     largest = max(covered, key=lambda row: row["bytes"])
     exact = {_normalized(manager, name) for name in largest["packages"]} == requested
-    return ByteGain(largest["bytes"], f"{largest['measured']} for `{' '.join(largest['packages'])}`"
-                                      f" ({largest['tool']}), measured {largest['date']}", at_least=not exact)
+    return ByteGain(
+        largest["bytes"],
+        f"{largest['measured']} for `{' '.join(largest['packages'])}` ({largest['tool']}), measured {largest['date']}",
+        at_least=not exact,
+    )

@@ -16,27 +16,71 @@ from dockerfix.rendering import render as render_template
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
 from .analysis import Invocation, shell_runs, tool_and_arguments, workdir_at
+from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
 from .shellfacts import Role, role
 
-PROMISES = ("cmd", "entrypoint", "user", "workdir", "env", "expose", "label", "volume", "healthcheck", "stopsignal", "shell")
+PROMISES = (
+    "cmd",
+    "entrypoint",
+    "user",
+    "workdir",
+    "env",
+    "expose",
+    "label",
+    "volume",
+    "healthcheck",
+    "stopsignal",
+    "shell",
+)
 RUNTIME_ONLY = {"cmd", "entrypoint", "expose", "volume", "healthcheck", "stopsignal", "label", "maintainer", "onbuild"}
 BOTH = {"env", "arg", "workdir", "user", "shell"}
 ECOSYSTEM_OF_FAMILY = {
-    "golang": "go", "node": "node", "python": "python", "rust": "rust",
-    "maven": "java", "gradle": "java", "eclipse-temurin": "java", "openjdk": "java",
+    "golang": "go",
+    "node": "node",
+    "python": "python",
+    "rust": "rust",
+    "maven": "java",
+    "gradle": "java",
+    "eclipse-temurin": "java",
+    "openjdk": "java",
 }
 PATH_FOLDERS = ("/usr/local/bin", "/usr/bin", "/bin", "/go/bin", "/usr/local/sbin", "/usr/local/cargo/bin")
 BUILD_NAMES = ("build", "builder", "compile", "build-stage")
 # The programs a Node runtime image provides on PATH: any other bare name in CMD comes from the build stage
 NODE_PROGRAMS = {"node", "npm", "npx", "yarn"}
 # Commands after the build that write nothing but what a redirection sends (judged on its own)
-WRITE_NOTHING = {"echo", "printf", "true", "false", ":", "test", "[", "ls", "cat", "du", "pwd", "id", "whoami", "exit", "set"}
+WRITE_NOTHING = {
+    "echo",
+    "printf",
+    "true",
+    "false",
+    ":",
+    "test",
+    "[",
+    "ls",
+    "cat",
+    "du",
+    "pwd",
+    "id",
+    "whoami",
+    "exit",
+    "set",
+}
 # Commands after the build that write only the paths they are given, after the options: every one (`all`), the
 # destination (`last`), or all but a mode or owner (`skip_first`)
-WRITES_PATHS = {"mkdir": "all", "touch": "all", "strip": "all", "chmod": "skip_first", "chown": "skip_first",
-                "chgrp": "skip_first", "cp": "last", "mv": "last", "install": "last", "ln": "last"}
+WRITES_PATHS = {
+    "mkdir": "all",
+    "touch": "all",
+    "strip": "all",
+    "chmod": "skip_first",
+    "chown": "skip_first",
+    "chgrp": "skip_first",
+    "cp": "last",
+    "mv": "last",
+    "install": "last",
+    "ln": "last",
+}
 DEVICES = ("/dev/null", "/dev/stdout", "/dev/stderr")
 
 
@@ -76,7 +120,7 @@ class Plan:
 def _text(document: Document, instruction: Instruction) -> str:
     """The instruction as written, with its comment lines, without the final line ending."""
     start = instruction.leading_comments[0].line.start if instruction.leading_comments else instruction.span[0]
-    return document.text[start:instruction.end]
+    return document.text[start : instruction.end]
 
 
 def _build_command(ecosystem: str, command: SimpleCommand) -> bool:
@@ -90,7 +134,9 @@ def _build_command(ecosystem: str, command: SimpleCommand) -> bool:
     if ecosystem == "java":
         if name in ("mvn", "mvnw", "./mvnw"):
             return any(goal in words for goal in ("package", "install", "verify"))
-        return name in ("gradle", "gradlew", "./gradlew") and any(task in words for task in ("build", "bootJar", "shadowJar", "assemble", "jar", "installDist"))
+        return name in ("gradle", "gradlew", "./gradlew") and any(
+            task in words for task in ("build", "bootJar", "shadowJar", "assemble", "jar", "installDist")
+        )
     if ecosystem == "rust":
         return name == "cargo" and verb == "build" and "--release" in words
     return name in ("pip", "pip3") and verb == "install"
@@ -131,7 +177,9 @@ def _outputs(stage: Stage, build: Instruction, option: str) -> list[str]:
     return [path for path in found if path]
 
 
-def _artifact(ecosystem: str, stage: Stage, build: Instruction, program: list[str], workdir: str | None) -> tuple[str | None, str | None]:
+def _artifact(
+    ecosystem: str, stage: Stage, build: Instruction, program: list[str], workdir: str | None
+) -> tuple[str | None, str | None]:
     """(artifact path, reason it is uncertain)."""
     if ecosystem in ("node", "python"):
         folder = workdir_at(stage, build)
@@ -141,12 +189,22 @@ def _artifact(ecosystem: str, stage: Stage, build: Instruction, program: list[st
         path = _absolute(jar, workdir) if jar else None
         if path is None:
             return None, "the command does not run `java -jar` on a file under a known WORKDIR"
-        return path, None if re.search(r"/(target|build/libs)/", path) else f"`{jar}` is not where Maven or Gradle writes jars"
+        return path, None if re.search(
+            r"/(target|build/libs)/", path
+        ) else f"`{jar}` is not where Maven or Gradle writes jars"
     executable = program[0]
     outputs = _outputs(stage, build, "-o")
     if "/" not in executable:
-        matches = [path for path in outputs if posixpath.basename(path) == executable and posixpath.dirname(path) in PATH_FOLDERS]
-        return (matches[-1], None) if matches else (None, f"`{executable}` is found through PATH and no build output names it")
+        matches = [
+            path
+            for path in outputs
+            if posixpath.basename(path) == executable and posixpath.dirname(path) in PATH_FOLDERS
+        ]
+        return (
+            (matches[-1], None)
+            if matches
+            else (None, f"`{executable}` is found through PATH and no build output names it")
+        )
     path = _absolute(executable, workdir)
     if path is None:
         return None, "the program path is relative and the WORKDIR comes from the base image"
@@ -175,7 +233,8 @@ def _runtime_image(ecosystem: str, identified: Identified, stage: Stage, static:
         return runtimes["debian"].format(release=identified.release or "bookworm")
     if ecosystem == "java":
         match = re.search(r"(?:jdk|temurin-|openjdk-|corretto-)(\d+)", stage.base_image) or (
-            re.match(r"(\d+)", identified.version) if identified.family in ("eclipse-temurin", "openjdk") else None)
+            re.match(r"(\d+)", identified.version) if identified.family in ("eclipse-temurin", "openjdk") else None
+        )
         return runtimes["jre"].format(java=match.group(1) if match else runtimes["default_java"])
     family = data()["families"][identified.family]
     version = identified.version if identified.version and identified.version != "latest" else ""
@@ -200,7 +259,9 @@ def _written_paths(name: str, arguments: list[str | None]) -> list[str | None] |
     return paths[-1:] if shape == "last" else paths
 
 
-def _after_build(run: Instruction, commands: list[SimpleCommand], ecosystem: str, artifact: str, folder: str | None) -> str | None:
+def _after_build(
+    run: Instruction, commands: list[SimpleCommand], ecosystem: str, artifact: str, folder: str | None
+) -> str | None:
     """Why what the build RUN does after its build command may be left behind in the build stage, or None: every
     later command and redirection must write inside the artifact (which is copied) or only remove files."""
     build = [command for command in commands if _build_command(ecosystem, command)][-1]
@@ -216,22 +277,32 @@ def _after_build(run: Instruction, commands: list[SimpleCommand], ecosystem: str
         paths = [_absolute(path, folder) if path is not None else None for path in written or ()]
         if written is None or not all(path is not None and _inside(path, artifact) for path in paths):
             shown = " ".join([name or "?", *(argument or "…" for argument in arguments)][:4])
-            return (f"the build RUN on line {run.start_line} runs `{shown}` after the build: what it makes outside "
-                    f"`{artifact}` would stay behind in the build stage")
+            return (
+                f"the build RUN on line {run.start_line} runs `{shown}` after the build: what it makes outside "
+                f"`{artifact}` would stay behind in the build stage"
+            )
     for target in run.shell.output_targets:
         path = _absolute(target.literal, folder) if target.literal is not None else None
         if target.start > build.start and path not in DEVICES and not (path and _inside(path, artifact)):
-            return (f"the build RUN on line {run.start_line} writes `{target.text}` after the build: it would stay "
-                    f"behind in the build stage")
+            return (
+                f"the build RUN on line {run.start_line} writes `{target.text}` after the build: it would stay "
+                f"behind in the build stage"
+            )
     return None
 
 
 def _new_stage_name(document: Document) -> str:
     """A build stage name nothing in the file uses (stage names, `--from` values and base images, compared
     case-insensitively as BuildKit does): one of ``BUILD_NAMES`` or the first free `build-N`."""
-    used = {stage.name for stage in document.stages if stage.name} | {stage.base_image.lower() for stage in document.stages}
-    used |= {flag.value.lower() for instruction in document.instructions for flag in instruction.flags
-             if flag.name == "from" and flag.value}
+    used = {stage.name for stage in document.stages if stage.name} | {
+        stage.base_image.lower() for stage in document.stages
+    }
+    used |= {
+        flag.value.lower()
+        for instruction in document.instructions
+        for flag in instruction.flags
+        if flag.name == "from" and flag.value
+    }
     candidates = (*BUILD_NAMES, *(f"build-{number}" for number in range(2, len(used) + 3)))
     return next(name for name in candidates if name not in used)
 
@@ -273,14 +344,19 @@ def plan(document: Document, identified: Identified) -> Plan | None:
         incomplete.append(left_behind)
     executable = program[1][0]
     if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
-        incomplete.append(f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it")
+        incomplete.append(
+            f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it"
+        )
     build_before: list[str] = []
     build_after: list[str] = []
     runtime_before: list[str] = []
     runtime_after: list[str] = []
     runtime_runs = False
-    setup_index = build.index if ecosystem != "python" else next(
-        run.index for run, commands in runs if any(_build_command("python", c) for c in commands))
+    setup_index = (
+        build.index
+        if ecosystem != "python"
+        else next(run.index for run, commands in runs if any(_build_command("python", c) for c in commands))
+    )
     user = None
     for instruction in stage.instructions[1:]:
         text = _text(document, instruction)
@@ -298,22 +374,34 @@ def plan(document: Document, identified: Identified) -> Plan | None:
             runtime.append(text)
         elif cmd == "run":
             commands = next((c for run, c in runs if run is instruction), None)
-            light = commands is not None and all(role(*tool_and_arguments(c)) in (Role.LIGHT, Role.CLEANUP) for c in commands)
+            light = commands is not None and all(
+                role(*tool_and_arguments(c)) in (Role.LIGHT, Role.CLEANUP) for c in commands
+            )
             if light:
                 runtime.append(text)
                 runtime_runs = True
             elif after_build:
                 runtime.append(text)
                 runtime_runs = True
-                incomplete.append(f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, where the build tools are gone")
+                incomplete.append(
+                    f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, where the build tools are gone"
+                )
         elif after_build and cmd in ("copy", "add"):
             runtime.append(text)
     runtime_apt = sorted(name for name in installed if not is_build_only_apt_package(name))
     headers = sorted(name for name in installed if name.endswith("-dev"))
     if headers:
-        incomplete.append(f"the stage installs {', '.join(headers)}: the run-time libraries they link must be named by hand")
-    static = ecosystem == "go" and "CGO_ENABLED=0" in document.text[stage.from_instruction.start:] and not runtime_runs and not runtime_apt and (
-        user is None or user.split(":")[0].isdigit()) and program[0].is_json
+        incomplete.append(
+            f"the stage installs {', '.join(headers)}: the run-time libraries they link must be named by hand"
+        )
+    static = (
+        ecosystem == "go"
+        and "CGO_ENABLED=0" in document.text[stage.from_instruction.start :]
+        and not runtime_runs
+        and not runtime_apt
+        and (user is None or user.split(":")[0].isdigit())
+        and program[0].is_json
+    )
     runtime_image = _runtime_image(ecosystem, identified, stage, static)
     if ecosystem == "java" and runtime_image != stage.from_instruction.value[0] and not _published(runtime_image):
         incomplete.append(f"no measurement shipped with dockerfix shows that `{runtime_image}` exists")
@@ -326,7 +414,9 @@ def plan(document: Document, identified: Identified) -> Plan | None:
     if stage.name:
         # the name keeps the FROM line it was written on, and `--target` on it now stops before the runtime stage
         build_name = from_value[2]
-        incomplete.append(f"the stage is named `{build_name}`: `docker build --target {build_name}` would build the build stage, not this image")
+        incomplete.append(
+            f"the stage is named `{build_name}`: `docker build --target {build_name}` would build the build stage, not this image"
+        )
     else:
         build_name = _new_stage_name(document)
     from_flags = "".join(f"{flag.text} " for flag in stage.from_instruction.flags)

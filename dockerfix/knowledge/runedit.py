@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
@@ -28,12 +29,12 @@ class Style:
     leading_operator: bool
 
     @classmethod
-    def of(cls, document: Document) -> "Style":
+    def of(cls, document: Document) -> Style:
         """Every layer rule asks for the style of the same document: it is measured once."""
         return document.facts(cls.measure)
 
     @classmethod
-    def of_runs(cls, document: Document, runs: Sequence[Instruction]) -> "Style":
+    def of_runs(cls, document: Document, runs: Sequence[Instruction]) -> Style:
         """The style of these RUNs when one of them spans lines (a RUN is continued the way it was written),
         else the file's."""
         if any(len(run.lines) > 1 for run in runs):
@@ -41,14 +42,14 @@ class Style:
         return cls.of(document)
 
     @classmethod
-    def measure(cls, document: Document, instructions: Sequence[Instruction] | None = None) -> "Style":
+    def measure(cls, document: Document, instructions: Sequence[Instruction] | None = None) -> Style:
         indents: Counter[str] = Counter()
         leading = trailing = 0
         for instruction in document.instructions if instructions is None else instructions:
             if instruction.cmd != "run" or len(instruction.lines) < 2:
                 continue
             for line in instruction.lines:
-                content = document.text[line.start:line.content_end]
+                content = document.text[line.start : line.content_end]
                 stripped = content.lstrip(" \t")
                 if line is not instruction.lines[0] and stripped and not stripped.startswith("#"):
                     indents[content[: len(content) - len(stripped)]] += 1
@@ -96,7 +97,7 @@ def _compound_last_item(script: Script) -> bool:
     """Whether the script's last item holds a list of its own (a loop, an `if`, a group over lines or with `;`); a
     command continued over lines with `\\` is one command."""
     last = script.items[-1]
-    text = script.source[last.start:last.end]
+    text = script.source[last.start : last.end]
     return "\n" in text.replace("\\\n", "") or parse_shell(text).has_sequence
 
 
@@ -128,7 +129,7 @@ def command_end(run: Instruction) -> int:
 
 def command_text(document: Document, run: Instruction) -> str:
     """The RUN's command as written (continuations included), without a trailing `;` or whitespace."""
-    return document.text[run.arguments_start:command_end(run)]
+    return document.text[run.arguments_start : command_end(run)]
 
 
 def subshell(text: str) -> str:
@@ -183,7 +184,7 @@ def _append_to_script(document: Document, run: Instruction, command: str) -> Edi
     refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
     new_line = f"{script_line_indent(document, run)}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
     end = command_end(run)
-    return Edit(end, run.script_heredoc.end, f" &&{document.text[end:run.script_heredoc.end]}{new_line}")
+    return Edit(end, run.script_heredoc.end, f" &&{document.text[end : run.script_heredoc.end]}{new_line}")
 
 
 def script_line_indent(document: Document, run: Instruction) -> str:
@@ -203,7 +204,7 @@ def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
     """The stages whose FROM names this stage, directly or through another such stage, in file order."""
     names = {stage.name} if stage.name else set()
     found = []
-    for later in document.stages[stage.index + 1:]:
+    for later in document.stages[stage.index + 1 :]:
         if later.base_image.lower() in names:
             found.append(later)
             if later.name:
@@ -242,7 +243,9 @@ class CacheRule(Rule):
         mount = self.cache_mount
         return declared if mount is None else mount.content_change(declared, stage, run, commands)
 
-    def mount_fix(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext) -> Fix | None:
+    def mount_fix(
+        self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], context: RuleContext
+    ) -> Fix | None:
         mount = self.cache_mount
         return None if mount is None else mount.fix(self, document, stage, run, commands, context)
 
@@ -281,15 +284,28 @@ class AppendCleanupRule(CacheRule):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
                 if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
-                if any(target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target) and self.cached_paths:
+                if (
+                    any(
+                        target.rstrip("/").startswith(self.cached_paths)
+                        for target in cache_mount_targets(run)
+                        if target
+                    )
+                    and self.cached_paths
+                ):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_command(document, stage, run, commands)
-                mounted = self.mount_fix(document, stage, run, commands, context) if self.blocker(document, stage, run) is None else None
+                mounted = (
+                    self.mount_fix(document, stage, run, commands, context)
+                    if self.blocker(document, stage, run) is None
+                    else None
+                )
                 if mounted is not None:
                     companions, note = self.follow_up(document, stage, run)
-                    fix = self.fix(mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes)
+                    fix = self.fix(
+                        mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes
+                    )
                     yield self.finding(self.message(cleanup), start, end, fix)
                     continue
                 reason = append_blocker(run) or self.blocker(document, stage, run)
@@ -333,7 +349,9 @@ class AddFlagRule(CacheRule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
             for run, commands in shell_runs(stage):
-                if self.cached_paths and any(target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target):
+                if self.cached_paths and any(
+                    target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target
+                ):
                     continue
                 if self.exempt(stage, run):
                     continue
@@ -341,7 +359,11 @@ class AddFlagRule(CacheRule):
                 for position, command in enumerate(commands):
                     invocation = Invocation.of(command)
                     arguments = invocation.arguments
-                    if not self.wants_flag(invocation) or self.has_flag(arguments) or self.exempt_command(stage, run, position):
+                    if (
+                        not self.wants_flag(invocation)
+                        or self.has_flag(arguments)
+                        or self.exempt_command(stage, run, position)
+                    ):
                         continue
                     verb, after = invocation.verb_at, self.flag_index(invocation)
                     if verb is None or after is None:
@@ -349,9 +371,21 @@ class AddFlagRule(CacheRule):
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
                     edit = insert_after(run, command, invocation.own_index(after), self.flag)
-                    fix = mounted or self.fix(f"Add `{self.flag}` ({self.effect})", [edit], Applicability.UNSAFE, self.removed_content(stage, run, commands))
-                    verb_words = [word for word in arguments[verb:after + 1] if word is not None and not word.startswith("-")]
-                    yield self.finding(f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, {self.effect}", start, end, fix)
+                    fix = mounted or self.fix(
+                        f"Add `{self.flag}` ({self.effect})",
+                        [edit],
+                        Applicability.UNSAFE,
+                        self.removed_content(stage, run, commands),
+                    )
+                    verb_words = [
+                        word for word in arguments[verb : after + 1] if word is not None and not word.startswith("-")
+                    ]
+                    yield self.finding(
+                        f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, {self.effect}",
+                        start,
+                        end,
+                        fix,
+                    )
 
 
 WHOLE_CONTEXT = {".", "./"}

@@ -4,23 +4,62 @@ downloads and cleanups look like. Shared by the layer rules so that none of them
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 # POSIX special built-ins (XCU 2.14): variable assignments in front of one persist in the shell (`PATH=/x times`
 # leaves PATH set), and most of them change its state themselves.
-SPECIAL_BUILTINS = frozenset({
-    "break", ":", "continue", ".", "eval", "exec", "exit", "export", "readonly", "return", "set", "shift", "times",
-    "trap", "unset",
-})
+SPECIAL_BUILTINS = frozenset(
+    {
+        "break",
+        ":",
+        "continue",
+        ".",
+        "eval",
+        "exec",
+        "exit",
+        "export",
+        "readonly",
+        "return",
+        "set",
+        "shift",
+        "times",
+        "trap",
+        "unset",
+    }
+)
 
 # Builtins whose effect outlives the command: after `cd`, `export`, ... a later command in the same shell sees it,
 # a later RUN (a fresh shell) does not. `command`/`builtin`/`eval` may run any of them.
-STATE_CHANGING_BUILTINS = SPECIAL_BUILTINS | frozenset({
-    "cd", "pushd", "popd", "shopt", "umask", "ulimit", "alias", "unalias", "source", "declare", "typeset", "local",
-    "hash", "enable", "command", "builtin", "read", "getopts", "let", "mapfile", "readarray", "wait", "fg", "bg",
-    "disown",
-})
+STATE_CHANGING_BUILTINS = SPECIAL_BUILTINS | frozenset(
+    {
+        "cd",
+        "pushd",
+        "popd",
+        "shopt",
+        "umask",
+        "ulimit",
+        "alias",
+        "unalias",
+        "source",
+        "declare",
+        "typeset",
+        "local",
+        "hash",
+        "enable",
+        "command",
+        "builtin",
+        "read",
+        "getopts",
+        "let",
+        "mapfile",
+        "readarray",
+        "wait",
+        "fg",
+        "bg",
+        "disown",
+    }
+)
 
 # Reserved words and keywords that run the command after them in the current shell: `time cd /tmp` changes the
 # directory under bash (where `time` is a keyword), `! cd /tmp` in any POSIX shell; `noglob`, `nocorrect` and `-` are
@@ -30,23 +69,87 @@ COMMAND_PREFIXES = frozenset({"time", "!", "noglob", "nocorrect", "-"})
 # Commands that finish in moments and rarely change: merging them costs the build cache nothing.
 # Programs that run shell scripts: what they run is not known from the command line
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"})
-LIGHT_COMMANDS = frozenset({
-    "mkdir", "ln", "chmod", "chown", "chgrp", "cp", "mv", "rm", "touch", "echo", "printf", "true", "false", "test",
-    "[", "cat", "tee", "sed", "useradd", "adduser", "groupadd", "addgroup", "usermod", "userdel", "ldconfig",
-    "update-alternatives", "locale-gen", "ls", "cd", "export", "set", "umask", "rmdir", "install", "id", "whoami",
-    "find", "xargs", "sh", "bash", "env", "sleep", "update-ca-certificates", "localedef", "dpkg-reconfigure",
-})
+LIGHT_COMMANDS = frozenset(
+    {
+        "mkdir",
+        "ln",
+        "chmod",
+        "chown",
+        "chgrp",
+        "cp",
+        "mv",
+        "rm",
+        "touch",
+        "echo",
+        "printf",
+        "true",
+        "false",
+        "test",
+        "[",
+        "cat",
+        "tee",
+        "sed",
+        "useradd",
+        "adduser",
+        "groupadd",
+        "addgroup",
+        "usermod",
+        "userdel",
+        "ldconfig",
+        "update-alternatives",
+        "locale-gen",
+        "ls",
+        "cd",
+        "export",
+        "set",
+        "umask",
+        "rmdir",
+        "install",
+        "id",
+        "whoami",
+        "find",
+        "xargs",
+        "sh",
+        "bash",
+        "env",
+        "sleep",
+        "update-ca-certificates",
+        "localedef",
+        "dpkg-reconfigure",
+    }
+)
 
 
 # Programs that compile or drive a compiler (`./configure` is read as `configure`).
-COMPILING_PROGRAMS = frozenset({
-    "gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake", "ninja", "meson", "configure", "phpize",
-    "docker-php-ext-install", "node-gyp", "scons",
-})
+COMPILING_PROGRAMS = frozenset(
+    {
+        "gcc",
+        "cc",
+        "g++",
+        "c++",
+        "clang",
+        "clang++",
+        "make",
+        "cmake",
+        "ninja",
+        "meson",
+        "configure",
+        "phpize",
+        "docker-php-ext-install",
+        "node-gyp",
+        "scons",
+    }
+)
 # Installers that compile native extensions from source when no prebuilt one fits, by their verbs ("" = no verb).
 SOURCE_BUILDING_INSTALLS = {
-    "pip": {"install", "wheel"}, "pip3": {"install", "wheel"}, "pecl": {"install"}, "gem": {"install"},
-    "bundle": {"install"}, "npm": {"install", "ci", "i", "rebuild"}, "yarn": {"", "install"}, "cargo": {"build", "install"},
+    "pip": {"install", "wheel"},
+    "pip3": {"install", "wheel"},
+    "pecl": {"install"},
+    "gem": {"install"},
+    "bundle": {"install"},
+    "npm": {"install", "ci", "i", "rebuild"},
+    "yarn": {"", "install"},
+    "cargo": {"build", "install"},
     "go": {"build", "install"},
 }
 
@@ -65,11 +168,11 @@ def compiles(name: str | None, arguments: Sequence[str | None]) -> bool:
 
 
 class Role(enum.Enum):
-    UPDATE = "update"      # refreshes a package index (apt-get update, apk update, yum makecache)
-    INSTALL = "install"    # installs packages
-    CLEANUP = "cleanup"    # removes caches, lists or temporary files
-    LIGHT = "light"        # quick housekeeping
-    OTHER = "other"        # builds, downloads, anything else
+    UPDATE = "update"  # refreshes a package index (apt-get update, apk update, yum makecache)
+    INSTALL = "install"  # installs packages
+    CLEANUP = "cleanup"  # removes caches, lists or temporary files
+    LIGHT = "light"  # quick housekeeping
+    OTHER = "other"  # builds, downloads, anything else
 
 
 @dataclass(frozen=True)
@@ -82,18 +185,65 @@ class PackageManager:
 
 
 PACKAGE_MANAGERS = (
-    PackageManager("apt", frozenset({"apt-get", "apt", "aptitude"}), frozenset({"update"}),
-                   frozenset({"install", "upgrade", "dist-upgrade", "build-dep"}), frozenset({"clean", "autoclean", "autoremove", "purge", "remove"})),
-    PackageManager("apk", frozenset({"apk"}), frozenset({"update"}), frozenset({"add", "upgrade"}), frozenset({"cache", "del"})),
-    PackageManager("yum", frozenset({"yum", "dnf", "microdnf", "tdnf"}), frozenset({"makecache", "check-update"}),
-                   frozenset({"install", "update", "upgrade", "groupinstall", "reinstall", "builddep"}), frozenset({"clean", "remove", "erase", "autoremove"})),
-    PackageManager("zypper", frozenset({"zypper"}), frozenset({"refresh", "ref"}),
-                   frozenset({"install", "in", "update", "up", "dist-upgrade", "dup"}), frozenset({"clean", "cc", "remove", "rm"})),
-    PackageManager("pip", frozenset({"pip", "pip3", "pipx", "uv"}), frozenset(), frozenset({"install", "sync"}), frozenset({"cache"})),
-    PackageManager("npm", frozenset({"npm", "yarn", "pnpm"}), frozenset(), frozenset({"install", "ci", "add", "i"}), frozenset({"cache"})),
-    PackageManager("gem", frozenset({"gem", "bundle", "bundler"}), frozenset(), frozenset({"install"}), frozenset({"cleanup", "clean"})),
-    PackageManager("composer", frozenset({"composer"}), frozenset(), frozenset({"install", "require", "update"}), frozenset({"clear-cache", "clearcache"})),
-    PackageManager("conda", frozenset({"conda", "mamba", "micromamba"}), frozenset(), frozenset({"install", "create", "update"}), frozenset({"clean"})),
+    PackageManager(
+        "apt",
+        frozenset({"apt-get", "apt", "aptitude"}),
+        frozenset({"update"}),
+        frozenset({"install", "upgrade", "dist-upgrade", "build-dep"}),
+        frozenset({"clean", "autoclean", "autoremove", "purge", "remove"}),
+    ),
+    PackageManager(
+        "apk", frozenset({"apk"}), frozenset({"update"}), frozenset({"add", "upgrade"}), frozenset({"cache", "del"})
+    ),
+    PackageManager(
+        "yum",
+        frozenset({"yum", "dnf", "microdnf", "tdnf"}),
+        frozenset({"makecache", "check-update"}),
+        frozenset({"install", "update", "upgrade", "groupinstall", "reinstall", "builddep"}),
+        frozenset({"clean", "remove", "erase", "autoremove"}),
+    ),
+    PackageManager(
+        "zypper",
+        frozenset({"zypper"}),
+        frozenset({"refresh", "ref"}),
+        frozenset({"install", "in", "update", "up", "dist-upgrade", "dup"}),
+        frozenset({"clean", "cc", "remove", "rm"}),
+    ),
+    PackageManager(
+        "pip",
+        frozenset({"pip", "pip3", "pipx", "uv"}),
+        frozenset(),
+        frozenset({"install", "sync"}),
+        frozenset({"cache"}),
+    ),
+    PackageManager(
+        "npm",
+        frozenset({"npm", "yarn", "pnpm"}),
+        frozenset(),
+        frozenset({"install", "ci", "add", "i"}),
+        frozenset({"cache"}),
+    ),
+    PackageManager(
+        "gem",
+        frozenset({"gem", "bundle", "bundler"}),
+        frozenset(),
+        frozenset({"install"}),
+        frozenset({"cleanup", "clean"}),
+    ),
+    PackageManager(
+        "composer",
+        frozenset({"composer"}),
+        frozenset(),
+        frozenset({"install", "require", "update"}),
+        frozenset({"clear-cache", "clearcache"}),
+    ),
+    PackageManager(
+        "conda",
+        frozenset({"conda", "mamba", "micromamba"}),
+        frozenset(),
+        frozenset({"install", "create", "update"}),
+        frozenset({"clean"}),
+    ),
     PackageManager("go", frozenset({"go"}), frozenset(), frozenset({"install", "get"}), frozenset({"clean"})),
 )
 _MANAGER_BY_COMMAND = {command: manager for manager in PACKAGE_MANAGERS for command in manager.commands}

@@ -18,7 +18,13 @@ from ..rewriter.source import Source, SourceError
 from .settings import ClientSettings
 
 __all__ = [
-    "LONE_SURROGATE", "Analysis", "ClientSettings", "analyse", "applicability", "forget_context", "lone_surrogate_error",
+    "LONE_SURROGATE",
+    "Analysis",
+    "ClientSettings",
+    "analyse",
+    "applicability",
+    "forget_context",
+    "lone_surrogate_error",
     "rule_by_code",
 ]
 
@@ -51,7 +57,12 @@ class Analysis:
 
 
 def analyse(
-    source: Source, file: Path | None, client: ClientSettings, version: int | None, apply_fixes: bool, other_files: bool = False
+    source: Source,
+    file: Path | None,
+    client: ClientSettings,
+    version: int | None,
+    apply_fixes: bool,
+    other_files: bool = False,
 ) -> tuple[Analysis, list[str]]:
     """The pipeline on one text (runs on the worker), and the configuration warnings met on the way. Fixes of other
     files are offered only to a client that can create files (``other_files``); for others they are display-only."""
@@ -70,6 +81,12 @@ def analyse(
 def lone_surrogate_error(source: Source, offset: int) -> SourceError:
     """Why a text holding a lone surrogate at ``offset`` is not analysed (no rule could say what BuildKit reads)."""
     line, column = source.position(offset)
-    return SourceError(source.path, line, column, (
-        f"U+{ord(source.text[offset]):04X} is half of a UTF-16 surrogate pair, no character: a Dockerfile (UTF-8) "
-        "cannot hold it; dockerfix does not analyse this text"))
+    return SourceError(
+        source.path,
+        line,
+        column,
+        (
+            f"U+{ord(source.text[offset]):04X} is half of a UTF-16 surrogate pair, no character: a Dockerfile (UTF-8) "
+            "cannot hold it; dockerfix does not analyse this text"
+        ),
+    )

@@ -27,15 +27,21 @@ class Positions:
         before = self.lines[zero_line][: max(column - 1, 0)]
         if before.isascii():  # one code unit per character in UTF-8, UTF-16 and UTF-32 alike: no need to count them
             return lsp.Position(line=zero_line, character=len(before))
-        return self.codec.position_to_client_units(self.lines, lsp.Position(line=zero_line, character=max(column - 1, 0)))
+        return self.codec.position_to_client_units(
+            self.lines, lsp.Position(line=zero_line, character=max(column - 1, 0))
+        )
 
     def range(self, span: Range) -> lsp.Range:
-        return lsp.Range(start=self.position(span.start.line, span.start.column), end=self.position(span.end.line, span.end.column))
+        return lsp.Range(
+            start=self.position(span.start.line, span.start.column), end=self.position(span.end.line, span.end.column)
+        )
 
 
 def whole_document_diagnostic(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
     start = lsp.Position(line=0, character=0)
-    return lsp.Diagnostic(range=lsp.Range(start=start, end=start), message=message, severity=severity, source="dockerfix")
+    return lsp.Diagnostic(
+        range=lsp.Range(start=start, end=start), message=message, severity=severity, source="dockerfix"
+    )
 
 
 def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic]:
@@ -43,22 +49,36 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
         return [whole_document_diagnostic(analysis.not_analysed, lsp.DiagnosticSeverity.Information)]
     if analysis.error is not None:
         position = positions.position(analysis.error.line, analysis.error.column)
-        return [lsp.Diagnostic(range=lsp.Range(start=position, end=position), message=analysis.error.message,
-                               severity=lsp.DiagnosticSeverity.Error, source="dockerfix")]
+        return [
+            lsp.Diagnostic(
+                range=lsp.Range(start=position, end=position),
+                message=analysis.error.message,
+                severity=lsp.DiagnosticSeverity.Error,
+                source="dockerfix",
+            )
+        ]
     # a rule that failed reported nothing here: the editor must not show the file as clean
     failures = [
-        whole_document_diagnostic(f"dockerfix rule bug (its findings are missing; please report it): {failure}", lsp.DiagnosticSeverity.Error)
+        whole_document_diagnostic(
+            f"dockerfix rule bug (its findings are missing; please report it): {failure}", lsp.DiagnosticSeverity.Error
+        )
         for failure in analysis.result.rule_failures
     ]
-    warnings = [whole_document_diagnostic(warning, lsp.DiagnosticSeverity.Warning) for warning in analysis.result.warnings]
-    return failures + warnings + [
-        lsp.Diagnostic(
-            range=positions.range(finding.range),
-            message=finding.message,
-            severity=lsp.DiagnosticSeverity.Warning,
-            code=finding.code,
-            source="dockerfix",
-            data={"code": finding.code, "name": finding.name},
-        )
-        for finding in analysis.result.findings
+    warnings = [
+        whole_document_diagnostic(warning, lsp.DiagnosticSeverity.Warning) for warning in analysis.result.warnings
     ]
+    return (
+        failures
+        + warnings
+        + [
+            lsp.Diagnostic(
+                range=positions.range(finding.range),
+                message=finding.message,
+                severity=lsp.DiagnosticSeverity.Warning,
+                code=finding.code,
+                source="dockerfix",
+                data={"code": finding.code, "name": finding.name},
+            )
+            for finding in analysis.result.findings
+        ]
+    )

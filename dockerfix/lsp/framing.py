@@ -9,7 +9,8 @@ import json
 import os
 import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pygls.io_ import StdoutWriter
 
@@ -47,8 +48,8 @@ class FrameReader:
                 length, start = header
                 while len(self.buffer) < start + length and await self._more(STALL_SECONDS):
                     pass
-                body = bytes(self.buffer[start:start + length])
-                del self.buffer[:start + length]
+                body = bytes(self.buffer[start : start + length])
+                del self.buffer[: start + length]
                 return body
             if isinstance(header, str) and self._skip_to_frame(header):
                 continue
@@ -61,7 +62,7 @@ class FrameReader:
         """A body that is no JSON may have swallowed the frames after it: read on from the first one inside it."""
         found = FRAME_START.search(body)
         if found is not None:
-            self.buffer[:0] = body[found.start():]
+            self.buffer[:0] = body[found.start() :]
 
     async def _more(self, timeout: float | None = None) -> bool:
         """Append the next chunk; False at the end of the input or after ``timeout`` seconds without one."""
@@ -82,7 +83,7 @@ class FrameReader:
         with something else, None when it needs more bytes."""
         offset, length = 0, None
         while (end := self.buffer.find(b"\n", offset)) >= 0:
-            line = bytes(self.buffer[offset:end + 1])
+            line = bytes(self.buffer[offset : end + 1])
             offset = end + 1
             if line in (b"\n", b"\r\n"):
                 return (length, offset) if length is not None else "a frame without a Content-Length header"

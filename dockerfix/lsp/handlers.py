@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcContentModified
@@ -36,7 +37,8 @@ def initialize(ls: DockerfixServer, params: lsp.InitializeParams) -> None:
     ls.pull_diagnostics = capabilities is not None and capabilities.diagnostic is not None
     workspace = params.capabilities.workspace
     ls.refreshes_diagnostics = ls.pull_diagnostics and bool(
-        workspace is not None and workspace.diagnostics is not None and workspace.diagnostics.refresh_support)
+        workspace is not None and workspace.diagnostics is not None and workspace.diagnostics.refresh_support
+    )
     ls.creates_files = creates_files(params.capabilities)
     ls.initialization_options = params.initialization_options or {}
 
@@ -61,8 +63,12 @@ async def watch_files(ls: DockerfixServer) -> None:
     if watching is None or not watching.dynamic_registration:
         return
     watcher = lsp.Registration(
-        id="dockerfix-build-contexts", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]))
+        id="dockerfix-build-contexts",
+        method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")]
+        ),
+    )
     try:
         await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[watcher]))
     except Exception as error:  # a client that refuses keeps the refresh on save
@@ -75,7 +81,9 @@ async def pull_configuration(ls: DockerfixServer) -> None:
     if workspace is None or not workspace.configuration:
         return
     try:
-        (section,) = await ls.workspace_configuration_async(lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="dockerfix")]))
+        (section,) = await ls.workspace_configuration_async(
+            lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section="dockerfix")])
+        )
     except Exception as error:  # a client that fails the request keeps the initialization options
         ls.log(f"workspace/configuration: {error}")
         return
@@ -158,7 +166,9 @@ async def pull(ls: DockerfixServer, params: lsp.DocumentDiagnosticParams) -> lsp
 def overlaps(positions: Positions, finding: ReportedFinding, wanted: lsp.Range) -> bool:
     found = positions.range(finding.range)
     return (found.start.line, found.start.character) <= (wanted.end.line, wanted.end.character) and (
-        wanted.start.line, wanted.start.character) <= (found.end.line, found.end.character)
+        wanted.start.line,
+        wanted.start.character,
+    ) <= (found.end.line, found.end.character)
 
 
 def end_of(document: TextDocument, text: str) -> lsp.Position:
@@ -166,13 +176,19 @@ def end_of(document: TextDocument, text: str) -> lsp.Position:
     lines = text.splitlines(keepends=True)
     if not lines or lines[-1] != lines[-1].rstrip("\r\n"):
         return lsp.Position(line=len(lines), character=0)
-    return document.position_codec.position_to_client_units(lines, lsp.Position(line=len(lines) - 1, character=len(lines[-1])))
+    return document.position_codec.position_to_client_units(
+        lines, lsp.Position(line=len(lines) - 1, character=len(lines[-1]))
+    )
 
 
 def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
     """Whether the client applies a workspace edit that creates a file and then edits it."""
     edit = capabilities.workspace.workspace_edit if capabilities.workspace is not None else None
-    return bool(edit is not None and edit.document_changes and lsp.ResourceOperationKind.Create in (edit.resource_operations or ()))
+    return bool(
+        edit is not None
+        and edit.document_changes
+        and lsp.ResourceOperationKind.Create in (edit.resource_operations or ())
+    )
 
 
 @dataclass(frozen=True)
@@ -196,8 +212,13 @@ def edit_for(
     for file in files:
         uri = from_fs_path(str(Path(document.path).parent / file.relative))
         if file.original is None:
-            changes.append(lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False)))
-        whole = lsp.Range(start=lsp.Position(line=0, character=0), end=end_of(document, (file.original or "").removeprefix(BYTE_ORDER_MARK)))
+            changes.append(
+                lsp.CreateFile(uri=uri, options=lsp.CreateFileOptions(overwrite=False, ignore_if_exists=False))
+            )
+        whole = lsp.Range(
+            start=lsp.Position(line=0, character=0),
+            end=end_of(document, (file.original or "").removeprefix(BYTE_ORDER_MARK)),
+        )
         file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
         edit = lsp.TextEdit(range=whole, new_text=file.content.removeprefix(BYTE_ORDER_MARK))
         changes.append(lsp.TextDocumentEdit(text_document=file_identifier, edits=[edit]))
@@ -214,30 +235,38 @@ def minimal_edits(positions: Positions, old: str, new: str) -> list[lsp.TextEdit
             continue
         start = sum(len(line) for line in old_lines[:i1])
         end = start + sum(len(line) for line in old_lines[i1:i2])
-        span = lsp.Range(start=positions.position(*source.position(start)), end=positions.position(*source.position(end)))
+        span = lsp.Range(
+            start=positions.position(*source.position(start)), end=positions.position(*source.position(end))
+        )
         edits.append(lsp.TextEdit(range=span, new_text="".join(new_lines[j1:j2])))
     return edits
 
 
-def suppression(document: TextDocument, positions: Positions, analysis: Analysis, finding: ReportedFinding) -> lsp.CodeAction:
+def suppression(
+    document: TextDocument, positions: Positions, analysis: Analysis, finding: ReportedFinding
+) -> lsp.CodeAction:
     """`# dockerfix: ignore=CODE` on its own line above the instruction (a `#` is a comment only at line start)."""
     source = analysis.source
     offset = source.offset(finding.range.start.line, finding.range.start.column)
     instructions = analysis.document.instructions_overlapping(offset, offset)
     line_start = instructions[0].span[0] if instructions else source.line_start(finding.range.start.line)
     line_end = source.text.find("\n", line_start)
-    line_text = source.text[line_start:line_end if line_end >= 0 else len(source.text)]
+    line_text = source.text[line_start : line_end if line_end >= 0 else len(source.text)]
     indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
     position = positions.position(source.position(line_start)[0], 1)
     comment = f"{indent}# dockerfix: ignore={finding.code}{source.newline}"
     return lsp.CodeAction(
         title=f"Suppress {finding.code} for this instruction",
         kind=lsp.CodeActionKind.QuickFix,
-        edit=edit_for(document, analysis, [lsp.TextEdit(range=lsp.Range(start=position, end=position), new_text=comment)]),
+        edit=edit_for(
+            document, analysis, [lsp.TextEdit(range=lsp.Range(start=position, end=position), new_text=comment)]
+        ),
     )
 
 
-def quick_fix(document: TextDocument, positions: Positions, analysis: Analysis, finding: ReportedFinding) -> lsp.CodeAction | None:
+def quick_fix(
+    document: TextDocument, positions: Positions, analysis: Analysis, finding: ReportedFinding
+) -> lsp.CodeAction | None:
     """The finding's fix as a quick fix; an unsafe one is marked and not preferred, a display-only one is none."""
     if finding.fix is None:
         return None
@@ -278,25 +307,36 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
             if fix is not None:
                 actions.append(fix)
             actions.append(suppression(document, positions, analysis, finding))
-            actions.append(lsp.CodeAction(
-                title=f"Show documentation for {finding.code}",
-                kind=lsp.CodeActionKind.QuickFix,
-                command=lsp.Command(title=f"Explain {finding.code}", command=EXPLAIN_COMMAND, arguments=[finding.code]),
-            ))
+            actions.append(
+                lsp.CodeAction(
+                    title=f"Show documentation for {finding.code}",
+                    kind=lsp.CodeActionKind.QuickFix,
+                    command=lsp.Command(
+                        title=f"Explain {finding.code}", command=EXPLAIN_COMMAND, arguments=[finding.code]
+                    ),
+                )
+            )
     if not only or any(FIX_ALL.startswith(kind) for kind in only):
         fixed = await ls.current_analysis(document, apply_fixes=True)
         if fixed.version != analysis.version:
             raise JsonRpcContentModified("the document changed; ask again")
         analysis = fixed
     if analysis.result is not None and analysis.result.changed:
-        actions.append(lsp.CodeAction(
-            title="dockerfix: apply all fixes",
-            kind=FIX_ALL,
-            edit=edit_for(
-                document, analysis, minimal_edits(positions, analysis.source.text, analysis.result.new_text),
-                [ContextFileEdit(file.relative, file.original, file.content) for file in analysis.result.other_files],
-            ),
-        ))
+        actions.append(
+            lsp.CodeAction(
+                title="dockerfix: apply all fixes",
+                kind=FIX_ALL,
+                edit=edit_for(
+                    document,
+                    analysis,
+                    minimal_edits(positions, analysis.source.text, analysis.result.new_text),
+                    [
+                        ContextFileEdit(file.relative, file.original, file.content)
+                        for file in analysis.result.other_files
+                    ],
+                ),
+            )
+        )
     return actions
 
 
@@ -325,7 +365,9 @@ async def hover(ls: DockerfixServer, params: lsp.HoverParams) -> lsp.Hover | Non
         rule = rule_by_code(finding.code)
         text = f"**{finding.code} {finding.name}**: {finding.message}"
         if finding.savings:
-            saved = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in finding.savings.items() if value is not None)
+            saved = ", ".join(
+                f"{key.replace('_', ' ')}: {value}" for key, value in finding.savings.items() if value is not None
+            )
             text += f"\n\nEstimated saving: {saved}"
         if rule is not None:
             text += f"\n\n{rule.documentation()}"

@@ -10,9 +10,10 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterable
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote
 
 from cattrs import transform_error
@@ -112,7 +113,12 @@ class DockerfixServer(LanguageServer):
         request for the same text. Raises Superseded when the document changes before the analysis starts."""
         uri, version, text = document.uri, document.version, document.source
         cached = self.cache.get(uri)
-        if cached is not None and cached.version == version and cached.source.text == text and (not apply_fixes or cached.fixed):
+        if (
+            cached is not None
+            and cached.version == version
+            and cached.source.text == text
+            and (not apply_fixes or cached.fixed)
+        ):
             return cached
         layer = analysis_layer()
         client = self.client_settings or self.configure({})  # a client that never sent `initialized` gets the defaults
@@ -120,12 +126,20 @@ class DockerfixServer(LanguageServer):
         source = Source(text, document.path)
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > client.max_document_size:
-            self.cache[uri] = layer.Analysis(version, source, fixed=True, not_analysed=(
-                f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({client.max_document_size:,})"))
+            self.cache[uri] = layer.Analysis(
+                version,
+                source,
+                fixed=True,
+                not_analysed=(
+                    f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({client.max_document_size:,})"
+                ),
+            )
             return self.cache[uri]
         surrogate = layer.LONE_SURROGATE.search(text)
         if surrogate is not None:
-            self.cache[uri] = layer.Analysis(version, source, fixed=True, error=layer.lone_surrogate_error(source, surrogate.start()))
+            self.cache[uri] = layer.Analysis(
+                version, source, fixed=True, error=layer.lone_surrogate_error(source, surrogate.start())
+            )
             return self.cache[uri]
         key = (uri, version, hash(text), apply_fixes, self.generation)
         running = self.running.get(key)
@@ -164,7 +178,9 @@ class DockerfixServer(LanguageServer):
             file = file_at(uri) if handles(document) else None
             if file is not None:
                 open_in.setdefault(file.parent, []).append(uri)
-        changed = {folder for file in map(file_at, uris) if file is not None for folder in file.parents if folder in open_in}
+        changed = {
+            folder for file in map(file_at, uris) if file is not None for folder in file.parents if folder in open_in
+        }
         if not changed:
             return
         self.generation += 1
@@ -203,8 +219,11 @@ class DockerfixServer(LanguageServer):
         analysis = await self.analysis(document)
         if analysis.version != document.version:  # the newer text has its own publication coming
             return
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri=uri, version=analysis.version, diagnostics=diagnostics(Positions(document, analysis), analysis)))
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=uri, version=analysis.version, diagnostics=diagnostics(Positions(document, analysis), analysis)
+            )
+        )
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """pygls' stdio server with our own frame reader (pygls' own goes deaf after one malformed frame). It ends
@@ -252,7 +271,11 @@ class DockerfixServer(LanguageServer):
             message = self.protocol.structure_message(data)
         except JsonRpcException as error:
             cause = error.__cause__
-            detail = "; ".join(transform_error(cause)) if isinstance(cause, BaseValidationError) else f"{error.message} ({cause!r:.200})"
+            detail = (
+                "; ".join(transform_error(cause))
+                if isinstance(cause, BaseValidationError)
+                else f"{error.message} ({cause!r:.200})"
+            )
             problem = JsonRpcInvalidParams(f"invalid {data.get('method', 'message')}: {detail}")
             if "method" in data and identifier is not None:
                 self.reply(identifier, problem)

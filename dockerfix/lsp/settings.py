@@ -24,7 +24,7 @@ class ClientSettings:
     max_document_size: int = MAX_DOCUMENT_SIZE
 
     @classmethod
-    def parse(cls, section: Any, warnings: list[str]) -> "ClientSettings":
+    def parse(cls, section: Any, warnings: list[str]) -> ClientSettings:
         """A value of the wrong type is a warning and is ignored, never a reason to stop serving."""
         if not isinstance(section, dict):
             warnings.append(f"{WHERE} must be an object, not {section!r}; ignored")

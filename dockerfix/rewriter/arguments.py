@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
 GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -300,14 +301,16 @@ def _split(line: str) -> tuple[str, tuple[tuple[str, int, int], ...], int, str]:
     rest_offset = leading + len(trimmed) - len(parts[1])
     encoded = line.encode("utf-8", "surrogateescape")
     byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
-    byte_arguments, byte_flags = _extract_flags(encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest)
+    byte_arguments, byte_flags = _extract_flags(
+        encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest
+    )
 
     def to_chars(byte_offset: int) -> int:
         return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
 
     flags = tuple((text, to_chars(start), to_chars(end)) for text, start, end in byte_flags)
     arguments_start = to_chars(byte_arguments)
-    arguments = _go_trim_space(line[arguments_start: leading + len(trimmed)])
+    arguments = _go_trim_space(line[arguments_start : leading + len(trimmed)])
     arguments_start += len(line[arguments_start:]) - len(line[arguments_start:].lstrip(GO_SPACE))
     return keyword, flags, arguments_start, arguments
 

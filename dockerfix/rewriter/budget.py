@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 # Far above the slowest file of both corpora (docs/decisions.md, section 29), so only a runaway rule reaches it.
 DEFAULT_TIME_BUDGET = 60.0
@@ -28,7 +28,9 @@ class OverBudget(BaseException):
 
 
 def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None
+    )
 
 
 @contextmanager

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,8 +22,17 @@ from .registry import ALL, opt_in_codes, rule_options, selector_prefix, unknown_
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {
-    "select", "extend-select", "ignore", "unsafe-fixes", "per-file-ignores", "time-budget", "bot", "max-file-size",
-    "exclude", "extend-exclude", "respect-gitignore",
+    "select",
+    "extend-select",
+    "ignore",
+    "unsafe-fixes",
+    "per-file-ignores",
+    "time-budget",
+    "bot",
+    "max-file-size",
+    "exclude",
+    "extend-exclude",
+    "respect-gitignore",
 }
 # Far above any real configuration; the bound stops a hostile file (a repository's pyproject.toml) from eating memory.
 CONFIG_LIMIT = 10_000_000
@@ -93,7 +103,7 @@ class Settings:
         unsafe_fixes: bool | None = None,
         options: Mapping[str, Any] | None = None,
         extend_select: list[str] | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """These settings with the command line's (or an editor's) on top; a selection that names no rule raises a
         ConfigError. A command-line `select` replaces the configured `extend-select` too, as in ruff."""
         changes: dict[str, Any] = {}
@@ -101,7 +111,9 @@ class Settings:
             changes["options"] = {**self.options, **options}
         for key, codes in (("select", select), ("ignore", ignore), ("extend-select", extend_select)):
             if codes is not None:
-                changes[key.replace("-", "_")] = _known(tuple(code.upper() for code in codes), f"`{key}`", "the command line")
+                changes[key.replace("-", "_")] = _known(
+                    tuple(code.upper() for code in codes), f"`{key}`", "the command line"
+                )
         if select is not None and extend_select is None:
             changes["extend_select"] = ()
         if unsafe_fixes is not None:
@@ -128,13 +140,13 @@ def _known(codes: tuple[str, ...], key: str, where: object) -> tuple[str, ...]:
 
 def _codes(value: Any, key: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"{path}: `{key}` must be a list of rule codes or prefixes, e.g. [\"DF1\"]")
+        raise ConfigError(f'{path}: `{key}` must be a list of rule codes or prefixes, e.g. ["DF1"]')
     return _known(tuple(item.upper() for item in value), f"`{key}`", path)
 
 
 def _patterns(value: Any, key: str, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise ConfigError(f"{path}: `{key}` must be a list of gitignore-style patterns, e.g. [\"tests/fixtures/\"]")
+        raise ConfigError(f'{path}: `{key}` must be a list of gitignore-style patterns, e.g. ["tests/fixtures/"]')
     return tuple(value)
 
 
@@ -204,7 +216,9 @@ def load(path: Path) -> Settings:
     if "time-budget" in table:
         budget = table["time-budget"]
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget <= 86_400:
-            raise ConfigError(f"{path}: `time-budget` must be a number of seconds above 0 and at most 86400, not {budget!r}")
+            raise ConfigError(
+                f"{path}: `time-budget` must be a number of seconds above 0 and at most 86400, not {budget!r}"
+            )
         settings = replace(settings, time_budget=float(budget))
     if "per-file-ignores" in table:
         mapping = table["per-file-ignores"]
@@ -212,7 +226,9 @@ def load(path: Path) -> Settings:
             raise ConfigError(f"{path}: `per-file-ignores` must be a table of glob = [codes]")
         settings = replace(
             settings,
-            per_file_ignores=tuple((glob, _codes(codes, f"per-file-ignores.{glob}", path)) for glob, codes in mapping.items()),
+            per_file_ignores=tuple(
+                (glob, _codes(codes, f"per-file-ignores.{glob}", path)) for glob, codes in mapping.items()
+            ),
         )
     if "bot" in table:
         settings = replace(settings, bot=_bot(table["bot"], path))
@@ -235,7 +251,9 @@ def _bot(table: Any, path: Path) -> BotSettings:
         raise ConfigError(f"{path}: `bot` must be a table")
     unknown = set(table) - _BOT_KEYS
     if unknown:
-        raise ConfigError(f"{path}: unknown bot setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BOT_KEYS))}")
+        raise ConfigError(
+            f"{path}: unknown bot setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_BOT_KEYS))}"
+        )
     for key in ("enabled", "unsafe-fixes"):
         if key in table and not isinstance(table[key], bool):
             raise ConfigError(f"{path}: `bot.{key}` must be true or false")

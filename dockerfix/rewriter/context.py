@@ -29,10 +29,11 @@ import posixpath
 import re
 import stat
 import warnings
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Callable, Hashable, Iterable, TypeVar
+from typing import TypeVar
 
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
@@ -157,7 +158,7 @@ class IgnorePattern:
     regex: re.Pattern[str] | None
 
     @classmethod
-    def compile(cls, text: str, exclusion: bool) -> "IgnorePattern":
+    def compile(cls, text: str, exclusion: bool) -> IgnorePattern:
         """A port of ``Pattern.compile``, quirks included, because they decide what is sent.
 
         ``**`` at the start makes a suffix match (``**.md`` is any path ending in ``.md``), a trailing ``**`` after
@@ -170,9 +171,9 @@ class IgnorePattern:
             first = index == 0
             char = text[index]
             index += 1
-            if char == "*" and text[index:index + 1] == "*":
+            if char == "*" and text[index : index + 1] == "*":
                 index += 1
-                if text[index:index + 1] == "/":
+                if text[index : index + 1] == "/":
                     index += 1
                 if index < length:
                     regex += "(.*/)?"
@@ -230,7 +231,7 @@ class DockerIgnore:
     patterns: tuple[IgnorePattern, ...] = ()
 
     @classmethod
-    def parse(cls, text: str) -> "DockerIgnore":
+    def parse(cls, text: str) -> DockerIgnore:
         """``ignorefile.ReadAll`` then ``patternmatcher.New``; raises ``PatternError`` where Docker fails the build."""
         patterns = []
         for number, line in enumerate(text.split("\n")):
@@ -325,7 +326,7 @@ def _git_unquote(line: str) -> str:
     data = bytearray()
     body, index = line[1:-1], 0
     while index < len(body):
-        octal = body[index + 1:index + 4]
+        octal = body[index + 1 : index + 4]
         if body[index] == "\\" and len(octal) == 3 and all(digit in "01234567" for digit in octal):
             data.append(int(octal, 8) & 0xFF)
             index += 4
@@ -461,7 +462,11 @@ class BuildContext:
     """
 
     def __init__(
-        self, ignore: DockerIgnore, error: str | None = None, listed: Iterable[str] | None = None, root: Path | None = None
+        self,
+        ignore: DockerIgnore,
+        error: str | None = None,
+        listed: Iterable[str] | None = None,
+        root: Path | None = None,
     ) -> None:
         """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file."""
         self.ignore = ignore
@@ -480,7 +485,7 @@ class BuildContext:
         return self._answers[question]  # type: ignore[return-value]
 
     @classmethod
-    def from_directory(cls, root: Path, dockerfile: Path | None = None) -> "BuildContext":
+    def from_directory(cls, root: Path, dockerfile: Path | None = None) -> BuildContext:
         """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
         candidates = [root / ".dockerignore"]
         if dockerfile is not None:
@@ -499,12 +504,12 @@ class BuildContext:
         return cls(DockerIgnore(), root=root)
 
     @classmethod
-    def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> "BuildContext":
+    def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> BuildContext:
         """A context known by names only (``git ls-files`` output, tests); it has no contents to read."""
         return cls._parsed(ignore_text or "", ".dockerignore", listed=[_git_unquote(path) for path in paths])
 
     @classmethod
-    def _parsed(cls, text: str, name: str, listed: list[str] | None = None, root: Path | None = None) -> "BuildContext":
+    def _parsed(cls, text: str, name: str, listed: list[str] | None = None, root: Path | None = None) -> BuildContext:
         try:
             return cls(DockerIgnore.parse(text), listed=listed, root=root)
         except PatternError as error:
@@ -595,8 +600,14 @@ class BuildContext:
         if not self._listing.complete:
             return Builders(unknown=f"the context holds more than {MAX_ENTRIES:,} entries")
         listed = set(self._listing.files)
-        project_files = [path for path in sorted(listed) if not any(part in SKIPPED_FOLDERS for part in path.split("/")[:-1])]
-        dockerfiles = [path for path in project_files if is_dockerfile_name(path.rpartition("/")[2]) and path + ".dockerignore" not in listed]
+        project_files = [
+            path for path in sorted(listed) if not any(part in SKIPPED_FOLDERS for part in path.split("/")[:-1])
+        ]
+        dockerfiles = [
+            path
+            for path in project_files
+            if is_dockerfile_name(path.rpartition("/")[2]) and path + ".dockerignore" not in listed
+        ]
         composes = [self.root / path for path in project_files if _COMPOSE_FILE.fullmatch(path.rpartition("/")[2])]
         if len(dockerfiles) + len(composes) > MAX_BUILD_FILES:
             return Builders(unknown=f"more than {MAX_BUILD_FILES:,} Dockerfiles and Compose files in the context")
@@ -620,15 +631,20 @@ class BuildContext:
 
     def holds_unlisted(self, name: str) -> bool:
         """Whether a folder on disk holds ``name`` (one of ``SKIPPED_NAMES``, never listed) at its top, not ignored."""
-        return self.root is not None and not self.error and os.path.lexists(os.path.join(self.root, name)) and not self.is_ignored(name)
+        return (
+            self.root is not None
+            and not self.error
+            and os.path.lexists(os.path.join(self.root, name))
+            and not self.is_ignored(name)
+        )
 
-    def with_ignore(self, text: str) -> "BuildContext":
+    def with_ignore(self, text: str) -> BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the
         ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it is:
         no second walk of the folder."""
         return self.once(("with_ignore", text), lambda: self._with_ignore(text))
 
-    def _with_ignore(self, text: str) -> "BuildContext":
+    def _with_ignore(self, text: str) -> BuildContext:
         listed = self._given if self._given is not None else self._listing.files
         context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=listed, root=self.root)
         context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
@@ -636,7 +652,9 @@ class BuildContext:
 
     def dropped_by(self, text: str) -> tuple[str, ...]:
         """The files sent now that ``with_ignore(text)`` no longer sends, sorted."""
-        return self.once(("dropped_by", text), lambda: tuple(sorted(set(self.files()) - set(self.with_ignore(text).files()))))
+        return self.once(
+            ("dropped_by", text), lambda: tuple(sorted(set(self.files()) - set(self.with_ignore(text).files())))
+        )
 
     def size(self, path: str) -> int | None:
         """A listed file's size in bytes on disk (a symbolic link counts as itself); None for a names-only context."""
@@ -705,7 +723,7 @@ class BuildContext:
         found: list[str] = []
         taken: set[str] = set()
         for candidate in sorted(self._file_set | folders):
-            relative = candidate[len(prefix):]
+            relative = candidate[len(prefix) :]
             if not candidate.startswith(prefix) or any(folder in taken for folder in ancestors(relative)):
                 continue
             if regex.fullmatch(relative):

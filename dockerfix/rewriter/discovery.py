@@ -7,10 +7,11 @@ by `pathspec`, the library black and mypy use for the same job."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .files import FileError, read_regular
 
@@ -20,20 +21,56 @@ if TYPE_CHECKING:
 # Docker's own names (`Dockerfile`, `<name>.Dockerfile`, the lower-case forms BuildKit also reads) and the variants
 # repositories use for environments (`Dockerfile.prod`, `Dockerfile-dev`), and Podman's `Containerfile`.
 DOCKERFILE_PATTERNS = (
-    "Dockerfile", "Dockerfile.*", "Dockerfile-*", "dockerfile", "dockerfile.*", "dockerfile-*",
-    "*.Dockerfile", "*.dockerfile", "Containerfile", "Containerfile.*", "Containerfile-*", "*.Containerfile",
-    "containerfile", "containerfile.*", "*.containerfile",
+    "Dockerfile",
+    "Dockerfile.*",
+    "Dockerfile-*",
+    "dockerfile",
+    "dockerfile.*",
+    "dockerfile-*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "Containerfile",
+    "Containerfile.*",
+    "Containerfile-*",
+    "*.Containerfile",
+    "containerfile",
+    "containerfile.*",
+    "*.containerfile",
 )
 # Files with a Dockerfile's name that are something else: source code, data, editors' leftovers, and templates whose
 # placeholders only become a Dockerfile once rendered (their output is what to check).
 NOT_DOCKERFILE_SUFFIXES = {
-    ".py": "source code", ".js": "source code", ".ts": "source code", ".go": "source code", ".rb": "source code",
-    ".sh": "a shell script", ".ps1": "a shell script", ".md": "documentation", ".rst": "documentation",
-    ".txt": "documentation", ".json": "data", ".yaml": "data", ".yml": "data", ".toml": "data", ".lock": "data",
-    ".dockerignore": "an ignore file", ".orig": "a leftover copy", ".rej": "a leftover copy", ".bak": "a leftover copy",
-    ".swp": "a leftover copy", ".j2": "a template", ".jinja": "a template", ".jinja2": "a template",
-    ".tmpl": "a template", ".tpl": "a template", ".template": "a template", ".erb": "a template",
-    ".mustache": "a template", ".hbs": "a template", ".gotmpl": "a template", ".in": "a template",
+    ".py": "source code",
+    ".js": "source code",
+    ".ts": "source code",
+    ".go": "source code",
+    ".rb": "source code",
+    ".sh": "a shell script",
+    ".ps1": "a shell script",
+    ".md": "documentation",
+    ".rst": "documentation",
+    ".txt": "documentation",
+    ".json": "data",
+    ".yaml": "data",
+    ".yml": "data",
+    ".toml": "data",
+    ".lock": "data",
+    ".dockerignore": "an ignore file",
+    ".orig": "a leftover copy",
+    ".rej": "a leftover copy",
+    ".bak": "a leftover copy",
+    ".swp": "a leftover copy",
+    ".j2": "a template",
+    ".jinja": "a template",
+    ".jinja2": "a template",
+    ".tmpl": "a template",
+    ".tpl": "a template",
+    ".template": "a template",
+    ".erb": "a template",
+    ".mustache": "a template",
+    ".hbs": "a template",
+    ".gotmpl": "a template",
+    ".in": "a template",
 }
 # What a walk skips unless the configuration's `exclude` says otherwise (ruff skips the same kinds of folder).
 DEFAULT_EXCLUDE = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/", ".tox/")
@@ -71,7 +108,7 @@ class _Ignores:
         self.spec = pathspec.GitIgnoreSpec.from_lines
         self.base = base
         self.exclude = self.spec(exclude)
-        self.ignore_files: dict[Path, list["pathspec.GitIgnoreSpec"]] = {}
+        self.ignore_files: dict[Path, list[pathspec.GitIgnoreSpec]] = {}
 
     def add_file(self, folder: Path, ignore_file: Path) -> None:
         try:
@@ -94,7 +131,7 @@ class _Ignores:
         return verdict
 
 
-def _matches(spec: "pathspec.GitIgnoreSpec", path: Path, base: Path, suffix: str) -> bool:
+def _matches(spec: pathspec.GitIgnoreSpec, path: Path, base: Path, suffix: str) -> bool:
     # a path outside the configuration's folder is matched by its name alone, as ruff matches a bare pattern
     relative = path.relative_to(base).as_posix() if base in path.parents else path.name
     return spec.match_file(relative + suffix)
@@ -104,7 +141,9 @@ def _repository_root(folder: Path) -> Path | None:
     return next((candidate for candidate in (folder, *folder.parents) if (candidate / ".git").exists()), None)
 
 
-def walk(folder: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE, base: Path | None = None, respect_gitignore: bool = True) -> Walk:
+def walk(
+    folder: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE, base: Path | None = None, respect_gitignore: bool = True
+) -> Walk:
     """The Dockerfiles under a folder, sorted. ``exclude`` holds gitignore patterns relative to ``base`` (the
     configuration's folder; the folder itself when None); with ``respect_gitignore`` the repository's ignore files
     apply too.
@@ -116,7 +155,9 @@ def walk(folder: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE, base: Path | No
     repository = _repository_root(root) if respect_gitignore else None
     if repository is not None:
         ignores.add_file(repository, repository / ".git" / "info" / "exclude")
-        for above in reversed([parent for parent in root.parents if parent == repository or repository in parent.parents]):
+        for above in reversed(
+            [parent for parent in root.parents if parent == repository or repository in parent.parents]
+        ):
             ignores.add_file(above, above / ".gitignore")
     found: dict[Path, Path] = {}
     result = Walk()
@@ -126,7 +167,9 @@ def walk(folder: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE, base: Path | No
             ignores.add_file(here, here / ".gitignore")  # top-down: every folder above has added its own already
         subfolders[:] = sorted(name for name in subfolders if not ignores.ignored(here / name, is_folder=True))
         for name in sorted(files):
-            if not any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) or ignores.ignored(here / name, is_folder=False):
+            if not any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) or ignores.ignored(
+                here / name, is_folder=False
+            ):
                 continue
             path = Path(folder, here.relative_to(root), name)
             kind = not_dockerfile(name)

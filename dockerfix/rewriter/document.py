@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterator, Union
+from typing import Union
 
 from . import shell
-from .facts import Analysed
 from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
+from .facts import Analysed
 from .source import Source, SourceError
 
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
@@ -113,7 +114,7 @@ class Heredoc:
         return self.content.startswith("#!")
 
     @cached_property
-    def segments(self) -> tuple["Segment", ...]:
+    def segments(self) -> tuple[Segment, ...]:
         """The body as BuildKit passes it on (`<<-` strips each line's leading tabs), mapped to the source."""
         if not self.header.chomp:
             return (Segment(0, self.start, len(self.content)),)
@@ -129,7 +130,10 @@ class Heredoc:
 
     @cached_property
     def text(self) -> str:
-        return "".join(self.content[piece.source_start - self.start:piece.source_start - self.start + piece.length] for piece in self.segments)
+        return "".join(
+            self.content[piece.source_start - self.start : piece.source_start - self.start + piece.length]
+            for piece in self.segments
+        )
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,7 @@ class Instruction(Analysed):
     @property
     def arguments(self) -> str:
         """The logical text after keyword and flags (for a shell-form RUN: what ``/bin/sh -c`` receives)."""
-        return self.logical[self.parsed.arguments_start:]
+        return self.logical[self.parsed.arguments_start :]
 
     @property
     def arguments_start(self) -> int:
@@ -248,7 +252,9 @@ class Stage(Analysed):
         """The stage's instructions after ``instruction`` (one of them), lazily: a stage's instructions are
         consecutive in the file, so no scan finds where to start."""
         members = self.instructions
-        return (members[position] for position in range(instruction.index - self.from_instruction.index + 1, len(members)))
+        return (
+            members[position] for position in range(instruction.index - self.from_instruction.index + 1, len(members))
+        )
 
     @property
     def platform(self) -> str | None:
@@ -292,13 +298,15 @@ class Document(Analysed):
 
     @cached_property
     def _instruction_bounds(self) -> tuple[list[int], list[int]]:
-        return [instruction.span[0] for instruction in self.instructions], [instruction.span[1] for instruction in self.instructions]
+        return [instruction.span[0] for instruction in self.instructions], [
+            instruction.span[1] for instruction in self.instructions
+        ]
 
     def instructions_overlapping(self, start: int, end: int) -> tuple[Instruction, ...]:
         """The instructions whose lines reach into ``[start, end]`` (spans are disjoint and sorted: two binary
         searches, not a scan)."""
         starts, ends = self._instruction_bounds
-        return self.instructions[bisect.bisect_right(ends, start):bisect.bisect_right(starts, end)]
+        return self.instructions[bisect.bisect_right(ends, start) : bisect.bisect_right(starts, end)]
 
     def stage_of(self, instruction: Instruction) -> Stage | None:
         return None if instruction.stage_index is None else self.stages[instruction.stage_index]
@@ -355,7 +363,7 @@ class _Parser:
         return SourceError(self.source.path, line.number, column, message)
 
     def content(self, line: Line) -> str:
-        return self.text[line.start:line.content_end]
+        return self.text[line.start : line.content_end]
 
     def directive(self, line: Line, candidate: str) -> Directive | None:
         if self.directives_done:
@@ -382,7 +390,7 @@ class _Parser:
         match = self.continuation.search(text)
         if match is None:
             return text, True
-        return text[:match.start()] + (match.group(1) or ""), False
+        return text[: match.start()] + (match.group(1) or ""), False
 
     def parse(self) -> Document:
         index = 0
@@ -445,7 +453,11 @@ class _Parser:
             body_start = self.lines[index].start if index < len(self.lines) else len(self.text)
             while True:
                 if index >= len(self.lines):
-                    raise self.error(first_line, self.source.position(start)[1], f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)")
+                    raise self.error(
+                        first_line,
+                        self.source.position(start)[1],
+                        f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)",
+                    )
                 line = self.lines[index]
                 used.append(line)
                 index += 1
@@ -453,10 +465,12 @@ class _Parser:
                 if header.chomp:
                     candidate = candidate.lstrip("\t")
                 if candidate == header.name:
-                    heredocs.append(Heredoc(header, body_start, line.start, line, self.text[body_start:line.start]))
+                    heredocs.append(Heredoc(header, body_start, line.start, line, self.text[body_start : line.start]))
                     break
         flags = tuple(
-            Flag(logical[flag_start:flag_end], map_offset(segments, flag_start), map_offset(segments, flag_end, end=True))
+            Flag(
+                logical[flag_start:flag_end], map_offset(segments, flag_start), map_offset(segments, flag_end, end=True)
+            )
             for flag_start, flag_end in parsed.flag_spans
         )
         if parsed.keyword.lower() == "from":

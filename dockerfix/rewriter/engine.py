@@ -6,8 +6,9 @@ Every surface (CLI, LSP server, bot, verify) calls ``check`` and ``fix``; none r
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .budget import OverBudget
 from .context import BuildContext
@@ -100,7 +101,9 @@ def check(
             raise
         if reviewed is not None:
             reported = tuple(finding for finding in reviewed if not _suppressed(document, suppressions, finding))
-    if not other_files or build_context is None or build_context.root is None:  # a names-only context is nowhere to write
+    if (
+        not other_files or build_context is None or build_context.root is None
+    ):  # a names-only context is nowhere to write
         reported = tuple(_display_only_if_other_files(finding) for finding in reported)
     return reported
 
@@ -115,7 +118,8 @@ def _suppressed(document: Document, suppressions: Suppressions, finding: Finding
     if not suppressions.silences_anything:  # most files: skip the search for the finding's instructions
         return False
     return any(
-        suppressions.suppresses(instruction, finding.code) for instruction in document.instructions_overlapping(finding.start, finding.end)
+        suppressions.suppresses(instruction, finding.code)
+        for instruction in document.instructions_overlapping(finding.start, finding.end)
     ) or (suppressions.file_all or finding.code in suppressions.file_codes)
 
 
@@ -146,7 +150,11 @@ def _select_fixes(findings: Iterable[Finding], threshold: Applicability) -> list
     claimed = _ClaimedRanges()
     claimed_files: set[str] = set()
     for finding in findings:
-        if finding.fix is None or finding.fix.applicability < threshold or finding.fix.applicability == Applicability.DISPLAY_ONLY:
+        if (
+            finding.fix is None
+            or finding.fix.applicability < threshold
+            or finding.fix.applicability == Applicability.DISPLAY_ONLY
+        ):
             continue
         paths = {file.path for file in finding.fix.files}
         if all(claimed.free(edit.start, edit.end) for edit in finding.fix.edits) and not paths & claimed_files:
@@ -178,7 +186,11 @@ class _PendingFiles:
                 self.by_path[file.path] = (finding.code, file)
 
     def changes(self) -> tuple[FileEdit, ...]:
-        return tuple(file for _, file in sorted(self.by_path.values(), key=lambda item: item[1].path) if file.content != file.original)
+        return tuple(
+            file
+            for _, file in sorted(self.by_path.values(), key=lambda item: item[1].path)
+            if file.content != file.original
+        )
 
 
 def _parsed(source: Source, text: str) -> Document | SourceError:
@@ -207,7 +219,12 @@ def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Docume
         if next_edit < len(ordered) and (ordered[next_edit].start < end or ordered[next_edit].start == instruction.end):
             continue  # the fix edits it (appending at the end of a last line without a line ending included)
         kept = after_by_start.get(start + shift)
-        if kept is None or kept.span[1] != end + shift or kept.logical != instruction.logical or kept.keyword != instruction.keyword:
+        if (
+            kept is None
+            or kept.span[1] != end + shift
+            or kept.logical != instruction.logical
+            or kept.keyword != instruction.keyword
+        ):
             return instruction
     return None
 
@@ -223,15 +240,25 @@ class _Attempt:
     where: int = 0
 
     @classmethod
-    def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> "_Attempt":
+    def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> _Attempt:
         text = apply_edits(before.text, edits)
         after = _parsed(source, text)
         if isinstance(after, SourceError):
-            return cls(text, None, "produced a Dockerfile that does not parse", _original_offset(edits, source.with_text(text).offset(after.line, after.column)))
+            return cls(
+                text,
+                None,
+                "produced a Dockerfile that does not parse",
+                _original_offset(edits, source.with_text(text).offset(after.line, after.column)),
+            )
         disturbed = disturbed_instruction(before, edits, after)
         if disturbed is not None:
-            first_line = before.text[disturbed.lines[0].start:disturbed.lines[0].content_end].strip()
-            return cls(text, None, f"changed line {disturbed.start_line} (`{first_line}`), which none of its edits touch", disturbed.span[0])
+            first_line = before.text[disturbed.lines[0].start : disturbed.lines[0].content_end].strip()
+            return cls(
+                text,
+                None,
+                f"changed line {disturbed.start_line} (`{first_line}`), which none of its edits touch",
+                disturbed.span[0],
+            )
         return cls(text, after)
 
 
@@ -281,9 +308,12 @@ def fix(
     for _ in range(MAX_PASSES):
         # filter first: a fix known broken or blocked must not reserve the text a sound neighbour needs
         candidates = [
-            finding for finding in findings
-            if finding.fix is not None and (finding.code, finding.fix.title) not in broken
-            and pending.allows(finding) and (finding.fix.edits or pending.news(finding))
+            finding
+            for finding in findings
+            if finding.fix is not None
+            and (finding.code, finding.fix.title) not in broken
+            and pending.allows(finding)
+            and (finding.fix.edits or pending.news(finding))
         ]
         chosen = _select_fixes(candidates, threshold)
         if not chosen:
@@ -332,9 +362,15 @@ def _keep_sound(
     costs a few parses, not one per fix; only when they are innocent is every fix tried."""
     while attempt.document is None and chosen:
         nearest = _nearest(chosen, attempt.where)
-        culprits = [(finding, fault) for finding in nearest if (fault := _Attempt.of(source, document, finding.fix.edits).fault)]
+        culprits = [
+            (finding, fault) for finding in nearest if (fault := _Attempt.of(source, document, finding.fix.edits).fault)
+        ]
         if not culprits:
-            culprits = [(finding, fault) for finding in chosen if (fault := _Attempt.of(source, document, finding.fix.edits).fault)]
+            culprits = [
+                (finding, fault)
+                for finding in chosen
+                if (fault := _Attempt.of(source, document, finding.fix.edits).fault)
+            ]
         if not culprits:
             break  # each fix is sound alone but not with the others: leave this pass
         for finding, fault in culprits:
@@ -350,4 +386,4 @@ def _nearest(chosen: list[Finding], offset: int) -> list[Finding]:
     """The fixes whose edits start last before ``offset`` and first after it."""
     ordered = sorted(chosen, key=lambda finding: finding.fix.start)
     index = bisect.bisect_right([finding.fix.start for finding in ordered], offset)
-    return ordered[max(index - 1, 0):index + 1]
+    return ordered[max(index - 1, 0) : index + 1]

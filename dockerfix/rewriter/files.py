@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -47,7 +47,11 @@ class Snapshot:
             return False
         before, after = self.info, now.info
         same_file = (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns) == (
-            after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns)
+            after.st_dev,
+            after.st_ino,
+            after.st_size,
+            after.st_mtime_ns,
+        )
         return same_file and now.data == self.data
 
 
@@ -179,7 +183,9 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
         except OSError as error:
             raise ContextFileError(f"{target}:1:1: cannot write: {describe(error)}") from None
         if not stat.S_ISDIR(mode):
-            raise ContextFileError(f"{target}:1:1: {folder} is not a folder of the build context (a symbolic link?): not written")
+            raise ContextFileError(
+                f"{target}:1:1: {folder} is not a folder of the build context (a symbolic link?): not written"
+            )
     data = content.encode("utf-8", "surrogateescape")
     try:
         if original is None:
@@ -187,7 +193,9 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
                 _create(target, data)
             except FileExistsError:
                 if not _holds(target, data):
-                    raise ContextFileError(f"{target}:1:1: appeared on disk while dockerfix ran: not written (run dockerfix again)") from None
+                    raise ContextFileError(
+                        f"{target}:1:1: appeared on disk while dockerfix ran: not written (run dockerfix again)"
+                    ) from None
             return
         if stat.S_ISLNK(os.lstat(target).st_mode):
             raise ContextFileError(f"{target}:1:1: is a symbolic link: not written")
@@ -195,7 +203,9 @@ def write_in_context(root: Path, relative: str, original: str | None, content: s
         if snapshot.data == data:
             return
         if snapshot.data.decode("utf-8", "surrogateescape") != original:
-            raise ContextFileError(f"{target}:1:1: changed on disk while dockerfix ran: not rewritten (run dockerfix again)")
+            raise ContextFileError(
+                f"{target}:1:1: changed on disk while dockerfix ran: not rewritten (run dockerfix again)"
+            )
         replace_file(target, data, snapshot)
     except FileError as error:
         raise ContextFileError(f"{target}:1:1: {error}") from None

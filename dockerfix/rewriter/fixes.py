@@ -27,11 +27,11 @@ class Edit:
     content: str
 
     @classmethod
-    def insert(cls, offset: int, content: str) -> "Edit":
+    def insert(cls, offset: int, content: str) -> Edit:
         return cls(offset, offset, content)
 
     @classmethod
-    def delete(cls, start: int, end: int) -> "Edit":
+    def delete(cls, start: int, end: int) -> Edit:
         return cls(start, end, "")
 
 
@@ -91,7 +91,7 @@ class Fix:
     def end(self) -> int:
         return max((edit.end for edit in self.edits), default=0)
 
-    def display_only(self) -> "Fix":
+    def display_only(self) -> Fix:
         """This fix as a suggestion only (for a caller that cannot write its other files)."""
         return replace(self, applicability=Applicability.DISPLAY_ONLY)
 
@@ -109,8 +109,10 @@ class Savings:
     rebuilt_steps_after: int | None = None
 
     @classmethod
-    def rebuilt_steps(cls, before: int, after: int) -> "Savings":
-        return cls(rebuilt_steps_after_source_edit=before - after, rebuilt_steps_before=before, rebuilt_steps_after=after)
+    def rebuilt_steps(cls, before: int, after: int) -> Savings:
+        return cls(
+            rebuilt_steps_after_source_edit=before - after, rebuilt_steps_before=before, rebuilt_steps_after=after
+        )
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
     for edit in sorted(edits):
         if edit.start < cursor:
             raise ValueError("overlapping edits")
-        pieces.append(text[cursor:edit.start])
+        pieces.append(text[cursor : edit.start])
         pieces.append(edit.content)
         cursor = edit.end
     pieces.append(text[cursor:])

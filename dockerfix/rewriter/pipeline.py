@@ -18,7 +18,16 @@ from .budget import OverBudget, time_budget
 from .config import MAX_FILE_SIZE, Settings
 from .context import BuildContext
 from .document import parse
-from .files import ContextFileError, FileError, FileTooLarge, Snapshot, describe, read_regular, replace_file, write_in_context
+from .files import (
+    ContextFileError,
+    FileError,
+    FileTooLarge,
+    Snapshot,
+    describe,
+    read_regular,
+    replace_file,
+    write_in_context,
+)
 from .fixes import ContentChange, Finding
 from .source import Source, SourceError
 
@@ -37,7 +46,7 @@ class Range:
     end: Position
 
     @classmethod
-    def of(cls, source: Source, start: int, end: int) -> "Range":
+    def of(cls, source: Source, start: int, end: int) -> Range:
         return cls(Position(*source.position(start)), Position(*source.position(end)))
 
     def as_json(self) -> dict:
@@ -85,7 +94,7 @@ class ReportedFinding:
     fixable: bool
 
     @classmethod
-    def of(cls, source: Source, finding: Finding, fixable: bool) -> "ReportedFinding":
+    def of(cls, source: Source, finding: Finding, fixable: bool) -> ReportedFinding:
         fix = None
         if finding.fix is not None:
             fix = ReportedFix(
@@ -103,7 +112,15 @@ class ReportedFinding:
                 "rebuilt_steps_before": finding.savings.rebuilt_steps_before,
                 "rebuilt_steps_after": finding.savings.rebuilt_steps_after,
             }
-        return cls(finding.code, finding.name, finding.message, Range.of(source, finding.start, finding.end), fix, savings, fixable)
+        return cls(
+            finding.code,
+            finding.name,
+            finding.message,
+            Range.of(source, finding.start, finding.end),
+            fix,
+            savings,
+            fixable,
+        )
 
     def as_json(self) -> dict:
         fix = None
@@ -135,7 +152,7 @@ class AppliedFix:
     changes: ContentChange | None
 
     @classmethod
-    def of(cls, finding: Finding) -> "AppliedFix":
+    def of(cls, finding: Finding) -> AppliedFix:
         return cls(finding.code, finding.fix.title, finding.fix.applicability.label, finding.fix.changes)
 
 
@@ -240,15 +257,28 @@ class _AnchoredMatcher(difflib.SequenceMatcher):
         for old_anchor, new_anchor in [*_unique_common_lines(old, new), (len(old), len(new))]:
             # the equal lines next to an anchor belong to its match, as they would to difflib's longest match
             after = 0
-            while old_start + after < old_anchor and new_start + after < new_anchor and old[old_start + after] == new[new_start + after]:
+            while (
+                old_start + after < old_anchor
+                and new_start + after < new_anchor
+                and old[old_start + after] == new[new_start + after]
+            ):
                 after += 1
             before = 0
-            while old_anchor - before > old_start + after and new_anchor - before > new_start + after and old[old_anchor - before - 1] == new[new_anchor - before - 1]:
+            while (
+                old_anchor - before > old_start + after
+                and new_anchor - before > new_start + after
+                and old[old_anchor - before - 1] == new[new_anchor - before - 1]
+            ):
                 before += 1
             middle_old, middle_new = old_start + after, new_start + after
-            between = difflib.SequenceMatcher(None, old[middle_old:old_anchor - before], new[middle_new:new_anchor - before]).get_opcodes()
+            between = difflib.SequenceMatcher(
+                None, old[middle_old : old_anchor - before], new[middle_new : new_anchor - before]
+            ).get_opcodes()
             pieces = [("equal", old_start, middle_old, new_start, middle_new)]
-            pieces += [(tag, i1 + middle_old, i2 + middle_old, j1 + middle_new, j2 + middle_new) for tag, i1, i2, j1, j2 in between]
+            pieces += [
+                (tag, i1 + middle_old, i2 + middle_old, j1 + middle_new, j2 + middle_new)
+                for tag, i1, i2, j1, j2 in between
+            ]
             pieces.append(("equal", old_anchor - before, old_anchor, new_anchor - before, new_anchor))
             if old_anchor < len(old):
                 pieces.append(("equal", old_anchor, old_anchor + 1, new_anchor, new_anchor + 1))
@@ -310,7 +340,9 @@ def run_source(
         culprit = f"{over.rule}: this rule" if over.rule else "engine: the analysis"
         return FileResult(
             path=source.path,
-            rule_failures=(f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` setting); the file is not fixed",),
+            rule_failures=(
+                f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` setting); the file is not fixed",
+            ),
             warnings=context_warnings(build_context),
         )
 
@@ -332,17 +364,28 @@ def _analyse(
         found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files)
         return FileResult(
             path=source.path,
-            findings=tuple(ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found),
+            findings=tuple(
+                ReportedFinding.of(source, f, f.fix is not None and f.fix.applicability >= threshold) for f in found
+            ),
             rule_failures=tuple(f"{failure.code}: {failure.message}" for failure in failures),
             warnings=warnings,
         )
-    result = engine.fix(source, rules, build_context, unsafe_fixes=settings.unsafe_fixes, options=settings.options, other_files=other_files)
+    result = engine.fix(
+        source,
+        rules,
+        build_context,
+        unsafe_fixes=settings.unsafe_fixes,
+        options=settings.options,
+        other_files=other_files,
+    )
     findings = tuple(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
         for finding in result.findings
     )
     others = tuple(
-        OtherFile(Path(context_folder or build_context.root, file.path).as_posix(), file.path, file.original, file.content)
+        OtherFile(
+            Path(context_folder or build_context.root, file.path).as_posix(), file.path, file.original, file.content
+        )
         for file in result.files
     )
     return FileResult(
@@ -441,5 +484,11 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
 
 def _unwritten(result: FileResult, error: str) -> FileResult:
     """The findings stay reported: the file was read and checked, only its fixes could not be written."""
-    return FileResult(path=result.path, findings=result.findings, rule_failures=result.rule_failures, warnings=result.warnings,
-                      error=error, unwritten=True)
+    return FileResult(
+        path=result.path,
+        findings=result.findings,
+        rule_failures=result.rule_failures,
+        warnings=result.warnings,
+        error=error,
+        unwritten=True,
+    )

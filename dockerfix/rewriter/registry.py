@@ -6,10 +6,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 
@@ -35,8 +36,11 @@ def _rules_in(module: ModuleType) -> list[type[Rule]]:
     return [
         member
         for _, member in inspect.getmembers(module, inspect.isclass)
-        if issubclass(member, Rule) and member is not Rule and member.__module__ == module.__name__
-        and not inspect.isabstract(member) and "code" in vars(member)
+        if issubclass(member, Rule)
+        and member is not Rule
+        and member.__module__ == module.__name__
+        and not inspect.isabstract(member)
+        and "code" in vars(member)
     ]
 
 
@@ -75,14 +79,18 @@ def unknown_selectors(selectors: tuple[str, ...] | list[str]) -> list[str]:
     """The selectors that name no rule: neither `ALL` nor a code or the prefix of one. A typo would otherwise select
     nothing and pass every check."""
     codes = [rule.code for rule in all_rules()]
-    return [selector for selector in selectors if selector != ALL and not any(code.startswith(selector) for code in codes)]
+    return [
+        selector for selector in selectors if selector != ALL and not any(code.startswith(selector) for code in codes)
+    ]
 
 
 def opt_in_codes(options: Mapping[str, Any] | None = None) -> frozenset[str]:
     """The opt-in rules, less those an option set in ``options`` asks for (``Rule.selected_by_options``)."""
     options = options or {}
     return frozenset(
-        rule.code for rule in all_rules() if rule.opt_in and not any(options.get(name) for name in rule.selected_by_options)
+        rule.code
+        for rule in all_rules()
+        if rule.opt_in and not any(options.get(name) for name in rule.selected_by_options)
     )
 
 

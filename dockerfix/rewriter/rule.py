@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .fixes import Applicability, ContentChange, Edit, FileEdit, Finding, Fix, Savings
 
@@ -61,7 +62,8 @@ def _stage_name(value: Any) -> str:
 
 
 TARGET_STAGE = Option(
-    "target-stage", None,
+    "target-stage",
+    None,
     "the stage `docker build --target` builds (default: the last); layer findings count only in it and the stages it is built FROM",
     _stage_name,
 )
@@ -75,7 +77,8 @@ def _builder(value: Any) -> str:
 
 
 TARGET = Option(
-    "target", "buildkit",
+    "target",
+    "buildkit",
     "the builder the Dockerfiles are built with: `buildkit` (the default since Docker 23) lets fixes write BuildKit "
     "syntax (`RUN --mount`, `COPY --chmod`, `COPY --link`, heredocs); `legacy` (the classic builder) never does",
     _builder,
@@ -87,11 +90,11 @@ GLOBAL_OPTIONS = (TARGET_STAGE, TARGET)  # settings of the whole run: the engine
 class RuleContext:
     """What a rule may consult besides the document."""
 
-    build_context: "BuildContext | None" = None
-    suppressions: "Suppressions | None" = None
+    build_context: BuildContext | None = None
+    suppressions: Suppressions | None = None
     options: Mapping[str, Any] = field(default_factory=dict)  # parsed values of the options the configuration sets
 
-    def is_suppressed(self, instruction: "Instruction", code: str) -> bool:
+    def is_suppressed(self, instruction: Instruction, code: str) -> bool:
         return self.suppressions is not None and self.suppressions.suppresses(instruction, code)
 
 
@@ -111,10 +114,12 @@ class Rule:
     # options of an opt-in rule that select it when set (`pin-digests = true` asks for DF303 by itself)
     selected_by_options: ClassVar[tuple[str, ...]] = ()
 
-    def check(self, document: "Document", context: RuleContext) -> Iterable[Finding]:
+    def check(self, document: Document, context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
 
-    def review(self, document: "Document", findings: tuple[Finding, ...], context: RuleContext) -> Iterable[Finding] | None:
+    def review(
+        self, document: Document, findings: tuple[Finding, ...], context: RuleContext
+    ) -> Iterable[Finding] | None:
         """The findings to report instead of ``findings`` (every other rule's, suppressions applied), or None to
         keep them. Only a rule that judges the file as a whole overrides this."""
         return None
@@ -149,7 +154,10 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
 
-_SUPPRESSION = re.compile(r"^\s*(?P<tool>dockerfix|hadolint)\s*:?\s*(?P<scope>global\s+)?ignore\b\s*(?:=\s*(?P<codes>[\w\s,]+))?", re.IGNORECASE)
+_SUPPRESSION = re.compile(
+    r"^\s*(?P<tool>dockerfix|hadolint)\s*:?\s*(?P<scope>global\s+)?ignore\b\s*(?:=\s*(?P<codes>[\w\s,]+))?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ class Suppressions:
     hadolint_map: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_document(cls, document: "Document", hadolint_map: Mapping[str, frozenset[str]]) -> "Suppressions":
+    def from_document(cls, document: Document, hadolint_map: Mapping[str, frozenset[str]]) -> Suppressions:
         file_codes: set[str] = set()
         file_all = False
         per_line: dict[int, frozenset[str] | None] = {}
@@ -185,7 +193,7 @@ class Suppressions:
     def silences_anything(self) -> bool:
         return self.file_all or bool(self.file_codes) or bool(self.per_line)
 
-    def suppresses(self, instruction: "Instruction", code: str) -> bool:
+    def suppresses(self, instruction: Instruction, code: str) -> bool:
         if self.file_all or code in self.file_codes:
             return True
         return any(self.suppresses_line(comment.line.number, code) for comment in instruction.leading_comments)

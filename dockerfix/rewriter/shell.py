@@ -47,7 +47,7 @@ class SimpleCommand(Analysed):
     arguments: tuple[Word, ...]
     assignments: tuple[Word, ...]
     in_subshell: bool  # inside ( ), $( ) or <( ): state it changes cannot outlive it
-    top_level: bool    # an item of the script's top-level list (not nested in a pipeline, group or compound)
+    top_level: bool  # an item of the script's top-level list (not nested in a pipeline, group or compound)
 
     @property
     def name_literal(self) -> str | None:
@@ -104,7 +104,14 @@ class _Builder:
         self.commands: list[SimpleCommand] = []
         self.comments: list[tuple[int, int]] = []
         self.output_targets: list[Word] = []
-        self.flags = {"background": False, "heredoc": False, "function": False, "arithmetic": False, "error": False, "sequence": False}
+        self.flags = {
+            "background": False,
+            "heredoc": False,
+            "function": False,
+            "arithmetic": False,
+            "error": False,
+            "sequence": False,
+        }
 
     def offset(self, byte: int) -> int:
         """The code-point offset of a byte offset (on a character boundary, as tree-sitter's node bounds are)."""
@@ -232,7 +239,11 @@ class _Builder:
     def redirect(self, node: Node) -> None:
         destination = node.child_by_field_name("destination")
         operator = next((child.type for child in node.children if not child.is_named), None)
-        if destination is None or operator not in _OUTPUT_REDIRECTS or (operator == ">&" and destination.type == "number"):
+        if (
+            destination is None
+            or operator not in _OUTPUT_REDIRECTS
+            or (operator == ">&" and destination.type == "number")
+        ):
             return
         self.output_targets.append(self.word(destination))
 
@@ -256,7 +267,9 @@ class _Builder:
             keyword = node.children[0]
             name = Word(self.slice(keyword), *self.span(keyword), self.slice(keyword))
             arguments = [self.word(child) for child in node.named_children if child is not keyword]
-        self.commands.append(SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level))
+        self.commands.append(
+            SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level)
+        )
 
 
 def _multibyte_index(text: str) -> tuple[list[int], list[int]]:

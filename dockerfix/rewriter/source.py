@@ -35,7 +35,7 @@ def _byte_position(data: bytes, index: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, index) + 1
     prefix = data[line_start:index]
     if line == 1 and prefix.startswith(UTF8_BOM):
-        prefix = prefix[len(UTF8_BOM):]
+        prefix = prefix[len(UTF8_BOM) :]
     column = len(prefix.decode("utf-8", errors="replace")) + 1
     return line, column
 
@@ -58,7 +58,7 @@ class Source:
         object.__setattr__(self, "_line_starts", starts)
 
     @classmethod
-    def decode(cls, data: bytes, path: str = "<stdin>") -> "Source":
+    def decode(cls, data: bytes, path: str = "<stdin>") -> Source:
         """Decode as BuildKit does (UTF-8, optional BOM); refuse binary and other encodings with a located error."""
         for bom, name in _UNSUPPORTED_BOMS.items():
             if data.startswith(bom):
@@ -68,7 +68,7 @@ class Source:
             line, column = _byte_position(data, nul)
             raise SourceError(path, line, column, "binary file (NUL byte), not a Dockerfile")
         bom = data.startswith(UTF8_BOM)
-        body = data[len(UTF8_BOM):] if bom else data
+        body = data[len(UTF8_BOM) :] if bom else data
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -81,7 +81,7 @@ class Source:
         body = (self.text if text is None else text).encode("utf-8")
         return (UTF8_BOM + body) if self.bom else body
 
-    def with_text(self, text: str) -> "Source":
+    def with_text(self, text: str) -> Source:
         return Source(text=text, path=self.path, bom=self.bom)
 
     @property

@@ -8,7 +8,7 @@ earlier stages' names, case-insensitively; ``--target`` names the stage it build
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Callable
+from collections.abc import Callable
 
 from .arguments import expand_word
 from .document import Document, Stage
@@ -41,7 +41,7 @@ def target_stage(document: Document, name: str | None = None) -> Stage | None:
 def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
     """The earlier stages ``stage`` may be built FROM: the one its image names, or every earlier stage when the name
     rests on an ARG without a default here (any of them may be the base)."""
-    earlier = document.stages[:stage.index]
+    earlier = document.stages[: stage.index]
     image = expand_global_args(stage.base_image, document)
     if image is None:
         return earlier

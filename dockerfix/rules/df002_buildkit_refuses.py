@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
 # BuildKit's instructions.ParseInstruction: every other keyword is "unknown instruction"
-INSTRUCTIONS = frozenset({
-    "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label", "maintainer",
-    "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
-})
+INSTRUCTIONS = frozenset(
+    {
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    }
+)
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")  # BuildKit's validStageName, matched on the lower-cased name
 
 
@@ -66,7 +84,9 @@ class BuildkitRefuses(Rule):
                 if problem:
                     yield self.finding(f"{problem}: BuildKit stops here", instruction.start, instruction.header_end)
             elif not seen_from and instruction.cmd != "arg":
-                yield self._at_keyword(instruction, f"`{instruction.keyword}` before the first FROM: BuildKit stops with \"no build stage\"")
+                yield self._at_keyword(
+                    instruction, f'`{instruction.keyword}` before the first FROM: BuildKit stops with "no build stage"'
+                )
         if not seen_from and document.instructions:
             first = document.instructions[0]
             yield self.finding("no FROM: BuildKit has no stage to build", first.start, first.header_end)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
+from dockerfix.knowledge.runedit import (
+    SHELL_ESCAPE,
+    Style,
+    append_blocker,
+    closed_line,
+    command_end,
+    command_text,
+    list_needs_grouping,
+    script_line_indent,
+    subshell,
+    trailing_comment,
+)
+from dockerfix.knowledge.shellfacts import SHELLS, STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
-from dockerfix.rewriter.stages import base_stages, shipped_offset_test
 from dockerfix.rewriter.shell import Script
-
-from dockerfix.knowledge.runedit import (
-    SHELL_ESCAPE, Style, append_blocker, closed_line, command_end, command_text, list_needs_grouping, script_line_indent,
-    subshell, trailing_comment,
-)
-from dockerfix.knowledge.shellfacts import SHELLS, STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
+from dockerfix.rewriter.stages import base_stages, shipped_offset_test
 
 POSIX_SHELLS = SHELLS | {"busybox"}
 WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
@@ -104,7 +111,7 @@ class MergeConsecutiveRun(Rule):
         "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get update\nRUN apt-get install -y curl\n",
         "FROM debian\nRUN apt-get update\nENV DEBIAN_FRONTEND=noninteractive\nRUN apt-get install -y curl\n",
         "FROM debian\nRUN cat <<EOF > /etc/motd\nhi\nEOF\nRUN rm -rf /tmp/x\n",
-        'FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo one\nRUN echo two\n',
+        "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo one\nRUN echo two\n",
         'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN echo one\nRUN echo two\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
         "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
@@ -159,7 +166,8 @@ class MergeConsecutiveRun(Rule):
         ),
         Example("FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN rm -rf /tmp/x\n", None),
         Example(
-            "FROM debian\nRUN apt-get install -y curl\n# hadolint ignore=DL3008\nRUN apt-get purge -y curl\n", None,
+            "FROM debian\nRUN apt-get install -y curl\n# hadolint ignore=DL3008\nRUN apt-get purge -y curl\n",
+            None,
         ),
         Example(
             "FROM alpine:3.19\nRUN rm -rf /tmp/a\nRUN echo foo\\ ;\nENV X=1\n",
@@ -201,8 +209,10 @@ class MergeConsecutiveRun(Rule):
                 claim = None
             if claim is not None and explained_apart(document, before, after):
                 claim = None
-            blocker = None if claim is None else (
-                suppression_between(document, context, before, after) or join_blocker(before, after, errexit)
+            blocker = (
+                None
+                if claim is None
+                else (suppression_between(document, context, before, after) or join_blocker(before, after, errexit))
             )
             if claim is not None and blocker is None:
                 segment.append(after)
@@ -210,7 +220,8 @@ class MergeConsecutiveRun(Rule):
             if claim in (BYTES_CLAIM, CACHE_CLAIM):
                 yield self.finding(
                     f"merged with the RUN before it, {claim}; not merged automatically: {blocker}",
-                    after.start, after.header_end,
+                    after.start,
+                    after.header_end,
                 )
             yield from self.check_segment(document, segment, ships)
             segment = [after]
@@ -232,7 +243,8 @@ class MergeConsecutiveRun(Rule):
             yield from self.merge(document, segment, reasons, Applicability.SAFE, ships)
             return
         yield from self.merge(
-            document, group,
+            document,
+            group,
             ["couples steps that may change at different rates: a change to one reruns both"],
             Applicability.UNSAFE,
             ships,
@@ -273,7 +285,11 @@ class MergeConsecutiveRun(Rule):
             runs[-1].header_end,
             self.fix(
                 f"Merge {count} RUN instructions into one ({why})",
-                [merged_into_script(document, runs) if runs[0].script_heredoc else Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))],
+                [
+                    merged_into_script(document, runs)
+                    if runs[0].script_heredoc
+                    else Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))
+                ],
                 applicability,
             ),
             Savings(layers=count - 1) if ships else None,
@@ -291,10 +307,13 @@ def effective_shell(document: Document, stage: Stage) -> Instruction | None:
 
 def sets_errexit(arguments: list[str | None]) -> bool:
     """`set -e`, `set -eux`, `set -o errexit` (and the same options given to the shell itself)."""
-    return any(
-        argument is not None and argument.startswith("-") and not argument.startswith("--") and "e" in argument[1:]
-        for argument in arguments
-    ) or "errexit" in arguments
+    return (
+        any(
+            argument is not None and argument.startswith("-") and not argument.startswith("--") and "e" in argument[1:]
+            for argument in arguments
+        )
+        or "errexit" in arguments
+    )
 
 
 def shell_errexit(document: Document, stage: Stage) -> bool:
@@ -306,7 +325,9 @@ def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
     merge puts every RUN but the last: such a RUN may only end a merged RUN."""
     script = run.shell
-    errexit = shell_errexit_on or any(c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands)
+    errexit = shell_errexit_on or any(
+        c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands
+    )
     if errexit and script.has_sequence:
         return f"`set -e` would no longer stop the RUN on line {run.start_line} at a failing command"
     return None
@@ -356,7 +377,9 @@ def needs_isolation(script: Script) -> bool:
         name = command.name.literal if command.name is not None else None
         if command.name is not None and changes_shell_state(name, [word.literal for word in command.arguments]):
             return True
-    return "${" in script.source and any(op in script.source for op in (":=", "=")) and _assigning_expansion(script.source)
+    return (
+        "${" in script.source and any(op in script.source for op in (":=", "=")) and _assigning_expansion(script.source)
+    )
 
 
 def _loop_variable(text: str) -> bool:
@@ -374,7 +397,7 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
     ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
     by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
-    text = run.shell.source[:run.shell.content_end] if one_line else command_text(document, run)
+    text = run.shell.source[: run.shell.content_end] if one_line else command_text(document, run)
     if isolate and needs_isolation(run.shell):
         return subshell(text)
     return f"{{ {text}; }}" if group and list_needs_grouping(run.shell) else text
@@ -395,8 +418,8 @@ def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
         command = closed_line(piece(document, run, isolate=position < last, group=True, one_line=True), SHELL_ESCAPE)
         comment = trailing_comment(run)
         lines.append(indent + command + (" &&" if position < last else "") + (f" {comment}" if comment else ""))
-    body = f" &&{document.text[end:heredoc.end]}" + "".join(line + newline for line in lines)
-    return Edit(end, runs[-1].span[1], body + document.text[heredoc.end:script_run.span[1]])
+    body = f" &&{document.text[end : heredoc.end]}" + "".join(line + newline for line in lines)
+    return Edit(end, runs[-1].span[1], body + document.text[heredoc.end : script_run.span[1]])
 
 
 def merged_text(document: Document, runs: list[Instruction]) -> str:
@@ -410,7 +433,7 @@ def merged_text(document: Document, runs: list[Instruction]) -> str:
         comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
         text += style.join(document, comments, command)
     if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
-        return text + document.text[command_end(runs[-1]):runs[-1].header_end]
+        return text + document.text[command_end(runs[-1]) : runs[-1].header_end]
     return closed_line(text, document.escape)
 
 
@@ -418,10 +441,14 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
     """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
     widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
     receives, since BuildKit removes continuations and comment lines."""
-    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start:run.header_end]
+    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
     size = len(written.encode("utf-8")) + len("{ ; } && ")
     if previous is not None:
-        size += len(Style.of_runs(document, [previous, run]).join(document, between_comments(document, previous, run), "").encode("utf-8"))
+        size += len(
+            Style.of_runs(document, [previous, run])
+            .join(document, between_comments(document, previous, run), "")
+            .encode("utf-8")
+        )
         size += len((trailing_comment(previous) or "").encode("utf-8"))
     return size
 
@@ -432,11 +459,16 @@ def comments_between(document: Document, previous: Instruction, run: Instruction
 
 def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:
     """The comment lines between two RUNs, as written."""
-    return [document.text[comment.line.start:comment.line.content_end] for comment in comments_between(document, previous, run)]
+    return [
+        document.text[comment.line.start : comment.line.content_end]
+        for comment in comments_between(document, previous, run)
+    ]
 
 
 def run_roles(run: Instruction) -> list[Role]:
-    return [role(c.name.literal if c.name else None, [w.literal for w in c.arguments]) for c in run.shell.simple_commands()]
+    return [
+        role(c.name.literal if c.name else None, [w.literal for w in c.arguments]) for c in run.shell.simple_commands()
+    ]
 
 
 def merge_pays(before: Instruction, after: Instruction) -> str | None:
@@ -516,7 +548,9 @@ def explained_apart(document: Document, before: Instruction, after: Instruction)
     return any(SEPARATION_REASON.search(comment.text) for comment in comments_between(document, before, after))
 
 
-def suppression_between(document: Document, context: RuleContext, before: Instruction, after: Instruction) -> str | None:
+def suppression_between(
+    document: Document, context: RuleContext, before: Instruction, after: Instruction
+) -> str | None:
     """A suppression comment above ``after`` would stop applying to it once inside a merged RUN."""
     for comment in comments_between(document, before, after):
         if context.suppressions is not None and comment.line.number in context.suppressions.per_line:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Edit
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
-
-from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
-from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
@@ -84,7 +83,7 @@ class AptListsCleanup(AppendCleanupRule):
         "FROM debian\nRUN set -eux; apt-get update; apt-get install -y --no-install-recommends curl; apt-get dist-clean\n",
         "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -r /var/lib/apt/lists\n",
         "FROM debian\nRUN apt-get update && apt-get install -y curl && find /var/lib/apt/lists -type f -delete\n",
-        "FROM debian\nARG LISTS=/var/lib/apt/lists\nRUN apt-get update && apt-get install -y curl && rm -rf \"${LISTS}\"/*\n",
+        'FROM debian\nARG LISTS=/var/lib/apt/lists\nRUN apt-get update && apt-get install -y curl && rm -rf "${LISTS}"/*\n',
         "FROM debian\nRUN --mount=type=tmpfs,target=/var/lib/apt/lists apt-get update && apt-get install -y curl\n",
     )
     invalid = (
@@ -95,8 +94,8 @@ class AptListsCleanup(AppendCleanupRule):
             options={"target": "legacy"},
         ),
         Example(
-            "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl;\nCMD [\"curl\"]\n",
-            "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCMD [\"curl\"]\n",
+            'FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl;\nCMD ["curl"]\n',
+            'FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCMD ["curl"]\n',
             unsafe=True,
             options={"target": "legacy"},
         ),
@@ -115,10 +114,19 @@ class AptListsCleanup(AppendCleanupRule):
             unsafe=True,
             options={"target": "legacy"},
         ),
-        Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None),
-        Example("FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n", None,
-                options={"target": "legacy"}),
-        Example('FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n', None),
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n",
+            None,
+        ),
+        Example(
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n",
+            None,
+            options={"target": "legacy"},
+        ),
+        Example(
+            'FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN ["apt-get", "install", "-y", "git"]\n',
+            None,
+        ),
         Example(
             "FROM debian\nRUN apt-get install --update -y curl\n",
             "FROM debian\nRUN apt-get install --update -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
@@ -176,15 +184,24 @@ class AptListsCleanup(AppendCleanupRule):
 
     def follow_up(self, document: Document, stage: Stage, run: Instruction) -> tuple[list[Edit], str]:
         """A later apt install that relied on these lists runs its own `apt-get update` first."""
-        later = [(instruction, install) for instruction, install in needing_lists(document, stage, run) if install is not None]
+        later = [
+            (instruction, install)
+            for instruction, install in needing_lists(document, stage, run)
+            if install is not None
+        ]
         if not later:
             return [], ""
-        edits = [Edit.insert(instruction.arguments_to_source(install.start), "apt-get update && ") for instruction, install in later]
+        edits = [
+            Edit.insert(instruction.arguments_to_source(install.start), "apt-get update && ")
+            for instruction, install in later
+        ]
         lines = ", ".join(str(instruction.start_line) for instruction, _ in later)
         return edits, f"; the apt install on line{'s' if len(later) > 1 else ''} {lines} gets its own `apt-get update`"
 
 
-def needing_lists(document: Document, stage: Stage, run: Instruction) -> Iterator[tuple[Instruction, SimpleCommand | None]]:
+def needing_lists(
+    document: Document, stage: Stage, run: Instruction
+) -> Iterator[tuple[Instruction, SimpleCommand | None]]:
     """The RUNs after ``run`` (in its stage, then in the stages built on it) that install with apt from the lists
     ``run`` fetched, each with the install command that can be given its own update (None when it cannot)."""
     for current in [stage, *stages_built_on(document, stage)]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
-
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AddFlagRule
+from dockerfix.rewriter.shell import SimpleCommand
 
 # apt-get's options that make `install` only print what it would do.
 SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})
@@ -26,8 +25,11 @@ def simulates(arguments: list[str | None]) -> bool:
             return True
         if argument.startswith("-") and not argument.startswith("--") and argument[1:].isalpha():
             letters = argument[1:]
-            value_at = min((letters.index(letter) for letter in SHORT_OPTIONS_WITH_VALUE if letter in letters), default=len(letters))
-            if "s" in letters[:value_at + 1]:
+            value_at = min(
+                (letters.index(letter) for letter in SHORT_OPTIONS_WITH_VALUE if letter in letters),
+                default=len(letters),
+            )
+            if "s" in letters[: value_at + 1]:
                 return True
     return False
 
@@ -66,7 +68,7 @@ class AptNoInstallRecommends(AddFlagRule):
         "FROM debian\nRUN apt-get install -y --no-install-recommends curl\n",
         "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",
         "FROM debian\nRUN apt-get update\n",
-        "FROM debian\nRUN if apt-get install -s \"postgresql-$PG_MAJOR-jit\" > /dev/null 2>&1; then echo jit; fi\n",
+        'FROM debian\nRUN if apt-get install -s "postgresql-$PG_MAJOR-jit" > /dev/null 2>&1; then echo jit; fi\n',
         "FROM debian\nRUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
     )
     invalid = (
@@ -87,7 +89,13 @@ class AptNoInstallRecommends(AddFlagRule):
         # differ (measured with `dockerfix verify` on `apt-get install -y curl`).
         return ContentChange(
             removes=("/",),
-            alters=("/var/lib/dpkg", "/var/lib/apt/extended_states", "/var/cache/debconf", "/var/log", "/etc/ld.so.cache"),
+            alters=(
+                "/var/lib/dpkg",
+                "/var/lib/apt/extended_states",
+                "/var/cache/debconf",
+                "/var/log",
+                "/etc/ld.so.cache",
+            ),
         )
 
     def wants_flag(self, invocation: Invocation) -> bool:

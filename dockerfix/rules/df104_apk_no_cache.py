@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after
 
 # A file apk writes when it fetches the index: a removal must cover it (`rm -rf /var/cache/apk/*`, the folder, ...).
 INDEX_FILE = "/var/cache/apk/APKINDEX.00740ba1.tar.gz"
@@ -87,7 +86,9 @@ class ApkNoCache(AddFlagRule):
             "FROM alpine\nRUN apk --update add --no-cache --virtual .build gcc\n",
             unsafe=True,
         ),
-        Example("FROM alpine\nRUN apk update && apk add curl\n", "FROM alpine\nRUN apk add --no-cache curl\n", unsafe=True),
+        Example(
+            "FROM alpine\nRUN apk update && apk add curl\n", "FROM alpine\nRUN apk add --no-cache curl\n", unsafe=True
+        ),
         Example(
             "FROM alpine\nRUN set -eux; \\\n    apk update; \\\n    apk add --no-cache git; \\\n    apk add curl\n",
             "FROM alpine\nRUN set -eux; \\\n    apk add --no-cache git; \\\n    apk add --no-cache curl\n",
@@ -98,7 +99,11 @@ class ApkNoCache(AddFlagRule):
             "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n    && rm -rf /var/cache/apk/*\n",
             unsafe=True,
         ),
-        Example("FROM alpine\nRUN apk update\nRUN apk add curl\n", "FROM alpine\nRUN apk update\nRUN apk add --no-cache curl\n", unsafe=True),
+        Example(
+            "FROM alpine\nRUN apk update\nRUN apk add curl\n",
+            "FROM alpine\nRUN apk update\nRUN apk add --no-cache curl\n",
+            unsafe=True,
+        ),
     )
 
     def wants_flag(self, invocation: Invocation) -> bool:
@@ -112,7 +117,11 @@ class ApkNoCache(AddFlagRule):
     @staticmethod
     def cleaned_up(stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         fetches = [position for position, command in enumerate(commands) if caches_index(command)]
-        return not fetches or removed_after(stage, run, fetches[-1], INDEX_FILE) or kept_out_by_mount(stage, run, INDEX_FILE)
+        return (
+            not fetches
+            or removed_after(stage, run, fetches[-1], INDEX_FILE)
+            or kept_out_by_mount(stage, run, INDEX_FILE)
+        )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         yield from super().check(document, context)
@@ -123,34 +132,50 @@ class ApkNoCache(AddFlagRule):
                     continue
                 yield self.update_finding(document, stage, run, commands, update)
 
-    def update_finding(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> Finding:
+    def update_finding(
+        self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand
+    ) -> Finding:
         start = run.arguments_to_source(update.start)
         end = run.arguments_to_source(update.end, end=True)
         message = "`apk update` leaves the package index in /var/cache/apk in the layer"
-        if not any(apk_verb(command) in NO_CACHE_VERBS for command in commands[commands.index(update) + 1:]):
+        if not any(apk_verb(command) in NO_CACHE_VERBS for command in commands[commands.index(update) + 1 :]):
             return self.finding(f"{message} (not fixed: a later RUN may install from it)", start, end)
         dropped = self.drop_update(document, run, commands, update)
         if dropped is not None:
             title = "Drop `apk update` and install with `apk add --no-cache` (the index is no longer kept in the image)"
             fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change(stage, run, commands))
-            return self.finding(f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix)
+            return self.finding(
+                f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix
+            )
         reason = append_blocker(run)
         if reason is not None:
             return self.finding(f"{message} (not fixed: {reason})", start, end)
-        fix = self.fix(f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)", [append_edit(document, run, INDEX_CLEANUP)],
-                       Applicability.UNSAFE, self.content_change(stage, run, commands))
+        fix = self.fix(
+            f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)",
+            [append_edit(document, run, INDEX_CLEANUP)],
+            Applicability.UNSAFE,
+            self.content_change(stage, run, commands),
+        )
         return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix)
 
-    def drop_update(self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand) -> list[Edit] | None:
+    def drop_update(
+        self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand
+    ) -> list[Edit] | None:
         """Edits that delete `apk update` with the operator after it and give every add/upgrade `--no-cache`; None
         when `apk update` is not a plain top-level step followed by `&&` or `;`, when another apk command would
         miss its index, or when a comment line lies in what would be deleted."""
         if sum(apk_verb(command) == "update" for command in commands) != 1 or not update.top_level:
             return None
-        if any(apk_verb(command) not in (*NO_CACHE_VERBS, *NEEDS_NO_INDEX, "update") for command in commands if apk_verb(command)):
+        if any(
+            apk_verb(command) not in (*NO_CACHE_VERBS, *NEEDS_NO_INDEX, "update")
+            for command in commands
+            if apk_verb(command)
+        ):
             return None
         items = run.shell.items
-        position = next((index for index, item in enumerate(items) if item.start == update.start and item.end == update.end), None)
+        position = next(
+            (index for index, item in enumerate(items) if item.start == update.start and item.end == update.end), None
+        )
         if position is None or position + 1 >= len(items) or items[position].operator not in ("&&", ";", "\n"):
             return None
         start = run.arguments_to_source(items[position].start)
@@ -160,6 +185,10 @@ class ApkNoCache(AddFlagRule):
         edits = [Edit.delete(start, end)]
         for command in commands:
             invocation = Invocation.of(command)
-            if apk_verb(command) in NO_CACHE_VERBS and self.flag not in invocation.arguments and "--no-network" not in invocation.arguments:
+            if (
+                apk_verb(command) in NO_CACHE_VERBS
+                and self.flag not in invocation.arguments
+                and "--no-network" not in invocation.arguments
+            ):
                 edits.append(insert_after(run, command, invocation.own_index(invocation.verb_at), self.flag))
         return edits

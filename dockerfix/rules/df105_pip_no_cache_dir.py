@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cleanups import env_set_before
+from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
-
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.cleanups import env_set_before
-from dockerfix.knowledge.runedit import AddFlagRule
 
 PIP = ("pip", "pip3", "pip2")
 
@@ -114,8 +112,13 @@ class PipNoCacheDir(AddFlagRule):
         return CacheMount(self.caches)
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
-        return [(position, PIP_CACHE) for position, command in enumerate(commands) if self.wants_flag(Invocation.of(command))
-                and not self.has_flag(Invocation.of(command).arguments)]
+        return [
+            (position, PIP_CACHE)
+            for position, command in enumerate(commands)
+            if self.wants_flag(Invocation.of(command)) and not self.has_flag(Invocation.of(command).arguments)
+        ]
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(
+            stage, run, list(run.shell.simple_commands())
+        )

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
-
-INSTALL_VERBS = {"install", "groupinstall", "localinstall", "reinstall", "update", "upgrade", "in", "up", "dup", "dist-upgrade"}
-CLEANUPS = {"yum": "yum clean all", "dnf": "dnf clean all", "microdnf": "microdnf clean all", "tdnf": "tdnf clean all", "zypper": "zypper clean --all"}
+INSTALL_VERBS = {
+    "install",
+    "groupinstall",
+    "localinstall",
+    "reinstall",
+    "update",
+    "upgrade",
+    "in",
+    "up",
+    "dup",
+    "dist-upgrade",
+}
+CLEANUPS = {
+    "yum": "yum clean all",
+    "dnf": "dnf clean all",
+    "microdnf": "microdnf clean all",
+    "tdnf": "tdnf clean all",
+    "zypper": "zypper clean --all",
+}
 
 
 def manager(command: SimpleCommand) -> str | None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.cachemounts import (
+    NPM_CACHE,
+    PNPM_METADATA,
+    PNPM_STORE,
+    YARN_V1_CACHE,
+    CacheMount,
+    ToolCache,
+    cache_handled,
+    removal_cleanup,
+)
+from dockerfix.knowledge.cleanups import reading
+from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cachemounts import (
-    NPM_CACHE, PNPM_METADATA, PNPM_STORE, YARN_V1_CACHE, CacheMount, ToolCache, cache_handled, removal_cleanup,
-)
-from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 
 # `pnpm fetch` is not among them: it fills the store for a later `pnpm install --offline`, which needs it
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}, "pnpm": {"install", "i", "add"}}
@@ -47,7 +53,8 @@ def offline_pnpm_later(document: Document, stage: Stage, run: Instruction) -> bo
     for later_stage in (stage, *stages_built_on(document, stage)):
         for later, commands in shell_runs(later_stage):
             if (later_stage is not stage or later.index > run.index) and any(
-                tool_and_arguments(command)[0] == "pnpm" and "--offline" in tool_and_arguments(command)[1] for command in commands
+                tool_and_arguments(command)[0] == "pnpm" and "--offline" in tool_and_arguments(command)[1]
+                for command in commands
             ):
                 return True
     return False
@@ -107,7 +114,14 @@ class JsCacheClean(AppendCleanupRule):
     name = "js-cache-clean"
     summary = "npm/yarn/pnpm installs leave their download cache in the layer."
     hadolint = ("DL3060",)
-    cached_paths = ("/root/.npm", "/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/root/.yarn", "/root/.local/share/pnpm/store", "/root/.cache/pnpm")
+    cached_paths = (
+        "/root/.npm",
+        "/usr/local/share/.cache/yarn",
+        "/root/.cache/yarn",
+        "/root/.yarn",
+        "/root/.local/share/pnpm/store",
+        "/root/.cache/pnpm",
+    )
     valid = (
         "FROM node:20\nRUN yarn install --frozen-lockfile && yarn cache clean\n",
         "FROM node:20\nRUN npm ci && npm cache clean --force\n",
@@ -184,7 +198,7 @@ class JsCacheClean(AppendCleanupRule):
             unsafe=True,
         ),
         Example("FROM node:20\nRUN pnpm install\nRUN pnpm install --offline --prod\n", None),
-        Example("FROM node:20\nRUN PNPM_HOME=\"$(mktemp -d)\" pnpm install\n", None),
+        Example('FROM node:20\nRUN PNPM_HOME="$(mktemp -d)" pnpm install\n', None),
     )
 
     def creates_mess(self, command: SimpleCommand) -> bool:
@@ -194,7 +208,9 @@ class JsCacheClean(AppendCleanupRule):
     def cache_mount(self) -> CacheMount:
         return CacheMount(self.caches)
 
-    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
+    def caches(
+        self, stage: Stage, run: Instruction, commands: list[SimpleCommand]
+    ) -> list[tuple[int, ToolCache]] | None:
         found = []
         for position, command in enumerate(commands):
             name = tool(command)
@@ -203,7 +219,10 @@ class JsCacheClean(AppendCleanupRule):
             elif name == "pnpm":
                 found.extend((position, cache) for cache in PNPM_CACHES)
             elif name == "yarn":
-                yarn_v1 = "--frozen-lockfile" in tool_and_arguments(command)[1] or "YARN_CACHE_FOLDER" in reading(stage, run).environments[position]
+                yarn_v1 = (
+                    "--frozen-lockfile" in tool_and_arguments(command)[1]
+                    or "YARN_CACHE_FOLDER" in reading(stage, run).environments[position]
+                )
                 if not yarn_v1:
                     return None
                 found.append((position, YARN_V1_CACHE))
@@ -213,11 +232,14 @@ class JsCacheClean(AppendCleanupRule):
         """pnpm's part is clean when its store is mounted or removed (pnpm's Docker guide mounts the store alone), or
         `pnpm store prune` follows (pnpm 10's empties the metadata cache, the bulk of what an install leaves)."""
         pnpm_clean = all(
-            cache_handled(stage, run, position, PNPM_STORE) or any(prunes_store(later) for later in commands[position + 1:])
+            cache_handled(stage, run, position, PNPM_STORE)
+            or any(prunes_store(later) for later in commands[position + 1 :])
             for position in pnpm_positions(commands)
         )
         others = any(tool(command) in CLEANUPS for command in commands)
-        return pnpm_clean and (not others or cleans_cache(commands) or self.cache_mount.already_mounted(stage, run, commands))
+        return pnpm_clean and (
+            not others or cleans_cache(commands) or self.cache_mount.already_mounted(stage, run, commands)
+        )
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         positions = pnpm_positions(list(run.shell.simple_commands()))
@@ -227,8 +249,12 @@ class JsCacheClean(AppendCleanupRule):
             return "a later `pnpm install --offline` reads the store this RUN fills"
         return self.pnpm_removal(document, stage, run, positions)[1]
 
-    def pnpm_removal(self, document: Document, stage: Stage, run: Instruction, positions: list[int]) -> tuple[str, str | None]:
-        return removal_cleanup(document, stage, run, [(position, cache) for position in positions for cache in PNPM_CACHES])
+    def pnpm_removal(
+        self, document: Document, stage: Stage, run: Instruction, positions: list[int]
+    ) -> tuple[str, str | None]:
+        return removal_cleanup(
+            document, stage, run, [(position, cache) for position in positions for cache in PNPM_CACHES]
+        )
 
     def cleanup_command(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> str:
         used = dict.fromkeys(name for command in commands if (name := tool(command)))

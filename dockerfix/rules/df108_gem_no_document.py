@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
-
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AddFlagRule
+from dockerfix.rewriter.shell import SimpleCommand
 
 
 class GemNoDocument(AddFlagRule):
@@ -42,7 +41,11 @@ class GemNoDocument(AddFlagRule):
         "FROM ruby:3.3\nRUN gem install bundler --no-ri --no-rdoc\n",
     )
     invalid = (
-        Example("FROM ruby:3.3\nRUN gem install bundler\n", "FROM ruby:3.3\nRUN gem install --no-document bundler\n", unsafe=True),
+        Example(
+            "FROM ruby:3.3\nRUN gem install bundler\n",
+            "FROM ruby:3.3\nRUN gem install --no-document bundler\n",
+            unsafe=True,
+        ),
     )
 
     def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule
 
 CONDAS = ("conda", "mamba", "micromamba")
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import bisect
-from typing import Iterator
-
-from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
-from dockerfix.rewriter.rule import Example, Rule, RuleContext
-from dockerfix.rewriter.shell import SimpleCommand
+from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import Invocation, copy_destination, shell_runs, tool_and_arguments
 from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text
 from dockerfix.knowledge.shellfacts import manager_of
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
 LOOKBACK = 256  # instructions between a cleanup and the RUN that made its files, at most
@@ -23,7 +22,11 @@ def cleanup_paths(command: SimpleCommand) -> list[str] | None:
     name, arguments = tool_and_arguments(command)
     if name == "rm":
         paths = [argument for argument in arguments if argument is not None and not argument.startswith("-")]
-        if not paths or any(argument is None for argument in arguments) or not all(path.startswith("/") for path in paths):
+        if (
+            not paths
+            or any(argument is None for argument in arguments)
+            or not all(path.startswith("/") for path in paths)
+        ):
             return None
         return [path.rstrip("*").rstrip("/") or "/" for path in paths]
     if manager_of(name) is not None and Invocation.of(command).verb in CACHE_CLEANUPS:
@@ -39,7 +42,9 @@ def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCo
         if paths:
             if not all(path in run_text for path in paths if path != "/var/lib/apt/lists"):
                 return False
-            if "/var/lib/apt/lists" in paths and not any(manager_of(c.name_literal) and manager_of(c.name_literal).name == "apt" for c in commands):
+            if "/var/lib/apt/lists" in paths and not any(
+                manager_of(c.name_literal) and manager_of(c.name_literal).name == "apt" for c in commands
+            ):
                 return False
         else:
             cleaner = manager_of(command.name_literal)
@@ -117,20 +122,31 @@ class CleanupInLaterLayer(Rule):
             runs = list(shell_runs(stage))
             index = _StageIndex(document, stage, runs)
             for run, commands in runs:
-                if not commands or any(cleanup_paths(command) is None for command in commands) or run.heredocs or append_blocker(run):
+                if (
+                    not commands
+                    or any(cleanup_paths(command) is None for command in commands)
+                    or run.heredocs
+                    or append_blocker(run)
+                ):
                     continue
                 creator = index.creator(run, commands)
                 if creator is None:
                     continue
-                deleted_start = (run.leading_comments[0].line.start if run.leading_comments else run.span[0])
+                deleted_start = run.leading_comments[0].line.start if run.leading_comments else run.span[0]
                 fix = self.fix(
                     f"Move the cleanup into the RUN on line {creator.start_line}",
-                    [append_edit(document, creator, appendable_text(document, run)), Edit.delete(deleted_start, run.span[1])],
+                    [
+                        append_edit(document, creator, appendable_text(document, run)),
+                        Edit.delete(deleted_start, run.span[1]),
+                    ],
                     Applicability.UNSAFE,
                 )
                 yield self.finding(
                     f"cleanup in a later layer frees nothing: the files stay in the layer of line {creator.start_line}",
-                    run.start, run.header_end, fix, Savings(layers=1),
+                    run.start,
+                    run.header_end,
+                    fix,
+                    Savings(layers=1),
                 )
 
 
@@ -153,10 +169,13 @@ class _StageIndex:
         self.commands = {run.index: commands for run, commands in runs}
         self.first = self.instructions[0].index  # a stage's instructions are consecutive
         self.deciders = [
-            position for position, instruction in enumerate(self.instructions)
+            position
+            for position, instruction in enumerate(self.instructions)
             if instruction.cmd == "user" or (instruction.cmd == "run" and self._runs_a_manager(instruction))
         ]
-        self.copies = [position for position, instruction in enumerate(self.instructions) if instruction.cmd in ("copy", "add")]
+        self.copies = [
+            position for position, instruction in enumerate(self.instructions) if instruction.cmd in ("copy", "add")
+        ]
 
     def _runs_a_manager(self, run: Instruction) -> bool:
         content = self.document.text[slice(*run.span)]
@@ -197,11 +216,15 @@ class _StageIndex:
         commands = self.commands.get(candidate.index)
         if commands is None or position == at - 1 or append_blocker(candidate):
             return None
-        text = candidate.shell.source if candidate.script_heredoc else self.document.text[candidate.arguments_start:candidate.header_end]
+        text = (
+            candidate.shell.source
+            if candidate.script_heredoc
+            else self.document.text[candidate.arguments_start : candidate.header_end]
+        )
         if not creates(text, commands, cleanup):
             return None
         first_copy = bisect.bisect_right(self.copies, position)
-        for copy in self.copies[first_copy:bisect.bisect_left(self.copies, at)]:
+        for copy in self.copies[first_copy : bisect.bisect_left(self.copies, at)]:
             if writes_under(self.stage, self.instructions[copy], paths):
                 return None
         return candidate

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
-from dockerfix.knowledge.runedit import append_blocker, append_edit
 
 ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
@@ -54,7 +53,8 @@ def consumes(command: SimpleCommand, path: str) -> bool:
     name, arguments = tool_and_arguments(command)
     base = posixpath.basename(path)
     return name in CONSUMERS and any(
-        argument is not None and (argument in (path, base, "./" + base) or argument.endswith("/" + base) or argument.endswith("f" + base))
+        argument is not None
+        and (argument in (path, base, "./" + base) or argument.endswith("/" + base) or argument.endswith("f" + base))
         for argument in arguments
     )
 
@@ -129,7 +129,7 @@ class DownloadedArchiveLeftBehind(Rule):
             for run, commands in shell_runs(stage):
                 for position, command in enumerate(commands):
                     path = downloaded_file(command)
-                    if path is None or not any(consumes(later, path) for later in commands[position + 1:]):
+                    if path is None or not any(consumes(later, path) for later in commands[position + 1 :]):
                         continue
                     if removed_after(stage, run, position, path) or kept_out_by_mount(stage, run, path):
                         continue
@@ -137,21 +137,39 @@ class DownloadedArchiveLeftBehind(Rule):
                         continue
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
-                    reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1:], path)
+                    reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1 :], path)
                     if reason is not None:
-                        yield self.finding(f"`{path}` stays in the layer after it was extracted (not fixed: {reason})", start, end)
+                        yield self.finding(
+                            f"`{path}` stays in the layer after it was extracted (not fixed: {reason})", start, end
+                        )
                         continue
-                    fix = self.fix(f"Append `rm -f {path}` (the archive is no longer in the image)", [append_edit(document, run, f"rm -f {path}")], Applicability.UNSAFE, self.removal(stage, run, path))
-                    yield self.finding(f"`{path}` stays in the layer after it was extracted; remove it in the same RUN", start, end, fix)
+                    fix = self.fix(
+                        f"Append `rm -f {path}` (the archive is no longer in the image)",
+                        [append_edit(document, run, f"rm -f {path}")],
+                        Applicability.UNSAFE,
+                        self.removal(stage, run, path),
+                    )
+                    yield self.finding(
+                        f"`{path}` stays in the layer after it was extracted; remove it in the same RUN",
+                        start,
+                        end,
+                        fix,
+                    )
 
     @staticmethod
     def used_later(document: Document, stage: Stage, run: Instruction, path: str) -> bool:
         """A later instruction names the file: it is still needed there."""
         base = posixpath.basename(path)
-        return any(later.index > run.index and base in document.text[slice(*later.span)] for later in stage.instructions)
+        return any(
+            later.index > run.index and base in document.text[slice(*later.span)] for later in stage.instructions
+        )
 
     @staticmethod
-    def blocker(document: Document, stage: Stage, run: Instruction, following: list[SimpleCommand], path: str) -> str | None:
-        if not path.startswith("/") and any(not command.in_subshell and command.name_literal in ("cd", "pushd", "popd") for command in following):
+    def blocker(
+        document: Document, stage: Stage, run: Instruction, following: list[SimpleCommand], path: str
+    ) -> str | None:
+        if not path.startswith("/") and any(
+            not command.in_subshell and command.name_literal in ("cd", "pushd", "popd") for command in following
+        ):
             return "the RUN changes directory after downloading it"
         return None

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMount, ToolCache
-from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
-from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
-from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "require", "update", "create-project"}
 CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}
@@ -92,13 +91,13 @@ class ComposerCacheClean(AppendCleanupRule):
         "FROM composer:2\nRUN composer install --no-dev && composer clear-cache\n",
         "FROM composer:2\nRUN composer install --no-cache\n",
         "FROM composer:2\nRUN composer --version\n",
-        "FROM php:8.3\nRUN set -eux; export COMPOSER_HOME=\"$(mktemp -d)\"; composer create-project drupal/recommended-project ./; "
-        "rm -rf \"$COMPOSER_HOME\"\n",
+        'FROM php:8.3\nRUN set -eux; export COMPOSER_HOME="$(mktemp -d)"; composer create-project drupal/recommended-project ./; '
+        'rm -rf "$COMPOSER_HOME"\n',
         "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /tmp/composer\n",
         "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/dev/null composer install\n",
         "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN --mount=type=cache,target=/var/cache/composer composer install\n",
         "FROM php:8.3\nRUN composer install && rm -rf ~/.composer/cache\n",
-        "FROM php:8.3\nRUN if true; then export COMPOSER_HOME=\"$(mktemp -d)\"; composer install; rm -rf \"$COMPOSER_HOME\"; fi\n",
+        'FROM php:8.3\nRUN if true; then export COMPOSER_HOME="$(mktemp -d)"; composer install; rm -rf "$COMPOSER_HOME"; fi\n',
     )
     invalid = (
         Example(
@@ -119,7 +118,7 @@ class ComposerCacheClean(AppendCleanupRule):
             unsafe=True,
             options={"target": "legacy"},
         ),
-        Example("FROM php:8.3\nRUN COMPOSER_HOME=\"$(mktemp -d)\" composer install\n", None),
+        Example('FROM php:8.3\nRUN COMPOSER_HOME="$(mktemp -d)" composer install\n', None),
         Example("FROM php:8.3\nRUN cd /app && (export COMPOSER_HOME=/tmp/c; composer install)\n", None),
         Example(
             "FROM composer:2\nRUN composer install --no-dev --prefer-dist\n",
@@ -152,10 +151,13 @@ class ComposerCacheClean(AppendCleanupRule):
             if nested_location(commands) is not None:
                 # the install may run where the nested setting applies: its removal is then written with the variable
                 folders += ("$COMPOSER_CACHE_DIR", "$COMPOSER_HOME/cache")
-            if folders == ("/dev/null",) or any(composer_verb(later) in CLEAR_VERBS for later in commands[position + 1:]):
+            if folders == ("/dev/null",) or any(
+                composer_verb(later) in CLEAR_VERBS for later in commands[position + 1 :]
+            ):
                 continue
             if not any(
-                removed_after(stage, run, position, folder + "/files") or kept_out_by_mount(stage, run, folder + "/files")
+                removed_after(stage, run, position, folder + "/files")
+                or kept_out_by_mount(stage, run, folder + "/files")
                 for folder in folders
             ):
                 return False
@@ -165,7 +167,9 @@ class ComposerCacheClean(AppendCleanupRule):
     def cache_mount(self) -> CacheMount:
         return CacheMount(self.caches)
 
-    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
+    def caches(
+        self, stage: Stage, run: Instruction, commands: list[SimpleCommand]
+    ) -> list[tuple[int, ToolCache]] | None:
         if nested_location(commands) is not None:
             return None
         return [(position, COMPOSER_CACHE) for position, command in enumerate(commands) if self.creates_mess(command)]

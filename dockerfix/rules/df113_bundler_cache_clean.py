@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 
 
 def bundle_install(command: SimpleCommand) -> bool:
@@ -50,7 +49,7 @@ class BundlerCacheClean(AppendCleanupRule):
     invalid = (
         Example(
             "FROM ruby:3.3\nRUN bundle install --jobs 4\n",
-            "FROM ruby:3.3\nRUN bundle install --jobs 4 \\\n    && rm -rf \"$(gem env gemdir)\"/cache/*.gem\n",
+            'FROM ruby:3.3\nRUN bundle install --jobs 4 \\\n    && rm -rf "$(gem env gemdir)"/cache/*.gem\n',
             unsafe=True,
         ),
     )
@@ -59,4 +58,6 @@ class BundlerCacheClean(AppendCleanupRule):
         return bundle_install(command)
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        return removes_path(commands, r"/cache(/|$)") or any(c.name_literal == "rm" and None in c.argument_literals for c in commands)
+        return removes_path(commands, r"/cache(/|$)") or any(
+            c.name_literal == "rm" and None in c.argument_literals for c in commands
+        )

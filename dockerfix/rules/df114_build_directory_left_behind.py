@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path
-
 CLONE_OPTIONS_WITH_VALUE = {
-    "--depth", "-b", "--branch", "-o", "--origin", "-c", "--config", "--reference", "-j", "--jobs", "--filter",
-    "--shallow-since", "--shallow-exclude", "--separate-git-dir", "-u", "--upload-pack", "--template",
+    "--depth",
+    "-b",
+    "--branch",
+    "-o",
+    "--origin",
+    "-c",
+    "--config",
+    "--reference",
+    "-j",
+    "--jobs",
+    "--filter",
+    "--shallow-since",
+    "--shallow-exclude",
+    "--separate-git-dir",
+    "-u",
+    "--upload-pack",
+    "--template",
 }
 SCRATCH = re.compile(r"^/(tmp|usr/src|usr/local/src|opt/src|build|src)/[^/$*?]+/?$")
 
@@ -39,9 +53,12 @@ def cloned_into(command: SimpleCommand) -> str | None:
 
 def installs(command: SimpleCommand) -> bool:
     name, arguments = tool_and_arguments(command)
-    return (name == "make" and "install" in arguments) or (name == "cmake" and "--install" in arguments) or (
-        name in ("python", "python3") and "setup.py" in arguments and "install" in arguments
-    ) or (name in ("pip", "pip3") and "install" in arguments)
+    return (
+        (name == "make" and "install" in arguments)
+        or (name == "cmake" and "--install" in arguments)
+        or (name in ("python", "python3") and "setup.py" in arguments and "install" in arguments)
+        or (name in ("pip", "pip3") and "install" in arguments)
+    )
 
 
 class BuildDirectoryLeftBehind(Rule):
@@ -88,19 +105,32 @@ class BuildDirectoryLeftBehind(Rule):
             for run, commands in shell_runs(stage):
                 for position, command in enumerate(commands):
                     folder = cloned_into(command)
-                    if folder is None or not any(installs(later) for later in commands[position + 1:]):
+                    if folder is None or not any(installs(later) for later in commands[position + 1 :]):
                         continue
-                    if removes_path(commands, "^" + re.escape(folder) + "/?$") or self.used_later(document, stage, run, folder):
+                    if removes_path(commands, "^" + re.escape(folder) + "/?$") or self.used_later(
+                        document, stage, run, folder
+                    ):
                         continue
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
                     reason = append_blocker(run)
                     if reason is not None:
-                        yield self.finding(f"`{folder}` stays in the layer after the install (not fixed: {reason})", start, end)
+                        yield self.finding(
+                            f"`{folder}` stays in the layer after the install (not fixed: {reason})", start, end
+                        )
                         continue
-                    fix = self.fix(f"Append `rm -rf {folder}` (the source tree is no longer in the image)", [append_edit(document, run, f"rm -rf {folder}")], Applicability.UNSAFE, ContentChange(removes=(folder,)))
-                    yield self.finding(f"`{folder}` stays in the layer after the install; remove it in the same RUN", start, end, fix)
+                    fix = self.fix(
+                        f"Append `rm -rf {folder}` (the source tree is no longer in the image)",
+                        [append_edit(document, run, f"rm -rf {folder}")],
+                        Applicability.UNSAFE,
+                        ContentChange(removes=(folder,)),
+                    )
+                    yield self.finding(
+                        f"`{folder}` stays in the layer after the install; remove it in the same RUN", start, end, fix
+                    )
 
     @staticmethod
     def used_later(document: Document, stage: Stage, run: Instruction, folder: str) -> bool:
-        return any(later.index > run.index and folder in document.text[slice(*later.span)] for later in stage.instructions)
+        return any(
+            later.index > run.index and folder in document.text[slice(*later.span)] for later in stage.instructions
+        )

@@ -5,9 +5,16 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
+from dockerfix.knowledge.analysis import (
+    add_does_more_than_copy,
+    copy_destination,
+    shell_runs,
+    tool_and_arguments,
+    workdir_at,
+)
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, apply_edits
@@ -15,14 +22,29 @@ from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
-from dockerfix.knowledge.analysis import add_does_more_than_copy, copy_destination, shell_runs, tool_and_arguments, workdir_at
-
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod"})
 # Instructions that write no file and run nothing: the copied files are as the COPY left them until the next RUN.
 PASSIVE = frozenset({"env", "arg", "label", "expose", "cmd", "entrypoint", "stopsignal", "healthcheck", "maintainer"})
 # Folders every Linux base image has (FHS): a file copied into one creates no parent folder, so --chown/--chmod
 # reaches exactly the files chown/chmod would. `FROM scratch` has none of them.
-STANDARD_FOLDERS = frozenset({"/", "/bin", "/sbin", "/etc", "/root", "/tmp", "/usr", "/usr/bin", "/usr/sbin", "/usr/local", "/usr/local/bin", "/usr/local/sbin", "/var", "/home"})
+STANDARD_FOLDERS = frozenset(
+    {
+        "/",
+        "/bin",
+        "/sbin",
+        "/etc",
+        "/root",
+        "/tmp",
+        "/usr",
+        "/usr/bin",
+        "/usr/sbin",
+        "/usr/local",
+        "/usr/local/bin",
+        "/usr/local/sbin",
+        "/var",
+        "/home",
+    }
+)
 # Folders packages install into: a recursive chown there also reaches what the base image or a package put there.
 SYSTEM_FOLDERS = ("/etc", "/usr", "/lib", "/bin", "/sbin", "/var/lib", "/opt")
 APPLICATION_FOLDERS = ("/usr/src", "/var/www", "/opt/app")
@@ -70,7 +92,9 @@ def read_change(command: SimpleCommand, workdir: str | None) -> OwnerChange | No
     if not letters <= QUIET_OPTIONS | {"R"} or len(positional) < 2:
         return None
     spec, paths = positional[0], positional[1:]
-    if any(re.search(r"[*?\[]", path) for path in paths) or (workdir is None and not all(path.startswith("/") for path in paths)):
+    if any(re.search(r"[*?\[]", path) for path in paths) or (
+        workdir is None and not all(path.startswith("/") for path in paths)
+    ):
         return None
     targets = tuple(posixpath.normpath(posixpath.join(workdir or "/", path)) for path in paths)
     recursive = "R" in letters
@@ -254,7 +278,11 @@ class CopyThenChown(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
-        files = frozenset(build_context.files()) if build_context is not None and build_context.has_contents else frozenset()
+        files = (
+            frozenset(build_context.files())
+            if build_context is not None and build_context.has_contents
+            else frozenset()
+        )
         legacy = self.option(context, "target") == "legacy"
         for stage in document.stages:
             runs = dict(shell_runs(stage))
@@ -266,16 +294,29 @@ class CopyThenChown(Rule):
                     continue
                 else:
                     if instruction in runs and pending and None not in pending:
-                        yield from self.check_run(document, stage, instruction, runs[instruction], pending, build_context, files, legacy)
+                        yield from self.check_run(
+                            document, stage, instruction, runs[instruction], pending, build_context, files, legacy
+                        )
                     pending = []
 
     def check_run(
-        self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], copies: list[CopyTarget],
-        build_context: BuildContext | None, files: frozenset[str], legacy: bool,
+        self,
+        document: Document,
+        stage: Stage,
+        run: Instruction,
+        commands: list[SimpleCommand],
+        copies: list[CopyTarget],
+        build_context: BuildContext | None,
+        files: frozenset[str],
+        legacy: bool,
     ) -> Iterator[Finding]:
         workdir = workdir_at(stage, run)
         changes = [change for command in commands if (change := read_change(command, workdir)) is not None]
-        touched = [change for change in changes if any(is_under(t, c.destination) or is_under(c.destination, t) for t in change.targets for c in copies)]
+        touched = [
+            change
+            for change in changes
+            if any(is_under(t, c.destination) or is_under(c.destination, t) for t in change.targets for c in copies)
+        ]
         if not touched or non_root_user(document, stage, run):
             return
         matched: dict[int, list[OwnerChange]] = {}
@@ -290,7 +331,11 @@ class CopyThenChown(Rule):
                     matched.setdefault(copy.instruction.index, []).append(change)
         if (legacy and any(change.flag == "chmod" for change in touched)) or not self.in_place(run, commands, touched):
             return
-        if any(earlier_writes(document, stage, copies[0].instruction, target) for change in touched for target in change.targets):
+        if any(
+            earlier_writes(document, stage, copies[0].instruction, target)
+            for change in touched
+            for target in change.targets
+        ):
             return
         matches = []
         for copy in copies:
@@ -304,10 +349,20 @@ class CopyThenChown(Rule):
             chmod = merged_chmod(chmod_flag.value if chmod_flag else None, chmod_changes) if chmod_changes else None
             if (chown_changes and chown is None) or (chmod_changes and chmod is None):
                 return
-            kind = "folder" if copy.folder and copy.destination in {t for c in own for t in c.targets} else source_kind(build_context, copy.source, files)
-            if kind == "folder" and any(is_under(copy.destination, f) for f in SYSTEM_FOLDERS) and not any(is_under(copy.destination, f) for f in APPLICATION_FOLDERS):
+            kind = (
+                "folder"
+                if copy.folder and copy.destination in {t for c in own for t in c.targets}
+                else source_kind(build_context, copy.source, files)
+            )
+            if (
+                kind == "folder"
+                and any(is_under(copy.destination, f) for f in SYSTEM_FOLDERS)
+                and not any(is_under(copy.destination, f) for f in APPLICATION_FOLDERS)
+            ):
                 return  # a package's or the base image's files there would be changed by the RUN, not by the flag
-            if not all(change.recursive for change in own) and (kind == "folder" or (kind == "unknown" and "." not in posixpath.basename(copy.source or ""))):
+            if not all(change.recursive for change in own) and (
+                kind == "folder" or (kind == "unknown" and "." not in posixpath.basename(copy.source or ""))
+            ):
                 return  # a folder's own owner or mode changes, or may: nothing is stored twice
             if copy.instruction.flag("from"):
                 kind = "unknown"
@@ -320,7 +375,11 @@ class CopyThenChown(Rule):
         """Whether the changes can leave the RUN: each a whole item of a `&&` list, with only user management
         before them (a command there could write files the change also reaches)."""
         script = run.shell
-        if any(operator != "&&" for operator in script.top_level_operators()) or script.has_background or script.has_heredoc:
+        if (
+            any(operator != "&&" for operator in script.top_level_operators())
+            or script.has_background
+            or script.has_heredoc
+        ):
             return False
         starts = {(item.start, item.end) for item in script.items}
         if any((change.command.start, change.command.end) not in starts for change in touched):
@@ -328,21 +387,42 @@ class CopyThenChown(Rule):
         last = max(change.command.start for change in touched)
         moved = {id(change.command) for change in touched}
         return all(
-            tool_and_arguments(command)[0] in USER_COMMANDS for command in commands if command.start < last and id(command) not in moved
+            tool_and_arguments(command)[0] in USER_COMMANDS
+            for command in commands
+            if command.start < last and id(command) not in moved
         )
 
     def report(
-        self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand], touched: list[OwnerChange],
-        matches: list[Match], build_context: BuildContext | None, files: frozenset[str],
+        self,
+        document: Document,
+        stage: Stage,
+        run: Instruction,
+        commands: list[SimpleCommand],
+        touched: list[OwnerChange],
+        matches: list[Match],
+        build_context: BuildContext | None,
+        files: frozenset[str],
     ) -> Finding:
         moved = {id(change.command) for change in touched}
         remaining = [command for command in commands if id(command) not in moved]
         residuals = {id(change.command): residual_text(change, matches) for change in touched}
         residuals = {key: text for key, text in residuals.items() if text}
-        names = {name for change in touched for name in (change.user, change.group) if name and not name.isdigit() and name != "root"}
+        names = {
+            name
+            for change in touched
+            for name in (change.user, change.group)
+            if name and not name.isdigit() and name != "root"
+        }
         created_here = any(creates_user(command, names) for command in remaining)
-        flags = [" ".join(flag for flag in (f"--chown={m.chown}" if m.chown else "", f"--chmod={m.chmod}" if m.chmod else "") if flag) for m in matches]
-        said = ", ".join(f"`{run.shell.source[c.command.start:c.command.end]}`" for c in touched)
+        flags = [
+            " ".join(
+                flag
+                for flag in (f"--chown={m.chown}" if m.chown else "", f"--chmod={m.chmod}" if m.chmod else "")
+                if flag
+            )
+            for m in matches
+        ]
+        said = ", ".join(f"`{run.shell.source[c.command.start : c.command.end]}`" for c in touched)
         lines = ", ".join(str(m.target.instruction.start_line) for m in matches)
         copies = f"COPY on line {lines}" if len(matches) == 1 else f"COPYs on lines {lines}"
         size = copied_bytes(build_context, files, matches)
@@ -352,12 +432,27 @@ class CopyThenChown(Rule):
         )
         removed_run = not remaining and not residuals
         savings = Savings(layers=1 if removed_run else None, bytes=size)
-        start, end = run.arguments_to_source(touched[0].command.start), run.arguments_to_source(touched[-1].command.end, end=True)
+        start, end = (
+            run.arguments_to_source(touched[0].command.start),
+            run.arguments_to_source(touched[-1].command.end, end=True),
+        )
         if created_here:
-            mover = [command for command in remaining if tool_and_arguments(command)[0] not in USER_COMMANDS or any(
-                argument is not None and any(is_under(argument, m.target.destination) for m in matches) for argument in tool_and_arguments(command)[1])]
+            mover = [
+                command
+                for command in remaining
+                if tool_and_arguments(command)[0] not in USER_COMMANDS
+                or any(
+                    argument is not None and any(is_under(argument, m.target.destination) for m in matches)
+                    for argument in tool_and_arguments(command)[1]
+                )
+            ]
             if mover or residuals:
-                return self.finding(f"{message} (not fixed: the user is created in this RUN, after the COPY, by a RUN that does more)", start, end, savings=savings)
+                return self.finding(
+                    f"{message} (not fixed: the user is created in this RUN, after the COPY, by a RUN that does more)",
+                    start,
+                    end,
+                    savings=savings,
+                )
         edits = run_edits(document, run, touched, residuals, removed_run)
         for match, flag_text in zip(matches, flags):
             copy_edits = flag_edits(match)
@@ -365,21 +460,24 @@ class CopyThenChown(Rule):
                 span_start, span_end = match.target.instruction.span
                 shifted = [Edit(e.start - span_start, e.end - span_start, e.content) for e in copy_edits]
                 text = apply_edits(document.text[span_start:span_end], shifted)
-                ending = "" if document.text[run.span[1] - 1:run.span[1]] == "\n" else document.source.newline
+                ending = "" if document.text[run.span[1] - 1 : run.span[1]] == "\n" else document.source.newline
                 edits += [Edit.delete(span_start, span_end), Edit.insert(run.span[1], ending + text)]
             else:
                 edits += copy_edits
         applicability = self.applicability(document, stage, matches)
         title = f"Set {' and '.join(sorted({f.split('=')[0] for fl in flags for f in fl.split()}))} on the COPY" + (
-            " and move it below the RUN that creates the user" if created_here else "")
+            " and move it below the RUN that creates the user" if created_here else ""
+        )
         if applicability == Applicability.DISPLAY_ONLY:
             title += " (a symbolic --chmod needs `# syntax=docker/dockerfile:1.14` or later)"
         elif applicability == Applicability.UNSAFE:
             kinds = {m.kind for m in matches}
             title += " (unsafe: " + (
-                "a folder copy: folders it creates and symbolic links may end with another owner or mode)" if "folder" in kinds else
-                "the build context does not show that the source is one file)" if "unknown" in kinds else
-                "the file's parent folder may not exist before the COPY, which would then create it)"
+                "a folder copy: folders it creates and symbolic links may end with another owner or mode)"
+                if "folder" in kinds
+                else "the build context does not show that the source is one file)"
+                if "unknown" in kinds
+                else "the file's parent folder may not exist before the COPY, which would then create it)"
             )
         return self.finding(message, start, end, self.fix(title, edits, applicability), savings)
 
@@ -406,25 +504,45 @@ def residual_text(change: OwnerChange, matches: list[Match]) -> str | None:
     return f"{command.name.text} {spec} {' '.join(paths)}"
 
 
-def run_edits(document: Document, run: Instruction, touched: list[OwnerChange], residuals: dict[int, str], removed_run: bool) -> list[Edit]:
+def run_edits(
+    document: Document, run: Instruction, touched: list[OwnerChange], residuals: dict[int, str], removed_run: bool
+) -> list[Edit]:
     """Remove the changes from the RUN (each a whole item of its `&&` list), or the RUN when nothing is left."""
     if removed_run:  # the comments above it stay: they may speak of what follows (the file's author decides)
         return [Edit.delete(*run.span)]
     items = list(run.shell.items)
     by_start = {change.command.start: change for change in touched}
-    gone = [index for index, item in enumerate(items) if item.start in by_start and id(by_start[item.start].command) not in residuals]
+    gone = [
+        index
+        for index, item in enumerate(items)
+        if item.start in by_start and id(by_start[item.start].command) not in residuals
+    ]
     edits = [
-        Edit(run.arguments_to_source(change.command.start), run.arguments_to_source(change.command.end, end=True), residuals[id(change.command)])
-        for change in touched if id(change.command) in residuals
+        Edit(
+            run.arguments_to_source(change.command.start),
+            run.arguments_to_source(change.command.end, end=True),
+            residuals[id(change.command)],
+        )
+        for change in touched
+        if id(change.command) in residuals
     ]
     trailing = len(items)
     while trailing and trailing - 1 in gone:
         trailing -= 1
     for index in gone:
         if index < trailing:
-            edits.append(Edit.delete(run.arguments_to_source(items[index].start), run.arguments_to_source(items[index + 1].start)))
+            edits.append(
+                Edit.delete(
+                    run.arguments_to_source(items[index].start), run.arguments_to_source(items[index + 1].start)
+                )
+            )
     if trailing < len(items):
-        edits.append(Edit.delete(run.arguments_to_source(items[trailing - 1].end, end=True), run.arguments_to_source(items[-1].end, end=True)))
+        edits.append(
+            Edit.delete(
+                run.arguments_to_source(items[trailing - 1].end, end=True),
+                run.arguments_to_source(items[-1].end, end=True),
+            )
+        )
     return edits
 
 
@@ -460,7 +578,11 @@ def copied_bytes(build_context: BuildContext | None, files: frozenset[str], matc
 
 def non_root_user(document: Document, stage: Stage, run: Instruction) -> bool:
     """Whether the RUN runs as another user than root (its chown would fail where the flag would not)."""
-    users = [instruction for _, instruction in prior_instructions(document, stage, run) if instruction.cmd == "user" and instruction.value]
+    users = [
+        instruction
+        for _, instruction in prior_instructions(document, stage, run)
+        if instruction.cmd == "user" and instruction.value
+    ]
     return bool(users) and users[-1].value[0].lower() not in ("root", "0", "0:0", "root:root")
 
 
@@ -485,8 +607,13 @@ def made_before(document: Document, stage: Stage, copy: Instruction, folder: str
     for member, instruction in prior_instructions(document, stage, copy):
         if instruction.cmd == "workdir" and workdir_after(member, instruction) == folder:
             return True
-        if instruction.cmd == "run" and instruction.shell is not None and any(
-            tool_and_arguments(command)[0] == "mkdir" and folder in tool_and_arguments(command)[1] for command in instruction.shell.simple_commands()
+        if (
+            instruction.cmd == "run"
+            and instruction.shell is not None
+            and any(
+                tool_and_arguments(command)[0] == "mkdir" and folder in tool_and_arguments(command)[1]
+                for command in instruction.shell.simple_commands()
+            )
         ):
             return True
     return False
@@ -508,9 +635,13 @@ def earlier_writes(document: Document, stage: Stage, first_copy: Instruction, ta
             workdir = workdir_at(member, instruction)
             if workdir is not None and is_under(workdir, target):
                 return True
-            if target in document.text[slice(*instruction.span)] and (instruction.shell is None or any(
-                tool_and_arguments(command)[0] != "mkdir" and target in instruction.shell.source[command.start:command.end]
-                for command in instruction.shell.simple_commands()
-            )):
+            if target in document.text[slice(*instruction.span)] and (
+                instruction.shell is None
+                or any(
+                    tool_and_arguments(command)[0] != "mkdir"
+                    and target in instruction.shell.source[command.start : command.end]
+                    for command in instruction.shell.simple_commands()
+                )
+            ):
                 return True
     return False

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule
 
 # PEAR's default download_dir and temp_dir are /tmp/pear/download and /tmp/pear/temp (`pecl config-show`).
 PEAR_FOLDER = "/tmp/pear"

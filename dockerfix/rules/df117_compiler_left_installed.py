@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
+from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
+from dockerfix.knowledge.baseimages import identify, resolved_reference
+from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
+from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
-
-from dockerfix.knowledge.baseimages import identify, resolved_reference
-from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
-from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
-from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
 VERSIONED_TOOLCHAIN = re.compile(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
@@ -26,7 +25,18 @@ TOOLCHAIN_FAMILIES = frozenset({"python", "node", "ruby", "golang", "rust"})
 MANAGERS = {"apt-get": "apt", "apt": "apt", "aptitude": "apt", "apk": "apk"}
 INSTALL_VERBS = {"apt": {"install"}, "apk": {"add"}}
 REMOVE_VERBS = {"apt": {"purge", "remove", "autoremove"}, "apk": {"del"}}
-OPTIONS_WITH_VALUE = {"-o", "-t", "-c", "--target-release", "--config-file", "--virtual", "-X", "--repository", "-p", "--root"}
+OPTIONS_WITH_VALUE = {
+    "-o",
+    "-t",
+    "-c",
+    "--target-release",
+    "--config-file",
+    "--virtual",
+    "-X",
+    "--repository",
+    "-p",
+    "--root",
+}
 DPKG_REMOVALS = {"-r", "-P", "--remove", "--purge"}
 VERSION = re.compile(r"[=~<>].*$")
 
@@ -41,7 +51,7 @@ class PackageCall:
     virtual: str | None
 
     @classmethod
-    def of(cls, command: SimpleCommand) -> "PackageCall | None":
+    def of(cls, command: SimpleCommand) -> PackageCall | None:
         name, arguments = tool_and_arguments(command)
         manager = MANAGERS.get(name or "")
         if manager is None:
@@ -75,7 +85,9 @@ class PackageCall:
 
     @property
     def compilers(self) -> tuple[str, ...]:
-        return tuple(package for package in self.packages if package in TOOLCHAIN_PACKAGES or VERSIONED_TOOLCHAIN.match(package))
+        return tuple(
+            package for package in self.packages if package in TOOLCHAIN_PACKAGES or VERSIONED_TOOLCHAIN.match(package)
+        )
 
     def removal_text(self) -> str:
         if self.manager == "apk":
@@ -135,7 +147,7 @@ class CompilerLeftInstalled(Rule):
     summary = "Compilers installed to build in the shipped stage stay in the image."
     layer_rule = True
     valid = (
-        "FROM debian:bookworm-slim\nRUN set -eux; savedAptMark=\"$(apt-mark showmanual)\"; apt-get update; "
+        'FROM debian:bookworm-slim\nRUN set -eux; savedAptMark="$(apt-mark showmanual)"; apt-get update; '
         "apt-get install -y --no-install-recommends gcc make; make -C /src install; apt-mark auto '.*' > /dev/null; "
         "apt-mark manual $savedAptMark; apt-get purge -y --auto-remove; rm -rf /var/lib/apt/lists/*\n",
         "FROM alpine:3.20\nRUN apk add --no-cache --virtual .build-deps gcc musl-dev make && make -C /src install && apk del --no-network .build-deps\n",
@@ -164,11 +176,15 @@ class CompilerLeftInstalled(Rule):
             if stages_built_on(document, stage) or self.image_has_compiler(document, stage):
                 continue
             steps = [Step(run, command) for run, commands in shell_runs(stage) for command in commands]
-            installs = [(index, call) for index, step in enumerate(steps) if (call := PackageCall.of(step.command)) and call.installs and call.compilers]
+            installs = [
+                (index, call)
+                for index, step in enumerate(steps)
+                if (call := PackageCall.of(step.command)) and call.installs and call.compilers
+            ]
             if not installs:
                 continue
             first, _ = installs[0]
-            later = steps[first + 1:]
+            later = steps[first + 1 :]
             if any(removes_packages(step.command) for step in later):
                 continue
             builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
@@ -202,5 +218,9 @@ class CompilerLeftInstalled(Rule):
         if not single_run or append_blocker(install.run) is not None:
             return self.finding(message, start, end)
         removal = calls[0].removal_text()
-        fix = self.fix(f"Append `{removal}` (check first that the program runs without them)", [append_edit(document, install.run, removal)], Applicability.DISPLAY_ONLY)
+        fix = self.fix(
+            f"Append `{removal}` (check first that the program runs without them)",
+            [append_edit(document, install.run, removal)],
+            Applicability.DISPLAY_ONLY,
+        )
         return self.finding(message, start, end, fix)

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation, verb_index
+from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cleanups import reading
+from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMount, ToolCache
-from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.analysis import Invocation, verb_index
-from dockerfix.knowledge.runedit import AddFlagRule
-
 # uv's subcommands that download into its cache to install (`uvx` and `uv run` run tools, they install nothing
 # the image keeps); the value is the second word a two-word subcommand needs
-INSTALLS: dict[str, frozenset[str] | None] = {"sync": None, "add": None, "pip": frozenset({"install", "sync"}), "tool": frozenset({"install"})}
+INSTALLS: dict[str, frozenset[str] | None] = {
+    "sync": None,
+    "add": None,
+    "pip": frozenset({"install", "sync"}),
+    "tool": frozenset({"install"}),
+}
 # `--no-cache-dir` and `-n` are uv's own aliases of `--no-cache`, which uv takes before or after the subcommand
 NO_CACHE_FLAGS = {"--no-cache", "--no-cache-dir", "-n"}
 FALSE_VALUES = {"", "0", "false", "no", "off"}
@@ -29,7 +33,7 @@ def install_word(arguments: list[str | None]) -> int | None:
     second_words = INSTALLS[arguments[verb]]
     if second_words is None:
         return verb
-    rest = arguments[verb + 1:]
+    rest = arguments[verb + 1 :]
     second = verb_index(rest)
     return verb + 1 + second if second is not None and rest[second] in second_words else None
 
@@ -161,9 +165,13 @@ class UvNoCache(AddFlagRule):
 
     @property
     def cache_mount(self) -> CacheMount:
-        return CacheMount(self.caches, note="; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences")
+        return CacheMount(
+            self.caches, note="; uv then copies instead of hard-linking and warns, which `UV_LINK_MODE=copy` silences"
+        )
 
-    def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]] | None:
+    def caches(
+        self, stage: Stage, run: Instruction, commands: list[SimpleCommand]
+    ) -> list[tuple[int, ToolCache]] | None:
         found = []
         for position, command in enumerate(commands):
             invocation = Invocation.of(command)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cachemounts import (
+    POETRY_ARTIFACTS,
+    POETRY_HTTP_CACHE,
+    CacheMount,
+    ToolCache,
+    cache_handled,
+    removal_cleanup,
+)
+from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
-
-from dockerfix.knowledge.cachemounts import POETRY_ARTIFACTS, POETRY_HTTP_CACHE, CacheMount, ToolCache, cache_handled, removal_cleanup
-from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule
 
 INSTALL_VERBS = {"install", "add", "update", "sync"}
 POETRY_CACHES = (POETRY_HTTP_CACHE, POETRY_ARTIFACTS)
@@ -97,7 +103,7 @@ class PoetryCacheClean(AppendCleanupRule):
             unsafe=True,
             options={"target": "legacy"},
         ),
-        Example("FROM python:3.12\nRUN POETRY_CACHE_DIR=\"$(mktemp -d)\" poetry install\n", None),
+        Example('FROM python:3.12\nRUN POETRY_CACHE_DIR="$(mktemp -d)" poetry install\n', None),
     )
 
     def creates_mess(self, command: SimpleCommand) -> bool:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
+from dockerfix.knowledge.analysis import shell_runs, verb_index, workdir_at
+from dockerfix.knowledge.ecosystems import Install, recognise
+from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, source_copy, steps_from
+from dockerfix.knowledge.shellfacts import Role, manager_of, role
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
-
-from dockerfix.knowledge.ecosystems import Install, recognise
-from dockerfix.knowledge.analysis import shell_runs, verb_index, workdir_at
-from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, source_copy, steps_from
-from dockerfix.knowledge.shellfacts import Role, manager_of, role
 
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
 FROZEN_FLAGS = {
@@ -32,7 +31,9 @@ def system_package_step(command) -> bool:
     manager = manager_of(command.name_literal)
     if manager is not None:
         return manager.name in ("apt", "apk", "yum", "zypper")
-    return command.name_literal == "rm" and all(a is not None and a.startswith(("-", "/var/", "/tmp/")) for a in command.argument_literals)
+    return command.name_literal == "rm" and all(
+        a is not None and a.startswith(("-", "/var/", "/tmp/")) for a in command.argument_literals
+    )
 
 
 def _inside(path: str, root: str) -> str | None:
@@ -135,8 +136,8 @@ class DependencyManifestsFirst(Rule):
             context={"requirements.txt": "numpy\n"},
         ),
         Example(
-            "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
-            "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY . .\nCMD [\"python\", \"app.py\"]\n",
+            'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD ["python", "app.py"]\n',
+            'FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["python", "app.py"]\n',
             context={"requirements.txt": "flask==3.0.3\n", "app.py": "print(1)\n"},
         ),
         Example(
@@ -149,7 +150,9 @@ class DependencyManifestsFirst(Rule):
             None,
             context={"requirements.txt": "-e .\nflask\n", "setup.py": "...\n"},
         ),
-        Example("FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure\nRUN pip install -r requirements.txt\n", None),
+        Example(
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure\nRUN pip install -r requirements.txt\n", None
+        ),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root --no-interaction\nRUN poetry install --only-root\n",
             "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root --no-interaction\nCOPY . .\nRUN poetry install --only-root\n",
@@ -172,7 +175,11 @@ class DependencyManifestsFirst(Rule):
             unsafe=True,
             context={"composer.json": "{}", "composer.lock": "{}", "index.php": ""},
         ),
-        Example("FROM rust:1.80\nWORKDIR /src\nCOPY . .\nRUN cargo fetch\nRUN cargo build --release\n", None, context={"Cargo.toml": "", "src/main.rs": ""}),
+        Example(
+            "FROM rust:1.80\nWORKDIR /src\nCOPY . .\nRUN cargo fetch\nRUN cargo build --release\n",
+            None,
+            context={"Cargo.toml": "", "src/main.rs": ""},
+        ),
         Example(
             "FROM gradle:8.10-jdk21\nWORKDIR /app\nCOPY . .\nRUN gradle dependencies\n",
             None,
@@ -186,21 +193,33 @@ class DependencyManifestsFirst(Rule):
         Example(
             "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet restore\nRUN dotnet publish -c Release -o /out\n",
             "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY api.csproj NuGet.config ./\nRUN dotnet restore\nCOPY . .\nRUN dotnet publish -c Release -o /out\n",
-            context={"api.csproj": "<Project Sdk=\"Microsoft.NET.Sdk\"/>\n", "NuGet.config": "<configuration/>\n", "Program.cs": ""},
+            context={
+                "api.csproj": '<Project Sdk="Microsoft.NET.Sdk"/>\n',
+                "NuGet.config": "<configuration/>\n",
+                "Program.cs": "",
+            },
         ),
         Example(
-            "FROM python:3.12\nCOPY . /home/app/\nRUN pip install -r /home/app/requirements.txt\nCMD [\"python\", \"/home/app/main.py\"]\n",
+            'FROM python:3.12\nCOPY . /home/app/\nRUN pip install -r /home/app/requirements.txt\nCMD ["python", "/home/app/main.py"]\n',
             "FROM python:3.12\nCOPY requirements.txt /home/app/\nCOPY requirements/base.txt /home/app/requirements/\n"
             "RUN pip install -r /home/app/requirements.txt\nCOPY . /home/app/\n"
-            "CMD [\"python\", \"/home/app/main.py\"]\n",
-            context={"requirements.txt": "-r requirements/base.txt\n", "requirements/base.txt": "flask\n", "main.py": ""},
+            'CMD ["python", "/home/app/main.py"]\n',
+            context={
+                "requirements.txt": "-r requirements/base.txt\n",
+                "requirements/base.txt": "flask\n",
+                "main.py": "",
+            },
         ),
         Example(
             "FROM python:3.12\nCOPY . /home/app\nRUN pip install -r /home/app/requirements.txt\n",
             None,
             context={"requirements.txt": "-e .\n", "setup.py": ""},
         ),
-        Example("FROM python:3.12\nCOPY . /home/app\nRUN pip install -r /srv/requirements.txt\n", None, context={"requirements.txt": "flask\n"}),
+        Example(
+            "FROM python:3.12\nCOPY . /home/app\nRUN pip install -r /srv/requirements.txt\n",
+            None,
+            context={"requirements.txt": "flask\n"},
+        ),
         Example(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .",
             "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .",
@@ -216,11 +235,13 @@ class DependencyManifestsFirst(Rule):
                 continue
             runs = {run.index: commands for run, commands in shell_runs(stage)}
             # recognising an install may read manifests from the build context: once per command
-            recognised = {index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()}
+            recognised = {
+                index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()
+            }
             for position, copy in enumerate(instructions):
                 if not source_copy(copy):
                     continue
-                install_run, gap = self.install_after(instructions[position + 1:], recognised)
+                install_run, gap = self.install_after(instructions[position + 1 :], recognised)
                 if install_run is None:
                     continue
                 commands = runs[install_run.index]
@@ -231,17 +252,27 @@ class DependencyManifestsFirst(Rule):
                     view = AbsoluteView(build_context, root) if build_context is not None else None
                     installs = [relative_to(recognise(command, view), root) for command in commands]
                 found = [install for install in installs if install is not None]
-                others = [c for c, i in zip(commands, installs) if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP]
+                others = [
+                    c
+                    for c, i in zip(commands, installs)
+                    if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP
+                ]
                 if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
                     continue
                 if self.installed_before(copy, recognised, found[0].ecosystem):
                     continue
-                split = [(command, install) for command, install in zip(commands, installs) if install is not None and install.split]
+                split = [
+                    (command, install)
+                    for command, install in zip(commands, installs)
+                    if install is not None and install.split
+                ]
                 before = steps_from(stage, copy)
                 after = before - 1 - sum(1 for i in gap if i.cmd == "run") + (1 if split else 0)
                 if split:
-                    message = (f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
-                               f"installed from the manifests first, {after} steps re-run and the install among them only installs the project")
+                    message = (
+                        f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
+                        f"installed from the manifests first, {after} steps re-run and the install among them only installs the project"
+                    )
                 else:
                     message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
                 reason = (
@@ -251,7 +282,12 @@ class DependencyManifestsFirst(Rule):
                 )
                 savings = Savings.rebuilt_steps(before, after)
                 if reason is not None:
-                    yield self.finding(f"{message} (not fixed automatically: {reason})", copy.start, install_run.header_end, savings=savings)
+                    yield self.finding(
+                        f"{message} (not fixed automatically: {reason})",
+                        copy.start,
+                        install_run.header_end,
+                        savings=savings,
+                    )
                     continue
                 manifests, proven = self.manifests(found, build_context)
                 if manifests is None:
@@ -261,9 +297,16 @@ class DependencyManifestsFirst(Rule):
                 title = f"Copy {', '.join(manifests)} and install before copying the source"
                 if split:
                     options = " ".join(dict.fromkeys(option for _, install in split for option in install.split))
-                    edits += [insert_after(install_run, command, verb_index(command.argument_literals), " ".join(install.split)) for command, install in split]
+                    edits += [
+                        insert_after(
+                            install_run, command, verb_index(command.argument_literals), " ".join(install.split)
+                        )
+                        for command, install in split
+                    ]
                     title = f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the source, the project after it"
-                fix = self.fix(title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE)
+                fix = self.fix(
+                    title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE
+                )
                 yield self.finding(message, copy.start, install_run.header_end, fix, savings)
 
     @staticmethod
@@ -297,7 +340,8 @@ class DependencyManifestsFirst(Rule):
         after it is then the project's own, as this rule's split leaves it)."""
         return any(
             install is not None and install.ecosystem == ecosystem
-            for index, installs in recognised.items() if index < copy.index
+            for index, installs in recognised.items()
+            if index < copy.index
             for install in installs
         )
 
@@ -364,12 +408,12 @@ class DependencyManifestsFirst(Rule):
             target = posixpath.join(base, folder) if folder else base
             lines.append(f"{keyword} {flags}{' '.join(names)} {target}/{newline}")
         copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]
-        moved = document.text[copy_start:copy.span[1]]
+        moved = document.text[copy_start : copy.span[1]]
         if rerun:
-            moved += document.text[run.span[0]:run.span[1]]
+            moved += document.text[run.span[0] : run.span[1]]
             if not moved.endswith("\n"):
                 moved += newline
-        if document.text[run.span[0]:run.span[1]].endswith("\n"):
+        if document.text[run.span[0] : run.span[1]].endswith("\n"):
             insertion = moved
         else:  # the RUN ends the file without a line ending: so will the moved COPY
             insertion = newline + moved[: len(moved) - len(newline)] if moved.endswith(newline) else newline + moved

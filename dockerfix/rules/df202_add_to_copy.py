@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import add_does_more_than_copy
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
-from dockerfix.knowledge.analysis import add_does_more_than_copy
 
 # what ADD recognises as an archive to extract: tar, gzip, bzip2 and xz streams
 MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
@@ -53,7 +53,11 @@ class AddToCopy(Rule):
     )
     invalid = (
         Example("FROM debian\nADD . /app\n", "FROM debian\nCOPY . /app\n", context={"main.py": "print(1)\n"}),
-        Example("FROM debian\nadd --chown=1:1 config.yml /etc/app/\n", "FROM debian\ncopy --chown=1:1 config.yml /etc/app/\n", unsafe=True),
+        Example(
+            "FROM debian\nadd --chown=1:1 config.yml /etc/app/\n",
+            "FROM debian\ncopy --chown=1:1 config.yml /etc/app/\n",
+            unsafe=True,
+        ),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
@@ -71,10 +75,17 @@ class AddToCopy(Rule):
             end = start + len(instruction.keyword)
             replacement = "copy" if instruction.keyword.islower() else "COPY"
             fix = self.fix("Replace ADD with COPY", [Edit(start, end, replacement)], applicability)
-            yield self.finding("ADD of local files: COPY does the same without unpacking or downloading", start, instruction.header_end, fix)
+            yield self.finding(
+                "ADD of local files: COPY does the same without unpacking or downloading",
+                start,
+                instruction.header_end,
+                fix,
+            )
 
     @staticmethod
-    def applicability(context: BuildContext | None, instruction: Instruction, sources: list[str]) -> Applicability | None:
+    def applicability(
+        context: BuildContext | None, instruction: Instruction, sources: list[str]
+    ) -> Applicability | None:
         """SAFE when the context's contents show no archive among the sources, None when one is an archive."""
         if context is None or not context.has_contents or instruction.flag("from"):
             return Applicability.UNSAFE

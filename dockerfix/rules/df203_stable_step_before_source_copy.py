@@ -5,22 +5,37 @@ from __future__ import annotations
 import bisect
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
+from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
+from dockerfix.knowledge.runedit import source_copy, steps_from
+from dockerfix.knowledge.shellfacts import manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
-from dockerfix.knowledge.runedit import source_copy, steps_from
-from dockerfix.knowledge.shellfacts import manager_of, subcommand
-
 # Folders that package installs, users and the system write to: a source copied into one of them may be overwritten
 # or merged with what a moved step writes there, in an order the move would change.
-SYSTEM_FOLDERS = ("/etc", "/var", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev",
-                  "/proc", "/sys", "/run", "/tmp", "/srv/www")
+SYSTEM_FOLDERS = (
+    "/etc",
+    "/var",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/boot",
+    "/dev",
+    "/proc",
+    "/sys",
+    "/run",
+    "/tmp",
+    "/srv/www",
+)
 # ... except folders inside the conventional source folders below them, which no package installs into
 SOURCE_FOLDERS_UNDER_SYSTEM = ("/usr/src", "/usr/local/src")
 # Folders that hold what packages and users add (`/opt/<package>`, `/home/<user>`): the source may go below them,
@@ -41,10 +56,41 @@ PATH_COMMAND_OPTION = re.compile(r"^(-[prRfsvnhLPH]+|--(parents|recursive|force|
 # Commands that touch only system state and read no path they are not given
 SYSTEM_COMMANDS = frozenset({"true", ":", "set", "ldconfig", "update-ca-certificates", "locale-gen", "echo"})
 # pip options whose value is a path or a file of requirements, read from the working folder when relative
-PIP_PATH_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-f", "--find-links",
-                              "-t", "--target", "--prefix", "--root", "--src", "--build", "-b"})
-PIP_VALUE_OPTIONS = frozenset({"-i", "--index-url", "--extra-index-url", "--trusted-host", "--timeout", "--default-timeout",
-                               "--retries", "--progress-bar", "--platform", "--python-version", "--implementation", "--abi"})
+PIP_PATH_OPTIONS = frozenset(
+    {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-e",
+        "--editable",
+        "-f",
+        "--find-links",
+        "-t",
+        "--target",
+        "--prefix",
+        "--root",
+        "--src",
+        "--build",
+        "-b",
+    }
+)
+PIP_VALUE_OPTIONS = frozenset(
+    {
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "--trusted-host",
+        "--timeout",
+        "--default-timeout",
+        "--retries",
+        "--progress-bar",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+    }
+)
 # pip installs a name with one of these endings as a local archive file
 ARCHIVE_ENDINGS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".tar.lz")
 # folders whose copied files tools read as user configuration (`~/.config/pip/pip.conf`, `~/.pip/pip.conf`)
@@ -82,7 +128,9 @@ def names_folder_in_variables(stage: Stage, folder: str) -> bool:
     """Whether an ENV or ARG of the stage names the folder: through PATH, PYTHONPATH, HOME, PIP_CONFIG_FILE and the
     like a command finds programs and configuration there, which the COPY may have replaced."""
     mention = re.compile(rf"(?<![\w./-]){re.escape(folder)}(?![\w.-])")
-    return any(instruction.cmd in ("env", "arg") and mention.search(instruction.logical) for instruction in stage.instructions)
+    return any(
+        instruction.cmd in ("env", "arg") and mention.search(instruction.logical) for instruction in stage.instructions
+    )
 
 
 @dataclass(frozen=True)
@@ -152,9 +200,9 @@ class StableStepBeforeSourceCopy(Rule):
     invalid = (
         Example(
             "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
-            "    && rm -rf /var/lib/apt/lists/*\nCMD [\"./run.sh\"]\n",
+            '    && rm -rf /var/lib/apt/lists/*\nCMD ["./run.sh"]\n',
             "FROM debian:12\nWORKDIR /app\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
-            "    && rm -rf /var/lib/apt/lists/*\nCOPY . .\nCMD [\"./run.sh\"]\n",
+            '    && rm -rf /var/lib/apt/lists/*\nCOPY . .\nCMD ["./run.sh"]\n',
             unsafe=True,
         ),
         Example(
@@ -191,8 +239,12 @@ class StableStepBeforeSourceCopy(Rule):
                 if runs:
                     lines = self.lines(runs)
                     message = f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} with {'them' if len(runs) > 1 else 'it'} above the COPY"
-                    fix = self.fix(f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE)
-                    yield self.finding(message, copy.start, runs[-1].header_end, fix, Savings.rebuilt_steps(before, before - len(runs)))
+                    fix = self.fix(
+                        f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE
+                    )
+                    yield self.finding(
+                        message, copy.start, runs[-1].header_end, fix, Savings.rebuilt_steps(before, before - len(runs))
+                    )
                 elif stopper is not None and stopper.cmd in ("user", "workdir", "shell"):
                     run = self.independent_run_after(stage, stopper, destination)
                     if run is not None:
@@ -200,7 +252,9 @@ class StableStepBeforeSourceCopy(Rule):
                             f"{self.lines([run])} {self.independence(1)}: {before} steps re-run, "
                             f"{before - 1} with it above the COPY (not fixed automatically: the {stopper.keyword.upper()} on line "
                             f"{stopper.start_line} between them would no longer apply to it)",
-                            copy.start, run.header_end, savings=Savings.rebuilt_steps(before, before - 1),
+                            copy.start,
+                            run.header_end,
+                            savings=Savings.rebuilt_steps(before, before - 1),
                         )
 
     @staticmethod
@@ -235,7 +289,9 @@ class StableStepBeforeSourceCopy(Rule):
         named_owner = owner is not None and not re.fullmatch(r"[0-9]+(:[0-9]+)?", owner.value or "")
         return Destination(folder, named_owner)
 
-    def movable_after(self, stage: Stage, copy: Instruction, destination: Destination) -> tuple[list[Instruction], Instruction | None]:
+    def movable_after(
+        self, stage: Stage, copy: Instruction, destination: Destination
+    ) -> tuple[list[Instruction], Instruction | None]:
         """The RUNs right after the source COPY that read and write nothing in its folder, with the ENV/ARG
         instructions before each of them, and the first instruction that cannot be crossed (None: the stage ends)."""
         moved: list[Instruction] = []
@@ -273,10 +329,14 @@ class StableStepBeforeSourceCopy(Rule):
 
     @staticmethod
     def flags_allowed(run: Instruction, folder: str) -> bool:
-        if any(flag.name not in ("network", "mount") or (flag.name == "mount" and flag.value is None) for flag in run.flags):
+        if any(
+            flag.name not in ("network", "mount") or (flag.name == "mount" and flag.value is None) for flag in run.flags
+        ):
             return False
         return all(
-            options["type"] in ("cache", "tmpfs") and options.get("target", "").startswith("/") and not related(options["target"], folder)
+            options["type"] in ("cache", "tmpfs")
+            and options.get("target", "").startswith("/")
+            and not related(options["target"], folder)
             for options in mount_options(run)
         )
 
@@ -288,7 +348,7 @@ class StableStepBeforeSourceCopy(Rule):
         cursor = 0
         for command in sorted(commands, key=lambda command: command.start):
             if command.start >= cursor:
-                outside.append(source[cursor:command.start])
+                outside.append(source[cursor : command.start])
                 cursor = command.end
             else:
                 cursor = max(cursor, command.end)
@@ -317,7 +377,9 @@ class StableStepBeforeSourceCopy(Rule):
                 not destination.chown
                 and not under(destination.folder, HOME_FOLDERS)
                 and all(argument is not None for argument in arguments)
-                and not any(argument.startswith("/") and related(argument, destination.folder) for argument in arguments)
+                and not any(
+                    argument.startswith("/") and related(argument, destination.folder) for argument in arguments
+                )
             )
         return name in SYSTEM_COMMANDS and all(argument is not None and "/" not in argument for argument in arguments)
 
@@ -328,7 +390,9 @@ class StableStepBeforeSourceCopy(Rule):
         verb = subcommand(command.argument_literals)
         if verb is None and command.argument_literals and command.argument_literals[0] is not None:
             return False
-        if verb not in manager.update | manager.install | manager.clean and not (manager.name == "apk" and verb == "cache"):
+        if verb not in manager.update | manager.install | manager.clean and not (
+            manager.name == "apk" and verb == "cache"
+        ):
             return False
         for word in command.arguments:
             literal = word.literal
@@ -356,12 +420,19 @@ class StableStepBeforeSourceCopy(Rule):
                 continue
             option, equals, value = argument.partition("=")
             if argument.startswith("-"):
-                if option in PIP_PATH_OPTIONS or (option.startswith("-") and not option.startswith("--") and option[1:2] in "rcef" and len(option) > 2):
+                if option in PIP_PATH_OPTIONS or (
+                    option.startswith("-") and not option.startswith("--") and option[1:2] in "rcef" and len(option) > 2
+                ):
                     return False
                 if equals and "/" in value and not re.match(r"^https?://", value):
                     return False
                 expects_value = option in PIP_VALUE_OPTIONS and not equals
-            elif "/" in argument or argument.startswith(".") or argument.lower().endswith(ARCHIVE_ENDINGS) or argument.startswith("@"):
+            elif (
+                "/" in argument
+                or argument.startswith(".")
+                or argument.lower().endswith(ARCHIVE_ENDINGS)
+                or argument.startswith("@")
+            ):
                 return False
         return True
 
@@ -398,7 +469,7 @@ class StableStepBeforeSourceCopy(Rule):
             while position > 0 and isinstance(document.elements[position - 1], BlankLine):
                 position -= 1
                 blank_start = document.elements[position].span[0]
-            text = document.text[start:instruction.span[1]]
+            text = document.text[start : instruction.span[1]]
             pieces.append((text if text.endswith("\n") else text + newline) + document.text[blank_start:start])
             edits.append(Edit.delete(blank_start, instruction.span[1]))
         copy_start = copy.leading_comments[0].line.start if copy.leading_comments else copy.span[0]

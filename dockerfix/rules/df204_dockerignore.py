@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
+from dockerfix.knowledge.analysis import mount_options, workdir_at
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
 from dockerfix.rewriter.document import Document, Instruction, parse
-from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
+from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
-from dockerfix.knowledge.analysis import mount_options, workdir_at
 
 IGNORE_FILE = ".dockerignore"
 WHOLE_CONTEXT = {".", "./"}
@@ -28,10 +29,20 @@ VCS_READERS = re.compile(
     r"|git[_-]?version|grgit|git-commit-id|vergen|gitpython|\bgit\s+(describe|rev-parse|rev-list|log|show|status|tag|branch|ls-files|config|symbolic-ref)\b",
     re.IGNORECASE,
 )
-VCS_MANIFESTS = frozenset({
-    "pyproject.toml", "setup.cfg", "setup.py", "package.json", "build.gradle", "build.gradle.kts", "pom.xml", "build.rs",
-    "Makefile", "versioneer.py",
-})
+VCS_MANIFESTS = frozenset(
+    {
+        "pyproject.toml",
+        "setup.cfg",
+        "setup.py",
+        "package.json",
+        "build.gradle",
+        "build.gradle.kts",
+        "pom.xml",
+        "build.rs",
+        "Makefile",
+        "versioneer.py",
+    }
+)
 # More manifests than this in one context: reading them all costs more than the finding is worth; keep .git.
 MAX_VCS_MANIFESTS = 200
 
@@ -68,7 +79,8 @@ def _versions_from_vcs(context: BuildContext) -> bool:
     """Whether a build tool the context configures may read the repository (a wheel built with setuptools-scm fails
     without .git); more manifests than can be read counts as yes."""
     manifests = [
-        path for path in context.files()
+        path
+        for path in context.files()
         if posixpath.basename(path) in VCS_MANIFESTS and not SKIPPED_FOLDERS.intersection(path.split("/")[:-1])
     ]
     if len(manifests) > MAX_VCS_MANIFESTS:
@@ -96,16 +108,36 @@ class Category:
 CATEGORIES = (
     # `git describe`, Go's VCS stamping (`go build` embeds the commit when .git is there) and setuptools-scm read it
     Category(
-        "version control", (".git", ".hg", ".svn"),
-        blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer"), read_by_tools=_versions_from_vcs,
+        "version control",
+        (".git", ".hg", ".svn"),
+        blocked=_runs_any(r"git\s", r"go\s+(build|install)", "setuptools.scm", "versioneer"),
+        read_by_tools=_versions_from_vcs,
     ),
-    Category("node_modules (the Dockerfile installs them)", ("**/node_modules",), _runs_any(r"(npm|yarn|pnpm)\b[^\n]*\b(install|ci|i)\b", r"yarn\s*($|&&|;)")),
+    Category(
+        "node_modules (the Dockerfile installs them)",
+        ("**/node_modules",),
+        _runs_any(r"(npm|yarn|pnpm)\b[^\n]*\b(install|ci|i)\b", r"yarn\s*($|&&|;)"),
+    ),
     Category("vendor (composer installs it)", ("vendor",), _runs_any(r"composer\s[^\n]*\binstall\b")),
-    Category("virtual environments (the Dockerfile installs the packages)", (".venv", "venv"), _runs_any(r"pip3?\s[^\n]*\binstall\b", r"uv\s+(sync|pip)", r"poetry\s+install", r"pipenv\s+install")),
+    Category(
+        "virtual environments (the Dockerfile installs the packages)",
+        (".venv", "venv"),
+        _runs_any(r"pip3?\s[^\n]*\binstall\b", r"uv\s+(sync|pip)", r"poetry\s+install", r"pipenv\s+install"),
+    ),
     Category("Python bytecode caches", ("**/__pycache__", "**/*.pyc"), bytecode=True),
-    Category("build outputs the Dockerfile rebuilds (cargo, Maven)", ("target",), _runs_any(r"cargo\s+build", r"mvnw?\s[^\n]*\b(package|install|verify)\b")),
-    Category("build outputs the Dockerfile rebuilds (npm run build)", ("dist", ".next"), _runs_any(r"(npm|yarn|pnpm)\s+(run\s+)?build\b")),
-    Category("Dockerfiles and Compose files", ("Dockerfile*", "*.Dockerfile", "docker-compose*", "compose.y*ml"), rider=True),
+    Category(
+        "build outputs the Dockerfile rebuilds (cargo, Maven)",
+        ("target",),
+        _runs_any(r"cargo\s+build", r"mvnw?\s[^\n]*\b(package|install|verify)\b"),
+    ),
+    Category(
+        "build outputs the Dockerfile rebuilds (npm run build)",
+        ("dist", ".next"),
+        _runs_any(r"(npm|yarn|pnpm)\s+(run\s+)?build\b"),
+    ),
+    Category(
+        "Dockerfiles and Compose files", ("Dockerfile*", "*.Dockerfile", "docker-compose*", "compose.y*ml"), rider=True
+    ),
     Category("CI configuration", (".github", ".gitlab-ci.yml", ".circleci", ".travis.yml"), rider=True),
     Category("secrets", (".env", "**/*.pem", "**/id_rsa", "**/id_ed25519", ".npmrc"), secret=True),
 )
@@ -113,8 +145,11 @@ CATEGORIES = (
 
 def _whole_context_copies(document: Document) -> list[Instruction]:
     return [
-        instruction for instruction in document.instructions
-        if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
+        instruction
+        for instruction in document.instructions
+        if instruction.cmd in ("copy", "add")
+        and not instruction.flag("from")
+        and len(instruction.value) >= 2
         and any(source in WHOLE_CONTEXT for source in instruction.value[:-1])
     ]
 
@@ -156,7 +191,8 @@ class _Reads:
         """Whether each Dockerfile taking the whole context makes the category unneeded, and no RUN may read it."""
         if category.name not in self._accepts:
             self._accepts[category.name] = all(category.applies(taker) for taker in self.takers) and not any(
-                category.blocked(document) for document in self.documents)
+                category.blocked(document) for document in self.documents
+            )
         return self._accepts[category.name]
 
     def ships(self, target: str | None) -> bool:
@@ -165,14 +201,16 @@ class _Reads:
             self._ships[target] = any(_ships_whole_context(taker, target) for taker in self.takers)
         return self._ships[target]
 
-    def leaves(self, line: "_Line", category: Category) -> bool:
+    def leaves(self, line: _Line, category: Category) -> bool:
         """Whether none of them names what ``line`` keeps out, or (for secrets) mentions one of its files."""
         if line.pattern not in self._leaves:
             if line.after is None:
                 untouched = not any(names_top_entry(source, line.pattern) for source in self.named)
             else:
                 untouched = all(line.before.glob(source) == line.after.glob(source) for source in self.named) and not (
-                    category.secret and any(_mentioned(document, path) for document in self.documents for path in line.dropped))
+                    category.secret
+                    and any(_mentioned(document, path) for document in self.documents for path in line.dropped)
+                )
             self._leaves[line.pattern] = untouched
         return self._leaves[line.pattern]
 
@@ -233,9 +271,12 @@ class _ContextFacts:
             return _Line(pattern, context, None, (), context.holds_unlisted(pattern))
         after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
         dropped = tuple(sorted(set(context.files()) - set(after.files())))
-        sound = bool(dropped) and not any(_kept_by_exception(context, path) for path in dropped) and not (
-            category.secret and not all(_secret_file(context, path) for path in dropped)) and not (
-            category.bytecode and not all(_has_source(context, path) for path in dropped))
+        sound = (
+            bool(dropped)
+            and not any(_kept_by_exception(context, path) for path in dropped)
+            and not (category.secret and not all(_secret_file(context, path) for path in dropped))
+            and not (category.bytecode and not all(_has_source(context, path) for path in dropped))
+        )
         return _Line(pattern, context, after, dropped, sound)
 
     def outcome(self, content: str, lines: list[str]) -> _Outcome:
@@ -245,7 +286,8 @@ class _ContextFacts:
             sizes = [context.size(path) for path in dropped]
             unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
             self._outcomes[content] = _Outcome(
-                tuple(dropped), None if any(size is None for size in sizes) else sum(sizes),
+                tuple(dropped),
+                None if any(size is None for size in sizes) else sum(sizes),
                 (*_emptied_folders(context, dropped), *unlisted),
             )
         return self._outcomes[content]
@@ -256,7 +298,9 @@ class _ContextFacts:
         key = (content, destinations)
         if key not in self._removals:
             gone = self._outcomes[content].gone
-            self._removals[key] = tuple(sorted({posixpath.join(destination, path) for destination in destinations for path in gone}))
+            self._removals[key] = tuple(
+                sorted({posixpath.join(destination, path) for destination in destinations for path in gone})
+            )
         return self._removals[key]
 
 
@@ -295,7 +339,8 @@ def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
 def _named_sources(document: Document) -> list[str]:
     """The context paths COPY/ADD instructions and RUN bind mounts name one by one (not the whole context)."""
     copied = [
-        source for instruction in document.instructions
+        source
+        for instruction in document.instructions
         if instruction.cmd in ("copy", "add") and not instruction.flag("from") and len(instruction.value) >= 2
         for source in instruction.value[:-1]
         if "://" not in source and not source.startswith("<<")
@@ -307,7 +352,10 @@ def _mentioned(document: Document, path: str) -> bool:
     """Whether an instruction other than COPY/ADD names the file (a RUN reading it, an ENV pointing at it)."""
     name = posixpath.basename(path)
     regex = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w-])")
-    return any(instruction.cmd not in ("copy", "add") and regex.search(instruction.arguments) for instruction in document.instructions)
+    return any(
+        instruction.cmd not in ("copy", "add") and regex.search(instruction.arguments)
+        for instruction in document.instructions
+    )
 
 
 def _kept_by_exception(context: BuildContext, path: str) -> bool:
@@ -381,7 +429,9 @@ class Dockerignore(Rule):
 
     code = "DF204"
     name = "dockerignore"
-    summary = "COPY of the whole context takes files the image never needs (VCS, dependencies, caches, secrets): ignore them."
+    summary = (
+        "COPY of the whole context takes files the image never needs (VCS, dependencies, caches, secrets): ignore them."
+    )
     valid = (
         "FROM node:20\nCOPY package.json package-lock.json ./\nRUN npm ci\n",
         "FROM python:3.12\nCOPY app.py /app/\n",
@@ -390,7 +440,12 @@ class Dockerignore(Rule):
         Example(
             "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
             unsafe=True,
-            context={"package.json": "{}\n", "index.js": "1\n", "node_modules/left-pad/index.js": "1\n", ".env": "TOKEN=1\n"},
+            context={
+                "package.json": "{}\n",
+                "index.js": "1\n",
+                "node_modules/left-pad/index.js": "1\n",
+                ".env": "TOKEN=1\n",
+            },
             fixed_files={IGNORE_FILE: "**/node_modules\n.env\n.dockerignore\n"},
         ),
         Example(
@@ -398,7 +453,10 @@ class Dockerignore(Rule):
             unsafe=True,
             context={
                 ".dockerignore": "*.md\n!README.md",
-                "README.md": "x\n", "requirements.txt": "flask\n", "app.py": "1\n", "__pycache__/app.cpython-312.pyc": "x",
+                "README.md": "x\n",
+                "requirements.txt": "flask\n",
+                "app.py": "1\n",
+                "__pycache__/app.cpython-312.pyc": "x",
                 "Dockerfile": "FROM python:3.12\n",
             },
             fixed_files={IGNORE_FILE: "*.md\n!README.md\n**/__pycache__\n**/*.pyc\nDockerfile*\n"},
@@ -417,7 +475,9 @@ class Dockerignore(Rule):
         copies = _whole_context_copies(document)
         if not copies or build_context is None or build_context.error:
             return None
-        if build_context.ignore_file not in (None, IGNORE_FILE) or (build_context.root is None and build_context.exists(IGNORE_FILE)):
+        if build_context.ignore_file not in (None, IGNORE_FILE) or (
+            build_context.root is None and build_context.exists(IGNORE_FILE)
+        ):
             return None  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
         facts = _facts(build_context)
         if facts.served is None:
@@ -433,7 +493,11 @@ class Dockerignore(Rule):
             if category.read_by_tools(build_context):
                 continue
             lines = [facts.line(category, pattern) for pattern in category.patterns]
-            patterns = tuple(line.pattern for line in lines if line.sound and served.leaves(line, category) and own.leaves(line, category))
+            patterns = tuple(
+                line.pattern
+                for line in lines
+                if line.sound and served.leaves(line, category) and own.leaves(line, category)
+            )
             if patterns:
                 chosen.append((category, patterns))
         if not any(not category.rider for category, _ in chosen):
@@ -448,12 +512,17 @@ class Dockerignore(Rule):
         if build_context.ignore_text is None:
             lines.append(IGNORE_FILE)  # a new ignore file would otherwise be copied into the image itself
         newline = "\r\n" if "\r\n" in existing else "\n"
-        content = existing + (newline if existing and not existing.endswith("\n") else "") + "".join(line + newline for line in lines)
+        content = (
+            existing
+            + (newline if existing and not existing.endswith("\n") else "")
+            + "".join(line + newline for line in lines)
+        )
         outcome = facts.outcome(content, lines)
         names = ", ".join(category.name for category, _ in chosen)
         secrets = [category for category, _ in chosen if category.secret]
         amount = f"{len(outcome.dropped):,} file{'s' * (len(outcome.dropped) != 1)}" + (
-            "" if outcome.known_bytes is None else f", {outcome.known_bytes:,} bytes")
+            "" if outcome.known_bytes is None else f", {outcome.known_bytes:,} bytes"
+        )
         git = ", and the .git folder" if ".git" in lines else ""
         message = (
             f"`{copies[0].keyword} {' '.join(copies[0].value)}` takes {names} from the build context ({amount}{git}), "
@@ -466,8 +535,10 @@ class Dockerignore(Rule):
             )
         destinations = tuple(_destination(document, copy) for copy in copies)
         removed = facts.removals(content, destinations)
-        altered = () if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE) else tuple(
-            posixpath.join(destination, IGNORE_FILE) for destination in destinations
+        altered = (
+            ()
+            if build_context.ignore_text is None or build_context.is_ignored(IGNORE_FILE)
+            else tuple(posixpath.join(destination, IGNORE_FILE) for destination in destinations)
         )
         fix = self.fix(
             f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and the image)",

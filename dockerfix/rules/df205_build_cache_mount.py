@@ -4,43 +4,79 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
 
+from dockerfix.knowledge.analysis import tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.baseimages import Reference
+from dockerfix.knowledge.cachemounts import (
+    CARGO_GIT,
+    CARGO_REGISTRY,
+    GO_BUILD,
+    GO_MODULES,
+    GRADLE_CACHES,
+    GRADLE_WRAPPER,
+    MAVEN_REPOSITORY,
+    Mount,
+    ToolCache,
+    base_image_environment,
+    cache_mount,
+    mount_edit,
+    mounts_to_add,
+    runs_as_root,
+    wants_mount,
+)
+from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
+from dockerfix.knowledge.runedit import stages_built_on
+from dockerfix.knowledge.shellfacts import SHELLS
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_stages
 
-from dockerfix.knowledge.baseimages import Reference
-from dockerfix.knowledge.cachemounts import (
-    CARGO_GIT, CARGO_REGISTRY, GO_BUILD, GO_MODULES, GRADLE_CACHES, GRADLE_WRAPPER, MAVEN_REPOSITORY, Mount,
-    ToolCache, base_image_environment, cache_mount, mount_edit, mounts_to_add, runs_as_root, wants_mount,
-)
-from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
-from dockerfix.knowledge.shellfacts import SHELLS
-from dockerfix.knowledge.analysis import tool_and_arguments, verb_index, workdir_at
-from dockerfix.knowledge.runedit import stages_built_on
-
 # Wrappers that run the tool itself: Docker's cross-compilation helpers, a wrapper script run through a shell
-PROGRAMS = {"go": "go", "xx-go": "go", "cargo": "cargo", "xx-cargo": "cargo", "mvn": "maven", "mvnw": "maven",
-            "gradle": "gradle", "gradlew": "gradle"}
+PROGRAMS = {
+    "go": "go",
+    "xx-go": "go",
+    "cargo": "cargo",
+    "xx-cargo": "cargo",
+    "mvn": "maven",
+    "mvnw": "maven",
+    "gradle": "gradle",
+    "gradlew": "gradle",
+}
 GO_COMPILING = frozenset({"build", "install", "test", "run", "vet", "generate"})
 GO_DOWNLOADING = frozenset({"list", "work"})
 GO_MOD_DOWNLOADING = frozenset({"download", "tidy", "vendor", "verify", "graph", "why"})
-CARGO_QUIET = frozenset({"new", "init", "help", "version", "login", "logout", "owner", "yank", "search", "locate-project", "pkgid"})
+CARGO_QUIET = frozenset(
+    {"new", "init", "help", "version", "login", "logout", "owner", "yank", "search", "locate-project", "pkgid"}
+)
 VERSION_ONLY = frozenset({"-v", "--version", "-version", "-h", "--help"})
 # Programs that run other build steps: they may run the tool without the mount, where its cache is then missing
-DRIVERS = frozenset({"make", "gmake", "just", "task", "mage", "goreleaser", "bazel", "bazelisk", "ant", "sbt", "npm", "yarn", "pnpm"})
+DRIVERS = frozenset(
+    {"make", "gmake", "just", "task", "mage", "goreleaser", "bazel", "bazelisk", "ant", "sbt", "npm", "yarn", "pnpm"}
+)
 # Java options that move the user's home or the tools' folders from outside the command line
-JAVA_VARIABLES = ("MAVEN_OPTS", "MAVEN_ARGS", "MAVEN_CONFIG", "GRADLE_OPTS", "JAVA_OPTS", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS")
+JAVA_VARIABLES = (
+    "MAVEN_OPTS",
+    "MAVEN_ARGS",
+    "MAVEN_CONFIG",
+    "GRADLE_OPTS",
+    "JAVA_OPTS",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+)
 JAVA_FOLDER_PROPERTIES = re.compile(r"user\.home|maven\.repo\.local|gradle\.user\.home")
 TOOLS = ("go", "cargo", "maven", "gradle")
 WHAT_IS_REDONE = {
-    GO_MODULES: "downloads every module", GO_BUILD: "recompiles every package", CARGO_REGISTRY: "downloads every crate",
-    CARGO_GIT: "fetches every git dependency", MAVEN_REPOSITORY: "downloads every dependency and plugin",
-    GRADLE_CACHES: "downloads every dependency", GRADLE_WRAPPER: "downloads the Gradle distribution",
+    GO_MODULES: "downloads every module",
+    GO_BUILD: "recompiles every package",
+    CARGO_REGISTRY: "downloads every crate",
+    CARGO_GIT: "fetches every git dependency",
+    MAVEN_REPOSITORY: "downloads every dependency and plugin",
+    GRADLE_CACHES: "downloads every dependency",
+    GRADLE_WRAPPER: "downloads the Gradle distribution",
 }
 
 
@@ -57,7 +93,11 @@ def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | 
     root = (base_stages(document, stage) or [stage])[-1]
     image = expand_global_args(root.base_image, document)
     reference = Reference.parse(image) if image else None
-    if reference is None or reference.official_name != "golang" and not reference.repository.lower().endswith("library/golang"):
+    if (
+        reference is None
+        or reference.official_name != "golang"
+        and not reference.repository.lower().endswith("library/golang")
+    ):
         return None
     version = GO_VERSION.match(reference.tag or "")
     return (int(version[1]), int(version[2])) if version else ()
@@ -84,7 +124,9 @@ class ToolUse:
 
 
 def _literal_folder(value: str | None) -> str | None:
-    return posixpath.normpath(value) if value and value.startswith("/") and not re.search(r"[$`'\"*?:]", value) else None
+    return (
+        posixpath.normpath(value) if value and value.startswith("/") and not re.search(r"[$`'\"*?:]", value) else None
+    )
 
 
 def _option_value(arguments: Sequence[str | None], names: tuple[str, ...]) -> tuple[bool, str | None]:
@@ -96,7 +138,7 @@ def _option_value(arguments: Sequence[str | None], names: tuple[str, ...]) -> tu
             if argument == name and not name.startswith("-D"):
                 return True, arguments[index + 1] if index + 1 < len(arguments) else None
             if argument.startswith(name + "="):
-                return True, argument[len(name) + 1:]
+                return True, argument[len(name) + 1 :]
     return False, None
 
 
@@ -121,7 +163,11 @@ def cargo_use(arguments: Sequence[str | None]) -> ToolUse | None:
     verb = arguments[verb_at] if verb_at is not None else None
     if verb is None or verb in CARGO_QUIET:
         return None
-    return ToolUse("cargo", (CARGO_REGISTRY, CARGO_GIT), offline=any(argument in ("--offline", "--frozen") for argument in arguments))
+    return ToolUse(
+        "cargo",
+        (CARGO_REGISTRY, CARGO_GIT),
+        offline=any(argument in ("--offline", "--frozen") for argument in arguments),
+    )
 
 
 def maven_use(arguments: Sequence[str | None]) -> ToolUse | None:
@@ -131,11 +177,15 @@ def maven_use(arguments: Sequence[str | None]) -> ToolUse | None:
     settings, _ = _option_value(arguments, ("-s", "--settings", "-gs", "--global-settings"))
     home, _ = _option_value(arguments, ("-Duser.home",))
     if settings or home or any(argument is None for argument in arguments):
-        return ToolUse("maven", (MAVEN_REPOSITORY,), offline, doubt="the command line may move Maven's local repository")
+        return ToolUse(
+            "maven", (MAVEN_REPOSITORY,), offline, doubt="the command line may move Maven's local repository"
+        )
     named, folder = _option_value(arguments, ("-Dmaven.repo.local",))
     if named and _literal_folder(folder) is None:
         return ToolUse("maven", (MAVEN_REPOSITORY,), offline, doubt="`-Dmaven.repo.local` names no literal folder")
-    return ToolUse("maven", (MAVEN_REPOSITORY,), offline, {MAVEN_REPOSITORY: _literal_folder(folder)} if named else None)
+    return ToolUse(
+        "maven", (MAVEN_REPOSITORY,), offline, {MAVEN_REPOSITORY: _literal_folder(folder)} if named else None
+    )
 
 
 def gradle_use(wrapper: bool, arguments: Sequence[str | None]) -> ToolUse | None:
@@ -151,7 +201,12 @@ def gradle_use(wrapper: bool, arguments: Sequence[str | None]) -> ToolUse | None
     if named and _literal_folder(folder) is None:
         return ToolUse("gradle", caches, offline, doubt="the Gradle user home is not a literal folder")
     below = {GRADLE_CACHES: "caches", GRADLE_WRAPPER: "wrapper/dists"}
-    return ToolUse("gradle", caches, offline, {cache: posixpath.join(_literal_folder(folder) or "", below[cache]) for cache in caches} if named else None)
+    return ToolUse(
+        "gradle",
+        caches,
+        offline,
+        {cache: posixpath.join(_literal_folder(folder) or "", below[cache]) for cache in caches} if named else None,
+    )
 
 
 def program_and_arguments(command: SimpleCommand) -> tuple[str | None, list[str | None]]:
@@ -184,7 +239,9 @@ def drives_builds(command: SimpleCommand) -> str | None:
         return None
     if name in DRIVERS or name.endswith(".sh") or (program is not None and "/" in program and name not in PROGRAMS):
         return name
-    if name in SHELLS and any(argument is None or not argument.startswith("-") or argument == "-c" for argument in arguments):
+    if name in SHELLS and any(
+        argument is None or not argument.startswith("-") or argument == "-c" for argument in arguments
+    ):
         return name
     return None
 
@@ -317,10 +374,10 @@ class BuildCacheMount(Rule):
             unsafe=True,
         ),
         Example(
-            "FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\nRUN ./gradlew --no-daemon build\nCMD [\"java\", \"-jar\", \"build/libs/app.jar\"]\n",
+            'FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\nRUN ./gradlew --no-daemon build\nCMD ["java", "-jar", "build/libs/app.jar"]\n',
             "FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\n"
             "RUN --mount=type=cache,target=/root/.gradle/wrapper/dists --mount=type=cache,target=/root/.gradle/caches ./gradlew --no-daemon build\n"
-            "CMD [\"java\", \"-jar\", \"build/libs/app.jar\"]\n",
+            'CMD ["java", "-jar", "build/libs/app.jar"]\n',
             unsafe=True,
         ),
         Example(
@@ -330,8 +387,8 @@ class BuildCacheMount(Rule):
         ),
         # the tool runs again when the container starts: the fix is only a suggestion
         Example(
-            "FROM eclipse-temurin:21-jdk\nCOPY . .\nRUN mvn dependency:go-offline\nCMD [\"mvn\", \"spring-boot:run\"]\n",
-            "FROM eclipse-temurin:21-jdk\nCOPY . .\nRUN mvn dependency:go-offline\nCMD [\"mvn\", \"spring-boot:run\"]\n",
+            'FROM eclipse-temurin:21-jdk\nCOPY . .\nRUN mvn dependency:go-offline\nCMD ["mvn", "spring-boot:run"]\n',
+            'FROM eclipse-temurin:21-jdk\nCOPY . .\nRUN mvn dependency:go-offline\nCMD ["mvn", "spring-boot:run"]\n',
             unsafe=True,
         ),
         # a script after the download may run go without the mount
@@ -373,7 +430,11 @@ class BuildCacheMount(Rule):
             if instruction.cmd != "run" or instruction.shell is None:
                 continue
             commands = instruction.shell.simple_commands()
-            uses = [(position, use) for position, command in enumerate(commands) if (use := tool_use(command)) is not None and use.tool == tool]
+            uses = [
+                (position, use)
+                for position, command in enumerate(commands)
+                if (use := tool_use(command)) is not None and use.tool == tool
+            ]
             if uses:
                 found.append((instruction, uses))
         return found
@@ -394,7 +455,9 @@ class BuildCacheMount(Rule):
         for stage, run, uses in family.runs:
             if run.shell.has_error or any(use.doubt for _, use in uses):
                 return None
-            if any(use.needs_module_mode and not self.module_mode(document, stage, run, position) for position, use in uses):
+            if any(
+                use.needs_module_mode and not self.module_mode(document, stage, run, position) for position, use in uses
+            ):
                 return None
             image_environment = base_image_environment(document, stage)
             if image_environment is None or (tool == "go" and go_without_caches(document, stage)):
@@ -403,7 +466,11 @@ class BuildCacheMount(Rule):
             for position, use in uses:
                 for cache in self.caches(stage, run, position, use):
                     mount = self.mount(document, stage, run, position, use, cache, image_environment)
-                    if mount is None or folders.setdefault(cache, mount.target) != mount.target or self.removed(stage, run, mount.target):
+                    if (
+                        mount is None
+                        or folders.setdefault(cache, mount.target) != mount.target
+                        or self.removed(stage, run, mount.target)
+                    ):
                         return None
                     if mount not in mounts:
                         mounts.append(mount)
@@ -415,7 +482,9 @@ class BuildCacheMount(Rule):
                 targets.extend(mount.target for mount in missing if mount.target not in targets)
         return MountPlan(edits, targets, folders) if edits else None
 
-    def finding_for(self, document: Document, family: Family, tool: str, plan: MountPlan, shipped: frozenset[int]) -> Finding:
+    def finding_for(
+        self, document: Document, family: Family, tool: str, plan: MountPlan, shipped: frozenset[int]
+    ) -> Finding:
         edits, targets, folders = plan.edits, plan.targets, plan.folders
         _, first_run, first_uses = family.runs[0]
         command = first_run.shell.simple_commands()[first_uses[0][0]]
@@ -423,16 +492,25 @@ class BuildCacheMount(Rule):
         reason = self.later_need(document, family, tool, set(folders.values()), shipped)
         listed = ", ".join(f"`{target}`" for target in targets)
         runs = len(edits)
-        title = (f"Mount build caches over {listed} in {runs} RUN{'s' if runs > 1 else ''} (needs BuildKit; the next build "
-                 f"reuses them{', and the image no longer holds them' if ships else ''})")
+        title = (
+            f"Mount build caches over {listed} in {runs} RUN{'s' if runs > 1 else ''} (needs BuildKit; the next build "
+            f"reuses them{', and the image no longer holds them' if ships else ''})"
+        )
         if reason:
             title += f"; check first: {reason}"
         redone = " and ".join(WHAT_IS_REDONE[cache] for cache in folders)
-        message = (f"each time {'these RUNs re-run' if runs > 1 else 'this RUN re-runs'}, {tool} {redone}; a cache mount "
-                   f"over {listed} keeps them from one build to the next")
+        message = (
+            f"each time {'these RUNs re-run' if runs > 1 else 'this RUN re-runs'}, {tool} {redone}; a cache mount "
+            f"over {listed} keeps them from one build to the next"
+        )
         if ships:
             message += " (in this stage, which ships, it also keeps them out of the image)"
-        fix = self.fix(title, edits, Applicability.DISPLAY_ONLY if reason else Applicability.UNSAFE, ContentChange(removes=tuple(targets)))
+        fix = self.fix(
+            title,
+            edits,
+            Applicability.DISPLAY_ONLY if reason else Applicability.UNSAFE,
+            ContentChange(removes=tuple(targets)),
+        )
         start = first_run.arguments_to_source(command.start)
         end = first_run.arguments_to_source(command.end, end=True)
         return self.finding(message, start, end, fix, Savings(layers=0, rebuilt_steps_after_source_edit=0))
@@ -447,14 +525,24 @@ class BuildCacheMount(Rule):
         return held.target is not None and any(within(mount.target, held.target) for mount in mounts)
 
     @staticmethod
-    def mount(document: Document, stage: Stage, run: Instruction, position: int, use: ToolUse, cache: ToolCache,
-              image_environment: Mapping[str, str]) -> Mount | None:
+    def mount(
+        document: Document,
+        stage: Stage,
+        run: Instruction,
+        position: int,
+        use: ToolUse,
+        cache: ToolCache,
+        image_environment: Mapping[str, str],
+    ) -> Mount | None:
         if use.tool in ("maven", "gradle"):
             environment = reading(stage, run).environments[position]
             if any(JAVA_FOLDER_PROPERTIES.search(environment.get(name, "")) for name in JAVA_VARIABLES):
                 return None
-            if any(instruction.cmd in ("copy", "add") and any("settings.xml" in word for word in instruction.value)
-                   for member in (stage, *base_stages(document, stage)) for instruction in member.instructions):
+            if any(
+                instruction.cmd in ("copy", "add") and any("settings.xml" in word for word in instruction.value)
+                for member in (stage, *base_stages(document, stage))
+                for instruction in member.instructions
+            ):
                 return None  # a settings.xml may name another local repository
         named = (use.folders or {}).get(cache)
         if named is not None:
@@ -479,9 +567,13 @@ class BuildCacheMount(Rule):
         version = golang_image_version(document, stage)
         if version is not None and (version == () or version >= FIRST_GO_IN_MODULE_MODE):
             return True
-        return any(instruction.cmd in ("copy", "add") and instruction.index < run.index
-                   and any(word.rstrip("/").endswith("go.mod") for word in instruction.value[:-1])
-                   for member in (stage, *base_stages(document, stage)) for instruction in member.instructions)
+        return any(
+            instruction.cmd in ("copy", "add")
+            and instruction.index < run.index
+            and any(word.rstrip("/").endswith("go.mod") for word in instruction.value[:-1])
+            for member in (stage, *base_stages(document, stage))
+            for instruction in member.instructions
+        )
 
     @staticmethod
     def removed(stage: Stage, run: Instruction, folder: str) -> bool:
@@ -489,10 +581,16 @@ class BuildCacheMount(Rule):
         read = reading(stage, run)
         candidates = {folder}
         if folder.startswith("/root/"):
-            candidates.add("$HOME" + folder[len("/root"):])
-        return any(removal.covers(candidate + "/x", read.folders[index]) for index, removal in read.removals for candidate in candidates)
+            candidates.add("$HOME" + folder[len("/root") :])
+        return any(
+            removal.covers(candidate + "/x", read.folders[index])
+            for index, removal in read.removals
+            for candidate in candidates
+        )
 
-    def later_need(self, document: Document, family: Family, tool: str, folders: set[str], shipped: frozenset[int]) -> str | None:
+    def later_need(
+        self, document: Document, family: Family, tool: str, folders: set[str], shipped: frozenset[int]
+    ) -> str | None:
         """What may need the cached folders without the mount, as a reason to check before applying; None if nothing."""
         if any(use.offline for _, _, uses in family.runs for _, use in uses):
             return "an offline run reads what was downloaded before it, which an emptied cache mount no longer holds"
@@ -504,15 +602,29 @@ class BuildCacheMount(Rule):
                 if instruction.cmd == "run" and later:
                     if instruction.is_json and names_tool(instruction.value, tool):
                         return f"the exec-form RUN on line {instruction.start_line} runs {tool} without the mount"
-                    driver = next((name for command in (instruction.shell.simple_commands() if instruction.shell else ())
-                                   if (name := drives_builds(command)) is not None), None)
+                    driver = next(
+                        (
+                            name
+                            for command in (instruction.shell.simple_commands() if instruction.shell else ())
+                            if (name := drives_builds(command)) is not None
+                        ),
+                        None,
+                    )
                     if driver is not None:
                         return f"`{driver}` on line {instruction.start_line} may run {tool} without the mount"
-                if instruction.cmd in ("copy", "add") and instruction.flag("from") is None and len(instruction.value) > 1:
+                if (
+                    instruction.cmd in ("copy", "add")
+                    and instruction.flag("from") is None
+                    and len(instruction.value) > 1
+                ):
                     destination = posixpath.join(workdir_at(stage, instruction) or "", instruction.value[-1])
                     if any(within(destination, folder) for folder in folders):
                         return f"the {instruction.keyword} on line {instruction.start_line} writes into a cached folder"
-                if instruction.cmd in ("cmd", "entrypoint") and stage.index in shipped and self.runs_tool(instruction, tool):
+                if (
+                    instruction.cmd in ("cmd", "entrypoint")
+                    and stage.index in shipped
+                    and self.runs_tool(instruction, tool)
+                ):
                     return f"the container runs {tool} ({instruction.keyword} on line {instruction.start_line}) and finds no cache"
         for stage in document.stages:
             for instruction in stage.instructions:
@@ -526,4 +638,7 @@ class BuildCacheMount(Rule):
     def runs_tool(instruction: Instruction, tool: str) -> bool:
         if instruction.is_json or instruction.shell is None:
             return names_tool(" ".join(instruction.value).split(), tool)
-        return any(PROGRAMS.get(program_and_arguments(command)[0] or "") == tool for command in instruction.shell.simple_commands())
+        return any(
+            PROGRAMS.get(program_and_arguments(command)[0] or "") == tool
+            for command in instruction.shell.simple_commands()
+        )

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from dockerfix.rewriter.document import Document, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
-from dockerfix.rewriter.stages import target_stage
-from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
-
+from dockerfix.knowledge.analysis import shell_runs
 from dockerfix.knowledge.baseimages import (
-    MEGABYTE, Identified, Reference, apt_install_text, apt_installed, apt_packages_for_commands, commands_used, data, 
-    identify, image_span, measured, native_entry, resolved_reference,
+    MEGABYTE,
+    Identified,
+    Reference,
+    apt_install_text,
+    apt_installed,
+    apt_packages_for_commands,
+    commands_used,
+    data,
+    identify,
+    image_span,
+    measured,
+    native_entry,
+    resolved_reference,
 )
 from dockerfix.knowledge.dependencies import declared, install_command
-from dockerfix.knowledge.analysis import shell_runs
+from dockerfix.rewriter.document import Document, Stage
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
+from dockerfix.rewriter.stages import target_stage
 
 # Compiling arbitrary code needs whatever headers the full image happens to ship: no package list can be inferred.
-COMPILING_COMMANDS = frozenset({"gcc", "cc", "g++", "c++", "make", "cmake", "autoconf", "automake", "configure", "./configure"})
+COMPILING_COMMANDS = frozenset(
+    {"gcc", "cc", "g++", "c++", "make", "cmake", "autoconf", "automake", "configure", "./configure"}
+)
 
 
 class SlimBaseImage(Rule):
@@ -60,28 +72,42 @@ class SlimBaseImage(Rule):
     code = "DF301"
     opt_in = True  # harmful or false positive in the blind review of sample A (docs/expert-review.md)
     name = "slim-base-image"
-    summary = "The final image is built on the full variant of its base image; the slim variant is several times smaller."
+    summary = (
+        "The final image is built on the full variant of its base image; the slim variant is several times smaller."
+    )
     valid = (
-        "FROM python:3.12-slim\nCMD [\"python\"]\n",
+        'FROM python:3.12-slim\nCMD ["python"]\n',
         "FROM python:3.12 AS build\nRUN pip wheel -w /w flask\nFROM python:3.12-slim\nCOPY --from=build /w /w\n",
         "FROM golang:1.22\nRUN go build -o /app .\n",
         "ARG TAG\nFROM python:${TAG}\n",
         "FROM debian:bookworm\nRUN echo small\n",
         "FROM python:3.12\nRUN make -C /src install\n",
         # tomcat-native compiles against the JDK's headers; javac is not in the JRE
-        "FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home=\"$JAVA_HOME\" && make && make install\n",
-        "FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD [\"java\", \"-cp\", \"/app\", \"Main\"]\n",
+        'FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home="$JAVA_HOME" && make && make install\n',
+        'FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD ["java", "-cp", "/app", "Main"]\n',
     )
     invalid = (
-        Example("FROM python:3.12\nRUN pip install --no-cache-dir flask\n", "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n", unsafe=True),
+        Example(
+            "FROM python:3.12\nRUN pip install --no-cache-dir flask\n",
+            "FROM python:3.12-slim\nRUN pip install --no-cache-dir flask\n",
+            unsafe=True,
+        ),
         Example(
             "FROM node:20-bookworm\nRUN git clone https://example.invalid/x.git /x\n",
             "FROM node:20-bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "RUN git clone https://example.invalid/x.git /x\n",
             unsafe=True,
         ),
-        Example("ARG PYTHON=3.11\nFROM python:${PYTHON}\nCMD [\"python\"]\n", "ARG PYTHON=3.11\nFROM python:${PYTHON}-slim\nCMD [\"python\"]\n", unsafe=True),
-        Example("FROM eclipse-temurin:21-jdk\nCOPY app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n", "FROM eclipse-temurin:21-jre\nCOPY app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n", unsafe=True),
+        Example(
+            'ARG PYTHON=3.11\nFROM python:${PYTHON}\nCMD ["python"]\n',
+            'ARG PYTHON=3.11\nFROM python:${PYTHON}-slim\nCMD ["python"]\n',
+            unsafe=True,
+        ),
+        Example(
+            'FROM eclipse-temurin:21-jdk\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n',
+            'FROM eclipse-temurin:21-jre\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n',
+            unsafe=True,
+        ),
         Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
@@ -119,7 +145,12 @@ class SlimBaseImage(Rule):
         if reason is None and edit is None:
             reason = "the tag is set through an ARG that cannot be changed in place"
         if reason is not None:
-            yield self.finding(f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end, savings=Savings(bytes=saving))
+            yield self.finding(
+                f"{message} (not fixed automatically: {reason})",
+                instruction.start,
+                instruction.header_end,
+                savings=Savings(bytes=saving),
+            )
             return
         edits = [edit]
         title = f"Use {new_image} ({sizes})"
@@ -128,7 +159,13 @@ class SlimBaseImage(Rule):
             edits.append(Edit.insert(instruction.span[1], apt_install_text(document, packages) + newline))
             title += f" and install {', '.join(packages)} with apt"
             message += f"; this stage needs {', '.join(packages)}"
-        yield self.finding(message, instruction.start, instruction.header_end, self.fix(title, edits, Applicability.UNSAFE), Savings(bytes=saving))
+        yield self.finding(
+            message,
+            instruction.start,
+            instruction.header_end,
+            self.fix(title, edits, Applicability.UNSAFE),
+            Savings(bytes=saving),
+        )
 
     @staticmethod
     @staticmethod
@@ -160,7 +197,10 @@ class SlimBaseImage(Rule):
                 if install.reads_files:
                     declarations = declared(context.build_context, install.ecosystem)
                     if not declarations.files or declarations.unreadable:
-                        return [], f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)"
+                        return (
+                            [],
+                            f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)",
+                        )
                     names |= declarations.packages
                 for name in sorted(names):
                     entry = native_entry(install.ecosystem, name)
@@ -177,11 +217,11 @@ class SlimBaseImage(Rule):
         span = image_span(document, stage.from_instruction)
         if span is None or reference.digest:
             return None
-        raw = document.text[span[0]:span[1]]
+        raw = document.text[span[0] : span[1]]
         new_tag = identified.slim_tag()
         if "$" not in raw:
             return Edit(span[0], span[1], f"{reference.repository}:{new_tag}")
         old_tag = reference.tag or ""
         if not old_tag or not new_tag.startswith(old_tag) or ":" not in raw.rsplit("/", 1)[-1]:
             return None
-        return Edit.insert(span[1], new_tag[len(old_tag):])
+        return Edit.insert(span[1], new_tag[len(old_tag) :])

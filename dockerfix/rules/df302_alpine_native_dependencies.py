@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
+from dockerfix.knowledge.analysis import shell_runs
+from dockerfix.knowledge.baseimages import (
+    identify,
+    image_span,
+    native_entry,
+    resolved_reference,
+    uses_package_manager,
+    variants,
+)
+from dockerfix.knowledge.dependencies import declared, install_command
 from dockerfix.rewriter.document import Document
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
-
-from dockerfix.knowledge.baseimages import identify, image_span, native_entry, resolved_reference, uses_package_manager, variants
-from dockerfix.knowledge.dependencies import declared, install_command
-from dockerfix.knowledge.analysis import shell_runs
 
 ECOSYSTEM_OF_FAMILY = {"python": "python", "node": "node", "golang": "go", "ruby": "ruby", "php": "php"}
 # Commands whose Alpine (BusyBox, apk) syntax differs from Debian's: a stage using them cannot simply switch.
@@ -57,8 +63,15 @@ class AlpineNativeDependencies(Rule):
         "FROM php:8.3-fpm-alpine\nRUN docker-php-ext-install -j$(nproc) pdo_mysql intl\n",
     )
     invalid = (
-        Example("FROM python:3.12-alpine\nRUN pip install tensorflow\n", "FROM python:3.12-slim\nRUN pip install tensorflow\n", unsafe=True),
-        Example("FROM python:3.12-alpine\nRUN apk add --no-cache gcc musl-dev postgresql-dev && pip install psycopg2\n", None),
+        Example(
+            "FROM python:3.12-alpine\nRUN pip install tensorflow\n",
+            "FROM python:3.12-slim\nRUN pip install tensorflow\n",
+            unsafe=True,
+        ),
+        Example(
+            "FROM python:3.12-alpine\nRUN apk add --no-cache gcc musl-dev postgresql-dev && pip install psycopg2\n",
+            None,
+        ),
         Example(
             "FROM node:20-alpine3.19\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
             "FROM node:20-slim\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
@@ -69,7 +82,9 @@ class AlpineNativeDependencies(Rule):
             "FROM python:3.11-alpine\nCOPY . /src\nRUN pip install /src\n",
             "FROM python:3.11-slim\nCOPY . /src\nRUN pip install /src\n",
             unsafe=True,
-            context={"setup.py": "from setuptools import setup\nsetup(name='x', install_requires=['torch>=2', 'numpy'])\n"},
+            context={
+                "setup.py": "from setuptools import setup\nsetup(name='x', install_requires=['torch>=2', 'numpy'])\n"
+            },
         ),
         Example(
             "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
@@ -77,7 +92,9 @@ class AlpineNativeDependencies(Rule):
             unsafe=True,
             context={"composer.json": '{"require": {"php": ">=8.2", "h4cc/wkhtmltopdf-amd64": "^0.12"}}\n'},
         ),
-        Example("FROM php:8.3-fpm-alpine\nRUN apk add --no-cache libnsl && docker-php-ext-install -j$(nproc) oci8\n", None),
+        Example(
+            "FROM php:8.3-fpm-alpine\nRUN apk add --no-cache libnsl && docker-php-ext-install -j$(nproc) oci8\n", None
+        ),
         Example(
             "FROM golang:1.22-alpine\nCOPY . .\nRUN go build -o /app .\n",
             "FROM golang:1.22\nCOPY . .\nRUN go build -o /app .\n",
@@ -90,7 +107,11 @@ class AlpineNativeDependencies(Rule):
         for stage in document.stages:
             reference = resolved_reference(document, stage)
             identified = identify(reference) if reference else None
-            if identified is None or identified.variant.name != "alpine" or identified.family not in ECOSYSTEM_OF_FAMILY:
+            if (
+                identified is None
+                or identified.variant.name != "alpine"
+                or identified.family not in ECOSYSTEM_OF_FAMILY
+            ):
                 continue
             ecosystem = ECOSYSTEM_OF_FAMILY[identified.family]
             names = set(declared(context.build_context, ecosystem).packages)
@@ -99,7 +120,11 @@ class AlpineNativeDependencies(Rule):
                     install = install_command(command)
                     if install is not None and install.ecosystem == ecosystem:
                         names |= install.named
-            risky = {name: native_entry(ecosystem, name)["musl"] for name in sorted(names) if (native_entry(ecosystem, name) or {}).get("musl")}
+            risky = {
+                name: native_entry(ecosystem, name)["musl"]
+                for name in sorted(names)
+                if (native_entry(ecosystem, name) or {}).get("musl")
+            }
             if not risky:
                 continue
             instruction = stage.from_instruction
@@ -107,16 +132,26 @@ class AlpineNativeDependencies(Rule):
             tag = identified.tag_for("-".join(part for part in (identified.flavour, full.slim) if part))
             # `golang:alpine` names no version: its Debian counterpart is the untagged image, not `golang:`
             replacement = f"{reference.repository}:{tag}" if tag else reference.repository
-            message = "musl (Alpine) breaks " + "; ".join(f"`{name}`: {reason}" for name, reason in risky.items()) + f". Use `{replacement}` (glibc)"
+            message = (
+                "musl (Alpine) breaks "
+                + "; ".join(f"`{name}`: {reason}" for name, reason in risky.items())
+                + f". Use `{replacement}` (glibc)"
+            )
             alpine_tool = uses_package_manager(stage, ALPINE_ONLY_COMMANDS)
             span = image_span(document, instruction)
             reason = None
             if alpine_tool is not None:
                 reason = f"line {alpine_tool.start_line} uses Alpine's own tools"
-            elif span is None or "$" in document.text[span[0]:span[1]] or reference.digest:
+            elif span is None or "$" in document.text[span[0] : span[1]] or reference.digest:
                 reason = "the image is set through an ARG or pinned by digest"
             if reason is not None:
-                yield self.finding(f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end)
+                yield self.finding(
+                    f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end
+                )
                 continue
-            fix = self.fix(f"Use {replacement} (glibc, Debian packages)", [Edit(span[0], span[1], replacement)], Applicability.UNSAFE)
+            fix = self.fix(
+                f"Use {replacement} (glibc, Debian packages)",
+                [Edit(span[0], span[1], replacement)],
+                Applicability.UNSAFE,
+            )
             yield self.finding(message, instruction.start, instruction.header_end, fix)

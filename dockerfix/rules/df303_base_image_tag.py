@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from dockerfix.knowledge.baseimages import (
+    Reference,
+    built_in_context,
+    data,
+    family_of,
+    from_registry,
+    image_span,
+    resolved_reference,
+)
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
-
-from dockerfix.knowledge.baseimages import Reference, built_in_context, data, family_of, from_registry, image_span, resolved_reference
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 # Not a real image's digest: the examples only need the format.
@@ -93,7 +101,7 @@ class BaseImageTag(Rule):
         "FROM golang:1.22 AS build\nFROM BUILD\n",
     )
     invalid = (
-        Example("FROM python\nCMD [\"python\"]\n", "FROM python:3.13.1-bookworm\nCMD [\"python\"]\n", unsafe=True),
+        Example('FROM python\nCMD ["python"]\n', 'FROM python:3.13.1-bookworm\nCMD ["python"]\n', unsafe=True),
         Example("FROM node:latest AS web\n", "FROM node:22.12.0-bookworm AS web\n", unsafe=True),
         Example("FROM example/tool\n", None),
         Example("ARG TAG=latest\nFROM ubuntu:${TAG}\n", None),
@@ -109,7 +117,9 @@ class BaseImageTag(Rule):
         Example("FROM golang:1.22 AS build\nFROM scratch\n", None, options={"pin-digests": True}),
     )
     options = (
-        Option("pin-digests", False, "also flag base images not pinned by digest, pinning those in `digests`", _boolean),
+        Option(
+            "pin-digests", False, "also flag base images not pinned by digest, pinning those in `digests`", _boolean
+        ),
         Option("digests", {}, '"image:tag" = "sha256:..." for `pin-digests`, from the registry (e.g. CI)', _digests),
     )
 
@@ -126,15 +136,22 @@ class BaseImageTag(Rule):
                 continue
             instruction = stage.from_instruction
             span = image_span(document, instruction)
-            through_arg = span is None or "$" in document.text[span[0]:span[1]]
+            through_arg = span is None or "$" in document.text[span[0] : span[1]]
             if reference.tag in (None, "latest"):
-                yield self._tag_finding(document, instruction, reference, span, through_arg, digests if pin_digests else {})
+                yield self._tag_finding(
+                    document, instruction, reference, span, through_arg, digests if pin_digests else {}
+                )
             elif pin_digests:
                 yield self._digest_finding(document, instruction, reference, span, through_arg, digests)
 
     def _tag_finding(
-        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int] | None,
-        through_arg: bool, digests: Mapping[str, str],
+        self,
+        document: Document,
+        instruction: Instruction,
+        reference: Reference,
+        span: tuple[int, int] | None,
+        through_arg: bool,
+        digests: Mapping[str, str],
     ) -> Finding:
         described = "has no tag, which means `latest`" if reference.tag is None else "uses `latest`"
         message = f"`{reference.text()}` {described}: the image changes with every release"
@@ -147,13 +164,22 @@ class BaseImageTag(Rule):
         pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
         message += f"; `{pinned}` was current in {data()['sources']['knowledge_date']}"
         if through_arg:
-            return self.finding(f"{message} (not fixed automatically: the image is set through an ARG)", instruction.start, instruction.header_end)
+            return self.finding(
+                f"{message} (not fixed automatically: the image is set through an ARG)",
+                instruction.start,
+                instruction.header_end,
+            )
         fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)
         return self.finding(message, instruction.start, instruction.header_end, fix)
 
     def _digest_finding(
-        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int] | None,
-        through_arg: bool, digests: Mapping[str, str],
+        self,
+        document: Document,
+        instruction: Instruction,
+        reference: Reference,
+        span: tuple[int, int] | None,
+        through_arg: bool,
+        digests: Mapping[str, str],
     ) -> Finding:
         image = _tagged(reference)
         message = f"`{image}` is not pinned by digest: the tag can be moved to another image"
@@ -161,12 +187,23 @@ class BaseImageTag(Rule):
             message += f'; add `"{image}" = "sha256:..."` to the `digests` table of the configuration'
             return self.finding(message, instruction.start, instruction.header_end)
         if through_arg:
-            message += " (not fixed automatically: the image is set through an ARG, and a digest would win over --build-arg)"
+            message += (
+                " (not fixed automatically: the image is set through an ARG, and a digest would win over --build-arg)"
+            )
             return self.finding(message, instruction.start, instruction.header_end)
-        return self.finding(message, instruction.start, instruction.header_end, self._digest_pin(document, instruction, reference, span, digests))
+        return self.finding(
+            message,
+            instruction.start,
+            instruction.header_end,
+            self._digest_pin(document, instruction, reference, span, digests),
+        )
 
     def _digest_pin(
-        self, document: Document, instruction: Instruction, reference: Reference, span: tuple[int, int],
+        self,
+        document: Document,
+        instruction: Instruction,
+        reference: Reference,
+        span: tuple[int, int],
         digests: Mapping[str, str],
     ) -> Fix:
         """``image:tag@digest`` in place of the image, and a `# tag:` comment line above the FROM (unless there)."""
@@ -175,7 +212,7 @@ class BaseImageTag(Rule):
         comment = f"tag: {image}"
         if not any(existing.text.strip() == comment for existing in instruction.leading_comments):
             line_start = instruction.span[0]
-            indentation = document.text[line_start:instruction.start]
+            indentation = document.text[line_start : instruction.start]
             edits.insert(0, Edit.insert(line_start, f"{indentation}# {comment}{document.source.newline}"))
         return self.fix(f"Pin {image} to {digests[image]}", edits, Applicability.UNSAFE)
 

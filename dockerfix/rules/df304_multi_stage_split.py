@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Iterator
-
-from dockerfix.rewriter.document import Document, parse_text
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
-from dockerfix.rewriter.stages import target_stage
-from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
-from dockerfix.rewriter.source import SourceError
+from collections.abc import Iterator
 
 from dockerfix.knowledge.baseimages import identify, resolved_reference
 from dockerfix.knowledge.multistage import plan, promises
-
+from dockerfix.rewriter.document import Document, parse_text
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
+from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
+from dockerfix.rewriter.source import SourceError
+from dockerfix.rewriter.stages import target_stage
 
 # What a split knowingly changes, measured with `dockerfix verify` on tests/verify_fixtures/python-split: the final
 # image starts from another image, so any path of the original may be gone (that is the point: the toolchain), the
 # package managers' records differ, and where the runtime image is of another repository (golang to scratch, maven
 # to a JRE) its ENV replaces the build image's: any variable may differ (dockerfix cannot read them without a
 # registry). Variants of one repository (python:3.11 and python:3.11-slim) declare the same ENV.
-PACKAGE_RECORDS = ("/var/lib/dpkg", "/var/lib/apt/extended_states", "/var/cache/debconf", "/var/log", "/etc/ld.so.cache")
+PACKAGE_RECORDS = (
+    "/var/lib/dpkg",
+    "/var/lib/apt/extended_states",
+    "/var/cache/debconf",
+    "/var/log",
+    "/etc/ld.so.cache",
+)
 
 
 def content_change(ecosystem: str, values: dict) -> ContentChange:
@@ -101,19 +105,19 @@ class MultiStageSplit(Rule):
     name = "multi-stage-split"
     summary = "The final stage builds and runs: compilers and sources ship in the image."
     valid = (
-        "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nCMD [\"/app\"]\n",
-        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install flask\nCMD [\"flask\", \"run\"]\n",
-        "FROM node:20\nWORKDIR /app\nRUN npm ci\nCMD [\"node\", \"index.js\"]\n",
+        'FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM scratch\nCOPY --from=build /app /app\nCMD ["/app"]\n',
+        'FROM python:3.12-slim\nWORKDIR /app\nRUN pip install flask\nCMD ["flask", "run"]\n',
+        'FROM node:20\nWORKDIR /app\nRUN npm ci\nCMD ["node", "index.js"]\n',
     )
     invalid = (
         Example(
-            "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD [\"/out/app\"]\n",
+            'FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD ["/out/app"]\n',
             "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\n\n"
             "FROM scratch\nWORKDIR /src\nCOPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/\n"
-            "COPY --from=build /out/app /out/app\nCMD [\"/out/app\"]\n",
+            'COPY --from=build /out/app /out/app\nCMD ["/out/app"]\n',
             unsafe=True,
         ),
-        Example("FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build .\nCMD [\"./server\"]\n", None),
+        Example('FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build .\nCMD ["./server"]\n', None),
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
@@ -131,12 +135,14 @@ class MultiStageSplit(Rule):
         proposal = split.render(document.source.newline)
         if not document.text.endswith(("\n", "\r")):
             proposal = proposal.rstrip("\r\n")
-        if not keeps_promises(document, document.text[:instruction.start] + proposal, split.added_env):
+        if not keeps_promises(document, document.text[: instruction.start] + proposal, split.added_env):
             return
         runtime_image = split.values["runtime_image"]
         same_image = runtime_image == split.values["build_image"]
         # an Alpine image whose runtime is the toolchain (node, a JDK without a proven JRE tag) stays the base
-        left_out = f"what the build makes outside `{split.values['artifact']}`" if same_image else "the toolchain and sources"
+        left_out = (
+            f"what the build makes outside `{split.values['artifact']}`" if same_image else "the toolchain and sources"
+        )
         message = (
             f"this stage builds with {split.ecosystem} tools and runs the result: a build stage and a runtime stage on "
             f"`{runtime_image}` leave {left_out} out of the image"
@@ -144,9 +150,22 @@ class MultiStageSplit(Rule):
         edit = Edit(instruction.start, len(document.text), proposal)
         if split.incomplete:
             message += f" (not fixed automatically: {'; '.join(split.incomplete)}). Proposed:\n{proposal}"
-            yield self.finding(message, instruction.start, instruction.header_end, self.fix("Split into build and runtime stages", [edit], Applicability.DISPLAY_ONLY))
+            yield self.finding(
+                message,
+                instruction.start,
+                instruction.header_end,
+                self.fix("Split into build and runtime stages", [edit], Applicability.DISPLAY_ONLY),
+            )
             return
         message += "; files the program reads at run time outside the copied artifact must be added by hand"
-        yield self.finding(message, instruction.start, instruction.header_end, self.fix(
-            f"Split into build and runtime stages ({split.ecosystem}; leaves {left_out} out of the image)", [edit],
-            Applicability.UNSAFE, content_change(split.ecosystem, split.values)))
+        yield self.finding(
+            message,
+            instruction.start,
+            instruction.header_end,
+            self.fix(
+                f"Split into build and runtime stages ({split.ecosystem}; leaves {left_out} out of the image)",
+                [edit],
+                Applicability.UNSAFE,
+                content_change(split.ecosystem, split.values),
+            ),
+        )

@@ -15,7 +15,15 @@ from .engine import BuildFailed, DockerClient, EngineError
 from .measure import NothingToVerify, Report, verify
 from .render import markdown
 
-__all__ = ["BuildFailed", "ContextCopyError", "EngineError", "MeasuredTable", "NothingToVerify", "Report", "measured_table"]
+__all__ = [
+    "BuildFailed",
+    "ContextCopyError",
+    "EngineError",
+    "MeasuredTable",
+    "NothingToVerify",
+    "Report",
+    "measured_table",
+]
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import json
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from dockerfix.rewriter.config import ConfigError, discover
 from dockerfix.rewriter.source import SourceError
@@ -41,7 +41,9 @@ def _stop(number: int, frame) -> None:
 def _size(text: str) -> int:
     match = _SIZE.fullmatch(text.strip())
     if match is None:
-        raise argparse.ArgumentTypeError(f"{text!r}: a size such as 500MB or 2GB (decimal units, as BuildKit prints them)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a size such as 500MB or 2GB (decimal units, as BuildKit prints them)"
+        )
     return int(match.group(1)) * DECIMAL_UNITS[match.group(2) or "B"]
 
 
@@ -53,9 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("dockerfile", type=Path)
     parser.add_argument("--context", type=Path, help="build-context folder (default: the Dockerfile's folder)")
-    parser.add_argument("--touch", metavar="PATH", help="context file to edit for the cache measurement (default: a source file that is not a dependency manifest)")
     parser.add_argument(
-        "--max-context-size", type=_size, default=DEFAULT_MAX_BYTES, metavar="SIZE",
+        "--touch",
+        metavar="PATH",
+        help="context file to edit for the cache measurement (default: a source file that is not a dependency manifest)",
+    )
+    parser.add_argument(
+        "--max-context-size",
+        type=_size,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
         help=f"largest build context to copy (each build runs from a copy; default {DEFAULT_MAX_BYTES // 10**9}GB)",
     )
     parser.add_argument("--unsafe-fixes", action="store_true", default=None, help="also apply fixes marked unsafe")
@@ -70,20 +79,31 @@ def main(argv: Sequence[str]) -> int:
     try:
         settings = discover(arguments.dockerfile).override(unsafe_fixes=arguments.unsafe_fixes)
         report = verify(
-            arguments.dockerfile, settings, DockerClient.from_environment(), arguments.context, arguments.touch,
+            arguments.dockerfile,
+            settings,
+            DockerClient.from_environment(),
+            arguments.context,
+            arguments.touch,
             arguments.max_context_size,
         )
     except NothingToVerify as nothing:
         sys.stderr.write(f"{nothing}\n")
         if as_json:  # a script reading stdout gets a document whatever happened
-            _print_json({**_outcome(arguments.dockerfile), "equivalent": True, "applied_fixes": [], "message": str(nothing)})
+            _print_json(
+                {**_outcome(arguments.dockerfile), "equivalent": True, "applied_fixes": [], "message": str(nothing)}
+            )
         return EXIT_EQUIVALENT
     except ContextTooLarge as error:
         return _error(arguments.dockerfile, f"{error} (--max-context-size raises the bound)", as_json, EXIT_ERROR)
     except (SourceError, ConfigError, EngineError, ContextCopyError, ValueError) as error:
         return _error(arguments.dockerfile, str(error), as_json, EXIT_ERROR)
     except Stopped as stopped:
-        return _error(arguments.dockerfile, f"{stopped}; the copies of the build context and the images were removed", as_json, 128 + stopped.number)
+        return _error(
+            arguments.dockerfile,
+            f"{stopped}; the copies of the build context and the images were removed",
+            as_json,
+            128 + stopped.number,
+        )
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -4,8 +4,8 @@ noise and accepting exactly the changes the applied fixes declared."""
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Collection, Iterable, Mapping
 
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.pipeline import AppliedFix
@@ -91,7 +91,10 @@ def _same(before: Entry, after: Entry, content_is_noise: bool) -> bool:
 
 
 def compare_files(
-    before: dict[str, Entry], after: dict[str, Entry], applied: Iterable[AppliedFix], unreproducible: Collection[str] = (),
+    before: dict[str, Entry],
+    after: dict[str, Entry],
+    applied: Iterable[AppliedFix],
+    unreproducible: Collection[str] = (),
     base_swap: Mapping[str, str] | None = None,
 ) -> list[Difference]:
     """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on) are left
@@ -116,8 +119,11 @@ def compare_files(
 def _emptied_folders_declared(differences: list[Difference]) -> list[Difference]:
     """A removed folder all of whose content was removed by declared fixes goes with that content (a cache mount
     over ``/root/.cache/pip`` leaves no ``/root/.cache`` either), under the declaration of its content."""
-    declared_removals = {difference.path: difference.declared_by for difference in differences
-                         if difference.change == "removed" and difference.declared_by}
+    declared_removals = {
+        difference.path: difference.declared_by
+        for difference in differences
+        if difference.change == "removed" and difference.declared_by
+    }
     result = []
     for difference in differences:
         if difference.change == "removed" and difference.declared_by is None and difference.before.kind == "dir":
@@ -146,7 +152,16 @@ def compare_config(before: dict, after: dict, applied: Iterable[AppliedFix] = ()
         old, new = _environment(before[name]), _environment(after.get(name))
         for variable in sorted(old.keys() | new.keys()):
             if old.get(variable) != new.get(variable):
-                declared = next((fix.code for fix in applied if any(
-                    fnmatch.fnmatchcase(variable, pattern) for pattern in (fix.changes or ContentChange()).environment)), None)
+                declared = next(
+                    (
+                        fix.code
+                        for fix in applied
+                        if any(
+                            fnmatch.fnmatchcase(variable, pattern)
+                            for pattern in (fix.changes or ContentChange()).environment
+                        )
+                    ),
+                    None,
+                )
                 differences.append(ConfigDifference(f"Env {variable}", old.get(variable), new.get(variable), declared))
     return differences

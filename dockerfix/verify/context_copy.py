@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Callable, Mapping
 
 from dockerfix.rewriter.context import MAX_ENTRIES, BuildContext
 from dockerfix.rewriter.files import FileError, kind_of, read_regular
@@ -87,8 +87,12 @@ def unsent_under(folder: Path, files: Mapping[str, str | None]) -> Unsent:
 
 
 def copied_context(
-    source: Path, folder: Path, files: Mapping[str, str | None], max_bytes: int = DEFAULT_MAX_BYTES,
-    share_files: bool = False, unsent: Unsent | None = None,
+    source: Path,
+    folder: Path,
+    files: Mapping[str, str | None],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    share_files: bool = False,
+    unsent: Unsent | None = None,
 ) -> Path:
     """A copy of the build context ``source`` at ``folder`` (which must not exist), without what ``unsent`` says no
     build is sent, with ``files`` (relative path: text, or None to remove it) put in place of what the copy holds.
@@ -118,7 +122,11 @@ def _open_folder(name: str | Path, parent: int | None, relative: str) -> int:
 
 
 def _copy_folder(
-    descriptor: int, destination: Path, budget: _Budget, share_files: bool, unsent: Unsent,
+    descriptor: int,
+    destination: Path,
+    budget: _Budget,
+    share_files: bool,
+    unsent: Unsent,
 ) -> list[tuple[Path, os.stat_result]]:
     """Copy the folder open as ``descriptor`` into ``destination``, depth first without recursion (the depth is the
     user's; only the folders on the current path are open); return the folders made, parents first, whose mode and
@@ -234,7 +242,9 @@ def put_file(folder: Path, relative: str, data: bytes | None, mode: int = 0o644)
         os.replace(temporary, target)
     except OSError as error:
         os.unlink(temporary)
-        raise ContextCopyError(f"{relative}: cannot write into the copy of the build context: {error.strerror}") from None
+        raise ContextCopyError(
+            f"{relative}: cannot write into the copy of the build context: {error.strerror}"
+        ) from None
 
 
 def append_to_file(folder: Path, relative: str, addition: bytes) -> None:

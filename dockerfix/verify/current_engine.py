@@ -61,7 +61,11 @@ def prepared_root() -> Path | None:
 
 def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
     """The Debian mirror this machine's apt sources use (one-line ``deb`` entries or deb822 ``.sources``)."""
-    files = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*.list")), *sorted((sources / "sources.list.d").glob("*.sources"))]
+    files = [
+        sources / "sources.list",
+        *sorted((sources / "sources.list.d").glob("*.list")),
+        *sorted((sources / "sources.list.d").glob("*.sources")),
+    ]
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
@@ -167,7 +171,9 @@ def _install_engine(partial: Path) -> None:
         ):
             done = subprocess.run(["chroot", str(partial), *command], capture_output=True, text=True, env=environment)
             if done.returncode != 0:
-                raise EngineSetupError(f"`{' '.join(command)}` in the engine root failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
+                raise EngineSetupError(
+                    f"`{' '.join(command)}` in the engine root failed: {done.stdout[-1500:]}{done.stderr[-1500:]}"
+                )
     finally:
         release_root(partial)
 

@@ -113,7 +113,7 @@ class DockerClient:
     timeout: float | None = None  # seconds per command; None waits as long as the engine takes
 
     @classmethod
-    def from_environment(cls) -> "DockerClient":
+    def from_environment(cls) -> DockerClient:
         return cls(default_client())
 
     def _environment(self) -> dict[str, str]:
@@ -122,10 +122,16 @@ class DockerClient:
             environment["DOCKER_HOST"] = self.host
         return environment
 
-    def run(self, *arguments: str, stdin=None, stdout=subprocess.PIPE, check: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        self, *arguments: str, stdin=None, stdout=subprocess.PIPE, check: bool = True
+    ) -> subprocess.CompletedProcess:
         try:
             done = subprocess.run(
-                [self.program, *arguments], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=self._environment(),
+                [self.program, *arguments],
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
+                env=self._environment(),
                 timeout=self.timeout,
             )
         except OSError as error:
@@ -142,7 +148,9 @@ class DockerClient:
         done = self.run("version", "--format", "{{.Server.Version}}", check=False)
         if done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise EngineError(f"no Docker engine reachable through {self.program}: {message[-1] if message else 'no answer'}")
+            raise EngineError(
+                f"no Docker engine reachable through {self.program}: {message[-1] if message else 'no answer'}"
+            )
         return done.stdout.decode().strip()
 
     def build(self, dockerfile: Path, context: Path, tag: str, label: str, use_cache: bool = True) -> BuildOutcome:
@@ -152,8 +160,17 @@ class DockerClient:
         cache = () if use_cache else ("--no-cache",)
         started = time.monotonic()
         done = self.run(
-            "build", "--progress=plain", *cache, "--file", str(dockerfile), "--tag", tag, "--iidfile", str(iidfile),
-            str(context), check=False,
+            "build",
+            "--progress=plain",
+            *cache,
+            "--file",
+            str(dockerfile),
+            "--tag",
+            tag,
+            "--iidfile",
+            str(iidfile),
+            str(context),
+            check=False,
         )
         seconds = time.monotonic() - started
         log = done.stderr.decode("utf-8", "replace")

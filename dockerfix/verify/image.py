@@ -30,7 +30,13 @@ class Entry:
     digest: str  # sha256 of a file's content, a symlink's target, a device's numbers
 
     def as_json(self) -> dict:
-        return {"type": self.kind, "mode": f"{self.mode:04o}", "owner": f"{self.uid}:{self.gid}", "size": self.size, "sha256": self.digest}
+        return {
+            "type": self.kind,
+            "mode": f"{self.mode:04o}",
+            "owner": f"{self.uid}:{self.gid}",
+            "size": self.size,
+            "sha256": self.digest,
+        }
 
 
 @dataclass(frozen=True)
@@ -112,12 +118,14 @@ def read_layer(data, diff_id: str, created_by: str) -> Layer:
                 opaque.append(folder)
                 continue
             if name.startswith(WHITEOUT):
-                whiteouts.append(posixpath.join(folder, name[len(WHITEOUT):]))
+                whiteouts.append(posixpath.join(folder, name[len(WHITEOUT) :]))
                 continue
             if member.islnk():
                 target = entries.get(_normal(member.linkname))
                 if target is not None:
-                    entries[path] = Entry(target.kind, member.mode & 0o7777, member.uid, member.gid, target.size, target.digest)
+                    entries[path] = Entry(
+                        target.kind, member.mode & 0o7777, member.uid, member.gid, target.size, target.digest
+                    )
                 continue
             if member.isfile():
                 hasher = hashlib.sha256()
@@ -154,7 +162,9 @@ class LayerCache:
             manifest = json.load(saved.extractfile("manifest.json"))[0]
             config = json.load(saved.extractfile(manifest["Config"]))
             diff_ids = config["rootfs"]["diff_ids"]
-            creators = [entry.get("created_by", "") for entry in config.get("history", []) if not entry.get("empty_layer")]
+            creators = [
+                entry.get("created_by", "") for entry in config.get("history", []) if not entry.get("empty_layer")
+            ]
             creators += [""] * (len(diff_ids) - len(creators))
             layers = []
             for name, diff_id, created_by in zip(manifest["Layers"], diff_ids, creators):

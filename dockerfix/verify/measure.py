@@ -9,16 +9,16 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
+from dockerfix.knowledge.ecosystems import recognise
+from dockerfix.knowledge.runedit import shell_runs
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, parse
 from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
-from dockerfix.knowledge.ecosystems import recognise
-from dockerfix.knowledge.runedit import shell_runs
 
 from .compare import ConfigDifference, Difference, compare_config, compare_files
 from .context_copy import DEFAULT_MAX_BYTES, append_to_file, copied_context, unsent_under
@@ -130,7 +130,9 @@ class Report:
             "dockerfile": self.dockerfile,
             "engine": self.engine,
             "equivalent": self.equivalent,
-            "applied_fixes": [{"code": fix.code, "title": fix.title, "applicability": fix.applicability} for fix in self.applied],
+            "applied_fixes": [
+                {"code": fix.code, "title": fix.title, "applicability": fix.applicability} for fix in self.applied
+            ],
             "touched": self.touched,
             "original": self.original.as_json(),
             "fixed": self.fixed.as_json(),
@@ -178,7 +180,8 @@ def default_touch(files: tuple[str, ...], manifests: set[str], dockerfile_name: 
     """A source file to edit: not hidden, not a manifest, not the Dockerfile; source code first. ``files`` are the
     ones the image receives: an edit to a file no COPY sends costs no rebuild and measures nothing."""
     candidates = [
-        path for path in files
+        path
+        for path in files
         if PurePosixPath(path).name not in manifests | {dockerfile_name, ".dockerignore"}
         and not any(part.startswith(".") for part in PurePosixPath(path).parts)
     ]
@@ -226,7 +229,9 @@ class Session:
         self.tags: list[str] = []
         self.layers = LayerCache()
 
-    def build_only(self, dockerfile: Path, context: Path, name: str, label: str, use_cache: bool = True) -> tuple[str, BuildOutcome]:
+    def build_only(
+        self, dockerfile: Path, context: Path, name: str, label: str, use_cache: bool = True
+    ) -> tuple[str, BuildOutcome]:
         """Build and tag (removed by ``close``) without reading the image: the build alone, to time it."""
         tag = f"dockerfix-verify-{self.token}:{name}"
         self.tags.append(tag)
@@ -240,7 +245,9 @@ class Session:
         finally:
             archive.unlink()
 
-    def build(self, dockerfile: Path, context: Path, name: str, label: str, use_cache: bool = True) -> tuple[Image, BuildOutcome]:
+    def build(
+        self, dockerfile: Path, context: Path, name: str, label: str, use_cache: bool = True
+    ) -> tuple[Image, BuildOutcome]:
         tag, outcome = self.build_only(dockerfile, context, name, label, use_cache)
         return self.image(tag), outcome
 
@@ -256,7 +263,9 @@ def _rows(image: Image) -> tuple[LayerRow, ...]:
 Counter = Callable[[], int]
 
 
-def _counted(downloaded: Counter | None, build: Callable[[], tuple[Image, BuildOutcome]]) -> tuple[Image, BuildOutcome, int | None]:
+def _counted(
+    downloaded: Counter | None, build: Callable[[], tuple[Image, BuildOutcome]]
+) -> tuple[Image, BuildOutcome, int | None]:
     """``build()`` and the bytes ``downloaded`` grew by meanwhile (None without a counter)."""
     if downloaded is None:
         return *build(), None
@@ -267,8 +276,14 @@ def _counted(downloaded: Counter | None, build: Callable[[], tuple[Image, BuildO
 
 def base_swaps(original: Document, fixed: Document) -> list[tuple[str, str]]:
     """The base images the fixes replaced, as (before, after), FROM by FROM."""
-    froms = [[instruction.value[0] for instruction in document.instructions if instruction.cmd == "from" and instruction.value]
-             for document in (original, fixed)]
+    froms = [
+        [
+            instruction.value[0]
+            for instruction in document.instructions
+            if instruction.cmd == "from" and instruction.value
+        ]
+        for document in (original, fixed)
+    ]
     return [(old, new) for old, new in zip(*froms) if old != new]
 
 
@@ -291,7 +306,12 @@ def unreproducible_paths(session: Session, dockerfile: Path, context: Path, firs
 
 
 def _measure(
-    session: Session, text: bytes, context: Path, touched: str | None, label: str, downloaded: Counter | None = None,
+    session: Session,
+    text: bytes,
+    context: Path,
+    touched: str | None,
+    label: str,
+    downloaded: Counter | None = None,
 ) -> tuple[Image, Measurement, Path]:
     dockerfile = session.folder / f"{label}.Dockerfile"
     dockerfile.write_bytes(text)
@@ -302,12 +322,18 @@ def _measure(
         # its own per variant, so one variant's edited build never serves the other from the cache.
         append_to_file(context, touched, f"\n# edited by dockerfix verify ({label})\n".encode())
         edited, edited_outcome, edit_received = _counted(
-            downloaded, lambda: session.build(dockerfile, context, f"{label}-edited", label))
+            downloaded, lambda: session.build(dockerfile, context, f"{label}-edited", label)
+        )
         known = {layer.diff_id for layer in image.layers}
         changed = [layer for layer in edited.layers if layer.diff_id not in known]
         rebuild = Rebuild(
-            edited_outcome.steps_run, len(changed), sum(layer.content_bytes for layer in changed),
-            sum(layer.gzip_bytes for layer in changed), edited_outcome.seconds, edited_outcome.context_bytes, edit_received,
+            edited_outcome.steps_run,
+            len(changed),
+            sum(layer.content_bytes for layer in changed),
+            sum(layer.gzip_bytes for layer in changed),
+            edited_outcome.seconds,
+            edited_outcome.context_bytes,
+            edit_received,
         )
     return image, Measurement(_rows(image), rebuild, outcome.context_bytes, outcome.seconds, received), dockerfile
 
@@ -345,7 +371,9 @@ def verify(
     original_document = parse(source)
     fixed_document = parse(source.with_text(result.new_text))
     if original_document.directive("syntax") is not None:
-        notes.append("built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the engine's own frontend was used")
+        notes.append(
+            "built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the engine's own frontend was used"
+        )
     if touch is None:
         touch = touch_for(original_document, build_context, context_dir, dockerfile.name)
         if touch is None:
@@ -360,22 +388,32 @@ def verify(
         fixed_files = {other.relative: other.content for other in result.other_files}
         # the builds below read the root ignore file only (the Dockerfile built is outside the context)
         unsent = unsent_under(context_dir, fixed_files)
-        contexts = {"original": copied_context(context_dir, session.folder / "context", {}, max_context_bytes, unsent=unsent)}
+        contexts = {
+            "original": copied_context(context_dir, session.folder / "context", {}, max_context_bytes, unsent=unsent)
+        }
         # the fixed build gets a copy too, even without other files: BuildKit sends a folder it has seen before
         # incrementally, so a second build from the same folder would show a context transfer of a few bytes. Its
         # files are links to the first copy's, as every write into a copy replaces the file it writes.
         contexts["fixed"] = copied_context(
-            contexts["original"], session.folder / "fixed-context", fixed_files, max_context_bytes, share_files=True,
+            contexts["original"],
+            session.folder / "fixed-context",
+            fixed_files,
+            max_context_bytes,
+            share_files=True,
         )
         # copied before the edits below, so the second build of the original sees what the first one saw
-        unedited = copied_context(contexts["original"], session.folder / "again-context", {}, max_context_bytes, share_files=True)
+        unedited = copied_context(
+            contexts["original"], session.folder / "again-context", {}, max_context_bytes, share_files=True
+        )
         measured = {}
         for label, document in (("original", original_document), ("fixed", fixed_document)):
             text = source.encode(without_syntax_directive(document))
             try:
                 measured[label] = _measure(session, text, contexts[label], touch, label, downloaded)
             except BuildFailed as failure:
-                if not any(instruction.heredocs for instruction in document.instructions) or not rejects_heredocs(engine):
+                if not any(instruction.heredocs for instruction in document.instructions) or not rejects_heredocs(
+                    engine
+                ):
                     raise
                 hint = f"(the Dockerfile uses heredocs, which the built-in frontend of Docker {engine} rejects)"
                 raise BuildFailed(failure.label, failure.step, f"{failure.log_tail}\n{hint}") from None
@@ -393,7 +431,9 @@ def verify(
         touched=touch,
         original=original,
         fixed=fixed,
-        differences=tuple(compare_files(before.root_filesystem(), after.root_filesystem(), result.applied, unreproducible, swapped)),
+        differences=tuple(
+            compare_files(before.root_filesystem(), after.root_filesystem(), result.applied, unreproducible, swapped)
+        ),
         config_differences=tuple(compare_config(before.config_fields(), after.config_fields(), result.applied)),
         engine=engine,
         notes=tuple(notes),

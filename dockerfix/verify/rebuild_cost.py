@@ -9,9 +9,9 @@ build nor the image shows. Bytes downloaded come from a counter the caller passe
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .context_copy import DEFAULT_MAX_BYTES, copied_context, put_file, unsent_under
 from .engine import DockerClient
@@ -40,7 +40,9 @@ def dependency_rebuild(
     stays, as it would on a developer's machine."""
     session = Session(client)
     try:
-        work = copied_context(context, session.folder / "context", {}, max_context_bytes, unsent=unsent_under(context, {}))
+        work = copied_context(
+            context, session.folder / "context", {}, max_context_bytes, unsent=unsent_under(context, {})
+        )
         session.build_only(dockerfile, work, "first", dockerfile.name)
         put_file(work, manifest, changed_manifest.encode("utf-8"))
         counted = downloaded()

@@ -44,7 +44,9 @@ def rows(report: Report) -> list[tuple[str, str, str]]:
 
 
 def verdict(report: Report) -> str:
-    declared = [difference for difference in (*report.differences, *report.config_differences) if difference.declared_by]
+    declared = [
+        difference for difference in (*report.differences, *report.config_differences) if difference.declared_by
+    ]
     if not report.equivalent:
         return (
             f"NOT equivalent: {len(report.undeclared)} undeclared file difference(s), "
@@ -66,7 +68,8 @@ def declared_summary(report: Report) -> list[str]:
     lines = [f"declared by {code}: {count} path(s) {change}" for (code, change), count in sorted(counts.items())]
     lines += [
         f"declared by {difference.declared_by}: config {difference.field}: {difference.before!r} -> {difference.after!r}"
-        for difference in report.config_differences if difference.declared_by
+        for difference in report.config_differences
+        if difference.declared_by
     ]
     return lines
 
@@ -75,7 +78,10 @@ def markdown(report: Report) -> str:
     """The measured table for a pull request body."""
     lines = ["| | original | fixed |", "|---|---:|---:|"]
     lines += [f"| {name} | {before} | {after} |" for name, before, after in rows(report)]
-    lines += ["", f"Measured by building both with BuildKit on Docker {report.engine} (`dockerfix verify`): {verdict(report)}."]
+    lines += [
+        "",
+        f"Measured by building both with BuildKit on Docker {report.engine} (`dockerfix verify`): {verdict(report)}.",
+    ]
     lines += [f"Note: {note}" for note in report.notes]
     declared = declared_summary(report)
     if declared:

@@ -94,7 +94,8 @@ def base_tarball(cache: Path | None = None) -> Path:
         root = Path(folder) / "root"
         done = subprocess.run(
             ["debootstrap", "--variant=minbase", "bookworm", str(root), mirror],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             raise SandboxUnavailable(f"debootstrap failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -128,7 +129,7 @@ class PrivateDaemon:
     made_bridge: str | None  # a bridge made for it, deleted when it stops
 
     @classmethod
-    def start(cls, engine: str = "auto") -> "PrivateDaemon":
+    def start(cls, engine: str = "auto") -> PrivateDaemon:
         """``engine``: ``current`` (Debian trixie's, from ``current_engine``'s prepared root), ``packaged`` (the
         host's docker.io 20.10) or ``auto`` (the current one when it is prepared, else the packaged one)."""
         if engine not in ENGINES:
@@ -150,8 +151,15 @@ class PrivateDaemon:
         folder = Path(tempfile.mkdtemp(prefix="dfx-", dir=system_root / "tmp"))
         seen_as = Path("/") / folder.relative_to(system_root)  # the folder as the daemon sees it
         command = [
-            DAEMON, "--data-root", str(seen_as / "data"), "--exec-root", str(seen_as / "exec"),
-            "--pidfile", str(seen_as / "dockerd.pid"), "--host", f"unix://{seen_as / 'docker.sock'}",
+            DAEMON,
+            "--data-root",
+            str(seen_as / "data"),
+            "--exec-root",
+            str(seen_as / "exec"),
+            "--pidfile",
+            str(seen_as / "dockerd.pid"),
+            "--host",
+            f"unix://{seen_as / 'docker.sock'}",
         ]
         if root is None:
             made_bridge = None if Path("/sys/class/net/docker0").exists() else "docker0"

@@ -1,5 +1,6 @@
 """Stock levels, one function per warehouse: enough code for a bytecode cache worth keeping out."""
 
+
 def warehouse_0(stock: dict[str, int]) -> dict[str, int]:
     """Warehouse 0: items below the reorder point of 3."""
     return {item: count for item, count in stock.items() if count < 3}
@@ -601,6 +602,6 @@ def warehouse_119(stock: dict[str, int]) -> dict[str, int]:
 
 
 def report() -> str:
-    stock = {'bolts': 4, 'nuts': 12, 'washers': 2}
+    stock = {"bolts": 4, "nuts": 12, "washers": 2}
     low = [warehouse_0(stock) for _ in range(1)]
-    return f'low stock: {low}'
+    return f"low stock: {low}"
