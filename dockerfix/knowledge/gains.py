@@ -24,37 +24,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Union
+from typing import Any
+
+from dockerfix.rewriter.fixes import ByteGain, Gain, Unknown
 
 KIBIBYTE = 1024  # Debian policy 5.6.20: Installed-Size is in kibibytes
 _RELATION_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
-
-
-@dataclass(frozen=True)
-class ByteGain:
-    """Bytes a change removes from the shipped image. ``at_least``: a lower bound (the data covers only part of
-    what the change concerns)."""
-
-    bytes: int
-    basis: str
-    at_least: bool = False
-
-    def describe(self) -> str:
-        amount = f"{self.bytes / 1_000_000:,.1f} MB"
-        return f"{'at least ' if self.at_least else ''}{amount} ({self.basis})"
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """The data does not reach: why."""
-
-    reason: str
-
-    def describe(self) -> str:
-        return f"unknown ({self.reason})"
-
-
-Gain = Union[ByteGain, Unknown]
 
 
 @lru_cache(maxsize=1)

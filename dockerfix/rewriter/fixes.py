@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 class Applicability(enum.IntEnum):
@@ -97,22 +98,72 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class ByteGain:
+    """Bytes a change removes from the shipped image, and the data the number rests on (which data, which release,
+    measured when). ``at_least``: a lower bound (the data covers only part of what the change concerns)."""
+
+    bytes: int
+    basis: str
+    at_least: bool = False
+
+    def describe(self) -> str:
+        amount = f"{self.bytes / 1_000_000:,.1f} MB"
+        return f"{'at least ' if self.at_least else ''}{amount} ({self.basis})"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The data does not reach: why. Never zero, never a guess."""
+
+    reason: str
+
+    def describe(self) -> str:
+        return f"unknown ({self.reason})"
+
+
+Gain = ByteGain | Unknown
+
+
+@dataclass(frozen=True)
 class Savings:
-    """What applying the fix is estimated to save; ``None`` where the rule cannot tell. ``rebuilt_steps_before``
-    and ``rebuilt_steps_after`` are the build steps a source edit re-runs without and with the fix; their difference
-    is ``rebuilt_steps_after_source_edit``."""
+    """The claim a finding makes, as numbers: what applying its fix saves; ``None`` where it claims nothing of
+    that kind. ``bytes`` leave the shipped image, on the data ``bytes_basis`` names (a lower bound when
+    ``bytes_at_least``); ``bytes_unknown`` says why a byte claim cannot be stated. ``rebuilt_steps_before`` and
+    ``rebuilt_steps_after`` are the build steps a source edit re-runs without and with the fix; their difference is
+    ``rebuilt_steps_after_source_edit``. ``cache_correctness`` says what a stale build cache breaks that the fix
+    prevents."""
 
     layers: int | None = None
     bytes: int | None = None
     rebuilt_steps_after_source_edit: int | None = None
     rebuilt_steps_before: int | None = None
     rebuilt_steps_after: int | None = None
+    bytes_basis: str | None = None
+    bytes_at_least: bool = False
+    bytes_unknown: str | None = None
+    cache_correctness: str | None = None
 
     @classmethod
     def rebuilt_steps(cls, before: int, after: int) -> Savings:
         return cls(
             rebuilt_steps_after_source_edit=before - after, rebuilt_steps_before=before, rebuilt_steps_after=after
         )
+
+    @classmethod
+    def of(cls, gain: Gain, **others: Any) -> Savings:
+        """A byte claim from a ``ByteGain`` or an ``Unknown``, with the other kinds of saving given by name."""
+        if isinstance(gain, Unknown):
+            return cls(bytes_unknown=gain.reason, **others)
+        return cls(bytes=gain.bytes, bytes_basis=gain.basis, bytes_at_least=gain.at_least, **others)
+
+    @property
+    def byte_gain(self) -> Gain | None:
+        """The byte claim as a ``ByteGain`` or an ``Unknown``; None when the finding makes none."""
+        if self.bytes is not None:
+            return ByteGain(self.bytes, self.bytes_basis or "measured in the build context", self.bytes_at_least)
+        if self.bytes_unknown is not None:
+            return Unknown(self.bytes_unknown)
+        return None
 
 
 @dataclass(frozen=True)
