@@ -32,7 +32,9 @@ def remote_file(row: dict[str, str], layer_sizes: list[int], dates: list[str]) -
     """A repo-info `remote/<tag>.md` in the layout repo-info writes, describing ``row``: the index, the amd64 entry
     and an attestation entry (whose sizes must not count)."""
     name = f"{row['image']}:{row['tag']}"
-    amd64_layers = "".join(layer(str(index), date, size) for index, (size, date) in enumerate(zip(layer_sizes, dates)))
+    amd64_layers = "".join(
+        layer(str(index), date, size) for index, (size, date) in enumerate(zip(layer_sizes, dates, strict=True))
+    )
     return (
         f"## `{name}`\n\n```console\n$ docker pull {row['image']}@{row['index_digest']}\n```\n\n"
         f"-\tPlatforms: 2\n\t-\tlinux; amd64\n\t-\tunknown; unknown\n\n"

@@ -55,7 +55,8 @@ def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (P
 def growth(make_text: Callable[[int], str], size: int) -> float:
     """How much the pipeline's work grows from ``size`` to twice that size."""
     small, large = (
-        lines_executed(lambda: pipeline.run_source(Source(make_text(count)), Settings())) for count in (size, 2 * size)
+        lines_executed(lambda count=count: pipeline.run_source(Source(make_text(count)), Settings()))
+        for count in (size, 2 * size)
     )
     return large / small
 

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+
 from . import body
 from .git import Identity
 from .github import DEFAULT_API_URL, AppAuth, GitHub, TokenAuth, redact
@@ -98,7 +100,7 @@ def _auth() -> TokenAuth | AppAuth:
     return TokenAuth(token)
 
 
-def main(argv: Sequence[str], transport=None) -> int:
+def main(argv: Sequence[str], transport: httpx.BaseTransport | None = None) -> int:
     """``transport`` lets tests put an in-process forge behind the real GitHub adapter."""
     parser = _parser()
     arguments = parser.parse_args(list(argv))

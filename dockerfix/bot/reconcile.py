@@ -186,7 +186,10 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
     verify = options.verify
-    files, errors, originals, others = [], [], [], []
+    files: list[body.ChangedFile] = []
+    errors: list[str] = []
+    originals: list[verification.Original] = []
+    others: list[str] = []
     for path in _dockerfiles(root, bot.paths):
         settings = discover(path, root=root).override(options.select, options.ignore, unsafe)
         original = path.read_bytes() if verify else b""

@@ -509,7 +509,9 @@ class BuildContext:
         return cls._parsed(ignore_text or "", ".dockerignore", listed=[_git_unquote(path) for path in paths])
 
     @classmethod
-    def _parsed(cls, text: str, name: str, listed: list[str] | None = None, root: Path | None = None) -> BuildContext:
+    def _parsed(
+        cls, text: str, name: str, listed: Iterable[str] | None = None, root: Path | None = None
+    ) -> BuildContext:
         try:
             return cls(DockerIgnore.parse(text), listed=listed, root=root)
         except PatternError as error:
@@ -611,7 +613,9 @@ class BuildContext:
         composes = [self.root / path for path in project_files if _COMPOSE_FILE.fullmatch(path.rpartition("/")[2])]
         if len(dockerfiles) + len(composes) > MAX_BUILD_FILES:
             return Builders(unknown=f"more than {MAX_BUILD_FILES:,} Dockerfiles and Compose files in the context")
-        candidates = {os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles}
+        candidates: dict[str, tuple[str, bytes | Path]] = {
+            os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles
+        }
         try:
             for compose in [*composes, *_compose_files_above(Path(os.path.abspath(self.root)))]:
                 for where, found in _compose_builds(compose, self.root):

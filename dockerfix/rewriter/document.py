@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Union
 
 from . import shell
 from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
@@ -234,7 +233,7 @@ class Instruction(Analysed):
         return shell.parse_shell(self.arguments)
 
 
-Element = Union[Directive, Comment, BlankLine, Instruction]
+Element = Directive | Comment | BlankLine | Instruction
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,7 +369,7 @@ class _Parser:
             return None
         match = _DIRECTIVE.match(candidate)
         name = match.group(1).lower() if match else None
-        if name not in KNOWN_DIRECTIVES:
+        if not match or name not in KNOWN_DIRECTIVES:
             self.directives_done = True
             return None
         if any(directive.name == name for directive in self.directives):
@@ -494,7 +493,9 @@ class _Parser:
                 start_line=first_line.number,
                 end_line=used[-1].number,
                 stage_index=self.stages_started - 1 if self.stages_started else None,
-                leading_comments=tuple(self.elements[leading:]),
+                leading_comments=tuple(
+                    element for element in self.elements[leading:] if isinstance(element, Comment)
+                ),  # all of them, by how `leading` is found
             )
         )
         self.elements.append(self.instructions[-1])
