@@ -103,7 +103,11 @@ def test_corpus_rejections_are_exactly_buildkits():
 
 
 def test_elements_and_spans():
-    text = '\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\nRUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\nhello\nEOF\nCMD ["python"]'
+    text = (
+        "\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\n"
+        "RUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\n"
+        'hello\nEOF\nCMD ["python"]'
+    )
     source = Source.decode(text.encode("utf-8"))
     document = parse(source)
     assert source.bom and source.encode() == text.encode("utf-8")

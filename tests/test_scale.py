@@ -82,7 +82,8 @@ def runs_in_stages(count: int) -> str:
 
 
 def test_work_grows_linearly_with_the_runs_of_a_stage():
-    # before: cachemounts.run_user walked the stage from its start for each RUN (500 -> 1,000 RUNs in two stages: 2.3x the work)
+    # before: cachemounts.run_user walked the stage from its start for each RUN (500 -> 1,000 RUNs in two stages: 2.3x
+    # the work)
     assert growth(runs_in_stages, 500) <= LINEAR_GROWTH
 
 

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
-GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# Go's unicode.IsSpace for runes; BuildKit splits and trims with it (Python's str.isspace also accepts \x1c-\x1f).
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 _WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from . import shell
-from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
+from .arguments import (
+    GO_SPACE,
+    ArgumentError,
+    HeredocHeader,
+    ParsedLine,
+    heredoc_headers,
+    is_heredoc_word,
+    parse_line,
+)
 from .facts import Analysed
 from .source import Source, SourceError
 
@@ -25,8 +33,6 @@ _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n
 # for the parser it is a comment that ends the directives, so two `# check=` lines are fine and an `# escape=` after
 # one is a comment.
 KNOWN_DIRECTIVES = frozenset({"syntax", "escape"})
-# Go's unicode.IsSpace, which BuildKit uses to trim lines; Python's str.isspace also accepts \x1c-\x1f.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 SHELL_FORM_KEYWORDS = frozenset({"run", "cmd", "entrypoint"})
 
 
@@ -323,7 +329,7 @@ def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: 
 
 
 def go_lstrip(text: str) -> str:
-    return text.lstrip(_GO_SPACE)
+    return text.lstrip(GO_SPACE)
 
 
 def _split_lines(text: str) -> tuple[Line, ...]:

@@ -351,7 +351,8 @@ def run_source(
         return FileResult(
             path=source.path,
             rule_failures=(
-                f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` setting); the file is not fixed",
+                f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` "
+                "setting); the file is not fixed",
             ),
             warnings=context_warnings(build_context),
         )
