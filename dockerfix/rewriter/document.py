@@ -238,6 +238,14 @@ class Instruction(Analysed):
             return shell.parse_shell(self.script_heredoc.text)
         return shell.parse_shell(self.arguments)
 
+    @property
+    def shell_script(self) -> shell.Script:
+        """``shell`` where the caller has already matched the instruction as shell form (its commands, its runs)."""
+        script = self.shell
+        if script is None:
+            raise ValueError(f"line {self.start_line}: {self.keyword} is not in shell form")
+        return script
+
 
 Element = Directive | Comment | BlankLine | Instruction
 
