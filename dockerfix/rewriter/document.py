@@ -26,6 +26,7 @@ from .arguments import (
     parse_line,
 )
 from .facts import Analysed
+from .shell import Script
 from .source import Source, SourceError
 
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
@@ -239,7 +240,7 @@ class Instruction(Analysed):
         return shell.parse_shell(self.arguments)
 
     @property
-    def shell_script(self) -> shell.Script:
+    def shell_script(self) -> Script:
         """``shell`` where the caller has already matched the instruction as shell form (its commands, its runs)."""
         script = self.shell
         if script is None:
