@@ -45,7 +45,10 @@ SETUP_PY_LIMIT = 256_000
 SETUP_PY_TIMEOUT_SECONDS = 20
 # Isolated (-I): neither the environment's PYTHON* variables nor the working folder (a repository the bot works in
 # could hold a `json.py`) decide what the child imports; only the folder holding this dockerfix is added.
-_SETUP_PY_CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from dockerfix.setup_py import main; main()"
+_SETUP_PY_CHILD = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from "
+    "dockerfix.setup_py import main; main()"
+)
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python",
@@ -317,9 +320,9 @@ def install_command(command: SimpleCommand) -> InstallCommand | None:
     pattern = _COMPOSER_NAME if ecosystem == "php" else _REQUIREMENT_NAME
     literal = [word for word in positional if word is not None]
     packages = {
-        normalise(ecosystem, pattern.match(word).group(1))
+        normalise(ecosystem, requirement.group(1))
         for word in literal
-        if pattern.match(word) and not word.startswith((".", "/")) and ecosystem != "go"
+        if (requirement := pattern.match(word)) and not word.startswith((".", "/")) and ecosystem != "go"
     }
     reads = (
         ecosystem == "go"

@@ -247,7 +247,8 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
         if context.exists(output):
             return replace(
                 install,
-                needs_more=f"the context contains {output}, which the source COPY would lay over what the install wrote there",
+                needs_more=f"the context contains {output}, which the source COPY would lay over what the install "
+                "wrote there",
             )
     return install
 
@@ -290,7 +291,8 @@ def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install 
         return Install(
             "cargo",
             ("Cargo.toml",),
-            "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is needed to fetch before the source",
+            "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is "
+            "needed to fetch before the source",
             ("Cargo.lock",),
         )
     return None

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Union
+from typing import Any
 
 KIBIBYTE = 1024  # Debian policy 5.6.20: Installed-Size is in kibibytes
 _RELATION_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
@@ -54,7 +54,7 @@ class Unknown:
         return f"unknown ({self.reason})"
 
 
-Gain = Union[ByteGain, Unknown]
+Gain = ByteGain | Unknown
 
 
 @lru_cache(maxsize=1)
@@ -204,7 +204,7 @@ def debian_index(release: str) -> DebianIndex | None:
     description = sidecar()["debian"].get(release)
     if description is None:
         return None
-    compressed = resources.files("dockerfix").joinpath("data", description["packages"]["file"]).read_bytes()
+    compressed = (resources.files("dockerfix") / "data" / description["packages"]["file"]).read_bytes()
     return DebianIndex(release, description, lzma.decompress(compressed).decode("utf-8"))
 
 
@@ -241,6 +241,7 @@ def recommends_drop(
     requested = tuple(packages)
     index = debian_index(release) if distribution == "debian" else None
     relations = index or debian_index(debian_releases()[-1])
+    assert relations is not None, "the releases listed are the ones shipped"
     base = relations.minbase if installed is None else frozenset(installed)
     with_recommends = relations.walk(requested, recommends=True, installed=base)
     without = relations.walk(requested + tuple(keep), recommends=False, installed=base)
