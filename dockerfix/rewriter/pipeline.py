@@ -154,8 +154,7 @@ class AppliedFix:
 
     @classmethod
     def of(cls, finding: Finding) -> AppliedFix:
-        fix = finding.fix
-        assert fix is not None, "the fix loop applies only findings with a fix"
+        fix = finding.required_fix  # the fix loop applies only findings with a fix
         return cls(finding.code, fix.title, fix.applicability.label, fix.changes)
 
 
