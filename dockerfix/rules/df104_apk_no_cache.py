@@ -75,7 +75,8 @@ class ApkNoCache(AddFlagRule):
         "FROM alpine\nRUN apk add --no-cache curl\n",
         "FROM alpine\nRUN apk update && apk add curl && rm -rf /var/cache/apk/*\n",
         "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk add curl\n",
-        "FROM alpine\nRUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
+        "FROM alpine\n"
+        "RUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
         "&& apk del --no-network .build\n",
         "FROM alpine\nRUN apk --no-cache update && apk --no-cache upgrade && apk add --no-cache curl\n",
     )
@@ -96,7 +97,8 @@ class ApkNoCache(AddFlagRule):
         ),
         Example(
             "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl\n",
-            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n    && rm -rf /var/cache/apk/*\n",
+            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n"
+            "    && rm -rf /var/cache/apk/*\n",
             unsafe=True,
         ),
         Example(

@@ -152,7 +152,8 @@ class Match:
     kind: str  # "file" or "folder" (the context shows it), "unknown"
     chown: str | None
     chmod: str | None
-    existed: bool  # a folder destination the stage made before the COPY (WORKDIR, mkdir): its own owner/mode is kept by the RUN
+    # a folder destination the stage made before the COPY (WORKDIR, mkdir): its own owner/mode is kept by the RUN
+    existed: bool
 
 
 def is_under(path: str, folder: str) -> bool:
@@ -428,7 +429,8 @@ class CopyThenChown(Rule):
         size = copied_bytes(build_context, files, matches)
         message = (
             f"{said} on files the {copies} wrote: this layer stores them again "
-            f"({'%d bytes' % size if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY writes them once"
+            f"({f'{size} bytes' if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY "
+            "writes them once"
         )
         removed_run = not remaining and not residuals
         savings = Savings(layers=1 if removed_run else None, bytes=size)
@@ -454,7 +456,7 @@ class CopyThenChown(Rule):
                     savings=savings,
                 )
         edits = run_edits(document, run, touched, residuals, removed_run)
-        for match, flag_text in zip(matches, flags):
+        for match in matches:
             copy_edits = flag_edits(match)
             if created_here:
                 span_start, span_end = match.target.instruction.span
@@ -500,7 +502,7 @@ def residual_text(change: OwnerChange, matches: list[Match]) -> str | None:
     command = change.command
     words = [word for word in command.arguments if not word.text.startswith("-")]
     spec = words[0].text
-    paths = [word.text for word, target in zip(words[1:], change.targets) if target in kept]
+    paths = [word.text for word, target in zip(words[1:], change.targets, strict=False) if target in kept]
     return f"{command.name.text} {spec} {' '.join(paths)}"
 
 

@@ -94,7 +94,8 @@ class UvNoCache(AddFlagRule):
         "FROM python:3.12\nRUN uv --no-cache sync --frozen\n",
         "FROM python:3.12\nENV UV_NO_CACHE=1\nRUN uv sync --frozen\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen\n",
-        "FROM python:3.12\nENV UV_CACHE_DIR=/opt/uv-cache\nRUN --mount=type=cache,target=/opt/uv-cache uv pip install --system flask\n",
+        "FROM python:3.12\nENV UV_CACHE_DIR=/opt/uv-cache\n"
+        "RUN --mount=type=cache,target=/opt/uv-cache uv pip install --system flask\n",
         "FROM python:3.12\nENV UV_LINK_MODE=symlink\nRUN uv sync --frozen\n",
         "FROM python:3.12\nRUN uv pip install --link-mode symlink --system flask\n",
         "FROM python:3.12\nRUN uvx ruff check . && uv run pytest && uv pip list\n",

@@ -199,7 +199,8 @@ class StableStepBeforeSourceCopy(Rule):
     )
     invalid = (
         Example(
-            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
+            "FROM debian:12\nWORKDIR /app\nCOPY . .\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
             '    && rm -rf /var/lib/apt/lists/*\nCMD ["./run.sh"]\n',
             "FROM debian:12\nWORKDIR /app\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
             '    && rm -rf /var/lib/apt/lists/*\nCOPY . .\nCMD ["./run.sh"]\n',
@@ -207,19 +208,27 @@ class StableStepBeforeSourceCopy(Rule):
         ),
         Example(
             "FROM python:3.12-slim\n# the application\nCOPY . /srv/app\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\n"
-            "RUN apt-get update && apt-get install -y $EXTRA\nEXPOSE 8000\n# a user to run as\nRUN useradd -r appuser\nRUN python /srv/app/setup.py\n",
-            "FROM python:3.12-slim\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\nRUN apt-get update && apt-get install -y $EXTRA\n"
-            "# a user to run as\nRUN useradd -r appuser\n# the application\nCOPY . /srv/app\nEXPOSE 8000\nRUN python /srv/app/setup.py\n",
+            "RUN apt-get update && apt-get install -y $EXTRA\nEXPOSE 8000\n# a user to run as\n"
+            "RUN useradd -r appuser\nRUN python /srv/app/setup.py\n",
+            "FROM python:3.12-slim\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\n"
+            "RUN apt-get update && apt-get install -y $EXTRA\n"
+            "# a user to run as\nRUN useradd -r appuser\n# the application\nCOPY . /srv/app\nEXPOSE 8000\n"
+            "RUN python /srv/app/setup.py\n",
             unsafe=True,
         ),
         Example(
-            "FROM alpine:3.20\nWORKDIR /usr/src/app\nCOPY . .\nRUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool",
-            "FROM alpine:3.20\nWORKDIR /usr/src/app\nRUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool\nCOPY . .\n",
+            "FROM alpine:3.20\nWORKDIR /usr/src/app\nCOPY . .\n"
+            "RUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool",
+            "FROM alpine:3.20\nWORKDIR /usr/src/app\n"
+            "RUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool\n"
+            "COPY . .\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update\nWORKDIR /app/sub\nRUN apt-get install -y curl\n",
-            "FROM debian:12\nWORKDIR /app\nRUN apt-get update\nCOPY . .\nWORKDIR /app/sub\nRUN apt-get install -y curl\n",
+            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update\nWORKDIR /app/sub\n"
+            "RUN apt-get install -y curl\n",
+            "FROM debian:12\nWORKDIR /app\nRUN apt-get update\nCOPY . .\nWORKDIR /app/sub\n"
+            "RUN apt-get install -y curl\n",
             unsafe=True,
         ),
         Example("FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\nRUN mkdir -p /home/app/cache\n", None),
@@ -238,7 +247,10 @@ class StableStepBeforeSourceCopy(Rule):
                 before = steps_from(stage, copy)
                 if runs:
                     lines = self.lines(runs)
-                    message = f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} with {'them' if len(runs) > 1 else 'it'} above the COPY"
+                    message = (
+                        f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} "
+                        f"with {'them' if len(runs) > 1 else 'it'} above the COPY"
+                    )
                     fix = self.fix(
                         f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE
                     )
@@ -250,7 +262,8 @@ class StableStepBeforeSourceCopy(Rule):
                     if run is not None:
                         yield self.finding(
                             f"{self.lines([run])} {self.independence(1)}: {before} steps re-run, "
-                            f"{before - 1} with it above the COPY (not fixed automatically: the {stopper.keyword.upper()} on line "
+                            f"{before - 1} with it above the COPY (not fixed automatically: the "
+                            f"{stopper.keyword.upper()} on line "
                             f"{stopper.start_line} between them would no longer apply to it)",
                             copy.start,
                             run.header_end,

@@ -541,7 +541,8 @@ class Dockerignore(Rule):
             else tuple(posixpath.join(destination, IGNORE_FILE) for destination in destinations)
         )
         fix = self.fix(
-            f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and the image)",
+            f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and "
+            "the image)",
             (),
             Applicability.UNSAFE,
             ContentChange(removes=removed, alters=altered),

@@ -51,8 +51,8 @@ class SlimBaseImage(Rule):
 
     Why
         The full variants carry compilers, headers, version control and hundreds of libraries for building
-        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05). An image that only runs a
-        program needs none of it, and everything shipped is pulled, stored and scanned.
+        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05).
+        An image that only runs a program needs none of it, and everything shipped is pulled, stored and scanned.
 
     Example
         FROM python:3.12
@@ -84,7 +84,8 @@ class SlimBaseImage(Rule):
         "FROM python:3.12\nRUN make -C /src install\n",
         # tomcat-native compiles against the JDK's headers; javac is not in the JRE
         'FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home="$JAVA_HOME" && make && make install\n',
-        'FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD ["java", "-cp", "/app", "Main"]\n',
+        "FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\n"
+        'CMD ["java", "-cp", "/app", "Main"]\n',
     )
     invalid = (
         Example(
@@ -94,7 +95,9 @@ class SlimBaseImage(Rule):
         ),
         Example(
             "FROM node:20-bookworm\nRUN git clone https://example.invalid/x.git /x\n",
-            "FROM node:20-bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM node:20-bookworm-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends ca-certificates git \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\n"
             "RUN git clone https://example.invalid/x.git /x\n",
             unsafe=True,
         ),
@@ -111,7 +114,8 @@ class SlimBaseImage(Rule):
         Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
-            "FROM python:3.12-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM python:3.12-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             unsafe=True,
             context={"requirements.txt": "flask\npsycopg2==2.9.9\n"},
@@ -136,7 +140,8 @@ class SlimBaseImage(Rule):
             return
         sizes = f"measured: {full_size.describe()}, {slim_size.describe()}; {data()['sources']['sizes']}"
         message = (
-            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less ({sizes}) "
+            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less "
+            f"({sizes}) "
             f"and lacks {', '.join(slim.lacks)}"
         )
         instruction = stage.from_instruction
@@ -199,7 +204,8 @@ class SlimBaseImage(Rule):
                     if not declarations.files or declarations.unreadable:
                         return (
                             [],
-                            f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)",
+                            f"the dependencies installed on line {run.start_line} cannot be read from the build "
+                            "context (packages without wheels or prebuilt binaries need the full image's compilers)",
                         )
                     names |= declarations.packages
                 for name in sorted(names):

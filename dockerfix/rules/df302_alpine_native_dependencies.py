@@ -87,8 +87,10 @@ class AlpineNativeDependencies(Rule):
             },
         ),
         Example(
-            "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
-            "FROM php:8.3-cli\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
+            "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\n"
+            "RUN composer install --no-dev\n",
+            "FROM php:8.3-cli\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\n"
+            "RUN composer install --no-dev\n",
             unsafe=True,
             context={"composer.json": '{"require": {"php": ">=8.2", "h4cc/wkhtmltopdf-amd64": "^0.12"}}\n'},
         ),
