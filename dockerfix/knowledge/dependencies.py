@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -117,7 +117,21 @@ class RequirementFiles:
     beyond: tuple[tuple[str, str], ...]
 
 
-def requirement_files(context: BuildContext | None, names: Iterable[str]) -> RequirementFiles:
+class ContextFiles(Protocol):
+    """What recognising an install reads of a build context: a ``BuildContext``, or a view of one (DF201 reads the
+    context as an image folder holding a copy of it)."""
+
+    @property
+    def has_contents(self) -> bool: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def read_text(self, path: str, limit: int = 1_000_000) -> str | None: ...
+
+    def glob(self, pattern: str) -> tuple[str, ...]: ...
+
+
+def requirement_files(context: ContextFiles | None, names: Iterable[str]) -> RequirementFiles:
     """``names`` (context paths) and, breadth first, what they include; an include is relative to its file."""
     texts: dict[str, str | None] = {}
     beyond: list[tuple[str, str]] = []
