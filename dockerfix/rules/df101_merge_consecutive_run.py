@@ -332,7 +332,7 @@ def shell_errexit(document: Document, stage: Stage) -> bool:
 def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
     merge puts every RUN but the last: such a RUN may only end a merged RUN."""
-    script = run.shell
+    script = run.shell_script
     errexit = shell_errexit_on or any(
         c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands
     )
@@ -405,10 +405,10 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
     ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
     by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
-    text = run.shell.source[: run.shell.content_end] if one_line else command_text(document, run)
-    if isolate and needs_isolation(run.shell):
+    text = run.shell_script.source[: run.shell_script.content_end] if one_line else command_text(document, run)
+    if isolate and needs_isolation(run.shell_script):
         return subshell(text)
-    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell) else text
+    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell_script) else text
 
 
 def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
@@ -416,6 +416,7 @@ def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
     ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
     script_run = runs[0]
     heredoc = script_run.script_heredoc
+    assert heredoc is not None, "the RUNs are merged into the heredoc script of the first"
     indent = script_line_indent(document, script_run)
     newline = document.source.newline
     end = command_end(script_run)
@@ -449,7 +450,7 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
     """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
     widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
     receives, since BuildKit removes continuations and comment lines."""
-    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
+    written = run.shell_script.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
     size = len(written.encode("utf-8")) + len("{ ; } && ")
     if previous is not None:
         size += len(
@@ -475,7 +476,8 @@ def between_comments(document: Document, previous: Instruction, run: Instruction
 
 def run_roles(run: Instruction) -> list[Role]:
     return [
-        role(c.name.literal if c.name else None, [w.literal for w in c.arguments]) for c in run.shell.simple_commands()
+        role(c.name.literal if c.name else None, [w.literal for w in c.arguments])
+        for c in run.shell_script.simple_commands()
     ]
 
 
@@ -494,7 +496,7 @@ def merge_pays(before: Instruction, after: Instruction) -> str | None:
 def managers_with(run: Instruction, wanted: Role) -> set[str]:
     """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         manager = manager_of(command.name_literal)
         if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
             found.add(manager.name)
@@ -505,7 +507,7 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     """The package managers this RUN installs with before running anything that might refresh their index itself (a
     shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager, kind = manager_of(name), role(name, arguments)
         if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
@@ -516,13 +518,13 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
 
 
 def command_count(run: Instruction) -> int:
-    return sum(1 for command in run.shell.simple_commands() if command.name is not None)
+    return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
 
 
 def rewrites_earlier_output(run: Instruction) -> bool:
     """Whether the RUN removes or rewrites files before it runs anything but shell set-up (`set -eux`, `cd`), so the
     files are an earlier RUN's: in a later layer they still ship in the earlier one (rewritten ones twice)."""
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         if role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
             return True
@@ -571,7 +573,7 @@ def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool
     the last command of a heredoc script comes before `&&`, and ``append_blocker`` checks it; but the script's
     shell is the one the later RUN would run in."""
     if before.script_heredoc is not None:
-        if needs_isolation(before.shell):
+        if needs_isolation(before.shell_script):
             return (
                 f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, "
                 "variables) for the RUN after it"

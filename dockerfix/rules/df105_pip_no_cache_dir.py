@@ -122,5 +122,5 @@ class PipNoCacheDir(AddFlagRule):
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(
-            stage, run, list(run.shell.simple_commands())
+            stage, run, list(run.shell_script.simple_commands())
         )

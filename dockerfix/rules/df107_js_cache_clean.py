@@ -247,7 +247,7 @@ class JsCacheClean(AppendCleanupRule):
         )
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        positions = pnpm_positions(list(run.shell.simple_commands()))
+        positions = pnpm_positions(list(run.shell_script.simple_commands()))
         if not positions:
             return None
         if offline_pnpm_later(document, stage, run):

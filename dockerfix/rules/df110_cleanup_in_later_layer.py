@@ -43,7 +43,7 @@ def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCo
             if not all(path in run_text for path in paths if path != "/var/lib/apt/lists"):
                 return False
             if "/var/lib/apt/lists" in paths and not any(
-                manager_of(c.name_literal) and manager_of(c.name_literal).name == "apt" for c in commands
+                (manager := manager_of(c.name_literal)) and manager.name == "apt" for c in commands
             ):
                 return False
         else:
@@ -221,7 +221,7 @@ class _StageIndex:
         if commands is None or position == at - 1 or append_blocker(candidate):
             return None
         text = (
-            candidate.shell.source
+            candidate.shell_script.source
             if candidate.script_heredoc
             else self.document.text[candidate.arguments_start : candidate.header_end]
         )

@@ -26,7 +26,7 @@ def downloaded_file(command: SimpleCommand) -> str | None:
         return None
     short, long = OUTPUT_OPTIONS[name]
     output = None
-    urls = []
+    urls: list[str | None] = []
     for index, argument in enumerate(arguments):
         following = arguments[index + 1] if index + 1 < len(arguments) else None
         if argument is None:

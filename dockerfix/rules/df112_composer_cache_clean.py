@@ -193,13 +193,13 @@ class ComposerCacheClean(AppendCleanupRule):
         return " ".join([*self.location_assignments(commands), self.cleanup])
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        nested = nested_location(list(run.shell.simple_commands()))
+        nested = nested_location(list(run.shell_script.simple_commands()))
         if nested is not None:
             return (
                 f"{nested} is set in a subshell or compound command, and where `composer clear-cache` would look "
                 "cannot be read"
             )
-        for assignment in self.location_assignments(list(run.shell.simple_commands())):
+        for assignment in self.location_assignments(list(run.shell_script.simple_commands())):
             name, _, value = assignment.partition("=")
             if "$(" in value or "`" in value:
                 return f"{name} is computed for the install alone, and `composer clear-cache` would not find it"

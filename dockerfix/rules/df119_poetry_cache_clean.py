@@ -135,5 +135,5 @@ class PoetryCacheClean(AppendCleanupRule):
         return removal_cleanup(document, stage, run, self.caches(stage, run, commands))[0]
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        commands = list(run.shell.simple_commands())
+        commands = list(run.shell_script.simple_commands())
         return removal_cleanup(document, stage, run, self.caches(stage, run, commands))[1]

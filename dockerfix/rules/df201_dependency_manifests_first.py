@@ -14,6 +14,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
 
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
 FROZEN_FLAGS = {
@@ -26,7 +27,7 @@ FROZEN_FLAGS = {
 }
 
 
-def system_package_step(command) -> bool:
+def system_package_step(command: SimpleCommand) -> bool:
     """An OS package-manager command (apt, apk, yum, zypper) or a removal of its files: it does not read the source."""
     manager = manager_of(command.name_literal)
     if manager is not None:
@@ -51,7 +52,18 @@ def relative_to(install: Install | None, root: str) -> Install | None:
     optional = [_inside(name, root) if name.startswith("/") else name for name in install.optional]
     if None in names or None in optional:
         return replace(install, needs_more=install.needs_more or f"it reads a manifest outside {root}")
-    return replace(install, manifests=tuple(names), optional=tuple(optional))
+    return replace(
+        install,
+        manifests=tuple(name for name in names if name is not None),
+        optional=tuple(name for name in optional if name is not None),
+    )
+
+
+def _after_verb(run: Instruction, command: SimpleCommand, text: str) -> Edit:
+    """Insert ``text`` after the verb of an install the rule recognised (by its verb, so a literal word)."""
+    verb = verb_index(command.argument_literals)
+    assert verb is not None, "a recognised install has its verb"
+    return insert_after(run, command, verb, text)
 
 
 class AbsoluteView:
@@ -316,12 +328,7 @@ class DependencyManifestsFirst(Rule):
                 title = f"Copy {', '.join(manifests)} and install before copying the source"
                 if split:
                     options = " ".join(dict.fromkeys(option for _, install in split for option in install.split))
-                    edits += [
-                        insert_after(
-                            install_run, command, verb_index(command.argument_literals), " ".join(install.split)
-                        )
-                        for command, install in split
-                    ]
+                    edits += [_after_verb(install_run, command, " ".join(install.split)) for command, install in split]
                     title = (
                         f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the "
                         "source, the project after it"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
 from dockerfix.knowledge.runedit import source_copy, steps_from
-from dockerfix.knowledge.shellfacts import manager_of, subcommand
+from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
@@ -386,18 +386,17 @@ class StableStepBeforeSourceCopy(Rule):
         if name in PATH_COMMANDS:
             return self.path_command(name, arguments, destination.folder)
         if name in USER_COMMANDS:
+            literal = [argument for argument in arguments if argument is not None]
             return (
                 not destination.chown
                 and not under(destination.folder, HOME_FOLDERS)
-                and all(argument is not None for argument in arguments)
-                and not any(
-                    argument.startswith("/") and related(argument, destination.folder) for argument in arguments
-                )
+                and len(literal) == len(arguments)
+                and not any(argument.startswith("/") and related(argument, destination.folder) for argument in literal)
             )
         return name in SYSTEM_COMMANDS and all(argument is not None and "/" not in argument for argument in arguments)
 
     @staticmethod
-    def package_command(manager, command: SimpleCommand) -> bool:
+    def package_command(manager: PackageManager, command: SimpleCommand) -> bool:
         """An update, install or clean-up of named packages (no local package file, no package list read from a
         file). A plain variable names packages (it is set by an ENV or ARG that moves along, or by the base image)."""
         verb = subcommand(command.argument_literals)
@@ -452,10 +451,11 @@ class StableStepBeforeSourceCopy(Rule):
     @staticmethod
     def path_command(name: str, arguments: list[str | None], folder: str) -> bool:
         """Every path operand absolute and unrelated to the folder; `ln -s` stores its target without reading it."""
-        if any(argument is None for argument in arguments):
+        literal = [argument for argument in arguments if argument is not None]
+        if len(literal) < len(arguments):
             return False
-        operands = [argument for argument in arguments if not argument.startswith("-")]
-        options = [argument for argument in arguments if argument.startswith("-")]
+        operands = [argument for argument in literal if not argument.startswith("-")]
+        options = [argument for argument in literal if argument.startswith("-")]
         if not all(PATH_COMMAND_OPTION.match(option) for option in options):
             return False
         if name in ("chmod", "chown", "chgrp"):

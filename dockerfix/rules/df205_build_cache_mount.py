@@ -105,7 +105,7 @@ def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | 
 
 def go_without_caches(document: Document, stage: Stage) -> bool:
     version = golang_image_version(document, stage)
-    return bool(version) and version < FIRST_GO_WITH_CACHES
+    return version is not None and bool(version) and version < FIRST_GO_WITH_CACHES
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,14 @@ def maven_use(arguments: Sequence[str | None]) -> ToolUse | None:
             "maven", (MAVEN_REPOSITORY,), offline, doubt="the command line may move Maven's local repository"
         )
     named, folder = _option_value(arguments, ("-Dmaven.repo.local",))
-    if named and _literal_folder(folder) is None:
+    literal_folder = _literal_folder(folder) if named else None
+    if named and literal_folder is None:
         return ToolUse("maven", (MAVEN_REPOSITORY,), offline, doubt="`-Dmaven.repo.local` names no literal folder")
     return ToolUse(
-        "maven", (MAVEN_REPOSITORY,), offline, {MAVEN_REPOSITORY: _literal_folder(folder)} if named else None
+        "maven",
+        (MAVEN_REPOSITORY,),
+        offline,
+        {MAVEN_REPOSITORY: literal_folder} if literal_folder is not None else None,
     )
 
 
@@ -469,7 +473,7 @@ class BuildCacheMount(Rule):
         targets: list[str] = []
         folders: dict[ToolCache, str] = {}
         for stage, run, uses in family.runs:
-            if run.shell.has_error or any(use.doubt for _, use in uses):
+            if run.shell_script.has_error or any(use.doubt for _, use in uses):
                 return None
             if any(
                 use.needs_module_mode and not self.module_mode(document, stage, run, position) for position, use in uses
@@ -503,7 +507,7 @@ class BuildCacheMount(Rule):
     ) -> Finding:
         edits, targets, folders = plan.edits, plan.targets, plan.folders
         _, first_run, first_uses = family.runs[0]
-        command = first_run.shell.simple_commands()[first_uses[0][0]]
+        command = first_run.shell_script.simple_commands()[first_uses[0][0]]
         ships = any(stage.index in shipped for stage in family.stages)
         reason = self.later_need(document, family, tool, set(folders.values()), shipped)
         listed = ", ".join(f"`{target}`" for target in targets)

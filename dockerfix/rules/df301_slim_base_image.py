@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import shell_runs
 from dockerfix.knowledge.baseimages import (
     MEGABYTE,
-    Identified,
     Reference,
+    Variant,
     apt_install_text,
     apt_installed,
     apt_packages_for_commands,
@@ -126,12 +126,14 @@ class SlimBaseImage(Rule):
         stage = target_stage(document, self.option(context, TARGET_STAGE.name))
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
-        if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
+        if stage is None or reference is None or identified is None or identified.variant.name != "full":
             return
-        if self.needs_full_image(stage, identified):
+        slim_tag, slim = identified.slim_tag(), identified.slim_variant()
+        if slim_tag is None or slim is None:  # a variant with a slim tag has a slim variant (base_images.toml)
             return
-        slim = identified.slim_variant()
-        new_image = f"{reference.repository}:{identified.slim_tag()}"
+        if self.needs_full_image(stage, slim):
+            return
+        new_image = f"{reference.repository}:{slim_tag}"
         full_size, slim_size = measured(reference), measured(Reference.parse(new_image))
         if full_size is None or slim_size is None:
             return
@@ -145,13 +147,12 @@ class SlimBaseImage(Rule):
             f"and lacks {', '.join(slim.lacks)}"
         )
         instruction = stage.from_instruction
-        packages, reason = self.needed_packages(stage, identified, context)
-        edit = None if reason else self.image_edit(document, stage, identified, reference)
-        if reason is None and edit is None:
-            reason = "the tag is set through an ARG that cannot be changed in place"
-        if reason is not None:
+        packages, reason = self.needed_packages(stage, slim, context)
+        edit = None if reason else self.image_edit(document, stage, slim_tag, reference)
+        if reason is not None or edit is None:
             yield self.finding(
-                f"{message} (not fixed automatically: {reason})",
+                f"{message} (not fixed automatically: "
+                f"{reason or 'the tag is set through an ARG that cannot be changed in place'})",
                 instruction.start,
                 instruction.header_end,
                 savings=Savings(bytes=saving),
@@ -174,20 +175,19 @@ class SlimBaseImage(Rule):
 
     @staticmethod
     @staticmethod
-    def needs_full_image(stage: Stage, identified: Identified) -> bool:
+    def needs_full_image(stage: Stage, slim: Variant) -> bool:
         """Whether the stage itself builds with what only the full variant has: it compiles (against headers the full
         image happens to ship, such as the JDK's for tomcat-native), or runs a tool the slim variant lacks that no
         Debian package adds (`javac` on a JRE)."""
         used = commands_used(stage)
         table = data()["apt_package_for_command"]
         return bool(COMPILING_COMMANDS & set(used)) or any(
-            command not in table for command in set(used) & set(identified.slim_variant().missing_commands)
+            command not in table for command in set(used) & set(slim.missing_commands)
         )
 
     @staticmethod
-    def needed_packages(stage: Stage, identified: Identified, context: RuleContext) -> tuple[list[str], str | None]:
+    def needed_packages(stage: Stage, slim: Variant, context: RuleContext) -> tuple[list[str], str | None]:
         """Debian packages the stage needs on the slim variant, or why they cannot be known."""
-        slim = identified.slim_variant()
         installed = apt_installed(stage)
         used = commands_used(stage)
         missing = sorted(set(used) & set(slim.missing_commands))
@@ -217,14 +217,13 @@ class SlimBaseImage(Rule):
         return sorted(packages - installed), None
 
     @staticmethod
-    def image_edit(document: Document, stage: Stage, identified: Identified, reference: Reference) -> Edit | None:
+    def image_edit(document: Document, stage: Stage, new_tag: str, reference: Reference) -> Edit | None:
         """Replace the tag in the FROM; with a tag built from ARGs, only a suffix appended to it can be written. A
         digest pins the full image itself: the slim one's digest is not known here."""
         span = image_span(document, stage.from_instruction)
         if span is None or reference.digest:
             return None
         raw = document.text[span[0] : span[1]]
-        new_tag = identified.slim_tag()
         if "$" not in raw:
             return Edit(span[0], span[1], f"{reference.repository}:{new_tag}")
         old_tag = reference.tag or ""

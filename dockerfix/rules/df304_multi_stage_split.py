@@ -27,7 +27,7 @@ PACKAGE_RECORDS = (
 
 
 def content_change(ecosystem: str, values: dict) -> ContentChange:
-    alters = PACKAGE_RECORDS
+    alters: tuple[str, ...] = PACKAGE_RECORDS
     repository = values["build_image"].split("@")[0].rsplit(":", 1)[0]
     same_repository = values["runtime_image"].split("@")[0].rsplit(":", 1)[0] == repository
     environment: tuple[str, ...] = () if same_repository else ("*",)
