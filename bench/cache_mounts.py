@@ -102,7 +102,8 @@ def main(corpus: Path) -> None:
         print(f"| {code} {TARGET_RULES[code]} | {kept_legacy[code]} |")
     print(f"\nfixes writing --mount with target = legacy: {legacy_mounts}")
     print(
-        "\n| DF205 tool | files running it | files with a finding | findings | unsafe | display-only |\n|---|---|---|---|---|---|"
+        "\n| DF205 tool | files running it | files with a finding | findings | unsafe | display-only |\n"
+        "|---|---|---|---|---|---|"
     )
     for tool in COMPILED_TOOLS:
         unsafe, display = compiled[(tool, "unsafe")], compiled[(tool, "display-only")]

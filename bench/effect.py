@@ -100,8 +100,10 @@ STAND_INS = (
         "nginx",
         "FROM debian:bookworm\n"
         f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
-        "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
-        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index index.html;\\n  }\\n}\\n' \\\n"
+        "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html "
+        "/usr/share/nginx/html/index.html \\\n"
+        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index "
+        "index.html;\\n  }\\n}\\n' \\\n"
         "       > /etc/nginx/conf.d/default.conf\n"
         "EXPOSE 80\n"
         'CMD ["nginx", "-g", "daemon off;"]\n',
@@ -175,7 +177,7 @@ def provenance() -> dict[str, dict[str, str]]:
     """PROVENANCE.tsv of the projects folder, by id."""
     lines = (PROJECTS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
-    return {row[0]: dict(zip(header, row)) for row in (line.split("\t") for line in lines[1:] if line)}
+    return {row[0]: dict(zip(header, row, strict=False)) for row in (line.split("\t") for line in lines[1:] if line)}
 
 
 def dockerfile_of(folder: Path) -> Path:
@@ -364,7 +366,8 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
 
 
 def with_daemon(work):
-    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine is stopped after."""
+    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine is stopped
+    after."""
     daemon = started_daemon()
     try:
         daemon.load_base_image(base_tarball())
@@ -419,7 +422,8 @@ def run(ids: list[str], again: bool) -> None:
 
 
 def megabytes(count: float | None) -> str:
-    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an edit)."""
+    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an
+    edit)."""
     if count is None:
         return "–"
     sign = "-" if count < 0 else ""
@@ -479,7 +483,8 @@ def project_table(row: dict) -> str:
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
         lines.append(
-            f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | {_delta(before, after, show)} |"
+            f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | "
+            f"{_delta(before, after, show)} |"
         )
     dependency = row.get("dependency_change")
     for label, key, show in DEPENDENCY_METRICS if dependency else ():
@@ -525,7 +530,8 @@ def _attribution(built: list[dict]) -> str:
     lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
     for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
         lines.append(
-            f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | {megabytes(statistics.median(changes))} |"
+            f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | "
+            f"{megabytes(statistics.median(changes))} |"
         )
     applied: dict[str, int] = {}
     for row in built:

@@ -72,7 +72,7 @@ def main() -> int:
     # spawn, not fork: the parent has loaded the `dockerfile` package's Go runtime, whose threads a fork loses
     with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
         for counts, found in pool.imap_unordered(run_batch, jobs):
-            totals = [total + count for total, count in zip(totals, counts)]
+            totals = [total + count for total, count in zip(totals, counts, strict=True)]
             problems.extend(found)
             print(f"\r{totals[0]:,} examples, {len(problems)} with problems", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)

@@ -175,7 +175,8 @@ async def big_documents(sizes: list[int], limit: int | None) -> None:
         f"{limit or 'server default'})\n"
     )
     print(
-        "| big document | its diagnostics | hover on the small one, median ms | max ms | big pull round trip, median ms |"
+        "| big document | its diagnostics | hover on the small one, median ms | max ms | big pull round trip, median "
+        "ms |"
     )
     print("|---|---|---|---|---|")
     for size in sizes:
@@ -289,22 +290,28 @@ async def small_document() -> None:
     print("|---|---|---|")
     print(f"| first diagnostics after the handshake | {first_ms:.0f} | - |")
     print(
-        f"| diagnostics computation (in process) | {statistics.median(computed_ms):.1f} | {percentile(computed_ms, 0.95):.1f} |"
+        f"| diagnostics computation (in process) | {statistics.median(computed_ms):.1f} | "
+        f"{percentile(computed_ms, 0.95):.1f} |"
     )
     print(
-        f"| diagnostics, the server's own work (in process, analysis cached) | {statistics.median(handler_pull_ms):.1f} | {percentile(handler_pull_ms, 0.95):.1f} |"
+        "| diagnostics, the server's own work (in process, analysis cached) | "
+        f"{statistics.median(handler_pull_ms):.1f} | {percentile(handler_pull_ms, 0.95):.1f} |"
     )
     print(
-        f"| quick fixes, the server's own work (in process, analysis cached) | {statistics.median(handler_actions_ms):.1f} | {percentile(handler_actions_ms, 0.95):.1f} |"
+        "| quick fixes, the server's own work (in process, analysis cached) | "
+        f"{statistics.median(handler_actions_ms):.1f} | {percentile(handler_actions_ms, 0.95):.1f} |"
     )
     print(
-        f"| diagnostics after an edit (pull round trip) | {statistics.median(diagnostics_ms):.1f} | {percentile(diagnostics_ms, 0.95):.1f} |"
+        f"| diagnostics after an edit (pull round trip) | {statistics.median(diagnostics_ms):.1f} | "
+        f"{percentile(diagnostics_ms, 0.95):.1f} |"
     )
     print(
-        f"| quick fixes for the whole file (round trip) | {statistics.median(actions_ms):.1f} | {percentile(actions_ms, 0.95):.1f} |"
+        f"| quick fixes for the whole file (round trip) | {statistics.median(actions_ms):.1f} | "
+        f"{percentile(actions_ms, 0.95):.1f} |"
     )
     print(
-        f"| fix-all, fix loop included (round trip) | {statistics.median(fix_all_ms):.1f} | {percentile(fix_all_ms, 0.95):.1f} |"
+        f"| fix-all, fix loop included (round trip) | {statistics.median(fix_all_ms):.1f} | "
+        f"{percentile(fix_all_ms, 0.95):.1f} |"
     )
 
 

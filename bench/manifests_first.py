@@ -60,7 +60,9 @@ def main() -> int:
     for ecosystem, row in sorted(rows.items()):
         print(f"| {ecosystem} | " + " | ".join(str(row[column]) for column in columns) + " |")
     print(
-        f"\n{rewritten} files rewritten (unsafe fixes on): each parses with BuildKit's parser and a second run changes nothing"
+        "\n"
+        f"{rewritten} files rewritten (unsafe fixes on): each parses with BuildKit's parser and a second run changes "
+        "nothing"
     )
     return 0
 

@@ -4,8 +4,8 @@ A row gives the CPU time and the peak memory per unit (a RUN, a line, a Dockerfi
 how much the time per unit grew when the size doubled (1.0 for linear work; the bound is 1.3, a total of 2.6x).
 Memory per unit is the peak above the process at rest (interpreter, rules and the input itself already loaded).
 
-Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three times,
-and keeps the fastest. Seconds are the process's CPU time: on a machine shared with other work, wall time
+Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three
+times, and keeps the fastest. Seconds are the process's CPU time: on a machine shared with other work, wall time
 measures the neighbours too (and CPU time still varies by a tenth or so).
 Run: `python bench/scale.py` (`--limit SECONDS` per row, default 300; `--quick` for smaller sizes).
 """
@@ -226,7 +226,8 @@ def main() -> int:
         print(json.dumps(measure(SERIES[index], size)))
         return 0
     print(
-        "| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | failures |"
+        "| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | "
+        "failures |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     steep = []
@@ -249,7 +250,8 @@ def main() -> int:
                     steep.append(series.name)
             print(
                 f"| {series.name} | {label} | {measured['seconds']:.2f} | {per_unit * 1e6:.1f} | {time_slope} "
-                f"| {measured['peak_mib']:.0f} | {memory:.2f} | {memory_slope} | {measured['findings']:,} | {measured['failures']} |",
+                f"| {measured['peak_mib']:.0f} | {memory:.2f} | {memory_slope} | {measured['findings']:,} | "
+                f"{measured['failures']} |",
                 flush=True,
             )
             previous = (per_unit, memory)

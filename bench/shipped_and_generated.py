@@ -64,7 +64,8 @@ def measure(files: list[Path]) -> dict:
 
 def main() -> int:
     print(
-        "| corpus | files | marked generated | layer findings in unshipped stages (dropped) | findings, generated-files=fix | findings, default | fixes offered (default) |"
+        "| corpus | files | marked generated | layer findings in unshipped stages (dropped) | findings, "
+        "generated-files=fix | findings, default | fixes offered (default) |"
     )
     print("|---|---|---|---|---|---|---|")
     rows = {name: measure(files) for name, files in (("real", real_dockerfiles()), ("expert", expert_dockerfiles()))}

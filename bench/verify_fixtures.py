@@ -65,9 +65,11 @@ def _fixture_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
             before, after = report.original, report.fixed
             rows.append(
                 f"| {folder.name} | {report.engine} | {', '.join(sorted({fix.code for fix in report.applied}))} "
-                f"| {len(before.layers)} → {len(after.layers)} | {size(before.content_bytes)} → {size(after.content_bytes)} "
+                f"| {len(before.layers)} → {len(after.layers)} | {size(before.content_bytes)} → "
+                f"{size(after.content_bytes)} "
                 f"| {size(before.gzip_bytes)} → {size(after.gzip_bytes)} "
-                f"| {size(before.context_bytes)} → {size(after.context_bytes)} | {_rebuild(before)} → {_rebuild(after)} "
+                f"| {size(before.context_bytes)} → {size(after.context_bytes)} | {_rebuild(before)} → "
+                f"{_rebuild(after)} "
                 f"| {verdict(report)} | {time.monotonic() - started:.0f} |"
             )
         print(rows[-1], flush=True)
@@ -128,7 +130,8 @@ def _cache_mount_rows(daemon: PrivateDaemon, engine: str) -> list[str]:
                 current_engine.bridge_sent_bytes,
             )
             rows.append(
-                f"| {folder.name}/{variant}.Dockerfile | {engine} | {rebuild.seconds:.1f} | {size(rebuild.downloaded_bytes)} "
+                f"| {folder.name}/{variant}.Dockerfile | {engine} | {rebuild.seconds:.1f} | "
+                f"{size(rebuild.downloaded_bytes)} "
                 f"| {len(rebuild.steps_rerun)} | {size(rebuild.image_bytes)} |"
             )
             print(rows[-1], flush=True)
@@ -140,7 +143,8 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
     fixtures = (
         "\n".join(
             [
-                "| fixture | engine | fixes | layers | size | gzip size | context sent | after a source edit (re-run, changed layers) | equivalence | seconds |",
+                "| fixture | engine | fixes | layers | size | gzip size | context sent | after a source edit (re-run, "
+                "changed layers) | equivalence | seconds |",
                 "|---|---|---|---|---|---|---|---|---|---:|",
                 *fixture_rows,
             ]
@@ -161,41 +165,61 @@ def write_results(engines: str, fixture_rows: list[str], cache_rows: list[str], 
         RESULTS.write_text(
             "# `dockerfix verify` on its fixtures\n\n"
             f"Measured by `python bench/verify_fixtures.py --engines={engines} --write`: each fixture of\n"
-            "`tests/verify_fixtures/` built before and after its fixes (settings from its `.dockerfix.toml`) by a private\n"
-            "Docker engine (BuildKit; the engine column is its version: 26.1 is Debian trixie's docker.io run from its own\n"
+            "`tests/verify_fixtures/` built before and after its fixes (settings from its `.dockerfix.toml`) by a "
+            "private\n"
+            "Docker engine (BuildKit; the engine column is its version: 26.1 is Debian trixie's docker.io run from "
+            "its own\n"
             "root filesystem, 20.10 the host's Debian bookworm package) on a debootstrap Debian bookworm base.\n"
             "`python:3.11` and `python:3.11-slim` are stand-ins built on that base from Debian's python3.11 packages\n"
-            "(`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the interpreter, venv and a `python`\n"
-            "command, the full one adds pip and the headers), not the official images. Size: the layers' file bytes (as\n"
-            "`docker history` counts them); gzip: the compressed layers (what a push uploads); context sent: the build\n"
-            "context the first build of each transferred, as BuildKit reports it (DF204's `.dockerignore` is written into\n"
+            "(`PYTHON_STAND_INS` in `dockerfix/verify/sandbox.py`: the slim one has the interpreter, venv and a "
+            "`python`\n"
+            "command, the full one adds pip and the headers), not the official images. Size: the layers' file bytes "
+            "(as\n"
+            "`docker history` counts them); gzip: the compressed layers (what a push uploads); context sent: the "
+            "build\n"
+            "context the first build of each transferred, as BuildKit reports it (DF204's `.dockerignore` is written "
+            "into\n"
             "the fixed build's context); the source edit appends a\n"
-            "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: the\n"
+            "line to the file `verify` chose. Declared differences are the ones the applied fix says it makes (DF304: "
+            "the\n"
             "build image's files and the venv's PATH entry). The same fixtures on 20.10.24 before the engine column\n"
             "existed: this file at commit 64bcaa4 (same layer counts, sizes within 0.1 MB; `heredoc` is new).\n\n"
             + fixtures
             + "\n## A cache mount on a rebuild after a dependency change or a source edit\n\n"
             "`tests/verify_fixtures/apt-cache-mount/`: a hand-written pair, `before.Dockerfile` (`apt-get update`,\n"
-            "install the packages of `packages.txt`, remove the lists) and `after.Dockerfile` (the same with cache mounts\n"
-            "on `/var/cache/apt` and `/var/lib/apt/lists`, `sharing=locked`, and the image's `docker-clean` hook removed\n"
+            "install the packages of `packages.txt`, remove the lists) and `after.Dockerfile` (the same with cache "
+            "mounts\n"
+            "on `/var/cache/apt` and `/var/lib/apt/lists`, `sharing=locked`, and the image's `docker-clean` hook "
+            "removed\n"
             "so the downloaded packages stay in the cache). Each is built, then `packages.txt` gains\n"
-            f"`{DEPENDENCY_ADDED}` and it is built again on the same engine; the row is that second build: its seconds, the\n"
-            "bytes its steps downloaded (counted on the engine's own bridge), the steps it re-ran and its image's size.\n"
+            f"`{DEPENDENCY_ADDED}` and it is built again on the same engine; the row is that second build: its "
+            "seconds, the\n"
+            "bytes its steps downloaded (counted on the engine's own bridge), the steps it re-ran and its image's "
+            "size.\n"
             "The after image differs from the before one by the removed `/etc/apt/apt.conf.d/docker-clean`. The after\n"
-            "rebuild re-runs one step: its `COPY packages.txt` is the before rebuild's, same file on the same base, from\n"
+            "rebuild re-runs one step: its `COPY packages.txt` is the before rebuild's, same file on the same base, "
+            "from\n"
             "the build cache.\n\n"
-            "`tests/verify_fixtures/uv-cache-mount/`: DF118's two fixes of one Dockerfile (a test holds them to the rule's\n"
-            "output): `before.Dockerfile` runs `uv pip install --no-cache` (target legacy), `after.Dockerfile` mounts a\n"
-            "cache over `/root/.cache/uv` (target buildkit). The wheels (uv, then numpy and flask from `requirements.txt`)\n"
-            "come from a plain folder this bench serves on the engine's bridge, since builds here reach no HTTPS index.\n"
-            "From such a folder uv downloads about twice the wheels' size, in both variants alike (a first run: 36.5 MB\n"
+            "`tests/verify_fixtures/uv-cache-mount/`: DF118's two fixes of one Dockerfile (a test holds them to the "
+            "rule's\n"
+            "output): `before.Dockerfile` runs `uv pip install --no-cache` (target legacy), `after.Dockerfile` mounts "
+            "a\n"
+            "cache over `/root/.cache/uv` (target buildkit). The wheels (uv, then numpy and flask from "
+            "`requirements.txt`)\n"
+            "come from a plain folder this bench serves on the engine's bridge, since builds here reach no HTTPS "
+            "index.\n"
+            "From such a folder uv downloads about twice the wheels' size, in both variants alike (a first run: 36.5 "
+            "MB\n"
             "for 18.2 MB of wheels; the bridge counter was checked against one 16.9 MB file: 17.0 MB). Each is built,\n"
             f"then `requirements.txt` gains `{REQUIREMENT_ADDED}` and it is built again.\n\n"
             "`tests/verify_fixtures/go-build-cache/`: `before.Dockerfile` installs go and `golang.org/x/text` from\n"
             "Debian's packages (so no build step downloads anything) and builds a program using it in GOPATH mode;\n"
-            "`after.Dockerfile` is DF205's fix of it (a cache mount over `/root/.cache/go-build`; a test holds it to the\n"
-            "rule's output). Each is built, then `main.go` is edited and it is built again; the row is that second build.\n"
-            "The after image lacks the 5.6 MB build cache the before image keeps in its last layer; as above, the after\n"
+            "`after.Dockerfile` is DF205's fix of it (a cache mount over `/root/.cache/go-build`; a test holds it to "
+            "the\n"
+            "rule's output). Each is built, then `main.go` is edited and it is built again; the row is that second "
+            "build.\n"
+            "The after image lacks the 5.6 MB build cache the before image keeps in its last layer; as above, the "
+            "after\n"
             "rebuild finds the edited `COPY main.go` in the build cache from the before rebuild.\n\n" + cache
         )
     return fixtures + "\n" + cache

@@ -80,9 +80,9 @@ class Baseline:
         """``results`` without the findings the baseline records (as many of each fingerprint as it counts)."""
         left = Counter(self.counts)
         kept = []
-        for result, prints in zip(results, _fingerprints(results, texts, self.folder)):
+        for result, prints in zip(results, _fingerprints(results, texts, self.folder), strict=True):
             findings = []
-            for finding, print_ in zip(result.findings, prints):
+            for finding, print_ in zip(result.findings, prints, strict=True):
                 if left[print_] > 0:
                     left[print_] -= 1
                 else:

@@ -8,11 +8,12 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__, baseline, output
 from .rendering import render
@@ -63,12 +64,14 @@ def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
     parser.add_argument(
         "--target-stage",
         metavar="NAME",
-        help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its FROM stages",
+        help="the stage `docker build --target` builds (default: the last); layer findings count only in it and its "
+        "FROM stages",
     )
     parser.add_argument(
         "--target",
         choices=BUILDERS,
-        help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); legacy never",
+        help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); "
+        "legacy never",
     )
     parser.add_argument(
         "--select",
@@ -165,7 +168,7 @@ def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: b
 
 
 @contextmanager
-def _progress_bar(total: int):
+def _progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     """A rich progress bar on standard error for ``total`` files, gone when the run ends; nothing (and rich not
     loaded) for 0."""
     if not total:
@@ -186,7 +189,9 @@ def _progress_bar(total: int):
         yield lambda path: bar.update(task, advance=1, description=path)
 
 
-def _run_in_workers(jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record) -> None:
+def _run_in_workers(
+    jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record: Callable[[int, FileResult], None]
+) -> None:
     """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
     only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
     worker killed between two files costs the next file given to it, which it never started.)"""
@@ -312,7 +317,7 @@ def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool
             sys.stderr.write(f"error: {result.error}\n")
 
 
-def _on_terminal(stream) -> bool:
+def _on_terminal(stream: TextIO) -> bool:
     """Colour only for a person at a terminal: never in a pipe, a file or CI, nor with NO_COLOR set."""
     return stream.isatty() and not os.environ.get("CI") and not os.environ.get("NO_COLOR")
 
@@ -405,7 +410,7 @@ def _bot(argv: list[str]) -> int:
 
 
 @contextmanager
-def _extra(name: str):
+def _extra(name: str) -> Iterator[None]:
     """A command whose dependencies are an extra that is not installed ends with how to install it."""
     try:
         yield

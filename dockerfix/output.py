@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 
 from . import __version__
-from .rewriter.pipeline import JSON_VERSION, FileResult
+from .rewriter.pipeline import JSON_VERSION, FileResult, Range
 from .rewriter.registry import all_rules
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -103,7 +104,8 @@ def rule_failures_note(results: Sequence[FileResult]) -> str:
         return ""
     files = sum(1 for result in results if result.rule_failures)
     return (
-        f"{count} rule failure{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''} (`rule bug` lines): "
+        f"{count} rule failure{'s' if count != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+        "(`rule bug` lines): "
         "those rules reported nothing or their fixes were dropped, so this result is incomplete; please report them."
     )
 
@@ -159,7 +161,8 @@ def as_github(results: Sequence[FileResult]) -> str:
     for result, finding in findings:
         r = finding.range
         lines.append(
-            f"::{level(finding.code)} file={_property(result.path)},line={r.start.line},col={r.start.column},endLine={r.end.line},"
+            f"::{level(finding.code)} file={_property(result.path)},line={r.start.line},col={r.start.column},"
+            f"endLine={r.end.line},"
             f"endColumn={r.end.column},title={_property(f'{finding.code} {finding.name}')}::{_data(finding.message)}"
         )
     shown = lines[:GITHUB_ANNOTATIONS]
@@ -180,7 +183,8 @@ def as_github_summary(results: Sequence[FileResult]) -> str:
     if findings:
         lines += ["| level | rule | location | message |", "| --- | --- | --- | --- |"]
         lines += [
-            f"| {level(f.code)} | {f.code} {f.name} | {_cell(r.path)}:{f.range.start.line}:{f.range.start.column} | {_cell(f.message)} |"
+            f"| {level(f.code)} | {f.code} {f.name} | {_cell(r.path)}:{f.range.start.line}:{f.range.start.column} "
+            f"| {_cell(f.message)} |"
             for r, f in findings
         ]
     if problems:
@@ -244,7 +248,7 @@ def as_sarif(results: Sequence[FileResult]) -> str:
     for result in results:
         location = _artifact(result.path, root)
         for finding in result.findings:
-            entry = {
+            entry: dict[str, Any] = {
                 "ruleId": finding.code,
                 "level": level(finding.code),
                 "message": {"text": finding.message},
@@ -294,7 +298,7 @@ def as_sarif(results: Sequence[FileResult]) -> str:
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
 
-def _region(range_) -> dict:
+def _region(range_: Range) -> dict[str, int]:
     return {
         "startLine": range_.start.line,
         "startColumn": range_.start.column,

@@ -35,6 +35,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).resolve().parent.parent / "dockerfix" / "data"
 SIDECAR = DATA / "gains.json"
@@ -56,7 +57,7 @@ COMPOSER_SETS = (("monolog/monolog",), ("symfony/console",))
 COMMAND_TIMEOUT = 900
 
 
-def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, text=True, capture_output=True, timeout=COMMAND_TIMEOUT, **kwargs)
 
 
@@ -128,7 +129,7 @@ def kept_stanzas(packages: str) -> str:
         current = None
         for line in stanza.splitlines():
             if line.startswith((" ", "\t")):
-                if current in fields:
+                if current is not None and current in fields:
                     fields[current] += " " + line.strip()
                 continue
             current, _, value = line.partition(":")
@@ -141,7 +142,7 @@ def kept_stanzas(packages: str) -> str:
 
 def measure_debian(workdir: Path) -> dict:
     archive, security = archive_uris()
-    section = {}
+    section: dict[str, dict[str, Any]] = {}
     for release in RELEASES:
         root = workdir / release
         prepare_chroot(root, release, archive, security)
@@ -333,7 +334,7 @@ def failure_reason(failure: subprocess.CalledProcessError) -> str:
 
 
 def measure_caches(workdir: Path) -> dict:
-    section = {}
+    section: dict[str, dict[str, Any]] = {}
     for manager, (command, debian_packages, package_sets, measure) in MANAGERS.items():
         place = place_for(command, debian_packages, workdir)
         where = "this machine" if place.root is None else "a Debian bookworm chroot"

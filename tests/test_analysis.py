@@ -41,7 +41,7 @@ def test_facts_are_computed_once_and_shared():
     stage = document.stages[0]
     ((run, commands),) = shell_runs(stage)
     ((again, same_commands),) = shell_runs(stage)
-    assert again is run and all(a is b for a, b in zip(commands, same_commands))
+    assert again is run and all(a is b for a, b in zip(commands, same_commands, strict=True))
     assert Invocation.of(commands[0]) is Invocation.of(same_commands[0])
     assert mount_options(run) is mount_options(run)
 

@@ -29,10 +29,23 @@ TEMPLATES = sorted(
 
 SPLIT_CASES = {
     "go": "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nUSER app\nCMD /bin/app --serve\n",
-    "node": 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nLABEL a=b\nVOLUME /data\nCMD ["node", "dist/main.js"]\n',
-    "python": 'FROM python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nSHELL ["/bin/bash", "-c"]\nCMD python app.py\n',
-    "java": 'FROM gradle:8-jdk17\nWORKDIR /home/gradle/src\nCOPY . .\nRUN gradle build --no-daemon\nSTOPSIGNAL SIGTERM\nCMD ["java", "-jar", "build/libs/app.jar"]\n',
-    "rust": 'FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/svc /usr/local/bin/svc\nHEALTHCHECK CMD svc --check\nENTRYPOINT ["svc"]\n',
+    "node": (
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --frozen-lockfile && yarn build\nLABEL a=b\n"
+        'VOLUME /data\nCMD ["node", "dist/main.js"]\n'
+    ),
+    "python": (
+        "FROM python:3.11\nRUN apt-get update && apt-get install -y gcc libpq-dev\nWORKDIR /app\nCOPY . .\n"
+        'RUN pip install -r requirements.txt\nSHELL ["/bin/bash", "-c"]\nCMD python app.py\n'
+    ),
+    "java": (
+        "FROM gradle:8-jdk17\nWORKDIR /home/gradle/src\nCOPY . .\nRUN gradle build --no-daemon\n"
+        'STOPSIGNAL SIGTERM\nCMD ["java", "-jar", "build/libs/app.jar"]\n'
+    ),
+    "rust": (
+        "FROM rust:1.79\nWORKDIR /app\nCOPY . .\n"
+        "RUN cargo build --release && cp target/release/svc /usr/local/bin/svc\nHEALTHCHECK CMD svc --check\n"
+        'ENTRYPOINT ["svc"]\n'
+    ),
 }
 
 
@@ -168,7 +181,10 @@ def test_from_resolves_through_global_arg_defaults():
 
 
 def test_setup_py_is_read_without_running_it():
-    text = "import sys\nsys.exit('must not run')\nDEPS = ['psycopg2>=2.9', \"Flask\"]\nsetup(name='x', install_requires=DEPS)\n"
+    text = (
+        "import sys\nsys.exit('must not run')\nDEPS = ['psycopg2>=2.9', \"Flask\"]\n"
+        "setup(name='x', install_requires=DEPS)\n"
+    )
     assert setup_py_requirements(text) == {"psycopg2", "Flask"}
     assert setup_py_requirements("setup(install_requires=compute())\n") == set()
     assert setup_py_requirements("def (:\n") is None
@@ -178,12 +194,18 @@ def test_declarations_of_every_ecosystem(tmp_path):
     files = {
         "requirements-dev.txt": "-r requirements.txt\nPyTest==8 # tests\n",
         "requirements.txt": "torch>=2\n--index-url x\n",
-        "pyproject.toml": "[project]\ndependencies = ['numpy>=1']\n[project.optional-dependencies]\npg = ['psycopg2']\n[tool.poetry.dependencies]\npython = '^3.12'\nOpenCV_Python = '*'\n",
+        "pyproject.toml": (
+            "[project]\ndependencies = ['numpy>=1']\n[project.optional-dependencies]\n"
+            "pg = ['psycopg2']\n[tool.poetry.dependencies]\npython = '^3.12'\nOpenCV_Python = '*'\n"
+        ),
         "Pipfile": "[packages]\nrequests = '*'\n",
         "package.json": '{"dependencies": {"canvas": "2"}, "devDependencies": {"puppeteer": "22"}}',
         "go.mod": "module m\nrequire (\n\tgithub.com/mattn/go-sqlite3 v1 // cgo\n)\nrequire golang.org/x/net v0.1.0\n",
         "Gemfile": "source 'x'\ngem 'pg', '~> 1.5'\ngem \"rails\"\n",
-        "composer.json": '{"require": {"PHP": ">=8.2", "ext-OCI8": "*", "Laravel/Framework": "^11"}, "require-dev": {"phpunit/phpunit": "^11"}}',
+        "composer.json": (
+            '{"require": {"PHP": ">=8.2", "ext-OCI8": "*", "Laravel/Framework": "^11"}, "require-dev": '
+            '{"phpunit/phpunit": "^11"}}'
+        ),
     }
     for name, content in files.items():
         (tmp_path / name).write_text(content)
@@ -218,7 +240,8 @@ def test_jdk_stage_that_compiles_tomcat_native_is_not_told_to_use_the_jre():
         "FROM eclipse-temurin:21-jdk-noble\n"
         "RUN set -eux; \\\n"
         "    apt-get update; apt-get install -y --no-install-recommends gcc libapr1-dev libssl-dev make; \\\n"
-        '    ( cd "$nativeBuildDir/native"; ./configure --with-java-home="$JAVA_HOME"; make -j "$(nproc)"; make install ); \\\n'
+        '    ( cd "$nativeBuildDir/native"; ./configure --with-java-home="$JAVA_HOME"; make -j "$(nproc)"; make '
+        "install ); \\\n"
         "    apt-get purge -y --auto-remove\n"
         'CMD ["catalina.sh", "run"]\n'
     )

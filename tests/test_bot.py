@@ -220,8 +220,16 @@ def test_never_runs_hooks_or_filters_of_the_repository(remote, capsys, tmp_path)
 def test_a_custom_template_extends_the_shipped_one_and_shows_a_verification(remote, forge, capsys, tmp_path):
     template = tmp_path / "body.md.j2"
     template.write_text('{% extends "pull_request.md.j2" %}{% block summary %}Our house style.\n{% endblock %}')
-    values = {"files": [], "totals": [], "diff": "", "diff_fence": "````", "unapplied": 0, "unsafe_fixes": False, "branch": "b",
-              "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |"}  # fmt: skip
+    values = {
+        "files": [],
+        "totals": [],
+        "diff": "",
+        "diff_fence": "````",
+        "unapplied": 0,
+        "unsafe_fixes": False,
+        "branch": "b",
+        "verification": "| image | before | after |\n|---|---|---|\n| app | 120 MB | 80 MB |",
+    }
     text = body.render_body(values, "0123456789abcdef", body.read_template(template))
     assert text.startswith("Our house style.\n") and "### Measured" in text and "| app | 120 MB | 80 MB |" in text
     assert text.endswith("<!-- dockerfix-bot fingerprint=0123456789abcdef -->\n")
@@ -256,7 +264,8 @@ def test_the_github_action_installs_without_the_token_in_the_environment():
 
 
 def test_the_table_shows_each_rules_estimated_saving(remote, forge, capsys):
-    remote.commit({"Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+    remote.commit({"Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n",
                    "requirements.txt": "flask\n"}, "python app")  # fmt: skip
     code, out, _ = bot(forge, capsys)
     assert out.startswith(f"{REPO}: opened")

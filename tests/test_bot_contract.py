@@ -24,7 +24,8 @@ STARTUP_LIMIT_SECONDS = 300  # the description is 13 MB; prism takes about 35 s 
 
 pytestmark = pytest.mark.skipif(
     not (PRISM.exists() and SPEC.exists()),
-    reason=f"prism and GitHub's OpenAPI description are not installed in {NODE_MODULES} (`.ci/run` installs them with npm)",
+    reason=f"prism and GitHub's OpenAPI description are not installed in {NODE_MODULES} (`.ci/run` installs them with "
+    "npm)",
 )
 
 

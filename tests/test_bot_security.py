@@ -47,7 +47,8 @@ ENABLING_KEYS = {
     "hook.evil.event": "pre-receive", "receive.denyCurrentBranch": "updateInstead", "receive.autogc": "true",
     "gc.auto": "1", "gc.autoPackLimit": "1", "receive.fsckObjects": "true",
     "protocol.allow": "always", "protocol.ext.allow": "always", "submodule.recurse": "true",
-    "fetch.recurseSubmodules": "true", "remote.origin.promisor": "true", "remote.origin.partialCloneFilter": "blob:none",
+    "fetch.recurseSubmodules": "true", "remote.origin.promisor": "true",
+    "remote.origin.partialCloneFilter": "blob:none",
 }  # fmt: skip
 HOOKS = (
     "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit", "prepare-commit-msg",

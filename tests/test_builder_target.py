@@ -82,7 +82,9 @@ def test_buildkit_syntax_is_declared_by_the_rules_that_write_it(rule, tmp_path_f
     [
         (
             "DF102",
-            "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y curl\n",
+            "FROM debian\n"
+            "RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y "
+            "curl\n",
         ),
         ("DF104", "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk update && apk add curl\n"),
         ("DF105", "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n"),
@@ -102,7 +104,8 @@ def test_buildkit_syntax_is_declared_by_the_rules_that_write_it(rule, tmp_path_f
         ),
         (
             "DF112",
-            "FROM php:8.3\nENV COMPOSER_HOME=/composer\nRUN --mount=type=cache,target=/composer/cache composer install\n",
+            "FROM php:8.3\nENV COMPOSER_HOME=/composer\n"
+            "RUN --mount=type=cache,target=/composer/cache composer install\n",
         ),
         ("DF113", "FROM ruby:3.3\nRUN --mount=type=cache,target=/usr/local/bundle/cache bundle install\n"),
     ],

@@ -269,7 +269,10 @@ def test_a_folder_run_never_writes_through_a_link_out_of_the_folder_nor_one_file
 
 
 SHARING = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nRUN mkdir -p /x\nRUN chmod 755 /x\nCMD ["node", "{}.js"]\n'
-SHARING_MERGED = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && mkdir -p /x \\\n    && chmod 755 /x\nCMD ["node", "{}.js"]\n'
+SHARING_MERGED = (
+    "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci \\\n    && mkdir -p /x \\\n    && chmod 755 /x\n"
+    'CMD ["node", "{}.js"]\n'
+)
 
 
 @pytest.mark.parametrize("count", [2, 8])  # 8: the files are checked by parallel workers

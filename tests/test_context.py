@@ -638,8 +638,10 @@ def test_builders_are_the_dockerfiles_the_root_ignore_file_serves(tmp_path):
         (tmp_path / name).write_text("FROM scratch\n")
     (tmp_path / "own.Dockerfile.dockerignore").write_text("*\n")  # served by its own ignore file instead
     compose = (
-        "services:\n  web:\n    build:\n      context: .\n      dockerfile: ../elsewhere/web.Dockerfile\n  db:\n    image: postgres\n"
-        "  inline:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM scratch\n  other:\n    build: ./docker\n"
+        "services:\n  web:\n    build:\n      context: .\n      dockerfile: ../elsewhere/web.Dockerfile\n  db:\n"
+        "    image: postgres\n"
+        "  inline:\n    build:\n      context: .\n      dockerfile_inline: |\n        FROM scratch\n  other:\n"
+        "    build: ./docker\n"
     )
     (tmp_path / "compose.yaml").write_text(compose)
     (tmp_path.parent / "elsewhere").mkdir(exist_ok=True)

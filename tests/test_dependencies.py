@@ -48,7 +48,9 @@ def test_includes_are_read_once_each_within_the_context_and_a_bounded_depth(tmp_
     context = context_of(
         tmp_path / "context",
         {
-            "requirements.txt": "-r requirements.txt\n-c sub/constraints.txt\n-r https://example.invalid/r.txt\n-r r0.txt\n",
+            "requirements.txt": (
+                "-r requirements.txt\n-c sub/constraints.txt\n-r https://example.invalid/r.txt\n-r r0.txt\n"
+            ),
             "sub/constraints.txt": "--requirement ../requirements.txt\n-r ../../outside.txt\n",
             **chain,
         },

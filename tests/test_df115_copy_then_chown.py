@@ -68,7 +68,10 @@ def test_savings_are_the_copied_bytes_measured_in_the_context(tmp_path):
 
 
 def test_a_workdir_made_in_the_stage_built_from_keeps_its_own_owner():
-    text = "FROM node:22-alpine AS base\nWORKDIR /app\nUSER node\n\nFROM base AS build\nUSER root\nCOPY --chown=node:node . /app\nRUN chown -R node:node /app\n"
+    text = (
+        "FROM node:22-alpine AS base\nWORKDIR /app\nUSER node\n\nFROM base AS build\nUSER root\n"
+        "COPY --chown=node:node . /app\nRUN chown -R node:node /app\n"
+    )
     (finding,) = findings(text)
     assert [edit.content for edit in finding.fix.edits] == ["--chown=node:node", "chown node:node /app"]
     assert "folder copy" in finding.fix.title

@@ -146,9 +146,13 @@ def test_the_emulation_sees_a_wrong_move():
 
 
 def test_moves_independent_runs_with_their_variables():
-    text = "FROM alpine\nCOPY . /app\nENV V=one\nRUN mkdir -p /data\nLABEL a=b\nRUN touch /data/t\nRUN cat /app/a.txt > /data/copy\nRUN rm -rf /data/x\n"
+    text = (
+        "FROM alpine\nCOPY . /app\nENV V=one\nRUN mkdir -p /data\nLABEL a=b\nRUN touch /data/t\n"
+        "RUN cat /app/a.txt > /data/copy\nRUN rm -rf /data/x\n"
+    )
     assert fixed(text) == (
-        "FROM alpine\nENV V=one\nRUN mkdir -p /data\nRUN touch /data/t\nCOPY . /app\nLABEL a=b\nRUN cat /app/a.txt > /data/copy\nRUN rm -rf /data/x\n"
+        "FROM alpine\nENV V=one\nRUN mkdir -p /data\nRUN touch /data/t\nCOPY . /app\nLABEL a=b\n"
+        "RUN cat /app/a.txt > /data/copy\nRUN rm -rf /data/x\n"
     )
     assert build(fixed(text)) == build(text)
 
@@ -160,7 +164,8 @@ def findings(text: str):
 def test_reports_the_rebuilt_steps_before_and_after():
     """A source edit re-runs the COPY and every RUN after it: 5 steps, 3 once the two system steps are above it."""
     (finding,) = findings(
-        "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN apt-get update && apt-get install -y libpq5\nRUN pip install --upgrade pip\n"
+        "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN apt-get update && apt-get install -y libpq5\n"
+        "RUN pip install --upgrade pip\n"
         "RUN pip install -r requirements.txt\nRUN python manage.py collectstatic\n"
     )
     assert (finding.savings.rebuilt_steps_before, finding.savings.rebuilt_steps_after) == (5, 3)

@@ -79,7 +79,10 @@ def test_a_copy_of_a_subfolder_keeps_the_folder(tmp_path):
 
 
 def test_secrets_in_a_build_stage_only_are_not_reported(tmp_path):
-    dockerfile = "FROM golang:1.22 AS build\nCOPY . /src\nRUN cd /src && go build -o /app .\nFROM alpine\nCOPY --from=build /app /app\n"
+    dockerfile = (
+        "FROM golang:1.22 AS build\nCOPY . /src\nRUN cd /src && go build -o /app .\nFROM alpine\n"
+        "COPY --from=build /app /app\n"
+    )
     assert (
         proposal(tmp_path, dockerfile, {".env": "KEY=1\n", "main.go": "package main\n", "Dockerfile": "FROM x\n"})
         is None

@@ -94,7 +94,8 @@ def test_the_build_stage_takes_no_name_already_in_the_file_in_any_case():
     """BuildKit compares stage names case-insensitively: `AS BUILD` and `AS build` are one name (an error)."""
     text = (
         "FROM alpine:3.21 AS BUILD\nRUN echo tools > /tools\nFROM alpine:3.21 AS Builder\nRUN echo more > /more\n"
-        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nCOPY --from=compile /x /x\nRUN CGO_ENABLED=0 go build -o /out/app .\n"
+        "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nCOPY --from=compile /x /x\n"
+        "RUN CGO_ENABLED=0 go build -o /out/app .\n"
         'CMD ["/out/app"]\n'
     )
     result = fixed(text)
@@ -149,7 +150,8 @@ def test_a_tidy_build_run_still_splits():
     """Commands after the build that only touch the artifact or remove files do not stop the split."""
     text = (
         "FROM golang:1.22\nWORKDIR /src\nCOPY . .\n"
-        "RUN CGO_ENABLED=0 go build -o /tmp/app . && mv /tmp/app /out/app && chmod 0755 /out/app && rm -rf /root/.cache\n"
+        "RUN CGO_ENABLED=0 go build -o /tmp/app . && mv /tmp/app /out/app && chmod 0755 /out/app && rm -rf "
+        "/root/.cache\n"
         'CMD ["/out/app"]\n'
     )
     result = fixed(text)

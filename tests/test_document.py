@@ -103,7 +103,11 @@ def test_corpus_rejections_are_exactly_buildkits():
 
 
 def test_elements_and_spans():
-    text = '\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\nRUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\nhello\nEOF\nCMD ["python"]'
+    text = (
+        "\ufeff# syntax=docker/dockerfile:1\n# escape=\\\n\nFROM python:3.12 AS base\r\n# note\n"
+        "RUN --mount=type=cache,target=/root/.cache \\\n    # inner comment\n\n    pip install x\nCOPY <<EOF /a\n"
+        'hello\nEOF\nCMD ["python"]'
+    )
     source = Source.decode(text.encode("utf-8"))
     document = parse(source)
     assert source.bom and source.encode() == text.encode("utf-8")
@@ -335,3 +339,13 @@ def test_buildkit_disagreements_found_by_issue_15(text):
 def test_deep_nesting_parses_like_buildkit_without_recursion(text):
     """Issue 15: nesting is the file's to choose; the parser walks it without Python recursion."""
     assert compare_with_buildkit(text.encode(), "deep") in ("accepted", "rejected")
+
+
+def test_shell_script_is_the_parsed_shell_of_a_shell_form_instruction_and_refuses_an_exec_form_one():
+    shell_form, exec_form = parse_text('FROM alpine\nRUN apk add curl && rm -rf /tmp/x\nRUN ["true"]\n').instructions[
+        1:
+    ]
+    assert shell_form.shell_script is shell_form.shell
+    assert [command.name_literal for command in shell_form.shell_script.simple_commands()] == ["apk", "rm"]
+    with pytest.raises(ValueError, match="line 3: RUN is not in shell form"):
+        _ = exec_form.shell_script

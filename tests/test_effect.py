@@ -46,7 +46,8 @@ def _row(project: str) -> dict:
         pytest.skip("building the projects needs root (a private dockerd)")
     if current_engine.prepared_root() is None:
         pytest.skip(
-            f"the current engine is not prepared in {current_engine.root_folder()} (python3 dockerfix/verify/current_engine.py prepare)"
+            f"the current engine is not prepared in {current_engine.root_folder()} (python3 "
+            "dockerfix/verify/current_engine.py prepare)"
         )
     if not _effect().stand_ins_tarball().exists():
         pytest.skip("the stand-in base images are not prepared (python bench/effect.py prepare)")

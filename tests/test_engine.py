@@ -15,7 +15,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
-from dockerfix.rewriter.fixes import Applicability, Edit, apply_edits
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix, apply_edits
 from dockerfix.rewriter.rule import Rule
 from dockerfix.rewriter.source import Source, SourceError
 
@@ -302,3 +302,10 @@ def test_every_rule_reads_deeply_nested_scripts(script):
     text = f"FROM debian:bookworm\nRUN {script}\nRUN echo done\n"
     result = engine.fix(Source(text), Selection().rules(), unsafe_fixes=True)
     assert not result.failures
+
+
+def test_required_fix_is_the_fix_of_a_finding_that_has_one_and_refuses_one_without():
+    fix = Fix("Say hi", (Edit(0, 0, "# hi\n"),), Applicability.SAFE)
+    assert Finding("DF999", "test", "m", 0, 4, fix).required_fix is fix
+    with pytest.raises(ValueError, match="DF999 at offset 7: the finding has no fix"):
+        _ = Finding("DF999", "test", "m", 7, 9).required_fix

@@ -174,7 +174,7 @@ def test_every_shipped_gain_file_has_its_source_and_date_and_the_data_stays_smal
         assert packages["source"] and packages["index_date"] and re.fullmatch(r"[0-9a-f]{64}", packages["index_sha256"])
         assert description["minbase_packages"]["date"] and description["apt_lists"]["date"]
         described[packages["file"]] = release
-    for manager, description in gains.sidecar()["caches"].items():
+    for description in gains.sidecar()["caches"].values():
         assert "unknown" in description or all(row["date"] and row["tool"] for row in description["measurements"])
     shipped = {path.name for path in DATA.iterdir() if path.name.startswith("debian-")}
     assert shipped == set(described)

@@ -24,7 +24,10 @@ BODY = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
 GENERATED = HEADER + BODY
 
 
-def fixed(text: str, selection: Selection = Selection(), **options) -> engine.FixResult:
+DEFAULT_RULES = Selection()
+
+
+def fixed(text: str, selection: Selection = DEFAULT_RULES, **options) -> engine.FixResult:
     return engine.fix(Source(text), selection.rules(), unsafe_fixes=True, options=options)
 
 

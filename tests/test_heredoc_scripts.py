@@ -102,8 +102,8 @@ def test_appended_line_keeps_the_body_indentation_and_chomp():
     document = parse_text(text)
     result = apply_edits(text, [append_edit(document, document.instructions[1], "rm -rf /var/cache/apk/*")])
     assert (
-        result
-        == "FROM alpine\nRUN <<-EOF\n\tset -eux\n\tapk update\n\t\tapk add curl && # tools\n\t\trm -rf /var/cache/apk/*\nEOF\n"
+        result == "FROM alpine\nRUN <<-EOF\n\tset -eux\n\tapk update\n\t\tapk add curl && # tools\n"
+        "\t\trm -rf /var/cache/apk/*\nEOF\n"
     )
     assert [command.cmd for command in dockerfile.parse_string(result)] == ["FROM", "RUN"]
 

@@ -63,7 +63,8 @@ def test_cli_diff_check_json_and_write_then_nothing_left(tmp_path):
     assert diff.returncode == 1
     assert (
         diff.stdout.decode()
-        == "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,4 @@\n+**/node_modules\n+Dockerfile*\n+.env\n+.dockerignore\n"
+        == "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,4 @@\n+**/node_modules\n+Dockerfile*\n+.env\n"
+        "+.dockerignore\n"
     )
     check = dockerfix("--unsafe-fixes", "--check", "--select", "DF204", "Dockerfile", cwd=tmp_path)
     assert check.returncode == 1 and "Would create: .dockerignore" in check.stdout.decode()

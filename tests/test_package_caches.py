@@ -195,7 +195,10 @@ def test_apt_already_caching_its_archives_gets_only_the_lists_mount(spelling):
 @pytest.mark.parametrize("target", ["buildkit", "legacy"])
 def test_a_cache_mounted_through_the_variable_that_moves_it_is_left_alone(target):
     """BuildKit expands the stage's ENV and ARG in a mount's target: `$PIP_CACHE_DIR` is pip's cache folder."""
-    text = "FROM python:3.12\nENV PIP_CACHE_DIR=/srv/pip-cache\nRUN --mount=type=cache,target=$PIP_CACHE_DIR pip install flask\n"
+    text = (
+        "FROM python:3.12\nENV PIP_CACHE_DIR=/srv/pip-cache\n"
+        "RUN --mount=type=cache,target=$PIP_CACHE_DIR pip install flask\n"
+    )
     assert engine.check(parse_text(text), [PipNoCacheDir()], options={"target": target}) == ()
 
 

@@ -25,22 +25,29 @@ def shipped_row(image: str, tag: str) -> dict[str, str]:
 
 
 def layer(digest_byte: str, date: str, size: int) -> str:
-    return f"\t-\t`sha256:{digest_byte * 64}`  \n\t\tLast Modified: {date}  \n\t\tSize: {size / 1e6:.1f} MB ({size} bytes)  \n\t\tMIME: x\n"
+    return (
+        f"\t-\t`sha256:{digest_byte * 64}`  \n\t\tLast Modified: {date}  \n"
+        f"\t\tSize: {size / 1e6:.1f} MB ({size} bytes)  \n\t\tMIME: x\n"
+    )
 
 
 def remote_file(row: dict[str, str], layer_sizes: list[int], dates: list[str]) -> str:
     """A repo-info `remote/<tag>.md` in the layout repo-info writes, describing ``row``: the index, the amd64 entry
     and an attestation entry (whose sizes must not count)."""
     name = f"{row['image']}:{row['tag']}"
-    amd64_layers = "".join(layer(str(index), date, size) for index, (size, date) in enumerate(zip(layer_sizes, dates)))
+    amd64_layers = "".join(
+        layer(str(index), date, size) for index, (size, date) in enumerate(zip(layer_sizes, dates, strict=True))
+    )
     return (
         f"## `{name}`\n\n```console\n$ docker pull {row['image']}@{row['index_digest']}\n```\n\n"
         f"-\tPlatforms: 2\n\t-\tlinux; amd64\n\t-\tunknown; unknown\n\n"
         f"### `{name}` - linux; amd64\n\n```console\n$ docker pull {row['image']}@{row['amd64_digest']}\n```\n\n"
-        f"-\tTotal Size: **{sum(layer_sizes) / 1e6:.1f} MB ({sum(layer_sizes)} bytes)**  \n\t(compressed transfer size, not on-disk size)\n\n"
+        f"-\tTotal Size: **{sum(layer_sizes) / 1e6:.1f} MB ({sum(layer_sizes)} bytes)**  \n"
+        "\t(compressed transfer size, not on-disk size)\n\n"
         f'```dockerfile\nCMD ["python3"]\n```\n\n-\tLayers:\n{amd64_layers}\n'
         f"### `{name}` - unknown; unknown\n\n```console\n$ docker pull {row['image']}@sha256:{'e' * 64}\n```\n\n"
-        f"-\tTotal Size: **2.2 MB (2170406 bytes)**  \n\n-\tLayers:\n{layer('f', 'Fri, 25 Sep 2026 01:12:42 GMT', 2170406)}"
+        "-\tTotal Size: **2.2 MB (2170406 bytes)**  \n\n-\tLayers:\n"
+        f"{layer('f', 'Fri, 25 Sep 2026 01:12:42 GMT', 2170406)}"
     )
 
 

@@ -53,7 +53,8 @@ def test_flags_override_configured_options(tmp_path):
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
         (
             "pin-digest = true\n",
-            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, per-file-ignores, pin-digests",
+            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, "
+            "generated-files, ignore, max-file-size, per-file-ignores, pin-digests",
         ),
     ],
 )
@@ -85,7 +86,8 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
         # every stage, indentation and CRLF kept, an existing `# tag:` comment not repeated
         (
             "FROM python:3.12-slim AS build\r\n  from python:3.12-slim\r\n",
-            f"# tag: python:3.12-slim\r\nFROM python:3.12-slim@{DIGEST} AS build\r\n  # tag: python:3.12-slim\r\n  from python:3.12-slim@{DIGEST}\r\n",
+            f"# tag: python:3.12-slim\r\nFROM python:3.12-slim@{DIGEST} AS build\r\n  # tag: python:3.12-slim\r\n"
+            f"  from python:3.12-slim@{DIGEST}\r\n",
         ),
         (
             "# tag: python:3.12-slim\nFROM --platform=$BUILDPLATFORM python:3.12-slim\n",

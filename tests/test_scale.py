@@ -55,7 +55,8 @@ def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (P
 def growth(make_text: Callable[[int], str], size: int) -> float:
     """How much the pipeline's work grows from ``size`` to twice that size."""
     small, large = (
-        lines_executed(lambda: pipeline.run_source(Source(make_text(count)), Settings())) for count in (size, 2 * size)
+        lines_executed(lambda count=count: pipeline.run_source(Source(make_text(count)), Settings()))
+        for count in (size, 2 * size)
     )
     return large / small
 
@@ -81,7 +82,8 @@ def runs_in_stages(count: int) -> str:
 
 
 def test_work_grows_linearly_with_the_runs_of_a_stage():
-    # before: cachemounts.run_user walked the stage from its start for each RUN (500 -> 1,000 RUNs in two stages: 2.3x the work)
+    # before: cachemounts.run_user walked the stage from its start for each RUN (500 -> 1,000 RUNs in two stages: 2.3x
+    # the work)
     assert growth(runs_in_stages, 500) <= LINEAR_GROWTH
 
 

@@ -40,7 +40,10 @@ def test_layer_findings_in_a_copied_from_stage_are_dropped_and_other_findings_ke
 
 
 def test_a_merge_in_a_copied_from_stage_is_dropped():
-    text = "FROM debian:bookworm AS build\nRUN mkdir -p /app\nRUN chmod 755 /app\nFROM scratch\nCOPY --from=build /app /app\n"
+    text = (
+        "FROM debian:bookworm AS build\nRUN mkdir -p /app\nRUN chmod 755 /app\nFROM scratch\n"
+        "COPY --from=build /app /app\n"
+    )
     assert "DF101" not in {code for code, line in codes_by_line(text)}
     assert engine.fix(parse_text(text).source, Selection().rules()).text == text
 
@@ -111,7 +114,10 @@ def test_shipped_stages_are_the_targets_from_chain(text, target):
 def test_the_slim_suggestion_and_the_split_follow_the_target_stage():
     """DF301 judges the base image of the stage that is built; DF304 rewrites from the final stage to the end of the
     file, so it stays quiet when the target is an earlier stage."""
-    runtime_first = 'FROM python:3.12 AS app\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\nFROM debian:bookworm AS tools\nRUN echo\n'
+    runtime_first = (
+        'FROM python:3.12 AS app\nCOPY app.py /app/\nCMD ["python", "/app/app.py"]\n'
+        "FROM debian:bookworm AS tools\nRUN echo\n"
+    )
     assert ("DF301", 1) in codes_by_line(runtime_first, **{"target-stage": "app"})
     assert ("DF301", 1) not in codes_by_line(runtime_first)
     go_split = 'FROM golang:1.22 AS app\nWORKDIR /src\nCOPY . .\nRUN go build -o /server .\nCMD ["/server"]\n'
@@ -122,7 +128,10 @@ def test_the_slim_suggestion_and_the_split_follow_the_target_stage():
 
 
 def test_in_a_stage_that_does_not_ship_only_the_index_update_is_merged_with_its_install():
-    build = "FROM debian:bookworm AS build\nRUN apt-get update\nRUN apt-get install -y gcc\nRUN mkdir /out\nRUN touch /out/a\n"
+    build = (
+        "FROM debian:bookworm AS build\nRUN apt-get update\nRUN apt-get install -y gcc\nRUN mkdir /out\n"
+        "RUN touch /out/a\n"
+    )
     document = parse_text(build + "FROM debian:bookworm\nCOPY --from=build /out /out\n")
     findings = [finding for finding in engine.check(document, Selection().rules()) if finding.code == "DF101"]
     assert [document.position(finding.start)[0] for finding in findings] == [2]  # not the mkdir/touch pair
@@ -131,7 +140,13 @@ def test_in_a_stage_that_does_not_ship_only_the_index_update_is_merged_with_its_
 
 
 def test_an_install_after_a_script_that_may_update_the_index_itself_makes_no_cache_claim():
-    nodesource = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN curl -fsSL https://example.invalid/setup | bash - && apt-get install -y nodejs\n"
+    nodesource = (
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
+        "RUN curl -fsSL https://example.invalid/setup | bash - && apt-get install -y nodejs\n"
+    )
     assert not [code for code, _ in codes_by_line(nodesource) if code == "DF101"]
-    plain = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN echo ok && apt-get install -y nodejs\n"
+    plain = (
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
+        "RUN echo ok && apt-get install -y nodejs\n"
+    )
     assert ("DF101", 2) in codes_by_line(plain)

@@ -36,7 +36,8 @@ NEVER_ENDING_PLUGIN = '''
     from dockerfix.rewriter.rule import Rule
 
     class NeverEnds(Rule):
-        """What it does: loops for ever, catching every Exception. Why: a test. Example: any file. Fix safety: no fix."""
+        """What it does: loops for ever, catching every Exception. Why: a test. Example: any file.
+        Fix safety: no fix."""
         code = "DF952"
         name = "never-ends"
         summary = "Never ends."

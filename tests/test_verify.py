@@ -374,7 +374,9 @@ def test_cli_reports_an_unreachable_engine_clearly(tmp_path: Path, monkeypatch, 
     (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
     fake = tmp_path / "docker"
     fake.write_text(
-        "#!/bin/sh\necho 'Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?' >&2\nexit 1\n"
+        "#!/bin/sh\n"
+        "echo 'Cannot connect to the Docker daemon at unix:///nowhere.sock. Is the docker daemon running?' >&2\n"
+        "exit 1\n"
     )
     fake.chmod(0o755)
     monkeypatch.setenv("DOCKERFIX_DOCKER", str(fake))

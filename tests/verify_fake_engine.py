@@ -2,8 +2,9 @@
 no image: what verify does with the user's files happens around the builds, and these tests watch it from outside.
 
 ``version`` answers a version; ``build`` appends the tag, the context folder it was given, the paths in it and the
-sha256 of its file ``$FAKE_DOCKER_WATCH`` (when set) to ``$FAKE_DOCKER_LOG`` and, when the tag ends in ``$FAKE_DOCKER_HOLD``, writes its pid to ``$FAKE_DOCKER_READY`` and sleeps (the slow
-step a test kills verify in); ``save`` writes an image without layers; ``image rm`` succeeds."""
+sha256 of its file ``$FAKE_DOCKER_WATCH`` (when set) to ``$FAKE_DOCKER_LOG`` and, when the tag ends in
+``$FAKE_DOCKER_HOLD``, writes its pid to ``$FAKE_DOCKER_READY`` and sleeps (the slow step a test kills verify in);
+``save`` writes an image without layers; ``image rm`` succeeds."""
 
 from __future__ import annotations
 

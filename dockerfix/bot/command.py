@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
+
 from . import body
 from .git import Identity
 from .github import DEFAULT_API_URL, AppAuth, GitHub, TokenAuth, redact
@@ -21,36 +23,57 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dockerfix bot",
         description="Fix the Dockerfiles of repositories and open (and keep up to date) one pull request in each.",
-        epilog="Authentication: GITHUB_TOKEN, or a GitHub App from GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY (the PEM text) "
-        "or GITHUB_APP_PRIVATE_KEY_FILE, and optionally GITHUB_APP_INSTALLATION_ID.",
+        epilog="Authentication: GITHUB_TOKEN, or a GitHub App from GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY (the PEM "
+        "text) or GITHUB_APP_PRIVATE_KEY_FILE, and optionally GITHUB_APP_INSTALLATION_ID.",
     )
     targets = parser.add_argument_group("repositories")
     targets.add_argument(
         "--repo", action="append", default=[], metavar="OWNER/NAME", help="a GitHub repository (repeatable)"
     )
     targets.add_argument("--repo-file", type=Path, help="a file of OWNER/NAME lines (# starts a comment)")
-    targets.add_argument("--path", action="append", default=[], type=Path, metavar="DIR",
-                         help="a local clone: the branch is written into it, for other forges or to look before pushing")  # fmt: skip
+    targets.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="a local clone: the branch is written into it, for other forges or to look before pushing",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the pull request and its diff; push and change nothing"
     )
     parser.add_argument("--base", help="the branch to fix (default: the repository's default branch)")
-    parser.add_argument("--branch", help="the bot's branch (default: `bot.branch`, else dockerfix/optimize); an existing "
-                        "branch the bot did not make is never moved or deleted: the run fails instead")  # fmt: skip
+    parser.add_argument(
+        "--branch",
+        help="the bot's branch (default: `bot.branch`, else dockerfix/optimize); an existing "
+        "branch the bot did not make is never moved or deleted: the run fails instead",
+    )
     parser.add_argument(
         "--label", action="append", dest="labels", metavar="LABEL", help="label for a new pull request (repeatable)"
     )
-    parser.add_argument("--reviewer", action="append", dest="reviewers", metavar="LOGIN",
-                        help="reviewer for a new pull request, `org/team` for a team (repeatable)")  # fmt: skip
-    parser.add_argument("--unsafe-fixes", action=argparse.BooleanOptionalAction, default=None,
-                        help="also apply unsafe fixes (default: `bot.unsafe-fixes`, else `unsafe-fixes`, else no)")  # fmt: skip
+    parser.add_argument(
+        "--reviewer",
+        action="append",
+        dest="reviewers",
+        metavar="LOGIN",
+        help="reviewer for a new pull request, `org/team` for a team (repeatable)",
+    )
+    parser.add_argument(
+        "--unsafe-fixes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also apply unsafe fixes (default: `bot.unsafe-fixes`, else `unsafe-fixes`, else no)",
+    )
     parser.add_argument("--select", type=_codes, help="rule codes or prefixes to run, comma-separated")
     parser.add_argument("--ignore", type=_codes, help="rule codes or prefixes to skip, comma-separated")
-    parser.add_argument("--verify", action="store_true",
-                        help="build each fixed Dockerfile before and after with the Docker engine (DOCKER_HOST) and put "
-                        "`dockerfix verify`'s measured table in the body. Building runs the repository's RUN steps, i.e. "
-                        "its code, on this machine: only for repositories you trust, and only this flag turns it on "
-                        "(a repository cannot ask for it)")  # fmt: skip
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="build each fixed Dockerfile before and after with the Docker engine (DOCKER_HOST) and "
+        "put `dockerfix verify`'s measured table in the body. Building runs the repository's RUN "
+        "steps, i.e. its code, on this machine: only for repositories you trust, and only this flag turns it on "
+        "(a repository cannot ask for it)",
+    )
     parser.add_argument("--body-template", type=Path, help="a jinja2 template for the pull request body")
     parser.add_argument(
         "--author", default=DEFAULT_IDENTITY, help=f"`Name <email>` of the bot's commits (default: {DEFAULT_IDENTITY})"
@@ -98,7 +121,7 @@ def _auth() -> TokenAuth | AppAuth:
     return TokenAuth(token)
 
 
-def main(argv: Sequence[str], transport=None) -> int:
+def main(argv: Sequence[str], transport: httpx.BaseTransport | None = None) -> int:
     """``transport`` lets tests put an in-process forge behind the real GitHub adapter."""
     parser = _parser()
     arguments = parser.parse_args(list(argv))

@@ -206,8 +206,8 @@ class Workspace:
         self.git("push", "-q", "--no-verify", RECEIVE_PACK, lease, "--", self.remote, f"{commit}:refs/heads/{branch}")
 
     def delete_remote_branch(self, branch: str, expected: str) -> None:
-        self.git("push", "-q", "--no-verify", RECEIVE_PACK, f"--force-with-lease=refs/heads/{branch}:{expected}", "--", self.remote,
-                 f":refs/heads/{branch}")  # fmt: skip
+        lease = f"--force-with-lease=refs/heads/{branch}:{expected}"
+        self.git("push", "-q", "--no-verify", RECEIVE_PACK, lease, "--", self.remote, f":refs/heads/{branch}")
 
     def default_branch(self) -> str:
         """The remote's HEAD branch (for a local clone given by path: its checked-out branch)."""

@@ -1,6 +1,7 @@
 """One repository, one run: check out the base branch, run the pipeline over its Dockerfiles, and bring the bot's
 branch and pull request to match, Renovate's way (rebuild from the base and force-push when anything moved, close
-when nothing is left, keep off a branch a human pushed to and any branch the bot did not make, never reopen what a human closed for the same fixes)."""
+when nothing is left, keep off a branch a human pushed to and any branch the bot did not make, never reopen what a
+human closed for the same fixes)."""
 
 from __future__ import annotations
 
@@ -175,8 +176,10 @@ def _strangers_on_the_bots_own_branch(workspace: Workspace, branch: str, identit
         made_by_the_bot = workspace.commit_at(BRANCH_REF).made_by_the_bot(identity, branch)
     if not made_by_the_bot:
         raise RuntimeError(
-            f"the bot's branch {branch!r} exists and is not one dockerfix made (neither its tip nor a commit on it beyond "
-            f"the base has dockerfix's identity and a `{BRANCH_TRAILER}: {branch}` trailer), so dockerfix neither moves "
+            f"the bot's branch {branch!r} exists and is not one dockerfix made (neither its tip nor a commit on it "
+            "beyond "
+            f"the base has dockerfix's identity and a `{BRANCH_TRAILER}: {branch}` trailer), so dockerfix neither "
+            "moves "
             "nor deletes it: set another `bot.branch` or `--branch`, or delete that branch"
         )
     return strangers
@@ -186,7 +189,10 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
     verify = options.verify
-    files, errors, originals, others = [], [], [], []
+    files: list[body.ChangedFile] = []
+    errors: list[str] = []
+    originals: list[verification.Original] = []
+    others: list[str] = []
     for path in _dockerfiles(root, bot.paths):
         settings = discover(path, root=root).override(options.select, options.ignore, unsafe)
         original = path.read_bytes() if verify else b""

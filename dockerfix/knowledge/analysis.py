@@ -1,7 +1,7 @@
 """The analysis every rule shares, computed once per node and kept with it (``Analysed.facts``): what each command
-runs (program, verb, arguments), each RUN's mounts, each stage's shell RUNs and the WORKDIR and USER in force. Rules ask here instead of
-walking the document again; the values of ENV and ARG in force are ``cleanups.stage_settings`` (they are read the
-way cleanup paths are normalised)."""
+runs (program, verb, arguments), each RUN's mounts, each stage's shell RUNs and the WORKDIR and USER in force. Rules
+ask here instead of walking the document again; the values of ENV and ARG in force are ``cleanups.stage_settings``
+(they are read the way cleanup paths are normalised)."""
 
 from __future__ import annotations
 

@@ -136,8 +136,11 @@ class Identified:
     def slim_tag(self) -> str | None:
         if self.variant.slim is None:
             return None
-        suffix = self.variant.slim_release.format(release=self.release) if self.release else self.variant.slim
-        return self.tag_for(suffix)
+        if not self.release:
+            return self.tag_for(self.variant.slim)
+        # base_images.toml gives a release form to every variant with a slim one whose tags name a release
+        assert self.variant.slim_release is not None, f"{self.variant.family} {self.variant.name}: no slim_release"
+        return self.tag_for(self.variant.slim_release.format(release=self.release))
 
     def slim_variant(self) -> Variant | None:
         return variants(self.family).get("slim") if self.variant.slim else None
@@ -221,8 +224,8 @@ _MOST_BUILD_FILES = 500
 
 def built_in_context(repository: str, context: BuildContext | None) -> str | None:
     """A file of the build context that builds an image named ``repository``: a `-t`/`--tag` naming it, a `docker
-    tag` to it, a compose service with a `build` and that `image`, a bake target's `tags`. None when no file shows it (or the context has
-    only names)."""
+    tag` to it, a compose service with a `build` and that `image`, a bake target's `tags`. None when no file shows it
+    (or the context has only names)."""
     if context is None or context.root is None:
         return None
     built = context.once(BuiltImages, lambda: BuiltImages.read(context))

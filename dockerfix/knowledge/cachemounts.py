@@ -289,8 +289,9 @@ def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> li
     above it already keeps the folder out of the image, and a second mount on one target would hide the first.
     None when a mount of the RUN lies below one of the folders (the new mount would hide it) or its target cannot
     be read here (it may be one of the folders)."""
-    held = [mount.target for mount in run_mounts(stage, run)]
-    if any(target is None or not target.startswith("/") or "$" in target for target in held):
+    targets = [mount.target for mount in run_mounts(stage, run)]
+    held = [target for target in targets if target is not None and target.startswith("/") and "$" not in target]
+    if len(held) < len(targets):
         return None
     if any(within(target, mount.target) and target != mount.target for target in held for mount in mounts):
         return None
@@ -304,7 +305,10 @@ def mount_edit(run: Instruction, mounts: Sequence[Mount]) -> Edit:
 
 def mount_title(mounts: Sequence[Mount]) -> str:
     targets = ", ".join(f"`{mount.target}`" for mount in mounts)
-    return f"Mount a build cache over {targets} (needs BuildKit; removes the cache from the image, the next build reuses it)"
+    return (
+        f"Mount a build cache over {targets} (needs BuildKit; removes the cache from the image, the next build "
+        "reuses it)"
+    )
 
 
 # Which tool caches a RUN's commands write, as (command position, tool cache); None when one cannot be mounted (a

@@ -28,7 +28,7 @@ _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
 
 # Package managers' own commands that empty folders, as the paths they remove.
-TOOL_CLEANUPS: Mapping[tuple[str, str], tuple[str, ...]] = {
+TOOL_CLEANUPS: Mapping[tuple[str | None, str | None], tuple[str, ...]] = {
     # apt 2.7+: `clean` plus the package lists (it keeps the files apt needs, such as lists/lock)
     ("apt-get", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
     ("apt", "dist-clean"): ("/var/lib/apt/lists/*", "/var/cache/apt/*"),
@@ -51,7 +51,7 @@ class Removal:
         pattern_parts, path_parts = _aligned(self.pattern, path, cwd)
         if pattern_parts is None or len(pattern_parts) > len(path_parts):
             return False
-        if not all(fnmatchcase(part, glob) for part, glob in zip(path_parts, pattern_parts)):
+        if not all(fnmatchcase(part, glob) for part, glob in zip(path_parts, pattern_parts, strict=False)):
             return False
         if self.name is None:
             return True
@@ -105,8 +105,9 @@ class _StageSettings:
     def __init__(self, stage: Stage) -> None:
         self.history: dict[str, tuple[list[int], list[str]]] = {}
         for instruction in stage.instructions:
+            settings: list[tuple[str, str | None]]
             if instruction.cmd == "env":
-                settings = list(zip(instruction.value[0::2], instruction.value[1::2]))
+                settings = list(zip(instruction.value[0::2], instruction.value[1::2], strict=True))
             elif instruction.cmd == "arg":
                 settings = [
                     (name, default if equals else None)
@@ -134,7 +135,7 @@ def stage_settings(stage: Stage) -> _StageSettings:
 
 def env_set_before(stage: Stage, run: Instruction, name: str) -> bool:
     """Whether ENV or ARG sets ``name`` in the stage before ``run``."""
-    indexes, _ = stage_settings(stage).history.get(name, ((), ()))
+    indexes, _ = stage_settings(stage).history.get(name, ([], []))
     return bool(indexes) and indexes[0] < run.index
 
 
@@ -205,7 +206,7 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
     environments: list[Mapping[str, str]] = []
     folders: list[str | None] = []
     found: list[tuple[int, Removal]] = []
-    for index, command in enumerate(run.shell.simple_commands()):
+    for index, command in enumerate(run.shell_script.simple_commands()):
         shared = Variables(settings, run.index, dict(local))
         own = Variables(
             settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)}

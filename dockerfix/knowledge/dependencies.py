@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,7 +45,10 @@ SETUP_PY_LIMIT = 256_000
 SETUP_PY_TIMEOUT_SECONDS = 20
 # Isolated (-I): neither the environment's PYTHON* variables nor the working folder (a repository the bot works in
 # could hold a `json.py`) decide what the child imports; only the folder holding this dockerfix is added.
-_SETUP_PY_CHILD = f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from dockerfix.setup_py import main; main()"
+_SETUP_PY_CHILD = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); from "
+    "dockerfix.setup_py import main; main()"
+)
 
 ECOSYSTEM_OF_TOOL = {
     "pip": "python",
@@ -114,7 +117,21 @@ class RequirementFiles:
     beyond: tuple[tuple[str, str], ...]
 
 
-def requirement_files(context: BuildContext | None, names: Iterable[str]) -> RequirementFiles:
+class ContextFiles(Protocol):
+    """What recognising an install reads of a build context: a ``BuildContext``, or a view of one (DF201 reads the
+    context as an image folder holding a copy of it)."""
+
+    @property
+    def has_contents(self) -> bool: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def read_text(self, path: str, limit: int = 1_000_000) -> str | None: ...
+
+    def glob(self, pattern: str) -> tuple[str, ...]: ...
+
+
+def requirement_files(context: ContextFiles | None, names: Iterable[str]) -> RequirementFiles:
     """``names`` (context paths) and, breadth first, what they include; an include is relative to its file."""
     texts: dict[str, str | None] = {}
     beyond: list[tuple[str, str]] = []
@@ -317,9 +334,9 @@ def install_command(command: SimpleCommand) -> InstallCommand | None:
     pattern = _COMPOSER_NAME if ecosystem == "php" else _REQUIREMENT_NAME
     literal = [word for word in positional if word is not None]
     packages = {
-        normalise(ecosystem, pattern.match(word).group(1))
+        normalise(ecosystem, requirement.group(1))
         for word in literal
-        if pattern.match(word) and not word.startswith((".", "/")) and ecosystem != "go"
+        if (requirement := pattern.match(word)) and not word.startswith((".", "/")) and ecosystem != "go"
     }
     reads = (
         ecosystem == "go"

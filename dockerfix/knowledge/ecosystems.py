@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .analysis import Invocation
-from .dependencies import json_object, requirement_files, requirement_lines
+from .dependencies import ContextFiles, json_object, requirement_files, requirement_lines
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Install:
     split: tuple[str, ...] = field(default=())
 
 
-def _pip(arguments: list[str | None], context: BuildContext | None) -> Install | None:
+def _pip(arguments: list[str | None], context: ContextFiles | None) -> Install | None:
     files: list[str] = []
     for index, argument in enumerate(arguments):
         if argument in ("-r", "--requirement", "-c", "--constraint") and index + 1 < len(arguments):
@@ -61,7 +60,7 @@ def _mapping(table: dict, key: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _node(tool: str, verb: str | None, arguments: list[str | None], context: BuildContext | None) -> Install | None:
+def _node(tool: str, verb: str | None, arguments: list[str | None], context: ContextFiles | None) -> Install | None:
     installs = {"npm": ("install", "i", "ci"), "yarn": ("install", None), "pnpm": ("install", "i")}
     if verb not in installs[tool]:
         return None
@@ -100,7 +99,7 @@ def _node(tool: str, verb: str | None, arguments: list[str | None], context: Bui
     return Install(tool, ("package.json",), reason, locks)
 
 
-def _bundle(arguments: list[str | None], context: BuildContext | None) -> Install:
+def _bundle(arguments: list[str | None], context: ContextFiles | None) -> Install:
     reason = None
     if context is not None:
         gemfile = context.read_text("Gemfile") or ""
@@ -109,7 +108,7 @@ def _bundle(arguments: list[str | None], context: BuildContext | None) -> Instal
     return Install("bundler", ("Gemfile",), reason, ("Gemfile.lock",))
 
 
-def _go(arguments: list[str | None], context: BuildContext | None) -> Install:
+def _go(arguments: list[str | None], context: ContextFiles | None) -> Install:
     reason = None
     if context is not None:
         gomod = context.read_text("go.mod") or ""
@@ -120,7 +119,7 @@ def _go(arguments: list[str | None], context: BuildContext | None) -> Install:
     return Install("go", ("go.mod",), reason, ("go.sum",))
 
 
-def _dotnet(arguments: list[str | None], context: BuildContext | None) -> Install:
+def _dotnet(arguments: list[str | None], context: ContextFiles | None) -> Install:
     """`dotnet restore` reads the project and solution files and the NuGet/MSBuild settings beside them."""
     if context is None or not context.has_contents:
         return Install("dotnet", (), "the project files can only be named from the build context")
@@ -140,7 +139,7 @@ def _dotnet(arguments: list[str | None], context: BuildContext | None) -> Instal
     return Install("dotnet", tuple(projects), None, settings)
 
 
-def _composer(arguments: list[str | None], context: BuildContext | None) -> Install:
+def _composer(arguments: list[str | None], context: ContextFiles | None) -> Install:
     """`composer install` runs the project's scripts and dumps its autoloader, both of which read the source;
     `--no-scripts --no-autoloader` leaves only the download, which reads composer.json and composer.lock."""
     split = tuple(flag for flag in ("--no-scripts", "--no-autoloader") if flag not in arguments)
@@ -163,7 +162,7 @@ def _composer(arguments: list[str | None], context: BuildContext | None) -> Inst
     return Install("composer", ("composer.json",), reason, ("composer.lock", "auth.json"), split)
 
 
-def _gradle(context: BuildContext | None) -> Install:
+def _gradle(context: ContextFiles | None) -> Install:
     """`gradle dependencies` evaluates the build scripts: the build file, the settings file and gradle.properties,
     and the build logic of buildSrc or included builds when there are any."""
     if context is None or not context.has_contents:
@@ -182,7 +181,7 @@ def _gradle(context: BuildContext | None) -> Install:
     return Install("gradle", tuple(scripts + settings), None, ("gradle.properties",))
 
 
-def _gradle_wrapper(context: BuildContext | None) -> Install:
+def _gradle_wrapper(context: ContextFiles | None) -> Install:
     """`./gradlew` also reads the wrapper script and its jar and properties."""
     install = _gradle(context)
     wrapper = ("gradlew", "gradle/wrapper/gradle-wrapper.properties", "gradle/wrapper/gradle-wrapper.jar")
@@ -191,7 +190,7 @@ def _gradle_wrapper(context: BuildContext | None) -> Install:
     return Install("gradle", install.manifests + wrapper, install.needs_more, install.optional)
 
 
-def _mix(context: BuildContext | None) -> Install:
+def _mix(context: ContextFiles | None) -> Install:
     """`mix deps.get` evaluates mix.exs; an umbrella project or a path dependency reads more than it."""
     reason = None
     if context is not None:
@@ -203,14 +202,14 @@ def _mix(context: BuildContext | None) -> Install:
     return Install("mix", ("mix.exs",), reason, ("mix.lock",))
 
 
-def _maven(context: BuildContext | None) -> Install:
+def _maven(context: ContextFiles | None) -> Install:
     reason = None
     if context is not None and re.search(r"<modules>", context.read_text("pom.xml") or ""):
         reason = "pom.xml has modules, whose pom.xml files the install reads"
     return Install("maven", ("pom.xml",), reason)
 
 
-def _pyproject_needs_more(context: BuildContext | None) -> str | None:
+def _pyproject_needs_more(context: ContextFiles | None) -> str | None:
     """A workspace or a path dependency makes a Poetry or uv install read other projects of the context."""
     text = context.read_text("pyproject.toml") if context is not None else None
     if text is None:
@@ -238,7 +237,7 @@ INSTALL_OUTPUTS = {
 }
 
 
-def recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
+def recognise(command: SimpleCommand, context: ContextFiles | None) -> Install | None:
     """The dependency install this command is, or None."""
     install = _recognise(command, context)
     if install is None or install.needs_more is not None or context is None:
@@ -247,12 +246,13 @@ def recognise(command: SimpleCommand, context: BuildContext | None) -> Install |
         if context.exists(output):
             return replace(
                 install,
-                needs_more=f"the context contains {output}, which the source COPY would lay over what the install wrote there",
+                needs_more=f"the context contains {output}, which the source COPY would lay over what the install "
+                "wrote there",
             )
     return install
 
 
-def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install | None:
+def _recognise(command: SimpleCommand, context: ContextFiles | None) -> Install | None:
     invocation = Invocation.of(command)
     name, arguments, verb = invocation.tool, invocation.arguments, invocation.verb
     if name is None:
@@ -290,7 +290,8 @@ def _recognise(command: SimpleCommand, context: BuildContext | None) -> Install 
         return Install(
             "cargo",
             ("Cargo.toml",),
-            "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is needed to fetch before the source",
+            "Cargo reads the source targets to load its manifest; a cargo-chef recipe (or a stub src/main.rs) is "
+            "needed to fetch before the source",
             ("Cargo.lock",),
         )
     return None

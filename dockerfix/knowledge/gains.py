@@ -179,7 +179,7 @@ def debian_index(release: str) -> DebianIndex | None:
     description = sidecar()["debian"].get(release)
     if description is None:
         return None
-    compressed = resources.files("dockerfix").joinpath("data", description["packages"]["file"]).read_bytes()
+    compressed = (resources.files("dockerfix") / "data" / description["packages"]["file"]).read_bytes()
     return DebianIndex(release, description, lzma.decompress(compressed).decode("utf-8"))
 
 
@@ -216,6 +216,7 @@ def recommends_drop(
     requested = tuple(packages)
     index = debian_index(release) if distribution == "debian" else None
     relations = index or debian_index(debian_releases()[-1])
+    assert relations is not None, "the releases listed are the ones shipped"
     base = relations.minbase if installed is None else frozenset(installed)
     with_recommends = relations.walk(requested, recommends=True, installed=base)
     without = relations.walk(requested + tuple(keep), recommends=False, installed=base)

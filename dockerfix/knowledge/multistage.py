@@ -94,7 +94,7 @@ def promises(document: Document) -> dict[str, Any]:
             continue
         if cmd in ("env", "label"):
             values = instruction.value
-            config[cmd].update(zip(values[0::2], values[1::2]))
+            config[cmd].update(zip(values[0::2], values[1::2], strict=True))
         elif cmd in ("expose", "volume"):
             config[cmd].update(instruction.value)
         elif cmd == "workdir":
@@ -281,7 +281,7 @@ def _after_build(
                 f"the build RUN on line {run.start_line} runs `{shown}` after the build: what it makes outside "
                 f"`{artifact}` would stay behind in the build stage"
             )
-    for target in run.shell.output_targets:
+    for target in run.shell_script.output_targets:
         path = _absolute(target.literal, folder) if target.literal is not None else None
         if target.start > build.start and path not in DEVICES and not (path and _inside(path, artifact)):
             return (
@@ -384,7 +384,8 @@ def plan(document: Document, identified: Identified) -> Plan | None:
                 runtime.append(text)
                 runtime_runs = True
                 incomplete.append(
-                    f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, where the build tools are gone"
+                    f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, "
+                    "where the build tools are gone"
                 )
         elif after_build and cmd in ("copy", "add"):
             runtime.append(text)
@@ -415,7 +416,8 @@ def plan(document: Document, identified: Identified) -> Plan | None:
         # the name keeps the FROM line it was written on, and `--target` on it now stops before the runtime stage
         build_name = from_value[2]
         incomplete.append(
-            f"the stage is named `{build_name}`: `docker build --target {build_name}` would build the build stage, not this image"
+            f"the stage is named `{build_name}`: `docker build --target {build_name}` would build the build stage, "
+            "not this image"
         )
     else:
         build_name = _new_stage_name(document)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.document import Document, Heredoc, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
@@ -124,7 +124,7 @@ def trailing_comment(run: Instruction) -> str | None:
 
 def command_end(run: Instruction) -> int:
     """Source offset where the RUN's last command ends, before a trailing `;`, whitespace or comment."""
-    return run.arguments_to_source(run.shell.content_end, end=True)
+    return run.arguments_to_source(run.shell_script.content_end, end=True)
 
 
 def command_text(document: Document, run: Instruction) -> str:
@@ -156,7 +156,7 @@ def list_needs_grouping(script: Script) -> bool:
 def appendable_text(document: Document, run: Instruction) -> str:
     """A RUN's command in a form that can follow `&&` and still mean the same."""
     text = command_text(document, run)
-    return f"{{ {text}; }}" if list_needs_grouping(run.shell) else text
+    return f"{{ {text}; }}" if list_needs_grouping(run.shell_script) else text
 
 
 def append_edit(document: Document, run: Instruction, command: str) -> Edit:
@@ -164,7 +164,7 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
     `a; b && c` still runs c only if b succeeded, and the RUN fails exactly when it failed before, so nothing that
     ran before changes."""
     if run.script_heredoc is not None:
-        return _append_to_script(document, run, command)
+        return _append_to_script(document, run, run.script_heredoc, command)
     style = Style.of_runs(document, [run])
     comment = trailing_comment(run)
     joined = style.join(document, [style.indent + comment] if comment else [], closed_line(command, document.escape))
@@ -175,7 +175,7 @@ def append_edit(document: Document, run: Instruction, command: str) -> Edit:
 SHELL_ESCAPE = "\\"
 
 
-def _append_to_script(document: Document, run: Instruction, command: str) -> Edit:
+def _append_to_script(document: Document, run: Instruction, script: Heredoc, command: str) -> Edit:
     """Add ``command`` to a heredoc script on a line of its own before the terminator, indented like the script's
     last line. A heredoc script runs without `set -e` unless it says so, and its status is that of its last
     command: the last command gets a trailing `&&`, so the new one runs only after it succeeded and the RUN fails
@@ -184,14 +184,15 @@ def _append_to_script(document: Document, run: Instruction, command: str) -> Edi
     refuses a last command that holds a list of its own: on the left of `&&`, `set -e` stops acting inside it."""
     new_line = f"{script_line_indent(document, run)}{closed_line(command, SHELL_ESCAPE)}{document.source.newline}"
     end = command_end(run)
-    return Edit(end, run.script_heredoc.end, f" &&{document.text[end : run.script_heredoc.end]}{new_line}")
+    return Edit(end, script.end, f" &&{document.text[end : script.end]}{new_line}")
 
 
 def script_line_indent(document: Document, run: Instruction) -> str:
     """The indentation of the line of a heredoc script's last command (tabs that `<<-` strips included)."""
-    last_start = run.arguments_to_source(run.shell.items[-1].start)
+    last_start = run.arguments_to_source(run.shell_script.items[-1].start)
     line_start = document.text.rfind("\n", 0, last_start) + 1
-    return re.match(r"[ \t]*", document.text[line_start:last_start]).group()
+    before = document.text[line_start:last_start]
+    return before[: len(before) - len(before.lstrip(" \t"))]
 
 
 def insert_after(run: Instruction, command: SimpleCommand, index: int, text: str) -> Edit:
@@ -381,7 +382,8 @@ class AddFlagRule(CacheRule):
                         word for word in arguments[verb : after + 1] if word is not None and not word.startswith("-")
                     ]
                     yield self.finding(
-                        f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, {self.effect}",
+                        f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, "
+                        f"{self.effect}",
                         start,
                         end,
                         fix,

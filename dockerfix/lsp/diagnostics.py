@@ -57,16 +57,16 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
                 source="dockerfix",
             )
         ]
+    result = analysis.result
+    assert result is not None, "a document the pipeline analysed without a source error has its result"
     # a rule that failed reported nothing here: the editor must not show the file as clean
     failures = [
         whole_document_diagnostic(
             f"dockerfix rule bug (its findings are missing; please report it): {failure}", lsp.DiagnosticSeverity.Error
         )
-        for failure in analysis.result.rule_failures
+        for failure in result.rule_failures
     ]
-    warnings = [
-        whole_document_diagnostic(warning, lsp.DiagnosticSeverity.Warning) for warning in analysis.result.warnings
-    ]
+    warnings = [whole_document_diagnostic(warning, lsp.DiagnosticSeverity.Warning) for warning in result.warnings]
     return (
         failures
         + warnings
@@ -79,6 +79,6 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
                 source="dockerfix",
                 data={"code": finding.code, "name": finding.name},
             )
-            for finding in analysis.result.findings
+            for finding in result.findings
         ]
     )

@@ -43,8 +43,7 @@ class FrameReader:
         while True:
             header = self._header()
             if isinstance(header, tuple):
-                if self.noise is not None:
-                    self._report_noise(0)
+                self._report_noise(0)
                 length, start = header
                 while len(self.buffer) < start + length and await self._more(STALL_SECONDS):
                     pass
@@ -54,8 +53,7 @@ class FrameReader:
             if isinstance(header, str) and self._skip_to_frame(header):
                 continue
             if not await self._more():
-                if self.noise is not None:
-                    self._report_noise(len(self.buffer))
+                self._report_noise(len(self.buffer))
                 return None
 
     def resume_inside(self, body: bytes) -> None:
@@ -114,6 +112,8 @@ class FrameReader:
         return found is not None
 
     def _report_noise(self, more: int) -> None:
+        if self.noise is None:
+            return
         problem, skipped = self.noise
         self.noise = None
         self.report(f"skipped {skipped + more} bytes of input that are no LSP frame ({problem})")

@@ -321,7 +321,7 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
         if fixed.version != analysis.version:
             raise JsonRpcContentModified("the document changed; ask again")
         analysis = fixed
-    if analysis.result is not None and analysis.result.changed:
+    if analysis.result is not None and analysis.result.changed and analysis.result.new_text is not None:
         actions.append(
             lsp.CodeAction(
                 title="dockerfix: apply all fixes",

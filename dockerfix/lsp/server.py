@@ -131,7 +131,8 @@ class DockerfixServer(LanguageServer):
                 source,
                 fixed=True,
                 not_analysed=(
-                    f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize ({client.max_document_size:,})"
+                    f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize "
+                    f"({client.max_document_size:,})"
                 ),
             )
             return self.cache[uri]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Go's unicode.IsSpace for runes; BuildKit splits and trims with it.
-GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# Go's unicode.IsSpace for runes; BuildKit splits and trims with it (Python's str.isspace also accepts \x1c-\x1f).
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 _WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
@@ -347,6 +350,10 @@ class _LexError(Exception):
     pass
 
 
+# a step of the lexer: it yields the steps it calls, receives their results and returns its own (see `_WordLexer.run`)
+_Step = Generator[Any, Any, Any]
+
+
 class _WordLexer:
     """BuildKit's shell word lexer (``shell.Lex.ProcessWords``) with no variables set and unset ones kept as
     written, which is how the parser runs it to find heredoc words and their names.
@@ -369,6 +376,12 @@ class _WordLexer:
             self.position += 1
         return char
 
+    def take(self) -> str:
+        """The next character, which the caller has peeked."""
+        char = self.text[self.position]
+        self.position += 1
+        return char
+
     def words(self) -> list[str]:
         try:
             return self.run(self.process_until(None, self.raw_escapes))[1]
@@ -376,7 +389,7 @@ class _WordLexer:
             return []
 
     @staticmethod
-    def run(step: Iterator) -> Any:
+    def run(step: _Step) -> Any:
         """Drive a step and the steps it yields (each yield is a call, the step's return value its result)."""
         stack = [step]
         value: Any = None
@@ -399,14 +412,14 @@ class _WordLexer:
             stack.append(called)
             value, error = None, None
 
-    def process_until(self, stop: str | None, raw_escapes: bool) -> Iterator:
+    def process_until(self, stop: str | None, raw_escapes: bool) -> _Step:
         saved, self.raw_escapes = self.raw_escapes, raw_escapes
         try:
             return (yield self._process_until(stop))
         finally:
             self.raw_escapes = saved
 
-    def _process_until(self, stop: str | None) -> Iterator:
+    def _process_until(self, stop: str | None) -> _Step:
         result = ""
         words: list[str] = []
         word = ""
@@ -420,8 +433,7 @@ class _WordLexer:
             else:
                 word += char
 
-        while self.peek() is not None:
-            char = self.peek()
+        while (char := self.peek()) is not None:
             if stop is not None and char == stop:
                 self.next()
                 return result, words + ([word] if word else [])
@@ -439,14 +451,15 @@ class _WordLexer:
                 result += piece
                 word += piece
             else:
-                char = self.next()
+                char = self.take()
                 if char == "\\":
                     if self.raw_escapes:
                         word += char
                         result += char
-                    char = self.next()
-                    if char is None:
+                    escaped = self.next()
+                    if escaped is None:
                         break
+                    char = escaped
                     word += char
                 else:
                     add_char(char)
@@ -456,7 +469,7 @@ class _WordLexer:
         return result, words + ([word] if word else [])
 
     def single_quote(self) -> str:
-        opening = self.next()
+        opening = self.take()
         result = opening if self.raw_quotes else ""
         while True:
             char = self.next()
@@ -466,8 +479,8 @@ class _WordLexer:
                 return result + (char if self.raw_quotes else "")
             result += char
 
-    def double_quote(self) -> Iterator:
-        opening = self.next()
+    def double_quote(self) -> _Step:
+        opening = self.take()
         result = opening if self.raw_quotes else ""
         while True:
             char = self.peek()
@@ -479,7 +492,7 @@ class _WordLexer:
             if char == "$":
                 result += yield self.dollar()
                 continue
-            char = self.next()
+            char = self.take()
             if char == "\\":
                 if self.raw_escapes:
                     result += char
@@ -487,34 +500,33 @@ class _WordLexer:
                 if following is None:
                     continue
                 if following in ('"', "$", "\\"):
-                    char = self.next()
+                    char = self.take()
             result += char
 
     def name(self) -> str:
         name = ""
-        while self.peek() is not None:
-            char = self.peek()
+        while (char := self.peek()) is not None:
             if not name and char.isdigit():
-                while self.peek() is not None and self.peek().isdigit():
-                    name += self.next()
+                while (digit := self.peek()) is not None and digit.isdigit():
+                    name += self.take()
                 return name
             if not name and char in "@*#?-$!0":
-                return self.next()
+                return self.take()
             if not (char.isalpha() or char.isdigit() or char == "_"):
                 break
-            name += self.next()
+            name += self.take()
         return name
 
     def braced_name(self) -> tuple[str, str | None]:
         """After `$` before `{`: the variable's name and the character that ends it (`${` without a name is
         BuildKit's "bad substitution")."""
         self.next()
-        if self.peek() is None or self.peek() in "{}:":
+        if (char := self.peek()) is None or char in "{}:":
             raise _LexError("bad substitution")
         name = self.name()
         return name, self.next()
 
-    def dollar(self) -> Iterator:
+    def dollar(self) -> _Step:
         self.next()
         if self.peek() != "{":
             name = self.name()
@@ -552,7 +564,7 @@ class _ExpandingLexer(_WordLexer):
             self.unknown = True
         return value
 
-    def dollar(self) -> Iterator:
+    def dollar(self) -> _Step:
         self.next()
         if self.peek() != "{":
             name = self.name()

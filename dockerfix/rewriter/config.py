@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -98,11 +98,11 @@ class Settings:
 
     def override(
         self,
-        select: list[str] | None = None,
-        ignore: list[str] | None = None,
+        select: Sequence[str] | None = None,
+        ignore: Sequence[str] | None = None,
         unsafe_fixes: bool | None = None,
         options: Mapping[str, Any] | None = None,
-        extend_select: list[str] | None = None,
+        extend_select: Sequence[str] | None = None,
     ) -> Settings:
         """These settings with the command line's (or an editor's) on top; a selection that names no rule raises a
         ConfigError. A command-line `select` replaces the configured `extend-select` too, as in ruff."""

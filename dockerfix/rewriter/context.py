@@ -35,6 +35,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+from .arguments import GO_SPACE
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
 
@@ -44,8 +45,6 @@ SKIPPED_NAMES = frozenset({".git"})
 MAX_ENTRIES = 200_000
 # Ignore files are short pattern lists; the bound only stops a hostile one (a huge file) from eating memory.
 MAX_IGNORE_FILE_BYTES = 1_000_000
-# Go's unicode.IsSpace, which strings.TrimSpace uses (str.strip would also trim \x1c-\x1f).
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 # patternmatcher escapes these (regexp metacharacters that mean nothing to filepath.Match); the rest pass through.
 _REGEX_ESCAPED = ".+()|{}$"
 # fsutil's patternChars: an exception pattern holding one of these keeps excluded folders walked.
@@ -240,18 +239,18 @@ class DockerIgnore:
                 line = line.removeprefix("\ufeff")
             if line.startswith("#"):  # column 1 only: "  # x" is a pattern
                 continue
-            line = line.strip(_GO_SPACE)
+            line = line.strip(GO_SPACE)
             if not line:
                 continue
             exclusion = line.startswith("!")
             if exclusion:
-                line = line[1:].strip(_GO_SPACE)
+                line = line[1:].strip(GO_SPACE)
             if line:
                 line = _go_clean(line)
                 if len(line) > 1 and line.startswith("/"):
                     line = line[1:]
             # New() trims and cleans the whole string again, "!" included: "!/" becomes "!", "!../.." becomes "."
-            line = (("!" if exclusion else "") + line).strip(_GO_SPACE)
+            line = (("!" if exclusion else "") + line).strip(GO_SPACE)
             if not line:  # "./ /" cleans to " "
                 continue
             line = _go_clean(line)
@@ -509,7 +508,9 @@ class BuildContext:
         return cls._parsed(ignore_text or "", ".dockerignore", listed=[_git_unquote(path) for path in paths])
 
     @classmethod
-    def _parsed(cls, text: str, name: str, listed: list[str] | None = None, root: Path | None = None) -> BuildContext:
+    def _parsed(
+        cls, text: str, name: str, listed: Iterable[str] | None = None, root: Path | None = None
+    ) -> BuildContext:
         try:
             return cls(DockerIgnore.parse(text), listed=listed, root=root)
         except PatternError as error:
@@ -611,7 +612,9 @@ class BuildContext:
         composes = [self.root / path for path in project_files if _COMPOSE_FILE.fullmatch(path.rpartition("/")[2])]
         if len(dockerfiles) + len(composes) > MAX_BUILD_FILES:
             return Builders(unknown=f"more than {MAX_BUILD_FILES:,} Dockerfiles and Compose files in the context")
-        candidates = {os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles}
+        candidates: dict[str, tuple[str, bytes | Path]] = {
+            os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles
+        }
         try:
             for compose in [*composes, *_compose_files_above(Path(os.path.abspath(self.root)))]:
                 for where, found in _compose_builds(compose, self.root):
@@ -640,8 +643,8 @@ class BuildContext:
 
     def with_ignore(self, text: str) -> BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the
-        ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it is:
-        no second walk of the folder."""
+        ignore file makes). Added lines never bring back what is excluded now, so this context's listing serves as it
+        is: no second walk of the folder."""
         return self.once(("with_ignore", text), lambda: self._with_ignore(text))
 
     def _with_ignore(self, text: str) -> BuildContext:

@@ -75,7 +75,8 @@ NOT_DOCKERFILE_SUFFIXES = {
 # What a walk skips unless the configuration's `exclude` says otherwise (ruff skips the same kinds of folder).
 DEFAULT_EXCLUDE = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/", ".tox/")
 SKIPPED_FOLDERS = {pattern.rstrip("/") for pattern in DEFAULT_EXCLUDE}
-# An ignore file is a list of patterns; far above any real one, the bound keeps a hostile repository's from eating memory.
+# An ignore file is a list of patterns; far above any real one, the bound keeps a hostile repository's from eating
+# memory.
 IGNORE_FILE_LIMIT = 1_000_000
 
 

@@ -14,11 +14,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Union
 
 from . import shell
-from .arguments import ArgumentError, HeredocHeader, ParsedLine, heredoc_headers, is_heredoc_word, parse_line
+from .arguments import (
+    GO_SPACE,
+    ArgumentError,
+    HeredocHeader,
+    ParsedLine,
+    heredoc_headers,
+    is_heredoc_word,
+    parse_line,
+)
 from .facts import Analysed
+from .shell import Script
 from .source import Source, SourceError
 
 _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$", re.DOTALL)
@@ -26,8 +34,6 @@ _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n
 # for the parser it is a comment that ends the directives, so two `# check=` lines are fine and an `# escape=` after
 # one is a comment.
 KNOWN_DIRECTIVES = frozenset({"syntax", "escape"})
-# Go's unicode.IsSpace, which BuildKit uses to trim lines; Python's str.isspace also accepts \x1c-\x1f.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 SHELL_FORM_KEYWORDS = frozenset({"run", "cmd", "entrypoint"})
 
 
@@ -233,8 +239,16 @@ class Instruction(Analysed):
             return shell.parse_shell(self.script_heredoc.text)
         return shell.parse_shell(self.arguments)
 
+    @property
+    def shell_script(self) -> Script:
+        """``shell`` where the caller has already matched the instruction as shell form (its commands, its runs)."""
+        script = self.shell
+        if script is None:
+            raise ValueError(f"line {self.start_line}: {self.keyword} is not in shell form")
+        return script
 
-Element = Union[Directive, Comment, BlankLine, Instruction]
+
+Element = Directive | Comment | BlankLine | Instruction
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,7 +338,7 @@ def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: 
 
 
 def go_lstrip(text: str) -> str:
-    return text.lstrip(_GO_SPACE)
+    return text.lstrip(GO_SPACE)
 
 
 def _split_lines(text: str) -> tuple[Line, ...]:
@@ -370,7 +384,7 @@ class _Parser:
             return None
         match = _DIRECTIVE.match(candidate)
         name = match.group(1).lower() if match else None
-        if name not in KNOWN_DIRECTIVES:
+        if not match or name not in KNOWN_DIRECTIVES:
             self.directives_done = True
             return None
         if any(directive.name == name for directive in self.directives):
@@ -494,7 +508,9 @@ class _Parser:
                 start_line=first_line.number,
                 end_line=used[-1].number,
                 stage_index=self.stages_started - 1 if self.stages_started else None,
-                leading_comments=tuple(self.elements[leading:]),
+                leading_comments=tuple(
+                    element for element in self.elements[leading:] if isinstance(element, Comment)
+                ),  # all of them, by how `leading` is found
             )
         )
         self.elements.append(self.instructions[-1])

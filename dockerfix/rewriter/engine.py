@@ -73,10 +73,11 @@ def check(
 ) -> tuple[Finding, ...]:
     """All findings of ``rules`` on ``document`` that no suppression comment silences, in source order. ``options``
     are the configured rule options (``Settings.options``). Without ``other_files`` (the caller cannot write files
-    beside the Dockerfile: standard input, an editor that cannot create files) a fix that changes one is display-only."""
+    beside the Dockerfile: standard input, an editor that cannot create files) a fix that changes one is
+    display-only."""
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
-    findings = []
+    findings: list[Finding] = []
     in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
     for rule in rules:
         try:
@@ -174,15 +175,17 @@ class _PendingFiles:
         self.by_path: dict[str, tuple[str, FileEdit]] = {}
 
     def allows(self, finding: Finding) -> bool:
-        return all(self.by_path.get(file.path, (finding.code,))[0] == finding.code for file in finding.fix.files)
+        return all(
+            self.by_path.get(file.path, (finding.code,))[0] == finding.code for file in finding.required_fix.files
+        )
 
     def news(self, finding: Finding) -> bool:
         """Whether the fix changes a file differently from what is already pending."""
-        return any(self.by_path.get(file.path, (None, None))[1] != file for file in finding.fix.files)
+        return any(self.by_path.get(file.path, (None, None))[1] != file for file in finding.required_fix.files)
 
     def record(self, findings: Iterable[Finding]) -> None:
         for finding in findings:
-            for file in finding.fix.files:
+            for file in finding.required_fix.files:
                 self.by_path[file.path] = (finding.code, file)
 
     def changes(self) -> tuple[FileEdit, ...]:
@@ -276,7 +279,7 @@ def _original_offset(edits: Sequence[Edit], offset: int) -> int:
 
 
 def _edits(findings: Iterable[Finding]) -> list[Edit]:
-    return [edit for finding in findings for edit in finding.fix.edits]
+    return [edit for finding in findings for edit in finding.required_fix.edits]
 
 
 def fix_threshold(unsafe_fixes: bool) -> Applicability:
@@ -363,27 +366,29 @@ def _keep_sound(
     while attempt.document is None and chosen:
         nearest = _nearest(chosen, attempt.where)
         culprits = [
-            (finding, fault) for finding in nearest if (fault := _Attempt.of(source, document, finding.fix.edits).fault)
+            (finding, fault)
+            for finding in nearest
+            if (fault := _Attempt.of(source, document, finding.required_fix.edits).fault)
         ]
         if not culprits:
             culprits = [
                 (finding, fault)
                 for finding in chosen
-                if (fault := _Attempt.of(source, document, finding.fix.edits).fault)
+                if (fault := _Attempt.of(source, document, finding.required_fix.edits).fault)
             ]
         if not culprits:
             break  # each fix is sound alone but not with the others: leave this pass
         for finding, fault in culprits:
-            if (finding.code, finding.fix.title) not in broken:
-                broken.add((finding.code, finding.fix.title))
-                failures.append(RuleFailure(finding.code, f"fix {finding.fix.title!r} {fault}; not applied"))
-        chosen = [finding for finding in chosen if (finding.code, finding.fix.title) not in broken]
+            if (finding.code, finding.required_fix.title) not in broken:
+                broken.add((finding.code, finding.required_fix.title))
+                failures.append(RuleFailure(finding.code, f"fix {finding.required_fix.title!r} {fault}; not applied"))
+        chosen = [finding for finding in chosen if (finding.code, finding.required_fix.title) not in broken]
         attempt = _Attempt.of(source, document, _edits(chosen))
     return chosen, attempt
 
 
 def _nearest(chosen: list[Finding], offset: int) -> list[Finding]:
     """The fixes whose edits start last before ``offset`` and first after it."""
-    ordered = sorted(chosen, key=lambda finding: finding.fix.start)
-    index = bisect.bisect_right([finding.fix.start for finding in ordered], offset)
+    ordered = sorted(chosen, key=lambda finding: finding.required_fix.start)
+    index = bisect.bisect_right([finding.required_fix.start for finding in ordered], offset)
     return ordered[max(index - 1, 0) : index + 1]

@@ -3,7 +3,8 @@
 Reading takes regular files only, checked on the opened descriptor (a FIFO, a device or a socket named
 ``Dockerfile`` would block or never end), optionally bounded in size. Replacing goes through a temporary file in the
 same folder and a rename, and refuses what a rename would silently get wrong: a read-only file, a file edited since
-it was read, a file whose owner the rename would change, a file with other hard links. A symbolic link is kept and its target rewritten.
+it was read, a file whose owner the rename would change, a file with other hard links. A symbolic link is kept and its
+target rewritten.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 
@@ -41,7 +43,8 @@ class ContentChange:
     """What a fix knowingly changes in the image it builds (its title says it in words), so `dockerfix verify` can
     tell it from a mistake: absolute paths it may remove, paths whose content it may alter (package manager
     records, for instance; a path that appears counts as altered), and the names of image config ENV variables it
-    may set, change or drop. A folder stands for everything below it; ``*`` matches within one path component or name."""
+    may set, change or drop. A folder stands for everything below it; ``*`` matches within one path component or
+    name."""
 
     removes: tuple[str, ...] = ()
     alters: tuple[str, ...] = ()
@@ -78,7 +81,7 @@ class Fix:
         if len({file.path for file in self.files}) != len(self.files):
             raise ValueError(f"fix {self.title!r} edits one file twice")
         ordered = tuple(sorted(self.edits))
-        for before, after in zip(ordered, ordered[1:]):
+        for before, after in pairwise(ordered):
             if after.start < before.end:
                 raise ValueError(f"fix {self.title!r} has overlapping edits")
         object.__setattr__(self, "edits", ordered)
@@ -178,8 +181,15 @@ class Finding:
     fix: Fix | None = None
     savings: Savings | None = field(default=None)
 
+    @property
+    def required_fix(self) -> Fix:
+        """``fix`` where the caller has kept only findings that have one (the fix loop); raises ValueError otherwise."""
+        if self.fix is None:
+            raise ValueError(f"{self.code} at offset {self.start}: the finding has no fix")
+        return self.fix
 
-def apply_edits(text: str, edits: list[Edit] | tuple[Edit, ...]) -> str:
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (any order) to ``text``."""
     pieces = []
     cursor = 0

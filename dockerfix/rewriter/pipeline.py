@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from . import engine
 from .budget import OverBudget, time_budget
@@ -153,7 +154,8 @@ class AppliedFix:
 
     @classmethod
     def of(cls, finding: Finding) -> AppliedFix:
-        return cls(finding.code, finding.fix.title, finding.fix.applicability.label, finding.fix.changes)
+        fix = finding.required_fix  # the fix loop applies only findings with a fix
+        return cls(finding.code, fix.title, fix.applicability.label, fix.changes)
 
 
 @dataclass(frozen=True)
@@ -244,15 +246,22 @@ def _hunk_range(start: int, end: int) -> str:
     return f"{start + 1 if length else start},{length}"
 
 
-class _AnchoredMatcher(difflib.SequenceMatcher):
+_Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
+
+
+class _AnchoredMatcher(difflib.SequenceMatcher[str]):
     """difflib's matcher run only between anchors: the lines that occur once in each text, the longest chain of
     them in the same order (as patience diff anchors), each extended by the equal lines around it. difflib alone
     looks for the longest match again in all that follows each match it takes: quadratic in the lines when the
     changes are spread over the file (a fix on every other line of 8,000 RUNs: 1.4 s)."""
 
-    def get_opcodes(self) -> list[tuple[str, int, int, int, int]]:
+    # set by difflib from the lines given (typeshed does not declare them)
+    a: list[str]
+    b: list[str]
+
+    def get_opcodes(self) -> list[_Opcode]:
         old, new = self.a, self.b
-        opcodes: list[tuple[str, int, int, int, int]] = []
+        opcodes: list[_Opcode] = []
         old_start = new_start = 0
         for old_anchor, new_anchor in [*_unique_common_lines(old, new), (len(old), len(new))]:
             # the equal lines next to an anchor belong to its match, as they would to difflib's longest match
@@ -274,7 +283,7 @@ class _AnchoredMatcher(difflib.SequenceMatcher):
             between = difflib.SequenceMatcher(
                 None, old[middle_old : old_anchor - before], new[middle_new : new_anchor - before]
             ).get_opcodes()
-            pieces = [("equal", old_start, middle_old, new_start, middle_new)]
+            pieces: list[_Opcode] = [("equal", old_start, middle_old, new_start, middle_new)]
             pieces += [
                 (tag, i1 + middle_old, i2 + middle_old, j1 + middle_new, j2 + middle_new)
                 for tag, i1, i2, j1, j2 in between
@@ -341,7 +350,8 @@ def run_source(
         return FileResult(
             path=source.path,
             rule_failures=(
-                f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` setting); the file is not fixed",
+                f"{culprit} did not finish within the time budget of {settings.time_budget:g} s (the `time-budget` "
+                "setting); the file is not fixed",
             ),
             warnings=context_warnings(build_context),
         )
@@ -382,12 +392,14 @@ def _analyse(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)
         for finding in result.findings
     )
-    others = tuple(
-        OtherFile(
-            Path(context_folder or build_context.root, file.path).as_posix(), file.path, file.original, file.content
+    others: tuple[OtherFile, ...] = ()
+    if result.files:
+        folder = context_folder or (build_context.root if build_context is not None else None)
+        assert folder is not None, "fixes change other files only in a build context that is a folder"
+        others = tuple(
+            OtherFile(Path(folder, file.path).as_posix(), file.path, file.original, file.content)
+            for file in result.files
         )
-        for file in result.files
-    )
     return FileResult(
         path=source.path,
         findings=findings,
@@ -469,7 +481,8 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
     if write and result.changed:
         try:
             for other in result.other_files:  # first: a refused one leaves the Dockerfile untouched too
-                write_in_context(Path(build_context.root), other.relative, other.original, other.content)
+                assert build_context.root is not None, "a context made from a folder has it as its root"
+                write_in_context(build_context.root, other.relative, other.original, other.content)
             if result.new_text != source.text:
                 replace_file(path, source.encode(result.new_text), snapshot)
         except FileError as error:

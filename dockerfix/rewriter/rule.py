@@ -64,7 +64,8 @@ def _stage_name(value: Any) -> str:
 TARGET_STAGE = Option(
     "target-stage",
     None,
-    "the stage `docker build --target` builds (default: the last); layer findings count only in it and the stages it is built FROM",
+    "the stage `docker build --target` builds (default: the last); layer findings count only in it and the stages it "
+    "is built FROM",
     _stage_name,
 )
 BUILDERS = ("buildkit", "legacy")

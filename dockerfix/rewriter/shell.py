@@ -149,15 +149,17 @@ class _Builder:
                 parts.append(_unescape_double(self.slice(child)))
             return "".join(parts)
         if kind == "concatenation":
-            parts = [self.literal(child) for child in node.named_children]
-            return None if any(part is None for part in parts) else "".join(parts)
+            pieces = [self.literal(child) for child in node.named_children]
+            known = [piece for piece in pieces if piece is not None]
+            return "".join(known) if len(known) == len(pieces) else None
         return None
 
     def items(self, root: Node) -> tuple[ListItem, ...]:
         """The top-level list, read from the tokens in source order. The tree's nesting is not trusted here:
         tree-sitter-bash nests `a | b | c && d` and `a || b > f` in ways the shell does not."""
         items: list[ListItem] = []
-        start = end = None
+        start: int | None = None
+        end = 0  # read only while `start` is set, and set with it
         after_pipe = False
         for kind, node_start, node_end in self.sequence(root):
             if kind == "atom":

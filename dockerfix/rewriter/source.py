@@ -47,7 +47,7 @@ class Source:
     text: str
     path: str = "<stdin>"
     bom: bool = False
-    _line_starts: list[int] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    _line_starts: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         starts = [0]
@@ -60,8 +60,8 @@ class Source:
     @classmethod
     def decode(cls, data: bytes, path: str = "<stdin>") -> Source:
         """Decode as BuildKit does (UTF-8, optional BOM); refuse binary and other encodings with a located error."""
-        for bom, name in _UNSUPPORTED_BOMS.items():
-            if data.startswith(bom):
+        for unsupported_bom, name in _UNSUPPORTED_BOMS.items():
+            if data.startswith(unsupported_bom):
                 raise SourceError(path, 1, 1, f"{name} text is not supported (BuildKit reads UTF-8); re-save as UTF-8")
         nul = data.find(b"\x00")
         if nul != -1:

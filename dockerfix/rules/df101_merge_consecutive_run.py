@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 
 from dockerfix.knowledge.runedit import (
     SHELL_ESCAPE,
@@ -37,7 +38,8 @@ LAYERS_CLAIM = "one layer fewer"
 MAX_COMMANDS_FOR_LAYER_CLAIM = 2
 
 # Linux limits one argument, here the command of `sh -c`, to 128 KiB (MAX_ARG_STRLEN). The longest RUN of the
-# corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it gains").
+# corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it
+# gains").
 MAX_MERGED_COMMAND_BYTES = 32 * 1024
 
 # A comment between two RUNs that speaks of layers, the build cache or keeping steps apart explains why they are
@@ -115,14 +117,18 @@ class MergeConsecutiveRun(Rule):
         'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN echo one\nRUN echo two\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
         "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
-        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\nRUN rm -rf /var/lib/apt/lists/*\n",
+        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\n"
+        "RUN rm -rf /var/lib/apt/lists/*\n",
         "FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n",
-        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\n"
+        "RUN pip install flask && pip check && flask --version\n",
     )
     invalid = (
         Example(
-            "FROM debian\nRUN <<EOF\n  apt-get update\nEOF\n# tools\nRUN apt-get install -y \\\n    curl\nRUN rm -rf /var/lib/apt/lists/*\n",
-            "FROM debian\nRUN <<EOF\n  apt-get update &&\n  # tools\n  apt-get install -y     curl &&\n  rm -rf /var/lib/apt/lists/*\nEOF\n",
+            "FROM debian\nRUN <<EOF\n  apt-get update\nEOF\n# tools\nRUN apt-get install -y \\\n    curl\n"
+            "RUN rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN <<EOF\n  apt-get update &&\n  # tools\n  apt-get install -y     curl &&\n"
+            "  rm -rf /var/lib/apt/lists/*\nEOF\n",
         ),
         Example("FROM debian\nRUN <<EOF\nset -e\napt-get update\nEOF\nRUN apt-get install -y curl\n", None),
         Example(
@@ -130,8 +136,10 @@ class MergeConsecutiveRun(Rule):
             "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl\n",
         ),
         Example(
-            "FROM debian\n# index\nRUN apt-get update\n\n# tools\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n",
-            "FROM debian\n# index\nRUN apt-get update \\\n# tools\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\n# index\nRUN apt-get update\n\n# tools\nRUN apt-get install -y curl\n"
+            "RUN rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\n# index\nRUN apt-get update \\\n# tools\n    && apt-get install -y curl \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\n",
         ),
         Example(
             "FROM alpine\nWORKDIR /src\nRUN cd /tmp && touch marker\nRUN touch here\n",
@@ -203,7 +211,7 @@ class MergeConsecutiveRun(Rule):
         would have removed bytes or fixed the cache (a note about one layer more proposes nothing worth doing). In a
         stage that does not ship, layers and bytes are nobody's concern: only the cache claim counts."""
         segment = [group[0]]
-        for before, after in zip(group, group[1:]):
+        for before, after in pairwise(group):
             claim = merge_claim(before, after)
             if not ships and claim != CACHE_CLAIM:
                 claim = None
@@ -228,12 +236,12 @@ class MergeConsecutiveRun(Rule):
         yield from self.check_segment(document, segment, ships)
 
     def check_segment(self, document: Document, group: list[Instruction], ships: bool) -> Iterator[Finding]:
-        pays = [merge_pays(before, after) for before, after in zip(group, group[1:])]
+        pays = [merge_pays(before, after) for before, after in pairwise(group)]
         if any(reason is not None for reason in pays):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
             segment = [group[0]]
             reasons: list[str] = []
-            for run, reason in zip(group[1:], pays):
+            for run, reason in zip(group[1:], pays, strict=True):
                 if reason is not None:
                     segment.append(run)
                     reasons.append(reason)
@@ -256,7 +264,7 @@ class MergeConsecutiveRun(Rule):
         """One finding per stretch of RUNs whose merged command stays within ``MAX_MERGED_COMMAND_BYTES``."""
         stretch: list[Instruction] = []
         size = 0
-        for previous, run in zip([None, *runs], runs):
+        for previous, run in zip([None, *runs], runs, strict=False):
             added = size_bound(document, previous if stretch else None, run)
             if stretch and size + added > MAX_MERGED_COMMAND_BYTES:
                 yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
@@ -324,7 +332,7 @@ def shell_errexit(document: Document, stage: Stage) -> bool:
 def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
     merge puts every RUN but the last: such a RUN may only end a merged RUN."""
-    script = run.shell
+    script = run.shell_script
     errexit = shell_errexit_on or any(
         c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands
     )
@@ -397,10 +405,10 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
     ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
     by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
-    text = run.shell.source[: run.shell.content_end] if one_line else command_text(document, run)
-    if isolate and needs_isolation(run.shell):
+    text = run.shell_script.source[: run.shell_script.content_end] if one_line else command_text(document, run)
+    if isolate and needs_isolation(run.shell_script):
         return subshell(text)
-    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell) else text
+    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell_script) else text
 
 
 def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
@@ -408,12 +416,13 @@ def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
     ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
     script_run = runs[0]
     heredoc = script_run.script_heredoc
+    assert heredoc is not None, "the RUNs are merged into the heredoc script of the first"
     indent = script_line_indent(document, script_run)
     newline = document.source.newline
     end = command_end(script_run)
     lines = []
     last = len(runs) - 1
-    for position, (previous, run) in enumerate(zip(runs, runs[1:]), start=1):
+    for position, (previous, run) in enumerate(pairwise(runs), start=1):
         lines += [indent + comment.lstrip() for comment in between_comments(document, previous, run)]
         command = closed_line(piece(document, run, isolate=position < last, group=True, one_line=True), SHELL_ESCAPE)
         comment = trailing_comment(run)
@@ -428,7 +437,7 @@ def merged_text(document: Document, runs: list[Instruction]) -> str:
     last = len(runs) - 1
     pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
     text = pieces[0]
-    for previous, run, command in zip(runs, runs[1:], pieces[1:]):
+    for (previous, run), command in zip(pairwise(runs), pieces[1:], strict=True):
         moved = trailing_comment(previous)
         comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
         text += style.join(document, comments, command)
@@ -441,7 +450,7 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
     """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
     widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
     receives, since BuildKit removes continuations and comment lines."""
-    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
+    written = run.shell_script.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
     size = len(written.encode("utf-8")) + len("{ ; } && ")
     if previous is not None:
         size += len(
@@ -467,7 +476,8 @@ def between_comments(document: Document, previous: Instruction, run: Instruction
 
 def run_roles(run: Instruction) -> list[Role]:
     return [
-        role(c.name.literal if c.name else None, [w.literal for w in c.arguments]) for c in run.shell.simple_commands()
+        role(c.name.literal if c.name else None, [w.literal for w in c.arguments])
+        for c in run.shell_script.simple_commands()
     ]
 
 
@@ -486,7 +496,7 @@ def merge_pays(before: Instruction, after: Instruction) -> str | None:
 def managers_with(run: Instruction, wanted: Role) -> set[str]:
     """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         manager = manager_of(command.name_literal)
         if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
             found.add(manager.name)
@@ -497,7 +507,7 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     """The package managers this RUN installs with before running anything that might refresh their index itself (a
     shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager, kind = manager_of(name), role(name, arguments)
         if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
@@ -508,13 +518,13 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
 
 
 def command_count(run: Instruction) -> int:
-    return sum(1 for command in run.shell.simple_commands() if command.name is not None)
+    return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
 
 
 def rewrites_earlier_output(run: Instruction) -> bool:
     """Whether the RUN removes or rewrites files before it runs anything but shell set-up (`set -eux`, `cd`), so the
     files are an earlier RUN's: in a later layer they still ship in the earlier one (rewritten ones twice)."""
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         if role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
             return True
@@ -563,8 +573,11 @@ def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool
     the last command of a heredoc script comes before `&&`, and ``append_blocker`` checks it; but the script's
     shell is the one the later RUN would run in."""
     if before.script_heredoc is not None:
-        if needs_isolation(before.shell):
-            return f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, variables) for the RUN after it"
+        if needs_isolation(before.shell_script):
+            return (
+                f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, "
+                "variables) for the RUN after it"
+            )
         if after.shell is not None and after.shell.source.strip() == before.script_heredoc.name:
             return f"the RUN's command would end the heredoc {before.script_heredoc.name!r}"
         return append_blocker(before) or append_blocker(after)

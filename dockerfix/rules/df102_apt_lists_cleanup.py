@@ -44,9 +44,10 @@ class AptListsCleanup(AppendCleanupRule):
         caches over `/var/lib/apt/lists` and `/var/cache/apt` instead, both `sharing=locked` (apt locks them; builds
         running at once wait for each other): the lists leave the image and the next `apt-get update` only fetches
         what changed. apt's `partial` download folders then keep the base image's owner and mode in the image (apt
-        makes them `_apt:root` 0700 in the mounts instead); the fix declares them for `dockerfix verify`. The image's `docker-clean` hook (Debian's and Ubuntu's images empty `/var/cache/apt` after
-        each install) is left in place: removing it would change every later apt install of the image, in later
-        RUNs without the mount and in containers, which would then keep the downloaded packages.
+        makes them `_apt:root` 0700 in the mounts instead); the fix declares them for `dockerfix verify`. The image's
+        `docker-clean` hook (Debian's and Ubuntu's images empty `/var/cache/apt` after each install) is left in place:
+        removing it would change every later apt install of the image, in later RUNs without the mount and in
+        containers, which would then keep the downloaded packages.
 
     Why
         The package lists weigh tens of megabytes and are only needed to install. Deleted in a later RUN they still
@@ -66,7 +67,7 @@ class AptListsCleanup(AppendCleanupRule):
         fail: the fix gives it one (`apt-get update && ` before its install, which may fetch a newer index), or is not
         offered when that cannot be done (an exec-form RUN, an install after `||` or in a pipeline). Not flagged when
         the lists live in a `--mount=type=cache` (they never reach the image). The mount needs BuildKit.
-    """
+    """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF102"
     layer_rule = True
@@ -80,10 +81,12 @@ class AptListsCleanup(AppendCleanupRule):
         "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\n",
         "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists apt-get update && apt-get install -y curl\n",
         "FROM debian\nRUN apt-get install -y curl\n",
-        "FROM debian\nRUN set -eux; apt-get update; apt-get install -y --no-install-recommends curl; apt-get dist-clean\n",
+        "FROM debian\n"
+        "RUN set -eux; apt-get update; apt-get install -y --no-install-recommends curl; apt-get dist-clean\n",
         "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -r /var/lib/apt/lists\n",
         "FROM debian\nRUN apt-get update && apt-get install -y curl && find /var/lib/apt/lists -type f -delete\n",
-        'FROM debian\nARG LISTS=/var/lib/apt/lists\nRUN apt-get update && apt-get install -y curl && rm -rf "${LISTS}"/*\n',
+        "FROM debian\nARG LISTS=/var/lib/apt/lists\n"
+        'RUN apt-get update && apt-get install -y curl && rm -rf "${LISTS}"/*\n',
         "FROM debian\nRUN --mount=type=tmpfs,target=/var/lib/apt/lists apt-get update && apt-get install -y curl\n",
     )
     invalid = (
@@ -95,31 +98,38 @@ class AptListsCleanup(AppendCleanupRule):
         ),
         Example(
             'FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl;\nCMD ["curl"]\n',
-            'FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCMD ["curl"]\n',
+            "FROM debian\nRUN apt-get update \\\n    && apt-get install -y curl \\\n"
+            '    && rm -rf /var/lib/apt/lists/*\nCMD ["curl"]\n',
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
-            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
-            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl && \\\n\trm -rf /var/lib/apt/lists/*\nRUN echo a \\\n    && echo b \\\n    && echo c\n",
+            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl\nRUN echo a \\\n    && echo b \\\n"
+            "    && echo c\n",
+            "FROM debian\nRUN apt-get update &&\\\n\tapt-get install -y curl && \\\n\trm -rf /var/lib/apt/lists/*\n"
+            "RUN echo a \\\n    && echo b \\\n    && echo c\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
-            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nCOPY . /src\nRUN make -C /src; apt-get install -y git\n"
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nCOPY . /src\n"
+            "RUN make -C /src; apt-get install -y git\n"
             "FROM base\nRUN apt-get install -y jq\n",
-            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\nCOPY . /src\n"
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\nCOPY . /src\n"
             "RUN make -C /src; apt-get update && apt-get install -y git \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "FROM base\nRUN apt-get update && apt-get install -y jq \\\n    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
-            "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
+            "RUN test -x /usr/bin/git || apt-get install -y git\n",
             None,
         ),
         Example(
-            "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN test -x /usr/bin/git || apt-get install -y git\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
+            "RUN test -x /usr/bin/git || apt-get install -y git\n",
             None,
             options={"target": "legacy"},
         ),
@@ -135,25 +145,34 @@ class AptListsCleanup(AppendCleanupRule):
         ),
         Example(
             "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl\n",
-            "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl \\\n    && rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y curl \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN apt-get update && apt-get install -y curl # tools\n",
-            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    # tools\n    && rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    # tools\n"
+            "    && rm -rf /var/lib/apt/lists/*\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
             "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
-            "FROM debian\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n",
+            "FROM debian\n"
+            "RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked "
+            "--mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\nFROM base\nRUN apt-get install -y jq\n",
-            "FROM debian AS base\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n"
-            "FROM base\nRUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y jq\n",
+            "FROM debian AS base\nRUN apt-get update && apt-get install -y curl\n"
+            "FROM base\nRUN apt-get install -y jq\n",
+            "FROM debian AS base\n"
+            "RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked "
+            "--mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y curl\n"
+            "FROM base\n"
+            "RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked "
+            "--mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update && apt-get install -y jq\n",
             unsafe=True,
         ),
     )
@@ -218,7 +237,7 @@ def needing_lists(
                 if current is stage:
                     return  # the lists exist again from here on: what follows is that RUN's concern
                 break
-            install = next((c for c, verb in zip(commands, verbs) if verb in INSTALL_VERBS), None)
+            install = next((c for c, verb in zip(commands, verbs, strict=True) if verb in INSTALL_VERBS), None)
             if install is not None:
                 yield later, install if starts_and_list(later.shell, install) else None
 
@@ -228,7 +247,7 @@ def starts_and_list(script: Script, command: SimpleCommand) -> bool:
     follows nothing or a `;`, `&&` or newline (after `||` or `|` the `&&` would take in what precedes it)."""
     if not command.top_level:
         return False
-    for previous, item in zip((None, *script.items), script.items):
+    for previous, item in zip((None, *script.items), script.items, strict=False):
         if item.start == command.start:
             return previous is None or previous.operator in (";", "&&", "\n")
     return False

@@ -69,7 +69,8 @@ class AptNoInstallRecommends(AddFlagRule):
         "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",
         "FROM debian\nRUN apt-get update\n",
         'FROM debian\nRUN if apt-get install -s "postgresql-$PG_MAJOR-jit" > /dev/null 2>&1; then echo jit; fi\n',
-        "FROM debian\nRUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
+        "FROM debian\n"
+        "RUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
     )
     invalid = (
         Example(

@@ -75,7 +75,8 @@ class ApkNoCache(AddFlagRule):
         "FROM alpine\nRUN apk add --no-cache curl\n",
         "FROM alpine\nRUN apk update && apk add curl && rm -rf /var/cache/apk/*\n",
         "FROM alpine\nRUN --mount=type=cache,target=/var/cache/apk apk add curl\n",
-        "FROM alpine\nRUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
+        "FROM alpine\n"
+        "RUN apk add --no-cache --virtual .build gcc && make && apk add --no-network --virtual .run-deps $deps "
         "&& apk del --no-network .build\n",
         "FROM alpine\nRUN apk --no-cache update && apk --no-cache upgrade && apk add --no-cache curl\n",
     )
@@ -96,7 +97,8 @@ class ApkNoCache(AddFlagRule):
         ),
         Example(
             "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl\n",
-            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n    && rm -rf /var/cache/apk/*\n",
+            "FROM alpine\nRUN apk update && apk info -a curl && apk add --no-cache curl \\\n"
+            "    && rm -rf /var/cache/apk/*\n",
             unsafe=True,
         ),
         Example(
@@ -111,7 +113,7 @@ class ApkNoCache(AddFlagRule):
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         """Cleaned up already, or given one finding for its `apk update` (see ``update_findings``)."""
-        commands = list(run.shell.simple_commands())
+        commands = list(run.shell_script.simple_commands())
         return self.cleaned_up(stage, run, commands) or any(updates_index(command) for command in commands)
 
     @staticmethod
@@ -172,7 +174,7 @@ class ApkNoCache(AddFlagRule):
             if apk_verb(command)
         ):
             return None
-        items = run.shell.items
+        items = run.shell_script.items
         position = next(
             (index for index, item in enumerate(items) if item.start == update.start and item.end == update.end), None
         )
@@ -187,6 +189,7 @@ class ApkNoCache(AddFlagRule):
             invocation = Invocation.of(command)
             if (
                 apk_verb(command) in NO_CACHE_VERBS
+                and invocation.verb_at is not None  # as it is for any verb
                 and self.flag not in invocation.arguments
                 and "--no-network" not in invocation.arguments
             ):

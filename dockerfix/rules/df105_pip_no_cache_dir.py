@@ -56,7 +56,8 @@ class PipNoCacheDir(AddFlagRule):
         "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n",
         "FROM python:3.12\nRUN pip --version\n",
-        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\nRUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
+        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\n"
+        "RUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
     )
     invalid = (
         Example(
@@ -73,7 +74,8 @@ class PipNoCacheDir(AddFlagRule):
         ),
         Example(
             "FROM python:3.12\nRUN python3 -m pip install -U pip && pip3 install flask\n",
-            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip python3 -m pip install -U pip && pip3 install flask\n",
+            "FROM python:3.12\n"
+            "RUN --mount=type=cache,target=/root/.cache/pip python3 -m pip install -U pip && pip3 install flask\n",
             unsafe=True,
         ),
         Example(
@@ -120,5 +122,5 @@ class PipNoCacheDir(AddFlagRule):
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(
-            stage, run, list(run.shell.simple_commands())
+            stage, run, list(run.shell_script.simple_commands())
         )

@@ -128,8 +128,10 @@ class JsCacheClean(AppendCleanupRule):
         "FROM node:20\nRUN --mount=type=cache,target=/root/.npm npm ci\n",
         "FROM node:20\nRUN npm run build\n",
         "FROM node:20\nENV npm_config_cache=/var/cache/npm\nRUN --mount=type=cache,target=/var/cache/npm npm ci\n",
-        "FROM node:20\nENV PNPM_HOME=/pnpm\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile\n",
-        "FROM node:20 AS base\nENV PNPM_HOME=/pnpm\nUSER node\nFROM base\nRUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install\n",
+        "FROM node:20\nENV PNPM_HOME=/pnpm\n"
+        "RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile\n",
+        "FROM node:20 AS base\nENV PNPM_HOME=/pnpm\nUSER node\nFROM base\n"
+        "RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install\n",
         "FROM node:20\nRUN pnpm install --frozen-lockfile && rm -rf ~/.local/share/pnpm/store\n",
         "FROM node:20\nRUN pnpm install --frozen-lockfile --prod && pnpm store prune\n",
         "FROM node:20\nRUN pnpm fetch --prod\nCOPY . .\nRUN pnpm install --offline --prod\n",
@@ -171,13 +173,15 @@ class JsCacheClean(AppendCleanupRule):
         ),
         Example(
             "FROM node:20\nRUN pnpm install --frozen-lockfile\n",
-            "FROM node:20\nRUN --mount=type=cache,target=/root/.local/share/pnpm/store --mount=type=cache,target=/root/.cache/pnpm "
+            "FROM node:20\n"
+            "RUN --mount=type=cache,target=/root/.local/share/pnpm/store --mount=type=cache,target=/root/.cache/pnpm "
             "pnpm install --frozen-lockfile\n",
             unsafe=True,
         ),
         Example(
             "FROM node:20\nRUN pnpm install --frozen-lockfile\n",
-            "FROM node:20\nRUN pnpm install --frozen-lockfile \\\n    && rm -rf /root/.local/share/pnpm/store /root/.cache/pnpm\n",
+            "FROM node:20\nRUN pnpm install --frozen-lockfile \\\n"
+            "    && rm -rf /root/.local/share/pnpm/store /root/.cache/pnpm\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
@@ -189,7 +193,8 @@ class JsCacheClean(AppendCleanupRule):
         ),
         Example(
             "FROM node:20\nENV PNPM_HOME=/pnpm\nUSER 1000\nRUN pnpm add left-pad\n",
-            "FROM node:20\nENV PNPM_HOME=/pnpm\nUSER 1000\nRUN pnpm add left-pad \\\n    && rm -rf /pnpm/store ~/.cache/pnpm\n",
+            "FROM node:20\nENV PNPM_HOME=/pnpm\nUSER 1000\nRUN pnpm add left-pad \\\n"
+            "    && rm -rf /pnpm/store ~/.cache/pnpm\n",
             unsafe=True,
         ),
         Example(
@@ -242,7 +247,7 @@ class JsCacheClean(AppendCleanupRule):
         )
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        positions = pnpm_positions(list(run.shell.simple_commands()))
+        positions = pnpm_positions(list(run.shell_script.simple_commands()))
         if not positions:
             return None
         if offline_pnpm_later(document, stage, run):

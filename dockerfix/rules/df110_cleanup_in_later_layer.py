@@ -43,7 +43,7 @@ def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCo
             if not all(path in run_text for path in paths if path != "/var/lib/apt/lists"):
                 return False
             if "/var/lib/apt/lists" in paths and not any(
-                manager_of(c.name_literal) and manager_of(c.name_literal).name == "apt" for c in commands
+                (manager := manager_of(c.name_literal)) and manager.name == "apt" for c in commands
             ):
                 return False
         else:
@@ -98,7 +98,8 @@ class CleanupInLaterLayer(Rule):
     summary = "Cleanup in a later layer frees nothing; do it in the RUN that created the files."
     valid = (
         "FROM debian\nRUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*\nCOPY a /a\n",
-        "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz\nRUN tar -xzf /tmp/a.tgz\nRUN rm /tmp/a.tgz\n",
+        "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz\nRUN tar -xzf /tmp/a.tgz\n"
+        "RUN rm /tmp/a.tgz\n",
         "FROM debian\nRUN echo hi\nCOPY a /a\nRUN rm -rf /tmp/unrelated\n",
         "FROM debian\nRUN apt-get update && apt-get install -y curl\nCOPY rootfs/ /\nRUN rm -rf /var/lib/apt/lists/*\n",
     )
@@ -106,13 +107,16 @@ class CleanupInLaterLayer(Rule):
         Example(
             "FROM debian\nRUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt\n"
             "COPY config /etc/app/\n# tidy up\nRUN rm /tmp/app.tgz\n",
-            "FROM debian\nRUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt \\\n"
+            "FROM debian\n"
+            "RUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt \\\n"
             "    && rm /tmp/app.tgz\nCOPY config /etc/app/\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian\nRUN apt-get update && apt-get install -y curl\nENV A=1\nRUN apt-get clean && rm -rf /var/lib/apt/lists/*\n",
-            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n    && apt-get clean && rm -rf /var/lib/apt/lists/*\nENV A=1\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl\nENV A=1\n"
+            "RUN apt-get clean && rm -rf /var/lib/apt/lists/*\n",
+            "FROM debian\nRUN apt-get update && apt-get install -y curl \\\n"
+            "    && apt-get clean && rm -rf /var/lib/apt/lists/*\nENV A=1\n",
             unsafe=True,
         ),
     )
@@ -217,7 +221,7 @@ class _StageIndex:
         if commands is None or position == at - 1 or append_blocker(candidate):
             return None
         text = (
-            candidate.shell.source
+            candidate.shell_script.source
             if candidate.script_heredoc
             else self.document.text[candidate.arguments_start : candidate.header_end]
         )

@@ -26,7 +26,7 @@ def downloaded_file(command: SimpleCommand) -> str | None:
         return None
     short, long = OUTPUT_OPTIONS[name]
     output = None
-    urls = []
+    urls: list[str | None] = []
     for index, argument in enumerate(arguments):
         following = arguments[index + 1] if index + 1 < len(arguments) else None
         if argument is None:
@@ -82,7 +82,7 @@ class DownloadedArchiveLeftBehind(Rule):
         Unsafe: the archive file is no longer in the image. Nothing is reported when a later instruction names the
         file (it is still needed); the fix is not offered when the file name is relative and the RUN changes directory
         after downloading it, or when the RUN cannot be appended to safely.
-    """
+    """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF111"
     layer_rule = True
@@ -93,27 +93,39 @@ class DownloadedArchiveLeftBehind(Rule):
         "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz && rm /tmp/a.tgz\n",
         "FROM debian\nRUN curl -o /opt/app.jar https://example.invalid/app.jar\n",
         "FROM debian\nRUN wget https://example.invalid/a.tgz && tar -xzf a.tgz\nRUN sha256sum a.tgz\n",
-        "FROM debian\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && tar -xzf git-lfs.tgz && rm -rf git-lfs*\n",
+        "FROM debian\n"
+        "RUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && tar -xzf git-lfs.tgz && rm -rf git-lfs*\n",
         "FROM debian\nWORKDIR /tmp\nRUN wget https://example.invalid/a.zip && unzip a.zip && rm -rf /tmp/*\n",
-        "FROM debian\nRUN --mount=type=tmpfs,target=/tmp curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz -C /opt\n",
+        "FROM debian\n"
+        "RUN --mount=type=tmpfs,target=/tmp curl -o /tmp/a.tgz https://example.invalid/a.tgz && tar -xzf /tmp/a.tgz "
+        "-C /opt\n",
         "FROM debian\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz && cd /tmp && tar -xzf a.tgz && rm a.tgz\n",
     )
     invalid = (
         Example(
-            "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local\n",
-            "FROM debian\nRUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C /usr/local \\\n"
+            "FROM debian\n"
+            "RUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C "
+            "/usr/local\n",
+            "FROM debian\n"
+            "RUN curl -fsSLo /tmp/node.tar.xz https://example.invalid/node.tar.xz && tar -xJf /tmp/node.tar.xz -C "
+            "/usr/local \\\n"
             "    && rm -f /tmp/node.tar.xz\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz\n",
-            "FROM debian\nWORKDIR /tmp\nRUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf git-lfs.tgz \\\n"
+            "FROM debian\nWORKDIR /tmp\n"
+            "RUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf "
+            "git-lfs.tgz\n",
+            "FROM debian\nWORKDIR /tmp\n"
+            "RUN curl -fsSLo git-lfs.tgz https://example.invalid/git-lfs.tgz && rm -f git-lfs.sha256 && tar -xzf "
+            "git-lfs.tgz \\\n"
             "    && rm -f git-lfs.tgz\n",
             unsafe=True,
         ),
         Example(
             "FROM debian\nWORKDIR /tmp\nRUN wget -q https://example.invalid/pkg.deb && dpkg -i pkg.deb\n",
-            "FROM debian\nWORKDIR /tmp\nRUN wget -q https://example.invalid/pkg.deb && dpkg -i pkg.deb \\\n    && rm -f pkg.deb\n",
+            "FROM debian\nWORKDIR /tmp\nRUN wget -q https://example.invalid/pkg.deb && dpkg -i pkg.deb \\\n"
+            "    && rm -f pkg.deb\n",
             unsafe=True,
         ),
     )

@@ -75,8 +75,9 @@ class ComposerCacheClean(AppendCleanupRule):
             && composer clear-cache
 
     Fix safety
-        Unsafe: it removes Composer's cache from the image (either fix; the mount needs BuildKit). When the install alone is given the cache's location
-        (`COMPOSER_HOME=/tmp/c composer install`), `composer clear-cache` is given the same; when that location is
+        Unsafe: it removes Composer's cache from the image (either fix; the mount needs BuildKit). When the install
+        alone is given the cache's location (`COMPOSER_HOME=/tmp/c composer install`), `composer clear-cache` is given
+        the same; when that location is
         computed (`COMPOSER_HOME="$(mktemp -d)" composer install`) or set inside a subshell or compound command,
         there is no fix.
     """
@@ -91,13 +92,16 @@ class ComposerCacheClean(AppendCleanupRule):
         "FROM composer:2\nRUN composer install --no-dev && composer clear-cache\n",
         "FROM composer:2\nRUN composer install --no-cache\n",
         "FROM composer:2\nRUN composer --version\n",
-        'FROM php:8.3\nRUN set -eux; export COMPOSER_HOME="$(mktemp -d)"; composer create-project drupal/recommended-project ./; '
+        "FROM php:8.3\n"
+        'RUN set -eux; export COMPOSER_HOME="$(mktemp -d)"; composer create-project drupal/recommended-project ./; '
         'rm -rf "$COMPOSER_HOME"\n',
         "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /tmp/composer\n",
         "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/dev/null composer install\n",
-        "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\nRUN --mount=type=cache,target=/var/cache/composer composer install\n",
+        "FROM php:8.3\nENV COMPOSER_CACHE_DIR=/var/cache/composer\n"
+        "RUN --mount=type=cache,target=/var/cache/composer composer install\n",
         "FROM php:8.3\nRUN composer install && rm -rf ~/.composer/cache\n",
-        'FROM php:8.3\nRUN if true; then export COMPOSER_HOME="$(mktemp -d)"; composer install; rm -rf "$COMPOSER_HOME"; fi\n',
+        "FROM php:8.3\n"
+        'RUN if true; then export COMPOSER_HOME="$(mktemp -d)"; composer install; rm -rf "$COMPOSER_HOME"; fi\n',
     )
     invalid = (
         Example(
@@ -108,13 +112,15 @@ class ComposerCacheClean(AppendCleanupRule):
         ),
         Example(
             "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install\n",
-            "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install \\\n    && COMPOSER_HOME=/tmp/composer composer clear-cache\n",
+            "FROM php:8.3\nRUN COMPOSER_HOME=/tmp/composer composer install \\\n"
+            "    && COMPOSER_HOME=/tmp/composer composer clear-cache\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
             "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer\n",
-            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer \\\n    && composer clear-cache\n",
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install && rm -rf /root/.composer \\\n"
+            "    && composer clear-cache\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
@@ -127,12 +133,15 @@ class ComposerCacheClean(AppendCleanupRule):
         ),
         Example(
             "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN composer install\n",
-            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\nRUN --mount=type=cache,target=/tmp/composer/cache composer install\n",
+            "FROM php:8.3\nENV COMPOSER_HOME=/tmp/composer\n"
+            "RUN --mount=type=cache,target=/tmp/composer/cache composer install\n",
             unsafe=True,
         ),
         Example(
             "FROM php:8.3\nRUN COMPOSER_CACHE_DIR=/var/cache/composer composer install\n",
-            "FROM php:8.3\nRUN --mount=type=cache,target=/var/cache/composer COMPOSER_CACHE_DIR=/var/cache/composer composer install\n",
+            "FROM php:8.3\n"
+            "RUN --mount=type=cache,target=/var/cache/composer COMPOSER_CACHE_DIR=/var/cache/composer composer "
+            "install\n",
             unsafe=True,
         ),
     )
@@ -184,10 +193,13 @@ class ComposerCacheClean(AppendCleanupRule):
         return " ".join([*self.location_assignments(commands), self.cleanup])
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        nested = nested_location(list(run.shell.simple_commands()))
+        nested = nested_location(list(run.shell_script.simple_commands()))
         if nested is not None:
-            return f"{nested} is set in a subshell or compound command, and where `composer clear-cache` would look cannot be read"
-        for assignment in self.location_assignments(list(run.shell.simple_commands())):
+            return (
+                f"{nested} is set in a subshell or compound command, and where `composer clear-cache` would look "
+                "cannot be read"
+            )
+        for assignment in self.location_assignments(list(run.shell_script.simple_commands())):
             name, _, value = assignment.partition("=")
             if "$(" in value or "`" in value:
                 return f"{name} is computed for the install alone, and `composer clear-cache` would not find it"

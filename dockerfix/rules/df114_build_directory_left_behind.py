@@ -94,8 +94,10 @@ class BuildDirectoryLeftBehind(Rule):
     )
     invalid = (
         Example(
-            "FROM debian\nRUN git clone --depth 1 https://example.invalid/lib.git /usr/src/lib \\\n    && cd /usr/src/lib && make && make install\n",
-            "FROM debian\nRUN git clone --depth 1 https://example.invalid/lib.git /usr/src/lib \\\n    && cd /usr/src/lib && make && make install \\\n    && rm -rf /usr/src/lib\n",
+            "FROM debian\nRUN git clone --depth 1 https://example.invalid/lib.git /usr/src/lib \\\n"
+            "    && cd /usr/src/lib && make && make install\n",
+            "FROM debian\nRUN git clone --depth 1 https://example.invalid/lib.git /usr/src/lib \\\n"
+            "    && cd /usr/src/lib && make && make install \\\n    && rm -rf /usr/src/lib\n",
             unsafe=True,
         ),
     )

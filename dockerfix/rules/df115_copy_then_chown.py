@@ -77,11 +77,12 @@ class OwnerChange:
 
 def read_change(command: SimpleCommand, workdir: str | None) -> OwnerChange | None:
     """The owner or mode change a command makes, when every word of it is literal and understood."""
-    name, arguments = tool_and_arguments(command)
-    if name not in ("chown", "chgrp", "chmod") or any(argument is None for argument in arguments):
+    name, words = tool_and_arguments(command)
+    arguments = [argument for argument in words if argument is not None]
+    if name not in ("chown", "chgrp", "chmod") or len(arguments) < len(words):
         return None
-    letters = set()
-    positional = []
+    letters: set[str] = set()
+    positional: list[str] = []
     for argument in arguments:
         if argument in LONG_OPTIONS:
             letters.add(LONG_OPTIONS[argument])
@@ -152,7 +153,8 @@ class Match:
     kind: str  # "file" or "folder" (the context shows it), "unknown"
     chown: str | None
     chmod: str | None
-    existed: bool  # a folder destination the stage made before the COPY (WORKDIR, mkdir): its own owner/mode is kept by the RUN
+    # a folder destination the stage made before the COPY (WORKDIR, mkdir): its own owner/mode is kept by the RUN
+    existed: bool
 
 
 def is_under(path: str, folder: str) -> bool:
@@ -180,7 +182,8 @@ def allows_symbolic_chmod(document: Document) -> bool:
 def merged_chown(existing: str | None, changes: list[OwnerChange]) -> str | None:
     """The `--chown` value that gives the copied files the owner the changes leave them with (files are copied as
     0:0 without the flag); None when that cannot be told from the text."""
-    user, group = "0", "0"
+    user = "0"
+    group: str | None = "0"
     if existing is not None:
         user, colon, group = existing.partition(":")
         if not colon:
@@ -293,9 +296,10 @@ class CopyThenChown(Rule):
                 elif instruction.cmd in PASSIVE:
                     continue
                 else:
-                    if instruction in runs and pending and None not in pending:
+                    copies = [target for target in pending if target is not None]
+                    if instruction in runs and pending and len(copies) == len(pending):
                         yield from self.check_run(
-                            document, stage, instruction, runs[instruction], pending, build_context, files, legacy
+                            document, stage, instruction, runs[instruction], copies, build_context, files, legacy
                         )
                     pending = []
 
@@ -374,7 +378,7 @@ class CopyThenChown(Rule):
     def in_place(run: Instruction, commands: list[SimpleCommand], touched: list[OwnerChange]) -> bool:
         """Whether the changes can leave the RUN: each a whole item of a `&&` list, with only user management
         before them (a command there could write files the change also reaches)."""
-        script = run.shell
+        script = run.shell_script
         if (
             any(operator != "&&" for operator in script.top_level_operators())
             or script.has_background
@@ -405,8 +409,8 @@ class CopyThenChown(Rule):
     ) -> Finding:
         moved = {id(change.command) for change in touched}
         remaining = [command for command in commands if id(command) not in moved]
-        residuals = {id(change.command): residual_text(change, matches) for change in touched}
-        residuals = {key: text for key, text in residuals.items() if text}
+        residual_texts = {id(change.command): residual_text(change, matches) for change in touched}
+        residuals = {key: text for key, text in residual_texts.items() if text}
         names = {
             name
             for change in touched
@@ -422,13 +426,14 @@ class CopyThenChown(Rule):
             )
             for m in matches
         ]
-        said = ", ".join(f"`{run.shell.source[c.command.start : c.command.end]}`" for c in touched)
+        said = ", ".join(f"`{run.shell_script.source[c.command.start : c.command.end]}`" for c in touched)
         lines = ", ".join(str(m.target.instruction.start_line) for m in matches)
         copies = f"COPY on line {lines}" if len(matches) == 1 else f"COPYs on lines {lines}"
         size = copied_bytes(build_context, files, matches)
         message = (
             f"{said} on files the {copies} wrote: this layer stores them again "
-            f"({'%d bytes' % size if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY writes them once"
+            f"({f'{size} bytes' if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY "
+            "writes them once"
         )
         removed_run = not remaining and not residuals
         savings = Savings(layers=1 if removed_run else None, bytes=size)
@@ -454,7 +459,7 @@ class CopyThenChown(Rule):
                     savings=savings,
                 )
         edits = run_edits(document, run, touched, residuals, removed_run)
-        for match, flag_text in zip(matches, flags):
+        for match in matches:
             copy_edits = flag_edits(match)
             if created_here:
                 span_start, span_end = match.target.instruction.span
@@ -498,9 +503,10 @@ def residual_text(change: OwnerChange, matches: list[Match]) -> str | None:
     if not kept:
         return None
     command = change.command
+    assert command.name is not None, "read_change reads only commands it can name"
     words = [word for word in command.arguments if not word.text.startswith("-")]
     spec = words[0].text
-    paths = [word.text for word, target in zip(words[1:], change.targets) if target in kept]
+    paths = [word.text for word, target in zip(words[1:], change.targets, strict=False) if target in kept]
     return f"{command.name.text} {spec} {' '.join(paths)}"
 
 
@@ -510,7 +516,7 @@ def run_edits(
     """Remove the changes from the RUN (each a whole item of its `&&` list), or the RUN when nothing is left."""
     if removed_run:  # the comments above it stay: they may speak of what follows (the file's author decides)
         return [Edit.delete(*run.span)]
-    items = list(run.shell.items)
+    items = list(run.shell_script.items)
     by_start = {change.command.start: change for change in touched}
     gone = [
         index
@@ -566,13 +572,15 @@ def copied_bytes(build_context: BuildContext | None, files: frozenset[str], matc
     """The size of what the COPYs take from the build context (None when it is not known)."""
     if build_context is None or not files or any(m.target.instruction.flag("from") for m in matches):
         return None
+    root = build_context.root
+    assert root is not None, "files come only from a context with contents: a folder"
     total = 0
     for match in matches:
         for source in match.target.instruction.value[:-1]:
             for path in build_context.glob(source):
                 prefix = path.rstrip("/") + "/" if path else ""
                 chosen = [path] if path in files else [name for name in files if name.startswith(prefix)]
-                total += sum(os.path.getsize(os.path.join(build_context.root, name)) for name in chosen)
+                total += sum(os.path.getsize(os.path.join(root, name)) for name in chosen)
     return total
 
 

@@ -150,15 +150,22 @@ class CompilerLeftInstalled(Rule):
         'FROM debian:bookworm-slim\nRUN set -eux; savedAptMark="$(apt-mark showmanual)"; apt-get update; '
         "apt-get install -y --no-install-recommends gcc make; make -C /src install; apt-mark auto '.*' > /dev/null; "
         "apt-mark manual $savedAptMark; apt-get purge -y --auto-remove; rm -rf /var/lib/apt/lists/*\n",
-        "FROM alpine:3.20\nRUN apk add --no-cache --virtual .build-deps gcc musl-dev make && make -C /src install && apk del --no-network .build-deps\n",
-        "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*\n",
-        "FROM python:3.12\nRUN apt-get update && apt-get install -y gcc && pip install --no-cache-dir uwsgi && rm -rf /var/lib/apt/lists/*\n",
+        "FROM alpine:3.20\n"
+        "RUN apk add --no-cache --virtual .build-deps gcc musl-dev make && make -C /src install && apk del "
+        "--no-network .build-deps\n",
+        "FROM debian:bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf "
+        "/var/lib/apt/lists/*\n",
+        "FROM python:3.12\n"
+        "RUN apt-get update && apt-get install -y gcc && pip install --no-cache-dir uwsgi && rm -rf "
+        "/var/lib/apt/lists/*\n",
         "FROM python:3.12-slim AS build\nRUN apt-get update && apt-get install -y gcc && pip wheel -w /wheels uwsgi\n"
         "FROM build AS test\nRUN pip install /wheels/*\n",
     )
     invalid = (
         Example(
-            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y build-essential && pip install --no-cache-dir uwsgi\n",
+            "FROM python:3.12-slim\n"
+            "RUN apt-get update && apt-get install -y build-essential && pip install --no-cache-dir uwsgi\n",
             None,
         ),
         Example(
@@ -166,7 +173,8 @@ class CompilerLeftInstalled(Rule):
             None,
         ),
         Example(
-            "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y gcc g++ make\nCOPY . /src\nRUN make -C /src install\n",
+            "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y gcc g++ make\nCOPY . /src\n"
+            "RUN make -C /src install\n",
             None,
         ),
     )
@@ -210,8 +218,10 @@ class CompilerLeftInstalled(Rule):
         end = install.run.arguments_to_source(install.command.end, end=True)
         message = (
             f"{', '.join(f'`{name}`' for name in compilers)} installed on line {install.run.start_line} to build "
-            f"(line {build.run.start_line}: `{build.command.name_literal}`) {'stays' if len(compilers) == 1 else 'stay'} in the shipped image; "
-            f"remove {'it' if len(compilers) == 1 else 'them'} in the RUN that builds, after marking what the built program loads as manually installed, "
+            f"(line {build.run.start_line}: `{build.command.name_literal}`) "
+            f"{'stays' if len(compilers) == 1 else 'stay'} in the shipped image; "
+            f"remove {'it' if len(compilers) == 1 else 'them'} in the RUN that builds, after marking what the built "
+            "program loads as manually installed, "
             "or build in a separate stage and copy the result"
         )
         single_run = len(calls) == 1 and all(step.run is install.run for step in builds)

@@ -28,9 +28,10 @@ def install_word(arguments: list[str | None]) -> int | None:
     """Index of the last word of an installing subcommand (`uv pip install` -> the index of `install`), or None.
     A global option with a value before the subcommand (`uv --directory app sync`) hides it: None."""
     verb = verb_index(arguments)
-    if verb is None or arguments[verb] not in INSTALLS:
+    verb_word = arguments[verb] if verb is not None else None
+    if verb is None or verb_word is None or verb_word not in INSTALLS:
         return None
-    second_words = INSTALLS[arguments[verb]]
+    second_words = INSTALLS[verb_word]
     if second_words is None:
         return verb
     rest = arguments[verb + 1 :]
@@ -94,7 +95,8 @@ class UvNoCache(AddFlagRule):
         "FROM python:3.12\nRUN uv --no-cache sync --frozen\n",
         "FROM python:3.12\nENV UV_NO_CACHE=1\nRUN uv sync --frozen\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/uv uv sync --frozen\n",
-        "FROM python:3.12\nENV UV_CACHE_DIR=/opt/uv-cache\nRUN --mount=type=cache,target=/opt/uv-cache uv pip install --system flask\n",
+        "FROM python:3.12\nENV UV_CACHE_DIR=/opt/uv-cache\n"
+        "RUN --mount=type=cache,target=/opt/uv-cache uv pip install --system flask\n",
         "FROM python:3.12\nENV UV_LINK_MODE=symlink\nRUN uv sync --frozen\n",
         "FROM python:3.12\nRUN uv pip install --link-mode symlink --system flask\n",
         "FROM python:3.12\nRUN uvx ruff check . && uv run pytest && uv pip list\n",
@@ -155,13 +157,13 @@ class UvNoCache(AddFlagRule):
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
         environment = reading(stage, run).environments[position]
-        arguments = Invocation.of(run.shell.simple_commands()[position]).arguments
+        arguments = Invocation.of(run.shell_script.simple_commands()[position]).arguments
         no_cache = environment.get("UV_NO_CACHE", "0").lower() not in FALSE_VALUES
         symlinked = "symlink" in (environment.get("UV_LINK_MODE"), option_value(arguments, "--link-mode"))
         return no_cache or symlinked
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return self.cache_mount.already_mounted(stage, run, list(run.shell.simple_commands()))
+        return self.cache_mount.already_mounted(stage, run, list(run.shell_script.simple_commands()))
 
     @property
     def cache_mount(self) -> CacheMount:

@@ -53,7 +53,7 @@ class PoetryCacheClean(AppendCleanupRule):
     Fix safety
         Unsafe: it removes Poetry's caches from the image (either fix; the mount needs BuildKit). A `cache-dir` set
         in `poetry.toml` or Poetry's config file is not read (the removal then removes nothing).
-    """
+    """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF119"
     layer_rule = True
@@ -63,10 +63,13 @@ class PoetryCacheClean(AppendCleanupRule):
     cached_paths = ("/root/.cache/pypoetry/cache", "/root/.cache/pypoetry/artifacts")
     valid = (
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pypoetry poetry install --no-root\n",
-        "FROM python:3.12\nENV POETRY_CACHE_DIR=/tmp/poetry_cache\nRUN poetry install --no-root && rm -rf $POETRY_CACHE_DIR\n",
+        "FROM python:3.12\nENV POETRY_CACHE_DIR=/tmp/poetry_cache\n"
+        "RUN poetry install --no-root && rm -rf $POETRY_CACHE_DIR\n",
         "FROM python:3.12\nRUN poetry install && rm -rf ~/.cache/pypoetry/cache ~/.cache/pypoetry/artifacts\n",
         "FROM python:3.12\nRUN poetry export -f requirements.txt -o requirements.txt && poetry --version\n",
-        "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pypoetry/cache --mount=type=cache,target=/root/.cache/pypoetry/artifacts "
+        "FROM python:3.12\n"
+        "RUN --mount=type=cache,target=/root/.cache/pypoetry/cache "
+        "--mount=type=cache,target=/root/.cache/pypoetry/artifacts "
         "poetry install\n",
         "FROM python:3.12\nUSER app\nRUN --mount=type=cache,target=/home/app/.cache/pypoetry/cache "
         "--mount=type=cache,target=/home/app/.cache/pypoetry/artifacts poetry install\n",
@@ -74,18 +77,22 @@ class PoetryCacheClean(AppendCleanupRule):
     invalid = (
         Example(
             "FROM python:3.12\nRUN poetry install --no-root --only main\n",
-            "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pypoetry/cache --mount=type=cache,target=/root/.cache/pypoetry/artifacts "
+            "FROM python:3.12\n"
+            "RUN --mount=type=cache,target=/root/.cache/pypoetry/cache "
+            "--mount=type=cache,target=/root/.cache/pypoetry/artifacts "
             "poetry install --no-root --only main\n",
             unsafe=True,
         ),
         Example(
             "FROM python:3.12\nRUN poetry install --no-root --only main\n",
-            "FROM python:3.12\nRUN poetry install --no-root --only main \\\n    && rm -rf /root/.cache/pypoetry/cache /root/.cache/pypoetry/artifacts\n",
+            "FROM python:3.12\nRUN poetry install --no-root --only main \\\n"
+            "    && rm -rf /root/.cache/pypoetry/cache /root/.cache/pypoetry/artifacts\n",
             unsafe=True,
             options={"target": "legacy"},
         ),
         Example(
-            "FROM python:3.12\nENV POETRY_CACHE_DIR=/tmp/poetry_cache POETRY_VIRTUALENVS_IN_PROJECT=1\nUSER 1000\nRUN poetry install\n",
+            "FROM python:3.12\nENV POETRY_CACHE_DIR=/tmp/poetry_cache POETRY_VIRTUALENVS_IN_PROJECT=1\nUSER 1000\n"
+            "RUN poetry install\n",
             "FROM python:3.12\nENV POETRY_CACHE_DIR=/tmp/poetry_cache POETRY_VIRTUALENVS_IN_PROJECT=1\nUSER 1000\n"
             "RUN --mount=type=cache,target=/tmp/poetry_cache/cache,uid=1000,gid=1000 "
             "--mount=type=cache,target=/tmp/poetry_cache/artifacts,uid=1000,gid=1000 poetry install\n",
@@ -93,12 +100,14 @@ class PoetryCacheClean(AppendCleanupRule):
         ),
         Example(
             "FROM python:3.12\nUSER app\nRUN poetry add requests\n",
-            "FROM python:3.12\nUSER app\nRUN poetry add requests \\\n    && rm -rf ~/.cache/pypoetry/cache ~/.cache/pypoetry/artifacts\n",
+            "FROM python:3.12\nUSER app\nRUN poetry add requests \\\n"
+            "    && rm -rf ~/.cache/pypoetry/cache ~/.cache/pypoetry/artifacts\n",
             unsafe=True,
         ),
         Example(
             "FROM python:3.12\nENV XDG_CACHE_HOME=/var/cache\nRUN poetry install && poetry cache clear --all -n pypi\n",
-            "FROM python:3.12\nENV XDG_CACHE_HOME=/var/cache\nRUN poetry install && poetry cache clear --all -n pypi \\\n"
+            "FROM python:3.12\nENV XDG_CACHE_HOME=/var/cache\n"
+            "RUN poetry install && poetry cache clear --all -n pypi \\\n"
             "    && rm -rf /var/cache/pypoetry/cache /var/cache/pypoetry/artifacts\n",
             unsafe=True,
             options={"target": "legacy"},
@@ -126,5 +135,5 @@ class PoetryCacheClean(AppendCleanupRule):
         return removal_cleanup(document, stage, run, self.caches(stage, run, commands))[0]
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
-        commands = list(run.shell.simple_commands())
+        commands = list(run.shell_script.simple_commands())
         return removal_cleanup(document, stage, run, self.caches(stage, run, commands))[1]

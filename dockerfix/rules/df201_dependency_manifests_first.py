@@ -14,6 +14,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
+from dockerfix.rewriter.shell import SimpleCommand
 
 # installs that provably leave their manifests untouched (otherwise the later source COPY would undo the change)
 FROZEN_FLAGS = {
@@ -26,7 +27,7 @@ FROZEN_FLAGS = {
 }
 
 
-def system_package_step(command) -> bool:
+def system_package_step(command: SimpleCommand) -> bool:
     """An OS package-manager command (apt, apk, yum, zypper) or a removal of its files: it does not read the source."""
     manager = manager_of(command.name_literal)
     if manager is not None:
@@ -51,7 +52,18 @@ def relative_to(install: Install | None, root: str) -> Install | None:
     optional = [_inside(name, root) if name.startswith("/") else name for name in install.optional]
     if None in names or None in optional:
         return replace(install, needs_more=install.needs_more or f"it reads a manifest outside {root}")
-    return replace(install, manifests=tuple(names), optional=tuple(optional))
+    return replace(
+        install,
+        manifests=tuple(name for name in names if name is not None),
+        optional=tuple(name for name in optional if name is not None),
+    )
+
+
+def _after_verb(run: Instruction, command: SimpleCommand, text: str) -> Edit:
+    """Insert ``text`` after the verb of an install the rule recognised (by its verb, so a literal word)."""
+    verb = verb_index(command.argument_literals)
+    assert verb is not None, "a recognised install has its verb"
+    return insert_after(run, command, verb, text)
 
 
 class AbsoluteView:
@@ -86,8 +98,8 @@ class DependencyManifestsFirst(Rule):
     """Copy the dependency manifests and install before copying the source.
 
     What it does
-        Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files, Pipenv,
-        Poetry, uv, npm/yarn/pnpm, Bundler, `go mod download`, Composer, `mvn dependency:go-offline`, `gradle
+        Finds `COPY . <dest>` followed in the same stage by a RUN that only installs dependencies (pip `-r` files,
+        Pipenv, Poetry, uv, npm/yarn/pnpm, Bundler, `go mod download`, Composer, `mvn dependency:go-offline`, `gradle
         dependencies`, `mix deps.get`, `dotnet restore` of a single project) and rewrites it to: copy the manifests,
         install, then copy the rest. An install that also installs the project itself (`poetry install`, `uv sync`,
         `composer install` with scripts or autoloader) is split: it runs first with the option that leaves the project
@@ -97,9 +109,10 @@ class DependencyManifestsFirst(Rule):
         /home/app/`, `pip install -r /home/app/requirements.txt`) gets them copied to the same place first, whatever
         the working folder. Instructions in between keep their order (a RUN among them must be system package
         management, which cannot read the source). Flags (`--chown`, `--chmod`, `--link`) and the destination are
-        kept. With a build context it names only manifests that exist there and are not ignored, follows `-r` includes, and refuses when the install
-        needs more than the manifests: local paths, workspaces, install scripts, or what the install writes in its
-        folder (`node_modules`, `.venv`, `vendor`, ...) present in the context, which the source COPY would lay over it.
+        kept. With a build context it names only manifests that exist there and are not ignored, follows `-r`
+        includes, and refuses when the install needs more than the manifests: local paths, workspaces, install scripts,
+        or what the install writes in its folder (`node_modules`, `.venv`, `vendor`, ...) present in the context, which
+        the source COPY would lay over it.
 
     Why
         BuildKit re-runs every step after the first one whose input changed. With the source copied first, editing any
@@ -131,18 +144,24 @@ class DependencyManifestsFirst(Rule):
     )
     invalid = (
         Example(
-            "FROM python:3.12\nCOPY . /app\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\nRUN pip install -r requirements.txt\n",
-            "FROM python:3.12\nCOPY requirements.txt /app/\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\nRUN pip install -r requirements.txt\nCOPY . /app\n",
+            "FROM python:3.12\nCOPY . /app\nWORKDIR /app\nRUN apt-get update && apt-get install -y gcc\n"
+            "RUN pip install -r requirements.txt\n",
+            "FROM python:3.12\nCOPY requirements.txt /app/\nWORKDIR /app\n"
+            "RUN apt-get update && apt-get install -y gcc\nRUN pip install -r requirements.txt\nCOPY . /app\n",
             context={"requirements.txt": "numpy\n"},
         ),
         Example(
-            'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD ["python", "app.py"]\n',
-            'FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY . .\nCMD ["python", "app.py"]\n',
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+            'CMD ["python", "app.py"]\n',
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\n"
+            'COPY . .\nCMD ["python", "app.py"]\n',
             context={"requirements.txt": "flask==3.0.3\n", "app.py": "print(1)\n"},
         ),
         Example(
             "FROM node:20-slim\nWORKDIR /srv\n# the app\nCOPY --chown=node:node . .\nRUN npm ci --omit=dev\n",
-            "FROM node:20-slim\nWORKDIR /srv\nCOPY --chown=node:node package.json package-lock.json* npm-shrinkwrap.json* ./\nRUN npm ci --omit=dev\n# the app\nCOPY --chown=node:node . .\n",
+            "FROM node:20-slim\nWORKDIR /srv\n"
+            "COPY --chown=node:node package.json package-lock.json* npm-shrinkwrap.json* ./\nRUN npm ci --omit=dev\n"
+            "# the app\nCOPY --chown=node:node . .\n",
             unsafe=True,
         ),
         Example(
@@ -154,13 +173,16 @@ class DependencyManifestsFirst(Rule):
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN ./configure\nRUN pip install -r requirements.txt\n", None
         ),
         Example(
-            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root --no-interaction\nRUN poetry install --only-root\n",
-            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root --no-interaction\nCOPY . .\nRUN poetry install --only-root\n",
+            "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root --no-interaction\n"
+            "RUN poetry install --only-root\n",
+            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml poetry.lock ./\n"
+            "RUN poetry install --no-root --no-interaction\nCOPY . .\nRUN poetry install --only-root\n",
             context={"pyproject.toml": "[tool.poetry]\n", "poetry.lock": "", "app.py": ""},
         ),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n",
-            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --no-install-project --frozen\nCOPY . .\nRUN uv sync --frozen\n",
+            "FROM python:3.12\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\n"
+            "RUN uv sync --no-install-project --frozen\nCOPY . .\nRUN uv sync --frozen\n",
             unsafe=True,
             context={"pyproject.toml": "[project]\nname = 'app'\n", "uv.lock": "", "app.py": ""},
         ),
@@ -171,7 +193,8 @@ class DependencyManifestsFirst(Rule):
         ),
         Example(
             "FROM composer:2\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
-            "FROM composer:2\nWORKDIR /app\nCOPY composer.json composer.lock ./\nRUN composer install --no-scripts --no-autoloader --no-dev\nCOPY . .\nRUN composer install --no-dev\n",
+            "FROM composer:2\nWORKDIR /app\nCOPY composer.json composer.lock ./\n"
+            "RUN composer install --no-scripts --no-autoloader --no-dev\nCOPY . .\nRUN composer install --no-dev\n",
             unsafe=True,
             context={"composer.json": "{}", "composer.lock": "{}", "index.php": ""},
         ),
@@ -191,8 +214,10 @@ class DependencyManifestsFirst(Rule):
             context={"pyproject.toml": "[project]\nname = 'app'\n", "uv.lock": "", ".venv/pyvenv.cfg": ""},
         ),
         Example(
-            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet restore\nRUN dotnet publish -c Release -o /out\n",
-            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY api.csproj NuGet.config ./\nRUN dotnet restore\nCOPY . .\nRUN dotnet publish -c Release -o /out\n",
+            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY . .\nRUN dotnet restore\n"
+            "RUN dotnet publish -c Release -o /out\n",
+            "FROM mcr.microsoft.com/dotnet/sdk:8.0\nWORKDIR /src\nCOPY api.csproj NuGet.config ./\n"
+            "RUN dotnet restore\nCOPY . .\nRUN dotnet publish -c Release -o /out\n",
             context={
                 "api.csproj": '<Project Sdk="Microsoft.NET.Sdk"/>\n',
                 "NuGet.config": "<configuration/>\n",
@@ -200,7 +225,8 @@ class DependencyManifestsFirst(Rule):
             },
         ),
         Example(
-            'FROM python:3.12\nCOPY . /home/app/\nRUN pip install -r /home/app/requirements.txt\nCMD ["python", "/home/app/main.py"]\n',
+            "FROM python:3.12\nCOPY . /home/app/\nRUN pip install -r /home/app/requirements.txt\n"
+            'CMD ["python", "/home/app/main.py"]\n',
             "FROM python:3.12\nCOPY requirements.txt /home/app/\nCOPY requirements/base.txt /home/app/requirements/\n"
             "RUN pip install -r /home/app/requirements.txt\nCOPY . /home/app/\n"
             'CMD ["python", "/home/app/main.py"]\n',
@@ -222,7 +248,8 @@ class DependencyManifestsFirst(Rule):
         ),
         Example(
             "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build -o /app .",
-            "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\nRUN go build -o /app .",
+            "FROM golang:1.22\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n"
+            "RUN go build -o /app .",
             context={"go.mod": "module x\n", "go.sum": "", "main.go": "package main\n"},
         ),
     )
@@ -254,7 +281,7 @@ class DependencyManifestsFirst(Rule):
                 found = [install for install in installs if install is not None]
                 others = [
                     c
-                    for c, i in zip(commands, installs)
+                    for c, i in zip(commands, installs, strict=True)
                     if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP
                 ]
                 if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
@@ -263,7 +290,7 @@ class DependencyManifestsFirst(Rule):
                     continue
                 split = [
                     (command, install)
-                    for command, install in zip(commands, installs)
+                    for command, install in zip(commands, installs, strict=True)
                     if install is not None and install.split
                 ]
                 before = steps_from(stage, copy)
@@ -271,10 +298,14 @@ class DependencyManifestsFirst(Rule):
                 if split:
                     message = (
                         f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
-                        f"installed from the manifests first, {after} steps re-run and the install among them only installs the project"
+                        f"installed from the manifests first, {after} steps re-run and the install among them only "
+                        "installs the project"
                     )
                 else:
-                    message = f"a source edit re-runs the dependency install: {before} steps, {after} after copying the manifests first"
+                    message = (
+                        f"a source edit re-runs the dependency install: {before} steps, {after} after copying "
+                        "the manifests first"
+                    )
                 reason = (
                     next((install.needs_more for install in found if install.needs_more), None)
                     or self.gap_blocker(gap, runs)
@@ -297,13 +328,11 @@ class DependencyManifestsFirst(Rule):
                 title = f"Copy {', '.join(manifests)} and install before copying the source"
                 if split:
                     options = " ".join(dict.fromkeys(option for _, install in split for option in install.split))
-                    edits += [
-                        insert_after(
-                            install_run, command, verb_index(command.argument_literals), " ".join(install.split)
-                        )
-                        for command, install in split
-                    ]
-                    title = f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the source, the project after it"
+                    edits += [_after_verb(install_run, command, " ".join(install.split)) for command, install in split]
+                    title = (
+                        f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the "
+                        "source, the project after it"
+                    )
                 fix = self.fix(
                     title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE
                 )
@@ -354,7 +383,10 @@ class DependencyManifestsFirst(Rule):
                 continue
             commands = runs.get(instruction.index)
             if commands is None or not all(system_package_step(command) for command in commands):
-                return f"the RUN on line {instruction.start_line} runs between the COPY and the install and may read the source"
+                return (
+                    f"the RUN on line {instruction.start_line} runs between the COPY and the install and may read "
+                    "the source"
+                )
         return None
 
     @staticmethod

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
 from dockerfix.knowledge.runedit import source_copy, steps_from
-from dockerfix.knowledge.shellfacts import manager_of, subcommand
+from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
@@ -199,7 +199,8 @@ class StableStepBeforeSourceCopy(Rule):
     )
     invalid = (
         Example(
-            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
+            "FROM debian:12\nWORKDIR /app\nCOPY . .\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
             '    && rm -rf /var/lib/apt/lists/*\nCMD ["./run.sh"]\n',
             "FROM debian:12\nWORKDIR /app\nRUN apt-get update && apt-get install -y --no-install-recommends curl \\\n"
             '    && rm -rf /var/lib/apt/lists/*\nCOPY . .\nCMD ["./run.sh"]\n',
@@ -207,19 +208,27 @@ class StableStepBeforeSourceCopy(Rule):
         ),
         Example(
             "FROM python:3.12-slim\n# the application\nCOPY . /srv/app\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\n"
-            "RUN apt-get update && apt-get install -y $EXTRA\nEXPOSE 8000\n# a user to run as\nRUN useradd -r appuser\nRUN python /srv/app/setup.py\n",
-            "FROM python:3.12-slim\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\nRUN apt-get update && apt-get install -y $EXTRA\n"
-            "# a user to run as\nRUN useradd -r appuser\n# the application\nCOPY . /srv/app\nEXPOSE 8000\nRUN python /srv/app/setup.py\n",
+            "RUN apt-get update && apt-get install -y $EXTRA\nEXPOSE 8000\n# a user to run as\n"
+            "RUN useradd -r appuser\nRUN python /srv/app/setup.py\n",
+            "FROM python:3.12-slim\nENV DEBIAN_FRONTEND=noninteractive\nARG EXTRA\n"
+            "RUN apt-get update && apt-get install -y $EXTRA\n"
+            "# a user to run as\nRUN useradd -r appuser\n# the application\nCOPY . /srv/app\nEXPOSE 8000\n"
+            "RUN python /srv/app/setup.py\n",
             unsafe=True,
         ),
         Example(
-            "FROM alpine:3.20\nWORKDIR /usr/src/app\nCOPY . .\nRUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool",
-            "FROM alpine:3.20\nWORKDIR /usr/src/app\nRUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool\nCOPY . .\n",
+            "FROM alpine:3.20\nWORKDIR /usr/src/app\nCOPY . .\n"
+            "RUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool",
+            "FROM alpine:3.20\nWORKDIR /usr/src/app\n"
+            "RUN apk add --no-cache git && mkdir -p /data && ln -s /usr/src/app/bin/tool /usr/local/bin/tool\n"
+            "COPY . .\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update\nWORKDIR /app/sub\nRUN apt-get install -y curl\n",
-            "FROM debian:12\nWORKDIR /app\nRUN apt-get update\nCOPY . .\nWORKDIR /app/sub\nRUN apt-get install -y curl\n",
+            "FROM debian:12\nWORKDIR /app\nCOPY . .\nRUN apt-get update\nWORKDIR /app/sub\n"
+            "RUN apt-get install -y curl\n",
+            "FROM debian:12\nWORKDIR /app\nRUN apt-get update\nCOPY . .\nWORKDIR /app/sub\n"
+            "RUN apt-get install -y curl\n",
             unsafe=True,
         ),
         Example("FROM debian:12\nWORKDIR /app\nCOPY . .\nUSER app\nRUN mkdir -p /home/app/cache\n", None),
@@ -238,7 +247,10 @@ class StableStepBeforeSourceCopy(Rule):
                 before = steps_from(stage, copy)
                 if runs:
                     lines = self.lines(runs)
-                    message = f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} with {'them' if len(runs) > 1 else 'it'} above the COPY"
+                    message = (
+                        f"{lines} {self.independence(len(runs))}: {before} steps re-run, {before - len(runs)} "
+                        f"with {'them' if len(runs) > 1 else 'it'} above the COPY"
+                    )
                     fix = self.fix(
                         f"Move {lines} above the source COPY", self.edits(document, copy, moved), Applicability.UNSAFE
                     )
@@ -250,7 +262,8 @@ class StableStepBeforeSourceCopy(Rule):
                     if run is not None:
                         yield self.finding(
                             f"{self.lines([run])} {self.independence(1)}: {before} steps re-run, "
-                            f"{before - 1} with it above the COPY (not fixed automatically: the {stopper.keyword.upper()} on line "
+                            f"{before - 1} with it above the COPY (not fixed automatically: the "
+                            f"{stopper.keyword.upper()} on line "
                             f"{stopper.start_line} between them would no longer apply to it)",
                             copy.start,
                             run.header_end,
@@ -373,18 +386,17 @@ class StableStepBeforeSourceCopy(Rule):
         if name in PATH_COMMANDS:
             return self.path_command(name, arguments, destination.folder)
         if name in USER_COMMANDS:
+            literal = [argument for argument in arguments if argument is not None]
             return (
                 not destination.chown
                 and not under(destination.folder, HOME_FOLDERS)
-                and all(argument is not None for argument in arguments)
-                and not any(
-                    argument.startswith("/") and related(argument, destination.folder) for argument in arguments
-                )
+                and len(literal) == len(arguments)
+                and not any(argument.startswith("/") and related(argument, destination.folder) for argument in literal)
             )
         return name in SYSTEM_COMMANDS and all(argument is not None and "/" not in argument for argument in arguments)
 
     @staticmethod
-    def package_command(manager, command: SimpleCommand) -> bool:
+    def package_command(manager: PackageManager, command: SimpleCommand) -> bool:
         """An update, install or clean-up of named packages (no local package file, no package list read from a
         file). A plain variable names packages (it is set by an ENV or ARG that moves along, or by the base image)."""
         verb = subcommand(command.argument_literals)
@@ -439,10 +451,11 @@ class StableStepBeforeSourceCopy(Rule):
     @staticmethod
     def path_command(name: str, arguments: list[str | None], folder: str) -> bool:
         """Every path operand absolute and unrelated to the folder; `ln -s` stores its target without reading it."""
-        if any(argument is None for argument in arguments):
+        literal = [argument for argument in arguments if argument is not None]
+        if len(literal) < len(arguments):
             return False
-        operands = [argument for argument in arguments if not argument.startswith("-")]
-        options = [argument for argument in arguments if argument.startswith("-")]
+        operands = [argument for argument in literal if not argument.startswith("-")]
+        options = [argument for argument in literal if argument.startswith("-")]
         if not all(PATH_COMMAND_OPTION.match(option) for option in options):
             return False
         if name in ("chmod", "chown", "chgrp"):

@@ -287,7 +287,7 @@ class _ContextFacts:
             unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
             self._outcomes[content] = _Outcome(
                 tuple(dropped),
-                None if any(size is None for size in sizes) else sum(sizes),
+                None if any(size is None for size in sizes) else sum(size for size in sizes if size is not None),
                 (*_emptied_folders(context, dropped), *unlisted),
             )
         return self._outcomes[content]
@@ -465,7 +465,7 @@ class Dockerignore(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         proposal = self.proposal(document, context)
-        if proposal is not None:
+        if proposal is not None and context.build_context is not None:  # a proposal needs the context
             yield self.finding_for(document, context.build_context, proposal)
 
     def proposal(self, document: Document, context: RuleContext) -> _Proposal | None:
@@ -541,7 +541,8 @@ class Dockerignore(Rule):
             else tuple(posixpath.join(destination, IGNORE_FILE) for destination in destinations)
         )
         fix = self.fix(
-            f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and the image)",
+            f"Add {len(lines)} line{'s' * (len(lines) != 1)} to .dockerignore (the files leave the build context and "
+            "the image)",
             (),
             Applicability.UNSAFE,
             ContentChange(removes=removed, alters=altered),

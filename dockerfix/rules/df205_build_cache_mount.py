@@ -105,7 +105,7 @@ def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | 
 
 def go_without_caches(document: Document, stage: Stage) -> bool:
     version = golang_image_version(document, stage)
-    return bool(version) and version < FIRST_GO_WITH_CACHES
+    return version is not None and bool(version) and version < FIRST_GO_WITH_CACHES
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,14 @@ def maven_use(arguments: Sequence[str | None]) -> ToolUse | None:
             "maven", (MAVEN_REPOSITORY,), offline, doubt="the command line may move Maven's local repository"
         )
     named, folder = _option_value(arguments, ("-Dmaven.repo.local",))
-    if named and _literal_folder(folder) is None:
+    literal_folder = _literal_folder(folder) if named else None
+    if named and literal_folder is None:
         return ToolUse("maven", (MAVEN_REPOSITORY,), offline, doubt="`-Dmaven.repo.local` names no literal folder")
     return ToolUse(
-        "maven", (MAVEN_REPOSITORY,), offline, {MAVEN_REPOSITORY: _literal_folder(folder)} if named else None
+        "maven",
+        (MAVEN_REPOSITORY,),
+        offline,
+        {MAVEN_REPOSITORY: literal_folder} if literal_folder is not None else None,
     )
 
 
@@ -271,7 +275,8 @@ class Family:
 
 @dataclass(frozen=True)
 class MountPlan:
-    """The mount edits of a family's RUNs, the targets they add in order, and the folder each tool cache is mounted at."""
+    """The mount edits of a family's RUNs, the targets they add in order, and the folder each tool cache is mounted
+    at."""
 
     edits: list[Edit]
     targets: list[str]
@@ -322,19 +327,24 @@ class BuildCacheMount(Rule):
     summary = "go, cargo, maven and gradle download and compile everything again each time their RUN re-runs."
     buildkit_syntax = "`RUN --mount=type=cache` over go's, Cargo's, Maven's and Gradle's caches"
     valid = (
-        "FROM golang:1.22\nRUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build go build ./...\n",
+        "FROM golang:1.22\n"
+        "RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build go build ./...\n",
         "FROM golang:1.22\nRUN go version\n",
         "FROM maven:3.9-eclipse-temurin-21\nRUN mvn package\n",
         "FROM gradle:8-jdk21\nRUN gradle build\n",
         "FROM clux/muslrust:stable\nRUN cargo build --release\n",
         "FROM debian:12\nRUN apt-get install -y golang-go\nUSER builder\nRUN go build ./...\n",
-        "FROM rust:1.80\nRUN --mount=type=cache,target=/usr/local/cargo/registry --mount=type=cache,target=/usr/local/cargo/git cargo fetch\n",
+        "FROM rust:1.80\n"
+        "RUN --mount=type=cache,target=/usr/local/cargo/registry --mount=type=cache,target=/usr/local/cargo/git cargo "
+        "fetch\n",
         "FROM eclipse-temurin:21\nCOPY settings.xml /root/.m2/settings.xml\nRUN ./mvnw package\n",
         "FROM golang:1.22\nENV GOMODCACHE=$HOME/mods\nRUN go mod download\n",
         "FROM golang:1.22\nRUN --mount=type=cache,target=/cache go build ./...\n",
         "FROM golang:1.8\nRUN go build ./...\n",
         "FROM eclipse-temurin:21\nRUN --mount=type=cache,target=/root/.m2/repository mvn -B package\n",
-        "FROM eclipse-temurin:21\nRUN --mount=type=cache,target=/root/.gradle/caches --mount=type=cache,target=/root/.gradle/wrapper/dists ./gradlew build\n",
+        "FROM eclipse-temurin:21\n"
+        "RUN --mount=type=cache,target=/root/.gradle/caches --mount=type=cache,target=/root/.gradle/wrapper/dists "
+        "./gradlew build\n",
         "FROM golang:1.15\nRUN go get github.com/example/tool\n",
         "FROM golang:1.22\nENV GO111MODULE=off\nCOPY go.mod .\nRUN go get -d ./...\n",
         "FROM golang:1.22\nRUN go build -o /app . && rm -rf /root/.cache/go-build\n",
@@ -342,29 +352,35 @@ class BuildCacheMount(Rule):
     invalid = (
         Example(
             "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n"
-            "RUN CGO_ENABLED=0 go build -o /out/app .\nFROM gcr.io/distroless/static\nCOPY --from=build /out/app /app\n",
-            "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN --mount=type=cache,target=/go/pkg/mod go mod download\n"
+            "RUN CGO_ENABLED=0 go build -o /out/app .\n"
+            "FROM gcr.io/distroless/static\nCOPY --from=build /out/app /app\n",
+            "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY go.mod go.sum ./\n"
+            "RUN --mount=type=cache,target=/go/pkg/mod go mod download\n"
             "COPY . .\nRUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build "
             "CGO_ENABLED=0 go build -o /out/app .\nFROM gcr.io/distroless/static\nCOPY --from=build /out/app /app\n",
             unsafe=True,
         ),
         Example(
-            "FROM debian:12\nRUN apt-get install -y golang-go\nENV GOPATH=/opt/go GOCACHE=/var/cache/go\nUSER 1000\nRUN go install example.com/tool@v1\n",
             "FROM debian:12\nRUN apt-get install -y golang-go\nENV GOPATH=/opt/go GOCACHE=/var/cache/go\nUSER 1000\n"
-            "RUN --mount=type=cache,target=/opt/go/pkg/mod,uid=1000,gid=1000 --mount=type=cache,target=/var/cache/go,uid=1000,gid=1000 "
+            "RUN go install example.com/tool@v1\n",
+            "FROM debian:12\nRUN apt-get install -y golang-go\nENV GOPATH=/opt/go GOCACHE=/var/cache/go\nUSER 1000\n"
+            "RUN --mount=type=cache,target=/opt/go/pkg/mod,uid=1000,gid=1000 "
+            "--mount=type=cache,target=/var/cache/go,uid=1000,gid=1000 "
             "go install example.com/tool@v1\n",
             unsafe=True,
         ),
         Example(
             "FROM rust:1.80 AS build\nWORKDIR /app\nCOPY . .\nRUN cargo build --release\n",
             "FROM rust:1.80 AS build\nWORKDIR /app\nCOPY . .\n"
-            "RUN --mount=type=cache,target=/usr/local/cargo/registry --mount=type=cache,target=/usr/local/cargo/git cargo build --release\n",
+            "RUN --mount=type=cache,target=/usr/local/cargo/registry --mount=type=cache,target=/usr/local/cargo/git "
+            "cargo build --release\n",
             unsafe=True,
         ),
         Example(
             "FROM debian:12\nRUN apt-get install -y cargo\nENV CARGO_HOME=/cargo\nRUN cargo install ripgrep\n",
             "FROM debian:12\nRUN apt-get install -y cargo\nENV CARGO_HOME=/cargo\n"
-            "RUN --mount=type=cache,target=/cargo/registry --mount=type=cache,target=/cargo/git cargo install ripgrep\n",
+            "RUN --mount=type=cache,target=/cargo/registry --mount=type=cache,target=/cargo/git "
+            "cargo install ripgrep\n",
             unsafe=True,
         ),
         Example(
@@ -374,15 +390,18 @@ class BuildCacheMount(Rule):
             unsafe=True,
         ),
         Example(
-            'FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\nRUN ./gradlew --no-daemon build\nCMD ["java", "-jar", "build/libs/app.jar"]\n',
+            "FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\nRUN ./gradlew --no-daemon build\n"
+            'CMD ["java", "-jar", "build/libs/app.jar"]\n',
             "FROM eclipse-temurin:21-jdk\nWORKDIR /app\nCOPY . .\n"
-            "RUN --mount=type=cache,target=/root/.gradle/wrapper/dists --mount=type=cache,target=/root/.gradle/caches ./gradlew --no-daemon build\n"
+            "RUN --mount=type=cache,target=/root/.gradle/wrapper/dists --mount=type=cache,target=/root/.gradle/caches "
+            "./gradlew --no-daemon build\n"
             'CMD ["java", "-jar", "build/libs/app.jar"]\n',
             unsafe=True,
         ),
         Example(
             "FROM eclipse-temurin:21-jdk\nENV GRADLE_USER_HOME=/gradle\nCOPY . .\nRUN gradle build\n",
-            "FROM eclipse-temurin:21-jdk\nENV GRADLE_USER_HOME=/gradle\nCOPY . .\nRUN --mount=type=cache,target=/gradle/caches gradle build\n",
+            "FROM eclipse-temurin:21-jdk\nENV GRADLE_USER_HOME=/gradle\nCOPY . .\n"
+            "RUN --mount=type=cache,target=/gradle/caches gradle build\n",
             unsafe=True,
         ),
         # the tool runs again when the container starts: the fix is only a suggestion
@@ -401,7 +420,8 @@ class BuildCacheMount(Rule):
         Example(
             "FROM golang:1.22 AS deps\nRUN go mod download\nFROM deps AS build\nRUN go build -o /app\n",
             "FROM golang:1.22 AS deps\nRUN --mount=type=cache,target=/go/pkg/mod go mod download\nFROM deps AS build\n"
-            "RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build go build -o /app\n",
+            "RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build go build -o "
+            "/app\n",
             unsafe=True,
         ),
     )
@@ -453,7 +473,7 @@ class BuildCacheMount(Rule):
         targets: list[str] = []
         folders: dict[ToolCache, str] = {}
         for stage, run, uses in family.runs:
-            if run.shell.has_error or any(use.doubt for _, use in uses):
+            if run.shell_script.has_error or any(use.doubt for _, use in uses):
                 return None
             if any(
                 use.needs_module_mode and not self.module_mode(document, stage, run, position) for position, use in uses
@@ -487,7 +507,7 @@ class BuildCacheMount(Rule):
     ) -> Finding:
         edits, targets, folders = plan.edits, plan.targets, plan.folders
         _, first_run, first_uses = family.runs[0]
-        command = first_run.shell.simple_commands()[first_uses[0][0]]
+        command = first_run.shell_script.simple_commands()[first_uses[0][0]]
         ships = any(stage.index in shipped for stage in family.stages)
         reason = self.later_need(document, family, tool, set(folders.values()), shipped)
         listed = ", ".join(f"`{target}`" for target in targets)
@@ -625,7 +645,10 @@ class BuildCacheMount(Rule):
                     and stage.index in shipped
                     and self.runs_tool(instruction, tool)
                 ):
-                    return f"the container runs {tool} ({instruction.keyword} on line {instruction.start_line}) and finds no cache"
+                    return (
+                        f"the container runs {tool} ({instruction.keyword} on line {instruction.start_line}) and "
+                        "finds no cache"
+                    )
         for stage in document.stages:
             for instruction in stage.instructions:
                 source = instruction.flag("from")

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import shell_runs
 from dockerfix.knowledge.baseimages import (
     MEGABYTE,
-    Identified,
     Reference,
+    Variant,
     apt_install_text,
     apt_installed,
     apt_packages_for_commands,
@@ -51,8 +51,8 @@ class SlimBaseImage(Rule):
 
     Why
         The full variants carry compilers, headers, version control and hundreds of libraries for building
-        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05). An image that only runs a
-        program needs none of it, and everything shipped is pulled, stored and scanned.
+        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05).
+        An image that only runs a program needs none of it, and everything shipped is pulled, stored and scanned.
 
     Example
         FROM python:3.12
@@ -84,7 +84,8 @@ class SlimBaseImage(Rule):
         "FROM python:3.12\nRUN make -C /src install\n",
         # tomcat-native compiles against the JDK's headers; javac is not in the JRE
         'FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home="$JAVA_HOME" && make && make install\n',
-        'FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD ["java", "-cp", "/app", "Main"]\n',
+        "FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\n"
+        'CMD ["java", "-cp", "/app", "Main"]\n',
     )
     invalid = (
         Example(
@@ -94,7 +95,9 @@ class SlimBaseImage(Rule):
         ),
         Example(
             "FROM node:20-bookworm\nRUN git clone https://example.invalid/x.git /x\n",
-            "FROM node:20-bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM node:20-bookworm-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends ca-certificates git \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\n"
             "RUN git clone https://example.invalid/x.git /x\n",
             unsafe=True,
         ),
@@ -111,7 +114,8 @@ class SlimBaseImage(Rule):
         Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
-            "FROM python:3.12-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM python:3.12-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             unsafe=True,
             context={"requirements.txt": "flask\npsycopg2==2.9.9\n"},
@@ -122,12 +126,14 @@ class SlimBaseImage(Rule):
         stage = target_stage(document, self.option(context, TARGET_STAGE.name))
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
-        if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
+        if stage is None or reference is None or identified is None or identified.variant.name != "full":
             return
-        if self.needs_full_image(stage, identified):
+        slim_tag, slim = identified.slim_tag(), identified.slim_variant()
+        if slim_tag is None or slim is None:  # a variant with a slim tag has a slim variant (base_images.toml)
             return
-        slim = identified.slim_variant()
-        new_image = f"{reference.repository}:{identified.slim_tag()}"
+        if self.needs_full_image(stage, slim):
+            return
+        new_image = f"{reference.repository}:{slim_tag}"
         full_size, slim_size = measured(reference), measured(Reference.parse(new_image))
         if full_size is None or slim_size is None:
             return
@@ -136,17 +142,17 @@ class SlimBaseImage(Rule):
             return
         sizes = f"measured: {full_size.describe()}, {slim_size.describe()}; {data()['sources']['sizes']}"
         message = (
-            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less ({sizes}) "
+            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less "
+            f"({sizes}) "
             f"and lacks {', '.join(slim.lacks)}"
         )
         instruction = stage.from_instruction
-        packages, reason = self.needed_packages(stage, identified, context)
-        edit = None if reason else self.image_edit(document, stage, identified, reference)
-        if reason is None and edit is None:
-            reason = "the tag is set through an ARG that cannot be changed in place"
-        if reason is not None:
+        packages, reason = self.needed_packages(stage, slim, context)
+        edit = None if reason else self.image_edit(document, stage, slim_tag, reference)
+        if reason is not None or edit is None:
             yield self.finding(
-                f"{message} (not fixed automatically: {reason})",
+                f"{message} (not fixed automatically: "
+                f"{reason or 'the tag is set through an ARG that cannot be changed in place'})",
                 instruction.start,
                 instruction.header_end,
                 savings=Savings(bytes=saving),
@@ -169,20 +175,19 @@ class SlimBaseImage(Rule):
 
     @staticmethod
     @staticmethod
-    def needs_full_image(stage: Stage, identified: Identified) -> bool:
+    def needs_full_image(stage: Stage, slim: Variant) -> bool:
         """Whether the stage itself builds with what only the full variant has: it compiles (against headers the full
         image happens to ship, such as the JDK's for tomcat-native), or runs a tool the slim variant lacks that no
         Debian package adds (`javac` on a JRE)."""
         used = commands_used(stage)
         table = data()["apt_package_for_command"]
         return bool(COMPILING_COMMANDS & set(used)) or any(
-            command not in table for command in set(used) & set(identified.slim_variant().missing_commands)
+            command not in table for command in set(used) & set(slim.missing_commands)
         )
 
     @staticmethod
-    def needed_packages(stage: Stage, identified: Identified, context: RuleContext) -> tuple[list[str], str | None]:
+    def needed_packages(stage: Stage, slim: Variant, context: RuleContext) -> tuple[list[str], str | None]:
         """Debian packages the stage needs on the slim variant, or why they cannot be known."""
-        slim = identified.slim_variant()
         installed = apt_installed(stage)
         used = commands_used(stage)
         missing = sorted(set(used) & set(slim.missing_commands))
@@ -199,7 +204,8 @@ class SlimBaseImage(Rule):
                     if not declarations.files or declarations.unreadable:
                         return (
                             [],
-                            f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)",
+                            f"the dependencies installed on line {run.start_line} cannot be read from the build "
+                            "context (packages without wheels or prebuilt binaries need the full image's compilers)",
                         )
                     names |= declarations.packages
                 for name in sorted(names):
@@ -211,14 +217,13 @@ class SlimBaseImage(Rule):
         return sorted(packages - installed), None
 
     @staticmethod
-    def image_edit(document: Document, stage: Stage, identified: Identified, reference: Reference) -> Edit | None:
+    def image_edit(document: Document, stage: Stage, new_tag: str, reference: Reference) -> Edit | None:
         """Replace the tag in the FROM; with a tag built from ARGs, only a suffix appended to it can be written. A
         digest pins the full image itself: the slim one's digest is not known here."""
         span = image_span(document, stage.from_instruction)
         if span is None or reference.digest:
             return None
         raw = document.text[span[0] : span[1]]
-        new_tag = identified.slim_tag()
         if "$" not in raw:
             return Edit(span[0], span[1], f"{reference.repository}:{new_tag}")
         old_tag = reference.tag or ""

@@ -87,8 +87,10 @@ class AlpineNativeDependencies(Rule):
             },
         ),
         Example(
-            "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
-            "FROM php:8.3-cli\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\nRUN composer install --no-dev\n",
+            "FROM php:8.3-cli-alpine\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\n"
+            "RUN composer install --no-dev\n",
+            "FROM php:8.3-cli\nCOPY --from=composer:2 /usr/bin/composer /usr/bin/\nWORKDIR /app\nCOPY . .\n"
+            "RUN composer install --no-dev\n",
             unsafe=True,
             context={"composer.json": '{"require": {"php": ">=8.2", "h4cc/wkhtmltopdf-amd64": "^0.12"}}\n'},
         ),
@@ -108,7 +110,8 @@ class AlpineNativeDependencies(Rule):
             reference = resolved_reference(document, stage)
             identified = identify(reference) if reference else None
             if (
-                identified is None
+                reference is None
+                or identified is None
                 or identified.variant.name != "alpine"
                 or identified.family not in ECOSYSTEM_OF_FAMILY
             ):
@@ -121,9 +124,9 @@ class AlpineNativeDependencies(Rule):
                     if install is not None and install.ecosystem == ecosystem:
                         names |= install.named
             risky = {
-                name: native_entry(ecosystem, name)["musl"]
+                name: entry["musl"]
                 for name in sorted(names)
-                if (native_entry(ecosystem, name) or {}).get("musl")
+                if (entry := native_entry(ecosystem, name)) and entry.get("musl")
             }
             if not risky:
                 continue
@@ -144,7 +147,7 @@ class AlpineNativeDependencies(Rule):
                 reason = f"line {alpine_tool.start_line} uses Alpine's own tools"
             elif span is None or "$" in document.text[span[0] : span[1]] or reference.digest:
                 reason = "the image is set through an ARG or pinned by digest"
-            if reason is not None:
+            if reason is not None or span is None:  # no span gives a reason
                 yield self.finding(
                     f"{message} (not fixed automatically: {reason})", instruction.start, instruction.header_end
                 )

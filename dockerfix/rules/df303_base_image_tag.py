@@ -159,11 +159,11 @@ class BaseImageTag(Rule):
         if family is None:
             # No version to pin; a known digest still freezes what `latest` names today.
             known = not through_arg and _tagged(reference) in digests
-            pin = self._digest_pin(document, instruction, reference, span, digests) if known else None
+            pin = self._digest_pin(document, instruction, reference, span, digests) if known and span else None
             return self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end, pin)
         pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
         message += f"; `{pinned}` was current in {data()['sources']['knowledge_date']}"
-        if through_arg:
+        if through_arg or span is None:  # no span is read as through an ARG
             return self.finding(
                 f"{message} (not fixed automatically: the image is set through an ARG)",
                 instruction.start,
@@ -186,7 +186,7 @@ class BaseImageTag(Rule):
         if image not in digests:
             message += f'; add `"{image}" = "sha256:..."` to the `digests` table of the configuration'
             return self.finding(message, instruction.start, instruction.header_end)
-        if through_arg:
+        if through_arg or span is None:  # no span is read as through an ARG
             message += (
                 " (not fixed automatically: the image is set through an ARG, and a digest would win over --build-arg)"
             )

@@ -27,7 +27,7 @@ PACKAGE_RECORDS = (
 
 
 def content_change(ecosystem: str, values: dict) -> ContentChange:
-    alters = PACKAGE_RECORDS
+    alters: tuple[str, ...] = PACKAGE_RECORDS
     repository = values["build_image"].split("@")[0].rsplit(":", 1)[0]
     same_repository = values["runtime_image"].split("@")[0].rsplit(":", 1)[0] == repository
     environment: tuple[str, ...] = () if same_repository else ("*",)
@@ -56,16 +56,17 @@ class MultiStageSplit(Rule):
     What it does
         Finds a final stage that installs a toolchain, builds, and runs the result: `go build`, `npm/yarn/pnpm run
         build`, `mvn package` / `gradle build`, `cargo build --release`, or `pip install` after installing a
-        compiler (not when `target-stage` names an earlier stage: the split rewrites the file to its end). It proposes two stages, rendered from a template per ecosystem: the original steps in a build
-        stage, then a runtime stage that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on
-        `scratch` (static, with CA certificates) or Debian slim, a Node app with production dependencies only
-        (pruned in the build stage) on `node:*-slim`, a Python virtual environment and the app on `python:*-slim`,
-        a jar on an Eclipse Temurin JRE, a Rust binary on Debian slim. On an Alpine image whose runtime runs the
-        program (node, python, a JDK), the runtime stage stays on that image, or on the family's `-jre-alpine` tag
-        where the shipped measurements list it; a Go or Rust binary goes to Alpine. The runtime stage keeps
-        everything the image declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME, HEALTHCHECK,
-        STOPSIGNAL, SHELL), in order, and reinstalls the non-build apt packages the stage installed. A stage name
-        stays on the FROM line it names; a new build stage takes a name nothing in the file uses.
+        compiler (not when `target-stage` names an earlier stage: the split rewrites the file to its end). It proposes
+        two stages, rendered from a template per ecosystem: the original steps in a build stage, then a runtime stage
+        that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on `scratch` (static, with CA certificates)
+        or Debian slim, a Node app with production dependencies only (pruned in the build stage) on `node:*-slim`, a
+        Python virtual environment and the app on `python:*-slim`, a jar on an Eclipse Temurin JRE, a Rust binary on
+        Debian slim. On an Alpine image whose runtime runs the program (node, python, a JDK), the runtime stage stays on
+        that image, or on the family's `-jre-alpine` tag where the shipped measurements list it; a Go or Rust binary
+        goes to Alpine. The runtime stage keeps everything the image declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV,
+        EXPOSE, LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, SHELL), in order, and reinstalls the non-build apt packages the
+        stage installed. A stage name stays on the FROM line it names; a new build stage takes a name nothing in the
+        file uses.
 
     Why
         Compilers, SDKs, headers, package caches and sources are needed to build, not to run. In one stage they all

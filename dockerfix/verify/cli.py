@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from dockerfix.rewriter.config import ConfigError, discover
 from dockerfix.rewriter.source import SourceError
@@ -32,7 +33,7 @@ class Stopped(BaseException):
         self.number = number
 
 
-def _stop(number: int, frame) -> None:
+def _stop(number: int, frame: FrameType | None) -> None:
     for other in STOPPING_SIGNALS:  # a second signal must not cut the clean-up short
         signal.signal(other, signal.SIG_IGN)
     raise Stopped(number)
@@ -58,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--touch",
         metavar="PATH",
-        help="context file to edit for the cache measurement (default: a source file that is not a dependency manifest)",
+        help="context file to edit for the cache measurement (default: a source file that is not a dependency "
+        "manifest)",
     )
     parser.add_argument(
         "--max-context-size",

@@ -62,7 +62,9 @@ def covers(pattern: str, path: str) -> bool:
     """``pattern`` names ``path`` or a folder above it; ``*`` and ``?`` match within one path component."""
     wanted = [part for part in pattern.split("/") if part]
     parts = [part for part in path.split("/") if part]
-    return len(parts) >= len(wanted) and all(fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
+    return len(parts) >= len(wanted) and all(
+        fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=False)
+    )
 
 
 def _noise(path: str) -> tuple[bool, bool]:
@@ -126,7 +128,12 @@ def _emptied_folders_declared(differences: list[Difference]) -> list[Difference]
     }
     result = []
     for difference in differences:
-        if difference.change == "removed" and difference.declared_by is None and difference.before.kind == "dir":
+        if (
+            difference.change == "removed"
+            and difference.declared_by is None
+            and difference.before is not None  # as it is whenever the path was removed
+            and difference.before.kind == "dir"
+        ):
             prefix = difference.path.rstrip("/") + "/"
             # content the comparison left out (build noise, what the build does not reproduce) is gone too
             compared = [other.path for other in differences if other.path.startswith(prefix)]

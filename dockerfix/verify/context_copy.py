@@ -1,12 +1,12 @@
 """verify's own copy of a build context: the only folder verify builds from and the only one it writes in.
 
 The copy holds what BuildKit would be sent, entry by entry, and what the ignore file keeps out of every build
-the copy serves is left out of it (Docker applies the ignore file again when it sends the copy): the client's walk (``tonistiigi/fsutil``: ``mkstat`` on
-an ``lstat``) sends a symbolic link as its link text, never what it points to, and a FIFO as its status alone (only
-regular files have content), so folders and regular files are copied, links are copied as links and FIFOs are made
-anew, never opened. A device or a socket is refused: making one needs privileges or means nothing, and it is no
-source a build should be measured with. The copy is bounded in bytes and entries; past either it stops with an error
-naming the file.
+the copy serves is left out of it (Docker applies the ignore file again when it sends the copy): the client's walk
+(``tonistiigi/fsutil``: ``mkstat`` on an ``lstat``) sends a symbolic link as its link text, never what it points to,
+and a FIFO as its status alone (only regular files have content), so folders and regular files are copied, links are
+copied as links and FIFOs are made anew, never opened. A device or a socket is refused: making one needs privileges
+or means nothing, and it is no source a build should be measured with. The copy is bounded in bytes and entries; past
+either it stops with an error naming the file.
 
 Writing into a copy (the files the fixes change, verify's edit marker, a changed manifest) replaces the entry by a
 new file: never through a link, never into a folder reached through one, never into a file another copy shares.

@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 CLIENT_VARIABLE = "DOCKERFIX_DOCKER"
 LOG_TAIL_LINES = 25
@@ -123,8 +124,8 @@ class DockerClient:
         return environment
 
     def run(
-        self, *arguments: str, stdin=None, stdout=subprocess.PIPE, check: bool = True
-    ) -> subprocess.CompletedProcess:
+        self, *arguments: str, stdin: IO[bytes] | None = None, stdout: int = subprocess.PIPE, check: bool = True
+    ) -> subprocess.CompletedProcess[bytes]:
         try:
             done = subprocess.run(
                 [self.program, *arguments],

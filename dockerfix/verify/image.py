@@ -11,6 +11,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 CHUNK = 1 << 20
 CONFIG_FIELDS = ("Cmd", "Entrypoint", "Env", "User", "WorkingDir", "ExposedPorts", "Labels", "Volumes", "Healthcheck")
@@ -92,7 +93,7 @@ def _kind(member: tarfile.TarInfo) -> str:
     return "file"
 
 
-def read_layer(data, diff_id: str, created_by: str) -> Layer:
+def read_layer(data: IO[bytes], diff_id: str, created_by: str) -> Layer:
     """One layer tar (a file object positioned at its start): its entries, whiteouts and sizes."""
     digest = hashlib.sha256()
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
@@ -110,7 +111,8 @@ def read_layer(data, diff_id: str, created_by: str) -> Layer:
     whiteouts: list[str] = []
     opaque: list[str] = []
     content = 0
-    with tarfile.open(fileobj=Measuring(), mode="r|") as layer:
+    # typeshed asks any file object for write, seek and tell too; a stream ("r|") only reads
+    with tarfile.open(fileobj=Measuring(), mode="r|") as layer:  # type: ignore[call-overload]
         for member in layer:
             path = _normal(member.name)
             folder, name = posixpath.split(path)
@@ -159,16 +161,24 @@ class LayerCache:
     def read_saved(self, archive: Path) -> Image:
         """An image from the tarball ``docker save`` wrote (one image)."""
         with tarfile.open(archive, mode="r:") as saved:
-            manifest = json.load(saved.extractfile("manifest.json"))[0]
-            config = json.load(saved.extractfile(manifest["Config"]))
+            manifest = json.load(_saved_file(saved, "manifest.json"))[0]
+            config = json.load(_saved_file(saved, manifest["Config"]))
             diff_ids = config["rootfs"]["diff_ids"]
             creators = [
                 entry.get("created_by", "") for entry in config.get("history", []) if not entry.get("empty_layer")
             ]
             creators += [""] * (len(diff_ids) - len(creators))
             layers = []
-            for name, diff_id, created_by in zip(manifest["Layers"], diff_ids, creators):
+            for name, diff_id, created_by in zip(manifest["Layers"], diff_ids, creators, strict=False):
                 if diff_id not in self.layers:
-                    self.layers[diff_id] = read_layer(saved.extractfile(name), diff_id, created_by)
+                    self.layers[diff_id] = read_layer(_saved_file(saved, name), diff_id, created_by)
                 layers.append(replace(self.layers[diff_id], created_by=created_by))
         return Image(tuple(layers), config)
+
+
+def _saved_file(saved: tarfile.TarFile, name: str) -> IO[bytes]:
+    """A file of the tarball ``docker save`` wrote (None from tarfile: the member is no regular file)."""
+    file = saved.extractfile(name)
+    if file is None:
+        raise ValueError(f"{name} in the saved image is not a file")
+    return file

@@ -149,7 +149,7 @@ class Report:
 
 def manifests_of(document: Document) -> set[str]:
     """File names the dependency installs of the Dockerfile read (what the build-cache rules treat as manifests)."""
-    names = set()
+    names: set[str] = set()
     for stage in document.stages:
         for _, commands in shell_runs(stage):
             for command in commands:
@@ -284,7 +284,8 @@ def base_swaps(original: Document, fixed: Document) -> list[tuple[str, str]]:
         ]
         for document in (original, fixed)
     ]
-    return [(old, new) for old, new in zip(*froms) if old != new]
+    # a split into stages adds a FROM: the stages before it are paired
+    return [(old, new) for old, new in zip(*froms, strict=False) if old != new]
 
 
 def swapped_paths(session: Session, swaps: list[tuple[str, str]]) -> dict[str, str]:
@@ -364,7 +365,7 @@ def verify(
     build_context = context_for(context_dir, dockerfile)
     result = run_source(source, settings, build_context, dockerfile)
     failures = "".join(f"; rule failure {failure}" for failure in result.rule_failures)
-    if not result.changed:
+    if not result.changed or result.new_text is None:  # a changed result has its new text
         hint = "" if settings.unsafe_fixes else " (try --unsafe-fixes)"
         raise NothingToVerify(f"{dockerfile}: no fix applies{hint}; nothing to compare{failures}")
     notes = [f"rule failure {failure}" for failure in result.rule_failures]
@@ -372,7 +373,8 @@ def verify(
     fixed_document = parse(source.with_text(result.new_text))
     if original_document.directive("syntax") is not None:
         notes.append(
-            "built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the engine's own frontend was used"
+            "built without the `# syntax=` directive: it makes the engine fetch a frontend from a registry; the "
+            "engine's own frontend was used"
         )
     if touch is None:
         touch = touch_for(original_document, build_context, context_dir, dockerfile.name)

@@ -35,8 +35,8 @@ def dependency_rebuild(
     downloaded: Callable[[], int],
     max_context_bytes: int = DEFAULT_MAX_BYTES,
 ) -> DependencyRebuild:
-    """Build ``dockerfile`` in a copy of ``context``, write ``changed_manifest`` to its ``manifest`` (in the copy), build
-    again and measure the second build. Its images are removed; the engine's build cache (cache mounts included)
+    """Build ``dockerfile`` in a copy of ``context``, write ``changed_manifest`` to its ``manifest`` (in the copy),
+    build again and measure the second build. Its images are removed; the engine's build cache (cache mounts included)
     stays, as it would on a developer's machine."""
     session = Session(client)
     try:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from .compare import ConfigDifference, Difference
 from .measure import Measurement, Report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 UNDECLARED_SHOWN = 20
 
@@ -44,16 +50,15 @@ def rows(report: Report) -> list[tuple[str, str, str]]:
 
 
 def verdict(report: Report) -> str:
-    declared = [
-        difference for difference in (*report.differences, *report.config_differences) if difference.declared_by
-    ]
+    differences: list[Difference | ConfigDifference] = [*report.differences, *report.config_differences]
+    declared = [difference for difference in differences if difference.declared_by]
     if not report.equivalent:
         return (
             f"NOT equivalent: {len(report.undeclared)} undeclared file difference(s), "
             f"{len(report.undeclared_config)} undeclared config difference(s)"
         )
     if declared:
-        codes = ", ".join(sorted({difference.declared_by for difference in declared}))
+        codes = ", ".join(sorted({difference.declared_by for difference in declared if difference.declared_by}))
         return f"equivalent except {len(declared)} declared difference(s) ({codes})"
     return "equivalent: same files, same config"
 
@@ -67,7 +72,8 @@ def declared_summary(report: Report) -> list[str]:
             counts[key] = counts.get(key, 0) + 1
     lines = [f"declared by {code}: {count} path(s) {change}" for (code, change), count in sorted(counts.items())]
     lines += [
-        f"declared by {difference.declared_by}: config {difference.field}: {difference.before!r} -> {difference.after!r}"
+        f"declared by {difference.declared_by}: config {difference.field}: "
+        f"{difference.before!r} -> {difference.after!r}"
         for difference in report.config_differences
         if difference.declared_by
     ]
@@ -89,7 +95,7 @@ def markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_rich(report: Report, console) -> None:
+def print_rich(report: Report, console: Console) -> None:
     from rich.table import Table  # rich loads only for terminal output
 
     table = Table(title=f"dockerfix verify {report.dockerfile} (built by Docker {report.engine})")
@@ -112,8 +118,11 @@ def print_rich(report: Report, console) -> None:
         console.print(f"  {difference.change}: {difference.path}", markup=False)
     if len(report.undeclared) > UNDECLARED_SHOWN:
         console.print(f"  ... and {len(report.undeclared) - UNDECLARED_SHOWN} more (see --output-format json)")
-    for difference in report.undeclared_config:
-        console.print(f"  config {difference.field}: {difference.before!r} -> {difference.after!r}", markup=False)
+    for config_difference in report.undeclared_config:
+        console.print(
+            f"  config {config_difference.field}: {config_difference.before!r} -> {config_difference.after!r}",
+            markup=False,
+        )
     for line in declared_summary(report):
         console.print(f"  {line}", markup=False)
     for note in report.notes:

@@ -30,8 +30,10 @@ BASE_RECIPE = 1  # part of the cached tarball's name: a change to how the base i
 # The official Debian images' apt setting: downloaded packages are deleted once installed, so they never
 # reach a layer (without it every image built here would carry its .deb files).
 DOCKER_CLEAN = (
-    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
-    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\n'
+    'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+    '/var/cache/apt/*.bin || true"; };\n'
+    'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb '
+    '/var/cache/apt/*.bin || true"; };\n'
     'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
 )
 STARTUP_SECONDS = 30
