@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import random
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -50,18 +52,32 @@ def open_document(client: LanguageClient, text: str, uri: str = URI, version: in
     )
 
 
+# LSP's line ends, and only those (str.splitlines also breaks at \f, \v, U+2028, ...): the client speaks the spec
+LSP_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def lsp_line_starts(text: str) -> list[int]:
+    return [0] + [match.end() for match in LSP_LINE_END.finditer(text)]
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def offset(text: str, position: lsp.Position) -> int:
     """Offset of a UTF-16 position (the default encoding)."""
-    lines = text.splitlines(keepends=True) or [""]
-    if position.line >= len(lines):
+    starts = lsp_line_starts(text)
+    if position.line >= len(starts):
         return len(text)
-    line = lines[position.line]
+    start = starts[position.line]
+    end = len(text) if position.line + 1 == len(starts) else starts[position.line + 1]
+    line = LSP_LINE_END.sub("", text[start:end])
     units = 0
     for index, char in enumerate(line):
         if units >= position.character:
-            return sum(len(previous) for previous in lines[: position.line]) + index
-        units += len(char.encode("utf-16-le")) // 2
-    return sum(len(previous) for previous in lines[: position.line]) + len(line)
+            return start + index
+        units += utf16_units(char)
+    return start + len(line)
 
 
 def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
@@ -74,9 +90,7 @@ def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
 
 
 def whole(text: str) -> lsp.Range:
-    return lsp.Range(
-        start=lsp.Position(line=0, character=0), end=lsp.Position(line=len(text.splitlines()), character=0)
-    )
+    return lsp.Range(start=lsp.Position(line=0, character=0), end=position(text, len(text)))
 
 
 async def actions(client: LanguageClient, text: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
@@ -201,10 +215,10 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
 
 
 def position(text: str, index: int) -> lsp.Position:
-    before = text[:index]
-    line = before.count("\n")
-    column = before[before.rfind("\n") + 1 :]
-    return lsp.Position(line=line, character=len(column.encode("utf-16-le")) // 2)
+    """The UTF-16 position of offset ``index``, lines ended as LSP ends them."""
+    starts = lsp_line_starts(text)
+    line = bisect.bisect_right(starts, index) - 1
+    return lsp.Position(line=line, character=utf16_units(text[starts[line] : index]))
 
 
 @pytest_lsp.fixture(config=SERVER)

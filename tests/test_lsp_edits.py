@@ -27,7 +27,8 @@ from dockerfix.rewriter.source import Source, SourceError
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-edits-"))
 STARTS = (
     "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n",
-    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN apt-get update && apt-get install -y curl\n",
+    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    "RUN apt-get update && apt-get install -y curl\n",
     "# syntax=docker/dockerfile:1\nFROM alpine AS build\nRUN <<EOF\napk add gcc\nEOF\nFROM build\nRUN echo é\n",
 )
 PIECES = (
@@ -105,6 +106,27 @@ DOCUMENTS = itertools.count()
 )
 @given(start=st.sampled_from(STARTS), edits=EDITS)
 def test_random_edit_sequences_match_the_pipeline(session: Session, start: str, edits: list[tuple[float, int, str]]):
+    assert_served_as_the_pipeline_computes(session, start, edits)
+
+
+def test_a_carriage_return_alone_ends_a_line_for_the_client(session: Session):
+    """The search's find: `RUN ` typed between the CR and the LF of a CRLF leaves a CR alone, a line end for LSP and
+    none for BuildKit; fix-all edited the wrong lines of the client's text."""
+    edits = [(0.140625, 0, "\r\n"), (0.0, 3, "\n"), (0.125, 0, "RUN ")]
+    assert_served_as_the_pipeline_computes(session, STARTS[2], edits)
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_only_cr_and_lf_end_lines_when_the_client_edits(session: Session, separator: str):
+    """Python's `splitlines` also breaks at these; LSP and editors do not: an edit on a later line must land there."""
+    start = f"FROM debian:bookworm\n# a{separator}b\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+    edits = [((start.index("RUN chmod") + 0.5) / len(start), 3, "RUN"), (0.75, 0, "x")]
+    assert_served_as_the_pipeline_computes(session, start, edits)
+
+
+def assert_served_as_the_pipeline_computes(session: Session, start: str, edits: list[tuple[float, int, str]]) -> None:
+    """Open ``start``, apply ``edits`` (where as a fraction of the text, how many characters to replace, by what) as
+    incremental changes, then compare the pulled diagnostics and fix-all with the pipeline's on the client's text."""
     uri = (FOLDER / f"Dockerfile.{next(DOCUMENTS)}").as_uri()
     client = session.client
     text = start
@@ -141,15 +163,20 @@ def test_random_edit_sequences_match_the_pipeline(session: Session, start: str, 
     session.notify(client.text_document_did_close, lsp.DidCloseTextDocumentParams(text_document=document))
 
     path = FOLDER / uri.rsplit("/", 1)[1]
+    source = Source(text, str(path))
     try:
-        expected = run_source(
-            Source(text, str(path)), Settings(unsafe_fixes=True), BuildContext.from_directory(FOLDER), path
-        )
+        expected = run_source(source, Settings(unsafe_fixes=True), BuildContext.from_directory(FOLDER), path)
     except SourceError:
         assert len(report.items) == 1 and report.items[0].severity == lsp.DiagnosticSeverity.Error
         assert not fix_all
         return
-    served = sorted((item.code, item.range.start.line + 1) for item in report.items)
-    assert served == sorted((finding.code, finding.range.start.line) for finding in expected.findings)
+    served = sorted((item.code, item.range.start.line, item.range.start.character) for item in report.items)
+    # the pipeline numbers lines as BuildKit does (LF ends them); the client as LSP does (CR, LF and CRLF)
+    # the pipeline numbers lines as BuildKit does (LF ends them), the client as LSP does (CR, LF and CRLF)
+    found = []
+    for finding in expected.findings:
+        start = position(text, source.offset(finding.range.start.line, finding.range.start.column))
+        found.append((finding.code, start.line, start.character))
+    assert served == sorted(found)
     fixed = apply(text, fix_all[0].edit) if fix_all else text
     assert fixed == expected.new_text

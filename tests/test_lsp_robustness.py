@@ -1,6 +1,6 @@
 """The language server never goes deaf (issue 15, items 10, 22, 23): malformed frames, hostile positions, big
-documents, documents that are no file and hostile settings, each driven over stdio by a raw client that writes exactly the bytes
-given (tests/lsp_wire.py)."""
+documents, documents that are no file and hostile settings, each driven over stdio by a raw client that writes exactly
+the bytes given (tests/lsp_wire.py)."""
 
 from __future__ import annotations
 
