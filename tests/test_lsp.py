@@ -282,3 +282,29 @@ async def test_rule_options_from_the_client(digest_client: LanguageClient):
     await assert_digest_pinned(
         digest_client, Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-")), CLIENT_DIGEST
     )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM debian:bookworm\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nRUN pip install flask\r\n",
+        "FROM debian:bookworm\nRUN mkdir -p /app\rRUN x\nRUN chmod 755 /app\nRUN pip install flask\n",
+    ],
+)
+async def test_quick_fixes_edit_what_the_pipeline_edits_whatever_the_line_ends(client: LanguageClient, text: str):
+    """Each quick fix, applied by a client that counts lines as LSP does, gives the text the fix's own edits give."""
+    open_document(client, text)
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    source = Source(text, str(FOLDER / "Dockerfile"))
+    findings = pipeline.run_source(source, Settings()).findings
+    fixed = [finding for finding in findings if finding.fix is not None and finding.fix.applicability == "safe"]
+    assert fixed
+    served = {action.title: action for action in await actions(client, text)}
+    for finding in fixed:
+        expected = text
+        for edit in sorted(finding.fix.edits, key=lambda edit: (edit.range.start.line, edit.range.start.column))[::-1]:
+            start = source.offset(edit.range.start.line, edit.range.start.column)
+            end = source.offset(edit.range.end.line, edit.range.end.column)
+            expected = expected[:start] + edit.content + expected[end:]
+        assert apply(text, served[f"{finding.code}: {finding.fix.title}"].edit) == expected

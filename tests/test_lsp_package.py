@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lsp_wire import frame
 from lsprotocol import types as lsp
 from pygls.workspace import PositionCodec, TextDocument
+from test_lsp import apply
 
 import dockerfix
 from dockerfix.lsp.analysis import Analysis
@@ -116,3 +117,20 @@ def test_positions_agree_with_pygls_codec_in_every_encoding(lines, line, column,
         lsp_lines, lsp.Position(line=lsp_line, character=column_offset)
     )
     assert Positions(document, Analysis(version=None, source=source)).position(line, column) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from("ab é😀\r\n\f\u2028"), max_size=30),
+    cut=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+    new_text=st.text(alphabet=st.sampled_from("x\r\n"), max_size=3),
+)
+def test_a_text_edit_replaces_what_its_offsets_name(text: str, cut: tuple[float, float], new_text: str):
+    """Applied by a client that counts lines as LSP does, an edit gives the text the offsets give, even one that
+    starts or ends between the CR and the LF of a CRLF (no LSP position is there)."""
+    start, end = sorted(int(fraction * len(text)) for fraction in cut)
+    document = TextDocument("file:///Dockerfile", text)
+    edit = Positions(document, Analysis(version=None, source=Source(text))).text_edit(start, end, new_text)
+    identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=None)
+    applied = apply(text, lsp.WorkspaceEdit(document_changes=[lsp.TextDocumentEdit(identifier, [edit])]))
+    assert applied == text[:start] + new_text + text[end:]
