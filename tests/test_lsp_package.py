@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pygls
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsp_wire import frame
@@ -26,6 +28,9 @@ from dockerfix.rewriter.source import Source
 
 SERVER_PACKAGE = Path(dockerfix.__file__).parent / "lsp"
 NOT_FOR_THE_HANDSHAKE = {
+    "dockerfix.cli",
+    "dockerfix.baseline",
+    "dockerfix.output",
     "dockerfix.rewriter.pipeline",
     "dockerfix.rewriter.engine",
     "dockerfix.rewriter.registry",
@@ -68,13 +73,23 @@ def test_the_server_uses_no_private_name_of_pygls():
     assert not internals, f"pygls internals used: {[(name, used[name]) for name in internals]}"
 
 
-def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libraries(tmp_path: Path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        [str(Path(sys.executable).with_name("dockerfix")), "lsp"],  # as editors start it: the installed command
+        [sys.executable, "-m", "dockerfix", "lsp"],
+        [sys.executable, "-m", "dockerfix.lsp"],
+    ],
+    ids=["dockerfix lsp", "python -m dockerfix lsp", "python -m dockerfix.lsp"],
+)
+def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libraries(tmp_path: Path, command):
     importtime = tmp_path / "importtime"  # a file, not a pipe: the server must never block writing it
     server = subprocess.Popen(
-        [sys.executable, "-X", "importtime", "-c", "from dockerfix.lsp import serve; serve([])"],
+        command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=importtime.open("wb"),
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
     )
     server.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
     server.stdin.flush()
