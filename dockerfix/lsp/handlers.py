@@ -302,7 +302,9 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
                     ),
                 )
             )
-    if not only or any(FIX_ALL.startswith(kind) for kind in only):
+    wants_fix_all = not only or any(FIX_ALL.startswith(kind) for kind in only)
+    # the fix loop (two analyses or more) starts from these findings: when none has a fix it applies, it changes nothing
+    if wants_fix_all and any(finding.fixable for finding in analysis.result.findings):
         fixed = await ls.current_analysis(document, apply_fixes=True)
         if fixed.version != analysis.version:
             raise JsonRpcContentModified("the document changed; ask again")
