@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
-from pygls.workspace import PositionCodec, TextDocument
+from pygls.workspace import PositionCodec, ServerTextPosition, TextDocument
 
 if TYPE_CHECKING:
     from ..rewriter.pipeline import Range
@@ -35,9 +35,20 @@ def line_starts(text: str) -> list[int]:
     return [0, *(match.end() for match in LINE_END.finditer(text))]
 
 
+class LineEndCodec(PositionCodec):
+    """pygls' codec, except that a character past the end of a line is the line's end, as LSP says ("defaults back
+    to the line length"): pygls took the character before it on a last line without a line end."""
+
+    def position_from_client_units(self, lines: Sequence[str], position: lsp.Position) -> ServerTextPosition:
+        if position.line < len(lines):
+            length = self.client_num_units(LINE_END.sub("", lines[position.line]))
+            position = lsp.Position(line=position.line, character=min(position.character, length))
+        return super().position_from_client_units(lines, position)
+
+
 class LineEndsDocument(TextDocument):
-    """pygls' document with LSP's lines (pygls splits with `str.splitlines`): a client's incremental change to a text
-    holding a CR alone, a form feed or U+2028 lands where the client made it."""
+    """pygls' document with LSP's lines (pygls splits with `str.splitlines`) and positions (`LineEndCodec`): a client's
+    incremental change to a text holding a CR alone, a form feed or U+2028 lands where the client made it."""
 
     @property
     def lines(self) -> Sequence[str]:

@@ -36,7 +36,7 @@ from ..rewriter.discovery import is_dockerfile_name
 from ..rewriter.source import Source
 from .diagnostics import diagnostics
 from .framing import FrameReader, FrameWriter, read_chunks
-from .positions import LineEndsDocument, Positions
+from .positions import LineEndCodec, LineEndsDocument, Positions
 from .worker import Superseded, Worker
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class DockerfixServer(LanguageServer):
             opened.version,
             opened.language_id,
             sync_kind=SYNC_KIND,
-            position_codec=self.workspace.position_codec,
+            position_codec=LineEndCodec(self.workspace.position_encoding),
         )
 
     def open_document(self, uri: str) -> TextDocument | None:
