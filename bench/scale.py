@@ -23,6 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from test_scale import shared_context  # noqa: E402  (the shape the tests hold linear)
+
 NON_ASCII = "é"
 SLOPE_BOUND = 1.3
 RUNS_PER_ROW = 3
@@ -96,35 +100,6 @@ def long_line_text(length: int, non_ascii: bool) -> str:
     return "FROM debian:bookworm\nRUN echo " + " ".join(words) + " > /out.txt\n"
 
 
-SHARED_CONTEXT_DOCKERFILE = """FROM someorg/tool
-FROM python:3.12
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-COPY . /app
-CMD ["python", "/app/app.py"]
-"""
-
-
-def shared_context(root: Path, dockerfiles: int, files: int) -> list[Path]:
-    """A folder of ``dockerfiles`` Dockerfiles that all build from it, with ``files`` source files (a tenth with a
-    bytecode cache), a `.env` and a build script: what DF204 (ignore file) and DF303 (an image built here) read."""
-    (root / "requirements.txt").write_text("flask\n")
-    (root / "app.py").write_text("print('app')\n")
-    (root / ".env").write_text("TOKEN=1\n")
-    (root / "build.sh").write_text("docker build -t someorg/other .\n")
-    for index in range(files):
-        folder = root / "src" / f"package{index % 50}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"module{index}.py").write_text("value = 1\n")
-        if index % 10 == 0:
-            (folder / "__pycache__").mkdir(exist_ok=True)
-            (folder / "__pycache__" / f"module{index}.cpython-312.pyc").write_bytes(b"\x00")
-    paths = [root / f"Dockerfile.{index}" for index in range(dockerfiles)]
-    for path in paths:
-        path.write_text(SHARED_CONTEXT_DOCKERFILE)
-    return paths
-
-
 @dataclass(frozen=True)
 class Series:
     name: str
@@ -186,7 +161,7 @@ def measure(series: Series, size: int) -> dict:
             results = [pipeline.run_source(source, Settings())]
         else:
             assert series.context is not None
-            paths = shared_context(Path(folder), *series.context(size))
+            paths = shared_context(Path(folder) / "context", *series.context(size))
             rest = peak_mib()
             start = time.process_time()
             results = [

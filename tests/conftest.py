@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from dockerfix.rewriter import registry
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
@@ -53,3 +60,44 @@ def plugin_site(folder: Path, module_source: str, module: str = "acme_rules") ->
     (info / "entry_points.txt").write_text(f"[dockerfix.rules]\n{module} = {module}\n")
     (site / f"{module}.py").write_text(textwrap.dedent(module_source))
     return site
+
+
+def plugin_environment(site: Path) -> dict[str, str]:
+    """The environment of a `dockerfix` process (in CI mode) in which the plugin of ``site`` is installed."""
+    return {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+
+
+def plugin_installed_from(site: Path):
+    """A fixture: the plugin of ``site`` installed in this process for one test (the rule registry forgets it after)."""
+
+    @pytest.fixture
+    def plugin_installed(monkeypatch):
+        monkeypatch.syspath_prepend(str(site))
+        registry.all_rules.cache_clear()
+        yield
+        registry.all_rules.cache_clear()
+
+    return plugin_installed
+
+
+def language_client(environment: dict[str, str] | None = None):
+    """A fixture: a real LSP client (pytest-lsp) talking to `dockerfix lsp` started in ``environment`` (default: this
+    process's), its session initialized with no client capabilities and shut down after the test."""
+
+    @pytest_lsp.fixture(
+        config=ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"], server_env=environment)
+    )
+    async def client(lsp_client: LanguageClient):
+        await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
+        yield
+        await lsp_client.shutdown_session()
+
+    return client
+
+
+def open_document(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=version, text=text)
+        )
+    )

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 import pytest_lsp
-from conftest import expert_dockerfiles, requires_corpus
+from conftest import expert_dockerfiles, open_document, requires_corpus
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
-from test_lsp import URI, actions, apply, open_document
+from test_lsp import URI, actions, apply
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
@@ -115,7 +115,7 @@ async def client(lsp_client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_the_language_server_shows_one_diagnostic_and_offers_no_fix(client: LanguageClient):
-    open_document(client, GENERATED)
+    open_document(client, URI, GENERATED)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[URI]
     assert diagnostic.code == "DF001"

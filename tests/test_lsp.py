@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import random
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 import pytest_lsp
+from conftest import language_client, open_document
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -23,11 +26,7 @@ MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"])
 
 
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
-    yield
-    await lsp_client.shutdown_session()
+client = language_client()
 
 
 @pytest_lsp.fixture(config=SERVER)
@@ -42,26 +41,32 @@ async def pull_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-def open_document(client: LanguageClient, text: str, uri: str = URI, version: int = 1) -> None:
-    client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=version, text=text)
-        )
-    )
+# LSP's line ends, and only those (str.splitlines also breaks at \f, \v, U+2028, ...): the client speaks the spec
+LSP_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def lsp_line_starts(text: str) -> list[int]:
+    return [0] + [match.end() for match in LSP_LINE_END.finditer(text)]
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def offset(text: str, position: lsp.Position) -> int:
     """Offset of a UTF-16 position (the default encoding)."""
-    lines = text.splitlines(keepends=True) or [""]
-    if position.line >= len(lines):
+    starts = lsp_line_starts(text)
+    if position.line >= len(starts):
         return len(text)
-    line = lines[position.line]
+    start = starts[position.line]
+    end = len(text) if position.line + 1 == len(starts) else starts[position.line + 1]
+    line = LSP_LINE_END.sub("", text[start:end])
     units = 0
     for index, char in enumerate(line):
         if units >= position.character:
-            return sum(len(previous) for previous in lines[: position.line]) + index
-        units += len(char.encode("utf-16-le")) // 2
-    return sum(len(previous) for previous in lines[: position.line]) + len(line)
+            return start + index
+        units += utf16_units(char)
+    return start + len(line)
 
 
 def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
@@ -74,9 +79,7 @@ def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
 
 
 def whole(text: str) -> lsp.Range:
-    return lsp.Range(
-        start=lsp.Position(line=0, character=0), end=lsp.Position(line=len(text.splitlines()), character=0)
-    )
+    return lsp.Range(start=lsp.Position(line=0, character=0), end=position(text, len(text)))
 
 
 async def actions(client: LanguageClient, text: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
@@ -90,7 +93,7 @@ async def actions(client: LanguageClient, text: str, only: list[str] | None = No
 
 @pytest.mark.asyncio
 async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: LanguageClient):
-    open_document(client, MERGEABLE)
+    open_document(client, URI, MERGEABLE)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[URI]
     assert diagnostic.code == "DF101" and diagnostic.source == "dockerfix"
@@ -116,7 +119,7 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
 
 @pytest.mark.asyncio
 async def test_incremental_changes_update_diagnostics(client: LanguageClient):
-    open_document(client, MERGEABLE)
+    open_document(client, URI, MERGEABLE)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     # delete the third line: nothing to merge any more
     change = lsp.TextDocumentContentChangePartial(
@@ -133,7 +136,7 @@ async def test_incremental_changes_update_diagnostics(client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_parse_error_is_one_diagnostic(client: LanguageClient):
-    open_document(client, "FROM debian\nRUN <<EOF\necho never closed\n")
+    open_document(client, URI, "FROM debian\nRUN <<EOF\necho never closed\n")
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[URI]
     assert diagnostic.severity == lsp.DiagnosticSeverity.Error and "unterminated heredoc" in diagnostic.message
@@ -143,7 +146,7 @@ async def test_parse_error_is_one_diagnostic(client: LanguageClient):
 @pytest.mark.asyncio
 async def test_utf16_positions(client: LanguageClient):
     text = "FROM debian\nRUN echo 😀é && pip install flask\n"
-    open_document(client, text)
+    open_document(client, URI, text)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     diagnostic = next(d for d in client.diagnostics[URI] if d.code == "DF105")
     line = text.splitlines()[1]
@@ -153,7 +156,7 @@ async def test_utf16_positions(client: LanguageClient):
 @pytest.mark.asyncio
 async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
     text = MERGEABLE + "RUN apt-get update && apt-get install -y curl\n"
-    open_document(pull_client, text)
+    open_document(pull_client, URI, text)
     report = await pull_client.text_document_diagnostic_async(
         lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=URI))
     )
@@ -201,10 +204,10 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
 
 
 def position(text: str, index: int) -> lsp.Position:
-    before = text[:index]
-    line = before.count("\n")
-    column = before[before.rfind("\n") + 1 :]
-    return lsp.Position(line=line, character=len(column.encode("utf-16-le")) // 2)
+    """The UTF-16 position of offset ``index``, lines ended as LSP ends them."""
+    starts = lsp_line_starts(text)
+    line = bisect.bisect_right(starts, index) - 1
+    return lsp.Position(line=line, character=utf16_units(text[starts[line] : index]))
 
 
 @pytest_lsp.fixture(config=SERVER)
@@ -218,7 +221,7 @@ async def configured_client(lsp_client: LanguageClient):
 
 @pytest.mark.asyncio
 async def test_workspace_configuration_selects_rules(configured_client: LanguageClient):
-    open_document(configured_client, MERGEABLE + "RUN pip install flask\n")
+    open_document(configured_client, URI, MERGEABLE + "RUN pip install flask\n")
     for _ in range(3):  # the answer to workspace/configuration may arrive after the first publication
         await configured_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         if {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}:
@@ -229,7 +232,7 @@ async def test_workspace_configuration_selects_rules(configured_client: Language
 async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str) -> None:
     """DF303 with pin-digests on: one diagnostic on the FROM and a quick fix that pins it."""
     uri, text = (folder / "Dockerfile").as_uri(), "FROM debian:bookworm\n"
-    open_document(client, text, uri=uri)
+    open_document(client, uri, text)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[uri]
     assert diagnostic.code == "DF303" and "not pinned by digest" in diagnostic.message
@@ -268,3 +271,29 @@ async def test_rule_options_from_the_client(digest_client: LanguageClient):
     await assert_digest_pinned(
         digest_client, Path(tempfile.mkdtemp(prefix="dockerfix-lsp-client-options-")), CLIENT_DIGEST
     )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM debian:bookworm\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nRUN pip install flask\r\n",
+        "FROM debian:bookworm\nRUN mkdir -p /app\rRUN x\nRUN chmod 755 /app\nRUN pip install flask\n",
+    ],
+)
+async def test_quick_fixes_edit_what_the_pipeline_edits_whatever_the_line_ends(client: LanguageClient, text: str):
+    """Each quick fix, applied by a client that counts lines as LSP does, gives the text the fix's own edits give."""
+    open_document(client, URI, text)
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    source = Source(text, str(FOLDER / "Dockerfile"))
+    findings = pipeline.run_source(source, Settings()).findings
+    fixed = [finding for finding in findings if finding.fix is not None and finding.fix.applicability == "safe"]
+    assert fixed
+    served = {action.title: action for action in await actions(client, text)}
+    for finding in fixed:
+        expected = text
+        for edit in sorted(finding.fix.edits, key=lambda edit: (edit.range.start.line, edit.range.start.column))[::-1]:
+            start = source.offset(edit.range.start.line, edit.range.start.column)
+            end = source.offset(edit.range.end.line, edit.range.end.column)
+            expected = expected[:start] + edit.content + expected[end:]
+        assert apply(text, served[f"{finding.code}: {finding.fix.title}"].edit) == expected

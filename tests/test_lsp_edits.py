@@ -106,22 +106,71 @@ DOCUMENTS = itertools.count()
 )
 @given(start=st.sampled_from(STARTS), edits=EDITS)
 def test_random_edit_sequences_match_the_pipeline(session: Session, start: str, edits: list[tuple[float, int, str]]):
+    assert_served_as_the_pipeline_computes(session, start, edits)
+
+
+def test_a_carriage_return_alone_ends_a_line_for_the_client(session: Session):
+    """The search's find, as an editor can make it: a CR alone (the text `RUN ` typed between the CR and the LF of a
+    CRLF made) is a line end for LSP and none for BuildKit; DF002 was served a line early and fix-all edited the wrong
+    lines of the client's text."""
+    start = "\nyntax=dock\rRUN \ner/dockerfile:1\n" + STARTS[2].split("\n", 1)[1]
+    assert_served_as_the_pipeline_computes(session, start, [(0.5, 0, "# c\n")])
+
+
+@pytest.mark.parametrize("separator", ["\f", "\v", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_only_cr_and_lf_end_lines_when_the_client_edits(session: Session, separator: str):
+    """Python's `splitlines` also breaks at these; LSP and editors do not: an edit on a later line must land there."""
+    start = f"FROM debian:bookworm\n# a{separator}b\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+    edits = [((start.index("RUN chmod") + 0.5) / len(start), 3, "RUN"), (0.75, 0, "x")]
+    assert_served_as_the_pipeline_computes(session, start, edits)
+
+
+@pytest.mark.parametrize("line_end", ["", "\n", "\r\n"])
+def test_a_character_past_the_end_of_a_line_is_its_end(session: Session, line_end: str):
+    """LSP: past a line's length, a position "defaults back to the line length"; pygls took the character before the
+    end of a last line without a line end, and the change landed one character early."""
+    start = f"FROM debian:bookworm\nRUN mkdir -p /app{line_end}"
+    past_the_end = lsp.Position(line=1, character=100)
+    insert = "\nRUN chmod 755 /app\n"
+    change = lsp.TextDocumentContentChangePartial(range=lsp.Range(start=past_the_end, end=past_the_end), text=insert)
+    assert_changes_served(session, start, [change], start.removesuffix(line_end) + insert + line_end)
+
+
+def assert_served_as_the_pipeline_computes(session: Session, start: str, edits: list[tuple[float, int, str]]) -> None:
+    """Open ``start``, apply ``edits`` (where as a fraction of the text, how many characters to replace, by what) as
+    incremental changes, then compare the pulled diagnostics and fix-all with the pipeline's on the client's text."""
+    text, changes = start, []
+    for where, length, insert in edits:
+        begin = outside_crlf(text, int(where * len(text)))
+        end = outside_crlf(text, min(len(text), begin + length))
+        changes.append(
+            lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=position(text, begin), end=position(text, end)), text=insert
+            )
+        )
+        text = text[:begin] + insert + text[end:]
+    assert_changes_served(session, start, changes, text)
+
+
+def outside_crlf(text: str, offset: int) -> int:
+    """An editor has no position between the CR and the LF of a CRLF (LSP names none): the one before it."""
+    return offset - 1 if text[offset - 1 : offset + 1] == "\r\n" and offset > 0 else offset
+
+
+def assert_changes_served(
+    session: Session, start: str, changes: list[lsp.TextDocumentContentChangePartial], text: str
+) -> None:
+    """Open ``start`` and send ``changes``, one version each, after which the client holds ``text``; compare the
+    pulled diagnostics and fix-all with the pipeline's on ``text``."""
     uri = (FOLDER / f"Dockerfile.{next(DOCUMENTS)}").as_uri()
     client = session.client
-    text = start
     session.notify(
         client.text_document_did_open,
         lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=start)
         ),
     )
-    for version, (where, length, insert) in enumerate(edits, start=2):
-        begin = int(where * len(text))
-        end = min(len(text), begin + length)
-        change = lsp.TextDocumentContentChangePartial(
-            range=lsp.Range(start=position(text, begin), end=position(text, end)), text=insert
-        )
-        text = text[:begin] + insert + text[end:]
+    for version, change in enumerate(changes, start=2):
         session.notify(
             client.text_document_did_change,
             lsp.DidChangeTextDocumentParams(
@@ -142,15 +191,20 @@ def test_random_edit_sequences_match_the_pipeline(session: Session, start: str, 
     session.notify(client.text_document_did_close, lsp.DidCloseTextDocumentParams(text_document=document))
 
     path = FOLDER / uri.rsplit("/", 1)[1]
+    source = Source(text, str(path))
     try:
-        expected = run_source(
-            Source(text, str(path)), Settings(unsafe_fixes=True), BuildContext.from_directory(FOLDER), path
-        )
+        expected = run_source(source, Settings(unsafe_fixes=True), BuildContext.from_directory(FOLDER), path)
     except SourceError:
         assert len(report.items) == 1 and report.items[0].severity == lsp.DiagnosticSeverity.Error
         assert not fix_all
         return
-    served = sorted((item.code, item.range.start.line + 1) for item in report.items)
-    assert served == sorted((finding.code, finding.range.start.line) for finding in expected.findings)
+    served = sorted((item.code, item.range.start.line, item.range.start.character) for item in report.items)
+    # the pipeline numbers lines as BuildKit does (LF ends them); the client as LSP does (CR, LF and CRLF)
+    # the pipeline numbers lines as BuildKit does (LF ends them), the client as LSP does (CR, LF and CRLF)
+    found = []
+    for finding in expected.findings:
+        start = position(text, source.offset(finding.range.start.line, finding.range.start.column))
+        found.append((finding.code, start.line, start.character))
+    assert served == sorted(found)
     fixed = apply(text, fix_all[0].edit) if fix_all else text
     assert fixed == expected.new_text

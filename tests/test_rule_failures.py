@@ -5,21 +5,18 @@ language server and the bot all say so. Issue 15: 13 rules failed on a deep shel
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
-from conftest import plugin_site
+from conftest import language_client, open_document, plugin_environment, plugin_installed_from, plugin_site
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from dockerfix.bot.command import main as bot_main
-from dockerfix.rewriter import registry
 
 CRASHING_PLUGIN = '''
     from dockerfix.rewriter.rule import Rule
@@ -36,7 +33,7 @@ CRASHING_PLUGIN = '''
 MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 SITE = plugin_site(Path(tempfile.mkdtemp(prefix="dockerfix-plugin-")), CRASHING_PLUGIN)
-ENVIRONMENT = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join([str(SITE), *sys.path])}
+ENVIRONMENT = plugin_environment(SITE)
 
 
 def dockerfix(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -87,24 +84,13 @@ def test_standard_input_keeps_the_text_and_exits_2(tmp_path):
     assert piped.returncode == 2 and "rule bug: DF951" in piped.stderr and piped.stdout == CLEAN
 
 
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"], server_env=ENVIRONMENT)
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
-    yield
-    await lsp_client.shutdown_session()
+client = language_client(ENVIRONMENT)
 
 
 @pytest.mark.asyncio
 async def test_language_server_shows_the_failure_as_an_error(client: LanguageClient, tmp_path):
     uri = (tmp_path / "Dockerfile").as_uri()
-    client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=CLEAN)
-        )
-    )
+    open_document(client, uri, CLEAN)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     (diagnostic,) = client.diagnostics[uri]
     assert (
@@ -114,12 +100,7 @@ async def test_language_server_shows_the_failure_as_an_error(client: LanguageCli
     )
 
 
-@pytest.fixture
-def plugin_installed(monkeypatch):
-    monkeypatch.syspath_prepend(str(SITE))
-    registry.all_rules.cache_clear()
-    yield
-    registry.all_rules.cache_clear()
+plugin_installed = plugin_installed_from(SITE)
 
 
 def test_bot_exits_2_and_names_the_failure(plugin_installed, tmp_path, capsys, monkeypatch):

@@ -16,16 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
-from conftest import plugin_site
+from conftest import language_client, open_document, plugin_environment, plugin_installed_from, plugin_site
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from dockerfix.bot.command import main as bot_main
-from dockerfix.rewriter import registry
 from dockerfix.rewriter.budget import OverBudget, time_budget
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.engine import fix
@@ -51,7 +49,7 @@ NEVER_ENDING_PLUGIN = '''
 '''
 MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
 SITE = plugin_site(Path(tempfile.mkdtemp(prefix="dockerfix-plugin-")), NEVER_ENDING_PLUGIN, module="never_ending_rules")
-ENVIRONMENT = {**os.environ, "CI": "true", "PYTHONPATH": os.pathsep.join([str(SITE), *sys.path])}
+ENVIRONMENT = plugin_environment(SITE)
 BUDGET = "time-budget = 1\n"
 
 
@@ -188,24 +186,13 @@ def test_the_default_budget_is_far_above_the_slowest_corpus_file():
     assert Settings().time_budget >= 30
 
 
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"], server_env=ENVIRONMENT)
-
-
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
-    yield
-    await lsp_client.shutdown_session()
+client = language_client(ENVIRONMENT)
 
 
 @pytest.mark.asyncio
 async def test_language_server_answers_after_a_rule_that_never_ends(client: LanguageClient, never_ending_folder):
     uri = (never_ending_folder / "Dockerfile").as_uri()
-    client.text_document_did_open(
-        lsp.DidOpenTextDocumentParams(
-            text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=MERGEABLE)
-        )
-    )
+    open_document(client, uri, MERGEABLE)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert any(
         "DF952" in diagnostic.message and "time budget" in diagnostic.message for diagnostic in client.diagnostics[uri]
@@ -219,12 +206,7 @@ async def test_language_server_answers_after_a_rule_that_never_ends(client: Lang
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)  # the analysis thread is free again
 
 
-@pytest.fixture
-def plugin_installed(monkeypatch):
-    monkeypatch.syspath_prepend(str(SITE))
-    registry.all_rules.cache_clear()
-    yield
-    registry.all_rules.cache_clear()
+plugin_installed = plugin_installed_from(SITE)
 
 
 def test_bot_exits_2_and_names_the_rule(plugin_installed, tmp_path, capsys, monkeypatch):

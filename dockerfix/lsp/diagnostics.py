@@ -1,40 +1,14 @@
-"""What the client sees of an analysis: our 1-based (line, column in code points) as LSP positions in the negotiated
-encoding, and the findings, errors and warnings as diagnostics."""
+"""What the client sees of an analysis: the findings, errors and warnings as diagnostics."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
-from pygls.workspace import TextDocument
 
 if TYPE_CHECKING:
-    from ..rewriter.pipeline import Range
     from .analysis import Analysis
-
-
-class Positions:
-    """Our 1-based (line, column in code points) as LSP positions in the negotiated encoding, for one text."""
-
-    def __init__(self, document: TextDocument, analysis: Analysis) -> None:
-        self.codec = document.position_codec
-        self.lines = analysis.source.text.splitlines(keepends=True)
-
-    def position(self, line: int, column: int) -> lsp.Position:
-        zero_line = max(line - 1, 0)
-        if zero_line >= len(self.lines):
-            return lsp.Position(line=len(self.lines), character=0)
-        before = self.lines[zero_line][: max(column - 1, 0)]
-        if before.isascii():  # one code unit per character in UTF-8, UTF-16 and UTF-32 alike: no need to count them
-            return lsp.Position(line=zero_line, character=len(before))
-        return self.codec.position_to_client_units(
-            self.lines, lsp.Position(line=zero_line, character=max(column - 1, 0))
-        )
-
-    def range(self, span: Range) -> lsp.Range:
-        return lsp.Range(
-            start=self.position(span.start.line, span.start.column), end=self.position(span.end.line, span.end.column)
-        )
+    from .positions import Positions
 
 
 def whole_document_diagnostic(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:

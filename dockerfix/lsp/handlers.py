@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,8 @@ from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 from ..rewriter.fixes import Applicability
-from ..rewriter.source import Source
-from .diagnostics import Positions, diagnostics
+from .diagnostics import diagnostics
+from .positions import Positions, end_of, split_lines
 from .server import DEBOUNCE_SECONDS, DockerfixServer, analysis_layer, file_at
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ async def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeCon
 def did_open(ls: DockerfixServer, params: lsp.DidOpenTextDocumentParams) -> None:
     """Its folder is read again: nothing watched it while none of its documents was open."""
     uri = params.text_document.uri
+    ls.count_lines_as_lsp_does(params.text_document)
     file = file_at(uri)
     if file is not None and ls.open_document(uri) is not None:
         analysis_layer().forget_context(file.parent)
@@ -171,16 +173,6 @@ def overlaps(positions: Positions, finding: ReportedFinding, wanted: lsp.Range) 
     ) <= (found.end.line, found.end.character)
 
 
-def end_of(document: TextDocument, text: str) -> lsp.Position:
-    """The position after the last character of ``text``, in the client's position encoding."""
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[-1] != lines[-1].rstrip("\r\n"):
-        return lsp.Position(line=len(lines), character=0)
-    return document.position_codec.position_to_client_units(
-        lines, lsp.Position(line=len(lines) - 1, character=len(lines[-1]))
-    )
-
-
 def creates_files(capabilities: lsp.ClientCapabilities) -> bool:
     """Whether the client applies a workspace edit that creates a file and then edits it."""
     edit = capabilities.workspace.workspace_edit if capabilities.workspace is not None else None
@@ -217,7 +209,7 @@ def edit_for(
             )
         whole = lsp.Range(
             start=lsp.Position(line=0, character=0),
-            end=end_of(document, (file.original or "").removeprefix(BYTE_ORDER_MARK)),
+            end=end_of(document.position_codec, (file.original or "").removeprefix(BYTE_ORDER_MARK)),
         )
         file_identifier = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
         edit = lsp.TextEdit(range=whole, new_text=file.content.removeprefix(BYTE_ORDER_MARK))
@@ -227,19 +219,13 @@ def edit_for(
 
 def minimal_edits(positions: Positions, old: str, new: str) -> list[lsp.TextEdit]:
     """Line-level edits turning ``old`` into ``new`` (what fix-all sends instead of the whole text)."""
-    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    edits = []
-    source = Source(old)
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        start = sum(len(line) for line in old_lines[:i1])
-        end = start + sum(len(line) for line in old_lines[i1:i2])
-        span = lsp.Range(
-            start=positions.position(*source.position(start)), end=positions.position(*source.position(end))
-        )
-        edits.append(lsp.TextEdit(range=span, new_text="".join(new_lines[j1:j2])))
-    return edits
+    old_lines, new_lines = split_lines(old), split_lines(new)
+    old_starts = list(itertools.accumulate(map(len, old_lines), initial=0))
+    return [
+        positions.text_edit(old_starts[i1], old_starts[i2], "".join(new_lines[j1:j2]))
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False).get_opcodes()
+        if tag != "equal"
+    ]
 
 
 def suppression(
@@ -274,7 +260,7 @@ def quick_fix(
     if applicability == Applicability.DISPLAY_ONLY:
         return None
     unsafe = applicability == Applicability.UNSAFE
-    edits = [lsp.TextEdit(range=positions.range(edit.range), new_text=edit.content) for edit in finding.fix.edits]
+    edits = [positions.edit(edit.range, edit.content) for edit in finding.fix.edits]
     files = [ContextFileEdit(file.path, file.original, file.content) for file in finding.fix.files]
     return lsp.CodeAction(
         title=f"{finding.code}: {finding.fix.title}" + (" (unsafe)" if unsafe else ""),
@@ -316,7 +302,9 @@ async def code_action(ls: DockerfixServer, params: lsp.CodeActionParams) -> list
                     ),
                 )
             )
-    if not only or any(FIX_ALL.startswith(kind) for kind in only):
+    wants_fix_all = not only or any(FIX_ALL.startswith(kind) for kind in only)
+    # the fix loop (two analyses or more) starts from these findings: when none has a fix it applies, it changes nothing
+    if wants_fix_all and any(finding.fixable for finding in analysis.result.findings):
         fixed = await ls.current_analysis(document, apply_fixes=True)
         if fixed.version != analysis.version:
             raise JsonRpcContentModified("the document changed; ask again")

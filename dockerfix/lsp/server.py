@@ -34,8 +34,9 @@ from pygls.workspace import TextDocument
 from .. import __version__
 from ..rewriter.discovery import is_dockerfile_name
 from ..rewriter.source import Source
-from .diagnostics import Positions, diagnostics
+from .diagnostics import diagnostics
 from .framing import FrameReader, FrameWriter, read_chunks
+from .positions import LineEndCodec, LineEndsDocument, Positions
 from .worker import Superseded, Worker
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .settings import ClientSettings
 
 DEBOUNCE_SECONDS = 0.2
+SYNC_KIND = lsp.TextDocumentSyncKind.Incremental
 LANGUAGE_IDS = {"dockerfile", "containerfile"}
 ANALYSIS_LAYER = "dockerfix.lsp.analysis"
 
@@ -76,7 +78,7 @@ def handles(document: TextDocument) -> bool:
 
 class DockerfixServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("dockerfix", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("dockerfix", __version__, text_document_sync_kind=SYNC_KIND)
         self.client_settings: ClientSettings | None = None  # set by `configure`, once the analysis layer is loaded
         self.generation = 0  # of the settings and build contexts: an analysis under older ones is not reused
         self.pull_diagnostics = False
@@ -102,6 +104,18 @@ class DockerfixServer(LanguageServer):
         for warning in warnings:
             self.log(warning)
         return self.client_settings
+
+    def count_lines_as_lsp_does(self, opened: lsp.TextDocumentItem) -> None:
+        """pygls has just put the opened document in the workspace as its TextDocument, whose lines are
+        `str.splitlines`'; the same document with LSP's lines takes its place before any change to it arrives."""
+        self.workspace.text_documents[unquote(opened.uri)] = LineEndsDocument(
+            opened.uri,
+            opened.text,
+            opened.version,
+            opened.language_id,
+            sync_kind=SYNC_KIND,
+            position_codec=LineEndCodec(self.workspace.position_encoding),
+        )
 
     def open_document(self, uri: str) -> TextDocument | None:
         """An open document; anything else is not read (a URI naming a FIFO or a device must not block the loop)."""
@@ -131,8 +145,8 @@ class DockerfixServer(LanguageServer):
                 source,
                 fixed=True,
                 not_analysed=(
-                    f"dockerfix: not analysed, the document is {size:,} bytes, above maxDocumentSize "
-                    f"({client.max_document_size:,})"
+                    f"dockerfix: not analysed, the document is {size:,} bytes, "
+                    f"above maxDocumentSize ({client.max_document_size:,})"
                 ),
             )
             return self.cache[uri]
