@@ -393,3 +393,53 @@ def measured(reference: Reference) -> Measurement | None:
         same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
         candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
     return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None
+
+
+# Release codenames by version, as the distributions publish them (a tag may name either).
+DEBIAN_CODENAMES = {"9": "stretch", "10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky"}
+UBUNTU_CODENAMES = {
+    "14.04": "trusty",
+    "16.04": "xenial",
+    "18.04": "bionic",
+    "20.04": "focal",
+    "22.04": "jammy",
+    "24.04": "noble",
+    "24.10": "oracular",
+    "25.04": "plucky",
+    "25.10": "questing",
+}
+_DISTRIBUTIONS = {"debian": DEBIAN_CODENAMES, "ubuntu": UBUNTU_CODENAMES}
+
+
+@dataclass(frozen=True)
+class OperatingSystem:
+    """The Debian-family distribution an image is built on. ``release``: its codename, None when the tag names none
+    (`latest`, `stable`, `python:3.12-slim`: which release it is moves with time). ``bare``: the distribution's own
+    image, holding only its minimal package set; any other image holds packages of its own that are not known here."""
+
+    distribution: str
+    release: str | None
+    bare: bool
+
+
+def _release_in_tag(distribution: str, tag: str) -> str | None:
+    codenames = _DISTRIBUTIONS[distribution]
+    first = tag.split("-", 1)[0]
+    if first in codenames.values():
+        return first
+    if distribution == "debian":
+        return codenames.get(first.split(".", 1)[0])
+    return codenames.get(".".join(first.split(".")[:2]))
+
+
+def operating_system(reference: Reference) -> OperatingSystem | None:
+    """The Debian or Ubuntu release an official image is built on, as far as its tag tells; None for other images."""
+    name = reference.official_name
+    if name in _DISTRIBUTIONS:
+        return OperatingSystem(name, _release_in_tag(name, reference.tag or "latest"), bare=True)
+    identified = identify(reference)
+    release = identified.release if identified else None
+    for distribution, codenames in _DISTRIBUTIONS.items():
+        if release in codenames.values():
+            return OperatingSystem(distribution, release, bare=False)
+    return None
