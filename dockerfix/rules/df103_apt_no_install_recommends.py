@@ -250,7 +250,7 @@ class AptNoInstallRecommends(Rule):
         ),
         Example(
             "FROM ubuntu:24.04\nRUN apt-get -qq install \\\n      git\n",
-            "FROM ubuntu:24.04\nRUN apt-get -qq install --no-install-recommends \\\n      git ca-certificates\n",
+            "FROM ubuntu:24.04\nRUN apt-get -qq install --no-install-recommends \\\n      git ca-certificates openssh-client\n",
             unsafe=True,
         ),
         Example(
