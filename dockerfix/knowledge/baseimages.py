@@ -22,7 +22,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.stages import expand_global_args, parent_stages
+from dockerfix.rewriter.fixes import Gain, Unknown
+from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
 from .analysis import Invocation, shell_runs, tool_and_arguments
 from .runedit import Style
@@ -443,3 +444,27 @@ def operating_system(reference: Reference) -> OperatingSystem | None:
         if release in codenames.values():
             return OperatingSystem(distribution, release, bare=False)
     return None
+
+
+def gain_on_base(debian_gain: Gain, reference: Reference | None, system: OperatingSystem | None) -> Gain:
+    """A gain computed on a Debian minbase system, as it holds for an image on ``reference``: Debian's
+    Installed-Size counts only on Debian's own image of a named release; elsewhere the base holds packages not
+    known here, or is not Debian."""
+    if system is None:
+        image = f"`{reference.text()}`" if reference is not None else "the base image"
+        return Unknown(f"{image} is not a known Debian or Ubuntu image; Debian's relations named the packages")
+    if system.release is None:
+        return Unknown(f"`{reference.text()}` does not name its {system.distribution} release")
+    if not system.bare and not isinstance(debian_gain, Unknown):
+        return Unknown(
+            f"`{reference.text()}` holds packages beyond {system.distribution}'s minimal set:"
+            " which of these it has is not known"
+        )
+    return debian_gain
+
+
+def stage_operating_system(document: Document, stage: Stage) -> tuple[Reference | None, OperatingSystem | None]:
+    """The image a stage is built on, through the stages it names, and its Debian-family release if known."""
+    chain = base_stages(document, stage)
+    reference = resolved_reference(document, chain[-1] if chain else stage)
+    return reference, operating_system(reference) if reference is not None else None

@@ -7,16 +7,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.baseimages import OperatingSystem, Reference, operating_system, resolved_reference
+from dockerfix.knowledge.baseimages import gain_on_base, stage_operating_system
 from dockerfix.knowledge.gains import debian_index, debian_releases, recommends_drop
 from dockerfix.knowledge.runedit import insert_after, stages_built_on
 from dockerfix.knowledge.shellfacts import SHELLS, compiles
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Gain, Savings, Unknown
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand, parse_shell
-from dockerfix.rewriter.stages import base_stages
 
 # apt-get's options that make `install` only print what it would do.
 SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "--no-act", "--recon"})
@@ -250,7 +249,8 @@ class AptNoInstallRecommends(Rule):
         ),
         Example(
             "FROM ubuntu:24.04\nRUN apt-get -qq install \\\n      git\n",
-            "FROM ubuntu:24.04\nRUN apt-get -qq install --no-install-recommends \\\n      git ca-certificates openssh-client\n",
+            "FROM ubuntu:24.04\n"
+            "RUN apt-get -qq install --no-install-recommends \\\n      git ca-certificates openssh-client\n",
             unsafe=True,
         ),
         Example(
@@ -296,9 +296,7 @@ class AptNoInstallRecommends(Rule):
         requested, readable = requested_packages(invocation.after_verb)
         if not requested:
             return None
-        chain = base_stages(document, stage)
-        reference = resolved_reference(document, chain[-1] if chain else stage)
-        system = operating_system(reference) if reference is not None else None
+        reference, system = stage_operating_system(document, stage)
         distribution = system.distribution if system else "debian"
         release = (system.release if system else None) or debian_releases()[-1]
         everything = recommends_drop(requested, distribution=distribution, release=release)
@@ -308,7 +306,7 @@ class AptNoInstallRecommends(Rule):
         reasons = self.unreadable_needs(readable, drop.not_in_index, needs)
         if not drop.dropped and not reasons:
             return None
-        gain = self.gain(drop.gain, reference, system)
+        gain = gain_on_base(drop.gain, reference, system)
         dropped = _named(drop.dropped) or "recommended packages not known here"
         message = f"`{invocation.tool} install` without `{self.flag}` also installs {dropped} ({gain.describe()})"
         if keep:
@@ -365,21 +363,6 @@ class AptNoInstallRecommends(Rule):
                 for capability in CAPABILITIES
             )
         )
-
-    @staticmethod
-    def gain(debian_gain: Gain, reference: Reference | None, system: OperatingSystem | None) -> Gain:
-        """Debian's Installed-Size counts only on Debian's own image of a shipped release."""
-        if system is None:
-            image = f"`{reference.text()}`" if reference is not None else "the base image"
-            return Unknown(f"{image} is not a known Debian or Ubuntu image; Debian's relations named the packages")
-        if system.release is None:
-            return Unknown(f"`{reference.text()}` does not name its {system.distribution} release")
-        if not system.bare and not isinstance(debian_gain, Unknown):
-            return Unknown(
-                f"`{reference.text()}` holds packages beyond {system.distribution}'s minimal set:"
-                " which recommended ones it has is not known"
-            )
-        return debian_gain
 
     @staticmethod
     def content_change() -> ContentChange:
