@@ -391,9 +391,25 @@ def measured(reference: Reference) -> Measurement | None:
             continue
         if measurement.image == reference.official_name and measurement.tag == tag:
             return measurement
-        same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
-        candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
+        candidates.append(
+            (_same_version(identified, other), _version_key(other.version), measurement.date, measurement)
+        )
     return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None
+
+
+def _same_version(identified: Identified, other: Identified) -> bool:
+    return identified.version == other.version or identified.version.startswith(other.version + ".")
+
+
+def measured_same_version(reference: Reference) -> Measurement | None:
+    """``measured``, only when the measurement is of the tag's own version: another version's size (Java 21's for
+    Java 8) says nothing of this one."""
+    measurement = measured(reference)
+    if measurement is None:
+        return None
+    other = identify(Reference.parse(measurement.reference))
+    same_tag = measurement.image == reference.official_name and measurement.tag == (reference.tag or "latest")
+    return measurement if same_tag or _same_version(identify(reference), other) else None
 
 
 # Release codenames by version, as the distributions publish them (a tag may name either).
