@@ -116,3 +116,15 @@ def test_an_unknown_base_uses_debians_relations_and_states_no_bytes():
     (finding,) = findings("FROM example.invalid/base:1\nRUN apt-get update && apt-get install -y curl\n")
     assert isinstance(finding.savings.byte_gain, Unknown)
     assert "krb5-locales" in finding.message
+
+
+def test_a_script_inside_a_copied_folder_is_found_and_read(tmp_path):
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "entrypoint.sh").write_text("#!/bin/sh\ncmake --build /src/build\n")
+    (tmp_path / "Makefile").write_text("all:\n")
+    text = (
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y cmake\nCOPY . /app\n"
+        "CMD /app/scripts/entrypoint.sh --serve\n"
+    )
+    (finding,) = findings(text, BuildContext.from_directory(tmp_path))
+    assert finding.fix.applicability is Applicability.UNSAFE and "libc6-dev" not in finding.message.split("keeps")[0]

@@ -59,3 +59,15 @@ def test_a_dockerfile_named_as_a_build_environment_is_left_alone():
     for name in ("Dockerfile.build", "builder.Dockerfile", "ci/Dockerfile.builder"):
         assert not findings(text, name), name
     assert findings(text, "Dockerfile.prod")
+
+
+def test_an_image_that_offers_a_build_environment_keeps_its_compilers():
+    # a toolchain image (a compiler that links with gcc, a shell to build in): the compilers are what it offers
+    toolchain = (
+        "FROM debian:bookworm\nRUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make"
+        " libgmp-dev\nCOPY ghc /src\nRUN cd /src && ./configure && make install\n"
+    )
+    for command in ('CMD ["ghci"]\n', 'CMD ["bash"]\n', "CMD gcc --version\n"):
+        assert not findings(toolchain + command), command
+    assert findings(toolchain + 'CMD ["ghc-server", "--port", "80"]\n')
+    assert findings(toolchain + 'CMD ["python3", "app.py"]\n')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -130,18 +131,20 @@ def script_path(name: str | None, arguments: Sequence[str | None]) -> str | None
 
 
 def copied_source(stage: Stage, path: str, context: BuildContext) -> str | None:
-    """The file of the build context a COPY/ADD of the stage puts at ``path`` (found by its name), or None."""
-    name = path.rsplit("/", 1)[-1]
+    """The file of the build context that a COPY/ADD of the stage puts at ``path``, found by its name: the source
+    itself, or the one file of that name inside a copied folder; None when no copy or several files fit."""
+    name = posixpath.basename(path)
     for instruction in stage.instructions:
         if instruction.cmd not in ("copy", "add") or instruction.flag("from") is not None:
             continue
         for source in instruction.value[:-1]:
-            source = source.lstrip("./") if source not in (".", "./") else ""
-            if source.rsplit("/", 1)[-1] == name and context.exists(source):
+            source = posixpath.normpath(source).lstrip("/")
+            if posixpath.basename(source) == name and context.exists(source):
                 return source
-            inside = [file for file in context.files() if file.startswith(source) and file.endswith("/" + name)]
-            if len(inside) == 1 or (not source and name in context.files()):
-                return inside[0] if inside else name
+            folder = "" if source == "." else source + "/"
+            inside = [file for file in context.files() if file.startswith(folder) and posixpath.basename(file) == name]
+            if len(inside) == 1:
+                return inside[0]
     return None
 
 

@@ -11,7 +11,7 @@ from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
 from dockerfix.knowledge.baseimages import gain_on_base, identify, resolved_reference, stage_operating_system
 from dockerfix.knowledge.gains import debian_releases, removal_gain
 from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
-from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
+from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, SHELLS, compiles
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Finding, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
@@ -44,6 +44,10 @@ VERSION = re.compile(r"[=~<>].*$")
 # A Dockerfile whose own name says it is a build environment: `Dockerfile.build`, `builder.Dockerfile`.
 BUILD_ENVIRONMENT_NAME = re.compile(
     r"^(dockerfile[._-](build|builder|buildenv|build-env)|(build|builder|buildenv|build-env)[._-]dockerfile)$"
+)
+# A shell or a language's interactive toplevel: an image started with one bare is a place to work in.
+INTERACTIVE_PROGRAMS = SHELLS | frozenset(
+    {"ghci", "python", "python3", "ipython", "node", "irb", "iex", "erl", "R", "julia", "swift", "jshell", "scala"}
 )
 # Commands whose product is a package or an archive to be taken out of the image, by their verbs (None: any).
 ARTIFACT_COMMANDS: dict[str, frozenset[str] | None] = {
@@ -138,6 +142,31 @@ def makes_artifact(name: str | None, arguments: list[str | None]) -> bool:
     return verbs is None or any(word in verbs for word in words)
 
 
+def image_command(stage_chain: tuple[Stage, ...], keyword: str) -> tuple[str | None, list[str | None]] | None:
+    """The program and arguments of the CMD or ENTRYPOINT in force at the end of the stage chain, None if none."""
+    instruction = next((i for current in stage_chain for i in reversed(current.instructions) if i.cmd == keyword), None)
+    if instruction is None:
+        return None
+    if instruction.is_json:
+        return (instruction.value[0].rsplit("/", 1)[-1], list(instruction.value[1:])) if instruction.value else None
+    commands = instruction.shell.simple_commands() if instruction.shell else ()
+    return tool_and_arguments(commands[0]) if commands else None
+
+
+def offers_a_build_environment(document: Document, stage: Stage) -> bool:
+    """Whether the image is there to build in: its CMD or ENTRYPOINT starts a shell or a language's interactive
+    toplevel with no program to run, or a compiler. Its compilers are then what it offers (GHC links with gcc)."""
+    chain = (stage, *base_stages(document, stage))
+    for keyword in ("entrypoint", "cmd"):
+        command = image_command(chain, keyword)
+        if command is None:
+            continue
+        name, arguments = command
+        bare = all(argument is not None and argument.startswith("-") for argument in arguments)
+        return name in COMPILING_PROGRAMS or (name in INTERACTIVE_PROGRAMS and bare)
+    return False
+
+
 def builds_artifact_only(document: Document, stage: Stage) -> bool:
     """Whether the stage is a build environment whose product is taken out rather than run: the Dockerfile's name
     says so (`Dockerfile.build`), or neither the stage nor a stage it is built on sets CMD or ENTRYPOINT and one
@@ -181,7 +210,9 @@ class CompilerLeftInstalled(Rule):
         and the full python, node, ruby, golang and rust images), and build environments whose product is taken
         out rather than run: a Dockerfile named as one (`Dockerfile.build`, `builder.Dockerfile`), or a stage that
         sets no CMD or ENTRYPOINT (nor do the stages it is built on) and packs an archive or a package (`tar -c`,
-        `zip`, `dpkg-deb --build`, `pip wheel`, `python -m build`, `npm pack`, ...).
+        `zip`, `dpkg-deb --build`, `pip wheel`, `python -m build`, `npm pack`, ...); and images that are there to
+        build in, whose CMD or ENTRYPOINT starts a shell or an interactive toplevel bare (`bash`, `ghci`) or a
+        compiler: their compilers are what they offer.
 
     Why
         A compiler and its companions (binutils, libc headers, the `-dev` packages that come with a build) weigh
@@ -250,7 +281,7 @@ class CompilerLeftInstalled(Rule):
             if any(removes_packages(step.command) for step in later):
                 continue
             builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
-            if builds and not builds_artifact_only(document, stage):
+            if builds and not builds_artifact_only(document, stage) and not offers_a_build_environment(document, stage):
                 yield self.report(document, stage, steps[first], [call for _, call in installs], builds)
 
     @staticmethod
