@@ -27,10 +27,14 @@ def test_a_jdk_to_jre_swap_is_only_shown():
     assert fixed("FROM eclipse-temurin:21-jdk\n" + JAR).startswith("FROM eclipse-temurin:21-jdk\n")
 
 
-def test_no_size_from_another_version():
-    # the data measures Java 17 and 21: a Java 11 image gets no Java 21 figure, so no claim
+def test_no_size_from_another_major_version():
+    # the data measures Java 17 and 21, Node 22, Python 3.11 to 3.13: no Java 21 figure for Java 11, nor Node 22's
+    # for Node 20; Python 3.9 gets the newest Python 3 measurement, and the message names it
     assert findings("FROM eclipse-temurin:17-jdk\n" + JAR)
     assert not findings("FROM eclipse-temurin:11-jdk\n" + JAR)
+    assert not findings('FROM node:20\nCMD ["node", "server.js"]\n')
+    (python,) = findings('FROM python:3.9\nCMD ["python", "app.py"]\n')
+    assert "python:3.13" in python.savings.byte_gain.basis
 
 
 def test_the_byte_gain_names_the_measured_tags_and_their_source():

@@ -391,25 +391,24 @@ def measured(reference: Reference) -> Measurement | None:
             continue
         if measurement.image == reference.official_name and measurement.tag == tag:
             return measurement
-        candidates.append(
-            (_same_version(identified, other), _version_key(other.version), measurement.date, measurement)
-        )
+        same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
+        candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
     return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None
 
 
-def _same_version(identified: Identified, other: Identified) -> bool:
-    return identified.version == other.version or identified.version.startswith(other.version + ".")
+def _major(version: str) -> str:
+    return re.split(r"[._]", version, maxsplit=1)[0]
 
 
-def measured_same_version(reference: Reference) -> Measurement | None:
-    """``measured``, only when the measurement is of the tag's own version: another version's size (Java 21's for
-    Java 8) says nothing of this one."""
+def measured_same_major(reference: Reference) -> Measurement | None:
+    """``measured``, only when the measurement is of the tag's own major version: another major's size (Java 21's
+    for Java 8, Node 22's for Node 20) says nothing of this one."""
     measurement = measured(reference)
     if measurement is None:
         return None
-    other = identify(Reference.parse(measurement.reference))
     same_tag = measurement.image == reference.official_name and measurement.tag == (reference.tag or "latest")
-    return measurement if same_tag or _same_version(identify(reference), other) else None
+    other = identify(Reference.parse(measurement.reference))
+    return measurement if same_tag or _major(identify(reference).version) == _major(other.version) else None
 
 
 # Release codenames by version, as the distributions publish them (a tag may name either).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
@@ -347,22 +347,29 @@ class AptNoInstallRecommends(Rule):
     def kept(dropped: Sequence[str], requested: Sequence[str], needs: StageNeeds, release: str) -> list[str]:
         """The dropped packages the fix installs explicitly (see ``Capability``), by the relations of ``release``'s
         index or, where it is not shipped (Ubuntu, older Debian), the newest one's, as ``recommends_drop`` reads
-        them. A recommendation names a package or what packages provide (git's `ssh-client`): both count."""
+        them. Only packages something recommends are named: what they depend on comes with them. A recommendation
+        names a package or what packages provide (git's `ssh-client`): both count."""
         index = debian_index(release) or debian_index(debian_releases()[-1])
-        recommended_by_request = {
-            candidate
-            for found in map(index.candidate, requested)
-            if found is not None
-            for relation in index.package(found).recommends
-            for name in relation
-            for candidate in (name, index.candidate(name))
-        }
+
+        def recommended_by(names: Iterable[str]) -> set[str]:
+            return {
+                candidate
+                for found in map(index.candidate, names)
+                if found is not None
+                for relation in index.package(found).recommends
+                for name in relation
+                for candidate in (name, index.candidate(name))
+            }
+
+        by_request = recommended_by(requested)
+        by_any = recommended_by(index.walk(requested, recommends=True, installed=index.minbase).installed)
         return sorted(
             package
             for package in dropped
-            if any(
+            if package in by_any
+            and any(
                 capability.packages.search(package)
-                and (capability.always or package in recommended_by_request or needs.use(capability))
+                and (capability.always or package in by_request or needs.use(capability))
                 for capability in CAPABILITIES
             )
         )

@@ -17,7 +17,7 @@ from dockerfix.knowledge.baseimages import (
     data,
     identify,
     image_span,
-    measured_same_version,
+    measured_same_major,
     native_entry,
     resolved_reference,
 )
@@ -66,10 +66,10 @@ class SlimBaseImage(Rule):
         image (python, node, ruby, eclipse-temurin, rust; the tag resolved through global ARG defaults), it suggests
         the slim variant (`-slim`, `-jre`) with the download saving measured between the two (compressed linux/amd64
         sizes from docker-library/repo-info, shipped in `dockerfix/data/official-image-sizes.tsv`: the tag itself
-        where it was measured, else the same version on another OS release; the message and the gain's basis name
-        the tags, dates and source files measured), when that saves at least 50 MB (Debian's own slim tags save
-        20 MB and are not suggested). Without a measurement of both variants at the tag's version it says nothing:
-        another version's size is not this one's.
+        where it was measured, else the same version on another OS release, else the newest measured version of
+        the same major version; the message and the gain's basis name the tags, dates and source files measured),
+        when that saves at least 50 MB (Debian's own slim tags save 20 MB and are not suggested). Without a
+        measurement of both variants of the tag's major version it says nothing: Java 21's sizes are not Java 8's.
         It checks what the slim variant lacks against the stage: commands its RUNs use (git, curl, wget,
         pkg-config, ...) and dependencies known to build native code (psycopg2, mysqlclient, canvas, pg, ... read
         from the command line or the build context's requirements, pyproject.toml, Pipfile, setup.py, package.json,
@@ -163,7 +163,7 @@ class SlimBaseImage(Rule):
             return
         slim = identified.slim_variant()
         new_image = f"{reference.repository}:{identified.slim_tag()}"
-        full_size, slim_size = measured_same_version(reference), measured_same_version(Reference.parse(new_image))
+        full_size, slim_size = measured_same_major(reference), measured_same_major(Reference.parse(new_image))
         if full_size is None or slim_size is None:
             return
         saving = full_size.compressed_bytes - slim_size.compressed_bytes
