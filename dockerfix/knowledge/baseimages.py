@@ -315,6 +315,17 @@ def commands_used(stage: Stage, after: Instruction | None = None) -> dict[str, I
     return used
 
 
+def instruction_commands(instruction: Instruction) -> list[tuple[str | None, list[str | None]]]:
+    """The commands a RUN, CMD or ENTRYPOINT runs, as (program, arguments); an exec form's program as written."""
+    if instruction.is_json:
+        value = instruction.value
+        return [(value[0], list(value[1:]))] if value else []
+    script = instruction.shell
+    if script is None or script.has_error:
+        return []
+    return [tool_and_arguments(command) for command in script.simple_commands()]
+
+
 def apt_installed(stage: Stage) -> set[str]:
     """Packages the stage installs with `apt-get install` / `apt install` (literal names only)."""
     return installed_with(stage, ("apt-get", "apt"), "install")

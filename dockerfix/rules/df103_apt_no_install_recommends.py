@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.baseimages import gain_on_base, stage_operating_system
+from dockerfix.knowledge.baseimages import gain_on_base, instruction_commands, stage_operating_system
 from dockerfix.knowledge.gains import debian_index, debian_releases, recommends_drop
 from dockerfix.knowledge.runedit import insert_after, stages_built_on
 from dockerfix.knowledge.shellfacts import SHELLS, compiles
@@ -150,17 +150,6 @@ def copied_source(stage: Stage, path: str, context: BuildContext) -> str | None:
 
 def script_commands(text: str) -> list[Command]:
     return [tool_and_arguments(command) for command in parse_shell(text).simple_commands()]
-
-
-def instruction_commands(instruction: Instruction) -> list[Command]:
-    """The commands a RUN, CMD or ENTRYPOINT runs (exec form: its program and arguments)."""
-    if instruction.is_json:
-        value = instruction.value
-        return [(value[0], list(value[1:]))] if value else []
-    script = instruction.shell
-    if script is None or script.has_error:
-        return []
-    return [tool_and_arguments(command) for command in script.simple_commands()]
 
 
 def stage_needs(
@@ -313,7 +302,11 @@ class AptNoInstallRecommends(Rule):
         dropped = _named(drop.dropped) or "recommended packages not known here"
         message = f"`{invocation.tool} install` without `{self.flag}` also installs {dropped} ({gain.describe()})"
         if keep:
-            message += f"; the fix keeps {', '.join(keep)}, which the stage needs"
+            groups = {
+                description: [name for name in keep if keep[name] == description] for description in keep.values()
+            }
+            kept = "; ".join(f"{', '.join(names)} ({description})" for description, names in groups.items())
+            message += f"; the fix keeps {kept}"
         verb = invocation.own_index(invocation.verb_at)
         last = command.arguments[-1]
         edits = [
@@ -344,10 +337,10 @@ class AptNoInstallRecommends(Rule):
         return reasons
 
     @staticmethod
-    def kept(dropped: Sequence[str], requested: Sequence[str], needs: StageNeeds, release: str) -> list[str]:
-        """The dropped packages the fix installs explicitly (see ``Capability``), by the relations of ``release``'s
-        index or, where it is not shipped (Ubuntu, older Debian), the newest one's, as ``recommends_drop`` reads
-        them. Only packages something recommends are named: what they depend on comes with them. A recommendation
+    def kept(dropped: Sequence[str], requested: Sequence[str], needs: StageNeeds, release: str) -> dict[str, str]:
+        """The dropped packages the fix installs explicitly, each with what it gives (see ``Capability``), by the
+        relations of ``release``'s index or, where it is not shipped (Ubuntu, older Debian), the newest one's, as
+        ``recommends_drop`` reads them. Only packages something recommends are named: what they depend on comes with them. A recommendation
         names a package or what packages provide (git's `ssh-client`): both count."""
         index = debian_index(release) or debian_index(debian_releases()[-1])
 
@@ -363,16 +356,16 @@ class AptNoInstallRecommends(Rule):
 
         by_request = recommended_by(requested)
         by_any = recommended_by(index.walk(requested, recommends=True, installed=index.minbase).installed)
-        return sorted(
-            package
-            for package in dropped
-            if package in by_any
-            and any(
-                capability.packages.search(package)
+        kept: dict[str, str] = {}
+        for package in sorted(dropped):
+            capability = next((capability for capability in CAPABILITIES if capability.packages.search(package)), None)
+            if (
+                package in by_any
+                and capability is not None
                 and (capability.always or package in by_request or needs.use(capability))
-                for capability in CAPABILITIES
-            )
-        )
+            ):
+                kept[package] = capability.description
+        return kept
 
     @staticmethod
     def content_change() -> ContentChange:

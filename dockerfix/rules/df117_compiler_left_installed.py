@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
-from dockerfix.knowledge.baseimages import gain_on_base, identify, resolved_reference, stage_operating_system
+from dockerfix.knowledge.baseimages import (
+    gain_on_base,
+    identify,
+    instruction_commands,
+    resolved_reference,
+    stage_operating_system,
+)
 from dockerfix.knowledge.gains import debian_releases, removal_gain
 from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
 from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, SHELLS, compiles
@@ -143,14 +149,13 @@ def makes_artifact(name: str | None, arguments: list[str | None]) -> bool:
 
 
 def image_command(stage_chain: tuple[Stage, ...], keyword: str) -> tuple[str | None, list[str | None]] | None:
-    """The program and arguments of the CMD or ENTRYPOINT in force at the end of the stage chain, None if none."""
+    """The program (its name) and arguments of the CMD or ENTRYPOINT in force at the end of the stage chain."""
     instruction = next((i for current in stage_chain for i in reversed(current.instructions) if i.cmd == keyword), None)
-    if instruction is None:
+    commands = instruction_commands(instruction) if instruction is not None else []
+    if not commands:
         return None
-    if instruction.is_json:
-        return (instruction.value[0].rsplit("/", 1)[-1], list(instruction.value[1:])) if instruction.value else None
-    commands = instruction.shell.simple_commands() if instruction.shell else ()
-    return tool_and_arguments(commands[0]) if commands else None
+    name, arguments = commands[0]
+    return (name.rsplit("/", 1)[-1] if name else name), arguments
 
 
 def offers_a_build_environment(document: Document, stage: Stage) -> bool:
