@@ -22,7 +22,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.stages import expand_global_args, parent_stages
+from dockerfix.rewriter.fixes import Gain, Unknown
+from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
 from .analysis import Invocation, shell_runs, tool_and_arguments
 from .runedit import Style
@@ -317,6 +318,17 @@ def commands_used(stage: Stage, after: Instruction | None = None) -> dict[str, I
     return used
 
 
+def instruction_commands(instruction: Instruction) -> list[tuple[str | None, list[str | None]]]:
+    """The commands a RUN, CMD or ENTRYPOINT runs, as (program, arguments); an exec form's program as written."""
+    if instruction.is_json:
+        value = instruction.value
+        return [(value[0], list(value[1:]))] if value else []
+    script = instruction.shell
+    if script is None or script.has_error:
+        return []
+    return [tool_and_arguments(command) for command in script.simple_commands()]
+
+
 def apt_installed(stage: Stage) -> set[str]:
     """Packages the stage installs with `apt-get install` / `apt install` (literal names only)."""
     return installed_with(stage, ("apt-get", "apt"), "install")
@@ -396,3 +408,92 @@ def measured(reference: Reference) -> Measurement | None:
         same_version = identified.version == other.version or identified.version.startswith(other.version + ".")
         candidates.append((same_version, _version_key(other.version), measurement.date, measurement))
     return max(candidates, key=lambda candidate: candidate[:3])[3] if candidates else None
+
+
+def _major(version: str) -> str:
+    return re.split(r"[._]", version, maxsplit=1)[0]
+
+
+def measured_same_major(reference: Reference) -> Measurement | None:
+    """``measured``, only when the measurement is of the tag's own major version: another major's size (Java 21's
+    for Java 8, Node 22's for Node 20) says nothing of this one."""
+    measurement = measured(reference)
+    if measurement is None:
+        return None
+    same_tag = measurement.image == reference.official_name and measurement.tag == (reference.tag or "latest")
+    other = identify(Reference.parse(measurement.reference))
+    return measurement if same_tag or _major(identify(reference).version) == _major(other.version) else None
+
+
+# Release codenames by version, as the distributions publish them (a tag may name either).
+DEBIAN_CODENAMES = {"9": "stretch", "10": "buster", "11": "bullseye", "12": "bookworm", "13": "trixie", "14": "forky"}
+UBUNTU_CODENAMES = {
+    "14.04": "trusty",
+    "16.04": "xenial",
+    "18.04": "bionic",
+    "20.04": "focal",
+    "22.04": "jammy",
+    "24.04": "noble",
+    "24.10": "oracular",
+    "25.04": "plucky",
+    "25.10": "questing",
+}
+_DISTRIBUTIONS = {"debian": DEBIAN_CODENAMES, "ubuntu": UBUNTU_CODENAMES}
+
+
+@dataclass(frozen=True)
+class OperatingSystem:
+    """The Debian-family distribution an image is built on. ``release``: its codename, None when the tag names none
+    (`latest`, `stable`, `python:3.12-slim`: which release it is moves with time). ``bare``: the distribution's own
+    image, holding only its minimal package set; any other image holds packages of its own that are not known here."""
+
+    distribution: str
+    release: str | None
+    bare: bool
+
+
+def _release_in_tag(distribution: str, tag: str) -> str | None:
+    codenames = _DISTRIBUTIONS[distribution]
+    first = tag.split("-", 1)[0]
+    if first in codenames.values():
+        return first
+    if distribution == "debian":
+        return codenames.get(first.split(".", 1)[0])
+    return codenames.get(".".join(first.split(".")[:2]))
+
+
+def operating_system(reference: Reference) -> OperatingSystem | None:
+    """The Debian or Ubuntu release an official image is built on, as far as its tag tells; None for other images."""
+    name = reference.official_name
+    if name in _DISTRIBUTIONS:
+        return OperatingSystem(name, _release_in_tag(name, reference.tag or "latest"), bare=True)
+    identified = identify(reference)
+    release = identified.release if identified else None
+    for distribution, codenames in _DISTRIBUTIONS.items():
+        if release in codenames.values():
+            return OperatingSystem(distribution, release, bare=False)
+    return None
+
+
+def gain_on_base(debian_gain: Gain, reference: Reference | None, system: OperatingSystem | None) -> Gain:
+    """A gain computed on a Debian minbase system, as it holds for an image on ``reference``: Debian's
+    Installed-Size counts only on Debian's own image of a named release; elsewhere the base holds packages not
+    known here, or is not Debian."""
+    if system is None:
+        image = f"`{reference.text()}`" if reference is not None else "the base image"
+        return Unknown(f"{image} is not a known Debian or Ubuntu image; Debian's relations named the packages")
+    if system.release is None:
+        return Unknown(f"`{reference.text()}` does not name its {system.distribution} release")
+    if not system.bare and not isinstance(debian_gain, Unknown):
+        return Unknown(
+            f"`{reference.text()}` holds packages beyond {system.distribution}'s minimal set:"
+            " which of these it has is not known"
+        )
+    return debian_gain
+
+
+def stage_operating_system(document: Document, stage: Stage) -> tuple[Reference | None, OperatingSystem | None]:
+    """The image a stage is built on, through the stages it names, and its Debian-family release if known."""
+    chain = base_stages(document, stage)
+    reference = resolved_reference(document, chain[-1] if chain else stage)
+    return reference, operating_system(reference) if reference is not None else None

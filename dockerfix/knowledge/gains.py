@@ -279,3 +279,33 @@ def package_cache_gain(manager: str, packages: Iterable[str]) -> Gain:
         f"{largest['measured']} for `{' '.join(largest['packages'])}` ({largest['tool']}), measured {largest['date']}",
         at_least=not exact,
     )
+
+
+def removal_gain(
+    removed: Iterable[str],
+    *,
+    installed_with: Iterable[str],
+    recommends: bool,
+    distribution: str = "debian",
+    release: str,
+) -> Gain:
+    """What ``apt-get purge --auto-remove removed`` frees in an image where ``apt-get install installed_with`` (which
+    names ``removed``) put them on a minbase system: the Installed-Size of the packages the install added for
+    ``removed`` alone, they and what only they need (Recommends too when the install took them)."""
+    index = debian_index(release) if distribution == "debian" else None
+    if index is None:
+        return _unreached_distribution(distribution, release)
+    removed = tuple(removed)
+    requested = tuple(installed_with)
+    not_in_index = [name for name in requested if index.candidate(name) is None]
+    if not_in_index:
+        return Unknown(f"{', '.join(not_in_index)} not in {index.basis}")
+    everything = index.walk(requested, recommends=recommends, installed=index.minbase).installed
+    rest = index.walk(
+        [name for name in requested if name not in removed], recommends=recommends, installed=index.minbase
+    ).installed
+    freed = everything - rest
+    return ByteGain(
+        index.installed_kib(freed) * KIBIBYTE,
+        f"Installed-Size of the {len(freed)} packages {', '.join(removed)} bring, {index.basis}",
+    )

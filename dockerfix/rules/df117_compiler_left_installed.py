@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
-from dockerfix.knowledge.baseimages import identify, resolved_reference
+from dockerfix.knowledge.baseimages import (
+    gain_on_base,
+    identify,
+    instruction_commands,
+    resolved_reference,
+    stage_operating_system,
+)
+from dockerfix.knowledge.gains import debian_releases, removal_gain
 from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
-from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, compiles
+from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, SHELLS, compiles
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Finding
+from dockerfix.rewriter.fixes import Applicability, Finding, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
@@ -39,6 +47,27 @@ OPTIONS_WITH_VALUE = {
 }
 DPKG_REMOVALS = {"-r", "-P", "--remove", "--purge"}
 VERSION = re.compile(r"[=~<>].*$")
+# A Dockerfile whose own name says it is a build environment: `Dockerfile.build`, `builder.Dockerfile`.
+BUILD_ENVIRONMENT_NAME = re.compile(
+    r"^(dockerfile[._-](build|builder|buildenv|build-env)|(build|builder|buildenv|build-env)[._-]dockerfile)$"
+)
+# A shell or a language's interactive toplevel: an image started with one bare is a place to work in.
+INTERACTIVE_PROGRAMS = SHELLS | frozenset(
+    {"ghci", "python", "python3", "ipython", "node", "irb", "iex", "erl", "R", "julia", "swift", "jshell", "scala"}
+)
+# Commands whose product is a package or an archive to be taken out of the image, by their verbs (None: any).
+ARTIFACT_COMMANDS: dict[str, frozenset[str] | None] = {
+    "zip": None,
+    "dpkg-deb": frozenset({"--build", "-b", "--root-owner-group"}),
+    "dpkg-buildpackage": None,
+    "debuild": None,
+    "rpmbuild": None,
+    "makepkg": None,
+    "npm": frozenset({"pack"}),
+    "cargo": frozenset({"package"}),
+    "pip": frozenset({"wheel"}),
+    "pip3": frozenset({"wheel"}),
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +78,7 @@ class PackageCall:
     verb: str
     packages: tuple[str, ...]
     virtual: str | None
+    recommends: bool  # apt installs the packages' Recommends too
 
     @classmethod
     def of(cls, command: SimpleCommand) -> PackageCall | None:
@@ -73,7 +103,11 @@ class PackageCall:
                 verb = word
             else:
                 packages.append(VERSION.sub("", word))
-        return None if verb is None else cls(manager, verb, tuple(packages), virtual)
+        recommends = manager == "apt" and not any(
+            word is not None and ("--no-install-recommends" in word or "Install-Recommends=false" in word)
+            for word in arguments
+        )
+        return None if verb is None else cls(manager, verb, tuple(packages), virtual, recommends)
 
     @property
     def installs(self) -> bool:
@@ -93,6 +127,63 @@ class PackageCall:
         if self.manager == "apk":
             return f"apk del --no-network {self.virtual or ' '.join(self.compilers)}"
         return f"apt-get purge -y --auto-remove {' '.join(self.compilers)}"
+
+
+def makes_artifact(name: str | None, arguments: list[str | None]) -> bool:
+    """Whether a command packs a build's product to be taken out: an archive (`tar -c`, `zip`), a Debian or RPM
+    package, a wheel, an npm or crate package, a Python distribution (`python -m build`, `setup.py sdist`)."""
+    if name is None:
+        return False
+    words = [word for word in arguments if word is not None]
+    if name == "tar":
+        first = words[0] if words else ""
+        return "--create" in words or "-c" in words or bool(re.fullmatch(r"-?[A-Za-z]*c[A-Za-z]*", first))
+    if name.startswith("python"):
+        return words[:2] == ["-m", "build"] or (
+            words[:1] == ["setup.py"] and any(word.startswith(("sdist", "bdist")) for word in words)
+        )
+    if name not in ARTIFACT_COMMANDS:
+        return False
+    verbs = ARTIFACT_COMMANDS[name]
+    return verbs is None or any(word in verbs for word in words)
+
+
+def image_command(stage_chain: tuple[Stage, ...], keyword: str) -> tuple[str | None, list[str | None]] | None:
+    """The program (its name) and arguments of the CMD or ENTRYPOINT in force at the end of the stage chain."""
+    instruction = next((i for current in stage_chain for i in reversed(current.instructions) if i.cmd == keyword), None)
+    commands = instruction_commands(instruction) if instruction is not None else []
+    if not commands:
+        return None
+    name, arguments = commands[0]
+    return (name.rsplit("/", 1)[-1] if name else name), arguments
+
+
+def offers_a_build_environment(document: Document, stage: Stage) -> bool:
+    """Whether the image is there to build in: its CMD or ENTRYPOINT starts a shell or a language's interactive
+    toplevel with no program to run, or a compiler. Its compilers are then what it offers (GHC links with gcc)."""
+    chain = (stage, *base_stages(document, stage))
+    for keyword in ("entrypoint", "cmd"):
+        command = image_command(chain, keyword)
+        if command is None:
+            continue
+        name, arguments = command
+        bare = all(argument is not None and argument.startswith("-") for argument in arguments)
+        return name in COMPILING_PROGRAMS or (name in INTERACTIVE_PROGRAMS and bare)
+    return False
+
+
+def builds_artifact_only(document: Document, stage: Stage) -> bool:
+    """Whether the stage is a build environment whose product is taken out rather than run: the Dockerfile's name
+    says so (`Dockerfile.build`), or neither the stage nor a stage it is built on sets CMD or ENTRYPOINT and one
+    of its RUNs packs an archive or a package."""
+    if BUILD_ENVIRONMENT_NAME.match(PurePosixPath(document.source.path.replace("\\", "/")).name.lower()):
+        return True
+    chain = (stage, *base_stages(document, stage))
+    if any(instruction.cmd in ("cmd", "entrypoint") for current in chain for instruction in current.instructions):
+        return False
+    return any(
+        makes_artifact(*tool_and_arguments(command)) for _, commands in shell_runs(stage) for command in commands
+    )
 
 
 def removes_packages(command: SimpleCommand) -> bool:
@@ -117,9 +208,16 @@ class CompilerLeftInstalled(Rule):
         Flags a stage that installs a compiler (`build-essential`, `build-base`, `alpine-sdk`, `gcc`, `g++`,
         `clang`) with apt or apk, then compiles with it (make, cmake, configure, gcc, phpize, docker-php-ext-install,
         or an installer that builds native extensions: pip, pecl, gem, bundle, npm, yarn, cargo, go) and never
-        removes a package afterwards (`apt-get purge`/`remove`/`autoremove`, `apk del`, `dpkg --purge`). Left alone:
-        stages other stages are built on (the report belongs to the last one), and stages on images that already
-        ship a compiler (buildpack-deps, gcc, and the full python, node, ruby, golang and rust images).
+        removes a package afterwards (`apt-get purge`/`remove`/`autoremove`, `apk del`, `dpkg --purge`). It states
+        what removing them saves: the Installed-Size of the packages the compilers brought (Debian's index, on
+        Debian's own images of the releases shipped), else unknown. Left alone: stages other stages are built on
+        (the report belongs to the last one), stages on images that already ship a compiler (buildpack-deps, gcc,
+        and the full python, node, ruby, golang and rust images), and build environments whose product is taken
+        out rather than run: a Dockerfile named as one (`Dockerfile.build`, `builder.Dockerfile`), or a stage that
+        sets no CMD or ENTRYPOINT (nor do the stages it is built on) and packs an archive or a package (`tar -c`,
+        `zip`, `dpkg-deb --build`, `pip wheel`, `python -m build`, `npm pack`, ...); and images that are there to
+        build in, whose CMD or ENTRYPOINT starts a shell or an interactive toplevel bare (`bash`, `ghci`) or a
+        compiler: their compilers are what they offer.
 
     Why
         A compiler and its companions (binutils, libc headers, the `-dev` packages that come with a build) weigh
@@ -196,8 +294,8 @@ class CompilerLeftInstalled(Rule):
             if any(removes_packages(step.command) for step in later):
                 continue
             builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
-            if builds:
-                yield self.report(document, steps[first], [call for _, call in installs], builds)
+            if builds and not builds_artifact_only(document, stage) and not offers_a_build_environment(document, stage):
+                yield self.report(document, stage, steps[first], [call for _, call in installs], builds)
 
     @staticmethod
     def image_has_compiler(document: Document, stage: Stage) -> bool:
@@ -210,7 +308,26 @@ class CompilerLeftInstalled(Rule):
         identified = identify(reference)
         return identified is not None and identified.family in TOOLCHAIN_FAMILIES and identified.variant.name == "full"
 
-    def report(self, document: Document, install: Step, calls: list[PackageCall], builds: list[Step]) -> Finding:
+    @staticmethod
+    def gain(document: Document, stage: Stage, calls: list[PackageCall]) -> Gain:
+        """What purging the compilers frees: the Installed-Size of the packages they brought (Debian's index)."""
+        if any(call.manager != "apt" for call in calls):
+            return Unknown("Alpine's archive was not measured: Debian's sizes are not its sizes")
+        reference, system = stage_operating_system(document, stage)
+        release = (system.release if system else None) or debian_releases()[-1]
+        removed = sorted({package for call in calls for package in call.compilers})
+        freed = removal_gain(
+            removed,
+            installed_with=[package for call in calls for package in call.packages],
+            recommends=any(call.recommends for call in calls),
+            distribution=system.distribution if system else "debian",
+            release=release,
+        )
+        return gain_on_base(freed, reference, system)
+
+    def report(
+        self, document: Document, stage: Stage, install: Step, calls: list[PackageCall], builds: list[Step]
+    ) -> Finding:
         compilers = sorted({package for call in calls for package in call.compilers})
         # the clearest evidence first: a compiler or build tool rather than an installer that may only download
         build = next((step for step in builds if tool_and_arguments(step.command)[0] in COMPILING_PROGRAMS), builds[0])
@@ -224,13 +341,16 @@ class CompilerLeftInstalled(Rule):
             "program loads as manually installed, "
             "or build in a separate stage and copy the result"
         )
+        gain = self.gain(document, stage, calls)
+        message += f" (removing {'it' if len(compilers) == 1 else 'them'} saves {gain.describe()})"
+        savings = Savings.of(gain)
         single_run = len(calls) == 1 and all(step.run is install.run for step in builds)
         if not single_run or append_blocker(install.run) is not None:
-            return self.finding(message, start, end)
+            return self.finding(message, start, end, savings=savings)
         removal = calls[0].removal_text()
         fix = self.fix(
             f"Append `{removal}` (check first that the program runs without them)",
             [append_edit(document, install.run, removal)],
             Applicability.DISPLAY_ONLY,
         )
-        return self.finding(message, start, end, fix)
+        return self.finding(message, start, end, fix, savings)

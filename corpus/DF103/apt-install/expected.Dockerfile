@@ -1,5 +1,5 @@
 FROM ubuntu:24.04
 RUN apt-get update && apt-get install --no-install-recommends -y \
       git \
-      make \
+      make ca-certificates openssh-client \
     && rm -rf /var/lib/apt/lists/*

@@ -1,4 +1,4 @@
-FROM node:20-slim
+FROM node:22-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
