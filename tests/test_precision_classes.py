@@ -1,0 +1,53 @@
+"""False-positive classes of the blind review, each fixed as a rule about Dockerfiles: a setting that already does
+what a fix would do, a cache in another user's home, an archive inside a folder the RUN deletes, tags meant to
+float. And the gain each of these findings states."""
+
+from __future__ import annotations
+
+from dockerfix.knowledge import gains
+from dockerfix.rewriter import engine
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.fixes import ByteGain, Unknown
+from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
+
+
+def check(rule, text):
+    return engine.check(parse_text(text), [rule])
+
+
+def test_pip_no_cache_dir_set_before_the_install_leaves_nothing_to_flag():
+    for setting in (
+        "ARG PIP_NO_CACHE_DIR=1\n",
+        "ENV PIP_NO_CACHE_DIR=false\n",  # pip disables its cache for any value
+    ):
+        assert check(PipNoCacheDir(), f"FROM python:3.12\n{setting}RUN pip install flask\n") == ()
+    assert (
+        check(PipNoCacheDir(), "FROM python:3.12 AS base\nENV PIP_NO_CACHE_DIR=1\nFROM base\nRUN pip install flask\n")
+        == ()
+    )
+    assert check(PipNoCacheDir(), "FROM python:3.12\nRUN export PIP_NO_CACHE_DIR=1; pip install flask\n") == ()
+    assert check(PipNoCacheDir(), "FROM python:3.12\nRUN PIP_NO_CACHE_DIR=1 pip install flask\n") == ()
+
+
+def test_an_arg_of_an_earlier_stage_does_not_reach_the_stage_built_on_it():
+    (finding,) = check(
+        PipNoCacheDir(), "FROM python:3.12 AS base\nARG PIP_NO_CACHE_DIR=1\nFROM base\nRUN pip install flask\n"
+    )
+    assert finding.code == "DF105"
+
+
+def test_on_a_base_image_the_data_does_not_know_the_claim_says_it_depends_on_it():
+    (official,) = check(PipNoCacheDir(), "FROM python:3.12-slim\nRUN pip install flask\n")
+    assert "base image" not in official.message
+    (other,) = check(PipNoCacheDir(), "FROM ghcr.io/acme/python-base:1\nRUN pip install flask\n")
+    assert "unless the base image sets PIP_NO_CACHE_DIR" in other.message
+    (staged,) = check(PipNoCacheDir(), "FROM python:3.12 AS base\nFROM base\nRUN pip install flask\n")
+    assert "base image" not in staged.message
+
+
+def test_the_pip_cache_gain_comes_from_the_measurement_of_the_packages_installed():
+    (finding,) = check(PipNoCacheDir(), "FROM python:3.12\nRUN pip install flask==3.0\n")
+    assert finding.savings.byte_gain == gains.package_cache_gain("pip", ["flask"])
+    assert isinstance(finding.savings.byte_gain, ByteGain)
+    (from_file,) = check(PipNoCacheDir(), "FROM python:3.12\nRUN pip install -r requirements.txt\n")
+    assert isinstance(from_file.savings.byte_gain, Unknown) and "requirements file" in from_file.savings.bytes_unknown
