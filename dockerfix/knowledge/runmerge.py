@@ -66,6 +66,8 @@ SEPARATION_REASON = re.compile(
 
 # Commands whose first operand is not a file: the mode, the owner, the group.
 _LEADING_NON_PATH = {"chmod": 1, "chown": 1, "chgrp": 1}
+# Commands whose paths hold no content of weight: an empty folder, an empty file, a link, a mode or an owner.
+CONTENTLESS_COMMANDS = frozenset({"mkdir", "touch", "ln", "chmod", "chown", "chgrp", "rmdir", "test", "["})
 # What `apt-get update` writes, which no command names.
 APT_LISTS = "/var/lib/apt/lists"
 
@@ -482,14 +484,20 @@ def file_operands(name: str | None, arguments: list[str | None]) -> list[str]:
 
 
 def names_path(run: Instruction, path: str) -> bool:
-    """Whether ``run`` wrote ``path`` as far as its text tells: it names the path or the folder its glob starts in
-    (not `/` alone), or the path is the package lists and the RUN updated them."""
+    """Whether ``run`` wrote ``path`` as far as its text tells: a command that makes content (not housekeeping such
+    as `mkdir`, `touch` or `ln`, whose files weigh nothing) names the path or the folder its glob starts in (not `/`
+    alone), or the path is the package lists and the RUN updated them."""
     folder = re.split(r"[*?\[]", path, maxsplit=1)[0].rstrip("/")
     if folder in ("", "."):
         return False
     if folder.startswith(APT_LISTS):
         return "apt" in managers_with(run, Role.UPDATE)
-    return re.search(re.escape(folder) + r"(?![\w.-])", run.shell.source) is not None
+    named = re.compile(re.escape(folder) + r"(?![\w.-])")
+    return any(
+        named.search(run.shell.source[command.start : command.end])
+        for command in run.shell.simple_commands()
+        if command.name_literal not in CONTENTLESS_COMMANDS
+    )
 
 
 def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:

@@ -18,8 +18,8 @@ class MergeConsecutiveRun(RunMergeRule):
         reports a merge only for a claim beyond a layer: the package index update in the layer of the install that
         needs it (cache correctness), or files the earlier RUNs wrote that a later RUN removes or rewrites (`rm`,
         package removal, `chmod`, `chown`, `mv`, `sed -i` before it makes any files of its own) no longer shipped in
-        the earlier layer. The files count as the earlier RUNs' when they name the path (or the folder a glob starts
-        in), when they updated the package lists the RUN removes, or ran the package manager whose packages or cache
+        the earlier layer. The files count as the earlier RUNs' when a command of theirs that makes content (not
+        `mkdir`, `touch`, `ln`, `chmod`, whose files weigh nothing) names the path or the folder a glob starts in, when they updated the package lists the RUN removes, or ran the package manager whose packages or cache
         it removes; files they do not name may come from the base image, where a merge saves nothing. Their bytes
         are stated as unknown: only a build measures what a RUN leaves. Merges whose only gain is one layer fewer
         are DF120's, outside the default selection. A comment between the RUNs that explains the split (it speaks
@@ -82,6 +82,7 @@ class MergeConsecutiveRun(RunMergeRule):
         "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
         # one layer fewer is all these gain (DF120's): housekeeping, and a cleanup of files the base image brought
         "FROM alpine\nRUN mkdir /app\nRUN adduser -D app\n",
+        "FROM alpine\nRUN mkdir -p /x\nRUN chmod 755 /x\n",
         "FROM nginx\nRUN apt-get update && apt-get install -y curl\nRUN rm /etc/nginx/conf.d/default.conf\n",
         "FROM debian\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n",
     )
@@ -115,7 +116,10 @@ class MergeConsecutiveRun(RunMergeRule):
         ),
         Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example("FROM debian\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n", None),
-        Example("FROM alpine\nRUN touch /tmp/x # first \\\n    && echo two\nRUN rm -rf /tmp/x\n", None),
+        Example(
+            "FROM alpine\nRUN wget -O /tmp/x https://example.com/x # first \\\n    && echo two\nRUN rm -rf /tmp/x\n",
+            None,
+        ),
         Example(
             "FROM debian\nRUN apt-get install -y curl\n# hadolint ignore=DL3008\nRUN apt-get purge -y curl\n",
             None,
