@@ -9,6 +9,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.fixes import ByteGain, Unknown
 from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
+from dockerfix.rules.df107_js_cache_clean import JsCacheClean
 
 
 def check(rule, text):
@@ -51,3 +52,20 @@ def test_the_pip_cache_gain_comes_from_the_measurement_of_the_packages_installed
     assert isinstance(finding.savings.byte_gain, ByteGain)
     (from_file,) = check(PipNoCacheDir(), "FROM python:3.12\nRUN pip install -r requirements.txt\n")
     assert isinstance(from_file.savings.byte_gain, Unknown) and "requirements file" in from_file.savings.bytes_unknown
+
+
+def test_an_npm_install_under_another_user_names_that_users_cache_not_roots():
+    (finding,) = check(JsCacheClean(), "FROM node:20\nUSER node\nRUN npm install express\n")
+    assert "/root" not in finding.fix.title and "~/.npm of user node" in finding.fix.title
+    assert finding.fix.changes.removes == ("/home/*/.npm",)
+    (as_root,) = check(JsCacheClean(), "FROM node:20\nRUN npm install express\n")
+    assert "/root/.npm" in as_root.fix.title
+
+
+def test_the_npm_cache_gain_comes_from_the_measurement_of_the_packages_installed():
+    (finding,) = check(JsCacheClean(), "FROM node:20\nUSER node\nRUN npm install express@4\n")
+    assert finding.savings.byte_gain == gains.package_cache_gain("npm", ["express"])
+    (lockfile,) = check(JsCacheClean(), "FROM node:20\nUSER node\nRUN npm ci\n")
+    assert isinstance(lockfile.savings.byte_gain, Unknown)
+    (yarn,) = check(JsCacheClean(), "FROM node:20\nUSER node\nRUN yarn add express\n")
+    assert yarn.savings.bytes_unknown == "no cache of yarn was measured"
