@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
+MERGED = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app \\\n    && chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 
 

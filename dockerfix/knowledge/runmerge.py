@@ -405,8 +405,16 @@ def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
     """Why joining ``after`` to the ``earlier`` RUNs costs the build cache nothing, or None when it is a judgement
     call."""
     before_roles, after_roles = run_roles(earlier[-1]), run_roles(after)
-    if after_roles and all(r is Role.CLEANUP for r in after_roles) and rewritten_output(earlier, after):
-        return "cleanup in the layer that created the files"
+    if after_roles and rewritten_output(earlier, after):
+        # a RUN that only removes or changes what the RUNs before it wrote reruns whenever they do: merged, it
+        # costs the cache nothing
+        if all(r is Role.CLEANUP for r in after_roles):
+            return "cleanup in the layer that created the files"
+        if all(
+            r is Role.CLEANUP or rewrites_files(c.name_literal, c.argument_literals)
+            for r, c in zip(after_roles, after.shell.simple_commands())
+        ):
+            return "changes to files in the layer that created them"
     if before_roles and before_roles[-1] is Role.UPDATE and Role.INSTALL in after_roles:
         return "the package index update with the install that needs it"
     if all(r in (Role.LIGHT, Role.CLEANUP) for r in before_roles + after_roles):

@@ -112,7 +112,6 @@ class MergeConsecutiveRun(RunMergeRule):
         Example(
             "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini\nRUN chmod +x /usr/local/bin/tini\n",
             "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini \\\n    && chmod +x /usr/local/bin/tini\n",
-            unsafe=True,
         ),
         Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example("FROM debian\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n", None),
