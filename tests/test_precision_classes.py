@@ -10,6 +10,7 @@ from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.fixes import ByteGain, Unknown
 from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
 from dockerfix.rules.df107_js_cache_clean import JsCacheClean
+from dockerfix.rules.df108_gem_no_document import GemNoDocument
 
 
 def check(rule, text):
@@ -69,3 +70,31 @@ def test_the_npm_cache_gain_comes_from_the_measurement_of_the_packages_installed
     assert isinstance(lockfile.savings.byte_gain, Unknown)
     (yarn,) = check(JsCacheClean(), "FROM node:20\nUSER node\nRUN yarn add express\n")
     assert yarn.savings.bytes_unknown == "no cache of yarn was measured"
+
+
+def test_a_gemrc_that_says_no_document_leaves_gem_installs_alone():
+    fluentd = "FROM debian:bookworm\nRUN echo 'gem: --no-document' >> /etc/gemrc\nRUN gem install fluentd\n"
+    assert check(GemNoDocument(), fluentd) == ()
+    assert (
+        check(
+            GemNoDocument(),
+            'FROM debian:bookworm\nRUN printf "install: --no-document\\n" > ~/.gemrc; gem install rack\n',
+        )
+        == ()
+    )
+    staged = (
+        "FROM debian:bookworm AS base\nRUN echo 'gem: --no-document' >> /etc/gemrc\nFROM base\nRUN gem install rack\n"
+    )
+    assert check(GemNoDocument(), staged) == ()
+    # written after the install, it comes too late for it
+    (late,) = check(
+        GemNoDocument(), "FROM debian:bookworm\nRUN gem install rack && echo 'gem: --no-document' >> /etc/gemrc\n"
+    )
+    assert late.code == "DF108"
+
+
+def test_the_official_ruby_image_already_says_no_document_and_others_may():
+    assert check(GemNoDocument(), "FROM ruby:3.3-slim\nRUN gem install bundler\n") == ()
+    (other,) = check(GemNoDocument(), "FROM debian:bookworm\nRUN gem install bundler\n")
+    assert "unless the base image's gemrc" in other.message
+    assert other.savings.bytes_unknown == gains.package_cache_gain("gem", ()).reason
