@@ -11,6 +11,7 @@ from dockerfix.rewriter.fixes import ByteGain, Unknown
 from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
 from dockerfix.rules.df107_js_cache_clean import JsCacheClean
 from dockerfix.rules.df108_gem_no_document import GemNoDocument
+from dockerfix.rules.df111_downloaded_archive_left_behind import DownloadedArchiveLeftBehind
 
 
 def check(rule, text):
@@ -98,3 +99,24 @@ def test_the_official_ruby_image_already_says_no_document_and_others_may():
     (other,) = check(GemNoDocument(), "FROM debian:bookworm\nRUN gem install bundler\n")
     assert "unless the base image's gemrc" in other.message
     assert other.savings.bytes_unknown == gains.package_cache_gain("gem", ()).reason
+
+
+SPARK_LIKE = (
+    "FROM debian:bookworm\n"
+    'RUN set -ex; export BUILD_TMP="$(mktemp -d)"; cd "$BUILD_TMP"; wget -nv -O app.tgz "https://example.invalid/app.tgz"; '
+    'tar -xzf app.tgz -C /opt; cd ..; rm -rf "$BUILD_TMP"\n'
+)
+
+
+def test_an_archive_in_a_folder_the_same_run_deletes_is_not_left_behind():
+    assert check(DownloadedArchiveLeftBehind(), SPARK_LIKE) == ()
+    named = SPARK_LIKE.replace('export BUILD_TMP="$(mktemp -d)"; cd "$BUILD_TMP"', "mkdir /tmp/build; cd /tmp/build")
+    assert check(DownloadedArchiveLeftBehind(), named.replace('"$BUILD_TMP"', "/tmp/build")) == ()
+
+
+def test_an_archive_in_a_variable_folder_the_run_keeps_is_still_left_behind():
+    kept = SPARK_LIKE.replace('; cd ..; rm -rf "$BUILD_TMP"', "")
+    (finding,) = check(DownloadedArchiveLeftBehind(), kept)
+    assert finding.code == "DF111"
+    other = SPARK_LIKE.replace('rm -rf "$BUILD_TMP"', 'rm -rf "$OTHER_TMP"')
+    assert [finding.code for finding in check(DownloadedArchiveLeftBehind(), other)] == ["DF111"]

@@ -24,6 +24,8 @@ from dockerfix.rewriter.shell import SimpleCommand, Word
 
 from .analysis import Invocation, mount_options, workdir_at
 
+# What a folder the RUN reads is written from: the root, or a variable whose value cannot be read.
+_ROOTS = ("/", "$")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
 
@@ -290,13 +292,16 @@ def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> lis
 
 
 def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd: str | None) -> str | None:
-    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute or ``cwd`` known."""
+    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute, a variable whose value
+    cannot be read (`cd "$BUILD_TMP"`: the symbol `$BUILD_TMP` stands for a folder of its own, as in a later
+    `rm -rf "$BUILD_TMP"`), or ``cwd`` known; never above such a variable's folder, whose parent is unknown."""
     if command.name_literal != "cd" or len(command.arguments) != 1 or not command.top_level or command.in_subshell:
         return None
     target = word_path(command.arguments[0], environment)
-    if target is None or (cwd is None and not target.startswith("/")):
+    if target is None or (cwd is None and not target.startswith(_ROOTS)):
         return None
-    return posixpath.normpath(posixpath.join(cwd or "/", target))
+    folder = posixpath.normpath(target if target.startswith(_ROOTS) else posixpath.join(cwd or "/", target))
+    return folder if folder.startswith(_ROOTS) else None
 
 
 @dataclass(frozen=True)
