@@ -12,6 +12,7 @@ from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
 from dockerfix.rules.df107_js_cache_clean import JsCacheClean
 from dockerfix.rules.df108_gem_no_document import GemNoDocument
 from dockerfix.rules.df111_downloaded_archive_left_behind import DownloadedArchiveLeftBehind
+from dockerfix.rules.df303_base_image_tag import BaseImageTag
 
 
 def check(rule, text):
@@ -103,7 +104,8 @@ def test_the_official_ruby_image_already_says_no_document_and_others_may():
 
 SPARK_LIKE = (
     "FROM debian:bookworm\n"
-    'RUN set -ex; export BUILD_TMP="$(mktemp -d)"; cd "$BUILD_TMP"; wget -nv -O app.tgz "https://example.invalid/app.tgz"; '
+    'RUN set -ex; export BUILD_TMP="$(mktemp -d)"; cd "$BUILD_TMP"; '
+    'wget -nv -O app.tgz "https://example.invalid/app.tgz"; '
     'tar -xzf app.tgz -C /opt; cd ..; rm -rf "$BUILD_TMP"\n'
 )
 
@@ -120,3 +122,18 @@ def test_an_archive_in_a_variable_folder_the_run_keeps_is_still_left_behind():
     assert finding.code == "DF111"
     other = SPARK_LIKE.replace('rm -rf "$BUILD_TMP"', 'rm -rf "$OTHER_TMP"')
     assert [finding.code for finding in check(DownloadedArchiveLeftBehind(), other)] == ["DF111"]
+
+
+def test_a_base_image_made_of_build_arguments_gets_no_tag_advice():
+    chain = "ARG REGISTRY=quay.io\nARG OWNER=acme\nARG BASE_IMAGE=$REGISTRY/$OWNER/base-notebook\nFROM $BASE_IMAGE\n"
+    assert check(BaseImageTag(), chain) == ()
+    assert check(BaseImageTag(), "ARG TAG=latest\nFROM ubuntu:${TAG}\n") == ()
+    assert [finding.code for finding in check(BaseImageTag(), "FROM quay.io/acme/base-notebook\n")] == ["DF303"]
+
+
+def test_a_repository_named_after_a_release_line_floats_within_it_on_purpose():
+    for image in ("registry.access.redhat.com/ubi9/ubi:latest", "registry.access.redhat.com/ubi8/ubi-minimal", "rhel7"):
+        assert check(BaseImageTag(), f"FROM {image}\nRUN echo\n") == (), image
+    assert [finding.code for finding in check(BaseImageTag(), "FROM registry.access.redhat.com/ubi/ubi:latest\n")] == [
+        "DF303"
+    ]
