@@ -77,3 +77,12 @@ def test_a_blocked_merge_still_states_its_claim():
     text = "FROM debian:bookworm\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n"
     (finding,) = check(MergeConsecutiveRun(), text)
     assert finding.fix is None and "apt's packages and cache" in finding.savings.bytes_unknown
+
+
+def test_a_script_the_earlier_run_only_ran_is_not_its_output():
+    copied = "FROM debian:bookworm\nCOPY install.sh .\nRUN bash ./install.sh --prefix /opt\nRUN rm install.sh\n"
+    assert check(MergeConsecutiveRun(), copied) == ()
+    built = "FROM debian:bookworm\nCOPY src /src\nRUN cd /src && make\nRUN rm -rf /src\n"
+    assert [finding.code for finding in check(MergeConsecutiveRun(), built)] == ["DF101"]
+    moved = "FROM debian:bookworm\nCOPY src /src\nRUN cd /src\nRUN rm -rf /src\n"
+    assert check(MergeConsecutiveRun(), moved) == ()

@@ -32,7 +32,7 @@ from dockerfix.knowledge.shellfacts import (
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import TARGET_STAGE, Rule, RuleContext
-from dockerfix.rewriter.shell import Script
+from dockerfix.rewriter.shell import Script, SimpleCommand
 from dockerfix.rewriter.stages import base_stages, shipped_offset_test
 
 POSIX_SHELLS = SHELLS | {"busybox"}
@@ -67,7 +67,10 @@ SEPARATION_REASON = re.compile(
 # Commands whose first operand is not a file: the mode, the owner, the group.
 _LEADING_NON_PATH = {"chmod": 1, "chown": 1, "chgrp": 1}
 # Commands whose paths hold no content of weight: an empty folder, an empty file, a link, a mode or an owner.
-CONTENTLESS_COMMANDS = frozenset({"mkdir", "touch", "ln", "chmod", "chown", "chgrp", "rmdir", "test", "["})
+CONTENTLESS_COMMANDS = frozenset({"mkdir", "touch", "ln", "chmod", "chown", "chgrp", "rmdir", "test", "[", "ls", "cat"})
+FOLDER_CHANGES = frozenset({"cd", "pushd"})
+# Programs that run the script their first operand names (reading it).
+INTERPRETERS = SHELLS | {"busybox", "python", "python3", "perl", "ruby", "node", "php"}
 # What `apt-get update` writes, which no command names.
 APT_LISTS = "/var/lib/apt/lists"
 
@@ -492,20 +495,42 @@ def file_operands(name: str | None, arguments: list[str | None]) -> list[str]:
 
 
 def names_path(run: Instruction, path: str) -> bool:
-    """Whether ``run`` wrote ``path`` as far as its text tells: a command that makes content (not housekeeping such
-    as `mkdir`, `touch` or `ln`, whose files weigh nothing) names the path or the folder its glob starts in (not `/`
-    alone), or the path is the package lists and the RUN updated them."""
+    """Whether ``run`` wrote ``path`` as far as its words tell: an argument of a command that makes content names
+    the path or the folder its glob starts in (not `/` alone), or the path is the package lists and the RUN updated
+    them. Housekeeping such as `mkdir`, `touch` or `ln` makes files that weigh nothing; `cd` names the folder the
+    commands after it write in, if any of them makes content; a script a shell runs (`bash ./install.sh`) is read,
+    not written: it came from an earlier layer."""
     folder = re.split(r"[*?\[]", path, maxsplit=1)[0].rstrip("/")
     if folder in ("", "."):
         return False
     if folder.startswith(APT_LISTS):
         return "apt" in managers_with(run, Role.UPDATE)
-    named = re.compile(re.escape(folder) + r"(?![\w.-])")
+    named = re.compile(r"(?<![\w.-])" + re.escape(folder.removeprefix("./")) + r"(?![\w.-])")
+    commands = list(run.shell.simple_commands())
     return any(
-        named.search(run.shell.source[command.start : command.end])
-        for command in run.shell.simple_commands()
-        if command.name_literal not in CONTENTLESS_COMMANDS
+        argument is not None and named.search(argument)
+        for position, command in enumerate(commands)
+        if makes_content(command)
+        or command.name_literal in FOLDER_CHANGES
+        and any(map(makes_content, commands[position + 1 :]))
+        for argument in written_arguments(command)
     )
+
+
+def makes_content(command: SimpleCommand) -> bool:
+    return command.name_literal not in CONTENTLESS_COMMANDS and command.name_literal not in FOLDER_CHANGES
+
+
+def written_arguments(command: SimpleCommand) -> list[str | None]:
+    """The arguments of a command that may name what it writes: all of them, but the script an interpreter runs."""
+    arguments = command.argument_literals
+    if (command.name_literal or "").rsplit("/", 1)[-1] in INTERPRETERS:
+        script = next(
+            (index for index, argument in enumerate(arguments) if not (argument or "-").startswith("-")), None
+        )
+        if script is not None:
+            return arguments[:script] + arguments[script + 1 :]
+    return arguments
 
 
 def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
