@@ -137,3 +137,8 @@ def test_a_repository_named_after_a_release_line_floats_within_it_on_purpose():
     assert [finding.code for finding in check(BaseImageTag(), "FROM registry.access.redhat.com/ubi/ubi:latest\n")] == [
         "DF303"
     ]
+
+
+def test_an_archive_removed_in_the_home_folder_it_was_downloaded_to_is_not_left_behind():
+    home = "FROM debian:bookworm\nRUN cd ~ && wget https://example.invalid/go.tar.gz && tar xzf go.tar.gz && rm go.tar.gz\n"
+    assert check(DownloadedArchiveLeftBehind(), home) == ()

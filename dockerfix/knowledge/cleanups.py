@@ -64,14 +64,15 @@ class Removal:
 
 def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
     """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
-    unknown a relative pattern is compared with the end of an absolute path (the RUN may well be there)."""
-    if pattern.startswith("/") != path.startswith("/") and cwd is not None:
-        pattern, path = (posixpath.join(cwd, p) if not p.startswith("/") else p for p in (pattern, path))
+    unknown a relative pattern is compared with the end of a rooted path (absolute, or below a variable whose value
+    cannot be read: the RUN may well be there)."""
+    if pattern.startswith(_ROOTS) != path.startswith(_ROOTS) and cwd is not None:
+        pattern, path = (posixpath.join(cwd, p) if not p.startswith(_ROOTS) else p for p in (pattern, path))
     pattern_parts = _parts(pattern)
     path_parts = _parts(path)
-    if pattern.startswith("/") == path.startswith("/"):
+    if pattern.startswith(_ROOTS) == path.startswith(_ROOTS):
         return pattern_parts, path_parts
-    if not pattern.startswith("/") and len(pattern_parts) <= len(path_parts):
+    if not pattern.startswith(_ROOTS) and len(pattern_parts) <= len(path_parts):
         return pattern_parts, path_parts[len(path_parts) - len(pattern_parts) :]
     return None, path_parts
 
