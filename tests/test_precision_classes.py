@@ -12,6 +12,7 @@ from dockerfix.rules.df105_pip_no_cache_dir import PipNoCacheDir
 from dockerfix.rules.df107_js_cache_clean import JsCacheClean
 from dockerfix.rules.df108_gem_no_document import GemNoDocument
 from dockerfix.rules.df111_downloaded_archive_left_behind import DownloadedArchiveLeftBehind
+from dockerfix.rules.df112_composer_cache_clean import ComposerCacheClean
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 
 
@@ -140,5 +141,19 @@ def test_a_repository_named_after_a_release_line_floats_within_it_on_purpose():
 
 
 def test_an_archive_removed_in_the_home_folder_it_was_downloaded_to_is_not_left_behind():
-    home = "FROM debian:bookworm\nRUN cd ~ && wget https://example.invalid/go.tar.gz && tar xzf go.tar.gz && rm go.tar.gz\n"
+    home = (
+        "FROM debian:bookworm\n"
+        "RUN cd ~ && wget https://example.invalid/go.tar.gz && tar xzf go.tar.gz && rm go.tar.gz\n"
+    )
     assert check(DownloadedArchiveLeftBehind(), home) == ()
+
+
+def test_a_cache_below_a_variable_folder_is_not_removed_by_removing_the_working_folder():
+    # `$HOME/...` is rooted at the variable, not below the folder the RUN is in
+    composer = (
+        "FROM php:8.3\nWORKDIR /opt/app\n"
+        'RUN export COMPOSER_HOME="$(mktemp -d)"; composer install; rm -rf "$COMPOSER_HOME"\n'
+    )
+    assert [finding.code for finding in check(ComposerCacheClean(), composer)] == []
+    kept = composer.replace('rm -rf "$COMPOSER_HOME"', "rm -rf /opt/app/vendor/bin")
+    assert [finding.code for finding in check(ComposerCacheClean(), kept)] == ["DF112"]

@@ -187,7 +187,7 @@ class RunReading:
         """Whether a command after ``position`` removes ``path`` (normalised like the RUN's words, e.g.
         `$COMPOSER_HOME/cache`; a relative path is read in the folder of the command at ``position``)."""
         folder = self.folders[position]
-        if not path.startswith("/") and folder is not None:
+        if not path.startswith(_ROOTS) and folder is not None:
             path = posixpath.join(folder, path)
         return any(index > position and removal.covers(path, self.folders[index]) for index, removal in self.removals)
 
