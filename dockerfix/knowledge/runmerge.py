@@ -51,6 +51,10 @@ CACHE_CORRECTNESS = (
 # RUNs chose the layers. Merging such RUNs claims one layer fewer and nothing else, so no rule proposes it.
 MAX_COMMANDS_FOR_LAYER_CLAIM = 2
 
+# How many RUNs before a removal its files are looked for (a merge chain is read in linear time): what a RUN
+# removes was written close to it, as a cleanup follows the install or the download it tidies.
+MERGE_LOOKBACK = 16
+
 # Linux limits one argument, here the command of `sh -c`, to 128 KiB (MAX_ARG_STRLEN). The longest RUN of the
 # corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it
 # gains").
@@ -107,7 +111,7 @@ class RunMergeRule(Rule):
         worth doing)."""
         segment = [group[0]]
         for before, after in zip(group, group[1:]):
-            claim = self.claim(segment, after, ships)
+            claim = self.claim(segment[-MERGE_LOOKBACK:], after, ships)
             if claim is not None and explained_apart(document, before, after):
                 claim = None
             blocker = (
@@ -130,7 +134,7 @@ class RunMergeRule(Rule):
         yield from self.check_segment(document, segment, ships)
 
     def check_segment(self, document: Document, group: list[Instruction], ships: bool) -> Iterator[Finding]:
-        pays = [merge_pays(group[:position], after) for position, after in enumerate(group[1:], start=1)]
+        pays = [merge_pays(runs_before(group, position), after) for position, after in enumerate(group[1:], start=1)]
         if any(reason is not None for reason in pays):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
             segment = [group[0]]
@@ -199,9 +203,14 @@ class RunMergeRule(Rule):
         )
 
 
+def runs_before(runs: list[Instruction], position: int) -> list[Instruction]:
+    """The RUNs a merge joins ``runs[position]`` to that may have written what it removes (``MERGE_LOOKBACK``)."""
+    return runs[max(0, position - MERGE_LOOKBACK) : position]
+
+
 def pair_claims(runs: list[Instruction]) -> list[str]:
     """What joining each of ``runs`` to the ones before it gains, each claim once, in order."""
-    found = (merge_claim(runs[:position], after) for position, after in enumerate(runs[1:], start=1))
+    found = (merge_claim(runs_before(runs, position), after) for position, after in enumerate(runs[1:], start=1))
     return list(dict.fromkeys(claim for claim in found if claim is not None))
 
 
@@ -217,7 +226,7 @@ def merge_savings(runs: list[Instruction], ships: bool, layers: bool = True) -> 
     rewritten = [
         (after, targets)
         for position, after in enumerate(runs[1:], start=1)
-        if ships and (targets := rewritten_output(runs[:position], after))
+        if ships and (targets := rewritten_output(runs_before(runs, position), after))
     ]
     if not rewritten:
         return Savings(**others)
@@ -544,7 +553,8 @@ def merge_claim(earlier: list[Instruction], after: Instruction) -> str | None:
     """What joining ``after`` to the ``earlier`` RUNs before it gains, or None when it gains nothing a maintainer
     would merge for."""
     before = earlier[-1]
-    if any(run.shell is None or run.shell.has_error for run in [*earlier, after]):
+    # the RUNs before the last one were read when they joined the segment
+    if any(run.shell is None or run.shell.has_error for run in (before, after)):
         return None
     if managers_with(before, Role.UPDATE) & installs_on_the_index_it_finds(after) - managers_with(after, Role.UPDATE):
         return CACHE_CLAIM

@@ -85,8 +85,8 @@ class GemNoDocument(AddFlagRule):
         return Savings.of(package_cache_gain("gem", ()))
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        earlier = stage.instructions[: run.index - stage.from_instruction.index]
-        return any(runs_no_document_gemrc(instruction) for instruction in earlier)
+        written = stage.facts(first_no_document_gemrc)
+        return written is not None and written < run.index
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
         command = list(run.shell.simple_commands())[position]
@@ -96,7 +96,7 @@ class GemNoDocument(AddFlagRule):
         chain = (stage, *base_stages(document, stage))
         reference = resolved_reference(document, chain[-1])
         return (reference is not None and reference.official_name in BASE_IMAGES_WITHOUT_DOCUMENTATION) or any(
-            runs_no_document_gemrc(instruction) for base in chain[1:] for instruction in base.instructions
+            base.facts(first_no_document_gemrc) is not None for base in chain[1:]
         )
 
     def depends_on_base(self, document: Document, stage: Stage) -> str | None:
@@ -104,6 +104,12 @@ class GemNoDocument(AddFlagRule):
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         return any(argument in ("--no-document", "-N", "--no-rdoc") for argument in arguments)
+
+
+def first_no_document_gemrc(stage: Stage) -> int | None:
+    """The index of the stage's first RUN that writes a gemrc giving gem installs `--no-document` (read once per
+    stage: every RUN asks)."""
+    return next((instruction.index for instruction in stage.instructions if runs_no_document_gemrc(instruction)), None)
 
 
 def runs_no_document_gemrc(instruction: Instruction) -> bool:
