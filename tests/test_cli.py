@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
+MERGED = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app \\\n    && chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 
 
@@ -282,14 +282,14 @@ def test_dockerfiles_sharing_a_context_write_its_ignore_file_once_in_one_run(tmp
         write(tmp_path / name, SHARING.format(name))
     write(tmp_path / "node_modules/a/index.js", "1")
     write(tmp_path / ".env", "KEY=1\n")
-    result = dockerfix("--write", "--unsafe-fixes", "--select", "DF101,DF204", ".", cwd=tmp_path)
+    result = dockerfix("--write", "--unsafe-fixes", "--select", "DF101,DF120,DF204", ".", cwd=tmp_path)
     assert "appeared on disk" not in result.stderr.decode() and result.returncode == 0, result.stderr.decode()
     for name in names:
         assert (tmp_path / name).read_text() == SHARING_MERGED.format(name), name
     assert (
         tmp_path / ".dockerignore"
     ).read_text() == "**/node_modules\nDockerfile*\n*.Dockerfile\n.env\n.dockerignore\n"
-    again = dockerfix("--check", "--unsafe-fixes", "--select", "DF101,DF204", ".", cwd=tmp_path)
+    again = dockerfix("--check", "--unsafe-fixes", "--select", "DF101,DF120,DF204", ".", cwd=tmp_path)
     assert again.returncode == 0, again.stdout.decode()
 
 

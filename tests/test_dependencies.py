@@ -99,7 +99,10 @@ def test_the_setup_py_child_imports_nothing_from_the_working_folder_or_the_envir
 
 def test_a_folder_run_survives_a_setup_py_that_crashes_libcst(tmp_path):
     for index in range(9):
-        write(tmp_path / f"svc{index}/Dockerfile", "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n")
+        write(
+            tmp_path / f"svc{index}/Dockerfile",
+            "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n",
+        )
     write(tmp_path / "svc0/Dockerfile", ALPINE_PROJECT)
     write(tmp_path / "svc0/setup.py", DEEP_SETUP_PY)
     write(tmp_path / "svc1/Dockerfile", ALPINE_PROJECT)

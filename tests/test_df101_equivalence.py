@@ -1,4 +1,5 @@
-"""DF101's merged RUN does what the separate RUNs did: run both in a real shell and compare the results."""
+"""The merged RUN of DF101 and DF120 (one merge, two claims) does what the separate RUNs did: run both in a real shell
+and compare the results."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockerfix.knowledge.runedit import append_edit
+from dockerfix.knowledge.runmerge import MAX_MERGED_COMMAND_BYTES
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.df101_merge_consecutive_run import MAX_MERGED_COMMAND_BYTES, MergeConsecutiveRun
+from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
+from dockerfix.rules.df120_merge_runs_for_a_layer import MergeRunsForALayer
+
+# Both merge rules: whatever a merge claims, the merged RUN must do what the RUNs did.
+MERGE_RULES = [MergeConsecutiveRun(), MergeRunsForALayer()]
 
 # Commands that leave traces (files, their modes, a log) and change the shell's state in every way a merge must
 # not leak: directory, variables, options, umask, functions, early exits.
@@ -116,7 +122,7 @@ EXAMPLES = int(os.environ.get("DOCKERFIX_EXAMPLES", "150"))
 
 def fixed(commands: list[str], shell: tuple[str, ...]) -> str:
     text = "FROM alpine\n" + SHELLS[shell] + "".join(f"RUN {command}\n" for command in commands)
-    return engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    return engine.fix(Source(text), MERGE_RULES, unsafe_fixes=True).text
 
 
 def run_commands(text: str) -> list[str]:
@@ -147,18 +153,18 @@ def with_script(lines: list[str], commands: list[str], shell: tuple[str, ...]) -
 def test_runs_merged_into_a_heredoc_script_behave_like_separate_runs(lines, commands, shell):
     """A heredoc script (its body run by the SHELL) followed by RUNs: merged into the script, the same result."""
     text = with_script(lines, commands, shell)
-    merged = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    merged = engine.fix(Source(text), MERGE_RULES, unsafe_fixes=True).text
     assert build(run_commands(merged), list(shell)) == build(run_commands(text), list(shell)), merged
 
 
 def test_runs_are_merged_into_a_heredoc_script():
     """The property above is not vacuous: RUNs after a heredoc script do go into it, a multi-line one as the one
     line BuildKit gave the shell, a state-changing one in a subshell."""
-    text = with_script(["mkdir -p sub", "touch f1 # first"], ["cd sub && \\\n    touch f2", "rm -f f1"], ("sh", "-c"))
-    merged = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    text = with_script(["mkdir -p sub", "touch f1 # first"], ["cd sub && \\\n    touch f2", "touch f3"], ("sh", "-c"))
+    merged = engine.fix(Source(text), MERGE_RULES, unsafe_fixes=True).text
     assert (
         merged
-        == "FROM alpine\nRUN <<EOF\nmkdir -p sub\ntouch f1 && # first\n(cd sub &&     touch f2) &&\nrm -f f1\nEOF\n"
+        == "FROM alpine\nRUN <<EOF\nmkdir -p sub\ntouch f1 && # first\n(cd sub &&     touch f2) &&\ntouch f3\nEOF\n"
     )
     assert build(run_commands(merged), ["sh", "-c"]) == build(run_commands(text), ["sh", "-c"])
 
@@ -224,7 +230,7 @@ def test_merge_never_ends_a_line_with_the_escape(commands):
     """BuildKit reads an escape followed by blanks at a line end as a continuation: the next instruction would
     become part of the RUN. Every instruction after the RUNs is still there, and no written line ends that way."""
     text = "FROM alpine:3.19\n" + "".join(f"RUN {command}\n" for command in commands) + "ENV X=1\nRUN touch /done\n"
-    result = engine.fix(Source(text), [MergeConsecutiveRun()], unsafe_fixes=True).text
+    result = engine.fix(Source(text), MERGE_RULES, unsafe_fixes=True).text
     parsed = [(command.cmd, command.value) for command in dockerfile.parse_string(result)]
     assert parsed[-2:] == [("ENV", ("X", "1")), ("RUN", ("touch /done",))], result
     written = set(result.splitlines()) - set(text.splitlines())
@@ -236,7 +242,7 @@ def test_merged_commands_stay_under_the_argument_limit(tmp_path):
     `sh -c`: the merge stops before ``MAX_MERGED_COMMAND_BYTES``, and each merged RUN runs."""
     lines = [f"echo 'line {number} of the generated configuration file' >> /tmp/out" for number in range(3000)]
     text = "FROM alpine\n" + "".join(f"RUN {line}\n" for line in lines)
-    merged = run_commands(engine.fix(Source(text), [MergeConsecutiveRun()]).text)
+    merged = run_commands(engine.fix(Source(text), MERGE_RULES).text)
     assert 1 < len(merged) < 20
     assert max(len(command.encode()) for command in merged) <= MAX_MERGED_COMMAND_BYTES
     for command in merged:

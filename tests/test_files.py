@@ -139,12 +139,10 @@ def dockerfix_as(user: int, *arguments: str, cwd: Path) -> subprocess.CompletedP
 
 def test_line_endings_bom_and_untouched_text_are_kept(tmp_path):
     """Everything a fix does not change stays byte for byte: CRLF, a BOM, trailing blanks, no final newline."""
-    original = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nCMD ["sh"]'
+    original = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app\r\nRUN chmod 755 /app\r\nCMD ["sh"]'
     target = write(tmp_path / "Dockerfile", original.encode())
     assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 0
-    expected = (
-        '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN mkdir -p /app \\\r\n    && chmod 755 /app\r\nCMD ["sh"]'
-    )
+    expected = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app \\\r\n    && chmod 755 /app\r\nCMD ["sh"]'
     assert target.read_bytes() == expected.encode()
 
 
@@ -171,4 +169,7 @@ def test_the_bot_reads_a_hostile_repository_without_hanging(tmp_path):
         subprocess.run([*git, *arguments], check=True, capture_output=True)
     result = dockerfix("bot", "--path", "repository", "--dry-run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "mkdir -p /app \\" in result.stdout.decode() and "&& chmod 755 /app" in result.stdout.decode()
+    assert (
+        "curl -fsSLo /app https://example.invalid/app \\" in result.stdout.decode()
+        and "&& chmod 755 /app" in result.stdout.decode()
+    )

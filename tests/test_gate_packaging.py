@@ -49,7 +49,9 @@ def test_the_wheel_installs_in_a_fresh_environment_with_only_the_cli_dependencie
     assert not installed & EXTRA_ONLY, installed & EXTRA_ONLY
     dockerfix = venv / "bin" / "dockerfix"
     assert run(dockerfix, "--version").stdout.startswith("dockerfix ")
-    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\nRUN mkdir /a\nRUN mkdir /b\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM debian:bookworm\nRUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
+    )
     check = subprocess.run(
         [dockerfix, "check", "Dockerfile"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )

@@ -21,8 +21,8 @@ from dockerfix.rewriter.source import Source
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-"))
 URI = (FOLDER / "Dockerfile").as_uri()
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
-MERGED = "FROM debian:bookworm\nRUN mkdir -p /app \\\n    && chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
+MERGED = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app \\\n    && chmod 755 /app\n"
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"])
 
 
@@ -104,7 +104,7 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
     assert quick.is_preferred and apply(MERGEABLE, quick.edit) == MERGED
     assert quick.edit.document_changes[0].text_document.version == 1
     suppress = next(a for a in found if a.title.startswith("Suppress DF101"))
-    assert apply(MERGEABLE, suppress.edit) == MERGEABLE.replace("RUN mkdir", "# dockerfix: ignore=DF101\nRUN mkdir")
+    assert apply(MERGEABLE, suppress.edit) == MERGEABLE.replace("RUN curl", "# dockerfix: ignore=DF101\nRUN curl")
     assert any(a.title == "Show documentation for DF101" for a in found)
 
     (fix_all,) = await actions(client, MERGEABLE, only=["source.fixAll.dockerfix"])

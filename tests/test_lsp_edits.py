@@ -26,9 +26,8 @@ from dockerfix.rewriter.source import Source, SourceError
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-edits-"))
 STARTS = (
-    "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n",
-    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
-    "RUN apt-get update && apt-get install -y curl\n",
+    "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n",
+    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN apt-get update && apt-get install -y curl\n",
     "# syntax=docker/dockerfile:1\nFROM alpine AS build\nRUN <<EOF\napk add gcc\nEOF\nFROM build\nRUN echo é\n",
 )
 PIECES = (

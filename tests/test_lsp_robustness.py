@@ -20,14 +20,14 @@ from dockerfix.lsp.framing import FRAME_START, FrameReader
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
 URI = (FOLDER / "Dockerfile").as_uri()
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 ON_THE_FIRST_RUN = {"line": 1, "character": 2}
 INVALID_PARAMS = -32602
 PARSE_ERROR = -32700
 CONTENT_MODIFIED = -32801
 UINTEGER_MAX = 2**31 - 1
 # analysed in about a second (docs/decisions.md, section 16): long enough for the server to read what comes after
-BIG = "FROM debian:bookworm\n" + "RUN mkdir -p /app\nRUN chmod 755 /app\n" * 1000
+BIG = "FROM debian:bookworm\n" + "RUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n" * 1000
 
 
 @pytest.fixture(scope="module")

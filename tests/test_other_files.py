@@ -36,7 +36,9 @@ def test_file_edit_paths_stay_inside_the_context():
 
 def test_fix_loop_carries_the_new_file_with_the_dockerfile_edits_and_converges(tmp_path):
     node_context(tmp_path)
-    text = NODE.replace("RUN npm ci\n", "RUN npm ci\nRUN mkdir -p /data\nRUN chmod 700 /data\n")
+    text = NODE.replace(
+        "RUN npm ci\n", "RUN npm ci\nRUN curl -fsSLo /data https://example.invalid/data\nRUN chmod 700 /data\n"
+    )
     result = engine.fix(
         Source(text), [Dockerignore(), MergeConsecutiveRun()], BuildContext.from_directory(tmp_path), unsafe_fixes=True
     )

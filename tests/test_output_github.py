@@ -18,7 +18,7 @@ from dockerfix.output import as_github
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import FileResult, run_path
 
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 FORGING = "x\n::error file=forged.py,line=1::owned\n::add-mask::%0A,:\r::stop-commands::t\nDockerfile"
 
 

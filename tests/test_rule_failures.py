@@ -30,7 +30,7 @@ CRASHING_PLUGIN = '''
         def check(self, document, context):
             raise RecursionError("maximum recursion depth exceeded")
 '''
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 SITE = plugin_site(Path(tempfile.mkdtemp(prefix="dockerfix-plugin-")), CRASHING_PLUGIN)
 ENVIRONMENT = plugin_environment(SITE)

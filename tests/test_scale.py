@@ -164,7 +164,7 @@ def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subproc
 
 def oversized_dockerfile(size: int) -> bytes:
     """A valid Dockerfile of more than ``size`` bytes with a finding on every RUN (what `--write` would change)."""
-    return continued_run(size // 20).encode() + b"RUN mkdir -p /a\nRUN chmod 755 /a\n"
+    return continued_run(size // 20).encode() + b"RUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
 
 
 def test_a_dockerfile_above_the_size_limit_is_refused_untouched(tmp_path):

@@ -47,7 +47,7 @@ NEVER_ENDING_PLUGIN = '''
                 except Exception:
                     pass
 '''
-MERGEABLE = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
+MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 SITE = plugin_site(Path(tempfile.mkdtemp(prefix="dockerfix-plugin-")), NEVER_ENDING_PLUGIN, module="never_ending_rules")
 ENVIRONMENT = plugin_environment(SITE)
 BUDGET = "time-budget = 1\n"

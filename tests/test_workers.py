@@ -18,7 +18,9 @@ from test_cli import write
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches worker processes through /proc")
 
 FILES = 24
-BIG = "FROM debian:bookworm\n" + "".join(f"RUN mkdir -p /app{index}\n" for index in range(1500))
+BIG = "FROM debian:bookworm\n" + "".join(
+    f"RUN curl -fsSLo /app{index} https://example.invalid/app\nRUN chmod 755 /app{index}\n" for index in range(750)
+)
 
 
 def big_folder(root: Path) -> list[Path]:

@@ -24,6 +24,8 @@ from dockerfix.rewriter.shell import SimpleCommand, Word
 
 from .analysis import Invocation, mount_options, workdir_at
 
+# What a folder the RUN reads is written from: the root, or a variable whose value cannot be read.
+_ROOTS = ("/", "$")
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
 
@@ -62,14 +64,15 @@ class Removal:
 
 def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
     """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
-    unknown a relative pattern is compared with the end of an absolute path (the RUN may well be there)."""
-    if pattern.startswith("/") != path.startswith("/") and cwd is not None:
-        pattern, path = (posixpath.join(cwd, p) if not p.startswith("/") else p for p in (pattern, path))
+    unknown a relative pattern is compared with the end of a rooted path (absolute, or below a variable whose value
+    cannot be read: the RUN may well be there)."""
+    if pattern.startswith(_ROOTS) != path.startswith(_ROOTS) and cwd is not None:
+        pattern, path = (posixpath.join(cwd, p) if not p.startswith(_ROOTS) else p for p in (pattern, path))
     pattern_parts = _parts(pattern)
     path_parts = _parts(path)
-    if pattern.startswith("/") == path.startswith("/"):
+    if pattern.startswith(_ROOTS) == path.startswith(_ROOTS):
         return pattern_parts, path_parts
-    if not pattern.startswith("/") and len(pattern_parts) <= len(path_parts):
+    if not pattern.startswith(_ROOTS) and len(pattern_parts) <= len(path_parts):
         return pattern_parts, path_parts[len(path_parts) - len(pattern_parts) :]
     return None, path_parts
 
@@ -185,7 +188,7 @@ class RunReading:
         """Whether a command after ``position`` removes ``path`` (normalised like the RUN's words, e.g.
         `$COMPOSER_HOME/cache`; a relative path is read in the folder of the command at ``position``)."""
         folder = self.folders[position]
-        if not path.startswith("/") and folder is not None:
+        if not path.startswith(_ROOTS) and folder is not None:
             path = posixpath.join(folder, path)
         return any(index > position and removal.covers(path, self.folders[index]) for index, removal in self.removals)
 
@@ -291,13 +294,16 @@ def _find_removals(words: Sequence[Word], environment: Mapping[str, str]) -> lis
 
 
 def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd: str | None) -> str | None:
-    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute or ``cwd`` known."""
+    """The folder after a `cd`: known only for `cd FOLDER` at the top level, FOLDER absolute, a variable whose value
+    cannot be read (`cd "$BUILD_TMP"`: the symbol `$BUILD_TMP` stands for a folder of its own, as in a later
+    `rm -rf "$BUILD_TMP"`), or ``cwd`` known; never above such a variable's folder, whose parent is unknown."""
     if command.name_literal != "cd" or len(command.arguments) != 1 or not command.top_level or command.in_subshell:
         return None
     target = word_path(command.arguments[0], environment)
-    if target is None or (cwd is None and not target.startswith("/")):
+    if target is None or (cwd is None and not target.startswith(_ROOTS)):
         return None
-    return posixpath.normpath(posixpath.join(cwd or "/", target))
+    folder = posixpath.normpath(target if target.startswith(_ROOTS) else posixpath.join(cwd or "/", target))
+    return folder if folder.startswith(_ROOTS) else None
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from dockerfix.rewriter.document import Document, Heredoc, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings, Unknown
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
 from .analysis import Invocation, cache_mount_targets, shell_runs, tool_and_arguments
+from .gains import Gain, package_cache_gain
 
 if TYPE_CHECKING:  # cachemounts reads base images, whose knowledge formats RUNs with this module's Style
     from .cachemounts import CacheMount
@@ -238,6 +239,11 @@ class CacheRule(Rule):
         """How a build cache mount holds the cache instead of the rule's own fix (``cachemounts.CacheMount``)."""
         return None
 
+    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings | None:
+        """What fixing this RUN saves, as ``Savings`` from measured or cited data (``knowledge.gains``), or None
+        where the rule states nothing."""
+        return None
+
     def removed_content(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         """``content_change``, with the folders the stage or the RUN moved a mountable cache to."""
         declared = self.content_change(stage, run, commands)
@@ -276,6 +282,10 @@ class AppendCleanupRule(CacheRule):
         """The command that cleans up after this RUN's commands (``blocker`` says when none can be written)."""
         return self.cleanup
 
+    def cleared_folders(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> tuple[str, ...]:
+        """The folders the appended cleanup removes, as the fix's title names them."""
+        return self.cached_paths
+
     def message(self, cleanup: str) -> str:
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
@@ -297,6 +307,7 @@ class AppendCleanupRule(CacheRule):
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_command(document, stage, run, commands)
+                savings = self.savings(stage, run, commands)
                 mounted = (
                     self.mount_fix(document, stage, run, commands, context)
                     if self.blocker(document, stage, run) is None
@@ -307,20 +318,100 @@ class AppendCleanupRule(CacheRule):
                     fix = self.fix(
                         mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes
                     )
-                    yield self.finding(self.message(cleanup), start, end, fix)
+                    yield self.finding(self.message(cleanup), start, end, fix, savings)
                     continue
                 reason = append_blocker(run) or self.blocker(document, stage, run)
                 if reason is not None:
-                    yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
+                    yield self.finding(
+                        f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end, savings=savings
+                    )
                     continue
                 companions, note = self.follow_up(document, stage, run)
+                cleared = self.cleared_folders(stage, run, commands)
                 fix = self.fix(
-                    f"Append `{cleanup}` (removes {', '.join(self.cached_paths) or 'the cache'} from the image){note}",
+                    f"Append `{cleanup}` (removes {', '.join(cleared) or 'the cache'} from the image){note}",
                     [append_edit(document, run, cleanup), *companions],
                     Applicability.UNSAFE,
                     self.removed_content(stage, run, commands),
                 )
-                yield self.finding(self.message(cleanup), start, end, fix)
+                yield self.finding(self.message(cleanup), start, end, fix, savings)
+
+
+# Options of an install that take a value (the next word, unless written `--option=value`), by package manager.
+_VALUE_OPTIONS = {
+    "pip": {
+        "-c",
+        "--constraint",
+        "-t",
+        "--target",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "--prefix",
+        "--root",
+        "--cache-dir",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--trusted-host",
+        "--src",
+        "--upgrade-strategy",
+        "--progress-bar",
+        "--log",
+        "--timeout",
+        "--retries",
+    },
+    "npm": {"--prefix", "--registry", "--cache", "--omit", "--include", "--userconfig", "-C", "--workspace", "-w"},
+    "gem": {"-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s", "--source", "--platform", "-g", "--file"},
+}
+# Options whose value is a file of requirements: what the install takes from it is not in the Dockerfile.
+_FILE_OPTIONS = {"pip": {"-r", "--requirement", "-e", "--editable"}, "npm": set(), "gem": {"-g", "--file"}}
+_VERSION_SUFFIX = {
+    "pip": re.compile(r"\s*(\[.*)?([<>=!~;].*)?$"),
+    "gem": re.compile(r"$"),
+    "npm": re.compile(r"(?<=.)@.*$"),
+}
+_NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
+
+
+def installed_packages(manager: str, invocation: Invocation) -> list[str] | None:
+    """The package names an install names (`pip install flask==3.0` -> flask), or None when what it installs is not
+    all written there: a requirements file, a path, a URL, a word that depends on an expansion, or no name at all
+    (`npm ci` installs the project's lockfile)."""
+    names: list[str] = []
+    value_next = False
+    for argument in invocation.after_verb:
+        if argument is None:
+            return None
+        if value_next:
+            value_next = False
+        elif argument.partition("=")[0] in _FILE_OPTIONS[manager]:
+            return None
+        elif argument.startswith("-"):
+            value_next = argument in _VALUE_OPTIONS.get(manager, ())
+        elif ("/" in argument and not _NPM_SCOPED.match(argument)) or argument.startswith(".") or ":" in argument:
+            return None
+        else:
+            names.append(_VERSION_SUFFIX[manager].sub("", argument))
+    return names or None
+
+
+def package_cache_savings(manager: str, invocations: list[Invocation]) -> Savings:
+    """What not keeping ``manager``'s cache saves for these installs: ``gains.package_cache_gain`` of the packages
+    they name, or unknown when they do not name them all."""
+    named = [installed_packages(manager, invocation) for invocation in invocations]
+    gain: Gain
+    if not named or any(names is None for names in named):
+        gain = Unknown(
+            f"what {manager} installs here is not all named in the Dockerfile (a requirements file, a lockfile, a"
+            " path); its cache was measured only for named packages"
+        )
+    else:
+        gain = package_cache_gain(manager, [name for names in named for name in names or ()])
+    return Savings.of(gain)
 
 
 class AddFlagRule(CacheRule):
@@ -343,12 +434,25 @@ class AddFlagRule(CacheRule):
         """Whether the command at ``position`` of the RUN is left alone (what the variables it sees say)."""
         return False
 
+    def set_by_base(self, document: Document, stage: Stage) -> bool:
+        """Whether what the stage is built on (an earlier stage, a base image whose ENV the data knows) already does
+        what the flag does."""
+        return False
+
+    def depends_on_base(self, document: Document, stage: Stage) -> str | None:
+        """What the claim depends on that the Dockerfile does not show (a setting of an unknown base image), said
+        in the message; None when the file shows all."""
+        return None
+
     def flag_index(self, invocation: Invocation) -> int | None:
         """The argument the flag goes after: the verb (`pip install`), or the last word of a longer subcommand."""
         return invocation.verb_at
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
+            if self.set_by_base(document, stage):
+                continue
+            caveat = self.depends_on_base(document, stage)
             for run, commands in shell_runs(stage):
                 if self.cached_paths and any(
                     target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target
@@ -381,12 +485,14 @@ class AddFlagRule(CacheRule):
                     verb_words = [
                         word for word in arguments[verb : after + 1] if word is not None and not word.startswith("-")
                     ]
+                    command_words = " ".join([str(invocation.tool), *verb_words])
                     yield self.finding(
-                        f"`{' '.join([str(invocation.tool), *verb_words])}` without `{self.flag}`; with it, "
-                        f"{self.effect}",
+                        f"`{command_words}` without `{self.flag}`; with it, {self.effect}"
+                        + (f" ({caveat})" if caveat else ""),
                         start,
                         end,
                         fix,
+                        self.savings(stage, run, commands),
                     )
 
 

@@ -1,73 +1,33 @@
-"""DF101: merge consecutive RUN instructions."""
+"""DF101: merge consecutive RUN instructions where the merge gains more than a layer."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
-from itertools import pairwise
+from typing import ClassVar
 
-from dockerfix.knowledge.runedit import (
-    SHELL_ESCAPE,
-    Style,
-    append_blocker,
-    closed_line,
-    command_end,
-    command_text,
-    list_needs_grouping,
-    script_line_indent,
-    subshell,
-    trailing_comment,
-)
-from dockerfix.knowledge.shellfacts import SHELLS, STATE_CHANGING_BUILTINS, Role, changes_shell_state, manager_of, role
-from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
-from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
-from dockerfix.rewriter.shell import Script
-from dockerfix.rewriter.stages import base_stages, shipped_offset_test
-
-POSIX_SHELLS = SHELLS | {"busybox"}
-WINDOWS_IMAGE_MARKERS = ("windows", "nanoserver", "servercore", "powershell")
-
-# What a merge gains (a finding claims one of these).
-CACHE_CLAIM = "the package index update would be in the layer of the install that needs it"
-BYTES_CLAIM = "files an earlier RUN wrote would no longer ship in its layer"
-LAYERS_CLAIM = "one layer fewer"
-
-# hadolint's DL3059 ignores RUNs of more than two commands: an author who chains commands and still writes several
-# RUNs chose the layers. Merging such RUNs claims one layer fewer and nothing else, so DF101 leaves them too.
-MAX_COMMANDS_FOR_LAYER_CLAIM = 2
-
-# Linux limits one argument, here the command of `sh -c`, to 128 KiB (MAX_ARG_STRLEN). The longest RUN of the
-# corpora is 4.6 kB; a merge stops at a quarter of the limit (decisions.md, "DF101 reports a merge only for what it
-# gains").
-MAX_MERGED_COMMAND_BYTES = 32 * 1024
-
-# A comment between two RUNs that speaks of layers, the build cache or keeping steps apart explains why they are
-# two RUNs (`# separate layer so the one above is shared`); a comment that names the next step does not.
-SEPARATION_REASON = re.compile(
-    r"\b(layers?|separate(ly)?|split|apart|own (run|step|layer)|invalidat\w*|rebuilds?|re-?used?|"
-    r"(build|docker|layer|image) cache|pre-?cache|to cache|cached)\b",
-    re.IGNORECASE,
-)
+from dockerfix.knowledge.runmerge import BYTES_CLAIM, CACHE_CLAIM, RunMergeRule
+from dockerfix.rewriter.rule import Example
 
 
-class MergeConsecutiveRun(Rule):
+class MergeConsecutiveRun(RunMergeRule):
     """Merge consecutive RUN instructions into one.
 
     What it does
         Finds RUN instructions that follow each other in a stage (only comments and blank lines between them, the same
         flags, shell form, a POSIX shell) and rewrites them as one RUN whose commands are joined with `&&`, one command
         per continuation line in the file's own style, comments kept as comment lines inside the continuation. It
-        reports a pair of RUNs only when merging them gains something: the package index update in the layer of the
-        install that needs it, files that a RUN removes or rewrites (`rm`, package removal, `chmod`, `chown`, `mv`,
-        `sed -i` before it makes any files of its own) no longer shipped in the earlier layer, or one layer fewer for
-        RUNs of at most two commands each (as hadolint's DL3059: an author who chains more and still writes two RUNs
-        chose the layers). A comment between the RUNs that explains the split (it speaks of layers, the build cache
-        or keeping steps apart) keeps them apart, and so does a suppression comment (inside a merged RUN it would no
-        longer apply to its instruction); other comments, such as a step's title, move into the merged RUN. RUNs it
-        cannot merge are reported only when merging them would remove bytes or fix the cache. In a stage that does
-        not ship (only copied from), layers and bytes are nobody's concern, but a stale package index still breaks
-        its builds: there only the index update is merged with the install that needs it.
+        reports a merge only for a claim beyond a layer: the package index update in the layer of the install that
+        needs it (cache correctness), or files the earlier RUNs wrote that a later RUN removes or rewrites (`rm`,
+        package removal, `chmod`, `chown`, `mv`, `sed -i` before it makes any files of its own) no longer shipped in
+        the earlier layer. The files count as the earlier RUNs' when a command of theirs that makes content (not
+        `mkdir`, `touch`, `ln`, `chmod`, whose files weigh nothing) names the path or the folder a glob starts in, when they updated the package lists the RUN removes, or ran the package manager whose packages or cache
+        it removes; files they do not name may come from the base image, where a merge saves nothing. Their bytes
+        are stated as unknown: only a build measures what a RUN leaves. Merges whose only gain is one layer fewer
+        are DF120's, outside the default selection. A comment between the RUNs that explains the split (it speaks
+        of layers, the build cache or keeping steps apart) keeps them apart, and so does a suppression comment
+        (inside a merged RUN it would no longer apply to its instruction); other comments, such as a step's title,
+        move into the merged RUN. RUNs it cannot merge are still reported, without a fix. In a stage that does not
+        ship (only copied from), layers and bytes are nobody's concern, but a stale package index still breaks its
+        builds: there only the index update is merged with the install that needs it.
 
     Why
         Every RUN makes a layer. Files deleted in a later layer still weigh in the image, an index update in its own
@@ -105,23 +65,26 @@ class MergeConsecutiveRun(Rule):
 
     code = "DF101"
     name = "merge-consecutive-run"
-    summary = "Consecutive RUN instructions make a layer each; merge them without changing what they do."
+    summary = "Consecutive RUN instructions whose merge keeps the package index fresh or files out of the image."
     hadolint = ("DL3059",)
+    claims: ClassVar[frozenset[str]] = frozenset({CACHE_CLAIM, BYTES_CLAIM})
     valid = (
         "FROM debian\nRUN apt-get update && apt-get install -y curl\n",
         'FROM debian\nRUN ["apt-get", "update"]\nRUN ["apt-get", "install", "-y", "curl"]\n',
         "FROM debian\nRUN --mount=type=cache,target=/var/cache/apt apt-get update\nRUN apt-get install -y curl\n",
         "FROM debian\nRUN apt-get update\nENV DEBIAN_FRONTEND=noninteractive\nRUN apt-get install -y curl\n",
         "FROM debian\nRUN cat <<EOF > /etc/motd\nhi\nEOF\nRUN rm -rf /tmp/x\n",
-        "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo one\nRUN echo two\n",
-        'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN echo one\nRUN echo two\n',
+        "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN apt-get update\nRUN apt-get install -y curl\n",
+        'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN apt-get update\nRUN apt-get install -y curl\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
         "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
-        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\n"
-        "RUN rm -rf /var/lib/apt/lists/*\n",
-        "FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN echo three\n",
-        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\n"
-        "RUN pip install flask && pip check && flask --version\n",
+        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\nRUN rm -rf /var/lib/apt/lists/*\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
+        # one layer fewer is all these gain (DF120's): housekeeping, and a cleanup of files the base image brought
+        "FROM alpine\nRUN mkdir /app\nRUN adduser -D app\n",
+        "FROM alpine\nRUN mkdir -p /x\nRUN chmod 755 /x\n",
+        "FROM nginx\nRUN apt-get update && apt-get install -y curl\nRUN rm /etc/nginx/conf.d/default.conf\n",
+        "FROM debian\nRUN apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n",
     )
     invalid = (
         Example(
@@ -142,443 +105,26 @@ class MergeConsecutiveRun(Rule):
             "    && rm -rf /var/lib/apt/lists/*\n",
         ),
         Example(
-            "FROM alpine\nWORKDIR /src\nRUN cd /tmp && touch marker\nRUN touch here\n",
-            "FROM alpine\nWORKDIR /src\nRUN (cd /tmp && touch marker) \\\n    && touch here\n",
-        ),
-        Example(
             "FROM alpine\nRUN (cd /src && make) && cd /\nRUN rm -rf /src\n",
             "FROM alpine\nRUN ( (cd /src && make) && cd /) \\\n    && rm -rf /src\n",
         ),
         Example(
-            "FROM alpine\nRUN mkdir -p /a; echo ok\nRUN test -d /a || mkdir /a\nRUN chmod 755 /a\n",
-            "FROM alpine\nRUN mkdir -p /a; echo ok \\\n    && { test -d /a || mkdir /a; } \\\n    && chmod 755 /a\n",
-        ),
-        Example(
-            "FROM debian\nRUN apt-get install -y build-essential && \\\n    gcc --version\nRUN make -C /src\n",
-            "FROM debian\nRUN apt-get install -y build-essential && \\\n    gcc --version && \\\n    make -C /src\n",
+            "FROM alpine\nRUN wget -O /a.tgz https://example.com/a.tgz; echo ok\nRUN rm /a.tgz || true\n",
+            "FROM alpine\nRUN wget -O /a.tgz https://example.com/a.tgz; echo ok \\\n    && { rm /a.tgz || true; }\n",
             unsafe=True,
         ),
-        Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example(
-            "FROM alpine\nRUN touch /a\nRUN touch /b\nRUN sleep 100 &\nRUN touch /c\nRUN touch /d\n",
-            "FROM alpine\nRUN touch /a \\\n    && touch /b\nRUN sleep 100 &\nRUN touch /c \\\n    && touch /d\n",
+            "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini\nRUN chmod +x /usr/local/bin/tini\n",
+            "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini \\\n    && chmod +x /usr/local/bin/tini\n",
         ),
+        Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example("FROM debian\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n", None),
         Example(
-            "FROM alpine\nRUN mkdir /a\nRUN set -e; touch /a/b\nRUN touch /d\n",
-            "FROM alpine\nRUN mkdir /a \\\n    && { set -e; touch /a/b; }\nRUN touch /d\n",
+            "FROM alpine\nRUN wget -O /tmp/x https://example.com/x # first \\\n    && echo two\nRUN rm -rf /tmp/x\n",
+            None,
         ),
-        Example(
-            "FROM alpine\nRUN echo one # first\nRUN echo two  # second\n",
-            "FROM alpine\nRUN echo one \\\n    # first\n    && echo two  # second\n",
-        ),
-        Example("FROM alpine\nRUN echo one # first \\\n    && echo two\nRUN rm -rf /tmp/x\n", None),
         Example(
             "FROM debian\nRUN apt-get install -y curl\n# hadolint ignore=DL3008\nRUN apt-get purge -y curl\n",
             None,
         ),
-        Example(
-            "FROM alpine:3.19\nRUN rm -rf /tmp/a\nRUN echo foo\\ ;\nENV X=1\n",
-            "FROM alpine:3.19\nRUN rm -rf /tmp/a \\\n    && echo foo\\ ;\nENV X=1\n",
-        ),
-        Example(
-            "FROM alpine\nRUN PATH=/nowhere times\nRUN ls /\n",
-            "FROM alpine\nRUN (PATH=/nowhere times) \\\n    && ls /\n",
-            unsafe=True,
-        ),
-        Example(
-            'FROM debian\nSHELL ["bash", "-c"]\nRUN time cd /tmp\nRUN touch here\n',
-            'FROM debian\nSHELL ["bash", "-c"]\nRUN (time cd /tmp) \\\n    && touch here\n',
-            unsafe=True,
-        ),
     )
-
-    def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
-        for stage in document.stages:
-            if not posix_shell(document, stage):
-                continue
-            errexit = shell_errexit(document, stage)
-            ships = shipped(stage.from_instruction.start)
-            for group in consecutive_runs(stage, context, self.code):
-                yield from self.check_group(document, context, group, errexit, ships)
-
-    def check_group(
-        self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool, ships: bool = True
-    ) -> Iterator[Finding]:
-        """Split the group where a merge claims nothing, where the author explained the split, or where the RUNs
-        cannot be joined; merge the segments between. A pair that cannot be joined is reported only when merging it
-        would have removed bytes or fixed the cache (a note about one layer more proposes nothing worth doing). In a
-        stage that does not ship, layers and bytes are nobody's concern: only the cache claim counts."""
-        segment = [group[0]]
-        for before, after in pairwise(group):
-            claim = merge_claim(before, after)
-            if not ships and claim != CACHE_CLAIM:
-                claim = None
-            if claim is not None and explained_apart(document, before, after):
-                claim = None
-            blocker = (
-                None
-                if claim is None
-                else (suppression_between(document, context, before, after) or join_blocker(before, after, errexit))
-            )
-            if claim is not None and blocker is None:
-                segment.append(after)
-                continue
-            if claim in (BYTES_CLAIM, CACHE_CLAIM):
-                yield self.finding(
-                    f"merged with the RUN before it, {claim}; not merged automatically: {blocker}",
-                    after.start,
-                    after.header_end,
-                )
-            yield from self.check_segment(document, segment, ships)
-            segment = [after]
-        yield from self.check_segment(document, segment, ships)
-
-    def check_segment(self, document: Document, group: list[Instruction], ships: bool) -> Iterator[Finding]:
-        pays = [merge_pays(before, after) for before, after in pairwise(group)]
-        if any(reason is not None for reason in pays):
-            # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
-            segment = [group[0]]
-            reasons: list[str] = []
-            for run, reason in zip(group[1:], pays, strict=True):
-                if reason is not None:
-                    segment.append(run)
-                    reasons.append(reason)
-                    continue
-                yield from self.merge(document, segment, reasons, Applicability.SAFE, ships)
-                segment, reasons = [run], []
-            yield from self.merge(document, segment, reasons, Applicability.SAFE, ships)
-            return
-        yield from self.merge(
-            document,
-            group,
-            ["couples steps that may change at different rates: a change to one reruns both"],
-            Applicability.UNSAFE,
-            ships,
-        )
-
-    def merge(
-        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability, ships: bool
-    ) -> Iterable[Finding]:
-        """One finding per stretch of RUNs whose merged command stays within ``MAX_MERGED_COMMAND_BYTES``."""
-        stretch: list[Instruction] = []
-        size = 0
-        for previous, run in zip([None, *runs], runs, strict=False):
-            added = size_bound(document, previous if stretch else None, run)
-            if stretch and size + added > MAX_MERGED_COMMAND_BYTES:
-                yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
-                stretch, added = [], size_bound(document, None, run)
-                size = 0
-            stretch.append(run)
-            size += added
-        yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
-
-    def merge_stretch(
-        self, document: Document, runs: list[Instruction], reasons: list[str], applicability: Applicability, ships: bool
-    ) -> Iterable[Finding]:
-        if len(runs) < 2:
-            return
-        count = len(runs)
-        why = "; ".join(dict.fromkeys(reasons))
-        message = f"{count} consecutive RUN instructions make {count} layers; one RUN does the same in one layer"
-        if not ships:
-            message = (
-                "the package index update is a RUN of its own, which the build cache keeps when the install after it "
-                "changes (the install then reads stale package lists): merge it with the install that needs it"
-            )
-        yield self.finding(
-            message,
-            runs[0].start,
-            runs[-1].header_end,
-            self.fix(
-                f"Merge {count} RUN instructions into one ({why})",
-                [
-                    merged_into_script(document, runs)
-                    if runs[0].script_heredoc
-                    else Edit(runs[0].arguments_start, runs[-1].header_end, merged_text(document, runs))
-                ],
-                applicability,
-            ),
-            Savings(layers=count - 1) if ships else None,
-        )
-
-
-def effective_shell(document: Document, stage: Stage) -> Instruction | None:
-    """The SHELL instruction in force for the stage's RUNs (its own, or inherited from the stage it is built on)."""
-    for current in (stage, *base_stages(document, stage)):
-        shells = [i for i in current.instructions if i.cmd == "shell"]
-        if shells:
-            return shells[-1]
-    return None
-
-
-def sets_errexit(arguments: list[str | None]) -> bool:
-    """`set -e`, `set -eux`, `set -o errexit` (and the same options given to the shell itself)."""
-    return (
-        any(
-            argument is not None and argument.startswith("-") and not argument.startswith("--") and "e" in argument[1:]
-            for argument in arguments
-        )
-        or "errexit" in arguments
-    )
-
-
-def shell_errexit(document: Document, stage: Stage) -> bool:
-    shell = effective_shell(document, stage)
-    return shell is not None and sets_errexit(list(shell.value[1:]))
-
-
-def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
-    """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
-    merge puts every RUN but the last: such a RUN may only end a merged RUN."""
-    script = run.shell_script
-    errexit = shell_errexit_on or any(
-        c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands
-    )
-    if errexit and script.has_sequence:
-        return f"`set -e` would no longer stop the RUN on line {run.start_line} at a failing command"
-    return None
-
-
-def posix_shell(document: Document, stage: Stage) -> bool:
-    """Whether RUNs of the stage run in a POSIX shell, where `&&`, `( )` and `{ }` mean what the fix needs."""
-    if document.escape == "`" or any(marker in stage.base_image.lower() for marker in WINDOWS_IMAGE_MARKERS):
-        return False
-    shell_instruction = effective_shell(document, stage)
-    if shell_instruction is None:
-        return True
-    executable = shell_instruction.value[0].rsplit("/", 1)[-1] if shell_instruction.value else ""
-    return executable in POSIX_SHELLS
-
-
-def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[list[Instruction]]:
-    """Runs of adjacent shell-form RUNs with identical flags and no suppression between them."""
-    group: list[Instruction] = []
-    for instruction in stage.instructions:
-        joinable = instruction.cmd == "run" and not instruction.is_json and not instruction.heredocs
-        if joinable and group and same_flags(group[-1], instruction) and not context.is_suppressed(instruction, code):
-            group.append(instruction)
-            continue
-        if len(group) > 1:
-            yield group
-        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN
-        opens = joinable or instruction.script_heredoc is not None
-        group = [instruction] if opens and not context.is_suppressed(instruction, code) else []
-    if len(group) > 1:
-        yield group
-
-
-def same_flags(first: Instruction, second: Instruction) -> bool:
-    return sorted(flag.text for flag in first.flags) == sorted(flag.text for flag in second.flags)
-
-
-def needs_isolation(script: Script) -> bool:
-    """Whether a later command in the same shell could see a state change this script makes."""
-    if script.defines_function or script.has_arithmetic or _loop_variable(script.source):
-        return True
-    for command in script.simple_commands():
-        if command.in_subshell:
-            continue
-        if command.name is None and command.assignments:
-            return True
-        name = command.name.literal if command.name is not None else None
-        if command.name is not None and changes_shell_state(name, [word.literal for word in command.arguments]):
-            return True
-    return (
-        "${" in script.source and any(op in script.source for op in (":=", "=")) and _assigning_expansion(script.source)
-    )
-
-
-def _loop_variable(text: str) -> bool:
-    """`for name in ...` and `select name in ...` leave the variable set after the loop (read from the text: a
-    false match only adds a subshell)."""
-    return re.search(r"(^|[\s;&|(){}])(for|select)\s+[A-Za-z_]", text) is not None
-
-
-def _assigning_expansion(text: str) -> bool:
-    """`${name:=value}` / `${name=value}` assign as a side effect."""
-    return re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?=", text) is not None
-
-
-def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_line: bool = False) -> str:
-    """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
-    ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
-    by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
-    text = run.shell_script.source[: run.shell_script.content_end] if one_line else command_text(document, run)
-    if isolate and needs_isolation(run.shell_script):
-        return subshell(text)
-    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell_script) else text
-
-
-def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
-    """The RUNs after a heredoc script as lines at its end, each joined to the one before with `&&` (as
-    ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
-    script_run = runs[0]
-    heredoc = script_run.script_heredoc
-    assert heredoc is not None, "the RUNs are merged into the heredoc script of the first"
-    indent = script_line_indent(document, script_run)
-    newline = document.source.newline
-    end = command_end(script_run)
-    lines = []
-    last = len(runs) - 1
-    for position, (previous, run) in enumerate(pairwise(runs), start=1):
-        lines += [indent + comment.lstrip() for comment in between_comments(document, previous, run)]
-        command = closed_line(piece(document, run, isolate=position < last, group=True, one_line=True), SHELL_ESCAPE)
-        comment = trailing_comment(run)
-        lines.append(indent + command + (" &&" if position < last else "") + (f" {comment}" if comment else ""))
-    body = f" &&{document.text[end : heredoc.end]}" + "".join(line + newline for line in lines)
-    return Edit(end, runs[-1].span[1], body + document.text[heredoc.end : script_run.span[1]])
-
-
-def merged_text(document: Document, runs: list[Instruction]) -> str:
-    """The arguments of one RUN doing what ``runs`` did, in the file's continuation style."""
-    style = Style.of_runs(document, runs)
-    last = len(runs) - 1
-    pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
-    text = pieces[0]
-    for (previous, run), command in zip(pairwise(runs), pieces[1:], strict=True):
-        moved = trailing_comment(previous)
-        comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
-        text += style.join(document, comments, command)
-    if trailing_comment(runs[-1]):  # it still ends the RUN: kept as written, spacing included
-        return text + document.text[command_end(runs[-1]) : runs[-1].header_end]
-    return closed_line(text, document.escape)
-
-
-def size_bound(document: Document, previous: Instruction | None, run: Instruction) -> int:
-    """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
-    widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
-    receives, since BuildKit removes continuations and comment lines."""
-    written = run.shell_script.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
-    size = len(written.encode("utf-8")) + len("{ ; } && ")
-    if previous is not None:
-        size += len(
-            Style.of_runs(document, [previous, run])
-            .join(document, between_comments(document, previous, run), "")
-            .encode("utf-8")
-        )
-        size += len((trailing_comment(previous) or "").encode("utf-8"))
-    return size
-
-
-def comments_between(document: Document, previous: Instruction, run: Instruction) -> list[Comment]:
-    return document.comments_between(previous.span[1], run.span[0])
-
-
-def between_comments(document: Document, previous: Instruction, run: Instruction) -> list[str]:
-    """The comment lines between two RUNs, as written."""
-    return [
-        document.text[comment.line.start : comment.line.content_end]
-        for comment in comments_between(document, previous, run)
-    ]
-
-
-def run_roles(run: Instruction) -> list[Role]:
-    return [
-        role(c.name.literal if c.name else None, [w.literal for w in c.arguments])
-        for c in run.shell_script.simple_commands()
-    ]
-
-
-def merge_pays(before: Instruction, after: Instruction) -> str | None:
-    """Why merging these two RUNs costs the build cache nothing, or None when it is a judgement call."""
-    before_roles, after_roles = run_roles(before), run_roles(after)
-    if after_roles and all(r is Role.CLEANUP for r in after_roles):
-        return "cleanup in the layer that created the files"
-    if before_roles and before_roles[-1] is Role.UPDATE and Role.INSTALL in after_roles:
-        return "the package index update with the install that needs it"
-    if all(r in (Role.LIGHT, Role.CLEANUP) for r in before_roles + after_roles):
-        return "quick housekeeping commands"
-    return None
-
-
-def managers_with(run: Instruction, wanted: Role) -> set[str]:
-    """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
-    found = set()
-    for command in run.shell_script.simple_commands():
-        manager = manager_of(command.name_literal)
-        if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
-            found.add(manager.name)
-    return found
-
-
-def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
-    """The package managers this RUN installs with before running anything that might refresh their index itself (a
-    shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
-    found = set()
-    for command in run.shell_script.simple_commands():
-        name, arguments = command.name_literal, command.argument_literals
-        manager, kind = manager_of(name), role(name, arguments)
-        if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
-            break
-        if kind is Role.INSTALL and manager is not None:
-            found.add(manager.name)
-    return found
-
-
-def command_count(run: Instruction) -> int:
-    return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
-
-
-def rewrites_earlier_output(run: Instruction) -> bool:
-    """Whether the RUN removes or rewrites files before it runs anything but shell set-up (`set -eux`, `cd`), so the
-    files are an earlier RUN's: in a later layer they still ship in the earlier one (rewritten ones twice)."""
-    for command in run.shell_script.simple_commands():
-        name, arguments = command.name_literal, command.argument_literals
-        if role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
-            return True
-        if name is None or name not in STATE_CHANGING_BUILTINS:
-            return False
-    return False
-
-
-def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
-    """Commands that copy a file into the new layer to change it: ownership, modes, a move, an in-place edit."""
-    if name in ("chmod", "chown", "chgrp", "mv"):
-        return True
-    return name == "sed" and any(a is not None and (a == "-i" or a.startswith(("-i", "--in-place"))) for a in arguments)
-
-
-def merge_claim(before: Instruction, after: Instruction) -> str | None:
-    """What merging two adjacent RUNs gains, or None when it gains nothing a maintainer would merge for."""
-    if before.shell is None or after.shell is None or before.shell.has_error or after.shell.has_error:
-        return None
-    if managers_with(before, Role.UPDATE) & installs_on_the_index_it_finds(after) - managers_with(after, Role.UPDATE):
-        return CACHE_CLAIM
-    if rewrites_earlier_output(after):
-        return BYTES_CLAIM
-    if max(command_count(before), command_count(after)) <= MAX_COMMANDS_FOR_LAYER_CLAIM:
-        return LAYERS_CLAIM
-    return None
-
-
-def explained_apart(document: Document, before: Instruction, after: Instruction) -> bool:
-    """Whether a comment line between the two RUNs explains why they are apart (the author has decided)."""
-    return any(SEPARATION_REASON.search(comment.text) for comment in comments_between(document, before, after))
-
-
-def suppression_between(
-    document: Document, context: RuleContext, before: Instruction, after: Instruction
-) -> str | None:
-    """A suppression comment above ``after`` would stop applying to it once inside a merged RUN."""
-    for comment in comments_between(document, before, after):
-        if context.suppressions is not None and comment.line.number in context.suppressions.per_line:
-            return f"the suppression comment on line {comment.line.number} belongs to the RUN after it"
-    return None
-
-
-def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool) -> str | None:
-    """Why ``after`` cannot be joined to ``before`` in one RUN (checked for the pair, as the merge joins pairs). Only
-    the last command of a heredoc script comes before `&&`, and ``append_blocker`` checks it; but the script's
-    shell is the one the later RUN would run in."""
-    if before.script_heredoc is not None:
-        if needs_isolation(before.shell_script):
-            return (
-                f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, "
-                "variables) for the RUN after it"
-            )
-        if after.shell is not None and after.shell.source.strip() == before.script_heredoc.name:
-            return f"the RUN's command would end the heredoc {before.script_heredoc.name!r}"
-        return append_blocker(before) or append_blocker(after)
-    return append_blocker(before) or append_blocker(after) or errexit_sequence(before, shell_errexit_on)

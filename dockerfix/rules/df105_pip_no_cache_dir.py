@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.baseimages import resolved_reference
 from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
-from dockerfix.knowledge.cleanups import env_set_before
-from dockerfix.knowledge.runedit import AddFlagRule
-from dockerfix.rewriter.document import Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange
+from dockerfix.knowledge.cleanups import env_set_before, reading
+from dockerfix.knowledge.runedit import AddFlagRule, package_cache_savings
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.stages import base_stages
 
 PIP = ("pip", "pip3", "pip2")
+SETTING = "PIP_NO_CACHE_DIR"
+# Official images whose ENV is known and sets no pip setting: the python image's Dockerfiles set PATH, LANG, GPG_KEY,
+# PYTHON_VERSION, PYTHON_SHA256 and PYTHONIOENCODING, nothing else (docker-library/python at 4f070595, 2026-06-23).
+BASE_IMAGES_WITHOUT_PIP_SETTINGS = frozenset({"python"})
 
 
 class PipNoCacheDir(AddFlagRule):
@@ -19,7 +25,10 @@ class PipNoCacheDir(AddFlagRule):
 
     What it does
         Flags `pip install` (also `pip3`, `python -m pip`) without `--no-cache-dir` and adds the flag after
-        `install`, unless the stage sets `PIP_NO_CACHE_DIR` or the RUN mounts a cache over pip's cache folder. With
+        `install`, unless `PIP_NO_CACHE_DIR` is set (by ENV or ARG in the stage, by ENV in a stage it is built on,
+        or in the RUN before the command; pip disables its cache for any value) or the RUN mounts a cache over pip's
+        cache folder. A base image may set `PIP_NO_CACHE_DIR` too: the data knows the official python image's ENV
+        (it sets none); on any other base image the message says the claim depends on it. With
         `target = "buildkit"` (the default) the fix mounts a build cache over pip's cache folder instead
         (`~/.cache/pip` of root, or where `PIP_CACHE_DIR` / `XDG_CACHE_HOME` put it): the image loses the cache
         all the same and the next build reuses the downloads. A RUN as another user, or whose cache folder cannot
@@ -27,7 +36,8 @@ class PipNoCacheDir(AddFlagRule):
 
     Why
         pip keeps every downloaded wheel in `~/.cache/pip`; in an image that cache is dead weight, often as big as the
-        installed packages themselves.
+        installed packages themselves. The gain is pip's cache measured for the packages the RUN names
+        (`knowledge.gains.package_cache_gain`), unknown when it installs from a requirements file or a path.
 
     Example
         RUN pip install -r requirements.txt
@@ -56,8 +66,11 @@ class PipNoCacheDir(AddFlagRule):
         "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n",
         "FROM python:3.12\nRUN pip --version\n",
-        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\n"
-        "RUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
+        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\nRUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
+        "FROM python:3.12\nARG PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
+        "FROM python:3.12 AS base\nENV PIP_NO_CACHE_DIR=off\nFROM base\nRUN pip install flask\n",
+        "FROM python:3.12\nRUN export PIP_NO_CACHE_DIR=1 && pip install flask\n",
+        "FROM python:3.12\nRUN PIP_NO_CACHE_DIR=1 pip install flask\n",
     )
     invalid = (
         Example(
@@ -99,6 +112,35 @@ class PipNoCacheDir(AddFlagRule):
     def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/root/.cache",))
 
+    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+        return package_cache_savings("pip", [Invocation.of(command) for command in self.uncached(commands)])
+
+    def uncached(self, commands: list[SimpleCommand]) -> list[SimpleCommand]:
+        """The pip installs that write pip's cache."""
+        return [
+            command
+            for command in commands
+            if self.wants_flag(Invocation.of(command)) and not self.has_flag(Invocation.of(command).arguments)
+        ]
+
+    def set_by_base(self, document: Document, stage: Stage) -> bool:
+        # ENV persists into the stages built on it; ARG does not
+        return any(
+            instruction.cmd == "env" and SETTING in instruction.value[0::2]
+            for base in base_stages(document, stage)
+            for instruction in base.instructions
+        )
+
+    def depends_on_base(self, document: Document, stage: Stage) -> str | None:
+        root = (base_stages(document, stage) or (stage,))[-1]
+        reference = resolved_reference(document, root)
+        if reference is not None and reference.official_name in BASE_IMAGES_WITHOUT_PIP_SETTINGS:
+            return None
+        return f"unless the base image sets {SETTING}, which this file does not show"
+
+    def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
+        return SETTING in reading(stage, run).environments[position]
+
     def wants_flag(self, invocation: Invocation) -> bool:
         return invocation.runs(PIP, ("install",))
 
@@ -114,13 +156,10 @@ class PipNoCacheDir(AddFlagRule):
         return CacheMount(self.caches)
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
-        return [
-            (position, PIP_CACHE)
-            for position, command in enumerate(commands)
-            if self.wants_flag(Invocation.of(command)) and not self.has_flag(Invocation.of(command).arguments)
-        ]
+        uncached = self.uncached(commands)
+        return [(position, PIP_CACHE) for position, command in enumerate(commands) if command in uncached]
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
-        return env_set_before(stage, run, "PIP_NO_CACHE_DIR") or self.cache_mount.already_mounted(
-            stage, run, list(run.shell_script.simple_commands())
+        return env_set_before(stage, run, SETTING) or self.cache_mount.already_mounted(
+            stage, run, list(run.shell.simple_commands())
         )

@@ -12,10 +12,14 @@ from dockerfix.knowledge.cachemounts import (
     ToolCache,
     cache_handled,
     removal_cleanup,
+    run_user,
+    runs_as_root,
 )
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
+from dockerfix.knowledge.gains import package_cache_gain
+from dockerfix.knowledge.runedit import AppendCleanupRule, package_cache_savings, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -23,6 +27,16 @@ from dockerfix.rewriter.shell import SimpleCommand
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}, "pnpm": {"install", "i", "add"}}
 CLEANUPS = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}
 PNPM_CACHES = (PNPM_STORE, PNPM_METADATA)
+# Where each tool leaves its cache when the RUN runs as root and nothing moves it.
+ROOT_CACHES = {
+    "npm": ("/root/.npm",),
+    "yarn": ("/usr/local/share/.cache/yarn", "/root/.cache/yarn", "/root/.yarn"),
+    "pnpm": ("/root/.local/share/pnpm/store", "/root/.cache/pnpm"),
+}
+ROOT_HOME = "/root/"
+# Where a user other than root has its home when the Dockerfile does not say (`useradd -m`, `adduser`): what the
+# fix declares it removes there, for `dockerfix verify`.
+OTHER_HOMES = "/home/*/"
 
 
 def tool(command: SimpleCommand) -> str | None:
@@ -84,7 +98,10 @@ class JsCacheClean(AppendCleanupRule):
         it uses `--frozen-lockfile` (Yarn 2+ keeps its cache elsewhere and has no such flag); otherwise, and for a
         RUN as another user, the cleanup is appended. A RUN that mounts or removes pnpm's store is left alone, and
         so is one followed by `pnpm store prune`; a pnpm install whose store a later `pnpm install --offline`
-        reads is reported, not fixed.
+        reads is reported, not fixed. The fix names the caches of the tools the RUN runs, in the home of the user it
+        runs as: under a non-root USER that user's (`~/.npm`), never root's. The gain is npm's cache measured for
+        the packages the RUN names (`knowledge.gains.package_cache_gain`); unknown for a lockfile install and for
+        yarn's and pnpm's caches, which were not measured.
 
     Why
         npm and yarn keep a copy of every downloaded package (`~/.npm`, yarn's cache folder) next to
@@ -114,14 +131,7 @@ class JsCacheClean(AppendCleanupRule):
     name = "js-cache-clean"
     summary = "npm/yarn/pnpm installs leave their download cache in the layer."
     hadolint = ("DL3060",)
-    cached_paths = (
-        "/root/.npm",
-        "/usr/local/share/.cache/yarn",
-        "/root/.cache/yarn",
-        "/root/.yarn",
-        "/root/.local/share/pnpm/store",
-        "/root/.cache/pnpm",
-    )
+    cached_paths = tuple(path for paths in ROOT_CACHES.values() for path in paths)
     valid = (
         "FROM node:20\nRUN yarn install --frozen-lockfile && yarn cache clean\n",
         "FROM node:20\nRUN npm ci && npm cache clean --force\n",
@@ -208,6 +218,30 @@ class JsCacheClean(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return tool(command) is not None
+
+    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+        # only npm's cache was measured: yarn's and pnpm's gains are unknown (package_cache_gain says so)
+        installs = [command for command in commands if tool(command) is not None]
+        if all(tool(command) == "npm" for command in installs):
+            return package_cache_savings("npm", [Invocation.of(command) for command in installs])
+        others = sorted({str(tool(command)) for command in installs} - {"npm"})
+        return Savings.of(package_cache_gain(others[0], ()))
+
+    def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
+        """The caches of the tools the RUN runs, in the home of the user it runs as: a RUN as another user than
+        root leaves them in that user's home, not root's."""
+        used = dict.fromkeys(name for command in commands if (name := tool(command)))
+        paths = [path for name in used for path in ROOT_CACHES[name]]
+        if not runs_as_root(stage, run):
+            paths = [OTHER_HOMES + path.removeprefix(ROOT_HOME) for path in paths if path.startswith(ROOT_HOME)]
+        return ContentChange(removes=tuple(paths))
+
+    def cleared_folders(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> tuple[str, ...]:
+        removes = self.content_change(stage, run, commands).removes
+        if runs_as_root(stage, run):
+            return removes
+        user = (run_user(stage, run) or "").partition(":")[0]
+        return (", ".join(f"~/{path.removeprefix(OTHER_HOMES)}" for path in removes) + f" of user {user}",)
 
     @property
     def cache_mount(self) -> CacheMount:

@@ -20,6 +20,9 @@ from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# A repository path component that names a release line (`ubi9`, `ubi8-minimal`, `rhel7`): its `latest` floats
+# within that release on purpose, to receive its updates.
+_RELEASE_NAMED = re.compile(r"[a-z]\d+(?:$|[-_.])")
 # Not a real image's digest: the examples only need the format.
 _EXAMPLE_DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -51,7 +54,10 @@ class BaseImageTag(Rule):
         (`quay.io/x`, `org/x`), or it is an official image the data file knows. Never a stage, a namespace-less name
         the data file does not know (`FROM bats-jenkins` is usually the project's own image), or a name a file of the
         build context builds (`docker build -t NAME`, `--tag`, a compose service's `build` + `image`, a bake
-        target's `tags`). For official images
+        target's `tags`). Never a FROM whose image is made of build arguments (`ARG BASE_IMAGE=$REGISTRY/app`,
+        `FROM ubuntu:${TAG}`: the build chooses it, often a CI building images in order), nor a repository whose
+        name pins a release line (`registry.access.redhat.com/ubi9/ubi`, `rhel7`), whose `latest` is that line's
+        newest update. For official images
         that dockerfix's data file knows (python, node, golang, ruby, php, eclipse-temurin, openjdk, maven, gradle,
         rust, debian, ubuntu) the fix writes the family's pinned tag from the data file, the same variant that
         `latest` named when the data was written. Images pinned by digest are left alone.
@@ -99,13 +105,17 @@ class BaseImageTag(Rule):
         "ARG BASE\nFROM ${BASE}\n",
         "FROM bats-jenkins\nRUN bats /tests\n",
         "FROM golang:1.22 AS build\nFROM BUILD\n",
+        "ARG TAG=latest\nFROM ubuntu:${TAG}\n",
+        'ARG TAG="latest"\nFROM node:${TAG}\n',
+        "ARG REGISTRY=quay.io\nARG OWNER=acme\nARG BASE_IMAGE=$REGISTRY/$OWNER/base\nFROM $BASE_IMAGE\n",
+        "FROM registry.access.redhat.com/ubi9/ubi:latest\n",
+        "FROM registry.access.redhat.com/ubi8/ubi-minimal\n",
+        "FROM registry.access.redhat.com/rhel7\n",
     )
     invalid = (
         Example('FROM python\nCMD ["python"]\n', 'FROM python:3.13.1-bookworm\nCMD ["python"]\n', unsafe=True),
         Example("FROM node:latest AS web\n", "FROM node:22.12.0-bookworm AS web\n", unsafe=True),
         Example("FROM example/tool\n", None),
-        Example("ARG TAG=latest\nFROM ubuntu:${TAG}\n", None),
-        Example('ARG TAG="latest"\nFROM node:${TAG}\n', None),
         Example("FROM nginx\n", None),
         Example("FROM quay.io/example/tool:latest\n", None),
         Example(
@@ -137,10 +147,13 @@ class BaseImageTag(Rule):
             instruction = stage.from_instruction
             span = image_span(document, instruction)
             through_arg = span is None or "$" in document.text[span[0] : span[1]]
-            if reference.tag in (None, "latest"):
-                yield self._tag_finding(
-                    document, instruction, reference, span, through_arg, digests if pin_digests else {}
-                )
+            if (
+                reference.tag in (None, "latest")
+                and span is not None
+                and not through_arg
+                and not names_release(reference)
+            ):
+                yield self._tag_finding(document, instruction, reference, span, digests if pin_digests else {})
             elif pin_digests:
                 yield self._digest_finding(document, instruction, reference, span, through_arg, digests)
 
@@ -149,26 +162,20 @@ class BaseImageTag(Rule):
         document: Document,
         instruction: Instruction,
         reference: Reference,
-        span: tuple[int, int] | None,
-        through_arg: bool,
+        span: tuple[int, int],
         digests: Mapping[str, str],
     ) -> Finding:
+        """The tag finding of a FROM that names its image literally (``span``)."""
         described = "has no tag, which means `latest`" if reference.tag is None else "uses `latest`"
         message = f"`{reference.text()}` {described}: the image changes with every release"
         family = family_of(reference)
         if family is None:
             # No version to pin; a known digest still freezes what `latest` names today.
-            known = not through_arg and _tagged(reference) in digests
-            pin = self._digest_pin(document, instruction, reference, span, digests) if known and span else None
+            known = _tagged(reference) in digests
+            pin = self._digest_pin(document, instruction, reference, span, digests) if known else None
             return self.finding(f"{message}; pin a version tag", instruction.start, instruction.header_end, pin)
         pinned = f"{reference.repository}:{data()['families'][family]['pinned']}"
         message += f"; `{pinned}` was current in {data()['sources']['knowledge_date']}"
-        if through_arg or span is None:  # no span is read as through an ARG
-            return self.finding(
-                f"{message} (not fixed automatically: the image is set through an ARG)",
-                instruction.start,
-                instruction.header_end,
-            )
         fix = self.fix(f"Pin {pinned}", [Edit(span[0], span[1], pinned)], Applicability.UNSAFE)
         return self.finding(message, instruction.start, instruction.header_end, fix)
 
@@ -215,6 +222,11 @@ class BaseImageTag(Rule):
             indentation = document.text[line_start : instruction.start]
             edits.insert(0, Edit.insert(line_start, f"{indentation}# {comment}{document.source.newline}"))
         return self.fix(f"Pin {image} to {digests[image]}", edits, Applicability.UNSAFE)
+
+
+def names_release(reference: Reference) -> bool:
+    """Whether a component of the repository path names a release line (`ubi9/ubi`, `rhel7`)."""
+    return any(_RELEASE_NAMED.search(part) for part in reference.repository.lower().split("/"))
 
 
 def _tagged(reference: Reference) -> str:
