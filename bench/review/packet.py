@@ -64,7 +64,9 @@ def run_dockerfix(
         done = subprocess.run(
             command + (["--unsafe-fixes"] if unsafe_fixes else []) + paths, cwd=folder, capture_output=True, text=True
         )
-    if done.returncode not in (0, 1):
+    # exit 2 with a report: some files could not be read (an empty Dockerfile); their pages say why
+    unreadable_files_only = done.returncode == 2 and done.stdout.lstrip().startswith("{")
+    if done.returncode not in (0, 1) and not unreadable_files_only:
         raise SystemExit(f"dockerfix failed in {folder} (exit {done.returncode}): {done.stderr}")
     return {result["path"]: result for result in json.loads(done.stdout)["files"]}
 
