@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
@@ -237,6 +237,13 @@ class CacheRule(Rule):
         """How a build cache mount holds the cache instead of the rule's own fix (``cachemounts.CacheMount``)."""
         return None
 
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        """The bytes the fix takes out of the shipped image, from measured or cited data (``knowledge.gains``)."""
+        return Unknown(f"the size of {', '.join(self.cached_paths) or 'the cache'} after this install was not measured")
+
+    def savings(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+        return Savings.of(self.gain(document, stage, run, commands))
+
     def removed_content(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         """``content_change``, with the folders the stage or the RUN moved a mountable cache to."""
         declared = self.content_change(stage, run, commands)
@@ -296,6 +303,7 @@ class AppendCleanupRule(CacheRule):
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_command(document, stage, run, commands)
+                savings = self.savings(document, stage, run, commands)
                 mounted = (
                     self.mount_fix(document, stage, run, commands, context)
                     if self.blocker(document, stage, run) is None
@@ -306,11 +314,13 @@ class AppendCleanupRule(CacheRule):
                     fix = self.fix(
                         mounted.title + note, [*mounted.edits, *companions], mounted.applicability, mounted.changes
                     )
-                    yield self.finding(self.message(cleanup), start, end, fix)
+                    yield self.finding(self.message(cleanup), start, end, fix, savings)
                     continue
                 reason = append_blocker(run) or self.blocker(document, stage, run)
                 if reason is not None:
-                    yield self.finding(f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end)
+                    yield self.finding(
+                        f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end, None, savings
+                    )
                     continue
                 companions, note = self.follow_up(document, stage, run)
                 fix = self.fix(
@@ -319,7 +329,7 @@ class AppendCleanupRule(CacheRule):
                     Applicability.UNSAFE,
                     self.removed_content(stage, run, commands),
                 )
-                yield self.finding(self.message(cleanup), start, end, fix)
+                yield self.finding(self.message(cleanup), start, end, fix, savings)
 
 
 class AddFlagRule(CacheRule):
@@ -385,6 +395,7 @@ class AddFlagRule(CacheRule):
                         start,
                         end,
                         fix,
+                        self.savings(document, stage, run, commands),
                     )
 
 

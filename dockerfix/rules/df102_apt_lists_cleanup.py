@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.distributions import stage_release
+from dockerfix.knowledge.gains import apt_lists_gain
 from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange, Edit
+from dockerfix.rewriter.fixes import ContentChange, Edit, Gain, Unknown
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
@@ -59,6 +61,11 @@ class AptListsCleanup(AppendCleanupRule):
         or (target = "legacy")
         RUN apt-get update && apt-get install -y curl \\
             && rm -rf /var/lib/apt/lists/*
+
+    Gain
+        The size of `/var/lib/apt/lists` after `apt-get update`, measured per Debian release (bookworm, trixie) with
+        the official images' apt settings (`dockerfix/data/gains.json`), for a base image whose tag names the
+        release; unknown for Ubuntu (its archive was not measured) and for tags that do not name their release.
 
     Fix safety
         Unsafe: it removes files from the image (the lists, a cache that `apt-get update` re-creates). A later RUN
@@ -163,6 +170,10 @@ class AptListsCleanup(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
+
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        release = stage_release(document, stage)
+        return release if isinstance(release, Unknown) else apt_lists_gain(*release)
 
     @property
     def cache_mount(self) -> CacheMount:
