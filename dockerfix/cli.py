@@ -378,7 +378,7 @@ def _explain(code: str) -> str | None:
     rule = rule_by_code(code)
     if rule is None:
         return None
-    return render("explain.md.j2", rule=rule)
+    return render("explain.md.j2", rule=rule, min_gain=MIN_GAIN)
 
 
 def _lsp(argv: list[str]) -> int:

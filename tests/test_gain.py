@@ -13,6 +13,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from test_cli import dockerfix, write
 
 from dockerfix.bot.body import ChangedFile, context
+from dockerfix.knowledge.baseimages import Reference, measured
 from dockerfix.knowledge.gains import apt_lists_gain
 from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
@@ -140,3 +141,64 @@ async def test_hover_states_the_claim(client: LanguageClient, tmp_path):
         lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=6))
     )
     assert "DF102" in hover.contents.value and f"saves {MEASURED.describe()}" in hover.contents.value
+
+
+def claims(tmp_path, text: str, code: str, context: dict[str, str | bytes] | None = None) -> list[dict]:
+    """The savings of ``code``'s findings on a real Dockerfile in a real build-context folder, the rule named by its
+    code (so every finding is reported, whatever it claims)."""
+    write(tmp_path / "Dockerfile", text)
+    for name, content in (context or {}).items():
+        write(tmp_path / name, content)
+    result = pipeline.run_path(tmp_path / "Dockerfile", Settings(select=(code,), unsafe_fixes=True))
+    return [finding.savings for finding in result.findings if finding.code == code]
+
+
+def test_a_later_cleanup_of_the_apt_lists_states_their_measured_size(tmp_path):
+    later = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nENV A=1\nRUN rm -rf /var/lib/apt/lists/*\n"
+    (lists,) = claims(tmp_path, later, "DF110")
+    assert (lists["bytes"], lists["bytes_basis"], lists["layers"]) == (MEASURED.bytes, MEASURED.basis, 1)
+    other = "FROM debian:bookworm\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz\nENV A=1\nRUN rm /tmp/a.tgz\n"
+    (download,) = claims(tmp_path, other, "DF110")
+    assert download["bytes"] is None and "/tmp/a.tgz" in download["bytes_unknown"]
+
+
+def test_a_split_states_the_measured_difference_of_exactly_measured_tags(tmp_path):
+    program = 'WORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD ["/out/app"]\n'
+    (measured_tag,) = claims(tmp_path, "FROM golang:1.25\n" + program, "DF304")
+    build = measured(Reference.parse("golang:1.25"))
+    assert measured_tag["bytes"] == build.compressed_bytes and measured_tag["bytes_at_least"]
+    assert "golang:1.25" in measured_tag["bytes_basis"] and build.date in measured_tag["bytes_basis"]
+    (other_version,) = claims(tmp_path, "FROM golang:1.22\n" + program, "DF304")
+    assert other_version["bytes"] is None and "`golang:1.22` not measured" in other_version["bytes_unknown"]
+
+
+def test_context_sizes_are_the_byte_gain_of_a_chown_copy_and_of_ignore_lines(tmp_path):
+    chown = "FROM debian:bookworm\nRUN useradd app\nCOPY data.bin /app/\nRUN chown -R app:app /app\n"
+    (copied,) = claims(tmp_path / "chown", chown, "DF115", {"data.bin": b"\0" * 4096})
+    assert copied["bytes"] == 4096 and "build context" in copied["bytes_basis"]
+    ignored = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    files = {"package.json": "{}\n", "index.js": "1\n", "node_modules/left-pad/index.js": b"x" * 3000}
+    (kept_out,) = claims(tmp_path / "ignore", ignored, "DF204", files)
+    assert kept_out["bytes"] >= 3000 and "build context" in kept_out["bytes_basis"]
+
+
+@pytest.mark.parametrize(
+    "code, text, reason",
+    [
+        ("DF104", "FROM alpine:3.20\nRUN apk update && apk add curl\n", "/var/cache/apk"),
+        ("DF112", "FROM composer:2\nRUN composer require monolog/monolog\n", "registry could not be reached"),
+        ("DF113", "FROM ruby:3.3\nRUN bundle install\n", "registry could not be reached"),
+        ("DF114", "FROM debian\nRUN git clone https://example.invalid/x /src/x && make -C /src/x install\n", "/src/x"),
+    ],
+)
+def test_gains_the_data_does_not_reach_are_unknown_with_the_reason(tmp_path, code, text, reason):
+    found = claims(tmp_path, text, code)
+    assert found and all(claim["bytes"] is None and reason in claim["bytes_unknown"] for claim in found)
+
+
+def test_a_rule_that_claims_nothing_is_reported_only_when_named_by_its_code(tmp_path):
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm\nADD app.py /app/\n")
+    write(tmp_path / "app.py", "print(1)\n")
+    assert dockerfix("--check", "Dockerfile", cwd=tmp_path).returncode == 0
+    named = dockerfix("--select", "DF202", "--check", "Dockerfile", cwd=tmp_path)
+    assert named.returncode == 1 and "DF202" in named.stdout.decode()

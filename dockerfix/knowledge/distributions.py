@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dockerfix.rewriter.document import Document, Stage
-from dockerfix.rewriter.fixes import Unknown
+from dockerfix.rewriter.fixes import Gain, Unknown
 from dockerfix.rewriter.stages import base_stages
 
 from .baseimages import identify, resolved_reference
-from .gains import debian_releases
+from .gains import apt_lists_gain, debian_releases
 
 
 def stage_release(document: Document, stage: Stage) -> tuple[str, str] | Unknown:
@@ -28,3 +28,9 @@ def stage_release(document: Document, stage: Stage) -> tuple[str, str] | Unknown
     if identified.release:
         return Unknown(f"`{reference.text()}` names release {identified.release}, whose data is not shipped")
     return Unknown(f"the tag of `{reference.text()}` does not name its distribution release")
+
+
+def stage_apt_lists_gain(document: Document, stage: Stage) -> Gain:
+    """What removing the apt lists `apt-get update` wrote saves in this stage's image."""
+    release = stage_release(document, stage)
+    return release if isinstance(release, Unknown) else apt_lists_gain(*release)

@@ -14,7 +14,7 @@ from .budget import OverBudget
 from .context import BuildContext
 from .document import Document, Instruction, parse
 from .fixes import Applicability, ByteGain, Edit, FileEdit, Finding, Unknown, apply_edits
-from .registry import MIN_GAIN, all_rules, hadolint_map
+from .registry import MIN_GAIN, all_rules, hadolint_map, opt_in_codes
 from .rule import CODE_PATTERN, TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
 from .stages import shipped_offset_test
@@ -54,7 +54,9 @@ class Gate:
 
     @classmethod
     def of(cls, selection: Selection, options: Mapping[str, Any]) -> Gate:
-        return cls(options.get(MIN_GAIN.name, MIN_GAIN.default), selection.named())
+        """The gate of a run: an opt-in rule an option asks for (`pin-digests = true`) counts as named."""
+        asked_by_options = opt_in_codes() - opt_in_codes(options)
+        return cls(options.get(MIN_GAIN.name, MIN_GAIN.default), selection.named() | asked_by_options)
 
     def admits(self, finding: Finding) -> bool:
         if finding.code.startswith("DF0") or finding.code in self.named:

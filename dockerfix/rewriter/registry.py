@@ -99,12 +99,13 @@ MIN_GAIN = Option(
     "are reported whatever they save)",
     byte_count,
 )
+ENGINE_OPTIONS = (*GLOBAL_OPTIONS, MIN_GAIN)  # the settings of a whole run, besides the rules' own
 
 
 @lru_cache(maxsize=1)
 def rule_options() -> dict[str, Option]:
     """Every rule's options and the engine's own by name; rules may share an option only by declaring the same one."""
-    options: dict[str, Option] = {option.name: option for option in (*GLOBAL_OPTIONS, MIN_GAIN)}
+    options: dict[str, Option] = {option.name: option for option in ENGINE_OPTIONS}
     for rule in all_rules():
         for option in rule.options:
             if options.setdefault(option.name, option) != option:

@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.distributions import stage_release
-from dockerfix.knowledge.gains import apt_lists_gain
+from dockerfix.knowledge.distributions import stage_apt_lists_gain
 from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange, Edit, Gain, Unknown
+from dockerfix.rewriter.fixes import ContentChange, Edit, Gain
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
@@ -172,8 +171,7 @@ class AptListsCleanup(AppendCleanupRule):
         return refreshes_lists(command)
 
     def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
-        release = stage_release(document, stage)
-        return release if isinstance(release, Unknown) else apt_lists_gain(*release)
+        return stage_apt_lists_gain(document, stage)
 
     @property
     def cache_mount(self) -> CacheMount:
