@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
+from bot_fake_github import ASKS_FOR_MERGES, REPO, TOKEN, FakeGitHub, Remote
 from conftest import plugin_site
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -64,7 +64,7 @@ def test_command_line_exits_2_and_says_the_result_is_incomplete(tmp_path):
 
 def test_fixes_still_apply_and_the_summary_counts_the_failure(tmp_path):
     (tmp_path / "Dockerfile").write_text(MERGEABLE)
-    run = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    run = dockerfix("--extend-select", "DF101", "--write", "Dockerfile", cwd=tmp_path)
     assert run.returncode == 2
     assert "rewrote 1 file. 1 rule failure in 1 file" in run.stdout
     assert (tmp_path / "Dockerfile").read_text() != MERGEABLE
@@ -123,7 +123,7 @@ def plugin_installed(monkeypatch):
 
 
 def test_bot_exits_2_and_names_the_failure(plugin_installed, tmp_path, capsys, monkeypatch):
-    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE})
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES})
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     forge = FakeGitHub(TOKEN)
     forge.host(REPO, remote.bare)
