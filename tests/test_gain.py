@@ -154,7 +154,7 @@ def claims(tmp_path, text: str, code: str, context: dict[str, str | bytes] | Non
 
 
 def test_a_later_cleanup_of_the_apt_lists_states_their_measured_size(tmp_path):
-    later = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nENV A=1\nRUN rm -rf /var/lib/apt/lists/*\n"
+    later = DEBIAN_LISTS + "ENV A=1\nRUN rm -rf /var/lib/apt/lists/*\n"
     (lists,) = claims(tmp_path, later, "DF110")
     assert (lists["bytes"], lists["bytes_basis"], lists["layers"]) == (MEASURED.bytes, MEASURED.basis, 1)
     other = "FROM debian:bookworm\nRUN curl -o /tmp/a.tgz https://example.invalid/a.tgz\nENV A=1\nRUN rm /tmp/a.tgz\n"
@@ -202,3 +202,32 @@ def test_a_rule_that_claims_nothing_is_reported_only_when_named_by_its_code(tmp_
     assert dockerfix("--check", "Dockerfile", cwd=tmp_path).returncode == 0
     named = dockerfix("--select", "DF202", "--check", "Dockerfile", cwd=tmp_path)
     assert named.returncode == 1 and "DF202" in named.stdout.decode()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"]))
+async def demanding_client(lsp_client: LanguageClient):
+    """A client whose settings ask for more than the apt lists save."""
+    options = {"min-gain": MEASURED.bytes + 1, "unsafeFixes": True}
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(capabilities=lsp.ClientCapabilities(), initialization_options=options)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_the_language_servers_min_gain_setting_holds_back_smaller_gains(
+    demanding_client: LanguageClient, tmp_path
+):
+    published = {}
+    for name, text in (("debian", DEBIAN_LISTS), ("ubuntu", UBUNTU_LISTS)):
+        uri = (tmp_path / name / "Dockerfile").as_uri()
+        demanding_client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(
+                text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=text)
+            )
+        )
+        await demanding_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        published[name] = [diagnostic.code for diagnostic in demanding_client.diagnostics[uri]]
+    # the measured apt lists are below the client's min-gain; Ubuntu's unknown gain is shown whatever it says
+    assert published == {"debian": [], "ubuntu": ["DF102"]}
