@@ -23,7 +23,7 @@ from .rewriter.config import ConfigError, Settings, discover, load, rule_option_
 from .rewriter.context import BuildContext
 from .rewriter.discovery import walk
 from .rewriter.pipeline import FileResult
-from .rewriter.registry import RegistryError, all_rules, rule_by_code
+from .rewriter.registry import MIN_GAIN, RegistryError, all_rules, rule_by_code
 from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
@@ -62,6 +62,12 @@ def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
         choices=BUILDERS,
         help="the builder: buildkit (default) lets fixes write BuildKit syntax (RUN --mount, COPY --chmod, heredocs); "
         "legacy never",
+    )
+    parser.add_argument(
+        "--min-gain",
+        metavar="BYTES",
+        help="report, fix and fail --check only for findings saving at least BYTES of the shipped image (`1MB`, "
+        "`0`); rebuild-step and cache-correctness findings, unknown gains and DF0xx errors always count",
     )
     parser.add_argument(
         "--select",
@@ -126,6 +132,7 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         "pin-digests": True if arguments.pin_digests else None,
         TARGET_STAGE.name: arguments.target_stage,
         TARGET.name: arguments.target,
+        MIN_GAIN.name: arguments.min_gain,
     }
     options = rule_option_values(
         {name: value for name, value in flags.items() if value is not None}, "the command line"
@@ -366,7 +373,7 @@ def _explain(code: str) -> str | None:
     rule = rule_by_code(code)
     if rule is None:
         return None
-    return render("explain.md.j2", rule=rule)
+    return render("explain.md.j2", rule=rule, min_gain=MIN_GAIN)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,7 +22,7 @@ SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schem
 SOURCE_ROOT = "%SRCROOT%"  # the uriBaseId of every path: the folder dockerfix ran in (code scanning: the checkout)
 GITHUB_ANNOTATIONS = 10  # GitHub shows ten annotations of a kind per step: the rest go to the job summary
 # Levels, most severe first. A DF0xx finding is a file BuildKit refuses to build; every other rule saves bytes or
-# build time. Issue 20's gain will rank those (a level from the gain, `--min-gain`): `level` is where it plugs in.
+# build time (the findings below `min-gain` are not reported at all, so the rest share one level).
 LEVELS = ("error", "warning", "note")
 GITLAB_SEVERITY = {"error": "critical", "warning": "minor", "note": "info"}
 
@@ -44,8 +44,9 @@ def text_findings(results: Sequence[FileResult], show_fix_hint: bool = True) -> 
     for result in results:
         for finding in result.findings:
             marker = " [*]" if finding.fixable else ""
+            claim = f" ({finding.claim})" if finding.claim else ""
             start = finding.range.start
-            lines.append(f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}{marker}")
+            lines.append(f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}{claim}{marker}")
         lines.extend(_incomplete(result))
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -256,6 +257,8 @@ def as_sarif(results: Sequence[FileResult]) -> str:
             }
             if finding.code in index:
                 entry["ruleIndex"] = index[finding.code]
+            if finding.savings is not None:
+                entry["properties"] = {"savings": finding.savings, "claim": finding.claim}
             if finding.fix is not None:
                 entry["fixes"] = [
                     {

@@ -24,7 +24,10 @@ TOKEN = "ghp_fake_token_0123456789"
 MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 MERGED = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app \\\n    && chmod 755 /app\n"
 CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
-BOT_CONFIG = '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
+# A merge saves only a layer: a repository that asks for DF101 by its code gets merges applied (min-gain).
+NAMED_MERGES = '[tool.dockerfix]\nextend-select = ["DF101"]\n'
+ASKS_FOR_MERGES = {"pyproject.toml": NAMED_MERGES}
+BOT_CONFIG = NAMED_MERGES + '[tool.dockerfix.bot]\nlabels = ["dependencies"]\nreviewers = ["alice", "octo/platform"]\n'
 
 HUMAN = ["-c", "user.name=A Human", "-c", "user.email=human@example.invalid"]
 

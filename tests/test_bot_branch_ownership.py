@@ -7,7 +7,7 @@ command, the in-process GitHub."""
 from __future__ import annotations
 
 import pytest
-from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
+from bot_fake_github import MERGEABLE, MERGED, NAMED_MERGES, REPO, TOKEN, bot, forge, git, remote  # noqa: F401 (fixtures)
 
 from dockerfix.bot.command import DEFAULT_IDENTITY, main
 from dockerfix.bot.git import BASE_REF, GitError, Identity, Workspace
@@ -79,7 +79,9 @@ def configure(remote, how: str) -> tuple[str, ...]:
     """The branch named by the repository's configuration or by the flag; the arguments to pass."""
     if how == "--branch":
         return ("--branch", BRANCH)
-    remote.commit({"pyproject.toml": f'[tool.dockerfix.bot]\nbranch = "{BRANCH}"\n'}, "configure the bot")
+    remote.commit(
+        {"pyproject.toml": NAMED_MERGES + f'[tool.dockerfix.bot]\nbranch = "{BRANCH}"\n'}, "configure the bot"
+    )
     return ()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from bot_fake_github import MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git
+from bot_fake_github import ASKS_FOR_MERGES, MERGEABLE, REPO, TOKEN, FakeGitHub, Remote, git
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -23,7 +23,7 @@ def adapter(forge: FakeGitHub, sleeps: list[float], auth=None) -> GitHub:
 @pytest.fixture
 def forge(tmp_path):
     fake = FakeGitHub(TOKEN)
-    fake.host(REPO, Remote(tmp_path, {"Dockerfile": MERGEABLE}).bare)
+    fake.host(REPO, Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES}).bare)
     return fake
 
 
@@ -100,7 +100,7 @@ def test_github_app_signs_a_jwt_and_uses_an_installation_token(tmp_path, monkeyp
         .decode()
     )
     fake = FakeGitHub("a-token-nobody-has", app=("4242", public, "77"))
-    fake.host(REPO, Remote(tmp_path, {"Dockerfile": MERGEABLE}).bare)
+    fake.host(REPO, Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES}).bare)
     key_file = tmp_path / "app.pem"
     key_file.write_text(private)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
@@ -119,7 +119,7 @@ def test_github_app_signs_a_jwt_and_uses_an_installation_token(tmp_path, monkeyp
 
 
 def test_the_token_reaches_git_through_the_environment_only(tmp_path):
-    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE})
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES})
     workspace = Workspace(tmp_path / "work", remote.bare.as_uri(), Identity.parse("bot <bot@x.invalid>"), TOKEN)
     workspace.prepare()
     workspace.fetch({"main": "refs/dockerfix/base"})

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from bot_fake_github import MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401 (fixtures)
+from bot_fake_github import ASKS_FOR_MERGES, MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401
 from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -111,7 +111,7 @@ def arm(clone: Path, marker: Path) -> None:
 @pytest.fixture
 def hostile(tmp_path):
     """A clone whose files (committed attributes, .git/config, hooks) try to run commands; ``marker`` tells."""
-    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE})
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES})
     remote.commit({".gitattributes": "* filter=evil diff=evil merge=evil\n"}, "attributes")
     marker = tmp_path / "executed"
     arm(remote.human, marker)
@@ -393,7 +393,7 @@ def test_a_file_name_cannot_add_lines_to_the_bots_output(remote, forge, capsys):
 def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
     """Some titles name files of the build context (DF201's manifests), which can hold newlines."""
     (tmp_path / "Dockerfile").write_text(MERGEABLE)
-    result = run_path(tmp_path / "Dockerfile", Settings())
+    result = run_path(tmp_path / "Dockerfile", Settings(extend_select=("DF101",)))
     [finding] = result.findings
     titled = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, title="Copy a\n## Forged | b"))
     changed = body.ChangedFile("Dockerfile", dataclasses.replace(result, findings=(titled,)))

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_cli import CLEAN, MERGEABLE, MERGED, dockerfix, write
+from test_cli import CLEAN, MERGEABLE, MERGED, MERGES, dockerfix, write
 
 from dockerfix.rewriter.files import FileError, read_regular, replace_file
 
@@ -21,10 +21,10 @@ OTHER_USER, OTHER_GROUP = 12345, 12346
 
 def test_a_fifo_named_dockerfile_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "Dockerfile")
-    given = dockerfix("Dockerfile", cwd=tmp_path)
+    given = dockerfix(*MERGES, "Dockerfile", cwd=tmp_path)
     assert given.returncode == 2 and "Dockerfile:1:1: is a FIFO, not a regular file" in given.stderr.decode()
     write(tmp_path / "svc/Dockerfile", MERGEABLE)
-    found = dockerfix("--write", ".", cwd=tmp_path)
+    found = dockerfix(*MERGES, "--write", ".", cwd=tmp_path)
     assert found.returncode == 2 and "Dockerfile:1:1: is a FIFO" in found.stderr.decode()
     assert (tmp_path / "svc/Dockerfile").read_text() == MERGED  # the other files are still fixed
 
@@ -33,13 +33,13 @@ def test_a_fifo_as_ignore_file_does_not_block(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
     os.mkfifo(tmp_path / ".dockerignore")
     os.mkfifo(tmp_path / "Dockerfile.dockerignore")
-    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "Dockerfile").read_text() == MERGED
 
 
 def test_devices_are_refused(tmp_path):
-    result = dockerfix("/dev/zero", "/dev/null", cwd=tmp_path)
+    result = dockerfix(*MERGES, "/dev/zero", "/dev/null", cwd=tmp_path)
     assert result.returncode == 2
     assert "/dev/zero:1:1: is a character device" in result.stderr.decode()
     assert "/dev/null:1:1: is a character device" in result.stderr.decode()
@@ -49,7 +49,7 @@ def test_write_through_a_symbolic_link_rewrites_its_target(tmp_path):
     target = write(tmp_path / "docker/real.Dockerfile", MERGEABLE)
     link = tmp_path / "Dockerfile"
     link.symlink_to("docker/real.Dockerfile")
-    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert link.is_symlink() and os.readlink(link) == "docker/real.Dockerfile"
     assert target.read_text() == MERGED
@@ -59,7 +59,7 @@ def test_write_through_a_symbolic_link_rewrites_its_target(tmp_path):
 def test_a_read_only_file_is_refused(tmp_path):
     target = write(tmp_path / "Dockerfile", MERGEABLE)
     target.chmod(0o444)
-    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 2
     assert "Dockerfile:1:1: is read-only (mode 0444): not rewritten" in result.stderr.decode()
     assert target.read_text() == MERGEABLE and stat.S_IMODE(target.stat().st_mode) == 0o444
@@ -69,7 +69,7 @@ def test_a_read_only_file_is_refused(tmp_path):
 def test_a_hard_linked_file_is_refused(tmp_path):
     target = write(tmp_path / "Dockerfile", MERGEABLE)
     os.link(target, tmp_path / "copy")
-    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 2 and "Dockerfile:1:1: has 2 hard links" in result.stderr.decode()
     assert target.read_text() == (tmp_path / "copy").read_text() == MERGEABLE
     assert target.stat().st_ino == (tmp_path / "copy").stat().st_ino
@@ -97,7 +97,7 @@ def test_owner_and_group_are_kept_when_root_rewrites_another_users_file(tmp_path
     target = write(tmp_path / "Dockerfile", MERGEABLE)
     os.chown(target, OTHER_USER, OTHER_GROUP)
     target.chmod(0o664)
-    result = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--write", "Dockerfile", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     info = target.stat()
     assert target.read_text() == MERGED
@@ -113,7 +113,7 @@ def test_a_user_who_cannot_keep_the_owner_leaves_the_file_alone():
         target = write(folder / "Dockerfile", MERGEABLE)
         os.chown(target, OTHER_USER, OTHER_GROUP)
         target.chmod(0o666)
-        result = dockerfix_as(OTHER_USER + 1, "--write", "Dockerfile", cwd=folder)
+        result = dockerfix_as(OTHER_USER + 1, *MERGES, "--write", "Dockerfile", cwd=folder)
         assert result.returncode == 2
         assert f"Dockerfile:1:1: belongs to uid {OTHER_USER} gid {OTHER_GROUP}" in result.stderr.decode()
         assert "would change its owner: not rewritten" in result.stderr.decode()
@@ -150,7 +150,7 @@ def test_files_without_fixes_or_with_errors_are_never_written(tmp_path):
     clean = write(tmp_path / "Dockerfile", CLEAN)
     broken = write(tmp_path / "broken.Dockerfile", "FROM a\nRUN <<EOF\nmkdir x\n")
     before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (clean, broken)}
-    assert dockerfix("--write", ".", cwd=tmp_path).returncode == 2
+    assert dockerfix(*MERGES, "--write", ".", cwd=tmp_path).returncode == 2
     assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in (clean, broken)} == before
 
 
@@ -167,7 +167,7 @@ def test_the_bot_reads_a_hostile_repository_without_hanging(tmp_path):
     git = ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     for arguments in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "start"]):
         subprocess.run([*git, *arguments], check=True, capture_output=True)
-    result = dockerfix("bot", "--path", "repository", "--dry-run", cwd=tmp_path)
+    result = dockerfix("bot", "--path", "repository", "--select", "DF101", "--dry-run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
         "curl -fsSLo /app https://example.invalid/app \\" in result.stdout.decode()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_cli import MERGEABLE, dockerfix, write
+from test_cli import MERGEABLE, MERGES, dockerfix, write
 
 
 def test_help_lists_every_command(tmp_path):
@@ -38,15 +38,15 @@ def test_each_command_prints_its_own_help_and_does_nothing_else(tmp_path, comman
 
 def test_check_command_and_the_flags_without_it_agree(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
-    plain = dockerfix("--check", "Dockerfile", cwd=tmp_path)
-    command = dockerfix("check", "--check", "Dockerfile", cwd=tmp_path)
+    plain = dockerfix(*MERGES, "--check", "Dockerfile", cwd=tmp_path)
+    command = dockerfix("check", *MERGES, "--check", "Dockerfile", cwd=tmp_path)
     assert plain.returncode == command.returncode == 1 and plain.stdout == command.stdout
 
 
 def test_a_piped_check_loads_no_library_of_the_other_commands(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "dockerfix", "check", "Dockerfile"],
+        [sys.executable, "-X", "importtime", "-m", "dockerfix", "check", *MERGES, "Dockerfile"],
         cwd=tmp_path,
         capture_output=True,
         timeout=120,
@@ -89,9 +89,9 @@ def on_a_terminal(arguments: list[str], cwd) -> str:
 
 def test_colour_at_a_terminal_and_never_in_a_pipe(tmp_path):
     write(tmp_path / ":smile: [b]x" / "Dockerfile", MERGEABLE)
-    shown = on_a_terminal(["--check", ":smile: [b]x/Dockerfile"], tmp_path)
+    shown = on_a_terminal([*MERGES, "--check", ":smile: [b]x/Dockerfile"], tmp_path)
     assert "\x1b[" in shown and ":smile: [b]x/Dockerfile" in re.sub(r"\x1b\[[0-9;]*m", "", shown)
-    assert "\x1b[" not in dockerfix("--check", ":smile: [b]x/Dockerfile", cwd=tmp_path).stdout.decode()
+    assert "\x1b[" not in dockerfix(*MERGES, "--check", ":smile: [b]x/Dockerfile", cwd=tmp_path).stdout.decode()
 
 
 def test_a_progress_bar_at_a_terminal_for_a_folder_and_none_in_a_pipe(tmp_path):

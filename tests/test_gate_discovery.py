@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from test_cli import CLEAN, MERGEABLE, dockerfix, write
+from test_cli import CLEAN, MERGEABLE, MERGES, dockerfix, write
 
 from dockerfix.rewriter.discovery import walk
 
@@ -28,7 +28,7 @@ NAMES = [
 @pytest.mark.parametrize("name", NAMES)
 def test_every_common_dockerfile_name_is_found_and_checked(tmp_path, name):
     write(tmp_path / "service" / name, MERGEABLE)
-    result = dockerfix("--output-format", "json", ".", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--output-format", "json", ".", cwd=tmp_path)
     assert result.returncode == 1
     assert f"service/{name}" in result.stdout.decode()
 
@@ -39,7 +39,7 @@ def test_every_common_dockerfile_name_is_found_and_checked(tmp_path, name):
 def test_a_file_named_like_a_dockerfile_that_is_not_one_is_skipped_with_a_note(tmp_path, name, kind):
     write(tmp_path / name, "{% if x %}\nFROM {{ image }}\n{% endif %}\n")
     write(tmp_path / "Dockerfile", CLEAN)
-    result = dockerfix(".", cwd=tmp_path)
+    result = dockerfix(*MERGES, ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert f"note: {name}: skipped: named like a Dockerfile but {kind}" in result.stderr.decode().replace("./", "")
 
@@ -58,14 +58,14 @@ def test_gitignore_is_respected_at_every_level_unless_told_not_to(tmp_path):
     write(tmp_path / ".git" / "info" / "exclude", "scratch/\n")
     write(tmp_path / "scratch" / "Dockerfile", MERGEABLE)
     assert [path.relative_to(tmp_path).as_posix() for path in walk(tmp_path).files] == ["app/Dockerfile"]
-    assert dockerfix(".", cwd=tmp_path).returncode == 0
-    assert dockerfix("app", cwd=tmp_path).returncode == 0  # the root's ignore files count for a subfolder too
-    every = dockerfix("--no-respect-gitignore", "--output-format", "json", ".", cwd=tmp_path)
+    assert dockerfix(*MERGES, ".", cwd=tmp_path).returncode == 0
+    assert dockerfix(*MERGES, "app", cwd=tmp_path).returncode == 0  # the root's ignore files count for a subfolder too
+    every = dockerfix(*MERGES, "--no-respect-gitignore", "--output-format", "json", ".", cwd=tmp_path)
     assert every.returncode == 1
     for name in ("build/Dockerfile", "app/Dockerfile.local", "scratch/Dockerfile"):
         assert name in every.stdout.decode()
     write(tmp_path / ".dockerfix.toml", "respect-gitignore = false\n")
-    assert dockerfix(".", cwd=tmp_path).returncode == 1
+    assert dockerfix(*MERGES, ".", cwd=tmp_path).returncode == 1
 
 
 def test_exclude_and_extend_exclude_from_the_configuration_and_the_command_line(tmp_path):
@@ -74,12 +74,14 @@ def test_exclude_and_extend_exclude_from_the_configuration_and_the_command_line(
     write(tmp_path / "node_modules" / "x" / "Dockerfile", MERGEABLE)
     write(tmp_path / "app" / "Dockerfile", CLEAN)
     write(tmp_path / ".dockerfix.toml", 'extend-exclude = ["fixtures/", "*.old"]\n')
-    assert dockerfix(".", cwd=tmp_path).returncode == 0
-    assert dockerfix("fixtures/Dockerfile", cwd=tmp_path).returncode == 1  # a file named on the command line is checked
+    assert dockerfix(*MERGES, ".", cwd=tmp_path).returncode == 0
+    assert (
+        dockerfix(*MERGES, "fixtures/Dockerfile", cwd=tmp_path).returncode == 1
+    )  # a file named on the command line is checked
     write(tmp_path / ".dockerfix.toml", 'exclude = ["fixtures/"]\n')  # replaces the defaults: node_modules is walked
-    replaced = dockerfix("--output-format", "json", ".", cwd=tmp_path).stdout.decode()
+    replaced = dockerfix(*MERGES, "--output-format", "json", ".", cwd=tmp_path).stdout.decode()
     assert "node_modules/x/Dockerfile" in replaced and "fixtures/Dockerfile" not in replaced
-    assert dockerfix("--extend-exclude", "node_modules/,*.old", ".", cwd=tmp_path).returncode == 0
+    assert dockerfix(*MERGES, "--extend-exclude", "node_modules/,*.old", ".", cwd=tmp_path).returncode == 0
     write(tmp_path / ".dockerfix.toml", "extend-exclude = 3\n")
-    broken = dockerfix(".", cwd=tmp_path)
+    broken = dockerfix(*MERGES, ".", cwd=tmp_path)
     assert broken.returncode == 2 and "extend-exclude" in broken.stderr.decode()

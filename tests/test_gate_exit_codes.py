@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from conftest import plugin_site
-from test_cli import CLEAN, MERGEABLE, dockerfix, write
+from test_cli import CLEAN, MERGEABLE, MERGES, dockerfix, write
 
 from dockerfix.rewriter.registry import all_rules
 
@@ -30,7 +30,7 @@ def test_write_exits_1_while_findings_remain_and_0_once_everything_is_fixed(tmp_
     write(tmp_path / "Dockerfile", UNSAFE_ONLY)
     assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 1
     target = write(tmp_path / "merge" / "Dockerfile", MERGEABLE)
-    assert dockerfix("--write", "merge/Dockerfile", cwd=tmp_path).returncode == 0
+    assert dockerfix(*MERGES, "--write", "merge/Dockerfile", cwd=tmp_path).returncode == 0
     assert target.read_text() != MERGEABLE
 
 
@@ -69,10 +69,10 @@ def test_an_unknown_code_in_per_file_ignores_is_an_error(tmp_path):
 
 
 def test_all_selects_every_rule_and_can_be_narrowed_by_ignore(tmp_path):
-    write(tmp_path / "Dockerfile", MERGEABLE)
+    write(tmp_path / "Dockerfile", UNSAFE_ONLY)
     everything = dockerfix("--select", "ALL", "--output-format", "json", "Dockerfile", cwd=tmp_path)
-    assert everything.returncode == 1 and '"DF101"' in everything.stdout.decode()
-    assert dockerfix("--select", "ALL", "--ignore", "DF101", "Dockerfile", cwd=tmp_path).returncode == 0
+    assert everything.returncode == 1 and '"DF102"' in everything.stdout.decode()
+    assert dockerfix("--select", "ALL", "--ignore", "DF102,DF103", "Dockerfile", cwd=tmp_path).returncode == 0
     write(tmp_path / ".dockerfix.toml", 'select = ["ALL"]\n')
     assert dockerfix("Dockerfile", cwd=tmp_path).returncode == 1
 
@@ -82,14 +82,14 @@ def test_extend_select_adds_to_the_configured_selection(tmp_path):
     write(tmp_path / ".dockerfix.toml", 'select = ["DF3"]\n')
     assert dockerfix("Dockerfile", cwd=tmp_path).returncode == 0
     assert dockerfix("--extend-select", "DF101", "Dockerfile", cwd=tmp_path).returncode == 1
-    write(tmp_path / ".dockerfix.toml", 'select = ["DF3"]\nextend-select = ["DF1"]\n')
+    write(tmp_path / ".dockerfix.toml", 'select = ["DF3"]\nextend-select = ["DF101"]\n')
     assert dockerfix("Dockerfile", cwd=tmp_path).returncode == 1
 
 
 def test_statistics_count_findings_by_rule(tmp_path):
     write(tmp_path / "a" / "Dockerfile", MERGEABLE)
     write(tmp_path / "b" / "Dockerfile", MERGEABLE)
-    result = dockerfix("--statistics", ".", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--statistics", ".", cwd=tmp_path)
     assert result.returncode == 1
     rows = [line.split() for line in result.stdout.decode().splitlines() if "DF101" in line]
     assert rows and rows[0][0] == "2" and rows[0][1] == "DF101", result.stdout.decode()
@@ -105,6 +105,7 @@ def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
     site = plugin_site(
         tmp_path,
         '''
+        from dockerfix.rewriter.fixes import Savings, Unknown
         from dockerfix.rewriter.rule import Rule
 
         class Maintainer(Rule):
@@ -117,7 +118,8 @@ def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
             def check(self, document, context):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
-                        yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
+                        unknown = Savings.of(Unknown("not measured"))
+                        yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end, None, unknown)
     ''',
         module="opt_in_rules",
     )

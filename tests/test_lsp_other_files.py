@@ -13,6 +13,8 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-files-"))
+# a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
+(FOLDER / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
 NODE = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
 pytestmark = pytest.mark.asyncio
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "dockerfix", "lsp"])

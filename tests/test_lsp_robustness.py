@@ -19,6 +19,8 @@ from lsp_wire import WireClient, frame, framed
 from dockerfix.lsp.framing import FRAME_START, FrameReader
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-robustness-"))
+# a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
+(FOLDER / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
 URI = (FOLDER / "Dockerfile").as_uri()
 MERGEABLE = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
 ON_THE_FIRST_RUN = {"line": 1, "character": 2}
@@ -280,7 +282,7 @@ def test_a_document_that_is_no_file_has_no_build_context_nor_configuration(tmp_p
     """An `untitled:` document's path is relative: the server's working directory must not become its folder."""
     (tmp_path / ".dockerfix.toml").write_text('ignore = ["DF101"]\n')
     client = WireClient(cwd=tmp_path)
-    client.initialize()
+    client.initialize(options={"select": ["DF101"]})  # a layer-only merge is reported when named by its code
     for uri in ("untitled:Untitled-1", "file:///tmp/nul%00/Dockerfile"):
         client.open(uri, MERGEABLE)
         assert "DF101" in {d.get("code") for d in published(client, uri)}
@@ -452,7 +454,7 @@ def test_a_pulled_lone_surrogate_is_the_error_report():
 def test_a_uri_naming_no_possible_file_is_analysed_without_a_folder():
     """A lone surrogate in the path: no file system can hold that name."""
     client = WireClient()
-    client.initialize()
+    client.initialize(options={"select": ["DF101"]})  # a layer-only merge is reported when named by its code
     uri = FOLDER.as_uri() + "/a\ud800/Dockerfile"
     client.open(uri, MERGEABLE)
     assert {d.get("code") for d in published(client, uri)} == {"DF101"}

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from bot_fake_github import REPO, TOKEN, FakeGitHub, Remote
+from bot_fake_github import ASKS_FOR_MERGES, REPO, TOKEN, FakeGitHub, Remote
 from conftest import language_client, open_document, plugin_environment, plugin_installed_from, plugin_site
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
@@ -61,7 +61,7 @@ def test_command_line_exits_2_and_says_the_result_is_incomplete(tmp_path):
 
 def test_fixes_still_apply_and_the_summary_counts_the_failure(tmp_path):
     (tmp_path / "Dockerfile").write_text(MERGEABLE)
-    run = dockerfix("--write", "Dockerfile", cwd=tmp_path)
+    run = dockerfix("--extend-select", "DF101", "--write", "Dockerfile", cwd=tmp_path)
     assert run.returncode == 2
     assert "rewrote 1 file. 1 rule failure in 1 file" in run.stdout
     assert (tmp_path / "Dockerfile").read_text() != MERGEABLE
@@ -104,7 +104,7 @@ plugin_installed = plugin_installed_from(SITE)
 
 
 def test_bot_exits_2_and_names_the_failure(plugin_installed, tmp_path, capsys, monkeypatch):
-    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE})
+    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, **ASKS_FOR_MERGES})
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     forge = FakeGitHub(TOKEN)
     forge.host(REPO, remote.bare)

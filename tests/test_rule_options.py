@@ -9,7 +9,7 @@ import pytest
 from dockerfix.rewriter import registry
 from dockerfix.rewriter.config import ConfigError, Settings, discover, load
 from dockerfix.rewriter.pipeline import run_source
-from dockerfix.rewriter.rule import GLOBAL_OPTIONS, Option, Rule
+from dockerfix.rewriter.rule import Option, Rule
 from dockerfix.rewriter.source import Source
 
 DIGEST = "sha256:" + "ab" * 32
@@ -53,8 +53,7 @@ def test_flags_override_configured_options(tmp_path):
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
         (
             "pin-digest = true\n",
-            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, "
-            "generated-files, ignore, max-file-size, per-file-ignores, pin-digests",
+            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, min-gain, per-file-ignores, pin-digests",
         ),
     ],
 )
@@ -72,7 +71,10 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
         return type(f"Rule{code}", (Rule,), {"code": code, "options": (option,)})
 
     monkeypatch.setattr(registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", flag)))
-    assert registry.rule_options.__wrapped__() == {"flag": flag, **{option.name: option for option in GLOBAL_OPTIONS}}
+    assert registry.rule_options.__wrapped__() == {
+        "flag": flag,
+        **{option.name: option for option in registry.ENGINE_OPTIONS},
+    }
     monkeypatch.setattr(
         registry, "all_rules", lambda: (rule("DF901", flag), rule("DF902", Option("flag", True, "a flag", bool)))
     )

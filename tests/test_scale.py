@@ -194,7 +194,9 @@ def test_standard_input_above_the_size_limit_comes_back_unchanged(tmp_path):
 
 
 def test_the_size_limit_is_a_setting(tmp_path):
-    (tmp_path / ".dockerfix.toml").write_text("max-file-size = 2000\n")
+    (tmp_path / ".dockerfix.toml").write_text(
+        'max-file-size = 2000\nextend-select = ["DF101"]\n'
+    )  # merges: asked for by code
     small = tmp_path / "small" / "Dockerfile"
     small.parent.mkdir()
     small.write_bytes(oversized_dockerfile(1_000))

@@ -372,6 +372,7 @@ def test_markdown_table_for_pull_requests():
 
 def test_cli_reports_an_unreachable_engine_clearly(tmp_path: Path, monkeypatch, capsys):
     (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
+    (tmp_path / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')  # its merges, asked for by code
     fake = tmp_path / "docker"
     fake.write_text(
         "#!/bin/sh\n"
@@ -393,6 +394,7 @@ def test_cli_says_when_there_is_nothing_to_verify(tmp_path: Path, capsys):
 
 def test_touch_must_name_a_file_of_the_context(tmp_path: Path, capsys):
     (tmp_path / "Dockerfile").write_text(APT_THREE_RUNS)
+    (tmp_path / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')  # its merges, asked for by code
     assert main(["verify", str(tmp_path / "Dockerfile"), "--touch", "missing.py"]) == 2
     assert "--touch missing.py: not a file of the build context" in capsys.readouterr().err
 

@@ -28,6 +28,7 @@ from dockerfix.verify.rebuild_cost import dependency_rebuild
 
 FAKE_ENGINE = Path(__file__).with_name("verify_fake_engine.py")
 MERGEABLE = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nCOPY . /app\n"
+NAMED_MERGES = 'extend-select = ["DF101"]\n'  # merges save only layers: the projects ask for them by code
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / "app.py").symlink_to(elsewhere / "real.py")
     (folder / "main.py").write_text("print('hello')\n")
     (folder / "main.py").chmod(0o444)
@@ -180,6 +182,7 @@ def test_a_source_linked_to_dev_zero_is_never_read(tmp_path: Path, engine):
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / "app.py").symlink_to("/dev/zero")
     result = run_verify(engine, str(folder / "Dockerfile"))
     assert result.returncode == 0, result.stderr.decode()[-2000:]
@@ -192,6 +195,7 @@ def test_a_fifo_is_copied_as_a_fifo_as_buildkit_sends_it_and_never_opened(tmp_pa
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / "main.py").write_text("print('hello')\n")
     os.mkfifo(folder / "pipe")
     result = run_verify(engine, str(folder / "Dockerfile"))
@@ -204,6 +208,7 @@ def test_a_socket_in_the_context_is_refused_naming_it_with_exit_2(tmp_path: Path
     folder = tmp_path / "project"
     (folder / "run").mkdir(parents=True)
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     listener = socket.socket(socket.AF_UNIX)
     try:
         listener.bind(str(folder / "run" / "s.sock"))
@@ -220,6 +225,7 @@ def test_a_context_over_the_size_bound_is_refused_naming_the_file_with_exit_2(tm
     folder = tmp_path / "project"
     folder.mkdir()
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / "main.py").write_text("print('hello')\n")
     (folder / "data.bin").write_bytes(b"\0" * 2_000_000)
     result = run_verify(engine, str(folder / "Dockerfile"), "--max-context-size", "1MB")
@@ -286,10 +292,11 @@ def test_the_bot_reports_a_context_it_cannot_copy_in_one_line(tmp_path: Path, en
     folder = tmp_path / "checkout"
     folder.mkdir()
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     listener = socket.socket(socket.AF_UNIX)
     try:
         listener.bind(str(folder / "s.sock"))
-        original = Original("Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings())
+        original = Original("Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings(extend_select=("DF101",)))
         body = measure([original], DockerClient(engine["DOCKERFIX_DOCKER"]))
     finally:
         listener.close()
@@ -300,6 +307,7 @@ def test_what_the_ignore_file_keeps_out_of_every_build_is_neither_copied_nor_cou
     folder = tmp_path / "project"
     (folder / "data" / "keep").mkdir(parents=True)
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / "main.py").write_text("print('hello')\n")
     (folder / ".dockerignore").write_text(".dockerignore\ndata\n!data/keep/wanted.txt\n*.log\n")
     (folder / "data" / "big.bin").write_bytes(b"\0" * 2_000_000)
@@ -342,13 +350,18 @@ def test_the_bot_copies_what_the_original_build_is_sent_not_what_its_ignore_file
     folder = tmp_path / "checkout"
     (folder / "tmp").mkdir(parents=True)
     (folder / "Dockerfile").write_text(MERGEABLE)
+    (folder.parent / ".dockerfix.toml").write_text(NAMED_MERGES)  # above the context: it is not sent
     (folder / ".dockerignore").write_text("tmp\n*.pyc\n")  # as the fixes left it: *.pyc was added
     (folder / "cache.pyc").write_bytes(b"\0")
     listener = socket.socket(socket.AF_UNIX)
     try:
         listener.bind(str(folder / "tmp" / "s.sock"))
         original = Original(
-            "Dockerfile", folder / "Dockerfile", MERGEABLE.encode(), Settings(), ((".dockerignore", "tmp\n"),)
+            "Dockerfile",
+            folder / "Dockerfile",
+            MERGEABLE.encode(),
+            Settings(extend_select=("DF101",)),
+            ((".dockerignore", "tmp\n"),),
         )
         os.environ["FAKE_DOCKER_LOG"] = engine["FAKE_DOCKER_LOG"]
         try:

@@ -32,6 +32,9 @@ def test_nothing_to_verify_still_prints_json(tmp_path: Path):
 
 def test_an_error_still_prints_json(tmp_path: Path):
     (tmp_path / "Dockerfile").write_text("FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n")
+    (tmp_path / ".dockerfix.toml").write_text(
+        'extend-select = ["DF101"]\n'
+    )  # merges save only layers: asked for by code
     result = verify_json(tmp_path, "Dockerfile")
     assert result.returncode == 2
     data = json.loads(result.stdout)

@@ -28,8 +28,9 @@ def big_folder(root: Path) -> list[Path]:
 
 
 def start(root: Path, *arguments: str) -> subprocess.Popen:
+    """The command on BIG's folder, its merges (a layer each) asked for by the rule's code."""
     return subprocess.Popen(
-        [sys.executable, "-m", "dockerfix", *arguments],
+        [sys.executable, "-m", "dockerfix", "--extend-select", "DF101", *arguments],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -24,7 +24,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from dockerfix.rewriter.fixes import Edit, apply_edits
+from dockerfix.rewriter.fixes import Edit, Savings, apply_edits
 from dockerfix.rewriter.pipeline import unified_diff
 from dockerfix.rewriter.source import Source, SourceError
 
@@ -107,8 +107,8 @@ def fix_diff(source: Source, display_path: str, fix: dict) -> str:
 
 
 def stated_gain(savings: dict | None) -> str:
-    stated = {name: value for name, value in (savings or {}).items() if value is not None}
-    return ", ".join(f"{name}: {value}" for name, value in stated.items()) if stated else "none stated"
+    """The claim in the words every surface uses (the JSON `savings`, read back as the engine's ``Savings``)."""
+    return (Savings(**savings).describe() if savings else "") or "none stated"
 
 
 def lines_of(finding: dict) -> str:

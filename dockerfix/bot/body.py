@@ -18,7 +18,6 @@ from ..rewriter.pipeline import FileResult
 
 TITLE = "build(docker): optimise Dockerfiles with dockerfix"
 TEMPLATE = "pull_request.md.j2"
-SAVINGS_KEYS = ("layers", "bytes", "rebuilt_steps_after_source_edit", "rebuilt_steps_before", "rebuilt_steps_after")
 _FINGERPRINT = re.compile(r"<!-- dockerfix-bot fingerprint=([0-9a-f]{16}) -->")
 CLOSED_MARK = "<!-- dockerfix-bot closed -->"
 # what ends a line for Markdown, for git's commit message or for a terminal, or hides text
@@ -91,29 +90,28 @@ def _size(count: float) -> str:
     raise AssertionError("unreachable")
 
 
-def _saving(
-    layers: int | None,
-    size: int | None,
-    steps: int | None,
-    steps_before: int | None = None,
-    steps_after: int | None = None,
-) -> str:
-    parts = []
+def _totals(files: Sequence[ChangedFile]) -> list[str]:
+    """What the applied fixes save together: only stated byte gains are summed (a lower bound when one is); the
+    unknown ones are counted as unknown, never as 0."""
+    claims = [finding.savings for file in files for finding in file.applied if finding.savings]
+    totals = []
+    stated = [claim for claim in claims if claim["bytes"] is not None]
+    if stated:
+        at_least = "at least " if any(claim["bytes_at_least"] for claim in stated) else ""
+        totals.append(f"{at_least}{_size(sum(claim['bytes'] for claim in stated))} of image")
+    unknown = sum(1 for claim in claims if claim["bytes"] is None and claim["bytes_unknown"] is not None)
+    if unknown:
+        totals.append(f"{unknown} change{'s' if unknown != 1 else ''} of unknown byte gain")
+    steps = sum(claim["rebuilt_steps_after_source_edit"] or 0 for claim in claims)
+    if steps > 0:
+        totals.append(f"{steps} step{'s' if steps != 1 else ''} fewer re-run after a source edit")
+    corrected = sum(1 for claim in claims if claim["cache_correctness"])
+    if corrected:
+        totals.append(f"{corrected} cache correctness fix{'es' if corrected != 1 else ''}")
+    layers = sum(claim["layers"] or 0 for claim in claims)
     if layers:
-        parts.append(f"{layers} layer{'s' if layers != 1 else ''}")
-    if size:
-        parts.append(f"~{_size(size)}")
-    if steps and steps_before is not None and steps_after is not None:
-        parts.append(
-            f"a source edit rebuilds {steps_after} step{'s' if steps_after != 1 else ''} instead of {steps_before}"
-        )
-    elif steps:
-        parts.append(f"{steps} step{'s' if steps != 1 else ''} not rebuilt after a source edit")
-    return ", ".join(parts)
-
-
-def _total(files: Sequence[ChangedFile], key: str) -> int:
-    return sum((finding.savings or {}).get(key) or 0 for file in files for finding in file.applied)
+        totals.append(f"{layers} layer{'s' if layers != 1 else ''} fewer")
+    return totals
 
 
 def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: bool, verification: str | None) -> dict:
@@ -127,19 +125,18 @@ def context(files: Sequence[ChangedFile], diff: str, branch: str, unsafe_fixes: 
                     "change": printable(finding.fix.title),
                     "layers": (finding.savings or {}).get("layers"),
                     "bytes": (finding.savings or {}).get("bytes"),
+                    "bytes_unknown": (finding.savings or {}).get("bytes_unknown"),
                     "rebuilt_steps": (finding.savings or {}).get("rebuilt_steps_after_source_edit"),
-                    "saving": _saving(*((finding.savings or {}).get(key) for key in SAVINGS_KEYS)),
+                    "saving": printable(finding.claim),
                 }
                 for finding in file.applied
             ],
         }
         for file in files
     ]
-    layers, size, steps = (_total(files, key) for key in ("layers", "bytes", "rebuilt_steps_after_source_edit"))
-    totals = [part for part in _saving(layers, size, steps).split(", ") if part]
     return {
         "files": rows,
-        "totals": totals,
+        "totals": _totals(files),
         "diff": diff,
         "diff_fence": "`" * max(4, max((len(run) + 1 for run in re.findall(r"`+", diff)), default=0)),
         "unapplied": sum(file.unapplied for file in files),

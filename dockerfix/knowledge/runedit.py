@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from dockerfix.rewriter.document import Document, Heredoc, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix, Savings, Unknown
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Fix, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
@@ -239,10 +239,12 @@ class CacheRule(Rule):
         """How a build cache mount holds the cache instead of the rule's own fix (``cachemounts.CacheMount``)."""
         return None
 
-    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings | None:
-        """What fixing this RUN saves, as ``Savings`` from measured or cited data (``knowledge.gains``), or None
-        where the rule states nothing."""
-        return None
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        """The bytes the fix takes out of the shipped image, from measured or cited data (``knowledge.gains``)."""
+        return Unknown(f"the size of {', '.join(self.cached_paths) or 'the cache'} after this install was not measured")
+
+    def savings(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+        return Savings.of(self.gain(document, stage, run, commands))
 
     def removed_content(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         """``content_change``, with the folders the stage or the RUN moved a mountable cache to."""
@@ -307,7 +309,7 @@ class AppendCleanupRule(CacheRule):
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)
                 cleanup = self.cleanup_command(document, stage, run, commands)
-                savings = self.savings(stage, run, commands)
+                savings = self.savings(document, stage, run, commands)
                 mounted = (
                     self.mount_fix(document, stage, run, commands, context)
                     if self.blocker(document, stage, run) is None
@@ -323,7 +325,7 @@ class AppendCleanupRule(CacheRule):
                 reason = append_blocker(run) or self.blocker(document, stage, run)
                 if reason is not None:
                     yield self.finding(
-                        f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end, savings=savings
+                        f"{self.message(cleanup)} (not fixed automatically: {reason})", start, end, None, savings
                     )
                     continue
                 companions, note = self.follow_up(document, stage, run)
@@ -492,7 +494,7 @@ class AddFlagRule(CacheRule):
                         start,
                         end,
                         fix,
-                        self.savings(stage, run, commands),
+                        self.savings(document, stage, run, commands),
                     )
 
 

@@ -352,11 +352,8 @@ async def hover(ls: DockerfixServer, params: lsp.HoverParams) -> lsp.Hover | Non
             continue
         rule = rule_by_code(finding.code)
         text = f"**{finding.code} {finding.name}**: {finding.message}"
-        if finding.savings:
-            saved = ", ".join(
-                f"{key.replace('_', ' ')}: {value}" for key, value in finding.savings.items() if value is not None
-            )
-            text += f"\n\nEstimated saving: {saved}"
+        if finding.claim:
+            text += f"\n\nClaim: {finding.claim}"
         if rule is not None:
             text += f"\n\n{rule.documentation()}"
         parts.append(text)

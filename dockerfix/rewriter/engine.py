@@ -13,9 +13,9 @@ from typing import Any
 from .budget import OverBudget
 from .context import BuildContext
 from .document import Document, Instruction, parse
-from .fixes import Applicability, Edit, FileEdit, Finding, apply_edits
-from .registry import all_rules, hadolint_map
-from .rule import TARGET_STAGE, Rule, RuleContext, Suppressions
+from .fixes import Applicability, ByteGain, Edit, FileEdit, Finding, Unknown, apply_edits
+from .registry import MIN_GAIN, all_rules, hadolint_map, opt_in_codes
+from .rule import CODE_PATTERN, TARGET_STAGE, Rule, RuleContext, Suppressions
 from .source import Source, SourceError
 from .stages import shipped_offset_test
 
@@ -36,6 +36,41 @@ class Selection:
 
     def rules(self, rules: Sequence[type[Rule]] | None = None) -> tuple[Rule, ...]:
         return tuple(rule() for rule in (all_rules() if rules is None else rules) if self.enabled(rule.code))
+
+    def named(self) -> frozenset[str]:
+        """The codes selected by themselves, not by a prefix: the user asked for exactly that advice."""
+        return frozenset(code for code in self.select if CODE_PATTERN.match(code))
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a finding must claim to be reported, fixed and counted by `--check`: a byte gain of at least
+    ``min_gain``, rebuild steps saved after a source edit, cache correctness, or a byte gain the data cannot state
+    (reported as unknown); a DF0xx finding (a file BuildKit refuses) always passes, and so does every finding of a
+    rule in ``named`` (selected by its exact code). Layers alone, or bytes below ``min_gain``, do not."""
+
+    min_gain: int = MIN_GAIN.default
+    named: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, selection: Selection, options: Mapping[str, Any]) -> Gate:
+        """The gate of a run: an opt-in rule an option asks for (`pin-digests = true`) counts as named."""
+        asked_by_options = opt_in_codes() - opt_in_codes(options)
+        return cls(options.get(MIN_GAIN.name, MIN_GAIN.default), selection.named() | asked_by_options)
+
+    def admits(self, finding: Finding) -> bool:
+        if finding.code.startswith("DF0") or finding.code in self.named:
+            return True
+        savings = finding.savings
+        if savings is None:
+            return False
+        gain = savings.byte_gain
+        return (
+            savings.saves_rebuild_steps
+            or bool(savings.cache_correctness)
+            or isinstance(gain, Unknown)
+            or (isinstance(gain, ByteGain) and gain.bytes >= self.min_gain)
+        )
 
 
 @dataclass(frozen=True)
@@ -70,11 +105,13 @@ def check(
     failures: list[RuleFailure] | None = None,
     options: Mapping[str, Any] | None = None,
     other_files: bool = True,
+    gate: Gate | None = None,
 ) -> tuple[Finding, ...]:
-    """All findings of ``rules`` on ``document`` that no suppression comment silences, in source order. ``options``
-    are the configured rule options (``Settings.options``). Without ``other_files`` (the caller cannot write files
-    beside the Dockerfile: standard input, an editor that cannot create files) a fix that changes one is
-    display-only."""
+    """All findings of ``rules`` on ``document`` that no suppression comment silences and ``gate`` (when given)
+    admits, in source order. ``options`` are the configured rule options (``Settings.options``). Without
+    ``other_files`` (the caller cannot write files beside the Dockerfile: standard input, an editor that cannot
+    create files) a fix that changes one is display-only. The gate applies before a rule reviews the others'
+    findings, so a summary of them counts only those that pass."""
     suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings: list[Finding] = []
@@ -92,6 +129,8 @@ def check(
             continue
         if rule.layer_rule:
             produced = [finding for finding in produced if in_shipped_stage(finding.start)]
+        if gate is not None:
+            produced = [finding for finding in produced if gate.admits(finding)]
         findings.extend(finding for finding in produced if not _suppressed(document, suppressions, finding))
     reported = tuple(sorted(findings, key=lambda finding: (finding.start, finding.code, finding.end)))
     for rule in rules:
@@ -293,16 +332,18 @@ def fix(
     unsafe_fixes: bool = False,
     options: Mapping[str, Any] | None = None,
     other_files: bool = True,
+    gate: Gate | None = None,
 ) -> FixResult:
     """Findings on ``source`` and the text after applying their fixes to a fixpoint (at most ``MAX_PASSES``), with
-    the new texts of the other files those fixes change (none without ``other_files``, as in ``check``).
+    the new texts of the other files those fixes change (none without ``other_files``, as in ``check``). Only the
+    findings ``gate`` admits are reported and fixed.
 
     Raises ``SourceError`` when the input itself does not parse.
     """
     threshold = fix_threshold(unsafe_fixes)
     failures: list[RuleFailure] = []
     document = parse(source)
-    findings = check(document, rules, build_context, failures, options, other_files)
+    findings = check(document, rules, build_context, failures, options, other_files, gate)
     original_document, original_findings = document, findings
     applied: list[Finding] = []
     broken: set[tuple[str, str]] = set()
@@ -336,7 +377,7 @@ def fix(
         pending.record(chosen)
         if attempt.text != document.text:
             document = attempt.document
-            findings = check(document, rules, build_context, failures, options, other_files)
+            findings = check(document, rules, build_context, failures, options, other_files, gate)
     remaining = findings
     return FixResult(
         source=source,

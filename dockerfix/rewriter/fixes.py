@@ -160,6 +160,33 @@ class Savings:
         return cls(bytes=gain.bytes, bytes_basis=gain.basis, bytes_at_least=gain.at_least, **others)
 
     @property
+    def saves_rebuild_steps(self) -> bool:
+        return bool(self.rebuilt_steps_after_source_edit and self.rebuilt_steps_after_source_edit > 0)
+
+    def describe(self) -> str:
+        """The claim in a few words, for people: "saves 19.9 MB (basis)", "gain unknown (reason)", steps, cache
+        correctness, layers; "" when it claims nothing."""
+        parts = []
+        gain = self.byte_gain
+        if isinstance(gain, ByteGain):
+            parts.append(f"saves {gain.describe()}")
+        elif isinstance(gain, Unknown):
+            parts.append(f"gain {gain.describe()}")
+        if self.saves_rebuild_steps and self.rebuilt_steps_before is not None and self.rebuilt_steps_after is not None:
+            parts.append(
+                f"a source edit re-runs {self.rebuilt_steps_after} step{'s' if self.rebuilt_steps_after != 1 else ''}"
+                f" instead of {self.rebuilt_steps_before}"
+            )
+        elif self.saves_rebuild_steps:
+            steps = self.rebuilt_steps_after_source_edit
+            parts.append(f"a source edit re-runs {steps} step{'s' if steps != 1 else ''} fewer")
+        if self.cache_correctness:
+            parts.append(f"cache correctness: {self.cache_correctness}")
+        if self.layers:
+            parts.append(f"{self.layers} layer{'s' if self.layers != 1 else ''} fewer")
+        return "; ".join(parts)
+
+    @property
     def byte_gain(self) -> Gain | None:
         """The byte claim as a ``ByteGain`` or an ``Unknown``; None when the finding makes none."""
         if self.bytes is not None:

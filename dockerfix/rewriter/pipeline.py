@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import difflib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,7 +29,7 @@ from .files import (
     replace_file,
     write_in_context,
 )
-from .fixes import ContentChange, Finding
+from .fixes import ContentChange, Finding, Savings
 from .source import Source, SourceError
 
 JSON_VERSION = 1
@@ -104,24 +104,20 @@ class ReportedFinding:
                 tuple(ReportedEdit(Range.of(source, edit.start, edit.end), edit.content) for edit in finding.fix.edits),
                 tuple(ReportedFile(file.path, file.original, file.content) for file in finding.fix.files),
             )
-        savings = None
-        if finding.savings is not None:
-            savings = {
-                "layers": finding.savings.layers,
-                "bytes": finding.savings.bytes,
-                "rebuilt_steps_after_source_edit": finding.savings.rebuilt_steps_after_source_edit,
-                "rebuilt_steps_before": finding.savings.rebuilt_steps_before,
-                "rebuilt_steps_after": finding.savings.rebuilt_steps_after,
-            }
         return cls(
             finding.code,
             finding.name,
             finding.message,
             Range.of(source, finding.start, finding.end),
             fix,
-            savings,
+            None if finding.savings is None else asdict(finding.savings),
             fixable,
         )
+
+    @property
+    def claim(self) -> str:
+        """What the finding claims, in a few words ("" for none): the same text on every surface."""
+        return "" if self.savings is None else Savings(**self.savings).describe()
 
     def as_json(self) -> dict:
         fix = None
@@ -366,12 +362,14 @@ def _analyse(
     other_files: bool,
     context_folder: Path | None,
 ) -> FileResult:
-    rules = settings.selection_for(file).rules()
+    selection = settings.selection_for(file)
+    rules = selection.rules()
+    gate = engine.Gate.of(selection, settings.options)
     threshold = engine.fix_threshold(settings.unsafe_fixes)
     warnings = context_warnings(build_context)
     if not apply_fixes:
         failures: list[engine.RuleFailure] = []
-        found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files)
+        found = engine.check(parse(source), rules, build_context, failures, settings.options, other_files, gate)
         return FileResult(
             path=source.path,
             findings=tuple(
@@ -387,6 +385,7 @@ def _analyse(
         unsafe_fixes=settings.unsafe_fixes,
         options=settings.options,
         other_files=other_files,
+        gate=gate,
     )
     findings = tuple(
         ReportedFinding.of(source, finding, finding.fix is not None and finding.fix.applicability >= threshold)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib.metadata import entry_points
@@ -64,10 +65,47 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(found[code] for code in sorted(found))
 
 
+_BYTE_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_UNIT_BYTES = {
+    None: 1,
+    "B": 1,
+    "kB": 1000,
+    "KB": 1000,
+    "KiB": 1024,
+    "MB": 10**6,
+    "MiB": 2**20,
+    "GB": 10**9,
+    "GiB": 2**30,
+}
+
+
+def byte_count(value: Any) -> int:
+    """A number of bytes from a setting: an integer, or a string with a unit (`1MB`, `512 KiB`)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _BYTE_COUNT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"must be a number of bytes, as an integer or with a unit (`1MB`, `512KiB`), not {value!r}")
+    return int(float(match.group(1)) * _UNIT_BYTES[match.group(2)])
+
+
+# Chosen from the byte gains the default rules measure over ../shared/corpus/real (bench/gain_distribution.py).
+DEFAULT_MIN_GAIN = 1_000_000
+MIN_GAIN = Option(
+    "min-gain",
+    DEFAULT_MIN_GAIN,
+    "bytes of the shipped image a finding must save to be reported, fixed and fail `--check` (findings that save "
+    "rebuild steps or fix cache correctness, unknown byte gains, DF0xx errors and rules selected by their exact code "
+    "are reported whatever they save)",
+    byte_count,
+)
+ENGINE_OPTIONS = (*GLOBAL_OPTIONS, MIN_GAIN)  # the settings of a whole run, besides the rules' own
+
+
 @lru_cache(maxsize=1)
 def rule_options() -> dict[str, Option]:
     """Every rule's options and the engine's own by name; rules may share an option only by declaring the same one."""
-    options: dict[str, Option] = {option.name: option for option in GLOBAL_OPTIONS}
+    options: dict[str, Option] = {option.name: option for option in ENGINE_OPTIONS}
     for rule in all_rules():
         for option in rule.options:
             if options.setdefault(option.name, option) != option:

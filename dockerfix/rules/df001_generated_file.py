@@ -73,6 +73,10 @@ class GeneratedFile(Rule):
         skips recommended packages gets one DF001 finding on its header ("2 findings here (DF102, DF103), nothing
         rewritten") instead of DF102 and DF103 with their fixes.
 
+    Gain
+        None of its own: it summarises the other rules' findings that pass `min-gain` (a generated file with
+        none of them gets no summary). Always reported, as every DF0xx finding.
+
     Fix safety
         No fix: the change belongs in the template, which dockerfix does not see.
     """

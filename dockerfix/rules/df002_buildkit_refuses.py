@@ -51,6 +51,9 @@ class BuildkitRefuses(Rule):
         RUNX apt-get update
         fails with `unknown instruction: RUNX`; the intent was `RUN`.
 
+    Gain
+        None: BuildKit refuses the file, so no image is built at all. Always reported, as every DF0xx finding.
+
     Fix safety
         No fix: what the author meant (a typo, a template that was never rendered) cannot be known here.
     """

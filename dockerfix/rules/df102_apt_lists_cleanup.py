@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
+from dockerfix.knowledge.distributions import stage_apt_lists_gain
 from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import ContentChange, Edit
+from dockerfix.rewriter.fixes import ContentChange, Edit, Gain
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
@@ -60,6 +61,11 @@ class AptListsCleanup(AppendCleanupRule):
         or (target = "legacy")
         RUN apt-get update && apt-get install -y curl \\
             && rm -rf /var/lib/apt/lists/*
+
+    Gain
+        The size of `/var/lib/apt/lists` after `apt-get update`, measured per Debian release (bookworm, trixie) with
+        the official images' apt settings (`dockerfix/data/gains.json`), for a base image whose tag names the
+        release; unknown for Ubuntu (its archive was not measured) and for tags that do not name their release.
 
     Fix safety
         Unsafe: it removes files from the image (the lists, a cache that `apt-get update` re-creates). A later RUN
@@ -182,6 +188,9 @@ class AptListsCleanup(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
+
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        return stage_apt_lists_gain(document, stage)
 
     @property
     def cache_mount(self) -> CacheMount:

@@ -57,6 +57,11 @@ class ApkNoCache(AddFlagRule):
         becomes
         RUN apk add --no-cache curl
 
+    Gain
+        Unknown: the size of apk's cache and index after the install (Alpine's archive was not reachable when
+        the data was made) was not measured, so the finding says so instead of a number (it is reported, marked
+        unknown).
+
     Fix safety
         Unsafe: the image no longer contains the index under `/var/cache/apk` (a cache apk re-creates on demand).
         Skipped when a `--mount` covers `/var/cache/apk`. A RUN whose only apk command is `apk update` keeps its
@@ -140,25 +145,26 @@ class ApkNoCache(AddFlagRule):
         start = run.arguments_to_source(update.start)
         end = run.arguments_to_source(update.end, end=True)
         message = "`apk update` leaves the package index in /var/cache/apk in the layer"
+        savings = self.savings(document, stage, run, commands)
         if not any(apk_verb(command) in NO_CACHE_VERBS for command in commands[commands.index(update) + 1 :]):
-            return self.finding(f"{message} (not fixed: a later RUN may install from it)", start, end)
+            return self.finding(f"{message} (not fixed: a later RUN may install from it)", start, end, None, savings)
         dropped = self.drop_update(document, run, commands, update)
         if dropped is not None:
             title = "Drop `apk update` and install with `apk add --no-cache` (the index is no longer kept in the image)"
             fix = self.fix(title, dropped, Applicability.UNSAFE, self.content_change(stage, run, commands))
             return self.finding(
-                f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix
+                f"{message}; `apk add --no-cache` fetches the index without keeping it", start, end, fix, savings
             )
         reason = append_blocker(run)
         if reason is not None:
-            return self.finding(f"{message} (not fixed: {reason})", start, end)
+            return self.finding(f"{message} (not fixed: {reason})", start, end, None, savings)
         fix = self.fix(
             f"Append `{INDEX_CLEANUP}` (the index is no longer in the image)",
             [append_edit(document, run, INDEX_CLEANUP)],
             Applicability.UNSAFE,
             self.content_change(stage, run, commands),
         )
-        return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix)
+        return self.finding(f"{message}; `{INDEX_CLEANUP}` in the same RUN removes it", start, end, fix, savings)
 
     def drop_update(
         self, document: Document, run: Instruction, commands: list[SimpleCommand], update: SimpleCommand

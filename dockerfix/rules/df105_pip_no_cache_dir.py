@@ -112,7 +112,7 @@ class PipNoCacheDir(AddFlagRule):
     def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         return ContentChange(removes=("/root/.cache",))
 
-    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+    def savings(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
         return package_cache_savings("pip", [Invocation.of(command) for command in self.uncached(commands)])
 
     def uncached(self, commands: list[SimpleCommand]) -> list[SimpleCommand]:

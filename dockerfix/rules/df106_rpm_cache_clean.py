@@ -51,6 +51,10 @@ class RpmCacheClean(AppendCleanupRule):
         RUN yum install -y httpd \\
             && yum clean all
 
+    Gain
+        Unknown: the size of the rpm package manager's cache after the install was not measured, so the finding
+        says so instead of a number (it is reported, marked unknown).
+
     Fix safety
         Unsafe: it removes the package manager's cache from the image (re-created on the next install).
     """

@@ -219,7 +219,7 @@ class JsCacheClean(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return tool(command) is not None
 
-    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+    def savings(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
         # only npm's cache was measured: yarn's and pnpm's gains are unknown (package_cache_gain says so)
         installs = [command for command in commands if tool(command) is not None]
         if all(tool(command) == "npm" for command in installs):

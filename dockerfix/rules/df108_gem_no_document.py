@@ -81,7 +81,7 @@ class GemNoDocument(AddFlagRule):
     def wants_flag(self, invocation: Invocation) -> bool:
         return invocation.runs(("gem",), ("install", "update"))
 
-    def savings(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
+    def savings(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Savings:
         return Savings.of(package_cache_gain("gem", ()))
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:

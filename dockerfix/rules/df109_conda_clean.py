@@ -32,6 +32,10 @@ class CondaClean(AppendCleanupRule):
         RUN conda install -y numpy \\
             && conda clean -afy
 
+    Gain
+        Unknown: the size of conda's package cache after the install was not measured, so the finding says so
+        instead of a number (it is reported, marked unknown).
+
     Fix safety
         Unsafe: it removes conda's package cache and index cache from the image.
     """

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
+from dataclasses import replace
 
 from dockerfix.knowledge.analysis import Invocation, copy_destination, shell_runs, tool_and_arguments
+from dockerfix.knowledge.distributions import stage_apt_lists_gain
 from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text
 from dockerfix.knowledge.shellfacts import manager_of
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 CACHE_CLEANUPS = {"clean", "autoclean", "cache"}
 LOOKBACK = 256  # instructions between a cleanup and the RUN that made its files, at most
+
+
+APT_LISTS = "/var/lib/apt/lists"
 
 
 def cleanup_paths(command: SimpleCommand) -> list[str] | None:
@@ -34,15 +39,26 @@ def cleanup_paths(command: SimpleCommand) -> list[str] | None:
     return None
 
 
+def cleanup_gain(document: Document, stage: Stage, commands: list[SimpleCommand]) -> Gain:
+    """What the cleanup frees once it runs in the creating layer: the measured apt lists when it removes them (a lower
+    bound when it removes more), unknown for anything else."""
+    removed = [path for command in commands for path in cleanup_paths(command) or ()]
+    others = [path for path in removed if not path.startswith(APT_LISTS)]
+    if len(others) == len(removed):
+        return Unknown(f"the size of {', '.join(removed) or 'the package cache'} was not measured")
+    gain = stage_apt_lists_gain(document, stage)
+    return replace(gain, at_least=True) if others and isinstance(gain, ByteGain) else gain
+
+
 def creates(run_text: str, commands: list[SimpleCommand], cleanup: list[SimpleCommand]) -> bool:
     """Whether this earlier RUN made what the cleanup removes: it names every removed path, and it runs the package
     manager whose cache the cleanup clears."""
     for command in cleanup:
         paths = cleanup_paths(command)
         if paths:
-            if not all(path in run_text for path in paths if path != "/var/lib/apt/lists"):
+            if not all(path in run_text for path in paths if path != APT_LISTS):
                 return False
-            if "/var/lib/apt/lists" in paths and not any(
+            if APT_LISTS in paths and not any(
                 (manager := manager_of(c.name_literal)) and manager.name == "apt" for c in commands
             ):
                 return False
@@ -85,6 +101,10 @@ class CleanupInLaterLayer(Rule):
         RUN curl -o /tmp/app.tgz https://example.invalid/app.tgz && tar -xzf /tmp/app.tgz -C /opt \\
             && rm /tmp/app.tgz
         COPY config /etc/app/
+
+    Gain
+        The files stop weighing in the image: for `/var/lib/apt/lists`, its size measured per Debian release (see
+        DF102; a lower bound when the cleanup removes more); unknown for other paths. One layer fewer.
 
     Fix safety
         Unsafe: the files are gone earlier, so an instruction in between that reads them would change. The fix is only
@@ -150,7 +170,7 @@ class CleanupInLaterLayer(Rule):
                     run.start,
                     run.header_end,
                     fix,
-                    Savings(layers=1),
+                    Savings.of(cleanup_gain(document, stage, commands), layers=1),
                 )
 
 

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMount, ToolCache
 from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
+from dockerfix.knowledge.gains import package_cache_gain
 from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Gain
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -73,6 +75,11 @@ class ComposerCacheClean(AppendCleanupRule):
         becomes
         RUN composer install --no-dev --prefer-dist \\
             && composer clear-cache
+
+    Gain
+        Composer's cache after installing the required packages, from the measurements in
+        `dockerfix/data/gains.json` (`gains.package_cache_gain`); unknown while Composer's cache is not measured
+        (its registry could not be reached) or the packages are not among those measured.
 
     Fix safety
         Unsafe: it removes Composer's cache from the image (either fix; the mount needs BuildKit). When the install
@@ -150,6 +157,16 @@ class ComposerCacheClean(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return composer_verb(command) in INSTALL_VERBS and "--no-cache" not in tool_and_arguments(command)[1]
+
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        required = [
+            word
+            for command in commands
+            if composer_verb(command) == "require"
+            for word in Invocation.of(command).arguments[(Invocation.of(command).verb_at or 0) + 1 :]
+            if word is not None and not word.startswith("-")
+        ]
+        return package_cache_gain("composer", required)
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         seen = reading(stage, run).environments

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.gains import package_cache_gain
 from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
-from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.fixes import Gain
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -31,6 +33,11 @@ class BundlerCacheClean(AppendCleanupRule):
         RUN bundle install --jobs 4 \\
             && rm -rf "$(gem env gemdir)"/cache/*.gem
 
+    Gain
+        The gem cache after `bundle install`, from the measurements in `dockerfix/data/gains.json`; unknown
+        while it is not measured (the gem registry could not be reached) and because the Gemfile, not the
+        command, names the gems.
+
     Fix safety
         Unsafe: it removes the cached `.gem` files from the image (gems installed with `--path`/`BUNDLE_PATH` elsewhere
         keep theirs).
@@ -56,6 +63,9 @@ class BundlerCacheClean(AppendCleanupRule):
 
     def creates_mess(self, command: SimpleCommand) -> bool:
         return bundle_install(command)
+
+    def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
+        return package_cache_gain("gem", ())  # the Gemfile names the gems, not the command
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         return removes_path(commands, r"/cache(/|$)") or any(

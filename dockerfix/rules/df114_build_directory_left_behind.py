@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
 from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -79,6 +79,10 @@ class BuildDirectoryLeftBehind(Rule):
         RUN git clone https://example.invalid/lib.git /tmp/lib && make -C /tmp/lib install \\
             && rm -rf /tmp/lib
 
+    Gain
+        Unknown: the size of the cloned source tree was not measured, so the finding says so instead of a number
+        (it is reported, marked unknown).
+
     Fix safety
         Unsafe: the folder is no longer in the image. Nothing is reported when a later instruction names the folder.
     """
@@ -115,10 +119,14 @@ class BuildDirectoryLeftBehind(Rule):
                         continue
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
+                    savings = Savings.of(Unknown(f"the size of the source tree in `{folder}` was not measured"))
                     reason = append_blocker(run)
                     if reason is not None:
                         yield self.finding(
-                            f"`{folder}` stays in the layer after the install (not fixed: {reason})", start, end
+                            f"`{folder}` stays in the layer after the install (not fixed: {reason})",
+                            start,
+                            end,
+                            savings=savings,
                         )
                         continue
                     fix = self.fix(
@@ -128,7 +136,11 @@ class BuildDirectoryLeftBehind(Rule):
                         ContentChange(removes=(folder,)),
                     )
                     yield self.finding(
-                        f"`{folder}` stays in the layer after the install; remove it in the same RUN", start, end, fix
+                        f"`{folder}` stays in the layer after the install; remove it in the same RUN",
+                        start,
+                        end,
+                        fix,
+                        savings,
                     )
 
     @staticmethod

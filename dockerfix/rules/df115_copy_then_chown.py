@@ -17,7 +17,7 @@ from dockerfix.knowledge.analysis import (
 )
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, apply_edits
+from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Savings, Unknown, apply_edits
 from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
@@ -219,6 +219,10 @@ class CopyThenChown(Rule):
         RUN chown -R app:app /app
         becomes
         COPY --chown=app:app . /app
+
+    Gain
+        The bytes of the copied files as the build context holds them (the layer that changes their owner stores
+        them a second time); unknown when the context was not read. One layer fewer when the RUN goes away.
 
     Fix safety
         Safe only for one file the build context shows to be a regular file, copied from the context into a folder
@@ -436,7 +440,12 @@ class CopyThenChown(Rule):
             "writes them once"
         )
         removed_run = not remaining and not residuals
-        savings = Savings(layers=1 if removed_run else None, bytes=size)
+        stored_again = (
+            Unknown("the copied files are not in the build context dockerfix read")
+            if size is None
+            else ByteGain(size, "sizes of the copied files in the build context")
+        )
+        savings = Savings.of(stored_again, layers=1 if removed_run else None)
         start, end = (
             run.arguments_to_source(touched[0].command.start),
             run.arguments_to_source(touched[-1].command.end, end=True),

@@ -37,6 +37,10 @@ class PeclTempLeftBehind(AppendCleanupRule):
         RUN pecl install redis && docker-php-ext-enable redis \\
             && rm -rf /tmp/pear
 
+    Gain
+        Unknown: the size of pecl's temporary build folder was not measured, so the finding says so instead of a
+        number (it is reported, marked unknown).
+
     Fix safety
         Unsafe: it removes files from the image (pecl's downloads and build folders, which it re-creates when it
         runs again).

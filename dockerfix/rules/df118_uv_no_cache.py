@@ -75,6 +75,10 @@ class UvNoCache(AddFlagRule):
         or (target = "legacy")
         RUN uv sync --no-cache --frozen --no-dev
 
+    Gain
+        Unknown: the size of uv's cache after the install was not measured, so the finding says so instead of a
+        number (it is reported, marked unknown).
+
     Fix safety
         Unsafe: the image no longer contains uv's cache (either fix; the mount needs BuildKit). With the cache on a
         mount uv copies the packages instead of hard-linking them (the same files) and prints a warning that

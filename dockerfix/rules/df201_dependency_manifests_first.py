@@ -126,6 +126,10 @@ class DependencyManifestsFirst(Rule):
         RUN pip install -r requirements.txt
         COPY . .
 
+    Gain
+        Build steps a source edit re-runs before and after the fix (the dependency install no longer re-runs);
+        no byte claim.
+
     Fix safety
         Safe when the build context shows the manifests exist and nothing else is read, and the install cannot modify
         a manifest (`npm ci`, `yarn --frozen-lockfile`, `uv sync --locked`, pip, `go mod download`, ...). A split

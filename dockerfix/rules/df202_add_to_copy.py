@@ -35,6 +35,10 @@ class AddToCopy(Rule):
         becomes
         COPY . /app
 
+    Gain
+        No claim of size, rebuild steps or cache correctness: COPY says what the step does. Reported by default
+        only when selected by its exact code (`--select DF202`).
+
     Fix safety
         Safe when the build context shows that no source is an archive (folders are copied as they are by both).
         Unsafe when only file names can be checked. Never offered for URLs, git sources, archive names or ADD-only

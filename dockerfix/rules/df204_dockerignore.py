@@ -12,7 +12,7 @@ from dockerfix.knowledge.analysis import mount_options, workdir_at
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
 from dockerfix.rewriter.document import Document, Instruction, parse
-from dockerfix.rewriter.fixes import Applicability, ContentChange, FileEdit, Finding, Savings
+from dockerfix.rewriter.fixes import Applicability, ByteGain, ContentChange, FileEdit, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
@@ -413,6 +413,10 @@ class Dockerignore(Rule):
         RUN npm ci
         with `node_modules/` and `.env` in the context gets a `.dockerignore` holding `**/node_modules` and `.env`.
 
+    Gain
+        The bytes of the build-context files the new ignore lines keep out (they leave the context sent to the
+        builder and, when a COPY took them, the image); unknown when a size cannot be read.
+
     Fix safety
         Unsafe: the files leave the image (the fix declares them), and a RUN after the COPY may read one of them in
         a way no rule can see (a script reading `.env`, a test reading `.git`). The ignore file serves every
@@ -549,4 +553,9 @@ class Dockerignore(Rule):
             files=[FileEdit(IGNORE_FILE, build_context.ignore_text, content)],
         )
         first = copies[0]
-        return self.finding(message, first.start, first.header_end, fix, Savings(bytes=outcome.known_bytes))
+        kept_out = (
+            Unknown("the size of a file the new lines keep out could not be read")
+            if outcome.known_bytes is None
+            else ByteGain(outcome.known_bytes, "sizes of the files in the build context the new lines keep out")
+        )
+        return self.finding(message, first.start, first.header_end, fix, Savings.of(kept_out))

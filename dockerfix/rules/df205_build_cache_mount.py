@@ -312,6 +312,11 @@ class BuildCacheMount(Rule):
         FROM golang:1.22 AS build
         RUN --mount=type=cache,target=/go/pkg/mod go mod download
 
+    Gain
+        No claim of image size, rebuild steps or cache correctness: a cache mount makes repeated downloads
+        cheaper, which dockerfix does not measure. Reported by default only when selected by its exact code
+        (`--select DF205`).
+
     Fix safety
         Unsafe: it rests on the build machine keeping its cache (BuildKit may empty a cache mount between builds,
         the tool then downloads again), and in a stage that ships the image no longer holds the caches.

@@ -47,6 +47,11 @@ class AlpineNativeDependencies(Rule):
         FROM python:3.12-slim
         RUN pip install tensorflow
 
+    Gain
+        No byte claim (the Debian-based image is larger): the claim is that the dependencies install and run,
+        which is not a size or cache claim. Reported by default only when selected by its exact code (`--select
+        DF302`).
+
     Fix safety
         Unsafe: the C library and every system package change. Not fixed when the stage uses Alpine's own tools
         (`apk`, BusyBox `adduser`/`addgroup`), whose commands do not exist or differ on Debian, or when the tag is

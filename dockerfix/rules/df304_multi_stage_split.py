@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerfix.knowledge.baseimages import identify, resolved_reference
+from dockerfix.knowledge.baseimages import Measurement, Reference, identify, measured, resolved_reference
 from dockerfix.knowledge.multistage import plan, promises
 from dockerfix.rewriter.document import Document, parse_text
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
+from dockerfix.rewriter.fixes import Applicability, ByteGain, ContentChange, Edit, Finding, Gain, Savings, Unknown
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.source import SourceError
 from dockerfix.rewriter.stages import target_stage
@@ -48,6 +48,33 @@ def keeps_promises(before: Document, after_text: str, added_env: tuple[str, ...]
     old, new = promises(before), promises(after)
     new_env = {key: value for key, value in new["env"].items() if key not in added_env or key in old["env"]}
     return {**old, "env": old["env"]} == {**new, "env": new_env}
+
+
+def _measured_bytes(image: str) -> Measurement | int | None:
+    """The measurement of exactly this tag (0 bytes for `scratch`); None when that tag was not measured: another
+    version's size is not this one's."""
+    if image == "scratch":
+        return 0
+    reference = Reference.parse(image)
+    found = measured(reference)
+    exact = found is not None and found.image == reference.official_name and found.tag == (reference.tag or "latest")
+    return found if exact else None
+
+
+def base_images_gain(build_image: str, runtime_image: str) -> Gain:
+    """What leaving the build image for the runtime image saves, from the shipped measurements of both tags."""
+    sizes = {image: _measured_bytes(image) for image in (build_image, runtime_image)}
+    missing = [image for image, size in sizes.items() if size is None]
+    if missing:
+        return Unknown(f"`{'`, `'.join(missing)}` not measured (dockerfix/data/official-image-sizes.tsv)")
+    build, runtime = (size if isinstance(size, int) else size.compressed_bytes for size in sizes.values())
+    dates = ", ".join(sorted({size.date for size in sizes.values() if not isinstance(size, int)}))
+    return ByteGain(
+        max(build - runtime, 0),
+        f"compressed amd64 sizes of `{build_image}` and `{runtime_image}`, official-image-sizes.tsv of {dates};"
+        " the build's own tools, caches and sources leave too",
+        at_least=True,
+    )
 
 
 class MultiStageSplit(Rule):
@@ -91,6 +118,12 @@ class MultiStageSplit(Rule):
         COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
         COPY --from=build /out/app /out/app
         CMD ["/out/app"]
+
+    Gain
+        The difference of the compressed linux/amd64 sizes of the build image and the runtime image, both tags
+        measured exactly (`dockerfix/data/official-image-sizes.tsv`; `scratch` is 0 bytes), as a lower bound
+        (the build's own tools, caches and sources leave too); unknown when a tag was not measured (another
+        version's size is not used).
 
     Fix safety
         Unsafe at best: the artifact list is inferred, and files the program reads at run time (templates, static
@@ -149,6 +182,11 @@ class MultiStageSplit(Rule):
             f"`{runtime_image}` leave {left_out} out of the image"
         )
         edit = Edit(instruction.start, len(document.text), proposal)
+        savings = Savings.of(
+            Unknown(f"what the build leaves outside `{split.values['artifact']}` was not measured")
+            if same_image
+            else base_images_gain(split.values["build_image"], runtime_image)
+        )
         if split.incomplete:
             message += f" (not fixed automatically: {'; '.join(split.incomplete)}). Proposed:\n{proposal}"
             yield self.finding(
@@ -156,6 +194,7 @@ class MultiStageSplit(Rule):
                 instruction.start,
                 instruction.header_end,
                 self.fix("Split into build and runtime stages", [edit], Applicability.DISPLAY_ONLY),
+                savings,
             )
             return
         message += "; files the program reads at run time outside the copied artifact must be added by hand"
@@ -169,4 +208,5 @@ class MultiStageSplit(Rule):
                 Applicability.UNSAFE,
                 content_change(split.ecosystem, split.values),
             ),
+            savings,
         )

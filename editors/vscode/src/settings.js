@@ -13,6 +13,7 @@ const SERVER_NAMES = Object.freeze({
   generatedFiles: 'generated-files',
   pinDigests: 'pin-digests',
   digests: 'digests',
+  minGain: 'min-gain',
 });
 
 /**
