@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conftest import requires_corpus
@@ -32,7 +33,27 @@ def test_on_the_real_corpus_only_the_files_that_cannot_build():
             flagged[path.name] = [finding.message for finding in result.findings]
     # each a continuation line that lost its backslash, read by hand: BuildKit's dispatcher stops on the word
     assert flagged == {
-        "00827.Dockerfile": ["unknown instruction `apt-get`: BuildKit stops here"] * 2,  # lines 15-16
+        # lines 15-16: BuildKit stops at the first, the second is counted in its message
+        "00827.Dockerfile": ["unknown instruction `apt-get`: BuildKit stops here (and 1 more line after it)"],
         "00907.Dockerfile": ["unknown instruction `docker`: BuildKit stops here"],  # line 30, inside a commented CMD
         "01311.Dockerfile": ["unknown instruction `wget`: BuildKit stops here"],  # line 27
     }
+
+
+def test_buildkit_stops_at_the_first_refusal_so_a_template_is_one_finding(tmp_path):
+    """An unrendered template (markup lines BuildKit does not know) is one error at its first line, the rest
+    counted, as BuildKit's parser reports it: not one finding per line of markup."""
+    template = (
+        "<% if (version.startsWith('10.'))\n"
+        "     print 'FROM tomcat:8-jdk8'\n"
+        "   else\n"
+        "     print 'FROM tomcat:8-jdk11'\n"
+        "%>\n"
+        "RUN echo hi\n"
+    )
+    write(tmp_path / "Dockerfile", template)
+    result = dockerfix("--output-format", "json", "Dockerfile", cwd=tmp_path)
+    findings = json.loads(result.stdout)["files"][0]["findings"]
+    assert result.returncode == 1
+    assert [(finding["code"], finding["range"]["start"]["line"]) for finding in findings] == [("DF002", 1)]
+    assert findings[0]["message"] == "unknown instruction `<%`: BuildKit stops here (and 6 more lines after it)"

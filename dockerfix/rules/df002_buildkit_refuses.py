@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Finding
@@ -77,6 +78,17 @@ class BuildkitRefuses(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        # BuildKit parses the instructions in order and stops at the first it refuses: that one is the finding, and
+        # a template that was never rendered is one finding, not one per line of its markup
+        refusals = self._refusals(document)
+        first = next(refusals, None)
+        if first is not None:
+            more = sum(1 for _ in refusals)
+            if more:
+                first = replace(first, message=f"{first.message} (and {more} more line{'s' * (more > 1)} after it)")
+            yield first
+
+    def _refusals(self, document: Document) -> Iterator[Finding]:
         seen_from = False
         for instruction in document.instructions:
             if instruction.cmd not in INSTRUCTIONS:
