@@ -55,6 +55,13 @@ def test_a_merge_in_a_copied_from_stage_is_dropped():
         ("ARG STAGE\nFROM debian:bookworm AS deps\nFROM alpine AS tools\nFROM ${STAGE:-tools}\n", {1, 2}),
         ("FROM debian:bookworm AS app\nFROM app AS tools\nFROM python:3.12\nCOPY --from=tools / /\n", {2}),
         ("FROM app AS build\nFROM debian:bookworm AS app\n", {1}),  # FROM names earlier stages only
+        # the build decides the tag, but a name with `/` or `:` is an image, never a stage: the builder only copies
+        ("ARG V\nFROM python:3.12 AS builder\nFROM plone/server:${V}\nCOPY --from=builder /app /app\n", {1}),
+        ("ARG V\nFROM python:3.12 AS builder\nFROM example.org:5000/app@${V}\n", {1}),
+        (
+            "ARG V\nFROM python:3.12 AS builder\nFROM ${V}-slim\n",
+            {0, 1},
+        ),  # letters around a variable may make a stage name
     ],
 )
 def test_the_stages_the_target_is_built_from_ship(text, shipped):

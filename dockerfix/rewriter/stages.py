@@ -7,6 +7,7 @@ earlier stages' names, case-insensitively; ``--target`` names the stage it build
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 
@@ -38,12 +39,20 @@ def target_stage(document: Document, name: str | None = None) -> Stage | None:
     return document.stages[-1]
 
 
+_VARIABLE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+# BuildKit's stage names are a letter, then letters, digits, `-`, `_` or `.`: never a registry path, tag or digest
+_NEVER_IN_A_STAGE_NAME = re.compile(r"[/:@]")
+
+
 def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
     """The earlier stages ``stage`` may be built FROM: the one its image names, or every earlier stage when the name
-    rests on an ARG without a default here (any of them may be the base)."""
+    rests on an ARG without a default here (any of them may be the base) and its literal text could still make a
+    stage name (`FROM ${BASE}` may; `FROM registry/app:${VERSION}` may not)."""
     earlier = document.stages[: stage.index]
     image = expand_global_args(stage.base_image, document)
     if image is None:
+        if _NEVER_IN_A_STAGE_NAME.search(_VARIABLE.sub("", stage.base_image)):
+            return ()
         return earlier
     return next(((candidate,) for candidate in earlier if candidate.name == image.lower()), ())
 
