@@ -1,9 +1,9 @@
 """The byte gains the default rules state over ../shared/corpus/real (or expert), to choose `min-gain` from.
 
-Runs every default rule, each selected by its code (so no finding is held back, whatever it claims), and prints, per rule, how its findings
-claim: a stated byte gain (count, median, smallest, largest), an unknown byte gain, only rebuild steps or cache
-correctness, only layers, nothing. Then, for each candidate threshold, how many findings with a stated byte gain it
-keeps and in how many files.
+Runs every default rule, each selected by its code (so no finding is held back, whatever it claims), and prints, per
+rule, how its findings claim: a stated byte gain (count, median, smallest, largest), an unknown byte gain, only rebuild
+steps or cache correctness, only layers, nothing. Then, for each candidate threshold, how many findings with a stated
+byte gain it keeps and in how many files.
 Run: `python bench/gain_distribution.py [--corpus real|expert]`.
 """
 

@@ -260,7 +260,10 @@ def test_only_the_bots_own_last_line_is_read_as_the_fingerprint(text, expected):
 def test_a_diff_holding_code_fences_stays_inside_its_fence(remote, forge, capsys):
     remote.commit(
         {
-            "Dockerfile": "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n# ``````\n# done\n"
+            "Dockerfile": (
+                "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
+                "# ``````\n# done\n"
+            )
         },
         "fences",
     )

@@ -139,10 +139,16 @@ def dockerfix_as(user: int, *arguments: str, cwd: Path) -> subprocess.CompletedP
 
 def test_line_endings_bom_and_untouched_text_are_kept(tmp_path):
     """Everything a fix does not change stays byte for byte: CRLF, a BOM, trailing blanks, no final newline."""
-    original = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app\r\nRUN chmod 755 /app\r\nCMD ["sh"]'
+    original = (
+        "\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app\r\n"
+        'RUN chmod 755 /app\r\nCMD ["sh"]'
+    )
     target = write(tmp_path / "Dockerfile", original.encode())
     assert dockerfix("--write", "Dockerfile", cwd=tmp_path).returncode == 0
-    expected = '\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app \\\r\n    && chmod 755 /app\r\nCMD ["sh"]'
+    expected = (
+        "\ufeffFROM debian:bookworm  \r\n# keep  me\r\nRUN curl -fsSLo /app https://example.invalid/app \\\r\n"
+        '    && chmod 755 /app\r\nCMD ["sh"]'
+    )
     assert target.read_bytes() == expected.encode()
 
 

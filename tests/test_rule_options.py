@@ -53,7 +53,8 @@ def test_flags_override_configured_options(tmp_path):
         ('[digests]\n"python:3.12" = "sha256:abc"\n', 'value of "python:3.12" must be a digest'),
         (
             "pin-digest = true\n",
-            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, generated-files, ignore, max-file-size, min-gain, per-file-ignores, pin-digests",
+            "unknown setting(s) pin-digest; known: bot, digests, exclude, extend-exclude, extend-select, "
+            "generated-files, ignore, max-file-size, min-gain, per-file-ignores, pin-digests",
         ),
     ],
 )

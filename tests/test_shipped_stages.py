@@ -40,7 +40,10 @@ def test_layer_findings_in_a_copied_from_stage_are_dropped_and_other_findings_ke
 
 
 def test_a_merge_in_a_copied_from_stage_is_dropped():
-    text = "FROM debian:bookworm AS build\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\nFROM scratch\nCOPY --from=build /app /app\n"
+    text = (
+        "FROM debian:bookworm AS build\nRUN curl -fsSLo /app https://example.invalid/app\nRUN chmod 755 /app\n"
+        "FROM scratch\nCOPY --from=build /app /app\n"
+    )
     assert "DF101" not in {code for code, line in codes_by_line(text)}
     assert engine.fix(parse_text(text).source, Selection().rules()).text == text
 

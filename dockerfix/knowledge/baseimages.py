@@ -143,8 +143,12 @@ class Identified:
         assert self.variant.slim_release is not None, f"{self.variant.family} {self.variant.name}: no slim_release"
         return self.tag_for(self.variant.slim_release.format(release=self.release))
 
-    def slim_variant(self) -> Variant | None:
-        return variants(self.family).get("slim") if self.variant.slim else None
+    def slim_variant(self) -> Variant:
+        """The family's slim variant, asked only of an image whose variant has one (``slim_tag`` is not None)."""
+        slim = variants(self.family).get("slim") if self.variant.slim else None
+        # base_images.toml gives a slim variant to every family with a variant that names one
+        assert slim is not None, f"{self.variant.family} {self.variant.name}: no slim variant"
+        return slim
 
 
 def family_of(reference: Reference) -> str | None:
@@ -421,8 +425,9 @@ def measured_same_major(reference: Reference) -> Measurement | None:
     if measurement is None:
         return None
     same_tag = measurement.image == reference.official_name and measurement.tag == (reference.tag or "latest")
-    other = identify(Reference.parse(measurement.reference))
-    return measurement if same_tag or _major(identify(reference).version) == _major(other.version) else None
+    identified, other = identify(reference), identify(Reference.parse(measurement.reference))
+    assert identified is not None and other is not None, "measured answers only when both tags are identified"
+    return measurement if same_tag or _major(identified.version) == _major(other.version) else None
 
 
 # Release codenames by version, as the distributions publish them (a tag may name either).
@@ -482,6 +487,7 @@ def gain_on_base(debian_gain: Gain, reference: Reference | None, system: Operati
     if system is None:
         image = f"`{reference.text()}`" if reference is not None else "the base image"
         return Unknown(f"{image} is not a known Debian or Ubuntu image; Debian's relations named the packages")
+    assert reference is not None, "stage_operating_system names a system only for a reference"
     if system.release is None:
         return Unknown(f"`{reference.text()}` does not name its {system.distribution} release")
     if not system.bare and not isinstance(debian_gain, Unknown):

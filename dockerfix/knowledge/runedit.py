@@ -16,7 +16,7 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand, parse_shell
 
 from .analysis import Invocation, cache_mount_targets, shell_runs, tool_and_arguments
-from .gains import Gain, package_cache_gain
+from .gains import package_cache_gain
 
 if TYPE_CHECKING:  # cachemounts reads base images, whose knowledge formats RUNs with this module's Style
     from .cachemounts import CacheMount

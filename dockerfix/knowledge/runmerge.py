@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from dockerfix.knowledge.runedit import (
     SHELL_ESCAPE,
@@ -110,7 +110,7 @@ class RunMergeRule(Rule):
         when merging it would have removed bytes or fixed the cache (a note about one layer more proposes nothing
         worth doing)."""
         segment = [group[0]]
-        for before, after in zip(group, group[1:]):
+        for before, after in zip(group, group[1:], strict=False):
             claim = self.claim(segment[-MERGE_LOOKBACK:], after, ships)
             if claim is not None and explained_apart(document, before, after):
                 claim = None
@@ -139,7 +139,7 @@ class RunMergeRule(Rule):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
             segment = [group[0]]
             reasons: list[str] = []
-            for run, reason in zip(group[1:], pays):
+            for run, reason in zip(group[1:], pays, strict=True):
                 if reason is not None:
                     segment.append(run)
                     reasons.append(reason)
@@ -162,7 +162,7 @@ class RunMergeRule(Rule):
         """One finding per stretch of RUNs whose merged command stays within ``MAX_MERGED_COMMAND_BYTES``."""
         stretch: list[Instruction] = []
         size = 0
-        for previous, run in zip([None, *runs], runs):
+        for previous, run in zip([None, *runs], runs, strict=False):
             added = size_bound(document, previous if stretch else None, run)
             if stretch and size + added > MAX_MERGED_COMMAND_BYTES:
                 yield from self.merge_stretch(document, stretch, reasons, applicability, ships)
@@ -219,7 +219,7 @@ def merge_savings(runs: list[Instruction], ships: bool, layers: bool = True) -> 
     an index update joins its install, and the bytes of what a RUN removes or rewrites that the RUN before it wrote:
     unknown, since only a build measures them."""
     claims = pair_claims(runs)
-    others = {
+    others: dict[str, Any] = {
         "layers": len(runs) - 1 if layers and ships else None,
         "cache_correctness": CACHE_CORRECTNESS if CACHE_CLAIM in claims else None,
     }
@@ -266,7 +266,7 @@ def shell_errexit(document: Document, stage: Stage) -> bool:
 def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     """Under `set -e` a `;` list stops at a failing command, but not when the list is the left side of `&&`, where a
     merge puts every RUN but the last: such a RUN may only end a merged RUN."""
-    script = run.shell
+    script = run.shell_script
     errexit = shell_errexit_on or any(
         c.name_literal == "set" and sets_errexit(c.argument_literals) for c in script.commands
     )
@@ -339,10 +339,10 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_
     """The RUN's own command text, trailing `;` dropped, wrapped as its position in the merged RUN requires. On
     ``one_line`` (a line of a heredoc script) it is what `sh -c` received, continuations and comment lines removed
     by BuildKit: inside a heredoc the shell, not BuildKit, would read them."""
-    text = run.shell.source[: run.shell.content_end] if one_line else command_text(document, run)
-    if isolate and needs_isolation(run.shell):
+    text = run.shell_script.source[: run.shell_script.content_end] if one_line else command_text(document, run)
+    if isolate and needs_isolation(run.shell_script):
         return subshell(text)
-    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell) else text
+    return f"{{ {text}; }}" if group and list_needs_grouping(run.shell_script) else text
 
 
 def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
@@ -350,12 +350,13 @@ def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
     ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
     script_run = runs[0]
     heredoc = script_run.script_heredoc
+    assert heredoc is not None, "merge_stretch calls this only for RUNs that a heredoc script opens"
     indent = script_line_indent(document, script_run)
     newline = document.source.newline
     end = command_end(script_run)
     lines = []
     last = len(runs) - 1
-    for position, (previous, run) in enumerate(zip(runs, runs[1:]), start=1):
+    for position, (previous, run) in enumerate(zip(runs, runs[1:], strict=False), start=1):
         lines += [indent + comment.lstrip() for comment in between_comments(document, previous, run)]
         command = closed_line(piece(document, run, isolate=position < last, group=True, one_line=True), SHELL_ESCAPE)
         comment = trailing_comment(run)
@@ -370,7 +371,7 @@ def merged_text(document: Document, runs: list[Instruction]) -> str:
     last = len(runs) - 1
     pieces = [piece(document, run, isolate=position < last, group=position > 0) for position, run in enumerate(runs)]
     text = pieces[0]
-    for previous, run, command in zip(runs, runs[1:], pieces[1:]):
+    for previous, run, command in zip(runs, runs[1:], pieces[1:], strict=False):
         moved = trailing_comment(previous)
         comments = ([style.indent + moved] if moved else []) + between_comments(document, previous, run)
         text += style.join(document, comments, command)
@@ -383,7 +384,7 @@ def size_bound(document: Document, previous: Instruction | None, run: Instructio
     """Bytes ``run`` adds to a merged RUN after ``previous`` (None: it starts it), at most: its command with the
     widest wrapping (`{ ...; }`), the continuation and the comment lines moved in. An upper bound of what `sh -c`
     receives, since BuildKit removes continuations and comment lines."""
-    written = run.shell.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
+    written = run.shell_script.source if run.script_heredoc else document.text[run.arguments_start : run.header_end]
     size = len(written.encode("utf-8")) + len("{ ; } && ")
     if previous is not None:
         size += len(
@@ -409,7 +410,8 @@ def between_comments(document: Document, previous: Instruction, run: Instruction
 
 def run_roles(run: Instruction) -> list[Role]:
     return [
-        role(c.name.literal if c.name else None, [w.literal for w in c.arguments]) for c in run.shell.simple_commands()
+        role(c.name.literal if c.name else None, [w.literal for w in c.arguments])
+        for c in run.shell_script.simple_commands()
     ]
 
 
@@ -424,7 +426,7 @@ def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
             return "cleanup in the layer that created the files"
         if all(
             r is Role.CLEANUP or rewrites_files(c.name_literal, c.argument_literals)
-            for r, c in zip(after_roles, after.shell.simple_commands())
+            for r, c in zip(after_roles, after.shell_script.simple_commands(), strict=True)
         ):
             return "changes to files in the layer that created them"
     if before_roles and before_roles[-1] is Role.UPDATE and Role.INSTALL in after_roles:
@@ -437,7 +439,7 @@ def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
 def managers_with(run: Instruction, wanted: Role) -> set[str]:
     """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         manager = manager_of(command.name_literal)
         if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
             found.add(manager.name)
@@ -448,7 +450,7 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     """The package managers this RUN installs with before running anything that might refresh their index itself (a
     shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
     found = set()
-    for command in run.shell.simple_commands():
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager, kind = manager_of(name), role(name, arguments)
         if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
@@ -459,7 +461,7 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
 
 
 def command_count(run: Instruction) -> int:
-    return sum(1 for command in run.shell.simple_commands() if command.name is not None)
+    return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
 
 
 def rewritten_output(earlier: list[Instruction], after: Instruction) -> list[str]:
@@ -470,11 +472,11 @@ def rewritten_output(earlier: list[Instruction], after: Instruction) -> list[str
     ran = {
         manager.name
         for run in earlier
-        for manager in map(manager_of, (command.name_literal for command in run.shell.simple_commands()))
+        for manager in map(manager_of, (command.name_literal for command in run.shell_script.simple_commands()))
         if manager is not None
     }
     found: list[str] = []
-    for command in after.shell.simple_commands():
+    for command in after.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager = manager_of(name)
         if manager is not None and role(name, arguments) is Role.CLEANUP:
@@ -515,7 +517,7 @@ def names_path(run: Instruction, path: str) -> bool:
     if folder.startswith(APT_LISTS):
         return "apt" in managers_with(run, Role.UPDATE)
     named = re.compile(r"(?<![\w.-])" + re.escape(folder.removeprefix("./")) + r"(?![\w.-])")
-    commands = list(run.shell.simple_commands())
+    commands = list(run.shell_script.simple_commands())
     return any(
         argument is not None and named.search(argument)
         for position, command in enumerate(commands)
@@ -585,8 +587,11 @@ def join_blocker(before: Instruction, after: Instruction, shell_errexit_on: bool
     the last command of a heredoc script comes before `&&`, and ``append_blocker`` checks it; but the script's
     shell is the one the later RUN would run in."""
     if before.script_heredoc is not None:
-        if needs_isolation(before.shell):
-            return f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, variables) for the RUN after it"
+        if needs_isolation(before.shell_script):
+            return (
+                f"the heredoc script on line {before.start_line} changes the shell's state (`set`, `cd`, variables) "
+                "for the RUN after it"
+            )
         if after.shell is not None and after.shell.source.strip() == before.script_heredoc.name:
             return f"the RUN's command would end the heredoc {before.script_heredoc.name!r}"
         return append_blocker(before) or append_blocker(after)

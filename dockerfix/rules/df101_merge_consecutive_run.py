@@ -19,7 +19,8 @@ class MergeConsecutiveRun(RunMergeRule):
         needs it (cache correctness), or files the earlier RUNs wrote that a later RUN removes or rewrites (`rm`,
         package removal, `chmod`, `chown`, `mv`, `sed -i` before it makes any files of its own) no longer shipped in
         the earlier layer. The files count as the earlier RUNs' when a command of theirs that makes content (not
-        `mkdir`, `touch`, `ln`, `chmod`, whose files weigh nothing) names the path or the folder a glob starts in, when they updated the package lists the RUN removes, or ran the package manager whose packages or cache
+        `mkdir`, `touch`, `ln`, `chmod`, whose files weigh nothing) names the path or the folder a glob starts in,
+        when they updated the package lists the RUN removes, or ran the package manager whose packages or cache
         it removes; files they do not name may come from the base image, where a merge saves nothing. Their bytes
         are stated as unknown: only a build measures what a RUN leaves. Merges whose only gain is one layer fewer
         are DF120's, outside the default selection. A comment between the RUNs that explains the split (it speaks
@@ -78,8 +79,10 @@ class MergeConsecutiveRun(RunMergeRule):
         'FROM debian\nSHELL ["pwsh", "-Command"]\nRUN apt-get update\nRUN apt-get install -y curl\n',
         "FROM debian\nRUN apt-get update\n# dockerfix: ignore=DF101\nRUN apt-get install -y curl\n",
         "FROM alpine\nRUN set -eux; mkdir /a; touch /a/b\nRUN touch /c\n",
-        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\nRUN rm -rf /var/lib/apt/lists/*\n",
-        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\nRUN pip install flask && pip check && flask --version\n",
+        "FROM debian\nRUN apt-get install -y curl\n# a layer of its own: upgrading curl must not rebuild it\n"
+        "RUN rm -rf /var/lib/apt/lists/*\n",
+        "FROM debian\nRUN apt-get update && apt-get install -y python3-pip\n"
+        "RUN pip install flask && pip check && flask --version\n",
         # one layer fewer is all these gain (DF120's): housekeeping, and a cleanup of files the base image brought
         "FROM alpine\nRUN mkdir /app\nRUN adduser -D app\n",
         "FROM alpine\nRUN mkdir -p /x\nRUN chmod 755 /x\n",
@@ -115,7 +118,8 @@ class MergeConsecutiveRun(RunMergeRule):
         ),
         Example(
             "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini\nRUN chmod +x /usr/local/bin/tini\n",
-            "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini \\\n    && chmod +x /usr/local/bin/tini\n",
+            "FROM alpine\nRUN wget -O /usr/local/bin/tini https://example.com/tini \\\n"
+            "    && chmod +x /usr/local/bin/tini\n",
         ),
         Example("FROM alpine\nRUN make -C /src & wait\nRUN rm -rf /src\n", None),
         Example("FROM debian\nRUN set -e; apt-get update; apt-get install -y gcc\nRUN apt-get purge -y gcc\n", None),

@@ -169,7 +169,7 @@ def stage_needs(
         source = None
         if build_context is not None and build_context.has_contents:
             source = copied_source(stage, path, build_context)
-        text = None if source is None else build_context.read_text(source, LARGEST_SCRIPT)
+        text = None if source is None or build_context is None else build_context.read_text(source, LARGEST_SCRIPT)
         if text is None:
             unreadable.append(path)
         else:
@@ -228,7 +228,8 @@ class AptNoInstallRecommends(Rule):
         "FROM debian\nRUN apt-get -o APT::Install-Recommends=false install -y curl\n",
         "FROM debian\nRUN apt-get update\n",
         'FROM debian\nRUN if apt-get install -s "postgresql-$PG_MAJOR-jit" > /dev/null 2>&1; then echo jit; fi\n',
-        "FROM debian\nRUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
+        "FROM debian\n"
+        "RUN apt-get install --dry-run curl && apt-get -qs install git && apt-get install --just-print jq\n",
         # neither recommends anything
         "FROM debian:bookworm\nRUN apt-get update && apt-get install -y make ca-certificates\n",
     )
@@ -307,6 +308,7 @@ class AptNoInstallRecommends(Rule):
             }
             kept = "; ".join(f"{', '.join(names)} ({description})" for description, names in groups.items())
             message += f"; the fix keeps {kept}"
+        assert invocation.verb_at is not None, "check matched the command by its verb, install"
         verb = invocation.own_index(invocation.verb_at)
         last = command.arguments[-1]
         edits = [
@@ -340,9 +342,10 @@ class AptNoInstallRecommends(Rule):
     def kept(dropped: Sequence[str], requested: Sequence[str], needs: StageNeeds, release: str) -> dict[str, str]:
         """The dropped packages the fix installs explicitly, each with what it gives (see ``Capability``), by the
         relations of ``release``'s index or, where it is not shipped (Ubuntu, older Debian), the newest one's, as
-        ``recommends_drop`` reads them. Only packages something recommends are named: what they depend on comes with them. A recommendation
-        names a package or what packages provide (git's `ssh-client`): both count."""
+        ``recommends_drop`` reads them. Only packages something recommends are named: what they depend on comes with
+        them. A recommendation names a package or what packages provide (git's `ssh-client`): both count."""
         index = debian_index(release) or debian_index(debian_releases()[-1])
+        assert index is not None, "debian_releases names only releases whose index is shipped"
 
         def recommended_by(names: Iterable[str]) -> set[str]:
             return {
@@ -352,6 +355,7 @@ class AptNoInstallRecommends(Rule):
                 for relation in index.package(found).recommends
                 for name in relation
                 for candidate in (name, index.candidate(name))
+                if candidate is not None
             }
 
         by_request = recommended_by(requested)

@@ -66,7 +66,8 @@ class PipNoCacheDir(AddFlagRule):
         "FROM python:3.12\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
         "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n",
         "FROM python:3.12\nRUN pip --version\n",
-        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\nRUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
+        "FROM python:3.12\nENV PIP_CACHE_DIR=/var/cache/pip\n"
+        "RUN --mount=type=cache,target=/var/cache/pip pip install flask\n",
         "FROM python:3.12\nARG PIP_NO_CACHE_DIR=1\nRUN pip install flask\n",
         "FROM python:3.12 AS base\nENV PIP_NO_CACHE_DIR=off\nFROM base\nRUN pip install flask\n",
         "FROM python:3.12\nRUN export PIP_NO_CACHE_DIR=1 && pip install flask\n",
@@ -161,5 +162,5 @@ class PipNoCacheDir(AddFlagRule):
 
     def exempt(self, stage: Stage, run: Instruction) -> bool:
         return env_set_before(stage, run, SETTING) or self.cache_mount.already_mounted(
-            stage, run, list(run.shell.simple_commands())
+            stage, run, list(run.shell_script.simple_commands())
         )

@@ -89,8 +89,8 @@ class GemNoDocument(AddFlagRule):
         return written is not None and written < run.index
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
-        command = list(run.shell.simple_commands())[position]
-        return writes_no_document_gemrc(run.shell.source[: command.start])
+        command = list(run.shell_script.simple_commands())[position]
+        return writes_no_document_gemrc(run.shell_script.source[: command.start])
 
     def set_by_base(self, document: Document, stage: Stage) -> bool:
         chain = (stage, *base_stages(document, stage))

@@ -80,8 +80,8 @@ class SlimBaseImage(Rule):
 
     Why
         The full variants carry compilers, headers, version control and hundreds of libraries for building
-        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05). An image that only runs a
-        program needs none of it, and everything shipped is pulled, stored and scanned.
+        software: `python:3.12` downloads 410.9 MB, `python:3.12-slim` 43.2 MB (measured 2026-08-13 and 2026-08-05).
+        An image that only runs a program needs none of it, and everything shipped is pulled, stored and scanned.
 
     Example
         FROM python:3.12
@@ -116,7 +116,8 @@ class SlimBaseImage(Rule):
         "FROM python:3.12\nRUN make -C /src install\n",
         # tomcat-native compiles against the JDK's headers; javac is not in the JRE
         'FROM eclipse-temurin:21-jdk\nRUN ./configure --with-java-home="$JAVA_HOME" && make && make install\n',
-        'FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\nCMD ["java", "-cp", "/app", "Main"]\n',
+        "FROM eclipse-temurin:21-jdk\nCOPY Main.java /src/\nRUN javac -d /app /src/Main.java\n"
+        'CMD ["java", "-cp", "/app", "Main"]\n',
     )
     invalid = (
         Example(
@@ -126,7 +127,9 @@ class SlimBaseImage(Rule):
         ),
         Example(
             "FROM node:22-bookworm\nRUN git clone https://example.invalid/x.git /x\n",
-            "FROM node:22-bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM node:22-bookworm-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends ca-certificates git \\\n"
+            "    && rm -rf /var/lib/apt/lists/*\n"
             "RUN git clone https://example.invalid/x.git /x\n",
             unsafe=True,
         ),
@@ -139,14 +142,16 @@ class SlimBaseImage(Rule):
         Example('FROM eclipse-temurin:21-jdk\nCOPY app.jar /app.jar\nCMD ["java", "-jar", "/app.jar"]\n', None),
         Example(
             "FROM python:3.11\nRUN pip install git+https://example.invalid/lib.git\n",
-            "FROM python:3.11-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends ca-certificates git \\\n"
+            "FROM python:3.11-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends ca-certificates git \\\n"
             "    && rm -rf /var/lib/apt/lists/*\nRUN pip install git+https://example.invalid/lib.git\n",
             unsafe=True,
         ),
         Example("FROM python:3.12\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n", None),
         Example(
             "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
-            "FROM python:3.12-slim\nRUN apt-get update \\\n    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
+            "FROM python:3.12-slim\nRUN apt-get update \\\n"
+            "    && apt-get install -y --no-install-recommends gcc libpq-dev \\\n    && rm -rf /var/lib/apt/lists/*\n"
             "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             unsafe=True,
             context={"requirements.txt": "flask\npsycopg2==2.9.9\n"},
@@ -157,7 +162,10 @@ class SlimBaseImage(Rule):
         stage = target_stage(document, self.option(context, TARGET_STAGE.name))
         reference = resolved_reference(document, stage) if stage else None
         identified = identify(reference) if reference else None
-        if identified is None or identified.variant.name != "full" or identified.slim_tag() is None:
+        # identified is None whenever stage or reference is; the type checker sees it only when told
+        if stage is None or reference is None or identified is None:
+            return
+        if identified.variant.name != "full" or identified.slim_tag() is None:
             return
         if self.needs_full_image(stage, identified):
             return
@@ -171,8 +179,8 @@ class SlimBaseImage(Rule):
             return
         sizes = f"measured: {full_size.describe()}, {slim_size.describe()}; {data()['sources']['sizes']}"
         message = (
-            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less ({sizes}) "
-            f"and lacks {', '.join(slim.lacks)}"
+            f"`{reference.text()}` is the full variant; `{new_image}` downloads {saving / MEGABYTE:,.1f} MB less "
+            f"({sizes}) and lacks {', '.join(slim.lacks)}"
         )
         instruction = stage.from_instruction
         savings = Savings.of(
@@ -194,6 +202,7 @@ class SlimBaseImage(Rule):
                 savings=savings,
             )
             return
+        assert edit is not None, "without a reason image_edit ran, and a None from it set one"
         edits = [edit]
         title = f"Use {new_image} ({sizes})"
         if packages:
@@ -241,21 +250,25 @@ class SlimBaseImage(Rule):
                     if not declarations.files or declarations.unreadable:
                         return (
                             [],
-                            f"the dependencies installed on line {run.start_line} cannot be read from the build context (packages without wheels or prebuilt binaries need the full image's compilers)",
+                            f"the dependencies installed on line {run.start_line} cannot be read from the build "
+                            "context (packages without wheels or prebuilt binaries need the full image's compilers)",
                         )
                     names |= declarations.packages
+                    assert context.build_context is not None, "declared finds no files without a build context"
                     texts += [context.build_context.read_text(path) or "" for path in declarations.files]
                 if install.ecosystem == "python":
                     tools, from_source = source_needs(texts)
                     if from_source:
                         return (
                             [],
-                            f"the install on line {run.start_line} builds from source ({from_source}): the headers it needs cannot be told",
+                            f"the install on line {run.start_line} builds from source ({from_source}): the headers it "
+                            "needs cannot be told",
                         )
                     if any(tool not in table for tool in tools):
                         return (
                             [],
-                            f"the install on line {run.start_line} fetches with {', '.join(sorted(tools))}, which no Debian package here is known for",
+                            f"the install on line {run.start_line} fetches with {', '.join(sorted(tools))}, which no "
+                            "Debian package here is known for",
                         )
                     packages.update(apt_packages_for_commands(tools))
                 for name in sorted(names):
@@ -275,6 +288,7 @@ class SlimBaseImage(Rule):
             return None
         raw = document.text[span[0] : span[1]]
         new_tag = identified.slim_tag()
+        assert new_tag is not None, "check asks only for a variant with a slim tag"
         if "$" not in raw:
             return Edit(span[0], span[1], f"{reference.repository}:{new_tag}")
         old_tag = reference.tag or ""

@@ -67,8 +67,9 @@ def base_images_gain(build_image: str, runtime_image: str) -> Gain:
     missing = [image for image, size in sizes.items() if size is None]
     if missing:
         return Unknown(f"`{'`, `'.join(missing)}` not measured (dockerfix/data/official-image-sizes.tsv)")
-    build, runtime = (size if isinstance(size, int) else size.compressed_bytes for size in sizes.values())
-    dates = ", ".join(sorted({size.date for size in sizes.values() if not isinstance(size, int)}))
+    known_sizes = [size for size in sizes.values() if size is not None]
+    build, runtime = (size if isinstance(size, int) else size.compressed_bytes for size in known_sizes)
+    dates = ", ".join(sorted({size.date for size in known_sizes if not isinstance(size, int)}))
     return ByteGain(
         max(build - runtime, 0),
         f"compressed amd64 sizes of `{build_image}` and `{runtime_image}`, official-image-sizes.tsv of {dates};"
