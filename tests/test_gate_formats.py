@@ -99,7 +99,7 @@ def test_a_baseline_keeps_old_findings_quiet_across_moved_lines_and_reports_new_
     dockerfile.write_text(BROKEN.replace("FROM debian:bookworm\n", "FROM debian:bookworm\nENV A=1\nLABEL b=2\n"))
     quiet = dockerfix("--baseline", "baseline.json", ".", cwd=tmp_path)
     assert quiet.returncode == 0, quiet.stdout.decode()
-    dockerfile.write_text(dockerfile.read_text() + "WORKDIR /w\nRUN pip install flask\n")
+    dockerfile.write_text(dockerfile.read_text() + "WORKDIR /w\nRUN apt-get update && apt-get install -y curl\n")
     new = dockerfix("--baseline", "baseline.json", "--output-format", "json", ".", cwd=tmp_path)
     assert new.returncode == 1
     lines = {

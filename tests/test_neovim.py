@@ -61,7 +61,7 @@ def test_neovim_quick_fix_and_fix_all_match_the_cli(tmp_path):
         path.parent.mkdir()
         path.write_text(TEXT)
     # the merges save only layers: the project asks for them by the rule's code, for the editor and the CLI alike
-    (tmp_path / ".dockerfix.toml").write_text('extend-select = ["DF101"]\n')
+    (tmp_path / ".dockerfix.toml").write_text('extend-select = ["DF101", "DF120"]\n')
     report = subprocess.run(
         [sys.executable, "-m", "dockerfix", "--output-format", "json", str(expected)],
         check=False,
