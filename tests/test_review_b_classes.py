@@ -5,11 +5,14 @@ unrendered templates, and the cache rules held back until they pass a blind revi
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from test_cli import write
+from test_cli import dockerfix, write
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.discovery import is_dockerfile_name, walk
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.pipeline import run_path
 from dockerfix.rules.df102_apt_lists_cleanup import AptListsCleanup
@@ -132,6 +135,68 @@ def test_pip_installing_local_wheels_without_an_index_writes_no_cache(install):
 )
 def test_pip_installs_that_may_download_or_build_are_still_reported(install):
     assert len(check(PipNoCacheDir(), f"FROM python:3.12\nRUN {install}\n")) == 1
+
+
+SOURCE_NAMES = [
+    "dockerfile.dart",
+    "dockerfile.rs",
+    "Dockerfile.java",
+    "dockerfile.kt",
+    "dockerfile.php",
+    "Dockerfile.html",
+    "dockerfile.cs",
+    "dockerfile.test.ts",
+    "Dockerfile.yaml",
+]
+
+
+@pytest.mark.parametrize("name", SOURCE_NAMES)
+def test_source_code_and_data_named_dockerfile_dot_something_are_not_dockerfiles(name):
+    assert not is_dockerfile_name(name)
+
+
+@pytest.mark.parametrize("name", ["Dockerfile.prod", "Dockerfile.alpine", "dockerfile.dev", "Dockerfile.cuda12"])
+def test_environment_variants_stay_dockerfiles(name):
+    assert is_dockerfile_name(name)
+
+
+def test_a_dart_source_that_writes_dockerfiles_is_skipped_with_a_note(tmp_path):
+    write(tmp_path / "scripts" / "lib" / "src" / "dockerfile.dart", "String dockerfile() => 'FROM dart';\n")
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm\nCOPY . /app\n")
+    found = walk(tmp_path)
+    assert [path.relative_to(tmp_path).as_posix() for path in found.files] == ["Dockerfile"]
+    assert any("dockerfile.dart: skipped: named like a Dockerfile but source code" in note for note in found.notes)
+
+
+TEMPLATES = [
+    "<% if (version.startsWith('10.'))\n     print 'FROM tomcat:8-jdk8'\n   else\n     print 'FROM tomcat:8-jdk11'\n"
+    "%>\nRUN echo hi\n",
+    "{% if gpu %}\nFROM nvidia/cuda:12.2.0-base-ubuntu22.04\n{% else %}\nFROM ubuntu:22.04\n{% endif %}\nRUN true\n",
+    "{{ if .Gpu }}\nFROM nvidia/cuda:12.2.0-base-ubuntu22.04\n{{ else }}\nFROM ubuntu:22.04\n{{ end }}\n",
+    "FROM ubuntu:22.04\n<%= render 'packages' %>\nRUN true\n",
+]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_an_unrendered_template_is_skipped_with_a_warning_not_an_error(tmp_path, template):
+    write(tmp_path / "template" / "Dockerfile", template)
+    result = dockerfix("--output-format", "json", "template/Dockerfile", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    (report,) = json.loads(result.stdout)["files"]
+    assert report["findings"] == []
+    (warning,) = report["warnings"]
+    assert "template markup" in warning and "not checked" in warning
+    text = dockerfix("template/Dockerfile", cwd=tmp_path)
+    assert text.returncode == 0
+    assert "template/Dockerfile: warning: " in text.stdout.decode() + text.stderr.decode()
+
+
+def test_a_refused_line_that_is_not_markup_is_still_an_error(tmp_path):
+    write(tmp_path / "Dockerfile", "FROM debian:bookworm\nRUNX apt-get update\n{{ end }}\n")
+    result = dockerfix("--output-format", "json", "Dockerfile", cwd=tmp_path)
+    assert result.returncode == 1
+    (report,) = json.loads(result.stdout)["files"]
+    assert [finding["code"] for finding in report["findings"]] == ["DF002"]
 
 
 CACHE_RULE_FILES = {
