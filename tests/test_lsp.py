@@ -148,11 +148,11 @@ async def test_parse_error_is_one_diagnostic(client: LanguageClient):
 
 
 @pytest.mark.asyncio
-async def test_utf16_positions(client: LanguageClient):
+async def test_utf16_positions(configured_client: LanguageClient):
+    # DF105 is opt-in: the client selects it by its code
     text = "FROM debian\nRUN echo 😀é && pip install flask\n"
-    open_document(client, URI, text)
-    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    diagnostic = next(d for d in client.diagnostics[URI] if d.code == "DF105")
+    open_document(configured_client, URI, text)
+    (diagnostic,) = await configured_diagnostics(configured_client, {"DF105"})
     line = text.splitlines()[1]
     assert diagnostic.range.start.character == len(line[: line.index("pip install")].encode("utf-16-le")) // 2
 
@@ -223,14 +223,20 @@ async def configured_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+async def configured_diagnostics(client: LanguageClient, codes: set[str]) -> list[lsp.Diagnostic]:
+    """The diagnostics of URI once their codes are ``codes``, or the third publication's: the answer to
+    workspace/configuration may arrive after the first publication."""
+    for _ in range(3):
+        await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if {d.code for d in client.diagnostics[URI]} == codes:
+            break
+    return client.diagnostics[URI]
+
+
 @pytest.mark.asyncio
 async def test_workspace_configuration_selects_rules(configured_client: LanguageClient):
     open_document(configured_client, URI, MERGEABLE + "RUN pip install flask\n")
-    for _ in range(3):  # the answer to workspace/configuration may arrive after the first publication
-        await configured_client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        if {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}:
-            break
-    assert {d.code for d in configured_client.diagnostics[URI]} == {"DF105"}
+    assert {d.code for d in await configured_diagnostics(configured_client, {"DF105"})} == {"DF105"}
 
 
 async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str) -> None:

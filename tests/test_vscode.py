@@ -194,14 +194,16 @@ def end_to_end_setup() -> tuple[Path, Path, Path]:
 
 
 def corpus_workspace(workspace: Path) -> None:
-    """web/: corpus/DF204's Node app without its .dockerignore (DF107 and DF204 report), api/: corpus/DF201's Go
-    service (DF201's safe fix); neither with the example's own configuration or expected output."""
+    """web/: corpus/DF204's Node app without its .dockerignore (DF107, opt-in and selected by its code, and DF204
+    report), api/: corpus/DF201's Go service (DF201's safe fix); neither with the example's own configuration or
+    expected output."""
     for name, example in (("web", "DF204/node-app"), ("api", "DF201/go-mod-download")):
         shutil.copytree(
             REPO / "corpus" / example,
             workspace / name,
             ignore=shutil.ignore_patterns(".dockerignore", ".dockerfix.toml", "expected.*", "NOTES.md"),
         )
+    (workspace / "web" / ".dockerfix.toml").write_text('extend-select = ["DF107"]\n')
 
 
 def cli_result(folder: Path, *options: str) -> Path:

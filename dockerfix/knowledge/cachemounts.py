@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
 from dockerfix.rewriter.rule import Rule, RuleContext
-from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.shell import SimpleCommand, Word
 from dockerfix.rewriter.stages import base_stages, expand_global_args
 
-from .analysis import run_user
+from .analysis import Invocation, run_user
 from .baseimages import Reference
-from .cleanups import kept_out_by_mount, mount_targets, reading, removed_after, run_mounts
+from .cleanups import Removal, kept_out_by_mount, mount_targets, reading, removed_after, run_mounts, word_path
 
 BUILDKIT = "buildkit"
 
@@ -284,6 +284,52 @@ def within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+# `mv` options whose value is the next word
+_MV_VALUE_OPTIONS = frozenset({"-t", "--target-directory", "-S", "--suffix"})
+
+
+def moved_paths(command: SimpleCommand, environment: Mapping[str, str]) -> list[str]:
+    """The paths a `mv` takes away from where they were (its sources), as far as they can be read."""
+    invocation = Invocation.of(command)
+    if invocation.tool != "mv":
+        return []
+    operands: list[Word] = []
+    destination_named = options_done = False
+    words = iter(command.arguments[invocation.shift :])
+    for word in words:
+        if options_done or not word.text.startswith("-"):
+            operands.append(word)
+        elif word.text == "--":
+            options_done = True
+        else:
+            destination_named = destination_named or word.text.startswith(("-t", "--target-directory"))
+            if word.text in _MV_VALUE_OPTIONS:
+                next(words, None)
+    # without `-t DEST` the last operand is the destination
+    sources = operands if destination_named else operands[:-1]
+    return [path for word in sources if (path := word_path(word, environment)) is not None]
+
+
+def taken_away(stage: Stage, run: Instruction, path: str) -> bool:
+    """Whether a command of the RUN removes or moves ``path`` or a folder above it (`rm -rf`, `find -delete`, `mv`),
+    before or after the tool runs. A mount's target is a mount point, which neither can take away: `rm` and `mv`
+    fail with EBUSY and the build breaks."""
+    read = reading(stage, run)
+    candidates = {path}
+    if path.startswith("/root/"):
+        candidates.add("$HOME" + path.removeprefix("/root"))
+    moves = [
+        (index, Removal(moved))
+        for index, command in enumerate(run.shell_script.simple_commands())
+        for moved in moved_paths(command, read.environments[index])
+    ]
+    return any(
+        removal.covers(candidate, read.folders[index])
+        for index, removal in (*read.removals, *moves)
+        for candidate in candidates
+    )
+
+
 def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> list[Mount] | None:
     """Of ``mounts``, those the RUN does not hold yet: a mount of the RUN, of any type, over the folder or a folder
     above it already keeps the folder out of the image, and a second mount on one target would hide the first.
@@ -319,9 +365,9 @@ CachesWritten = Callable[[Stage, Instruction, list[SimpleCommand]], "list[tuple[
 @dataclass(frozen=True)
 class CacheMount:
     """How a layer rule whose cache a mount can hold fixes a RUN with `target = "buildkit"`: it mounts a build cache
-    over the folders instead of deleting or not writing the cache, when every folder is certain (else the rule's own
-    fix). The image loses exactly what the legacy fix removes; the next build finds the cache again. ``caches`` is
-    the rule's reading of the RUN; ``note`` what the fix's title adds."""
+    over the folders instead of deleting or not writing the cache, when every folder is certain and the RUN neither
+    removes nor moves one (else the rule's own fix). The image loses exactly what the legacy fix removes; the next
+    build finds the cache again. ``caches`` is the rule's reading of the RUN; ``note`` what the fix's title adds."""
 
     caches: CachesWritten
     note: str = ""
@@ -360,7 +406,7 @@ class CacheMount:
         located: list[tuple[ToolCache, Mount]] = []
         for position, cache in self.caches(stage, run, commands) or ():
             mount = cache_mount(document, stage, run, position, cache)
-            if mount is None:
+            if mount is None or taken_away(stage, run, mount.target):
                 return None
             located.append((cache, mount))
         mounts = mounts_to_add(stage, run, list(dict.fromkeys(mount for _, mount in located))) or []

@@ -379,11 +379,10 @@ _VERSION_SUFFIX = {
 _NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
 
 
-def installed_packages(manager: str, invocation: Invocation) -> list[str] | None:
-    """The package names an install names (`pip install flask==3.0` -> flask), or None when what it installs is not
-    all written there: a requirements file, a path, a URL, a word that depends on an expansion, or no name at all
-    (`npm ci` installs the project's lockfile)."""
-    names: list[str] = []
+def install_operands(manager: str, invocation: Invocation) -> list[str] | None:
+    """What an install names after its options (packages, paths, URLs), or None when what it installs is not all
+    written there: a requirements file, or a word that depends on an expansion."""
+    operands: list[str] = []
     value_next = False
     for argument in invocation.after_verb:
         if argument is None:
@@ -394,10 +393,23 @@ def installed_packages(manager: str, invocation: Invocation) -> list[str] | None
             return None
         elif argument.startswith("-"):
             value_next = argument in _VALUE_OPTIONS.get(manager, ())
-        elif ("/" in argument and not _NPM_SCOPED.match(argument)) or argument.startswith(".") or ":" in argument:
-            return None
         else:
-            names.append(_VERSION_SUFFIX[manager].sub("", argument))
+            operands.append(argument)
+    return operands
+
+
+def installed_packages(manager: str, invocation: Invocation) -> list[str] | None:
+    """The package names an install names (`pip install flask==3.0` -> flask), or None when what it installs is not
+    all written there: a requirements file, a path, a URL, a word that depends on an expansion, or no name at all
+    (`npm ci` installs the project's lockfile)."""
+    operands = install_operands(manager, invocation)
+    if operands is None:
+        return None
+    names: list[str] = []
+    for argument in operands:
+        if ("/" in argument and not _NPM_SCOPED.match(argument)) or argument.startswith(".") or ":" in argument:
+            return None
+        names.append(_VERSION_SUFFIX[manager].sub("", argument))
     return names or None
 
 

@@ -18,6 +18,8 @@ from .files import FileError, read_regular
 if TYPE_CHECKING:
     import pathspec
 
+    from .document import Document, Instruction
+
 # Docker's own names (`Dockerfile`, `<name>.Dockerfile`, the lower-case forms BuildKit also reads) and the variants
 # repositories use for environments (`Dockerfile.prod`, `Dockerfile-dev`), and Podman's `Containerfile`.
 DOCKERFILE_PATTERNS = (
@@ -37,41 +39,60 @@ DOCKERFILE_PATTERNS = (
     "containerfile.*",
     "*.containerfile",
 )
-# Files with a Dockerfile's name that are something else: source code, data, editors' leftovers, and templates whose
-# placeholders only become a Dockerfile once rendered (their output is what to check).
+# Extensions only: a variant named after a word (`Dockerfile.ml`, `Dockerfile.tf`, `Dockerfile.vue`, `Dockerfile.env`)
+# is a Dockerfile for that purpose, so short words that are also extensions (r, c, ml, tf, env, cmd, nix) are left out
+_SOURCE_CODE = (
+    "py pyi dart go rs js mjs cjs jsx ts tsx java kt kts scala groovy gradle clj rb php pl pm lua swift cc cpp hpp cs"
+    " vb exs erl hs jl coffee"
+)
+_SHELL_SCRIPTS = "sh bash zsh fish ps1 psm1 bat"
+_DOCUMENTATION = "md markdown rst txt adoc asciidoc html htm"
+_DATA = "json jsonc json5 yaml yml toml lock xml csv ini cfg conf properties hcl"
+_LEFTOVERS = "orig rej bak swp"
+_TEMPLATES = "j2 jinja jinja2 tmpl tpl template erb mustache hbs gotmpl ejs liquid njk in"
+# Files with a Dockerfile's name that are something else: source code (a program that writes Dockerfiles, often
+# named after what it writes), scripts, documentation, data, editors' leftovers, and templates whose placeholders
+# only become a Dockerfile once rendered (their output is what to check). Keyed by extension; the variants
+# repositories name Dockerfiles with (`.prod`, `.alpine`, `.cuda12`) are none of them.
 NOT_DOCKERFILE_SUFFIXES = {
-    ".py": "source code",
-    ".js": "source code",
-    ".ts": "source code",
-    ".go": "source code",
-    ".rb": "source code",
-    ".sh": "a shell script",
-    ".ps1": "a shell script",
-    ".md": "documentation",
-    ".rst": "documentation",
-    ".txt": "documentation",
-    ".json": "data",
-    ".yaml": "data",
-    ".yml": "data",
-    ".toml": "data",
-    ".lock": "data",
-    ".dockerignore": "an ignore file",
-    ".orig": "a leftover copy",
-    ".rej": "a leftover copy",
-    ".bak": "a leftover copy",
-    ".swp": "a leftover copy",
-    ".j2": "a template",
-    ".jinja": "a template",
-    ".jinja2": "a template",
-    ".tmpl": "a template",
-    ".tpl": "a template",
-    ".template": "a template",
-    ".erb": "a template",
-    ".mustache": "a template",
-    ".hbs": "a template",
-    ".gotmpl": "a template",
-    ".in": "a template",
+    f".{extension}": kind
+    for extensions, kind in (
+        (_SOURCE_CODE, "source code"),
+        (_SHELL_SCRIPTS, "a shell script"),
+        (_DOCUMENTATION, "documentation"),
+        (_DATA, "data"),
+        (_LEFTOVERS, "a leftover copy"),
+        (_TEMPLATES, "a template"),
+    )
+    for extension in extensions.split()
 }
+NOT_DOCKERFILE_SUFFIXES[".dockerignore"] = "an ignore file"
+# BuildKit's instructions.ParseInstruction: every other keyword is "unknown instruction"
+INSTRUCTIONS = frozenset(
+    {
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    }
+)
+# How template languages open their markup: `<% %>` (ERB, EJS, Groovy's SimpleTemplateEngine), `{% %}` (Jinja,
+# Django, Liquid), `{{ }}` (Go templates, Jinja, Mustache, Handlebars)
+TEMPLATE_MARKUP = ("<%", "{%", "{{")
 # What a walk skips unless the configuration's `exclude` says otherwise (ruff skips the same kinds of folder).
 DEFAULT_EXCLUDE = (".git/", ".hg/", ".svn/", "node_modules/", ".venv/", "venv/", "__pycache__/", ".tox/")
 SKIPPED_FOLDERS = {pattern.rstrip("/") for pattern in DEFAULT_EXCLUDE}
@@ -82,6 +103,15 @@ IGNORE_FILE_LIMIT = 1_000_000
 
 def is_dockerfile_name(name: str) -> bool:
     return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not_dockerfile(name) is None
+
+
+def unrendered_template(document: Document) -> Instruction | None:
+    """The first line BuildKit does not read as an instruction, when it opens template markup (`<% if ... %>`,
+    `{{ if .Gpu }}`, `{% if gpu %}`): the file is a template that was never rendered, and what to check is the
+    Dockerfile it renders. A placeholder inside an instruction (`FROM {{ image }}`) does not stop BuildKit's parser
+    and is not such a line."""
+    first = next((instruction for instruction in document.instructions if instruction.cmd not in INSTRUCTIONS), None)
+    return first if first is not None and first.keyword.startswith(TEMPLATE_MARKUP) else None
 
 
 def not_dockerfile(name: str) -> str | None:

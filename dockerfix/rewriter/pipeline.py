@@ -18,6 +18,7 @@ from . import engine
 from .budget import OverBudget, time_budget
 from .config import MAX_FILE_SIZE, Settings
 from .context import BuildContext
+from .discovery import TEMPLATE_MARKUP, unrendered_template
 from .document import parse
 from .files import (
     ContextFileError,
@@ -362,6 +363,15 @@ def _analyse(
     other_files: bool,
     context_folder: Path | None,
 ) -> FileResult:
+    template = unrendered_template(parse(source)) if any(mark in source.text for mark in TEMPLATE_MARKUP) else None
+    if template is not None:
+        return FileResult(
+            path=source.path,
+            warnings=(
+                f"line {template.start_line}: template markup (`{template.keyword}`) BuildKit cannot read: an "
+                "unrendered template, not checked (check the Dockerfile it renders)",
+            ),
+        )
     selection = settings.selection_for(file)
     rules = selection.rules()
     gate = engine.Gate.of(selection, settings.options)

@@ -6,33 +6,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
+from dockerfix.rewriter.discovery import INSTRUCTIONS, unrendered_template
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Finding
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
-# BuildKit's instructions.ParseInstruction: every other keyword is "unknown instruction"
-INSTRUCTIONS = frozenset(
-    {
-        "add",
-        "arg",
-        "cmd",
-        "copy",
-        "entrypoint",
-        "env",
-        "expose",
-        "from",
-        "healthcheck",
-        "label",
-        "maintainer",
-        "onbuild",
-        "run",
-        "shell",
-        "stopsignal",
-        "user",
-        "volume",
-        "workdir",
-    }
-)
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")  # BuildKit's validStageName, matched on the lower-cased name
 
 
@@ -40,9 +18,11 @@ class BuildkitRefuses(Rule):
     """Report what stops `docker build` before the first step runs.
 
     What it does
-        Reports what BuildKit's dispatcher rejects: an instruction it does not know (`RUNX`, a template's leftover
-        placeholder), a file with no FROM, an instruction other than ARG before the first FROM, and a FROM without
-        exactly an image (or an image, `AS` and a valid stage name).
+        Reports what BuildKit's dispatcher rejects: an instruction it does not know (`RUNX`), a file with no FROM,
+        an instruction other than ARG before the first FROM, and a FROM without exactly an image (or an image, `AS`
+        and a valid stage name). A file whose first unknown line opens template markup (`<% if ... %>`,
+        `{{ if .X }}`, `{% if x %}`) is a template that was never rendered: it is skipped with a warning, not
+        refused (`discovery.unrendered_template`).
 
     Why
         The build fails on it, whatever the rest of the file holds: every other finding waits for this one. These
@@ -82,7 +62,9 @@ class BuildkitRefuses(Rule):
         # a template that was never rendered is one finding, not one per line of its markup
         refusals = self._refusals(document)
         first = next(refusals, None)
-        if first is not None:
+        template = unrendered_template(document)
+        # a template that was never rendered is skipped with a warning (the pipeline's), not refused
+        if first is not None and (template is None or first.start != template.start):
             more = sum(1 for _ in refusals)
             if more:
                 first = replace(first, message=f"{first.message} (and {more} more line{'s' * (more > 1)} after it)")

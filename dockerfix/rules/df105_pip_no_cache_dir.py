@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
 from dockerfix.knowledge.baseimages import resolved_reference
-from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache, cache_handled
 from dockerfix.knowledge.cleanups import env_set_before, reading
-from dockerfix.knowledge.runedit import AddFlagRule, package_cache_savings
+from dockerfix.knowledge.runedit import AddFlagRule, install_operands, package_cache_savings
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example
@@ -20,19 +20,38 @@ SETTING = "PIP_NO_CACHE_DIR"
 BASE_IMAGES_WITHOUT_PIP_SETTINGS = frozenset({"python"})
 
 
+def installs_local_wheels_only(invocation: Invocation) -> bool:
+    """`pip install --no-index` of wheel files on disk and nothing else: nothing is downloaded and nothing is built,
+    so pip writes nothing to its cache (`--no-index` also turns off its version check, pip's only other cache
+    write). `--find-links` may offer a dependency as an sdist to build, so with it `--no-deps` is needed too."""
+    arguments = invocation.after_verb
+    operands = install_operands("pip", invocation)
+    finds_links = any(
+        argument is not None and argument.partition("=")[0] in ("-f", "--find-links") for argument in arguments
+    )
+    return (
+        "--no-index" in arguments
+        and bool(operands)
+        and all(operand.endswith(".whl") and "://" not in operand for operand in operands or ())
+        and (not finds_links or "--no-deps" in arguments)
+    )
+
+
 class PipNoCacheDir(AddFlagRule):
     """Install Python packages with `pip install --no-cache-dir`.
 
     What it does
         Flags `pip install` (also `pip3`, `python -m pip`) without `--no-cache-dir` and adds the flag after
         `install`, unless `PIP_NO_CACHE_DIR` is set (by ENV or ARG in the stage, by ENV in a stage it is built on,
-        or in the RUN before the command; pip disables its cache for any value) or the RUN mounts a cache over pip's
-        cache folder. A base image may set `PIP_NO_CACHE_DIR` too: the data knows the official python image's ENV
-        (it sets none); on any other base image the message says the claim depends on it. With
-        `target = "buildkit"` (the default) the fix mounts a build cache over pip's cache folder instead
-        (`~/.cache/pip` of root, or where `PIP_CACHE_DIR` / `XDG_CACHE_HOME` put it): the image loses the cache
-        all the same and the next build reuses the downloads. A RUN as another user, or whose cache folder cannot
-        be read, gets the flag.
+        or in the RUN before the command; pip disables its cache for any value), the RUN mounts a cache over pip's
+        cache folder or removes it after the install (`rm -rf /root/.cache`, `~/.cache/pip`). An install of wheel
+        files on disk with `--no-index` (`pip install --no-index --no-deps /wheels/*.whl`) downloads and builds
+        nothing, so writes no cache: it is not flagged. A base image may set `PIP_NO_CACHE_DIR` too: the data knows
+        the official python image's ENV (it sets none); on any other base image the message says the claim depends
+        on it. With `target = "buildkit"` (the default) the fix mounts a build cache over pip's cache folder
+        instead (`~/.cache/pip` of root, or where `PIP_CACHE_DIR` / `XDG_CACHE_HOME` put it): the image loses the
+        cache all the same and the next build reuses the downloads. A RUN as another user, or whose cache folder
+        cannot be read, or that removes or moves it (the mount point could not be removed), gets the flag.
 
     Why
         pip keeps every downloaded wheel in `~/.cache/pip`; in an image that cache is dead weight, often as big as the
@@ -52,6 +71,7 @@ class PipNoCacheDir(AddFlagRule):
     """
 
     code = "DF105"
+    opt_in = True  # failed the blind review of sample B (docs/expert-review.md)
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over pip's cache"
     name = "pip-no-cache-dir"
@@ -140,10 +160,10 @@ class PipNoCacheDir(AddFlagRule):
         return f"unless the base image sets {SETTING}, which this file does not show"
 
     def exempt_command(self, stage: Stage, run: Instruction, position: int) -> bool:
-        return SETTING in reading(stage, run).environments[position]
+        return SETTING in reading(stage, run).environments[position] or cache_handled(stage, run, position, PIP_CACHE)
 
     def wants_flag(self, invocation: Invocation) -> bool:
-        return invocation.runs(PIP, ("install",))
+        return invocation.runs(PIP, ("install",)) and not installs_local_wheels_only(invocation)
 
     def has_flag(self, arguments: list[str | None]) -> bool:
         # pip's option parser takes any unambiguous abbreviation: `--no-cache` is `--no-cache-dir`

@@ -26,6 +26,10 @@ from dockerfix.rewriter.shell import SimpleCommand
 # `pnpm fetch` is not among them: it fills the store for a later `pnpm install --offline`, which needs it
 INSTALLS = {"npm": {"install", "i", "ci", "add"}, "yarn": {"install", "add"}, "pnpm": {"install", "i", "add"}}
 CLEANUPS = {"npm": "npm cache clean --force", "yarn": "yarn cache clean"}
+# The subcommands of `cache` that empty it: npm's documentation lists `clear` and `rm` as aliases of `clean`
+CACHE_CLEANS = {"npm": {"clean", "clear", "rm"}, "yarn": {"clean"}}
+# The cache folder whose removal after an install (`rm -rf /root/.npm`, `~/.npm`, `$HOME/.npm`) leaves none of it
+REMOVABLE_CACHES = {"npm": NPM_CACHE, "yarn": YARN_V1_CACHE}
 PNPM_CACHES = (PNPM_STORE, PNPM_METADATA)
 # Where each tool leaves its cache when the RUN runs as root and nothing moves it.
 ROOT_CACHES = {
@@ -53,12 +57,22 @@ def tool(command: SimpleCommand) -> str | None:
 
 
 def cleans_cache(commands: list[SimpleCommand]) -> bool:
-    """Whether `npm cache clean` (or `rm`) or `yarn cache clean` is among the commands."""
+    """Whether `npm cache clean` (or its aliases `clear`, `rm`) or `yarn cache clean` is among the commands."""
     for command in commands:
         name, arguments = tool_and_arguments(command)
-        if name in CLEANUPS and "cache" in arguments and ("clean" in arguments or "rm" in arguments):
+        if name in CACHE_CLEANS and "cache" in arguments and not CACHE_CLEANS[name].isdisjoint(arguments):
             return True
     return False
+
+
+def cache_removed(stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
+    """Whether the RUN removes the cache folder of every npm and yarn install after it (or mounts over it)."""
+    located = [
+        (position, REMOVABLE_CACHES[name])
+        for position, command in enumerate(commands)
+        if (name := tool(command)) in REMOVABLE_CACHES
+    ]
+    return all(cache_handled(stage, run, position, cache) for position, cache in located)
 
 
 def offline_pnpm_later(document: Document, stage: Stage, run: Instruction) -> bool:
@@ -87,21 +101,23 @@ class JsCacheClean(AppendCleanupRule):
     """Clean the npm, yarn or pnpm cache in the RUN that installed packages.
 
     What it does
-        Flags a RUN that installs with npm (`install`, `ci`), yarn (`install`, `add`, bare `yarn`) or pnpm
-        (`install`, `i`, `add`; not `fetch`, whose store a later `pnpm install --offline` reads) and does not clean
-        the cache, and appends `npm cache clean --force`, `yarn cache clean`, or for pnpm the removal of its store
-        and metadata cache (`rm -rf ~/.local/share/pnpm/store ~/.cache/pnpm`, or where `PNPM_HOME`,
-        `npm_config_store_dir`, `XDG_DATA_HOME`, `npm_config_cache_dir`, `XDG_CACHE_HOME` put them). With
-        `target = "buildkit"` (the default) the fix mounts a build cache over the cache folders instead: npm's
-        `~/.npm` of root (or `npm_config_cache`), Yarn 1's `/usr/local/share/.cache/yarn` (or `YARN_CACHE_FOLDER`),
-        pnpm's store and metadata cache. A yarn command is taken for Yarn 1 only when `YARN_CACHE_FOLDER` is set or
-        it uses `--frozen-lockfile` (Yarn 2+ keeps its cache elsewhere and has no such flag); otherwise, and for a
-        RUN as another user, the cleanup is appended. A RUN that mounts or removes pnpm's store is left alone, and
-        so is one followed by `pnpm store prune`; a pnpm install whose store a later `pnpm install --offline`
+        Flags a RUN that installs with npm (`install`, `ci`), yarn (`install`, `add`, bare `yarn`) or pnpm (`install`,
+        `i`, `add`; not `fetch`, whose store a later `pnpm install --offline` reads) and does not clean the cache (`npm
+        cache clean`, or its aliases `clear` and `rm`; `yarn cache clean`; the removal of the cache folder, `rm -rf
+        /root/.npm`, `~/.npm`, `$HOME/.npm`), and appends `npm cache clean --force`, `yarn cache clean`, or for pnpm the
+        removal of its store and metadata cache (`rm -rf ~/.local/share/pnpm/store ~/.cache/pnpm`, or where `PNPM_HOME`,
+        `npm_config_store_dir`, `XDG_DATA_HOME`, `npm_config_cache_dir`, `XDG_CACHE_HOME` put them). With `target =
+        "buildkit"` (the default) the fix mounts a build cache over the cache folders instead: npm's `~/.npm` of root
+        (or `npm_config_cache`), Yarn 1's `/usr/local/share/.cache/yarn` (or `YARN_CACHE_FOLDER`), pnpm's store and
+        metadata cache. A yarn command is taken for Yarn 1 only when `YARN_CACHE_FOLDER` is set or it uses
+        `--frozen-lockfile` (Yarn 2+ keeps its cache elsewhere and has no such flag); otherwise, for a RUN as another
+        user, and for a RUN that removes or moves a cache folder or a folder above it (the mount point could not be
+        removed: the build would fail), the cleanup is appended. A RUN that mounts or removes pnpm's store is left
+        alone, and so is one followed by `pnpm store prune`; a pnpm install whose store a later `pnpm install --offline`
         reads is reported, not fixed. The fix names the caches of the tools the RUN runs, in the home of the user it
-        runs as: under a non-root USER that user's (`~/.npm`), never root's. The gain is npm's cache measured for
-        the packages the RUN names (`knowledge.gains.package_cache_gain`); unknown for a lockfile install and for
-        yarn's and pnpm's caches, which were not measured.
+        runs as: under a non-root USER that user's (`~/.npm`), never root's. The gain is npm's cache measured for the
+        packages the RUN names (`knowledge.gains.package_cache_gain`); unknown for a lockfile install and for yarn's and
+        pnpm's caches, which were not measured.
 
     Why
         npm and yarn keep a copy of every downloaded package (`~/.npm`, yarn's cache folder) next to
@@ -126,6 +142,7 @@ class JsCacheClean(AppendCleanupRule):
     """
 
     code = "DF107"
+    opt_in = True  # failed the blind review of sample B (docs/expert-review.md)
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over npm's, Yarn 1's or pnpm's cache"
     name = "js-cache-clean"
@@ -269,7 +286,8 @@ class JsCacheClean(AppendCleanupRule):
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         """pnpm's part is clean when its store is mounted or removed (pnpm's Docker guide mounts the store alone), or
-        `pnpm store prune` follows (pnpm 10's empties the metadata cache, the bulk of what an install leaves)."""
+        `pnpm store prune` follows (pnpm 10's empties the metadata cache, the bulk of what an install leaves); npm's
+        and yarn's when their cache is cleaned, removed or mounted."""
         pnpm_clean = all(
             cache_handled(stage, run, position, PNPM_STORE)
             or any(prunes_store(later) for later in commands[position + 1 :])
@@ -277,7 +295,10 @@ class JsCacheClean(AppendCleanupRule):
         )
         others = any(tool(command) in CLEANUPS for command in commands)
         return pnpm_clean and (
-            not others or cleans_cache(commands) or self.cache_mount.already_mounted(stage, run, commands)
+            not others
+            or cleans_cache(commands)
+            or cache_removed(stage, run, commands)
+            or self.cache_mount.already_mounted(stage, run, commands)
         )
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:

@@ -24,6 +24,7 @@ from dockerfix.knowledge.cachemounts import (
     mount_edit,
     mounts_to_add,
     runs_as_root,
+    taken_away,
     wants_mount,
 )
 from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
@@ -494,7 +495,8 @@ class BuildCacheMount(Rule):
                     if (
                         mount is None
                         or folders.setdefault(cache, mount.target) != mount.target
-                        or self.removed(stage, run, mount.target)
+                        # emptied or taken away, the cache would not be kept
+                        or taken_away(stage, run, mount.target + "/x")
                     ):
                         return None
                     if mount not in mounts:
@@ -598,19 +600,6 @@ class BuildCacheMount(Rule):
             and any(word.rstrip("/").endswith("go.mod") for word in instruction.value[:-1])
             for member in (stage, *base_stages(document, stage))
             for instruction in member.instructions
-        )
-
-    @staticmethod
-    def removed(stage: Stage, run: Instruction, folder: str) -> bool:
-        """Whether the RUN removes the folder (with a mount, it would empty the cache the mount is there to keep)."""
-        read = reading(stage, run)
-        candidates = {folder}
-        if folder.startswith("/root/"):
-            candidates.add("$HOME" + folder[len("/root") :])
-        return any(
-            removal.covers(candidate + "/x", read.folders[index])
-            for index, removal in read.removals
-            for candidate in candidates
         )
 
     def later_need(
