@@ -168,6 +168,37 @@ def test_a_dart_source_that_writes_dockerfiles_is_skipped_with_a_note(tmp_path):
     assert any("dockerfile.dart: skipped: named like a Dockerfile but source code" in note for note in found.notes)
 
 
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("Dockerfile.go", "FROM golang:1.22 AS build\nRUN go build ./...\n"),
+        ("Dockerfile.java", "# the API\n\nARG JDK=21\nFROM eclipse-temurin:${JDK}\n"),
+        ("Dockerfile.py", "# syntax=docker/dockerfile:1\nFROM python:3.12-slim\n"),
+        ("dockerfile.dart", "from --platform=$BUILDPLATFORM dart:stable as build\n"),
+    ],
+)
+def test_a_real_dockerfile_named_after_its_language_is_checked(tmp_path, name, text):
+    """Polyglot repositories name each service's Dockerfile after its language: its content, not only its name,
+    decides (a walk that hid it would pass a file it never read)."""
+    write(tmp_path / name, text)
+    found = walk(tmp_path)
+    assert [path.name for path in found.files] == [name] and not found.notes
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("dockerfile.py", "from dockerfile import parse\nprint(parse('FROM a'))\n"),
+        ("Dockerfile.sh", "#!/bin/sh\nset -e\ndocker build .\n"),
+        ("Dockerfile.json", '{"from": "debian"}\n'),
+    ],
+)
+def test_a_program_or_data_named_like_a_dockerfile_stays_skipped(tmp_path, name, text):
+    write(tmp_path / name, text)
+    found = walk(tmp_path)
+    assert found.files == [] and len(found.notes) == 1
+
+
 TEMPLATES = [
     "<% if (version.startsWith('10.'))\n     print 'FROM tomcat:8-jdk8'\n   else\n     print 'FROM tomcat:8-jdk11'\n"
     "%>\nRUN echo hi\n",

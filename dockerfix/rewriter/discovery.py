@@ -7,6 +7,7 @@ by `pathspec`, the library black and mypy use for the same job."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -120,6 +121,34 @@ def not_dockerfile(name: str) -> str | None:
     return next((kind for suffix, kind in NOT_DOCKERFILE_SUFFIXES.items() if lowered.endswith(suffix)), None)
 
 
+# The first line of a Dockerfile: a parser directive, an ARG, or FROM with an image (and `AS name`). A program's
+# `from x import y` has more words; shell, Go, Java and data files start otherwise.
+_DOCKERFILE_START = re.compile(
+    r"#\s*(syntax|escape|check)\s*=|arg\s|from(\s+--\S+)*\s+\S+(\s+as\s+\S+)?\s*$", re.IGNORECASE
+)
+_SNIFFED_BYTES = 65_536
+
+
+def reads_like_a_dockerfile(path: Path) -> bool:
+    """Whether a file whose extension says it is something else (`Dockerfile.go`: source code?) starts as a
+    Dockerfile does: polyglot repositories name a Go service's Dockerfile `Dockerfile.go`, and a walk must not hide
+    it. Only the first line that is neither blank nor a comment (nor a parser directive, which answers at once) is
+    read, from the first 64 KiB."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(_SNIFFED_BYTES).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    for line in head.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#") and not _DOCKERFILE_START.match(stripped):
+            continue
+        return bool(_DOCKERFILE_START.match(stripped))
+    return False
+
+
 @dataclass
 class Walk:
     """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one."""
@@ -204,7 +233,7 @@ def walk(
                 continue
             path = Path(folder, here.relative_to(root), name)
             kind = not_dockerfile(name)
-            if kind is not None:
+            if kind is not None and not reads_like_a_dockerfile(path):
                 result.notes.append(f"{path}: skipped: named like a Dockerfile but {kind}")
                 continue
             target = path.resolve()
