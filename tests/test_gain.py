@@ -93,9 +93,9 @@ def test_a_layer_alone_is_not_reported_unless_the_rule_is_selected_by_its_exact_
     for selection in ((), ("--select", "DF1"), ("--select", "ALL")):
         result = dockerfix(*selection, "--write", "Dockerfile", cwd=tmp_path)
         assert result.returncode == 0 and target.read_text() == LAYER_ONLY, selection
-    asked = dockerfix("--select", "DF101", "--check", "Dockerfile", cwd=tmp_path)
-    assert asked.returncode == 1 and "DF101" in asked.stdout.decode() and "1 layer fewer" in asked.stdout.decode()
-    assert dockerfix("--extend-select", "DF101", "--write", "Dockerfile", cwd=tmp_path).returncode == 0
+    asked = dockerfix("--select", "DF120", "--check", "Dockerfile", cwd=tmp_path)
+    assert asked.returncode == 1 and "DF120" in asked.stdout.decode() and "1 layer fewer" in asked.stdout.decode()
+    assert dockerfix("--extend-select", "DF120", "--write", "Dockerfile", cwd=tmp_path).returncode == 0
     assert target.read_text() != LAYER_ONLY
 
 

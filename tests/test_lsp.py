@@ -287,8 +287,10 @@ async def test_rule_options_from_the_client(digest_client: LanguageClient):
 @pytest.mark.parametrize(
     "text",
     [
-        "FROM debian:bookworm\r\nRUN mkdir -p /app\r\nRUN chmod 755 /app\r\nRUN pip install flask\r\n",
-        "FROM debian:bookworm\nRUN mkdir -p /app\rRUN x\nRUN chmod 755 /app\nRUN pip install flask\n",
+        "FROM debian:bookworm\r\nRUN curl -fsSLo /app https://example.invalid/app\r\nRUN chmod 755 /app\r\n"
+        "RUN pip install flask\r\n",
+        "FROM debian:bookworm\nRUN curl -fsSLo /app https://example.invalid/app\rRUN x\nRUN chmod 755 /app\n"
+        "RUN pip install flask\n",
     ],
 )
 async def test_quick_fixes_edit_what_the_pipeline_edits_whatever_the_line_ends(client: LanguageClient, text: str):

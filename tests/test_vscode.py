@@ -203,7 +203,7 @@ def corpus_workspace(workspace: Path) -> None:
             workspace / name,
             ignore=shutil.ignore_patterns(".dockerignore", ".dockerfix.toml", "expected.*", "NOTES.md"),
         )
-    (workspace / "web" / ".dockerfix.toml").write_text('extend-select = ["DF107"]\n')
+    (workspace / "web" / ".dockerfix.toml").write_text('extend-select = ["DF107", "DF204"]\n')
 
 
 def cli_result(folder: Path, *options: str) -> Path:

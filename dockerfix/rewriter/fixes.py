@@ -110,7 +110,7 @@ class ByteGain:
     at_least: bool = False
 
     def describe(self) -> str:
-        amount = f"{self.bytes / 1_000_000:,.1f} MB"
+        amount = f"{self.bytes / 1_000_000:,.1f} MB" if self.bytes >= 100_000 else f"{self.bytes:,} bytes"
         return f"{'at least ' if self.at_least else ''}{amount} ({self.basis})"
 
 
