@@ -67,6 +67,16 @@ def test_savings_are_the_copied_bytes_measured_in_the_context(tmp_path):
     assert findings(text)[0].savings.bytes is None
 
 
+def test_a_copy_whose_files_this_context_does_not_hold_claims_unknown_bytes_not_zero(tmp_path):
+    """A folder of many Dockerfiles checked as one context holds none of one Dockerfile's sources: their size is
+    unknown (reported), not 0 bytes (which min-gain would hold back)."""
+    (tmp_path / "other.txt").write_text("another project's file")
+    context = RuleContext(build_context=BuildContext.from_directory(tmp_path))
+    text = "FROM debian\nCOPY entrypoint.sh /\nRUN chmod 755 /entrypoint.sh\n"
+    (finding,) = CopyThenChown().check(parse_text(text), context)
+    assert finding.savings.bytes is None and finding.savings.bytes_unknown
+
+
 def test_a_workdir_made_in_the_stage_built_from_keeps_its_own_owner():
     text = (
         "FROM node:22-alpine AS base\nWORKDIR /app\nUSER node\n\nFROM base AS build\nUSER root\n"

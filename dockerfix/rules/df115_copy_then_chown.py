@@ -586,10 +586,14 @@ def copied_bytes(build_context: BuildContext | None, files: frozenset[str], matc
     total = 0
     for match in matches:
         for source in match.target.instruction.value[:-1]:
+            found = False
             for path in build_context.glob(source):
                 prefix = path.rstrip("/") + "/" if path else ""
                 chosen = [path] if path in files else [name for name in files if name.startswith(prefix)]
+                found = found or bool(chosen)
                 total += sum(os.path.getsize(os.path.join(root, name)) for name in chosen)
+            if not found:  # a source this context does not hold (a folder of many Dockerfiles): its size is unknown
+                return None
     return total
 
 
