@@ -143,6 +143,11 @@ async def test_hover_states_the_claim(client: LanguageClient, tmp_path):
     assert "DF102" in hover.contents.value and f"saves {MEASURED.describe()}" in hover.contents.value
 
 
+ARCHIVE_LEFT = (
+    "FROM debian\nRUN curl -fsSL -o /tmp/a.tar.gz https://example.invalid/a.tar.gz && tar -xzf /tmp/a.tar.gz -C /opt\n"
+)
+
+
 def claims(tmp_path, text: str, code: str, context: dict[str, str | bytes] | None = None) -> list[dict]:
     """The savings of ``code``'s findings on a real Dockerfile in a real build-context folder, the rule named by its
     code (so every finding is reported, whatever it claims)."""
@@ -189,11 +194,25 @@ def test_context_sizes_are_the_byte_gain_of_a_chown_copy_and_of_ignore_lines(tmp
         ("DF112", "FROM composer:2\nRUN composer require monolog/monolog\n", "registry could not be reached"),
         ("DF113", "FROM ruby:3.3\nRUN bundle install\n", "registry could not be reached"),
         ("DF114", "FROM debian\nRUN git clone https://example.invalid/x /src/x && make -C /src/x install\n", "/src/x"),
+        (
+            "DF111",
+            ARCHIVE_LEFT,
+            "once the build downloads it",
+        ),
     ],
 )
 def test_gains_the_data_does_not_reach_are_unknown_with_the_reason(tmp_path, code, text, reason):
     found = claims(tmp_path, text, code)
     assert found and all(claim["bytes"] is None and reason in claim["bytes_unknown"] for claim in found)
+
+
+def test_an_archive_left_behind_is_reported_by_default_with_its_size_unknown(tmp_path):
+    write(
+        tmp_path / "Dockerfile",
+        ARCHIVE_LEFT,
+    )
+    (finding,) = findings(dockerfix("--output-format", "json", "Dockerfile", cwd=tmp_path))
+    assert finding["code"] == "DF111" and finding["savings"]["bytes_unknown"]
 
 
 def test_a_rule_that_claims_nothing_is_reported_only_when_named_by_its_code(tmp_path):

@@ -10,9 +10,12 @@ from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.runedit import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding
+from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
+
+# the archive is downloaded when the image is built: no data here says how big it is
+ARCHIVE_SIZE_UNKNOWN = Unknown("the archive's size is known only once the build downloads it")
 
 ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
@@ -149,10 +152,14 @@ class DownloadedArchiveLeftBehind(Rule):
                         continue
                     start = run.arguments_to_source(command.start)
                     end = run.arguments_to_source(command.end, end=True)
+                    archive = Savings.of(ARCHIVE_SIZE_UNKNOWN)
                     reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1 :], path)
                     if reason is not None:
                         yield self.finding(
-                            f"`{path}` stays in the layer after it was extracted (not fixed: {reason})", start, end
+                            f"`{path}` stays in the layer after it was extracted (not fixed: {reason})",
+                            start,
+                            end,
+                            savings=archive,
                         )
                         continue
                     fix = self.fix(
@@ -166,6 +173,7 @@ class DownloadedArchiveLeftBehind(Rule):
                         start,
                         end,
                         fix,
+                        archive,
                     )
 
     @staticmethod
