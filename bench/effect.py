@@ -31,6 +31,7 @@ import dataclasses
 import json
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path, PurePosixPath
@@ -100,8 +101,10 @@ STAND_INS = (
         "nginx",
         "FROM debian:bookworm\n"
         f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
-        "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
-        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index index.html;\\n  }\\n}\\n' \\\n"
+        "    && mkdir -p /usr/share/nginx/html \\\n"
+        "    && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
+        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n"
+        "    index index.html;\\n  }\\n}\\n' \\\n"
         "       > /etc/nginx/conf.d/default.conf\n"
         "EXPOSE 80\n"
         'CMD ["nginx", "-g", "daemon off;"]\n',
@@ -175,7 +178,7 @@ def provenance() -> dict[str, dict[str, str]]:
     """PROVENANCE.tsv of the projects folder, by id."""
     lines = (PROJECTS / "PROVENANCE.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
-    return {row[0]: dict(zip(header, row)) for row in (line.split("\t") for line in lines[1:] if line)}
+    return {row[0]: dict(zip(header, row, strict=False)) for row in (line.split("\t") for line in lines[1:] if line)}
 
 
 def dockerfile_of(folder: Path) -> Path:
@@ -288,10 +291,24 @@ def client_folder(client: DockerClient) -> Path:
     return Path(client.host.removeprefix("unix://")).parent
 
 
+def built_on() -> str:
+    """The commit of this checkout the fixes come from, ``+changes`` when files differ from it: rules change between
+    runs, so a row says which rules made its fixed Dockerfile."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    changed = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", "dockerfix"],
+        capture_output=True,
+        text=True,
+    )
+    return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
+
+
 def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
     """One project's row: its builds before and after, or why it has none."""
     started = time.monotonic()
-    row: dict = {"id": folder.name, "dockerfile": dockerfile.name}
+    row: dict = {"id": folder.name, "dockerfile": dockerfile.name, "commit": built_on()}
     try:
         source = read_source(dockerfile)
         document = parse(source)
@@ -364,7 +381,7 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
 
 
 def with_daemon(work):
-    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine is stopped after."""
+    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine stops after."""
     daemon = started_daemon()
     try:
         daemon.load_base_image(base_tarball())
@@ -419,7 +436,7 @@ def run(ids: list[str], again: bool) -> None:
 
 
 def megabytes(count: float | None) -> str:
-    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an edit)."""
+    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, edits)."""
     if count is None:
         return "–"
     sign = "-" if count < 0 else ""
@@ -478,9 +495,8 @@ def project_table(row: dict) -> str:
     lines = ["| | original | fixed (unsafe fixes) | change |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
-        lines.append(
-            f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | {_delta(before, after, show)} |"
-        )
+        shown = ["–" if value is None else show(value) for value in (before, after)]
+        lines.append(f"| {label} | {shown[0]} | {shown[1]} | {_delta(before, after, show)} |")
     dependency = row.get("dependency_change")
     for label, key, show in DEPENDENCY_METRICS if dependency else ():
         before, after = dependency["original"][key], dependency["fixed"][key]
@@ -524,9 +540,8 @@ def _attribution(built: list[dict]) -> str:
         by_set.setdefault(_codes(variant), []).append(variant["fixed"]["bytes"] - variant["original"]["bytes"])
     lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
     for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
-        lines.append(
-            f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | {megabytes(statistics.median(changes))} |"
-        )
+        total, median = megabytes(sum(changes)), megabytes(statistics.median(changes))
+        lines.append(f"| {' + '.join(codes)} | {len(changes)} | {total} | {median} |")
     applied: dict[str, int] = {}
     for row in built:
         for code in _codes(row["unsafe"]):
