@@ -1,7 +1,8 @@
 """What dockerfix does to real projects, built before and after (as root, on the current engine verify runs:
 Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_engine.py prepare``).
 
-    python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes)
+    python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes;
+                                            a build otherwise makes those it needs on first use)
     python bench/effect.py --only FOLDER    build one project folder (a Dockerfile and its build context) and
                                             print its row as JSON
     python bench/effect.py run [ID ...]     build the projects of ../shared/corpus/projects/ (all, or those named),
@@ -29,10 +30,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
@@ -42,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from dockerfix.rewriter.config import discover  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.stages import expand_global_args  # noqa: E402
 from dockerfix.verify import current_engine  # noqa: E402
 from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
 from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
@@ -116,8 +120,8 @@ class Unbuildable(Exception):
     """The project cannot be built here at all (before any fix); the message says why."""
 
 
-def stand_ins_tarball() -> Path:
-    return cache_folder() / f"effect-stand-ins-{STAND_IN_RECIPE}.tar"
+def stand_in_tarball(name: str) -> Path:
+    return cache_folder() / f"effect-stand-in-{name}-{STAND_IN_RECIPE}.tar"
 
 
 def stand_in_for(image: str) -> str | None:
@@ -141,37 +145,34 @@ def started_daemon() -> PrivateDaemon:
     return daemon
 
 
-def prepare() -> Path:
-    """Build the stand-ins on the debootstrapped base and save them (once; a saved tarball is reused)."""
-    tarball = stand_ins_tarball()
+def provide_stand_in(client: DockerClient, image: str) -> None:
+    """Put a stand-in into the engine: loaded from its saved tarball, or built (on the stand-in it starts FROM, if
+    one) and saved first. Each stand-in has a tarball of its own, so a project loads only what it builds on."""
+    if not image.startswith(f"{NAMESPACE}/") or client.image_exists(image):
+        return
+    name = image.removeprefix(f"{NAMESPACE}/")
+    tarball = stand_in_tarball(name)
     if tarball.exists():
-        return tarball
+        with tarball.open("rb") as handle:
+            client.run("load", "--quiet", stdin=handle)
+        return
+    text = dict(STAND_INS)[name]
+    provide_stand_in(client, text.split("\n", 1)[0].removeprefix("FROM "))
+    with tempfile.TemporaryDirectory(prefix="dockerfix-effect-stand-in-") as folder:
+        dockerfile = Path(folder) / "Dockerfile"
+        dockerfile.write_text(text)
+        client.build(dockerfile, Path(folder), image, f"stand-in {name}")
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    partial = tarball.with_suffix(".partial")
+    client.run("save", "--output", str(partial), image)
+    partial.replace(tarball)
+
+
+def prepare() -> list[Path]:
+    """Prepare the current engine and build and save every stand-in (once; saved tarballs are reused)."""
     current_engine.prepare()
-    daemon = started_daemon()
-    try:
-        daemon.load_base_image(base_tarball())
-        folder = daemon.folder / "stand-ins"
-        folder.mkdir()
-        for name, text in STAND_INS:
-            dockerfile = folder / f"{name}.Dockerfile"
-            dockerfile.write_text(text)
-            daemon.client.build(dockerfile, folder, f"{NAMESPACE}/{name}", f"stand-in {name}")
-        partial = tarball.with_suffix(".partial")
-        daemon.client.run("save", "--output", str(partial), *(f"{NAMESPACE}/{name}" for name, _ in STAND_INS))
-        partial.replace(tarball)
-    finally:
-        daemon.stop()
-    return tarball
-
-
-def load_stand_ins(client: DockerClient) -> None:
-    tarball = stand_ins_tarball()
-    if not tarball.exists():
-        raise SandboxUnavailable(
-            f"the stand-in base images are not prepared ({tarball}): python bench/effect.py prepare"
-        )
-    with tarball.open("rb") as handle:
-        client.run("load", "--quiet", stdin=handle)
+    with_daemon(lambda client: [provide_stand_in(client, f"{NAMESPACE}/{name}") for name, _ in STAND_INS])
+    return [stand_in_tarball(name) for name, _ in STAND_INS]
 
 
 def provenance() -> dict[str, dict[str, str]]:
@@ -203,17 +204,27 @@ def base_images(document) -> list[str]:
     return images
 
 
-def aliased_bases(client: DockerClient, document) -> dict[str, str]:
-    """Tag the stand-in of each base image under the name the Dockerfile uses; ``Unbuildable`` when one has none."""
+def stand_ins_of(document) -> dict[str, str]:
+    """The stand-in for each base image, by the name the engine looks for (the global ARGs' defaults put in);
+    ``Unbuildable`` when one has none."""
     chosen = {}
-    for image in base_images(document):
-        if "$" in image:
-            raise Unbuildable(f"base image `{image}` comes from a build argument")
+    for named in base_images(document):
+        image = expand_global_args(named, document)
+        if image is None:
+            raise Unbuildable(f"base image `{named}` comes from a build argument without a default")
         stand_in = stand_in_for(image)
         if stand_in is None:
             raise Unbuildable(f"no stand-in for `{image}` here (Alpine, or no Debian package of it)")
-        client.tag(stand_in, image)
         chosen[image] = stand_in
+    return chosen
+
+
+def aliased_bases(client: DockerClient, document) -> dict[str, str]:
+    """Tag the stand-in of each base image under the name the Dockerfile uses, made or loaded first."""
+    chosen = stand_ins_of(document)
+    for image, stand_in in chosen.items():
+        provide_stand_in(client, stand_in)
+        client.tag(stand_in, image)
     return chosen
 
 
@@ -377,15 +388,15 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         row.update(status="error", reason=str(error)[-1000:])
     finally:
         row["seconds"] = round(time.monotonic() - started, 1)
+        row["load_average"] = round(os.getloadavg()[0], 1)  # the machine is shared: times say little without it
     return row
 
 
 def with_daemon(work):
-    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine stops after."""
+    """``work(client)`` on a fresh current engine with the Debian base loaded; the engine stops after."""
     daemon = started_daemon()
     try:
         daemon.load_base_image(base_tarball())
-        load_stand_ins(daemon.client)
         return work(daemon.client)
     finally:
         daemon.stop()
@@ -555,6 +566,71 @@ def _attribution(built: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _load(rows) -> str:
+    """The load averages the rows were measured under, in words."""
+    loads = sorted(row["load_average"] for row in rows if "load_average" in row)
+    if not loads:
+        return "load average not recorded"
+    median = statistics.median(loads)
+    return f"load average {loads[0]:.1f} to {loads[-1]:.1f} at the end of a project's builds, median {median:.1f}"
+
+
+def _overview(rows, known: dict[str, dict[str, str]]) -> str:
+    """One line per project: what happened, the image's change, and the commit whose rules made the fixes."""
+    lines = [
+        "| project | bases | status | fixes applied (unsafe) | image size change | layers | rebuild after an edit | "
+        "seconds | commit |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in sorted(rows, key=lambda row: row["id"]):
+        variant = row.get("unsafe")
+        change = layers = rebuild = "–"
+        if variant:
+            before, after = variant["original"], variant["fixed"]
+            change = _delta(before["bytes"], after["bytes"], megabytes)
+            layers = f"{before['layers']} -> {after['layers']}"
+            edits = [_path(side, "after_edit", "seconds") for side in (before, after)]
+            rebuild = "–" if None in edits else f"{seconds(edits[0])} -> {seconds(edits[1])}"
+        repository = known.get(row["id"], {}).get("repo", "")
+        lines.append(
+            f"| {row['id']} ({repository}) | {', '.join(row.get('bases', {})) or '–'} | {row['status']} | "
+            f"{', '.join(row.get('unsafe_fixes', [])) or '–'} | {change} | {layers} | {rebuild} | "
+            f"{row['seconds']:.0f} | {row.get('commit', 'not recorded')[:12]} |"
+        )
+    return "\n".join(lines)
+
+
+def _timed_builds(row: dict) -> float:
+    """Seconds of the builds a row times (cold and edited builds of each variant, the dependency change's second
+    builds); the rest of a project's time is untimed builds (the original's second build, every step run again, and
+    the dependency change's first builds) and reading the images (``docker save``, then every new layer hashed and
+    compressed)."""
+    timed = 0.0
+    for name in ("unsafe", "safe"):
+        for side in ("original", "fixed") if row.get(name) else ():
+            measured = row[name][side]
+            timed += measured["build_seconds"] or 0.0
+            timed += _path(measured, "after_edit", "seconds") or 0.0
+    dependency = row.get("dependency_change") or {}
+    timed += sum(dependency[side]["seconds"] for side in ("original", "fixed") if side in dependency)
+    return timed
+
+
+def _where_time_goes(built: list[dict]) -> str:
+    total = sum(row["seconds"] for row in built)
+    timed = sum(_timed_builds(row) for row in built)
+    downloads = [row["unsafe"]["original"]["downloaded_bytes"] or 0 for row in built]
+    return (
+        f"Of the {total / 60:.0f} minutes the {len(built)} projects built both ways took, {timed / 60:.0f} "
+        f"({timed / total:.0%}) were the builds the tables time (each cold build, each rebuild after an edit, each "
+        "rebuild after a dependency change). The rest is the original's second build (every step run again, to learn "
+        "what the build does not reproduce), the dependency change's first builds (from the cache), and reading the "
+        "images: `docker save` writes every layer of every image measured, and each new layer is then hashed and "
+        f"compressed to measure it. The original's cold builds downloaded {megabytes(statistics.median(downloads))} "
+        f"each (median; {megabytes(sum(downloads))} in all), inside their timed seconds.\n"
+    )
+
+
 def report() -> str:
     rows = measured_rows()
     known = provenance()
@@ -570,7 +646,7 @@ def report() -> str:
         "Written by `python bench/effect.py report` from `bench/effect-results.jsonl` (`python bench/effect.py run`).\n"
         f"Projects: `../shared/corpus/projects/` ({len(known)}, each a Dockerfile with its build context at a pinned "
         "commit; `PROVENANCE.tsv` names repository and commit). Engine: Debian trixie's Docker 26.1 in its own root "
-        "(verify's current engine), on a 2-core machine shared with other work (load average about 11 during the run), "
+        f"(verify's current engine), on a 2-core machine shared with other work ({_load(rows.values())}), "
         "so times are indicative. The fixed file is built right after the original in the same engine: the steps above "
         "its first changed step come from the build cache, as they would on a developer's machine.\n",
         "**Absolute sizes are those of stand-in base images** (Debian bookworm's Python 3.11 and Node.js 18 under the "
@@ -582,12 +658,15 @@ def report() -> str:
         f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); stopped by the "
         f"engine (a timeout): {len(errors)}.\n",
     ]
+    parts += ["## Every project measured\n", _overview(rows.values(), known) + "\n"]
     if built:
         parts += [
             "## Aggregate (fixed minus original, unsafe fixes applied)\n",
             _aggregate(built) + "\n",
             "## Which fixes saved what\n",
             _attribution(built) + "\n",
+            "## Where the time goes\n",
+            _where_time_goes(built),
         ]
     if broken or different:
         parts.append("## Harmful fixes found\n")
@@ -673,7 +752,7 @@ def main(argv: list[str]) -> int:
                 )
             )
         elif arguments.command == "prepare":
-            print(f"stand-in base images: {prepare()}")
+            print("stand-in base images:", *prepare(), sep="\n  ")
         elif arguments.command == "run":
             run(arguments.ids, arguments.again)
         elif arguments.command == "report":
