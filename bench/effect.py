@@ -4,7 +4,8 @@ Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_
     python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes;
                                             a build otherwise makes those it needs on first use)
     python bench/effect.py --only FOLDER    build one project folder (a Dockerfile and its build context) and
-                                            print its row as JSON
+                                            print its row as a line of JSON (--only repeated: each folder, one
+                                            engine started once for all)
     python bench/effect.py run [ID ...]     build the projects of ../shared/corpus/projects/ (all, or those named),
                                             adding each row to bench/effect-results.jsonl as it is measured
     python bench/effect.py report           write docs/effect.md and bench/effect-unbuildable.tsv from those rows
@@ -731,26 +732,34 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(prog="bench/effect.py", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON"
+        "--only",
+        type=Path,
+        action="append",
+        metavar="FOLDER",
+        help="build one project folder and print its row as a line of JSON (repeated: each, on one engine)",
     )
     parser.add_argument(
-        "--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)"
+        "--dockerfile", help="the Dockerfile's name in each --only folder (default: PROVENANCE.tsv's, or Dockerfile)"
     )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
     arguments = parser.parse_intermixed_args(argv)
     try:
-        if arguments.only is not None:
-            folder = arguments.only
-            dockerfile = folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
-            if not dockerfile.is_file():
-                parser.error(f"{dockerfile}: no such Dockerfile")
-            print(
-                json.dumps(
-                    with_daemon(lambda client: measure_project(client, folder, dockerfile)), indent=2, sort_keys=True
-                )
-            )
+        if arguments.only:
+            dockerfiles = [
+                folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
+                for folder in arguments.only
+            ]
+            for dockerfile in dockerfiles:
+                if not dockerfile.is_file():
+                    parser.error(f"{dockerfile}: no such Dockerfile")
+
+            def measure_each(client: DockerClient) -> None:
+                for folder, dockerfile in zip(arguments.only, dockerfiles, strict=True):
+                    print(json.dumps(measure_project(client, folder, dockerfile), sort_keys=True), flush=True)
+
+            with_daemon(measure_each)
         elif arguments.command == "prepare":
             print("stand-in base images:", *prepare(), sep="\n  ")
         elif arguments.command == "run":
