@@ -57,6 +57,7 @@ from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tar
 PROJECTS = ROOT.parent / "shared" / "corpus" / "projects"
 RESULTS = ROOT / "bench" / "effect-results.jsonl"
 UNBUILDABLE = ROOT / "bench" / "effect-unbuildable.tsv"
+EXPLAINED = ROOT / "bench" / "effect-explained.tsv"
 REPORT = ROOT / "docs" / "effect.md"
 NAMESPACE = "dockerfix-effect"
 STAND_IN_RECIPE = 1  # part of the saved tarball's name: a change to the recipes below makes it stale
@@ -670,11 +671,16 @@ def report() -> str:
             _where_time_goes(built),
         ]
     if broken or different:
-        parts.append("## Harmful fixes found\n")
+        parts.append("## Broken or not equivalent after the fixes\n")
+        explained = explanations()
         for row in broken + different:
+            paths = ", ".join(
+                f"`{difference['path']}`" for difference in row.get("unsafe", {}).get("undeclared", [])[:3]
+            )
+            what = row.get("reason") or f"{row['unsafe']['undeclared_count']} undeclared differences ({paths}, ...)"
             parts.append(
-                f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
-                f"{', '.join(row['unsafe_fixes'])}\n"
+                f"- {row['id']}: {what}; fixes applied: {', '.join(row['unsafe_fixes'])}. "
+                f"{explained.get(row['id'], 'Not yet explained.')}\n"
             )
     earlier = superseded_findings()
     if earlier:
@@ -716,11 +722,24 @@ def report() -> str:
     return "\n".join(parts)
 
 
+def explanations() -> dict[str, str]:
+    """What was found about a broken or not equivalent row, by project (``EXPLAINED``, written by whoever looked)."""
+    if not EXPLAINED.exists():
+        return {}
+    lines = EXPLAINED.read_text(encoding="utf-8").splitlines()[1:]
+    return dict(line.split("\t", 1) for line in lines if line.strip())
+
+
 def unbuildable_list() -> str:
+    """The projects that cannot be built here: why (``EXPLAINED``, where someone looked) and what the build said."""
     rows = sorted(
         (row for row in measured_rows().values() if row["status"] == "unbuildable"), key=lambda row: row["id"]
     )
-    lines = ["id\treason"] + [f"{row['id']}\t{' '.join(row['reason'].split())[:300]}" for row in rows]
+    explained = explanations()
+    lines = ["id\twhy\tthe build's own words"] + [
+        f"{row['id']}\t{explained.get(row['id'], 'not yet looked at')}\t{' '.join(row['reason'].split())[:300]}"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -184,3 +184,20 @@ def test_a_base_image_named_through_a_global_arg_gets_the_stand_in_of_its_defaul
     without_default = parse(Source.decode(b"ARG NODE_VERSION\nFROM node:${NODE_VERSION}-slim\n"))
     with pytest.raises(effect.Unbuildable, match="build argument without a default"):
         effect.stand_ins_of(without_default)
+
+
+def test_the_report_says_what_was_found_about_a_row_that_is_not_equivalent(tmp_path, monkeypatch):
+    effect = _effect()
+    row = dict(effect.measured_rows()["00284"])  # a measured row, made not equivalent
+    row["status"] = "different"
+    row["unsafe"] = {**row["unsafe"], "equivalent": False, "undeclared_count": 1}
+    row["unsafe"]["undeclared"] = [{"path": "/app/build/entry.OMLxb-g0.js", "change": "added"}]
+    results, explained = tmp_path / "results.jsonl", tmp_path / "explained.tsv"
+    results.write_text(json.dumps(row) + "\n")
+    explained.write_text("id\texplanation\n00284\tA build output named by its content hash.\n")
+    monkeypatch.setattr(effect, "RESULTS", results)
+    monkeypatch.setattr(effect, "EXPLAINED", explained)
+    assert (
+        "- 00284: 1 undeclared differences (`/app/build/entry.OMLxb-g0.js`, ...); fixes applied: DF107. "
+        "A build output named by its content hash." in effect.report()
+    )
