@@ -221,13 +221,11 @@ def stand_ins_of(document) -> dict[str, str]:
     return chosen
 
 
-def aliased_bases(client: DockerClient, document) -> dict[str, str]:
-    """Tag the stand-in of each base image under the name the Dockerfile uses, made or loaded first."""
-    chosen = stand_ins_of(document)
+def provide_bases(client: DockerClient, chosen: dict[str, str]) -> None:
+    """Tag each stand-in (made or loaded first) under the base image name the Dockerfile uses."""
     for image, stand_in in chosen.items():
         provide_stand_in(client, stand_in)
         client.tag(stand_in, image)
-    return chosen
 
 
 def measurement_row(measurement) -> dict:
@@ -325,7 +323,7 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
     try:
         source = read_source(dockerfile)
         document = parse(source)
-        row["bases"] = aliased_bases(client, document)
+        row["bases"] = stand_ins_of(document)
         settings = discover(dockerfile)
         settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
         unsafe = settings.override(unsafe_fixes=True)
@@ -346,6 +344,7 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         if texts["unsafe"] is None:
             row["status"] = "no fix"
             return row
+        provide_bases(client, row["bases"])  # only now: making or loading a stand-in takes minutes here
         variants = {"unsafe": unsafe}
         if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
             variants["safe"] = settings
