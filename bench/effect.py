@@ -1,9 +1,11 @@
 """What dockerfix does to real projects, built before and after (as root, on the current engine verify runs:
 Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_engine.py prepare``).
 
-    python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes)
+    python bench/effect.py prepare          build the stand-in base images once and save them (about 5 minutes;
+                                            a build otherwise makes those it needs on first use)
     python bench/effect.py --only FOLDER    build one project folder (a Dockerfile and its build context) and
-                                            print its row as JSON
+                                            print its row as a line of JSON (--only repeated: each folder, one
+                                            engine started once for all)
     python bench/effect.py run [ID ...]     build the projects of ../shared/corpus/projects/ (all, or those named),
                                             adding each row to bench/effect-results.jsonl as it is measured
     python bench/effect.py report           write docs/effect.md and bench/effect-unbuildable.tsv from those rows
@@ -29,9 +31,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
@@ -41,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from dockerfix.rewriter.config import discover  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.stages import expand_global_args  # noqa: E402
 from dockerfix.verify import current_engine  # noqa: E402
 from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
 from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
@@ -51,6 +57,7 @@ from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tar
 PROJECTS = ROOT.parent / "shared" / "corpus" / "projects"
 RESULTS = ROOT / "bench" / "effect-results.jsonl"
 UNBUILDABLE = ROOT / "bench" / "effect-unbuildable.tsv"
+EXPLAINED = ROOT / "bench" / "effect-explained.tsv"
 REPORT = ROOT / "docs" / "effect.md"
 NAMESPACE = "dockerfix-effect"
 STAND_IN_RECIPE = 1  # part of the saved tarball's name: a change to the recipes below makes it stale
@@ -100,10 +107,10 @@ STAND_INS = (
         "nginx",
         "FROM debian:bookworm\n"
         f"RUN {APT_INSTALL} nginx && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \\\n"
-        "    && mkdir -p /usr/share/nginx/html && cp /var/www/html/index.nginx-debian.html "
-        "/usr/share/nginx/html/index.html \\\n"
-        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n    index "
-        "index.html;\\n  }\\n}\\n' \\\n"
+        "    && mkdir -p /usr/share/nginx/html \\\n"
+        "    && cp /var/www/html/index.nginx-debian.html /usr/share/nginx/html/index.html \\\n"
+        "    && printf 'server {\\n  listen 80;\\n  location / {\\n    root /usr/share/nginx/html;\\n"
+        "    index index.html;\\n  }\\n}\\n' \\\n"
         "       > /etc/nginx/conf.d/default.conf\n"
         "EXPOSE 80\n"
         'CMD ["nginx", "-g", "daemon off;"]\n',
@@ -115,8 +122,8 @@ class Unbuildable(Exception):
     """The project cannot be built here at all (before any fix); the message says why."""
 
 
-def stand_ins_tarball() -> Path:
-    return cache_folder() / f"effect-stand-ins-{STAND_IN_RECIPE}.tar"
+def stand_in_tarball(name: str) -> Path:
+    return cache_folder() / f"effect-stand-in-{name}-{STAND_IN_RECIPE}.tar"
 
 
 def stand_in_for(image: str) -> str | None:
@@ -140,37 +147,34 @@ def started_daemon() -> PrivateDaemon:
     return daemon
 
 
-def prepare() -> Path:
-    """Build the stand-ins on the debootstrapped base and save them (once; a saved tarball is reused)."""
-    tarball = stand_ins_tarball()
+def provide_stand_in(client: DockerClient, image: str) -> None:
+    """Put a stand-in into the engine: loaded from its saved tarball, or built (on the stand-in it starts FROM, if
+    one) and saved first. Each stand-in has a tarball of its own, so a project loads only what it builds on."""
+    if not image.startswith(f"{NAMESPACE}/") or client.image_exists(image):
+        return
+    name = image.removeprefix(f"{NAMESPACE}/")
+    tarball = stand_in_tarball(name)
     if tarball.exists():
-        return tarball
+        with tarball.open("rb") as handle:
+            client.run("load", "--quiet", stdin=handle)
+        return
+    text = dict(STAND_INS)[name]
+    provide_stand_in(client, text.split("\n", 1)[0].removeprefix("FROM "))
+    with tempfile.TemporaryDirectory(prefix="dockerfix-effect-stand-in-") as folder:
+        dockerfile = Path(folder) / "Dockerfile"
+        dockerfile.write_text(text)
+        client.build(dockerfile, Path(folder), image, f"stand-in {name}")
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    partial = tarball.with_suffix(".partial")
+    client.run("save", "--output", str(partial), image)
+    partial.replace(tarball)
+
+
+def prepare() -> list[Path]:
+    """Prepare the current engine and build and save every stand-in (once; saved tarballs are reused)."""
     current_engine.prepare()
-    daemon = started_daemon()
-    try:
-        daemon.load_base_image(base_tarball())
-        folder = daemon.folder / "stand-ins"
-        folder.mkdir()
-        for name, text in STAND_INS:
-            dockerfile = folder / f"{name}.Dockerfile"
-            dockerfile.write_text(text)
-            daemon.client.build(dockerfile, folder, f"{NAMESPACE}/{name}", f"stand-in {name}")
-        partial = tarball.with_suffix(".partial")
-        daemon.client.run("save", "--output", str(partial), *(f"{NAMESPACE}/{name}" for name, _ in STAND_INS))
-        partial.replace(tarball)
-    finally:
-        daemon.stop()
-    return tarball
-
-
-def load_stand_ins(client: DockerClient) -> None:
-    tarball = stand_ins_tarball()
-    if not tarball.exists():
-        raise SandboxUnavailable(
-            f"the stand-in base images are not prepared ({tarball}): python bench/effect.py prepare"
-        )
-    with tarball.open("rb") as handle:
-        client.run("load", "--quiet", stdin=handle)
+    with_daemon(lambda client: [provide_stand_in(client, f"{NAMESPACE}/{name}") for name, _ in STAND_INS])
+    return [stand_in_tarball(name) for name, _ in STAND_INS]
 
 
 def provenance() -> dict[str, dict[str, str]]:
@@ -202,18 +206,26 @@ def base_images(document) -> list[str]:
     return images
 
 
-def aliased_bases(client: DockerClient, document) -> dict[str, str]:
-    """Tag the stand-in of each base image under the name the Dockerfile uses; ``Unbuildable`` when one has none."""
+def stand_ins_of(document) -> dict[str, str]:
+    """The stand-in for each base image, by the name the engine looks for (the global ARGs' defaults put in);
+    ``Unbuildable`` when one has none."""
     chosen = {}
-    for image in base_images(document):
-        if "$" in image:
-            raise Unbuildable(f"base image `{image}` comes from a build argument")
+    for named in base_images(document):
+        image = expand_global_args(named, document)
+        if image is None:
+            raise Unbuildable(f"base image `{named}` comes from a build argument without a default")
         stand_in = stand_in_for(image)
         if stand_in is None:
             raise Unbuildable(f"no stand-in for `{image}` here (Alpine, or no Debian package of it)")
-        client.tag(stand_in, image)
         chosen[image] = stand_in
     return chosen
+
+
+def provide_bases(client: DockerClient, chosen: dict[str, str]) -> None:
+    """Tag each stand-in (made or loaded first) under the base image name the Dockerfile uses."""
+    for image, stand_in in chosen.items():
+        provide_stand_in(client, stand_in)
+        client.tag(stand_in, image)
 
 
 def measurement_row(measurement) -> dict:
@@ -290,14 +302,28 @@ def client_folder(client: DockerClient) -> Path:
     return Path(client.host.removeprefix("unix://")).parent
 
 
+def built_on() -> str:
+    """The commit of this checkout the fixes come from, ``+changes`` when files differ from it: rules change between
+    runs, so a row says which rules made its fixed Dockerfile."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown (not a git checkout)"
+    changed = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", "dockerfix"],
+        capture_output=True,
+        text=True,
+    )
+    return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
+
+
 def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
     """One project's row: its builds before and after, or why it has none."""
     started = time.monotonic()
-    row: dict = {"id": folder.name, "dockerfile": dockerfile.name}
+    row: dict = {"id": folder.name, "dockerfile": dockerfile.name, "commit": built_on()}
     try:
         source = read_source(dockerfile)
         document = parse(source)
-        row["bases"] = aliased_bases(client, document)
+        row["bases"] = stand_ins_of(document)
         settings = discover(dockerfile)
         settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
         unsafe = settings.override(unsafe_fixes=True)
@@ -318,6 +344,7 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         if texts["unsafe"] is None:
             row["status"] = "no fix"
             return row
+        provide_bases(client, row["bases"])  # only now: making or loading a stand-in takes minutes here
         variants = {"unsafe": unsafe}
         if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
             variants["safe"] = settings
@@ -362,16 +389,15 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         row.update(status="error", reason=str(error)[-1000:])
     finally:
         row["seconds"] = round(time.monotonic() - started, 1)
+        row["load_average"] = round(os.getloadavg()[0], 1)  # the machine is shared: times say little without it
     return row
 
 
 def with_daemon(work):
-    """``work(client)`` on a fresh current engine with the base and the stand-ins loaded; the engine is stopped
-    after."""
+    """``work(client)`` on a fresh current engine with the Debian base loaded; the engine stops after."""
     daemon = started_daemon()
     try:
         daemon.load_base_image(base_tarball())
-        load_stand_ins(daemon.client)
         return work(daemon.client)
     finally:
         daemon.stop()
@@ -422,8 +448,7 @@ def run(ids: list[str], again: bool) -> None:
 
 
 def megabytes(count: float | None) -> str:
-    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, layers of an
-    edit)."""
+    """Decimal units, as BuildKit prints them; bytes and kB below a tenth of a megabyte (context re-sent, edits)."""
     if count is None:
         return "–"
     sign = "-" if count < 0 else ""
@@ -482,10 +507,8 @@ def project_table(row: dict) -> str:
     lines = ["| | original | fixed (unsafe fixes) | change |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
-        lines.append(
-            f"| {label} | {'–' if before is None else show(before)} | {'–' if after is None else show(after)} | "
-            f"{_delta(before, after, show)} |"
-        )
+        shown = ["–" if value is None else show(value) for value in (before, after)]
+        lines.append(f"| {label} | {shown[0]} | {shown[1]} | {_delta(before, after, show)} |")
     dependency = row.get("dependency_change")
     for label, key, show in DEPENDENCY_METRICS if dependency else ():
         before, after = dependency["original"][key], dependency["fixed"][key]
@@ -529,10 +552,8 @@ def _attribution(built: list[dict]) -> str:
         by_set.setdefault(_codes(variant), []).append(variant["fixed"]["bytes"] - variant["original"]["bytes"])
     lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
     for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
-        lines.append(
-            f"| {' + '.join(codes)} | {len(changes)} | {megabytes(sum(changes))} | "
-            f"{megabytes(statistics.median(changes))} |"
-        )
+        total, median = megabytes(sum(changes)), megabytes(statistics.median(changes))
+        lines.append(f"| {' + '.join(codes)} | {len(changes)} | {total} | {median} |")
     applied: dict[str, int] = {}
     for row in built:
         for code in _codes(row["unsafe"]):
@@ -544,6 +565,71 @@ def _attribution(built: list[dict]) -> str:
         + ".",
     ]
     return "\n".join(lines)
+
+
+def _load(rows) -> str:
+    """The load averages the rows were measured under, in words."""
+    loads = sorted(row["load_average"] for row in rows if "load_average" in row)
+    if not loads:
+        return "load average not recorded"
+    median = statistics.median(loads)
+    return f"load average {loads[0]:.1f} to {loads[-1]:.1f} at the end of a project's builds, median {median:.1f}"
+
+
+def _overview(rows, known: dict[str, dict[str, str]]) -> str:
+    """One line per project: what happened, the image's change, and the commit whose rules made the fixes."""
+    lines = [
+        "| project | bases | status | fixes applied (unsafe) | image size change | layers | rebuild after an edit | "
+        "seconds | commit |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in sorted(rows, key=lambda row: row["id"]):
+        variant = row.get("unsafe")
+        change = layers = rebuild = "–"
+        if variant:
+            before, after = variant["original"], variant["fixed"]
+            change = _delta(before["bytes"], after["bytes"], megabytes)
+            layers = f"{before['layers']} -> {after['layers']}"
+            edits = [_path(side, "after_edit", "seconds") for side in (before, after)]
+            rebuild = "–" if None in edits else f"{seconds(edits[0])} -> {seconds(edits[1])}"
+        repository = known.get(row["id"], {}).get("repo", "")
+        lines.append(
+            f"| {row['id']} ({repository}) | {', '.join(row.get('bases', {})) or '–'} | {row['status']} | "
+            f"{', '.join(row.get('unsafe_fixes', [])) or '–'} | {change} | {layers} | {rebuild} | "
+            f"{row['seconds']:.0f} | {row.get('commit', 'not recorded')[:12]} |"
+        )
+    return "\n".join(lines)
+
+
+def _timed_builds(row: dict) -> float:
+    """Seconds of the builds a row times (cold and edited builds of each variant, the dependency change's second
+    builds); the rest of a project's time is untimed builds (the original's second build, every step run again, and
+    the dependency change's first builds) and reading the images (``docker save``, then every new layer hashed and
+    compressed)."""
+    timed = 0.0
+    for name in ("unsafe", "safe"):
+        for side in ("original", "fixed") if row.get(name) else ():
+            measured = row[name][side]
+            timed += measured["build_seconds"] or 0.0
+            timed += _path(measured, "after_edit", "seconds") or 0.0
+    dependency = row.get("dependency_change") or {}
+    timed += sum(dependency[side]["seconds"] for side in ("original", "fixed") if side in dependency)
+    return timed
+
+
+def _where_time_goes(built: list[dict]) -> str:
+    total = sum(row["seconds"] for row in built)
+    timed = sum(_timed_builds(row) for row in built)
+    downloads = [row["unsafe"]["original"]["downloaded_bytes"] or 0 for row in built]
+    return (
+        f"Of the {total / 60:.0f} minutes the {len(built)} projects built both ways took, {timed / 60:.0f} "
+        f"({timed / total:.0%}) were the builds the tables time (each cold build, each rebuild after an edit, each "
+        "rebuild after a dependency change). The rest is the original's second build (every step run again, to learn "
+        "what the build does not reproduce), the dependency change's first builds (from the cache), and reading the "
+        "images: `docker save` writes every layer of every image measured, and each new layer is then hashed and "
+        f"compressed to measure it. The original's cold builds downloaded {megabytes(statistics.median(downloads))} "
+        f"each (median; {megabytes(sum(downloads))} in all), inside their timed seconds.\n"
+    )
 
 
 def report() -> str:
@@ -561,7 +647,7 @@ def report() -> str:
         "Written by `python bench/effect.py report` from `bench/effect-results.jsonl` (`python bench/effect.py run`).\n"
         f"Projects: `../shared/corpus/projects/` ({len(known)}, each a Dockerfile with its build context at a pinned "
         "commit; `PROVENANCE.tsv` names repository and commit). Engine: Debian trixie's Docker 26.1 in its own root "
-        "(verify's current engine), on a 2-core machine shared with other work (load average about 11 during the run), "
+        f"(verify's current engine), on a 2-core machine shared with other work ({_load(rows.values())}), "
         "so times are indicative. The fixed file is built right after the original in the same engine: the steps above "
         "its first changed step come from the build cache, as they would on a developer's machine.\n",
         "**Absolute sizes are those of stand-in base images** (Debian bookworm's Python 3.11 and Node.js 18 under the "
@@ -573,19 +659,27 @@ def report() -> str:
         f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); stopped by the "
         f"engine (a timeout): {len(errors)}.\n",
     ]
+    parts += ["## Every project measured\n", _overview(rows.values(), known) + "\n"]
     if built:
         parts += [
             "## Aggregate (fixed minus original, unsafe fixes applied)\n",
             _aggregate(built) + "\n",
             "## Which fixes saved what\n",
             _attribution(built) + "\n",
+            "## Where the time goes\n",
+            _where_time_goes(built),
         ]
     if broken or different:
-        parts.append("## Harmful fixes found\n")
+        parts.append("## Broken or not equivalent after the fixes\n")
+        explained = explanations()
         for row in broken + different:
+            paths = ", ".join(
+                f"`{difference['path']}`" for difference in row.get("unsafe", {}).get("undeclared", [])[:3]
+            )
+            what = row.get("reason") or f"{row['unsafe']['undeclared_count']} undeclared differences ({paths}, ...)"
             parts.append(
-                f"- {row['id']}: {row.get('reason') or 'undeclared differences'}; fixes applied: "
-                f"{', '.join(row['unsafe_fixes'])}\n"
+                f"- {row['id']}: {what}; fixes applied: {', '.join(row['unsafe_fixes'])}. "
+                f"{explained.get(row['id'], 'Not yet explained.')}\n"
             )
     earlier = superseded_findings()
     if earlier:
@@ -627,11 +721,24 @@ def report() -> str:
     return "\n".join(parts)
 
 
+def explanations() -> dict[str, str]:
+    """What was found about a broken or not equivalent row, by project (``EXPLAINED``, written by whoever looked)."""
+    if not EXPLAINED.exists():
+        return {}
+    lines = EXPLAINED.read_text(encoding="utf-8").splitlines()[1:]
+    return dict(line.split("\t", 1) for line in lines if line.strip())
+
+
 def unbuildable_list() -> str:
+    """The projects that cannot be built here: why (``EXPLAINED``, where someone looked) and what the build said."""
     rows = sorted(
         (row for row in measured_rows().values() if row["status"] == "unbuildable"), key=lambda row: row["id"]
     )
-    lines = ["id\treason"] + [f"{row['id']}\t{' '.join(row['reason'].split())[:300]}" for row in rows]
+    explained = explanations()
+    lines = ["id\twhy\tthe build's own words"] + [
+        f"{row['id']}\t{explained.get(row['id'], 'not yet looked at')}\t{' '.join(row['reason'].split())[:300]}"
+        for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -643,28 +750,36 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
     parser = argparse.ArgumentParser(prog="bench/effect.py", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--only", type=Path, metavar="FOLDER", help="build one project folder and print its row as JSON"
+        "--only",
+        type=Path,
+        action="append",
+        metavar="FOLDER",
+        help="build one project folder and print its row as a line of JSON (repeated: each, on one engine)",
     )
     parser.add_argument(
-        "--dockerfile", help="the Dockerfile's name in --only's folder (default: PROVENANCE.tsv's, or Dockerfile)"
+        "--dockerfile", help="the Dockerfile's name in each --only folder (default: PROVENANCE.tsv's, or Dockerfile)"
     )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
     arguments = parser.parse_intermixed_args(argv)
     try:
-        if arguments.only is not None:
-            folder = arguments.only
-            dockerfile = folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
-            if not dockerfile.is_file():
-                parser.error(f"{dockerfile}: no such Dockerfile")
-            print(
-                json.dumps(
-                    with_daemon(lambda client: measure_project(client, folder, dockerfile)), indent=2, sort_keys=True
-                )
-            )
+        if arguments.only:
+            dockerfiles = [
+                folder / arguments.dockerfile if arguments.dockerfile else dockerfile_of(folder)
+                for folder in arguments.only
+            ]
+            for dockerfile in dockerfiles:
+                if not dockerfile.is_file():
+                    parser.error(f"{dockerfile}: no such Dockerfile")
+
+            def measure_each(client: DockerClient) -> None:
+                for folder, dockerfile in zip(arguments.only, dockerfiles, strict=True):
+                    print(json.dumps(measure_project(client, folder, dockerfile), sort_keys=True), flush=True)
+
+            with_daemon(measure_each)
         elif arguments.command == "prepare":
-            print(f"stand-in base images: {prepare()}")
+            print("stand-in base images:", *prepare(), sep="\n  ")
         elif arguments.command == "run":
             run(arguments.ids, arguments.again)
         elif arguments.command == "report":
