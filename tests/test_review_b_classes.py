@@ -104,6 +104,29 @@ def test_without_the_removal_the_same_runs_get_the_mount():
     assert mounts(npm) == ["--mount=type=cache,target=/root/.npm "]
 
 
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # bench/effect.py built this: the mount hid the wheelhouse, "No matching distribution found for tomli-w"
+        "FROM python:3.12\nCOPY wheels /root/.cache/pip/wheels-offline\n"
+        "RUN pip install --no-index --find-links /root/.cache/pip/wheels-offline tomli-w\n",
+        "FROM python:3.12 AS base\nCOPY wheels /root/.cache/pip/offline\nFROM base\nRUN pip install flask\n",
+        "FROM python:3.12\nWORKDIR /root\nCOPY . .\nRUN pip install flask\n",
+        "FROM python:3.12\nRUN pip install --find-links /root/.cache/pip/local flask\n",
+    ],
+)
+def test_no_cache_mount_over_a_folder_holding_what_the_run_reads(dockerfile):
+    """A mount shows the cache's own content over the folder: what a COPY put there, or a path the RUN names below
+    it, is hidden and the install fails. The plain fix instead."""
+    (pip,) = check(PipNoCacheDir(), dockerfile)
+    assert mounts(pip) == [] and pip.fix is not None and "--no-cache-dir" in pip.fix.edits[0].content
+
+
+def test_a_copy_elsewhere_leaves_the_mount_offered():
+    (pip,) = check(PipNoCacheDir(), "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install flask\n")
+    assert mounts(pip) == ["--mount=type=cache,target=/root/.cache/pip "]
+
+
 def test_a_build_cache_mount_is_not_offered_over_a_folder_the_run_moves():
     moved = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build ./... && mv /root/.cache/go-build /tmp/gb\n"
     assert all(mounts(finding) == [] for finding in check(BuildCacheMount(), moved))

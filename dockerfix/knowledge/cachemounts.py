@@ -21,7 +21,7 @@ from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand, Word
 from dockerfix.rewriter.stages import base_stages, expand_global_args
 
-from .analysis import Invocation, run_user
+from .analysis import Invocation, run_user, workdir_at
 from .baseimages import Reference
 from .cleanups import Removal, kept_out_by_mount, mount_targets, reading, removed_after, run_mounts, word_path
 
@@ -330,6 +330,61 @@ def taken_away(stage: Stage, run: Instruction, path: str) -> bool:
     )
 
 
+# what a RUN may run over a mounted folder's contents without reading them (taken_away checks the folder itself)
+_EMPTYING_TOOLS = frozenset({"rm", "find", "rmdir", "mv"})
+
+
+def hides_content(document: Document, stage: Stage, run: Instruction, target: str) -> bool:
+    """Whether a mount over ``target`` may hide files the RUN reads there: the RUN names a path below it (`pip install
+    --find-links /root/.cache/pip/wheels`), or a COPY/ADD earlier in the stage or a stage it is built on writes into
+    it or a folder above it (`COPY wheels /root/.cache/pip/offline`; `WORKDIR /root` + `COPY . .`). The mount shows
+    the cache's own content instead, and the install fails; so does one whose destination cannot be read here."""
+    below = target.rstrip("/") + "/"
+    named_below = (
+        below in word.text
+        for command in run.shell_script.simple_commands()
+        if Invocation.of(command).tool not in _EMPTYING_TOOLS  # emptying a mounted folder is allowed (its contents)
+        for word in command.arguments
+    )
+    if any(named_below):
+        return True
+    for owner in (stage, *base_stages(document, stage)):
+        for instruction in owner.instructions:
+            if owner is stage and instruction.span[0] >= run.span[0]:
+                break
+            if instruction.cmd not in ("copy", "add") or not instruction.value:
+                continue
+            destination = instruction.value[-1]
+            if not destination.startswith("/"):
+                folder = workdir_at(owner, instruction)
+                if folder is None or "$" in folder:
+                    return True
+                destination = posixpath.join(folder, destination)
+            if "$" in destination:
+                return True
+            destination = posixpath.normpath(destination)
+            if within(destination, target) or (within(target, destination) and _copies_a_tree(instruction)):
+                return True
+    return False
+
+
+_ARCHIVE = re.compile(r"\.(tar|tgz|tbz2?|txz|tar\.\w+)$")
+
+
+def _copies_a_tree(instruction: Instruction) -> bool:
+    """Whether a COPY/ADD may write into folders below its destination: a folder (`.`, `src/`), a pattern, or an
+    archive ADD extracts. Single files land in the destination itself."""
+    sources = [word for word in instruction.value[:-1]]
+    return any(
+        source in (".", "./")
+        or source.endswith("/")
+        or any(mark in source for mark in "*?[")
+        or (instruction.cmd == "add" and bool(_ARCHIVE.search(source)))
+        or "." not in posixpath.basename(source)  # a name without an extension is likely a folder
+        for source in sources
+    )
+
+
 def mounts_to_add(stage: Stage, run: Instruction, mounts: Sequence[Mount]) -> list[Mount] | None:
     """Of ``mounts``, those the RUN does not hold yet: a mount of the RUN, of any type, over the folder or a folder
     above it already keeps the folder out of the image, and a second mount on one target would hide the first.
@@ -406,7 +461,11 @@ class CacheMount:
         located: list[tuple[ToolCache, Mount]] = []
         for position, cache in self.caches(stage, run, commands) or ():
             mount = cache_mount(document, stage, run, position, cache)
-            if mount is None or taken_away(stage, run, mount.target):
+            if (
+                mount is None
+                or taken_away(stage, run, mount.target)
+                or hides_content(document, stage, run, mount.target)
+            ):
                 return None
             located.append((cache, mount))
         mounts = mounts_to_add(stage, run, list(dict.fromkeys(mount for _, mount in located))) or []
