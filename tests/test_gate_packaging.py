@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO
 
 EXTRA_ONLY = {"pygls", "lsprotocol", "httpx", "pyjwt", "cryptography", "cffi"}
@@ -76,8 +77,15 @@ def test_workflows_and_actions_are_valid(path, schema):
 
 
 def test_the_release_publishes_with_trusted_publishing_and_the_lint_action_uploads_sarif():
-    release = (REPO / ".github/workflows/release.yml").read_text()
-    assert "id-token: write" in release and "pypa/gh-action-pypi-publish" in release and "password" not in release
+    release = yaml.safe_load((REPO / ".github/workflows/release.yml").read_text())
+    publish = release["jobs"]["publish"]
+    assert publish["permissions"]["id-token"] == "write"
+    [upload] = [step for step in publish["steps"] if step.get("uses", "").startswith("pypa/gh-action-pypi-publish")]
+    assert "password" not in upload.get("with", {})  # no stored token: PyPI trusts the workflow's identity
+    image = release["jobs"]["image"]  # dockerfix's own image, pushed with the workflow's token on the same tags
+    assert image["needs"] == "build" and image["permissions"]["packages"] == "write"
+    builds = [step["with"] for step in image["steps"] if step.get("uses", "").startswith("docker/build-push-action")]
+    assert {build["file"] for build in builds} == {"docker/Dockerfile"} and any(build.get("push") for build in builds)
     lint = (REPO / "lint/action.yml").read_text()
     assert "github/codeql-action/upload-sarif" in lint and "--output-format sarif" in lint
 
