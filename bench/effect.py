@@ -316,8 +316,9 @@ def built_on() -> str:
     return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
 
 
-def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
-    """One project's row: its builds before and after, or why it has none."""
+def measure_project(client: DockerClient, folder: Path, dockerfile: Path, extend_select: tuple[str, ...] = ()) -> dict:
+    """One project's row: its builds before and after, or why it has none. ``extend_select``: opt-in rules to apply
+    too (the row says which)."""
     started = time.monotonic()
     row: dict = {"id": folder.name, "dockerfile": dockerfile.name, "commit": built_on()}
     try:
@@ -326,6 +327,9 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         row["bases"] = stand_ins_of(document)
         settings = discover(dockerfile)
         settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
+        if extend_select:
+            settings = settings.override(extend_select=[*settings.extend_select, *extend_select])
+            row["extend_select"] = list(extend_select)
         unsafe = settings.override(unsafe_fixes=True)
         build_context = context_for(folder, dockerfile)
         texts = {}
@@ -759,6 +763,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--dockerfile", help="the Dockerfile's name in each --only folder (default: PROVENANCE.tsv's, or Dockerfile)"
     )
+    parser.add_argument(
+        "--extend-select",
+        default="",
+        metavar="CODES",
+        help="with --only: opt-in rules (comma-separated codes) whose fixes are built too",
+    )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
@@ -774,8 +784,10 @@ def main(argv: list[str]) -> int:
                     parser.error(f"{dockerfile}: no such Dockerfile")
 
             def measure_each(client: DockerClient) -> None:
+                extra = tuple(code.strip().upper() for code in arguments.extend_select.split(",") if code.strip())
                 for folder, dockerfile in zip(arguments.only, dockerfiles, strict=True):
-                    print(json.dumps(measure_project(client, folder, dockerfile), sort_keys=True), flush=True)
+                    row = measure_project(client, folder, dockerfile, extra)
+                    print(json.dumps(row, sort_keys=True), flush=True)
 
             with_daemon(measure_each)
         elif arguments.command == "prepare":

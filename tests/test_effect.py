@@ -37,8 +37,11 @@ pytestmark = pytest.mark.verify_build
 # Rules that a plugin adds, each as a rule with a careless fix would: one deletes a COPY a later step reads, the
 # other rewrites what a step writes. Both say nothing of what they change, as a harmful fix would not.
 HARMFUL_RULES = '''
-from dockerfix.rewriter.fixes import Edit
+from dockerfix.rewriter.fixes import Edit, Savings
 from dockerfix.rewriter.rule import Rule
+
+# a careless rule claims a gain, as a harmful one would, so the default gate lets its fix through
+CLAIMED = Savings(bytes=5_000_000, bytes_basis="claimed by a careless plugin")
 
 
 class DropsACopiedFile(Rule):
@@ -54,7 +57,7 @@ class DropsACopiedFile(Rule):
             if instruction.cmd == "copy" and "greeting.txt" in instruction.logical:
                 start, end = instruction.span
                 fix = self.fix("Delete the COPY of greeting.txt", [Edit.delete(start, end)])
-                yield self.finding("greeting.txt is not needed", instruction.start, instruction.end, fix)
+                yield self.finding("greeting.txt is not needed", instruction.start, instruction.end, fix, CLAIMED)
 
 
 class RewritesAWrittenFile(Rule):
@@ -70,7 +73,7 @@ class RewritesAWrittenFile(Rule):
             if instruction.cmd == "run" and "echo hello" in instruction.logical:
                 start = document.text.index("hello", instruction.start, instruction.end)
                 fix = self.fix("Say bye", [Edit(start, start + len("hello"), "bye")])
-                yield self.finding("say bye", instruction.start, instruction.end, fix)
+                yield self.finding("say bye", instruction.start, instruction.end, fix, CLAIMED)
 '''
 
 
@@ -83,7 +86,7 @@ def _effect():
     return effect
 
 
-def _bench(folders: list[Path], environment: dict[str, str] | None = None) -> dict[str, dict]:
+def _bench(folders: list[Path], environment: dict[str, str] | None = None, extend_select: str = "") -> dict[str, dict]:
     """The rows of ``bench/effect.py --only`` for each folder (one engine for all), by folder name, run as CI would:
     in its own process, stopped after RUN_SECONDS."""
     if os.geteuid() != 0:
@@ -96,6 +99,8 @@ def _bench(folders: list[Path], environment: dict[str, str] | None = None) -> di
     command = [sys.executable, str(ROOT / "bench" / "effect.py")]
     for folder in folders:
         command += ["--only", str(folder)]
+    if extend_select:
+        command += ["--extend-select", extend_select]
     bench = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(environment or {})}
     )
@@ -131,8 +136,10 @@ def _holds_up(row: dict) -> dict:
 
 def test_a_python_and_a_node_project_build_both_ways_and_measure_their_rebuilds():
     # alirafiei75/Advanced-Blog (python:3.8-slim-buster, Django from requirements.txt) and dockersamples/example-
-    # voting-app's result (node:18-slim, package-lock.json): the quickest to build both ways of each kind
-    rows = _bench([PROJECTS / "00166", PROJECTS / "00284"])
+    # voting-app's result (node:18-slim, package-lock.json): the quickest to build both ways of each kind. Their
+    # fixes are DF105's and DF107's, opt-in since blind review B: built here with those rules selected, each CI run
+    # is the real-build evidence a later review of them needs
+    rows = _bench([PROJECTS / "00166", PROJECTS / "00284"], extend_select="DF105,DF107")
     python, node = rows["00166"], rows["00284"]
     _holds_up(python)
     dependency = python["dependency_change"]

@@ -203,12 +203,15 @@ def test_a_failing_build_names_its_step_and_leaves_no_image(client, tmp_path: Pa
 def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_line(
     client, tmp_path: Path, monkeypatch, capsys
 ):
-    from bot_fake_github import MERGEABLE, Remote
+    from bot_fake_github import Remote
 
     from dockerfix.bot.command import main
 
+    # merges that save only a layer, asked for by the repository (DF120): they build offline, unlike a download
+    asks_for_merges = {"pyproject.toml": '[tool.dockerfix]\nextend-select = ["DF120"]\n'}
+    mergeable = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
     failing = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /missing\n"
-    remote = Remote(tmp_path, {"Dockerfile": MERGEABLE, "broken/Dockerfile": failing})
+    remote = Remote(tmp_path, {"Dockerfile": mergeable, "broken/Dockerfile": failing, **asks_for_merges})
     monkeypatch.setenv("DOCKER_HOST", client.host)
     monkeypatch.setenv("DOCKERFIX_DOCKER", client.program)
     assert main(["--path", str(remote.human), "--dry-run", "--verify"]) == 0
