@@ -1,5 +1,6 @@
 """Every rewrite of every corpus Dockerfile (real, expert, BuildKit's inputs) still parses with BuildKit's parser and
-is idempotent, for both builder targets; with target = "legacy" no fix writes BuildKit-only syntax."""
+is idempotent, for both builder targets; with target = "legacy" no fix writes BuildKit-only syntax. Every rule runs,
+the opt-in ones included (`Selection()` selects by prefix only), with every fix applied."""
 
 from __future__ import annotations
 
