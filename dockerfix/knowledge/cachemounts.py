@@ -374,14 +374,13 @@ _ARCHIVE = re.compile(r"\.(tar|tgz|tbz2?|txz|tar\.\w+)$")
 def _copies_a_tree(instruction: Instruction) -> bool:
     """Whether a COPY/ADD may write into folders below its destination: a folder (`.`, `src/`), a pattern, or an
     archive ADD extracts. Single files land in the destination itself."""
-    sources = [word for word in instruction.value[:-1]]
     return any(
         source in (".", "./")
         or source.endswith("/")
         or any(mark in source for mark in "*?[")
         or (instruction.cmd == "add" and bool(_ARCHIVE.search(source)))
         or "." not in posixpath.basename(source)  # a name without an extension is likely a folder
-        for source in sources
+        for source in instruction.value[:-1]
     )
 
 
