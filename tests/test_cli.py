@@ -18,6 +18,20 @@ CLEAN = "FROM debian:bookworm\nCOPY . /app\n"
 MERGES = ("--extend-select", "DF101")
 
 
+# the keys of a finding's `savings` in JSON: every kind of claim, null where the finding makes none of that kind
+SAVINGS_KEYS = {
+    "layers",
+    "bytes",
+    "rebuilt_steps_after_source_edit",
+    "rebuilt_steps_before",
+    "rebuilt_steps_after",
+    "bytes_basis",
+    "bytes_at_least",
+    "bytes_unknown",
+    "cache_correctness",
+}
+
+
 def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "CI": "true"}
     return subprocess.run(
@@ -101,17 +115,7 @@ def test_json_output_shape(tmp_path):
     assert finding["code"] == "DF101" and finding["name"] == "merge-consecutive-run"
     assert finding["range"]["start"] == {"line": 2, "column": 1}
     assert finding["fix"]["applicability"] == "safe" and finding["fix"]["edits"]
-    assert set(finding["savings"]) == {
-        "layers",
-        "bytes",
-        "rebuilt_steps_after_source_edit",
-        "rebuilt_steps_before",
-        "rebuilt_steps_after",
-        "bytes_basis",
-        "bytes_at_least",
-        "bytes_unknown",
-        "cache_correctness",
-    }
+    assert set(finding["savings"]) == SAVINGS_KEYS
 
 
 def test_sarif_and_github_outputs(tmp_path):
