@@ -348,24 +348,34 @@ def hides_content(document: Document, stage: Stage, run: Instruction, target: st
     )
     if any(named_below):
         return True
-    for owner in (stage, *base_stages(document, stage)):
-        for instruction in owner.instructions:
-            if owner is stage and instruction.span[0] >= run.span[0]:
-                break
-            if instruction.cmd not in ("copy", "add") or not instruction.value:
-                continue
-            destination = instruction.value[-1]
-            if not destination.startswith("/"):
-                folder = workdir_at(owner, instruction)
-                if folder is None or "$" in folder:
-                    return True
-                destination = posixpath.join(folder, destination)
-            if "$" in destination:
-                return True
-            destination = posixpath.normpath(destination)
-            if within(destination, target) or (within(target, destination) and _copies_a_tree(instruction)):
-                return True
-    return False
+    if any(base.facts(_first_hiding_copy, target) is not None for base in base_stages(document, stage)):
+        return True
+    first = stage.facts(_first_hiding_copy, target)
+    return first is not None and first < run.span[0]
+
+
+def _first_hiding_copy(stage: Stage, target: str) -> int | None:
+    """The offset of the stage's first COPY/ADD that may write into ``target``, None when none does. Found once per
+    stage and target: asked for every RUN, a walk of the instructions before it was quadratic in them."""
+    for instruction in stage.instructions:
+        if instruction.cmd in ("copy", "add") and instruction.value and _may_write_into(stage, instruction, target):
+            return instruction.span[0]
+    return None
+
+
+def _may_write_into(stage: Stage, instruction: Instruction, target: str) -> bool:
+    """Whether a COPY/ADD writes into ``target`` or a folder above it with a tree, or its destination cannot be
+    read here (a variable, a relative one under a WORKDIR the base image sets)."""
+    destination = instruction.value[-1]
+    if not destination.startswith("/"):
+        folder = workdir_at(stage, instruction)
+        if folder is None or "$" in folder:
+            return True
+        destination = posixpath.join(folder, destination)
+    if "$" in destination:
+        return True
+    destination = posixpath.normpath(destination)
+    return within(destination, target) or (within(target, destination) and _copies_a_tree(instruction))
 
 
 _ARCHIVE = re.compile(r"\.(tar|tgz|tbz2?|txz|tar\.\w+)$")
