@@ -87,6 +87,26 @@ def test_work_grows_linearly_with_the_runs_of_a_stage():
     assert growth(runs_in_stages, 500) <= LINEAR_GROWTH
 
 
+def copies_between_installs(count: int) -> str:
+    """``count`` instructions: installs whose cache a fix may mount, between COPYs and WORKDIRs that may put files
+    where a mount would hide them."""
+    block = (
+        "RUN apt-get update && apt-get install -y curl{i}",
+        "COPY file{i}.txt /srv/app{i}/",
+        "WORKDIR /srv/app{i}",
+        "RUN pip install flask{i}",
+    )
+    return "FROM debian:bookworm\n" + "".join(
+        block[index % len(block)].format(i=index) + "\n" for index in range(count)
+    )
+
+
+def test_work_grows_linearly_with_the_copies_before_each_install():
+    # before: whether a COPY may hide a cache folder was asked of every earlier instruction for each RUN
+    # (bench/scale.py's instructions series: slope 2.01; here 2.4x the work for twice the instructions)
+    assert growth(copies_between_installs, 400) <= LINEAR_GROWTH
+
+
 def test_the_diff_grows_linearly_with_the_lines_it_changes():
     # before: difflib looked for the longest match again in all that followed each match, so a fix on every other
     # line (DF105 on every pip install of a long file) cost work quadratic in the lines
