@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shutil
-import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from . import __version__, baseline, output
-from .command import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, SUBCOMMANDS
+from .command import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
@@ -28,7 +24,6 @@ from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
 from .rewriter.source import Source, SourceError
 
 PARALLEL_THRESHOLD = 8
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
@@ -151,12 +146,19 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
     )
 
 
-def _process(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
-    path, settings, write, context = job
-    return pipeline.run_path(path, settings, write=write, context_dir=context)
+class Job(NamedTuple):
+    """One file to check, as handed to a worker process."""
+
+    path: Path
+    settings: Settings
+    write: bool
+    context: Path | None
+
+    def run(self) -> FileResult:
+        return pipeline.run_path(self.path, self.settings, write=self.write, context_dir=self.context)
 
 
-def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: bool) -> list[FileResult]:
+def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
     workers = min(os.cpu_count() or 1, len(jobs))
     results: list[FileResult | None] = [None] * len(jobs)
     with _progress_bar(len(jobs) if progress else 0) as advance:
@@ -167,9 +169,11 @@ def _run_files(jobs: list[tuple[Path, Settings, bool, Path | None]], progress: b
 
         if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
             for index, job in enumerate(jobs):
-                record(index, _process(job))
+                record(index, job.run())
         else:
-            _run_in_workers(jobs, workers, record)
+            from .workers import run_in_workers  # the process pool loads only for a run over many files
+
+            run_in_workers(jobs, workers, record)
     return [result for result in results if result is not None]
 
 
@@ -193,98 +197,6 @@ def _progress_bar(total: int) -> Iterator[Callable[[str], None]]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=total)
         yield lambda path: bar.update(task, advance=1, description=path)
-
-
-def _run_in_workers(
-    jobs: list[tuple[Path, Settings, bool, Path | None]], workers: int, record: Callable[[int, FileResult], None]
-) -> None:
-    """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
-    only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
-    worker killed between two files costs the next file given to it, which it never started.)"""
-    pending = iter(enumerate(jobs))
-    running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
-    pools: set[ProcessPoolExecutor] = set()
-
-    def new_worker() -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
-        pools.add(pool)
-        return pool
-
-    def replace(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        pools.discard(pool)
-        pool.shutdown(wait=False)
-        return new_worker()
-
-    def give_work(pool: ProcessPoolExecutor) -> None:
-        item = next(pending, None)
-        if item is None:
-            return
-        try:
-            future = pool.submit(_process_in_worker, item[1])
-        except BrokenProcessPool:  # its worker died after handing back its last file
-            pool = replace(pool)
-            future = pool.submit(_process_in_worker, item[1])
-        running[future] = (item[0], pool)
-
-    try:
-        for _ in range(workers):
-            give_work(new_worker())
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                index, pool = running.pop(future)
-                path = jobs[index][0]
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    pool = replace(pool)
-                    # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
-                    result = FileResult(
-                        path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)"
-                    )
-                except Exception as error:  # a bug, not the file's fault: the other files go on
-                    result = FileResult(
-                        path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}"
-                    )
-                record(index, result)
-                give_work(pool)
-    finally:
-        for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
-            pool.shutdown(wait=not running, cancel_futures=True)
-
-
-class _ParentGone(BaseException):
-    """Raised in a worker whose parent died, so a write in progress removes its temporary file."""
-
-
-_busy = False
-
-
-def _worker_started(parent: int) -> None:
-    """Workers die with the command: without this, after `kill -9` of the command they would go on rewriting files
-    (and wait forever for more work)."""
-    signal.signal(signal.SIGTERM, _on_parent_gone)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != parent:  # it died before the signal was armed
-        os._exit(1)
-
-
-def _on_parent_gone(signum: int, frame: object) -> None:
-    if _busy:
-        raise _ParentGone
-    os._exit(1)
-
-
-def _process_in_worker(job: tuple[Path, Settings, bool, Path | None]) -> FileResult:
-    global _busy
-    _busy = True
-    try:
-        return _process(job)
-    except _ParentGone:
-        os._exit(1)
-    finally:
-        _busy = False
 
 
 def _show_progress(arguments: argparse.Namespace, count: int) -> bool:
@@ -385,13 +297,8 @@ def _explain(code: str) -> str | None:
     return render("explain.md.j2", rule=rule, min_gain=MIN_GAIN)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] and argv[0] in SUBCOMMANDS:
-        return SUBCOMMANDS[argv[0]](argv[1:])
-    prog = "dockerfix"
-    if argv[:1] == ["check"]:
-        argv, prog = argv[1:], "dockerfix check"
+def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
+    """The check command; `dockerfix.command` chose it (the default command, or `dockerfix check`)."""
     parser = _parser(prog)
     arguments = parser.parse_args(argv)
     if arguments.write_baseline is not None and (arguments.write or arguments.baseline is not None):
@@ -421,10 +328,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs = []
         for path in _files(arguments, cache):
             settings = _settings_for(path, arguments, cache)
-            jobs.append((path, settings, arguments.write, arguments.context))
+            jobs.append(Job(path, settings, arguments.write, arguments.context))
         texts = {}
         if known is not None or arguments.write_baseline is not None:
-            texts = baseline.texts_of([job[0] for job in jobs], max(job[1].max_file_size for job in jobs))
+            texts = baseline.texts_of([job.path for job in jobs], max(job.settings.max_file_size for job in jobs))
         results = _run_files(jobs, _show_progress(arguments, len(jobs)))
         if arguments.write_baseline is not None:
             count = baseline.write(arguments.write_baseline, results, texts)
@@ -436,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if known is not None:
             results = known.new_findings(results, texts)
-        unsafe = any(job[1].unsafe_fixes for job in jobs)
+        unsafe = any(job.settings.unsafe_fixes for job in jobs)
         _emit(results, arguments, unsafe)
         return _exit_code(results, arguments)
     except (ConfigError, RegistryError, baseline.BaselineError) as error:
@@ -463,7 +370,3 @@ def _files(arguments: argparse.Namespace, cache: dict[Path, Settings]) -> list[P
             sys.stderr.write(f"note: {note}\n")
         files.extend(found.files or [path])  # a folder without Dockerfiles is reported as "is a directory"
     return files
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -76,9 +76,12 @@ SUBCOMMANDS = {"lsp": _lsp, "verify": _verify, "bot": _bot, "completion": _compl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The one dispatch point of every command (the console script's and `python -m dockerfix`'s)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in SUBCOMMANDS:
         return SUBCOMMANDS[argv[0]](argv[1:])
     from .cli import main as check  # the default command
 
+    if argv[:1] == ["check"]:
+        return check(argv[1:], prog="dockerfix check")
     return check(argv)

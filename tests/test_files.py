@@ -128,7 +128,7 @@ def dockerfix_as(user: int, *arguments: str, cwd: Path) -> subprocess.CompletedP
     install), so the child loads dockerfix and its rules as root and then gives up root before running."""
     program = (
         "import os, sys\n"
-        "from dockerfix.cli import main\n"
+        "from dockerfix.command import main\n"
         "from dockerfix.rewriter.registry import all_rules\n"
         "all_rules()\n"
         f"os.setgroups([]); os.setgid({user}); os.setuid({user})\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockerfix.cli import main
+from dockerfix.command import main
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse, parse_text
 from dockerfix.rewriter.engine import Selection, check, fix
