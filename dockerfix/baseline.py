@@ -7,7 +7,6 @@ it recorded. Findings with equal fingerprints are counted, so a second copy of a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -28,6 +27,8 @@ class BaselineError(Exception):
 
 
 def fingerprint(path: str, text: str, finding: ReportedFinding, folder: Path) -> str:
+    import hashlib  # starting OpenSSL costs milliseconds that a check without a baseline need not pay
+
     lines = text.splitlines()[finding.range.start.line - 1 : finding.range.end.line]
     covered = " ".join(" ".join(lines).split())
     return hashlib.sha256("\0".join((finding.code, _relative(path, folder), covered)).encode()).hexdigest()

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from xml.etree import ElementTree
 
 from . import __version__
 from .rewriter.fixes import ByteGain, Savings, Unknown
@@ -252,6 +249,9 @@ def _property(text: str) -> str:
 @lru_cache(maxsize=1)
 def _documentation_url() -> str | None:
     """The project's documentation address from the installed package's metadata (`[project.urls]`), if any."""
+    # SARIF only: the library (and the email package it reads metadata with) takes 10 ms to import, a small check 20
+    from importlib.metadata import PackageNotFoundError, metadata
+
     try:
         urls = metadata("dockerfix").get_all("Project-URL") or []
     except PackageNotFoundError:
@@ -356,6 +356,8 @@ def _region(range_: Range) -> dict[str, int]:
 def as_gitlab(results: Sequence[FileResult]) -> str:
     """A GitLab Code Quality report. A fingerprint names rule, file, message and which of its equals the finding is,
     not its line, so a merge request that moves a step does not show it as new."""
+    import hashlib  # starting OpenSSL costs milliseconds that a report without fingerprints need not pay
+
     seen: Counter = Counter()
     issues = []
     for result in results:
@@ -383,6 +385,8 @@ def as_junit(results: Sequence[FileResult]) -> str:
     """JUnit XML: one test suite, a test case per file and finding (a file without findings is a passing case), the
     failure's text `path:line:column: level: code message` as compilers print; unreadable files and rule failures
     are errors."""
+    from xml.etree import ElementTree  # this report only
+
     suite = ElementTree.Element("testsuite", name="dockerfix")
     failures = errors = tests = 0
     for result in results:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from conftest import plugin_environment, plugin_site
@@ -25,8 +26,11 @@ NOT_FOR_A_PIPED_CHECK = {
 }
 
 
-def imported_by(arguments: list[str], cwd: Path, environment: dict[str, str]) -> tuple[int, set[str]]:
-    """The exit code of `python -m dockerfix ARGUMENTS` and every module the process imported."""
+def imported_by(
+    arguments: list[str], cwd: Path, environment: dict[str, str]
+) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """`python -m dockerfix ARGUMENTS` and the modules its import statements loaded (the interpreter's log leaves out
+    `importlib.import_module`, by which the registry loads rule modules)."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "dockerfix", *arguments],
         cwd=cwd,
@@ -39,7 +43,7 @@ def imported_by(arguments: list[str], cwd: Path, environment: dict[str, str]) ->
         for line in result.stderr.decode().splitlines()
         if line.startswith("import time:")
     }
-    return result.returncode, imported
+    return result, imported
 
 
 def loaded(modules: set[str], names: set[str]) -> set[str]:
@@ -48,8 +52,8 @@ def loaded(modules: set[str], names: set[str]) -> set[str]:
 
 def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_nor_metadata(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
-    code, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
-    assert code == 1 and "dockerfix.cli" in imported
+    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
+    assert result.returncode == 1 and "dockerfix.cli" in imported
     assert not loaded(imported, NOT_FOR_A_PIPED_CHECK)
 
 
@@ -73,5 +77,36 @@ def test_an_installed_plugin_is_still_found_and_run(tmp_path):
         ''',
     )
     write(tmp_path / "Dockerfile", "FROM debian\nMAINTAINER me\n")
-    code, imported = imported_by(["--extend-select", "DF951", "Dockerfile"], tmp_path, plugin_environment(site))
-    assert code == 1 and "acme_rules" in imported and "importlib.metadata" in imported
+    result, imported = imported_by(["--extend-select", "DF951", "Dockerfile"], tmp_path, plugin_environment(site))
+    assert "Dockerfile:2:1: DF951 MAINTAINER is deprecated" in result.stdout.decode() and result.returncode == 1
+    assert "importlib.metadata" in imported
+
+
+def test_a_plugin_installed_in_a_zip_archive_is_found_too(tmp_path):
+    """A zip archive on the path is read by the metadata library itself, never skipped."""
+    site = plugin_site(
+        tmp_path,
+        '''
+        from dockerfix.rewriter.rule import Rule
+
+        class NoOnbuild(Rule):
+            """What it does: flags ONBUILD. Why: surprising. Example: ONBUILD RUN x. Fix safety: no fix."""
+            code = "DF952"
+            name = "no-onbuild"
+            summary = "ONBUILD surprises."
+
+            def check(self, document, context):
+                for instruction in document.instructions:
+                    if instruction.cmd == "onbuild":
+                        yield self.finding("ONBUILD surprises", instruction.start, instruction.end)
+        ''',
+        module="zipped_rules",
+    )
+    archive = tmp_path / "plugins.zip"
+    with zipfile.ZipFile(archive, "w") as plugins:
+        for file in sorted(site.rglob("*")):
+            if file.is_file():
+                plugins.write(file, file.relative_to(site).as_posix())
+    write(tmp_path / "Dockerfile", "FROM debian\nONBUILD RUN true\n")
+    result, _ = imported_by(["--extend-select", "DF952", "Dockerfile"], tmp_path, plugin_environment(archive))
+    assert "Dockerfile:2:1: DF952 ONBUILD surprises" in result.stdout.decode() and result.returncode == 1

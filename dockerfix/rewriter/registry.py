@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import pkgutil
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.machinery import PathFinder
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +20,8 @@ from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 ENTRY_POINT_GROUP = "dockerfix.rules"
 ALL = "ALL"  # the selector of every rule, as ruff's
 BUILTIN_PACKAGE = "dockerfix.rules"
+# An entry_points.txt lists a distribution's commands and plugins: the largest in this environment is a few kB.
+ENTRY_POINTS_LIMIT = 1_000_000
 
 
 class RegistryError(Exception):
@@ -45,13 +49,61 @@ def _rules_in(module: ModuleType) -> list[type[Rule]]:
     ]
 
 
+def _entry_point_files() -> Iterator[str | None]:
+    """The ``entry_points.txt`` of every distribution importlib.metadata would find, as it finds them (the
+    ``*.dist-info`` and ``*.egg-info`` folders of each folder on ``sys.path``, ``EGG-INFO`` in an ``.egg``); None
+    where only the library can tell (a zip archive on the path, or a finder that lists distributions of its own)."""
+    if any(hasattr(finder, "find_distributions") and finder is not PathFinder for finder in sys.meta_path):
+        yield None
+        return
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = os.listdir(folder)
+        except NotADirectoryError:
+            yield None
+            continue
+        except OSError:  # a folder that does not exist holds no distribution
+            continue
+        in_egg = os.path.basename(folder).lower().endswith(".egg")
+        for name in names:
+            lower = name.lower()
+            if lower.endswith((".dist-info", ".egg-info")) or (in_egg and lower == "egg-info"):
+                yield os.path.join(folder, name, "entry_points.txt")
+
+
+def _may_have_plugins() -> bool:
+    """False when no installed distribution can declare a rule plugin: a check without plugins is spared importing
+    importlib.metadata (about 10 ms of a 100 ms start, most of it the email package the library reads metadata with).
+    The library still reads the entry points whenever one may be there."""
+    for file in _entry_point_files():
+        if file is None:
+            return True
+        try:
+            with open(file, "rb") as entry_points_file:
+                if f"[{ENTRY_POINT_GROUP}]".encode() in entry_points_file.read(ENTRY_POINTS_LIMIT):
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def _plugin_packages() -> list[str]:
+    if not _may_have_plugins():
+        return []
+    from importlib.metadata import entry_points
+
+    return [
+        entry_point.value
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP)
+        if entry_point.value != BUILTIN_PACKAGE
+    ]
+
+
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     """Every rule, sorted by code; built-ins first, then plugins (a plugin may not reuse a code)."""
-    packages = [BUILTIN_PACKAGE]
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        if entry_point.value != BUILTIN_PACKAGE:
-            packages.append(entry_point.value)
+    packages = [BUILTIN_PACKAGE, *_plugin_packages()]
     found: dict[str, type[Rule]] = {}
     for package_name in packages:
         for module in _modules(package_name):
