@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -201,6 +200,8 @@ def setup_py_requirements(text: str) -> set[str] | None:
 def _install_requires(text: str) -> tuple[str, ...] | None:
     """`install_requires` as ``dockerfix.setup_py`` reads it, in a process of its own: whatever libcst does with the
     text (crash, exhaust its stack or memory, run for minutes), this process goes on; None when it does not answer."""
+    import subprocess  # a setup.py in the context is rare; a check without one is spared the import
+
     try:
         child = subprocess.run(
             [sys.executable, "-I", "-c", _SETUP_PY_CHILD],
