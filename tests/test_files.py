@@ -127,7 +127,8 @@ def dockerfix_as(user: int, *arguments: str, cwd: Path) -> subprocess.CompletedP
     """The command line run by ``user``. The interpreter's own files may be readable by root only (a per-user Python
     install), so the child loads dockerfix and its rules as root and then gives up root before running."""
     program = (
-        "import os, sys\n"
+        "import locale, os, sys\n"  # argparse's gettext imports locale on first use
+        "import dockerfix.cli\n"  # the command loads the check on demand: here, while the child is root
         "from dockerfix.command import main\n"
         "from dockerfix.rewriter.registry import all_rules\n"
         "all_rules()\n"
