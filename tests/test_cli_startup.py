@@ -57,56 +57,56 @@ def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_
     assert not loaded(imported, NOT_FOR_A_PIPED_CHECK)
 
 
+PLUGIN = '''
+    from dockerfix.rewriter.rule import Rule
+
+    class NoMaintainer(Rule):
+        """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
+        code = "DF951"
+        name = "no-maintainer"
+        summary = "MAINTAINER is deprecated."
+
+        def check(self, document, context):
+            for instruction in document.instructions:
+                if instruction.cmd == "maintainer":
+                    yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
+'''
+
+
+def check_with_plugin(tmp_path: Path, plugin_path: Path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """A check selecting the plugin's rule, with ``plugin_path`` on the interpreter's path."""
+    write(tmp_path / "Dockerfile", "FROM debian\nMAINTAINER me\n")
+    return imported_by(["--extend-select", "DF951", "Dockerfile"], tmp_path, plugin_environment(plugin_path))
+
+
+def found_the_plugin(result: subprocess.CompletedProcess) -> bool:
+    return "Dockerfile:2:1: DF951 MAINTAINER is deprecated" in result.stdout.decode() and result.returncode == 1
+
+
 def test_an_installed_plugin_is_still_found_and_run(tmp_path):
     """The plugin's distribution is what loads the metadata library: the check finds its rule and runs it."""
-    site = plugin_site(
-        tmp_path,
-        '''
-        from dockerfix.rewriter.rule import Rule
-
-        class NoMaintainer(Rule):
-            """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
-            code = "DF951"
-            name = "no-maintainer"
-            summary = "MAINTAINER is deprecated."
-
-            def check(self, document, context):
-                for instruction in document.instructions:
-                    if instruction.cmd == "maintainer":
-                        yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
-        ''',
-    )
-    write(tmp_path / "Dockerfile", "FROM debian\nMAINTAINER me\n")
-    result, imported = imported_by(["--extend-select", "DF951", "Dockerfile"], tmp_path, plugin_environment(site))
-    assert "Dockerfile:2:1: DF951 MAINTAINER is deprecated" in result.stdout.decode() and result.returncode == 1
-    assert "importlib.metadata" in imported
+    result, imported = check_with_plugin(tmp_path, plugin_site(tmp_path, PLUGIN))
+    assert found_the_plugin(result) and "importlib.metadata" in imported
 
 
 def test_a_plugin_installed_in_a_zip_archive_is_found_too(tmp_path):
     """A zip archive on the path is read by the metadata library itself, never skipped."""
-    site = plugin_site(
-        tmp_path,
-        '''
-        from dockerfix.rewriter.rule import Rule
-
-        class NoOnbuild(Rule):
-            """What it does: flags ONBUILD. Why: surprising. Example: ONBUILD RUN x. Fix safety: no fix."""
-            code = "DF952"
-            name = "no-onbuild"
-            summary = "ONBUILD surprises."
-
-            def check(self, document, context):
-                for instruction in document.instructions:
-                    if instruction.cmd == "onbuild":
-                        yield self.finding("ONBUILD surprises", instruction.start, instruction.end)
-        ''',
-        module="zipped_rules",
-    )
+    site = plugin_site(tmp_path, PLUGIN)
     archive = tmp_path / "plugins.zip"
     with zipfile.ZipFile(archive, "w") as plugins:
         for file in sorted(site.rglob("*")):
             if file.is_file():
                 plugins.write(file, file.relative_to(site).as_posix())
-    write(tmp_path / "Dockerfile", "FROM debian\nONBUILD RUN true\n")
-    result, _ = imported_by(["--extend-select", "DF952", "Dockerfile"], tmp_path, plugin_environment(archive))
-    assert "Dockerfile:2:1: DF952 ONBUILD surprises" in result.stdout.decode() and result.returncode == 1
+    result, _ = check_with_plugin(tmp_path, archive)
+    assert found_the_plugin(result)
+
+
+def test_a_plugin_declared_past_the_first_megabyte_of_its_entry_points_is_found_too(tmp_path):
+    """The file is read up to a bound: beyond it, the library reads it whole."""
+    site = plugin_site(tmp_path, PLUGIN)
+    entry_points = site / "acme_rules-1.0.dist-info" / "entry_points.txt"
+    commands = "".join(f"tool{index} = acme_rules:main\n" for index in range(60_000))
+    entry_points.write_text(f"[console_scripts]\n{commands}{entry_points.read_text()}")
+    assert entry_points.stat().st_size > 1_000_000
+    result, _ = check_with_plugin(tmp_path, site)
+    assert found_the_plugin(result)

@@ -73,18 +73,20 @@ def _entry_point_files() -> Iterator[str | None]:
 
 
 def _may_have_plugins() -> bool:
-    """False when no installed distribution can declare a rule plugin: a check without plugins is spared importing
-    importlib.metadata (about 10 ms of a 100 ms start, most of it the email package the library reads metadata with).
-    The library still reads the entry points whenever one may be there."""
+    """False when no installed distribution can declare a rule plugin. Reading the entry_points.txt files took 1.5 ms
+    here (85 distributions); importing importlib.metadata (with the email package it reads metadata with) 12 ms and
+    its `entry_points()` 4 ms more. Whenever a plugin may be there (a file names the group, is too large to read
+    whole, or only the library can tell), the library reads the entry points itself."""
     for file in _entry_point_files():
         if file is None:
             return True
         try:
             with open(file, "rb") as entry_points_file:
-                if f"[{ENTRY_POINT_GROUP}]".encode() in entry_points_file.read(ENTRY_POINTS_LIMIT):
-                    return True
-        except OSError:
+                text = entry_points_file.read(ENTRY_POINTS_LIMIT + 1)
+        except OSError:  # a folder without the file, or a distribution of an older layout that declares none
             continue
+        if len(text) > ENTRY_POINTS_LIMIT or f"[{ENTRY_POINT_GROUP}]".encode() in text:
+            return True
     return False
 
 
