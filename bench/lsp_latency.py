@@ -317,10 +317,6 @@ async def small_document() -> None:
         print(f"| {measure} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} |")
 
 
-if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
-
-
 async def pull_ms(client: LanguageClient, uri: str) -> float:
     began = time.perf_counter()
     await client.text_document_diagnostic_async(
@@ -366,3 +362,7 @@ async def one_context() -> None:
         ("diagnostics after an edit, own ignore file (pull round trip)", edited_ms),
     ):
         print(f"| {label} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} | {max(values):.1f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
