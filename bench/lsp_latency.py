@@ -23,6 +23,7 @@ from pytest_lsp import LanguageClient
 from pytest_lsp.client import make_test_lsp_client
 from startup import bytecode_cached_environment
 
+from dockerfix.lsp.analysis import INDEX_MESSAGE
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import run_source
 from dockerfix.rewriter.source import Source
@@ -30,6 +31,10 @@ from dockerfix.rewriter.source import Source
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 ROUNDS = 60
 BIG_ROUNDS = 3
+# a monorepo-like build context: its files in folders of 100, and the Dockerfiles opened in it one after another
+CONTEXT_FILES = 20_000
+CONTEXT_DOCKERFILES = 5
+PYTHON_APP = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
 FLOOR = (sys.executable, "-c", "import pygls.lsp.server, lsprotocol.types")
 # as users start it (the installed command, and through the package's __main__), and the server package alone
 SERVER_COMMANDS = {
@@ -112,15 +117,43 @@ async def server_work_ms(text: str) -> tuple[list[float], list[float]]:
 
 
 async def started_client(
-    options: dict | None = None, command: tuple[str, ...] = SERVER_COMMANDS["dockerfix lsp"]
+    options: dict | None = None,
+    command: tuple[str, ...] = SERVER_COMMANDS["dockerfix lsp"],
+    watched_workspace: Path | None = None,
 ) -> LanguageClient:
+    """A pull client; with ``watched_workspace``, one whose workspace that folder is and that accepts the server's
+    file watcher (as VS Code does)."""
     client: LanguageClient = make_test_lsp_client()
     await client.start_io(*command, env=ENVIRONMENT)
     capabilities = lsp.ClientCapabilities(
         text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities())
     )
-    await client.initialize_session(lsp.InitializeParams(capabilities=capabilities, initialization_options=options))
+    folders = None
+    if watched_workspace is not None:
+        client.feature(lsp.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
+        capabilities.workspace = lsp.WorkspaceClientCapabilities(
+            did_change_watched_files=lsp.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
+        )
+        folders = [lsp.WorkspaceFolder(uri=watched_workspace.as_uri(), name=watched_workspace.name)]
+    await client.initialize_session(
+        lsp.InitializeParams(capabilities=capabilities, initialization_options=options, workspace_folders=folders)
+    )
     return client
+
+
+def edit_first_line(client: LanguageClient, uri: str, version: int) -> None:
+    """A real edit (a comment line put in or taken out), so no answer comes from the server's cache."""
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                lsp.TextDocumentContentChangePartial(
+                    range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
+                    text="" if version % 2 else "# edit\n",
+                )
+            ],
+        )
+    )
 
 
 def open_document(client: LanguageClient, uri: str, text: str) -> None:
@@ -145,17 +178,7 @@ async def under_a_big_document(size: int, limit: int | None) -> tuple[list[float
     await client.text_document_hover_async(hover)
     hover_ms, big_ms, count = [], [], 0
     for version in range(2, BIG_ROUNDS + 2):
-        client.text_document_did_change(
-            lsp.DidChangeTextDocumentParams(
-                text_document=lsp.VersionedTextDocumentIdentifier(uri=big, version=version),
-                content_changes=[
-                    lsp.TextDocumentContentChangePartial(
-                        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
-                        text="" if version % 2 else "# edit\n",
-                    )
-                ],
-            )
-        )
+        edit_first_line(client, big, version)
         began = time.perf_counter()
         pulled = asyncio.ensure_future(
             client.text_document_diagnostic_async(
@@ -238,6 +261,7 @@ async def main() -> int:
     options = arguments.parse_args()
     await start_up(options.starts)
     await small_document()
+    await one_context()
     sizes = [int(size) for size in options.sizes.split(",") if size]
     if sizes:
         await big_documents(sizes, options.limit)
@@ -259,18 +283,7 @@ async def small_document() -> None:
     diagnostics_ms, actions_ms, fix_all_ms = [], [], []
     count = 0
     for version in range(2, ROUNDS + 2):
-        # a real edit each round, so no answer comes from the server's cache
-        client.text_document_did_change(
-            lsp.DidChangeTextDocumentParams(
-                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[
-                    lsp.TextDocumentContentChangePartial(
-                        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)),
-                        text="" if version % 2 else "# edit\n",
-                    )
-                ],
-            )
-        )
+        edit_first_line(client, uri, version)
         began = time.perf_counter()
         report = await client.text_document_diagnostic_async(
             lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
@@ -302,6 +315,53 @@ async def small_document() -> None:
         ("fix-all, fix loop included (round trip)", fix_all_ms),
     ):
         print(f"| {measure} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} |")
+
+
+async def pull_ms(client: LanguageClient, uri: str) -> float:
+    began = time.perf_counter()
+    await client.text_document_diagnostic_async(
+        lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+    )
+    return (time.perf_counter() - began) * 1000
+
+
+async def one_context() -> None:
+    """Dockerfiles of one big build context, through a client that watches the workspace: the first diagnostics of
+    each as it is opened, then edits of one that has an ignore file of its own (a context of its own), and how many
+    indexes of the contexts the server made (it logs each)."""
+    folder = Path(tempfile.mkdtemp())
+    for number in range(CONTEXT_FILES):
+        source = folder / f"src/package{number // 100}/module{number}.py"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text("print()\n")
+    (folder / "requirements.txt").write_text("flask\n")
+    (folder / ".dockerignore").write_text("**/__pycache__\n*.pyc\n")
+    (folder / "own.Dockerfile.dockerignore").write_text("src/package1*\n")
+    client = await started_client({"unsafeFixes": True}, watched_workspace=folder)
+    opened_ms = []
+    for name in [f"service{number}.Dockerfile" for number in range(CONTEXT_DOCKERFILES)] + ["own.Dockerfile"]:
+        (folder / name).write_text(PYTHON_APP)
+        uri = (folder / name).as_uri()
+        open_document(client, uri, PYTHON_APP)
+        opened_ms.append(await pull_ms(client, uri))
+    edited_ms = []
+    for version in range(2, ROUNDS + 2):
+        edit_first_line(client, uri, version)
+        edited_ms.append(await pull_ms(client, uri))
+    indexes = sum(1 for message in client.log_messages if INDEX_MESSAGE in message.message)
+    await client.shutdown_session()
+    await client.stop()
+    print(
+        f"\n{CONTEXT_DOCKERFILES + 1} Dockerfiles opened in turn in one build context of {CONTEXT_FILES:,} files "
+        f"(the last with an ignore file of its own), then {ROUNDS} edits of the last; {indexes} indexes made\n"
+    )
+    print("| measure | median ms | p95 ms | max ms |")
+    print("|---|---|---|---|")
+    for label, values in (
+        ("diagnostics of a Dockerfile just opened (pull round trip)", opened_ms),
+        ("diagnostics after an edit, own ignore file (pull round trip)", edited_ms),
+    ):
+        print(f"| {label} | {statistics.median(values):.1f} | {percentile(values, 0.95):.1f} | {max(values):.1f} |")
 
 
 if __name__ == "__main__":

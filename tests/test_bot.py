@@ -175,6 +175,39 @@ def test_unsafe_fixes_only_when_asked(remote, forge, capsys):
     assert "applying only safe and unsafe fixes" in forge.pulls(REPO)[0]["body"]
 
 
+def test_the_body_says_unsafe_fixes_when_a_folders_own_configuration_applied_them(remote, forge, capsys):
+    """The fixes follow each Dockerfile's nearest configuration; the body must say what they applied (on main it
+    followed the root's and promised "only safe fixes" over an unsafe cache mount)."""
+    remote.commit(
+        {
+            "api/.dockerfix.toml": "unsafe-fixes = true\n",
+            "api/Dockerfile": "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n",
+        },
+        "a folder that asks for unsafe fixes",
+    )
+    code, out, err = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: opened"), err
+    assert "--mount=type=cache" in remote.show("dockerfix/optimize", "api/Dockerfile")
+    assert "applying only safe and unsafe fixes" in forge.pulls(REPO)[0]["body"]
+
+
+def test_the_body_says_only_safe_fixes_when_every_folder_kept_to_them(remote, forge, capsys):
+    """The root allows unsafe fixes, the only folder with something to fix does not: nothing unsafe was applied."""
+    remote.commit(
+        {
+            "pyproject.toml": NAMED_MERGES.replace("[tool.dockerfix]\n", "[tool.dockerfix]\nunsafe-fixes = true\n"),
+            "Dockerfile": CLEAN,
+            "web/.dockerfix.toml": 'extend-select = ["DF101"]\n',
+            "web/Dockerfile": MERGEABLE,
+        },
+        "only the root asks for unsafe fixes",
+    )
+    code, out, err = bot(forge, capsys)
+    assert code == 0 and out.startswith(f"{REPO}: opened"), err
+    assert remote.show("dockerfix/optimize", "web/Dockerfile") == MERGED
+    assert "applying only safe fixes: each provably keeps what the build produces" in forge.pulls(REPO)[0]["body"]
+
+
 def test_a_symbolic_link_out_of_the_repository_is_never_read(remote, forge, capsys, tmp_path):
     outside = tmp_path / "secret" / "Dockerfile"
     outside.parent.mkdir()

@@ -127,3 +127,86 @@ def test_a_pull_client_is_asked_to_pull_again_and_gets_the_new_findings(tmp_path
         item.get("code") for item in client.request("textDocument/diagnostic", pull)["result"]["items"]
     }
     client.close()
+
+
+PYTHON = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+INDEX_LOG = "a new index of the build context"
+
+
+def initialize_in_workspace(client: WireClient, folder: Path, capabilities: dict) -> None:
+    """A session whose workspace is ``folder``: the registered watcher reports the changes of the files below it."""
+    client.request(
+        "initialize",
+        {
+            "processId": None,
+            "rootUri": folder.as_uri(),
+            "workspaceFolders": [{"uri": folder.as_uri(), "name": folder.name}],
+            "capabilities": capabilities,
+            "initializationOptions": {"unsafeFixes": True},
+        },
+    )
+    client.notify("initialized", {})
+    client.next_message(lambda m: m.get("method") == "client/registerCapability")
+
+
+def open_python_dockerfiles(client: WireClient, folder: Path, names: list[str]) -> dict[str, set[str]]:
+    """Open each Dockerfile (written to disk as well) in turn; the codes of its first diagnostics by name."""
+    found = {}
+    for name in names:
+        (folder / name).write_text(PYTHON)
+        uri = (folder / name).as_uri()
+        client.open(uri, PYTHON)
+        found[name] = codes(client, uri)
+    return found
+
+
+def indexes_of(client: WireClient, folder: Path) -> int:
+    """How many times the server has said it made a new index of ``folder``'s context (messages arrived so far)."""
+    client.request("shutdown", None)  # answered after every notification sent before it: the logs are in
+    return sum(
+        1
+        for message in client.backlog
+        if message.get("method") == "window/logMessage"
+        and INDEX_LOG in message["params"]["message"]
+        and message["params"]["message"].endswith(str(folder.resolve()))
+    )
+
+
+def test_the_dockerfiles_of_one_context_share_its_index(tmp_path: Path):
+    """Opening a second Dockerfile of a watched folder does not list the folder again (on main: once per opening)."""
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    client = WireClient()
+    initialize_in_workspace(client, tmp_path, {"workspace": WATCHES})
+    found = open_python_dockerfiles(client, tmp_path, ["Dockerfile", "Dockerfile.dev", "Dockerfile.prod"])
+    assert found == {name: {"DF201"} for name in found}
+    assert indexes_of(client, tmp_path) == 1
+    client.notify("exit", None)
+
+
+def test_a_file_added_to_the_context_changes_the_next_diagnostics_of_every_dockerfile(tmp_path: Path):
+    client = WireClient()
+    initialize_in_workspace(client, tmp_path, {"workspace": WATCHES})
+    assert open_python_dockerfiles(client, tmp_path, ["Dockerfile", "Dockerfile.dev"]) == {
+        "Dockerfile": set(),
+        "Dockerfile.dev": set(),
+    }
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        {"changes": [{"uri": (tmp_path / "requirements.txt").as_uri(), "type": CREATED}]},
+    )
+    assert codes(client, (tmp_path / "Dockerfile").as_uri()) == {"DF201"}
+    assert codes(client, (tmp_path / "Dockerfile.dev").as_uri()) == {"DF201"}
+    assert indexes_of(client, tmp_path) == 2
+    client.notify("exit", None)
+
+
+def test_without_a_watcher_opening_a_document_reads_its_folder_again(tmp_path: Path):
+    """Nothing tells this server of files written outside the editor: a second Dockerfile opened after one was written
+    sees it, though the first Dockerfile of the folder is still open."""
+    client = WireClient()
+    client.initialize({"workspace": CREATES_FILES}, options={"unsafeFixes": True})
+    assert open_python_dockerfiles(client, tmp_path, ["Dockerfile"]) == {"Dockerfile": set()}
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    assert open_python_dockerfiles(client, tmp_path, ["Dockerfile.dev"]) == {"Dockerfile.dev": {"DF201"}}
+    client.close()

@@ -56,6 +56,8 @@ class Proposal:
     fingerprint: str
     errors: tuple[str, ...]
     originals: tuple[verification.Original, ...] = ()  # what `verification.measure` needs, when asked
+    # a changed file's settings allowed unsafe fixes: each file follows its own configuration, and the body says so
+    unsafe_fixes: bool = False
 
 
 def run(target: str, options: Options, github: GitHub | None = None) -> Outcome:
@@ -68,7 +70,56 @@ def run(target: str, options: Options, github: GitHub | None = None) -> Outcome:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Repository:
+    """One repository's run: its checkout of the base branch, its forge (None: a local clone), and the bot's branch
+    there (its tip, None while it does not exist)."""
+
+    target: str
+    workspace: Workspace
+    github: GitHub | None
+    base: str
+    branch: str
+    branch_tip: str | None
+    options: Options
+
+
 def _run(target: str, options: Options, github: GitHub | None, directory: Path, rule_failures: list[str]) -> Outcome:
+    """Match the bot's branch and pull request to the fixes: decide what the run does, then do it (`_publish`)."""
+    workspace, base = _check_out(target, options, github, directory)
+    bot = discover(directory, root=directory).bot
+    if not bot.enabled:
+        return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
+    branch = _bots_branch(options, bot, base)
+    repository = Repository(
+        target, workspace, github, base, branch, workspace.remote_heads([branch]).get(branch), options
+    )
+    strangers = []
+    if repository.branch_tip is not None:
+        workspace.fetch({branch: BRANCH_REF})
+        strangers = _strangers_on_the_bots_own_branch(workspace, branch, options.identity)
+    proposal = _propose(workspace, bot, options, rule_failures)
+    pulls = github.pull_requests(target, branch) if github is not None else []
+    open_pull = next((pull for pull in pulls if pull.state == "open"), None)
+    closed_pull = next((pull for pull in pulls if pull.state == "closed"), None)
+    if strangers:
+        if open_pull is not None and not options.dry_run:
+            _say_once_that_a_human_pushed(github, target, open_pull, branch)
+        return Outcome(target, "left alone", f"{len(strangers)} commit(s) by someone else on {branch}")
+    if not proposal.files:
+        return _close(repository, open_pull, proposal)
+    if (
+        open_pull is None
+        and closed_pull is not None
+        and not closed_pull.merged
+        and body.fingerprint_in(closed_pull.body) == proposal.fingerprint
+    ):
+        return Outcome(target, "skipped", f"#{closed_pull.number} with these fixes was closed without merging")
+    return _publish(repository, bot, open_pull, proposal)
+
+
+def _check_out(target: str, options: Options, github: GitHub | None, directory: Path) -> tuple[Workspace, str]:
+    """The repository's base branch checked out in ``directory``, and the base's name."""
     if github is not None:
         repository = github.repository(target)
         workspace = Workspace(directory, repository.clone_url, options.identity, github.token_for(target))
@@ -83,10 +134,10 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
         raise RuntimeError(f"the base branch {base!r} does not exist")
     workspace.fetch({base: BASE_REF})
     workspace.check_out(BASE_REF)
-    root_settings = discover(directory, root=directory)
-    bot = root_settings.bot
-    if not bot.enabled:
-        return Outcome(target, "disabled", "`bot.enabled = false` in its configuration")
+    return workspace, base
+
+
+def _bots_branch(options: Options, bot: BotSettings, base: str) -> str:
     branch = options.branch or bot.branch
     if problem := branch_name_problem(branch):
         raise RuntimeError(f"the bot's branch: {problem}")
@@ -94,38 +145,16 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
     # `main` are one loose ref file
     if branch.casefold() == base.casefold():
         raise RuntimeError(f"the bot's branch {branch!r} is the base branch: the bot never commits onto it")
-    branch_tip = workspace.remote_heads([branch]).get(branch)
-    strangers = []
-    if branch_tip is not None:
-        workspace.fetch({branch: BRANCH_REF})
-        strangers = _strangers_on_the_bots_own_branch(workspace, branch, options.identity)
-    proposal = _propose(workspace, bot, options, rule_failures)
-    pulls = github.pull_requests(target, branch) if github is not None else []
-    open_pull = next((pull for pull in pulls if pull.state == "open"), None)
-    closed_pull = next((pull for pull in pulls if pull.state == "closed"), None)
+    return branch
 
-    if strangers:
-        if open_pull is not None and not options.dry_run:
-            _say_once_that_a_human_pushed(github, target, open_pull, branch)
-        return Outcome(target, "left alone", f"{len(strangers)} commit(s) by someone else on {branch}")
 
-    if not proposal.files:
-        return _close(workspace, github, target, branch, branch_tip, open_pull, options, proposal)
-
-    if (
-        open_pull is None
-        and closed_pull is not None
-        and not closed_pull.merged
-        and body.fingerprint_in(closed_pull.body) == proposal.fingerprint
-    ):
-        return Outcome(target, "skipped", f"#{closed_pull.number} with these fixes was closed without merging")
-
-    unsafe = next(
-        value for value in (options.unsafe_fixes, bot.unsafe_fixes, root_settings.unsafe_fixes) if value is not None
-    )
+def _publish(repository: Repository, bot: BotSettings, open_pull: PullRequest | None, proposal: Proposal) -> Outcome:
+    """Bring the branch and the pull request to the proposal: commit and push unless the branch already holds it,
+    then open the pull request or update its text."""
+    target, workspace, github, options = repository.target, repository.workspace, repository.github, repository.options
     base_tip = workspace.output("rev-parse", BASE_REF).strip()
     up_to_date = (
-        branch_tip is not None
+        repository.branch_tip is not None
         and workspace.parents_of(BRANCH_REF) == [base_tip]
         and workspace.tree_of(BRANCH_REF) == workspace.staged_tree()
     )
@@ -136,24 +165,35 @@ def _run(target: str, options: Options, github: GitHub | None, directory: Path, 
         if up_to_date and open_pull is not None and body.fingerprint_in(open_pull.body) == proposal.fingerprint:
             return Outcome(target, "up to date", open_pull.url)
         measured = verification.measure(proposal.originals)
-    values = body.context(proposal.files, proposal.diff, branch, unsafe, measured)
+    values = body.context(proposal.files, proposal.diff, repository.branch, proposal.unsafe_fixes, measured)
     text = body.render_body(values, proposal.fingerprint, options.body_template)
     preview = f"{body.TITLE}\n\n{text}"
     if options.dry_run:
         verb = "would update" if open_pull else "would open"
         return Outcome(target, f"{verb} a pull request", _files_detail(proposal), preview)
     if not up_to_date:
-        workspace.push(workspace.commit(body.commit_message(proposal.files), branch), branch, branch_tip)
+        commit = workspace.commit(body.commit_message(proposal.files), repository.branch)
+        workspace.push(commit, repository.branch, repository.branch_tip)
     if github is None:
         action = "branch unchanged" if up_to_date else "branch pushed"
-        return Outcome(target, action, f"{branch}: open a pull request from it with the text below", preview)
+        return Outcome(target, action, f"{repository.branch}: open a pull request from it with the text below", preview)
+    return _update_or_open(repository, bot, open_pull, text, up_to_date)
+
+
+def _update_or_open(
+    repository: Repository, bot: BotSettings, open_pull: PullRequest | None, text: str, up_to_date: bool
+) -> Outcome:
+    """The pull request with ``text``: the open one updated where it differs, else a new one with its labels and
+    reviewers."""
+    target, github, options = repository.target, repository.github, repository.options
+    assert github is not None, "a pull request needs a forge"
     if open_pull is not None:
         if open_pull.body != text or open_pull.title != body.TITLE:
             github.update_pull(target, open_pull.number, title=body.TITLE, body=text)
         elif up_to_date:
             return Outcome(target, "up to date", open_pull.url)
         return Outcome(target, "updated", open_pull.url)
-    pull = _open(github, target, branch, base, text)
+    pull = _open(github, target, repository.branch, repository.base, text)
     labels = options.labels if options.labels is not None else bot.labels
     reviewers = options.reviewers if options.reviewers is not None else bot.reviewers
     if labels:
@@ -186,8 +226,11 @@ def _strangers_on_the_bots_own_branch(workspace: Workspace, branch: str, identit
 
 
 def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_failures: list[str]) -> Proposal:
+    """Fix every Dockerfile in the checkout with its own settings (the nearest configuration; `--unsafe-fixes`, else
+    `bot.unsafe-fixes`, overrides its unsafe setting) and stage the changes."""
     root = workspace.directory.resolve()
     unsafe = options.unsafe_fixes if options.unsafe_fixes is not None else bot.unsafe_fixes
+    unsafe_applied = False
     verify = options.verify
     files: list[body.ChangedFile] = []
     errors: list[str] = []
@@ -203,6 +246,7 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
             errors.append(body.printable(result.error.replace(str(path), relative)))
         elif result.written:
             files.append(body.ChangedFile(relative, result))
+            unsafe_applied = unsafe_applied or settings.unsafe_fixes
             others.extend(Path(other.path).relative_to(root).as_posix() for other in result.other_files)
             if verify:
                 restored = tuple((other.relative, other.original) for other in result.other_files)
@@ -213,7 +257,12 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
         )  # with the other files the fixes wrote (.dockerignore)
     diff = workspace.staged_diff() if files else ""
     return Proposal(
-        tuple(files), diff, body.fingerprint(workspace.staged_diff(0)) if files else "", tuple(errors), tuple(originals)
+        tuple(files),
+        diff,
+        body.fingerprint(workspace.staged_diff(0)) if files else "",
+        tuple(errors),
+        tuple(originals),
+        unsafe_applied,
     )
 
 
@@ -264,20 +313,12 @@ def _say_once_that_a_human_pushed(github: GitHub | None, target: str, pull: Pull
     )
 
 
-def _close(
-    workspace: Workspace,
-    github: GitHub | None,
-    target: str,
-    branch: str,
-    branch_tip: str | None,
-    open_pull: PullRequest | None,
-    options: Options,
-    proposal: Proposal,
-) -> Outcome:
+def _close(repository: Repository, open_pull: PullRequest | None, proposal: Proposal) -> Outcome:
+    target, github, branch_tip = repository.target, repository.github, repository.branch_tip
     if open_pull is None and branch_tip is None:
         detail = f"could not read: {'; '.join(proposal.errors)}" if proposal.errors else ""
         return Outcome(target, "nothing to fix", detail)
-    if options.dry_run:
+    if repository.options.dry_run:
         return Outcome(target, "would close the pull request and delete the branch", "nothing left to fix")
     if open_pull is not None and github is not None:
         github.comment(
@@ -287,5 +328,5 @@ def _close(
         )
         github.update_pull(target, open_pull.number, state="closed", body=body.without_fingerprint(open_pull.body))
     if branch_tip is not None:
-        workspace.delete_remote_branch(branch, branch_tip)
+        repository.workspace.delete_remote_branch(repository.branch, branch_tip)
     return Outcome(target, "closed", "nothing left to fix" + (f": {open_pull.url}" if open_pull else ""))

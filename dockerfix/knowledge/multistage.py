@@ -316,101 +316,52 @@ def _prune(stage: Stage) -> str:
     return "npm prune --omit=dev"
 
 
+@dataclass(frozen=True)
+class _Build:
+    """What the final stage builds and runs: its toolchain, the build RUN, the program CMD/ENTRYPOINT starts and the
+    artifact it uses, and what about them the split cannot settle (``notes``)."""
+
+    stage: Stage
+    ecosystem: str
+    runs: list[tuple[Instruction, list[SimpleCommand]]]
+    build: Instruction
+    program: tuple[Instruction, list[str]]
+    artifact: str
+    installed: set[str]  # apt packages
+    notes: list[str]
+
+
+@dataclass
+class _Layout:
+    """The stage's instructions as the build and runtime stages take them (texts), split around the build RUN."""
+
+    build_before: list[str] = field(default_factory=list)  # before the dependency setup
+    build_after: list[str] = field(default_factory=list)
+    runtime_before: list[str] = field(default_factory=list)  # before the build RUN
+    runtime_after: list[str] = field(default_factory=list)
+    runtime_runs: bool = False  # a RUN is kept in the runtime stage
+    user: str | None = None  # the USER in force at the build
+    notes: list[str] = field(default_factory=list)
+
+
 def plan(document: Document, identified: Identified) -> Plan | None:
     """How to split the final stage, or None when it does not build with a recognised toolchain."""
-    stage = document.stages[-1]
-    ecosystem = ECOSYSTEM_OF_FAMILY.get(identified.family)
-    if ecosystem is None:
+    found = _build_in(document.stages[-1], identified)
+    if found is None:
         return None
-    runs = list(shell_runs(stage))
-    builds = [run for run, commands in runs if any(_build_command(ecosystem, c) for c in commands)]
-    installed = apt_installed(stage)
-    if ecosystem == "python" and not any(is_build_only_apt_package(name) for name in installed):
-        return None  # a pip install without a compiler needs no build stage
-    program = _program(stage)
-    if not builds or program is None:
-        return None
-    build = builds[-1]
-    incomplete: list[str] = []
-    workdir = workdir_at(stage, program[0])
-    artifact, uncertain = _artifact(ecosystem, stage, build, program[1], workdir)
-    if artifact is None:
-        return None
-    if uncertain:
-        incomplete.append(uncertain)
-    build_commands = next(commands for run, commands in runs if run is build)
-    left_behind = _after_build(build, build_commands, ecosystem, artifact, workdir_at(stage, build))
-    if left_behind:
-        incomplete.append(left_behind)
-    executable = program[1][0]
-    if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
-        incomplete.append(
-            f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it"
-        )
-    build_before: list[str] = []
-    build_after: list[str] = []
-    runtime_before: list[str] = []
-    runtime_after: list[str] = []
-    runtime_runs = False
-    setup_index = (
-        build.index
-        if ecosystem != "python"
-        else next(run.index for run, commands in runs if any(_build_command("python", c) for c in commands))
-    )
-    user = None
-    for instruction in stage.instructions[1:]:
-        text = _text(document, instruction)
-        after_build = instruction.index > build.index
-        runtime = runtime_after if after_build else runtime_before
-        cmd = instruction.cmd
-        if cmd == "user" and not after_build:
-            user = instruction.value[0] if instruction.value else None
-        if cmd in RUNTIME_ONLY:
-            runtime.append(text)
-            continue
-        if not after_build:
-            (build_before if instruction.index < setup_index else build_after).append(text)
-        if cmd in BOTH:
-            runtime.append(text)
-        elif cmd == "run":
-            commands = next((c for run, c in runs if run is instruction), None)
-            light = commands is not None and all(
-                role(*tool_and_arguments(c)) in (Role.LIGHT, Role.CLEANUP) for c in commands
-            )
-            if light:
-                runtime.append(text)
-                runtime_runs = True
-            elif after_build:
-                runtime.append(text)
-                runtime_runs = True
-                incomplete.append(
-                    f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, "
-                    "where the build tools are gone"
-                )
-        elif after_build and cmd in ("copy", "add"):
-            runtime.append(text)
-    runtime_apt = sorted(name for name in installed if not is_build_only_apt_package(name))
-    headers = sorted(name for name in installed if name.endswith("-dev"))
-    if headers:
-        incomplete.append(
-            f"the stage installs {', '.join(headers)}: the run-time libraries they link must be named by hand"
-        )
+    stage, ecosystem = found.stage, found.ecosystem
+    layout = _layout(document, found)
+    runtime_apt = sorted(name for name in found.installed if not is_build_only_apt_package(name))
     static = (
         ecosystem == "go"
         and "CGO_ENABLED=0" in document.text[stage.from_instruction.start :]
-        and not runtime_runs
+        and not layout.runtime_runs
         and not runtime_apt
-        and (user is None or user.split(":")[0].isdigit())
-        and program[0].is_json
+        and (layout.user is None or layout.user.split(":")[0].isdigit())
+        and found.program[0].is_json
     )
     runtime_image = _runtime_image(ecosystem, identified, stage, static)
-    if ecosystem == "java" and runtime_image != stage.from_instruction.value[0] and not _published(runtime_image):
-        incomplete.append(f"no measurement shipped with dockerfix shows that `{runtime_image}` exists")
-    if runtime_image.startswith("alpine") and runtime_apt:
-        incomplete.append("the runtime stage is Alpine: the apt packages must be named for apk")
-    apk_runtime = sorted(name for name in installed_with(stage, ("apk",), "add") if not is_build_only_apt_package(name))
-    if apk_runtime:
-        incomplete.append(f"the stage adds {', '.join(apk_runtime)} with apk: the runtime stage does not have them")
+    incomplete = [*found.notes, *layout.notes, *_runtime_notes(found, runtime_image, runtime_apt)]
     from_value = stage.from_instruction.value
     if stage.name:
         # the name keeps the FROM line it was written on, and `--target` on it now stops before the runtime stage
@@ -421,22 +372,123 @@ def plan(document: Document, identified: Identified) -> Plan | None:
         )
     else:
         build_name = _new_stage_name(document)
-    from_flags = "".join(f"{flag.text} " for flag in stage.from_instruction.flags)
     values = {
-        "from_flags": from_flags,
+        "from_flags": "".join(f"{flag.text} " for flag in stage.from_instruction.flags),
         "build_image": from_value[0],
         "build_name": build_name,
         "runtime_image": runtime_image,
-        "build_before": build_before,
-        "build_after": build_after,
-        "runtime_before": runtime_before,
-        "runtime_after": runtime_after,
+        "build_before": layout.build_before,
+        "build_after": layout.build_after,
+        "runtime_before": layout.runtime_before,
+        "runtime_after": layout.runtime_after,
         "runtime_apt": runtime_apt,
-        "artifact": artifact,
-        "artifact_folder": posixpath.dirname(artifact),
-        "chown": f" --chown={user}" if user and user not in ("root", "0", "0:0") else "",
+        "artifact": found.artifact,
+        "artifact_folder": posixpath.dirname(found.artifact),
+        "chown": f" --chown={layout.user}" if layout.user and layout.user not in ("root", "0", "0:0") else "",
         "static": static,
         "prune": _prune(stage),
         "venv": "/opt/venv",
     }
     return Plan(ecosystem, values, incomplete, ("PATH",) if ecosystem == "python" else ())
+
+
+def _build_in(stage: Stage, identified: Identified) -> _Build | None:
+    """The stage's build, when its toolchain is recognised and its program's artifact found (None otherwise, and for
+    a Python stage that installs no compiler: a pip install without one needs no build stage)."""
+    ecosystem = ECOSYSTEM_OF_FAMILY.get(identified.family)
+    if ecosystem is None:
+        return None
+    runs = list(shell_runs(stage))
+    builds = [run for run, commands in runs if any(_build_command(ecosystem, c) for c in commands)]
+    installed = apt_installed(stage)
+    if ecosystem == "python" and not any(is_build_only_apt_package(name) for name in installed):
+        return None
+    program = _program(stage)
+    if not builds or program is None:
+        return None
+    build = builds[-1]
+    artifact, uncertain = _artifact(ecosystem, stage, build, program[1], workdir_at(stage, program[0]))
+    if artifact is None:
+        return None
+    notes = [uncertain] if uncertain else []
+    build_commands = next(commands for run, commands in runs if run is build)
+    left_behind = _after_build(build, build_commands, ecosystem, artifact, workdir_at(stage, build))
+    if left_behind:
+        notes.append(left_behind)
+    executable = program[1][0]
+    if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
+        notes.append(f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it")
+    return _Build(stage, ecosystem, runs, build, program, artifact, installed, notes)
+
+
+def _layout(document: Document, found: _Build) -> _Layout:
+    """Runtime-only instructions go to the runtime stage; the rest up to the build RUN to the build stage (around the
+    dependency setup, for Python the first pip build), and those the runtime needs too (ENV, USER, light RUNs) or
+    that come after the build to the runtime stage."""
+    layout = _Layout()
+    commands_of = {run.index: commands for run, commands in found.runs}
+    setup_index = (
+        found.build.index
+        if found.ecosystem != "python"
+        else next(run.index for run, commands in found.runs if any(_build_command("python", c) for c in commands))
+    )
+    for instruction in found.stage.instructions[1:]:
+        text = _text(document, instruction)
+        after_build = instruction.index > found.build.index
+        runtime = layout.runtime_after if after_build else layout.runtime_before
+        if instruction.cmd == "user" and not after_build:
+            layout.user = instruction.value[0] if instruction.value else None
+        if instruction.cmd in RUNTIME_ONLY:
+            runtime.append(text)
+            continue
+        if not after_build:
+            (layout.build_before if instruction.index < setup_index else layout.build_after).append(text)
+        kept, note = _runtime_keeps(instruction, commands_of.get(instruction.index), after_build)
+        if kept:
+            runtime.append(text)
+            layout.runtime_runs = layout.runtime_runs or instruction.cmd == "run"
+        if note:
+            layout.notes.append(note)
+    return layout
+
+
+def _runtime_keeps(
+    instruction: Instruction, commands: list[SimpleCommand] | None, after_build: bool
+) -> tuple[bool, str | None]:
+    """Whether the runtime stage also takes an instruction that is not runtime-only, and what to say about it: a RUN
+    after the build is kept there, where the build tools are gone."""
+    if instruction.cmd in BOTH:
+        return True, None
+    if instruction.cmd == "run":
+        if commands is not None and all(role(*tool_and_arguments(c)) in (Role.LIGHT, Role.CLEANUP) for c in commands):
+            return True, None
+        if after_build:
+            return True, (
+                f"the RUN on line {instruction.start_line} runs after the build; it is kept in the runtime stage, "
+                "where the build tools are gone"
+            )
+        return False, None
+    return after_build and instruction.cmd in ("copy", "add"), None
+
+
+def _runtime_notes(found: _Build, runtime_image: str, runtime_apt: list[str]) -> list[str]:
+    """What the runtime stage may lack: libraries behind -dev headers, an image no measurement shows, apt packages on
+    Alpine, packages added with apk."""
+    notes = []
+    headers = sorted(name for name in found.installed if name.endswith("-dev"))
+    if headers:
+        notes.append(f"the stage installs {', '.join(headers)}: the run-time libraries they link must be named by hand")
+    if (
+        found.ecosystem == "java"
+        and runtime_image != found.stage.from_instruction.value[0]
+        and not _published(runtime_image)
+    ):
+        notes.append(f"no measurement shipped with dockerfix shows that `{runtime_image}` exists")
+    if runtime_image.startswith("alpine") and runtime_apt:
+        notes.append("the runtime stage is Alpine: the apt packages must be named for apk")
+    apk_runtime = sorted(
+        name for name in installed_with(found.stage, ("apk",), "add") if not is_build_only_apt_package(name)
+    )
+    if apk_runtime:
+        notes.append(f"the stage adds {', '.join(apk_runtime)} with apk: the runtime stage does not have them")
+    return notes

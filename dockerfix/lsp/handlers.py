@@ -74,6 +74,9 @@ async def watch_files(ls: DockerfixServer) -> None:
         await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[watcher]))
     except Exception as error:  # a client that refuses keeps the refresh on save
         ls.log(f"client/registerCapability: {error}")
+        return
+    ls.watching = True
+    ls.contexts.clear()  # a file may have changed before the watcher was in place
 
 
 async def pull_configuration(ls: DockerfixServer) -> None:
@@ -115,12 +118,13 @@ async def did_change_configuration(ls: DockerfixServer, params: lsp.DidChangeCon
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: DockerfixServer, params: lsp.DidOpenTextDocumentParams) -> None:
-    """Its folder is read again: nothing watched it while none of its documents was open."""
+    """Its folder is read again unless the client reports the changes of its files: nothing else tells of a file
+    written outside the editor."""
     uri = params.text_document.uri
     ls.count_lines_as_lsp_does(params.text_document)
     file = file_at(uri)
-    if file is not None and ls.open_document(uri) is not None:
-        analysis_layer().forget_context(file.parent)
+    if file is not None and ls.open_document(uri) is not None and not ls.reports_changes_of(file):
+        ls.contexts.forget(file)
     if not ls.pull_diagnostics:
         ls.schedule_publication(uri)
 
@@ -146,6 +150,7 @@ def did_change(ls: DockerfixServer, params: lsp.DidChangeTextDocumentParams) -> 
 def did_close(ls: DockerfixServer, params: lsp.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     ls.cache.pop(uri, None)
+    ls.documents_closed()
     pending = ls.pending.pop(uri, None)
     if pending is not None:
         pending.cancel()

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,7 +41,7 @@ from .positions import LineEndCodec, LineEndsDocument, Positions
 from .worker import Superseded, Worker
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from .analysis import Analysis, ContextIndexes
     from .settings import ClientSettings
 
 DEBOUNCE_SECONDS = 0.2
@@ -84,6 +85,7 @@ class DockerfixServer(LanguageServer):
         self.pull_diagnostics = False
         self.refreshes_diagnostics = False  # the pull client can be asked to pull again (workspace/diagnostic/refresh)
         self.creates_files = False  # the client applies workspace edits that create files (documentChanges + create)
+        self.watching = False  # the client took our watcher: it reports changes of files below its workspace folders
         self.pending: dict[str, asyncio.Task] = {}
         self.running: dict[tuple, asyncio.Future] = {}
         self.cache: dict[str, Analysis] = {}
@@ -159,8 +161,9 @@ class DockerfixServer(LanguageServer):
         key = (uri, version, hash(text), apply_fixes, self.generation)
         running = self.running.get(key)
         if running is None:
+            contexts = self.contexts
             running = self.worker.run(
-                lambda: layer.analyse(source, file, client, version, apply_fixes, self.creates_files),
+                lambda: layer.analyse(source, file, client, version, apply_fixes, contexts, self.creates_files),
                 lambda: self.workspace.text_documents.get(unquote(uri)) is document and document.version == version,
             )
             self.running[key] = running
@@ -185,22 +188,48 @@ class DockerfixServer(LanguageServer):
         except Superseded:
             raise JsonRpcContentModified("the document changed; ask again") from None
 
-    def files_changed(self, uris: Iterable[str]) -> None:
-        """Files changed on disk: the folders of open Dockerfiles that hold one are read again, and those documents'
-        diagnostics recomputed (fix-all creating `.dockerignore` must end DF204 and its `CreateFile`)."""
+    @cached_property
+    def contexts(self) -> ContextIndexes:
+        """The build contexts' indexes; made on the protocol loop (the first analysis), announced from the worker."""
+        loop = asyncio.get_running_loop()
+        return analysis_layer().ContextIndexes(
+            lambda message: loop.call_soon_threadsafe(self.log, message, lsp.MessageType.Log)
+        )
+
+    def open_dockerfiles(self) -> dict[Path, list[str]]:
+        """The URIs of the open Dockerfiles that name a file, by folder."""
         open_in: dict[Path, list[str]] = {}
         for uri, document in self.workspace.text_documents.items():
             file = file_at(uri) if handles(document) else None
             if file is not None:
                 open_in.setdefault(file.parent, []).append(uri)
-        changed = {
-            folder for file in map(file_at, uris) if file is not None for folder in file.parents if folder in open_in
-        }
+        return open_in
+
+    def reports_changes_of(self, file: Path) -> bool:
+        """Whether the client tells us when ``file`` changes: our watcher covers the workspace folders only."""
+        folders = [folder.uri for folder in self.workspace.folders.values()]
+        if self.workspace.root_uri:
+            folders.append(self.workspace.root_uri)
+        return self.watching and any(
+            file.is_relative_to(path) for path in (file_at(folder) for folder in folders) if path is not None
+        )
+
+    def documents_closed(self) -> None:
+        """An index is kept while a document builds from it: closed documents' contexts are read again on opening."""
+        self.contexts.keep_only(self.open_dockerfiles())
+
+    def files_changed(self, uris: Iterable[str]) -> None:
+        """Files changed on disk: the indexes of the contexts holding one are dropped, and the open Dockerfiles
+        building from those recomputed (fix-all creating `.dockerignore` must end DF204 and its `CreateFile`)."""
+        files = [file for file in map(file_at, uris) if file is not None]
+        for file in files:
+            self.contexts.forget(file)
+        open_in = self.open_dockerfiles()
+        changed = {folder for file in files for folder in file.parents if folder in open_in}
         if not changed:
             return
         self.generation += 1
         for folder in changed:
-            analysis_layer().forget_context(folder)
             for uri in open_in[folder]:
                 self.cache.pop(uri, None)
                 if not self.pull_diagnostics:

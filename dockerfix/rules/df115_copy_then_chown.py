@@ -17,7 +17,7 @@ from dockerfix.knowledge.analysis import (
 )
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Savings, Unknown, apply_edits
+from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Fix, Savings, Unknown, apply_edits
 from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
@@ -156,6 +156,14 @@ class Match:
     # a folder destination the stage made before the COPY (WORKDIR, mkdir): its own owner/mode is kept by the RUN
     existed: bool
 
+    @property
+    def written_flags(self) -> str:
+        return " ".join(
+            flag
+            for flag in (f"--chown={self.chown}" if self.chown else "", f"--chmod={self.chmod}" if self.chmod else "")
+            if flag
+        )
+
 
 def is_under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
@@ -167,6 +175,16 @@ def source_kind(build_context: BuildContext | None, source: str | None, files: f
     if source in files:
         return "file"
     return "folder" if build_context.exists(source) else "unknown"
+
+
+def named_users(changes: list[OwnerChange]) -> set[str]:
+    """The user and group names the changes give (the ones a RUN may create: not ids, not root)."""
+    return {
+        name
+        for change in changes
+        for name in (change.user, change.group)
+        if name and not name.isdigit() and name != "root"
+    }
 
 
 def creates_user(command: SimpleCommand, names: set[str]) -> bool:
@@ -318,65 +336,43 @@ class CopyThenChown(Rule):
         files: frozenset[str],
         legacy: bool,
     ) -> Iterator[Finding]:
-        workdir = workdir_at(stage, run)
-        changes = [change for command in commands if (change := read_change(command, workdir)) is not None]
-        touched = [
-            change
-            for change in changes
-            if any(is_under(t, c.destination) or is_under(c.destination, t) for t in change.targets for c in copies)
-        ]
+        """Match the RUN's changes to the COPYs before it, plan the move into their flags (`plan_move`), and report
+        it with its fix (`move_fix`)."""
+        touched = reaching_changes(commands, workdir_at(stage, run), copies)
         if not touched or non_root_user(document, stage, run):
             return
-        matched: dict[int, list[OwnerChange]] = {}
-        for change in touched:
-            for target in change.targets:
-                found = [c for c in copies if target in (c.destination, c.file_path)]
-                if not found or any(is_under(c.destination, target) and c.destination != target for c in copies):
-                    return
-                for copy in found:
-                    if copy.folder and target == copy.destination and not change.recursive:
-                        return  # only the folder itself changes: nothing is stored twice
-                    matched.setdefault(copy.instruction.index, []).append(change)
-        if (legacy and any(change.flag == "chmod" for change in touched)) or not self.in_place(run, commands, touched):
-            return
-        if any(
-            earlier_writes(document, stage, copies[0].instruction, target)
-            for change in touched
-            for target in change.targets
-        ):
+        by_copy = changes_by_copy(touched, copies)
+        if by_copy is None or not self.movable(document, stage, run, commands, copies, touched, legacy):
             return
         matches = []
         for copy in copies:
-            if copy.instruction.index not in matched:
-                continue
-            own = matched[copy.instruction.index]
-            chown_changes = [c for c in own if c.flag == "chown"]
-            chmod_changes = [c for c in own if c.flag == "chmod"]
-            chown_flag, chmod_flag = copy.instruction.flag("chown"), copy.instruction.flag("chmod")
-            chown = merged_chown(chown_flag.value if chown_flag else None, chown_changes) if chown_changes else None
-            chmod = merged_chmod(chmod_flag.value if chmod_flag else None, chmod_changes) if chmod_changes else None
-            if (chown_changes and chown is None) or (chmod_changes and chmod is None):
-                return
-            kind = (
-                "folder"
-                if copy.folder and copy.destination in {t for c in own for t in c.targets}
-                else source_kind(build_context, copy.source, files)
-            )
-            if (
-                kind == "folder"
-                and any(is_under(copy.destination, f) for f in SYSTEM_FOLDERS)
-                and not any(is_under(copy.destination, f) for f in APPLICATION_FOLDERS)
-            ):
-                return  # a package's or the base image's files there would be changed by the RUN, not by the flag
-            if not all(change.recursive for change in own) and (
-                kind == "folder" or (kind == "unknown" and "." not in posixpath.basename(copy.source or ""))
-            ):
-                return  # a folder's own owner or mode changes, or may: nothing is stored twice
-            if copy.instruction.flag("from"):
-                kind = "unknown"
-            existed = kind != "file" and made_before(document, stage, copy.instruction, copy.destination)
-            matches.append(Match(copy, kind, chown, chmod, existed))
-        yield self.report(document, stage, run, commands, touched, matches, build_context, files)
+            if copy.instruction.index in by_copy:
+                match = match_copy(document, stage, copy, by_copy[copy.instruction.index], build_context, files)
+                if match is None:
+                    return
+                matches.append(match)
+        move = plan_move(run, commands, touched, matches, copied_bytes(build_context, files, matches))
+        yield self.report(document, stage, move)
+
+    def movable(
+        self,
+        document: Document,
+        stage: Stage,
+        run: Instruction,
+        commands: list[SimpleCommand],
+        copies: list[CopyTarget],
+        touched: list[OwnerChange],
+        legacy: bool,
+    ) -> bool:
+        """Whether the changes can become COPY flags: the builder writes `--chmod` where one is needed, they leave
+        the RUN cleanly, and nothing before the COPYs put files where they reach."""
+        if (legacy and any(change.flag == "chmod" for change in touched)) or not self.in_place(run, commands, touched):
+            return False
+        return not any(
+            earlier_writes(document, stage, copies[0].instruction, target)
+            for change in touched
+            for target in change.targets
+        )
 
     @staticmethod
     def in_place(run: Instruction, commands: list[SimpleCommand], touched: list[OwnerChange]) -> bool:
@@ -400,100 +396,21 @@ class CopyThenChown(Rule):
             if command.start < last and id(command) not in moved
         )
 
-    def report(
-        self,
-        document: Document,
-        stage: Stage,
-        run: Instruction,
-        commands: list[SimpleCommand],
-        touched: list[OwnerChange],
-        matches: list[Match],
-        build_context: BuildContext | None,
-        files: frozenset[str],
-    ) -> Finding:
-        moved = {id(change.command) for change in touched}
-        remaining = [command for command in commands if id(command) not in moved]
-        residual_texts = {id(change.command): residual_text(change, matches) for change in touched}
-        residuals = {key: text for key, text in residual_texts.items() if text}
-        names = {
-            name
-            for change in touched
-            for name in (change.user, change.group)
-            if name and not name.isdigit() and name != "root"
-        }
-        created_here = any(creates_user(command, names) for command in remaining)
-        flags = [
-            " ".join(
-                flag
-                for flag in (f"--chown={m.chown}" if m.chown else "", f"--chmod={m.chmod}" if m.chmod else "")
-                if flag
+    def report(self, document: Document, stage: Stage, move: Move) -> Finding:
+        if move.not_fixed is not None:
+            return self.finding(
+                f"{move.message} (not fixed: {move.not_fixed})", move.start, move.end, savings=move.savings
             )
-            for m in matches
-        ]
-        said = ", ".join(f"`{run.shell_script.source[c.command.start : c.command.end]}`" for c in touched)
-        lines = ", ".join(str(m.target.instruction.start_line) for m in matches)
-        copies = f"COPY on line {lines}" if len(matches) == 1 else f"COPYs on lines {lines}"
-        size = copied_bytes(build_context, files, matches)
-        message = (
-            f"{said} on files the {copies} wrote: this layer stores them again "
-            f"({f'{size} bytes' if size is not None else 'the size of the copied files'}); `{flags[0]}` on the COPY "
-            "writes them once"
-        )
-        removed_run = not remaining and not residuals
-        stored_again = (
-            Unknown("the copied files are not in the build context dockerfix read")
-            if size is None
-            else ByteGain(size, "sizes of the copied files in the build context")
-        )
-        savings = Savings.of(stored_again, layers=1 if removed_run else None)
-        start, end = (
-            run.arguments_to_source(touched[0].command.start),
-            run.arguments_to_source(touched[-1].command.end, end=True),
-        )
-        if created_here:
-            mover = [
-                command
-                for command in remaining
-                if tool_and_arguments(command)[0] not in USER_COMMANDS
-                or any(
-                    argument is not None and any(is_under(argument, m.target.destination) for m in matches)
-                    for argument in tool_and_arguments(command)[1]
-                )
-            ]
-            if mover or residuals:
-                return self.finding(
-                    f"{message} (not fixed: the user is created in this RUN, after the COPY, by a RUN that does more)",
-                    start,
-                    end,
-                    savings=savings,
-                )
-        edits = run_edits(document, run, touched, residuals, removed_run)
-        for match in matches:
-            copy_edits = flag_edits(match)
-            if created_here:
-                span_start, span_end = match.target.instruction.span
-                shifted = [Edit(e.start - span_start, e.end - span_start, e.content) for e in copy_edits]
-                text = apply_edits(document.text[span_start:span_end], shifted)
-                ending = "" if document.text[run.span[1] - 1 : run.span[1]] == "\n" else document.source.newline
-                edits += [Edit.delete(span_start, span_end), Edit.insert(run.span[1], ending + text)]
-            else:
-                edits += copy_edits
-        applicability = self.applicability(document, stage, matches)
-        title = f"Set {' and '.join(sorted({f.split('=')[0] for fl in flags for f in fl.split()}))} on the COPY" + (
-            " and move it below the RUN that creates the user" if created_here else ""
-        )
-        if applicability == Applicability.DISPLAY_ONLY:
-            title += " (a symbolic --chmod needs `# syntax=docker/dockerfile:1.14` or later)"
-        elif applicability == Applicability.UNSAFE:
-            kinds = {m.kind for m in matches}
-            title += " (unsafe: " + (
-                "a folder copy: folders it creates and symbolic links may end with another owner or mode)"
-                if "folder" in kinds
-                else "the build context does not show that the source is one file)"
-                if "unknown" in kinds
-                else "the file's parent folder may not exist before the COPY, which would then create it)"
-            )
-        return self.finding(message, start, end, self.fix(title, edits, applicability), savings)
+        return self.finding(move.message, move.start, move.end, self.move_fix(document, stage, move), move.savings)
+
+    def move_fix(self, document: Document, stage: Stage, move: Move) -> Fix:
+        """The RUN without the changes, and each COPY with its flags (moved below the RUN when that creates the
+        user)."""
+        edits = run_edits(document, move.run, move.touched, move.residuals, move.removed_run)
+        for match in move.matches:
+            edits += moved_copy_edits(document, move.run, match) if move.created_here else flag_edits(match)
+        applicability = self.applicability(document, stage, move.matches)
+        return self.fix(fix_title(move, applicability), edits, applicability)
 
     @staticmethod
     def applicability(document: Document, stage: Stage, matches: list[Match]) -> Applicability:
@@ -666,3 +583,197 @@ def earlier_writes(document: Document, stage: Stage, first_copy: Instruction, ta
             ):
                 return True
     return False
+
+
+def reaching_changes(commands: list[SimpleCommand], workdir: str | None, copies: list[CopyTarget]) -> list[OwnerChange]:
+    """The RUN's owner and mode changes whose targets meet what the COPYs wrote (inside it or around it)."""
+    changes = [change for command in commands if (change := read_change(command, workdir)) is not None]
+    return [
+        change
+        for change in changes
+        if any(is_under(t, c.destination) or is_under(c.destination, t) for t in change.targets for c in copies)
+    ]
+
+
+def changes_by_copy(touched: list[OwnerChange], copies: list[CopyTarget]) -> dict[int, list[OwnerChange]] | None:
+    """The changes each COPY's files get, by the COPY's index; None unless every target is exactly what a COPY wrote
+    (its destination or its one file) and a folder destination changes with its contents."""
+    matched: dict[int, list[OwnerChange]] = {}
+    for change in touched:
+        for target in change.targets:
+            found = [c for c in copies if target in (c.destination, c.file_path)]
+            if not found or any(is_under(c.destination, target) and c.destination != target for c in copies):
+                return None
+            for copy in found:
+                if copy.folder and target == copy.destination and not change.recursive:
+                    return None  # only the folder itself changes: nothing is stored twice
+                matched.setdefault(copy.instruction.index, []).append(change)
+    return matched
+
+
+def match_copy(
+    document: Document,
+    stage: Stage,
+    copy: CopyTarget,
+    own: list[OwnerChange],
+    build_context: BuildContext | None,
+    files: frozenset[str],
+) -> Match | None:
+    """The flags that give the COPY's files what the changes ``own`` give them; None when no flag can, or when the
+    changes reach more than the copied files."""
+    flags = flags_for(copy, own)
+    kind = (
+        "folder"
+        if copy.folder and copy.destination in {t for c in own for t in c.targets}
+        else source_kind(build_context, copy.source, files)
+    )
+    if flags is None or changes_more_than_the_copy(copy, kind, own):
+        return None
+    if copy.instruction.flag("from"):
+        kind = "unknown"
+    existed = kind != "file" and made_before(document, stage, copy.instruction, copy.destination)
+    return Match(copy, kind, *flags, existed)
+
+
+def flags_for(copy: CopyTarget, own: list[OwnerChange]) -> tuple[str | None, str | None] | None:
+    """The `--chown` and `--chmod` values the changes amount to, merged with the COPY's own flags; None when a change
+    has no flag that says it."""
+    chown_changes = [c for c in own if c.flag == "chown"]
+    chmod_changes = [c for c in own if c.flag == "chmod"]
+    chown_flag, chmod_flag = copy.instruction.flag("chown"), copy.instruction.flag("chmod")
+    chown = merged_chown(chown_flag.value if chown_flag else None, chown_changes) if chown_changes else None
+    chmod = merged_chmod(chmod_flag.value if chmod_flag else None, chmod_changes) if chmod_changes else None
+    if (chown_changes and chown is None) or (chmod_changes and chmod is None):
+        return None
+    return chown, chmod
+
+
+def changes_more_than_the_copy(copy: CopyTarget, kind: str, own: list[OwnerChange]) -> bool:
+    """Whether the RUN changes files the flags would not: what a package or the base image put in a system folder, or
+    a folder's own owner or mode (then nothing is stored twice)."""
+    in_a_system_folder = (
+        kind == "folder"
+        and any(is_under(copy.destination, f) for f in SYSTEM_FOLDERS)
+        and not any(is_under(copy.destination, f) for f in APPLICATION_FOLDERS)
+    )
+    folder_itself = not all(change.recursive for change in own) and (
+        kind == "folder" or (kind == "unknown" and "." not in posixpath.basename(copy.source or ""))
+    )
+    return in_a_system_folder or folder_itself
+
+
+@dataclass(frozen=True)
+class Move:
+    """The changes of a RUN as they move into the COPYs' flags: what stays in the RUN, what is said, and why no fix is
+    offered (``not_fixed``)."""
+
+    run: Instruction
+    touched: list[OwnerChange]
+    matches: list[Match]
+    residuals: dict[int, str]  # by the change's command: the non-recursive change kept for a folder made before
+    created_here: bool  # the RUN creates the user the changes name: the COPY moves below it
+    removed_run: bool
+    flags: list[str]  # per match, as written on the COPY
+    message: str
+    savings: Savings
+    start: int
+    end: int
+    not_fixed: str | None
+
+
+def plan_move(
+    run: Instruction,
+    commands: list[SimpleCommand],
+    touched: list[OwnerChange],
+    matches: list[Match],
+    size: int | None,
+) -> Move:
+    moved = {id(change.command) for change in touched}
+    remaining = [command for command in commands if id(command) not in moved]
+    residual_texts = {id(change.command): residual_text(change, matches) for change in touched}
+    residuals = {key: text for key, text in residual_texts.items() if text}
+    created_here = any(creates_user(command, named_users(touched)) for command in remaining)
+    flags = [match.written_flags for match in matches]
+    removed_run = not remaining and not residuals
+    stored_again = (
+        Unknown("the copied files are not in the build context dockerfix read")
+        if size is None
+        else ByteGain(size, "sizes of the copied files in the build context")
+    )
+    not_fixed = (
+        "the user is created in this RUN, after the COPY, by a RUN that does more"
+        if created_here and (residuals or keeps_the_copy_above(remaining, matches))
+        else None
+    )
+    return Move(
+        run,
+        touched,
+        matches,
+        residuals,
+        created_here,
+        removed_run,
+        flags,
+        move_message(run, touched, matches, flags[0], size),
+        Savings.of(stored_again, layers=1 if removed_run else None),
+        run.arguments_to_source(touched[0].command.start),
+        run.arguments_to_source(touched[-1].command.end, end=True),
+        not_fixed,
+    )
+
+
+def move_message(
+    run: Instruction, touched: list[OwnerChange], matches: list[Match], flag: str, size: int | None
+) -> str:
+    said = ", ".join(f"`{run.shell_script.source[c.command.start : c.command.end]}`" for c in touched)
+    lines = ", ".join(str(m.target.instruction.start_line) for m in matches)
+    copies = f"COPY on line {lines}" if len(matches) == 1 else f"COPYs on lines {lines}"
+    return (
+        f"{said} on files the {copies} wrote: this layer stores them again "
+        f"({f'{size} bytes' if size is not None else 'the size of the copied files'}); `{flag}` on the COPY "
+        "writes them once"
+    )
+
+
+def keeps_the_copy_above(remaining: list[SimpleCommand], matches: list[Match]) -> bool:
+    """Whether a command left in the RUN does more than manage users, or names what the COPYs wrote: the COPY cannot
+    move below the RUN then."""
+    for command in remaining:
+        name, arguments = tool_and_arguments(command)
+        if name not in USER_COMMANDS or any(
+            argument is not None and any(is_under(argument, m.target.destination) for m in matches)
+            for argument in arguments
+        ):
+            return True
+    return False
+
+
+def moved_copy_edits(document: Document, run: Instruction, match: Match) -> list[Edit]:
+    """The COPY, with its flags, taken out and put back right after the RUN that creates the user."""
+    span_start, span_end = match.target.instruction.span
+    shifted = [Edit(e.start - span_start, e.end - span_start, e.content) for e in flag_edits(match)]
+    text = apply_edits(document.text[span_start:span_end], shifted)
+    ending = "" if document.text[run.span[1] - 1 : run.span[1]] == "\n" else document.source.newline
+    return [Edit.delete(span_start, span_end), Edit.insert(run.span[1], ending + text)]
+
+
+def fix_title(move: Move, applicability: Applicability) -> str:
+    names = sorted({flag.split("=")[0] for flags in move.flags for flag in flags.split()})
+    title = f"Set {' and '.join(names)} on the COPY" + (
+        " and move it below the RUN that creates the user" if move.created_here else ""
+    )
+    if applicability == Applicability.DISPLAY_ONLY:
+        return title + " (a symbolic --chmod needs `# syntax=docker/dockerfile:1.14` or later)"
+    if applicability == Applicability.UNSAFE:
+        kinds = {m.kind for m in move.matches}
+        return (
+            title
+            + " (unsafe: "
+            + (
+                "a folder copy: folders it creates and symbolic links may end with another owner or mode)"
+                if "folder" in kinds
+                else "the build context does not show that the source is one file)"
+                if "unknown" in kinds
+                else "the file's parent folder may not exist before the COPY, which would then create it)"
+            )
+        )
+    return title

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dockerfix.knowledge.analysis import shell_runs, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
@@ -12,7 +12,7 @@ from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, source_copy
 from dockerfix.knowledge.shellfacts import Role, manager_of, role
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
-from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix, Savings
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -64,6 +64,58 @@ def _after_verb(run: Instruction, command: SimpleCommand, text: str) -> Edit:
     verb = verb_index(command.argument_literals)
     assert verb is not None, "a recognised install has its verb"
     return insert_after(run, command, verb, text)
+
+
+def installs_alone(run: Instruction, commands: list[SimpleCommand], installs: list[Install | None]) -> bool:
+    """Whether the RUN installs the dependencies of one ecosystem with nothing but cleanup beside (each command's
+    install, None for one that is not), and no heredoc."""
+    others = [
+        command
+        for command, install in zip(commands, installs, strict=True)
+        if install is None and role(command.name_literal, command.argument_literals) is not Role.CLEANUP
+    ]
+    return (
+        not others and len({install.ecosystem for install in installs if install is not None}) == 1 and not run.heredocs
+    )
+
+
+@dataclass(frozen=True)
+class Reorder:
+    """A source COPY and the dependency install after it, to reorder; ``not_fixed`` says why it is only reported."""
+
+    copy: Instruction
+    install_run: Instruction
+    commands: list[SimpleCommand]
+    installs: list[Install | None]  # per command
+    before: int  # steps a source edit re-runs now
+    after: int  # and once reordered
+    not_fixed: str | None
+
+    @property
+    def found(self) -> list[Install]:
+        return [install for install in self.installs if install is not None]
+
+    @property
+    def split(self) -> list[tuple[SimpleCommand, Install]]:
+        """The installs that install the dependencies first and the project after the source (`install.split`)."""
+        return [
+            (command, install)
+            for command, install in zip(self.commands, self.installs, strict=True)
+            if install is not None and install.split
+        ]
+
+    @property
+    def message(self) -> str:
+        if self.split:
+            return (
+                f"a source edit re-runs the whole dependency install ({self.before} steps); with the dependencies "
+                f"installed from the manifests first, {self.after} steps re-run and the install among them only "
+                "installs the project"
+            )
+        return (
+            f"a source edit re-runs the dependency install: {self.before} steps, {self.after} after copying "
+            "the manifests first"
+        )
 
 
 class AbsoluteView:
@@ -270,77 +322,91 @@ class DependencyManifestsFirst(Rule):
                 index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()
             }
             for position, copy in enumerate(instructions):
-                if not source_copy(copy):
-                    continue
-                install_run, gap = self.install_after(instructions[position + 1 :], recognised)
-                if install_run is None:
-                    continue
-                commands = runs[install_run.index]
-                installs = recognised[install_run.index]
-                # an install naming its manifests by absolute path reads them where the source COPY put the context
-                root = self.absolute_root(copy, [install for install in installs if install is not None])
-                if root is not None:
-                    view = AbsoluteView(build_context, root) if build_context is not None else None
-                    installs = [relative_to(recognise(command, view), root) for command in commands]
-                found = [install for install in installs if install is not None]
-                others = [
-                    c
-                    for c, i in zip(commands, installs, strict=True)
-                    if i is None and role(c.name_literal, c.argument_literals) is not Role.CLEANUP
-                ]
-                if others or len({install.ecosystem for install in found}) != 1 or install_run.heredocs:
-                    continue
-                if self.installed_before(copy, recognised, found[0].ecosystem):
-                    continue
-                split = [
-                    (command, install)
-                    for command, install in zip(commands, installs, strict=True)
-                    if install is not None and install.split
-                ]
-                before = steps_from(stage, copy)
-                after = before - 1 - sum(1 for i in gap if i.cmd == "run") + (1 if split else 0)
-                if split:
-                    message = (
-                        f"a source edit re-runs the whole dependency install ({before} steps); with the dependencies "
-                        f"installed from the manifests first, {after} steps re-run and the install among them only "
-                        "installs the project"
-                    )
-                else:
-                    message = (
-                        f"a source edit re-runs the dependency install: {before} steps, {after} after copying "
-                        "the manifests first"
-                    )
-                reason = (
-                    next((install.needs_more for install in found if install.needs_more), None)
-                    or self.gap_blocker(gap, runs)
-                    or (None if root is not None else self.misplaced(stage, copy, install_run, gap))
+                plan = (
+                    self.plan(stage, copy, instructions[position + 1 :], runs, recognised, build_context)
+                    if source_copy(copy)
+                    else None
                 )
-                savings = Savings.rebuilt_steps(before, after)
-                if reason is not None:
-                    yield self.finding(
-                        f"{message} (not fixed automatically: {reason})",
-                        copy.start,
-                        install_run.header_end,
-                        savings=savings,
-                    )
-                    continue
-                manifests, proven = self.manifests(found, build_context)
-                if manifests is None:
-                    continue
-                frozen = all(self.frozen(install, install_run) for install in found)
-                edits = self.edits(document, copy, install_run, manifests, rerun=bool(split))
-                title = f"Copy {', '.join(manifests)} and install before copying the source"
-                if split:
-                    options = " ".join(dict.fromkeys(option for _, install in split for option in install.split))
-                    edits += [_after_verb(install_run, command, " ".join(install.split)) for command, install in split]
-                    title = (
-                        f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the "
-                        "source, the project after it"
-                    )
-                fix = self.fix(
-                    title, edits, Applicability.SAFE if proven and frozen and not split else Applicability.UNSAFE
-                )
-                yield self.finding(message, copy.start, install_run.header_end, fix, savings)
+                if plan is not None:
+                    yield from self.report(document, plan, build_context)
+
+    def plan(
+        self,
+        stage: Stage,
+        copy: Instruction,
+        following: list[Instruction],
+        runs: dict[int, list[SimpleCommand]],
+        recognised: dict[int, list[Install | None]],
+        build_context: BuildContext | None,
+    ) -> Reorder | None:
+        """The reorder of the source COPY and the dependency install after it, with why it is not fixed (if so);
+        None when no install of one ecosystem alone follows, or the stage installed those dependencies before."""
+        install_run, gap = self.install_after(following, recognised)
+        if install_run is None:
+            return None
+        commands = runs[install_run.index]
+        root, installs = self.read_where_copied(copy, commands, recognised[install_run.index], build_context)
+        found = [install for install in installs if install is not None]
+        if not installs_alone(install_run, commands, installs) or self.installed_before(
+            copy, recognised, found[0].ecosystem
+        ):
+            return None
+        before = steps_from(stage, copy)
+        split = any(install is not None and install.split for install in installs)
+        after = before - 1 - sum(1 for i in gap if i.cmd == "run") + (1 if split else 0)
+        not_fixed = (
+            next((install.needs_more for install in found if install.needs_more), None)
+            or self.gap_blocker(gap, runs)
+            or (None if root is not None else self.misplaced(stage, copy, install_run, gap))
+        )
+        return Reorder(copy, install_run, commands, installs, before, after, not_fixed)
+
+    def report(self, document: Document, plan: Reorder, build_context: BuildContext | None) -> Iterator[Finding]:
+        savings = Savings.rebuilt_steps(plan.before, plan.after)
+        start, end = plan.copy.start, plan.install_run.header_end
+        if plan.not_fixed is not None:
+            yield self.finding(
+                f"{plan.message} (not fixed automatically: {plan.not_fixed})", start, end, savings=savings
+            )
+            return
+        manifests, proven = self.manifests(plan.found, build_context)
+        if manifests is not None:
+            yield self.finding(plan.message, start, end, self.reorder_fix(document, plan, manifests, proven), savings)
+
+    def reorder_fix(self, document: Document, plan: Reorder, manifests: list[str], proven: bool) -> Fix:
+        """The manifests copied and the install run before the source COPY; a split install also after it, for
+        the project alone."""
+        frozen = all(self.frozen(install, plan.install_run) for install in plan.found)
+        edits = self.edits(document, plan.copy, plan.install_run, manifests, rerun=bool(plan.split))
+        title = f"Copy {', '.join(manifests)} and install before copying the source"
+        if plan.split:
+            options = " ".join(dict.fromkeys(option for _, install in plan.split for option in install.split))
+            edits += [
+                _after_verb(plan.install_run, command, " ".join(install.split)) for command, install in plan.split
+            ]
+            title = (
+                f"Copy {', '.join(manifests)} and install the dependencies ({options}) before copying the "
+                "source, the project after it"
+            )
+        return self.fix(
+            title, edits, Applicability.SAFE if proven and frozen and not plan.split else Applicability.UNSAFE
+        )
+
+    @classmethod
+    def read_where_copied(
+        cls,
+        copy: Instruction,
+        commands: list[SimpleCommand],
+        installs: list[Install | None],
+        build_context: BuildContext | None,
+    ) -> tuple[str | None, list[Install | None]]:
+        """An install naming its manifests by absolute path reads them where the source COPY put the context: that
+        folder, and the installs read again through it (relative to it); else None and the installs as they are."""
+        root = cls.absolute_root(copy, [install for install in installs if install is not None])
+        if root is None:
+            return None, installs
+        view = AbsoluteView(build_context, root) if build_context is not None else None
+        return root, [relative_to(recognise(command, view), root) for command in commands]
 
     @staticmethod
     def install_after(
