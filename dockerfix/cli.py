@@ -13,6 +13,7 @@ from typing import NamedTuple, TextIO
 
 from . import __version__, baseline, output
 from .command import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from .levels import WARNING_BYTES
 from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
@@ -100,7 +101,7 @@ def _parser(prog: str = "dockerfix") -> argparse.ArgumentParser:
         choices=output.FORMATS,
         default="text",
         help="sarif, gitlab, junit and github carry each finding's level from its gain: error (DF0xx, BuildKit "
-        f"refuses the file), warning (saves {output.WARNING_BYTES // 1_000_000} MB or more, rebuild steps or cache "
+        f"refuses the file), warning (saves {WARNING_BYTES // 1_000_000} MB or more, rebuild steps or cache "
         "correctness), note (the rest); github annotates the ten most valuable (errors, then warnings, then notes; "
         "within each the largest byte gains, then steps saved, then cache correctness, then unknown gains) and "
         "appends every finding to $GITHUB_STEP_SUMMARY",

@@ -12,65 +12,24 @@ from typing import Any
 from urllib.parse import quote
 
 from . import __version__
-from .rewriter.fixes import ByteGain, Savings, Unknown
-from .rewriter.pipeline import JSON_VERSION, FileResult, Range, ReportedFinding
+from .levels import LEVELS, level, rule_level, value_rank
+from .rewriter.pipeline import JSON_VERSION, FileResult, Range
 from .rewriter.registry import all_rules
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "%SRCROOT%"  # the uriBaseId of every path: the folder dockerfix ran in (code scanning: the checkout)
 GITHUB_ANNOTATIONS = 10  # GitHub shows ten annotations of a kind per step: the rest go to the job summary
-# Levels, most severe first, from what a finding gains: an error is a file BuildKit refuses to build (DF0xx); a
-# warning saves at least WARNING_BYTES of the shipped image, build steps a source edit re-runs, or a stale cache's
-# mistake; a note is the rest: fewer bytes, a gain the data cannot state, or a layer alone.
-LEVELS = ("error", "warning", "note")
-# One `apt-get update`'s package lists (19.9 MB measured, data/gains.json) are worth a warning; one package's pip
-# cache (0.6 MB for flask) is not.
-WARNING_BYTES = 10_000_000
 GITLAB_SEVERITY = {"error": "critical", "warning": "minor", "note": "info"}
 GITHUB_COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 
 
-def rule_level(code: str) -> str:
-    """A rule's level before any finding: its findings' levels come from their gains (``level``)."""
-    return "error" if code.startswith("DF0") else "warning"
-
-
-def level(finding: ReportedFinding) -> str:
-    if rule_level(finding.code) == "error":
-        return "error"
-    savings = _savings(finding)
-    gain = savings.byte_gain
-    large = isinstance(gain, ByteGain) and gain.bytes >= WARNING_BYTES
-    return "warning" if large or savings.saves_rebuild_steps or savings.cache_correctness else "note"
-
-
-def _savings(finding: ReportedFinding) -> Savings:
-    return Savings() if finding.savings is None else Savings(**finding.savings)
-
-
-def _value_rank(finding: ReportedFinding) -> tuple[int, int]:
-    """Within a level, the most valuable first: the largest byte gains, then the most steps saved, then cache
-    correctness, then gains the data cannot state, then the rest."""
-    savings = _savings(finding)
-    gain = savings.byte_gain
-    if isinstance(gain, ByteGain):
-        return 0, -gain.bytes
-    if savings.saves_rebuild_steps:
-        return 1, -(savings.rebuilt_steps_after_source_edit or 0)
-    if savings.cache_correctness:
-        return 2, 0
-    if isinstance(gain, Unknown):
-        return 3, 0
-    return 4, 0
-
-
 def _most_valuable_first(pairs):
-    """(result, finding) pairs by level, then by value (``_value_rank``), then by rule, file and position."""
+    """(result, finding) pairs by level, then by value (``value_rank``), then by rule, file and position."""
     return sorted(
         pairs,
         key=lambda pair: (
             LEVELS.index(level(pair[1])),
-            *_value_rank(pair[1]),
+            *value_rank(pair[1]),
             pair[1].code,
             pair[0].path,
             pair[1].range.start.line,

@@ -122,6 +122,17 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
 
 
 @pytest.mark.asyncio
+async def test_each_diagnostic_s_severity_is_its_finding_s_level(client: LanguageClient):
+    # the apt lists are a measured 19.9 MB on bookworm: a warning; the merge's bytes are unknown: a note, which an
+    # editor must not paint as a warning
+    text = MERGEABLE + "RUN apt-get update && apt-get install -y curl\n"
+    open_document(client, URI, text)
+    await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    severities = {diagnostic.code: diagnostic.severity for diagnostic in client.diagnostics[URI]}
+    assert severities == {"DF101": lsp.DiagnosticSeverity.Information, "DF102": lsp.DiagnosticSeverity.Warning}
+
+
+@pytest.mark.asyncio
 async def test_incremental_changes_update_diagnostics(client: LanguageClient):
     open_document(client, URI, MERGEABLE)
     await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)

@@ -6,9 +6,18 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
+from ..levels import level
+
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .positions import Positions
+
+# a note (a gain under the warning's bar, or one the data cannot state) must not look like a warning in the editor
+SEVERITY = {
+    "error": lsp.DiagnosticSeverity.Error,
+    "warning": lsp.DiagnosticSeverity.Warning,
+    "note": lsp.DiagnosticSeverity.Information,
+}
 
 
 def whole_document_diagnostic(message: str, severity: lsp.DiagnosticSeverity) -> lsp.Diagnostic:
@@ -48,7 +57,7 @@ def diagnostics(positions: Positions, analysis: Analysis) -> list[lsp.Diagnostic
             lsp.Diagnostic(
                 range=positions.range(finding.range),
                 message=finding.message,
-                severity=lsp.DiagnosticSeverity.Warning,
+                severity=SEVERITY[level(finding)],
                 code=finding.code,
                 source="dockerfix",
                 data={"code": finding.code, "name": finding.name},
