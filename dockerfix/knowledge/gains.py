@@ -153,6 +153,11 @@ class DebianIndex:
         return next(reversed(self.providers.get(name, ())), None)
 
     def walk(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
+        """``walk_from`` (see there), kept: the same installs recur in every pass of the fix loop and across files,
+        and DF103 and DF117 walk the same ones."""
+        return _kept_walk(self, tuple(requested), recommends, frozenset(installed))
+
+    def walk_from(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
         """What ``apt-get install requested`` adds to a system that has ``installed``, following Pre-Depends and
         Depends, and Recommends when ``recommends``. As apt's MarkInstall does: the requested packages are marked
         first; a package is marked before its relations are visited, depth first and in the order the index lists
@@ -197,6 +202,11 @@ class DebianIndex:
 
     def installed_kib(self, names: Iterable[str]) -> int:
         return sum(self.package(name).installed_kib for name in names)
+
+
+@lru_cache(maxsize=4096)
+def _kept_walk(index: DebianIndex, requested: tuple[str, ...], recommends: bool, installed: frozenset[str]) -> Walk:
+    return index.walk_from(requested, recommends=recommends, installed=installed)
 
 
 @lru_cache(maxsize=4)
