@@ -151,7 +151,7 @@ class _Builder:
         if kind in ("word", "number", "command_name"):
             if kind == "command_name" and node.named_child_count == 1:
                 return self.literal(node.named_children[0])
-            if any(child.is_named for child in node.children) and kind != "number":
+            if kind != "number" and node.named_child_count:
                 return None
             return _unescape(self.slice(node))
         if kind == "raw_string":
