@@ -8,8 +8,8 @@ import weakref
 
 from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, shell_runs, workdir_at
 from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount
-from dockerfix.knowledge.runedit import AppendCleanupRule
-from dockerfix.rewriter import engine
+from dockerfix.knowledge.runedit import AddFlagRule, AppendCleanupRule
+from dockerfix.rewriter import engine, stages
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
 
@@ -101,3 +101,51 @@ def test_a_plugin_cleanup_rule_gets_the_cache_mount_whatever_its_bases():
         parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"}
     )
     assert legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")
+
+
+MANY_STAGES = """\
+ARG BASE=debian:bookworm
+ARG TAG="3.12"
+FROM ${BASE} AS base
+RUN apt-get update && apt-get install -y gcc && gcc -o /x /x.c
+FROM python:${TAG} AS deps
+RUN pip install flask && gem install rails && apk add curl
+FROM base AS build
+COPY --from=deps /usr/local /usr/local
+RUN pip install flask
+FROM build
+RUN apt-get install -y curl && rm -rf /var/lib/apt/lists
+"""
+
+
+def test_every_rule_shares_one_expansion_of_each_image(monkeypatch):
+    """Rules asked for each stage's image with the global ARGs expanded tens of times per document, each time
+    lexing it character by character (issue 22: 45,000 expansions for the 1,519 files of the real corpus): it is a
+    fact of the document, expanded once per image and once per ARG default."""
+    expanded: list[str] = []
+
+    def counting_expand_word(text, variables):
+        expanded.append(text)
+        return real_expand_word(text, variables)
+
+    real_expand_word = stages.expand_word
+    monkeypatch.setattr(stages, "expand_word", counting_expand_word)
+    engine.check(parse_text(MANY_STAGES), Selection().rules())
+    assert sorted(expanded) == sorted(["debian:bookworm", '"3.12"', "${BASE}", "python:${TAG}", "base", "build"])
+
+
+def test_a_flag_rule_asks_about_mounts_only_for_runs_that_want_its_flag(monkeypatch):
+    """DF104/DF105/DF108/DF118 worked out the cache-mount fix of every RUN (20,000 times on the real corpus for
+    131 findings) before looking for a command that wants the flag."""
+    asked = []
+    real_mount_fix = AddFlagRule.mount_fix
+
+    def counting_mount_fix(self, document, stage, run, commands, context):
+        asked.append(run.start_line)
+        return real_mount_fix(self, document, stage, run, commands, context)
+
+    monkeypatch.setattr(AddFlagRule, "mount_fix", counting_mount_fix)
+    document = parse_text("FROM debian\n" + "RUN echo step\n" * 20 + "RUN pip install flask\n")
+    findings = engine.check(document, Selection(select=("DF105",)).rules())
+    assert [finding.code for finding in findings] == ["DF105"]
+    assert asked == [22]

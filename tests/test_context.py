@@ -681,3 +681,34 @@ def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
     assert BuildContext.from_directory(tmp_path).builders.unknown is None
     (tmp_path / "c.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
     assert "more than 130 bytes" in BuildContext.from_directory(tmp_path).builders.unknown
+
+
+def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypatch):
+    """Each build context looks for Compose files in the folders above it: 1,519 one-file projects side by side
+    listed their common folder (1,519 entries) once each (issue 22). The listing is kept while the folder's entries
+    are the same (its modification time, settled), and a Compose file added later is seen."""
+    (tmp_path / ".git").mkdir()
+    projects = tmp_path / "projects"
+    for number in range(20):
+        (projects / f"p{number}").mkdir(parents=True)
+        (projects / f"p{number}" / "Dockerfile").write_text("FROM scratch\n")
+    settled = os.stat(projects).st_mtime - 60  # as a folder last changed a minute ago
+    os.utime(projects, (settled, settled))
+    listed = []
+    real_listdir = os.listdir
+
+    def counting_listdir(folder):
+        listed.append(Path(folder))
+        return real_listdir(folder)
+
+    monkeypatch.setattr(context_module.os, "listdir", counting_listdir)
+    for number in range(20):
+        assert BuildContext.from_directory(projects / f"p{number}").builders.unknown is None
+    assert listed.count(projects) == 1
+    (projects / "compose.yaml").write_text(
+        "services:\n  app:\n    build:\n      context: ./p3\n      dockerfile_inline: FROM scratch\n"
+    )
+    assert [where for where, _ in BuildContext.from_directory(projects / "p3").builders.dockerfiles] == [
+        "Dockerfile",
+        f"{projects / 'compose.yaml'}: service app",
+    ]

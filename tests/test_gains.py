@@ -180,3 +180,13 @@ def test_every_shipped_gain_file_has_its_source_and_date_and_the_data_stays_smal
     assert shipped == set(described)
     total = sum(len(DATA.joinpath(name).read_bytes()) for name in shipped | {"gains.json"})
     assert total < 5_000_000
+
+
+def test_an_install_is_walked_once_per_process():
+    """DF103 and DF117 walk the same installs, again in every pass of the fix loop and for every file that has them
+    (issue 22): a walk is kept, and a walk in another order of the same installed set is the same walk."""
+    index = gains.debian_index("bookworm")
+    first = index.walk(["gcc", "make"], recommends=True, installed=index.minbase)
+    assert index.walk(("gcc", "make"), recommends=True, installed=set(index.minbase)) is first
+    assert index.walk(["make", "gcc"], recommends=True, installed=index.minbase).installed == first.installed
+    assert index.walk(["gcc", "make"], recommends=False, installed=index.minbase) is not first

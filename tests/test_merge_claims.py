@@ -3,6 +3,7 @@ with those gains as numbers; merges whose only gain is a layer are DF120's, outs
 
 from __future__ import annotations
 
+from dockerfix.knowledge import runmerge
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import parse_text
@@ -86,3 +87,20 @@ def test_a_script_the_earlier_run_only_ran_is_not_its_output():
     assert [finding.code for finding in check(MergeConsecutiveRun(), built)] == ["DF101"]
     moved = "FROM debian:bookworm\nCOPY src /src\nRUN cd /src\nRUN rm -rf /src\n"
     assert check(MergeConsecutiveRun(), moved) == ()
+
+
+def test_both_merge_rules_share_one_reading_of_each_pair(monkeypatch):
+    """DF101 and DF120 each worked out what joining every pair of RUNs claims (issue 22): the claim is a fact of
+    the pair, read once for both."""
+    read = []
+    real_reading = runmerge.installs_on_the_index_it_finds
+
+    def counting_reading(run):
+        read.append(run.start_line)
+        return real_reading(run)
+
+    monkeypatch.setattr(runmerge, "installs_on_the_index_it_finds", counting_reading)
+    document = parse_text("FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n")
+    findings = engine.check(document, [MergeConsecutiveRun(), MergeRunsForALayer()])
+    assert [finding.code for finding in findings] == ["DF101"]
+    assert read == [3]

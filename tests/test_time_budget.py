@@ -218,3 +218,14 @@ def test_bot_exits_2_and_names_the_rule(plugin_installed, tmp_path, capsys, monk
     _, err = capsys.readouterr()
     assert code == 2
     assert "DF952: this rule did not finish within the time budget of 1 s" in err
+
+
+def test_one_watchdog_thread_serves_every_budget():
+    """A thread started per file cost more than checking a small file (issue 22): the budgets of a whole run share
+    one thread (started by the first budget of the process, maybe an earlier test's)."""
+    before = set(threading.enumerate())
+    seen: set[threading.Thread] = set()  # kept alive, so a finished thread's identity is not reused
+    for _ in range(20):
+        with time_budget(30):
+            seen.update(threading.enumerate())
+    assert len(seen - before) <= 1

@@ -68,15 +68,39 @@ def _relations(field: str) -> tuple[Relation, ...]:
     return tuple(relations)
 
 
+def _relation_names(field: str) -> tuple[str, ...]:
+    return tuple(name for relation in _relations(field) for name in relation)
+
+
 def _provided(fields: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(name for relation in _relations(fields.get("Provides", "")) for name in relation)
+    return _relation_names(fields.get("Provides", ""))
 
 
-def _stanzas(text: str) -> Iterable[dict[str, str]]:
-    for block in text.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "Package" in fields:
-            yield fields
+def _fields(stanza: str) -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+
+
+_PACKAGE_FIELD = "Package: "
+_PROVIDES_FIELD = "\nProvides: "
+
+
+def _stanzas_by_name(text: str) -> dict[str, str]:
+    """Each package's stanza, unparsed, by its name (every stanza of the shipped indexes starts with its Package
+    field; a later stanza of a name replaces an earlier one)."""
+    stanzas = {}
+    for stanza in text.split("\n\n"):
+        if stanza.startswith(_PACKAGE_FIELD):
+            stanzas[stanza[len(_PACKAGE_FIELD) :].partition("\n")[0]] = stanza
+    return stanzas
+
+
+def _provides_field(stanza: str) -> str:
+    start = stanza.find(_PROVIDES_FIELD)
+    if start == -1:
+        return ""
+    start += len(_PROVIDES_FIELD)
+    end = stanza.find("\n", start)
+    return stanza[start : None if end == -1 else end]
 
 
 @dataclass(frozen=True)
@@ -94,21 +118,23 @@ class DebianIndex:
         self.release = release
         self.basis = f"Debian {release} main/amd64 Packages of {description['packages']['index_date']}"
         self.minbase = frozenset(description["minbase_packages"]["names"])
-        # Relations are parsed when a walk reaches a package: a walk visits hundreds of the ~60,000 packages
-        self._fields: dict[str, dict[str, str]] = {fields["Package"]: fields for fields in _stanzas(text)}
+        # Stanzas are parsed when a walk reaches their package: a walk visits hundreds of the ~60,000 packages, and
+        # parsing them all cost more than the first file that needs the index (once in every worker process)
+        self._stanzas = _stanzas_by_name(text)
         self._parsed: dict[str, Package] = {}
         providers: dict[str, list[str]] = {}
-        for name, fields in self._fields.items():
-            for virtual in _provided(fields):
+        for name, stanza in self._stanzas.items():
+            provides = _provides_field(stanza)
+            for virtual in _relation_names(provides) if provides else ():
                 providers.setdefault(virtual, []).append(name)
         self.providers: Mapping[str, tuple[str, ...]] = {name: tuple(names) for name, names in providers.items()}
 
     def names(self) -> frozenset[str]:
-        return frozenset(self._fields)
+        return frozenset(self._stanzas)
 
     def package(self, name: str) -> Package:
         if name not in self._parsed:
-            fields = self._fields[name]
+            fields = _fields(self._stanzas[name])
             self._parsed[name] = Package(
                 name=name,
                 installed_kib=int(fields.get("Installed-Size", "0")),
@@ -122,11 +148,16 @@ class DebianIndex:
         """The package apt installs for a name: itself, or among the packages providing it the one the index lists
         last (apt's CompareProviders falls back to the highest package ID, and IDs follow the order apt meets names;
         priorities are not shipped)."""
-        if name in self._fields:
+        if name in self._stanzas:
             return name
         return next(reversed(self.providers.get(name, ())), None)
 
     def walk(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
+        """``walk_from`` (see there), kept: the same installs recur in every pass of the fix loop and across files,
+        and DF103 and DF117 walk the same ones."""
+        return _kept_walk(self, tuple(requested), recommends, frozenset(installed))
+
+    def walk_from(self, requested: Iterable[str], *, recommends: bool, installed: Iterable[str]) -> Walk:
         """What ``apt-get install requested`` adds to a system that has ``installed``, following Pre-Depends and
         Depends, and Recommends when ``recommends``. As apt's MarkInstall does: the requested packages are marked
         first; a package is marked before its relations are visited, depth first and in the order the index lists
@@ -135,7 +166,7 @@ class DebianIndex:
         A package is marked once, so the walk ends."""
         satisfied_names = set(installed)
         for name in tuple(satisfied_names):
-            if name in self._fields:
+            if name in self._stanzas:
                 satisfied_names.update(self.package(name).provides)
         added: set[str] = set()
         unsatisfied: list[Relation] = []
@@ -171,6 +202,11 @@ class DebianIndex:
 
     def installed_kib(self, names: Iterable[str]) -> int:
         return sum(self.package(name).installed_kib for name in names)
+
+
+@lru_cache(maxsize=4096)
+def _kept_walk(index: DebianIndex, requested: tuple[str, ...], recommends: bool, installed: frozenset[str]) -> Walk:
+    return index.walk_from(requested, recommends=recommends, installed=installed)
 
 
 @lru_cache(maxsize=4)

@@ -458,16 +458,32 @@ class AddFlagRule(CacheRule):
         in the message; None when the file shows all."""
         return None
 
+    def _unflagged(self, commands: list[SimpleCommand]) -> list[tuple[int, SimpleCommand, Invocation]]:
+        """The RUN's commands (position, command, what it runs) that want the flag and do not have it."""
+        found = []
+        for position, command in enumerate(commands):
+            invocation = Invocation.of(command)
+            if self.wants_flag(invocation) and not self.has_flag(invocation.arguments):
+                found.append((position, command, invocation))
+        return found
+
     def flag_index(self, invocation: Invocation) -> int | None:
         """The argument the flag goes after: the verb (`pip install`), or the last word of a longer subcommand."""
         return invocation.verb_at
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
+        # the cheap per-command test first: most RUNs run no command that wants the flag, and what the stage, the
+        # RUN and its mounts say (each a pure question) is asked only of those that do
         for stage in document.stages:
-            if self.set_by_base(document, stage):
+            wanting = [
+                (run, commands, unflagged)
+                for run, commands in shell_runs(stage)
+                if (unflagged := self._unflagged(commands))
+            ]
+            if not wanting or self.set_by_base(document, stage):
                 continue
             caveat = self.depends_on_base(document, stage)
-            for run, commands in shell_runs(stage):
+            for run, commands, unflagged in wanting:
                 if self.cached_paths and any(
                     target.startswith(self.cached_paths) for target in cache_mount_targets(run) if target
                 ):
@@ -475,14 +491,9 @@ class AddFlagRule(CacheRule):
                 if self.exempt(stage, run):
                     continue
                 mounted = self.mount_fix(document, stage, run, commands, context)
-                for position, command in enumerate(commands):
-                    invocation = Invocation.of(command)
+                for position, command, invocation in unflagged:
                     arguments = invocation.arguments
-                    if (
-                        not self.wants_flag(invocation)
-                        or self.has_flag(arguments)
-                        or self.exempt_command(stage, run, position)
-                    ):
+                    if self.exempt_command(stage, run, position):
                         continue
                     verb, after = invocation.verb_at, self.flag_index(invocation)
                     if verb is None or after is None:

@@ -6,7 +6,7 @@ those whose only claim is one layer fewer (hadolint's DL3059), outside the defau
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from dockerfix.knowledge.runedit import (
@@ -464,7 +464,7 @@ def command_count(run: Instruction) -> int:
     return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
 
 
-def rewritten_output(earlier: list[Instruction], after: Instruction) -> list[str]:
+def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list[str]:
     """What ``after`` removes or rewrites, before it runs anything but shell set-up (`set -eux`, `cd`), that the
     ``earlier`` RUNs wrote: paths they name (the package lists, when they updated them), or the packages and cache
     of a package manager they ran. In a later layer such files still ship in the earlier one (rewritten ones
@@ -553,7 +553,11 @@ def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
 
 def merge_claim(earlier: list[Instruction], after: Instruction) -> str | None:
     """What joining ``after`` to the ``earlier`` RUNs before it gains, or None when it gains nothing a maintainer
-    would merge for."""
+    would merge for. A fact of the RUNs: each merge rule asks it of every pair."""
+    return after.facts(_merge_claim, tuple(earlier))
+
+
+def _merge_claim(after: Instruction, earlier: tuple[Instruction, ...]) -> str | None:
     before = earlier[-1]
     # the RUNs before the last one were read when they joined the segment
     if any(run.shell is None or run.shell.has_error for run in (before, after)):

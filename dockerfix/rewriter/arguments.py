@@ -303,16 +303,20 @@ def _split(line: str) -> tuple[str, tuple[tuple[str, int, int], ...], int, str]:
         return keyword, (), len(line.rstrip(GO_SPACE)), ""
     rest_offset = leading + len(trimmed) - len(parts[1])
     encoded = line.encode("utf-8", "surrogateescape")
-    byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
-    byte_arguments, byte_flags = _extract_flags(
-        encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest
-    )
+    if len(encoded) == len(line):  # one byte per character (most lines): byte offsets are character offsets
+        arguments_start, byte_flags = _extract_flags(encoded[: leading + len(trimmed)], rest_offset)
+        flags = tuple(byte_flags)
+    else:
+        byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
+        byte_arguments, byte_flags = _extract_flags(
+            encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest
+        )
 
-    def to_chars(byte_offset: int) -> int:
-        return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
+        def to_chars(byte_offset: int) -> int:
+            return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
 
-    flags = tuple((text, to_chars(start), to_chars(end)) for text, start, end in byte_flags)
-    arguments_start = to_chars(byte_arguments)
+        flags = tuple((text, to_chars(start), to_chars(end)) for text, start, end in byte_flags)
+        arguments_start = to_chars(byte_arguments)
     arguments = _go_trim_space(line[arguments_start : leading + len(trimmed)])
     arguments_start += len(line[arguments_start:]) - len(line[arguments_start:].lstrip(GO_SPACE))
     return keyword, flags, arguments_start, arguments

@@ -2,19 +2,25 @@
 
 Every surface runs the pipeline on a different thread (the CLI's main thread or a worker process, the language
 server's analysis thread, the bot's main thread), and a rule stuck in a loop cannot be asked to stop: it has no
-cancellation point. So when the budget runs out, a timer thread raises ``OverBudget`` in the analysing thread
+cancellation point. So when the budget runs out, a watchdog thread raises ``OverBudget`` in the analysing thread
 (CPython's ``PyThreadState_SetAsyncExc``, which takes effect at the thread's next bytecode). It derives from
 ``BaseException`` so that a rule's own ``except Exception`` cannot swallow it. A loop inside a single C call (a
 regular expression that backtracks for ever) is interrupted only when that call returns; the input size limit bounds
 those.
+
+One watchdog serves every budget of the process: starting a timer thread per file cost more than checking a small
+file (1,519 thread starts, each waiting to be scheduled on a busy machine).
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 # Far above the slowest file of both corpora (docs/decisions.md, section 29), so only a runaway rule reaches it.
 DEFAULT_TIME_BUDGET = 60.0
@@ -33,6 +39,65 @@ def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
     )
 
 
+@dataclass(eq=False)
+class _Budget:
+    thread_id: int
+    deadline: float  # time.monotonic()
+    fired: bool = False
+
+
+class _Watchdog:
+    """The budgets running in this process and the one thread that interrupts those past their deadline. The thread
+    sleeps until the earliest deadline; a budget that ends first is only removed (no thread is woken for it)."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition(threading.Lock())
+        self.budgets: set[_Budget] = set()
+        self.thread: threading.Thread | None = None
+        self.waking_at = float("inf")
+
+    def start(self, seconds: float) -> _Budget:
+        budget = _Budget(threading.get_ident(), time.monotonic() + seconds)
+        with self.condition:
+            self.budgets.add(budget)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._watch, name="dockerfix-time-budget", daemon=True)
+                self.thread.start()
+            elif budget.deadline < self.waking_at:
+                self.condition.notify()
+        return budget
+
+    def end(self, budget: _Budget) -> None:
+        """Remove ``budget``; an interruption already sent and not yet raised is withdrawn."""
+        with self.condition:
+            self.budgets.discard(budget)
+            if budget.fired:
+                _raise_in(budget.thread_id, None)
+
+    def _watch(self) -> None:
+        with self.condition:
+            while True:  # the process's lifetime: a daemon thread, asleep but for a deadline or a new budget
+                now = time.monotonic()
+                for budget in [budget for budget in self.budgets if budget.deadline <= now]:
+                    budget.fired = True
+                    self.budgets.discard(budget)  # even if its thread is interrupted before it removes it itself
+                    _raise_in(budget.thread_id, OverBudget)
+                self.waking_at = min((budget.deadline for budget in self.budgets), default=float("inf"))
+                self.condition.wait(None if not self.budgets else self.waking_at - now)
+
+
+_watchdog = _Watchdog()
+
+
+def _new_watchdog_in_child() -> None:
+    """A forked child has no watchdog thread, and its lock may have been held by the parent's at the fork."""
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_new_watchdog_in_child)
+
+
 @contextmanager
 def time_budget(seconds: float | None) -> Iterator[None]:
     """Run the block with at most ``seconds`` of wall-clock time (no bound for None), else raise ``OverBudget`` in it.
@@ -40,24 +105,9 @@ def time_budget(seconds: float | None) -> Iterator[None]:
     if seconds is None:
         yield
         return
-    thread_id = threading.get_ident()
-    lock = threading.Lock()
-    state = {"armed": True, "fired": False}
-
-    def interrupt() -> None:
-        with lock:
-            if state["armed"]:
-                state["fired"] = True
-                _raise_in(thread_id, OverBudget)
-
-    timer = threading.Timer(seconds, interrupt)
-    timer.daemon = True
+    watchdog = _watchdog
+    budget = watchdog.start(seconds)
     try:
-        timer.start()
         yield
     finally:
-        timer.cancel()
-        with lock:
-            state["armed"] = False
-            if state["fired"]:
-                _raise_in(thread_id, None)
+        watchdog.end(budget)

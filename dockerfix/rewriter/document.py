@@ -401,6 +401,8 @@ class _Parser:
 
     def trim_continuation(self, text: str) -> tuple[str, bool]:
         """(text without a trailing continuation token, whether the logical line ends here)."""
+        if not text.rstrip(" \t").endswith(self.escape):  # most lines: no search for the token
+            return text, True
         match = self.continuation.search(text)
         if match is None:
             return text, True
@@ -430,11 +432,11 @@ class _Parser:
         if ended and not first:
             self.elements.append(BlankLine(line))
             return index + 1
-        return self.parse_instruction(index, first, ended)
+        return self.parse_instruction(index, line.content_end - len(stripped), first, ended)
 
-    def parse_instruction(self, index: int, first: str, ended: bool) -> int:
+    def parse_instruction(self, index: int, start: int, first: str, ended: bool) -> int:
+        """The instruction whose first line is line ``index``, from ``start`` (after its indentation) on."""
         first_line = self.lines[index]
-        start = first_line.content_end - len(go_lstrip(self.content(first_line)))
         segments = [Segment(0, start, len(first))]
         # joined once at the end: appending to a string once per line copies it per line (quadratic)
         pieces = [first]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from .budget import OverBudget
@@ -35,11 +36,17 @@ class Selection:
         return best_select >= 0 and best_select > best_ignore
 
     def rules(self, rules: Sequence[type[Rule]] | None = None) -> tuple[Rule, ...]:
-        return tuple(rule() for rule in (all_rules() if rules is None else rules) if self.enabled(rule.code))
+        return tuple(rule() for rule in _enabled_rules(self, tuple(all_rules() if rules is None else rules)))
 
     def named(self) -> frozenset[str]:
         """The codes selected by themselves, not by a prefix: the user asked for exactly that advice."""
         return frozenset(code for code in self.select if CODE_PATTERN.match(code))
+
+
+@lru_cache(maxsize=64)
+def _enabled_rules(selection: Selection, rules: tuple[type[Rule], ...]) -> tuple[type[Rule], ...]:
+    """The rules a selection enables: asked again for every file, with the same few selections in a run."""
+    return tuple(rule for rule in rules if selection.enabled(rule.code))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,22 @@ _LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
 _SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
 _COMMAND_NODES = {"command", "declaration_command", "unset_command", "test_command"}
 _ARITHMETIC_NODES = {"arithmetic_expansion", "compound_statement_arithmetic", "c_style_for_statement"}
+# the nodes whose commands are still at the script's top level
+_TOP_LEVEL_CONTAINERS = {"program", "list", "redirected_statement", "variable_assignments"}
+# the nodes ``_Builder.visit`` reads
+_VISITED_NODES = {
+    "&",
+    ";",
+    ";;",
+    "heredoc_redirect",
+    "heredoc_body",
+    "function_definition",
+    "compound_statement",
+    "file_redirect",
+    "variable_assignment",
+    *_ARITHMETIC_NODES,
+    *_COMMAND_NODES,
+}
 # Redirection operators that open a file for writing (`>&` only when its destination is not a descriptor number)
 _OUTPUT_REDIRECTS = {">", ">>", ">|", "&>", "&>>", ">&"}
 
@@ -109,7 +125,6 @@ class _Builder:
             "heredoc": False,
             "function": False,
             "arithmetic": False,
-            "error": False,
             "sequence": False,
         }
 
@@ -136,7 +151,7 @@ class _Builder:
         if kind in ("word", "number", "command_name"):
             if kind == "command_name" and node.named_child_count == 1:
                 return self.literal(node.named_children[0])
-            if any(child.is_named for child in node.children) and kind != "number":
+            if kind != "number" and node.named_child_count:
                 return None
             return _unescape(self.slice(node))
         if kind == "raw_string":
@@ -201,24 +216,24 @@ class _Builder:
         return found
 
     def walk(self, root: Node) -> None:
-        """Every node in source order with an explicit stack: nesting depth is the script's to choose."""
+        """Every node in source order with an explicit stack: nesting depth is the script's to choose. Most nodes
+        are words and punctuation that ``visit`` has nothing to say about: their type is read once and they are
+        passed by (an error or a missing node needs no visit: the root's ``has_error`` covers its descendants)."""
         pending = [(root, False, True)]
         while pending:
             node, in_subshell, top_level = pending.pop()
-            self.visit(node, in_subshell, top_level)
-            if node.type == "comment":
+            kind = node.type
+            if kind == "comment":
+                self.comments.append(self.span(node))
                 continue
-            inner_subshell = in_subshell or node.type in _SUBSHELL_NODES
-            nested_top = top_level and node.type in ("program", "list", "redirected_statement", "variable_assignments")
-            pending.extend((child, inner_subshell, nested_top) for child in reversed(node.children))
+            if kind in _VISITED_NODES:
+                self.visit(node, kind, in_subshell, top_level)
+            if node.child_count:
+                inner_subshell = in_subshell or kind in _SUBSHELL_NODES
+                nested_top = top_level and kind in _TOP_LEVEL_CONTAINERS
+                pending.extend((child, inner_subshell, nested_top) for child in reversed(node.children))
 
-    def visit(self, node: Node, in_subshell: bool, top_level: bool) -> None:
-        kind = node.type
-        if node.is_error or node.is_missing:
-            self.flags["error"] = True
-        if kind == "comment":
-            self.comments.append(self.span(node))
-            return
+    def visit(self, node: Node, kind: str, in_subshell: bool, top_level: bool) -> None:
         if kind == "&":
             self.flags["background"] = True
         if kind in (";", ";;"):
@@ -316,7 +331,7 @@ def parse_shell(text: str) -> Script:
         items=builder.items(root),
         commands=tuple(builder.commands),
         comments=tuple(builder.comments),
-        has_error=builder.flags["error"] or root.has_error,
+        has_error=root.has_error,
         has_background=builder.flags["background"],
         has_heredoc=builder.flags["heredoc"],
         defines_function=builder.flags["function"],

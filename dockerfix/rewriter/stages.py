@@ -18,13 +18,22 @@ from .document import Document, Stage
 def expand_global_args(text: str, document: Document) -> str | None:
     """``text`` as BuildKit expands a FROM: with the global ARGs' defaults, each default itself expanded with the
     ARGs before it (so quotes are removed: `ARG OS="linux"` is `linux`); None when a value comes from the build
-    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here."""
+    (`--build-arg`, an ARG without default, a builder-provided variable), so the image cannot be known here.
+    Rules ask it of every stage's image again and again: it is a fact of the document."""
+    return document.facts(_expanded_with_global_args, text)
+
+
+def _expanded_with_global_args(document: Document, text: str) -> str | None:
+    return expand_word(text, document.facts(_global_arg_defaults))
+
+
+def _global_arg_defaults(document: Document) -> dict[str, str | None]:
     defaults: dict[str, str | None] = {}
     for instruction in document.global_args:
         for word in instruction.value:
             name, equals, value = word.partition("=")
             defaults[name] = expand_word(value, defaults) if equals else None
-    return expand_word(text, defaults)
+    return defaults
 
 
 def target_stage(document: Document, name: str | None = None) -> Stage | None:
@@ -48,6 +57,10 @@ def parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
     """The earlier stages ``stage`` may be built FROM: the one its image names, or every earlier stage when the name
     rests on an ARG without a default here (any of them may be the base) and its literal text could still make a
     stage name (`FROM ${BASE}` may; `FROM registry/app:${VERSION}` may not)."""
+    return document.facts(_parent_stages, stage)
+
+
+def _parent_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
     earlier = document.stages[: stage.index]
     image = expand_global_args(stage.base_image, document)
     if image is None:
@@ -68,6 +81,10 @@ def base_stages(document: Document, stage: Stage) -> tuple[Stage, ...]:
 
 def shipped_stages(document: Document, target: str | None = None) -> frozenset[int]:
     """Indexes of the stages whose layers are in the image built for ``target``."""
+    return document.facts(_shipped_stages, target)
+
+
+def _shipped_stages(document: Document, target: str | None) -> frozenset[int]:
     stage = target_stage(document, target)
     shipped: set[int] = set()
     pending = [stage] if stage is not None else []
