@@ -404,7 +404,7 @@ def _read_build_file(path: Path) -> bytes:
 
 def _compose_files_above(root: Path) -> list[Path]:
     """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``)."""
-    found = []
+    found: list[Path] = []
     folder = root
     for _ in range(MAX_COMPOSE_LEVELS):
         if os.path.lexists(folder / ".git") or folder.parent == folder:
