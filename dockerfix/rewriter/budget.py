@@ -33,10 +33,26 @@ class OverBudget(BaseException):
     rule: str | None = None
 
 
-def _raise_in(thread_id: int, exception: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None
-    )
+def _raise_in(thread_id: int, exception: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
+
+
+# Bytecodes enough for CPython to deliver an interruption already sent: it checks at every backward jump.
+_DELIVERY_LOOPS = 100
+
+
+def _take_a_late_interruption() -> None:
+    """Raise here, and swallow, an ``OverBudget`` sent to this thread and not yet raised.
+
+    Withdrawing it instead (``PyThreadState_SetAsyncExc`` with NULL) leaves CPython 3.11's "pending" flag set with
+    no exception behind it: every later check of the eval loop finds nothing to raise, and with a trace function
+    (coverage, a debugger, a profiler) the interpreter loops for ever on one instruction.
+    """
+    try:
+        for _ in range(_DELIVERY_LOOPS):
+            pass
+    except OverBudget:
+        pass
 
 
 @dataclass(eq=False)
@@ -67,12 +83,11 @@ class _Watchdog:
                 self.condition.notify()
         return budget
 
-    def end(self, budget: _Budget) -> None:
-        """Remove ``budget``; an interruption already sent and not yet raised is withdrawn."""
+    def end(self, budget: _Budget) -> bool:
+        """Remove ``budget``; whether an interruption was sent to its thread (raised or still on its way)."""
         with self.condition:
             self.budgets.discard(budget)
-            if budget.fired:
-                _raise_in(budget.thread_id, None)
+            return budget.fired
 
     def _watch(self) -> None:
         with self.condition:
@@ -110,4 +125,5 @@ def time_budget(seconds: float | None) -> Iterator[None]:
     try:
         yield
     finally:
-        watchdog.end(budget)
+        if watchdog.end(budget):
+            _take_a_late_interruption()
