@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -43,14 +44,15 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dockerfix.rewriter.config import discover  # noqa: E402
+from dockerfix.rewriter.config import Settings, discover  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.registry import ALL, opt_in_codes  # noqa: E402
 from dockerfix.rewriter.stages import expand_global_args  # noqa: E402
 from dockerfix.verify import current_engine  # noqa: E402
 from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
 from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
-from dockerfix.verify.measure import Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
+from dockerfix.verify.measure import Measurement, Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
 from dockerfix.verify.rebuild_cost import dependency_rebuild  # noqa: E402
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, cache_folder  # noqa: E402
 
@@ -248,13 +250,14 @@ def measurement_row(measurement) -> dict:
     }
 
 
-def variant_row(report: Report) -> dict:
+def variant_row(report: Report, original: Measurement) -> dict:
+    """A selection's fixes, built: ``original`` is the original's first (cold) measurement, the same for each."""
     return {
         "applied": [
             {"code": fix.code, "applicability": fix.applicability, "title": fix.title} for fix in report.applied
         ],
         "touched": report.touched,
-        "original": measurement_row(report.original),
+        "original": measurement_row(original),
         "fixed": measurement_row(report.fixed),
         "equivalent": report.equivalent,
         "declared_differences": sum(1 for difference in report.differences if difference.declared_by),
@@ -302,6 +305,7 @@ def client_folder(client: DockerClient) -> Path:
     return Path(client.host.removeprefix("unix://")).parent
 
 
+@functools.cache  # the rules are those imported when this process started
 def built_on() -> str:
     """The commit of this checkout the fixes come from, ``+changes`` when files differ from it: rules change between
     runs, so a row says which rules made its fixed Dockerfile."""
@@ -316,9 +320,33 @@ def built_on() -> str:
     return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
 
 
-def measure_project(client: DockerClient, folder: Path, dockerfile: Path, extend_select: tuple[str, ...] = ()) -> dict:
-    """One project's row: its builds before and after, or why it has none. ``extend_select``: opt-in rules to apply
-    too (the row says which)."""
+def selections(settings: Settings) -> dict[str, Settings]:
+    """The settings a project is fixed with, by its key in the row: ``unsafe``, the default rules with unsafe fixes
+    (what a user gets without opting in); ``every_rule``, every rule with unsafe fixes, opt-in ones included (what a
+    user who opts in gets: the evidence a review of an opt-in rule needs); ``safe``, the default rules' safe fixes
+    alone (its codes recorded, not built). DF301 is left out of each (``NOT_BUILT``)."""
+    ignored = [*settings.ignore, *NOT_BUILT]
+    default = settings.override(ignore=ignored)
+    return {
+        "unsafe": default.override(unsafe_fixes=True),
+        "every_rule": default.override(select=[ALL], ignore=ignored, unsafe_fixes=True),
+        "safe": default,
+    }
+
+
+BUILT = ("unsafe", "every_rule")  # the selections whose fixed Dockerfiles are built, in this order
+
+
+def shared_builds(texts: dict[str, str | None]) -> dict[str, str]:
+    """For each built selection whose fixes changed the Dockerfile, the selection whose build it shares: itself, or
+    the earlier one that gave the same text (one build serves both)."""
+    first_with: dict[str, str] = {}
+    return {name: first_with.setdefault(texts[name], name) for name in BUILT if texts[name] is not None}
+
+
+def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
+    """One project's row: its builds before and after each selection's fixes (``selections``), or why it has none.
+    The row lists each selection's fix codes and which of them are opt-in."""
     started = time.monotonic()
     row: dict = {"id": folder.name, "dockerfile": dockerfile.name, "commit": built_on()}
     try:
@@ -326,64 +354,72 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path, extend
         document = parse(source)
         row["bases"] = stand_ins_of(document)
         settings = discover(dockerfile)
-        settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
-        if extend_select:
-            settings = settings.override(extend_select=[*settings.extend_select, *extend_select])
-            row["extend_select"] = list(extend_select)
-        unsafe = settings.override(unsafe_fixes=True)
+        chosen = selections(settings)
         build_context = context_for(folder, dockerfile)
         texts = {}
-        for name, chosen in (("unsafe", unsafe), ("safe", settings)):
-            result = run_source(source, chosen, build_context, dockerfile)
+        for name, selection in chosen.items():
+            result = run_source(source, selection, build_context, dockerfile)
             texts[name] = result.new_text if result.changed else None
             row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
+        row["opt_in_fixes"] = sorted(set(row["every_rule_fixes"]) & opt_in_codes(settings.options))
         row["not_built_findings"] = sorted(
             {
                 finding.code
                 for finding in run_source(
-                    source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile
+                    source, settings.override(select=list(NOT_BUILT)), build_context, dockerfile
                 ).findings
             }
         )
-        if texts["unsafe"] is None:
+        shared = shared_builds(texts)
+        if not shared:
             row["status"] = "no fix"
             return row
         provide_bases(client, row["bases"])  # only now: making or loading a stand-in takes minutes here
-        variants = {"unsafe": unsafe}
-        if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
-            variants["safe"] = settings
-        unreproducible = None  # learnt by the first variant's builds, the same original's for the second
-        for name, chosen in variants.items():
+        original = unreproducible = None  # measured by the first build of the original, reused by the next
+        for name in (name for name, builds_with in shared.items() if builds_with == name):
             try:
                 report = verify(
                     dockerfile,
-                    chosen,
+                    chosen[name],
                     client,
                     folder,
                     downloaded=current_engine.bridge_sent_bytes,
                     unreproducible=unreproducible,
                 )
-                unreproducible = report.unreproducible
-                row[name] = variant_row(report)
             except BuildFailed as failure:
                 if failure.label == "original":
                     raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
-                row.update(
-                    status="broken",
-                    reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
-                    evidence=failure.log_tail[-2000:],
-                )
-                return row
-        row["status"] = "equivalent" if all(row[name]["equivalent"] for name in variants) else "different"
+                row[name] = {"broken": f"fails at `{failure.step}`", "evidence": failure.log_tail[-2000:]}
+                continue
+            unreproducible = report.unreproducible
+            # the original's later builds come from the build cache: the first, cold, measurement is its own
+            original = original or report.original
+            row[name] = variant_row(report, original)
+        for name, builds_with in shared.items():
+            row[name] = row[name] if builds_with == name else {"same_as": builds_with}
+        variants = [row[name] for name, builds_with in shared.items() if builds_with == name]
+        broken = [name for name in shared if "broken" in row[shared[name]]]
+        if broken:
+            first = row[shared[broken[0]]]
+            row.update(
+                status="broken",
+                reason=f"the {' and '.join(broken)} fixes' Dockerfile {first['broken']}",
+                evidence=first["evidence"],
+            )
+            return row
+        row["status"] = "equivalent" if all(variant["equivalent"] for variant in variants) else "different"
         manifest = requirements_file(document, build_context)
         if manifest is not None:
-            fixed = parse(source.with_text(texts["unsafe"]))
             row["dependency_change"] = dependency_change(
                 client,
                 folder,
                 {
                     "original": source.encode(without_syntax_directive(document)),
-                    "fixed": source.encode(without_syntax_directive(fixed)),
+                    **{
+                        name: source.encode(without_syntax_directive(parse(source.with_text(texts[name]))))
+                        for name, builds_with in shared.items()
+                        if builds_with == name
+                    },
                 },
                 manifest,
             )
@@ -763,12 +799,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--dockerfile", help="the Dockerfile's name in each --only folder (default: PROVENANCE.tsv's, or Dockerfile)"
     )
-    parser.add_argument(
-        "--extend-select",
-        default="",
-        metavar="CODES",
-        help="with --only: opt-in rules (comma-separated codes) whose fixes are built too",
-    )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
@@ -784,9 +814,8 @@ def main(argv: list[str]) -> int:
                     parser.error(f"{dockerfile}: no such Dockerfile")
 
             def measure_each(client: DockerClient) -> None:
-                extra = tuple(code.strip().upper() for code in arguments.extend_select.split(",") if code.strip())
                 for folder, dockerfile in zip(arguments.only, dockerfiles, strict=True):
-                    row = measure_project(client, folder, dockerfile, extra)
+                    row = measure_project(client, folder, dockerfile)
                     print(json.dumps(row, sort_keys=True), flush=True)
 
             with_daemon(measure_each)
