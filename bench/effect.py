@@ -10,11 +10,13 @@ Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_
                                             adding each row to bench/effect-results.jsonl as it is measured
     python bench/effect.py report           write docs/effect.md and bench/effect-unbuildable.tsv from those rows
 
-Each project is fixed with ``dockerfix --write --unsafe-fixes`` (through verify, the same pipeline), and again
-safe-only where that gives another Dockerfile. verify builds the original (twice: the second build, every step run
-again, says what the build does not reproduce), the fixed file, and both again after a one-line edit of a file a COPY
-sends; then both are built again after a dependency change (a requirement added) where the project has a
-requirements file. DF301's base-image swap is left out of the builds: the stand-ins below are not the registry's
+Each project is fixed twice (through verify, the same pipeline): with the default rules, as ``dockerfix --write
+--unsafe-fixes`` does, and with every rule, as ``--select ALL --unsafe-fixes`` does (the opt-in rules' fixes built
+too: what a user who opts in needs to know, and the evidence a rule needs before it may report by default); a row
+says which codes each gave and which are opt-in. Where both give the same Dockerfile it is built once; the safe fixes
+alone are recorded, not built. verify builds the original (twice: the second build, every step run again, says what
+the build does not reproduce), each fixed file, and each again after a one-line edit of a file a COPY sends; then
+they are built again after a dependency change (a requirement added) where the project has a requirements file. DF301's base-image swap is left out of the builds: the stand-ins below are not the registry's
 images, so a slim/full delta here would be the stand-ins' (its sizes come from the registry data file; the report
 lists its findings apart).
 
