@@ -228,6 +228,6 @@ def test_the_report_says_what_was_found_about_a_row_that_is_not_equivalent(tmp_p
     monkeypatch.setattr(effect, "RESULTS", results)
     monkeypatch.setattr(effect, "EXPLAINED", explained)
     assert (
-        "- 00019: every rule (opt-in included): 1 undeclared differences (`/app/build/entry.OMLxb-g0.js`, ...); "
+        "- 00019: every rule, opt-in included: 1 undeclared differences (`/app/build/entry.OMLxb-g0.js`, ...); "
         "fixes applied: DF107 (opt-in: DF107). A build output named by its content hash." in effect.report()
     )
