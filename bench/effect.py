@@ -785,8 +785,10 @@ def report() -> str:
     earlier = superseded_findings()
     if earlier:
         parts.append("## Earlier findings, measured again since\n")
-        for row in earlier:
-            parts.append(f"- {row['id']} was {row['status']}: {_harm(row)}; now {latest[row['id']]['status']}.\n")
+        # a finding measured twice (a run repeated) is said once
+        parts += dict.fromkeys(
+            f"- {row['id']} was {row['status']}: {_harm(row)}; now {latest[row['id']]['status']}.\n" for row in earlier
+        )
     parts.append("## Per project\n")
     for row in sorted(built, key=lambda row: row["id"]):
         entry = known.get(row["id"], {})
