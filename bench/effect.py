@@ -10,13 +10,16 @@ Debian trixie's Docker 26.1 in its own root, ``python3 dockerfix/verify/current_
                                             adding each row to bench/effect-results.jsonl as it is measured
     python bench/effect.py report           write docs/effect.md and bench/effect-unbuildable.tsv from those rows
 
-Each project is fixed with ``dockerfix --write --unsafe-fixes`` (through verify, the same pipeline), and again
-safe-only where that gives another Dockerfile. verify builds the original (twice: the second build, every step run
-again, says what the build does not reproduce), the fixed file, and both again after a one-line edit of a file a COPY
-sends; then both are built again after a dependency change (a requirement added) where the project has a
-requirements file. DF301's base-image swap is left out of the builds: the stand-ins below are not the registry's
-images, so a slim/full delta here would be the stand-ins' (its sizes come from the registry data file; the report
-lists its findings apart).
+Each project is fixed twice (through verify, the same pipeline): with the default rules, as ``dockerfix --write
+--unsafe-fixes`` does, and with every rule, as ``--select ALL --unsafe-fixes`` does (the opt-in rules' fixes built
+too: what a user who opts in needs to know, and the evidence a rule needs before it may report by default); a row
+says which codes each gave and which are opt-in. Where both give the same Dockerfile it is built once; the safe fixes
+alone are recorded, not built. verify builds the original (twice: the second build, every step run again, says what
+the build does not reproduce), each fixed file, and each again after a one-line edit of a file a COPY sends; then
+they are built again after a dependency change (a requirement added) where the project has a requirements file.
+DF301's base-image swap is left out of the builds: the stand-ins below are not the registry's images, so a
+slim/full delta here would be the stand-ins' (its sizes come from the registry data file; the report lists its
+findings apart).
 
 No registry of base images is reachable here: the tags the projects name (python:3.x-slim and full, node:NN-slim
 and full, nginx, debian) are stand-ins built from Debian bookworm's packages on the debootstrapped base verify
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -43,14 +47,15 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dockerfix.rewriter.config import discover  # noqa: E402
+from dockerfix.rewriter.config import Settings, discover  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.registry import ALL, opt_in_codes  # noqa: E402
 from dockerfix.rewriter.stages import expand_global_args  # noqa: E402
 from dockerfix.verify import current_engine  # noqa: E402
 from dockerfix.verify.context_copy import ContextCopyError  # noqa: E402
 from dockerfix.verify.engine import BuildFailed, DockerClient, EngineError  # noqa: E402
-from dockerfix.verify.measure import Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
+from dockerfix.verify.measure import Measurement, Report, copied_files, manifests_of, verify, without_syntax_directive  # noqa: E402
 from dockerfix.verify.rebuild_cost import dependency_rebuild  # noqa: E402
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, cache_folder  # noqa: E402
 
@@ -248,13 +253,14 @@ def measurement_row(measurement) -> dict:
     }
 
 
-def variant_row(report: Report) -> dict:
+def variant_row(report: Report, original: Measurement) -> dict:
+    """A selection's fixes, built: ``original`` is the original's first (cold) measurement, the same for each."""
     return {
         "applied": [
             {"code": fix.code, "applicability": fix.applicability, "title": fix.title} for fix in report.applied
         ],
         "touched": report.touched,
-        "original": measurement_row(report.original),
+        "original": measurement_row(original),
         "fixed": measurement_row(report.fixed),
         "equivalent": report.equivalent,
         "declared_differences": sum(1 for difference in report.differences if difference.declared_by),
@@ -302,6 +308,7 @@ def client_folder(client: DockerClient) -> Path:
     return Path(client.host.removeprefix("unix://")).parent
 
 
+@functools.cache  # the rules are those imported when this process started
 def built_on() -> str:
     """The commit of this checkout the fixes come from, ``+changes`` when files differ from it: rules change between
     runs, so a row says which rules made its fixed Dockerfile."""
@@ -316,9 +323,33 @@ def built_on() -> str:
     return head.stdout.strip() + ("+changes" if changed.stdout.strip() else "")
 
 
-def measure_project(client: DockerClient, folder: Path, dockerfile: Path, extend_select: tuple[str, ...] = ()) -> dict:
-    """One project's row: its builds before and after, or why it has none. ``extend_select``: opt-in rules to apply
-    too (the row says which)."""
+def selections(settings: Settings) -> dict[str, Settings]:
+    """The settings a project is fixed with, by its key in the row: ``unsafe``, the default rules with unsafe fixes
+    (what a user gets without opting in); ``every_rule``, every rule with unsafe fixes, opt-in ones included (what a
+    user who opts in gets: the evidence a review of an opt-in rule needs); ``safe``, the default rules' safe fixes
+    alone (its codes recorded, not built). DF301 is left out of each (``NOT_BUILT``)."""
+    ignored = [*settings.ignore, *NOT_BUILT]
+    default = settings.override(ignore=ignored)
+    return {
+        "unsafe": default.override(unsafe_fixes=True),
+        "every_rule": default.override(select=[ALL], ignore=ignored, unsafe_fixes=True),
+        "safe": default,
+    }
+
+
+BUILT = ("unsafe", "every_rule")  # the selections whose fixed Dockerfiles are built, in this order
+
+
+def shared_builds(texts: dict[str, str | None]) -> dict[str, str]:
+    """For each built selection whose fixes changed the Dockerfile, the selection whose build it shares: itself, or
+    the earlier one that gave the same text (one build serves both)."""
+    first_with: dict[str, str] = {}
+    return {name: first_with.setdefault(texts[name], name) for name in BUILT if texts[name] is not None}
+
+
+def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
+    """One project's row: its builds before and after each selection's fixes (``selections``), or why it has none.
+    The row lists each selection's fix codes and which of them are opt-in."""
     started = time.monotonic()
     row: dict = {"id": folder.name, "dockerfile": dockerfile.name, "commit": built_on()}
     try:
@@ -326,64 +357,73 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path, extend
         document = parse(source)
         row["bases"] = stand_ins_of(document)
         settings = discover(dockerfile)
-        settings = settings.override(ignore=[*settings.ignore, *NOT_BUILT])
-        if extend_select:
-            settings = settings.override(extend_select=[*settings.extend_select, *extend_select])
-            row["extend_select"] = list(extend_select)
-        unsafe = settings.override(unsafe_fixes=True)
+        chosen = selections(settings)
         build_context = context_for(folder, dockerfile)
         texts = {}
-        for name, chosen in (("unsafe", unsafe), ("safe", settings)):
-            result = run_source(source, chosen, build_context, dockerfile)
+        for name, selection in chosen.items():
+            result = run_source(source, selection, build_context, dockerfile)
             texts[name] = result.new_text if result.changed else None
             row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
+        row["opt_in_fixes"] = sorted(set(row["every_rule_fixes"]) & opt_in_codes(settings.options))
         row["not_built_findings"] = sorted(
             {
                 finding.code
                 for finding in run_source(
-                    source, settings.override(select=list(NOT_BUILT), ignore=[]), build_context, dockerfile
+                    source, settings.override(select=list(NOT_BUILT)), build_context, dockerfile
                 ).findings
             }
         )
-        if texts["unsafe"] is None:
+        shared = shared_builds(texts)
+        if not shared:
             row["status"] = "no fix"
             return row
         provide_bases(client, row["bases"])  # only now: making or loading a stand-in takes minutes here
-        variants = {"unsafe": unsafe}
-        if texts["safe"] is not None and texts["safe"] != texts["unsafe"]:
-            variants["safe"] = settings
-        unreproducible = None  # learnt by the first variant's builds, the same original's for the second
-        for name, chosen in variants.items():
+        original = unreproducible = None  # measured by the first build of the original, reused by the next
+        for name in (name for name, builds_with in shared.items() if builds_with == name):
             try:
                 report = verify(
                     dockerfile,
-                    chosen,
+                    chosen[name],
                     client,
                     folder,
                     downloaded=current_engine.bridge_sent_bytes,
                     unreproducible=unreproducible,
                 )
-                unreproducible = report.unreproducible
-                row[name] = variant_row(report)
             except BuildFailed as failure:
                 if failure.label == "original":
                     raise Unbuildable(f"the original fails at `{failure.step}`: {failure.log_tail[-600:]}") from None
-                row.update(
-                    status="broken",
-                    reason=f"the {name} fixes' Dockerfile fails at `{failure.step}`",
-                    evidence=failure.log_tail[-2000:],
-                )
-                return row
-        row["status"] = "equivalent" if all(row[name]["equivalent"] for name in variants) else "different"
+                row[name] = {"broken": f"fails at `{failure.step}`", "evidence": failure.log_tail[-2000:]}
+                continue
+            unreproducible = report.unreproducible
+            # the original's later builds come from the build cache: the first, cold, measurement is its own
+            original = original or report.original
+            row[name] = variant_row(report, original)
+        for name, builds_with in shared.items():
+            row[name] = row[name] if builds_with == name else {"same_as": builds_with}
+        variants = [row[name] for name, builds_with in shared.items() if builds_with == name]
+        broken = [name for name in shared if "broken" in row[shared[name]]]
+        if broken:
+            first = row[shared[broken[0]]]
+            row.update(
+                status="broken",
+                reason=f"with the {' and with the '.join(map(SELECTION_TITLES.get, broken))}, the fixed Dockerfile "
+                f"{first['broken']}",
+                evidence=first["evidence"],
+            )
+            return row
+        row["status"] = "equivalent" if all(variant["equivalent"] for variant in variants) else "different"
         manifest = requirements_file(document, build_context)
         if manifest is not None:
-            fixed = parse(source.with_text(texts["unsafe"]))
             row["dependency_change"] = dependency_change(
                 client,
                 folder,
                 {
                     "original": source.encode(without_syntax_directive(document)),
-                    "fixed": source.encode(without_syntax_directive(fixed)),
+                    **{
+                        name: source.encode(without_syntax_directive(parse(source.with_text(texts[name]))))
+                        for name, builds_with in shared.items()
+                        if builds_with == name
+                    },
                 },
                 manifest,
             )
@@ -506,16 +546,30 @@ def _delta(before, after, show) -> str:
     return f"{difference:+d}"
 
 
-def project_table(row: dict) -> str:
-    variant = row["unsafe"]
-    lines = ["| | original | fixed (unsafe fixes) | change |", "|---|---:|---:|---:|"]
+# What each built selection is called in the report.
+SELECTION_TITLES = {"unsafe": "default rules", "every_rule": "every rule, opt-in included"}
+
+
+def variant_of(row: dict, name: str) -> dict | None:
+    """A built selection's measurement in a row (the one it shares its build with, for the same text); None when
+    the selection fixed nothing or its build broke."""
+    variant = row.get(name)
+    if variant and "same_as" in variant:
+        variant = row.get(variant["same_as"])
+    return variant if variant and "broken" not in variant else None
+
+
+def project_table(row: dict, name: str) -> str:
+    variant = variant_of(row, name)
+    lines = [f"| | original | fixed ({SELECTION_TITLES[name]}) | change |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
         shown = ["–" if value is None else show(value) for value in (before, after)]
         lines.append(f"| {label} | {shown[0]} | {shown[1]} | {_delta(before, after, show)} |")
-    dependency = row.get("dependency_change")
-    for label, key, show in DEPENDENCY_METRICS if dependency else ():
-        before, after = dependency["original"][key], dependency["fixed"][key]
+    dependency = row.get("dependency_change") or {}
+    shared = row[name].get("same_as", name)
+    for label, key, show in DEPENDENCY_METRICS if shared in dependency else ():
+        before, after = dependency["original"][key], dependency[shared][key]
         lines.append(f"| {label} | {show(before)} | {show(after)} | {_delta(before, after, show)} |")
     return "\n".join(lines)
 
@@ -524,13 +578,18 @@ def _codes(variant: dict) -> tuple[str, ...]:
     return tuple(sorted({fix["code"] for fix in variant["applied"]}))
 
 
-def _aggregate(built: list[dict]) -> str:
+def _built_with(built: list[dict], name: str) -> list[dict]:
+    """The measurements of one selection's fixes, over the rows where they were built."""
+    return [variant for variant in (variant_of(row, name) for row in built) if variant is not None]
+
+
+def _aggregate(variants: list[dict]) -> str:
     lines = ["| | median change | total change | projects |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         changes = [
-            _path(row["unsafe"]["fixed"], *path) - _path(row["unsafe"]["original"], *path)
-            for row in built
-            if _path(row["unsafe"]["fixed"], *path) is not None and _path(row["unsafe"]["original"], *path) is not None
+            _path(variant["fixed"], *path) - _path(variant["original"], *path)
+            for variant in variants
+            if _path(variant["fixed"], *path) is not None and _path(variant["original"], *path) is not None
         ]
         if changes:
             median, total = statistics.median(changes), sum(changes)
@@ -540,27 +599,26 @@ def _aggregate(built: list[dict]) -> str:
                 else ((f"{median:+.1f} s", f"{total:+.1f} s") if show is seconds else (f"{median:+g}", f"{total:+d}"))
             )
             lines.append(f"| {label} | {shown[0]} | {shown[1]} | {len(changes)} |")
-    totals = [sum(row["unsafe"][side]["bytes"] for row in built) for side in ("original", "fixed")]
+    totals = [sum(variant[side]["bytes"] for variant in variants) for side in ("original", "fixed")]
     lines.append(
         f"| all images together | | {megabytes(totals[1] - totals[0])} of {megabytes(totals[0])} "
-        f"({(totals[1] - totals[0]) / totals[0]:+.1%}) | {len(built)} |"
+        f"({(totals[1] - totals[0]) / totals[0]:+.1%}) | {len(variants)} |"
     )
     return "\n".join(lines)
 
 
-def _attribution(built: list[dict]) -> str:
+def _attribution(variants: list[dict]) -> str:
     """Bytes by rule: exact where one rule's fixes were the only ones applied; otherwise the set of rules shares it."""
     by_set: dict[tuple[str, ...], list[int]] = {}
-    for row in built:
-        variant = row["unsafe"]
+    for variant in variants:
         by_set.setdefault(_codes(variant), []).append(variant["fixed"]["bytes"] - variant["original"]["bytes"])
     lines = ["| fixes applied | projects | image bytes changed, total | median |", "|---|---:|---:|---:|"]
     for codes, changes in sorted(by_set.items(), key=lambda item: sum(item[1])):
         total, median = megabytes(sum(changes)), megabytes(statistics.median(changes))
         lines.append(f"| {' + '.join(codes)} | {len(changes)} | {total} | {median} |")
     applied: dict[str, int] = {}
-    for row in built:
-        for code in _codes(row["unsafe"]):
+    for variant in variants:
+        for code in _codes(variant):
             applied[code] = applied.get(code, 0) + 1
     lines += [
         "",
@@ -581,63 +639,98 @@ def _load(rows) -> str:
 
 
 def _overview(rows, known: dict[str, dict[str, str]]) -> str:
-    """One line per project: what happened, the image's change, and the commit whose rules made the fixes."""
+    """One line per project: what happened, each selection's fixes and image change, and the commit whose rules
+    made the fixes."""
     lines = [
-        "| project | bases | status | fixes applied (unsafe) | image size change | layers | rebuild after an edit | "
-        "seconds | commit |",
-        "|---|---|---|---|---:|---:|---:|---:|---|",
+        "| project | bases | status | default fixes | opt-in fixes | image size change, default rules | "
+        "image size change, every rule | layers, every rule | rebuild after an edit, every rule | seconds | commit |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in sorted(rows, key=lambda row: row["id"]):
-        variant = row.get("unsafe")
-        change = layers = rebuild = "–"
+        changes = []
+        for name in BUILT:
+            variant = variant_of(row, name)
+            changes.append(
+                "–" if variant is None else _delta(variant["original"]["bytes"], variant["fixed"]["bytes"], megabytes)
+            )
+        layers = rebuild = "–"
+        variant = variant_of(row, "every_rule")
         if variant:
             before, after = variant["original"], variant["fixed"]
-            change = _delta(before["bytes"], after["bytes"], megabytes)
             layers = f"{before['layers']} -> {after['layers']}"
             edits = [_path(side, "after_edit", "seconds") for side in (before, after)]
             rebuild = "–" if None in edits else f"{seconds(edits[0])} -> {seconds(edits[1])}"
         repository = known.get(row["id"], {}).get("repo", "")
         lines.append(
             f"| {row['id']} ({repository}) | {', '.join(row.get('bases', {})) or '–'} | {row['status']} | "
-            f"{', '.join(row.get('unsafe_fixes', [])) or '–'} | {change} | {layers} | {rebuild} | "
-            f"{row['seconds']:.0f} | {row.get('commit', 'not recorded')[:12]} |"
+            f"{', '.join(row.get('unsafe_fixes', [])) or '–'} | {', '.join(row.get('opt_in_fixes', [])) or '–'} | "
+            f"{changes[0]} | {changes[1]} | {layers} | {rebuild} | {row['seconds']:.0f} | "
+            f"{row.get('commit', 'not recorded')[:12]} |"
         )
     return "\n".join(lines)
 
 
 def _timed_builds(row: dict) -> float:
-    """Seconds of the builds a row times (cold and edited builds of each variant, the dependency change's second
-    builds); the rest of a project's time is untimed builds (the original's second build, every step run again, and
-    the dependency change's first builds) and reading the images (``docker save``, then every new layer hashed and
+    """Seconds of the builds a row times (the original's cold and edited builds, each distinct fixed Dockerfile's,
+    the dependency change's second builds); the rest of a project's time is untimed builds (the original's second
+    build, every step run again, the original's builds again from the cache for a second selection, and the
+    dependency change's first builds) and reading the images (``docker save``, then every new layer hashed and
     compressed)."""
     timed = 0.0
-    for name in ("unsafe", "safe"):
-        for side in ("original", "fixed") if row.get(name) else ():
-            measured = row[name][side]
-            timed += measured["build_seconds"] or 0.0
-            timed += _path(measured, "after_edit", "seconds") or 0.0
+    variants = [row[name] for name in BUILT if name in row and "same_as" not in row[name] and "broken" not in row[name]]
+    sides = [variants[0]["original"], *(variant["fixed"] for variant in variants)] if variants else []
+    for measured in sides:
+        timed += measured["build_seconds"] or 0.0
+        timed += _path(measured, "after_edit", "seconds") or 0.0
     dependency = row.get("dependency_change") or {}
-    timed += sum(dependency[side]["seconds"] for side in ("original", "fixed") if side in dependency)
+    timed += sum(value["seconds"] for value in dependency.values() if isinstance(value, dict))
     return timed
 
 
 def _where_time_goes(built: list[dict]) -> str:
     total = sum(row["seconds"] for row in built)
     timed = sum(_timed_builds(row) for row in built)
-    downloads = [row["unsafe"]["original"]["downloaded_bytes"] or 0 for row in built]
+    downloads = [
+        next(variant_of(row, name) for name in BUILT if variant_of(row, name))["original"]["downloaded_bytes"] or 0
+        for row in built
+    ]
     return (
         f"Of the {total / 60:.0f} minutes the {len(built)} projects built both ways took, {timed / 60:.0f} "
         f"({timed / total:.0%}) were the builds the tables time (each cold build, each rebuild after an edit, each "
         "rebuild after a dependency change). The rest is the original's second build (every step run again, to learn "
-        "what the build does not reproduce), the dependency change's first builds (from the cache), and reading the "
-        "images: `docker save` writes every layer of every image measured, and each new layer is then hashed and "
-        f"compressed to measure it. The original's cold builds downloaded {megabytes(statistics.median(downloads))} "
-        f"each (median; {megabytes(sum(downloads))} in all), inside their timed seconds.\n"
+        "what the build does not reproduce), its builds again from the cache where a second selection gave another "
+        "Dockerfile, the dependency change's first builds (from the cache), and reading the images: `docker save` "
+        "writes every layer of every image measured, and each new layer is then hashed and compressed to measure it. "
+        f"The original's cold builds downloaded {megabytes(statistics.median(downloads))} each (median; "
+        f"{megabytes(sum(downloads))} in all), inside their timed seconds.\n"
     )
 
 
+def _harm(row: dict) -> str:
+    """What went wrong with a broken or not equivalent row: per selection, the build that failed or the paths that
+    differ undeclared, and which of the fixes applied are opt-in."""
+    said = []
+    for name in BUILT:
+        variant = row.get(name)
+        if not variant or "same_as" in variant:
+            continue
+        if "broken" in variant:
+            said.append(f"{SELECTION_TITLES[name]}: the fixed Dockerfile {variant['broken']}")
+        elif not variant["equivalent"]:
+            paths = ", ".join(f"`{difference['path']}`" for difference in variant["undeclared"][:3])
+            said.append(
+                f"{SELECTION_TITLES[name]}: {variant['undeclared_count']} undeclared differences ({paths}, ...)"
+            )
+    opt_in = ", ".join(row.get("opt_in_fixes", [])) or "none"
+    applied = ", ".join(row.get("every_rule_fixes", row["unsafe_fixes"]))  # a row of the default rules alone has none
+    return f"{'; '.join(said) or row.get('reason')}; fixes applied: {applied} (opt-in: {opt_in})"
+
+
 def report() -> str:
-    rows = measured_rows()
+    # a row measured before each project was fixed with both selections says nothing of either as the rules are now
+    latest = measured_rows()
+    stale = sorted(row["id"] for row in latest.values() if "every_rule_fixes" not in row)
+    rows = {project: row for project, row in latest.items() if project not in stale}
     known = provenance()
     built = [row for row in rows.values() if row["status"] in ("equivalent", "different")]
     unbuildable = [row for row in rows.values() if row["status"] == "unbuildable"]
@@ -654,70 +747,71 @@ def report() -> str:
         f"(verify's current engine), on a 2-core machine shared with other work ({_load(rows.values())}), "
         "so times are indicative. The fixed file is built right after the original in the same engine: the steps above "
         "its first changed step come from the build cache, as they would on a developer's machine.\n",
+        "Each project is fixed twice, both times with unsafe fixes: with the **default rules** (what `dockerfix "
+        "--unsafe-fixes` does) and with **every rule**, the opt-in ones included (`--select ALL --unsafe-fixes`: what "
+        "a user who opts in gets, and the evidence an opt-in rule needs before it may report by default). Where both "
+        "give the same Dockerfile it is built once. Safe fixes alone are not built (their codes are in the rows).\n",
         "**Absolute sizes are those of stand-in base images** (Debian bookworm's Python 3.11 and Node.js 18 under the "
         "tags the projects name, see `bench/effect.py`), the same before and after: the changes are real, the totals "
         "are not the registry images'. DF301's base-image swap is not built (its sizes come from "
         "`dockerfix/data/official-image-sizes.tsv`); projects where it reports are listed apart.\n",
         f"Measured: {len(rows)} projects in {seconds_total / 60:.0f} minutes of builds. Built both ways: {len(built)}; "
-        f"fixed image not equivalent: {len(different)}; fixed build broken: {len(broken)}; no fix applied: "
-        f"{len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); stopped by the "
-        f"engine (a timeout): {len(errors)}.\n",
+        f"fixed image not equivalent: {len(different)}; fixed build broken: {len(broken)}; no fix applied, even with "
+        f"every rule: {len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); "
+        f"stopped by the engine (a timeout): {len(errors)}.\n",
     ]
+    if stale:
+        parts.append(
+            f"Not measured again since each project is fixed with both selections (left out of every table): "
+            f"{', '.join(stale)}.\n"
+        )
     parts += ["## Every project measured\n", _overview(rows.values(), known) + "\n"]
+    for name in BUILT:
+        variants = _built_with(built, name)
+        if variants:
+            parts += [
+                f"## Aggregate, {SELECTION_TITLES[name]} (fixed minus original, unsafe fixes applied)\n",
+                _aggregate(variants) + "\n",
+                f"## Which fixes saved what, {SELECTION_TITLES[name]}\n",
+                _attribution(variants) + "\n",
+            ]
     if built:
-        parts += [
-            "## Aggregate (fixed minus original, unsafe fixes applied)\n",
-            _aggregate(built) + "\n",
-            "## Which fixes saved what\n",
-            _attribution(built) + "\n",
-            "## Where the time goes\n",
-            _where_time_goes(built),
-        ]
+        parts += ["## Where the time goes\n", _where_time_goes(built)]
     if broken or different:
         parts.append("## Broken or not equivalent after the fixes\n")
         explained = explanations()
         for row in broken + different:
-            paths = ", ".join(
-                f"`{difference['path']}`" for difference in row.get("unsafe", {}).get("undeclared", [])[:3]
-            )
-            what = row.get("reason") or f"{row['unsafe']['undeclared_count']} undeclared differences ({paths}, ...)"
-            parts.append(
-                f"- {row['id']}: {what}; fixes applied: {', '.join(row['unsafe_fixes'])}. "
-                f"{explained.get(row['id'], 'Not yet explained.')}\n"
-            )
+            parts.append(f"- {row['id']}: {_harm(row)}. {explained.get(row['id'], 'Not yet explained.')}\n")
     earlier = superseded_findings()
     if earlier:
         parts.append("## Earlier findings, measured again since\n")
-        for row in earlier:
-            paths = [difference["path"] for difference in row.get("unsafe", {}).get("undeclared", [])]
-            parts.append(
-                f"- {row['id']} was {row['status']} with {', '.join(row['unsafe_fixes'])}: "
-                f"{row.get('reason') or 'undeclared ' + ', '.join(f'`{path}`' for path in paths)}; now "
-                f"{measured_rows()[row['id']]['status']}.\n"
-            )
+        # a finding measured twice (a run repeated) is said once
+        parts += dict.fromkeys(
+            f"- {row['id']} was {row['status']}: {_harm(row)}; now {latest[row['id']]['status']}.\n" for row in earlier
+        )
     parts.append("## Per project\n")
     for row in sorted(built, key=lambda row: row["id"]):
         entry = known.get(row["id"], {})
-        safe = row.get("safe")
-        parts += [
+        parts.append(
             f"### {row['id']}: {entry.get('repo', '')} `{entry.get('context_path', '')}/{row['dockerfile']}` "
-            f"({', '.join(row['bases'])})\n",
-            f"Fixes: {', '.join(_codes(row['unsafe']))}; edited `{row['unsafe']['touched']}`; "
-            f"{'equivalent' if row['unsafe']['equivalent'] else 'NOT equivalent'} "
-            f"({row['unsafe']['declared_differences']} declared differences, {row['unsafe']['unreproducible']} paths "
-            f"not reproducible between two builds of the original); {row['seconds']:.0f} s.\n",
-            project_table(row) + "\n",
-        ]
-        if safe:
-            parts.append(
-                f"Safe fixes only ({', '.join(_codes(safe)) or 'none'}): image "
-                f"{megabytes(safe['fixed']['bytes'] - safe['original']['bytes'])}, layers "
-                f"{safe['fixed']['layers'] - safe['original']['layers']:+d}, "
-                f"{'equivalent' if safe['equivalent'] else 'NOT equivalent'}.\n"
-            )
+            f"({', '.join(row['bases'])}), {row['seconds']:.0f} s\n"
+        )
+        for name in BUILT:
+            variant = variant_of(row, name)
+            if variant is None:
+                continue
+            shared = row[name].get("same_as")
+            same = f" (the same Dockerfile as with the {SELECTION_TITLES[shared]})" if shared else ""
+            parts += [
+                f"{SELECTION_TITLES[name].capitalize()}{same}: fixes {', '.join(_codes(variant))}; edited "
+                f"`{variant['touched']}`; {'equivalent' if variant['equivalent'] else 'NOT equivalent'} "
+                f"({variant['declared_differences']} declared differences, {variant['unreproducible']} paths or "
+                "folders not reproducible between two builds of the original).\n",
+                project_table(row, name) + "\n",
+            ]
     if unfixed:
         parts += [
-            "## No fix applied\n",
+            "## No fix applied, even with every rule\n",
             ", ".join(row["id"] for row in sorted(unfixed, key=lambda row: row["id"])) + "\n",
         ]
     swaps = sorted(row["id"] for row in rows.values() if row.get("not_built_findings"))
@@ -763,12 +857,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--dockerfile", help="the Dockerfile's name in each --only folder (default: PROVENANCE.tsv's, or Dockerfile)"
     )
-    parser.add_argument(
-        "--extend-select",
-        default="",
-        metavar="CODES",
-        help="with --only: opt-in rules (comma-separated codes) whose fixes are built too",
-    )
     parser.add_argument("command", nargs="?", choices=("prepare", "run", "report"))
     parser.add_argument("ids", nargs="*", help="with run: the project ids to build (default: all)")
     parser.add_argument("--again", action="store_true", help="with run: build projects already measured again")
@@ -784,9 +872,8 @@ def main(argv: list[str]) -> int:
                     parser.error(f"{dockerfile}: no such Dockerfile")
 
             def measure_each(client: DockerClient) -> None:
-                extra = tuple(code.strip().upper() for code in arguments.extend_select.split(",") if code.strip())
                 for folder, dockerfile in zip(arguments.only, dockerfiles, strict=True):
-                    row = measure_project(client, folder, dockerfile, extra)
+                    row = measure_project(client, folder, dockerfile)
                     print(json.dumps(row, sort_keys=True), flush=True)
 
             with_daemon(measure_each)

@@ -7,6 +7,9 @@ copied artifact is never left behind in the build stage, whichever rule's fix ra
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import dockerfile
 import pytest
 from conftest import REAL, requires_corpus
@@ -14,8 +17,10 @@ from test_corpus_fixes import context_for
 
 from dockerfix.knowledge.baseimages import identify, resolved_reference
 from dockerfix.rewriter import engine
+from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
+from dockerfix.rewriter.fixes import Applicability
 from dockerfix.rewriter.source import Source
 
 RULES = Selection().rules()
@@ -176,3 +181,28 @@ def test_a_java_split_writes_only_a_jre_tag_the_data_shows(build, jre):
     else:
         assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
         assert parse_text(result.text).stages[-1].base_image == jre
+
+
+def test_a_node_split_is_only_shown_when_the_command_runs_a_development_dependency(tmp_path):
+    """../shared/corpus/projects/00160 (React on Vite): CMD `npm run preview` runs the script `vite preview`, and
+    vite is a development dependency: the split's `npm prune --omit=dev` removes it, and the runtime stage would stop
+    at `vite: not found` (the build itself succeeds, so building it does not tell)."""
+    project = Path("../shared/corpus/projects/00160")
+    text = (project / "Dockerfile").read_text()
+    assert 'CMD ["npm", "run", "preview", "--", "--host"]' in text
+
+    def split(context: BuildContext):
+        (finding,) = [finding for finding in fixed(text, context).findings if finding.code == "DF304"]
+        return finding.fix.applicability, finding.message
+
+    applicability, message = split(BuildContext.from_directory(project))
+    assert applicability == Applicability.DISPLAY_ONLY and "`vite`" in message
+    # the same Dockerfile whose script runs node on what the build wrote: production dependencies are enough
+    manifest = json.loads((project / "package.json").read_text())
+    manifest["scripts"]["preview"] = "NODE_ENV=production node dist/server.js"
+    (tmp_path / "package.json").write_text(json.dumps(manifest))
+    assert split(BuildContext.from_directory(tmp_path))[0] == Applicability.UNSAFE
+    # a script dockerfix cannot read (no package.json in the context): only shown
+    (tmp_path / "package.json").unlink()
+    applicability, message = split(BuildContext.from_directory(tmp_path))
+    assert applicability == Applicability.DISPLAY_ONLY and "cannot read package.json" in message

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import plugin_site
 
+from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.document import parse
-from dockerfix.rewriter.pipeline import read_source
+from dockerfix.rewriter.pipeline import context_for, read_source, run_source
 from dockerfix.rewriter.source import Source
 from dockerfix.verify import current_engine
 
@@ -86,7 +87,7 @@ def _effect():
     return effect
 
 
-def _bench(folders: list[Path], environment: dict[str, str] | None = None, extend_select: str = "") -> dict[str, dict]:
+def _bench(folders: list[Path], environment: dict[str, str] | None = None) -> dict[str, dict]:
     """The rows of ``bench/effect.py --only`` for each folder (one engine for all), by folder name, run as CI would:
     in its own process, stopped after RUN_SECONDS."""
     if os.geteuid() != 0:
@@ -99,8 +100,6 @@ def _bench(folders: list[Path], environment: dict[str, str] | None = None, exten
     command = [sys.executable, str(ROOT / "bench" / "effect.py")]
     for folder in folders:
         command += ["--only", str(folder)]
-    if extend_select:
-        command += ["--extend-select", extend_select]
     bench = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(environment or {})}
     )
@@ -118,9 +117,9 @@ def _bench(folders: list[Path], environment: dict[str, str] | None = None, exten
     return {row["id"]: row for row in rows}
 
 
-def _holds_up(row: dict) -> dict:
+def _holds_up(row: dict, selection: str) -> dict:
     assert row["status"] == "equivalent", json.dumps(row, indent=1)[:4000]
-    variant = row["unsafe"]
+    variant = _effect().variant_of(row, selection)
     assert variant["applied"] and variant["undeclared_count"] == 0
     original, fixed = variant["original"], variant["fixed"]
     for measured in (original, fixed):
@@ -137,17 +136,41 @@ def _holds_up(row: dict) -> dict:
 def test_a_python_and_a_node_project_build_both_ways_and_measure_their_rebuilds():
     # alirafiei75/Advanced-Blog (python:3.8-slim-buster, Django from requirements.txt) and dockersamples/example-
     # voting-app's result (node:18-slim, package-lock.json): the quickest to build both ways of each kind. Their
-    # fixes are DF105's and DF107's, opt-in since blind review B: built here with those rules selected, each CI run
+    # fixes are DF105's and DF107's, opt-in since blind review B: built here with every rule selected, each CI run
     # is the real-build evidence a later review of them needs
-    rows = _bench([PROJECTS / "00166", PROJECTS / "00284"], extend_select="DF105,DF107")
+    rows = _bench([PROJECTS / "00166", PROJECTS / "00284"])
     python, node = rows["00166"], rows["00284"]
-    _holds_up(python)
+    assert python["opt_in_fixes"] == ["DF105"] and node["opt_in_fixes"] == ["DF107"]
+    _holds_up(python, "every_rule")
     dependency = python["dependency_change"]
     assert dependency["manifest"] == "requirements.txt"
-    for label in ("original", "fixed"):
+    for label in ("original", "every_rule"):
         assert dependency[label]["steps_rerun"] >= 1 and dependency[label]["downloaded_bytes"] > 0
     assert node["bases"] == {"node:18-slim": "dockerfix-effect/node-slim"}
-    _holds_up(node)
+    _holds_up(node, "every_rule")
+
+
+def test_each_project_is_fixed_with_the_default_rules_and_with_every_rule_and_one_text_is_built_once():
+    effect = _effect()
+    found = {}
+    for project in ("00018", "00019", "00027", "00097"):
+        dockerfile = effect.dockerfile_of(PROJECTS / project)
+        source = read_source(dockerfile)
+        chosen = effect.selections(discover(dockerfile))
+        results = {
+            name: run_source(source, settings, context_for(PROJECTS / project, dockerfile), dockerfile)
+            for name, settings in chosen.items()
+        }
+        codes = {name: {fix.code for fix in result.applied} for name, result in results.items()}
+        assert all(effect.NOT_BUILT[0] not in applied for applied in codes.values())
+        texts = {name: result.new_text if result.changed else None for name, result in results.items()}
+        found[project] = (codes["unsafe"], codes["every_rule"], effect.shared_builds(texts))
+    assert found == {
+        "00018": (set(), set(), {}),  # nothing to fix: not built
+        "00019": (set(), {"DF107"}, {"every_rule": "every_rule"}),  # an opt-in rule's fix only
+        "00027": ({"DF203"}, {"DF107", "DF203"}, {"unsafe": "unsafe", "every_rule": "every_rule"}),
+        "00097": ({"DF119"}, {"DF119"}, {"unsafe": "unsafe", "every_rule": "unsafe"}),  # one text, one build
+    }
 
 
 def _project(folder: Path, dockerfile: str) -> Path:
@@ -195,16 +218,16 @@ def test_a_base_image_named_through_a_global_arg_gets_the_stand_in_of_its_defaul
 
 def test_the_report_says_what_was_found_about_a_row_that_is_not_equivalent(tmp_path, monkeypatch):
     effect = _effect()
-    row = dict(effect.measured_rows()["00284"])  # a measured row, made not equivalent
+    row = dict(effect.measured_rows()["00019"])  # a measured row (DF107's fix, opt-in), made not equivalent
     row["status"] = "different"
-    row["unsafe"] = {**row["unsafe"], "equivalent": False, "undeclared_count": 1}
-    row["unsafe"]["undeclared"] = [{"path": "/app/build/entry.OMLxb-g0.js", "change": "added"}]
+    row["every_rule"] = {**row["every_rule"], "equivalent": False, "undeclared_count": 1}
+    row["every_rule"]["undeclared"] = [{"path": "/app/build/entry.OMLxb-g0.js", "change": "added"}]
     results, explained = tmp_path / "results.jsonl", tmp_path / "explained.tsv"
     results.write_text(json.dumps(row) + "\n")
-    explained.write_text("id\texplanation\n00284\tA build output named by its content hash.\n")
+    explained.write_text("id\texplanation\n00019\tA build output named by its content hash.\n")
     monkeypatch.setattr(effect, "RESULTS", results)
     monkeypatch.setattr(effect, "EXPLAINED", explained)
     assert (
-        "- 00284: 1 undeclared differences (`/app/build/entry.OMLxb-g0.js`, ...); fixes applied: DF107. "
-        "A build output named by its content hash." in effect.report()
+        "- 00019: every rule, opt-in included: 1 undeclared differences (`/app/build/entry.OMLxb-g0.js`, ...); "
+        "fixes applied: DF107 (opt-in: DF107). A build output named by its content hash." in effect.report()
     )

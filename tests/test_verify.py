@@ -20,7 +20,7 @@ from dockerfix.rewriter.pipeline import AppliedFix
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df304_multi_stage_split import MultiStageSplit
-from dockerfix.verify.compare import compare_config, compare_files, covers
+from dockerfix.verify.compare import compare_config, compare_files, covers, not_reproduced
 from dockerfix.verify.current_engine import apt_mirror
 from dockerfix.verify.engine import build_outcome, context_sent, failure_of
 from dockerfix.verify.image import Entry, Image, read_layer
@@ -205,6 +205,41 @@ def test_a_folder_emptied_by_a_declared_removal_goes_with_it_and_no_other_folder
     assert all(
         difference.declared_by == "DF105" for difference in differences if difference.path.startswith("/root/.cache")
     )
+
+
+def _built(folder: Path, files: dict[str, bytes]) -> dict[str, Entry]:
+    """The root filesystem of an image whose one layer holds ``files``, written to ``folder`` and packed as a build
+    packs them."""
+    for name, content in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        archive.add(folder / "app", arcname="app")
+    layer = read_layer(io.BytesIO(packed.getvalue()), "sha256:" + hashlib.sha256(packed.getvalue()).hexdigest(), "")
+    return Image((layer,), {}).root_filesystem()
+
+
+def test_files_named_by_their_content_that_two_builds_of_the_original_disagree_on_are_noise_in_their_folder(tmp_path):
+    # measured on ../shared/corpus/projects/00157 (SvelteKit and Vite): each build names its bundles by a hash of
+    # their content (entry.OMLxb-g0.js), and a third build, the fixed one, makes a third name
+    stable = {"app/build/index.html": b"<html>", "app/build/chunks/vendor.js": b"vendor", "app/src/main.js": b"x"}
+
+    def build(name: str, bundle: bytes, changed: dict[str, bytes] | None = None) -> dict[str, Entry]:
+        return _built(
+            tmp_path / name, {**stable, f"app/build/chunks/entry.{bundle.hex()[-8:]}.js": bundle, **(changed or {})}
+        )
+
+    first, again = build("first", b"build one"), build("again", b"build two")
+    unreproducible = not_reproduced(first, again)
+    assert compare_files(first, build("fixed", b"build three"), (), unreproducible) == []
+    # the folder's other files are still compared, and a file on one side only elsewhere is still a difference
+    harmful = build("harmful", b"build four", {"app/build/chunks/vendor.js": b"other", "app/build/extra.js": b"new"})
+    differences = compare_files(first, harmful, (), unreproducible)
+    assert [(difference.path, difference.change) for difference in differences] == [
+        ("/app/build/chunks/vendor.js", "changed"),
+        ("/app/build/extra.js", "added"),
+    ]
 
 
 def test_a_removal_declaration_does_not_excuse_an_added_or_changed_file():

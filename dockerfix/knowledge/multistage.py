@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from dockerfix.rewriter.shell import SimpleCommand
 
 from .analysis import Invocation, shell_runs, tool_and_arguments, workdir_at
 from .baseimages import Identified, apt_installed, data, installed_with, is_build_only_apt_package, measurements
+from .dependencies import ContextFiles, json_object
 from .shellfacts import Role, role
 
 PROMISES = (
@@ -49,6 +51,12 @@ PATH_FOLDERS = ("/usr/local/bin", "/usr/bin", "/bin", "/go/bin", "/usr/local/sbi
 BUILD_NAMES = ("build", "builder", "compile", "build-stage")
 # The programs a Node runtime image provides on PATH: any other bare name in CMD comes from the build stage
 NODE_PROGRAMS = {"node", "npm", "npx", "yarn"}
+# The Node package managers that run a package.json script by name (`npm start`, `npm run preview`, `yarn dev`)
+SCRIPT_RUNNERS = {"npm", "yarn", "pnpm"}
+NPM_VERBS_THAT_RUN_A_SCRIPT = {"start", "restart", "stop", "test"}
+NPM_DEFAULT_START = "node server.js"  # what `npm start` runs when package.json has no start script
+# Words of a script that run the words after them rather than a program of their own
+RUNS_WHAT_FOLLOWS = {"exec", "env"}
 # Commands after the build that write nothing but what a redirection sends (judged on its own)
 WRITE_NOTHING = {
     "echo",
@@ -316,6 +324,81 @@ def _prune(stage: Stage) -> str:
     return "npm prune --omit=dev"
 
 
+def _script_name(command: list[str]) -> str | None:
+    """The package.json script a command of a script runner runs (`npm run preview`: `preview`), or None."""
+    runner, words = command[0], [word for word in command[1:] if not word.startswith("-")]
+    if runner not in SCRIPT_RUNNERS or not words:
+        return None
+    if words[0] in ("run", "run-script"):
+        return words[1] if len(words) > 1 else None
+    if runner == "npm":
+        return words[0] if words[0] in NPM_VERBS_THAT_RUN_A_SCRIPT else None
+    return words[0]  # yarn and pnpm run a script named as their first word
+
+
+def _script_commands(script: str) -> list[list[str]] | None:
+    """The commands of a package script's shell line (`a && b | c`), each as its words from its program on; None
+    when the line cannot be split (an unclosed quote)."""
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    commands: list[list[str]] = [[]]
+    for token in tokens:
+        if token and set(token) <= set("();<>|&"):
+            commands.append([])
+        elif commands[-1] or not re.match(r"[A-Za-z_][A-Za-z0-9_]*=", token):  # leading assignments set the env
+            commands[-1].append(token)
+    return [command for command in commands if command]
+
+
+def _gone_after_prune(words: list[str], context: ContextFiles | None) -> str | None:
+    """Why the Node runtime stage, which keeps the production dependencies only, may not have what a command that
+    runs a package script (`npm run preview`) or a package's program (`npx vite`) needs; None when it has it all.
+    Each script is read once, so scripts that run each other end."""
+    text = context.read_text("package.json") if context is not None else None
+    try:
+        package = json_object(text) if text is not None else None
+    except ValueError:
+        package = None
+    scripts = package.get("scripts") if package is not None else None
+    scripts = scripts if isinstance(scripts, dict) else {}
+    production = package.get("dependencies") if package is not None else None
+    production = production if isinstance(production, dict) else {}
+    pending, read = [words], set()
+    while pending:
+        command = pending.pop()
+        while command and command[0] in RUNS_WHAT_FOLLOWS:
+            command = command[1:]
+        if not command:
+            continue
+        if package is None:
+            return f"`{' '.join(words)}` runs what package.json names, and dockerfix cannot read package.json"
+        name = _script_name(command)
+        if name is not None:
+            script = scripts.get(name, NPM_DEFAULT_START if (command[0], name) == ("npm", "start") else None)
+            if name in read or not isinstance(script, str):
+                continue  # read already, or no such script: the original fails the same way
+            read.add(name)
+            commands = _script_commands(script)
+            if commands is None:
+                return f"dockerfix cannot split the package script `{name}` (`{script}`)"
+            pending += commands
+            continue
+        program = command[0]
+        if program == "npx":
+            program = next((word for word in command[1:] if not word.startswith("-")), "npx")
+        if program in NODE_PROGRAMS or "/" in program or program in production:
+            continue
+        return (
+            f"`{program}`, which `{' '.join(words)}` runs, is not a production dependency in package.json: the "
+            "runtime stage keeps those only"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class _Build:
     """What the final stage builds and runs: its toolchain, the build RUN, the program CMD/ENTRYPOINT starts and the
@@ -344,9 +427,10 @@ class _Layout:
     notes: list[str] = field(default_factory=list)
 
 
-def plan(document: Document, identified: Identified) -> Plan | None:
-    """How to split the final stage, or None when it does not build with a recognised toolchain."""
-    found = _build_in(document.stages[-1], identified)
+def plan(document: Document, identified: Identified, context: ContextFiles | None = None) -> Plan | None:
+    """How to split the final stage, or None when it does not build with a recognised toolchain. ``context``: the
+    build context, where package.json says what a Node command's package script runs."""
+    found = _build_in(document.stages[-1], identified, context)
     if found is None:
         return None
     stage, ecosystem = found.stage, found.ecosystem
@@ -392,7 +476,7 @@ def plan(document: Document, identified: Identified) -> Plan | None:
     return Plan(ecosystem, values, incomplete, ("PATH",) if ecosystem == "python" else ())
 
 
-def _build_in(stage: Stage, identified: Identified) -> _Build | None:
+def _build_in(stage: Stage, identified: Identified, context: ContextFiles | None) -> _Build | None:
     """The stage's build, when its toolchain is recognised and its program's artifact found (None otherwise, and for
     a Python stage that installs no compiler: a pip install without one needs no build stage)."""
     ecosystem = ECOSYSTEM_OF_FAMILY.get(identified.family)
@@ -418,6 +502,10 @@ def _build_in(stage: Stage, identified: Identified) -> _Build | None:
     executable = program[1][0]
     if ecosystem == "node" and "/" not in executable and executable not in NODE_PROGRAMS:
         notes.append(f"`{executable}` is found through PATH: dockerfix does not know that the runtime stage has it")
+    if ecosystem == "node" and executable in SCRIPT_RUNNERS | {"npx"}:
+        gone = _gone_after_prune(program[1], context)
+        if gone:
+            notes.append(gone)
     return _Build(stage, ecosystem, runs, build, program, artifact, installed, notes)
 
 

@@ -163,7 +163,7 @@ class MultiStageSplit(Rule):
         identified = identify(reference) if reference else None
         if identified is None or identified.variant.name == "slim":
             return
-        split = plan(document, identified)
+        split = plan(document, identified, context.build_context)
         if split is None:
             return
         instruction = stage.from_instruction

@@ -4,6 +4,7 @@ noise and accepting exactly the changes the applied fixes declared."""
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 
@@ -99,23 +100,46 @@ def compare_files(
     unreproducible: Collection[str] = (),
     base_swap: Mapping[str, str] | None = None,
 ) -> list[Difference]:
-    """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on) are left
-    out, as a difference there says nothing about the fixes. ``base_swap`` declares the paths on which a swapped base
-    image differs from the one it replaced (path: the swap, in words)."""
+    """Path by path; ``unreproducible`` paths (those two builds of the same Dockerfile already disagree on, as
+    ``not_reproduced`` lists them) are left out, as a difference there says nothing about the fixes. ``base_swap``
+    declares the paths on which a swapped base image differs from the one it replaced (path: the swap, in words)."""
     applied = tuple(applied)
     unreproducible = frozenset(unreproducible)
     differences = []
     for path in sorted(before.keys() | after.keys()):
         ignored, content_is_noise = _noise(path)
-        if ignored or path in unreproducible:
-            continue
         old, new = before.get(path), after.get(path)
-        if old is not None and new is not None and _same(old, new, content_is_noise):
+        if ignored or (old is not None and new is not None and _same(old, new, content_is_noise)):
             continue
         change = "added" if old is None else "removed" if new is None else "changed"
+        if _not_reproduced(path, change, unreproducible):
+            continue
         declared = _declared(change, path, applied) or (base_swap or {}).get(path)
         differences.append(Difference(path, change, old, new, declared))
     return _emptied_folders_declared(differences)
+
+
+# Ends an entry of the unreproducible paths that names a folder rather than a path: the folder's files are named
+# differently by each build (a bundler's content-hashed `entry.OMLxb-g0.js`), so a file there on one side only is noise.
+NAMES_VARY = "/*"
+
+
+def not_reproduced(first: dict[str, Entry], again: dict[str, Entry]) -> tuple[str, ...]:
+    """What two builds of the same Dockerfile disagree on, as ``compare_files`` takes it: each path that differs,
+    and ``FOLDER/*`` for each folder holding a path present in one build only."""
+    differences = compare_files(first, again, ())
+    varying = sorted(
+        {posixpath.dirname(difference.path) for difference in differences if difference.change != "changed"}
+    )
+    return tuple(difference.path for difference in differences) + tuple(
+        folder.rstrip("/") + NAMES_VARY for folder in varying
+    )
+
+
+def _not_reproduced(path: str, change: str, unreproducible: frozenset[str]) -> bool:
+    if path in unreproducible:
+        return True
+    return change != "changed" and posixpath.dirname(path).rstrip("/") + NAMES_VARY in unreproducible
 
 
 def _emptied_folders_declared(differences: list[Difference]) -> list[Difference]:

@@ -20,7 +20,7 @@ from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, parse
 from dockerfix.rewriter.pipeline import AppliedFix, context_for, read_source, run_source
 
-from .compare import ConfigDifference, Difference, compare_config, compare_files
+from .compare import ConfigDifference, Difference, compare_config, compare_files, not_reproduced
 from .context_copy import DEFAULT_MAX_BYTES, append_to_file, copied_context, unsent_under
 from .engine import BuildFailed, BuildOutcome, DockerClient
 from .image import Image, LayerCache
@@ -109,7 +109,8 @@ class Report:
     config_differences: tuple[ConfigDifference, ...]
     engine: str  # the version of the Docker engine that built both
     notes: tuple[str, ...] = field(default=())
-    unreproducible: tuple[str, ...] = field(default=())  # paths two builds of the original already disagree on
+    # paths two builds of the original already disagree on, and FOLDER/* where their names did (compare.not_reproduced)
+    unreproducible: tuple[str, ...] = field(default=())
 
     @property
     def undeclared(self) -> tuple[Difference, ...]:
@@ -303,7 +304,7 @@ def unreproducible_paths(session: Session, dockerfile: Path, context: Path, firs
     """The paths on which ``first`` and a second build of the same Dockerfile, every step run again, disagree
     (files compiled from source, timestamps): differences there are the build's, not the fixes'."""
     again, _ = session.build(dockerfile, context, "original-again", "original", use_cache=False)
-    return tuple(difference.path for difference in compare_files(first.root_filesystem(), again.root_filesystem(), ()))
+    return not_reproduced(first.root_filesystem(), again.root_filesystem())
 
 
 def _measure(
