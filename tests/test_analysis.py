@@ -8,7 +8,7 @@ import weakref
 
 from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, shell_runs, workdir_at
 from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount
-from dockerfix.knowledge.runedit import AddFlagRule, AppendCleanupRule
+from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule
 from dockerfix.rewriter import engine, stages
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection

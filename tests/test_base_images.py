@@ -8,10 +8,10 @@ from conftest import REPO
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dockerfix.knowledge.analysis import shell_runs
 from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
 from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.knowledge.multistage import plan, promises
-from dockerfix.knowledge.runedit import shell_runs
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.context import BuildContext

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockerfix.knowledge.runedit import append_edit
 from dockerfix.knowledge.runmerge import MAX_MERGED_COMMAND_BYTES
+from dockerfix.knowledge.shelledits import append_edit
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
@@ -254,7 +254,7 @@ def test_merged_commands_stay_under_the_argument_limit(tmp_path):
 
 @pytest.mark.parametrize("appended", ["echo foo\\ ", "echo foo\\\t", "echo foo\\\\"])
 def test_appended_command_never_ends_a_line_with_the_escape(appended):
-    """What a rule appends to a RUN through runedit (DF110 appends a later RUN's command) ends its line safely."""
+    """What a rule appends to a RUN through shelledits (DF110 appends a later RUN's command) ends its line safely."""
     text = "FROM alpine:3.19\nRUN touch /a\nENV X=1\n"
     document = parse_text(text)
     edit = append_edit(document, document.instructions[1], appended)

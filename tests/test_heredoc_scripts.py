@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockerfix.knowledge.runedit import append_blocker, append_edit
+from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection

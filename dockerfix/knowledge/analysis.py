@@ -1,7 +1,8 @@
 """The analysis every rule shares, computed once per node and kept with it (``Analysed.facts``): what each command
 runs (program, verb, arguments), each RUN's mounts, each stage's shell RUNs and the WORKDIR and USER in force. Rules
 ask here instead of walking the document again; the values of ENV and ARG in force are ``cleanups.stage_settings``
-(they are read the way cleanup paths are normalised)."""
+(they are read the way cleanup paths are normalised). The stage queries that need no cache live here too: the
+stages built on a stage, the COPY of the whole build context and the build steps from it to the stage's end."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .shellfacts import python_module_command
@@ -200,3 +201,34 @@ def _in_force(settings: tuple[list[int], list[Setting]], instruction: Instructio
     indexes, values = settings
     position = bisect.bisect_left(indexes, instruction.index)
     return values[position - 1] if position else None
+
+
+def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
+    """The stages whose FROM names this stage, directly or through another such stage, in file order."""
+    names = {stage.name} if stage.name else set()
+    found = []
+    for later in document.stages[stage.index + 1 :]:
+        if later.base_image.lower() in names:
+            found.append(later)
+            if later.name:
+                names.add(later.name)
+    return found
+
+
+WHOLE_CONTEXT = {".", "./"}
+
+
+def source_copy(instruction: Instruction) -> bool:
+    """A COPY/ADD of the whole build context: the volatile step that any source edit invalidates."""
+    return (
+        instruction.cmd in ("copy", "add")
+        and instruction.flag("from") is None
+        and len(instruction.value) == 2
+        and instruction.value[0] in WHOLE_CONTEXT
+    )
+
+
+def steps_from(stage: Stage, first: Instruction) -> int:
+    """Build steps (RUN, COPY, ADD) from ``first`` to the end of the stage: what a change to the files ``first``
+    copies makes BuildKit run again."""
+    return sum(1 for i in stage.instructions if i.index >= first.index and i.cmd in ("run", "copy", "add"))

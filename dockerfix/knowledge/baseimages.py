@@ -26,7 +26,7 @@ from dockerfix.rewriter.fixes import Gain, Unknown
 from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
 from .analysis import Invocation, shell_runs, tool_and_arguments
-from .runedit import Style
+from .runstyle import Style
 
 MEGABYTE = 1_000_000
 _VERSION = re.compile(r"^\d+(?:[._]\d+)*")

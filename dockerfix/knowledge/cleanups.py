@@ -22,7 +22,7 @@ from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand, Word
 
-from .analysis import Invocation, mount_options, workdir_at
+from .analysis import Invocation, mount_options, tool_and_arguments, workdir_at
 
 # What a folder the RUN reads is written from: the root, or a variable whose value cannot be read.
 _ROOTS = ("/", "$")
@@ -374,3 +374,13 @@ def mount_targets(stage: Stage, run: Instruction) -> list[str]:
 def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
     cwd = workdir_at(stage, run)
     return any(Removal(target).covers(path, cwd) for target in mount_targets(stage, run))
+
+
+def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:
+    """Whether some `rm` among the commands removes a path matching the regular expression ``pattern``."""
+    regex = re.compile(pattern)
+    for command in commands:
+        name, arguments = tool_and_arguments(command)
+        if name == "rm" and any(argument is not None and regex.search(argument) for argument in arguments):
+            return True
+    return False

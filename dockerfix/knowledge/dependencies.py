@@ -394,3 +394,77 @@ def _positional(words: Sequence[str | None]) -> list[str | None]:
 def native_packages(ecosystem: str, names: Iterable[str]) -> list[str]:
     """The names the data file knows as native (needing a compiler, headers or glibc)."""
     return sorted(name for name in names if native_entry(ecosystem, name) is not None)
+
+
+# Options of an install that take a value (the next word, unless written `--option=value`), by package manager.
+_VALUE_OPTIONS = {
+    "pip": {
+        "-c",
+        "--constraint",
+        "-t",
+        "--target",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-f",
+        "--find-links",
+        "--prefix",
+        "--root",
+        "--cache-dir",
+        "--platform",
+        "--python-version",
+        "--implementation",
+        "--abi",
+        "--trusted-host",
+        "--src",
+        "--upgrade-strategy",
+        "--progress-bar",
+        "--log",
+        "--timeout",
+        "--retries",
+    },
+    "npm": {"--prefix", "--registry", "--cache", "--omit", "--include", "--userconfig", "-C", "--workspace", "-w"},
+    "gem": {"-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s", "--source", "--platform", "-g", "--file"},
+}
+# Options whose value is a file of requirements: what the install takes from it is not in the Dockerfile.
+_FILE_OPTIONS = {"pip": {"-r", "--requirement", "-e", "--editable"}, "npm": set(), "gem": {"-g", "--file"}}
+_VERSION_SUFFIX = {
+    "pip": re.compile(r"\s*(\[.*)?([<>=!~;].*)?$"),
+    "gem": re.compile(r"$"),
+    "npm": re.compile(r"(?<=.)@.*$"),
+}
+_NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
+
+
+def install_operands(manager: str, invocation: Invocation) -> list[str] | None:
+    """What an install names after its options (packages, paths, URLs), or None when what it installs is not all
+    written there: a requirements file, or a word that depends on an expansion."""
+    operands: list[str] = []
+    value_next = False
+    for argument in invocation.after_verb:
+        if argument is None:
+            return None
+        if value_next:
+            value_next = False
+        elif argument.partition("=")[0] in _FILE_OPTIONS[manager]:
+            return None
+        elif argument.startswith("-"):
+            value_next = argument in _VALUE_OPTIONS.get(manager, ())
+        else:
+            operands.append(argument)
+    return operands
+
+
+def installed_packages(manager: str, invocation: Invocation) -> list[str] | None:
+    """The package names an install names (`pip install flask==3.0` -> flask), or None when what it installs is not
+    all written there: a requirements file, a path, a URL, a word that depends on an expansion, or no name at all
+    (`npm ci` installs the project's lockfile)."""
+    operands = install_operands(manager, invocation)
+    if operands is None:
+        return None
+    names: list[str] = []
+    for argument in operands:
+        if ("/" in argument and not _NPM_SCOPED.match(argument)) or argument.startswith(".") or ":" in argument:
+            return None
+        names.append(_VERSION_SUFFIX[manager].sub("", argument))
+    return names or None

@@ -9,9 +9,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
-from dockerfix.knowledge.runedit import (
+from dockerfix.knowledge.runstyle import Style
+from dockerfix.knowledge.shelledits import (
     SHELL_ESCAPE,
-    Style,
     append_blocker,
     closed_line,
     command_end,
@@ -347,7 +347,7 @@ def piece(document: Document, run: Instruction, isolate: bool, group: bool, one_
 
 def merged_into_script(document: Document, runs: list[Instruction]) -> Edit:
     """The RUNs after a heredoc script as lines at its end, each joined to the one before with `&&` (as
-    ``runedit.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
+    ``shelledits.append_edit`` adds one line), the comments between them kept as comment lines of the script."""
     script_run = runs[0]
     heredoc = script_run.script_heredoc
     assert heredoc is not None, "merge_stretch calls this only for RUNs that a heredoc script opens"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
+from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.distributions import stage_apt_lists_gain
-from dockerfix.knowledge.runedit import AppendCleanupRule, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Edit, Gain
 from dockerfix.rewriter.rule import Example

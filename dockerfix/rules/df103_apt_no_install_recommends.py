@@ -7,10 +7,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, shell_runs, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.baseimages import gain_on_base, instruction_commands, stage_operating_system
 from dockerfix.knowledge.gains import debian_index, debian_releases, recommends_drop
-from dockerfix.knowledge.runedit import insert_after, stages_built_on
+from dockerfix.knowledge.shelledits import insert_after
 from dockerfix.knowledge.shellfacts import SHELLS, compiles
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.cacherules import AddFlagRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AddFlagRule, append_blocker, append_edit, insert_after
+from dockerfix.knowledge.shelledits import append_blocker, append_edit, insert_after
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding
 from dockerfix.rewriter.rule import Example, RuleContext

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dockerfix.knowledge.analysis import Invocation
 from dockerfix.knowledge.baseimages import resolved_reference
 from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount, ToolCache, cache_handled
+from dockerfix.knowledge.cacherules import AddFlagRule, package_cache_savings
 from dockerfix.knowledge.cleanups import env_set_before, reading
-from dockerfix.knowledge.runedit import AddFlagRule, install_operands, package_cache_savings
+from dockerfix.knowledge.dependencies import install_operands
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
+from dockerfix.knowledge.cacherules import AppendCleanupRule
+from dockerfix.knowledge.cleanups import removes_path
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, shell_runs, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.cachemounts import (
     NPM_CACHE,
     PNPM_METADATA,
@@ -15,9 +15,9 @@ from dockerfix.knowledge.cachemounts import (
     run_user,
     runs_as_root,
 )
+from dockerfix.knowledge.cacherules import AppendCleanupRule, package_cache_savings
 from dockerfix.knowledge.cleanups import reading
 from dockerfix.knowledge.gains import package_cache_gain
-from dockerfix.knowledge.runedit import AppendCleanupRule, package_cache_savings, stages_built_on
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example

@@ -6,8 +6,8 @@ import re
 
 from dockerfix.knowledge.analysis import Invocation
 from dockerfix.knowledge.baseimages import resolved_reference
+from dockerfix.knowledge.cacherules import AddFlagRule
 from dockerfix.knowledge.gains import package_cache_gain
-from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Savings
 from dockerfix.rewriter.rule import Example

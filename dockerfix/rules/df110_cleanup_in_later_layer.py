@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from dockerfix.knowledge.analysis import Invocation, copy_destination, shell_runs, tool_and_arguments
 from dockerfix.knowledge.distributions import stage_apt_lists_gain
-from dockerfix.knowledge.runedit import append_blocker, append_edit, appendable_text
+from dockerfix.knowledge.shelledits import append_blocker, append_edit, appendable_text
 from dockerfix.knowledge.shellfacts import manager_of
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Gain, Savings, Unknown

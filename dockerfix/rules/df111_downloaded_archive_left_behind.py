@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import append_blocker, append_edit
+from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cachemounts import COMPOSER_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, reading, removed_after
 from dockerfix.knowledge.gains import package_cache_gain
-from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Gain
 from dockerfix.rewriter.rule import Example

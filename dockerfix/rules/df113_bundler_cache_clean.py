@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cacherules import AppendCleanupRule
+from dockerfix.knowledge.cleanups import removes_path
 from dockerfix.knowledge.gains import package_cache_gain
-from dockerfix.knowledge.runedit import AppendCleanupRule, removes_path
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Gain
 from dockerfix.rewriter.rule import Example

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
-from dockerfix.knowledge.runedit import append_blocker, append_edit, removes_path
+from dockerfix.knowledge.cleanups import removes_path
+from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
 from dockerfix.rewriter.rule import Example, Rule, RuleContext

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
-from dockerfix.knowledge.runedit import AppendCleanupRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand

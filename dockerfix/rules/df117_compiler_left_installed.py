@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
+from dockerfix.knowledge.analysis import shell_runs, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.baseimages import (
     gain_on_base,
     identify,
@@ -16,7 +16,7 @@ from dockerfix.knowledge.baseimages import (
     stage_operating_system,
 )
 from dockerfix.knowledge.gains import debian_releases, removal_gain
-from dockerfix.knowledge.runedit import append_blocker, append_edit, stages_built_on
+from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, SHELLS, compiles
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Finding, Gain, Savings, Unknown

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dockerfix.knowledge.analysis import Invocation, verb_index
 from dockerfix.knowledge.cachemounts import UV_CACHE, CacheMount, ToolCache
+from dockerfix.knowledge.cacherules import AddFlagRule
 from dockerfix.knowledge.cleanups import reading
-from dockerfix.knowledge.runedit import AddFlagRule
 from dockerfix.rewriter.document import Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange
 from dockerfix.rewriter.rule import Example

@@ -11,7 +11,7 @@ from dockerfix.knowledge.cachemounts import (
     cache_handled,
     removal_cleanup,
 )
-from dockerfix.knowledge.runedit import AppendCleanupRule
+from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand

@@ -6,9 +6,9 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from dockerfix.knowledge.analysis import shell_runs, verb_index, workdir_at
+from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copy, steps_from, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
-from dockerfix.knowledge.runedit import WHOLE_CONTEXT, insert_after, source_copy, steps_from
+from dockerfix.knowledge.shelledits import insert_after
 from dockerfix.knowledge.shellfacts import Role, manager_of, role
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage

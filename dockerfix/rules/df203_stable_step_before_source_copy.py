@@ -8,8 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dockerfix.knowledge.analysis import copy_destination, mount_options, tool_and_arguments
-from dockerfix.knowledge.runedit import source_copy, steps_from
+from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copy, steps_from, tool_and_arguments
 from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from dockerfix.knowledge.analysis import mount_options, workdir_at
+from dockerfix.knowledge.analysis import WHOLE_CONTEXT, mount_options, workdir_at
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
 from dockerfix.rewriter.document import Document, Instruction, parse
@@ -18,7 +18,6 @@ from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
 
 IGNORE_FILE = ".dockerignore"
-WHOLE_CONTEXT = {".", "./"}
 NPMRC_TOKEN = re.compile(r"_auth(Token)?\s*=", re.IGNORECASE)
 # Build tools that read the repository's history when they run: Python versions from tags (setuptools-scm, hatch-vcs,
 # versioneer, pbr, dunamai, poetry-dynamic-versioning, PDM's `source = "scm"`), Gradle and Maven git plugins, Rust's

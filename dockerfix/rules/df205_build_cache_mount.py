@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from dockerfix.knowledge.analysis import tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.analysis import stages_built_on, tool_and_arguments, verb_index, workdir_at
 from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT,
@@ -28,7 +28,6 @@ from dockerfix.knowledge.cachemounts import (
     wants_mount,
 )
 from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
-from dockerfix.knowledge.runedit import stages_built_on
 from dockerfix.knowledge.shellfacts import SHELLS
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings

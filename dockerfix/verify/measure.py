@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from dockerfix.knowledge.analysis import shell_runs
 from dockerfix.knowledge.ecosystems import recognise
-from dockerfix.knowledge.runedit import shell_runs
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, parse
