@@ -49,6 +49,24 @@ requires_corpus = pytest.mark.skipif(
 )
 
 
+def maintainer_plugin(code: str) -> str:
+    """A plugin module's source: one rule, ``code``, that flags MAINTAINER (a finding that states no gain)."""
+    return f'''
+        from dockerfix.rewriter.rule import Rule
+
+        class NoMaintainer(Rule):
+            """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
+            code = "{code}"
+            name = "no-maintainer"
+            summary = "MAINTAINER is deprecated."
+
+            def check(self, document, context):
+                for instruction in document.instructions:
+                    if instruction.cmd == "maintainer":
+                        yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
+    '''
+
+
 def plugin_site(folder: Path, module_source: str, module: str = "acme_rules") -> Path:
     """A site folder in which the module ``module`` (``module_source``) is an installed dockerfix rule plugin (a
     distribution with a ``dockerfix.rules`` entry point): put it on ``PYTHONPATH`` or ``sys.path``. Plugins that

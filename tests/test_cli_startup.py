@@ -9,7 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import plugin_environment, plugin_site
+from conftest import maintainer_plugin, plugin_environment, plugin_site
 from test_cli import MERGEABLE, write
 
 # The other surfaces' libraries (rich draws on a terminal only) and what only a run over many files, `--version` or
@@ -57,20 +57,7 @@ def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_
     assert not loaded(imported, NOT_FOR_A_PIPED_CHECK)
 
 
-PLUGIN = '''
-    from dockerfix.rewriter.rule import Rule
-
-    class NoMaintainer(Rule):
-        """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
-        code = "DF951"
-        name = "no-maintainer"
-        summary = "MAINTAINER is deprecated."
-
-        def check(self, document, context):
-            for instruction in document.instructions:
-                if instruction.cmd == "maintainer":
-                    yield self.finding("MAINTAINER is deprecated", instruction.start, instruction.end)
-'''
+PLUGIN = maintainer_plugin("DF951")
 
 
 def check_with_plugin(tmp_path: Path, plugin_path: Path) -> tuple[subprocess.CompletedProcess, set[str]]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import plugin_site
+from conftest import maintainer_plugin, plugin_site
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -246,23 +246,7 @@ def test_selection_longest_prefix_wins():
 
 
 def test_plugin_rules_are_discovered_through_entry_points(tmp_path):
-    site = plugin_site(
-        tmp_path,
-        '''
-        from dockerfix.rewriter.rule import Rule
-
-        class NoMaintainer(Rule):
-            """What it does: flags MAINTAINER. Why: deprecated. Example: MAINTAINER x. Fix safety: no fix."""
-            code = "DF950"
-            name = "no-maintainer"
-            summary = "MAINTAINER is deprecated."
-
-            def check(self, document, context):
-                for instruction in document.instructions:
-                    if instruction.cmd == "maintainer":
-                        yield self.finding("MAINTAINER is deprecated; use a LABEL", instruction.start, instruction.end)
-    ''',
-    )
+    site = plugin_site(tmp_path, maintainer_plugin("DF950"))
     (tmp_path / "Dockerfile").write_text("FROM a\nMAINTAINER me\n")
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
     listing = subprocess.run(
