@@ -7,10 +7,8 @@ Skipped, with the reason, where that engine cannot start.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from test_verify_builds import COMMAND_SECONDS, FIXTURES, started_with_base_image
+from test_verify_builds import FIXTURES, engine_client
 
 from dockerfix.rewriter.config import discover
 from dockerfix.verify import measured_table
@@ -20,9 +18,7 @@ pytestmark = pytest.mark.verify_build
 
 @pytest.fixture(scope="module")
 def client():
-    daemon = started_with_base_image("auto")
-    yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
-    daemon.stop()
+    yield from engine_client("auto")
 
 
 def test_the_fixed_install_still_compiles_and_has_the_certificates(client):

@@ -10,7 +10,6 @@ engine's lock (one daemon per machine) can add the time another module holds it.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import dockerfile
 import pytest
 from conftest import REPO
 from test_gate_packaging import EXTRA_ONLY
-from test_verify_builds import COMMAND_SECONDS, started_with_base_image
+from test_verify_builds import engine_client
 
 IMAGE_DOCKERFILE = REPO / "docker" / "Dockerfile"
 IMAGE = "dockerfix-image-under-test"
@@ -50,11 +49,7 @@ def test_buildkit_s_parser_reads_the_image_s_dockerfile():
 
 @pytest.fixture(scope="module")
 def client():
-    daemon = started_with_base_image("auto")
-    try:
-        yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
-    finally:
-        daemon.stop()
+    yield from engine_client("auto")
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ time (xdist workers take turns); each docker command is bounded by ``COMMAND_SEC
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from dockerfix.rewriter.config import discover
 from dockerfix.rewriter.pipeline import context_for, read_source, run_source
 from dockerfix.verify import current_engine, measured_table
-from dockerfix.verify.engine import BuildFailed
+from dockerfix.verify.engine import BuildFailed, DockerClient
 from dockerfix.verify.measure import rejects_heredocs
 from dockerfix.verify.rebuild_cost import dependency_rebuild
 from dockerfix.verify.sandbox import PrivateDaemon, SandboxUnavailable, base_tarball, build_python_images
@@ -39,6 +40,16 @@ def started_with_base_image(engine: str) -> PrivateDaemon:
         daemon.stop()
         pytest.skip(f"no base image: {reason}")
     return daemon
+
+
+def engine_client(engine: str) -> Iterator[DockerClient]:
+    """A module fixture's body: the client of a private ``engine`` with the base image loaded (commands bounded by
+    ``COMMAND_SECONDS``), stopped after the module's tests."""
+    daemon = started_with_base_image(engine)
+    try:
+        yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
+    finally:
+        daemon.stop()
 
 
 @pytest.fixture(scope="module")
@@ -238,9 +249,7 @@ def test_a_dockerignore_keeps_bytecode_caches_out_of_the_context_sent_and_the_im
 @pytest.fixture(scope="module")
 def packaged_client():
     """The host's Debian Docker 20.10, the engine verify falls back to when the current one is not prepared."""
-    daemon = started_with_base_image("packaged")
-    yield dataclasses.replace(daemon.client, timeout=COMMAND_SECONDS)
-    daemon.stop()
+    yield from engine_client("packaged")
 
 
 def test_the_packaged_engine_still_verifies_and_names_itself(packaged_client):
