@@ -138,9 +138,17 @@ def test_identify(text, expected):
         ("composer require h4cc/wkhtmltopdf-amd64:^0.12 --no-scripts", ("php", {"h4cc/wkhtmltopdf-amd64"}, False)),
         ("composer install --no-dev", ("php", set(), True)),
         ("pecl channel-update pecl", None),
+        # each package manager's own options: npm's `-f` is --force and gem's `-r` --remote, neither takes a value
+        ("npm install -f grpc", ("node", {"grpc"}, False)),
+        ("gem install -r nokogiri", ("ruby", {"nokogiri"}, False)),
+        # an option's value is not a package, and an install that names none reads the project's manifest
+        ("npm install --registry https://registry.example.invalid", ("node", set(), True)),
+        ("pip install --trusted-host pypi.example.invalid psycopg2", ("python", {"psycopg2"}, False)),
+        ("pip install -e git+https://example.invalid/x.git#egg=x", ("python", set(), True)),
+        ("pip install -rrequirements.txt", ("python", set(), True)),
     ],
 )
-def test_php_install_commands(run, expected):
+def test_install_commands(run, expected):
     installs = [
         install_command(command)
         for _, commands in shell_runs(parse_text(f"FROM php:8.3\nRUN {run}\n").stages[0])
@@ -150,6 +158,13 @@ def test_php_install_commands(run, expected):
         (install.ecosystem, set(install.named), install.reads_files) for install in installs if install is not None
     ]
     assert found == ([expected] if expected else [])
+
+
+def test_a_native_package_after_a_flag_is_reported_on_alpine():
+    (finding,) = engine.check(
+        parse_text("FROM node:20-alpine\nRUN npm install -f grpc\n"), [AlpineNativeDependencies()]
+    )
+    assert finding.code == "DF302" and "`grpc`" in finding.message
 
 
 @pytest.mark.parametrize(
