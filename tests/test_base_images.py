@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockerfix.knowledge.analysis import shell_runs
-from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.knowledge.baseimages import (
+    Identified,
+    Measurement,
+    Reference,
+    data,
+    expand_global_args,
+    identify,
+    measured,
+    variants,
+)
 from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.knowledge.multistage import plan, promises
 from dockerfix.rewriter import engine
@@ -49,6 +58,18 @@ SPLIT_CASES = {
 }
 
 
+def identified(text: str) -> Identified:
+    found = identify(Reference.parse(text))
+    assert found is not None, f"{text} is an official image"
+    return found
+
+
+def measurement(text: str) -> Measurement:
+    found = measured(Reference.parse(text))
+    assert found is not None, f"{text} is measured"
+    return found
+
+
 def test_every_template_has_a_case():
     assert sorted(SPLIT_CASES) == TEMPLATES
 
@@ -56,7 +77,7 @@ def test_every_template_has_a_case():
 @pytest.mark.parametrize("ecosystem", TEMPLATES)
 def test_split_keeps_what_the_final_image_declares(ecosystem):
     document = parse_text(SPLIT_CASES[ecosystem])
-    split = plan(document, identify(Reference.parse(document.stages[-1].base_image)))
+    split = plan(document, identified(document.stages[-1].base_image))
     assert split is not None and split.ecosystem == ecosystem
     proposal = split.render("\n")
     dockerfile.parse_string(proposal)
@@ -72,9 +93,9 @@ def test_invariant_notices_a_lost_promise():
 
 
 def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
-    split = plan(parse_text(SPLIT_CASES["go"]), identify(Reference.parse("golang:1.22")))
+    split = plan(parse_text(SPLIT_CASES["go"]), identified("golang:1.22"))
     # shell-form CMD and a named USER need a shell and /etc/passwd; USER comes after the copy, so no --chown
-    assert split.values["runtime_image"] == "debian:bookworm-slim" and split.values["chown"] == ""
+    assert split is not None and split.values["runtime_image"] == "debian:bookworm-slim" and split.values["chown"] == ""
 
 
 @pytest.mark.parametrize("family", sorted(data()["families"]))
@@ -85,8 +106,9 @@ def test_pinned_tag_and_measured_sizes_of_every_family(family):
     assert identified is not None
     assert all(variant.libc for variant in variants(family).values())
     if identified.variant.slim:
-        slim = measured(Reference.parse(f"{pinned.repository}:{identified.slim_tag()}"))
-        assert slim is not None and slim.compressed_bytes < measured(pinned).compressed_bytes
+        slim = measurement(f"{pinned.repository}:{identified.slim_tag()}")
+        full = measured(pinned)
+        assert full is not None and slim.compressed_bytes < full.compressed_bytes
 
 
 def test_shipped_sizes_equal_the_shared_data():
@@ -237,8 +259,9 @@ def test_declarations_of_every_ecosystem(tmp_path):
 def test_slim_suggestion_names_the_measured_tags_and_dates():
     document = parse_text("FROM python:3.12\nRUN pip install --no-cache-dir flask\n")
     [finding] = engine.check(document, [SlimBaseImage()], None)
-    full, slim = measured(Reference.parse("python:3.12")), measured(Reference.parse("python:3.12-slim"))
-    assert finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    full, slim = measurement("python:3.12"), measurement("python:3.12-slim")
+    assert finding.savings is not None and finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    assert finding.fix is not None
     for text in (finding.message, finding.fix.title):  # the title is what the bot's table shows
         assert f"{full.reference} {full.compressed_bytes / 1e6:,.1f} MB on {full.date}" in text
         assert f"{slim.reference} {slim.compressed_bytes / 1e6:,.1f} MB on {slim.date}" in text
@@ -287,7 +310,7 @@ def test_expand_word_as_buildkit(word, expected):
     assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
 
 
-PLAIN = st.text(st.characters(blacklist_characters="$\\\"'", blacklist_categories=("Cs",)), max_size=30)
+PLAIN = st.text(st.characters(exclude_characters="$\\\"'", exclude_categories=["Cs"]), max_size=30)
 
 
 @given(PLAIN, PLAIN)

@@ -9,6 +9,7 @@ for the constant part.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import subprocess
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_cli import dockerfix
 
-import dockerfix
 from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import Source
 
-PACKAGE = str(Path(dockerfix.__file__).parent)
+PACKAGE = str(Path(pipeline.__file__).parents[1])
 # Linear work doubles with the input; each pass that rescanned its input grew it 2.3x to 4x at these sizes
 LINEAR_GROWTH = 2.2
 
@@ -54,10 +55,11 @@ def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (P
 
 def growth(make_text: Callable[[int], str], size: int) -> float:
     """How much the pipeline's work grows from ``size`` to twice that size."""
-    small, large = (
-        lines_executed(lambda count=count: pipeline.run_source(Source(make_text(count)), Settings()))
-        for count in (size, 2 * size)
-    )
+
+    def run(count: int) -> object:
+        return pipeline.run_source(Source(make_text(count)), Settings())
+
+    small, large = (lines_executed(functools.partial(run, count)) for count in (size, 2 * size))
     return large / small
 
 
@@ -169,17 +171,6 @@ def test_work_grows_linearly_with_the_commands_of_one_run():
     # before: the program of each command was kept in a cache of 16,384 commands; past that, every rule read every
     # command again (10,000 -> 20,000 continuation lines, one command each)
     assert growth(continued_run, 10_000) <= LINEAR_GROWTH
-
-
-def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dockerfix", *arguments],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        env={**os.environ, "CI": "true"},
-        timeout=120,
-    )
 
 
 def oversized_dockerfile(size: int) -> bytes:
