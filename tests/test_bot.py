@@ -21,7 +21,7 @@ from bot_fake_github import (  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
-from dockerfix.bot.github import GitHub, TokenAuth
+from dockerfix.bot.github import GitHub, GitHubError, TokenAuth
 from dockerfix.bot.reconcile import _open
 
 
@@ -223,7 +223,7 @@ def test_a_symbolic_link_out_of_the_repository_is_never_read(remote, forge, caps
 def test_a_racing_second_pull_request_gets_github_422_and_the_existing_one_is_updated(remote, forge, capsys):
     bot(forge, capsys)
     github = GitHub(TokenAuth(TOKEN), transport=forge.transport())
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(GitHubError) as raised:
         github.create_pull(REPO, "dockerfix/optimize", "main", "again", "body")
     assert raised.value.status == 422 and "A pull request already exists for octo:dockerfix/optimize" in str(
         raised.value

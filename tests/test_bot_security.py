@@ -398,6 +398,7 @@ def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
     (tmp_path / "Dockerfile").write_text(MERGEABLE)
     result = run_path(tmp_path / "Dockerfile", Settings(extend_select=("DF101",)))
     [finding] = result.findings
+    assert finding.fix is not None
     titled = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, title="Copy a\n## Forged | b"))
     changed = body.ChangedFile("Dockerfile", dataclasses.replace(result, findings=(titled,)))
     text = body.render_body(body.context([changed], result.diff, "dockerfix/optimize", False, None), "0123456789abcdef")

@@ -666,12 +666,12 @@ def test_builders_are_the_dockerfiles_the_root_ignore_file_serves(tmp_path):
 def test_builders_are_unknown_when_a_compose_file_cannot_say(tmp_path, compose, reason):
     (tmp_path / "docker-compose.yml").write_text(compose)
     builders = BuildContext.from_directory(tmp_path).builders
-    assert builders.dockerfiles == () and reason in builders.unknown
+    assert builders.dockerfiles == () and reason in (builders.unknown or "")
 
 
 def test_builders_never_block_on_a_fifo_compose_file(tmp_path):
     os.mkfifo(tmp_path / "compose.yml")
-    assert "not a regular file" in BuildContext.from_directory(tmp_path).builders.unknown
+    assert "not a regular file" in (BuildContext.from_directory(tmp_path).builders.unknown or "")
 
 
 def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
@@ -680,7 +680,7 @@ def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
     (tmp_path / "b.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
     assert BuildContext.from_directory(tmp_path).builders.unknown is None
     (tmp_path / "c.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
-    assert "more than 130 bytes" in BuildContext.from_directory(tmp_path).builders.unknown
+    assert "more than 130 bytes" in (BuildContext.from_directory(tmp_path).builders.unknown or "")
 
 
 def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypatch):

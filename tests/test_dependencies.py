@@ -73,8 +73,9 @@ def test_includes_are_read_once_each_within_the_context_and_a_bounded_depth(tmp_
 
 
 def recognise_pip(context: BuildContext):
-    document = parse_text("FROM python:3.12\nRUN pip install -r requirements.txt\n")
-    (command,) = document.instructions[1].shell.simple_commands()
+    script = parse_text("FROM python:3.12\nRUN pip install -r requirements.txt\n").instructions[1].shell
+    assert script is not None
+    (command,) = script.simple_commands()
     return recognise(command, context)
 
 
@@ -89,7 +90,9 @@ def recognise_pip(context: BuildContext):
     ],
 )
 def test_installed_packages_are_only_those_the_command_line_names_all_of(run, named):
-    (command,) = parse_text(f"FROM python:3.12\nRUN {run}\n").instructions[1].shell.simple_commands()
+    script = parse_text(f"FROM python:3.12\nRUN {run}\n").instructions[1].shell
+    assert script is not None
+    (command,) = script.simple_commands()
     assert installed_packages("pip", Invocation.of(command)) == named
 
 

@@ -81,11 +81,15 @@ def served_actions(found: Sequence[lsp.Command | lsp.CodeAction] | None) -> Sequ
     return found
 
 
-def document_changes(action: lsp.Command | lsp.CodeAction) -> Sequence[DocumentChange]:
-    """What a code action's edit changes: the server always sends documentChanges (versioned edits, file creations)."""
-    assert isinstance(action, lsp.CodeAction) and action.edit is not None, action
-    assert action.edit.document_changes is not None, action.edit
-    return action.edit.document_changes
+def edit_of(action: lsp.Command | lsp.CodeAction) -> lsp.WorkspaceEdit | None:
+    assert isinstance(action, lsp.CodeAction), action
+    return action.edit
+
+
+def document_changes(edit: lsp.WorkspaceEdit | None) -> Sequence[DocumentChange]:
+    """What a served edit changes: the server always sends documentChanges (versioned edits, file creations)."""
+    assert edit is not None and edit.document_changes is not None, edit
+    return edit.document_changes
 
 
 def document_edit(change: DocumentChange) -> lsp.TextDocumentEdit:
@@ -101,8 +105,8 @@ def text_edits(change: DocumentChange) -> list[lsp.TextEdit | lsp.AnnotatedTextE
     return plain
 
 
-def apply(text: str, action: lsp.Command | lsp.CodeAction) -> str:
-    (change,) = document_changes(action)
+def apply(text: str, edit: lsp.WorkspaceEdit | None) -> str:
+    (change,) = document_changes(edit)
     for text_edit in sorted(
         text_edits(change), key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
     ):
@@ -137,17 +141,17 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
 
     found = await actions(client, MERGEABLE)
     quick = next(a for a in found if a.title.startswith("DF101:"))
-    assert isinstance(quick, lsp.CodeAction) and quick.is_preferred and apply(MERGEABLE, quick) == MERGED
-    assert document_edit(document_changes(quick)[0]).text_document.version == 1
+    assert isinstance(quick, lsp.CodeAction) and quick.is_preferred and apply(MERGEABLE, quick.edit) == MERGED
+    assert document_edit(document_changes(quick.edit)[0]).text_document.version == 1
     suppress = next(a for a in found if a.title.startswith("Suppress DF101"))
-    assert apply(MERGEABLE, suppress) == MERGEABLE.replace("RUN curl", "# dockerfix: ignore=DF101\nRUN curl")
+    assert apply(MERGEABLE, edit_of(suppress)) == MERGEABLE.replace("RUN curl", "# dockerfix: ignore=DF101\nRUN curl")
     assert any(a.title == "Show documentation for DF101" for a in found)
 
     (fix_all,) = await actions(client, MERGEABLE, only=["source.fixAll.dockerfix"])
     expected = pipeline.run_source(
         Source(MERGEABLE, str(FOLDER / "Dockerfile")), Settings(extend_select=("DF101",))
     ).new_text
-    assert apply(MERGEABLE, fix_all) == expected == MERGED
+    assert apply(MERGEABLE, edit_of(fix_all)) == expected == MERGED
 
     hover = await client.text_document_hover_async(
         lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI), position=lsp.Position(line=1, character=2))
@@ -302,7 +306,7 @@ async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str
     )
     found = served_actions(await client.text_document_code_action_async(params))
     quick = next(a for a in found if a.title.startswith("DF303:"))
-    assert apply(text, quick) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
+    assert apply(text, edit_of(quick)) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
 
 
 @pytest.mark.asyncio
@@ -360,4 +364,4 @@ async def test_quick_fixes_edit_what_the_pipeline_edits_whatever_the_line_ends(c
             start = source.offset(edit.range.start.line, edit.range.start.column)
             end = source.offset(edit.range.end.line, edit.range.end.column)
             expected = expected[:start] + edit.content + expected[end:]
-        assert apply(text, served[f"{finding.code}: {fix.title}"]) == expected
+        assert apply(text, edit_of(served[f"{finding.code}: {fix.title}"])) == expected

@@ -12,7 +12,7 @@ import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
-from test_lsp import document_changes, document_edit, served_actions, text_edits
+from test_lsp import document_changes, document_edit, edit_of, served_actions, text_edits
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-files-"))
 # a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
@@ -83,7 +83,7 @@ async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_cli
     (action,) = [
         action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
     ]
-    create, edit = document_changes(action)
+    create, edit = document_changes(edit_of(action))
     assert isinstance(create, lsp.CreateFile) and create.uri == ignore_uri
     assert create.options is not None and not create.options.overwrite
     assert document_edit(edit).text_document.uri == ignore_uri and document_edit(edit).text_document.version is None
@@ -91,7 +91,7 @@ async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_cli
     assert text_edit.new_text == "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"
     assert text_edit.range == lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
     (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
-    assert [type(change) for change in document_changes(fix_all)] == [lsp.CreateFile, lsp.TextDocumentEdit]
+    assert [type(change) for change in document_changes(edit_of(fix_all))] == [lsp.CreateFile, lsp.TextDocumentEdit]
     assert not (FOLDER / "create" / ".dockerignore").exists()  # the client writes, not the server
 
 
@@ -100,7 +100,7 @@ async def test_an_existing_ignore_file_is_replaced_whole(creating_client: Langua
     (action,) = [
         action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
     ]
-    (edit,) = document_changes(action)
+    (edit,) = document_changes(edit_of(action))
     (text_edit,) = text_edits(edit)
     assert text_edit.range.end == lsp.Position(line=1, character=len("!keep.log"))
     assert text_edit.new_text == "*.log\n!keep.log\n**/node_modules\nDockerfile*\n.env\n"
@@ -128,7 +128,7 @@ async def test_an_ignore_file_with_a_byte_order_mark_is_edited_without_it(creati
     for action in (quick_fix, fix_all):
         (edit,) = [
             change
-            for change in document_changes(action)
+            for change in document_changes(edit_of(action))
             if document_edit(change).text_document.uri.endswith("/.dockerignore")
         ]
         (text_edit,) = text_edits(edit)

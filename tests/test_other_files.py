@@ -56,6 +56,7 @@ def test_without_other_files_the_fix_is_display_only(tmp_path):
     result = engine.fix(Source(NODE), [Dockerignore()], context, unsafe_fixes=True, other_files=False)
     assert not result.changed and not result.files
     (finding,) = result.findings
+    assert finding.fix is not None
     assert finding.fix.applicability == Applicability.DISPLAY_ONLY and finding.fix.files
 
 

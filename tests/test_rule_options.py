@@ -17,7 +17,7 @@ PINNED = f'# tag: python:3.12-slim\nFROM python:3.12-slim@{DIGEST}\nCMD ["python
 CONFIG = f'pin-digests = true\n[digests]\n"python:3.12-slim" = "{DIGEST}"\n'
 
 
-def fixed(text: str, settings: Settings) -> str:
+def fixed(text: str, settings: Settings) -> str | None:
     return run_source(Source(text, "Dockerfile"), settings).new_text
 
 
