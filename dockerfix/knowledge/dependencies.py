@@ -11,10 +11,11 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,8 +76,7 @@ def normalise(ecosystem: str, name: str) -> str:
     return name.lower() if ecosystem == "php" else name
 
 
-@dataclass(frozen=True)
-class Declarations:
+class Declarations(Struct, frozen=True):
     """Packages of one ecosystem, where they were read, and declaration files that exist but could not be read."""
 
     ecosystem: str
@@ -106,8 +106,7 @@ def _requirements(text: str) -> set[str]:
     return names
 
 
-@dataclass(frozen=True)
-class RequirementFiles:
+class RequirementFiles(Struct, frozen=True):
     """Requirements files and the files they include (``-r``/``-c``), each read once: ``texts`` maps every context
     path named to its text (None when absent or unreadable); ``beyond`` lists the includes that were not followed,
     as (including file, why): they lead out of the build context or nest deeper than ``MAX_INCLUDE_DEPTH``."""
@@ -308,8 +307,7 @@ def declared(context: BuildContext | None, ecosystem: str) -> Declarations:
     return Declarations(ecosystem, frozenset(packages), tuple(files), tuple(unreadable))
 
 
-@dataclass(frozen=True)
-class InstallCommand:
+class InstallCommand(Struct, frozen=True):
     """A dependency install on a command line: its ecosystem, the packages it names, and whether it reads
     declaration files (a requirements file, package.json, a Gemfile...) instead of or besides them."""
 
@@ -406,8 +404,7 @@ _NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
 _MANAGER_OPTIONS_OF_TOOL = {"pip3": "pip", "pipenv": "pip"}
 
 
-@dataclass(frozen=True)
-class InstallArguments:
+class InstallArguments(Struct, frozen=True):
     """The words after an install's verb, read with its package manager's options: the operands (packages, paths,
     URLs; None for a word that depends on an expansion) and whether an option names a file of requirements."""
 

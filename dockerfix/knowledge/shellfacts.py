@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 # POSIX special built-ins (XCU 2.14): variable assignments in front of one persist in the shell (`PATH=/x times`
 # leaves PATH set), and most of them change its state themselves.
@@ -175,8 +176,7 @@ class Role(enum.Enum):
     OTHER = "other"  # builds, downloads, anything else
 
 
-@dataclass(frozen=True)
-class PackageManager:
+class PackageManager(Struct, frozen=True):
     name: str
     commands: frozenset[str]
     update: frozenset[str]

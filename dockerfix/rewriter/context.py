@@ -31,10 +31,11 @@ import stat
 import time
 import warnings
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TypeVar
+
+from msgspec import Struct
 
 from .arguments import GO_SPACE
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
@@ -148,8 +149,7 @@ class MatchKind(enum.Enum):
     REGEXP = "regexp"
 
 
-@dataclass(frozen=True)
-class IgnorePattern:
+class IgnorePattern(Struct, frozen=True):
     """One ``.dockerignore`` line after cleaning: ``text`` without its ``!``, compiled as patternmatcher does."""
 
     text: str
@@ -224,8 +224,7 @@ class IgnorePattern:
         return self.regex.fullmatch(path) is not None
 
 
-@dataclass(frozen=True)
-class DockerIgnore:
+class DockerIgnore(Struct, frozen=True, dict=True):
     """The patterns of one ignore file, in order; later patterns win."""
 
     patterns: tuple[IgnorePattern, ...] = ()
@@ -300,8 +299,7 @@ class DockerIgnore:
         return prefixes is not None and not any(prefix.startswith(folder + "/") for prefix in prefixes)
 
 
-@dataclass(frozen=True)
-class _Folder:
+class _Folder(Struct, frozen=True):
     """What the walk knows on entering a folder: its verdict, the patterns that matched it, and whether BuildKit
     stops there (everything below is then excluded)."""
 
@@ -310,8 +308,7 @@ class _Folder:
     pruned: bool
 
 
-@dataclass(frozen=True)
-class _Listing:
+class _Listing(Struct, frozen=True):
     """The entries before ignoring: ``files`` are all non-folders (symbolic links included, never followed)."""
 
     files: tuple[str, ...]
@@ -381,8 +378,7 @@ def _read_ignore_file(path: Path, root: Path) -> bytes:
     return read_regular(target, limit=MAX_IGNORE_FILE_BYTES, follow_symlinks=False).data
 
 
-@dataclass(frozen=True)
-class Builders:
+class Builders(Struct, frozen=True):
     """The Dockerfiles that build from a context and read its root ignore file: where each was found (a path, or a
     Compose service's inline Dockerfile) and its bytes. ``unknown`` says why one may be missing (a Compose file or a
     Dockerfile that could not be read): then nobody can say what the builds read."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from .files import FileError, read_regular
 
@@ -149,8 +150,7 @@ def reads_like_a_dockerfile(path: Path) -> bool:
     return False
 
 
-@dataclass
-class Walk:
+class Walk(Struct):
     """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one."""
 
     files: list[Path] = field(default_factory=list)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import bisect
 import difflib
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct, field
+from msgspec.structs import asdict, replace
 
 from . import engine
 from .budget import OverBudget, time_budget
@@ -36,14 +38,12 @@ from .source import Source, SourceError
 JSON_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(Struct, frozen=True):
     line: int
     column: int
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(Struct, frozen=True):
     start: Position
     end: Position
 
@@ -58,14 +58,12 @@ class Range:
         }
 
 
-@dataclass(frozen=True)
-class ReportedEdit:
+class ReportedEdit(Struct, frozen=True):
     range: Range
     content: str
 
 
-@dataclass(frozen=True)
-class ReportedFile:
+class ReportedFile(Struct, frozen=True):
     """A fix's new text for another file of the build context (``path`` relative to the context; ``original`` the
     text it replaces, None when the file is created)."""
 
@@ -77,16 +75,14 @@ class ReportedFile:
         return {"path": self.path, "created": self.original is None, "content": self.content}
 
 
-@dataclass(frozen=True)
-class ReportedFix:
+class ReportedFix(Struct, frozen=True):
     applicability: str
     title: str
     edits: tuple[ReportedEdit, ...]
     files: tuple[ReportedFile, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReportedFinding:
+class ReportedFinding(Struct, frozen=True):
     code: str
     name: str
     message: str
@@ -140,8 +136,7 @@ class ReportedFinding:
         }
 
 
-@dataclass(frozen=True)
-class AppliedFix:
+class AppliedFix(Struct, frozen=True):
     """A fix the fix loop applied (in any pass), with the content change it declares."""
 
     code: str
@@ -155,8 +150,7 @@ class AppliedFix:
         return cls(finding.code, fix.title, fix.applicability.label, fix.changes)
 
 
-@dataclass(frozen=True)
-class OtherFile:
+class OtherFile(Struct, frozen=True):
     """Another file of the build context the applied fixes change: ``path`` as the user names it (the context
     folder joined with ``relative``), ``original`` None when it is created."""
 
@@ -173,8 +167,7 @@ class OtherFile:
         return {"path": self.path, "created": self.original is None, "diff": self.diff}
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(Struct, frozen=True):
     path: str
     findings: tuple[ReportedFinding, ...] = ()
     diff: str = ""
@@ -500,7 +493,7 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
             return _unwritten(result, str(error))
         except OSError as error:
             return _unwritten(result, f"{path}:1:1: cannot write: {describe(error)}")
-        return FileResult(**{**result.__dict__, "written": True})
+        return replace(result, written=True)
     return result
 
 
