@@ -155,8 +155,13 @@ class Job(NamedTuple):
     write: bool
     context: Path | None
 
-    def run(self) -> FileResult:
-        return pipeline.run_path(self.path, self.settings, write=self.write, context_dir=self.context)
+    @property
+    def context_folder(self) -> Path:
+        """The folder the file's build context is read from (files of one folder share it)."""
+        return (self.context or self.path.parent).resolve()
+
+    def run(self, contexts: pipeline.BuildContexts) -> FileResult:
+        return pipeline.run_path(self.path, self.settings, self.write, self.context, contexts)
 
 
 def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
@@ -169,8 +174,9 @@ def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
             advance(result.path)
 
         if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+            contexts = pipeline.BuildContexts()
             for index, job in enumerate(jobs):
-                record(index, job.run())
+                record(index, job.run(contexts))
         else:
             from .workers import run_in_workers  # the process pool loads only for a run over many files
 
