@@ -125,26 +125,24 @@ def _patterns(text: str) -> list[str]:
 
 
 def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
-    if arguments.config is not None:
-        key = arguments.config
-        if key not in cache:
-            cache[key] = load(arguments.config)
-    else:
-        key = path.parent.resolve()
-        if key not in cache:
-            cache[key] = discover(path)
-    flags = {
-        "pin-digests": True if arguments.pin_digests else None,
-        TARGET_STAGE.name: arguments.target_stage,
-        TARGET.name: arguments.target,
-        MIN_GAIN.name: arguments.min_gain,
-    }
-    options = rule_option_values(
-        {name: value for name, value in flags.items() if value is not None}, "the command line"
-    )
-    return cache[key].override(
-        arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
-    )
+    """A file's settings: the configuration of its folder (or --config) with the command line's on top, worked out
+    once per folder (a folder of many Dockerfiles would otherwise check the same overrides for each)."""
+    key = arguments.config if arguments.config is not None else path.parent.resolve()
+    if key not in cache:
+        found = load(arguments.config) if arguments.config is not None else discover(path)
+        flags = {
+            "pin-digests": True if arguments.pin_digests else None,
+            TARGET_STAGE.name: arguments.target_stage,
+            TARGET.name: arguments.target,
+            MIN_GAIN.name: arguments.min_gain,
+        }
+        options = rule_option_values(
+            {name: value for name, value in flags.items() if value is not None}, "the command line"
+        )
+        cache[key] = found.override(
+            arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
+        )
+    return cache[key]
 
 
 class Job(NamedTuple):

@@ -16,7 +16,7 @@ from typing import Literal
 from . import engine
 from .budget import OverBudget, time_budget
 from .config import MAX_FILE_SIZE, Settings
-from .context import BuildContext
+from .context import BuildContext, ComposeListings
 from .discovery import TEMPLATE_MARKUP, unrendered_template
 from .document import parse
 from .files import (
@@ -462,13 +462,16 @@ class BuildContexts:
 
     def __init__(self) -> None:
         self._by_folder: OrderedDict[Path, BuildContext] = OrderedDict()
+        self._compose_listings: ComposeListings = {}
 
     def for_dockerfile(self, folder: Path, dockerfile: Path) -> BuildContext:
         """The build context of ``dockerfile`` built from ``folder``."""
         if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
-            return BuildContext.from_directory(folder, dockerfile=dockerfile)
+            return BuildContext.from_directory(folder, dockerfile, self._compose_listings)
         folder = folder.resolve()
-        context = self._by_folder.pop(folder, None) or BuildContext.from_directory(folder)
+        context = self._by_folder.pop(folder, None) or BuildContext.from_directory(
+            folder, compose_listings=self._compose_listings
+        )
         self._by_folder[folder] = context
         if len(self._by_folder) > self.KEPT:
             self._by_folder.popitem(last=False)
