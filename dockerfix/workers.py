@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+def may_have_written(result: FileResult) -> bool:
+    """Whether the run of a file with --write may have written into its context: a write, or perhaps part of one."""
+    return result.written or result.unwritten or result.error is not None
+
+
 class _Schedule:
     """Which file a free worker takes next. Files that only check go in the order given. Files whose fixes are
     written go one build context at a time: the next file of a context starts once the one before has written, and
@@ -56,8 +61,7 @@ class _Schedule:
             return
         folder = job.context_folder
         self.running.discard(folder)
-        if result.written or result.unwritten or result.error is not None:  # a write, or perhaps part of one
-            self.writes[folder] += 1
+        self.writes[folder] += may_have_written(result)
 
 
 def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileResult], None]) -> None:
@@ -153,15 +157,16 @@ _writes_seen: dict[Path, int] = {}
 
 def _process_in_worker(job: Job, writes_before: int) -> FileResult:
     global _busy
-    if job.write:
-        folder = job.context_folder
-        if _writes_seen.get(folder, writes_before) != writes_before:  # another worker wrote into it meanwhile
-            _contexts.forget(folder)
-        _writes_seen[folder] = writes_before
+    folder = job.context_folder if job.write else None
+    if folder is not None and _writes_seen.get(folder, writes_before) != writes_before:  # another worker wrote there
+        _contexts.forget(folder)
     _busy = True
     try:
-        return job.run(_contexts)
+        result = job.run(_contexts)
     except _ParentGone:
         os._exit(1)
     finally:
         _busy = False
+    if folder is not None:  # this worker's contexts know of its own writes: the parent's count of them is no news
+        _writes_seen[folder] = writes_before + may_have_written(result)
+    return result

@@ -7,14 +7,14 @@ import json
 import os
 
 import pytest
-from test_cli import dockerfix, write
+from test_cli import MERGEABLE, MERGED, dockerfix, write
 
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.files import ContextFileError, write_in_context
 from dockerfix.rewriter.fixes import Applicability, FileEdit
-from dockerfix.rewriter.pipeline import run_path
+from dockerfix.rewriter.pipeline import BuildContexts, run_path
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
 from dockerfix.rules.df204_dockerignore import Dockerignore
@@ -196,3 +196,14 @@ def test_each_run_in_a_process_reads_the_context_again(tmp_path):
     assert [finding.code for finding in run_path(tmp_path / "Dockerfile", settings).findings] == ["DF204"]
     write(tmp_path / ".dockerignore", "**/node_modules\nDockerfile*\n.env\n.dockerignore\n")
     assert run_path(tmp_path / "Dockerfile", settings).findings == ()
+
+
+def test_a_dockerfile_rewritten_in_place_is_read_again_by_the_next_one_of_its_context(tmp_path):
+    # the context's listing serves on after a rewrite in place; what was read from the files' contents does not
+    dockerfile = write(tmp_path / "Dockerfile", MERGEABLE)
+    contexts = BuildContexts()
+    assert contexts.for_dockerfile(tmp_path, dockerfile).builders.dockerfiles == (("Dockerfile", MERGEABLE.encode()),)
+    assert run_path(dockerfile, Settings(extend_select=("DF101",)), write=True, contexts=contexts).written
+    context = contexts.for_dockerfile(tmp_path, dockerfile)
+    assert context.builders.dockerfiles == (("Dockerfile", MERGED.encode()),)
+    assert context.files() == ("Dockerfile",)

@@ -23,6 +23,7 @@ such a context answers "nothing is there": no rule can prove anything from it.
 
 from __future__ import annotations
 
+import copy
 import enum
 import os
 import posixpath
@@ -684,6 +685,14 @@ class BuildContext:
             and os.path.lexists(os.path.join(self.root, name))
             and not self.is_ignored(name)
         )
+
+    def with_contents_read_again(self) -> BuildContext:
+        """The same files, after a file was rewritten in place (no name added or removed, the ignore file as it
+        was): the listing and what is sent are kept, every answer worked out from the files' contents is dropped."""
+        context = copy.copy(self)
+        context._answers = {}
+        context.__dict__.pop("builders", None)
+        return context
 
     def with_ignore(self, text: str) -> BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the

@@ -482,6 +482,14 @@ class BuildContexts:
         next Dockerfile building from it sees what the last one's fixes wrote, as a second run would."""
         self._by_folder.pop(folder.resolve(), None)
 
+    def rewritten_in_place(self, folder: Path) -> None:
+        """A file in ``folder`` was rewritten in place (a Dockerfile): the names and the ignore file are as they
+        were, so its listing serves on and only what was worked out from contents is read again (a folder of many
+        Dockerfiles is not listed again after each one's fixes)."""
+        folder = folder.resolve()
+        if folder in self._by_folder:
+            self._by_folder[folder] = self._by_folder[folder].with_contents_read_again()
+
 
 def context_for(folder: Path, dockerfile: Path) -> BuildContext:
     """The build context of one Dockerfile checked on its own."""
@@ -506,7 +514,11 @@ def run_path(
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
     if write and result.changed:
-        contexts.forget(folder)  # what is written below, even in part, changes the context the next file reads
+        # what is written below, even in part, changes the context the next file reads
+        if result.other_files:
+            contexts.forget(folder)
+        else:
+            contexts.rewritten_in_place(folder)
         try:
             for other in result.other_files:  # first: a refused one leaves the Dockerfile untouched too
                 assert build_context.root is not None, "a context made from a folder has it as its root"
