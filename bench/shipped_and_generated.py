@@ -19,7 +19,7 @@ from conftest import expert_dockerfiles, real_dockerfiles  # noqa: E402
 from dockerfix.rewriter.config import Settings  # noqa: E402
 from dockerfix.rewriter.document import parse  # noqa: E402
 from dockerfix.rewriter.engine import Selection  # noqa: E402
-from dockerfix.rewriter.pipeline import context_for, read_source, run_source  # noqa: E402
+from dockerfix.rewriter.pipeline import BuildContexts, read_source, run_source  # noqa: E402
 from dockerfix.rewriter.rule import RuleContext  # noqa: E402
 from dockerfix.rewriter.source import SourceError  # noqa: E402
 from dockerfix.rewriter.stages import shipped_offset_test  # noqa: E402
@@ -49,13 +49,14 @@ class Tally:
 
 def measure(files: list[Path]) -> Tally:
     tally = Tally()
+    contexts = BuildContexts()  # one run: the corpus folder is one context for all its files
     for path in files:
         try:
             source = read_source(path)
             document = parse(source)
         except SourceError:
             continue
-        build_context = context_for(path.parent, path)
+        build_context = contexts.for_dockerfile(path.parent, path)
         tally.files += 1
         tally.generated += generated_header(document) is not None
         tally.unshipped += unshipped_layer_findings(document, build_context)

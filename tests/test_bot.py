@@ -354,3 +354,18 @@ def test_a_new_dockerignore_is_committed_with_the_rest(remote, forge, capsys):
     assert "+++ b/svc/.dockerignore" in forge.pulls(REPO)[0]["body"]
     code, out, _ = bot(forge, capsys, "--unsafe-fixes")
     assert code == 0 and out.startswith(f"{REPO}: up to date")
+
+
+def test_a_dockerignore_one_dockerfile_wrote_serves_the_next_of_its_context(remote, forge, capsys):
+    # the second Dockerfile must see the ignore file the first one's fix wrote, as a second bot run would: with the
+    # context read before that write, the pull request listed svc/Dockerfile.web as fixed though nothing of it changed
+    node = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    web = "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n"
+    configuration = {"pyproject.toml": NAMED_MERGES + "min-gain = 0\n"}
+    service = {"svc/Dockerfile": node, "svc/Dockerfile.web": web, "svc/package.json": "{}\n", "svc/.env": "KEY=1\n"}
+    remote.commit({**service, **configuration}, "two images of one service")
+    code, out, err = bot(forge, capsys, "--unsafe-fixes")
+    assert code == 0, err
+    assert remote.show("dockerfix/optimize", "svc/.dockerignore") == "Dockerfile*\n.env\n.dockerignore\n"
+    pull_body = forge.pulls(REPO)[0]["body"]
+    assert "### `svc/Dockerfile`" in pull_body and "### `svc/Dockerfile.web`" not in pull_body

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dockerfix.rewriter import context as context_module
 from dockerfix.rewriter.context import BuildContext, DockerIgnore, IgnorePattern, MatchKind, PatternError
+from dockerfix.rewriter.pipeline import BuildContexts
 
 EXACT, INEXACT, FAIL = "exact", "inexact", "fail"
 
@@ -712,3 +713,32 @@ def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypat
         "Dockerfile",
         f"{projects / 'compose.yaml'}: service app",
     ]
+
+
+def test_the_contexts_of_one_run_list_a_busy_folder_above_them_once_and_the_next_run_again(tmp_path, monkeypatch):
+    """A folder above the contexts whose entries changed a moment ago (/tmp, where other programs come and go) was
+    listed again for every context below it; one run lists it once, and the next run sees what was added since."""
+    (tmp_path / ".git").mkdir()
+    projects = tmp_path / "projects"
+    for number in range(20):
+        (projects / f"p{number}").mkdir(parents=True)
+        (projects / f"p{number}" / "Dockerfile").write_text("FROM scratch\n")
+    (projects / "just-changed").touch()
+    listed = []
+    real_listdir = os.listdir
+
+    def counting_listdir(folder):
+        listed.append(Path(folder))
+        return real_listdir(folder)
+
+    monkeypatch.setattr(context_module.os, "listdir", counting_listdir)
+    run = BuildContexts()
+    for number in range(20):
+        folder = projects / f"p{number}"
+        assert run.for_dockerfile(folder, folder / "Dockerfile").builders.unknown is None
+    assert listed.count(projects) == 1
+    (projects / "compose.yaml").write_text(
+        "services:\n  app:\n    build:\n      context: ./p3\n      dockerfile_inline: FROM scratch\n"
+    )
+    builders = BuildContexts().for_dockerfile(projects / "p3", projects / "p3" / "Dockerfile").builders
+    assert [where for where, _ in builders.dockerfiles] == ["Dockerfile", f"{projects / 'compose.yaml'}: service app"]

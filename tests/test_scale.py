@@ -264,7 +264,12 @@ def shared_context(root: Path, dockerfiles: int, files: int) -> list[Path]:
 
 def work_for_shared_context(root: Path, dockerfiles: int, files: int) -> int:
     paths = shared_context(root, dockerfiles, files)
-    return lines_executed(lambda: [pipeline.run_path(path, Settings()) for path in paths])
+
+    def run() -> list[pipeline.FileResult]:
+        contexts = pipeline.BuildContexts()  # one run: the Dockerfiles share their context
+        return [pipeline.run_path(path, Settings(), contexts=contexts) for path in paths]
+
+    return lines_executed(run)
 
 
 def test_work_per_dockerfile_does_not_grow_with_the_context_they_share(tmp_path):
@@ -296,9 +301,10 @@ def test_work_grows_linearly_with_the_dockerfiles_of_one_context(tmp_path):
         (folder / "build.sh").write_text("docker build -t acme/tools:1.0 .\n")
 
         def run() -> None:
-            pipeline.forget_context(folder)
+            contexts = pipeline.BuildContexts()
             for index in range(count):
-                pipeline.run_path(folder / f"service{index}.Dockerfile", Settings(select=("DF303",)))
+                path = folder / f"service{index}.Dockerfile"
+                pipeline.run_path(path, Settings(select=("DF303",)), contexts=contexts)
 
         return run
 

@@ -23,6 +23,7 @@ such a context answers "nothing is there": no rule can prove anything from it.
 
 from __future__ import annotations
 
+import copy
 import enum
 import os
 import posixpath
@@ -398,8 +399,16 @@ def _read_build_file(path: Path) -> bytes:
         raise _BuildersUnknown(f"{path}: {error}") from None
 
 
-def _compose_files_above(root: Path) -> list[Path]:
-    """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``)."""
+# The Compose files of the folders above the build contexts of one run (a command, a worker process), each folder
+# listed when first asked: the run sees the disk as it was then. Across runs (a long-lived language server) a folder is
+# listed again when its entries change (``_compose_files_in``); a parent such as /tmp, whose entries other programs
+# change every few seconds, was listed again for every one-file context below it.
+ComposeListings = dict[Path, tuple[Path, ...]]
+
+
+def _compose_files_above(root: Path, run_listings: ComposeListings | None) -> list[Path]:
+    """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``);
+    each folder listed once for the run when its listings are given."""
     found: list[Path] = []
     folder = root
     for _ in range(MAX_COMPOSE_LEVELS):
@@ -407,7 +416,12 @@ def _compose_files_above(root: Path) -> list[Path]:
             break
         folder = folder.parent
         try:
-            found += _compose_files_in(folder)
+            if run_listings is None:
+                found += _compose_files_in(folder)
+                continue
+            if folder not in run_listings:
+                run_listings[folder] = _list_compose_files(folder)
+            found += run_listings[folder]
         except OSError:
             continue
     return found
@@ -486,11 +500,14 @@ class BuildContext:
         error: str | None = None,
         listed: Iterable[str] | None = None,
         root: Path | None = None,
+        compose_listings: ComposeListings | None = None,
     ) -> None:
-        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file."""
+        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file;
+        ``compose_listings`` are the run's (see ``ComposeListings``)."""
         self.ignore = ignore
         self.error = error
         self.root = root
+        self.compose_listings = compose_listings
         self.ignore_file: str | None = None  # the ignore file read, relative to the root (a fix may extend it)
         self.ignore_text: str | None = None
         self._given = None if listed is None else tuple(listed)
@@ -504,7 +521,9 @@ class BuildContext:
         return self._answers[question]  # type: ignore[return-value]
 
     @classmethod
-    def from_directory(cls, root: Path, dockerfile: Path | None = None) -> BuildContext:
+    def from_directory(
+        cls, root: Path, dockerfile: Path | None = None, compose_listings: ComposeListings | None = None
+    ) -> BuildContext:
         """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
         candidates = [root / ".dockerignore"]
         if dockerfile is not None:
@@ -515,12 +534,13 @@ class BuildContext:
             try:
                 data = _read_ignore_file(candidate, root)
             except FileError as error:
-                return cls(DockerIgnore(), f"{candidate}: {error}", root=root)
+                return cls(DockerIgnore(), f"{candidate}: {error}", root=root, compose_listings=compose_listings)
             context = cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+            context.compose_listings = compose_listings
             context.ignore_file = os.path.relpath(candidate, root).replace(os.sep, "/")
             context.ignore_text = data.decode("utf-8", "surrogateescape")
             return context
-        return cls(DockerIgnore(), root=root)
+        return cls(DockerIgnore(), root=root, compose_listings=compose_listings)
 
     @classmethod
     def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> BuildContext:
@@ -636,7 +656,8 @@ class BuildContext:
             os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles
         }
         try:
-            for compose in [*composes, *_compose_files_above(Path(os.path.abspath(self.root)))]:
+            above = _compose_files_above(Path(os.path.abspath(self.root)), self.compose_listings)
+            for compose in [*composes, *above]:
                 for where, found in _compose_builds(compose, self.root):
                     if isinstance(found, bytes):
                         candidates[where] = (where, found)
@@ -660,6 +681,14 @@ class BuildContext:
             and os.path.lexists(os.path.join(self.root, name))
             and not self.is_ignored(name)
         )
+
+    def with_contents_read_again(self) -> BuildContext:
+        """The same files, after a file was rewritten in place (no name added or removed, the ignore file as it
+        was): the listing and what is sent are kept, every answer worked out from the files' contents is dropped."""
+        context = copy.copy(self)
+        context._answers = {}
+        context.__dict__.pop("builders", None)
+        return context
 
     def with_ignore(self, text: str) -> BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the

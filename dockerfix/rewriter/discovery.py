@@ -6,10 +6,10 @@ by `pathspec`, the library black and mypy use for the same job."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Sequence
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -103,8 +103,18 @@ SKIPPED_FOLDERS = {pattern.rstrip("/") for pattern in DEFAULT_EXCLUDE}
 IGNORE_FILE_LIMIT = 1_000_000
 
 
+# the patterns as one expression: a build context's listing asks this of each of its thousands of names
+_DOCKERFILE_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in DOCKERFILE_PATTERNS))
+_NOT_DOCKERFILE_ENDINGS = tuple(NOT_DOCKERFILE_SUFFIXES)
+
+
+def has_dockerfile_name(name: str) -> bool:
+    """Whether ``name`` matches one of ``DOCKERFILE_PATTERNS``."""
+    return _DOCKERFILE_NAME.match(name) is not None
+
+
 def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not_dockerfile(name) is None
+    return has_dockerfile_name(name) and not_dockerfile(name) is None
 
 
 def unrendered_template(document: Document) -> Instruction | None:
@@ -119,6 +129,8 @@ def unrendered_template(document: Document) -> Instruction | None:
 def not_dockerfile(name: str) -> str | None:
     """What a file with a Dockerfile's name is instead (`dockerfile.py`: "source code"), or None."""
     lowered = name.lower()
+    if not lowered.endswith(_NOT_DOCKERFILE_ENDINGS):
+        return None
     return next((kind for suffix, kind in NOT_DOCKERFILE_SUFFIXES.items() if lowered.endswith(suffix)), None)
 
 
@@ -227,9 +239,7 @@ def walk(
             ignores.add_file(here, here / ".gitignore")  # top-down: every folder above has added its own already
         subfolders[:] = sorted(name for name in subfolders if not ignores.ignored(here / name, is_folder=True))
         for name in sorted(files):
-            if not any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) or ignores.ignored(
-                here / name, is_folder=False
-            ):
+            if not has_dockerfile_name(name) or ignores.ignored(here / name, is_folder=False):
                 continue
             path = Path(folder, here.relative_to(root), name)
             kind = not_dockerfile(name)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from collections import Counter
-from functools import lru_cache
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +18,7 @@ from msgspec.structs import asdict, replace
 from . import engine
 from .budget import OverBudget, time_budget
 from .config import MAX_FILE_SIZE, Settings
-from .context import BuildContext
+from .context import BuildContext, ComposeListings
 from .discovery import TEMPLATE_MARKUP, unrendered_template
 from .document import parse
 from .files import (
@@ -446,41 +445,73 @@ def read_source(path: Path, limit: int = MAX_FILE_SIZE) -> Source:
     return read_snapshot(path, limit)[0]
 
 
-# how often each folder's files were said to have changed: a cached context of an older count is not used again
-_folder_changes: dict[Path, int] = {}
+class BuildContexts:
+    """The build contexts of one run (a command, a worker process, a bot's checkout): Dockerfiles sharing a folder
+    (and no ignore file of their own) share its context, so a folder of many Dockerfiles is listed once per run, not
+    once per file. Nothing outlives the run: a later run, or one on a checkout deleted since, reads the disk again.
+    The most recently used ``KEPT`` folders are kept: Dockerfiles come folder by folder."""
 
+    KEPT = 32
 
-@lru_cache(maxsize=32)
-def _folder_context(folder: Path, changes: int) -> BuildContext:
-    return BuildContext.from_directory(folder)
+    def __init__(self) -> None:
+        self._by_folder: OrderedDict[Path, BuildContext] = OrderedDict()
+        self._compose_listings: ComposeListings = {}
 
+    def for_dockerfile(self, folder: Path, dockerfile: Path) -> BuildContext:
+        """The build context of ``dockerfile`` built from ``folder``."""
+        if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
+            return BuildContext.from_directory(folder, dockerfile, self._compose_listings)
+        folder = folder.resolve()
+        context = self._by_folder.pop(folder, None) or BuildContext.from_directory(
+            folder, compose_listings=self._compose_listings
+        )
+        self._by_folder[folder] = context
+        if len(self._by_folder) > self.KEPT:
+            self._by_folder.popitem(last=False)
+        return context
 
-def forget_context(folder: Path) -> None:
-    """Files in ``folder`` changed (a long-lived process such as the language server hears of it): its build context
-    is read again when next asked for."""
-    folder = folder.resolve()
-    _folder_changes[folder] = _folder_changes.get(folder, 0) + 1
+    def forget(self, folder: Path) -> None:
+        """Files in ``folder`` changed (dockerfix wrote one): its context is read again when next asked for, so the
+        next Dockerfile building from it sees what the last one's fixes wrote, as a second run would."""
+        self._by_folder.pop(folder.resolve(), None)
+
+    def rewritten_in_place(self, folder: Path) -> None:
+        """A file in ``folder`` was rewritten in place (a Dockerfile): the names and the ignore file are as they
+        were, so its listing serves on and only what was worked out from contents is read again (a folder of many
+        Dockerfiles is not listed again after each one's fixes)."""
+        folder = folder.resolve()
+        if folder in self._by_folder:
+            self._by_folder[folder] = self._by_folder[folder].with_contents_read_again()
 
 
 def context_for(folder: Path, dockerfile: Path) -> BuildContext:
-    """The build context of a Dockerfile; Dockerfiles sharing a folder (and no ignore file of their own) share one,
-    so a folder of many Dockerfiles is listed once per process, not once per file."""
-    if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
-        return BuildContext.from_directory(folder, dockerfile=dockerfile)
-    folder = folder.resolve()
-    return _folder_context(folder, _folder_changes.get(folder, 0))
+    """The build context of one Dockerfile checked on its own."""
+    return BuildContexts().for_dockerfile(folder, dockerfile)
 
 
-def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
-    """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
+def run_path(
+    path: Path,
+    settings: Settings,
+    write: bool = False,
+    context_dir: Path | None = None,
+    contexts: BuildContexts | None = None,
+) -> FileResult:
+    """Check (and with ``write``, fix in place) one file; errors are returned, never raised. ``contexts`` are the
+    build contexts of the run the file is part of (none: a run of its own)."""
+    contexts = BuildContexts() if contexts is None else contexts
+    folder = context_dir or path.parent
     try:
         source, snapshot = read_snapshot(path, settings.max_file_size)
-        folder = context_dir or path.parent
-        build_context = context_for(folder, path)
+        build_context = contexts.for_dockerfile(folder, path)
         result = run_source(source, settings, build_context, path, context_folder=folder)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
     if write and result.changed:
+        # what is written below, even in part, changes the context the next file reads
+        if result.other_files:
+            contexts.forget(folder)
+        else:
+            contexts.rewritten_in_place(folder)
         try:
             for other in result.other_files:  # first: a refused one leaves the Dockerfile untouched too
                 assert build_context.root is not None, "a context made from a folder has it as its root"
