@@ -212,22 +212,30 @@ class _Builder:
         return found
 
     def walk(self, root: Node) -> None:
-        """Every node in source order with an explicit stack: nesting depth is the script's to choose. Most nodes
-        are words and punctuation that ``visit`` has nothing to say about: their type is read once and they are
-        passed by (an error or a missing node needs no visit: the root's ``has_error`` covers its descendants)."""
-        pending = [(root, False, True)]
-        while pending:
-            node, in_subshell, top_level = pending.pop()
-            kind = node.type
-            if kind == "comment":
+        """Every node in source order with a tree cursor: nesting depth is the script's to choose, and a cursor
+        steps through the tree without building each node's list of children. Most nodes are words and punctuation
+        that ``visit`` has nothing to say about: their kind is looked up by number and they are passed by (an error
+        or a missing node needs no visit: the root's ``has_error`` covers its descendants)."""
+        cursor = root.walk()
+        # per depth of the cursor: whether that node is inside a subshell and an item of the top-level list
+        context = [(False, True)]
+        while True:
+            node = cursor.node
+            assert node is not None  # a cursor always stands on a node
+            in_subshell, top_level = context[-1]
+            role = _ROLES.get(node.kind_id) or _role_of(node)
+            if role.comment:
                 self.comments.append(self.span(node))
-                continue
-            if kind in _VISITED_NODES:
-                self.visit(node, kind, in_subshell, top_level)
-            if node.child_count:
-                inner_subshell = in_subshell or kind in _SUBSHELL_NODES
-                nested_top = top_level and kind in _TOP_LEVEL_CONTAINERS
-                pending.extend((child, inner_subshell, nested_top) for child in reversed(node.children))
+            else:
+                if role.visited:
+                    self.visit(node, node.type, in_subshell, top_level)
+                if cursor.goto_first_child():
+                    context.append((in_subshell or role.subshell, top_level and role.top_level_container))
+                    continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    return
+                context.pop()
 
     def visit(self, node: Node, kind: str, in_subshell: bool, top_level: bool) -> None:
         if kind == "&":
@@ -285,6 +293,26 @@ class _Builder:
         )
 
 
+class _Role(Struct, frozen=True):
+    """What ``_Builder.walk`` does with the nodes of one kind."""
+
+    comment: bool
+    visited: bool
+    subshell: bool
+    top_level_container: bool
+
+
+_ROLES: dict[int, _Role] = {}  # by the grammar's number for the kind: reading a node's type name costs a new string
+
+
+def _role_of(node: Node) -> _Role:
+    kind = node.type
+    role = _ROLES[node.kind_id] = _Role(
+        kind == "comment", kind in _VISITED_NODES, kind in _SUBSHELL_NODES, kind in _TOP_LEVEL_CONTAINERS
+    )
+    return role
+
+
 def _multibyte_index(text: str) -> tuple[list[int], list[int]]:
     """Byte offsets of the characters that take more than one UTF-8 byte, and the extra bytes up to and including
     each: a byte offset maps to code points with one binary search instead of decoding the prefix (linear in the
@@ -314,10 +342,12 @@ def _unescape_double(text: str) -> str:
     return _DOUBLE_QUOTE_ESCAPE.sub(r"\1", text) if "\\" in text else text
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def parse_shell(text: str) -> Script:
     """Parse a shell script; never raises (a script tree-sitter cannot read has ``has_error``). Cached: each pass of
-    the fix loop, and each keystroke in an editor, re-parses a document whose RUNs are mostly unchanged."""
+    the fix loop, and each keystroke in an editor, re-parses a document whose RUNs are mostly unchanged. Not more:
+    a cached script is some 23 objects the garbage collector walks in every full collection; over the 1,519 real
+    files 4,096 scripts made that 10% of the run, and 1,024 keep 97% of the hits (the re-parses of one file)."""
     builder = _Builder(text)
     tree = _parser().parse(builder.encoded)
     root = tree.root_node
