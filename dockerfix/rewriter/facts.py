@@ -14,14 +14,15 @@ class Analysed:
     one analysis and it is freed with the document (module-level caches keyed on the node kept documents alive and,
     once full, recomputed what a rule had just asked). ``about`` must be hashable: the other nodes a fact concerns."""
 
+    _facts: dict[Any, Any]  # set on the first question (not a field of the nodes)
+
     def facts(self, provider: Callable[..., Fact], *about: Any) -> Fact:
-        try:
-            known = self.__dict__["_facts"]
-        except KeyError:  # beside cached_property's values: frozen dataclasses allow it
-            known = self.__dict__["_facts"] = {}
         key = (provider, *about) if about else provider  # rules ask millions of times: no tuple when not needed
         try:
-            return known[key]
+            return self._facts[key]
+        except AttributeError:  # in the instance dictionary, as cached_property keeps its values: frozen nodes allow it
+            self.__dict__["_facts"] = {}
         except KeyError:
-            found = known[key] = provider(self, *about)
-            return found
+            pass
+        found = self._facts[key] = provider(self, *about)
+        return found
