@@ -76,6 +76,7 @@ class AptListsCleanup(AppendCleanupRule):
     """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF102"
+    tools = APT
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over apt's lists and cache"
     name = "apt-lists-cleanup"

@@ -1,0 +1,82 @@
+"""The indexes rules share to read less of a document (issue 22: each of the sixteen cache rules walked every command
+of every RUN): exact, so no finding changes, and built from the document they are about."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import real_dockerfiles, requires_corpus
+
+from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs
+from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
+from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.registry import all_rules
+from dockerfix.rewriter.source import SourceError
+
+MANAGERS = """\
+FROM debian
+RUN apt-get update && pip install flask
+RUN echo nothing
+RUN /usr/bin/pip install x; python -m pip install y
+RUN apk add curl && apt-get install -y git
+"""
+
+
+def lines(runs):
+    return [run.start_line for run, _ in runs]
+
+
+def test_the_runs_of_some_programs_are_those_that_run_one_in_file_order():
+    stage = parse_text(MANAGERS).stages[0]
+    assert lines(runs_running(stage, ("apt-get",))) == [2, 5]
+    assert lines(runs_running(stage, ("pip", "apt-get"))) == [2, 4, 5]  # each RUN once, in file order
+    assert lines(runs_running(stage, ("echo",))) == [3]
+    assert lines(runs_running(stage, ("yum",))) == []
+    (run, commands), *_ = runs_running(stage, ("pip",))
+    assert [Invocation.of(command).tool for command in commands] == ["apt-get", "pip"]  # all the RUN's commands
+
+
+def test_the_index_is_the_edited_documents_after_an_edit():
+    """The fix loop parses the edited text again: the index must be that document's, not the one before the edit."""
+    before = parse_text(MANAGERS)
+    assert lines(runs_running(before.stages[0], ("gem",))) == []
+    after = parse_text(MANAGERS.replace("RUN echo nothing", "RUN gem install rails"))
+    assert lines(runs_running(after.stages[0], ("gem",))) == [3]
+    assert lines(runs_running(before.stages[0], ("gem",))) == []
+
+
+CACHE_RULES = [rule for rule in all_rules() if issubclass(rule, CacheRule) and rule.tools is not None]
+
+
+@pytest.fixture(scope="module")
+def commands():
+    """Every command of the real corpus and of the cache rules' own examples (valid and invalid)."""
+    texts = [path.read_text(encoding="utf-8", errors="replace") for path in real_dockerfiles()]
+    for rule in CACHE_RULES:
+        texts.extend(rule.valid)
+        texts.extend(example.before for example in rule.invalid)
+    found = []
+    for text in texts:
+        try:
+            document = parse_text(text)
+        except SourceError:
+            continue
+        found.extend(command for stage in document.stages for _, run in shell_runs(stage) for command in run)
+    return found
+
+
+def is_about(rule: CacheRule, command) -> bool:
+    if isinstance(rule, AppendCleanupRule):
+        return rule.creates_mess(command)
+    assert isinstance(rule, AddFlagRule)
+    return rule.wants_flag(Invocation.of(command))
+
+
+@requires_corpus
+@pytest.mark.parametrize("rule_class", CACHE_RULES, ids=lambda rule: rule.code)
+def test_a_cache_rule_names_every_program_it_is_about(rule_class, commands):
+    """A cache rule reads only the RUNs that run one of its ``tools``: every command it is about, in the real corpus
+    and in its examples, runs one of them, or its findings there would be lost."""
+    rule = rule_class()
+    about = [command for command in commands if is_about(rule, command)]
+    assert about
+    assert {Invocation.of(command).tool for command in about} <= set(rule.tools)
