@@ -11,6 +11,7 @@ from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, Cache
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import SourceError
+from dockerfix.rules.df205_build_cache_mount import BuildCacheMount, uses_by_tool
 
 MANAGERS = """\
 FROM debian
@@ -42,6 +43,28 @@ def test_the_index_is_the_edited_documents_after_an_edit():
     after = parse_text(MANAGERS.replace("RUN echo nothing", "RUN gem install rails"))
     assert lines(runs_running(after.stages[0], ("gem",))) == [3]
     assert lines(runs_running(before.stages[0], ("gem",))) == []
+
+
+BUILDS = """\
+FROM golang:1.22
+RUN go mod download && cargo fetch
+RUN echo nothing
+RUN go build -o /app ./... && go test ./...
+"""
+
+
+def test_the_build_tools_of_a_stage_are_read_once_for_every_tool():
+    stage = parse_text(BUILDS).stages[0]
+    uses = uses_by_tool(stage)
+    assert sorted(uses) == ["cargo", "go"]
+    assert [(run.start_line, [position for position, _ in found]) for run, found in uses["go"]] == [
+        (2, [0]),
+        (4, [0, 1]),
+    ]
+    assert BuildCacheMount.uses(stage, "cargo") == uses["cargo"]
+    edited = parse_text(BUILDS.replace("RUN echo nothing", "RUN cargo build")).stages[0]
+    assert [run.start_line for run, _ in BuildCacheMount.uses(edited, "cargo")] == [2, 3]
+    assert [run.start_line for run, _ in BuildCacheMount.uses(stage, "cargo")] == [2]
 
 
 CACHE_RULES = [rule for rule in all_rules() if issubclass(rule, CacheRule) and rule.tools is not None]
