@@ -8,9 +8,11 @@ from conftest import real_dockerfiles, requires_corpus
 
 from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
+from dockerfix.knowledge.shellfacts import Role, command_role
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import SourceError
+from dockerfix.rules.df102_apt_lists_cleanup import needing_lists
 from dockerfix.rules.df205_build_cache_mount import BuildCacheMount, uses_by_tool
 
 MANAGERS = """\
@@ -103,3 +105,24 @@ def test_a_cache_rule_names_every_program_it_is_about(rule_class, commands):
     about = [command for command in commands if is_about(rule, command)]
     assert about
     assert {Invocation.of(command).tool for command in about} <= set(rule.tools)
+
+
+def test_the_later_apt_installs_a_cleanup_would_break_are_the_edited_documents():
+    """DF102 asks which later RUNs install from the lists once per RUN, for its blocker and its fix."""
+    text = "FROM debian\nRUN apt-get update && apt-get install -y curl\nRUN apt-get install -y git\n"
+    document = parse_text(text)
+    stage = document.stages[0]
+    first = stage.instructions[1]
+    assert [run.start_line for run, _ in needing_lists(document, stage, first)] == [3]
+    edited = parse_text(text.replace("RUN apt-get install -y git", "RUN apt-get update && apt-get install -y git"))
+    assert needing_lists(edited, edited.stages[0], edited.stages[0].instructions[1]) == ()
+
+
+def test_a_commands_role_is_read_from_that_command():
+    update, install = (
+        command
+        for text in ("FROM debian\nRUN apt-get update\n", "FROM debian\nRUN apt-get install -y git\n")
+        for _, commands in shell_runs(parse_text(text).stages[0])
+        for command in commands
+    )
+    assert (command_role(update), command_role(install)) == (Role.UPDATE, Role.INSTALL)
