@@ -12,6 +12,7 @@ from dockerfix.knowledge.shellfacts import Role, command_role
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import SourceError
+from dockerfix.rewriter.stages import shipped_offset_test
 from dockerfix.rules.df102_apt_lists_cleanup import needing_lists
 from dockerfix.rules.df205_build_cache_mount import BuildCacheMount, uses_by_tool
 
@@ -126,3 +127,15 @@ def test_a_commands_role_is_read_from_that_command():
         for command in commands
     )
     assert (command_role(update), command_role(install)) == (Role.UPDATE, Role.INSTALL)
+
+
+def test_which_offsets_ship_is_read_from_the_edited_document():
+    """One test per document and target: the engine and the merge rules share it, an edited text gets its own."""
+    text = "FROM debian AS build\nRUN make\nFROM debian\nRUN echo\n"
+    document = parse_text(text)
+    ships = shipped_offset_test(document)
+    assert shipped_offset_test(document) is ships
+    assert not ships(text.index("RUN make"))
+    edited_text = text.replace("FROM debian\nRUN echo", "FROM build\nRUN echo")
+    assert shipped_offset_test(parse_text(edited_text))(edited_text.index("RUN make"))
+    assert not ships(text.index("RUN make"))

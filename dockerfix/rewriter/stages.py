@@ -97,7 +97,12 @@ def _shipped_stages(document: Document, target: str | None) -> frozenset[int]:
 
 
 def shipped_offset_test(document: Document, target: str | None = None) -> Callable[[int], bool]:
-    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage)."""
+    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage); one
+    per document and target (the engine and the merge rules each ask)."""
+    return document.facts(_shipped_offset_test, target)
+
+
+def _shipped_offset_test(document: Document, target: str | None) -> Callable[[int], bool]:
     shipped = shipped_stages(document, target)
     starts = [instruction.span[0] for instruction in document.instructions]
 
