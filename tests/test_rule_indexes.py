@@ -3,13 +3,18 @@ of every RUN): exact, so no finding changes, and built from the document they ar
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from conftest import real_dockerfiles, requires_corpus
 
 from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
 from dockerfix.knowledge.shellfacts import Role, command_role
+from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
+from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
@@ -139,3 +144,29 @@ def test_which_offsets_ship_is_read_from_the_edited_document():
     edited_text = text.replace("FROM debian\nRUN echo", "FROM build\nRUN echo")
     assert shipped_offset_test(parse_text(edited_text))(edited_text.index("RUN make"))
     assert not ships(text.index("RUN make"))
+
+
+CYCLE_PRONE = """\
+FROM debian AS base
+RUN apt-get update && apt-get install -y curl
+RUN apt-get install -y git
+FROM base
+COPY . /app
+RUN chown -R app /app
+RUN go build ./...
+"""
+
+
+def test_a_checked_document_is_freed_as_soon_as_it_is_dropped():
+    """A fact that holds its document (a key or a closure) makes a cycle: the document and everything read from it
+    then wait for the garbage collector, which ran twice as often over the real corpus and took 0.3 s more."""
+    gc.disable()
+    try:
+        document = parse_text(CYCLE_PRONE)
+        findings = engine.check(document, Selection().rules())
+        assert {"DF102", "DF115"} <= {finding.code for finding in findings}
+        gone = weakref.ref(document)
+        del document, findings
+        assert gone() is None
+    finally:
+        gc.enable()

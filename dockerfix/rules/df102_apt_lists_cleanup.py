@@ -233,11 +233,11 @@ def needing_lists(
     """The RUNs after ``run`` (in its stage, then in the stages built on it) that install with apt from the lists
     ``run`` fetched, each with the install command that can be given its own update (None when it cannot). Read
     once per RUN: the blocker and the fix both ask."""
-    return stage.facts(_read_needing_lists, document, run)
+    return document.facts(_read_needing_lists, stage, run)  # not the stage's: its facts must not hold the document
 
 
 def _read_needing_lists(
-    stage: Stage, document: Document, run: Instruction
+    document: Document, stage: Stage, run: Instruction
 ) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
