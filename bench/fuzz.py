@@ -61,7 +61,7 @@ def main() -> int:
     if not corpus_files():
         print("no corpus beside the repository (../shared/corpus)", file=sys.stderr)
         return 2
-    jobs = []
+    jobs: list[tuple[int, int]] = []
     left = arguments.examples
     while left > 0:
         jobs.append((arguments.seed * 1_000_003 + len(jobs), min(arguments.batch, left)))

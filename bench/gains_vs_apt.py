@@ -69,6 +69,7 @@ def main() -> None:
         gains.debian_index(release)
         load_seconds = time.perf_counter() - started
         index = gains.debian_index(release)
+        assert index is not None, f"{release} is one of the shipped releases"
         packages = (
             random.Random(20).sample(sorted(index.names()), arguments.random)
             if arguments.random

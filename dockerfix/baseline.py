@@ -11,8 +11,10 @@ import json
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from .rewriter.files import FileError, read_regular
 from .rewriter.pipeline import FileResult, ReportedFinding
@@ -72,8 +74,7 @@ def write(file: Path, results: Sequence[FileResult], texts: Mapping[str, str]) -
     return sum(counts.values())
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(Struct, frozen=True):
     folder: Path
     counts: Mapping[str, int]
 

@@ -125,26 +125,24 @@ def _patterns(text: str) -> list[str]:
 
 
 def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
-    if arguments.config is not None:
-        key = arguments.config
-        if key not in cache:
-            cache[key] = load(arguments.config)
-    else:
-        key = path.parent.resolve()
-        if key not in cache:
-            cache[key] = discover(path)
-    flags = {
-        "pin-digests": True if arguments.pin_digests else None,
-        TARGET_STAGE.name: arguments.target_stage,
-        TARGET.name: arguments.target,
-        MIN_GAIN.name: arguments.min_gain,
-    }
-    options = rule_option_values(
-        {name: value for name, value in flags.items() if value is not None}, "the command line"
-    )
-    return cache[key].override(
-        arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
-    )
+    """A file's settings: the configuration of its folder (or --config) with the command line's on top, worked out
+    once per folder (a folder of many Dockerfiles would otherwise check the same overrides for each)."""
+    key = arguments.config if arguments.config is not None else path.parent.resolve()
+    if key not in cache:
+        found = load(arguments.config) if arguments.config is not None else discover(path)
+        flags = {
+            "pin-digests": True if arguments.pin_digests else None,
+            TARGET_STAGE.name: arguments.target_stage,
+            TARGET.name: arguments.target,
+            MIN_GAIN.name: arguments.min_gain,
+        }
+        options = rule_option_values(
+            {name: value for name, value in flags.items() if value is not None}, "the command line"
+        )
+        cache[key] = found.override(
+            arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
+        )
+    return cache[key]
 
 
 class Job(NamedTuple):
@@ -155,8 +153,13 @@ class Job(NamedTuple):
     write: bool
     context: Path | None
 
-    def run(self) -> FileResult:
-        return pipeline.run_path(self.path, self.settings, write=self.write, context_dir=self.context)
+    @property
+    def context_folder(self) -> Path:
+        """The folder the file's build context is read from (files of one folder share it)."""
+        return (self.context or self.path.parent).resolve()
+
+    def run(self, contexts: pipeline.BuildContexts) -> FileResult:
+        return pipeline.run_path(self.path, self.settings, self.write, self.context, contexts)
 
 
 def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
@@ -169,8 +172,9 @@ def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
             advance(result.path)
 
         if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+            contexts = pipeline.BuildContexts()
             for index, job in enumerate(jobs):
-                record(index, job.run())
+                record(index, job.run(contexts))
         else:
             from .workers import run_in_workers  # the process pool loads only for a run over many files
 

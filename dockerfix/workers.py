@@ -7,12 +7,14 @@ import ctypes
 import os
 import signal
 import sys
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .rewriter.pipeline import FileResult
+from .rewriter.pipeline import BuildContexts, FileResult
 
 if TYPE_CHECKING:
     from .cli import Job
@@ -20,13 +22,56 @@ if TYPE_CHECKING:
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+def may_have_written(result: FileResult) -> bool:
+    """Whether the run of a file with --write may have written into its context: a write, or perhaps part of one."""
+    return result.written or result.unwritten or result.error is not None
+
+
+class _Schedule:
+    """Which file a free worker takes next. Files that only check go in the order given. Files whose fixes are
+    written go one build context at a time: the next file of a context starts once the one before has written, and
+    its worker hears how many writes went into that context (a listing it holds from before them is stale), so one
+    run over a folder of Dockerfiles writes and reports what one run per Dockerfile would."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.waiting: dict[Path | None, deque[int]] = {}  # by context folder when written, else all under None
+        for index, job in enumerate(jobs):
+            self.waiting.setdefault(job.context_folder if job.write else None, deque()).append(index)
+        self.running: set[Path] = set()
+        self.writes: Counter[Path] = Counter()
+
+    def take(self) -> tuple[int, int] | None:
+        """The next file's index and the writes into its context so far; None while every waiting file must wait."""
+        for folder, queue in self.waiting.items():
+            if folder in self.running:
+                continue
+            index = queue.popleft()
+            if not queue:
+                del self.waiting[folder]
+            if folder is None:
+                return index, 0
+            self.running.add(folder)
+            return index, self.writes[folder]
+        return None
+
+    def finished(self, index: int, result: FileResult) -> None:
+        job = self.jobs[index]
+        if not job.write:
+            return
+        folder = job.context_folder
+        self.running.discard(folder)
+        self.writes[folder] += may_have_written(result)
+
+
 def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileResult], None]) -> None:
     """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
     only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
     worker killed between two files costs the next file given to it, which it never started.)"""
-    pending = iter(enumerate(jobs))
+    schedule = _Schedule(jobs)
     running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
     pools: set[ProcessPoolExecutor] = set()
+    idle: list[ProcessPoolExecutor] = []
 
     def new_worker() -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
@@ -38,20 +83,23 @@ def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileRes
         pool.shutdown(wait=False)
         return new_worker()
 
-    def give_work(pool: ProcessPoolExecutor) -> None:
-        item = next(pending, None)
+    def give_work(pool: ProcessPoolExecutor) -> bool:
+        item = schedule.take()
         if item is None:
-            return
+            return False
+        index, writes_before = item
         try:
-            future = pool.submit(_process_in_worker, item[1])
+            future = pool.submit(_process_in_worker, jobs[index], writes_before)
         except BrokenProcessPool:  # its worker died after handing back its last file
             pool = replace(pool)
-            future = pool.submit(_process_in_worker, item[1])
-        running[future] = (item[0], pool)
+            future = pool.submit(_process_in_worker, jobs[index], writes_before)
+        running[future] = (index, pool)
+        return True
 
     try:
-        for _ in range(workers):
-            give_work(new_worker())
+        idle.extend(new_worker() for _ in range(workers))
+        while idle and give_work(idle[-1]):
+            idle.pop()
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -69,8 +117,11 @@ def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileRes
                     result = FileResult(
                         path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}"
                     )
+                schedule.finished(index, result)
                 record(index, result)
-                give_work(pool)
+                idle.append(pool)
+            while idle and give_work(idle[-1]):
+                idle.pop()
     finally:
         for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
             pool.shutdown(wait=not running, cancel_futures=True)
@@ -99,12 +150,23 @@ def _on_parent_gone(signum: int, frame: object) -> None:
     os._exit(1)
 
 
-def _process_in_worker(job: Job) -> FileResult:
+# the build contexts this worker has read, and how many writes into each folder it knows of
+_contexts = BuildContexts()
+_writes_seen: dict[Path, int] = {}
+
+
+def _process_in_worker(job: Job, writes_before: int) -> FileResult:
     global _busy
+    folder = job.context_folder if job.write else None
+    if folder is not None and _writes_seen.get(folder, writes_before) != writes_before:  # another worker wrote there
+        _contexts.forget(folder)
     _busy = True
     try:
-        return job.run()
+        result = job.run(_contexts)
     except _ParentGone:
         os._exit(1)
     finally:
         _busy = False
+    if folder is not None:  # this worker's contexts know of its own writes: the parent's count of them is no news
+        _writes_seen[folder] = writes_before + may_have_written(result)
+    return result

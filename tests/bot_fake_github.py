@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -137,7 +138,7 @@ class FakeGitHub:
             return _json(401, {"message": "Bad credentials"})
         body = json.loads(request.content) if request.content else {}
         query = {key: values[0] for key, values in parse_qs(request.url.query.decode()).items()}
-        routes = [
+        routes: list[tuple[str, str, Callable[..., httpx.Response]]] = [
             ("GET", r"/repos/([^/]+/[^/]+)", self._repository),
             ("GET", r"/repos/([^/]+/[^/]+)/pulls", self._list_pulls),
             ("POST", r"/repos/([^/]+/[^/]+)/pulls", self._create_pull),

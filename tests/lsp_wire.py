@@ -34,13 +34,15 @@ class WireClient:
             env=env,
             cwd=cwd,
         )
+        assert self.process.stdin is not None and self.process.stdout is not None, "both are pipes"
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.received: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.ids = itertools.count(1)
         self.backlog: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        stream = self.process.stdout
+        stream = self.stdout
         while True:
             length = None
             while (line := stream.readline()) not in (b"\r\n", b""):
@@ -53,8 +55,8 @@ class WireClient:
             self.received.put(json.loads(stream.read(length)))
 
     def write(self, data: bytes) -> None:
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
+        self.stdin.write(data)
+        self.stdin.flush()
 
     def send(self, message: dict[str, Any]) -> None:
         self.write(frame(message))
@@ -83,14 +85,14 @@ class WireClient:
             if wanted(message):
                 return self.backlog.pop(index)
         while True:
-            message = self.received.get(timeout=timeout)
-            if message is None:
+            arrived = self.received.get(timeout=timeout)
+            if arrived is None:
                 raise EOFError("the server closed its output")
-            if "method" in message and "id" in message:  # a server request: answer it so the server goes on
-                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
-            if wanted(message):
-                return message
-            self.backlog.append(message)
+            if "method" in arrived and "id" in arrived:  # a server request: answer it so the server goes on
+                self.send({"jsonrpc": "2.0", "id": arrived["id"], "result": None})
+            if wanted(arrived):
+                return arrived
+            self.backlog.append(arrived)
 
     def forget(self) -> None:
         """Drop what arrived so far, so a test sharing this session sees only the messages it causes."""
@@ -123,7 +125,7 @@ class WireClient:
         try:
             return self.process.wait(timeout=10)
         finally:
-            for pipe in (self.process.stdin, self.process.stdout):
+            for pipe in (self.stdin, self.stdout):
                 try:
                     pipe.close()
                 except OSError:  # stdin closed already, or the server gone with unread input

@@ -53,7 +53,9 @@ def test_an_invocation_reads_program_verb_and_arguments():
     read = Invocation.of(pip)
     assert (read.tool, read.verb, read.after_verb) == ("pip", "install", ["-r", "requirements.txt"])
     assert read.runs({"pip", "pip3"}, {"install"}) and not read.runs({"pip"}, {"download"})
-    assert pip.arguments[read.own_index(read.verb_at)].literal == "install"  # `-m pip` shifts the words
+    assert (
+        read.verb_at is not None and pip.arguments[read.own_index(read.verb_at)].literal == "install"
+    )  # `-m pip` shifts the words
     assert Invocation.of(apt).verb == "install" and Invocation.of(apt).verb_at == 1
 
 
@@ -96,11 +98,11 @@ def test_a_plugin_cleanup_rule_gets_the_cache_mount_whatever_its_bases():
             return CacheMount(lambda stage, run, commands: [(0, PIP_CACHE)])
 
     (finding,) = engine.check(parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()])
-    assert finding.fix.title.startswith("Mount a build cache over `/root/.cache/pip`")
+    assert finding.fix is not None and finding.fix.title.startswith("Mount a build cache over `/root/.cache/pip`")
     (legacy,) = engine.check(
         parse_text("FROM python:3.12\nRUN pip install flask\n"), [PipCleanup()], options={"target": "legacy"}
     )
-    assert legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")
+    assert legacy.fix is not None and legacy.fix.title.startswith("Append `rm -rf /root/.cache/pip`")
 
 
 MANY_STAGES = """\

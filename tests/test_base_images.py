@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockerfix.knowledge.analysis import shell_runs
-from dockerfix.knowledge.baseimages import Reference, data, expand_global_args, identify, measured, variants
+from dockerfix.knowledge.baseimages import (
+    Identified,
+    Measurement,
+    Reference,
+    data,
+    expand_global_args,
+    identify,
+    measured,
+    variants,
+)
 from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
 from dockerfix.knowledge.multistage import plan, promises
 from dockerfix.rewriter import engine
@@ -49,6 +58,18 @@ SPLIT_CASES = {
 }
 
 
+def identified(text: str) -> Identified:
+    found = identify(Reference.parse(text))
+    assert found is not None, f"{text} is an official image"
+    return found
+
+
+def measurement(text: str) -> Measurement:
+    found = measured(Reference.parse(text))
+    assert found is not None, f"{text} is measured"
+    return found
+
+
 def test_every_template_has_a_case():
     assert sorted(SPLIT_CASES) == TEMPLATES
 
@@ -56,7 +77,7 @@ def test_every_template_has_a_case():
 @pytest.mark.parametrize("ecosystem", TEMPLATES)
 def test_split_keeps_what_the_final_image_declares(ecosystem):
     document = parse_text(SPLIT_CASES[ecosystem])
-    split = plan(document, identify(Reference.parse(document.stages[-1].base_image)))
+    split = plan(document, identified(document.stages[-1].base_image))
     assert split is not None and split.ecosystem == ecosystem
     proposal = split.render("\n")
     dockerfile.parse_string(proposal)
@@ -72,9 +93,9 @@ def test_invariant_notices_a_lost_promise():
 
 
 def test_go_binary_through_path_on_a_non_static_build_goes_to_debian_slim():
-    split = plan(parse_text(SPLIT_CASES["go"]), identify(Reference.parse("golang:1.22")))
+    split = plan(parse_text(SPLIT_CASES["go"]), identified("golang:1.22"))
     # shell-form CMD and a named USER need a shell and /etc/passwd; USER comes after the copy, so no --chown
-    assert split.values["runtime_image"] == "debian:bookworm-slim" and split.values["chown"] == ""
+    assert split is not None and split.values["runtime_image"] == "debian:bookworm-slim" and split.values["chown"] == ""
 
 
 @pytest.mark.parametrize("family", sorted(data()["families"]))
@@ -85,8 +106,9 @@ def test_pinned_tag_and_measured_sizes_of_every_family(family):
     assert identified is not None
     assert all(variant.libc for variant in variants(family).values())
     if identified.variant.slim:
-        slim = measured(Reference.parse(f"{pinned.repository}:{identified.slim_tag()}"))
-        assert slim is not None and slim.compressed_bytes < measured(pinned).compressed_bytes
+        slim = measurement(f"{pinned.repository}:{identified.slim_tag()}")
+        full = measured(pinned)
+        assert full is not None and slim.compressed_bytes < full.compressed_bytes
 
 
 def test_shipped_sizes_equal_the_shared_data():
@@ -138,9 +160,17 @@ def test_identify(text, expected):
         ("composer require h4cc/wkhtmltopdf-amd64:^0.12 --no-scripts", ("php", {"h4cc/wkhtmltopdf-amd64"}, False)),
         ("composer install --no-dev", ("php", set(), True)),
         ("pecl channel-update pecl", None),
+        # each package manager's own options: npm's `-f` is --force and gem's `-r` --remote, neither takes a value
+        ("npm install -f grpc", ("node", {"grpc"}, False)),
+        ("gem install -r nokogiri", ("ruby", {"nokogiri"}, False)),
+        # an option's value is not a package, and an install that names none reads the project's manifest
+        ("npm install --registry https://registry.example.invalid", ("node", set(), True)),
+        ("pip install --trusted-host pypi.example.invalid psycopg2", ("python", {"psycopg2"}, False)),
+        ("pip install -e git+https://example.invalid/x.git#egg=x", ("python", set(), True)),
+        ("pip install -rrequirements.txt", ("python", set(), True)),
     ],
 )
-def test_php_install_commands(run, expected):
+def test_install_commands(run, expected):
     installs = [
         install_command(command)
         for _, commands in shell_runs(parse_text(f"FROM php:8.3\nRUN {run}\n").stages[0])
@@ -150,6 +180,13 @@ def test_php_install_commands(run, expected):
         (install.ecosystem, set(install.named), install.reads_files) for install in installs if install is not None
     ]
     assert found == ([expected] if expected else [])
+
+
+def test_a_native_package_after_a_flag_is_reported_on_alpine():
+    (finding,) = engine.check(
+        parse_text("FROM node:20-alpine\nRUN npm install -f grpc\n"), [AlpineNativeDependencies()]
+    )
+    assert finding.code == "DF302" and "`grpc`" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -222,8 +259,9 @@ def test_declarations_of_every_ecosystem(tmp_path):
 def test_slim_suggestion_names_the_measured_tags_and_dates():
     document = parse_text("FROM python:3.12\nRUN pip install --no-cache-dir flask\n")
     [finding] = engine.check(document, [SlimBaseImage()], None)
-    full, slim = measured(Reference.parse("python:3.12")), measured(Reference.parse("python:3.12-slim"))
-    assert finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    full, slim = measurement("python:3.12"), measurement("python:3.12-slim")
+    assert finding.savings is not None and finding.savings.bytes == full.compressed_bytes - slim.compressed_bytes
+    assert finding.fix is not None
     for text in (finding.message, finding.fix.title):  # the title is what the bot's table shows
         assert f"{full.reference} {full.compressed_bytes / 1e6:,.1f} MB on {full.date}" in text
         assert f"{slim.reference} {slim.compressed_bytes / 1e6:,.1f} MB on {slim.date}" in text
@@ -272,7 +310,7 @@ def test_expand_word_as_buildkit(word, expected):
     assert expand_word(word, {"OS": "linux", "EMPTY": "", "NO_DEFAULT": None}) == expected
 
 
-PLAIN = st.text(st.characters(blacklist_characters="$\\\"'", blacklist_categories=("Cs",)), max_size=30)
+PLAIN = st.text(st.characters(exclude_characters="$\\\"'", exclude_categories=["Cs"]), max_size=30)
 
 
 @given(PLAIN, PLAIN)

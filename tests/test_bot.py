@@ -21,7 +21,7 @@ from bot_fake_github import (  # noqa: F401 (fixtures)
 
 from dockerfix.bot import body
 from dockerfix.bot.command import main
-from dockerfix.bot.github import GitHub, TokenAuth
+from dockerfix.bot.github import GitHub, GitHubError, TokenAuth
 from dockerfix.bot.reconcile import _open
 
 
@@ -223,7 +223,7 @@ def test_a_symbolic_link_out_of_the_repository_is_never_read(remote, forge, caps
 def test_a_racing_second_pull_request_gets_github_422_and_the_existing_one_is_updated(remote, forge, capsys):
     bot(forge, capsys)
     github = GitHub(TokenAuth(TOKEN), transport=forge.transport())
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(GitHubError) as raised:
         github.create_pull(REPO, "dockerfix/optimize", "main", "again", "body")
     assert raised.value.status == 422 and "A pull request already exists for octo:dockerfix/optimize" in str(
         raised.value
@@ -354,3 +354,18 @@ def test_a_new_dockerignore_is_committed_with_the_rest(remote, forge, capsys):
     assert "+++ b/svc/.dockerignore" in forge.pulls(REPO)[0]["body"]
     code, out, _ = bot(forge, capsys, "--unsafe-fixes")
     assert code == 0 and out.startswith(f"{REPO}: up to date")
+
+
+def test_a_dockerignore_one_dockerfile_wrote_serves_the_next_of_its_context(remote, forge, capsys):
+    # the second Dockerfile must see the ignore file the first one's fix wrote, as a second bot run would: with the
+    # context read before that write, the pull request listed svc/Dockerfile.web as fixed though nothing of it changed
+    node = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
+    web = "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n"
+    configuration = {"pyproject.toml": NAMED_MERGES + "min-gain = 0\n"}
+    service = {"svc/Dockerfile": node, "svc/Dockerfile.web": web, "svc/package.json": "{}\n", "svc/.env": "KEY=1\n"}
+    remote.commit({**service, **configuration}, "two images of one service")
+    code, out, err = bot(forge, capsys, "--unsafe-fixes")
+    assert code == 0, err
+    assert remote.show("dockerfix/optimize", "svc/.dockerignore") == "Dockerfile*\n.env\n.dockerignore\n"
+    pull_body = forge.pulls(REPO)[0]["body"]
+    assert "### `svc/Dockerfile`" in pull_body and "### `svc/Dockerfile.web`" not in pull_body

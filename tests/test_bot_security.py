@@ -5,7 +5,6 @@ command; the GitHub side is the in-process forge of ``bot_fake_github``."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import os
 import shlex
@@ -13,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import msgspec
 import pytest
 from bot_fake_github import ASKS_FOR_MERGES, MERGEABLE, MERGED, REPO, TOKEN, Remote, bot, forge, git, remote  # noqa: F401
 from hypothesis import example, given
@@ -398,8 +398,9 @@ def test_a_fix_title_holding_repository_text_stays_in_its_table_row(tmp_path):
     (tmp_path / "Dockerfile").write_text(MERGEABLE)
     result = run_path(tmp_path / "Dockerfile", Settings(extend_select=("DF101",)))
     [finding] = result.findings
-    titled = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, title="Copy a\n## Forged | b"))
-    changed = body.ChangedFile("Dockerfile", dataclasses.replace(result, findings=(titled,)))
+    assert finding.fix is not None
+    titled = msgspec.structs.replace(finding, fix=msgspec.structs.replace(finding.fix, title="Copy a\n## Forged | b"))
+    changed = body.ChangedFile("Dockerfile", msgspec.structs.replace(result, findings=(titled,)))
     text = body.render_body(body.context([changed], result.diff, "dockerfix/optimize", False, None), "0123456789abcdef")
     [row] = [line for line in text.splitlines() if line.startswith("| DF101")]
     assert "Copy a\\n## Forged \\| b" in row and not any(line.startswith("## Forged") for line in text.splitlines())

@@ -42,8 +42,8 @@ def examples():
     for rule in all_rules():
         for number, example in enumerate(rule.valid):
             yield pytest.param(rule, example, id=f"{rule.code}-valid-{number}")
-        for number, example in enumerate(rule.invalid):
-            yield pytest.param(rule, example, id=f"{rule.code}-invalid-{number}")
+        for number, invalid in enumerate(rule.invalid):
+            yield pytest.param(rule, invalid, id=f"{rule.code}-invalid-{number}")
 
 
 def run(example: Example | str, target: str, folder, rules=RULES) -> engine.FixResult:

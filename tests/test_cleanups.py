@@ -17,6 +17,7 @@ def removes(dockerfile: str, path: str, after: str) -> bool:
     document = parse_text(dockerfile)
     stage = document.stages[-1]
     run = stage.instructions[-1]
+    assert run.shell is not None
     commands = run.shell.simple_commands()
     position = next(
         index for index, command in enumerate(commands) if run.shell.source[command.start :].startswith(after)

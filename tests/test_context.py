@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dockerfix.rewriter import context as context_module
 from dockerfix.rewriter.context import BuildContext, DockerIgnore, IgnorePattern, MatchKind, PatternError
+from dockerfix.rewriter.pipeline import BuildContexts
 
 EXACT, INEXACT, FAIL = "exact", "inexact", "fail"
 
@@ -666,12 +667,12 @@ def test_builders_are_the_dockerfiles_the_root_ignore_file_serves(tmp_path):
 def test_builders_are_unknown_when_a_compose_file_cannot_say(tmp_path, compose, reason):
     (tmp_path / "docker-compose.yml").write_text(compose)
     builders = BuildContext.from_directory(tmp_path).builders
-    assert builders.dockerfiles == () and reason in builders.unknown
+    assert builders.dockerfiles == () and reason in (builders.unknown or "")
 
 
 def test_builders_never_block_on_a_fifo_compose_file(tmp_path):
     os.mkfifo(tmp_path / "compose.yml")
-    assert "not a regular file" in BuildContext.from_directory(tmp_path).builders.unknown
+    assert "not a regular file" in (BuildContext.from_directory(tmp_path).builders.unknown or "")
 
 
 def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
@@ -680,7 +681,7 @@ def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
     (tmp_path / "b.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
     assert BuildContext.from_directory(tmp_path).builders.unknown is None
     (tmp_path / "c.Dockerfile").write_text("FROM scratch\n" + "# padding\n" * 5)
-    assert "more than 130 bytes" in BuildContext.from_directory(tmp_path).builders.unknown
+    assert "more than 130 bytes" in (BuildContext.from_directory(tmp_path).builders.unknown or "")
 
 
 def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypatch):
@@ -712,3 +713,32 @@ def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypat
         "Dockerfile",
         f"{projects / 'compose.yaml'}: service app",
     ]
+
+
+def test_the_contexts_of_one_run_list_a_busy_folder_above_them_once_and_the_next_run_again(tmp_path, monkeypatch):
+    """A folder above the contexts whose entries changed a moment ago (/tmp, where other programs come and go) was
+    listed again for every context below it; one run lists it once, and the next run sees what was added since."""
+    (tmp_path / ".git").mkdir()
+    projects = tmp_path / "projects"
+    for number in range(20):
+        (projects / f"p{number}").mkdir(parents=True)
+        (projects / f"p{number}" / "Dockerfile").write_text("FROM scratch\n")
+    (projects / "just-changed").touch()
+    listed = []
+    real_listdir = os.listdir
+
+    def counting_listdir(folder):
+        listed.append(Path(folder))
+        return real_listdir(folder)
+
+    monkeypatch.setattr(context_module.os, "listdir", counting_listdir)
+    run = BuildContexts()
+    for number in range(20):
+        folder = projects / f"p{number}"
+        assert run.for_dockerfile(folder, folder / "Dockerfile").builders.unknown is None
+    assert listed.count(projects) == 1
+    (projects / "compose.yaml").write_text(
+        "services:\n  app:\n    build:\n      context: ./p3\n      dockerfile_inline: FROM scratch\n"
+    )
+    builders = BuildContexts().for_dockerfile(projects / "p3", projects / "p3" / "Dockerfile").builders
+    assert [where for where, _ in builders.dockerfiles] == ["Dockerfile", f"{projects / 'compose.yaml'}: service app"]

@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from test_cli import dockerfix, write
 
-from dockerfix.knowledge.dependencies import MAX_INCLUDE_DEPTH, declared, requirement_files, setup_py_requirements
+from dockerfix.knowledge.analysis import Invocation
+from dockerfix.knowledge.dependencies import (
+    MAX_INCLUDE_DEPTH,
+    declared,
+    installed_packages,
+    requirement_files,
+    setup_py_requirements,
+)
 from dockerfix.knowledge.ecosystems import recognise
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
@@ -66,9 +73,27 @@ def test_includes_are_read_once_each_within_the_context_and_a_bounded_depth(tmp_
 
 
 def recognise_pip(context: BuildContext):
-    document = parse_text("FROM python:3.12\nRUN pip install -r requirements.txt\n")
-    (command,) = document.instructions[1].shell.simple_commands()
+    script = parse_text("FROM python:3.12\nRUN pip install -r requirements.txt\n").instructions[1].shell
+    assert script is not None
+    (command,) = script.simple_commands()
     return recognise(command, context)
+
+
+@pytest.mark.parametrize(
+    "run, named",
+    [
+        ("pip install --no-cache-dir flask==3.0", ["flask"]),
+        # what the requirements file adds is not written here, however the option is spelt
+        ("pip install -r requirements.txt flask", None),
+        ("pip install -rrequirements.txt flask", None),
+        ("pip install --requirement=requirements.txt flask", None),
+    ],
+)
+def test_installed_packages_are_only_those_the_command_line_names_all_of(run, named):
+    script = parse_text(f"FROM python:3.12\nRUN {run}\n").instructions[1].shell
+    assert script is not None
+    (command,) = script.simple_commands()
+    assert installed_packages("pip", Invocation.of(command)) == named
 
 
 def test_declared_packages_follow_includes(tmp_path):

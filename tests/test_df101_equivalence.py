@@ -128,7 +128,7 @@ def fixed(commands: list[str], shell: tuple[str, ...]) -> str:
 def run_commands(text: str) -> list[str]:
     """What each RUN gives its shell: the command, or the body of a heredoc script."""
     return [
-        instruction.shell.source if instruction.script_heredoc else instruction.arguments
+        instruction.shell.source if instruction.script_heredoc and instruction.shell else instruction.arguments
         for instruction in parse_text(text).instructions
         if instruction.cmd == "run"
     ]

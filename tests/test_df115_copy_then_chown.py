@@ -63,7 +63,7 @@ def test_savings_are_the_copied_bytes_measured_in_the_context(tmp_path):
     context = RuleContext(build_context=BuildContext.from_directory(tmp_path))
     text = "FROM debian\nCOPY src/ /app/\nRUN chown -R 1000:1000 /app\n"
     (finding,) = CopyThenChown().check(parse_text(text), context)
-    assert finding.savings.bytes == 1234 and finding.savings.layers == 1
+    assert finding.savings is not None and finding.savings.bytes == 1234 and finding.savings.layers == 1
     assert findings(text)[0].savings.bytes is None
 
 
@@ -74,7 +74,7 @@ def test_a_copy_whose_files_this_context_does_not_hold_claims_unknown_bytes_not_
     context = RuleContext(build_context=BuildContext.from_directory(tmp_path))
     text = "FROM debian\nCOPY entrypoint.sh /\nRUN chmod 755 /entrypoint.sh\n"
     (finding,) = CopyThenChown().check(parse_text(text), context)
-    assert finding.savings.bytes is None and finding.savings.bytes_unknown
+    assert finding.savings is not None and finding.savings.bytes is None and finding.savings.bytes_unknown
 
 
 def test_a_workdir_made_in_the_stage_built_from_keeps_its_own_owner():

@@ -22,6 +22,7 @@ def findings(text: str, path: str = "Dockerfile"):
 def test_the_gain_is_the_installed_size_of_what_the_compilers_brought():
     (finding,) = findings(SERVICE)
     index = gains.debian_index("bookworm")
+    assert index is not None
     with_compilers = index.walk(["gcc", "make", "curl"], recommends=False, installed=index.minbase).installed
     without = index.walk(["make", "curl"], recommends=False, installed=index.minbase).installed  # gcc is purged
     expected = index.installed_kib(with_compilers - without) * gains.KIBIBYTE

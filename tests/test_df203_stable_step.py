@@ -75,7 +75,7 @@ def dockerfile(draw) -> str:
     return "FROM alpine\n" + copy + "".join(after)
 
 
-def build(text: str) -> tuple[bool, dict, dict]:
+def build(text: str) -> tuple[bool, dict | None, dict | None]:
     """Run a Dockerfile as a builder would, in a scratch root: WORKDIR creates and enters a folder, ENV/ARG set
     variables, COPY/ADD of the context copies it, each RUN is a fresh `sh -c` until one fails. Returns whether it
     succeeded and, when it did (a failed build has no image), every path with its mode and content or link target,
@@ -113,7 +113,7 @@ def build(text: str) -> tuple[bool, dict, dict]:
 
 
 def snapshot(root: Path, prefix: str) -> dict:
-    state = {}
+    state: dict[str, tuple[str | int, str | None]] = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).as_posix()
         if path.is_symlink():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 
 import pytest
 from test_cli import write
@@ -16,7 +17,7 @@ from dockerfix.rules.df204_dockerignore import Dockerignore
 NODE = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n'
 
 
-def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_from=None):
+def proposal(folder, dockerfile: str, files: Mapping[str, str | bytes], context_from=None):
     """The .dockerignore text DF204 proposes for ``dockerfile`` in a folder holding ``files`` (None: no finding)."""
     for name, content in files.items():
         write(folder / name, content)
@@ -25,6 +26,7 @@ def proposal(folder, dockerfile: str, files: dict[str, str | bytes], context_fro
     if not findings:
         return None
     (finding,) = findings
+    assert finding.fix is not None
     (file,) = finding.fix.files
     return file.content
 
@@ -48,7 +50,7 @@ def test_savings_count_the_bytes_kept_out(tmp_path):
     write(tmp_path / "node_modules/a/index.js", "x" * 1000)
     write(tmp_path / "node_modules/b/index.js", "y" * 500)
     (finding,) = engine.check(parse(Source(NODE)), [Dockerignore()], BuildContext.from_directory(tmp_path))
-    assert finding.savings.bytes == 1500
+    assert finding.savings is not None and finding.savings.bytes == 1500
     assert "2 files, 1,500 bytes" in finding.message
 
 
@@ -169,7 +171,7 @@ def test_a_names_only_context_with_an_ignore_file_is_left_alone():
     assert list(engine.check(parse(Source(NODE)), [Dockerignore()], listed)) == []
     unknown = BuildContext.from_file_list(["node_modules/a/x.js", ".env"])
     (finding,) = engine.check(parse(Source(NODE)), [Dockerignore()], unknown)
-    assert finding.fix.applicability.label == "display-only"  # nowhere to write
+    assert finding.fix is not None and finding.fix.applicability.label == "display-only"  # nowhere to write
 
 
 # The ignore file serves every Dockerfile that builds from the context: it may exclude nothing any of them reads.

@@ -90,7 +90,7 @@ def test_a_split_keeps_every_stage_name_on_the_stage_it_named():
     assert set(before) <= set(after), f"{before} became {after}"
     assert len({name for name, _ in after}) == len(after), f"a stage name is used twice: {after}"
     [finding] = [f for f in result.remaining if f.code == "DF304"]
-    assert finding.fix.applicability.name == "DISPLAY_ONLY"
+    assert finding.fix is not None and finding.fix.applicability.name == "DISPLAY_ONLY"
     proposal = finding.fix.edits[0].content
     assert stage_names(proposal) == [("build", "node:13.12.0-alpine")]
 
@@ -138,7 +138,7 @@ def test_what_runs_after_the_build_keeps_the_split_from_being_written_in_any_pas
     assert not [f for f in result.applied if f.code == "DF304"]
     assert len(parse_text(result.text).stages) == 1, result.text
     remaining = [f for f in (*result.findings, *result.remaining) if f.code == "DF304"]
-    assert remaining and all(f.fix.applicability.name == "DISPLAY_ONLY" for f in remaining)
+    assert remaining and all(f.fix and f.fix.applicability.name == "DISPLAY_ONLY" for f in remaining)
 
 
 @requires_corpus
@@ -177,6 +177,7 @@ def test_a_java_split_writes_only_a_jre_tag_the_data_shows(build, jre):
     if jre is None:
         assert not [f for f in result.applied if f.code == "DF304"]
         [finding] = [f for f in result.remaining if f.code == "DF304"]
+        assert finding.fix is not None
         assert finding.fix.applicability.name == "DISPLAY_ONLY" and "eclipse-temurin:11-jre" in finding.message
     else:
         assert [f.code for f in result.applied if f.code == "DF304"] == ["DF304"]
@@ -193,6 +194,7 @@ def test_a_node_split_is_only_shown_when_the_command_runs_a_development_dependen
 
     def split(context: BuildContext):
         (finding,) = [finding for finding in fixed(text, context).findings if finding.code == "DF304"]
+        assert finding.fix is not None
         return finding.fix.applicability, finding.message
 
     applicability, message = split(BuildContext.from_directory(project))

@@ -188,7 +188,7 @@ def test_merge_leaving_an_escape_before_blanks_keeps_the_next_instruction():
     assert [instruction.keyword for instruction in after.instructions][-1] == "ENV"
     assert (
         engine.disturbed_instruction(
-            engine.parse(Source(text)), [e for f in result.applied for e in f.fix.edits], after
+            engine.parse(Source(text)), [e for f in result.applied if f.fix for e in f.fix.edits], after
         )
         is None
     )
@@ -211,9 +211,11 @@ def test_invariant_holds_for_sound_fixes_and_catches_swallowing_ones(lines, fina
     except SourceError:
         return
     for finding in engine.check(document, [UppercaseKeyword()]):
+        assert finding.fix is not None
         after = engine.parse(Source(apply_edits(text, finding.fix.edits)))
         assert engine.disturbed_instruction(document, finding.fix.edits, after) is None
     for finding in engine.check(document, [SwallowsTheNextLine()]):
+        assert finding.fix is not None
         run = document.instructions_overlapping(finding.start, finding.end)[0]
         after = engine.parse(Source(apply_edits(text, finding.fix.edits)))
         swallows = run.index + 1 < len(document.instructions)

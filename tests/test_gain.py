@@ -17,6 +17,7 @@ from dockerfix.knowledge.baseimages import Reference, measured
 from dockerfix.knowledge.gains import apt_lists_gain
 from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.fixes import ByteGain
 from dockerfix.rewriter.source import Source
 
 # apt's lists left in the image of a Debian release whose size is measured, and of Ubuntu, whose is not
@@ -24,7 +25,15 @@ DEBIAN_LISTS = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y c
 UBUNTU_LISTS = "FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl\n"
 # two RUNs whose merge saves a layer and nothing else
 LAYER_ONLY = "FROM debian:bookworm\nRUN mkdir -p /app\nRUN chmod 755 /app\n"
-MEASURED = apt_lists_gain("debian", "bookworm")
+
+
+def measured_apt_lists() -> ByteGain:
+    gain = apt_lists_gain("debian", "bookworm")
+    assert isinstance(gain, ByteGain), "the apt lists of bookworm are measured"
+    return gain
+
+
+MEASURED = measured_apt_lists()
 
 
 def findings(result) -> list[dict]:
@@ -130,6 +139,7 @@ async def test_hover_states_the_claim(client: LanguageClient, tmp_path):
     hover = await client.text_document_hover_async(
         lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=uri), position=lsp.Position(line=1, character=6))
     )
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "DF102" in hover.contents.value and f"saves {MEASURED.describe()}" in hover.contents.value
 
 
@@ -145,7 +155,7 @@ def claims(tmp_path, text: str, code: str, context: dict[str, str | bytes] | Non
     for name, content in (context or {}).items():
         write(tmp_path / name, content)
     result = pipeline.run_path(tmp_path / "Dockerfile", Settings(select=(code,), unsafe_fixes=True))
-    return [finding.savings for finding in result.findings if finding.code == code]
+    return [finding.savings for finding in result.findings if finding.code == code and finding.savings is not None]
 
 
 def test_a_later_cleanup_of_the_apt_lists_states_their_measured_size(tmp_path):
@@ -161,6 +171,7 @@ def test_a_split_states_the_measured_difference_of_exactly_measured_tags(tmp_pat
     program = 'WORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build -o /out/app .\nCMD ["/out/app"]\n'
     (measured_tag,) = claims(tmp_path, "FROM golang:1.25\n" + program, "DF304")
     build = measured(Reference.parse("golang:1.25"))
+    assert build is not None
     assert measured_tag["bytes"] == build.compressed_bytes and measured_tag["bytes_at_least"]
     assert "golang:1.25" in measured_tag["bytes_basis"] and build.date in measured_tag["bytes_basis"]
     (other_version,) = claims(tmp_path, "FROM golang:1.22\n" + program, "DF304")
@@ -172,7 +183,11 @@ def test_context_sizes_are_the_byte_gain_of_a_chown_copy_and_of_ignore_lines(tmp
     (copied,) = claims(tmp_path / "chown", chown, "DF115", {"data.bin": b"\0" * 4096})
     assert copied["bytes"] == 4096 and "build context" in copied["bytes_basis"]
     ignored = "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n"
-    files = {"package.json": "{}\n", "index.js": "1\n", "node_modules/left-pad/index.js": b"x" * 3000}
+    files: dict[str, str | bytes] = {
+        "package.json": "{}\n",
+        "index.js": "1\n",
+        "node_modules/left-pad/index.js": b"x" * 3000,
+    }
     (kept_out,) = claims(tmp_path / "ignore", ignored, "DF204", files)
     assert kept_out["bytes"] >= 3000 and "build context" in kept_out["bytes_basis"]
 

@@ -20,7 +20,7 @@ BROKEN = (
 APT_INSTALL = "RUN apt-get update && apt-get install -y --no-install-recommends"
 # A Dockerfile per kind of gain: (folder, its text, other files of its context), with the findings it gets and the
 # level each earns, most valuable first (as `--output-format github` orders them).
-BY_GAIN = (
+BY_GAIN: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("refused", "FROM debian:bookworm\nRUNX make\n", {}),
     ("compiler", f"FROM debian:bookworm\n{APT_INSTALL} gcc make && rm -rf /var/lib/apt/lists/*\nRUN make\n", {}),
     ("apt-lists", f"FROM debian:bookworm\n{APT_INSTALL} curl\n", {}),
@@ -114,9 +114,10 @@ def test_junit_report(tmp_path):
     write(tmp_path / "good" / "Dockerfile", "FROM debian:bookworm\n")
     root = ElementTree.fromstring(dockerfix("--output-format", "junit", ".", cwd=tmp_path).stdout)
     suite = root.find("testsuite")
+    assert suite is not None
     failures = suite.findall("testcase/failure")
-    assert failures and int(suite.get("failures")) == len(failures) and int(suite.get("tests")) == len(failures) + 1
-    assert all(case.get("classname").endswith("Dockerfile") for case in suite.findall("testcase"))
+    assert failures and suite.get("failures") == str(len(failures)) and suite.get("tests") == str(len(failures) + 1)
+    assert all(case.get("classname", "").endswith("Dockerfile") for case in suite.findall("testcase"))
 
 
 def test_a_baseline_keeps_old_findings_quiet_across_moved_lines_and_reports_new_ones(tmp_path):
@@ -173,7 +174,7 @@ def test_each_finding_s_level_comes_from_its_gain_in_sarif_gitlab_and_junit(tmp_
     junit = ElementTree.fromstring(dockerfix("--output-format", "junit", *EVERY_GAIN, cwd=tmp_path).stdout)
     assert (
         sorted(
-            (_folder(case.get("classname")), failure.get("type"), failure.text.split(": ")[1])
+            (_folder(case.get("classname", "")), failure.get("type"), (failure.text or "").split(": ")[1])
             for case in junit.iter("testcase")
             for failure in case.findall("failure")
         )

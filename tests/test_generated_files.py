@@ -27,7 +27,7 @@ GENERATED = HEADER + BODY
 DEFAULT_RULES = Selection()
 
 
-def fixed(text: str, selection: Selection = DEFAULT_RULES, **options) -> engine.FixResult:
+def fixed(text: str, selection: Selection = DEFAULT_RULES, /, **options: str) -> engine.FixResult:
     return engine.fix(Source(text), selection.rules(), unsafe_fixes=True, options=options)
 
 

@@ -43,7 +43,7 @@ def test_which_heredoc_is_the_script(text, script):
     heredoc = run.script_heredoc
     assert (heredoc.text if heredoc else None) == script
     if script is not None:
-        assert run.shell.source == script and not run.shell.has_error
+        assert run.shell is not None and run.shell.source == script and not run.shell.has_error
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -64,7 +64,7 @@ def test_commands_map_to_their_place_in_the_body(lines, chomp):
     text = f"FROM a\nRUN <<{'-' if chomp else ''}EOF\n{body}EOF\n"
     document = parse_text(text)
     run = document.instructions[1]
-    assert run.shell.commands
+    assert run.shell is not None and run.shell.commands
     for command in run.shell.commands:
         source = text[run.arguments_to_source(command.start) : run.arguments_to_source(command.end, end=True)]
         assert source == run.shell.source[command.start : command.end]
@@ -120,7 +120,7 @@ def test_appended_line_keeps_the_body_indentation_and_chomp():
 )
 def test_scripts_nothing_can_follow(body, reason):
     run = parse_text(f"FROM a\nRUN <<EOF\n{body}EOF\n").instructions[1]
-    assert reason in append_blocker(run)
+    assert reason in (append_blocker(run) or "")
 
 
 # Lines of a heredoc script: failures, `set -e`, lists whose left side `set -e` ignores, comments and blank lines.
@@ -175,6 +175,7 @@ def test_appended_command_runs_only_after_success_and_keeps_the_status(lines, sh
     if append_blocker(run) is not None:
         return
     fixed = parse_text(apply_edits(text, [append_edit(document, run, "echo cleanup >> log")])).instructions[1]
+    assert run.shell is not None and fixed.shell is not None
     status, files = run_script(run.shell.source, shell)
     fixed_status, fixed_files = run_script(fixed.shell.source, shell)
     if status == 0 and not any(line.startswith("exit") for line in lines):

@@ -12,7 +12,7 @@ from dockerfix.rules.df117_compiler_left_installed import CompilerLeftInstalled
 def test_a_compiler_left_installed_gets_a_removal_proposal_never_applied():
     one_run = "FROM alpine:3.20\nRUN apk add --virtual .build-deps gcc musl-dev && pip install uwsgi && make -C /src\n"
     (finding,) = engine.check(parse_text(one_run), [CompilerLeftInstalled()])
-    assert finding.fix.applicability is Applicability.DISPLAY_ONLY
+    assert finding.fix is not None and finding.fix.applicability is Applicability.DISPLAY_ONLY
     assert [edit.content for edit in finding.fix.edits] == [" \\\n    && apk del --no-network .build-deps"]
     assert "line 2: `make`" in finding.message
     assert engine.fix(Source(one_run), [CompilerLeftInstalled()], unsafe_fixes=True).text == one_run

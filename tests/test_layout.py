@@ -27,7 +27,7 @@ def test_every_module_of_the_rules_folder_is_one_rule_named_after_its_code():
 def imported_modules(path: Path) -> set[str]:
     """The dockerfix modules a file imports, absolute names."""
     relative_to = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

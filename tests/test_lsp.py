@@ -7,6 +7,7 @@ import random
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,44 @@ def offset(text: str, position: lsp.Position) -> int:
     return start + len(line)
 
 
-def apply(text: str, edit: lsp.WorkspaceEdit) -> str:
-    (change,) = edit.document_changes
-    for text_edit in sorted(change.edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+DocumentChange = lsp.TextDocumentEdit | lsp.CreateFile | lsp.RenameFile | lsp.DeleteFile
+
+
+def served_actions(found: Sequence[lsp.Command | lsp.CodeAction] | None) -> Sequence[lsp.Command | lsp.CodeAction]:
+    """The server's answer to a code-action request: code actions, and commands (a rule's documentation)."""
+    assert found is not None
+    return found
+
+
+def edit_of(action: lsp.Command | lsp.CodeAction) -> lsp.WorkspaceEdit | None:
+    assert isinstance(action, lsp.CodeAction), action
+    return action.edit
+
+
+def document_changes(edit: lsp.WorkspaceEdit | None) -> Sequence[DocumentChange]:
+    """What a served edit changes: the server always sends documentChanges (versioned edits, file creations)."""
+    assert edit is not None and edit.document_changes is not None, edit
+    return edit.document_changes
+
+
+def document_edit(change: DocumentChange) -> lsp.TextDocumentEdit:
+    assert isinstance(change, lsp.TextDocumentEdit), change
+    return change
+
+
+def text_edits(change: DocumentChange) -> list[lsp.TextEdit | lsp.AnnotatedTextEdit]:
+    """A change's text edits: plain or annotated, never snippets."""
+    edits = document_edit(change).edits
+    plain = [edit for edit in edits if isinstance(edit, (lsp.TextEdit, lsp.AnnotatedTextEdit))]
+    assert len(plain) == len(edits), edits
+    return plain
+
+
+def apply(text: str, edit: lsp.WorkspaceEdit | None) -> str:
+    (change,) = document_changes(edit)
+    for text_edit in sorted(
+        text_edits(change), key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
+    ):
         text = (
             text[: offset(text, text_edit.range.start)] + text_edit.new_text + text[offset(text, text_edit.range.end) :]
         )
@@ -84,13 +120,15 @@ def whole(text: str) -> lsp.Range:
     return lsp.Range(start=lsp.Position(line=0, character=0), end=position(text, len(text)))
 
 
-async def actions(client: LanguageClient, text: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
+async def actions(
+    client: LanguageClient, text: str, only: list[str] | None = None
+) -> Sequence[lsp.Command | lsp.CodeAction]:
     params = lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=URI),
         range=whole(text),
         context=lsp.CodeActionContext(diagnostics=[], only=only),
     )
-    return await client.text_document_code_action_async(params)
+    return served_actions(await client.text_document_code_action_async(params))
 
 
 @pytest.mark.asyncio
@@ -103,21 +141,22 @@ async def test_push_diagnostics_quick_fix_fix_all_suppress_and_hover(client: Lan
 
     found = await actions(client, MERGEABLE)
     quick = next(a for a in found if a.title.startswith("DF101:"))
-    assert quick.is_preferred and apply(MERGEABLE, quick.edit) == MERGED
-    assert quick.edit.document_changes[0].text_document.version == 1
+    assert isinstance(quick, lsp.CodeAction) and quick.is_preferred and apply(MERGEABLE, quick.edit) == MERGED
+    assert document_edit(document_changes(quick.edit)[0]).text_document.version == 1
     suppress = next(a for a in found if a.title.startswith("Suppress DF101"))
-    assert apply(MERGEABLE, suppress.edit) == MERGEABLE.replace("RUN curl", "# dockerfix: ignore=DF101\nRUN curl")
+    assert apply(MERGEABLE, edit_of(suppress)) == MERGEABLE.replace("RUN curl", "# dockerfix: ignore=DF101\nRUN curl")
     assert any(a.title == "Show documentation for DF101" for a in found)
 
     (fix_all,) = await actions(client, MERGEABLE, only=["source.fixAll.dockerfix"])
     expected = pipeline.run_source(
         Source(MERGEABLE, str(FOLDER / "Dockerfile")), Settings(extend_select=("DF101",))
     ).new_text
-    assert apply(MERGEABLE, fix_all.edit) == expected == MERGED
+    assert apply(MERGEABLE, edit_of(fix_all)) == expected == MERGED
 
     hover = await client.text_document_hover_async(
         lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI), position=lsp.Position(line=1, character=2))
     )
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     assert "DF101" in hover.contents.value and "1 layer fewer" in hover.contents.value
 
 
@@ -175,6 +214,7 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
     report = await pull_client.text_document_diagnostic_async(
         lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=URI))
     )
+    assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
     assert {item.code for item in report.items} >= {"DF101", "DF102"}
     assert URI not in pull_client.diagnostics  # pull clients are never pushed to
 
@@ -208,6 +248,7 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
     report = await pull_client.text_document_diagnostic_async(
         lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=URI))
     )
+    expected: set[int | str | None]
     try:
         expected = {
             f.code
@@ -215,6 +256,7 @@ async def test_pull_diagnostics_and_random_edits(pull_client: LanguageClient):
         }
     except Exception:
         expected = {None}
+    assert isinstance(report, lsp.RelatedFullDocumentDiagnosticReport)
     assert {item.code for item in report.items} == expected
 
 
@@ -234,7 +276,7 @@ async def configured_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def configured_diagnostics(client: LanguageClient, codes: set[str]) -> list[lsp.Diagnostic]:
+async def configured_diagnostics(client: LanguageClient, codes: set[str]) -> Sequence[lsp.Diagnostic]:
     """The diagnostics of URI once their codes are ``codes``, or the third publication's: the answer to
     workspace/configuration may arrive after the first publication."""
     for _ in range(3):
@@ -262,8 +304,9 @@ async def assert_digest_pinned(client: LanguageClient, folder: Path, digest: str
         range=whole(text),
         context=lsp.CodeActionContext(diagnostics=[]),
     )
-    quick = next(a for a in await client.text_document_code_action_async(params) if a.title.startswith("DF303:"))
-    assert apply(text, quick.edit) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
+    found = served_actions(await client.text_document_code_action_async(params))
+    quick = next(a for a in found if a.title.startswith("DF303:"))
+    assert apply(text, edit_of(quick)) == f"# tag: debian:bookworm\nFROM debian:bookworm@{digest}\n"
 
 
 @pytest.mark.asyncio
@@ -314,9 +357,11 @@ async def test_quick_fixes_edit_what_the_pipeline_edits_whatever_the_line_ends(c
     assert fixed
     served = {action.title: action for action in await actions(client, text)}
     for finding in fixed:
+        fix = finding.fix
+        assert fix is not None
         expected = text
-        for edit in sorted(finding.fix.edits, key=lambda edit: (edit.range.start.line, edit.range.start.column))[::-1]:
+        for edit in sorted(fix.edits, key=lambda edit: (edit.range.start.line, edit.range.start.column))[::-1]:
             start = source.offset(edit.range.start.line, edit.range.start.column)
             end = source.offset(edit.range.end.line, edit.range.end.column)
             expected = expected[:start] + edit.content + expected[end:]
-        assert apply(text, served[f"{finding.code}: {finding.fix.title}"].edit) == expected
+        assert apply(text, edit_of(served[f"{finding.code}: {fix.title}"])) == expected

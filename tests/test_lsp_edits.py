@@ -207,8 +207,8 @@ def assert_changes_served(
     # the pipeline numbers lines as BuildKit does (LF ends them), the client as LSP does (CR, LF and CRLF)
     found = []
     for finding in expected.findings:
-        start = position(text, source.offset(finding.range.start.line, finding.range.start.column))
-        found.append((finding.code, start.line, start.character))
+        begins = position(text, source.offset(finding.range.start.line, finding.range.start.column))
+        found.append((finding.code, begins.line, begins.character))
     assert served == sorted(found)
     fixed = apply(text, fix_all[0].edit) if fix_all else text
     assert fixed == expected.new_text

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
+from test_lsp import document_changes, document_edit, edit_of, served_actions, text_edits
 
 FOLDER = Path(tempfile.mkdtemp(prefix="dockerfix-lsp-files-"))
 # a merge saves only a layer: the project asks for DF101 by its code, so every merge is reported (min-gain)
@@ -55,18 +57,22 @@ async def plain_client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def code_actions(client: LanguageClient, uri: str, only: list[str] | None = None) -> list[lsp.CodeAction]:
+async def code_actions(
+    client: LanguageClient, uri: str, only: list[str] | None = None
+) -> Sequence[lsp.Command | lsp.CodeAction]:
     client.text_document_did_open(
         lsp.DidOpenTextDocumentParams(
             text_document=lsp.TextDocumentItem(uri=uri, language_id="dockerfile", version=1, text=NODE)
         )
     )
     everything = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=4, character=0))
-    return await client.text_document_code_action_async(
-        lsp.CodeActionParams(
-            text_document=lsp.TextDocumentIdentifier(uri=uri),
-            range=everything,
-            context=lsp.CodeActionContext(diagnostics=[], only=only),
+    return served_actions(
+        await client.text_document_code_action_async(
+            lsp.CodeActionParams(
+                text_document=lsp.TextDocumentIdentifier(uri=uri),
+                range=everything,
+                context=lsp.CodeActionContext(diagnostics=[], only=only),
+            )
         )
     )
 
@@ -77,14 +83,15 @@ async def test_a_client_that_creates_files_gets_the_new_ignore_file(creating_cli
     (action,) = [
         action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
     ]
-    create, edit = action.edit.document_changes
-    assert isinstance(create, lsp.CreateFile) and create.uri == ignore_uri and not create.options.overwrite
-    assert edit.text_document.uri == ignore_uri and edit.text_document.version is None
-    (text_edit,) = edit.edits
+    create, edit = document_changes(edit_of(action))
+    assert isinstance(create, lsp.CreateFile) and create.uri == ignore_uri
+    assert create.options is not None and not create.options.overwrite
+    assert document_edit(edit).text_document.uri == ignore_uri and document_edit(edit).text_document.version is None
+    (text_edit,) = text_edits(edit)
     assert text_edit.new_text == "**/node_modules\nDockerfile*\n.env\n.dockerignore\n"
     assert text_edit.range == lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0))
     (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
-    assert [type(change) for change in fix_all.edit.document_changes] == [lsp.CreateFile, lsp.TextDocumentEdit]
+    assert [type(change) for change in document_changes(edit_of(fix_all))] == [lsp.CreateFile, lsp.TextDocumentEdit]
     assert not (FOLDER / "create" / ".dockerignore").exists()  # the client writes, not the server
 
 
@@ -93,8 +100,8 @@ async def test_an_existing_ignore_file_is_replaced_whole(creating_client: Langua
     (action,) = [
         action for action in await code_actions(creating_client, uri, ["quickfix"]) if action.title.startswith("DF204:")
     ]
-    (edit,) = action.edit.document_changes
-    (text_edit,) = edit.edits
+    (edit,) = document_changes(edit_of(action))
+    (text_edit,) = text_edits(edit)
     assert text_edit.range.end == lsp.Position(line=1, character=len("!keep.log"))
     assert text_edit.new_text == "*.log\n!keep.log\n**/node_modules\nDockerfile*\n.env\n"
 
@@ -120,9 +127,11 @@ async def test_an_ignore_file_with_a_byte_order_mark_is_edited_without_it(creati
     (fix_all,) = await code_actions(creating_client, uri, ["source.fixAll.dockerfix"])
     for action in (quick_fix, fix_all):
         (edit,) = [
-            change for change in action.edit.document_changes if change.text_document.uri.endswith("/.dockerignore")
+            change
+            for change in document_changes(edit_of(action))
+            if document_edit(change).text_document.uri.endswith("/.dockerignore")
         ]
-        (text_edit,) = edit.edits
+        (text_edit,) = text_edits(edit)
         assert text_edit.range.end == lsp.Position(line=0, character=len("*.log"))
         assert text_edit.new_text == "*.log\n**/node_modules\nDockerfile*\n.env\n"
 

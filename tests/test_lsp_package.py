@@ -91,6 +91,7 @@ def test_the_handshake_loads_neither_the_analysis_layer_nor_other_surfaces_libra
         stderr=importtime.open("wb"),
         env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
     )
+    assert server.stdin is not None and server.stdout is not None
     server.stdin.write(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
     server.stdin.flush()
     length = None

@@ -179,7 +179,7 @@ def test_a_long_content_length_swallows_the_next_request_which_is_still_answered
 def test_end_of_input_ends_the_server():
     client = WireClient()
     client.initialize()
-    client.process.stdin.close()
+    client.stdin.close()
     assert client.process.wait(timeout=20) in (0, 1)  # no hanging on a client that is gone
     client.close()
 

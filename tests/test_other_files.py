@@ -7,12 +7,14 @@ import json
 import os
 
 import pytest
-from test_cli import dockerfix, write
+from test_cli import MERGEABLE, MERGED, dockerfix, write
 
 from dockerfix.rewriter import engine
+from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.files import ContextFileError, write_in_context
 from dockerfix.rewriter.fixes import Applicability, FileEdit
+from dockerfix.rewriter.pipeline import BuildContexts, run_path
 from dockerfix.rewriter.source import Source
 from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
 from dockerfix.rules.df204_dockerignore import Dockerignore
@@ -56,6 +58,7 @@ def test_without_other_files_the_fix_is_display_only(tmp_path):
     result = engine.fix(Source(NODE), [Dockerignore()], context, unsafe_fixes=True, other_files=False)
     assert not result.changed and not result.files
     (finding,) = result.findings
+    assert finding.fix is not None
     assert finding.fix.applicability == Applicability.DISPLAY_ONLY and finding.fix.files
 
 
@@ -152,3 +155,56 @@ def test_a_created_file_follows_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert (tmp_path / ".dockerignore").stat().st_mode & 0o777 == 0o640
+
+
+# Both Dockerfiles copy the whole context; the ignore file the first one's fix writes serves the second as well
+WEB = "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n"
+QUIET = 'FROM alpine:3.20\nCMD ["true"]\n'
+
+
+def shared_context(folder, quiet_dockerfiles):
+    node_context(folder)
+    write(folder / "Dockerfile.web", WEB)
+    for index in range(quiet_dockerfiles):
+        write(folder / f"Dockerfile.quiet{index}", QUIET)
+    return folder
+
+
+def written_files(folder):
+    return {path.name: path.read_text() for path in folder.iterdir() if path.is_file()}
+
+
+@pytest.mark.parametrize("quiet_dockerfiles", [0, 8], ids=["in-process", "worker-processes"])
+def test_one_run_over_a_shared_context_writes_and_reports_what_one_run_per_dockerfile_does(tmp_path, quiet_dockerfiles):
+    # a later Dockerfile must see the ignore file an earlier one's fix wrote: with the context read before that
+    # write, Dockerfile.web reported (and "rewrote") the lines Dockerfile's fix had already written
+    together, apart = (shared_context(tmp_path / name, quiet_dockerfiles) for name in ("together", "apart"))
+    arguments = ("--unsafe-fixes", "--write", "--select", "DF204", "--output-format", "json")
+    names = sorted(path.name for path in together.glob("Dockerfile*"))
+    one_run = dockerfix(*arguments, *names, cwd=together)
+    assert one_run.returncode == 0, one_run.stderr
+    runs = [dockerfix(*arguments, name, cwd=apart) for name in names]
+    assert [run.returncode for run in runs] == [0] * len(names)
+    assert json.loads(one_run.stdout)["files"] == [json.loads(run.stdout)["files"][0] for run in runs]
+    assert written_files(together) == written_files(apart)
+    assert [file["path"] for file in json.loads(one_run.stdout)["files"] if file["changed"]] == ["Dockerfile"]
+
+
+def test_each_run_in_a_process_reads_the_context_again(tmp_path):
+    # a process that runs twice (a library user, a long-lived bot) sees what changed on disk between its runs
+    node_context(tmp_path)
+    settings = Settings(select=("DF204",), unsafe_fixes=True)
+    assert [finding.code for finding in run_path(tmp_path / "Dockerfile", settings).findings] == ["DF204"]
+    write(tmp_path / ".dockerignore", "**/node_modules\nDockerfile*\n.env\n.dockerignore\n")
+    assert run_path(tmp_path / "Dockerfile", settings).findings == ()
+
+
+def test_a_dockerfile_rewritten_in_place_is_read_again_by_the_next_one_of_its_context(tmp_path):
+    # the context's listing serves on after a rewrite in place; what was read from the files' contents does not
+    dockerfile = write(tmp_path / "Dockerfile", MERGEABLE)
+    contexts = BuildContexts()
+    assert contexts.for_dockerfile(tmp_path, dockerfile).builders.dockerfiles == (("Dockerfile", MERGEABLE.encode()),)
+    assert run_path(dockerfile, Settings(extend_select=("DF101",)), write=True, contexts=contexts).written
+    context = contexts.for_dockerfile(tmp_path, dockerfile)
+    assert context.builders.dockerfiles == (("Dockerfile", MERGED.encode()),)
+    assert context.files() == ("Dockerfile",)

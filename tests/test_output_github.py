@@ -3,7 +3,6 @@ start another. The commands are read back the way GitHub's runner reads them (`A
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
@@ -11,6 +10,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,7 +75,7 @@ def checked(folder: Path) -> FileResult:
 @given(path=st.text(), error=st.none() | st.text())
 def test_every_name_and_error_reads_back_unchanged_as_one_command_per_line(tmp_path_factory, path, error):
     real = checked(tmp_path_factory.getbasetemp())
-    result = dataclasses.replace(real, path=path, error=error)
+    result = msgspec.structs.replace(real, path=path, error=error)
     output = as_github([result])
     commands = runner_commands(output)
     assert len(_lines(output)) == len(commands) == len(real.findings) + (error is not None)

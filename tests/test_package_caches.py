@@ -99,6 +99,7 @@ def test_a_legacy_fix_declares_the_cache_folder_the_stage_moved_the_cache_to():
     )
     for rule, text, folder in cases:
         [finding] = engine.check(parse_text(text), [rule], options={"target": "legacy"})
+        assert finding.fix is not None and finding.fix.changes is not None, rule.code
         assert folder in finding.fix.changes.removes, (rule.code, finding.fix.changes.removes)
 
 
@@ -155,11 +156,13 @@ def resolved_mount_targets(run: Instruction, variables: dict[str, str], workdir:
     targets = []
     for flag in run.flags:
         if flag.name == "mount":
+            assert flag.value is not None
             options = {
                 key.lower(): value
                 for key, _, value in (field.partition("=") for field in next(csv.reader([flag.value])))
             }
             target = options.get("target") or options.get("dst") or options.get("destination")
+            assert target is not None, flag.value
             target = re.sub(r"\$\{?(\w+)\}?", lambda match: variables[match[1]], target)
             targets.append(posixpath.normpath(posixpath.join(workdir, target)))
     return targets
@@ -185,6 +188,7 @@ def test_apt_already_caching_its_archives_gets_only_the_lists_mount(spelling):
         f"FROM debian\nARG FOLDER=/var/cache/apt\nWORKDIR /work\nRUN {flag} apt-get update && apt-get install -y curl\n"
     )
     (finding,) = engine.check(parse_text(text), [AptListsCleanup()], options={"target": "buildkit"})
+    assert finding.fix is not None and finding.fix.changes is not None
     assert [edit.content for edit in finding.fix.edits] == [
         "--mount=type=cache,target=/var/lib/apt/lists,sharing=locked "
     ]

@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO
 
 spec = importlib.util.spec_from_file_location("repo_info_sizes", REPO / "scripts" / "repo_info_sizes.py")
+assert spec is not None and spec.loader is not None
 repo_info_sizes = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = repo_info_sizes  # dataclasses look their module up there
 spec.loader.exec_module(repo_info_sizes)

@@ -16,6 +16,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.registry import all_rules
+from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.source import SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
 from dockerfix.rules.df102_apt_lists_cleanup import needing_lists
@@ -85,7 +86,7 @@ def commands():
     for rule in CACHE_RULES:
         texts.extend(rule.valid)
         texts.extend(example.before for example in rule.invalid)
-    found = []
+    found: list[SimpleCommand] = []
     for text in texts:
         try:
             document = parse_text(text)

@@ -17,7 +17,7 @@ PINNED = f'# tag: python:3.12-slim\nFROM python:3.12-slim@{DIGEST}\nCMD ["python
 CONFIG = f'pin-digests = true\n[digests]\n"python:3.12-slim" = "{DIGEST}"\n'
 
 
-def fixed(text: str, settings: Settings) -> str:
+def fixed(text: str, settings: Settings) -> str | None:
     return run_source(Source(text, "Dockerfile"), settings).new_text
 
 
@@ -123,3 +123,11 @@ def test_digest_findings_without_a_fix():
     through_arg, unknown = (finding.message for finding in result.findings)
     assert "`python:3.12-slim` is not pinned by digest" in through_arg and "set through an ARG" in through_arg
     assert 'add `"node:22-slim" = "sha256:..."` to the `digests` table' in unknown
+
+
+def test_settings_are_what_they_say_whichever_file_said_it(tmp_path):
+    """Equal and hashed alike (their options mapping too) when they say the same; unequal when they differ."""
+    said = {"select": ("DF1",), "root": tmp_path, "options": {"pin-digests": True}}
+    first, second = Settings(**said, path=tmp_path / "a.toml"), Settings(**said, path=tmp_path / "b.toml")
+    assert first == second and hash(first) == hash(second)
+    assert first != first.override(unsafe_fixes=True) and first != Settings(path=first.path)

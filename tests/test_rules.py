@@ -49,7 +49,7 @@ def test_rule_documents_itself(rule):
     assert rule.summary and rule.valid and rule.invalid
 
 
-def options(rule: type, example: Example) -> dict:
+def options(rule: type[Rule], example: Example) -> dict:
     """The example's configuration as the configuration loader hands it to rules (parsed by the rule's options)."""
     declared = {option.name: option for option in (*GLOBAL_OPTIONS, *rule.options)}
     return {name: declared[name].parse(value) for name, value in (example.options or {}).items()}

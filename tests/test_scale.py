@@ -9,6 +9,7 @@ for the constant part.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import subprocess
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_cli import dockerfix
 
-import dockerfix
 from dockerfix.rewriter import pipeline
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.registry import all_rules
 from dockerfix.rewriter.source import Source
 
-PACKAGE = str(Path(dockerfix.__file__).parent)
+PACKAGE = str(Path(pipeline.__file__).parents[1])
 # Linear work doubles with the input; each pass that rescanned its input grew it 2.3x to 4x at these sizes
 LINEAR_GROWTH = 2.2
 
@@ -54,10 +55,11 @@ def lines_executed(function: Callable[[], object], code_in: tuple[str, ...] = (P
 
 def growth(make_text: Callable[[int], str], size: int) -> float:
     """How much the pipeline's work grows from ``size`` to twice that size."""
-    small, large = (
-        lines_executed(lambda count=count: pipeline.run_source(Source(make_text(count)), Settings()))
-        for count in (size, 2 * size)
-    )
+
+    def run(count: int) -> object:
+        return pipeline.run_source(Source(make_text(count)), Settings())
+
+    small, large = (lines_executed(functools.partial(run, count)) for count in (size, 2 * size))
     return large / small
 
 
@@ -171,17 +173,6 @@ def test_work_grows_linearly_with_the_commands_of_one_run():
     assert growth(continued_run, 10_000) <= LINEAR_GROWTH
 
 
-def dockerfix(*arguments: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dockerfix", *arguments],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        env={**os.environ, "CI": "true"},
-        timeout=120,
-    )
-
-
 def oversized_dockerfile(size: int) -> bytes:
     """A valid Dockerfile of more than ``size`` bytes with a finding on every RUN (what `--write` would change)."""
     return continued_run(size // 20).encode() + b"RUN curl -fsSLo /a https://example.invalid/a\nRUN chmod 755 /a\n"
@@ -273,7 +264,12 @@ def shared_context(root: Path, dockerfiles: int, files: int) -> list[Path]:
 
 def work_for_shared_context(root: Path, dockerfiles: int, files: int) -> int:
     paths = shared_context(root, dockerfiles, files)
-    return lines_executed(lambda: [pipeline.run_path(path, Settings()) for path in paths])
+
+    def run() -> list[pipeline.FileResult]:
+        contexts = pipeline.BuildContexts()  # one run: the Dockerfiles share their context
+        return [pipeline.run_path(path, Settings(), contexts=contexts) for path in paths]
+
+    return lines_executed(run)
 
 
 def test_work_per_dockerfile_does_not_grow_with_the_context_they_share(tmp_path):
@@ -305,9 +301,10 @@ def test_work_grows_linearly_with_the_dockerfiles_of_one_context(tmp_path):
         (folder / "build.sh").write_text("docker build -t acme/tools:1.0 .\n")
 
         def run() -> None:
-            pipeline.forget_context(folder)
+            contexts = pipeline.BuildContexts()
             for index in range(count):
-                pipeline.run_path(folder / f"service{index}.Dockerfile", Settings(select=("DF303",)))
+                path = folder / f"service{index}.Dockerfile"
+                pipeline.run_path(path, Settings(select=("DF303",)), contexts=contexts)
 
         return run
 

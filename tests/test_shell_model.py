@@ -84,6 +84,7 @@ def test_generated_lists_keep_commands_operators_and_spans(parts):
     assert not script.has_error
     assert len(script.commands) == len(parts)
     for command, (words, _) in zip(script.commands, parts, strict=True):
+        assert command.name is not None
         assert [command.name.text] + [w.text for w in command.arguments] == words
         for word in [command.name, *command.arguments]:
             assert text[word.start : word.end] == word.text

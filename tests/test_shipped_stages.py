@@ -142,9 +142,10 @@ def test_in_a_stage_that_does_not_ship_only_the_index_update_is_merged_with_its_
     document = parse_text(build + "FROM debian:bookworm\nCOPY --from=build /out /out\n")
     findings = [finding for finding in engine.check(document, Selection().rules()) if finding.code == "DF101"]
     assert [document.position(finding.start)[0] for finding in findings] == [2]  # not the mkdir/touch pair
-    assert "stale package lists" in findings[0].message and findings[0].fix.applicability.label == "safe"
+    fix, savings = findings[0].fix, findings[0].savings
+    assert "stale package lists" in findings[0].message and fix is not None and fix.applicability.label == "safe"
     # no layer of a build stage ships: the claim is cache correctness alone
-    assert findings[0].savings.layers is None and findings[0].savings.cache_correctness
+    assert savings is not None and savings.layers is None and savings.cache_correctness
 
 
 def test_an_install_after_a_script_that_may_update_the_index_itself_makes_no_cache_claim():

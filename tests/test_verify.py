@@ -275,6 +275,7 @@ def test_environment_variables_are_compared_one_by_one_and_only_the_declared_one
 def test_the_split_declares_what_it_drops_precisely_per_runtime_image():
     def changes(text: str) -> ContentChange:
         [finding] = check(parse_text(text), [MultiStageSplit()])
+        assert finding.fix is not None and finding.fix.changes is not None
         return finding.fix.changes
 
     python = changes(
@@ -318,7 +319,7 @@ def test_every_fix_that_removes_or_changes_files_declares_it():
                 unsafe_fixes=True,
             )
             for finding in result.applied:
-                assert finding.fix.applicability == Applicability.UNSAFE
+                assert finding.fix is not None and finding.fix.applicability == Applicability.UNSAFE
                 assert finding.fix.changes is not None and finding.fix.changes.removes, (rule.code, finding.fix.title)
                 seen.add(rule.code)
     assert seen == declaring

@@ -193,6 +193,7 @@ def test_the_python_multi_stage_split_builds_runs_the_same_and_leaves_the_toolch
     dockerfile = FIXTURES / "python-split" / "Dockerfile"
     source = read_source(dockerfile)
     fixed = run_source(source, discover(dockerfile), context_for(dockerfile.parent, dockerfile), dockerfile).new_text
+    assert fixed is not None
     outputs = [
         _run(client, name, text, dockerfile.parent, tmp_path)
         for name, text in (("original", source.text), ("fixed", fixed))

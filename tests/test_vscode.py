@@ -21,6 +21,7 @@ import time
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
@@ -53,7 +54,7 @@ def node_module(name: str) -> Path:
     return module
 
 
-def node_value(expression: str) -> object:
+def node_value(expression: str) -> Any:
     """A value the extension's own modules compute, as JSON."""
     node_module("which")
     script = f"process.stdout.write(JSON.stringify({expression}))"

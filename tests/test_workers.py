@@ -14,6 +14,12 @@ from pathlib import Path
 
 import pytest
 from test_cli import write
+from test_other_files import shared_context
+
+from dockerfix.cli import Job
+from dockerfix.rewriter.config import Settings
+from dockerfix.rewriter.pipeline import BuildContexts, run_path
+from dockerfix.workers import _process_in_worker
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches worker processes through /proc")
 
@@ -105,3 +111,13 @@ def test_workers_die_with_the_command_and_leave_no_temporary_file(tmp_path):
     assert len(set(after.values()) - {BIG}) == 1  # each file is whole: the old text or the one fixed text
     assert BIG in after.values(), "the run finished before the kill: nothing was tested"
     assert not list(tmp_path.rglob("*.dockerfix"))
+
+
+def test_a_worker_reads_a_context_again_after_another_worker_wrote_into_it(tmp_path):
+    # test_other_files' shared context: this worker read it (for a Dockerfile without findings) before the write
+    folder = shared_context(tmp_path, 1)
+    settings = Settings(select=("DF204",), unsafe_fixes=True)
+    assert not _process_in_worker(Job(folder / "Dockerfile.quiet0", settings, True, None), 0).changed
+    assert run_path(folder / "Dockerfile", settings, write=True, contexts=BuildContexts()).written  # another worker
+    result = _process_in_worker(Job(folder / "Dockerfile.web", settings, True, None), 1)
+    assert result.error is None and result.findings == () and not result.changed

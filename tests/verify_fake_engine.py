@@ -22,7 +22,7 @@ def _value(arguments: list[str], flag: str) -> str:
 
 
 def _entries(context: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, folders, files in os.walk(context):  # links are listed, never followed
         found.extend(os.path.relpath(os.path.join(folder, name), context) for name in folders + files)
     return sorted(found)

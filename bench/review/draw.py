@@ -71,7 +71,7 @@ def main() -> int:
     parser.add_argument("--cap-b", type=int, default=60, help="Dockerfiles at most per repository in sample B")
     arguments = parser.parse_args()
     caps = {"A": arguments.cap_a, "B": arguments.cap_b}
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     fetched = []
     for repository in pool_repositories():
         git_dir = git_directory(arguments.mirrors, repository)

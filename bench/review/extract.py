@@ -56,20 +56,22 @@ class Blobs:
         self.process = subprocess.Popen(
             ["git", "--git-dir", str(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+        assert self.process.stdin is not None and self.process.stdout is not None, "both are pipes"
+        self.requests, self.answers = self.process.stdin, self.process.stdout
 
     def read(self, object_id: str) -> bytes | None:
         """The object's bytes; None when the snapshot lists it but does not hold it (its largest files)."""
-        self.process.stdin.write(object_id.encode() + b"\n")
-        self.process.stdin.flush()
-        header = self.process.stdout.readline().split()
+        self.requests.write(object_id.encode() + b"\n")
+        self.requests.flush()
+        header = self.answers.readline().split()
         if header[1:] == [b"missing"]:
             return None
-        data = self.process.stdout.read(int(header[2]))
-        self.process.stdout.read(1)  # the newline after each object
+        data = self.answers.read(int(header[2]))
+        self.answers.read(1)  # the newline after each object
         return data
 
     def close(self) -> None:
-        self.process.stdin.close()
+        self.requests.close()
         self.process.wait()
 
 
@@ -101,23 +103,20 @@ def extract_repository(
             elif written_files >= MAX_FILES or written_bytes + size > MAX_BYTES:
                 reason = f"past {MAX_FILES} files or {MAX_BYTES} bytes for the repository"
             data = blobs.read(object_id) if reason is None else None
-            if reason is None and data is None:
-                reason = "listed in the snapshot but not held by it"
-            if reason is None and mode == LINK_MODE:
+            if data is None:
+                skipped.append((repository, path, reason or "listed in the snapshot but not held by it"))
+                continue
+            destination = root / path
+            if mode == LINK_MODE:
                 target = data.decode(errors="replace")
                 if target.startswith("/") or posixpath.normpath(
                     posixpath.join(posixpath.dirname(path), target)
                 ).startswith(".."):
-                    reason = f"a symbolic link to {target}, out of the repository"
+                    skipped.append((repository, path, f"a symbolic link to {target}, out of the repository"))
                 else:
-                    destination = root / path
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     destination.symlink_to(target)
-                    continue
-            if reason is not None:
-                skipped.append((repository, path, reason))
                 continue
-            destination = root / path
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination.write_bytes(data)
             if mode == "100755":

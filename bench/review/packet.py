@@ -178,11 +178,9 @@ def sample_runs(sample_dir: Path, rows: list[dict]) -> dict[tuple[str, str], dic
         generated = [path for path in paths if any(f["code"] == GENERATED_FILE_CODE for f in default[path]["findings"])]
         as_ordinary = run_dockerfix(folder, generated, configuration='generated-files = "fix"\n')
         for path in paths:
-            runs[(repository, path)] = {
-                "default": default[path],
-                "unsafe": unsafe[path],
-                "generated as ordinary": as_ordinary.get(path),
-            }
+            runs[(repository, path)] = {"default": default[path], "unsafe": unsafe[path]}
+            if path in as_ordinary:
+                runs[(repository, path)]["generated as ordinary"] = as_ordinary[path]
     return runs
 
 

@@ -236,10 +236,11 @@ def _propose(workspace: Workspace, bot: BotSettings, options: Options, rule_fail
     errors: list[str] = []
     originals: list[verification.Original] = []
     others: list[str] = []
+    contexts = pipeline.BuildContexts()
     for path in _dockerfiles(root, bot.paths):
         settings = discover(path, root=root).override(options.select, options.ignore, unsafe)
         original = path.read_bytes() if verify else b""
-        result = pipeline.run_path(path, settings, write=True)
+        result = pipeline.run_path(path, settings, write=True, contexts=contexts)
         relative = path.relative_to(root).as_posix()
         rule_failures.extend(f"{relative}: {failure}" for failure in result.rule_failures)
         if result.error is not None:

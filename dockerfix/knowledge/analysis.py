@@ -11,8 +11,9 @@ import csv
 import posixpath
 import re
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
+
+from msgspec import Struct
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
@@ -33,8 +34,7 @@ def verb_index(arguments: Sequence[str | None]) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(Struct, frozen=True):
     """What a simple command runs: the program (`python -m pip` read as `pip`, a path like /usr/bin/pip as `pip`),
     its arguments as literals (None for a word that depends on an expansion) and where its verb is."""
 

@@ -10,10 +10,10 @@ import io
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
+
+from msgspec import Struct
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,6 +25,7 @@ from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Gain, Unknown
 from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
+from . import DATA
 from .analysis import Invocation, shell_runs, tool_and_arguments
 from .runstyle import Style
 
@@ -35,11 +36,10 @@ _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 @lru_cache(maxsize=1)
 def data() -> Mapping[str, Any]:
     """The parsed ``dockerfix/data/base_images.toml``."""
-    return tomllib.loads(resources.files("dockerfix").joinpath("data/base_images.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(DATA.joinpath("base_images.toml").read_text(encoding="utf-8"))
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(Struct, frozen=True):
     """One row of ``dockerfix/data/official-image-sizes.tsv``: an official tag's compressed linux/amd64 size."""
 
     image: str
@@ -59,7 +59,7 @@ class Measurement:
 @lru_cache(maxsize=1)
 def measurements() -> tuple[Measurement, ...]:
     """The measured sizes shipped with dockerfix, in file order."""
-    text = resources.files("dockerfix").joinpath("data/official-image-sizes.tsv").read_text(encoding="utf-8")
+    text = DATA.joinpath("official-image-sizes.tsv").read_text(encoding="utf-8")
     return tuple(
         Measurement(
             row["image"], row["tag"], int(row["compressed_bytes_amd64"]), row["newest_layer_date"], row["source"]
@@ -68,8 +68,7 @@ def measurements() -> tuple[Measurement, ...]:
     )
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(Struct, frozen=True):
     """An image reference split as the registry reads it: ``[host/]repository[:tag][@digest]``."""
 
     repository: str
@@ -107,8 +106,7 @@ class Reference:
         )
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(Struct, frozen=True):
     family: str
     name: str
     libc: str
@@ -119,8 +117,7 @@ class Variant:
     note: str | None
 
 
-@dataclass(frozen=True)
-class Identified:
+class Identified(Struct, frozen=True):
     """A tag of an official family read as version + variant (+ the OS release the tag names, if any)."""
 
     family: str
@@ -247,8 +244,7 @@ _BAKE_TAGS = re.compile(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
 _MOST_NAME_TEXT = 1024
 
 
-@dataclass(frozen=True)
-class BuiltImages:
+class BuiltImages(Struct, frozen=True):
     """Where the context's build files may name an image they build, read once per context (a run checking many
     Dockerfiles of one context asks about each one's base images): per file, the text after each tag option,
     `docker tag SOURCE` and (in a compose file with a `build:`) `image:`, and each bake `tags = [...]` list."""
@@ -446,8 +442,7 @@ UBUNTU_CODENAMES = {
 _DISTRIBUTIONS = {"debian": DEBIAN_CODENAMES, "ubuntu": UBUNTU_CODENAMES}
 
 
-@dataclass(frozen=True)
-class OperatingSystem:
+class OperatingSystem(Struct, frozen=True):
     """The Debian-family distribution an image is built on. ``release``: its codename, None when the tag names none
     (`latest`, `stable`, `python:3.12-slim`: which release it is moves with time). ``bare``: the distribution's own
     image, holding only its minimal package set; any other image holds packages of its own that are not known here."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
@@ -28,8 +29,7 @@ from .cleanups import Removal, kept_out_by_mount, mount_targets, reading, remove
 BUILDKIT = "buildkit"
 
 
-@dataclass(frozen=True)
-class ToolCache:
+class ToolCache(Struct, frozen=True):
     """Where one tool caches: ``variables`` are tried in order (name, the folder below its value), then
     ``home_folder`` below the user's home, or ``fixed`` (an absolute folder that does not depend on the user)."""
 
@@ -164,8 +164,7 @@ def _absolute(value: str | None) -> str | None:
     )
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Struct, frozen=True):
     target: str
     sharing: str | None = None
     owner: str | None = None  # `uid=N,gid=N` for a RUN that runs as a numeric user
@@ -426,8 +425,7 @@ def mount_title(mounts: Sequence[Mount]) -> str:
 CachesWritten = Callable[[Stage, Instruction, list[SimpleCommand]], "list[tuple[int, ToolCache]] | None"]
 
 
-@dataclass(frozen=True)
-class CacheMount:
+class CacheMount(Struct, frozen=True):
     """How a layer rule whose cache a mount can hold fixes a RUN with `target = "buildkit"`: it mounts a build cache
     over the folders instead of deleting or not writing the cache, when every folder is certain and the RUN neither
     removes nor moves one (else the rule's own fix). The image loses exactly what the legacy fix removes; the next

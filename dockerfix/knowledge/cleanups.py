@@ -15,8 +15,9 @@ import bisect
 import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from msgspec import Struct
 
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
@@ -41,8 +42,7 @@ _FIND_NARROWING = {"-type", "-mindepth", "-maxdepth", "-name", "-iname", "-xdev"
 _FIND_TESTS_WITH_VALUE = {"-type", "-mindepth", "-maxdepth", "-name", "-iname"}
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(Struct, frozen=True):
     """Files a command removes: ``pattern`` (a normalised path or glob) and everything below it, or with ``name``
     only the files below it so named (`find PATTERN -name NAME -delete`)."""
 
@@ -175,8 +175,7 @@ def assignment(word: Word, environment: Mapping[str, str]) -> tuple[str, str]:
     return name, normalised(value, environment) or "$" + name
 
 
-@dataclass(frozen=True)
-class RunReading:
+class RunReading(Struct, frozen=True):
     """One RUN read for cleanup, command by command (the positions of ``run.shell.simple_commands()``): the
     variables each command sees, the folder it runs in (None when unknown), and what it removes."""
 
@@ -312,8 +311,7 @@ def _changed_folder(command: SimpleCommand, environment: Mapping[str, str], cwd:
     return folder if folder.startswith(_ROOTS) else None
 
 
-@dataclass(frozen=True)
-class RunMount:
+class RunMount(Struct, frozen=True):
     """One `--mount` of a RUN: its type and its target as BuildKit resolves it (variables expanded, below the
     WORKDIR when relative, normalised as Go's path.Clean does). A variable with no value known here (a build
     argument without a default, the base image's ENV) stays `$NAME`, as in the RUN's reading, and a relative target

@@ -11,10 +11,11 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,8 +76,7 @@ def normalise(ecosystem: str, name: str) -> str:
     return name.lower() if ecosystem == "php" else name
 
 
-@dataclass(frozen=True)
-class Declarations:
+class Declarations(Struct, frozen=True):
     """Packages of one ecosystem, where they were read, and declaration files that exist but could not be read."""
 
     ecosystem: str
@@ -106,8 +106,7 @@ def _requirements(text: str) -> set[str]:
     return names
 
 
-@dataclass(frozen=True)
-class RequirementFiles:
+class RequirementFiles(Struct, frozen=True):
     """Requirements files and the files they include (``-r``/``-c``), each read once: ``texts`` maps every context
     path named to its text (None when absent or unreadable); ``beyond`` lists the includes that were not followed,
     as (including file, why): they lead out of the build context or nest deeper than ``MAX_INCLUDE_DEPTH``."""
@@ -308,8 +307,7 @@ def declared(context: BuildContext | None, ecosystem: str) -> Declarations:
     return Declarations(ecosystem, frozenset(packages), tuple(files), tuple(unreadable))
 
 
-@dataclass(frozen=True)
-class InstallCommand:
+class InstallCommand(Struct, frozen=True):
     """A dependency install on a command line: its ecosystem, the packages it names, and whether it reads
     declaration files (a requirements file, package.json, a Gemfile...) instead of or besides them."""
 
@@ -328,23 +326,17 @@ def install_command(command: SimpleCommand) -> InstallCommand | None:
         return None
     if ecosystem == "go" and verb not in ("build", "install", "get", "download", "mod"):
         return None
-    rest = invocation.after_verb
-    positional = _positional(rest)
-    if any(word is None for word in positional):
+    arguments = install_arguments(_MANAGER_OPTIONS_OF_TOOL.get(name or "", name or ""), invocation.after_verb)
+    if any(word is None for word in arguments.operands):
         return InstallCommand(ecosystem, frozenset(), True)
     pattern = _COMPOSER_NAME if ecosystem == "php" else _REQUIREMENT_NAME
-    literal = [word for word in positional if word is not None]
+    literal = [word for word in arguments.operands if word is not None]
     packages = {
         normalise(ecosystem, requirement.group(1))
         for word in literal
         if (requirement := pattern.match(word)) and not word.startswith((".", "/")) and ecosystem != "go"
     }
-    reads = (
-        ecosystem == "go"
-        or not packages
-        or any(flag in rest for flag in ("-r", "--requirement", "-e", "."))
-        or any(word is not None and word.startswith(("-r", "--requirement=")) for word in rest)
-    )
+    reads = ecosystem == "go" or not packages or arguments.names_files or "." in literal
     return InstallCommand(ecosystem, frozenset(packages), reads)
 
 
@@ -361,34 +353,6 @@ def _php_extensions(installer: str, arguments: Sequence[str | None]) -> InstallC
         if word is not None and not word.startswith("-")
     }
     return InstallCommand("php", frozenset(names), False)
-
-
-def _positional(words: Sequence[str | None]) -> list[str | None]:
-    """Arguments that are not options nor the values of `-r`-like options."""
-    positional: list[str | None] = []
-    skip = False
-    for word in words:
-        if skip:
-            skip = False
-            continue
-        if word is not None and word in (
-            "-r",
-            "--requirement",
-            "-c",
-            "--constraint",
-            "-i",
-            "--index-url",
-            "--extra-index-url",
-            "-f",
-            "--find-links",
-            "-t",
-            "--target",
-        ):
-            skip = True
-            continue
-        if word is None or not word.startswith("-"):
-            positional.append(word)
-    return positional
 
 
 def native_packages(ecosystem: str, names: Iterable[str]) -> list[str]:
@@ -436,23 +400,46 @@ _VERSION_SUFFIX = {
 _NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
 
 
+# Tools whose install takes another manager's options: pip3 is pip, and `pipenv install` takes pip's -r, -e and -i.
+_MANAGER_OPTIONS_OF_TOOL = {"pip3": "pip", "pipenv": "pip"}
+
+
+class InstallArguments(Struct, frozen=True):
+    """The words after an install's verb, read with its package manager's options: the operands (packages, paths,
+    URLs; None for a word that depends on an expansion) and whether an option names a file of requirements."""
+
+    operands: list[str | None]
+    names_files: bool
+
+
+def install_arguments(manager: str, words: Sequence[str | None]) -> InstallArguments:
+    """``words`` without ``manager``'s options and their values (`--option value`, `--option=value`, `-rFILE`); a
+    manager without a table here has options that take no value."""
+    value_options = _VALUE_OPTIONS.get(manager, set())
+    file_options = _FILE_OPTIONS.get(manager, set())
+    operands: list[str | None] = []
+    names_files = False
+    value_next = False
+    for word in words:
+        if value_next:
+            value_next = False
+        elif word is None or not word.startswith("-"):
+            operands.append(word)
+        elif word.partition("=")[0] in file_options or word[:2] in file_options:
+            names_files = True
+            value_next = word in file_options
+        else:
+            value_next = word in value_options
+    return InstallArguments(operands, names_files)
+
+
 def install_operands(manager: str, invocation: Invocation) -> list[str] | None:
     """What an install names after its options (packages, paths, URLs), or None when what it installs is not all
     written there: a requirements file, or a word that depends on an expansion."""
-    operands: list[str] = []
-    value_next = False
-    for argument in invocation.after_verb:
-        if argument is None:
-            return None
-        if value_next:
-            value_next = False
-        elif argument.partition("=")[0] in _FILE_OPTIONS[manager]:
-            return None
-        elif argument.startswith("-"):
-            value_next = argument in _VALUE_OPTIONS.get(manager, ())
-        else:
-            operands.append(argument)
-    return operands
+    if any(word is None for word in invocation.after_verb):
+        return None
+    arguments = install_arguments(manager, invocation.after_verb)
+    return None if arguments.names_files else [word for word in arguments.operands if word is not None]
 
 
 def installed_packages(manager: str, invocation: Invocation) -> list[str] | None:

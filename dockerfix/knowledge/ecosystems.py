@@ -4,7 +4,9 @@ needs more (local paths, workspaces, install scripts). Used by the build-cache r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -12,8 +14,7 @@ from .analysis import Invocation
 from .dependencies import ContextFiles, json_object, requirement_files, requirement_lines
 
 
-@dataclass(frozen=True)
-class Install:
+class Install(Struct, frozen=True):
     """A recognised dependency install: the manifests it reads (relative to the install's working folder) and,
     when it provably needs more than them, why. ``split`` names the options that make the command install the
     dependencies alone, for a command that also installs the project itself (`poetry install`): the command then

@@ -21,12 +21,14 @@ import json
 import lzma
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from msgspec import Struct
+
 from dockerfix.rewriter.fixes import ByteGain, Gain, Unknown
+
+from . import DATA
 
 KIBIBYTE = 1024  # Debian policy 5.6.20: Installed-Size is in kibibytes
 _RELATION_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
@@ -35,7 +37,7 @@ _RELATION_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
 @lru_cache(maxsize=1)
 def sidecar() -> Mapping[str, Any]:
     """``dockerfix/data/gains.json``: the source, date and method of every gain datum, and the small data itself."""
-    return json.loads(resources.files("dockerfix").joinpath("data/gains.json").read_text(encoding="utf-8"))
+    return json.loads(DATA.joinpath("gains.json").read_text(encoding="utf-8"))
 
 
 def debian_releases() -> tuple[str, ...]:
@@ -48,8 +50,7 @@ def debian_releases() -> tuple[str, ...]:
 Relation = tuple[str, ...]  # alternatives, in the order apt tries them
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(Struct, frozen=True):
     name: str
     installed_kib: int
     depends: tuple[Relation, ...]  # Pre-Depends and Depends: apt installs both
@@ -103,8 +104,7 @@ def _provides_field(stanza: str) -> str:
     return stanza[start : None if end == -1 else end]
 
 
-@dataclass(frozen=True)
-class Walk:
+class Walk(Struct, frozen=True):
     """The packages an install adds to a system, and the relations apt could not satisfy from the index."""
 
     installed: frozenset[str]
@@ -215,12 +215,11 @@ def debian_index(release: str) -> DebianIndex | None:
     description = sidecar()["debian"].get(release)
     if description is None:
         return None
-    compressed = (resources.files("dockerfix") / "data" / description["packages"]["file"]).read_bytes()
+    compressed = (DATA / description["packages"]["file"]).read_bytes()
     return DebianIndex(release, description, lzma.decompress(compressed).decode("utf-8"))
 
 
-@dataclass(frozen=True)
-class RecommendsDrop:
+class RecommendsDrop(Struct, frozen=True):
     """What ``--no-install-recommends`` changes in an install: the packages apt no longer adds (recommended ones,
     with what they alone depend on), those it adds instead (an or-group a recommended package satisfied now takes
     another alternative), the requested names the index does not know, and the net bytes."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from dockerfix.rendering import render as render_template
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -113,8 +114,7 @@ def promises(document: Document) -> dict[str, Any]:
     return config
 
 
-@dataclass
-class Plan:
+class Plan(Struct):
     ecosystem: str
     values: dict[str, Any]
     incomplete: list[str] = field(default_factory=list)
@@ -399,8 +399,7 @@ def _gone_after_prune(words: list[str], context: ContextFiles | None) -> str | N
     return None
 
 
-@dataclass(frozen=True)
-class _Build:
+class _Build(Struct, frozen=True):
     """What the final stage builds and runs: its toolchain, the build RUN, the program CMD/ENTRYPOINT starts and the
     artifact it uses, and what about them the split cannot settle (``notes``)."""
 
@@ -414,8 +413,7 @@ class _Build:
     notes: list[str]
 
 
-@dataclass
-class _Layout:
+class _Layout(Struct):
     """The stage's instructions as the build and runtime stages take them (texts), split around the build RUN."""
 
     build_before: list[str] = field(default_factory=list)  # before the dependency setup

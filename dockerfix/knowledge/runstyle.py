@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.rewriter.document import Document, Instruction
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(Struct, frozen=True):
     """How the file writes continuation lines: the indentation and where `&&` goes."""
 
     indent: str

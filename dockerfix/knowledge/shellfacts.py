@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from dockerfix.rewriter.shell import SimpleCommand
@@ -179,8 +180,7 @@ class Role(enum.Enum):
     OTHER = "other"  # builds, downloads, anything else
 
 
-@dataclass(frozen=True)
-class PackageManager:
+class PackageManager(Struct, frozen=True):
     name: str
     commands: frozenset[str]
     update: frozenset[str]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from msgspec import Struct
 
 # Go's unicode.IsSpace for runes; BuildKit splits and trims with it (Python's str.isspace also accepts \x1c-\x1f).
 GO_SPACE = (
@@ -28,8 +29,7 @@ class ArgumentError(ValueError):
     """BuildKit rejects this instruction line."""
 
 
-@dataclass(frozen=True)
-class ParsedLine:
+class ParsedLine(Struct, frozen=True):
     keyword: str
     flags: tuple[str, ...]
     flag_spans: tuple[tuple[int, int], ...]
@@ -39,8 +39,7 @@ class ParsedLine:
     sub_keyword: str | None
 
 
-@dataclass(frozen=True)
-class HeredocHeader:
+class HeredocHeader(Struct, frozen=True):
     name: str
     file_descriptor: int
     chomp: bool

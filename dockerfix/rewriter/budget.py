@@ -14,13 +14,13 @@ file (1,519 thread starts, each waiting to be scheduled on a busy machine).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 # Far above the slowest file of both corpora (docs/decisions.md, section 29), so only a runaway rule reaches it.
 DEFAULT_TIME_BUDGET = 60.0
@@ -34,6 +34,8 @@ class OverBudget(BaseException):
 
 
 def _raise_in(thread_id: int, exception: type[BaseException]) -> None:
+    import ctypes  # only a file that runs out of its budget needs it
+
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
 
 
@@ -55,8 +57,7 @@ def _take_a_late_interruption() -> None:
         pass
 
 
-@dataclass(eq=False)
-class _Budget:
+class _Budget(Struct, eq=False):
     thread_id: int
     deadline: float  # time.monotonic()
     fired: bool = False

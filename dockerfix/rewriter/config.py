@@ -5,9 +5,11 @@ from __future__ import annotations
 import fnmatch
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import astuple, replace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,8 +48,7 @@ class ConfigError(Exception):
     """A configuration file that cannot be used, named in the message."""
 
 
-@dataclass(frozen=True)
-class BotSettings:
+class BotSettings(Struct, frozen=True):
     """``[tool.dockerfix.bot]``: what `dockerfix bot` does in this repository."""
 
     enabled: bool = True
@@ -58,23 +59,35 @@ class BotSettings:
     unsafe_fixes: bool | None = None  # None: the top-level `unsafe-fixes` decides
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     select: tuple[str, ...] = ("DF",)
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     unsafe_fixes: bool = False
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     root: Path | None = None
-    path: Path | None = field(default=None, compare=False)
+    path: Path | None = None  # the file they were read from: names them, is not part of what they say
     bot: BotSettings = BotSettings()
     time_budget: float = DEFAULT_TIME_BUDGET  # seconds of wall-clock time for one file's analysis
-    options: Mapping[str, Any] = field(default_factory=dict, hash=False)  # rule options set by the configuration
+    options: Mapping[str, Any] = field(default_factory=dict)  # rule options set by the configuration (not hashed)
     max_file_size: int = MAX_FILE_SIZE  # bytes of a Dockerfile (or standard input) dockerfix reads at most
     # gitignore-style patterns of what a folder walk skips, relative to the configuration's folder (ruff's `exclude`)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Settings:
+            return NotImplemented
+        return self._said(("path",)) == other._said(("path",))
+
+    def __hash__(self) -> int:
+        return hash(self._said(("path", "options")))
+
+    def _said(self, left_out: tuple[str, ...]) -> tuple[Any, ...]:
+        return tuple(
+            value for name, value in zip(self.__struct_fields__, astuple(self), strict=True) if name not in left_out
+        )
 
     def selection_for(self, file: Path | None) -> Selection:
         """The selection for one file, with the per-file ignores whose glob matches it."""

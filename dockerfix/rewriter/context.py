@@ -23,6 +23,7 @@ such a context answers "nothing is there": no rule can prove anything from it.
 
 from __future__ import annotations
 
+import copy
 import enum
 import os
 import posixpath
@@ -31,10 +32,11 @@ import stat
 import time
 import warnings
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TypeVar
+
+from msgspec import Struct
 
 from .arguments import GO_SPACE
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
@@ -148,8 +150,7 @@ class MatchKind(enum.Enum):
     REGEXP = "regexp"
 
 
-@dataclass(frozen=True)
-class IgnorePattern:
+class IgnorePattern(Struct, frozen=True):
     """One ``.dockerignore`` line after cleaning: ``text`` without its ``!``, compiled as patternmatcher does."""
 
     text: str
@@ -224,8 +225,7 @@ class IgnorePattern:
         return self.regex.fullmatch(path) is not None
 
 
-@dataclass(frozen=True)
-class DockerIgnore:
+class DockerIgnore(Struct, frozen=True, dict=True):
     """The patterns of one ignore file, in order; later patterns win."""
 
     patterns: tuple[IgnorePattern, ...] = ()
@@ -300,8 +300,7 @@ class DockerIgnore:
         return prefixes is not None and not any(prefix.startswith(folder + "/") for prefix in prefixes)
 
 
-@dataclass(frozen=True)
-class _Folder:
+class _Folder(Struct, frozen=True):
     """What the walk knows on entering a folder: its verdict, the patterns that matched it, and whether BuildKit
     stops there (everything below is then excluded)."""
 
@@ -310,8 +309,7 @@ class _Folder:
     pruned: bool
 
 
-@dataclass(frozen=True)
-class _Listing:
+class _Listing(Struct, frozen=True):
     """The entries before ignoring: ``files`` are all non-folders (symbolic links included, never followed)."""
 
     files: tuple[str, ...]
@@ -381,8 +379,7 @@ def _read_ignore_file(path: Path, root: Path) -> bytes:
     return read_regular(target, limit=MAX_IGNORE_FILE_BYTES, follow_symlinks=False).data
 
 
-@dataclass(frozen=True)
-class Builders:
+class Builders(Struct, frozen=True):
     """The Dockerfiles that build from a context and read its root ignore file: where each was found (a path, or a
     Compose service's inline Dockerfile) and its bytes. ``unknown`` says why one may be missing (a Compose file or a
     Dockerfile that could not be read): then nobody can say what the builds read."""
@@ -402,8 +399,16 @@ def _read_build_file(path: Path) -> bytes:
         raise _BuildersUnknown(f"{path}: {error}") from None
 
 
-def _compose_files_above(root: Path) -> list[Path]:
-    """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``)."""
+# The Compose files of the folders above the build contexts of one run (a command, a worker process), each folder
+# listed when first asked: the run sees the disk as it was then. Across runs (a long-lived language server) a folder is
+# listed again when its entries change (``_compose_files_in``); a parent such as /tmp, whose entries other programs
+# change every few seconds, was listed again for every one-file context below it.
+ComposeListings = dict[Path, tuple[Path, ...]]
+
+
+def _compose_files_above(root: Path, run_listings: ComposeListings | None) -> list[Path]:
+    """Compose files in the folders above ``root``, up to the repository's top (the first folder holding ``.git``);
+    each folder listed once for the run when its listings are given."""
     found: list[Path] = []
     folder = root
     for _ in range(MAX_COMPOSE_LEVELS):
@@ -411,7 +416,12 @@ def _compose_files_above(root: Path) -> list[Path]:
             break
         folder = folder.parent
         try:
-            found += _compose_files_in(folder)
+            if run_listings is None:
+                found += _compose_files_in(folder)
+                continue
+            if folder not in run_listings:
+                run_listings[folder] = _list_compose_files(folder)
+            found += run_listings[folder]
         except OSError:
             continue
     return found
@@ -490,11 +500,14 @@ class BuildContext:
         error: str | None = None,
         listed: Iterable[str] | None = None,
         root: Path | None = None,
+        compose_listings: ComposeListings | None = None,
     ) -> None:
-        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file."""
+        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file;
+        ``compose_listings`` are the run's (see ``ComposeListings``)."""
         self.ignore = ignore
         self.error = error
         self.root = root
+        self.compose_listings = compose_listings
         self.ignore_file: str | None = None  # the ignore file read, relative to the root (a fix may extend it)
         self.ignore_text: str | None = None
         self._given = None if listed is None else tuple(listed)
@@ -508,7 +521,9 @@ class BuildContext:
         return self._answers[question]  # type: ignore[return-value]
 
     @classmethod
-    def from_directory(cls, root: Path, dockerfile: Path | None = None) -> BuildContext:
+    def from_directory(
+        cls, root: Path, dockerfile: Path | None = None, compose_listings: ComposeListings | None = None
+    ) -> BuildContext:
         """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
         candidates = [root / ".dockerignore"]
         if dockerfile is not None:
@@ -519,12 +534,13 @@ class BuildContext:
             try:
                 data = _read_ignore_file(candidate, root)
             except FileError as error:
-                return cls(DockerIgnore(), f"{candidate}: {error}", root=root)
+                return cls(DockerIgnore(), f"{candidate}: {error}", root=root, compose_listings=compose_listings)
             context = cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+            context.compose_listings = compose_listings
             context.ignore_file = os.path.relpath(candidate, root).replace(os.sep, "/")
             context.ignore_text = data.decode("utf-8", "surrogateescape")
             return context
-        return cls(DockerIgnore(), root=root)
+        return cls(DockerIgnore(), root=root, compose_listings=compose_listings)
 
     @classmethod
     def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> BuildContext:
@@ -640,7 +656,8 @@ class BuildContext:
             os.path.realpath(self.root / path): (path, self.root / path) for path in dockerfiles
         }
         try:
-            for compose in [*composes, *_compose_files_above(Path(os.path.abspath(self.root)))]:
+            above = _compose_files_above(Path(os.path.abspath(self.root)), self.compose_listings)
+            for compose in [*composes, *above]:
                 for where, found in _compose_builds(compose, self.root):
                     if isinstance(found, bytes):
                         candidates[where] = (where, found)
@@ -664,6 +681,14 @@ class BuildContext:
             and os.path.lexists(os.path.join(self.root, name))
             and not self.is_ignored(name)
         )
+
+    def with_contents_read_again(self) -> BuildContext:
+        """The same files, after a file was rewritten in place (no name added or removed, the ignore file as it
+        was): the listing and what is sent are kept, every answer worked out from the files' contents is dropped."""
+        context = copy.copy(self)
+        context._answers = {}
+        context.__dict__.pop("builders", None)
+        return context
 
     def with_ignore(self, text: str) -> BuildContext:
         """The same files judged by ``text``, the current ignore text with lines added at its end (what a fix of the

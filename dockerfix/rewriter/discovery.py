@@ -6,13 +6,14 @@ by `pathspec`, the library black and mypy use for the same job."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from .files import FileError, read_regular
 
@@ -102,8 +103,18 @@ SKIPPED_FOLDERS = {pattern.rstrip("/") for pattern in DEFAULT_EXCLUDE}
 IGNORE_FILE_LIMIT = 1_000_000
 
 
+# the patterns as one expression: a build context's listing asks this of each of its thousands of names
+_DOCKERFILE_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in DOCKERFILE_PATTERNS))
+_NOT_DOCKERFILE_ENDINGS = tuple(NOT_DOCKERFILE_SUFFIXES)
+
+
+def has_dockerfile_name(name: str) -> bool:
+    """Whether ``name`` matches one of ``DOCKERFILE_PATTERNS``."""
+    return _DOCKERFILE_NAME.match(name) is not None
+
+
 def is_dockerfile_name(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) and not_dockerfile(name) is None
+    return has_dockerfile_name(name) and not_dockerfile(name) is None
 
 
 def unrendered_template(document: Document) -> Instruction | None:
@@ -118,6 +129,8 @@ def unrendered_template(document: Document) -> Instruction | None:
 def not_dockerfile(name: str) -> str | None:
     """What a file with a Dockerfile's name is instead (`dockerfile.py`: "source code"), or None."""
     lowered = name.lower()
+    if not lowered.endswith(_NOT_DOCKERFILE_ENDINGS):
+        return None
     return next((kind for suffix, kind in NOT_DOCKERFILE_SUFFIXES.items() if lowered.endswith(suffix)), None)
 
 
@@ -149,8 +162,7 @@ def reads_like_a_dockerfile(path: Path) -> bool:
     return False
 
 
-@dataclass
-class Walk:
+class Walk(Struct):
     """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one."""
 
     files: list[Path] = field(default_factory=list)
@@ -227,9 +239,7 @@ def walk(
             ignores.add_file(here, here / ".gitignore")  # top-down: every folder above has added its own already
         subfolders[:] = sorted(name for name in subfolders if not ignores.ignored(here / name, is_folder=True))
         for name in sorted(files):
-            if not any(fnmatch(name, pattern) for pattern in DOCKERFILE_PATTERNS) or ignores.ignored(
-                here / name, is_folder=False
-            ):
+            if not has_dockerfile_name(name) or ignores.ignored(here / name, is_folder=False):
                 continue
             path = Path(folder, here.relative_to(root), name)
             kind = not_dockerfile(name)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cached_property
+
+from msgspec import Struct, field
 
 from . import shell
 from .arguments import (
@@ -42,8 +43,7 @@ def _continuation_pattern(escape: str) -> re.Pattern[str]:
     return re.compile(rf"(?:([^{token}]){token}|^{token})[ \t]*$", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(Struct, frozen=True):
     """A physical line: ``content_end`` excludes the line ending (BuildKit trims every trailing CR and LF)."""
 
     number: int
@@ -52,8 +52,7 @@ class Line:
     end: int
 
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(Struct, frozen=True):
     name: str
     value: str
     line: Line
@@ -63,8 +62,7 @@ class Directive:
         return self.line.start, self.line.end
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(Struct, frozen=True):
     text: str
     line: Line
 
@@ -73,8 +71,7 @@ class Comment:
         return self.line.start, self.line.end
 
 
-@dataclass(frozen=True)
-class BlankLine:
+class BlankLine(Struct, frozen=True):
     line: Line
 
     @property
@@ -82,8 +79,7 @@ class BlankLine:
         return self.line.start, self.line.end
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(Struct, frozen=True):
     """A builder flag such as ``--mount=type=cache,target=/x``; ``start``/``end`` are source offsets."""
 
     text: str
@@ -100,8 +96,7 @@ class Flag:
         return value if equals else None
 
 
-@dataclass(frozen=True)
-class Heredoc:
+class Heredoc(Struct, frozen=True, dict=True):
     """A heredoc body: ``start``/``end`` cover the body lines (with their line endings), then the terminator line."""
 
     header: HeredocHeader
@@ -142,8 +137,7 @@ class Heredoc:
         )
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(Struct, frozen=True):
     """A slice of source that is part of an instruction's logical line: ``logical_start`` maps to ``source_start``."""
 
     logical_start: int
@@ -151,8 +145,7 @@ class Segment:
     length: int
 
 
-@dataclass(frozen=True, eq=False)
-class Instruction(Analysed):
+class Instruction(Struct, Analysed, frozen=True, eq=False, dict=True):
     """One instruction with every line it spans: continuations, comment and blank lines inside them, heredocs."""
 
     index: int
@@ -251,8 +244,7 @@ class Instruction(Analysed):
 Element = Directive | Comment | BlankLine | Instruction
 
 
-@dataclass(frozen=True, eq=False)
-class Stage(Analysed):
+class Stage(Struct, Analysed, frozen=True, eq=False, dict=True):
     """A FROM and the instructions up to the next FROM. Compared and hashed by identity: rules cache per stage, and
     hashing the instruction tuple on every look-up would cost a scan of the stage."""
 
@@ -276,8 +268,7 @@ class Stage(Analysed):
         return flag.value if flag else None
 
 
-@dataclass(frozen=True, eq=False)
-class Document(Analysed):
+class Document(Struct, Analysed, frozen=True, eq=False, dict=True):
     source: Source
     lines: tuple[Line, ...]
     escape: str

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from .budget import OverBudget
 from .context import BuildContext
@@ -23,8 +25,7 @@ from .stages import shipped_offset_test
 MAX_PASSES = 20
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """Which rules run, by code prefix: the longest matching prefix decides; ignore wins a tie."""
 
     select: tuple[str, ...] = ("DF",)
@@ -49,8 +50,7 @@ def _enabled_rules(selection: Selection, rules: tuple[type[Rule], ...]) -> tuple
     return tuple(rule for rule in rules if selection.enabled(rule.code))
 
 
-@dataclass(frozen=True)
-class Gate:
+class Gate(Struct, frozen=True):
     """What a finding must claim to be reported, fixed and counted by `--check`: a byte gain of at least
     ``min_gain``, rebuild steps saved after a source edit, cache correctness, or a byte gain the data cannot state
     (reported as unknown); a DF0xx finding (a file BuildKit refuses) always passes, and so does every finding of a
@@ -80,16 +80,14 @@ class Gate:
         )
 
 
-@dataclass(frozen=True)
-class RuleFailure:
+class RuleFailure(Struct, frozen=True):
     """A rule crashed or its fix broke the file: a bug in that rule, reported and never applied."""
 
     code: str
     message: str
 
 
-@dataclass(frozen=True)
-class FixResult:
+class FixResult(Struct, frozen=True):
     source: Source
     document: Document
     findings: tuple[Finding, ...]
@@ -278,8 +276,7 @@ def disturbed_instruction(before: Document, edits: Sequence[Edit], after: Docume
     return None
 
 
-@dataclass(frozen=True)
-class _Attempt:
+class _Attempt(Struct, frozen=True):
     """Edits applied to a document: the new text and, when it is sound, its document; else why it is not and
     where in the original text it went wrong."""
 

@@ -13,8 +13,9 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -33,8 +34,7 @@ class FileTooLarge(FileError):
     """A file above the size limit it was read with."""
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Struct, frozen=True):
     """A file's bytes and what its status said when they were read, to notice a later change."""
 
     data: bytes

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr, replace
 
 
 class Applicability(enum.IntEnum):
@@ -21,8 +23,7 @@ class Applicability(enum.IntEnum):
         return self.name.lower().replace("_", "-")
 
 
-@dataclass(frozen=True, order=True)
-class Edit:
+class Edit(Struct, frozen=True, order=True):
     """Replace ``text[start:end]`` with ``content`` (offsets into the document text the rule saw)."""
 
     start: int
@@ -38,8 +39,7 @@ class Edit:
         return cls(start, end, "")
 
 
-@dataclass(frozen=True)
-class ContentChange:
+class ContentChange(Struct, frozen=True):
     """What a fix knowingly changes in the image it builds (its title says it in words), so `dockerfix verify` can
     tell it from a mistake: absolute paths it may remove, paths whose content it may alter (package manager
     records, for instance; a path that appears counts as altered), and the names of image config ENV variables it
@@ -51,8 +51,7 @@ class ContentChange:
     environment: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class FileEdit:
+class FileEdit(Struct, frozen=True):
     """A fix's change to a file beside the Dockerfile (``.dockerignore``, for instance): ``path`` is relative to the
     build context, ``original`` the text the rule read (None: the file does not exist and is created) and ``content``
     the whole new text. Carrying ``original`` lets a writer refuse when the file changed since the rule read it."""
@@ -67,8 +66,7 @@ class FileEdit:
             raise ValueError(f"a file edit's path must be a plain path inside the build context, not {self.path!r}")
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(Struct, frozen=True):
     """Text edits of the Dockerfile and, optionally, ``files``: whole new texts of other files of the build context."""
 
     title: str
@@ -84,7 +82,7 @@ class Fix:
         for before, after in pairwise(ordered):
             if after.start < before.end:
                 raise ValueError(f"fix {self.title!r} has overlapping edits")
-        object.__setattr__(self, "edits", ordered)
+        force_setattr(self, "edits", ordered)
 
     @property
     def start(self) -> int:
@@ -100,8 +98,7 @@ class Fix:
         return replace(self, applicability=Applicability.DISPLAY_ONLY)
 
 
-@dataclass(frozen=True)
-class ByteGain:
+class ByteGain(Struct, frozen=True):
     """Bytes a change removes from the shipped image, and the data the number rests on (which data, which release,
     measured when). ``at_least``: a lower bound (the data covers only part of what the change concerns)."""
 
@@ -114,8 +111,7 @@ class ByteGain:
         return f"{'at least ' if self.at_least else ''}{amount} ({self.basis})"
 
 
-@dataclass(frozen=True)
-class Unknown:
+class Unknown(Struct, frozen=True):
     """The data does not reach: why. Never zero, never a guess."""
 
     reason: str
@@ -127,8 +123,7 @@ class Unknown:
 Gain = ByteGain | Unknown
 
 
-@dataclass(frozen=True)
-class Savings:
+class Savings(Struct, frozen=True):
     """The claim a finding makes, as numbers: what applying its fix saves; ``None`` where it claims nothing of
     that kind. ``bytes`` leave the shipped image, on the data ``bytes_basis`` names (a lower bound when
     ``bytes_at_least``); ``bytes_unknown`` says why a byte claim cannot be stated. ``rebuilt_steps_before`` and
@@ -196,8 +191,7 @@ class Savings:
         return None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One thing a rule reports, over ``text[start:end]`` of the document it saw."""
 
     code: str

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import bisect
 import difflib
-from collections import Counter
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct, field
+from msgspec.structs import asdict, replace
 
 from . import engine
 from .budget import OverBudget, time_budget
 from .config import MAX_FILE_SIZE, Settings
-from .context import BuildContext
+from .context import BuildContext, ComposeListings
 from .discovery import TEMPLATE_MARKUP, unrendered_template
 from .document import parse
 from .files import (
@@ -36,14 +37,12 @@ from .source import Source, SourceError
 JSON_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(Struct, frozen=True):
     line: int
     column: int
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(Struct, frozen=True):
     start: Position
     end: Position
 
@@ -58,14 +57,12 @@ class Range:
         }
 
 
-@dataclass(frozen=True)
-class ReportedEdit:
+class ReportedEdit(Struct, frozen=True):
     range: Range
     content: str
 
 
-@dataclass(frozen=True)
-class ReportedFile:
+class ReportedFile(Struct, frozen=True):
     """A fix's new text for another file of the build context (``path`` relative to the context; ``original`` the
     text it replaces, None when the file is created)."""
 
@@ -77,16 +74,14 @@ class ReportedFile:
         return {"path": self.path, "created": self.original is None, "content": self.content}
 
 
-@dataclass(frozen=True)
-class ReportedFix:
+class ReportedFix(Struct, frozen=True):
     applicability: str
     title: str
     edits: tuple[ReportedEdit, ...]
     files: tuple[ReportedFile, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReportedFinding:
+class ReportedFinding(Struct, frozen=True):
     code: str
     name: str
     message: str
@@ -140,8 +135,7 @@ class ReportedFinding:
         }
 
 
-@dataclass(frozen=True)
-class AppliedFix:
+class AppliedFix(Struct, frozen=True):
     """A fix the fix loop applied (in any pass), with the content change it declares."""
 
     code: str
@@ -155,8 +149,7 @@ class AppliedFix:
         return cls(finding.code, fix.title, fix.applicability.label, fix.changes)
 
 
-@dataclass(frozen=True)
-class OtherFile:
+class OtherFile(Struct, frozen=True):
     """Another file of the build context the applied fixes change: ``path`` as the user names it (the context
     folder joined with ``relative``), ``original`` None when it is created."""
 
@@ -173,8 +166,7 @@ class OtherFile:
         return {"path": self.path, "created": self.original is None, "diff": self.diff}
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(Struct, frozen=True):
     path: str
     findings: tuple[ReportedFinding, ...] = ()
     diff: str = ""
@@ -453,41 +445,73 @@ def read_source(path: Path, limit: int = MAX_FILE_SIZE) -> Source:
     return read_snapshot(path, limit)[0]
 
 
-# how often each folder's files were said to have changed: a cached context of an older count is not used again
-_folder_changes: dict[Path, int] = {}
+class BuildContexts:
+    """The build contexts of one run (a command, a worker process, a bot's checkout): Dockerfiles sharing a folder
+    (and no ignore file of their own) share its context, so a folder of many Dockerfiles is listed once per run, not
+    once per file. Nothing outlives the run: a later run, or one on a checkout deleted since, reads the disk again.
+    The most recently used ``KEPT`` folders are kept: Dockerfiles come folder by folder."""
 
+    KEPT = 32
 
-@lru_cache(maxsize=32)
-def _folder_context(folder: Path, changes: int) -> BuildContext:
-    return BuildContext.from_directory(folder)
+    def __init__(self) -> None:
+        self._by_folder: OrderedDict[Path, BuildContext] = OrderedDict()
+        self._compose_listings: ComposeListings = {}
 
+    def for_dockerfile(self, folder: Path, dockerfile: Path) -> BuildContext:
+        """The build context of ``dockerfile`` built from ``folder``."""
+        if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
+            return BuildContext.from_directory(folder, dockerfile, self._compose_listings)
+        folder = folder.resolve()
+        context = self._by_folder.pop(folder, None) or BuildContext.from_directory(
+            folder, compose_listings=self._compose_listings
+        )
+        self._by_folder[folder] = context
+        if len(self._by_folder) > self.KEPT:
+            self._by_folder.popitem(last=False)
+        return context
 
-def forget_context(folder: Path) -> None:
-    """Files in ``folder`` changed (a long-lived process such as the language server hears of it): its build context
-    is read again when next asked for."""
-    folder = folder.resolve()
-    _folder_changes[folder] = _folder_changes.get(folder, 0) + 1
+    def forget(self, folder: Path) -> None:
+        """Files in ``folder`` changed (dockerfix wrote one): its context is read again when next asked for, so the
+        next Dockerfile building from it sees what the last one's fixes wrote, as a second run would."""
+        self._by_folder.pop(folder.resolve(), None)
+
+    def rewritten_in_place(self, folder: Path) -> None:
+        """A file in ``folder`` was rewritten in place (a Dockerfile): the names and the ignore file are as they
+        were, so its listing serves on and only what was worked out from contents is read again (a folder of many
+        Dockerfiles is not listed again after each one's fixes)."""
+        folder = folder.resolve()
+        if folder in self._by_folder:
+            self._by_folder[folder] = self._by_folder[folder].with_contents_read_again()
 
 
 def context_for(folder: Path, dockerfile: Path) -> BuildContext:
-    """The build context of a Dockerfile; Dockerfiles sharing a folder (and no ignore file of their own) share one,
-    so a folder of many Dockerfiles is listed once per process, not once per file."""
-    if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
-        return BuildContext.from_directory(folder, dockerfile=dockerfile)
-    folder = folder.resolve()
-    return _folder_context(folder, _folder_changes.get(folder, 0))
+    """The build context of one Dockerfile checked on its own."""
+    return BuildContexts().for_dockerfile(folder, dockerfile)
 
 
-def run_path(path: Path, settings: Settings, write: bool = False, context_dir: Path | None = None) -> FileResult:
-    """Check (and with ``write``, fix in place) one file; errors are returned, never raised."""
+def run_path(
+    path: Path,
+    settings: Settings,
+    write: bool = False,
+    context_dir: Path | None = None,
+    contexts: BuildContexts | None = None,
+) -> FileResult:
+    """Check (and with ``write``, fix in place) one file; errors are returned, never raised. ``contexts`` are the
+    build contexts of the run the file is part of (none: a run of its own)."""
+    contexts = BuildContexts() if contexts is None else contexts
+    folder = context_dir or path.parent
     try:
         source, snapshot = read_snapshot(path, settings.max_file_size)
-        folder = context_dir or path.parent
-        build_context = context_for(folder, path)
+        build_context = contexts.for_dockerfile(folder, path)
         result = run_source(source, settings, build_context, path, context_folder=folder)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
     if write and result.changed:
+        # what is written below, even in part, changes the context the next file reads
+        if result.other_files:
+            contexts.forget(folder)
+        else:
+            contexts.rewritten_in_place(folder)
         try:
             for other in result.other_files:  # first: a refused one leaves the Dockerfile untouched too
                 assert build_context.root is not None, "a context made from a folder has it as its root"
@@ -500,7 +524,7 @@ def run_path(path: Path, settings: Settings, write: bool = False, context_dir: P
             return _unwritten(result, str(error))
         except OSError as error:
             return _unwritten(result, f"{path}:1:1: cannot write: {describe(error)}")
-        return FileResult(**{**result.__dict__, "written": True})
+        return replace(result, written=True)
     return result
 
 

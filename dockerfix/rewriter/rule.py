@@ -13,11 +13,11 @@ whole may ``review`` the other rules' findings and replace them (a generated fil
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from msgspec import Struct, field
 
 from .fixes import Applicability, ContentChange, Edit, FileEdit, Finding, Fix, Savings
 
@@ -29,8 +29,7 @@ CODE_PATTERN = re.compile(r"^DF\d{3}$")
 DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety")
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(Struct, frozen=True):
     """An example the rule must flag. ``fixed`` is the text after applying its fixes (None: no fix expected);
     ``unsafe`` says the fix is only applied with unsafe fixes on; ``context`` lists build-context files and
     ``fixed_files`` the texts the fixes give other files of it."""
@@ -43,8 +42,7 @@ class Example:
     fixed_files: Mapping[str, str] | None = None  # the other files of the context after the fixes, by path
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Struct, frozen=True):
     """A setting a rule reads: a top-level key of `.dockerfix.toml` / `[tool.dockerfix]`. ``parse`` turns the TOML
     value into what the rule reads, raising ``ValueError`` that says what is wrong, so a bad value fails when the
     configuration is loaded instead of silently in the rule."""
@@ -87,8 +85,7 @@ TARGET = Option(
 GLOBAL_OPTIONS = (TARGET_STAGE, TARGET)  # settings of the whole run: the engine reads them, any rule may
 
 
-@dataclass(frozen=True)
-class RuleContext:
+class RuleContext(Struct, frozen=True):
     """What a rule may consult besides the document."""
 
     build_context: BuildContext | None = None
@@ -152,6 +149,8 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        import inspect  # 7 ms to import: only --explain and the documentation need it
+
         return inspect.cleandoc(cls.__doc__ or "")
 
 
@@ -161,8 +160,7 @@ _SUPPRESSION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Suppressions:
+class Suppressions(Struct, frozen=True):
     """``# dockerfix: ignore=CODES`` above an instruction, ``# dockerfix: global ignore=CODES`` for the file, and
     the same comments of hadolint, mapped through each rule's hadolint codes. No codes means every rule."""
 

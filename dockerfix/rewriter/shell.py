@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import tree_sitter_bash
+from msgspec import Struct
 from tree_sitter import Language, Node, Parser
 
 from .facts import Analysed
@@ -47,16 +47,14 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-@dataclass(frozen=True, eq=False)
-class Word:
+class Word(Struct, frozen=True, eq=False):
     text: str
     start: int
     end: int
     literal: str | None  # the value after quote removal; None when it depends on an expansion
 
 
-@dataclass(frozen=True, eq=False)
-class SimpleCommand(Analysed):
+class SimpleCommand(Struct, Analysed, frozen=True, eq=False, dict=True):
     start: int
     end: int
     name: Word | None
@@ -74,8 +72,7 @@ class SimpleCommand(Analysed):
         return [word.literal for word in self.arguments]
 
 
-@dataclass(frozen=True)
-class ListItem:
+class ListItem(Struct, frozen=True):
     """One element of the top-level list and the operator that follows it (None for the last)."""
 
     start: int
@@ -83,8 +80,7 @@ class ListItem:
     operator: str | None
 
 
-@dataclass(frozen=True)
-class Script:
+class Script(Struct, frozen=True):
     source: str
     items: tuple[ListItem, ...]
     commands: tuple[SimpleCommand, ...]

@@ -7,7 +7,9 @@ points, as compilers print them; the LSP server converts to its client's encodin
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from functools import cached_property
+
+from msgspec import Struct
 
 UTF8_BOM = b"\xef\xbb\xbf"
 _UNSUPPORTED_BOMS = {
@@ -40,22 +42,21 @@ def _byte_position(data: bytes, index: int) -> tuple[int, int]:
     return line, column
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True, dict=True):
     """Decoded Dockerfile text plus what is needed to write it back byte for byte."""
 
     text: str
     path: str = "<stdin>"
     bom: bool = False
-    _line_starts: list[int] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def _line_starts(self) -> list[int]:
         starts = [0]
         index = self.text.find("\n")
         while index != -1:
             starts.append(index + 1)
             index = self.text.find("\n", index + 1)
-        object.__setattr__(self, "_line_starts", starts)
+        return starts
 
     @classmethod
     def decode(cls, data: bytes, path: str = "<stdin>") -> Source:

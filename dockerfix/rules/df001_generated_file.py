@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from dockerfix.rewriter.document import Comment, Document, Instruction
 from dockerfix.rewriter.fixes import Finding

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from dockerfix.rewriter.discovery import INSTRUCTIONS, unrendered_template
 from dockerfix.rewriter.document import Document, Instruction

@@ -5,7 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import Invocation, shell_runs, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.baseimages import gain_on_base, instruction_commands, stage_operating_system
@@ -75,8 +76,7 @@ def uses_version_control(name: str | None, arguments: Sequence[str | None]) -> b
     )
 
 
-@dataclass(frozen=True)
-class Capability:
+class Capability(Struct, frozen=True):
     """Recommended packages that give the image something a program may rely on without naming the package. They
     are kept when a package asked for recommends them itself (they belong to what it does: gcc's C library headers,
     pip's compilers), when a later command uses them (``used_by``), or always (``always``)."""
@@ -107,8 +107,7 @@ CAPABILITIES = (
 Command = tuple[str | None, Sequence[str | None]]
 
 
-@dataclass(frozen=True)
-class StageNeeds:
+class StageNeeds(Struct, frozen=True):
     """What runs after an install in its stage and in the stages built on it: commands (program, arguments), and the
     scripts among them whose text could not be read."""
 

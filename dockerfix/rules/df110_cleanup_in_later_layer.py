@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from dockerfix.knowledge.analysis import Invocation, copy_destination, shell_runs, tool_and_arguments
 from dockerfix.knowledge.distributions import stage_apt_lists_gain

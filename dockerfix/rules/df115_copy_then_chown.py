@@ -6,7 +6,8 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import (
     add_does_more_than_copy,
@@ -58,8 +59,7 @@ NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*\$?$")
 SYMBOLIC_CHMOD_SYNTAX = re.compile(r"^(?:docker\.io/)?docker/dockerfile(?::(?:1|1\.(?:1[4-9]|[2-9]\d)(?:\.\d+)?))?$")
 
 
-@dataclass(frozen=True)
-class OwnerChange:
+class OwnerChange(Struct, frozen=True):
     """One chown/chgrp/chmod command of a RUN, read as the COPY flag it amounts to."""
 
     command: SimpleCommand
@@ -109,8 +109,7 @@ def read_change(command: SimpleCommand, workdir: str | None) -> OwnerChange | No
     return OwnerChange(command, "chown", user or None, group or None, None, recursive, targets)
 
 
-@dataclass(frozen=True)
-class CopyTarget:
+class CopyTarget(Struct, frozen=True):
     """What a COPY/ADD wrote, as a chown/chmod target can name it."""
 
     instruction: Instruction
@@ -152,8 +151,7 @@ def copy_target(stage: Stage, instruction: Instruction) -> CopyTarget | None:
     return CopyTarget(instruction, absolute, folder, single)
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(Struct, frozen=True):
     """A COPY whose files a RUN's chown/chmod commands change, and the flags that change them as they are copied."""
 
     target: CopyTarget
@@ -667,8 +665,7 @@ def changes_more_than_the_copy(copy: CopyTarget, kind: str, own: list[OwnerChang
     return in_a_system_folder or folder_itself
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(Struct, frozen=True):
     """The changes of a RUN as they move into the COPYs' flags: what stays in the RUN, what is said, and why no fix is
     offered (``not_fixed``)."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import runs_running, shell_runs, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.baseimages import (
@@ -70,8 +71,7 @@ ARTIFACT_COMMANDS: dict[str, frozenset[str] | None] = {
 }
 
 
-@dataclass(frozen=True)
-class PackageCall:
+class PackageCall(Struct, frozen=True):
     """A package manager command read as its manager, verb, literal package names and `--virtual` group."""
 
     manager: str
@@ -195,8 +195,7 @@ def removes_packages(command: SimpleCommand) -> bool:
     return call is not None and call.removes
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     run: Instruction
     command: SimpleCommand
 

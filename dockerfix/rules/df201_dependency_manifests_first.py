@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copy, steps_from, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
@@ -79,8 +81,7 @@ def installs_alone(run: Instruction, commands: list[SimpleCommand], installs: li
     )
 
 
-@dataclass(frozen=True)
-class Reorder:
+class Reorder(Struct, frozen=True):
     """A source COPY and the dependency install after it, to reorder; ``not_fixed`` says why it is only reported."""
 
     copy: Instruction

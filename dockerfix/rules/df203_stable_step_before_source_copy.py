@@ -6,7 +6,8 @@ import bisect
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copy, steps_from, tool_and_arguments
 from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
@@ -132,8 +133,7 @@ def names_folder_in_variables(stage: Stage, folder: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(Struct, frozen=True):
     """The absolute folder a source COPY fills, and whether it names owners that a moved step could change."""
 
     folder: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TypeVar
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import WHOLE_CONTEXT, mount_options, workdir_at
 from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, names_top_entry
@@ -87,8 +88,7 @@ def _versions_from_vcs(context: BuildContext) -> bool:
     return any(VCS_READERS.search(context.read_text(path) or "") for path in manifests)
 
 
-@dataclass(frozen=True)
-class Category:
+class Category(Struct, frozen=True):
     """Files a whole-context COPY takes that the image never needs: the ignore ``patterns`` for them, ``applies``
     when the Dockerfile makes them unneeded (it installs or rebuilds them itself), ``blocked`` when a RUN may read
     them, ``read_by_tools`` when a build tool the context configures may. A ``rider`` alone is not worth a finding
@@ -214,8 +214,7 @@ class _Reads:
         return self._leaves[line.pattern]
 
 
-@dataclass(frozen=True)
-class _Line:
+class _Line(Struct, frozen=True):
     """One candidate line added to the ignore file: the context ``before`` and ``after`` it (None for a name that is
     never listed, such as `.git`), the files it keeps out, and whether it is ``sound`` whoever reads the context: it
     keeps out something sent, overrides no `!` exception, and passes its category's checks."""
@@ -227,8 +226,7 @@ class _Line:
     sound: bool
 
 
-@dataclass(frozen=True)
-class _Outcome:
+class _Outcome(Struct, frozen=True):
     """What a whole new ignore text keeps out: the files, their bytes (None when a size is unknown), and the paths
     the image loses (a folder once when all its files go)."""
 
@@ -381,8 +379,7 @@ def _secret_file(context: BuildContext, path: str) -> bool:
     return text is not None and bool(NPMRC_TOKEN.search(text))
 
 
-@dataclass(frozen=True)
-class _Proposal:
+class _Proposal(Struct, frozen=True):
     """What DF204 found for a Dockerfile: its whole-context COPYs, the context's facts, the categories to ignore with
     their patterns, and whether the Dockerfile's shipped stages take the context whole."""
 

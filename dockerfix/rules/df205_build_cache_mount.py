@@ -5,7 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerfix.knowledge.analysis import stages_built_on, tool_and_arguments, verb_index, workdir_at
 from dockerfix.knowledge.baseimages import Reference
@@ -108,8 +109,7 @@ def go_without_caches(document: Document, stage: Stage) -> bool:
     return version is not None and bool(version) and version < FIRST_GO_WITH_CACHES
 
 
-@dataclass(frozen=True)
-class ToolUse:
+class ToolUse(Struct, frozen=True):
     """One command that runs a tool: which caches it reads and writes, whether it must find them filled (offline),
     a folder the command line itself names for one of them, and why its folders are not certain (if so)."""
 
@@ -281,8 +281,7 @@ def related(path: str, folder: str) -> bool:
     return within(path, folder) or within(folder, path)
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(Struct, frozen=True):
     """A stage whose RUNs use a tool and the later stages built on it: their RUNs share one cache, so they get the
     mount in one fix, or none."""
 
@@ -290,8 +289,7 @@ class Family:
     runs: list[tuple[Stage, Instruction, list[tuple[int, ToolUse]]]]
 
 
-@dataclass(frozen=True)
-class MountPlan:
+class MountPlan(Struct, frozen=True):
     """The mount edits of a family's RUNs, the targets they add in order, and the folder each tool cache is mounted
     at."""
 
