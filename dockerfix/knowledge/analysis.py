@@ -135,6 +135,28 @@ def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, .
     )
 
 
+def runs_running(stage: Stage, tools: Collection[str]) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
+    """The stage's shell RUNs (as ``shell_runs`` gives them, in file order) with a command that runs one of
+    ``tools`` (its ``Invocation.tool``): a rule about some programs reads only these, from an index of the stage
+    built once for every rule."""
+    runs = stage.facts(_shell_runs)
+    by_tool = stage.facts(_runs_by_tool)
+    positions = {position for tool in tools for position in by_tool.get(tool, ())}
+    for position in sorted(positions):
+        instruction, commands = runs[position]
+        yield instruction, list(commands)
+
+
+def _runs_by_tool(stage: Stage) -> dict[str, list[int]]:
+    """Each program the stage's shell RUNs run, with the positions (in ``_shell_runs``) of the RUNs that run it."""
+    found: dict[str, list[int]] = {}
+    for position, (_, commands) in enumerate(stage.facts(_shell_runs)):
+        for tool in {Invocation.of(command).tool for command in commands}:
+            if tool is not None:
+                found.setdefault(tool, []).append(position)
+    return found
+
+
 def workdir_at(stage: Stage, instruction: Instruction) -> str | None:
     """The WORKDIR in effect at ``instruction``; None when it is unknowable here (set by the base image, which
     may set its own, or through a variable)."""

@@ -5,7 +5,7 @@ Rules subclass these and supply the facts; the finding, the safety checks and th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import ClassVar
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -13,7 +13,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .analysis import Invocation, cache_mount_targets, shell_runs
+from .analysis import Invocation, cache_mount_targets, runs_running, shell_runs
 from .cachemounts import CacheMount
 from .dependencies import installed_packages
 from .gains import package_cache_gain
@@ -25,6 +25,13 @@ class CacheRule(Rule):
     hold the cache instead."""
 
     cached_paths: ClassVar[tuple[str, ...]] = ()
+    # the programs (``Invocation.tool``) of the commands the rule is about: its check reads only the RUNs that run
+    # one of them (one index per stage, shared by every rule); None reads every RUN (a plugin rule that does not say)
+    tools: ClassVar[Collection[str] | None] = None
+
+    def runs_to_check(self, stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
+        """The stage's shell RUNs that may run a command the rule is about (see ``tools``)."""
+        return shell_runs(stage) if self.tools is None else runs_running(stage, self.tools)
 
     def content_change(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> ContentChange:
         """What the fix removes from this RUN's image (`dockerfix verify` accepts exactly that)."""
@@ -89,7 +96,7 @@ class AppendCleanupRule(CacheRule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
-            for run, commands in shell_runs(stage):
+            for run, commands in self.runs_to_check(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
                 if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
@@ -199,7 +206,7 @@ class AddFlagRule(CacheRule):
         for stage in document.stages:
             wanting = [
                 (run, commands, unflagged)
-                for run, commands in shell_runs(stage)
+                for run, commands in self.runs_to_check(stage)
                 if (unflagged := self._unflagged(commands))
             ]
             if not wanting or self.set_by_base(document, stage):

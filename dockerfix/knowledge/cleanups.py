@@ -208,10 +208,14 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
     environments: list[Mapping[str, str]] = []
     folders: list[str | None] = []
     found: list[tuple[int, Removal]] = []
+    shared: Variables | None = None  # what the RUN has set so far, read again only once it sets more
     for index, command in enumerate(run.shell_script.simple_commands()):
-        shared = Variables(settings, run.index, dict(local))
-        own = Variables(
-            settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)}
+        if shared is None:
+            shared = Variables(settings, run.index, dict(local))
+        own = (
+            Variables(settings, run.index, {**local, **dict(assignment(word, shared) for word in command.assignments)})
+            if command.assignments
+            else shared
         )
         environments.append(own)
         folders.append(folder)
@@ -226,8 +230,10 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
                 for word in command.arguments
                 if "=" in word.text and not word.text.startswith("-")
             )
+            shared = None
         elif command.name is None:
             local.update(assignment(word, shared) for word in command.assignments)
+            shared = None
     return RunReading(tuple(environments), tuple(folders), tuple(found))
 
 

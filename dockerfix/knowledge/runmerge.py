@@ -26,8 +26,8 @@ from dockerfix.knowledge.shellfacts import (
     STATE_CHANGING_BUILTINS,
     Role,
     changes_shell_state,
+    command_role,
     manager_of,
-    role,
 )
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, Unknown
@@ -409,10 +409,7 @@ def between_comments(document: Document, previous: Instruction, run: Instruction
 
 
 def run_roles(run: Instruction) -> list[Role]:
-    return [
-        role(c.name.literal if c.name else None, [w.literal for w in c.arguments])
-        for c in run.shell_script.simple_commands()
-    ]
+    return [command_role(command) for command in run.shell_script.simple_commands()]
 
 
 def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
@@ -441,7 +438,7 @@ def managers_with(run: Instruction, wanted: Role) -> set[str]:
     found = set()
     for command in run.shell_script.simple_commands():
         manager = manager_of(command.name_literal)
-        if manager is not None and role(command.name_literal, command.argument_literals) is wanted:
+        if manager is not None and command_role(command) is wanted:
             found.add(manager.name)
     return found
 
@@ -451,8 +448,8 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     shell running a downloaded script, `add-apt-repository`, any command not known to be housekeeping)."""
     found = set()
     for command in run.shell_script.simple_commands():
-        name, arguments = command.name_literal, command.argument_literals
-        manager, kind = manager_of(name), role(name, arguments)
+        name = command.name_literal
+        manager, kind = manager_of(name), command_role(command)
         if name is None or name.rsplit("/", 1)[-1] in SHELLS or kind is Role.OTHER and manager is None:
             break
         if kind is Role.INSTALL and manager is not None:
@@ -479,10 +476,10 @@ def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list
     for command in after.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager = manager_of(name)
-        if manager is not None and role(name, arguments) is Role.CLEANUP:
+        if manager is not None and command_role(command) is Role.CLEANUP:
             if manager.name in ran:
                 found.append(f"{manager.name}'s packages and cache")
-        elif role(name, arguments) is Role.CLEANUP or rewrites_files(name, arguments):
+        elif command_role(command) is Role.CLEANUP or rewrites_files(name, arguments):
             found += [path for path in file_operands(name, arguments) if any(names_path(run, path) for run in earlier)]
         elif name is None or name not in STATE_CHANGING_BUILTINS:
             break

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
+
+if TYPE_CHECKING:
+    from dockerfix.rewriter.shell import SimpleCommand
 
 # POSIX special built-ins (XCU 2.14): variable assignments in front of one persist in the shell (`PATH=/x times`
 # leaves PATH set), and most of them change its state themselves.
@@ -286,6 +290,15 @@ def role(name: str | None, arguments: Sequence[str | None]) -> Role:
     if name in LIGHT_COMMANDS:
         return Role.LIGHT
     return Role.OTHER
+
+
+def command_role(command: SimpleCommand) -> Role:
+    """``role`` of the command as written, read once per command: the merge claims ask it of every pair of RUNs."""
+    return command.facts(_role_as_written)
+
+
+def _role_as_written(command: SimpleCommand) -> Role:
+    return role(command.name_literal, command.argument_literals)
 
 
 def changes_shell_state(name: str | None, arguments: Sequence[str | None]) -> bool:

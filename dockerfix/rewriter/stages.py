@@ -97,13 +97,21 @@ def _shipped_stages(document: Document, target: str | None) -> frozenset[int]:
 
 
 def shipped_offset_test(document: Document, target: str | None = None) -> Callable[[int], bool]:
-    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage)."""
+    """A test of whether a source offset lies in a stage that ships for ``target`` (or before the first stage); one
+    per document and target (the engine and the merge rules each ask)."""
+    return document.facts(_shipped_offset_test, target)
+
+
+def _shipped_offset_test(document: Document, target: str | None) -> Callable[[int], bool]:
     shipped = shipped_stages(document, target)
     starts = [instruction.span[0] for instruction in document.instructions]
+    # the test is kept with the document: holding the document too would make a cycle that only the garbage
+    # collector frees
+    stage_indexes = [instruction.stage_index for instruction in document.instructions]
 
     def test(offset: int) -> bool:
         position = bisect_right(starts, offset) - 1
-        stage_index = document.instructions[position].stage_index if position >= 0 else None
+        stage_index = stage_indexes[position] if position >= 0 else None
         return stage_index is None or stage_index in shipped
 
     return test

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import Invocation, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
@@ -76,6 +75,7 @@ class AptListsCleanup(AppendCleanupRule):
     """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF102"
+    tools = APT
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over apt's lists and cache"
     name = "apt-lists-cleanup"
@@ -229,26 +229,35 @@ class AptListsCleanup(AppendCleanupRule):
 
 def needing_lists(
     document: Document, stage: Stage, run: Instruction
-) -> Iterator[tuple[Instruction, SimpleCommand | None]]:
+) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     """The RUNs after ``run`` (in its stage, then in the stages built on it) that install with apt from the lists
-    ``run`` fetched, each with the install command that can be given its own update (None when it cannot)."""
+    ``run`` fetched, each with the install command that can be given its own update (None when it cannot). Read
+    once per RUN: the blocker and the fix both ask."""
+    return document.facts(_read_needing_lists, stage, run)  # not the stage's: its facts must not hold the document
+
+
+def _read_needing_lists(
+    document: Document, stage: Stage, run: Instruction
+) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
+    found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
         for later in stage.following(run) if current is stage else current.instructions:
             if later.cmd != "run":
                 continue
             if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
                 if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
-                    yield later, None
+                    found.append((later, None))
                 continue
             commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
             if any(refreshes_lists(command) for command in commands):
                 if current is stage:
-                    return  # the lists exist again from here on: what follows is that RUN's concern
+                    return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
                 break
             install = next((c for c, verb in zip(commands, verbs, strict=True) if verb in INSTALL_VERBS), None)
             if install is not None:
-                yield later, install if starts_and_list(later.shell, install) else None
+                found.append((later, install if starts_and_list(later.shell, install) else None))
+    return tuple(found)
 
 
 def starts_and_list(script: Script, command: SimpleCommand) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, tool_and_arguments
 from dockerfix.knowledge.cacherules import AddFlagRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.shelledits import append_blocker, append_edit, insert_after
@@ -70,6 +70,7 @@ class ApkNoCache(AddFlagRule):
     """
 
     code = "DF104"
+    tools = ("apk",)
     layer_rule = True
     name = "apk-no-cache"
     summary = "apk add without --no-cache leaves the package index in the image."
@@ -134,7 +135,7 @@ class ApkNoCache(AddFlagRule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         yield from super().check(document, context)
         for stage in document.stages:
-            for run, commands in shell_runs(stage):
+            for run, commands in self.runs_to_check(stage):
                 update = next((command for command in commands if updates_index(command)), None)
                 if update is None or self.cleaned_up(stage, run, commands):
                     continue

@@ -72,6 +72,7 @@ class PipNoCacheDir(AddFlagRule):
     """
 
     code = "DF105"
+    tools = PIP
     opt_in = True  # failed the blind review of sample B (docs/expert-review.md)
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over pip's cache"

@@ -61,6 +61,7 @@ class RpmCacheClean(AppendCleanupRule):
     """
 
     code = "DF106"
+    tools = tuple(CLEANUPS)
     layer_rule = True
     name = "rpm-cache-clean"
     summary = "yum/dnf/zypper installs leave their cache in the layer."

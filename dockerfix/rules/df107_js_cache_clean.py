@@ -142,6 +142,7 @@ class JsCacheClean(AppendCleanupRule):
     """
 
     code = "DF107"
+    tools = tuple(INSTALLS)
     opt_in = True  # failed the blind review of sample B (docs/expert-review.md)
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over npm's, Yarn 1's or pnpm's cache"

@@ -47,6 +47,7 @@ class GemNoDocument(AddFlagRule):
     """
 
     code = "DF108"
+    tools = ("gem",)
     layer_rule = True
     name = "gem-no-document"
     summary = "gem install without --no-document generates documentation nobody reads."

@@ -41,6 +41,7 @@ class CondaClean(AppendCleanupRule):
     """
 
     code = "DF109"
+    tools = CONDAS
     layer_rule = True
     name = "conda-clean"
     summary = "conda installs leave their package cache in the layer."

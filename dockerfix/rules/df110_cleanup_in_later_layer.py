@@ -145,7 +145,7 @@ class CleanupInLaterLayer(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
             runs = list(shell_runs(stage))
-            index = _StageIndex(document, stage, runs)
+            index: _StageIndex | None = None  # read when a RUN only cleans up: most stages have none
             for run, commands in runs:
                 if (
                     not commands
@@ -154,6 +154,7 @@ class CleanupInLaterLayer(Rule):
                     or append_blocker(run)
                 ):
                     continue
+                index = index or _StageIndex(document, stage, runs)
                 creator = index.creator(run, commands)
                 if creator is None:
                     continue

@@ -19,9 +19,12 @@ CLEAR_VERBS = {"clear-cache", "clearcache", "cc"}
 LOCATION_VARIABLES = ("COMPOSER_CACHE_DIR", "COMPOSER_HOME")
 
 
+COMPOSER = ("composer", "composer.phar")
+
+
 def composer_verb(command: SimpleCommand) -> str | None:
     invocation = Invocation.of(command)
-    return invocation.verb if invocation.tool in ("composer", "composer.phar") else None
+    return invocation.verb if invocation.tool in COMPOSER else None
 
 
 def cache_folders(environment: Mapping[str, str]) -> tuple[str, ...]:
@@ -90,6 +93,7 @@ class ComposerCacheClean(AppendCleanupRule):
     """
 
     code = "DF112"
+    tools = COMPOSER
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over Composer's cache"
     name = "composer-cache-clean"

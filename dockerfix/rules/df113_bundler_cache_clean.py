@@ -11,10 +11,12 @@ from dockerfix.rewriter.fixes import Gain
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 
+BUNDLER = ("bundle", "bundler")
+
 
 def bundle_install(command: SimpleCommand) -> bool:
     invocation = Invocation.of(command)
-    return invocation.tool in ("bundle", "bundler") and invocation.verb in (None, "install")
+    return invocation.tool in BUNDLER and invocation.verb in (None, "install")
 
 
 class BundlerCacheClean(AppendCleanupRule):
@@ -45,6 +47,7 @@ class BundlerCacheClean(AppendCleanupRule):
     """
 
     code = "DF113"
+    tools = BUNDLER
     layer_rule = True
     name = "bundler-cache-clean"
     summary = "bundle install keeps every downloaded .gem archive in the image."

@@ -125,6 +125,13 @@ class CopyTarget(Struct, frozen=True):
         return posixpath.join(self.destination, posixpath.basename(self.source)) if self.folder else self.destination
 
 
+def sent_files(build_context: BuildContext | None) -> frozenset[str]:
+    """The files the build context sends, when their contents can be read (none otherwise)."""
+    if build_context is None or not build_context.has_contents:
+        return frozenset()
+    return frozenset(build_context.files())
+
+
 def copy_target(stage: Stage, instruction: Instruction) -> CopyTarget | None:
     """The COPY/ADD as a target, when its sources and destination are literal and ADD only copies local files."""
     if instruction.cmd not in ("copy", "add") or len(instruction.value) < 2 or instruction.heredocs:
@@ -301,26 +308,24 @@ class CopyThenChown(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
-        files = (
-            frozenset(build_context.files())
-            if build_context is not None and build_context.has_contents
-            else frozenset()
-        )
+        files: frozenset[str] | None = None  # listed for the first RUN right after COPYs: a shared context is large
         legacy = self.option(context, "target") == "legacy"
         for stage in document.stages:
             runs = dict(shell_runs(stage))
-            pending: list[CopyTarget | None] = []
+            pending: list[Instruction] = []
             for instruction in stage.instructions[1:]:
                 if instruction.cmd in ("copy", "add"):
-                    pending.append(copy_target(stage, instruction))
+                    pending.append(instruction)
                 elif instruction.cmd in PASSIVE:
                     continue
                 else:
-                    copies = [target for target in pending if target is not None]
-                    if instruction in runs and pending and len(copies) == len(pending):
-                        yield from self.check_run(
-                            document, stage, instruction, runs[instruction], copies, build_context, files, legacy
-                        )
+                    if instruction in runs and pending:
+                        copies = [target for copy in pending if (target := copy_target(stage, copy)) is not None]
+                        if len(copies) == len(pending):
+                            files = sent_files(build_context) if files is None else files
+                            yield from self.check_run(
+                                document, stage, instruction, runs[instruction], copies, build_context, files, legacy
+                            )
                     pending = []
 
     def check_run(

@@ -14,8 +14,11 @@ PEAR_FOLDER = "/tmp/pear"
 PEAR_TEMP_FILE = "/tmp/pear/temp/package.xml"
 
 
+PECL = ("pecl", "pear")
+
+
 def pecl_install(command: SimpleCommand) -> bool:
-    return Invocation.of(command).runs(("pecl", "pear"), ("install", "upgrade"))
+    return Invocation.of(command).runs(PECL, ("install", "upgrade"))
 
 
 class PeclTempLeftBehind(AppendCleanupRule):
@@ -47,6 +50,7 @@ class PeclTempLeftBehind(AppendCleanupRule):
     """
 
     code = "DF116"
+    tools = PECL
     name = "pecl-temp-left-behind"
     summary = "pecl install leaves its downloads and build folders in /tmp/pear."
     layer_rule = True

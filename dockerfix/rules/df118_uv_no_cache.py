@@ -87,6 +87,7 @@ class UvNoCache(AddFlagRule):
     """
 
     code = "DF118"
+    tools = ("uv",)
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over uv's cache"
     name = "uv-no-cache"

@@ -20,8 +20,11 @@ INSTALL_VERBS = {"install", "add", "update", "sync"}
 POETRY_CACHES = (POETRY_HTTP_CACHE, POETRY_ARTIFACTS)
 
 
+POETRY = ("poetry",)
+
+
 def installs(command: SimpleCommand) -> bool:
-    return Invocation.of(command).runs(("poetry",), INSTALL_VERBS)
+    return Invocation.of(command).runs(POETRY, INSTALL_VERBS)
 
 
 class PoetryCacheClean(AppendCleanupRule):
@@ -60,6 +63,7 @@ class PoetryCacheClean(AppendCleanupRule):
     """  # noqa: E501 (the example keeps the one line the fix writes)
 
     code = "DF119"
+    tools = POETRY
     layer_rule = True
     buildkit_syntax = "`RUN --mount=type=cache` over Poetry's cache and artifacts"
     name = "poetry-cache-clean"

@@ -11,7 +11,7 @@ from msgspec.structs import replace
 from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copy, steps_from, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
 from dockerfix.knowledge.shelledits import insert_after
-from dockerfix.knowledge.shellfacts import Role, manager_of, role
+from dockerfix.knowledge.shellfacts import Role, command_role, manager_of
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix, Savings
@@ -74,7 +74,7 @@ def installs_alone(run: Instruction, commands: list[SimpleCommand], installs: li
     others = [
         command
         for command, install in zip(commands, installs, strict=True)
-        if install is None and role(command.name_literal, command.argument_literals) is not Role.CLEANUP
+        if install is None and command_role(command) is not Role.CLEANUP
     ]
     return (
         not others and len({install.ecosystem for install in installs if install is not None}) == 1 and not run.heredocs

@@ -235,6 +235,23 @@ def tool_use(command: SimpleCommand) -> ToolUse | None:
     return None
 
 
+def uses_by_tool(stage: Stage) -> dict[str, list[tuple[Instruction, list[tuple[int, ToolUse]]]]]:
+    """Each build tool the stage's RUNs use, with those RUNs and their commands (position, use) that use it: read
+    once per stage, as every tool's family asks of the stages around it."""
+    found: dict[str, list[tuple[Instruction, list[tuple[int, ToolUse]]]]] = {}
+    for instruction in stage.instructions:
+        if instruction.cmd != "run" or instruction.shell is None:
+            continue
+        uses: dict[str, list[tuple[int, ToolUse]]] = {}
+        for position, command in enumerate(instruction.shell.simple_commands()):
+            use = tool_use(command)
+            if use is not None:
+                uses.setdefault(use.tool, []).append((position, use))
+        for tool, tool_uses in uses.items():
+            found.setdefault(tool, []).append((instruction, tool_uses))
+    return found
+
+
 def drives_builds(command: SimpleCommand) -> str | None:
     """The program, when the command may run a build tool out of sight: a build driver or a script."""
     name, arguments = tool_and_arguments(command)
@@ -448,19 +465,8 @@ class BuildCacheMount(Rule):
 
     @staticmethod
     def uses(stage: Stage, tool: str) -> list[tuple[Instruction, list[tuple[int, ToolUse]]]]:
-        found = []
-        for instruction in stage.instructions:
-            if instruction.cmd != "run" or instruction.shell is None:
-                continue
-            commands = instruction.shell.simple_commands()
-            uses = [
-                (position, use)
-                for position, command in enumerate(commands)
-                if (use := tool_use(command)) is not None and use.tool == tool
-            ]
-            if uses:
-                found.append((instruction, uses))
-        return found
+        """The stage's RUNs that use ``tool``, each with its commands (position, use) that do."""
+        return list(stage.facts(uses_by_tool).get(tool, ()))
 
     def family(self, document: Document, stage: Stage, tool: str) -> Family | None:
         """The stage and the stages built on it, when the stage uses the tool and no stage below it does."""
