@@ -5,7 +5,7 @@
 
 ``gain_data.py debian`` keeps, per release, the fields the gains need of Debian's ``main/binary-amd64/Packages``
 (``gains.json`` names the kept text, its source, the index's date and checksum). Indexing that text (xz, 12-16 MB,
-~65,000 stanzas) cost 0.27 s (bookworm) and 0.37 s (trixie) of CPU in every process that walked the relations;
+~65,000 stanzas) cost 0.25 s (bookworm) and 0.35 s (trixie) of CPU in every process that walked the relations;
 this script does it once. Each package keeps what the walk reads, parsed by the loader's own ``DebianIndex.package``
 and written back without versions (one index holds one version of each package, so the walk never reads them), and
 the providers of each virtual name are listed in the order of the text. The result is JSON, zlib-compressed: zlib
@@ -61,7 +61,9 @@ def versionless_stanza(package: Package) -> str:
 
 
 def packages_index(release: str, description: Mapping[str, Any], text: str) -> PackagesIndex:
+    """What ``DebianIndex`` answers from ``text``, indexed."""
     stanzas = stanzas_by_name(text)
+    # an index over the whole stanzas, only to parse each package as the loader does; it has no providers yet
     parser = DebianIndex(release, description, PackagesIndex(stanzas, providers={}))
     packages = [parser.package(name) for name in stanzas]
     providers: dict[str, list[str]] = {}
