@@ -10,9 +10,10 @@ apt configuration and sources the official images ship (debuerreotype's ``debuer
 ``debuerreotype-debian-sources-list``: compressed indexes, no translations, the release, its -updates and
 -security suites, component main), runs ``apt-get update`` in it and measures ``/var/lib/apt/lists`` (apparent
 bytes of the regular files: what a layer's tar holds). The same update yields the release's
-``main/binary-amd64/Packages``, of which only the fields the gains need are kept, xz-compressed, with the index's
-date and checksum from the signed ``InRelease``. The archive's address is read from this machine's apt sources and
-is written nowhere.
+``main/binary-amd64/Packages``, of which only the fields the gains need are kept, xz-compressed in ``data/`` (the
+repository's, not the package's), with the index's date and checksum from the signed ``InRelease``; then run
+``scripts/debian_index.py``, which makes from that text the index the package ships. The archive's address is read
+from this machine's apt sources and is written nowhere.
 
 ``caches`` installs a few representative packages with each package manager in a clean HOME and measures the
 cache folder the install leaves. A manager whose registry cannot be reached is recorded as unreachable, so the
@@ -37,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent.parent / "dockerfix" / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "dockerfix" / "data"
 SIDECAR = DATA / "gains.json"
 RELEASES = ("bookworm", "trixie")
 KEPT_FIELDS = ("Package", "Installed-Size", "Pre-Depends", "Depends", "Recommends", "Provides")
@@ -163,12 +165,14 @@ def measure_debian(workdir: Path) -> dict:
         digest = packages_sha256(in_release, "main/binary-amd64/Packages")
         if hashlib.sha256(packages.encode("utf-8")).hexdigest() != digest:
             sys.exit(f"{release}: the Packages index does not match InRelease's SHA256")
-        name = f"debian-{release}-main-amd64-packages.xz"
-        (DATA / name).write_bytes(lzma.compress(kept_stanzas(packages).encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
+        text = f"data/debian-{release}-main-amd64-packages.xz"
+        (ROOT / text).write_bytes(lzma.compress(kept_stanzas(packages).encode("utf-8"), preset=9 | lzma.PRESET_EXTREME))
         header = release_fields(in_release)
         section[release] = {
             "packages": {
-                "file": name,
+                "file": f"debian-{release}-main-amd64-index.json.zlib",
+                "text": text,
+                "indexed_by": "scripts/debian_index.py",
                 "fields": list(KEPT_FIELDS),
                 "source": f"Debian archive, dists/{release}/main/binary-amd64/Packages (Release {header['Version']}),"
                 " fetched by apt-get update",
