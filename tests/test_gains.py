@@ -251,3 +251,13 @@ def test_an_install_is_walked_once_per_process():
     assert index.walk(("gcc", "make"), recommends=True, installed=set(index.minbase)) is first
     assert index.walk(["make", "gcc"], recommends=True, installed=index.minbase).installed == first.installed
     assert index.walk(["gcc", "make"], recommends=False, installed=index.minbase) is not first
+
+
+def test_releases_that_are_not_shipped_never_evict_a_loaded_index():
+    """A corpus names many releases we do not ship (buster, bullseye, ...): asking for them must not make a shipped
+    index load again (with all rules on, bookworm's was loaded 2-3 times a pass)."""
+    loaded = gains.debian_index("bookworm")
+    assert loaded is not None
+    for release in ("stretch", "buster", "bullseye", "sid", "jessie", "wheezy"):
+        assert gains.debian_index(release) is None
+    assert gains.debian_index("bookworm") is loaded
