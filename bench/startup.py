@@ -17,7 +17,6 @@ of dockerfix in the same rounds (`git worktree add --detach /tmp/main main`, the
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -26,16 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools import installed
+from tools import bytecode_cached_environment, installed
 
 SMALL_DOCKERFILE = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nCOPY . /app\n"
-
-
-def bytecode_cached_environment(cache: Path) -> dict[str, str]:
-    """This environment, with bytecode written once to ``cache`` and read by every later start (never into the
-    work tree)."""
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    return {**environment, "PYTHONPYCACHEPREFIX": str(cache)}
 
 
 def commands(file: Path, compared: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
