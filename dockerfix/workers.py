@@ -55,6 +55,14 @@ class _Schedule:
             return index, self.writes[folder]
         return None
 
+    def retry(self, index: int) -> None:
+        """A file handed to a worker that died before starting it: it is the next of its queue again."""
+        job = self.jobs[index]
+        folder = job.context_folder if job.write else None
+        if folder is not None:
+            self.running.discard(folder)
+        self.waiting.setdefault(folder, deque()).appendleft(index)
+
     def finished(self, index: int, result: FileResult) -> None:
         job = self.jobs[index]
         if not job.write:
@@ -64,66 +72,85 @@ class _Schedule:
         self.writes[folder] += may_have_written(result)
 
 
+# Files a worker holds at once: it starts the next the moment it hands one back. With one, each hand-off left the
+# worker idle for about 0.6 ms, 0.45 s of each worker's 2.2 s over the real corpus.
+HELD_PER_WORKER = 2
+
+
 def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileResult], None]) -> None:
-    """Each worker process holds one file at a time, so a worker that dies (a native crash, the OOM killer) costs
-    only the file it held, which gets an error; the worker is replaced and the other files keep their results. (A
-    worker killed between two files costs the next file given to it, which it never started.)"""
+    """A worker that dies (a native crash, the OOM killer) costs only the file it was checking, which gets an error:
+    a worker checks the files it holds in the order given, so that file is the oldest it held, and the others, never
+    started, go to the worker that replaces it. (A worker killed between two files costs the next one, which it had
+    not started.)"""
     schedule = _Schedule(jobs)
-    running: dict[Future, tuple[int, ProcessPoolExecutor]] = {}
-    pools: set[ProcessPoolExecutor] = set()
-    idle: list[ProcessPoolExecutor] = []
+    running: dict[Future, int] = {}
+    held: dict[ProcessPoolExecutor, deque[Future]] = {}  # each worker's files, the one it is checking first
 
     def new_worker() -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
-        pools.add(pool)
+        held[pool] = deque()
         return pool
 
-    def replace(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        pools.discard(pool)
+    def died(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """Its oldest file gets the error; the files it never started go back to the schedule."""
+        futures = held.pop(pool)
         pool.shutdown(wait=False)
+        if futures:
+            index = running.pop(futures.popleft())
+            path = jobs[index].path
+            result = FileResult(
+                path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)"
+            )  # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
+            schedule.finished(index, result)
+            record(index, result)
+        for future in reversed(futures):
+            schedule.retry(running.pop(future))
         return new_worker()
 
-    def give_work(pool: ProcessPoolExecutor) -> bool:
-        item = schedule.take()
-        if item is None:
-            return False
-        index, writes_before = item
-        try:
-            future = pool.submit(_process_in_worker, jobs[index], writes_before)
-        except BrokenProcessPool:  # its worker died after handing back its last file
-            pool = replace(pool)
-            future = pool.submit(_process_in_worker, jobs[index], writes_before)
-        running[future] = (index, pool)
-        return True
+    def fill(pool: ProcessPoolExecutor) -> None:
+        while len(held[pool]) < HELD_PER_WORKER and (item := schedule.take()) is not None:
+            index, writes_before = item
+            try:
+                future = pool.submit(_process_in_worker, jobs[index], writes_before)
+            except BrokenProcessPool:  # its worker died after handing back its last file
+                schedule.retry(index)
+                pool = died(pool)
+                continue
+            running[future] = index
+            held[pool].append(future)
+
+    def pool_of(future: Future) -> ProcessPoolExecutor:
+        return next(pool for pool, futures in held.items() if future in futures)
 
     try:
-        idle.extend(new_worker() for _ in range(workers))
-        while idle and give_work(idle[-1]):
-            idle.pop()
+        for _ in range(workers):
+            new_worker()
+        for pool in list(held):
+            fill(pool)
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                index, pool = running.pop(future)
-                path = jobs[index].path
+                if future not in running:  # given back to the schedule when its worker died
+                    continue
+                pool = pool_of(future)
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    pool = replace(pool)
-                    # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
-                    result = FileResult(
-                        path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)"
-                    )
+                    died(pool)
+                    continue
                 except Exception as error:  # a bug, not the file's fault: the other files go on
+                    path = jobs[running[future]].path
                     result = FileResult(
                         path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}"
                     )
+                held[pool].remove(future)
+                index = running.pop(future)
                 schedule.finished(index, result)
                 record(index, result)
-                idle.append(pool)
-            while idle and give_work(idle[-1]):
-                idle.pop()
+            for pool in list(held):
+                fill(pool)
     finally:
-        for pool in pools:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
+        for pool in held:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
             pool.shutdown(wait=not running, cancel_futures=True)
 
 
