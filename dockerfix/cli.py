@@ -17,7 +17,7 @@ from .command import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .levels import WARNING_BYTES
 from .rendering import render
 from .rewriter import pipeline
-from .rewriter.config import ConfigError, Settings, discover, load, rule_option_values
+from .rewriter.config import ConfigError, ConfigFiles, Settings, load, rule_option_values
 from .rewriter.context import BuildContext
 from .rewriter.discovery import walk
 from .rewriter.pipeline import FileResult
@@ -125,12 +125,29 @@ def _patterns(text: str) -> list[str]:
     return [pattern.strip() for pattern in text.split(",") if pattern.strip()]
 
 
-def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, Settings]) -> Settings:
-    """A file's settings: the configuration of its folder (or --config) with the command line's on top, worked out
-    once per folder (a folder of many Dockerfiles would otherwise check the same overrides for each)."""
-    key = arguments.config if arguments.config is not None else path.parent.resolve()
-    if key not in cache:
-        found = load(arguments.config) if arguments.config is not None else discover(path)
+class _RunSettings:
+    """Each file's settings: the configuration of its folder (or --config) with the command line's on top, worked
+    out once per configuration file (a repository of many folders would otherwise read its configuration and check
+    the command line's overrides for each, and hand every file settings of its own) and looked up once per folder."""
+
+    def __init__(self, arguments: argparse.Namespace) -> None:
+        self.arguments = arguments
+        self._config_files = ConfigFiles()
+        self._by_source: dict[Path | None, Settings] = {}
+        self._by_folder: dict[Path, Settings] = {}
+
+    def of(self, path: Path) -> Settings:
+        folder = path.parent.resolve()
+        if folder not in self._by_folder:
+            arguments = self.arguments
+            source = arguments.config if arguments.config is not None else self._config_files.nearest(folder)
+            if source not in self._by_source:
+                self._by_source[source] = self._overridden(Settings() if source is None else load(source))
+            self._by_folder[folder] = self._by_source[source]
+        return self._by_folder[folder]
+
+    def _overridden(self, found: Settings) -> Settings:
+        arguments = self.arguments
         flags = {
             "pin-digests": True if arguments.pin_digests else None,
             TARGET_STAGE.name: arguments.target_stage,
@@ -140,10 +157,9 @@ def _settings_for(path: Path, arguments: argparse.Namespace, cache: dict[Path, S
         options = rule_option_values(
             {name: value for name, value in flags.items() if value is not None}, "the command line"
         )
-        cache[key] = found.override(
+        return found.override(
             arguments.select, arguments.ignore, arguments.unsafe_fixes, options, arguments.extend_select
         )
-    return cache[key]
 
 
 class Job(NamedTuple):
@@ -267,7 +283,7 @@ def _run_stdin(arguments: argparse.Namespace, known: baseline.Baseline | None) -
     """Editors pipe the buffer in and take the fixed text from stdout; findings go to stderr."""
     name = arguments.stdin_filename or "-"
     anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
-    settings = _settings_for(anchor, arguments, {})
+    settings = _RunSettings(arguments).of(anchor)
     data = sys.stdin.buffer.read(settings.max_file_size + 1)
     if len(data) > settings.max_file_size:
         sys.stderr.write(f"error: {pipeline.too_large(name, settings.max_file_size)}\n")
@@ -337,11 +353,10 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
         if "-" in arguments.paths:
             sys.stderr.write("dockerfix: error: `-` cannot be combined with other paths\n")
             return EXIT_ERROR
-        cache: dict[Path, Settings] = {}
-        jobs = []
-        for path in _files(arguments, cache):
-            settings = _settings_for(path, arguments, cache)
-            jobs.append(Job(path, settings, arguments.write, arguments.context))
+        settings = _RunSettings(arguments)
+        jobs = [
+            Job(path, settings.of(path), arguments.write, arguments.context) for path in _files(arguments, settings)
+        ]
         texts = {}
         if known is not None or arguments.write_baseline is not None:
             texts = baseline.texts_of([job.path for job in jobs], max(job.settings.max_file_size for job in jobs))
@@ -366,7 +381,7 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
         return EXIT_CLEAN
 
 
-def _files(arguments: argparse.Namespace, cache: dict[Path, Settings]) -> list[Path]:
+def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> list[Path]:
     """Files named on the command line as given (as ruff, a named file is checked whatever the exclusions say);
     the Dockerfiles under named folders, walked with the exclusions of the folder's configuration."""
     files = []
@@ -374,7 +389,7 @@ def _files(arguments: argparse.Namespace, cache: dict[Path, Settings]) -> list[P
         if not path.is_dir():
             files.append(path)
             continue
-        settings = _settings_for(path / "Dockerfile", arguments, cache)
+        settings = run_settings.of(path / "Dockerfile")
         exclude = arguments.exclude if arguments.exclude is not None else settings.exclude
         extend = settings.extend_exclude + tuple(arguments.extend_exclude or ())
         respect = settings.respect_gitignore if arguments.respect_gitignore is None else arguments.respect_gitignore

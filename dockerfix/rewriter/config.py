@@ -286,13 +286,46 @@ def _bot(table: Any, path: Path) -> BotSettings:
 def discover(start: Path, root: Path | None = None) -> Settings:
     """Settings of the nearest folder at or above ``start`` (up to ``root`` when given) with a ``.dockerfix.toml``
     or a ``pyproject.toml`` holding ``[tool.dockerfix]``; defaults when there is none."""
+    found = config_file(start, root)
+    return Settings() if found is None else load(found)
+
+
+def config_file(start: Path, root: Path | None = None) -> Path | None:
+    """The file ``discover`` reads settings from, or None for the defaults."""
     folder = (start if start.is_dir() else start.parent).resolve()
     candidates = [folder, *folder.parents]
     if root is not None and root.resolve() in candidates:
         candidates = candidates[: candidates.index(root.resolve()) + 1]
-    for candidate in candidates:
-        for name in CONFIG_FILES:
-            path = candidate / name
-            if path.is_file() and _table(path) is not None:
-                return load(path)
-    return Settings()
+    return next((found for found in map(_own_config_file, candidates) if found is not None), None)
+
+
+def _own_config_file(folder: Path) -> Path | None:
+    for name in CONFIG_FILES:
+        path = folder / name
+        if path.is_file() and _table(path) is not None:
+            return path
+    return None
+
+
+class ConfigFiles:
+    """``config_file`` for the many folders of one run: each folder above them is looked at once (a repository's
+    folders share all but their own), not once for every folder below it."""
+
+    def __init__(self) -> None:
+        self._nearest: dict[Path, Path | None] = {}
+
+    def nearest(self, folder: Path) -> Path | None:
+        """The configuration file of a resolved folder, as ``config_file(folder)``."""
+        unanswered = []
+        found = None
+        for candidate in (folder, *folder.parents):
+            if candidate in self._nearest:
+                found = self._nearest[candidate]
+                break
+            unanswered.append(candidate)
+            found = _own_config_file(candidate)
+            if found is not None:
+                break
+        for candidate in unanswered:
+            self._nearest[candidate] = found
+        return found
