@@ -764,6 +764,10 @@ def report() -> str:
         "tags the projects name, see `bench/effect.py`), the same before and after: the changes are real, the totals "
         "are not the registry images'. DF301's base-image swap is not built (its sizes come from "
         "`dockerfix/data/official-image-sizes.tsv`); projects where it reports are listed apart.\n",
+        "**DF105's rows understate it.** The package index as reached from this machine sends no caching headers, so "
+        "pip's HTTP cache stores nothing and `--no-cache-dir` has nothing to leave out (its 84 B rows are pip's "
+        "self-check file). Behind an index that sends PyPI's headers the same installs keep what pip downloaded "
+        "(7,992,170 B for 7,904,593 B of wheels in a control): `docs/decisions.md` §55.\n",
         f"Measured: {len(rows)} projects in {seconds_total / 60:.0f} minutes of builds. Built both ways: {len(built)}; "
         f"fixed image not equivalent: {len(different)}; fixed build broken: {len(broken)}; no fix applied, even with "
         f"every rule: {len(unfixed)}; cannot be built here: {len(unbuildable)} (`bench/effect-unbuildable.tsv`); "
