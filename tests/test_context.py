@@ -684,18 +684,19 @@ def test_builders_are_unknown_past_their_total_size(tmp_path, monkeypatch):
     assert "more than 130 bytes" in (BuildContext.from_directory(tmp_path).builders.unknown or "")
 
 
-def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypatch):
-    """Each build context looks for Compose files in the folders above it: 1,519 one-file projects side by side
-    listed their common folder (1,519 entries) once each (issue 22). The listing is kept while the folder's entries
-    are the same (its modification time, settled), and a Compose file added later is seen."""
-    (tmp_path / ".git").mkdir()
-    projects = tmp_path / "projects"
+def twenty_projects(root: Path) -> Path:
+    """A repository (its root holds .git) with a folder of 20 projects, each a build context with its Dockerfile."""
+    (root / ".git").mkdir()
+    projects = root / "projects"
     for number in range(20):
         (projects / f"p{number}").mkdir(parents=True)
         (projects / f"p{number}" / "Dockerfile").write_text("FROM scratch\n")
-    settled = os.stat(projects).st_mtime - 60  # as a folder last changed a minute ago
-    os.utime(projects, (settled, settled))
-    listed = []
+    return projects
+
+
+def listings(monkeypatch) -> list[Path]:
+    """The folders the context module lists from now on, in order."""
+    listed: list[Path] = []
     real_listdir = os.listdir
 
     def counting_listdir(folder):
@@ -703,6 +704,17 @@ def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypat
         return real_listdir(folder)
 
     monkeypatch.setattr(context_module.os, "listdir", counting_listdir)
+    return listed
+
+
+def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypatch):
+    """Each build context looks for Compose files in the folders above it: 1,519 one-file projects side by side
+    listed their common folder (1,519 entries) once each (issue 22). The listing is kept while the folder's entries
+    are the same (its modification time, settled), and a Compose file added later is seen."""
+    projects = twenty_projects(tmp_path)
+    settled = os.stat(projects).st_mtime - 60  # as a folder last changed a minute ago
+    os.utime(projects, (settled, settled))
+    listed = listings(monkeypatch)
     for number in range(20):
         assert BuildContext.from_directory(projects / f"p{number}").builders.unknown is None
     assert listed.count(projects) == 1
@@ -718,20 +730,9 @@ def test_contexts_side_by_side_list_their_common_folder_once(tmp_path, monkeypat
 def test_the_contexts_of_one_run_list_a_busy_folder_above_them_once_and_the_next_run_again(tmp_path, monkeypatch):
     """A folder above the contexts whose entries changed a moment ago (/tmp, where other programs come and go) was
     listed again for every context below it; one run lists it once, and the next run sees what was added since."""
-    (tmp_path / ".git").mkdir()
-    projects = tmp_path / "projects"
-    for number in range(20):
-        (projects / f"p{number}").mkdir(parents=True)
-        (projects / f"p{number}" / "Dockerfile").write_text("FROM scratch\n")
+    projects = twenty_projects(tmp_path)
     (projects / "just-changed").touch()
-    listed = []
-    real_listdir = os.listdir
-
-    def counting_listdir(folder):
-        listed.append(Path(folder))
-        return real_listdir(folder)
-
-    monkeypatch.setattr(context_module.os, "listdir", counting_listdir)
+    listed = listings(monkeypatch)
     run = BuildContexts()
     for number in range(20):
         folder = projects / f"p{number}"
