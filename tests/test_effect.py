@@ -163,7 +163,7 @@ def test_each_project_is_fixed_with_the_default_rules_and_with_every_rule_and_on
         }
         codes = {name: {fix.code for fix in result.applied} for name, result in results.items()}
         assert all(effect.NOT_BUILT[0] not in applied for applied in codes.values())
-        texts = {name: result.new_text if result.changed else None for name, result in results.items()}
+        texts = {name: result.new_text for name, result in results.items() if result.changed}
         found[project] = (codes["unsafe"], codes["every_rule"], effect.shared_builds(texts))
     assert found == {
         "00018": (set(), set(), {}),  # nothing to fix: not built
