@@ -175,6 +175,11 @@ class Job(NamedTuple):
         """The folder the file's build context is read from (files of one folder share it)."""
         return (self.context or self.path.parent).resolve()
 
+    @property
+    def written_context(self) -> Path | None:
+        """The context folder this file's fixes are written into (its files run one at a time); None for a check."""
+        return self.context_folder if self.write else None
+
     def run(self, contexts: pipeline.BuildContexts) -> FileResult:
         return pipeline.run_path(self.path, self.settings, self.write, self.context, contexts)
 

@@ -37,7 +37,7 @@ class _Schedule:
         self.jobs = jobs
         self.waiting: dict[Path | None, deque[int]] = {}  # by context folder when written, else all under None
         for index, job in enumerate(jobs):
-            self.waiting.setdefault(job.context_folder if job.write else None, deque()).append(index)
+            self.waiting.setdefault(job.written_context, deque()).append(index)
         self.running: set[Path] = set()
         self.writes: Counter[Path] = Counter()
 
@@ -57,17 +57,15 @@ class _Schedule:
 
     def retry(self, index: int) -> None:
         """A file handed to a worker that died before starting it: it is the next of its queue again."""
-        job = self.jobs[index]
-        folder = job.context_folder if job.write else None
+        folder = self.jobs[index].written_context
         if folder is not None:
             self.running.discard(folder)
         self.waiting.setdefault(folder, deque()).appendleft(index)
 
     def finished(self, index: int, result: FileResult) -> None:
-        job = self.jobs[index]
-        if not job.write:
+        folder = self.jobs[index].written_context
+        if folder is None:
             return
-        folder = job.context_folder
         self.running.discard(folder)
         self.writes[folder] += may_have_written(result)
 
@@ -184,7 +182,7 @@ _writes_seen: dict[Path, int] = {}
 
 def _process_in_worker(job: Job, writes_before: int) -> FileResult:
     global _busy
-    folder = job.context_folder if job.write else None
+    folder = job.written_context
     if folder is not None and _writes_seen.get(folder, writes_before) != writes_before:  # another worker wrote there
         _contexts.forget(folder)
     _busy = True
