@@ -164,9 +164,8 @@ def measure(series: Series, size: int) -> dict:
             paths = shared_context(Path(folder) / "context", *series.context(size))
             rest = peak_mib()
             start = time.process_time()
-            results = [
-                pipeline.run_path(path, Settings()) for path in paths
-            ]  # one context, shared as the CLI shares it
+            run = pipeline.BuildContexts()  # one context, shared as the CLI's run shares it
+            results = [pipeline.run_path(path, Settings(), contexts=run) for path in paths]
         elapsed = time.process_time() - start
     return {
         "seconds": elapsed,
