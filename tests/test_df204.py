@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
+import weakref
 from collections.abc import Mapping
 
 import pytest
@@ -12,7 +14,7 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse
 from dockerfix.rewriter.source import Source
-from dockerfix.rules.df204_dockerignore import Dockerignore
+from dockerfix.rules.df204_dockerignore import Dockerignore, _ContextFacts
 
 NODE = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\nCMD ["node", "server.js"]\n'
 
@@ -273,3 +275,44 @@ def test_added_lines_keep_the_line_endings_and_bom_of_the_ignore_file(tmp_path, 
     existing = "\ufeff*.md" + ending + "*.log"
     files = {".dockerignore": existing, "node_modules/a/x.js": "1"}
     assert proposal(tmp_path, NODE, files) == existing + ending + "**/node_modules" + ending
+
+
+def test_a_context_and_what_df204_keeps_with_it_are_freed_as_soon_as_they_are_dropped(tmp_path):
+    """DF204 keeps what it works out of a context with the context: an answer holding the context made a cycle, and
+    every context of a run (one per folder) then waited for the garbage collector with its listing and the
+    Dockerfiles it serves: 0.15-0.35 s of collection over the real corpus one file per folder, 0.06 s without."""
+    for name, content in {
+        "Dockerfile": NODE,
+        "package.json": "{}",
+        "node_modules/a/index.js": "1",
+        "a.py": "1",
+    }.items():
+        write(tmp_path / name, content)
+    gc.disable()
+    try:
+        context = BuildContext.from_directory(tmp_path)
+        document = parse(Source(NODE))
+        findings = engine.check(document, [Dockerignore()], context)
+        assert [finding.code for finding in findings] == ["DF204"]
+        context_gone, document_gone = weakref.ref(context), weakref.ref(document)
+        del context, document, findings
+        assert context_gone() is None
+        assert document_gone() is None
+    finally:
+        gc.enable()
+
+
+def test_a_served_dockerfile_with_the_checked_text_is_the_checked_document(tmp_path):
+    """The context's own Dockerfile, checked as it is on disk, is not parsed a second time for what it serves; one
+    whose text differs (an editor's unsaved buffer) is read from disk, so the served set is the files' own."""
+    write(tmp_path / "Dockerfile", NODE)
+    write(tmp_path / "node_modules/a/index.js", "1")
+    on_disk = BuildContext.from_directory(tmp_path)
+    checked = parse(Source(NODE))
+    served = _ContextFacts(on_disk, checked).served
+    assert served is not None and served.documents == (checked,)
+    edited = parse(Source(NODE.replace("npm ci", "npm install")))
+    served = _ContextFacts(BuildContext.from_directory(tmp_path), edited).served
+    assert served is not None
+    (document,) = served.documents
+    assert document is not edited and document.text == NODE

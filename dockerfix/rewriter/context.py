@@ -702,6 +702,15 @@ class BuildContext:
         context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
         return context
 
+    def sends_a_match_of(self, line: str) -> bool:
+        """Whether the ignore-file ``line`` (not an exception) matches a file or folder sent now. A pattern added at
+        the end excludes only what it, or a folder it matches, holds: when it matches nothing sent (every folder
+        holding a sent file is sent), the same files and folders are sent with it."""
+        files, folders = self._kept
+        return any(
+            pattern.matches(path) for pattern in DockerIgnore.parse(line).patterns for path in (*files, *folders)
+        )
+
     def dropped_by(self, text: str) -> tuple[str, ...]:
         """The files sent now that ``with_ignore(text)`` no longer sends, sorted."""
         return self.once(

@@ -54,7 +54,7 @@ def _runs(document: Document) -> str:
 
 def _runs_any(*patterns: str) -> Callable[[Document], bool]:
     regex = re.compile("|".join(rf"(?<![\w./-])(?:{pattern})" for pattern in patterns))
-    return lambda document: bool(regex.search(_runs(document)))
+    return lambda document: bool(regex.search(document.facts(_runs)))
 
 
 Answer = TypeVar("Answer")
@@ -200,13 +200,15 @@ class _Reads:
             self._ships[target] = any(_ships_whole_context(taker, target) for taker in self.takers)
         return self._ships[target]
 
-    def leaves(self, line: _Line, category: Category) -> bool:
-        """Whether none of them names what ``line`` keeps out, or (for secrets) mentions one of its files."""
+    def leaves(self, line: _Line, category: Category, context: BuildContext) -> bool:
+        """Whether none of them names what ``line`` keeps out of ``context``, or (for secrets) mentions one of its
+        files."""
         if line.pattern not in self._leaves:
-            if line.after is None:
+            if not line.listed:
                 untouched = not any(names_top_entry(source, line.pattern) for source in self.named)
             else:
-                untouched = all(line.before.glob(source) == line.after.glob(source) for source in self.named) and not (
+                after = _with_line(context, line.pattern)
+                untouched = all(context.glob(source) == after.glob(source) for source in self.named) and not (
                     category.secret
                     and any(_mentioned(document, path) for document in self.documents for path in line.dropped)
                 )
@@ -215,15 +217,20 @@ class _Reads:
 
 
 class _Line(Struct, frozen=True):
-    """One candidate line added to the ignore file: the context ``before`` and ``after`` it (None for a name that is
-    never listed, such as `.git`), the files it keeps out, and whether it is ``sound`` whoever reads the context: it
-    keeps out something sent, overrides no `!` exception, and passes its category's checks."""
+    """One candidate line added to the ignore file: whether it names ``listed`` paths (not a name that is never
+    listed, such as `.git`), the files it keeps out, and whether it is ``sound`` whoever reads the context: it keeps
+    out something sent, overrides no `!` exception, and passes its category's checks. It is kept with its context,
+    so it holds none (a context holding itself is freed only by the cycle collector, with all it keeps)."""
 
     pattern: str
-    before: BuildContext
-    after: BuildContext | None
+    listed: bool
     dropped: tuple[str, ...]
     sound: bool
+
+
+def _with_line(context: BuildContext, pattern: str) -> BuildContext:
+    """The context with ``pattern`` added at the end of its ignore file (kept by the context: asked once)."""
+    return context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
 
 
 class _Outcome(Struct, frozen=True):
@@ -238,35 +245,39 @@ class _Outcome(Struct, frozen=True):
 class _ContextFacts:
     """What DF204 learns of one build context, once for all the Dockerfiles that build from it: the Dockerfiles its
     ignore file serves (None when one cannot be read: then what the builds read is unknown), each candidate line,
-    and the outcome of each proposed text. Every Dockerfile checked against the context costs only its own reads."""
+    and the outcome of each proposed text. Every Dockerfile checked against the context costs only its own reads.
+    Kept by the context, it holds none: each question names it."""
 
-    def __init__(self, context: BuildContext) -> None:
-        self.context = context
-        self.served = self._parsed(context)
+    def __init__(self, context: BuildContext, checked: Document) -> None:
+        self.served = self._parsed(context, checked)
         self._lines: dict[str, _Line] = {}
         self._outcomes: dict[str, _Outcome] = {}
         self._removals: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     @staticmethod
-    def _parsed(context: BuildContext) -> _Reads | None:
+    def _parsed(context: BuildContext, checked: Document) -> _Reads | None:
+        """The served Dockerfiles; one whose text is the Dockerfile being checked is that document (in a context of
+        one Dockerfile, the parse it would repeat is most of DF204's time)."""
         builders = context.builders
         if builders.unknown:
             return None
         try:
-            return _Reads(tuple(parse(Source.decode(data, where)) for where, data in builders.dockerfiles))
+            return _Reads(tuple(_document(Source.decode(data, where), checked) for where, data in builders.dockerfiles))
         except SourceError:
             return None
 
-    def line(self, category: Category, pattern: str) -> _Line:
+    def line(self, context: BuildContext, category: Category, pattern: str) -> _Line:
         if pattern not in self._lines:
-            self._lines[pattern] = self._judged(category, pattern)
+            self._lines[pattern] = self._judged(context, category, pattern)
         return self._lines[pattern]
 
-    def _judged(self, category: Category, pattern: str) -> _Line:
-        context = self.context
+    @staticmethod
+    def _judged(context: BuildContext, category: Category, pattern: str) -> _Line:
         if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
-            return _Line(pattern, context, None, (), context.holds_unlisted(pattern))
-        after = context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
+            return _Line(pattern, False, (), context.holds_unlisted(pattern))
+        if not context.sends_a_match_of(pattern):  # most lines, most contexts: no second context to list
+            return _Line(pattern, True, (), False)
+        after = _with_line(context, pattern)
         dropped = tuple(sorted(set(context.files()) - set(after.files())))
         sound = (
             bool(dropped)
@@ -274,11 +285,10 @@ class _ContextFacts:
             and not (category.secret and not all(_secret_file(context, path) for path in dropped))
             and not (category.bytecode and not all(_has_source(context, path) for path in dropped))
         )
-        return _Line(pattern, context, after, dropped, sound)
+        return _Line(pattern, True, dropped, sound)
 
-    def outcome(self, content: str, lines: list[str]) -> _Outcome:
+    def outcome(self, context: BuildContext, content: str, lines: list[str]) -> _Outcome:
         if content not in self._outcomes:
-            context = self.context
             dropped = sorted(set(context.files()) - set(context.with_ignore(content).files()))
             sizes = [context.size(path) for path in dropped]
             unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
@@ -301,7 +311,13 @@ class _ContextFacts:
         return self._removals[key]
 
 
-_facts = _once_per_context(_ContextFacts)
+def _document(source: Source, checked: Document) -> Document:
+    return checked if source.text == checked.text else parse(source)
+
+
+def _facts(context: BuildContext, checked: Document) -> _ContextFacts:
+    """Once per context, whichever of its Dockerfiles is checked first (see ``_once_per_context``)."""
+    return context.once(_ContextFacts, lambda: _ContextFacts(context, checked))
 
 
 def _destination(document: Document, copy: Instruction) -> str:
@@ -479,7 +495,7 @@ class Dockerignore(Rule):
             build_context.root is None and build_context.exists(IGNORE_FILE)
         ):
             return None  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
-        facts = _facts(build_context)
+        facts = _facts(build_context, document)
         if facts.served is None:
             return None  # a Dockerfile building from this context could not be read: what it needs is unknown
         # The ignore file serves them all, so they all decide what it adds, and each of them proposes the same text
@@ -492,11 +508,13 @@ class Dockerignore(Rule):
                 continue
             if category.read_by_tools(build_context):
                 continue
-            lines = [facts.line(category, pattern) for pattern in category.patterns]
+            lines = [facts.line(build_context, category, pattern) for pattern in category.patterns]
             patterns = tuple(
                 line.pattern
                 for line in lines
-                if line.sound and served.leaves(line, category) and own.leaves(line, category)
+                if line.sound
+                and served.leaves(line, category, build_context)
+                and own.leaves(line, category, build_context)
             )
             if patterns:
                 chosen.append((category, patterns))
@@ -517,7 +535,7 @@ class Dockerignore(Rule):
             + (newline if existing and not existing.endswith("\n") else "")
             + "".join(line + newline for line in lines)
         )
-        outcome = facts.outcome(content, lines)
+        outcome = facts.outcome(build_context, content, lines)
         names = ", ".join(category.name for category, _ in chosen)
         secrets = [category for category, _ in chosen if category.secret]
         amount = f"{len(outcome.dropped):,} file{'s' * (len(outcome.dropped) != 1)}" + (
