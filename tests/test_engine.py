@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import maintainer_plugin, plugin_site
@@ -12,10 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockerfix.rewriter import engine
-from dockerfix.rewriter.config import discover
+from dockerfix.rewriter.config import Settings, discover
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.engine import Selection
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix, apply_edits
+from dockerfix.rewriter.pipeline import run_source
+from dockerfix.rewriter.registry import MIN_GAIN
 from dockerfix.rewriter.rule import Rule
 from dockerfix.rewriter.source import Source, SourceError
 
@@ -300,3 +303,18 @@ def test_required_fix_is_the_fix_of_a_finding_that_has_one_and_refuses_one_witho
     assert Finding("DF999", "test", "m", 0, 4, fix).required_fix is fix
     with pytest.raises(ValueError, match="DF999 at offset 7: the finding has no fix"):
         _ = Finding("DF999", "test", "m", 7, 9).required_fix
+
+
+def test_settings_that_differ_only_in_rule_options_get_their_own_rules_and_gate():
+    """The rules and gate of a file's settings are worked out once per run (the same for every file), keyed by the
+    settings; rule options are not in their hash, only in their equality, so settings differing only in an option
+    must still not share an answer."""
+    source = Source("FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n")
+    default = run_source(source, Settings())
+    demanding = run_source(source, Settings(options={MIN_GAIN.name: 10**12}))
+    assert hash(Settings()) == hash(Settings(options={MIN_GAIN.name: 10**12}))
+    assert "DF102" in {finding.code for finding in default.findings}
+    assert "DF102" not in {finding.code for finding in demanding.findings}
+    per_file = Settings(per_file_ignores=(("*.web", ("DF102",)),))
+    assert "DF102" in {f.code for f in run_source(source, per_file, file=Path("Dockerfile")).findings}
+    assert "DF102" not in {f.code for f in run_source(source, per_file, file=Path("Dockerfile.web")).findings}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import sys
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,7 @@ class Settings(Struct, frozen=True):
             for pattern, codes in self.per_file_ignores:
                 if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(file.name, pattern):
                     extra.extend(codes)
-        selected = self.select + self.extend_select
-        # an opt-in rule runs only when named by its code or ALL: a prefix leaves it out, as ruff's preview rules
-        held_back = () if ALL in selected else tuple(sorted(opt_in_codes(self.options) - set(selected)))
-        return Selection(
-            select=tuple(map(selector_prefix, selected)),
-            ignore=tuple(map(selector_prefix, self.ignore + tuple(extra) + held_back)),
-        )
+        return _selection(self, tuple(extra))
 
     @property
     def excluded(self) -> tuple[str, ...]:
@@ -329,3 +324,16 @@ class ConfigFiles:
         for candidate in unanswered:
             self._nearest[candidate] = found
         return found
+
+
+@lru_cache(maxsize=64)
+def _selection(settings: Settings, ignored_here: tuple[str, ...]) -> Selection:
+    """The selection of ``settings`` with ``ignored_here`` (a file's per-file ignores) left out: asked for every file,
+    with the same few answers in a run."""
+    selected = settings.select + settings.extend_select
+    # an opt-in rule runs only when named by its code or ALL: a prefix leaves it out, as ruff's preview rules
+    held_back = () if ALL in selected else tuple(sorted(opt_in_codes(settings.options) - set(selected)))
+    return Selection(
+        select=tuple(map(selector_prefix, selected)),
+        ignore=tuple(map(selector_prefix, settings.ignore + ignored_here + held_back)),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import difflib
 from collections import Counter, OrderedDict
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,7 @@ from .files import (
     write_in_context,
 )
 from .fixes import ContentChange, Finding, Savings
+from .rule import Rule
 from .source import Source, SourceError
 
 JSON_VERSION = 1
@@ -364,9 +366,7 @@ def _analyse(
                 "unrendered template, not checked (check the Dockerfile it renders)",
             ),
         )
-    selection = settings.selection_for(file)
-    rules = selection.rules()
-    gate = engine.Gate.of(selection, settings.options)
+    rules, gate = _checked_by(settings, settings.selection_for(file))
     threshold = engine.fix_threshold(settings.unsafe_fixes)
     warnings = context_warnings(build_context)
     if not apply_fixes:
@@ -413,6 +413,13 @@ def _analyse(
         other_files=others,
         warnings=warnings,
     )
+
+
+@lru_cache(maxsize=64)
+def _checked_by(settings: Settings, selection: engine.Selection) -> tuple[tuple[Rule, ...], engine.Gate]:
+    """The rules a file's selection runs and the gate its findings pass: the same few for every file of a run (rules
+    keep nothing between checks)."""
+    return selection.rules(), engine.Gate.of(selection, settings.options)
 
 
 def context_warnings(build_context: BuildContext | None) -> tuple[str, ...]:

@@ -196,8 +196,9 @@ def rule_by_code(code: str) -> type[Rule] | None:
     return next((rule for rule in all_rules() if rule.code == code.upper()), None)
 
 
-def hadolint_map(rules: tuple[type[Rule], ...]) -> dict[str, frozenset[str]]:
-    """hadolint code -> the dockerfix codes that correspond to it."""
+@lru_cache(maxsize=64)
+def hadolint_map(rules: tuple[type[Rule], ...]) -> Mapping[str, frozenset[str]]:
+    """hadolint code -> the dockerfix codes that correspond to it (asked for every check, with the same rules)."""
     mapping: dict[str, set[str]] = {}
     for rule in rules:
         for code in rule.hadolint:
