@@ -132,6 +132,8 @@ def check(
                 raise
             failures.append(RuleFailure(rule.code, f"{type(error).__name__}: {error}"))
             continue
+        if not produced:  # most rules on most files
+            continue
         if rule.layer_rule:
             produced = [finding for finding in produced if in_shipped_stage(finding.start)]
         if gate is not None:
