@@ -31,6 +31,9 @@ NOT_FOR_A_PIPED_CHECK = {
 }
 
 
+CI_ENVIRONMENT = {**os.environ, "CI": "true"}  # output piped, as in CI: no colour, no progress bar
+
+
 def imported_by(
     arguments: list[str], cwd: Path, environment: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess, set[str]]:
@@ -57,7 +60,7 @@ def loaded(modules: set[str], names: set[str]) -> set[str]:
 
 def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_nor_metadata(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
-    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
+    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, CI_ENVIRONMENT)
     assert result.returncode == 1 and "dockerfix.cli" in imported
     assert not loaded(imported, NOT_FOR_A_PIPED_CHECK)
 
@@ -80,7 +83,7 @@ NOT_FOR_A_CHECK_OF_ONE_FILE = {
 
 def test_a_check_of_one_file_generates_no_record_code_nor_loads_what_only_other_runs_need(tmp_path):
     write(tmp_path / "Dockerfile", "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n")
-    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
+    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, CI_ENVIRONMENT)
     assert result.returncode == 1 and b"DF102" in result.stdout  # the base image's data was read
     assert not loaded(imported, NOT_FOR_A_CHECK_OF_ONE_FILE)
 
@@ -116,6 +119,25 @@ def test_msgspec_without_typing_extensions_still_reads_every_hint_and_leaves_the
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Object missing required field `size`\n"
+
+
+def test_the_process_leaves_what_it_loaded_to_the_operating_system_and_still_runs_its_exit_handlers(tmp_path):
+    """The interpreter's last collection would walk and free every module and class a check loaded: the process
+    freezes them first. Its exit status and atexit handlers are the check's own."""
+    write(tmp_path / "Dockerfile", MERGEABLE)
+    script = textwrap.dedent(
+        """
+        import atexit, gc, runpy, sys
+        atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 1000))
+        sys.argv = ["dockerfix", "--check", "Dockerfile"]
+        runpy.run_module("dockerfix", run_name="__main__")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=CI_ENVIRONMENT
+    )
+    assert result.returncode == 1 and "DF101" in result.stdout
+    assert result.stdout.endswith("frozen at exit: True\n")
 
 
 PLUGIN = maintainer_plugin("DF951")
