@@ -68,7 +68,8 @@ def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_
 # What a check used to load for nothing (bench/startup.py): dataclasses generates each record's methods from source
 # (0.5 ms a class, about 90 classes); ctypes interrupts only an analysis over its time budget; importlib.resources'
 # readers (with zipfile) read the shipped data files, which lie beside the modules; inspect (with ast, dis and
-# tokenize, ~7 ms) came with msgspec's use of typing_extensions and with pkgutil's listing of the rules.
+# tokenize, ~7 ms) came with msgspec's use of typing_extensions and with pkgutil's listing of the rules; tomllib parsed
+# the base-image data, shipped as JSON now, and loads only for a TOML file (a configuration, a pyproject.toml read).
 NOT_FOR_A_CHECK_OF_ONE_FILE = {
     "dataclasses",
     "ctypes",
@@ -78,6 +79,7 @@ NOT_FOR_A_CHECK_OF_ONE_FILE = {
     "inspect",
     "ast",
     "pkgutil",
+    "tomllib",
 }
 
 

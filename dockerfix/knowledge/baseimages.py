@@ -8,17 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from typing import Any
 
+import msgspec
 from msgspec import Struct
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -35,8 +30,8 @@ _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 
 @lru_cache(maxsize=1)
 def data() -> Mapping[str, Any]:
-    """The parsed ``dockerfix/data/base_images.toml``."""
-    return tomllib.loads(DATA.joinpath("base_images.toml").read_text(encoding="utf-8"))
+    """The tables of ``data/base_images.toml``, shipped as JSON by ``scripts/base_images.py``."""
+    return msgspec.json.decode(DATA.joinpath("base_images.json").read_bytes())
 
 
 class Measurement(Struct, frozen=True):

@@ -17,13 +17,9 @@ from typing import Any, Protocol
 
 from msgspec import Struct
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.toml import parse_toml
 
 from .analysis import Invocation
 from .baseimages import native_entry
@@ -169,7 +165,7 @@ def _string_list(value: Any, where: str) -> list[str]:
 
 
 def _pyproject(text: str) -> set[str]:
-    table = tomllib.loads(text)
+    table = parse_toml(text)
     project = _table(table.get("project", {}), "project")
     declared = list(_string_list(project.get("dependencies", []), "project.dependencies"))
     for name, group in _table(project.get("optional-dependencies", {}), "project.optional-dependencies").items():
@@ -183,7 +179,7 @@ def _pyproject(text: str) -> set[str]:
 
 
 def _pipfile(text: str) -> set[str]:
-    table = tomllib.loads(text)
+    table = parse_toml(text)
     return set(_table(table.get("packages", {}), "packages")) | set(
         _table(table.get("dev-packages", {}), "dev-packages")
     )
