@@ -42,11 +42,11 @@ TEMPLATES = sorted(
 
 
 def test_the_shipped_tables_are_the_kept_toml_and_what_the_script_makes_of_it():
-    """The package reads JSON that scripts/base_images.py makes from data/base_images.toml (the file people edit):
+    """The package reads JSON that scripts/base_image_data.py makes from data/base_images.toml (the file people edit):
     the same tables, and the very bytes the script writes (run it after editing the TOML)."""
     assert data() == parse_toml((REPO / "data" / "base_images.toml").read_text(encoding="utf-8"))
     result = subprocess.run(
-        [sys.executable, "scripts/base_images.py", "--check"], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "scripts/base_image_data.py", "--check"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
 

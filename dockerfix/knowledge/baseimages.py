@@ -30,7 +30,7 @@ _VERSION = re.compile(r"^\d+(?:[._]\d+)*")
 
 @lru_cache(maxsize=1)
 def data() -> Mapping[str, Any]:
-    """The tables of ``data/base_images.toml``, shipped as JSON by ``scripts/base_images.py``."""
+    """The tables of ``data/base_images.toml``, shipped as JSON by ``scripts/base_image_data.py``."""
     return msgspec.json.decode(DATA.joinpath("base_images.json").read_bytes())
 
 

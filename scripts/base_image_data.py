@@ -1,7 +1,7 @@
 """Write the base-image data ``dockerfix/knowledge/baseimages.py`` loads from the TOML kept in ``data/``.
 
-    python scripts/base_images.py           # rewrite dockerfix/data/base_images.json from data/base_images.toml
-    python scripts/base_images.py --check   # exit 1 when the shipped JSON is not what the TOML makes
+    python scripts/base_image_data.py           # rewrite dockerfix/data/base_images.json from data/base_images.toml
+    python scripts/base_image_data.py --check   # exit 1 when the shipped JSON is not what the TOML makes
 
 ``data/base_images.toml`` is the file people edit (its comments cite where each fact comes from). Parsing it with
 tomllib took ~3 ms of every start and importing tomllib ~2 ms more (bench/startup.py); the package ships the same
@@ -36,9 +36,8 @@ def main() -> None:
     if not arguments.check:
         SHIPPED.write_bytes(made)
     elif not SHIPPED.is_file() or SHIPPED.read_bytes() != made:
-        sys.exit(
-            f"{SHIPPED.relative_to(ROOT)} is not what {KEPT.relative_to(ROOT)} makes: run python scripts/base_images.py"
-        )
+        stale = f"{SHIPPED.relative_to(ROOT)} is not what {KEPT.relative_to(ROOT)} makes"
+        sys.exit(f"{stale}: run python scripts/base_image_data.py")
 
 
 if __name__ == "__main__":
