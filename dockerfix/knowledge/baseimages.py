@@ -18,6 +18,7 @@ from msgspec import Struct
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Gain, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
 from . import DATA
@@ -25,7 +26,7 @@ from .analysis import Invocation, shell_runs, tool_and_arguments
 from .runstyle import Style
 
 MEGABYTE = 1_000_000
-_VERSION = re.compile(r"^\d+(?:[._]\d+)*")
+_VERSION = LazyPattern(r"^\d+(?:[._]\d+)*")
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +214,7 @@ def from_registry(reference: Reference) -> bool:
 
 
 # Files that may build and tag an image: make, shell and CI scripts, compose and bake files, Dockerfiles, READMEs.
-_BUILD_FILE = re.compile(
+_BUILD_FILE = LazyPattern(
     r"(^|/)(Makefile|GNUmakefile|Jenkinsfile|Taskfile\.ya?ml|[^/]*\.(mk|sh|bash|ya?ml|hcl|json|md)|[^/]*Dockerfile[^/]*)$"
 )
 _MOST_BUILD_FILES = 500
@@ -232,9 +233,9 @@ def built_in_context(repository: str, context: BuildContext | None) -> str | Non
 # After the name of an image a file builds: a tag, a quote, a list's or call's end, a blank or the line's end
 _NAME_END = r"(?=[:\s\"'\]),]|$)"
 # Where such a name starts (lookaheads: every start is found, also one inside an earlier match)
-_TAGGED = re.compile(r"(?=((?:\s-t|--tag)(?:\s+|=)[\"']?|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?))")
-_COMPOSED = re.compile(r"(?=(^\s*image:\s*[\"']?))", re.MULTILINE)
-_BAKE_TAGS = re.compile(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
+_TAGGED = LazyPattern(r"(?=((?:\s-t|--tag)(?:\s+|=)[\"']?|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?))")
+_COMPOSED = LazyPattern(r"(?=(^\s*image:\s*[\"']?))", re.MULTILINE)
+_BAKE_TAGS = LazyPattern(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
 # An image name is at most 255 characters (Docker's limit): what follows a name's start is kept this far
 _MOST_NAME_TEXT = 1024
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -13,6 +12,7 @@ from importlib.machinery import PathFinder
 from types import ModuleType
 from typing import Any
 
+from .lazypattern import LazyPattern
 from .rule import CODE_PATTERN, GLOBAL_OPTIONS, Option, Rule
 
 ENTRY_POINT_GROUP = "dockerfix.rules"
@@ -135,7 +135,7 @@ def all_rules() -> tuple[type[Rule], ...]:
     return tuple(found[code] for code in sorted(found))
 
 
-_BYTE_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
+_BYTE_COUNT = LazyPattern(r"^\s*(\d+(?:\.\d+)?)\s*(B|kB|KB|KiB|MB|MiB|GB|GiB)?\s*$")
 _UNIT_BYTES = {
     None: 1,
     "B": 1,
