@@ -20,6 +20,11 @@ COMMANDS = {
     "completion": 'print a shell completion script: `eval "$(dockerfix completion bash)"`',
 }
 COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
+# A check allocates millions of short-lived objects and almost no cycles: with the default threshold (700 allocations)
+# the collector ran 464 times over the 1,519 real files, 0.13-0.26 s of a 3 s pass; with this one 3 times, 0.02-0.04 s.
+# Cycles are still collected. It is set before the check's modules load (their import made the collector run ~50
+# times, 2% of a one-file check's instructions) and workers are forked after it is set.
+COLLECTOR_THRESHOLD = 50_000
 
 
 def _lsp(argv: list[str]) -> int:
@@ -83,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in SUBCOMMANDS:
         return SUBCOMMANDS[argv[0]](argv[1:])
+    gc.set_threshold(COLLECTOR_THRESHOLD)
     from .cli import main as check  # the default command
 
     if argv[:1] == ["check"]:

@@ -15,6 +15,7 @@ from conftest import maintainer_plugin, plugin_environment, plugin_site
 from test_cli import MERGEABLE, write
 
 import dockerfix.rules
+from dockerfix.command import COLLECTOR_THRESHOLD
 from dockerfix.rewriter.registry import _module_names
 
 # The other surfaces' libraries (rich draws on a terminal only) and what only a run over many files, `--version` or
@@ -140,6 +141,26 @@ def test_the_process_leaves_what_it_loaded_to_the_operating_system_and_still_run
     )
     assert result.returncode == 1 and "DF101" in result.stdout
     assert result.stdout.endswith("frozen at exit: True\n")
+
+
+def test_the_check_raises_the_collector_threshold_before_its_modules_load(tmp_path):
+    """Importing the check's modules and rules made the collector run ~50 times for no garbage."""
+    write(tmp_path / "Dockerfile", MERGEABLE)
+    script = textwrap.dedent(
+        """
+        import gc, runpy, sys
+        sys.addaudithook(
+            lambda event, arguments: event == "import" and arguments[0] == "dockerfix.cli" and print(gc.get_threshold())
+        )
+        sys.argv = ["dockerfix", "--check", "Dockerfile"]
+        runpy.run_module("dockerfix", run_name="__main__")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=CI_ENVIRONMENT
+    )
+    assert result.returncode == 1 and "DF101" in result.stdout
+    assert result.stdout.startswith(f"({COLLECTOR_THRESHOLD}, ")
 
 
 PLUGIN = maintainer_plugin("DF951")
