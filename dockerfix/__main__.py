@@ -1,5 +1,3 @@
-import sys
+from .command import process_main
 
-from .command import main
-
-sys.exit(main())
+process_main()

@@ -5,9 +5,11 @@ it until their own code asks for it."""
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NoReturn
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 COMMANDS = {
@@ -18,6 +20,11 @@ COMMANDS = {
     "completion": 'print a shell completion script: `eval "$(dockerfix completion bash)"`',
 }
 COMPLETION_SHELLS = ("bash", "zsh", "fish", "tcsh", "powershell")
+# A check allocates millions of short-lived objects and almost no cycles: with the default threshold (700 allocations)
+# the collector ran 464 times over the 1,519 real files, 0.13-0.26 s of a 3 s pass; with this one 3 times, 0.02-0.04 s.
+# Cycles are still collected. It is set before the check's modules load (their import made the collector run ~50
+# times, 2% of a one-file check's instructions) and workers are forked after it is set.
+COLLECTOR_THRESHOLD = 50_000
 
 
 def _lsp(argv: list[str]) -> int:
@@ -76,12 +83,25 @@ SUBCOMMANDS = {"lsp": _lsp, "verify": _verify, "bot": _bot, "completion": _compl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The one dispatch point of every command (the console script's and `python -m dockerfix`'s)."""
+    """The one dispatch point of every command (the console script's and `python -m dockerfix`'s, through
+    `process_main`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] and argv[0] in SUBCOMMANDS:
         return SUBCOMMANDS[argv[0]](argv[1:])
+    gc.set_threshold(COLLECTOR_THRESHOLD)
     from .cli import main as check  # the default command
 
     if argv[:1] == ["check"]:
         return check(argv[1:], prog="dockerfix check")
     return check(argv)
+
+
+def process_main() -> NoReturn:
+    """The `dockerfix` process: the installed command and `python -m dockerfix`. At exit the interpreter's collector
+    walks and frees every module, class and function the run loaded, about a tenth of a one-file check
+    (bench/startup.py); frozen, they are left to the operating system, which frees the whole process at once. Unlike
+    `os._exit`, the exit still runs atexit handlers and flushes the standard streams; only garbage caught in
+    reference cycles is not finalized (every file dockerfix opens is closed by its `with`)."""
+    status = main()
+    gc.freeze()
+    sys.exit(status)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import dockerfile
 import pytest
 from conftest import REPO
@@ -26,6 +29,7 @@ from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.source import Source
+from dockerfix.rewriter.toml import parse_toml
 from dockerfix.rules.df301_slim_base_image import SlimBaseImage
 from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDependencies
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
@@ -35,6 +39,17 @@ TEMPLATES = sorted(
     path.name.split("_", 1)[1].split(".")[0]
     for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2")
 )
+
+
+def test_the_shipped_tables_are_the_kept_toml_and_what_the_script_makes_of_it():
+    """The package reads JSON that scripts/base_image_data.py makes from data/base_images.toml (the file people edit):
+    the same tables, and the very bytes the script writes (run it after editing the TOML)."""
+    assert data() == parse_toml((REPO / "data" / "base_images.toml").read_text(encoding="utf-8"))
+    result = subprocess.run(
+        [sys.executable, "scripts/base_image_data.py", "--check"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
 
 SPLIT_CASES = {
     "go": "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN go build -o /bin/app .\nUSER app\nCMD /bin/app --serve\n",

@@ -4,13 +4,19 @@ tests hold which libraries a real `dockerfix` process loads, from the interprete
 from __future__ import annotations
 
 import os
+import pkgutil
 import subprocess
 import sys
+import textwrap
 import zipfile
 from pathlib import Path
 
 from conftest import maintainer_plugin, plugin_environment, plugin_site
 from test_cli import MERGEABLE, write
+
+import dockerfix.rules
+from dockerfix.command import COLLECTOR_THRESHOLD
+from dockerfix.rewriter.registry import _module_names
 
 # The other surfaces' libraries (rich draws on a terminal only) and what only a run over many files, `--version` or
 # an installed plugin needs: the worker pool and the installed distributions' metadata.
@@ -24,6 +30,9 @@ NOT_FOR_A_PIPED_CHECK = {
     "multiprocessing",
     "importlib.metadata",
 }
+
+
+CI_ENVIRONMENT = {**os.environ, "CI": "true"}  # output piped, as in CI: no colour, no progress bar
 
 
 def imported_by(
@@ -52,22 +61,106 @@ def loaded(modules: set[str], names: set[str]) -> set[str]:
 
 def test_a_piped_check_of_one_file_imports_no_other_surface_nor_the_worker_pool_nor_metadata(tmp_path):
     write(tmp_path / "Dockerfile", MERGEABLE)
-    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
+    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, CI_ENVIRONMENT)
     assert result.returncode == 1 and "dockerfix.cli" in imported
     assert not loaded(imported, NOT_FOR_A_PIPED_CHECK)
 
 
 # What a check used to load for nothing (bench/startup.py): dataclasses generates each record's methods from source
 # (0.5 ms a class, about 90 classes); ctypes interrupts only an analysis over its time budget; importlib.resources'
-# readers (with zipfile) read the shipped data files, which lie beside the modules.
-NOT_FOR_A_CHECK_OF_ONE_FILE = {"dataclasses", "ctypes", "importlib.readers", "importlib.resources.readers", "zipfile"}
+# readers (with zipfile) read the shipped data files, which lie beside the modules; inspect (with ast, dis and
+# tokenize, ~7 ms) came with msgspec's use of typing_extensions and with pkgutil's listing of the rules; tomllib parsed
+# the base-image data, shipped as JSON now, and loads only for a TOML file (a configuration, a pyproject.toml read).
+NOT_FOR_A_CHECK_OF_ONE_FILE = {
+    "dataclasses",
+    "ctypes",
+    "importlib.readers",
+    "importlib.resources.readers",
+    "zipfile",
+    "inspect",
+    "ast",
+    "pkgutil",
+    "tomllib",
+}
 
 
 def test_a_check_of_one_file_generates_no_record_code_nor_loads_what_only_other_runs_need(tmp_path):
     write(tmp_path / "Dockerfile", "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n")
-    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, {**os.environ, "CI": "true"})
+    result, imported = imported_by(["--check", "Dockerfile"], tmp_path, CI_ENVIRONMENT)
     assert result.returncode == 1 and b"DF102" in result.stdout  # the base image's data was read
     assert not loaded(imported, NOT_FOR_A_CHECK_OF_ONE_FILE)
+
+
+def test_the_rules_are_the_modules_pkgutil_lists():
+    """The registry lists the built-in rules' folder itself (pkgutil imports inspect to name what it lists)."""
+    listed = [info.name for info in pkgutil.iter_modules(dockerfix.rules.__path__)]
+    assert _module_names(dockerfix.rules) == listed and len(listed) > 30
+
+
+def test_msgspec_without_typing_extensions_still_reads_every_hint_and_leaves_the_library_importable():
+    """A fresh process: dockerfix imports msgspec without typing_extensions, which any later import still gets, and
+    msgspec still tells a required key of a TypedDict (typing's Required) from the others."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import dockerfix, msgspec
+        assert "typing_extensions" not in sys.modules and "inspect" not in sys.modules
+        import typing_extensions
+        from typing import Required, TypedDict
+
+        class Limits(TypedDict, total=False):
+            size: Required[int]
+            label: str
+
+        assert msgspec.convert({"size": 1}, Limits) == {"size": 1}
+        try:
+            msgspec.convert({"label": "x"}, Limits)
+        except msgspec.ValidationError as error:
+            print(error)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Object missing required field `size`\n"
+
+
+def test_the_process_leaves_what_it_loaded_to_the_operating_system_and_still_runs_its_exit_handlers(tmp_path):
+    """The interpreter's last collection would walk and free every module and class a check loaded: the process
+    freezes them first. Its exit status and atexit handlers are the check's own."""
+    write(tmp_path / "Dockerfile", MERGEABLE)
+    script = textwrap.dedent(
+        """
+        import atexit, gc, runpy, sys
+        atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 1000))
+        sys.argv = ["dockerfix", "--check", "Dockerfile"]
+        runpy.run_module("dockerfix", run_name="__main__")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=CI_ENVIRONMENT
+    )
+    assert result.returncode == 1 and "DF101" in result.stdout
+    assert result.stdout.endswith("frozen at exit: True\n")
+
+
+def test_the_check_raises_the_collector_threshold_before_its_modules_load(tmp_path):
+    """Importing the check's modules and rules made the collector run ~50 times for no garbage."""
+    write(tmp_path / "Dockerfile", MERGEABLE)
+    script = textwrap.dedent(
+        """
+        import gc, runpy, sys
+        sys.addaudithook(
+            lambda event, arguments: event == "import" and arguments[0] == "dockerfix.cli" and print(gc.get_threshold())
+        )
+        sys.argv = ["dockerfix", "--check", "Dockerfile"]
+        runpy.run_module("dockerfix", run_name="__main__")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=CI_ENVIRONMENT
+    )
+    assert result.returncode == 1 and "DF101" in result.stdout
+    assert result.stdout.startswith(f"({COLLECTOR_THRESHOLD}, ")
 
 
 PLUGIN = maintainer_plugin("DF951")
@@ -87,6 +180,17 @@ def test_an_installed_plugin_is_still_found_and_run(tmp_path):
     """The plugin's distribution is what loads the metadata library: the check finds its rule and runs it."""
     result, imported = check_with_plugin(tmp_path, plugin_site(tmp_path, PLUGIN))
     assert found_the_plugin(result) and "importlib.metadata" in imported
+
+
+def test_a_plugin_package_of_rule_modules_is_found_and_run(tmp_path):
+    """A plugin may name a package: each of its modules is read for rules, as pkgutil lists them."""
+    site = plugin_site(tmp_path, PLUGIN)
+    package = site / "acme_rules"
+    package.mkdir()
+    (site / "acme_rules.py").rename(package / "df951_no_maintainer.py")
+    (package / "__init__.py").write_text("")
+    result, _ = check_with_plugin(tmp_path, site)
+    assert found_the_plugin(result)
 
 
 def test_a_plugin_installed_in_a_zip_archive_is_found_too(tmp_path):

@@ -16,6 +16,7 @@ from typing import TypeVar
 from msgspec import Struct
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.shell import SimpleCommand
 
 from .shellfacts import python_module_command
@@ -192,7 +193,7 @@ def copy_destination(stage: Stage, copy: Instruction) -> str | None:
 
 # ADD's flags that COPY does not take, and the source names ADD extracts as archives
 ADD_ONLY_FLAGS = {"checksum", "keep-git-dir", "unpack"}
-ARCHIVE_NAME = re.compile(r"\.(tar|gz|tgz|bz2|tbz2?|xz|txz|zst|lz4)$|\.tar\.", re.IGNORECASE)
+ARCHIVE_NAME = LazyPattern(r"\.(tar|gz|tgz|bz2|tbz2?|xz|txz|zst|lz4)$|\.tar\.", re.IGNORECASE)
 
 
 def add_does_more_than_copy(add: Instruction, sources: Sequence[str]) -> bool:

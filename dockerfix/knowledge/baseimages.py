@@ -8,21 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from typing import Any
 
+import msgspec
 from msgspec import Struct
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Gain, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.stages import base_stages, expand_global_args, parent_stages
 
 from . import DATA
@@ -30,13 +26,13 @@ from .analysis import Invocation, shell_runs, tool_and_arguments
 from .runstyle import Style
 
 MEGABYTE = 1_000_000
-_VERSION = re.compile(r"^\d+(?:[._]\d+)*")
+_VERSION = LazyPattern(r"^\d+(?:[._]\d+)*")
 
 
 @lru_cache(maxsize=1)
 def data() -> Mapping[str, Any]:
-    """The parsed ``dockerfix/data/base_images.toml``."""
-    return tomllib.loads(DATA.joinpath("base_images.toml").read_text(encoding="utf-8"))
+    """The tables of ``data/base_images.toml``, shipped as JSON by ``scripts/base_image_data.py``."""
+    return msgspec.json.decode(DATA.joinpath("base_images.json").read_bytes())
 
 
 class Measurement(Struct, frozen=True):
@@ -218,7 +214,7 @@ def from_registry(reference: Reference) -> bool:
 
 
 # Files that may build and tag an image: make, shell and CI scripts, compose and bake files, Dockerfiles, READMEs.
-_BUILD_FILE = re.compile(
+_BUILD_FILE = LazyPattern(
     r"(^|/)(Makefile|GNUmakefile|Jenkinsfile|Taskfile\.ya?ml|[^/]*\.(mk|sh|bash|ya?ml|hcl|json|md)|[^/]*Dockerfile[^/]*)$"
 )
 _MOST_BUILD_FILES = 500
@@ -237,9 +233,9 @@ def built_in_context(repository: str, context: BuildContext | None) -> str | Non
 # After the name of an image a file builds: a tag, a quote, a list's or call's end, a blank or the line's end
 _NAME_END = r"(?=[:\s\"'\]),]|$)"
 # Where such a name starts (lookaheads: every start is found, also one inside an earlier match)
-_TAGGED = re.compile(r"(?=((?:\s-t|--tag)(?:\s+|=)[\"']?|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?))")
-_COMPOSED = re.compile(r"(?=(^\s*image:\s*[\"']?))", re.MULTILINE)
-_BAKE_TAGS = re.compile(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
+_TAGGED = LazyPattern(r"(?=((?:\s-t|--tag)(?:\s+|=)[\"']?|\bdocker\s+(?:image\s+)?tag\s+\S+\s+[\"']?))")
+_COMPOSED = LazyPattern(r"(?=(^\s*image:\s*[\"']?))", re.MULTILINE)
+_BAKE_TAGS = LazyPattern(r"(?=\btags\s*=\s*\[([^\]]*\]?))")
 # An image name is at most 255 characters (Docker's limit): what follows a name's start is kept this far
 _MOST_NAME_TEXT = 1024
 

@@ -11,13 +11,13 @@ Anywhere else (a named user, a folder the base image may have moved) the rule ke
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Mapping, Sequence
 
 from msgspec import Struct
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Fix
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand, Word
 from dockerfix.rewriter.stages import base_stages, expand_global_args
@@ -133,8 +133,8 @@ TOOL_IMAGE_ENVIRONMENTS: Mapping[str, Mapping[str, str] | None] = {
 }
 # An image named after a language tool (`clux/muslrust`, `lukemathwalker/cargo-chef`, `company/golang`) is most
 # likely built on its official image, whose ENV moves the caches
-_TOOL_NAMED = re.compile(r"golang|rust|cargo|maven|gradle|(?:^|[/_.-])(?:go|mvn)(?:[/_.-]|$)")
-_DEFAULT_REGISTRY = re.compile(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?")
+_TOOL_NAMED = LazyPattern(r"golang|rust|cargo|maven|gradle|(?:^|[/_.-])(?:go|mvn)(?:[/_.-]|$)")
+_DEFAULT_REGISTRY = LazyPattern(r"^(?:(?:index\.)?docker\.io/)?(?:library/)?")
 
 
 def base_image_environment(document: Document, stage: Stage) -> Mapping[str, str] | None:
@@ -377,7 +377,7 @@ def _may_write_into(stage: Stage, instruction: Instruction, target: str) -> bool
     return within(destination, target) or (within(target, destination) and _copies_a_tree(instruction))
 
 
-_ARCHIVE = re.compile(r"\.(tar|tgz|tbz2?|txz|tar\.\w+)$")
+_ARCHIVE = LazyPattern(r"\.(tar|tgz|tbz2?|txz|tar\.\w+)$")
 
 
 def _copies_a_tree(instruction: Instruction) -> bool:

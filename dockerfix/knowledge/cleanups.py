@@ -21,14 +21,15 @@ from msgspec import Struct
 
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.document import Instruction, Stage
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.shell import SimpleCommand, Word
 
 from .analysis import Invocation, mount_options, tool_and_arguments, workdir_at
 
 # What a folder the RUN reads is written from: the root, or a variable whose value cannot be read.
 _ROOTS = ("/", "$")
-_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-_UNREADABLE = re.compile(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
+_VARIABLE = LazyPattern(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_UNREADABLE = LazyPattern(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
 
 # Package managers' own commands that empty folders, as the paths they remove.
 TOOL_CLEANUPS: Mapping[tuple[str | None, str | None], tuple[str, ...]] = {
@@ -324,7 +325,7 @@ class RunMount(Struct, frozen=True):
 # Where BuildKit puts a secret, or the n-th SSH agent socket of a RUN, when the mount names no target
 _SECRETS_FOLDER = "/run/secrets"
 _SSH_AGENT_SOCKET = "/run/buildkit/ssh_agent."
-_VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE_NAME = LazyPattern(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:

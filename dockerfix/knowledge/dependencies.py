@@ -17,27 +17,24 @@ from typing import Any, Protocol
 
 from msgspec import Struct
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from dockerfix.rewriter.context import BuildContext
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.shell import SimpleCommand
+from dockerfix.rewriter.toml import parse_toml
 
 from .analysis import Invocation
 from .baseimages import native_entry
 
-_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_REQUIREMENT_NAME = LazyPattern(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 # Patterns run on whole files from the build context: none may backtrack over more than one line (`^\s*` would
 # rescan every blank line below each line start, `(.*?)^\)` the rest of the file after each unclosed block).
-_GEM = re.compile(r"""^[ \t]*gem[ \t]+["']([^"'\n]+)["']""", re.MULTILINE)
-_GO_REQUIRE_BLOCK_START = re.compile(r"require[ \t]*\(")
-_GO_REQUIRE_LINE = re.compile(r"require[ \t]+([^\s(]\S*)\s")
-_COMPOSER_NAME = re.compile(r"^\s*([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)")  # vendor/package, before `:version`
-_PECL_VERSION = re.compile(r"-\d[\w.]*$")  # `pecl install oci8-3.3.0`
+_GEM = LazyPattern(r"""^[ \t]*gem[ \t]+["']([^"'\n]+)["']""", re.MULTILINE)
+_GO_REQUIRE_BLOCK_START = LazyPattern(r"require[ \t]*\(")
+_GO_REQUIRE_LINE = LazyPattern(r"require[ \t]+([^\s(]\S*)\s")
+_COMPOSER_NAME = LazyPattern(r"^\s*([A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)")  # vendor/package, before `:version`
+_PECL_VERSION = LazyPattern(r"-\d[\w.]*$")  # `pecl install oci8-3.3.0`
 PHP_EXTENSION_INSTALLERS = ("docker-php-ext-install", "pecl")
-_INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)")
+_INCLUDE = LazyPattern(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(\S+)")
 # pip follows includes without a bound; real projects nest two or three levels (base / dev / test)
 MAX_INCLUDE_DEPTH = 8
 # Real setup.py files are a few kB; libcst takes about 10 s for 1 MB.
@@ -169,7 +166,7 @@ def _string_list(value: Any, where: str) -> list[str]:
 
 
 def _pyproject(text: str) -> set[str]:
-    table = tomllib.loads(text)
+    table = parse_toml(text)
     project = _table(table.get("project", {}), "project")
     declared = list(_string_list(project.get("dependencies", []), "project.dependencies"))
     for name, group in _table(project.get("optional-dependencies", {}), "project.optional-dependencies").items():
@@ -183,7 +180,7 @@ def _pyproject(text: str) -> set[str]:
 
 
 def _pipfile(text: str) -> set[str]:
-    table = tomllib.loads(text)
+    table = parse_toml(text)
     return set(_table(table.get("packages", {}), "packages")) | set(
         _table(table.get("dev-packages", {}), "dev-packages")
     )
@@ -393,11 +390,11 @@ _VALUE_OPTIONS = {
 # Options whose value is a file of requirements: what the install takes from it is not in the Dockerfile.
 _FILE_OPTIONS = {"pip": {"-r", "--requirement", "-e", "--editable"}, "npm": set(), "gem": {"-g", "--file"}}
 _VERSION_SUFFIX = {
-    "pip": re.compile(r"\s*(\[.*)?([<>=!~;].*)?$"),
-    "gem": re.compile(r"$"),
-    "npm": re.compile(r"(?<=.)@.*$"),
+    "pip": LazyPattern(r"\s*(\[.*)?([<>=!~;].*)?$"),
+    "gem": LazyPattern(r"$"),
+    "npm": LazyPattern(r"(?<=.)@.*$"),
 }
-_NPM_SCOPED = re.compile(r"^@[^/@]+/[^/]+$")
+_NPM_SCOPED = LazyPattern(r"^@[^/@]+/[^/]+$")
 
 
 # Tools whose install takes another manager's options: pip3 is pip, and `pipenv install` takes pip's -r, -e and -i.

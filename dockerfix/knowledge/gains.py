@@ -28,11 +28,12 @@ import msgspec
 from msgspec import Struct
 
 from dockerfix.rewriter.fixes import ByteGain, Gain, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 
 from . import DATA
 
 KIBIBYTE = 1024  # Debian policy 5.6.20: Installed-Size is in kibibytes
-_RELATION_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
+_RELATION_NAME = LazyPattern(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
 
 
 @lru_cache(maxsize=1)

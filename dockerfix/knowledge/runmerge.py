@@ -31,6 +31,7 @@ from dockerfix.knowledge.shellfacts import (
 )
 from dockerfix.rewriter.document import Comment, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import TARGET_STAGE, Rule, RuleContext
 from dockerfix.rewriter.shell import Script, SimpleCommand
 from dockerfix.rewriter.stages import base_stages, shipped_offset_test
@@ -62,7 +63,7 @@ MAX_MERGED_COMMAND_BYTES = 32 * 1024
 
 # A comment between two RUNs that speaks of layers, the build cache or keeping steps apart explains why they are
 # two RUNs (`# separate layer so the one above is shared`); a comment that names the next step does not.
-SEPARATION_REASON = re.compile(
+SEPARATION_REASON = LazyPattern(
     r"\b(layers?|separate(ly)?|split|apart|own (run|step|layer)|invalidat\w*|rebuilds?|re-?used?|"
     r"(build|docker|layer|image) cache|pre-?cache|to cache|cached)\b",
     re.IGNORECASE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import sys
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -12,16 +11,12 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import astuple, replace
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from .budget import DEFAULT_TIME_BUDGET
 from .discovery import DEFAULT_EXCLUDE
 from .engine import Selection
 from .files import FileError, read_regular
 from .registry import ALL, opt_in_codes, rule_options, selector_prefix, unknown_selectors
+from .toml import parse_toml
 
 CONFIG_FILES = (".dockerfix.toml", "pyproject.toml")
 _KEYS = {
@@ -161,12 +156,12 @@ def _patterns(value: Any, key: str, path: Path) -> tuple[str, ...]:
 def _table(path: Path) -> dict[str, Any] | None:
     """The dockerfix table of a configuration file, None when it has none."""
     try:
-        data = tomllib.loads(read_regular(path, limit=CONFIG_LIMIT).data.decode("utf-8"))
+        data = parse_toml(read_regular(path, limit=CONFIG_LIMIT).data.decode("utf-8"))
     except FileError as error:
         raise ConfigError(f"{path}: {error}") from None
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
+    except ValueError as error:  # tomllib's TOMLDecodeError
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     except RecursionError:
         raise ConfigError(f"{path}: invalid TOML: values nested too deeply") from None

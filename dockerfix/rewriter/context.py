@@ -41,6 +41,7 @@ from msgspec import Struct
 from .arguments import GO_SPACE
 from .discovery import SKIPPED_FOLDERS, is_dockerfile_name
 from .files import FileError, read_regular
+from .lazypattern import LazyPattern
 
 # What `git ls-files` never lists either; walking it would cost more than the rest of most contexts.
 SKIPPED_NAMES = frozenset({".git"})
@@ -53,7 +54,7 @@ _REGEX_ESCAPED = ".+()|{}$"
 # fsutil's patternChars: an exception pattern holding one of these keeps excluded folders walked.
 _PATTERN_CHARS = "*[]?^\\"
 # Compose's file names: compose.yaml, docker-compose.yml, and the override files beside them (compose.override.yaml).
-_COMPOSE_FILE = re.compile(r"(docker-)?compose([.-][^/]*)?\.ya?ml")
+_COMPOSE_FILE = LazyPattern(r"(docker-)?compose([.-][^/]*)?\.ya?ml")
 # How many folders above a context Compose files are looked for when no repository top (a folder with .git) comes first.
 MAX_COMPOSE_LEVELS = 8
 # Dockerfiles and Compose files are read up to this size each, this count and this total per context; beyond, the

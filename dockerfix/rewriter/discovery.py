@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from msgspec import Struct, field
 
 from .files import FileError, read_regular
+from .lazypattern import LazyPattern
 
 if TYPE_CHECKING:
     import pathspec
@@ -104,7 +105,7 @@ IGNORE_FILE_LIMIT = 1_000_000
 
 
 # the patterns as one expression: a build context's listing asks this of each of its thousands of names
-_DOCKERFILE_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in DOCKERFILE_PATTERNS))
+_DOCKERFILE_NAME = LazyPattern("|".join(fnmatch.translate(pattern) for pattern in DOCKERFILE_PATTERNS))
 _NOT_DOCKERFILE_ENDINGS = tuple(NOT_DOCKERFILE_SUFFIXES)
 
 
@@ -136,7 +137,7 @@ def not_dockerfile(name: str) -> str | None:
 
 # The first line of a Dockerfile: a parser directive, an ARG, or FROM with an image (and `AS name`). A program's
 # `from x import y` has more words; shell, Go, Java and data files start otherwise.
-_DOCKERFILE_START = re.compile(
+_DOCKERFILE_START = LazyPattern(
     r"#\s*(syntax|escape|check)\s*=|arg\s|from(\s+--\S+)*\s+\S+(\s+as\s+\S+)?\s*$", re.IGNORECASE
 )
 _SNIFFED_BYTES = 65_536

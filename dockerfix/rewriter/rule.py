@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from msgspec import Struct, field
 
 from .fixes import Applicability, ContentChange, Edit, FileEdit, Finding, Fix, Savings
+from .lazypattern import LazyPattern
 
 if TYPE_CHECKING:
     from .context import BuildContext
     from .document import Document, Instruction
 
-CODE_PATTERN = re.compile(r"^DF\d{3}$")
+CODE_PATTERN = LazyPattern(r"^DF\d{3}$")
 DOC_SECTIONS = ("What it does", "Why", "Example", "Fix safety")
 
 
@@ -154,7 +155,7 @@ class Rule:
         return inspect.cleandoc(cls.__doc__ or "")
 
 
-_SUPPRESSION = re.compile(
+_SUPPRESSION = LazyPattern(
     r"^\s*(?P<tool>dockerfix|hadolint)\s*:?\s*(?P<scope>global\s+)?ignore\b\s*(?:=\s*(?P<codes>[\w\s,]+))?",
     re.IGNORECASE,
 )

@@ -11,10 +11,11 @@ from msgspec.structs import replace
 
 from dockerfix.rewriter.document import Comment, Document, Instruction
 from dockerfix.rewriter.fixes import Finding
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
-_GENERATED = re.compile(r"\b(?:auto-?)?generated\b", re.IGNORECASE)
-_DO_NOT_EDIT = re.compile(r"\bdo\s*(?:\*?\s*not\s*\*?|n[o']?t)\s+(?:edit|modify|change)\b", re.IGNORECASE)
+_GENERATED = LazyPattern(r"\b(?:auto-?)?generated\b", re.IGNORECASE)
+_DO_NOT_EDIT = LazyPattern(r"\bdo\s*(?:\*?\s*not\s*\*?|n[o']?t)\s+(?:edit|modify|change)\b", re.IGNORECASE)
 _DOCKER_LIBRARY_HEADER = """\
 #
 # NOTE: THIS DOCKERFILE IS GENERATED VIA "apply-templates.sh"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from msgspec.structs import replace
@@ -10,9 +9,10 @@ from msgspec.structs import replace
 from dockerfix.rewriter.discovery import INSTRUCTIONS, unrendered_template
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Finding
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 
-STAGE_NAME = re.compile(r"^[a-z][a-z0-9-_.]*$")  # BuildKit's validStageName, matched on the lower-cased name
+STAGE_NAME = LazyPattern(r"^[a-z][a-z0-9-_.]*$")  # BuildKit's validStageName, matched on the lower-cased name
 
 
 class BuildkitRefuses(Rule):

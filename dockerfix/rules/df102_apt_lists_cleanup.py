@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from dockerfix.knowledge.analysis import Invocation, stages_built_on, tool_and_arguments
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cacherules import AppendCleanupRule
@@ -11,12 +9,13 @@ from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.distributions import stage_apt_lists_gain
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Edit, Gain
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import Script, SimpleCommand
 
 APT = ("apt-get", "apt")
 INSTALL_VERBS = ("install", "upgrade", "dist-upgrade", "build-dep")
-APT_INSTALL = re.compile(r"\bapt(-get)?\b.*\b(install|upgrade|dist-upgrade|build-dep)\b")
+APT_INSTALL = LazyPattern(r"\bapt(-get)?\b.*\b(install|upgrade|dist-upgrade|build-dep)\b")
 # A file `apt-get update` writes: a removal must cover it (the folder, `lists/*`, `find lists -delete`, ...).
 LISTS_FILE = "/var/lib/apt/lists/deb.debian.org_debian_dists_stable_InRelease"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from msgspec import Struct
@@ -16,6 +15,7 @@ from dockerfix.knowledge.shellfacts import SHELLS, compiles
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand, parse_shell
 
@@ -25,7 +25,7 @@ SIMULATE_OPTIONS = frozenset({"-s", "--simulate", "--dry-run", "--just-print", "
 SHORT_OPTIONS_WITH_VALUE = frozenset("oct")
 LONG_OPTIONS_WITH_VALUE = frozenset({"--option", "--config-file", "--target-release", "--default-release"})
 # `name=version`, `name/release`, `name:arch`: the package is `name`
-PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.\-]*")
+PACKAGE_NAME = LazyPattern(r"^[a-z0-9][a-z0-9+.\-]*")
 SCRIPT_SUFFIXES = (".sh", ".bash")
 LARGEST_SCRIPT = 256 * 1024
 NAMED_AT_MOST = 8
@@ -82,7 +82,7 @@ class Capability(Struct, frozen=True):
     pip's compilers), when a later command uses them (``used_by``), or always (``always``)."""
 
     description: str
-    packages: re.Pattern[str]
+    packages: LazyPattern
     used_by: Callable[[str | None, Sequence[str | None]], bool] | None = None
     always: bool = False
 
@@ -90,17 +90,17 @@ class Capability(Struct, frozen=True):
 CAPABILITIES = (
     # Any program of the image (a Go or Java service, a script at start) may verify TLS against the system's trust
     # store; nothing in a Dockerfile shows that it does not.
-    Capability("TLS certificates", re.compile(r"^ca-certificates$"), always=True),
+    Capability("TLS certificates", LazyPattern(r"^ca-certificates$"), always=True),
     Capability(
         "compilers and headers",
-        re.compile(
+        LazyPattern(
             r"^(build-essential|make|dpkg-dev|binutils(-.+)?|(gcc|g\+\+|cpp|clang|gfortran)(-\d+)?"
             r"|lib\S+-dev|linux-libc-dev|python3(\.\d+)?-dev|pkg-config|pkgconf)$"
         ),
         compiles,
     ),
-    Capability("version control", re.compile(r"^(git|mercurial|subversion|openssh-client)$"), uses_version_control),
-    Capability("a debugger and debugging symbols", re.compile(r"^gdb$|-dbg$|-dbgsym$")),
+    Capability("version control", LazyPattern(r"^(git|mercurial|subversion|openssh-client)$"), uses_version_control),
+    Capability("a debugger and debugging symbols", LazyPattern(r"^gdb$|-dbg$|-dbgsym$")),
 )
 
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from dockerfix.knowledge.analysis import Invocation
 from dockerfix.knowledge.baseimages import resolved_reference
 from dockerfix.knowledge.cacherules import AddFlagRule
 from dockerfix.knowledge.gains import package_cache_gain
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import ContentChange, Savings
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
 # A gemrc line that gives `gem install` (or every gem command) `--no-document`: `gem: --no-document`,
 # `install: --no-document`, the older `--no-rdoc --no-ri`.
-NO_DOCUMENT_SETTING = re.compile(r"\b(gem|install):[^\n]*--no-(document|rdoc)\b")
-GEMRC = re.compile(r"gemrc\b")
+NO_DOCUMENT_SETTING = LazyPattern(r"\b(gem|install):[^\n]*--no-(document|rdoc)\b")
+GEMRC = LazyPattern(r"gemrc\b")
 # Official images whose gemrc says `gem: --no-document`: every ruby image (docker-library/ruby's
 # Dockerfile.template at d55e25ae, 2026-04-21, appends it to /usr/local/etc/gemrc).
 BASE_IMAGES_WITHOUT_DOCUMENTATION = frozenset({"ruby"})

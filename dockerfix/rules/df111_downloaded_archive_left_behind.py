@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
@@ -11,13 +10,14 @@ from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
 # the archive is downloaded when the image is built: no data here says how big it is
 ARCHIVE_SIZE_UNKNOWN = Unknown("the archive's size is known only once the build downloads it")
 
-ARCHIVE = re.compile(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
+ARCHIVE = LazyPattern(r"\.(tar(\.(gz|bz2|xz|zst))?|tgz|tbz2?|txz|zip|deb|rpm|apk)$")
 CONSUMERS = {"tar", "unzip", "dpkg", "rpm", "bsdtar", "7z", "gunzip", "apt-get", "apt", "yum", "dnf", "apk"}
 OUTPUT_OPTIONS = {"curl": ("-o", "--output"), "wget": ("-O", "--output-document")}
 

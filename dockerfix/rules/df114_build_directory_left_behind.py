@@ -10,6 +10,7 @@ from dockerfix.knowledge.cleanups import removes_path
 from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Finding, Savings, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -32,7 +33,7 @@ CLONE_OPTIONS_WITH_VALUE = {
     "--upload-pack",
     "--template",
 }
-SCRATCH = re.compile(r"^/(tmp|usr/src|usr/local/src|opt/src|build|src)/[^/$*?]+/?$")
+SCRATCH = LazyPattern(r"^/(tmp|usr/src|usr/local/src|opt/src|build|src)/[^/$*?]+/?$")
 
 
 def cloned_into(command: SimpleCommand) -> str | None:

@@ -19,6 +19,7 @@ from dockerfix.knowledge.analysis import (
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Fix, Savings, Unknown, apply_edits
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import TARGET, Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
@@ -52,11 +53,11 @@ APPLICATION_FOLDERS = ("/usr/src", "/var/www", "/opt/app")
 QUIET_OPTIONS = frozenset("vcf")
 LONG_OPTIONS = {"--recursive": "R", "--verbose": "v", "--changes": "c", "--silent": "f", "--quiet": "f"}
 # Octal modes as BuildKit parses them: a fourth digit (setuid, setgid, sticky) is not carried over into the file's mode.
-OCTAL_MODE = re.compile(r"^0?[0-7]{3}$")
-SYMBOLIC_MODE = re.compile(r"^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$")
-NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*\$?$")
+OCTAL_MODE = LazyPattern(r"^0?[0-7]{3}$")
+SYMBOLIC_MODE = LazyPattern(r"^[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*$")
+NAME = LazyPattern(r"^[A-Za-z0-9_][A-Za-z0-9_-]*\$?$")
 # `COPY --chmod` takes a symbolic mode (`+x`) from the dockerfile frontend 1.14 on; octal works in every BuildKit.
-SYMBOLIC_CHMOD_SYNTAX = re.compile(r"^(?:docker\.io/)?docker/dockerfile(?::(?:1|1\.(?:1[4-9]|[2-9]\d)(?:\.\d+)?))?$")
+SYMBOLIC_CHMOD_SYNTAX = LazyPattern(r"^(?:docker\.io/)?docker/dockerfile(?::(?:1|1\.(?:1[4-9]|[2-9]\d)(?:\.\d+)?))?$")
 
 
 class OwnerChange(Struct, frozen=True):

@@ -21,12 +21,13 @@ from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.knowledge.shellfacts import COMPILING_PROGRAMS, SHELLS, compiles
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Finding, Gain, Savings, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
-VERSIONED_TOOLCHAIN = re.compile(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
+VERSIONED_TOOLCHAIN = LazyPattern(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
 # Images that already ship gcc and make (the full official variants are built on buildpack-deps): a compiler
 # installed there adds next to nothing, and removing it frees nothing.
 TOOLCHAIN_IMAGES = frozenset({"buildpack-deps", "gcc"})
@@ -47,9 +48,9 @@ OPTIONS_WITH_VALUE = {
     "--root",
 }
 DPKG_REMOVALS = {"-r", "-P", "--remove", "--purge"}
-VERSION = re.compile(r"[=~<>].*$")
+VERSION = LazyPattern(r"[=~<>].*$")
 # A Dockerfile whose own name says it is a build environment: `Dockerfile.build`, `builder.Dockerfile`.
-BUILD_ENVIRONMENT_NAME = re.compile(
+BUILD_ENVIRONMENT_NAME = LazyPattern(
     r"^(dockerfile[._-](build|builder|buildenv|build-env)|(build|builder|buildenv|build-env)[._-]dockerfile)$"
 )
 # A shell or a language's interactive toplevel: an image started with one bare is a place to work in.

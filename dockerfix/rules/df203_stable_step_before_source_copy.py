@@ -13,6 +13,7 @@ from dockerfix.knowledge.analysis import copy_destination, mount_options, source
 from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -52,7 +53,7 @@ OS_PACKAGE_MANAGERS = ("apt", "apk", "yum", "zypper")
 PATH_COMMANDS = frozenset({"mkdir", "rm", "rmdir", "touch", "chmod", "chown", "chgrp", "ln"})
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod", "groupmod"})
 # Options of those commands that take no value and name no path
-PATH_COMMAND_OPTION = re.compile(r"^(-[prRfsvnhLPH]+|--(parents|recursive|force|symbolic|verbose|no-dereference))$")
+PATH_COMMAND_OPTION = LazyPattern(r"^(-[prRfsvnhLPH]+|--(parents|recursive|force|symbolic|verbose|no-dereference))$")
 # Commands that touch only system state and read no path they are not given
 SYSTEM_COMMANDS = frozenset({"true", ":", "set", "ldconfig", "update-ca-certificates", "locale-gen", "echo"})
 # pip options whose value is a path or a file of requirements, read from the working folder when relative
@@ -95,12 +96,12 @@ PIP_VALUE_OPTIONS = frozenset(
 ARCHIVE_ENDINGS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".tar.lz")
 # folders whose copied files tools read as user configuration (`~/.config/pip/pip.conf`, `~/.pip/pip.conf`)
 HOME_FOLDERS = ("/root", "/home")
-PLAIN_VARIABLE = re.compile(r'^"?\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})"?$')
-LITERAL_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=[\w.:/,=+@%-]*$")
+PLAIN_VARIABLE = LazyPattern(r'^"?\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})"?$')
+LITERAL_ASSIGNMENT = LazyPattern(r"^[A-Za-z_][A-Za-z0-9_]*=[\w.:/,=+@%-]*$")
 # What may stand between the commands of a RUN: operators, blanks, and redirections that read and write nothing
-HARMLESS_REDIRECTION = re.compile(r"\d*>>?\s*/dev/null|&>>?\s*/dev/null|\d*>&\d|<\s*/dev/null")
-BETWEEN_COMMANDS = re.compile(r"^[\s;&|]*$")
-GLOB_CHARACTERS = re.compile(r"[*?\[]")
+HARMLESS_REDIRECTION = LazyPattern(r"\d*>>?\s*/dev/null|&>>?\s*/dev/null|\d*>&\d|<\s*/dev/null")
+BETWEEN_COMMANDS = LazyPattern(r"^[\s;&|]*$")
+GLOB_CHARACTERS = LazyPattern(r"[*?\[]")
 
 
 def related(path: str, folder: str) -> bool:

@@ -14,16 +14,17 @@ from dockerfix.rewriter.context import SKIPPED_NAMES, BuildContext, ancestors, n
 from dockerfix.rewriter.discovery import SKIPPED_FOLDERS
 from dockerfix.rewriter.document import Document, Instruction, parse
 from dockerfix.rewriter.fixes import Applicability, ByteGain, ContentChange, FileEdit, Finding, Savings, Unknown
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
 
 IGNORE_FILE = ".dockerignore"
-NPMRC_TOKEN = re.compile(r"_auth(Token)?\s*=", re.IGNORECASE)
+NPMRC_TOKEN = LazyPattern(r"_auth(Token)?\s*=", re.IGNORECASE)
 # Build tools that read the repository's history when they run: Python versions from tags (setuptools-scm, hatch-vcs,
 # versioneer, pbr, dunamai, poetry-dynamic-versioning, PDM's `source = "scm"`), Gradle and Maven git plugins, Rust's
 # vergen, and any git command a manifest or build script runs.
-VCS_READERS = re.compile(
+VCS_READERS = LazyPattern(
     r"setuptools[_-]scm|use_scm_version|hatch[_-]vcs|versioneer|\bpbr\b|dunamai|dynamic[_-]versioning|vcs[_-]versioning"
     r"|source\s*=\s*[\"'](scm|vcs)[\"']"
     r"|git[_-]?version|grgit|git-commit-id|vergen|gitpython|\bgit\s+(describe|rev-parse|rev-list|log|show|status|tag|branch|ls-files|config|symbolic-ref)\b",
@@ -53,7 +54,7 @@ def _runs(document: Document) -> str:
 
 
 def _runs_any(*patterns: str) -> Callable[[Document], bool]:
-    regex = re.compile("|".join(rf"(?<![\w./-])(?:{pattern})" for pattern in patterns))
+    regex = LazyPattern("|".join(rf"(?<![\w./-])(?:{pattern})" for pattern in patterns))
     return lambda document: bool(regex.search(document.facts(_runs)))
 
 

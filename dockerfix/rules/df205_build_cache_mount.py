@@ -32,6 +32,7 @@ from dockerfix.knowledge.cleanups import RunMount, reading, run_mounts
 from dockerfix.knowledge.shellfacts import SHELLS
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding, Savings
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages, expand_global_args, shipped_stages
@@ -68,7 +69,7 @@ JAVA_VARIABLES = (
     "JAVA_TOOL_OPTIONS",
     "_JAVA_OPTIONS",
 )
-JAVA_FOLDER_PROPERTIES = re.compile(r"user\.home|maven\.repo\.local|gradle\.user\.home")
+JAVA_FOLDER_PROPERTIES = LazyPattern(r"user\.home|maven\.repo\.local|gradle\.user\.home")
 TOOLS = ("go", "cargo", "maven", "gradle")
 WHAT_IS_REDONE = {
     GO_MODULES: "downloads every module",
@@ -85,7 +86,7 @@ WHAT_IS_REDONE = {
 # go runs in module mode unless told otherwise
 FIRST_GO_WITH_CACHES = (1, 10)
 FIRST_GO_IN_MODULE_MODE = (1, 16)
-GO_VERSION = re.compile(r"^(\d+)\.(\d+)")
+GO_VERSION = LazyPattern(r"^(\d+)\.(\d+)")
 
 
 def golang_image_version(document: Document, stage: Stage) -> tuple[int, ...] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments
@@ -24,13 +23,14 @@ from dockerfix.knowledge.baseimages import (
 from dockerfix.knowledge.dependencies import declared, install_command
 from dockerfix.rewriter.document import Document, Stage
 from dockerfix.rewriter.fixes import Applicability, ByteGain, Edit, Finding, Savings
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import TARGET_STAGE, Example, Rule, RuleContext
 from dockerfix.rewriter.stages import target_stage
 
 # A requirement fetched from version control (`name @ git+https://...`, `git+ssh://...`): pip runs the tool.
-VCS_REQUIREMENT = re.compile(r"\b(git|hg|svn|bzr)\+[a-z]+:")
+VCS_REQUIREMENT = LazyPattern(r"\b(git|hg|svn|bzr)\+[a-z]+:")
 # A Python project that compiles native extensions when pip installs it from source.
-NATIVE_BUILD_MARKERS = re.compile(
+NATIVE_BUILD_MARKERS = LazyPattern(
     r"ext_modules|\bExtension\(|cythonize|cffi_modules|scikit[-_]build|mesonpy|maturin|setuptools[-_]rust|pybind11"
 )
 JRE = "jre"

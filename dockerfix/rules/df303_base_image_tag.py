@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,12 +16,13 @@ from dockerfix.knowledge.baseimages import (
 )
 from dockerfix.rewriter.document import Document, Instruction
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Fix
+from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Option, Rule, RuleContext
 
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = LazyPattern(r"^sha256:[0-9a-f]{64}$")
 # A repository path component that names a release line (`ubi9`, `ubi8-minimal`, `rhel7`): its `latest` floats
 # within that release on purpose, to receive its updates.
-_RELEASE_NAMED = re.compile(r"[a-z]\d+(?:$|[-_.])")
+_RELEASE_NAMED = LazyPattern(r"[a-z]\d+(?:$|[-_.])")
 # Not a real image's digest: the examples only need the format.
 _EXAMPLE_DIGEST = "sha256:" + "0123456789abcdef" * 4
 
