@@ -21,8 +21,8 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from functools import cache, cached_property, lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -92,20 +92,24 @@ class PackagesIndex(Struct, frozen=True):
 
 
 class _ShippedPackagesIndex(Struct, frozen=True):
-    """A ``PackagesIndex`` as the shipped file is loaded: each stanza left as its JSON text until a walk reaches its
-    package, the providers until a name is not a package's own. A walk reads hundreds of the ~63,000 stanzas:
-    decoding them all took half of the load (30 of 62 ms, in every worker process that reports a compiler's size)."""
+    """A ``PackagesIndex`` as the shipped file is loaded: each stanza, and each virtual name's providers, left as
+    their JSON text until a walk reaches them. A walk reads hundreds of the ~63,000 stanzas: decoding them all took
+    half of the load (30 of 62 ms, in every worker process that reports a compiler's size)."""
 
     stanzas: dict[str, msgspec.Raw]
-    providers: msgspec.Raw
+    providers: dict[str, msgspec.Raw]
 
 
-class _StanzasDecodedOnRead(Mapping[str, str]):
-    def __init__(self, encoded: dict[str, msgspec.Raw]) -> None:
+_Decoded = TypeVar("_Decoded")
+
+
+class _DecodedOnRead(Mapping[str, _Decoded]):
+    def __init__(self, encoded: dict[str, msgspec.Raw], decoder: msgspec.json.Decoder[_Decoded]) -> None:
         self._encoded = encoded
+        self._decoder = decoder
 
-    def __getitem__(self, name: str) -> str:
-        return msgspec.json.decode(self._encoded[name], type=str)
+    def __getitem__(self, name: str) -> _Decoded:
+        return self._decoder.decode(self._encoded[name])
 
     def __contains__(self, name: object) -> bool:
         return name in self._encoded
@@ -133,18 +137,14 @@ class DebianIndex:
         self.minbase = frozenset(description["minbase_packages"]["names"])
         # Stanzas are parsed when a walk reaches their package: a walk visits hundreds of the ~60,000 packages, and
         # parsing them all cost more than the first file that needs the index (once in every worker process)
-        self._stanzas: Mapping[str, str] = (
-            indexed.stanzas if isinstance(indexed, PackagesIndex) else _StanzasDecodedOnRead(indexed.stanzas)
-        )
+        self._stanzas: Mapping[str, str]
+        self.providers: Mapping[str, tuple[str, ...]]
+        if isinstance(indexed, PackagesIndex):
+            self._stanzas, self.providers = indexed.stanzas, indexed.providers
+        else:
+            self._stanzas = _DecodedOnRead(indexed.stanzas, msgspec.json.Decoder(str))
+            self.providers = _DecodedOnRead(indexed.providers, msgspec.json.Decoder(tuple[str, ...]))
         self._parsed: dict[str, Package] = {}
-        self._providers = indexed.providers
-
-    @cached_property
-    def providers(self) -> Mapping[str, tuple[str, ...]]:
-        """The packages providing each virtual name, in the index's order."""
-        if isinstance(self._providers, msgspec.Raw):
-            return msgspec.json.decode(self._providers, type=dict[str, tuple[str, ...]])
-        return self._providers
 
     def names(self) -> frozenset[str]:
         return frozenset(self._stanzas)
