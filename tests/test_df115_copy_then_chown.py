@@ -89,6 +89,7 @@ def test_the_files_of_a_context_the_run_reads_again_are_seen(tmp_path):
     def copied_bytes():
         context = RuleContext(build_context=contexts.for_dockerfile(tmp_path, dockerfile))
         (finding,) = CopyThenChown().check(parse_text(text), context)
+        assert finding.savings is not None
         return finding.savings.bytes
 
     assert copied_bytes() is None
