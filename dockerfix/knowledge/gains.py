@@ -104,6 +104,8 @@ _Decoded = TypeVar("_Decoded")
 
 
 class _DecodedOnRead(Mapping[str, _Decoded]):
+    """Values kept as JSON text and decoded each time one is read (the walks that read them are kept)."""
+
     def __init__(self, encoded: dict[str, msgspec.Raw], decoder: msgspec.json.Decoder[_Decoded]) -> None:
         self._encoded = encoded
         self._decoder = decoder
