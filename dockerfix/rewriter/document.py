@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from functools import cached_property
 
 from msgspec import Struct, field
 
@@ -26,7 +25,7 @@ from .arguments import (
     is_heredoc_word,
     parse_line,
 )
-from .facts import Analysed
+from .facts import Analysed, cached_fact
 from .shell import Script
 from .source import Source, SourceError
 
@@ -114,7 +113,7 @@ class Heredoc(Struct, frozen=True, dict=True):
         """BuildKit runs a body that starts with `#!` as a file, with that interpreter, not with the SHELL."""
         return self.content.startswith("#!")
 
-    @cached_property
+    @cached_fact
     def segments(self) -> tuple[Segment, ...]:
         """The body as BuildKit passes it on (`<<-` strips each line's leading tabs), mapped to the source."""
         if not self.header.chomp:
@@ -129,7 +128,7 @@ class Heredoc(Struct, frozen=True, dict=True):
             line_start += len(line)
         return tuple(segments) or (Segment(0, self.start, 0),)
 
-    @cached_property
+    @cached_fact
     def text(self) -> str:
         return "".join(
             self.content[piece.source_start - self.start : piece.source_start - self.start + piece.length]
@@ -164,7 +163,7 @@ class Instruction(Struct, Analysed, frozen=True, eq=False, dict=True):
     stage_index: int | None = None
     leading_comments: tuple[Comment, ...] = ()
 
-    @cached_property
+    @cached_fact
     def span(self) -> tuple[int, int]:
         """Whole lines, line endings included: what deleting or moving the instruction takes."""
         return self.lines[0].start, self.lines[-1].end
@@ -173,7 +172,7 @@ class Instruction(Struct, Analysed, frozen=True, eq=False, dict=True):
     def keyword(self) -> str:
         return self.parsed.keyword
 
-    @cached_property
+    @cached_fact
     def cmd(self) -> str:
         """The keyword in lower case, for comparisons."""
         return self.parsed.keyword.lower()
@@ -213,7 +212,7 @@ class Instruction(Struct, Analysed, frozen=True, eq=False, dict=True):
             return map_offset(self.script_heredoc.segments, offset, end)
         return self.to_source(self.parsed.arguments_start + offset, end)
 
-    @cached_property
+    @cached_fact
     def script_heredoc(self) -> Heredoc | None:
         """The heredoc whose body is this RUN's shell script. BuildKit runs the body of `RUN <<EOF` (the heredoc
         is the whole command) with the SHELL, as if it were the command; `RUN cmd <<EOF` feeds the body to cmd's
@@ -222,7 +221,7 @@ class Instruction(Struct, Analysed, frozen=True, eq=False, dict=True):
             return None
         return self.heredocs[0] if is_heredoc_word(self.arguments) else None
 
-    @cached_property
+    @cached_fact
     def shell(self) -> shell.Script | None:
         """The parsed shell command of a shell-form RUN/CMD/ENTRYPOINT (of `RUN <<EOF`: the heredoc's body); None
         for other instructions."""
@@ -289,7 +288,7 @@ class Document(Struct, Analysed, frozen=True, eq=False, dict=True):
     def comments(self) -> Iterator[Comment]:
         return (element for element in self.elements if isinstance(element, Comment))
 
-    @cached_property
+    @cached_fact
     def _element_starts(self) -> list[int]:
         return [element.span[0] for element in self.elements]
 
@@ -301,7 +300,7 @@ class Document(Struct, Analysed, frozen=True, eq=False, dict=True):
     def directive(self, name: str) -> Directive | None:
         return next((directive for directive in self.directives if directive.name == name), None)
 
-    @cached_property
+    @cached_fact
     def _instruction_bounds(self) -> tuple[list[int], list[int]]:
         return [instruction.span[0] for instruction in self.instructions], [
             instruction.span[1] for instruction in self.instructions

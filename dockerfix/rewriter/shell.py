@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import tree_sitter_bash
 from msgspec import Struct
 from tree_sitter import Language, Node, Parser
 
-from .facts import Analysed
+from .facts import Analysed, cached_fact
 
 _SEPARATORS = {";", "&", ";;", "\n"}
 _LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
@@ -67,7 +67,7 @@ class SimpleCommand(Struct, Analysed, frozen=True, eq=False, dict=True):
     def name_literal(self) -> str | None:
         return self.name.literal if self.name is not None else None
 
-    @cached_property
+    @cached_fact
     def argument_literals(self) -> list[str | None]:
         return [word.literal for word in self.arguments]
 
