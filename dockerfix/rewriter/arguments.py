@@ -29,7 +29,7 @@ class ArgumentError(ValueError):
     """BuildKit rejects this instruction line."""
 
 
-class ParsedLine(Struct, frozen=True):
+class ParsedLine(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     keyword: str
     flags: tuple[str, ...]
     flag_spans: tuple[tuple[int, int], ...]
@@ -39,7 +39,7 @@ class ParsedLine(Struct, frozen=True):
     sub_keyword: str | None
 
 
-class HeredocHeader(Struct, frozen=True):
+class HeredocHeader(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     name: str
     file_descriptor: int
     chomp: bool

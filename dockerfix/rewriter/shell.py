@@ -48,7 +48,7 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-class Word(Struct, frozen=True, eq=False):
+class Word(Struct, frozen=True, eq=False, gc=False):  # no cycle through it: see document.Line
     text: str
     start: int
     end: int
@@ -73,7 +73,7 @@ class SimpleCommand(Struct, Analysed, frozen=True, eq=False, dict=True):
         return [word.literal for word in self.arguments]
 
 
-class ListItem(Struct, frozen=True):
+class ListItem(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     """One element of the top-level list and the operator that follows it (None for the last)."""
 
     start: int
