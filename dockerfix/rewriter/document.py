@@ -333,10 +333,6 @@ def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: 
     return segments[0].source_start
 
 
-def go_lstrip(text: str) -> str:
-    return text.lstrip(GO_SPACE)
-
-
 def _split_lines(text: str) -> tuple[Line, ...]:
     lines = []
     start = 0
@@ -376,8 +372,7 @@ class _Parser:
         return self.text[line.start : line.content_end]
 
     def directive(self, line: Line, candidate: str) -> Directive | None:
-        if self.directives_done:
-            return None
+        """The directive on this line while directives can still come (None ends them)."""
         match = _DIRECTIVE.match(candidate)
         name = match.group(1).lower() if match else None
         if not match or name not in KNOWN_DIRECTIVES:
@@ -415,9 +410,8 @@ class _Parser:
 
     def parse_from(self, index: int) -> int:
         line = self.lines[index]
-        raw = self.content(line)
-        stripped = go_lstrip(raw)
-        directive = self.directive(line, stripped)
+        stripped = self.text[line.start : line.content_end].lstrip(GO_SPACE)
+        directive = None if self.directives_done else self.directive(line, stripped)
         if directive is not None:
             self.elements.append(directive)
             return index + 1
@@ -445,10 +439,11 @@ class _Parser:
             used.append(line)
             index += 1
             raw = self.content(line)
-            if go_lstrip(raw).startswith("#"):
+            indented = raw.lstrip(GO_SPACE)
+            if indented.startswith("#"):
                 comment_lines.append(line)
                 continue
-            if not go_lstrip(raw):
+            if not indented:
                 continue
             piece, ended = self.trim_continuation(raw)
             segments.append(Segment(length, line.start, len(piece)))
@@ -479,11 +474,17 @@ class _Parser:
                 if candidate == header.name:
                     heredocs.append(Heredoc(header, body_start, line.start, line, self.text[body_start : line.start]))
                     break
-        flags = tuple(
-            Flag(
-                logical[flag_start:flag_end], map_offset(segments, flag_start), map_offset(segments, flag_end, end=True)
+        flags = (
+            tuple(
+                Flag(
+                    logical[flag_start:flag_end],
+                    map_offset(segments, flag_start),
+                    map_offset(segments, flag_end, end=True),
+                )
+                for flag_start, flag_end in parsed.flag_spans
             )
-            for flag_start, flag_end in parsed.flag_spans
+            if parsed.flag_spans  # most instructions have none: no generator to build
+            else ()
         )
         if parsed.keyword.lower() == "from":
             self.stages_started += 1
