@@ -21,6 +21,8 @@ GO_SPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 _WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
+# the characters BuildKit's word lexer does anything with besides copying them (spaces only separate words)
+_LEXED = re.compile(r"[$'\"\\]")
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
 
@@ -608,6 +610,8 @@ class _ExpandingLexer(_WordLexer):
 def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
     """What BuildKit makes of ``text`` (a FROM's image, an ARG's default) with these variables, as
     ``shell.Lex.ProcessWordWithMatches`` does; None when that depends on a value not known here."""
+    if _LEXED.search(text) is None:  # most images and defaults: nothing to substitute, unquote or unescape
+        return text
     lexer = _ExpandingLexer(text, variables)
     try:
         result, _ = lexer.run(lexer.process_until(None, False))
