@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 from msgspec import Struct, field
 
@@ -36,12 +35,6 @@ _DIRECTIVE = re.compile(r"^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n
 # one is a comment.
 KNOWN_DIRECTIVES = frozenset({"syntax", "escape"})
 SHELL_FORM_KEYWORDS = frozenset({"run", "cmd", "entrypoint"})
-
-
-@lru_cache(maxsize=2)  # one per escape token BuildKit allows
-def _continuation_pattern(escape: str) -> re.Pattern[str]:
-    token = re.escape(escape)
-    return re.compile(rf"(?:([^{token}]){token}|^{token})[ \t]*$", re.DOTALL)
 
 
 # The nodes that hold only strings, numbers and other such nodes are not tracked by the garbage collector
@@ -358,7 +351,6 @@ class _Parser:
         self.text = source.text
         self.lines = _split_lines(self.text)
         self.escape = "\\"
-        self.continuation = _continuation_pattern(self.escape)
         self.directives_done = False
         self.directives: list[Directive] = []
         self.elements: list[Element] = []
@@ -385,19 +377,21 @@ class _Parser:
             if value not in ("`", "\\"):
                 raise self.error(line, 1, f"invalid escape token '{value}' does not match ` or \\")
             self.escape = value
-            self.continuation = _continuation_pattern(value)
         directive = Directive(name, value, line)
         self.directives.append(directive)
         return directive
 
     def trim_continuation(self, text: str) -> tuple[str, bool]:
-        """(text without a trailing continuation token, whether the logical line ends here)."""
-        if not text.rstrip(" \t").endswith(self.escape):  # most lines: no search for the token
+        """(text without a trailing continuation token, whether the logical line ends here). As BuildKit's
+        continuation pattern reads it: the token followed by nothing but spaces and tabs, and not preceded by another
+        token (a physical line holds no line feed, which the pattern's ``$`` would also stop at)."""
+        trimmed = text.rstrip(" \t")
+        if not trimmed.endswith(self.escape):
             return text, True
-        match = self.continuation.search(text)
-        if match is None:
+        before = trimmed[:-1]
+        if before.endswith(self.escape):
             return text, True
-        return text[: match.start()] + (match.group(1) or ""), False
+        return before, False
 
     def parse(self) -> Document:
         index = 0
