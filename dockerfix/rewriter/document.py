@@ -404,7 +404,7 @@ class _Parser:
 
     def parse_from(self, index: int) -> int:
         line = self.lines[index]
-        stripped = self.text[line.start : line.content_end].lstrip(GO_SPACE)
+        stripped = self.content(line).lstrip(GO_SPACE)
         directive = None if self.directives_done else self.directive(line, stripped)
         if directive is not None:
             self.elements.append(directive)
