@@ -372,3 +372,9 @@ def test_shell_script_is_the_parsed_shell_of_a_shell_form_instruction_and_refuse
     assert [command.name_literal for command in shell_form.shell_script.simple_commands()] == ["apk", "rm"]
     with pytest.raises(ValueError, match="line 3: RUN is not in shell form"):
         _ = exec_form.shell_script
+
+
+def test_a_cached_fact_is_computed_once_and_kept_with_its_node():
+    first, second = parse_text("FROM a\nRUN echo one\nRUN echo one\n").instructions[1:]
+    assert first.span is first.span  # kept: computing it again would make another tuple
+    assert (first.span, second.span) == ((7, 20), (20, 33))  # per node, not per class
