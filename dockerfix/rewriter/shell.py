@@ -205,13 +205,15 @@ class _Builder:
             child = next(pending[-1], None)
             if child is None:
                 pending.pop()
-            elif child.type == "comment":
                 continue
-            elif child.type in _LIST_CONTAINERS:
+            kind = child.type  # a new string each time it is read
+            if kind == "comment":
+                continue
+            if kind in _LIST_CONTAINERS:
                 pending.append(iter(child.children))
-            elif not child.is_named and child.type in _LIST_OPERATORS:
-                found.append((child.type, *self.span(child)))
-            elif not child.is_named and child.type in ("|", "|&"):
+            elif not child.is_named and kind in _LIST_OPERATORS:
+                found.append((kind, *self.span(child)))
+            elif not child.is_named and kind in ("|", "|&"):
                 found.append(("|", *self.span(child)))
             else:
                 found.append(("atom", *self.span(child)))
