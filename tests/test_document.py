@@ -327,6 +327,29 @@ def test_buildkit_disagreements_found_by_issue_15(text):
 @pytest.mark.parametrize(
     "text",
     [
+        "FROM a\nRUN echo \\\\\nRUN b\n",  # an escaped token continues nothing
+        "FROM a\nRUN echo \\ \t \n  b\n",  # spaces and tabs may follow the token
+        "FROM a\nRUN \\\n  echo\n",  # the token right after the keyword
+        "FROM a\nRUN echo\\\n\\\n  b\n",  # a continuation line that is the token alone
+        "FROM a\nRUN echo \\\n",  # the token on the last line
+        "# escape=`\nFROM a\nRUN echo ``\nRUN b \\\nRUN c `\t\n  d\n",
+        "FROM a\nRUN -x\n",  # one dash starts no flag
+        "FROM a\nRUN - --x\n",
+        "FROM a\nCOPY --from=b\tx y\n",
+        "FROM a\nRUN \u00a0--mount=type=cache,target=/x echo\n",  # no space byte starts a multi-byte character
+        "FROM a\nRUN \u0085--x echo\n",
+        "FROM a\nRUN \u3000--x echo\n",
+    ],
+)
+def test_line_ends_and_flags_are_read_as_buildkit_reads_them(text):
+    """The parser reads a continuation from the line's end and looks for flags only after a `-` (or a space byte
+    BuildKit's flag reader passes): both as BuildKit's own parser."""
+    assert compare_with_buildkit(text.encode(), "edges") == "accepted"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "FROM a\n" + "ONBUILD " * 3000 + "RUN x\n",
         # 500 levels: 1,500 frames for a recursive lexer; BuildKit's own lexer takes seconds on deeper ones
         "FROM a\nRUN echo " + "${x:-" * 500 + "y" + "}" * 500 + " <<EOF\nhi\nEOF\n",
@@ -349,3 +372,9 @@ def test_shell_script_is_the_parsed_shell_of_a_shell_form_instruction_and_refuse
     assert [command.name_literal for command in shell_form.shell_script.simple_commands()] == ["apk", "rm"]
     with pytest.raises(ValueError, match="line 3: RUN is not in shell form"):
         _ = exec_form.shell_script
+
+
+def test_a_cached_fact_is_computed_once_and_kept_with_its_node():
+    first, second = parse_text("FROM a\nRUN echo one\nRUN echo one\n").instructions[1:]
+    assert first.span is first.span  # kept: computing it again would make another tuple
+    assert (first.span, second.span) == ((7, 20), (20, 33))  # per node, not per class

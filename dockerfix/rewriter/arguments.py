@@ -21,6 +21,8 @@ GO_SPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 _WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
+# the characters BuildKit's word lexer does anything with besides copying them (spaces only separate words)
+_LEXED = re.compile(r"[$'\"\\]")
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
 
@@ -29,7 +31,7 @@ class ArgumentError(ValueError):
     """BuildKit rejects this instruction line."""
 
 
-class ParsedLine(Struct, frozen=True):
+class ParsedLine(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     keyword: str
     flags: tuple[str, ...]
     flag_spans: tuple[tuple[int, int], ...]
@@ -39,7 +41,7 @@ class ParsedLine(Struct, frozen=True):
     sub_keyword: str | None
 
 
-class HeredocHeader(Struct, frozen=True):
+class HeredocHeader(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     name: str
     file_descriptor: int
     chomp: bool
@@ -300,25 +302,35 @@ def _split(line: str) -> tuple[str, tuple[tuple[str, int, int], ...], int, str]:
     keyword = parts[0]
     if len(parts) < 2:
         return keyword, (), len(line.rstrip(GO_SPACE)), ""
-    rest_offset = leading + len(trimmed) - len(parts[1])
-    encoded = line.encode("utf-8", "surrogateescape")
-    if len(encoded) == len(line):  # one byte per character (most lines): byte offsets are character offsets
-        arguments_start, byte_flags = _extract_flags(encoded[: leading + len(trimmed)], rest_offset)
-        flags = tuple(byte_flags)
+    end = leading + len(trimmed)
+    rest_offset = end - len(parts[1])
+    # Most lines have no flag: the keyword's spaces are followed by neither `-` nor a space the byte-wise reading
+    # passes (a line feed, or the bytes 0x85 and 0xA0 kept as surrogates by a lossless decoding; the first byte of
+    # every other character, multi-byte ones too, is no space byte), so it would stop right there.
+    if parts[1][0] in "-\n\udc85\udca0":
+        arguments_start, flags = _flags(line, end, rest_offset)
     else:
-        byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
-        byte_arguments, byte_flags = _extract_flags(
-            encoded[: len(line[: leading + len(trimmed)].encode("utf-8", "surrogateescape"))], byte_rest
-        )
-
-        def to_chars(byte_offset: int) -> int:
-            return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
-
-        flags = tuple((text, to_chars(start), to_chars(end)) for text, start, end in byte_flags)
-        arguments_start = to_chars(byte_arguments)
-    arguments = _go_trim_space(line[arguments_start : leading + len(trimmed)])
+        arguments_start, flags = rest_offset, ()
+    arguments = _go_trim_space(line[arguments_start:end])
     arguments_start += len(line[arguments_start:]) - len(line[arguments_start:].lstrip(GO_SPACE))
     return keyword, flags, arguments_start, arguments
+
+
+def _flags(line: str, end: int, rest_offset: int) -> tuple[int, tuple[tuple[str, int, int], ...]]:
+    """``_extract_flags`` on ``line[:end]`` from ``rest_offset``, in character offsets."""
+    encoded = line.encode("utf-8", "surrogateescape")
+    if len(encoded) == len(line):  # one byte per character (most lines): byte offsets are character offsets
+        arguments_start, byte_flags = _extract_flags(encoded[:end], rest_offset)
+        return arguments_start, tuple(byte_flags)
+    byte_rest = len(line[:rest_offset].encode("utf-8", "surrogateescape"))
+    byte_arguments, byte_flags = _extract_flags(
+        encoded[: len(line[:end].encode("utf-8", "surrogateescape"))], byte_rest
+    )
+
+    def to_chars(byte_offset: int) -> int:
+        return len(encoded[:byte_offset].decode("utf-8", "surrogateescape"))
+
+    return to_chars(byte_arguments), tuple((text, to_chars(start), to_chars(stop)) for text, start, stop in byte_flags)
 
 
 @lru_cache(maxsize=8192)
@@ -340,8 +352,8 @@ def parse_line(line: str, escape: str = "\\") -> ParsedLine:
         raise ArgumentError("when using JSON array syntax, arrays must be comprised of strings only") from None
     return ParsedLine(
         keyword=keyword,
-        flags=tuple(text for text, _, _ in flags),
-        flag_spans=tuple((start, end) for _, start, end in flags),
+        flags=tuple(text for text, _, _ in flags) if flags else (),
+        flag_spans=tuple((start, end) for _, start, end in flags) if flags else (),
         arguments_start=value_start,
         value=value,
         json=is_json,
@@ -598,6 +610,8 @@ class _ExpandingLexer(_WordLexer):
 def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
     """What BuildKit makes of ``text`` (a FROM's image, an ARG's default) with these variables, as
     ``shell.Lex.ProcessWordWithMatches`` does; None when that depends on a value not known here."""
+    if _LEXED.search(text) is None:  # most images and defaults: nothing to substitute, unquote or unescape
+        return text
     lexer = _ExpandingLexer(text, variables)
     try:
         result, _ = lexer.run(lexer.process_until(None, False))
@@ -608,8 +622,10 @@ def expand_word(text: str, variables: Mapping[str, str | None]) -> str | None:
 
 def heredoc_headers(parsed: ParsedLine, line: str) -> tuple[HeredocHeader, ...]:
     """The heredocs the instruction opens, in order (only shell-form RUN/COPY/ADD, also under ONBUILD)."""
+    if "<<" not in line:  # the one test most lines fail: first
+        return ()
     keyword = (parsed.sub_keyword or "") if parsed.keyword.lower() == "onbuild" else parsed.keyword
-    if keyword.lower() not in HEREDOC_KEYWORDS or parsed.json or "<<" not in line:
+    if keyword.lower() not in HEREDOC_KEYWORDS or parsed.json:
         return ()
     headers = (_heredoc_header(word) for word in _WordLexer(line, raw_quotes=True, raw_escapes=True).words())
     return tuple(header for header in headers if header is not None)

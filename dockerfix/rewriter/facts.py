@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 Fact = TypeVar("Fact")
+Node = TypeVar("Node")
 
 
 class Analysed:
@@ -20,9 +21,36 @@ class Analysed:
         key = (provider, *about) if about else provider  # rules ask millions of times: no tuple when not needed
         try:
             return self._facts[key]
-        except AttributeError:  # in the instance dictionary, as cached_property keeps its values: frozen nodes allow it
+        except AttributeError:  # in the instance dictionary, as cached_fact keeps its values: frozen nodes allow it
             self.__dict__["_facts"] = {}
         except KeyError:
             pass
         found = self._facts[key] = provider(self, *about)
+        return found
+
+
+class cached_fact(Generic[Node, Fact]):
+    """``functools.cached_property`` without its lock: a property computed on first access and kept in the node's
+    instance dictionary, where later reads find it without calling this. Python 3.11's takes a lock shared by every
+    instance on each first access (0.7 µs; some 100,000 first accesses over the real corpus, 3.12 dropped the lock);
+    a document is analysed by one thread at a time."""
+
+    def __init__(self, compute: Callable[[Node], Fact]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, node: None, owner: type | None = None) -> cached_fact[Node, Fact]: ...
+
+    @overload
+    def __get__(self, node: Node, owner: type | None = None) -> Fact: ...
+
+    def __get__(self, node: Node | None, owner: type | None = None) -> Fact | cached_fact[Node, Fact]:
+        if node is None:
+            return self
+        found = node.__dict__[self.name] = self.compute(node)
         return found

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import bisect
 import re
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import tree_sitter_bash
 from msgspec import Struct
 from tree_sitter import Language, Node, Parser
 
-from .facts import Analysed
+from .facts import Analysed, cached_fact
 
 _SEPARATORS = {";", "&", ";;", "\n"}
+_LIST_OPERATORS = _SEPARATORS | {"&&", "||"}
 _LIST_CONTAINERS = {"program", "list", "pipeline", "redirected_statement"}
 _SUBSHELL_NODES = {"subshell", "command_substitution", "process_substitution"}
 _COMMAND_NODES = {"command", "declaration_command", "unset_command", "test_command"}
@@ -47,7 +48,7 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-class Word(Struct, frozen=True, eq=False):
+class Word(Struct, frozen=True, eq=False, gc=False):  # no cycle through it: see document.Line
     text: str
     start: int
     end: int
@@ -67,12 +68,12 @@ class SimpleCommand(Struct, Analysed, frozen=True, eq=False, dict=True):
     def name_literal(self) -> str | None:
         return self.name.literal if self.name is not None else None
 
-    @cached_property
+    @cached_fact
     def argument_literals(self) -> list[str | None]:
         return [word.literal for word in self.arguments]
 
 
-class ListItem(Struct, frozen=True):
+class ListItem(Struct, frozen=True, gc=False):  # no cycle through it: see document.Line
     """One element of the top-level list and the operator that follows it (None for the last)."""
 
     start: int
@@ -132,7 +133,9 @@ class _Builder:
         return byte - (self.extra_bytes[before - 1] if before else 0)
 
     def span(self, node: Node) -> tuple[int, int]:
-        return self.offset(node.start_byte), self.offset(node.end_byte)
+        if self.multibyte_starts:
+            return self.offset(node.start_byte), self.offset(node.end_byte)
+        return node.start_byte, node.end_byte  # most scripts are ASCII: a byte offset is a code-point offset
 
     def slice(self, node: Node) -> str:
         start, end = self.span(node)
@@ -140,18 +143,21 @@ class _Builder:
 
     def word(self, node: Node) -> Word:
         start, end = self.span(node)
-        return Word(self.text[start:end], start, end, self.literal(node))
+        text = self.text[start:end]
+        return Word(text, start, end, self.literal(node, text))
 
-    def literal(self, node: Node) -> str | None:
+    def literal(self, node: Node, text: str) -> str | None:
+        """The value of ``node`` (whose source is ``text``) after quote removal; None when an expansion decides it."""
         kind = node.type
         if kind in ("word", "number", "command_name"):
             if kind == "command_name" and node.named_child_count == 1:
-                return self.literal(node.named_children[0])
+                name = node.named_children[0]
+                return self.literal(name, self.slice(name))
             if kind != "number" and node.named_child_count:
                 return None
-            return _unescape(self.slice(node))
+            return _unescape(text)
         if kind == "raw_string":
-            return self.slice(node)[1:-1]
+            return text[1:-1]
         if kind == "string":
             parts = []
             for child in node.named_children:
@@ -160,7 +166,7 @@ class _Builder:
                 parts.append(_unescape_double(self.slice(child)))
             return "".join(parts)
         if kind == "concatenation":
-            pieces = [self.literal(child) for child in node.named_children]
+            pieces = [self.literal(child, self.slice(child)) for child in node.named_children]
             known = [piece for piece in pieces if piece is not None]
             return "".join(known) if len(known) == len(pieces) else None
         return None
@@ -199,13 +205,15 @@ class _Builder:
             child = next(pending[-1], None)
             if child is None:
                 pending.pop()
-            elif child.type == "comment":
                 continue
-            elif child.type in _LIST_CONTAINERS:
+            kind = child.type  # a new string each time it is read
+            if kind == "comment":
+                continue
+            if kind in _LIST_CONTAINERS:
                 pending.append(iter(child.children))
-            elif not child.is_named and child.type in _SEPARATORS | {"&&", "||"}:
-                found.append((child.type, *self.span(child)))
-            elif not child.is_named and child.type in ("|", "|&"):
+            elif not child.is_named and kind in _LIST_OPERATORS:
+                found.append((kind, *self.span(child)))
+            elif not child.is_named and kind in ("|", "|&"):
                 found.append(("|", *self.span(child)))
             else:
                 found.append(("atom", *self.span(child)))
@@ -276,17 +284,19 @@ class _Builder:
         assignments: list[Word] = []
         if kind == "command":
             for child in node.named_children:
-                if child.type == "variable_assignment" and name is None:
+                child_kind = child.type
+                if child_kind == "variable_assignment" and name is None:
                     assignments.append(self.word(child))
-                elif child.type == "command_name":
+                elif child_kind == "command_name":
                     name = self.word(child)
-                elif child.type.endswith("redirect"):
+                elif child_kind.endswith("redirect"):
                     continue
                 elif name is not None:
                     arguments.append(self.word(child))
         else:
             keyword = node.children[0]
-            name = Word(self.slice(keyword), *self.span(keyword), self.slice(keyword))
+            keyword_text = self.slice(keyword)
+            name = Word(keyword_text, *self.span(keyword), keyword_text)
             arguments = [self.word(child) for child in node.named_children if child is not keyword]
         self.commands.append(
             SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level)
