@@ -24,13 +24,7 @@ def expand_global_args(text: str, document: Document) -> str | None:
 
 
 def _expanded_with_global_args(document: Document, text: str) -> str | None:
-    if not _EXPANDED_CHARACTERS.search(text):  # most images: the lexer would give the text back as it is (9 us each)
-        return text
     return expand_word(text, document.facts(_global_arg_defaults))
-
-
-# what BuildKit's word lexer changes in a word: variables, quotes and escapes
-_EXPANDED_CHARACTERS = re.compile(r"""[$'"\\]""")
 
 
 def _global_arg_defaults(document: Document) -> dict[str, str | None]:
