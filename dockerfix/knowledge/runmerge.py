@@ -562,8 +562,29 @@ def names_path(run: Instruction, path: str) -> bool:
         return False
     if folder.startswith(APT_LISTS):
         return "apt" in managers_with(run, Role.UPDATE)
-    named = re.compile(r"(?<![\w.-])" + re.escape(folder.removeprefix("./")) + r"(?![\w.-])")
-    return any(named.search(argument) for argument in content_arguments(run))
+    named = folder.removeprefix("./")
+    return any(names_as_a_whole(argument, named) for argument in content_arguments(run))
+
+
+def names_as_a_whole(argument: str, path: str) -> bool:
+    """Whether ``path`` occurs in ``argument`` as a whole name: no word character, `.` or `-` on either side
+    (`/opt/app` in `--prefix=/opt/app/bin`, not in `/opt/application`). A plain search, as the regular expression
+    it replaces would be compiled for every path the merge claims ask about."""
+    start = argument.find(path)
+    while start != -1:
+        end = start + len(path)
+        if (start == 0 or not _name_character(argument[start - 1])) and (
+            end == len(argument) or not _name_character(argument[end])
+        ):
+            return True
+        start = argument.find(path, start + 1)
+    return False
+
+
+def _name_character(character: str) -> bool:
+    """What `\\w`, `.` and `-` match in a regular expression over text: a letter or digit of any script, `_`, `.`,
+    `-`."""
+    return character.isalnum() or character in "_.-"
 
 
 def content_arguments(run: Instruction) -> tuple[str, ...]:
