@@ -452,8 +452,8 @@ def managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
 def _managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
     return frozenset(
         manager.name
-        for command, role in zip(run.shell_script.simple_commands(), run_roles(run), strict=True)
-        if role is wanted and (manager := manager_of(command.name_literal)) is not None
+        for command in run.shell_script.simple_commands()
+        if (manager := manager_of(command.name_literal)) is not None and command_role(command) is wanted
     )
 
 
