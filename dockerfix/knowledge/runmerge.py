@@ -297,14 +297,16 @@ def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[
     """Runs of adjacent shell-form RUNs with identical flags and no suppression between them."""
     group: list[Instruction] = []
     for instruction in stage.instructions:
-        joinable = instruction.cmd == "run" and not instruction.is_json and not instruction.heredocs
+        is_run = instruction.cmd == "run"
+        joinable = is_run and not instruction.is_json and not instruction.heredocs
         if joinable and group and same_flags(group[-1], instruction) and not context.is_suppressed(instruction, code):
             group.append(instruction)
             continue
         if len(group) > 1:
             yield group
-        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN
-        opens = joinable or instruction.script_heredoc is not None
+        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN (only a RUN has
+        # one: the question, a property computed once per instruction, is not worth asking of the others)
+        opens = joinable or is_run and instruction.script_heredoc is not None
         group = [instruction] if opens and not context.is_suppressed(instruction, code) else []
     if len(group) > 1:
         yield group
