@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, shell_runs, workdir_at
+from dockerfix.knowledge.analysis import Invocation, mount_options, run_user, runs_running, shell_runs, workdir_at
 from dockerfix.knowledge.cachemounts import PIP_CACHE, CacheMount
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule
 from dockerfix.rewriter import engine, stages
@@ -151,3 +151,21 @@ def test_a_flag_rule_asks_about_mounts_only_for_runs_that_want_its_flag(monkeypa
     findings = engine.check(document, Selection(select=("DF105",)).rules())
     assert [finding.code for finding in findings] == ["DF105"]
     assert asked == [22]
+
+
+def test_the_runs_running_some_programs_come_in_file_order_each_once():
+    """A rule about some programs reads only the RUNs that run one of them, from the stage's index: a RUN that runs
+    two of them comes once, RUNs of different programs in file order, and each caller gets lists of its own."""
+    stage = parse_text(
+        "FROM debian\nRUN apt-get update\nRUN pip install flask\nRUN gem install rails && apt-get install -y curl\n"
+    ).stages[0]
+
+    def lines(tools):
+        return [run.start_line for run, _ in runs_running(stage, tools)]
+
+    assert lines(("apt-get", "apt")) == [2, 4]
+    assert lines(("gem", "apt-get")) == [2, 4] and lines(("gem", "pip", "gem")) == [3, 4]
+    assert lines({"pip": "python"}) == [3] and lines(["npm"]) == [] and lines(()) == []
+    _, commands = next(runs_running(stage, ("gem",)))
+    commands.clear()
+    assert [len(commands) for _, commands in runs_running(stage, ("gem",))] == [2]

@@ -3,6 +3,11 @@ with those gains as numbers; merges whose only gain is a layer are DF120's, outs
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from dockerfix.knowledge import runmerge
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
@@ -104,3 +109,18 @@ def test_both_merge_rules_share_one_reading_of_each_pair(monkeypatch):
     findings = engine.check(document, [MergeConsecutiveRun(), MergeRunsForALayer()])
     assert [finding.code for finding in findings] == ["DF101"]
     assert read == [3]
+
+
+PATH_TEXT = st.text(st.sampled_from("ab_.-/1٣é ="), max_size=12) | st.text(max_size=8)
+
+
+@given(argument=PATH_TEXT, path=PATH_TEXT.filter(bool))
+@example(argument="--prefix=/opt/app/bin", path="/opt/app")
+@example(argument="/opt/application", path="/opt/app")
+@example(argument="/opt/app.d /opt/app", path="/opt/app")
+@example(argument="x٣/src", path="/src")
+def test_a_path_is_named_as_a_whole_as_the_regular_expression_read_it(argument, path):
+    """The merge claims compiled `(?<![\\w.-])PATH(?![\\w.-])` for every path they asked about (233 compiles on the
+    real corpus); a plain search must answer alike, for letters and digits of any script too."""
+    expected = re.search(r"(?<![\w.-])" + re.escape(path) + r"(?![\w.-])", argument) is not None
+    assert runmerge.names_as_a_whole(argument, path) == expected

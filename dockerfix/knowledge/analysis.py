@@ -139,17 +139,20 @@ def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, .
 def runs_running(stage: Stage, tools: Collection[str]) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
     """The stage's shell RUNs (as ``shell_runs`` gives them, in file order) with a command that runs one of
     ``tools`` (its ``Invocation.tool``): a rule about some programs reads only these, from an index of the stage
-    built once for every rule."""
-    runs = stage.facts(_shell_runs)
+    built once for every rule. Each rule asks it of every stage in every check, and most stages run none of them:
+    that answer costs one look-up per tool."""
     by_tool = stage.facts(_runs_by_tool)
-    positions = {position for tool in tools for position in by_tool.get(tool, ())}
-    for position in sorted(positions):
-        instruction, commands = runs[position]
-        yield instruction, list(commands)
+    found = [by_tool[tool] for tool in tools if tool in by_tool]
+    if not found:
+        return iter(())
+    runs = stage.facts(_shell_runs)
+    positions = found[0] if len(found) == 1 else sorted(set().union(*found))
+    return ((runs[position][0], list(runs[position][1])) for position in positions)
 
 
 def _runs_by_tool(stage: Stage) -> dict[str, list[int]]:
-    """Each program the stage's shell RUNs run, with the positions (in ``_shell_runs``) of the RUNs that run it."""
+    """Each program the stage's shell RUNs run, with the positions (in ``_shell_runs``) of the RUNs that run it, in
+    order."""
     found: dict[str, list[int]] = {}
     for position, (_, commands) in enumerate(stage.facts(_shell_runs)):
         for tool in {Invocation.of(command).tool for command in commands}:

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from msgspec import Struct
+
 from dockerfix.knowledge.runstyle import Style
 from dockerfix.knowledge.shelledits import (
     SHELL_ESCAPE,
@@ -88,11 +90,14 @@ class RunMergeRule(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
         for stage in document.stages:
-            if not posix_shell(document, stage):
+            groups = list(consecutive_runs(stage, context, self.code))
+            if not groups:  # most stages have no RUNs to merge: their SHELL is not worth looking up
                 continue
-            errexit = shell_errexit(document, stage)
-            ships = shipped(stage.from_instruction.start)
-            for group in consecutive_runs(stage, context, self.code):
+            shell = effective_shell(document, stage)
+            if not posix_shell(document, stage, shell):
+                continue
+            errexit, ships = shell_errexit(shell), shipped(stage.from_instruction.start)
+            for group in groups:
                 yield from self.check_group(document, context, group, errexit, ships)
 
     def claim(self, earlier: list[Instruction], after: Instruction, ships: bool) -> str | None:
@@ -135,6 +140,8 @@ class RunMergeRule(Rule):
         yield from self.check_segment(document, segment, ships)
 
     def check_segment(self, document: Document, group: list[Instruction], ships: bool) -> Iterator[Finding]:
+        if len(group) < 2:  # most segments: one RUN the claims kept apart from its neighbours
+            return
         pays = [merge_pays(runs_before(group, position), after) for position, after in enumerate(group[1:], start=1)]
         if any(reason is not None for reason in pays):
             # Merge only the runs where merging pays; what remains is offered unsafe on a later pass.
@@ -259,8 +266,8 @@ def sets_errexit(arguments: list[str | None]) -> bool:
     )
 
 
-def shell_errexit(document: Document, stage: Stage) -> bool:
-    shell = effective_shell(document, stage)
+def shell_errexit(shell: Instruction | None) -> bool:
+    """Whether the SHELL in force (``effective_shell``) runs the RUNs under `set -e`."""
     return shell is not None and sets_errexit(list(shell.value[1:]))
 
 
@@ -276,11 +283,11 @@ def errexit_sequence(run: Instruction, shell_errexit_on: bool) -> str | None:
     return None
 
 
-def posix_shell(document: Document, stage: Stage) -> bool:
-    """Whether RUNs of the stage run in a POSIX shell, where `&&`, `( )` and `{ }` mean what the fix needs."""
+def posix_shell(document: Document, stage: Stage, shell_instruction: Instruction | None) -> bool:
+    """Whether RUNs of the stage run in a POSIX shell (``shell_instruction``, the SHELL in force), where `&&`, `( )`
+    and `{ }` mean what the fix needs."""
     if document.escape == "`" or any(marker in stage.base_image.lower() for marker in WINDOWS_IMAGE_MARKERS):
         return False
-    shell_instruction = effective_shell(document, stage)
     if shell_instruction is None:
         return True
     executable = shell_instruction.value[0].rsplit("/", 1)[-1] if shell_instruction.value else ""
@@ -291,14 +298,16 @@ def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[
     """Runs of adjacent shell-form RUNs with identical flags and no suppression between them."""
     group: list[Instruction] = []
     for instruction in stage.instructions:
-        joinable = instruction.cmd == "run" and not instruction.is_json and not instruction.heredocs
+        is_run = instruction.cmd == "run"
+        joinable = is_run and not instruction.is_json and not instruction.heredocs
         if joinable and group and same_flags(group[-1], instruction) and not context.is_suppressed(instruction, code):
             group.append(instruction)
             continue
         if len(group) > 1:
             yield group
-        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN
-        opens = joinable or instruction.script_heredoc is not None
+        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN (only a RUN has
+        # one: the question, a property computed once per instruction, is not worth asking of the others)
+        opens = joinable or is_run and instruction.script_heredoc is not None
         group = [instruction] if opens and not context.is_suppressed(instruction, code) else []
     if len(group) > 1:
         yield group
@@ -409,8 +418,12 @@ def between_comments(document: Document, previous: Instruction, run: Instruction
     ]
 
 
-def run_roles(run: Instruction) -> list[Role]:
-    return [command_role(command) for command in run.shell_script.simple_commands()]
+def run_roles(run: Instruction) -> tuple[Role, ...]:
+    return run.facts(_run_roles)
+
+
+def _run_roles(run: Instruction) -> tuple[Role, ...]:
+    return tuple(command_role(command) for command in run.shell_script.simple_commands())
 
 
 def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
@@ -429,19 +442,35 @@ def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
             return "changes to files in the layer that created them"
     if before_roles and before_roles[-1] is Role.UPDATE and Role.INSTALL in after_roles:
         return "the package index update with the install that needs it"
-    if all(r in (Role.LIGHT, Role.CLEANUP) for r in before_roles + after_roles):
+    if all(r in (Role.LIGHT, Role.CLEANUP) for r in (*before_roles, *after_roles)):
         return "quick housekeeping commands"
     return None
 
 
-def managers_with(run: Instruction, wanted: Role) -> set[str]:
+def managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
     """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
-    found = set()
-    for command in run.shell_script.simple_commands():
-        manager = manager_of(command.name_literal)
-        if manager is not None and command_role(command) is wanted:
-            found.add(manager.name)
-    return found
+    return run.facts(_managers_with, wanted)
+
+
+def _managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
+    return frozenset(
+        manager.name
+        for command in run.shell_script.simple_commands()
+        if (manager := manager_of(command.name_literal)) is not None and command_role(command) is wanted
+    )
+
+
+def managers_run(run: Instruction) -> frozenset[str]:
+    """The package managers any command of this RUN runs."""
+    return run.facts(_managers_run)
+
+
+def _managers_run(run: Instruction) -> frozenset[str]:
+    return frozenset(
+        manager.name
+        for manager in map(manager_of, (command.name_literal for command in run.shell_script.simple_commands()))
+        if manager is not None
+    )
 
 
 def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
@@ -459,6 +488,10 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
 
 
 def command_count(run: Instruction) -> int:
+    return run.facts(_command_count)
+
+
+def _command_count(run: Instruction) -> int:
     return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
 
 
@@ -467,24 +500,42 @@ def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list
     ``earlier`` RUNs wrote: paths they name (the package lists, when they updated them), or the packages and cache
     of a package manager they ran. In a later layer such files still ship in the earlier one (rewritten ones
     twice). Files they do not name may well come from the base image, where a merge saves nothing."""
-    ran = {
-        manager.name
-        for run in earlier
-        for manager in map(manager_of, (command.name_literal for command in run.shell_script.simple_commands()))
-        if manager is not None
-    }
     found: list[str] = []
-    for command in after.shell_script.simple_commands():
+    for removal in removals(after):
+        if removal.manager is not None:
+            if any(removal.manager in managers_run(run) for run in earlier):
+                found.append(f"{removal.manager}'s packages and cache")
+        else:
+            found += [path for path in removal.paths if any(names_path(run, path) for run in earlier)]
+    return found
+
+
+class Removal(Struct, frozen=True):
+    """A command that removes or rewrites files: a package manager's cleanup of its packages and cache
+    (``manager``), or a removal or rewrite of the files it names (``paths``, its literal file operands)."""
+
+    manager: str | None
+    paths: tuple[str, ...] = ()
+
+
+def removals(run: Instruction) -> tuple[Removal, ...]:
+    """What ``run`` removes or rewrites before it runs anything but shell set-up (`set -eux`, `cd`), in order. A fact
+    of the RUN, read once: the merge claims ask it with every run of RUNs before it, and most RUNs remove nothing."""
+    return run.facts(_removals)
+
+
+def _removals(run: Instruction) -> tuple[Removal, ...]:
+    found = []
+    for command in run.shell_script.simple_commands():
         name, arguments = command.name_literal, command.argument_literals
         manager = manager_of(name)
         if manager is not None and command_role(command) is Role.CLEANUP:
-            if manager.name in ran:
-                found.append(f"{manager.name}'s packages and cache")
+            found.append(Removal(manager.name))
         elif command_role(command) is Role.CLEANUP or rewrites_files(name, arguments):
-            found += [path for path in file_operands(name, arguments) if any(names_path(run, path) for run in earlier)]
+            found.append(Removal(None, tuple(file_operands(name, arguments))))
         elif name is None or name not in STATE_CHANGING_BUILTINS:
             break
-    return found
+    return tuple(found)
 
 
 def file_operands(name: str | None, arguments: list[str | None]) -> list[str]:
@@ -514,15 +565,46 @@ def names_path(run: Instruction, path: str) -> bool:
         return False
     if folder.startswith(APT_LISTS):
         return "apt" in managers_with(run, Role.UPDATE)
-    named = re.compile(r"(?<![\w.-])" + re.escape(folder.removeprefix("./")) + r"(?![\w.-])")
-    commands = list(run.shell_script.simple_commands())
-    return any(
-        argument is not None and named.search(argument)
+    named = folder.removeprefix("./")
+    return any(names_as_a_whole(argument, named) for argument in content_arguments(run))
+
+
+def names_as_a_whole(argument: str, path: str) -> bool:
+    """Whether ``path`` occurs in ``argument`` as a whole name: no word character, `.` or `-` on either side
+    (`/opt/app` in `--prefix=/opt/app/bin`, not in `/opt/application`). A plain search, as the regular expression
+    it replaces would be compiled for every path the merge claims ask about."""
+    start = argument.find(path)
+    while start != -1:
+        end = start + len(path)
+        if (start == 0 or not _name_character(argument[start - 1])) and (
+            end == len(argument) or not _name_character(argument[end])
+        ):
+            return True
+        start = argument.find(path, start + 1)
+    return False
+
+
+def _name_character(character: str) -> bool:
+    """What `\\w`, `.` and `-` match in a regular expression over text: a letter or digit of any script, `_`, `.`,
+    `-`."""
+    return character.isalnum() or character in "_.-"
+
+
+def content_arguments(run: Instruction) -> tuple[str, ...]:
+    """The literal arguments of ``run`` that may name where it writes content (see ``names_path``)."""
+    return run.facts(_content_arguments)
+
+
+def _content_arguments(run: Instruction) -> tuple[str, ...]:
+    commands = run.shell_script.simple_commands()
+    return tuple(
+        argument
         for position, command in enumerate(commands)
         if makes_content(command)
         or command.name_literal in FOLDER_CHANGES
         and any(map(makes_content, commands[position + 1 :]))
         for argument in written_arguments(command)
+        if argument is not None
     )
 
 
@@ -560,7 +642,8 @@ def _merge_claim(after: Instruction, earlier: tuple[Instruction, ...]) -> str | 
     # the RUNs before the last one were read when they joined the segment
     if any(run.shell is None or run.shell.has_error for run in (before, after)):
         return None
-    if managers_with(before, Role.UPDATE) & installs_on_the_index_it_finds(after) - managers_with(after, Role.UPDATE):
+    updated = managers_with(before, Role.UPDATE)
+    if updated and updated & after.facts(installs_on_the_index_it_finds) - managers_with(after, Role.UPDATE):
         return CACHE_CLAIM
     if rewritten_output(earlier, after):
         return BYTES_CLAIM
