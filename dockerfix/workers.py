@@ -125,12 +125,14 @@ class _Worker:
     def ends(self) -> tuple[Connection, Connection]:
         return self.orders, self.results
 
-    def stop(self, at_once: bool) -> None:
-        """Ends the process: once it has checked what it holds (its orders end), or at once (SIGTERM: a write in
-        progress removes its temporary file)."""
+    def ask_to_stop(self, at_once: bool) -> None:
+        """Its orders end, so it ends once it has checked what it holds; or at once (SIGTERM: a write in progress
+        removes its temporary file)."""
         self.orders.close()
         if at_once:
             self.process.terminate()
+
+    def wait_until_stopped(self) -> None:
         self.process.join(STOP_SECONDS)
         if self.process.exitcode is None:
             self.process.kill()
@@ -210,7 +212,8 @@ class WorkerPool:
     def _replace(self, worker: _Worker) -> Iterator[tuple[int, FileResult]]:
         """Its oldest file gets the error; the files it never started go back to the schedule, for a new worker."""
         self.workers.remove(worker)
-        worker.stop(at_once=True)
+        worker.ask_to_stop(at_once=True)
+        worker.wait_until_stopped()
         never_started = list(worker.held)[1:]
         for index in reversed(never_started):
             self.schedule.retry(index)
@@ -225,8 +228,10 @@ class WorkerPool:
             yield index, result
 
     def _stop_all(self, at_once: bool) -> None:
+        for worker in self.workers:  # all asked first: they end side by side
+            worker.ask_to_stop(at_once)
         for worker in self.workers:
-            worker.stop(at_once)
+            worker.wait_until_stopped()
         self.workers.clear()
 
 
