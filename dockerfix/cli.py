@@ -188,21 +188,21 @@ def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
     gc.set_threshold(COLLECTOR_THRESHOLD)
     workers = min(os.cpu_count() or 1, len(jobs))
     results: list[FileResult | None] = [None] * len(jobs)
-    with _progress_bar(len(jobs) if progress else 0) as advance:
 
-        def record(index: int, result: FileResult) -> None:
-            results[index] = result
-            advance(result.path)
+    def collect(finished: Iterator[tuple[int, FileResult]]) -> list[FileResult]:
+        with _progress_bar(len(jobs) if progress else 0) as advance:
+            for index, result in finished:
+                results[index] = result
+                advance(result.path)
+        return [result for result in results if result is not None]
 
-        if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
-            contexts = pipeline.BuildContexts()
-            for index, job in enumerate(jobs):
-                record(index, job.run(contexts))
-        else:
-            from .workers import run_in_workers  # the process pool loads only for a run over many files
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        contexts = pipeline.BuildContexts()
+        return collect((index, job.run(contexts)) for index, job in enumerate(jobs))
+    from .workers import WorkerPool  # the process pool loads only for a run over many files
 
-            run_in_workers(jobs, workers, record)
-    return [result for result in results if result is not None]
+    with WorkerPool(jobs, workers) as pool:  # started before the progress bar's thread: a thread rules out fork
+        return collect(pool.finished())
 
 
 @contextmanager

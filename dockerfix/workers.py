@@ -1,22 +1,26 @@
-"""The worker processes of a run over many files. Only such a run imports this module: the process pool's libraries
-(concurrent.futures, multiprocessing, pickle, sockets) take longer to import than a small file takes to check."""
+"""The worker processes of a run over many files. Only such a run imports this module: multiprocessing and its pipes
+take longer to import than a small file takes to check."""
 
 from __future__ import annotations
 
 import ctypes
+import gc
+import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import Counter, deque
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .rewriter.pipeline import BuildContexts, FileResult
 
 if TYPE_CHECKING:
+    from multiprocessing.context import ForkContext, SpawnContext
+
     from .cli import Job
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -74,82 +78,187 @@ class _Schedule:
 # worker idle for about 0.6 ms, 0.45 s of each worker's 2.2 s over the real corpus.
 HELD_PER_WORKER = 2
 
+# Before Python 3.13, Windows waits for at most 63 handles at once (WaitForMultipleObjects), and the pool waits for
+# two per worker: its results and its process.
+MAX_WINDOWS_WORKERS = 31
 
-def run_in_workers(jobs: list[Job], workers: int, record: Callable[[int, FileResult], None]) -> None:
-    """A worker that dies (a native crash, the OOM killer) costs only the file it was checking, which gets an error:
-    a worker checks the files it holds in the order given, so that file is the oldest it held, and the others, never
-    started, go to the worker that replaces it. (A worker killed between two files costs the next one, which it had
-    not started.)"""
-    schedule = _Schedule(jobs)
-    running: dict[Future, int] = {}
-    held: dict[ProcessPoolExecutor, deque[Future]] = {}  # each worker's files, the one it is checking first
+# How long a worker may take to end once asked (an idle one ends at once; one interrupted mid-write removes its
+# temporary file first) before it is killed.
+STOP_SECONDS = 5.0
 
-    def new_worker() -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_started, initargs=(os.getpid(),))
-        held[pool] = deque()
-        return pool
 
-    def died(pool: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        """Its oldest file gets the error; the files it never started go back to the schedule."""
-        futures = held.pop(pool)
-        pool.shutdown(wait=False)
-        if futures:
-            index = running.pop(futures.popleft())
-            path = jobs[index].path
+def _start_context() -> ForkContext | SpawnContext:
+    """How a worker process starts, named rather than left to the default (Python 3.14 makes it forkserver on Linux).
+    Fork where it is safe: a forked worker starts at once with the modules, rules and collector threshold the parent
+    has, and reads the jobs without their being sent. It is not safe beside another thread (the progress bar's): the
+    child would get the locks that thread held, held forever. macOS's system libraries are not fork-safe (spawn is
+    its default since Python 3.8) and Windows has no fork: there, and beside a thread, spawn."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+class _Worker:
+    """A worker process, the pipes to and from it, and the indices of the files it holds, the one it is checking
+    first (it checks them in the order given)."""
+
+    def __init__(self, jobs: list[Job], others: list[_Worker]) -> None:
+        context = _start_context()
+        orders_in, self.orders = context.Pipe(duplex=False)
+        self.results, results_out = context.Pipe(duplex=False)
+        # A forked child has copies of the parent's ends of every pipe: it closes them, so that the parent closing its
+        # end (or dying) ends the worker, and a worker's death reads as the end of its results.
+        inherited = [self.orders, self.results, *(end for other in others for end in other.ends)]
+        self.process = context.Process(
+            target=_serve,
+            args=(
+                jobs,
+                orders_in,
+                results_out,
+                inherited if context.get_start_method() == "fork" else [],
+                os.getpid(),
+                gc.get_threshold(),
+            ),
+        )
+        self.process.start()
+        orders_in.close()
+        results_out.close()
+        self.held: deque[int] = deque()
+
+    @property
+    def ends(self) -> tuple[Connection, Connection]:
+        return self.orders, self.results
+
+    def ask_to_stop(self, at_once: bool) -> None:
+        """Its orders end, so it ends once it has checked what it holds; or at once (SIGTERM: a write in progress
+        removes its temporary file)."""
+        self.orders.close()
+        if at_once:
+            self.process.terminate()
+
+    def wait_until_stopped(self) -> None:
+        self.process.join(STOP_SECONDS)
+        if self.process.exitcode is None:
+            self.process.kill()
+            self.process.join()
+        self.results.close()
+
+
+class WorkerPool:
+    """Worker processes that check the jobs, driven from the calling thread alone (no helper thread: each result wakes
+    the parent once, and its files go out in the same turn). A worker gets files by index, a few at a time, and sends
+    each result back as soon as it is known.
+
+    A worker that dies (a native crash, the OOM killer) costs only the file it was checking, which gets an error: it
+    checks the files it holds in the order given, so that file is the oldest it held, and the others, never started,
+    go to the worker that replaces it. (A worker killed between two files costs the next one, which it had not
+    started.)"""
+
+    def __init__(self, jobs: list[Job], count: int) -> None:
+        self.jobs = jobs
+        self.count = min(count, MAX_WINDOWS_WORKERS) if sys.platform == "win32" else count
+        self.schedule = _Schedule(jobs)
+        self.workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        try:
+            for _ in range(self.count):
+                self._start()
+        except BaseException:
+            self._stop_all(at_once=True)
+            raise
+        return self
+
+    def __exit__(self, *failure: object) -> None:
+        # interrupted (work still running): stop at once; else the idle workers end as their orders end
+        self._stop_all(at_once=any(worker.held for worker in self.workers))
+
+    def finished(self) -> Iterator[tuple[int, FileResult]]:
+        """Each file's index and result, as they come."""
+        for worker in self.workers:
+            self._fill(worker)
+        # a worker that died holding nothing (its orders could not be sent) is seen by its process's sentinel
+        while self.schedule.waiting or any(worker.held for worker in self.workers):
+            ready = wait([handle for worker in self.workers for handle in (worker.results, worker.process.sentinel)])
+            for worker in list(self.workers):  # as they were: a replacement started in this turn waits for the next
+                exited = worker.process.sentinel in ready
+                if exited or worker.results in ready:
+                    yield from self._received(worker)
+                if exited and worker in self.workers:
+                    yield from self._replace(worker)
+            for worker in self.workers:
+                self._fill(worker)
+
+    def _start(self) -> None:
+        self.workers.append(_Worker(self.jobs, self.workers))
+
+    def _fill(self, worker: _Worker) -> None:
+        while len(worker.held) < HELD_PER_WORKER and (item := self.schedule.take()) is not None:
+            try:
+                worker.orders.send(item)
+            except OSError:  # it died: its sentinel says so
+                self.schedule.retry(item[0])
+                return
+            worker.held.append(item[0])
+
+    def _received(self, worker: _Worker) -> Iterator[tuple[int, FileResult]]:
+        """The results ``worker`` has sent."""
+        while worker.held and worker.results.poll():
+            try:
+                result = worker.results.recv()
+            except EOFError:  # it died, perhaps in the middle of sending
+                yield from self._replace(worker)
+                return
+            index = worker.held.popleft()
+            self.schedule.finished(index, result)
+            yield index, result
+
+    def _replace(self, worker: _Worker) -> Iterator[tuple[int, FileResult]]:
+        """Its oldest file gets the error; the files it never started go back to the schedule, for a new worker."""
+        self.workers.remove(worker)
+        worker.ask_to_stop(at_once=True)
+        worker.wait_until_stopped()
+        never_started = list(worker.held)[1:]
+        for index in reversed(never_started):
+            self.schedule.retry(index)
+        self._start()
+        if worker.held:
+            index = worker.held[0]
+            path = self.jobs[index].path
             result = FileResult(
                 path=str(path), error=f"{path}:1:1: the process checking this file died (a crash or a kill)"
             )  # a write is a rename, so the file is whole: its old text, or (killed after the rename) fixed
-            schedule.finished(index, result)
-            record(index, result)
-        for future in reversed(futures):
-            schedule.retry(running.pop(future))
-        return new_worker()
+            self.schedule.finished(index, result)
+            yield index, result
 
-    def fill(pool: ProcessPoolExecutor) -> None:
-        while len(held[pool]) < HELD_PER_WORKER and (item := schedule.take()) is not None:
-            index, writes_before = item
-            try:
-                future = pool.submit(_process_in_worker, jobs[index], writes_before)
-            except BrokenProcessPool:  # its worker died after handing back its last file
-                schedule.retry(index)
-                pool = died(pool)
-                continue
-            running[future] = index
-            held[pool].append(future)
+    def _stop_all(self, at_once: bool) -> None:
+        for worker in self.workers:  # all asked first: they end side by side
+            worker.ask_to_stop(at_once)
+        for worker in self.workers:
+            worker.wait_until_stopped()
+        self.workers.clear()
 
-    def pool_of(future: Future) -> ProcessPoolExecutor:
-        return next(pool for pool, futures in held.items() if future in futures)
 
-    try:
-        for _ in range(workers):
-            new_worker()
-        for pool in list(held):
-            fill(pool)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                if future not in running:  # given back to the schedule when its worker died
-                    continue
-                pool = pool_of(future)
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    died(pool)
-                    continue
-                except Exception as error:  # a bug, not the file's fault: the other files go on
-                    path = jobs[running[future]].path
-                    result = FileResult(
-                        path=str(path), error=f"{path}:1:1: internal error: {type(error).__name__}: {error}"
-                    )
-                held[pool].remove(future)
-                index = running.pop(future)
-                schedule.finished(index, result)
-                record(index, result)
-            for pool in list(held):
-                fill(pool)
-    finally:
-        for pool in held:  # interrupted (work still running): leave at once; else let the idle workers exit cleanly
-            pool.shutdown(wait=not running, cancel_futures=True)
+def _serve(
+    jobs: list[Job],
+    orders: Connection,
+    results: Connection,
+    inherited: list[Connection],
+    parent: int,
+    collector_threshold: tuple[int, int, int],
+) -> None:
+    """A worker's life: the files it is sent, by index, in order, each result sent back at once, until its orders
+    end."""
+    for end in inherited:
+        end.close()
+    _worker_started(parent)
+    gc.set_threshold(*collector_threshold)  # a spawned worker starts with the default
+    while True:
+        try:
+            index, writes_before = orders.recv()
+        except EOFError:
+            return
+        results.send(_process_in_worker(jobs[index], writes_before))
 
 
 class _ParentGone(BaseException):
@@ -190,6 +299,10 @@ def _process_in_worker(job: Job, writes_before: int) -> FileResult:
         result = job.run(_contexts)
     except _ParentGone:
         os._exit(1)
+    except Exception as error:  # a bug, not the file's fault: the other files go on
+        result = FileResult(
+            path=str(job.path), error=f"{job.path}:1:1: internal error: {type(error).__name__}: {error}"
+        )
     finally:
         _busy = False
     if folder is not None:  # this worker's contexts know of its own writes: the parent's count of them is no news

@@ -9,17 +9,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_CORPUS
 from test_cli import write
 from test_other_files import shared_context
 
 from dockerfix.cli import Job
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import BuildContexts, run_path
-from dockerfix.workers import _process_in_worker
+from dockerfix.workers import WorkerPool, _process_in_worker
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches worker processes through /proc")
 
@@ -113,6 +115,25 @@ def test_workers_die_with_the_command_and_leave_no_temporary_file(tmp_path):
     assert not list(tmp_path.rglob("*.dockerfix"))
 
 
+def test_ctrl_c_mid_write_stops_the_workers_and_leaves_every_file_whole(tmp_path):
+    dockerfiles = big_folder(tmp_path)
+    command = start(tmp_path, "--write", ".")
+    try:
+        assert wait_until(lambda: len(children(command.pid)) >= 2, 60)
+        assert wait_until(lambda: any(path.read_text() != BIG for path in dockerfiles), 120)  # mid-run
+        workers = children(command.pid)
+        os.killpg(command.pid, signal.SIGINT)  # what a terminal sends the command and its workers
+        command.wait(timeout=60)
+        assert not any(alive(worker) for worker in workers), "the command ended before its workers"
+    finally:
+        stop(command)
+    assert command.returncode != 0
+    after = {path: path.read_text() for path in dockerfiles}
+    assert len(set(after.values()) - {BIG}) == 1  # each file is whole: the old text or the one fixed text
+    assert BIG in after.values(), "the run finished before the interruption: nothing was tested"
+    assert not list(tmp_path.rglob("*.dockerfix"))
+
+
 def test_a_worker_reads_a_context_again_after_another_worker_wrote_into_it(tmp_path):
     # test_other_files' shared context: this worker read it (for a Dockerfile without findings) before the write
     folder = shared_context(tmp_path, 1)
@@ -121,3 +142,73 @@ def test_a_worker_reads_a_context_again_after_another_worker_wrote_into_it(tmp_p
     assert run_path(folder / "Dockerfile", settings, write=True, contexts=BuildContexts()).written  # another worker
     result = _process_in_worker(Job(folder / "Dockerfile.web", settings, True, None), 1)
     assert result.error is None and result.findings == () and not result.changed
+
+
+REAL_FILES = sorted((SHARED_CORPUS / "real").glob("*.Dockerfile"))[:12]
+
+
+def checks(paths: list[Path]) -> list[Job]:
+    return [Job(path, Settings(unsafe_fixes=True), False, None) for path in paths]
+
+
+def in_one_process(jobs: list[Job]) -> dict[int, object]:
+    contexts = BuildContexts()
+    return {index: job.run(contexts) for index, job in enumerate(jobs)}
+
+
+def test_an_exception_in_a_worker_is_that_files_error_and_the_other_files_go_on():
+    jobs = checks(REAL_FILES)
+    # a job the pipeline cannot run raises, as a bug outside a rule's guard would
+    jobs[3] = Job(REAL_FILES[3], None, False, None)  # type: ignore[arg-type]
+    with WorkerPool(jobs, 2) as pool:
+        results = dict(pool.finished())
+    failed = results.pop(3)
+    assert failed.path == str(REAL_FILES[3]) and failed.error is not None
+    assert failed.error.startswith(f"{REAL_FILES[3]}:1:1: internal error: AttributeError: ")
+    expected = in_one_process(checks(REAL_FILES))
+    del expected[3]
+    assert results == expected
+
+
+def test_workers_started_beside_another_thread_are_spawned_and_check_the_same():
+    """A fork beside a thread could hand the child a lock that thread held, held forever; a spawned worker is also
+    how workers start on macOS and Windows."""
+    jobs = checks(REAL_FILES)
+    release = threading.Event()
+    beside = threading.Thread(target=release.wait)
+    beside.start()
+    try:
+        with WorkerPool(jobs, 2) as pool:
+            assert {worker.process.__class__.__name__ for worker in pool.workers} == {"SpawnProcess"}
+            results = dict(pool.finished())
+    finally:
+        release.set()
+        beside.join()
+    assert results == in_one_process(jobs)
+
+
+# In a process of its own: this one may have a thread by now (a file checked here starts the time budget's), and
+# workers started beside a thread are spawned, never forked.
+ENDING_BY_THEMSELVES = """
+import sys
+from pathlib import Path
+from dockerfix.cli import Job
+from dockerfix.rewriter.config import Settings
+from dockerfix.workers import WorkerPool
+
+jobs = [Job(Path(path), Settings(unsafe_fixes=True), False, None) for path in sys.argv[1:]]
+with WorkerPool(jobs, 3) as pool:
+    assert len(dict(pool.finished())) == len(jobs)
+    processes = [worker.process for worker in pool.workers]
+print([(type(process).__name__, process.exitcode) for process in processes])
+"""
+
+
+def test_forked_workers_end_by_themselves_when_the_pool_ends():
+    """Each worker ends when its orders end: a forked worker holds no copy of its own or another worker's pipe ends,
+    which would keep its orders open until it was killed."""
+    run = subprocess.run(
+        [sys.executable, "-c", ENDING_BY_THEMSELVES, *map(str, REAL_FILES)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == str([("ForkProcess", 0)] * 3)
