@@ -226,6 +226,12 @@ class IgnorePattern(Struct, frozen=True):
         return self.regex.fullmatch(path) is not None
 
 
+@lru_cache(maxsize=256)
+def _line_patterns(line: str) -> tuple[IgnorePattern, ...]:
+    """The patterns of one ignore-file line: rules ask of the same few lines in every context of a run."""
+    return DockerIgnore.parse(line).patterns
+
+
 class DockerIgnore(Struct, frozen=True, dict=True):
     """The patterns of one ignore file, in order; later patterns win."""
 
@@ -708,9 +714,7 @@ class BuildContext:
         the end excludes only what it, or a folder it matches, holds: when it matches nothing sent (every folder
         holding a sent file is sent), the same files and folders are sent with it."""
         files, folders = self._kept
-        return any(
-            pattern.matches(path) for pattern in DockerIgnore.parse(line).patterns for path in (*files, *folders)
-        )
+        return any(pattern.matches(path) for pattern in _line_patterns(line) for path in (*files, *folders))
 
     def dropped_by(self, text: str) -> tuple[str, ...]:
         """The files sent now that ``with_ignore(text)`` no longer sends, sorted."""

@@ -143,15 +143,19 @@ CATEGORIES = (
 )
 
 
-def _whole_context_copies(document: Document) -> list[Instruction]:
-    return [
+def _whole_context_copies(document: Document) -> tuple[Instruction, ...]:
+    return document.facts(_copies_of_the_whole_context)  # asked by each check, for the document and what it serves
+
+
+def _copies_of_the_whole_context(document: Document) -> tuple[Instruction, ...]:
+    return tuple(
         instruction
         for instruction in document.instructions
         if instruction.cmd in ("copy", "add")
         and not instruction.flag("from")
         and len(instruction.value) >= 2
         and any(source in WHOLE_CONTEXT for source in instruction.value[:-1])
-    ]
+    )
 
 
 def _context_mounts(document: Document) -> list[str]:
@@ -521,7 +525,7 @@ class Dockerignore(Rule):
                 chosen.append((category, patterns))
         if not any(not category.rider for category, _ in chosen):
             return None
-        return _Proposal(tuple(copies), facts, tuple(chosen), own.ships(target))
+        return _Proposal(copies, facts, tuple(chosen), own.ships(target))
 
     def finding_for(self, document: Document, build_context: BuildContext, proposal: _Proposal) -> Finding:
         """The finding and the fix that adds the proposal's lines to the ignore file (or creates it)."""
