@@ -713,6 +713,9 @@ class BuildContext:
         """Whether the ignore-file ``line`` (not an exception) matches a file or folder sent now. A pattern added at
         the end excludes only what it, or a folder it matches, holds: when it matches nothing sent (every folder
         holding a sent file is sent), the same files and folders are sent with it."""
+        return self.once(("sends_a_match_of", line), lambda: self._sends_a_match_of(line))
+
+    def _sends_a_match_of(self, line: str) -> bool:
         files, folders = self._kept
         return any(pattern.matches(path) for pattern in _line_patterns(line) for path in (*files, *folders))
 

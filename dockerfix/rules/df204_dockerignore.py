@@ -233,6 +233,14 @@ class _Line(Struct, frozen=True):
     sound: bool
 
 
+def _may_keep_out(context: BuildContext, pattern: str) -> bool:
+    """Whether the ignore line ``pattern`` may keep something out of ``context``: a name never listed (`.git`) that
+    a folder on disk holds, or a pattern matching a path sent. A line that cannot is never proposed."""
+    if pattern in SKIPPED_NAMES:
+        return context.holds_unlisted(pattern)
+    return context.sends_a_match_of(pattern)
+
+
 def _with_line(context: BuildContext, pattern: str) -> BuildContext:
     """The context with ``pattern`` added at the end of its ignore file (kept by the context: asked once)."""
     return context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
@@ -278,10 +286,11 @@ class _ContextFacts:
 
     @staticmethod
     def _judged(context: BuildContext, category: Category, pattern: str) -> _Line:
-        if pattern in SKIPPED_NAMES:  # never listed: a folder on disk only
-            return _Line(pattern, False, (), context.holds_unlisted(pattern))
-        if not context.sends_a_match_of(pattern):  # most lines, most contexts: no second context to list
-            return _Line(pattern, True, (), False)
+        listed = pattern not in SKIPPED_NAMES
+        if not _may_keep_out(context, pattern):  # most lines, most contexts: no second context to list
+            return _Line(pattern, listed, (), False)
+        if not listed:
+            return _Line(pattern, False, (), True)
         after = _with_line(context, pattern)
         dropped = tuple(sorted(set(context.files()) - set(after.files())))
         sound = (
@@ -500,6 +509,13 @@ class Dockerignore(Rule):
             build_context.root is None and build_context.exists(IGNORE_FILE)
         ):
             return None  # another Dockerfile's ignore file, or one whose lines a names-only context cannot know
+        if not any(
+            _may_keep_out(build_context, pattern)
+            for category in CATEGORIES
+            if not category.rider
+            for pattern in category.patterns
+        ):
+            return None  # most contexts: nothing worth a finding to keep out, whatever the Dockerfiles served take
         facts = _facts(build_context, document)
         if facts.served is None:
             return None  # a Dockerfile building from this context could not be read: what it needs is unknown
