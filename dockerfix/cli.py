@@ -135,9 +135,15 @@ class _RunSettings:
         self._config_files = ConfigFiles()
         self._by_source: dict[Path | None, Settings] = {}
         self._by_folder: dict[Path, Settings] = {}
+        self._by_named_folder: dict[Path, Settings] = {}  # as the paths name it: resolved once, not once per file
 
     def of(self, path: Path) -> Settings:
-        folder = path.parent.resolve()
+        named = path.parent
+        if named not in self._by_named_folder:
+            self._by_named_folder[named] = self._of_folder(named.resolve())
+        return self._by_named_folder[named]
+
+    def _of_folder(self, folder: Path) -> Settings:
         if folder not in self._by_folder:
             arguments = self.arguments
             source = arguments.config if arguments.config is not None else self._config_files.nearest(folder)
