@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,18 +98,25 @@ def test_a_worker_killed_mid_run_costs_only_its_file(tmp_path):
     assert not list(tmp_path.rglob("*.dockerfix"))
 
 
-def test_workers_die_with_the_command_and_leave_no_temporary_file(tmp_path):
+@contextlib.contextmanager
+def mid_write(tmp_path: Path) -> Iterator[tuple[list[Path], subprocess.Popen, list[int]]]:
+    """A `--write` run over a big folder, caught mid-run (some files fixed, others not yet): its Dockerfiles, the
+    command and its workers."""
     dockerfiles = big_folder(tmp_path)
     command = start(tmp_path, "--write", ".")
     try:
         assert wait_until(lambda: len(children(command.pid)) >= 2, 60)
-        assert wait_until(lambda: any(path.read_text() != BIG for path in dockerfiles), 120)  # mid-run
-        workers = children(command.pid)
+        assert wait_until(lambda: any(path.read_text() != BIG for path in dockerfiles), 120)
+        yield dockerfiles, command, children(command.pid)
+    finally:
+        stop(command)
+
+
+def test_workers_die_with_the_command_and_leave_no_temporary_file(tmp_path):
+    with mid_write(tmp_path) as (dockerfiles, command, workers):
         os.kill(command.pid, signal.SIGKILL)
         command.wait(timeout=30)
         assert wait_until(lambda: not any(alive(worker) for worker in workers), 20), "workers outlived the command"
-    finally:
-        stop(command)
     after = {path: path.read_text() for path in dockerfiles}
     assert len(set(after.values()) - {BIG}) == 1  # each file is whole: the old text or the one fixed text
     assert BIG in after.values(), "the run finished before the kill: nothing was tested"
@@ -116,17 +124,10 @@ def test_workers_die_with_the_command_and_leave_no_temporary_file(tmp_path):
 
 
 def test_ctrl_c_mid_write_stops_the_workers_and_leaves_every_file_whole(tmp_path):
-    dockerfiles = big_folder(tmp_path)
-    command = start(tmp_path, "--write", ".")
-    try:
-        assert wait_until(lambda: len(children(command.pid)) >= 2, 60)
-        assert wait_until(lambda: any(path.read_text() != BIG for path in dockerfiles), 120)  # mid-run
-        workers = children(command.pid)
+    with mid_write(tmp_path) as (dockerfiles, command, workers):
         os.killpg(command.pid, signal.SIGINT)  # what a terminal sends the command and its workers
         command.wait(timeout=60)
         assert not any(alive(worker) for worker in workers), "the command ended before its workers"
-    finally:
-        stop(command)
     assert command.returncode != 0
     after = {path: path.read_text() for path in dockerfiles}
     assert len(set(after.values()) - {BIG}) == 1  # each file is whole: the old text or the one fixed text
