@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import shutil
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from . import __version__, baseline, output
-from .command import COLLECTOR_THRESHOLD, COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from .command import COMMANDS, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from .levels import WARNING_BYTES
 from .rendering import render
 from .rewriter import pipeline
@@ -191,7 +190,6 @@ class Job(NamedTuple):
 
 
 def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
-    gc.set_threshold(COLLECTOR_THRESHOLD)
     workers = min(os.cpu_count() or 1, len(jobs))
     results: list[FileResult | None] = [None] * len(jobs)
 
