@@ -68,6 +68,36 @@ def test_gitignore_is_respected_at_every_level_unless_told_not_to(tmp_path):
     assert dockerfix(*MERGES, ".", cwd=tmp_path).returncode == 1
 
 
+def test_each_pattern_matches_from_its_own_folder_whichever_folder_the_walk_starts_in(tmp_path):
+    git(tmp_path, "init", "-q")
+    write(tmp_path / ".gitignore", "/app/sub/Dockerfile.gen\n")
+    write(tmp_path / "app" / ".gitignore", "/Dockerfile.local\n")
+    write(tmp_path / "app" / "sub" / ".gitignore", "deeper/\n")
+    names = (
+        "app/Dockerfile.local",
+        "app/Dockerfile.gen",
+        "app/sub/Dockerfile.local",
+        "app/sub/Dockerfile.gen",
+        "app/sub/deeper/Dockerfile",
+        "app/sub/other/Dockerfile",
+        "app/sub/other/deeper/x/Dockerfile",
+    )
+    for name in names:
+        write(tmp_path / name, CLEAN)
+    kept = ["app/Dockerfile.gen", "app/sub/Dockerfile.local", "app/sub/other/Dockerfile"]
+
+    def walked(folder, exclude=(), base=None):
+        return [path.relative_to(tmp_path).as_posix() for path in walk(folder, exclude, base).files]
+
+    assert walked(tmp_path) == kept
+    assert walked(tmp_path / "app" / "sub") == kept[1:]  # the ignore files above the walked folder count
+    # the configuration's patterns are relative to its folder, wherever the walk starts; outside it, names match
+    assert walked(tmp_path / "app", ("sub/other/",), tmp_path) == kept
+    assert walked(tmp_path / "app", ("app/sub/other/",), tmp_path) == kept[:2]
+    assert walked(tmp_path / "app", ("other/",), tmp_path / "elsewhere") == kept[:2]
+    assert walked(tmp_path / "app", ("/sub/",), tmp_path / "app") == kept[:1]
+
+
 def test_exclude_and_extend_exclude_from_the_configuration_and_the_command_line(tmp_path):
     write(tmp_path / "fixtures" / "Dockerfile", MERGEABLE)
     write(tmp_path / "deploy" / "Dockerfile.old", MERGEABLE)
