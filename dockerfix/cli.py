@@ -18,7 +18,7 @@ from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, ConfigFiles, Settings, load, rule_option_values
 from .rewriter.context import BuildContext
-from .rewriter.discovery import walk
+from .rewriter.discovery import FolderListing, walk
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import MIN_GAIN, RegistryError, all_rules, rule_by_code
 from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
@@ -135,17 +135,26 @@ class _RunSettings:
         self._by_source: dict[Path | None, Settings] = {}
         self._by_folder: dict[Path, Settings] = {}
         self._by_named_folder: dict[Path, Settings] = {}  # as the paths name it: resolved once, not once per file
+        self._walked: dict[Path, FolderListing] = {}  # the folders a walk listed, as the paths name them
+
+    def walked(self, folders: dict[Path, FolderListing]) -> None:
+        """A folder walk listed ``folders``: their files' settings are found without asking the disk again."""
+        self._walked.update(folders)
 
     def of(self, path: Path) -> Settings:
         named = path.parent
         if named not in self._by_named_folder:
-            self._by_named_folder[named] = self._of_folder(named.resolve())
+            listing = self._walked.get(named)
+            if listing is None:
+                self._by_named_folder[named] = self._of_folder(named.resolve(), None)
+            else:
+                self._by_named_folder[named] = self._of_folder(listing.resolved, listing.names)
         return self._by_named_folder[named]
 
-    def _of_folder(self, folder: Path) -> Settings:
+    def _of_folder(self, folder: Path, names: frozenset[str] | None) -> Settings:
         if folder not in self._by_folder:
             arguments = self.arguments
-            source = arguments.config if arguments.config is not None else self._config_files.nearest(folder)
+            source = arguments.config if arguments.config is not None else self._config_files.nearest(folder, names)
             if source not in self._by_source:
                 self._by_source[source] = self._overridden(Settings() if source is None else load(source))
             self._by_folder[folder] = self._by_source[source]
@@ -397,6 +406,7 @@ def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> list[Pa
         extend = settings.extend_exclude + tuple(arguments.extend_exclude or ())
         respect = settings.respect_gitignore if arguments.respect_gitignore is None else arguments.respect_gitignore
         found = walk(path, (*exclude, *extend), settings.root, respect)
+        run_settings.walked(found.folders)
         for note in found.notes:
             sys.stderr.write(f"note: {note}\n")
         files.extend(found.files or [path])  # a folder without Dockerfiles is reported as "is a directory"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -289,8 +290,11 @@ def config_file(start: Path, root: Path | None = None) -> Path | None:
     return next((found for found in map(_own_config_file, candidates) if found is not None), None)
 
 
-def _own_config_file(folder: Path) -> Path | None:
+def _own_config_file(folder: Path, names: Collection[str] | None = None) -> Path | None:
+    """The configuration file in ``folder``; ``names`` (when known) holds the names of the files in it."""
     for name in CONFIG_FILES:
+        if names is not None and name not in names:
+            continue
         path = folder / name
         if path.is_file() and _table(path) is not None:
             return path
@@ -304,16 +308,17 @@ class ConfigFiles:
     def __init__(self) -> None:
         self._nearest: dict[Path, Path | None] = {}
 
-    def nearest(self, folder: Path) -> Path | None:
-        """The configuration file of a resolved folder, as ``config_file(folder)``."""
+    def nearest(self, folder: Path, names: Collection[str] | None = None) -> Path | None:
+        """The configuration file of a resolved folder, as ``config_file(folder)``; ``names`` (when known: a folder
+        walk listed it) holds the names of the files in ``folder``, so it is not asked for each configuration name."""
         unanswered = []
         found = None
-        for candidate in (folder, *folder.parents):
+        for candidate in itertools.chain((folder,), folder.parents):  # lazily: most stop at the first parent
             if candidate in self._nearest:
                 found = self._nearest[candidate]
                 break
             unanswered.append(candidate)
-            found = _own_config_file(candidate)
+            found = _own_config_file(candidate, names if candidate is folder else None)
             if found is not None:
                 break
         for candidate in unanswered:

@@ -163,11 +163,21 @@ def reads_like_a_dockerfile(path: Path) -> bool:
     return False
 
 
+class FolderListing(Struct, frozen=True):
+    """A folder as the walk saw it: its resolved path and the names of the files in it."""
+
+    resolved: Path
+    names: frozenset[str]
+
+
 class Walk(Struct):
-    """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one."""
+    """The Dockerfiles under a folder, and a note for each file with a Dockerfile's name that is not one; each
+    folder that holds them as the walk saw it (by the folder as the files' paths name it), so that what is looked
+    up per folder next (its settings) needs no more system calls than the walk made."""
 
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    folders: dict[Path, FolderListing] = field(default_factory=dict)
 
 
 class _Ignores:
@@ -291,10 +301,12 @@ def walk(
             real = os.path.join(parent, name)
             if not os.path.islink(real):
                 found[real] = path
-                continue
-            target = path.resolve()
-            if root in target.parents and str(target) not in found:
-                found[str(target)] = path
+            else:
+                target = path.resolve()
+                if root in target.parents and str(target) not in found:
+                    found[str(target)] = path
+            if named_here not in result.folders:
+                result.folders[named_here] = FolderListing(Path(parent), frozenset(files))
     result.files = sorted(found.values())
     return result
 
