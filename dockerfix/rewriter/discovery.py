@@ -167,7 +167,7 @@ class FolderListing(Struct, frozen=True):
     """A folder as the walk saw it: its resolved path and the names of the files in it."""
 
     resolved: Path
-    names: frozenset[str]
+    names: frozenset[str] | None  # None: not listed
 
 
 class Walk(Struct):

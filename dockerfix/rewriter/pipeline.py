@@ -473,11 +473,12 @@ class BuildContexts:
         self._compose_listings: ComposeListings = {}
         self._resolved: dict[Path, Path] = {}  # each folder of the run as given, resolved
 
-    def for_dockerfile(self, folder: Path, dockerfile: Path) -> BuildContext:
-        """The build context of ``dockerfile`` built from ``folder``."""
+    def for_dockerfile(self, folder: Path, dockerfile: Path, resolved: Path | None = None) -> BuildContext:
+        """The build context of ``dockerfile`` built from ``folder`` (``resolved``: the folder resolved, when the
+        caller has it)."""
         if dockerfile.with_name(dockerfile.name + ".dockerignore").exists():
             return BuildContext.from_directory(folder, dockerfile, self._compose_listings)
-        folder = self._resolved_folder(folder)
+        folder = resolved or self._resolved_folder(folder)
         context = self._by_folder.pop(folder, None) or BuildContext.from_directory(
             folder, compose_listings=self._compose_listings
         )
@@ -518,14 +519,16 @@ def run_path(
     write: bool = False,
     context_dir: Path | None = None,
     contexts: BuildContexts | None = None,
+    resolved_context: Path | None = None,
 ) -> FileResult:
     """Check (and with ``write``, fix in place) one file; errors are returned, never raised. ``contexts`` are the
-    build contexts of the run the file is part of (none: a run of its own)."""
+    build contexts of the run the file is part of (none: a run of its own); ``resolved_context`` is the context
+    folder resolved, when the caller has it."""
     contexts = BuildContexts() if contexts is None else contexts
     folder = context_dir or path.parent
     try:
         source, snapshot = read_snapshot(path, settings.max_file_size)
-        build_context = contexts.for_dockerfile(folder, path)
+        build_context = contexts.for_dockerfile(folder, path, resolved_context)
         result = run_source(source, settings, build_context, path, context_folder=folder)
     except SourceError as error:
         return FileResult(path=str(path), error=str(error))
