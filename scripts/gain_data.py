@@ -170,7 +170,7 @@ def measure_debian(workdir: Path) -> dict:
         header = release_fields(in_release)
         section[release] = {
             "packages": {
-                "file": f"debian-{release}-main-amd64-index.json.zlib",
+                "file": f"debian-{release}-main-amd64-index.sqlite",
                 "text": text,
                 "indexed_by": "scripts/debian_index.py",
                 "fields": list(KEPT_FIELDS),

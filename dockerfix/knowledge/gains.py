@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache, lru_cache
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -31,6 +31,9 @@ from dockerfix.rewriter.fixes import ByteGain, Gain, Unknown
 from dockerfix.rewriter.lazypattern import LazyPattern
 
 from . import DATA
+
+if TYPE_CHECKING:
+    import sqlite3
 
 KIBIBYTE = 1024  # Debian policy 5.6.20: Installed-Size is in kibibytes
 _RELATION_NAME = LazyPattern(r"^\s*([A-Za-z0-9][A-Za-z0-9+.\-]*)(?::[a-z0-9]+)?")
@@ -92,36 +95,64 @@ class PackagesIndex(Struct, frozen=True):
     providers: dict[str, tuple[str, ...]]
 
 
-class _ShippedPackagesIndex(Struct, frozen=True):
-    """A ``PackagesIndex`` as the shipped file is loaded: each stanza, and each virtual name's providers, left as
-    their JSON text until a walk reaches them. A walk reads hundreds of the ~63,000 stanzas: decoding them all took
-    half of the load (30 of 62 ms, in every worker process that reports a compiler's size)."""
+_Value = TypeVar("_Value")
 
-    stanzas: dict[str, msgspec.Raw]
-    providers: dict[str, msgspec.Raw]
+# More answers than a release has names (~70,000), so a whole walk stays kept; a bound all the same, as the names asked
+# for also come from Dockerfiles
+_KEPT_ANSWERS = 1 << 17
 
 
-_Decoded = TypeVar("_Decoded")
+class _ShippedTable(Mapping[str, _Value]):
+    """One table of a shipped index, ``key TEXT PRIMARY KEY, value TEXT``, read by lookup. Each answer is kept, a name
+    that is not there too: a walk asks whether a name is a package before reading it, and again for every relation
+    that names it."""
 
+    def __init__(self, database: sqlite3.Connection, table: str, decode: Callable[[str], _Value]) -> None:
+        self._database = database
+        self._table = table
+        query = f"SELECT value FROM {table} WHERE key = ?"
 
-class _DecodedOnRead(Mapping[str, _Decoded]):
-    """Values kept as JSON text and decoded each time one is read (the walks that read them are kept)."""
+        # a function of the connection, not a method: a method kept by lru_cache would hold the table in a reference
+        # cycle, and the file stayed open until a collection (on Windows, a file open cannot be replaced)
+        def looked_up(key: str) -> _Value | None:
+            row = database.execute(query, (key,)).fetchone()
+            return None if row is None else decode(row[0])
 
-    def __init__(self, encoded: dict[str, msgspec.Raw], decoder: msgspec.json.Decoder[_Decoded]) -> None:
-        self._encoded = encoded
-        self._decoder = decoder
+        self._answer = lru_cache(maxsize=_KEPT_ANSWERS)(looked_up)
 
-    def __getitem__(self, name: str) -> _Decoded:
-        return self._decoder.decode(self._encoded[name])
+    def __getitem__(self, key: str) -> _Value:
+        answer = self._answer(key)
+        if answer is None:
+            raise KeyError(key)
+        return answer
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._encoded
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._answer(key) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._encoded)
+        return (key for (key,) in self._database.execute(f"SELECT key FROM {self._table}"))
 
     def __len__(self) -> int:
-        return len(self._encoded)
+        (count,) = self._database.execute(f"SELECT count(*) FROM {self._table}").fetchone()
+        return int(count)
+
+
+class ShippedPackagesIndex:
+    """A ``PackagesIndex`` as the package ships it: an SQLite file, with a table ``stanzas`` (a package's name -> its
+    stanza) and a table ``providers`` (a virtual name -> its providers, a JSON list), read by lookup. A walk reads
+    hundreds of the ~65,000 packages: loading the whole index (zlib'd JSON, decompressed and decoded) cost 60-100 ms
+    of CPU in every worker process that reports a compiler's size; opening the file costs well under a millisecond.
+    The file is opened immutable: nothing writes it once installed, so SQLite takes no locks and reads no journal."""
+
+    def __init__(self, path: Path) -> None:
+        import sqlite3  # here, not at the top: 1-4 ms of start-up, and most checks never read the index
+
+        # the connection is shared by the threads that check documents (the language server's analysis thread)
+        database = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self.stanzas: Mapping[str, str] = _ShippedTable(database, "stanzas", str)
+        self.providers: Mapping[str, tuple[str, ...]] = _ShippedTable(
+            database, "providers", msgspec.json.Decoder(tuple[str, ...]).decode
+        )
 
 
 class Walk(Struct, frozen=True):
@@ -134,19 +165,14 @@ class Walk(Struct, frozen=True):
 class DebianIndex:
     """One release's shipped index: packages by name, who provides each virtual name, the minbase set."""
 
-    def __init__(self, release: str, description: Mapping[str, Any], indexed: PackagesIndex | _ShippedPackagesIndex):
+    def __init__(self, release: str, description: Mapping[str, Any], indexed: PackagesIndex | ShippedPackagesIndex):
         self.release = release
         self.basis = f"Debian {release} main/amd64 Packages of {description['packages']['index_date']}"
         self.minbase = frozenset(description["minbase_packages"]["names"])
         # Stanzas are parsed when a walk reaches their package: a walk visits hundreds of the ~60,000 packages, and
         # parsing them all cost more than the first file that needs the index (once in every worker process)
-        self._stanzas: Mapping[str, str]
-        self.providers: Mapping[str, tuple[str, ...]]
-        if isinstance(indexed, PackagesIndex):
-            self._stanzas, self.providers = indexed.stanzas, indexed.providers
-        else:
-            self._stanzas = _DecodedOnRead(indexed.stanzas, msgspec.json.Decoder(str))
-            self.providers = _DecodedOnRead(indexed.providers, msgspec.json.Decoder(tuple[str, ...]))
+        self._stanzas: Mapping[str, str] = indexed.stanzas
+        self.providers: Mapping[str, tuple[str, ...]] = indexed.providers
         self._parsed: dict[str, Package] = {}
 
     def names(self) -> frozenset[str]:
@@ -240,11 +266,7 @@ def debian_index(release: str) -> DebianIndex | None:
 @cache
 def _shipped_index(release: str) -> DebianIndex:
     description = sidecar()["debian"][release]
-    # zlib rather than xz: it decompresses ~4x faster, and xz alone took a third of the load (0.09 s of bookworm's)
-    compressed = (DATA / description["packages"]["file"]).read_bytes()
-    return DebianIndex(
-        release, description, msgspec.json.decode(zlib.decompress(compressed), type=_ShippedPackagesIndex)
-    )
+    return DebianIndex(release, description, ShippedPackagesIndex(DATA / description["packages"]["file"]))
 
 
 class RecommendsDrop(Struct, frozen=True):
