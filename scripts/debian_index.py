@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from dockerfix.knowledge.gains import DebianIndex, Package, PackagesIndex, ShippedPackagesIndex
+from dockerfix.knowledge.gains import DebianIndex, IndexUnavailable, Package, PackagesIndex, ShippedPackagesIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "dockerfix" / "data"
@@ -90,7 +90,7 @@ def is_shipped(indexed: PackagesIndex, shipped: Path) -> bool:
     try:
         loaded = ShippedPackagesIndex(shipped)
         return dict(loaded.stanzas) == indexed.stanzas and dict(loaded.providers) == indexed.providers
-    except sqlite3.DatabaseError:  # not an SQLite file, or not one with these tables
+    except (IndexUnavailable, sqlite3.DatabaseError):  # not an SQLite file, or not one with these tables
         return False
 
 

@@ -308,6 +308,23 @@ def test_only_a_process_that_reads_the_index_imports_sqlite():
     assert imported.stdout.split() == ["False", "True"]
 
 
+def test_a_python_without_sqlite_reports_a_compiler_s_size_as_unknown_and_says_why():
+    """Some self-built Pythons have no sqlite3 module: the finding stands with an unknown size, not a rule failure."""
+    blocked = "import sys; sys.modules['sqlite3'] = None; from dockerfix.knowledge import gains;"
+    blocked += "print(gains.removal_gain(['gcc'], installed_with=['gcc'], recommends=False, release='bookworm'))"
+    run = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, check=True)
+    assert "Unknown(" in run.stdout and "this Python has no sqlite3 module" in run.stdout, run.stdout
+
+
+def test_an_index_that_cannot_be_opened_is_named_in_the_error(tmp_path):
+    missing = tmp_path / "debian-bookworm-main-amd64-index.sqlite"
+    with pytest.raises(gains.IndexUnavailable, match=re.escape(str(missing))):
+        gains.ShippedPackagesIndex(missing)
+    missing.write_bytes(b"not a database")
+    with pytest.raises(gains.IndexUnavailable, match=re.escape(str(missing))):
+        gains.ShippedPackagesIndex(missing)
+
+
 def text_packages(text: str) -> dict[str, gains.Package]:
     """Every package of a Packages text as the relations' parsers read its fields, the later stanza of a name kept."""
     packages = {}

@@ -137,6 +137,10 @@ class _ShippedTable(Mapping[str, _Value]):
         return int(count)
 
 
+class IndexUnavailable(Exception):
+    """A shipped index cannot be read in this installation; the message says why."""
+
+
 class ShippedPackagesIndex:
     """A ``PackagesIndex`` as the package ships it: an SQLite file, with a table ``stanzas`` (a package's name -> its
     stanza) and a table ``providers`` (a virtual name -> its providers, a JSON list), read by lookup. A walk reads
@@ -145,10 +149,16 @@ class ShippedPackagesIndex:
     The file is opened immutable: nothing writes it once installed, so SQLite takes no locks and reads no journal."""
 
     def __init__(self, path: Path) -> None:
-        import sqlite3  # here, not at the top: 1-4 ms of start-up, and most checks never read the index
-
-        # the connection is shared by the threads that check documents (the language server's analysis thread)
-        database = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        try:
+            import sqlite3  # here, not at the top: 1-4 ms of start-up, and most checks never read the index
+        except ImportError:  # a Python built without SQLite's headers (some self-built ones)
+            raise IndexUnavailable(f"{path.name} cannot be read: this Python has no sqlite3 module") from None
+        try:
+            # the connection is shared by the threads that check documents (the language server's analysis thread)
+            database = sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            database.execute("SELECT 1 FROM stanzas LIMIT 1")  # a missing or broken file fails here, not mid-walk
+        except sqlite3.Error as error:
+            raise IndexUnavailable(f"cannot read {path}: {error}") from None
         self.stanzas: Mapping[str, str] = _ShippedTable(database, "stanzas", str)
         self.providers: Mapping[str, tuple[str, ...]] = _ShippedTable(
             database, "providers", msgspec.json.Decoder(tuple[str, ...]).decode
@@ -377,7 +387,10 @@ def removal_gain(
     """What ``apt-get purge --auto-remove removed`` frees in an image where ``apt-get install installed_with`` (which
     names ``removed``) put them on a minbase system: the Installed-Size of the packages the install added for
     ``removed`` alone, they and what only they need (Recommends too when the install took them)."""
-    index = debian_index(release) if distribution == "debian" else None
+    try:
+        index = debian_index(release) if distribution == "debian" else None
+    except IndexUnavailable as unavailable:  # the size is unknown; the finding stands
+        return Unknown(str(unavailable))
     if index is None:
         return _unreached_distribution(distribution, release)
     removed = tuple(removed)
