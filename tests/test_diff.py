@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -32,5 +33,13 @@ def test_git_applies_the_diff_to_the_old_text_and_gets_the_new_one(tmp_path: Pat
     if old == new:
         assert diff == ""
         return
-    subprocess.run(["git", "apply", "-"], cwd=tmp_path, input=diff.encode(), check=True, capture_output=True)
+    outside_any_repository = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)}  # paths from tmp_path
+    subprocess.run(
+        ["git", "apply", "-"],
+        cwd=tmp_path,
+        env=outside_any_repository,
+        input=diff.encode(),
+        check=True,
+        capture_output=True,
+    )
     assert (tmp_path / "Dockerfile").read_text() == new
