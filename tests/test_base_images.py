@@ -1,4 +1,4 @@
-"""The base-image data file, image references, dependency declarations and the multi-stage templates' invariant."""
+"""The base-image data file, image references, dependency declarations and the multi-stage split's invariant."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dockerfix.knowledge.baseimages import (
     variants,
 )
 from dockerfix.knowledge.dependencies import declared, install_command, setup_py_requirements
-from dockerfix.knowledge.multistage import plan, promises
+from dockerfix.knowledge.multistage import ECOSYSTEM_OF_FAMILY, plan, promises
 from dockerfix.rewriter import engine
 from dockerfix.rewriter.arguments import expand_word
 from dockerfix.rewriter.context import BuildContext
@@ -35,10 +35,7 @@ from dockerfix.rules.df302_alpine_native_dependencies import AlpineNativeDepende
 from dockerfix.rules.df303_base_image_tag import BaseImageTag
 from dockerfix.rules.df304_multi_stage_split import keeps_promises
 
-TEMPLATES = sorted(
-    path.name.split("_", 1)[1].split(".")[0]
-    for path in (REPO / "dockerfix" / "templates").glob("split_*.Dockerfile.j2")
-)
+ECOSYSTEMS = sorted(set(ECOSYSTEM_OF_FAMILY.values()))
 
 
 def test_the_shipped_tables_are_the_kept_toml_and_what_the_script_makes_of_it():
@@ -85,11 +82,11 @@ def measurement(text: str) -> Measurement:
     return found
 
 
-def test_every_template_has_a_case():
-    assert sorted(SPLIT_CASES) == TEMPLATES
+def test_every_ecosystem_has_a_case():
+    assert sorted(SPLIT_CASES) == ECOSYSTEMS
 
 
-@pytest.mark.parametrize("ecosystem", TEMPLATES)
+@pytest.mark.parametrize("ecosystem", ECOSYSTEMS)
 def test_split_keeps_what_the_final_image_declares(ecosystem):
     document = parse_text(SPLIT_CASES[ecosystem])
     split = plan(document, identified(document.stages[-1].base_image))

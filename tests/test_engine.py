@@ -242,6 +242,11 @@ def test_suppressions():
     assert engine.check(parse_text("# dockerfix: ignore=DF101\nfrom a\n"), [UppercaseKeyword()])
 
 
+@pytest.mark.parametrize("ignore", ["IGNORE", "Ignore", "İGNORE", "ıgnore"])  # İ and ı match i case-insensitively
+def test_a_suppression_is_read_in_any_case(ignore):
+    assert engine.check(parse_text(f"FROM a\n# DOCKERFIX: {ignore}=DF901\nrun echo\n"), [UppercaseKeyword()]) == ()
+
+
 def test_selection_longest_prefix_wins():
     selection = Selection(select=("DF",), ignore=("DF1",))
     assert not selection.enabled("DF101") and selection.enabled("DF201")

@@ -1,7 +1,7 @@
 """Splitting a final stage that builds and then runs into a build stage and a runtime stage (DF304).
 
 ``plan`` reads the stage: which ecosystem builds (Go, Node, Python, Java, Rust), the build RUN, the artifact the
-CMD/ENTRYPOINT uses, and which instructions go to which stage. ``render`` fills the ecosystem's jinja2 template.
+CMD/ENTRYPOINT uses, and which instructions go to which stage. ``render`` writes the two stages.
 ``promises`` is what the final image declares (CMD, ENTRYPOINT, USER, WORKDIR, ENV, EXPOSE, LABEL, VOLUME,
 HEALTHCHECK, STOPSIGNAL, SHELL): the split must keep it, and the tests and the benchmark check that it does."""
 
@@ -14,7 +14,6 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from dockerfix.rendering import render as render_template
 from dockerfix.rewriter.document import Document, Instruction, Stage
 from dockerfix.rewriter.shell import SimpleCommand
 
@@ -121,8 +120,56 @@ class Plan(Struct):
     added_env: tuple[str, ...] = ()
 
     def render(self, newline: str) -> str:
-        text = render_template(f"split_{self.ecosystem}.Dockerfile.j2", **self.values)
-        return text.replace("\r\n", "\n").replace("\n", newline)
+        """Two stages from one: the original steps build in the first, the second starts from a smaller image and
+        receives only the artifact, then every instruction that defines what the final image promises."""
+        values = self.values
+        setup, finish, artifact = _ecosystem_steps(self.ecosystem, values)
+        runtime_apt = values["runtime_apt"]
+        lines = [
+            f"FROM {values['from_flags']}{values['build_image']} AS {values['build_name']}",
+            *values["build_before"],
+            *setup,
+            *values["build_after"],
+            *finish,
+            "",
+            f"FROM {values['from_flags']}{values['runtime_image']}",
+            *(
+                [
+                    "RUN apt-get update \\",
+                    f"    && apt-get install -y --no-install-recommends {' '.join(runtime_apt)} \\",
+                    "    && rm -rf /var/lib/apt/lists/*",
+                ]
+                if runtime_apt
+                else []
+            ),
+            *values["runtime_before"],
+            *artifact,
+            *values["runtime_after"],
+        ]
+        return "".join(f"{line}\n" for line in lines).replace("\r\n", "\n").replace("\n", newline)
+
+
+def _ecosystem_steps(ecosystem: str, values: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """What an ecosystem adds to the split: the build stage's setup before the build (Python's venv) and its finish
+    after it (Node's pruned dependencies), and the lines that copy the artifact into the runtime stage."""
+    build_name, artifact = values["build_name"], values["artifact"]
+    copy_artifact = f"COPY --from={build_name}{values['chown']} {artifact}"
+    if ecosystem == "python":
+        venv, on_path = values["venv"], f'ENV PATH="{values["venv"]}/bin:$PATH"'
+        copies = [f"COPY --from={build_name} {venv} {venv}", on_path]
+        return (
+            [f"RUN python -m venv {venv}", on_path],
+            [],
+            copies + ([f"{copy_artifact} {artifact}"] if artifact else []),
+        )
+    if ecosystem == "node":
+        return [], [f"RUN {values['prune']}"], [f"{copy_artifact} {artifact}"]
+    if ecosystem == "java":
+        return [], [], [f"{copy_artifact} {values['artifact_folder']}/"]
+    # a static Go binary goes to `scratch`, which has no certificates: it gets the build image's
+    certificates = f"COPY --from={build_name} /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/"
+    static_go = ecosystem == "go" and values["static"]
+    return [], [], [*([certificates] if static_go else []), f"{copy_artifact} {artifact}"]
 
 
 def _text(document: Document, instruction: Instruction) -> str:

@@ -255,6 +255,14 @@ class _AnchoredMatcher(difflib.SequenceMatcher[str]):
         opcodes: list[_Opcode] = []
         old_start = new_start = 0
         for old_anchor, new_anchor in [*_unique_common_lines(old, new), (len(old), len(new))]:
+            if old_anchor == old_start and new_anchor == new_start and old_anchor < len(old):
+                # the next line of both: it extends the equal stretch (most anchors, in the unchanged parts)
+                if opcodes and opcodes[-1][0] == "equal":
+                    opcodes[-1] = ("equal", opcodes[-1][1], old_anchor + 1, opcodes[-1][3], new_anchor + 1)
+                else:
+                    opcodes.append(("equal", old_anchor, old_anchor + 1, new_anchor, new_anchor + 1))
+                old_start, new_start = old_anchor + 1, new_anchor + 1
+                continue
             # the equal lines next to an anchor belong to its match, as they would to difflib's longest match
             after = 0
             while (

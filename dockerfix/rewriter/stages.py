@@ -105,6 +105,8 @@ def shipped_offset_test(document: Document, target: str | None = None) -> Callab
 
 
 def _shipped_offset_test(document: Document, target: str | None) -> Callable[[int], bool]:
+    if len(document.stages) <= 1:  # most Dockerfiles: the one stage is the target, whatever ``target`` names
+        return _every_offset_ships
     shipped = shipped_stages(document, target)
     if len(shipped) == len(document.stages):
         return _every_offset_ships
