@@ -151,6 +151,8 @@ class _Builder:
         else:
             start, end = node.start_byte, node.end_byte
         text = self.text[start:end]
+        if kind == "word" and "\\" not in text and not node.named_child_count:
+            return Word(text, start, end, text)  # most words: nothing to remove, nothing to expand
         return Word(text, start, end, self.literal(node, kind, text))
 
     def literal(self, node: Node, kind: str, text: str) -> str | None:
@@ -224,7 +226,10 @@ class _Builder:
         while True:
             node = cursor.node
             assert node is not None  # a cursor always stands on a node
-            role = roles.get(node.kind_id) or _role_of(node)
+            try:
+                role = roles[node.kind_id]
+            except KeyError:  # the first node of its kind in this process
+                role = _role_of(node)
             if role.comment:
                 self.comments.append(self.span(node))
             else:
