@@ -105,7 +105,7 @@ def _read_to_end(descriptor: int, size: int, limit: int | None) -> bytes:
             break
         chunks.append(chunk)
         total += len(chunk)
-        request = _GROWTH_CHUNK
+        request = max(total, _GROWTH_CHUNK)  # as much again: a few reads even for a file that grew a lot
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
