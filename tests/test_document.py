@@ -374,6 +374,24 @@ def test_shell_script_is_the_parsed_shell_of_a_shell_form_instruction_and_refuse
         _ = exec_form.shell_script
 
 
+def test_a_fact_is_computed_once_per_question_and_node():
+    """``facts(provider, *about)``: one answer per provider and the other nodes it is about (none, one or two)."""
+    document = parse_text("FROM a\nRUN echo one\nRUN echo two\n")
+    first, second = document.instructions[1:]
+    asked = []
+
+    def lines_between(node, *others):
+        asked.append(others)
+        return [other.start_line for other in others]
+
+    answers = [document.facts(lines_between, *others) for others in [(), (first,), (first, second), (second, first)]]
+    again = [document.facts(lines_between, *others) for others in [(), (first,), (first, second), (second, first)]]
+    assert answers == [[], [2], [2, 3], [3, 2]]
+    assert all(answer is kept for answer, kept in zip(answers, again, strict=True))  # kept: not computed again
+    assert asked == [(), (first,), (first, second), (second, first)]
+    assert first.facts(lines_between) == [] and len(asked) == 5  # kept per node
+
+
 def test_a_cached_fact_is_computed_once_and_kept_with_its_node():
     first, second = parse_text("FROM a\nRUN echo one\nRUN echo one\n").instructions[1:]
     assert first.span is first.span  # kept: computing it again would make another tuple

@@ -45,6 +45,17 @@ def test_devices_are_refused(tmp_path):
     assert "/dev/null:1:1: is a character device" in result.stderr.decode()
 
 
+def test_reading_goes_on_to_the_end_whatever_size_the_status_gave(tmp_path):
+    """The status's size is only where reading starts: procfs files say 0 bytes and hold more, a file can grow."""
+    assert os.stat("/proc/self/status").st_size == 0
+    status = read_regular("/proc/self/status").data
+    assert status.startswith(b"Name:") and status.endswith(b"\n") and b"\nPid:" in status
+    big = write(tmp_path / "big", "x" * 200_000)
+    assert read_regular(big).data == read_regular(big, limit=200_000).data == b"x" * 200_000
+    with pytest.raises(FileError, match="is larger than 199,999 bytes"):
+        read_regular(big, limit=199_999)
+
+
 def test_write_through_a_symbolic_link_rewrites_its_target(tmp_path):
     target = write(tmp_path / "docker/real.Dockerfile", MERGEABLE)
     link = tmp_path / "Dockerfile"

@@ -23,6 +23,9 @@ def items(text):
         ("[ -d x ] || echo no >> log", [("[ -d x ]", "||"), ("echo no >> log", None)]),
         ("(cd x && make) | tee out; x=1", [("(cd x && make) | tee out", ";"), ("x=1", None)]),
         ("if [ -f x ]; then apt-get install y; fi", [("if [ -f x ]; then apt-get install y; fi", None)]),
+        # tree-sitter reads no program here (the tree's root is an ERROR node): its children are still the top level
+        ("x ( `a` ( y && z", [("x ( `a` ( y", "&&"), ("z", None)]),
+        ("a ( `b` ( c\nd", [("a ( `b` ( c", "\n"), ("d", None)]),
     ],
 )
 def test_top_level_items(text, expected):

@@ -21,10 +21,14 @@ GO_SPACE = (
     "\u2028\u2029\u202f\u205f\u3000"
 )
 _WHITESPACE_RUN = re.compile(r"[\t\v\f\r ]+")
+_GO_SPACE_RUN = re.compile(f"[{GO_SPACE}]+")
 # the characters BuildKit's word lexer does anything with besides copying them (spaces only separate words)
 _LEXED = re.compile(r"[$'\"\\]")
 _HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$", re.DOTALL)
 HEREDOC_KEYWORDS = frozenset({"run", "copy", "add"})
+# unicode.IsSpace(rune(b)) on a single byte, as extractBuilderFlags applies it (a set, not a function: it is asked
+# once per byte of every flag)
+_GO_SPACE_BYTES = frozenset({0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0})
 
 
 class ArgumentError(ValueError):
@@ -52,11 +56,6 @@ def _go_trim_space(text: str) -> str:
     return text.strip(GO_SPACE)
 
 
-def _is_go_space_byte(byte: int) -> bool:
-    """unicode.IsSpace(rune(b)) on a single byte, as extractBuilderFlags applies it."""
-    return byte in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0)
-
-
 def _go_byte_string(word: bytearray) -> str:
     """extractBuilderFlags appends each byte as a rune (``string(ch)`` on a byte), so a non-ASCII flag comes out as
     its UTF-8 bytes read as Latin-1: `--é` is `--Ã©` in BuildKit's node, and here."""
@@ -78,7 +77,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
         if not in_word and not in_quote:
             if byte is None:
                 return length, flags
-            if _is_go_space_byte(byte):
+            if byte in _GO_SPACE_BYTES:
                 position += 1
                 continue
             if byte != 0x2D or position + 1 == length or line[position + 1] != 0x2D:
@@ -89,7 +88,7 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
                 flags.append((_go_byte_string(word), word_start, position))
             return length, flags
         if in_word and not in_quote:
-            if _is_go_space_byte(byte):
+            if byte in _GO_SPACE_BYTES:
                 in_word = False
                 if bytes(word) == b"--":
                     return position, flags
@@ -131,6 +130,9 @@ def _extract_flags(line: bytes, offset: int) -> tuple[int, list[tuple[str, int, 
 
 def _words(rest: str, escape: str) -> list[str]:
     """BuildKit's parseWords (ENV, LABEL, ARG): whitespace-separated words keeping quotes and escapes."""
+    if escape not in rest and "'" not in rest and '"' not in rest:
+        # no quote or escape to keep a space inside a word (most lines): the words are the runs between spaces
+        return [word for word in _GO_SPACE_RUN.split(rest) if word]
     words: list[str] = []
     word = ""
     in_word = in_quote = False
@@ -262,12 +264,12 @@ def _health(rest: str) -> tuple[tuple[str, ...], bool]:
     """HEALTHCHECK's type word and command; BuildKit finds their boundary byte by byte, like the flags."""
     encoded = rest.encode("utf-8", "surrogateescape")
     separator = 0
-    while separator < len(encoded) and not _is_go_space_byte(encoded[separator]):
+    while separator < len(encoded) and encoded[separator] not in _GO_SPACE_BYTES:
         separator += 1
     if separator == 0:
         return (), False
     following = separator
-    while following < len(encoded) and _is_go_space_byte(encoded[following]):
+    while following < len(encoded) and encoded[following] in _GO_SPACE_BYTES:
         following += 1
     command, is_json = _maybe_json(encoded[following:].decode("utf-8", "surrogateescape"))
     return (encoded[:separator].decode("utf-8", "surrogateescape"), *command), is_json

@@ -326,21 +326,26 @@ def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: 
     return segments[0].source_start
 
 
-def _split_lines(text: str) -> tuple[Line, ...]:
+def _split_lines(text: str) -> tuple[tuple[Line, ...], list[str]]:
+    """The physical lines and, for each, its content (without its line ending): split in one call, not found line
+    by line, and kept for the parser, which reads every line's content."""
+    pieces = text.split("\n")
+    last = pieces.pop()  # after the last line feed: a last line without one, or nothing
     lines = []
+    contents = []
     start = 0
-    number = 1
-    length = len(text)
-    while start < length:
-        newline = text.find("\n", start)
-        end = length if newline == -1 else newline + 1
-        content_end = end
-        while content_end > start and text[content_end - 1] in "\r\n":
-            content_end -= 1
-        lines.append(Line(number, start, content_end, end))
-        number += 1
+    number = 0
+    for number, piece in enumerate(pieces, 1):
+        content = piece.rstrip("\r")
+        end = start + len(piece) + 1
+        lines.append(Line(number, start, start + len(content), end))
+        contents.append(content)
         start = end
-    return tuple(lines)
+    if last:
+        content = last.rstrip("\r")
+        lines.append(Line(number + 1, start, start + len(content), len(text)))
+        contents.append(content)
+    return tuple(lines), contents
 
 
 class _Parser:
@@ -349,7 +354,7 @@ class _Parser:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.text = source.text
-        self.lines = _split_lines(self.text)
+        self.lines, self.contents = _split_lines(self.text)
         self.escape = "\\"
         self.directives_done = False
         self.directives: list[Directive] = []
@@ -359,9 +364,6 @@ class _Parser:
 
     def error(self, line: Line, column: int, message: str) -> SourceError:
         return SourceError(self.source.path, line.number, column, message)
-
-    def content(self, line: Line) -> str:
-        return self.text[line.start : line.content_end]
 
     def directive(self, line: Line, candidate: str) -> Directive | None:
         """The directive on this line while directives can still come (None ends them)."""
@@ -404,7 +406,7 @@ class _Parser:
 
     def parse_from(self, index: int) -> int:
         line = self.lines[index]
-        stripped = self.content(line).lstrip(GO_SPACE)
+        stripped = self.contents[index].lstrip(GO_SPACE)
         directive = None if self.directives_done else self.directive(line, stripped)
         if directive is not None:
             self.elements.append(directive)
@@ -430,9 +432,9 @@ class _Parser:
         index += 1
         while not ended and index < len(self.lines):
             line = self.lines[index]
+            raw = self.contents[index]
             used.append(line)
             index += 1
-            raw = self.content(line)
             indented = raw.lstrip(GO_SPACE)
             if indented.startswith("#"):
                 comment_lines.append(line)
@@ -460,9 +462,9 @@ class _Parser:
                         f"unterminated heredoc {header.name!r} (no line {header.name!r} before the end of the file)",
                     )
                 line = self.lines[index]
+                candidate = self.contents[index]
                 used.append(line)
                 index += 1
-                candidate = self.content(line)
                 if header.chomp:
                     candidate = candidate.lstrip("\t")
                 if candidate == header.name:
@@ -485,6 +487,12 @@ class _Parser:
         leading = len(self.elements)
         while leading and isinstance(self.elements[leading - 1], Comment):
             leading -= 1
+        # most instructions follow no comment: no generator to build
+        leading_comments = (
+            tuple(element for element in self.elements[leading:] if isinstance(element, Comment))
+            if leading < len(self.elements)
+            else ()
+        )  # all of them, by how `leading` is found
         self.instructions.append(
             Instruction(
                 index=len(self.instructions),
@@ -501,9 +509,7 @@ class _Parser:
                 start_line=first_line.number,
                 end_line=used[-1].number,
                 stage_index=self.stages_started - 1 if self.stages_started else None,
-                leading_comments=tuple(
-                    element for element in self.elements[leading:] if isinstance(element, Comment)
-                ),  # all of them, by how `leading` is found
+                leading_comments=leading_comments,
             )
         )
         self.elements.append(self.instructions[-1])

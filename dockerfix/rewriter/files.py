@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from msgspec import Struct
 
+_GROWTH_CHUNK = 1 << 16
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO"),
@@ -58,7 +60,9 @@ class Snapshot(Struct, frozen=True):
 
 def kind_of(mode: int) -> str | None:
     """What a non-regular file is, in words; None for a regular file."""
-    return next((name for test, name in _KINDS if test(mode)), None if stat.S_ISREG(mode) else "not a regular file")
+    if stat.S_ISREG(mode):  # nearly every file read: no other kind to test
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bool = True) -> Snapshot:
@@ -76,14 +80,33 @@ def read_regular(path: Path | str, limit: int | None = None, follow_symlinks: bo
     if kind is not None:
         os.close(descriptor)
         raise FileError(f"is {kind}, not a regular file")
-    with os.fdopen(descriptor, "rb") as handle:
-        try:
-            data = handle.read() if limit is None else handle.read(limit + 1)
-        except OSError as error:
-            raise FileError(f"cannot read: {describe(error)}") from None
+    try:
+        data = _read_to_end(descriptor, info.st_size, limit)
+    except OSError as error:
+        raise FileError(f"cannot read: {describe(error)}") from None
+    finally:
+        os.close(descriptor)
     if limit is not None and len(data) > limit:
         raise FileTooLarge(f"is larger than {limit:,} bytes")
     return Snapshot(data, info)
+
+
+def _read_to_end(descriptor: int, size: int, limit: int | None) -> bytes:
+    """The bytes up to the end of the file, or its first ``limit + 1``: read straight from the descriptor, as a
+    buffered file object would read them, without building one per file. ``size`` (from the status) is only the first
+    request: a file that grew since is read on to its end."""
+    most = sys.maxsize if limit is None else limit + 1
+    chunks = []
+    total = 0
+    request = size + 1  # a byte more than the status said: one read usually takes it all
+    while total < most:
+        chunk = os.read(descriptor, min(request, most - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        request = max(total, _GROWTH_CHUNK)  # as much again: a few reads even for a file that grew a lot
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def describe(error: OSError) -> str:

@@ -117,6 +117,9 @@ class _Builder:
         self.commands: list[SimpleCommand] = []
         self.comments: list[tuple[int, int]] = []
         self.output_targets: list[Word] = []
+        # the atoms (commands, subshells, compound commands, redirects) and operators of the top level, in order:
+        # ("atom" or the operator, start, end)
+        self.top_level_tokens: list[tuple[str, int, int]] = []
         self.flags = {
             "background": False,
             "heredoc": False,
@@ -141,20 +144,30 @@ class _Builder:
         start, end = self.span(node)
         return self.text[start:end]
 
-    def word(self, node: Node) -> Word:
-        start, end = self.span(node)
+    def word(self, node: Node, kind: str) -> Word:
+        """The word ``node`` is; ``kind`` is its type, which the caller has read (each read makes a new string)."""
+        if self.multibyte_starts:
+            start, end = self.offset(node.start_byte), self.offset(node.end_byte)
+        else:
+            start, end = node.start_byte, node.end_byte
         text = self.text[start:end]
-        return Word(text, start, end, self.literal(node, text))
+        if kind == "word" and "\\" not in text and not node.named_child_count:
+            return Word(text, start, end, text)  # most words: nothing to remove, nothing to expand
+        return Word(text, start, end, self.literal(node, kind, text))
 
-    def literal(self, node: Node, text: str) -> str | None:
-        """The value of ``node`` (whose source is ``text``) after quote removal; None when an expansion decides it."""
-        kind = node.type
-        if kind in ("word", "number", "command_name"):
-            if kind == "command_name" and node.named_child_count == 1:
-                name = node.named_children[0]
-                return self.literal(name, self.slice(name))
-            if kind != "number" and node.named_child_count:
-                return None
+    def literal(self, node: Node, kind: str, text: str) -> str | None:
+        """The value of ``node`` (of type ``kind``, whose source is ``text``) after quote removal; None when an
+        expansion decides it."""
+        if kind == "word" or kind == "command_name":
+            named = node.named_child_count
+            if not named:
+                return _unescape(text)
+            if kind == "command_name" and named == 1:
+                name = node.named_child(0)
+                assert name is not None  # it has one
+                return self.literal(name, name.type, self.slice(name))
+            return None
+        if kind == "number":
             return _unescape(text)
         if kind == "raw_string":
             return text[1:-1]
@@ -166,19 +179,20 @@ class _Builder:
                 parts.append(_unescape_double(self.slice(child)))
             return "".join(parts)
         if kind == "concatenation":
-            pieces = [self.literal(child, self.slice(child)) for child in node.named_children]
+            pieces = [self.literal(child, child.type, self.slice(child)) for child in node.named_children]
             known = [piece for piece in pieces if piece is not None]
             return "".join(known) if len(known) == len(pieces) else None
         return None
 
-    def items(self, root: Node) -> tuple[ListItem, ...]:
-        """The top-level list, read from the tokens in source order. The tree's nesting is not trusted here:
-        tree-sitter-bash nests `a | b | c && d` and `a || b > f` in ways the shell does not."""
+    def items(self) -> tuple[ListItem, ...]:
+        """The top-level list, read from the atoms and operators ``walk`` found at the top level, in source order.
+        The tree's nesting is not trusted here: tree-sitter-bash nests `a | b | c && d` and `a || b > f` in ways the
+        shell does not."""
         items: list[ListItem] = []
         start: int | None = None
         end = 0  # read only while `start` is set, and set with it
         after_pipe = False
-        for kind, node_start, node_end in self.sequence(root):
+        for kind, node_start, node_end in self.top_level_tokens:
             if kind == "atom":
                 if start is not None and not after_pipe and "\n" in self.text[end:node_start]:
                     items.append(ListItem(start, end, "\n"))
@@ -196,56 +210,48 @@ class _Builder:
             items.append(ListItem(start, end, None))
         return tuple(items)
 
-    def sequence(self, root: Node) -> list[tuple[str, int, int]]:
-        """Atoms (commands, subshells, compound commands, redirects) and operators of the top level, in order.
-        Iterative: 1,000 `&&` nest lists 1,000 deep."""
-        found: list[tuple[str, int, int]] = []
-        pending = [iter(root.children)]
-        while pending:
-            child = next(pending[-1], None)
-            if child is None:
-                pending.pop()
-                continue
-            kind = child.type  # a new string each time it is read
-            if kind == "comment":
-                continue
-            if kind in _LIST_CONTAINERS:
-                pending.append(iter(child.children))
-            elif not child.is_named and kind in _LIST_OPERATORS:
-                found.append((kind, *self.span(child)))
-            elif not child.is_named and kind in ("|", "|&"):
-                found.append(("|", *self.span(child)))
-            else:
-                found.append(("atom", *self.span(child)))
-        return found
-
     def walk(self, root: Node) -> None:
         """Every node in source order with a tree cursor: nesting depth is the script's to choose, and a cursor
         steps through the tree without building each node's list of children. Most nodes are words and punctuation
         that ``visit`` has nothing to say about: their kind is looked up by number and they are passed by (an error
         or a missing node needs no visit: the root's ``has_error`` covers its descendants)."""
         cursor = root.walk()
-        # per depth of the cursor: whether that node is inside a subshell and an item of the top-level list
-        context = [(False, True)]
+        roles = _ROLES
+        # What holds for the nodes at the cursor's depth: inside a subshell, an item of the top-level list, an atom
+        # or operator of the top level (inside nothing but the list containers ``items`` sees through; None for the
+        # root, whose children are the top level whatever its kind, an ERROR root too). Saved in ``above`` on the
+        # way down, restored on the way up: most nodes are leaves, which change none of it.
+        in_subshell, top_level, on_top = False, True, None
+        above: list[tuple[bool, bool, bool | None]] = []
         while True:
             node = cursor.node
             assert node is not None  # a cursor always stands on a node
-            in_subshell, top_level = context[-1]
-            role = _ROLES.get(node.kind_id) or _role_of(node)
+            try:
+                role = roles[node.kind_id]
+            except KeyError:  # the first node of its kind in this process
+                role = _role_of(node)
             if role.comment:
                 self.comments.append(self.span(node))
             else:
+                if on_top and role.top_level_token is not None:
+                    self.top_level_tokens.append((role.top_level_token, *self.span(node)))
                 if role.visited:
                     self.visit(node, node.type, in_subshell, top_level)
                 if cursor.goto_first_child():
-                    context.append((in_subshell or role.subshell, top_level and role.top_level_container))
+                    above.append((in_subshell, top_level, on_top))
+                    in_subshell = in_subshell or role.subshell
+                    top_level = top_level and role.top_level_container
+                    on_top = on_top is None or (on_top and role.top_level_token is None)
                     continue
             while not cursor.goto_next_sibling():
                 if not cursor.goto_parent():
                     return
-                context.pop()
+                in_subshell, top_level, on_top = above.pop()
 
     def visit(self, node: Node, kind: str, in_subshell: bool, top_level: bool) -> None:
+        if kind in _COMMAND_NODES:  # four in five visits, and none of the kinds below
+            self.command(node, kind, in_subshell, top_level)
+            return
         if kind == "&":
             self.flags["background"] = True
         if kind in (";", ";;"):
@@ -258,27 +264,23 @@ class _Builder:
             self.flags["arithmetic"] = True
         if kind == "file_redirect":
             self.redirect(node)
-        if kind in _COMMAND_NODES:
-            self.command(node, in_subshell, top_level)
-        elif kind == "variable_assignment" and node.parent is not None and node.parent.type not in _COMMAND_NODES:
+        if kind == "variable_assignment" and node.parent is not None and node.parent.type not in _COMMAND_NODES:
             # `x=1` on its own: a command with no name that sets a shell variable.
             start, end = self.span(node)
-            self.commands.append(SimpleCommand(start, end, None, (), (self.word(node),), in_subshell, top_level))
+            self.commands.append(SimpleCommand(start, end, None, (), (self.word(node, kind),), in_subshell, top_level))
 
     def redirect(self, node: Node) -> None:
         destination = node.child_by_field_name("destination")
         operator = next((child.type for child in node.children if not child.is_named), None)
-        if (
-            destination is None
-            or operator not in _OUTPUT_REDIRECTS
-            or (operator == ">&" and destination.type == "number")
-        ):
+        if destination is None or operator not in _OUTPUT_REDIRECTS:
             return
-        self.output_targets.append(self.word(destination))
+        kind = destination.type
+        if operator == ">&" and kind == "number":
+            return
+        self.output_targets.append(self.word(destination, kind))
 
-    def command(self, node: Node, in_subshell: bool, top_level: bool) -> None:
+    def command(self, node: Node, kind: str, in_subshell: bool, top_level: bool) -> None:
         start, end = self.span(node)
-        kind = node.type
         name = None
         arguments: list[Word] = []
         assignments: list[Word] = []
@@ -286,18 +288,18 @@ class _Builder:
             for child in node.named_children:
                 child_kind = child.type
                 if child_kind == "variable_assignment" and name is None:
-                    assignments.append(self.word(child))
+                    assignments.append(self.word(child, child_kind))
                 elif child_kind == "command_name":
-                    name = self.word(child)
+                    name = self.word(child, child_kind)
                 elif child_kind.endswith("redirect"):
                     continue
                 elif name is not None:
-                    arguments.append(self.word(child))
+                    arguments.append(self.word(child, child_kind))
         else:
             keyword = node.children[0]
             keyword_text = self.slice(keyword)
             name = Word(keyword_text, *self.span(keyword), keyword_text)
-            arguments = [self.word(child) for child in node.named_children if child is not keyword]
+            arguments = [self.word(child, child.type) for child in node.named_children if child is not keyword]
         self.commands.append(
             SimpleCommand(start, end, name, tuple(arguments), tuple(assignments), in_subshell, top_level)
         )
@@ -310,6 +312,8 @@ class _Role(Struct, frozen=True):
     visited: bool
     subshell: bool
     top_level_container: bool
+    # at the top level: the operator this kind is ("|" for both pipes), "atom", or None for a list container
+    top_level_token: str | None
 
 
 _ROLES: dict[int, _Role] = {}  # by the grammar's number for the kind: reading a node's type name costs a new string
@@ -318,9 +322,23 @@ _ROLES: dict[int, _Role] = {}  # by the grammar's number for the kind: reading a
 def _role_of(node: Node) -> _Role:
     kind = node.type
     role = _ROLES[node.kind_id] = _Role(
-        kind == "comment", kind in _VISITED_NODES, kind in _SUBSHELL_NODES, kind in _TOP_LEVEL_CONTAINERS
+        kind == "comment",
+        kind in _VISITED_NODES,
+        kind in _SUBSHELL_NODES,
+        kind in _TOP_LEVEL_CONTAINERS,
+        _top_level_token(kind, node.is_named),
     )
     return role
+
+
+def _top_level_token(kind: str, named: bool) -> str | None:
+    if kind in _LIST_CONTAINERS:
+        return None
+    if not named and kind in _LIST_OPERATORS:
+        return kind
+    if not named and kind in ("|", "|&"):
+        return "|"
+    return "atom"
 
 
 def _multibyte_index(text: str) -> tuple[list[int], list[int]]:
@@ -364,7 +382,7 @@ def parse_shell(text: str) -> Script:
     builder.walk(root)
     return Script(
         source=text,
-        items=builder.items(root),
+        items=builder.items(),
         commands=tuple(builder.commands),
         comments=tuple(builder.comments),
         has_error=root.has_error,
