@@ -85,7 +85,7 @@ class MultiStageSplit(Rule):
         Finds a final stage that installs a toolchain, builds, and runs the result: `go build`, `npm/yarn/pnpm run
         build`, `mvn package` / `gradle build`, `cargo build --release`, or `pip install` after installing a
         compiler (not when `target-stage` names an earlier stage: the split rewrites the file to its end). It proposes
-        two stages, rendered from a template per ecosystem: the original steps in a build stage, then a runtime stage
+        two stages, written per ecosystem: the original steps in a build stage, then a runtime stage
         that copies only the artifact the CMD/ENTRYPOINT uses: a Go binary on `scratch` (static, with CA certificates)
         or Debian slim, a Node app with production dependencies only (pruned in the build stage) on `node:*-slim`, a
         Python virtual environment and the app on `python:*-slim`, a jar on an Eclipse Temurin JRE, a Rust binary on
