@@ -249,6 +249,8 @@ def _read_needing_lists(
                 continue
             commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
+            if not any(verbs):  # most later RUNs: no apt command to refresh the lists or install from them
+                continue
             if any(refreshes_lists(command) for command in commands):
                 if current is stage:
                     return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
