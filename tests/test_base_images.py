@@ -164,6 +164,15 @@ def test_identify(text, expected):
     assert (identified and (identified.family, identified.variant.name, identified.version)) == expected
 
 
+def test_identify_answers_each_reference_by_its_whole_value():
+    """Kept per reference for the run (every stage of every check asks): a reference that differs in its tag, its
+    repository or its host only gets its own answer, asked in any order."""
+    texts = ["python:3.12-slim", "python:3.12-alpine", "node:3.12-slim", "python:3.12-slim", "example.invalid/python"]
+    answers = [identify(Reference.parse(text)) for text in texts]
+    read = [answer and (answer.family, answer.variant.name) for answer in answers]
+    assert read == [("python", "slim"), ("python", "alpine"), ("node", "slim"), ("python", "slim"), None]
+
+
 @pytest.mark.parametrize(
     "run, expected",
     [

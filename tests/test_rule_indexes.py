@@ -9,7 +9,7 @@ import weakref
 import pytest
 from conftest import real_dockerfiles, requires_corpus
 
-from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs
+from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs, stages_running
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
 from dockerfix.knowledge.shellfacts import Role, command_role
 from dockerfix.rewriter import engine
@@ -52,6 +52,32 @@ def test_the_index_is_the_edited_documents_after_an_edit():
     after = parse_text(MANAGERS.replace("RUN echo nothing", "RUN gem install rails"))
     assert lines(runs_running(after.stages[0], ("gem",))) == [3]
     assert lines(runs_running(before.stages[0], ("gem",))) == []
+
+
+STAGES = """\
+FROM debian AS base
+RUN apt-get update
+FROM base
+RUN pip install flask
+FROM alpine
+RUN apk add curl && pip install x
+"""
+
+
+def test_the_stages_running_some_programs_are_those_with_a_run_of_one_in_file_order():
+    document = parse_text(STAGES)
+    assert [stage.index for stage in stages_running(document, ("pip",))] == [1, 2]
+    assert [stage.index for stage in stages_running(document, ("apt-get", "apk"))] == [0, 2]
+    assert list(stages_running(document, ("gem",))) == []
+
+
+def test_the_stages_running_some_programs_are_the_edited_documents():
+    """A document that runs none of a rule's programs is skipped whole: an edited text that runs one is not."""
+    before = parse_text(STAGES)
+    assert list(stages_running(before, ("gem",))) == []
+    after = parse_text(STAGES.replace("RUN pip install flask", "RUN gem install rails"))
+    assert [stage.index for stage in stages_running(after, ("gem",))] == [1]
+    assert list(stages_running(before, ("gem",))) == []
 
 
 BUILDS = """\

@@ -127,12 +127,12 @@ def shell_runs(stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]
 
 def _shell_runs(stage: Stage) -> tuple[tuple[Instruction, tuple[SimpleCommand, ...]], ...]:
     return tuple(
-        (instruction, instruction.shell.simple_commands())
+        (instruction, script.commands)
         for instruction in stage.instructions
         if instruction.cmd == "run"
-        and not instruction.is_json
-        and instruction.shell is not None
-        and not instruction.shell.has_error
+        and not instruction.parsed.json
+        and (script := instruction.shell) is not None
+        and not script.has_error
     )
 
 
@@ -148,6 +148,19 @@ def runs_running(stage: Stage, tools: Collection[str]) -> Iterator[tuple[Instruc
     runs = stage.facts(_shell_runs)
     positions = found[0] if len(found) == 1 else sorted(set().union(*found))
     return ((runs[position][0], list(runs[position][1])) for position in positions)
+
+
+def stages_running(document: Document, tools: Collection[str]) -> Iterator[Stage]:
+    """The stages with a shell RUN that runs one of ``tools`` (see ``runs_running``). Most documents run none of
+    the programs a rule is about: one look-up in an index of the document answers for all of its stages."""
+    if document.facts(_tools_run).isdisjoint(tools):
+        return iter(())
+    return (stage for stage in document.stages if not stage.facts(_runs_by_tool).keys().isdisjoint(tools))
+
+
+def _tools_run(document: Document) -> frozenset[str]:
+    """Every program the document's shell RUNs run."""
+    return frozenset(tool for stage in document.stages for tool in stage.facts(_runs_by_tool))
 
 
 def _runs_by_tool(stage: Stage) -> dict[str, list[int]]:

@@ -146,9 +146,17 @@ class Identified(Struct, frozen=True):
 
 def family_of(reference: Reference) -> str | None:
     name = reference.official_name
-    if name is None:
-        return None
-    return next((family for family, entry in data()["families"].items() if name in entry["repositories"]), None)
+    return None if name is None else _family_by_repository().get(name)
+
+
+@cache
+def _family_by_repository() -> dict[str, str]:
+    """Each official repository's family (the first that lists it): every stage of every check asks."""
+    found: dict[str, str] = {}
+    for family, entry in data()["families"].items():
+        for repository in entry["repositories"]:
+            found.setdefault(repository, family)
+    return found
 
 
 @cache
@@ -178,8 +186,10 @@ def _patterns(family: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
     )
 
 
+@lru_cache(maxsize=1024)
 def identify(reference: Reference) -> Identified | None:
-    """Family, variant and version of an official image's tag (a missing tag is `latest`); None when unknown."""
+    """Family, variant and version of an official image's tag (a missing tag is `latest`); None when unknown. Read
+    once per reference (its value: a few hundred images over a corpus, asked by several rules of every check)."""
     family = family_of(reference)
     if family is None:
         return None

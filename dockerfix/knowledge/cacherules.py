@@ -5,7 +5,7 @@ Rules subclass these and supply the facts; the finding, the safety checks and th
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import ClassVar
 
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -13,7 +13,7 @@ from dockerfix.rewriter.fixes import Applicability, ContentChange, Edit, Finding
 from dockerfix.rewriter.rule import Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
-from .analysis import Invocation, cache_mount_targets, runs_running, shell_runs
+from .analysis import Invocation, cache_mount_targets, runs_running, shell_runs, stages_running
 from .cachemounts import CacheMount
 from .dependencies import installed_packages
 from .gains import package_cache_gain
@@ -28,6 +28,10 @@ class CacheRule(Rule):
     # the programs (``Invocation.tool``) of the commands the rule is about: its check reads only the RUNs that run
     # one of them (one index per stage, shared by every rule); None reads every RUN (a plugin rule that does not say)
     tools: ClassVar[Collection[str] | None] = None
+
+    def stages_to_check(self, document: Document) -> Iterable[Stage]:
+        """The document's stages that may run a command the rule is about (see ``tools``)."""
+        return document.stages if self.tools is None else stages_running(document, self.tools)
 
     def runs_to_check(self, stage: Stage) -> Iterator[tuple[Instruction, list[SimpleCommand]]]:
         """The stage's shell RUNs that may run a command the rule is about (see ``tools``)."""
@@ -95,7 +99,7 @@ class AppendCleanupRule(CacheRule):
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        for stage in document.stages:
+        for stage in self.stages_to_check(document):
             for run, commands in self.runs_to_check(stage):
                 culprit = next((command for command in commands if self.creates_mess(command)), None)
                 if culprit is None or self.cleaned_up(stage, run, commands):
@@ -203,7 +207,7 @@ class AddFlagRule(CacheRule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         # the cheap per-command test first: most RUNs run no command that wants the flag, and what the stage, the
         # RUN and its mounts say (each a pure question) is asked only of those that do
-        for stage in document.stages:
+        for stage in self.stages_to_check(document):
             wanting = [
                 (run, commands, unflagged)
                 for run, commands in self.runs_to_check(stage)

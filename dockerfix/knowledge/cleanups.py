@@ -342,6 +342,8 @@ def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
 
 
 def _resolve_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
+    if not mount_options(run):  # most RUNs: no WORKDIR or variables to read
+        return ()
     workdir = workdir_at(stage, run)
     variables = Variables(stage_settings(stage), run.index, {})
     mounts: list[RunMount] = []
@@ -385,8 +387,11 @@ def mount_targets(stage: Stage, run: Instruction) -> list[str]:
 
 
 def kept_out_by_mount(stage: Stage, run: Instruction, path: str) -> bool:
+    targets = mount_targets(stage, run)
+    if not targets:  # most RUNs: their WORKDIR is not worth looking up
+        return False
     cwd = workdir_at(stage, run)
-    return any(Removal(target).covers(path, cwd) for target in mount_targets(stage, run))
+    return any(Removal(target).covers(path, cwd) for target in targets)
 
 
 def removes_path(commands: Sequence[SimpleCommand], pattern: str) -> bool:

@@ -447,17 +447,9 @@ def merge_pays(earlier: list[Instruction], after: Instruction) -> str | None:
     return None
 
 
-def managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
-    """The package managers this RUN uses in that role (`apt` for `apt-get update`)."""
-    return run.facts(_managers_with, wanted)
-
-
-def _managers_with(run: Instruction, wanted: Role) -> frozenset[str]:
-    return frozenset(
-        manager.name
-        for command in run.shell_script.simple_commands()
-        if (manager := manager_of(command.name_literal)) is not None and command_role(command) is wanted
-    )
+def index_updates(run: Instruction) -> frozenset[str]:
+    """The package managers whose index this RUN updates (`apt` for `apt-get update`)."""
+    return merge_reading(run).updates
 
 
 def managers_run(run: Instruction) -> frozenset[str]:
@@ -488,11 +480,7 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
 
 
 def command_count(run: Instruction) -> int:
-    return run.facts(_command_count)
-
-
-def _command_count(run: Instruction) -> int:
-    return sum(1 for command in run.shell_script.simple_commands() if command.name is not None)
+    return merge_reading(run).command_count
 
 
 def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list[str]:
@@ -519,14 +507,37 @@ class Removal(Struct, frozen=True):
 
 
 def removals(run: Instruction) -> tuple[Removal, ...]:
-    """What ``run`` removes or rewrites before it runs anything but shell set-up (`set -eux`, `cd`), in order. A fact
-    of the RUN, read once: the merge claims ask it with every run of RUNs before it, and most RUNs remove nothing."""
-    return run.facts(_removals)
+    """What ``run`` removes or rewrites before it runs anything but shell set-up (`set -eux`, `cd`), in order. Most
+    RUNs remove nothing."""
+    return merge_reading(run).removals
 
 
-def _removals(run: Instruction) -> tuple[Removal, ...]:
+class MergeReading(Struct, frozen=True):
+    """What the merge claims read of one RUN, once (each is asked of every RUN of a run of RUNs, as the earlier or
+    the later of a pair): the indexes it updates, what it removes first, how many commands it runs."""
+
+    updates: frozenset[str]
+    removals: tuple[Removal, ...]
+    command_count: int
+
+
+def merge_reading(run: Instruction) -> MergeReading:
+    return run.facts(_read_for_merge)
+
+
+def _read_for_merge(run: Instruction) -> MergeReading:
+    commands = run.shell_script.simple_commands()
+    updates = frozenset(
+        manager.name
+        for command in commands
+        if (manager := manager_of(command.name_literal)) is not None and command_role(command) is Role.UPDATE
+    )
+    return MergeReading(updates, _removals(commands), sum(1 for command in commands if command.name is not None))
+
+
+def _removals(commands: Sequence[SimpleCommand]) -> tuple[Removal, ...]:
     found = []
-    for command in run.shell_script.simple_commands():
+    for command in commands:
         name, arguments = command.name_literal, command.argument_literals
         manager = manager_of(name)
         if manager is not None and command_role(command) is Role.CLEANUP:
@@ -564,7 +575,7 @@ def names_path(run: Instruction, path: str) -> bool:
     if folder in ("", "."):
         return False
     if folder.startswith(APT_LISTS):
-        return "apt" in managers_with(run, Role.UPDATE)
+        return "apt" in index_updates(run)
     named = folder.removeprefix("./")
     return any(names_as_a_whole(argument, named) for argument in content_arguments(run))
 
@@ -642,8 +653,8 @@ def _merge_claim(after: Instruction, earlier: tuple[Instruction, ...]) -> str | 
     # the RUNs before the last one were read when they joined the segment
     if any(run.shell is None or run.shell.has_error for run in (before, after)):
         return None
-    updated = managers_with(before, Role.UPDATE)
-    if updated and updated & after.facts(installs_on_the_index_it_finds) - managers_with(after, Role.UPDATE):
+    updated = index_updates(before)
+    if updated and updated & after.facts(installs_on_the_index_it_finds) - index_updates(after):
         return CACHE_CLAIM
     if rewritten_output(earlier, after):
         return BYTES_CLAIM

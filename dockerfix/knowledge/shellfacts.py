@@ -321,4 +321,4 @@ def changes_shell_state(name: str | None, arguments: Sequence[str | None]) -> bo
 
 
 def manager_of(name: str | None) -> PackageManager | None:
-    return None if name is None else _MANAGER_BY_COMMAND.get(name.rsplit("/", 1)[-1])
+    return None if name is None else _MANAGER_BY_COMMAND.get(name.rpartition("/")[2])

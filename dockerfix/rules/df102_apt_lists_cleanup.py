@@ -31,6 +31,18 @@ def refreshes_lists(command: SimpleCommand) -> bool:
     return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
 
 
+def refreshes(run: Instruction) -> tuple[int, ...]:
+    """The positions of the RUN's commands that refresh the lists, read once per RUN: the cleanup looked for after
+    the last, the cache mount over the first and a later RUN's need of the lists all ask."""
+    return run.facts(_read_refreshes)
+
+
+def _read_refreshes(run: Instruction) -> tuple[int, ...]:
+    return tuple(
+        position for position, command in enumerate(run.shell_script.simple_commands()) if refreshes_lists(command)
+    )
+
+
 class AptListsCleanup(AppendCleanupRule):
     """Remove /var/lib/apt/lists in the RUN that ran `apt-get update`.
 
@@ -196,11 +208,11 @@ class AptListsCleanup(AppendCleanupRule):
         return CacheMount(self.caches)
 
     def caches(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> list[tuple[int, ToolCache]]:
-        first = next(position for position, command in enumerate(commands) if refreshes_lists(command))
+        first = refreshes(run)[0]
         return [(first, APT_LISTS), (first, APT_ARCHIVES)]
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
-        last_refresh = max(position for position, command in enumerate(commands) if refreshes_lists(command))
+        last_refresh = refreshes(run)[-1]
         return removed_after(stage, run, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
@@ -249,7 +261,9 @@ def _read_needing_lists(
                 continue
             commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
-            if any(refreshes_lists(command) for command in commands):
+            if not any(verbs):  # most later RUNs: no apt command to refresh the lists or install from them
+                continue
+            if refreshes(later):
                 if current is stage:
                     return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
                 break

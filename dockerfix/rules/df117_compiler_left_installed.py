@@ -8,7 +8,14 @@ from pathlib import PurePosixPath
 
 from msgspec import Struct
 
-from dockerfix.knowledge.analysis import runs_running, shell_runs, stages_built_on, tool_and_arguments
+from dockerfix.knowledge.analysis import (
+    Invocation,
+    runs_running,
+    shell_runs,
+    stages_built_on,
+    stages_running,
+    tool_and_arguments,
+)
 from dockerfix.knowledge.baseimages import (
     gain_on_base,
     identify,
@@ -28,6 +35,8 @@ from dockerfix.rewriter.stages import base_stages
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
 VERSIONED_TOOLCHAIN = LazyPattern(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
+# What the name of every package above starts with (a version follows it: `gcc=4:12.2.0-3`, `gcc-12`)
+TOOLCHAIN_PREFIXES = ("build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang")
 # Images that already ship gcc and make (the full official variants are built on buildpack-deps): a compiler
 # installed there adds next to nothing, and removing it frees nothing.
 TOOLCHAIN_IMAGES = frozenset({"buildpack-deps", "gcc"})
@@ -197,7 +206,13 @@ def removes_packages(command: SimpleCommand) -> bool:
 
 
 def compiler_install(command: SimpleCommand) -> PackageCall | None:
-    """The command as a package install that names a compiler or build tool, when it is one."""
+    """The command as a package install that names a compiler or build tool, when it is one. Asked of every apt and
+    apk command: one that names no word a compiler's package name can start with is not read further."""
+    if not any(
+        argument is not None and argument.startswith(TOOLCHAIN_PREFIXES)
+        for argument in Invocation.of(command).arguments
+    ):
+        return None
     call = PackageCall.of(command)
     return call if call is not None and call.installs and call.compilers else None
 
@@ -284,7 +299,7 @@ class CompilerLeftInstalled(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        for stage in document.stages:
+        for stage in stages_running(document, MANAGERS):
             # the RUNs that run apt or apk first (a stage-wide index): 45% of the real corpus's stages install nothing
             # with them and 70% of the others no compiler; the stage's other facts are read for the rest (505 of 2,617)
             installs_compilers = any(
@@ -292,15 +307,17 @@ class CompilerLeftInstalled(Rule):
             )
             if not installs_compilers or stages_built_on(document, stage) or self.image_has_compiler(document, stage):
                 continue
-            steps = [Step(run, command) for run, commands in shell_runs(stage) for command in commands]
-            installs = [(index, call) for index, step in enumerate(steps) if (call := compiler_install(step.command))]
+            steps = [(run, command) for run, commands in shell_runs(stage) for command in commands]
+            installs = [
+                (index, call) for index, (_, command) in enumerate(steps) if (call := compiler_install(command))
+            ]
             first, _ = installs[0]
             later = steps[first + 1 :]
-            if any(removes_packages(step.command) for step in later):
+            if any(removes_packages(command) for _, command in later):
                 continue
-            builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
+            builds = [Step(run, command) for run, command in later if compiles(*tool_and_arguments(command))]
             if builds and not builds_artifact_only(document, stage) and not offers_a_build_environment(document, stage):
-                yield self.report(document, stage, steps[first], [call for _, call in installs], builds)
+                yield self.report(document, stage, Step(*steps[first]), [call for _, call in installs], builds)
 
     @staticmethod
     def image_has_compiler(document: Document, stage: Stage) -> bool:
