@@ -134,8 +134,7 @@ class _RunSettings:
         self._config_files = ConfigFiles()
         self._by_source: dict[Path | None, Settings] = {}
         self._by_folder: dict[Path, Settings] = {}
-        self._by_named_folder: dict[Path, Settings] = {}  # as the paths name it: resolved once, not once per file
-        # the folders of the run, as the paths name them: listed by a walk, or resolved when first asked for
+        # the folders of the run, as the paths name them: listed by a walk, or resolved once, when first asked for
         self._listed: dict[Path, FolderListing] = {}
 
     def walked(self, folders: dict[Path, FolderListing]) -> None:
@@ -153,11 +152,8 @@ class _RunSettings:
         return self._listed[folder]
 
     def of(self, path: Path) -> Settings:
-        named = path.parent
-        if named not in self._by_named_folder:
-            listing = self._listing(named)
-            self._by_named_folder[named] = self._of_folder(listing.resolved, listing.names)
-        return self._by_named_folder[named]
+        listing = self._listing(path.parent)
+        return self._of_folder(listing.resolved, listing.names)
 
     def _of_folder(self, folder: Path, names: frozenset[str] | None) -> Settings:
         if folder not in self._by_folder:
