@@ -146,10 +146,7 @@ class _Builder:
 
     def word(self, node: Node, kind: str) -> Word:
         """The word ``node`` is; ``kind`` is its type, which the caller has read (each read makes a new string)."""
-        if self.multibyte_starts:
-            start, end = self.offset(node.start_byte), self.offset(node.end_byte)
-        else:
-            start, end = node.start_byte, node.end_byte
+        start, end = self.span(node)
         text = self.text[start:end]
         if kind == "word" and "\\" not in text and not node.named_child_count:
             return Word(text, start, end, text)  # most words: nothing to remove, nothing to expand
