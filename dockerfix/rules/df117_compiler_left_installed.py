@@ -35,8 +35,8 @@ from dockerfix.rewriter.stages import base_stages
 
 TOOLCHAIN_PACKAGES = frozenset({"build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang", "gcc-c++"})
 VERSIONED_TOOLCHAIN = LazyPattern(r"^(gcc|g\+\+|clang)-\d[\d.]*$")
-# What the name of every package above starts with (a version follows it: `gcc=4:12.2.0-3`, `gcc-12`)
-TOOLCHAIN_PREFIXES = ("build-essential", "build-base", "alpine-sdk", "gcc", "g++", "clang")
+# What the name of every package above starts with (a version may follow it: `gcc=4:12.2.0-3`, `gcc-12`)
+TOOLCHAIN_PREFIXES = tuple(TOOLCHAIN_PACKAGES)
 # Images that already ship gcc and make (the full official variants are built on buildpack-deps): a compiler
 # installed there adds next to nothing, and removing it frees nothing.
 TOOLCHAIN_IMAGES = frozenset({"buildpack-deps", "gcc"})
