@@ -85,12 +85,10 @@ def packages_index(release: str, description: Mapping[str, Any], text: str) -> P
 
 def is_shipped(indexed: PackagesIndex, shipped: Path) -> bool:
     """Whether the file ``shipped`` holds ``indexed``, every stanza and every list of providers in its order."""
-    if not shipped.is_file():
-        return False
     try:
         loaded = ShippedPackagesIndex(shipped)
         return dict(loaded.stanzas) == indexed.stanzas and dict(loaded.providers) == indexed.providers
-    except (IndexUnavailable, sqlite3.DatabaseError):  # not an SQLite file, or not one with these tables
+    except (IndexUnavailable, sqlite3.DatabaseError):  # missing, not an SQLite file, or without these tables
         return False
 
 
