@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -18,7 +19,7 @@ from .rendering import render
 from .rewriter import pipeline
 from .rewriter.config import ConfigError, ConfigFiles, Settings, load, rule_option_values
 from .rewriter.context import BuildContext
-from .rewriter.discovery import FolderListing, walk
+from .rewriter.discovery import FolderListing, Walk, walking
 from .rewriter.pipeline import FileResult
 from .rewriter.registry import MIN_GAIN, RegistryError, all_rules, rule_by_code
 from .rewriter.rule import BUILDERS, TARGET, TARGET_STAGE
@@ -137,9 +138,9 @@ class _RunSettings:
         # the folders of the run, as the paths name them: listed by a walk, or resolved once, when first asked for
         self._listed: dict[Path, FolderListing] = {}
 
-    def walked(self, folders: dict[Path, FolderListing]) -> None:
-        """A folder walk listed ``folders``: their files' settings are found without asking the disk again."""
-        self._listed.update(folders)
+    def listed(self, folder: Path, listing: FolderListing) -> None:
+        """A folder walk listed ``folder``: its files' settings are found without asking the disk again."""
+        self._listed[folder] = listing
 
     def resolved(self, folder: Path) -> Path:
         """``folder`` (as the paths name it) resolved, once in the run: the workers are handed it, and do not resolve
@@ -203,24 +204,41 @@ class Job(NamedTuple):
         return pipeline.run_path(self.path, self.settings, self.write, self.context, contexts, self.resolved_context)
 
 
-def _run_files(jobs: list[Job], progress: bool) -> list[FileResult]:
-    workers = min(os.cpu_count() or 1, len(jobs))
-    results: list[FileResult | None] = [None] * len(jobs)
+def _run_files(found: Iterable[tuple[int, Job]], progress: int) -> tuple[list[Job], list[FileResult]]:
+    """The jobs, each with the position of the path on the command line that named it, and their results, in the
+    order of those paths and, within a folder, of the files' paths (a walk finds them in another order). Over many
+    files worker processes check the first while the rest are found. ``progress``: the number of files, for a
+    progress bar; 0 for none."""
+    incoming = iter(found)
+    cores = os.cpu_count() or 1
+    first = list(itertools.islice(incoming, max(PARALLEL_THRESHOLD, cores)))
+    positions: list[int] = []
+    jobs: list[Job] = []  # in the order they come: a result's index is its job's here
+    results: dict[int, FileResult] = {}
 
-    def collect(finished: Iterator[tuple[int, FileResult]]) -> list[FileResult]:
-        with _progress_bar(len(jobs) if progress else 0) as advance:
+    def taken() -> Iterator[Job]:
+        for position, job in itertools.chain(first, incoming):
+            positions.append(position)
+            jobs.append(job)
+            yield job
+
+    def collect(finished: Iterator[tuple[int, FileResult]]) -> None:
+        with _progress_bar(progress) as advance:
             for index, result in finished:
                 results[index] = result
                 advance(result.path)
-        return [result for result in results if result is not None]
 
-    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+    if len(first) < PARALLEL_THRESHOLD or cores < 2:
         contexts = pipeline.BuildContexts()
-        return collect((index, job.run(contexts)) for index, job in enumerate(jobs))
-    from .workers import WorkerPool  # the process pool loads only for a run over many files
+        collect((index, job.run(contexts)) for index, job in enumerate(taken()))
+    else:
+        from .workers import WorkerPool  # the process pool loads only for a run over many files
 
-    with WorkerPool(jobs, workers) as pool:  # started before the progress bar's thread: a thread rules out fork
-        return collect(pool.finished())
+        # started before the progress bar's thread: a thread rules out fork
+        with WorkerPool(taken(), min(cores, len(first))) as pool:
+            collect(pool.finished())
+    order = sorted(results, key=lambda index: (positions[index], jobs[index].path))
+    return [jobs[index] for index in order], [results[index] for index in order]
 
 
 @contextmanager
@@ -245,8 +263,9 @@ def _progress_bar(total: int) -> Iterator[Callable[[str], None]]:
         yield lambda path: bar.update(task, advance=1, description=path)
 
 
-def _show_progress(arguments: argparse.Namespace, count: int) -> bool:
-    return count > 1 and not arguments.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
+def _interactive(arguments: argparse.Namespace) -> bool:
+    """Whether a person watches the run at a terminal (it gets a progress bar)."""
+    return not arguments.no_progress and sys.stderr.isatty() and not os.environ.get("CI")
 
 
 def _emit(results: list[FileResult], arguments: argparse.Namespace, unsafe: bool) -> None:
@@ -372,14 +391,30 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
             return EXIT_ERROR
         settings = _RunSettings(arguments)
         context = arguments.context.resolve() if arguments.context is not None else None
-        jobs = [
-            Job(path, settings.of(path), arguments.write, arguments.context, context or settings.resolved(path.parent))
-            for path in _files(arguments, settings)
-        ]
+        found: Iterable[tuple[int, Job]] = (
+            (
+                position,
+                Job(
+                    path,
+                    settings.of(path),
+                    arguments.write,
+                    arguments.context,
+                    context or settings.resolved(path.parent),
+                ),
+            )
+            for position, path in _files(arguments, settings)
+        )
         texts = {}
-        if known is not None or arguments.write_baseline is not None:
-            texts = baseline.texts_of([job.path for job in jobs], max(job.settings.max_file_size for job in jobs))
-        results = _run_files(jobs, _show_progress(arguments, len(jobs)))
+        progress = 0
+        if known is not None or arguments.write_baseline is not None or _interactive(arguments):
+            # the files are all found first: their texts are read before any is written, and a progress bar counts
+            found = list(found)
+            progress = len(found) if len(found) > 1 and _interactive(arguments) else 0
+            if known is not None or arguments.write_baseline is not None:
+                texts = baseline.texts_of(
+                    [job.path for _, job in found], max(job.settings.max_file_size for _, job in found)
+                )
+        jobs, results = _run_files(found, progress)
         if arguments.write_baseline is not None:
             count = baseline.write(arguments.write_baseline, results, texts)
             sys.stderr.write(f"Recorded {count} finding{'s' if count != 1 else ''} in {arguments.write_baseline}.\n")
@@ -400,21 +435,25 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
         return EXIT_CLEAN
 
 
-def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> list[Path]:
+def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> Iterator[tuple[int, Path]]:
     """Files named on the command line as given (as ruff, a named file is checked whatever the exclusions say);
-    the Dockerfiles under named folders, walked with the exclusions of the folder's configuration."""
-    files = []
-    for path in map(Path, arguments.paths):
+    the Dockerfiles under named folders, walked with the exclusions of the folder's configuration, as the walk finds
+    them; each with the position of the path that named it."""
+    for position, path in enumerate(map(Path, arguments.paths)):
         if not path.is_dir():
-            files.append(path)
+            yield position, path
             continue
         settings = run_settings.of(path / "Dockerfile")
         exclude = arguments.exclude if arguments.exclude is not None else settings.exclude
         extend = settings.extend_exclude + tuple(arguments.extend_exclude or ())
         respect = settings.respect_gitignore if arguments.respect_gitignore is None else arguments.respect_gitignore
-        found = walk(path, (*exclude, *extend), settings.root, respect)
-        run_settings.walked(found.folders)
+        found = Walk()
+        count = 0
+        for file in walking(path, found, (*exclude, *extend), settings.root, respect):
+            run_settings.listed(file.parent, found.folders[file.parent])
+            count += 1
+            yield position, file
         for note in found.notes:
             sys.stderr.write(f"note: {note}\n")
-        files.extend(found.files or [path])  # a folder without Dockerfiles is reported as "is a directory"
-    return files
+        if not count:
+            yield position, path  # a folder without Dockerfiles is reported as "is a directory"

@@ -12,17 +12,18 @@ import signal
 import sys
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cli import Job
 from .rewriter.pipeline import BuildContexts, FileResult
 
 if TYPE_CHECKING:
     from multiprocessing.context import ForkContext, SpawnContext
 
-    from .cli import Job
+    from .rewriter.config import Settings
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -41,10 +42,12 @@ class _Schedule:
     def __init__(self, jobs: list[Job]) -> None:
         self.jobs = jobs
         self.waiting: dict[Path | None, deque[int]] = {}  # by context folder when written, else all under None
-        for index, job in enumerate(jobs):
-            self.waiting.setdefault(job.written_context, deque()).append(index)
         self.running: set[Path] = set()
         self.writes: Counter[Path] = Counter()
+
+    def add(self, index: int) -> None:
+        """``jobs[index]``, which the caller has just appended, waits its turn."""
+        self.waiting.setdefault(self.jobs[index].written_context, deque()).append(index)
 
     def take(self) -> tuple[int, int] | None:
         """The next file's index and the writes into its context so far; None while every waiting file must wait."""
@@ -103,7 +106,7 @@ class _Worker:
     """A worker process, the pipes to and from it, and the indices of the files it holds, the one it is checking
     first (it checks them in the order given)."""
 
-    def __init__(self, jobs: list[Job], others: list[_Worker]) -> None:
+    def __init__(self, others: list[_Worker]) -> None:
         context = _start_context()
         orders_in, self.orders = context.Pipe(duplex=False)
         self.results, results_out = context.Pipe(duplex=False)
@@ -113,7 +116,6 @@ class _Worker:
         self.process = context.Process(
             target=_serve,
             args=(
-                jobs,
                 orders_in,
                 results_out,
                 inherited if context.get_start_method() == "fork" else [],
@@ -125,6 +127,16 @@ class _Worker:
         orders_in.close()
         results_out.close()
         self.held: deque[int] = deque()
+        self.settings_sent: set[int] = set()  # the numbers of the settings it has been sent
+
+    def send(self, job: Job, writes_before: int, settings_number: int) -> None:
+        """The file to check next and the writes into its context so far. Its settings go only the first time (the
+        files of a run share a few; unpickling them was a third of a job's hand-over)."""
+        settings = None if settings_number in self.settings_sent else job.settings
+        self.orders.send(
+            (writes_before, job.path, job.write, job.context, job.resolved_context, settings_number, settings)
+        )
+        self.settings_sent.add(settings_number)
 
     @property
     def ends(self) -> tuple[Connection, Connection]:
@@ -155,10 +167,11 @@ class _Readiness:
         self._selector: selectors.BaseSelector | None = None
         self._watched: list[_Worker] = []
 
-    def of(self, workers: list[_Worker]) -> set[int]:
+    def of(self, workers: list[_Worker], at_once: bool = False) -> set[int]:
+        """The ready ones; with ``at_once``, without waiting for one."""
         if sys.platform == "win32":
             handles = [handle for worker in workers for handle in (worker.results, worker.process.sentinel)]
-            ready = wait(handles)
+            ready = wait(handles, 0 if at_once else None)
             return {handle if isinstance(handle, int) else handle.fileno() for handle in ready}
         if self._selector is None or self._watched != workers:
             self.close()
@@ -166,7 +179,7 @@ class _Readiness:
             for worker in workers:
                 self._selector.register(worker.results.fileno(), selectors.EVENT_READ)
                 self._selector.register(worker.process.sentinel, selectors.EVENT_READ)
-        return {key.fd for key, _ in self._selector.select()}
+        return {key.fd for key, _ in self._selector.select(0 if at_once else None)}
 
     def close(self) -> None:
         if self._selector is not None:
@@ -176,19 +189,23 @@ class _Readiness:
 
 class WorkerPool:
     """Worker processes that check the jobs, driven from the calling thread alone (no helper thread: each result wakes
-    the parent once, and its files go out in the same turn). A worker gets files by index, a few at a time, and sends
-    each result back as soon as it is known.
+    the parent once, and its files go out in the same turn). The workers start before the first job is known: the
+    jobs are taken from ``jobs`` as its iterator finds them (a folder walk), and the first are checked while it goes
+    on. A worker gets files one by one, a few at a time, and sends each result back as soon as it is known.
 
     A worker that dies (a native crash, the OOM killer) costs only the file it was checking, which gets an error: it
     checks the files it holds in the order given, so that file is the oldest it held, and the others, never started,
     go to the worker that replaces it. (A worker killed between two files costs the next one, which it had not
     started.)"""
 
-    def __init__(self, jobs: list[Job], count: int) -> None:
-        self.jobs = jobs
+    def __init__(self, jobs: Iterable[Job], count: int) -> None:
+        self.incoming = iter(jobs)
+        self.jobs: list[Job] = []  # in the order they came: a result's index is its job's here
         self.count = min(count, MAX_WINDOWS_WORKERS) if sys.platform == "win32" else count
-        self.schedule = _Schedule(jobs)
+        self.schedule = _Schedule(self.jobs)
         self.workers: list[_Worker] = []
+        self.settings_numbers: dict[int, int] = {}  # by the settings' identity: the few a run has, numbered
+        self.settings_kept: list[Settings] = []  # keeps each numbered one alive, so that its identity stays its own
 
     def __enter__(self) -> WorkerPool:
         try:
@@ -205,36 +222,57 @@ class WorkerPool:
 
     def finished(self) -> Iterator[tuple[int, FileResult]]:
         """Each file's index and result, as they come."""
-        for worker in self.workers:
-            self._fill(worker)
         readiness = _Readiness()
         try:
+            for job in self.incoming:  # the workers check the first files while the rest are found
+                self.jobs.append(job)
+                self.schedule.add(len(self.jobs) - 1)
+                for worker in self.workers:
+                    self._fill(worker)
+                yield from self._turn(readiness, at_once=True)
+            for worker in self.workers:
+                self._fill(worker)
             # a worker that died holding nothing (its orders could not be sent) is seen by its process's sentinel
             while self.schedule.waiting or any(worker.held for worker in self.workers):
-                ready = readiness.of(self.workers)
-                for worker in list(self.workers):  # as they were: a replacement started in this turn waits
-                    if worker.process.sentinel in ready:
-                        yield from self._received(worker)
-                        if worker in self.workers:
-                            yield from self._replace(worker)
-                    elif worker.results.fileno() in ready:
-                        yield from self._received_one(worker)
+                yield from self._turn(readiness, at_once=False)
                 for worker in self.workers:
                     self._fill(worker)
         finally:
             readiness.close()
 
+    def _turn(self, readiness: _Readiness, at_once: bool) -> Iterator[tuple[int, FileResult]]:
+        """The results that are ready (with ``at_once``, none if none is; else at least one, or a worker's end)."""
+        ready = readiness.of(self.workers, at_once)
+        if not ready:
+            return
+        for worker in list(self.workers):  # as they were: a replacement started in this turn waits
+            if worker.process.sentinel in ready:
+                yield from self._received(worker)
+                if worker in self.workers:
+                    yield from self._replace(worker)
+            elif worker.results.fileno() in ready:
+                yield from self._received_one(worker)
+
     def _start(self) -> None:
-        self.workers.append(_Worker(self.jobs, self.workers))
+        self.workers.append(_Worker(self.workers))
 
     def _fill(self, worker: _Worker) -> None:
         while len(worker.held) < HELD_PER_WORKER and (item := self.schedule.take()) is not None:
+            index, writes_before = item
             try:
-                worker.orders.send(item)
+                job = self.jobs[index]
+                worker.send(job, writes_before, self._settings_number(job))
             except OSError:  # it died: its sentinel says so
-                self.schedule.retry(item[0])
+                self.schedule.retry(index)
                 return
-            worker.held.append(item[0])
+            worker.held.append(index)
+
+    def _settings_number(self, job: Job) -> int:
+        number = self.settings_numbers.get(id(job.settings))
+        if number is None:
+            number = self.settings_numbers[id(job.settings)] = len(self.settings_kept)
+            self.settings_kept.append(job.settings)
+        return number
 
     def _received(self, worker: _Worker) -> Iterator[tuple[int, FileResult]]:
         """The results ``worker`` has sent (it ended: none of them may be left behind)."""
@@ -281,25 +319,27 @@ class WorkerPool:
 
 
 def _serve(
-    jobs: list[Job],
     orders: Connection,
     results: Connection,
     inherited: list[Connection],
     parent: int,
     collector_threshold: tuple[int, int, int],
 ) -> None:
-    """A worker's life: the files it is sent, by index, in order, each result sent back at once, until its orders
-    end."""
+    """A worker's life: the files it is sent, in order, each result sent back at once, until its orders end."""
     for end in inherited:
         end.close()
     _worker_started(parent)
     gc.set_threshold(*collector_threshold)  # a spawned worker starts with the default
+    settings: dict[int, Settings] = {}  # by number: each comes once
     while True:
         try:
-            index, writes_before = orders.recv()
+            writes_before, path, write, context, resolved_context, settings_number, first_sent = orders.recv()
         except EOFError:
             return
-        results.send(_process_in_worker(jobs[index], writes_before))
+        if settings_number not in settings:
+            settings[settings_number] = first_sent
+        job = Job(path, settings[settings_number], write, context, resolved_context)
+        results.send(_process_in_worker(job, writes_before))
 
 
 class _ParentGone(BaseException):

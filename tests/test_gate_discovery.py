@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from test_cli import CLEAN, MERGEABLE, MERGES, dockerfix, write
@@ -115,3 +117,17 @@ def test_exclude_and_extend_exclude_from_the_configuration_and_the_command_line(
     write(tmp_path / ".dockerfix.toml", "extend-exclude = 3\n")
     broken = dockerfix(*MERGES, ".", cwd=tmp_path)
     assert broken.returncode == 2 and "extend-exclude" in broken.stderr.decode()
+
+
+def test_a_folder_run_reports_in_the_order_of_the_files_paths_not_the_walk_s(tmp_path):
+    """Worker processes check a folder's Dockerfiles as the walk finds them (a folder's files before its subfolders'),
+    but the report lists them by path, as sorted paths do, and the paths named after the folder after it."""
+    names = [f"{prefix}{suffix}" for prefix in "abcde" for suffix in (".Dockerfile", "/Dockerfile")]
+    for name in names:
+        write(tmp_path / "walked" / name, MERGEABLE)
+    named = write(tmp_path / "alone.Dockerfile", MERGEABLE)
+    run = dockerfix("--output-format", "json", "--extend-select", "DF101", "walked", named.name, cwd=tmp_path)
+    reported = [entry["path"] for entry in json.loads(run.stdout)["files"]]
+    expected = [str(path) for path in sorted(Path("walked", name) for name in names)] + [named.name]
+    assert reported == expected
+    assert reported[:2] == ["walked/a/Dockerfile", "walked/a.Dockerfile"]  # not the walk's order

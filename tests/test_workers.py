@@ -188,6 +188,30 @@ def test_workers_started_beside_another_thread_are_spawned_and_check_the_same():
     assert results == in_one_process(jobs)
 
 
+def test_the_workers_check_the_first_jobs_while_the_rest_are_still_being_found():
+    """A folder walk hands its Dockerfiles over as it finds them (issue 22): the workers are started before the first
+    and check it while the walk goes on."""
+    jobs = checks(REAL_FILES)
+
+    def slowly_found() -> Iterator[Job]:
+        for index, job in enumerate(jobs):
+            if index == 2:  # a slow walk: it goes on once a worker has a result
+                deadline = time.monotonic() + 60
+                while not any(worker.results.poll() for worker in pool.workers) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            yield job
+
+    results = {}
+    found_at_first_result = None
+    with WorkerPool(slowly_found(), 2) as pool:
+        for index, result in pool.finished():
+            if found_at_first_result is None:
+                found_at_first_result = len(pool.jobs)
+            results[index] = result
+    assert found_at_first_result == 3
+    assert results == in_one_process(jobs)
+
+
 # In a process of its own: this one may have a thread by now (a file checked here starts the time budget's), and
 # workers started beside a thread are spawned, never forked.
 ENDING_BY_THEMSELVES = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -264,6 +264,21 @@ def walk(
 
     A symbolic link is followed only to a file inside the folder that is not found under its own name too: a folder
     run never rewrites a file outside the folder, nor one file twice."""
+    result = Walk()
+    result.files = sorted(walking(folder, result, exclude, base, respect_gitignore))
+    return result
+
+
+def walking(
+    folder: Path,
+    result: Walk,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    base: Path | None = None,
+    respect_gitignore: bool = True,
+) -> Iterator[Path]:
+    """``walk``'s Dockerfiles as the walk finds them, not sorted, so that a run can start checking the first while
+    the walk goes on; ``result`` gets the notes and the folders (not the files) by the time the last is yielded.
+    Links come last: whether one is a file's only name is known only once every name is."""
     root = folder.resolve()
     ignores = _Ignores(exclude, (base or folder).resolve())
     repository = _repository_root(root) if respect_gitignore else None
@@ -273,8 +288,8 @@ def walk(
             [parent for parent in root.parents if parent == repository or repository in parent.parents]
         ):
             ignores.add_file(above, above / ".gitignore")
-    found: dict[str, Path] = {}  # by the resolved path
-    result = Walk()
+    found: set[str] = set()  # the resolved paths
+    links: list[Path] = []
     # the verdicts of each folder and its path as the user names it: made from its parent's when the walk enters it
     entered: dict[str, tuple[_FolderIgnores, str, Path]] = {}
     # the walk does not follow linked folders, and starts at the resolved folder: each folder it enters is its own
@@ -298,17 +313,19 @@ def walk(
             if kind is not None and not reads_like_a_dockerfile(path):
                 result.notes.append(f"{path}: skipped: named like a Dockerfile but {kind}")
                 continue
-            real = os.path.join(parent, name)
-            if not os.path.islink(real):
-                found[real] = path
-            else:
-                target = path.resolve()
-                if root in target.parents and str(target) not in found:
-                    found[str(target)] = path
             if named_here not in result.folders:
                 result.folders[named_here] = FolderListing(Path(parent), frozenset(files))
-    result.files = sorted(found.values())
-    return result
+            real = os.path.join(parent, name)
+            if os.path.islink(real):
+                links.append(path)
+            else:
+                found.add(real)
+                yield path
+    for link in links:  # in the walk's order: of two links to one file outside the walk's names, the first counts
+        target = link.resolve()
+        if root in target.parents and str(target) not in found:
+            found.add(str(target))
+            yield link
 
 
 def dockerfiles_under(folder: Path) -> list[Path]:
