@@ -152,8 +152,9 @@ class _RunSettings:
             self._listed[folder] = FolderListing(folder.resolve(), None)
         return self._listed[folder]
 
-    def of(self, path: Path) -> Settings:
-        listing = self._listing(path.parent)
+    def of(self, path: Path, folder: Path | None = None) -> Settings:
+        """The settings of ``path``, in ``folder`` (its parent, when the caller has it)."""
+        listing = self._listing(path.parent if folder is None else folder)
         return self._of_folder(listing.resolved, listing.names)
 
     def _of_folder(self, folder: Path, names: frozenset[str] | None) -> Settings:
@@ -396,13 +397,13 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
                 position,
                 Job(
                     path,
-                    settings.of(path),
+                    settings.of(path, folder),
                     arguments.write,
                     arguments.context,
-                    context or settings.resolved(path.parent),
+                    context or settings.resolved(folder),
                 ),
             )
-            for position, path in _files(arguments, settings)
+            for position, path, folder in _files(arguments, settings)
         )
         texts = {}
         progress = 0
@@ -435,13 +436,13 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
         return EXIT_CLEAN
 
 
-def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> Iterator[tuple[int, Path]]:
+def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> Iterator[tuple[int, Path, Path]]:
     """Files named on the command line as given (as ruff, a named file is checked whatever the exclusions say);
     the Dockerfiles under named folders, walked with the exclusions of the folder's configuration, as the walk finds
-    them; each with the position of the path that named it."""
+    them; each with the position of the path that named it, and its folder."""
     for position, path in enumerate(map(Path, arguments.paths)):
         if not path.is_dir():
-            yield position, path
+            yield position, path, path.parent
             continue
         settings = run_settings.of(path / "Dockerfile")
         exclude = arguments.exclude if arguments.exclude is not None else settings.exclude
@@ -450,10 +451,11 @@ def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> Iterato
         found = Walk()
         count = 0
         for file in walking(path, found, (*exclude, *extend), settings.root, respect):
-            run_settings.listed(file.parent, found.folders[file.parent])
+            folder = file.parent
+            run_settings.listed(folder, found.folders[folder])
             count += 1
-            yield position, file
+            yield position, file, folder
         for note in found.notes:
             sys.stderr.write(f"note: {note}\n")
         if not count:
-            yield position, path  # a folder without Dockerfiles is reported as "is a directory"
+            yield position, path, path.parent  # a folder without Dockerfiles is reported as "is a directory"

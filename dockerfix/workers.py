@@ -133,9 +133,9 @@ class _Worker:
         """The file to check next and the writes into its context so far. Its settings go only the first time (the
         files of a run share a few; unpickling them was a third of a job's hand-over)."""
         settings = None if settings_number in self.settings_sent else job.settings
-        self.orders.send(
-            (writes_before, job.path, job.write, job.context, job.resolved_context, settings_number, settings)
-        )
+        # paths as text: a pickled path is its parts, each saved and joined again (a fifth of the parent's work)
+        order = (writes_before, str(job.path), job.write, _text(job.context), _text(job.resolved_context))
+        self.orders.send((*order, settings_number, settings))
         self.settings_sent.add(settings_number)
 
     @property
@@ -338,8 +338,16 @@ def _serve(
             return
         if settings_number not in settings:
             settings[settings_number] = first_sent
-        job = Job(path, settings[settings_number], write, context, resolved_context)
+        job = Job(Path(path), settings[settings_number], write, _path(context), _path(resolved_context))
         results.send(_process_in_worker(job, writes_before))
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _path(text: str | None) -> Path | None:
+    return None if text is None else Path(text)
 
 
 class _ParentGone(BaseException):
