@@ -117,7 +117,7 @@ def check(
     ``other_files`` (the caller cannot write files beside the Dockerfile: standard input, an editor that cannot
     create files) a fix that changes one is display-only. The gate applies before a rule reviews the others'
     findings, so a summary of them counts only those that pass."""
-    suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
+    suppressions = Suppressions.from_document(document, hadolint_map(tuple(map(type, rules))))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings: list[Finding] = []
     in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
