@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from .budget import OverBudget
 from .context import BuildContext
-from .document import Document, Instruction, parse
+from .document import Document, Instruction, parse, reparse
 from .fixes import Applicability, ByteGain, Edit, FileEdit, Finding, Unknown, apply_edits
 from .registry import MIN_GAIN, all_rules, hadolint_map, opt_in_codes
 from .rule import CODE_PATTERN, TARGET_STAGE, Rule, RuleContext, Suppressions
@@ -242,9 +242,11 @@ class _PendingFiles:
         )
 
 
-def _parsed(source: Source, text: str) -> Document | SourceError:
+def _parsed(source: Source, before: Document, edits: Sequence[Edit], text: str) -> Document | SourceError:
+    """The document of ``text``, ``before``'s text with ``edits`` applied: ``before``'s elements up to the first
+    edit are kept (with their facts), not parsed again."""
     try:
-        return parse(source.with_text(text))
+        return reparse(source.with_text(text), before, min((edit.start for edit in edits), default=len(text)))
     except SourceError as error:
         return error
 
@@ -290,7 +292,7 @@ class _Attempt(Struct, frozen=True):
     @classmethod
     def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> _Attempt:
         text = apply_edits(before.text, edits)
-        after = _parsed(source, text)
+        after = _parsed(source, before, edits, text)
         if isinstance(after, SourceError):
             return cls(
                 text,
