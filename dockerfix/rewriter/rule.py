@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from msgspec import Struct, field
@@ -113,6 +112,13 @@ class Rule:
     opt_in: ClassVar[bool] = False
     # options of an opt-in rule that select it when set (`pin-digests = true` asks for DF303 by itself)
     selected_by_options: ClassVar[tuple[str, ...]] = ()
+    # the default of every option a rule (a subclass) may read, by name: rules ask per instruction (some 14,000 times
+    # over the real corpus with the fix loop), and building this table per question was 2% of the run
+    option_defaults: ClassVar[Mapping[str, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.option_defaults = {option.name: option.default for option in (*GLOBAL_OPTIONS, *cls.options)}
 
     def check(self, document: Document, context: RuleContext) -> Iterable[Finding]:
         raise NotImplementedError
@@ -136,7 +142,7 @@ class Rule:
 
     def option(self, context: RuleContext, name: str) -> Any:
         """The configured value of one of this rule's options, or its default."""
-        return context.options.get(name, _option_defaults(type(self))[name])
+        return context.options.get(name, self.option_defaults[name])
 
     @staticmethod
     def fix(
@@ -153,13 +159,6 @@ class Rule:
         import inspect  # 7 ms to import: only --explain and the documentation need it
 
         return inspect.cleandoc(cls.__doc__ or "")
-
-
-@cache  # one entry per rule class
-def _option_defaults(rule: type[Rule]) -> Mapping[str, Any]:
-    """The default of every option a rule may read, by name: rules ask per instruction (some 14,000 times over the
-    real corpus with the fix loop), and building the table per question was 2% of the run."""
-    return {option.name: option.default for option in (*GLOBAL_OPTIONS, *rule.options)}
 
 
 _SUPPRESSION = LazyPattern(
