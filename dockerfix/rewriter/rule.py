@@ -206,7 +206,10 @@ class Suppressions(Struct, frozen=True):
     def suppresses(self, instruction: Instruction, code: str) -> bool:
         if self.file_all or code in self.file_codes:
             return True
-        return any(self.suppresses_line(comment.line.number, code) for comment in instruction.leading_comments)
+        # most files silence no line: no generator to build for each instruction a rule asks about
+        return bool(self.per_line) and any(
+            self.suppresses_line(comment.line.number, code) for comment in instruction.leading_comments
+        )
 
     def suppresses_line(self, number: int, code: str) -> bool:
         """Whether the comment on line ``number`` silences ``code`` (for findings on comments, not instructions)."""
