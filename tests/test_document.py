@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import dockerfile
+import msgspec
 import pytest
-from conftest import all_corpus_files, corpus_id, requires_corpus
+from conftest import all_corpus_files, corpus_id, real_dockerfiles, requires_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockerfix.rewriter.document import BlankLine, Comment, Directive, Document, Instruction, parse, parse_text
+from dockerfix.rewriter.document import (
+    BlankLine,
+    Comment,
+    Directive,
+    Document,
+    Instruction,
+    parse,
+    parse_text,
+    reparse,
+)
 from dockerfix.rewriter.source import Source, SourceError
 
 
@@ -396,3 +406,92 @@ def test_a_cached_fact_is_computed_once_and_kept_with_its_node():
     first, second = parse_text("FROM a\nRUN echo one\nRUN echo one\n").instructions[1:]
     assert first.span is first.span  # kept: computing it again would make another tuple
     assert (first.span, second.span) == ((7, 20), (20, 33))  # per node, not per class
+
+
+# --- the fix loop's re-parse ---------------------------------------------------------------------------------------
+
+
+def parsed_or_error(source: Source, before: Document | None = None, unchanged: int = 0) -> object:
+    """The document as plain data (every field of every node), or the error: what two parses must agree on."""
+    try:
+        return msgspec.to_builtins(parse(source) if before is None else reparse(source, before, unchanged))
+    except SourceError as error:
+        return str(error)
+
+
+def assert_reparse_is_a_parse(before_text: str, start: int, end: int, content: str) -> None:
+    """``reparse`` of ``before_text`` with ``[start, end)`` replaced by ``content`` is what ``parse`` makes of it."""
+    before = parse_text(before_text)
+    edited = Source(text=before_text[:start] + content + before_text[end:], path="<string>")
+    assert parsed_or_error(edited, before, start) == parsed_or_error(edited)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # the last element ended only because the text did: what is appended continues it
+        "FROM a\nRUN a \\\n«|RUN b\n»",
+        "FROM a\nRUN a \\\n# note\n«|  b\n»",
+        "FROM a\nRUN a«| b\n»",
+        "FROM a\nRUN a\r«|\nRUN b\n»",
+        # what the elements before the edit say carries over: the directives, the stages begun, the comments above
+        "«# escape=`|»\nFROM a\nRUN a `\n  b\n",
+        "# escape=`\n«|# syntax=x\n»FROM a\nRUN a `\n  b\n",
+        "# syntax=x\n«|# escape=`\n»FROM a\n",
+        "FROM a\n# above\n«|# more\n»RUN a\n",
+        "FROM a AS one\nRUN a\n«|FROM c\n»FROM b\nRUN b\n",
+        "FROM a AS one\n«RUN a\nFROM b\n|»RUN b\n",
+        "FROM a\nRUN <<EOF\nbody\n«|EOF\n»EOF\nRUN b\n",
+        "FROM a\n«RUN a|COPY <<EOF /x»\n",
+    ],
+)
+def test_a_reparse_is_the_parse_of_the_edited_text(edit):
+    """``edit`` is the text with its edit in it: «replaced|replacement»."""
+    before, _, rest = edit.partition("«")
+    replaced, _, rest = rest.partition("|")
+    content, _, after = rest.partition("»")
+    assert_reparse_is_a_parse(before + replaced + after, len(before), len(before) + len(replaced), content)
+
+
+def test_a_reparse_keeps_the_elements_before_the_first_edit_with_what_rules_found_about_them():
+    """The fix loop's attempts re-parse from the first edit on: the instructions before it are the same objects, so
+    the facts rules found about them are not found again."""
+    text = "FROM a\n# pinned\nRUN apt-get update\nRUN echo one\nRUN echo two\n"
+    before = parse_text(text)
+    shell = before.instructions[1].shell
+    start = text.index("RUN echo two")
+    after = reparse(Source(text=text[:start] + "RUN echo three\n"), before, start)
+    assert after.elements[:4] == before.elements[:4]
+    assert all(kept is same for kept, same in zip(after.elements[:4], before.elements[:4], strict=True))
+    assert after.instructions[1].shell is shell
+    assert after.instructions[3] is not before.instructions[3] and after.instructions[3].value == ("echo three",)
+    assert after.stages[0] is not before.stages[0]  # a stage is as long as the text says: it is rebuilt
+
+
+EDIT_CONTENT = st.one_of(
+    st.sampled_from(["", "\n", "\\\n", "\\", " \\\n", "`\n", "# escape=`\n", "# c\n", "FROM b AS c\n", "EOF\n", "\r"]),
+    st.text(alphabet="RUNFOM <-\\\n#`'\"EOF=", max_size=12),
+)
+
+
+# generated texts and those of the real corpus (none when it is absent)
+EDITED_TEXT = st.one_of(
+    dockerfile_text(),
+    st.sampled_from(real_dockerfiles()).map(lambda path: Source.decode(path.read_bytes(), str(path)).text),
+)
+
+
+@settings(
+    max_examples=int(__import__("os").environ.get("DOCKERFIX_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(EDITED_TEXT, st.data())
+def test_a_reparse_after_any_edit_is_the_parse_of_the_edited_text(text, data):
+    try:
+        parse_text(text)
+    except SourceError:
+        return
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    assert_reparse_is_a_parse(text, start, end, data.draw(EDIT_CONTENT))

@@ -9,7 +9,7 @@ import pytest
 from dockerfix.rewriter import registry
 from dockerfix.rewriter.config import ConfigError, Settings, discover, load
 from dockerfix.rewriter.pipeline import run_source
-from dockerfix.rewriter.rule import Option, Rule
+from dockerfix.rewriter.rule import TARGET, Option, Rule, RuleContext
 from dockerfix.rewriter.source import Source
 
 DIGEST = "sha256:" + "ab" * 32
@@ -81,6 +81,17 @@ def test_rules_share_an_option_only_by_declaring_the_same_one(monkeypatch):
     )
     with pytest.raises(registry.RegistryError, match="'flag' of DF902"):
         registry.rule_options.__wrapped__()
+
+
+def test_a_rule_reads_the_defaults_of_the_options_it_declares_not_those_of_the_rule_it_extends():
+    """Each rule class keeps its table of defaults, made when the class is defined: a subclass that declares an
+    option again has its own default, and the configured value still wins."""
+    base = type("RuleDF901", (Rule,), {"code": "DF901", "options": (Option("flag", False, "a flag", bool),)})
+    derived = type("RuleDF902", (base,), {"code": "DF902", "options": (Option("flag", True, "a flag", bool),)})
+    assert base().option(RuleContext(), "flag") is False
+    assert derived().option(RuleContext(), "flag") is True
+    assert derived().option(RuleContext(options={"flag": False}), "flag") is False
+    assert derived().option(RuleContext(), TARGET.name) == TARGET.default  # the options every rule may read
 
 
 @pytest.mark.parametrize(

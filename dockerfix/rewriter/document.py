@@ -326,16 +326,16 @@ def map_offset(segments: tuple[Segment, ...] | list[Segment], offset: int, end: 
     return segments[0].source_start
 
 
-def _split_lines(text: str) -> tuple[tuple[Line, ...], list[str]]:
-    """The physical lines and, for each, its content (without its line ending): split in one call, not found line
-    by line, and kept for the parser, which reads every line's content."""
-    pieces = text.split("\n")
+def _split_lines(text: str, start: int = 0, lines_before: int = 0) -> tuple[list[Line], list[str]]:
+    """The physical lines from offset ``start`` (where line ``lines_before + 1`` starts) on and, for each, its content
+    (without its line ending): split in one call, not found line by line, and kept for the parser, which reads every
+    line's content."""
+    pieces = text[start:].split("\n")
     last = pieces.pop()  # after the last line feed: a last line without one, or nothing
     lines = []
     contents = []
-    start = 0
-    number = 0
-    for number, piece in enumerate(pieces, 1):
+    number = lines_before
+    for number, piece in enumerate(pieces, lines_before + 1):
         content = piece.rstrip("\r")
         end = start + len(piece) + 1
         lines.append(Line(number, start, start + len(content), end))
@@ -345,22 +345,29 @@ def _split_lines(text: str) -> tuple[tuple[Line, ...], list[str]]:
         content = last.rstrip("\r")
         lines.append(Line(number + 1, start, start + len(content), len(text)))
         contents.append(content)
-    return tuple(lines), contents
+    return lines, contents
 
 
 class _Parser:
     """One pass over the physical lines, following BuildKit's parser step by step."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, before: Document | None = None, unchanged: int = 0) -> None:
         self.source = source
         self.text = source.text
-        self.lines, self.contents = _split_lines(self.text)
-        self.escape = "\\"
-        self.directives_done = False
-        self.directives: list[Directive] = []
-        self.elements: list[Element] = []
-        self.instructions: list[Instruction] = []
-        self.stages_started = 0
+        kept = _kept_elements(before, unchanged) if before is not None else ()
+        self.elements: list[Element] = list(kept)
+        self.instructions = [element for element in kept if isinstance(element, Instruction)]
+        self.directives = [element for element in kept if isinstance(element, Directive)]
+        escape = next((directive.value for directive in self.directives if directive.name == "escape"), None)
+        self.escape = escape or "\\"
+        self.directives_done = len(self.directives) < len(kept)
+        last_stage = self.instructions[-1].stage_index if self.instructions else None
+        self.stages_started = 0 if last_stage is None else last_stage + 1
+        kept_lines = before.lines[: _last_line(kept[-1]).number] if kept and before is not None else ()
+        lines, contents = _split_lines(self.text, kept_lines[-1].end if kept_lines else 0, len(kept_lines))
+        self.lines = (*kept_lines, *lines)
+        self.contents = [""] * len(kept_lines) + contents  # the kept lines' contents are never read
+        self.first_line = len(kept_lines)
 
     def error(self, line: Line, column: int, message: str) -> SourceError:
         return SourceError(self.source.path, line.number, column, message)
@@ -396,7 +403,7 @@ class _Parser:
         return before, False
 
     def parse(self) -> Document:
-        index = 0
+        index = self.first_line
         while index < len(self.lines):
             index = self.parse_from(index)
         if not self.instructions:
@@ -548,6 +555,30 @@ class _Parser:
 def parse(source: Source) -> Document:
     """Parse a decoded Dockerfile; raises ``SourceError`` where BuildKit would reject it."""
     return _Parser(source).parse()
+
+
+def reparse(source: Source, before: Document, unchanged: int) -> Document:
+    """``parse(source)`` where ``source`` is an edit of ``before``'s text that keeps its first ``unchanged``
+    characters (the fix loop's attempts): the elements of ``before`` that lie wholly in them are taken as they are,
+    the same objects with the facts rules already found about them, and the parser starts after them. Parsing them
+    again would build equal ones: the parser reads a text forwards, and after an element it carries only what the
+    elements so far say (the directives, the stages begun, the comments above the next instruction)."""
+    return _Parser(source, before, unchanged).parse()
+
+
+def _kept_elements(before: Document, unchanged: int) -> tuple[Element, ...]:
+    """The elements of ``before`` that end within its first ``unchanged`` characters, but its last element: that
+    one may have ended only because the text did (a continuation line, then the end of the file), and what an edit
+    appends would continue it. Any other element ended on a line of its own, which the next element follows."""
+    elements = before.elements
+    kept = 0
+    while kept < len(elements) - 1 and elements[kept].span[1] <= unchanged:
+        kept += 1
+    return elements[:kept]
+
+
+def _last_line(element: Element) -> Line:
+    return element.lines[-1] if isinstance(element, Instruction) else element.line
 
 
 def parse_text(text: str, path: str = "<string>") -> Document:

@@ -15,7 +15,7 @@ from msgspec.structs import replace
 
 from .budget import OverBudget
 from .context import BuildContext
-from .document import Document, Instruction, parse
+from .document import Document, Instruction, parse, reparse
 from .fixes import Applicability, ByteGain, Edit, FileEdit, Finding, Unknown, apply_edits
 from .registry import MIN_GAIN, all_rules, hadolint_map, opt_in_codes
 from .rule import CODE_PATTERN, TARGET_STAGE, Rule, RuleContext, Suppressions
@@ -117,7 +117,7 @@ def check(
     ``other_files`` (the caller cannot write files beside the Dockerfile: standard input, an editor that cannot
     create files) a fix that changes one is display-only. The gate applies before a rule reviews the others'
     findings, so a summary of them counts only those that pass."""
-    suppressions = Suppressions.from_document(document, hadolint_map(tuple(type(rule) for rule in rules)))
+    suppressions = Suppressions.from_document(document, hadolint_map(tuple(map(type, rules))))
     context = RuleContext(build_context=build_context, suppressions=suppressions, options=options or {})
     findings: list[Finding] = []
     in_shipped_stage = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
@@ -242,9 +242,11 @@ class _PendingFiles:
         )
 
 
-def _parsed(source: Source, text: str) -> Document | SourceError:
+def _parsed(source: Source, before: Document, edits: Sequence[Edit], text: str) -> Document | SourceError:
+    """The document of ``text``, ``before``'s text with ``edits`` applied: ``before``'s elements up to the first
+    edit are kept (with their facts), not parsed again."""
     try:
-        return parse(source.with_text(text))
+        return reparse(source.with_text(text), before, min((edit.start for edit in edits), default=len(text)))
     except SourceError as error:
         return error
 
@@ -290,7 +292,7 @@ class _Attempt(Struct, frozen=True):
     @classmethod
     def of(cls, source: Source, before: Document, edits: Sequence[Edit]) -> _Attempt:
         text = apply_edits(before.text, edits)
-        after = _parsed(source, text)
+        after = _parsed(source, before, edits, text)
         if isinstance(after, SourceError):
             return cls(
                 text,
