@@ -17,6 +17,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from msgspec.structs import replace
+
 from .cli import Job
 from .rewriter.pipeline import BuildContexts, FileResult
 
@@ -191,7 +193,8 @@ class WorkerPool:
     """Worker processes that check the jobs, driven from the calling thread alone (no helper thread: each result wakes
     the parent once, and its files go out in the same turn). The workers start before the first job is known: the
     jobs are taken from ``jobs`` as its iterator finds them (a folder walk), and the first are checked while it goes
-    on. A worker gets files one by one, a few at a time, and sends each result back as soon as it is known.
+    on. A worker gets files one by one, a few at a time, and sends each result back as soon as it is known, without
+    its new text.
 
     A worker that dies (a native crash, the OOM killer) costs only the file it was checking, which gets an error: it
     checks the files it holds in the order given, so that file is the oldest it held, and the others, never started,
@@ -339,7 +342,9 @@ def _serve(
         if settings_number not in settings:
             settings[settings_number] = first_sent
         job = Job(Path(path), settings[settings_number], write, _path(context), _path(resolved_context))
-        results.send(_process_in_worker(job, writes_before))
+        # without its new text, which the command never reads (the worker wrote it, or the diff shows it): half the
+        # bytes of the results over the real corpus (3.0 -> 1.4 MB), pickled and read again
+        results.send(replace(_process_in_worker(job, writes_before), new_text=None))
 
 
 def _text(path: Path | None) -> str | None:
