@@ -523,6 +523,9 @@ class BuildContext:
         self._given = listed if listed is None or isinstance(listed, _Listing) else tuple(listed)
         self._folder_states: dict[str, _Folder] = {}
         self._answers: dict[Hashable, object] = {}
+        # asked of every context for each candidate line (DF204): kept apart from ``once``, whose question and
+        # callable cost more than the answer for a context of a few files; names alone decide it
+        self._line_matches: dict[str, bool] = {}
 
     def once(self, question: Hashable, answer: Callable[[], Answer]) -> Answer:
         """``answer()``, computed the first time ``question`` is asked of this context and kept with it."""
@@ -739,11 +742,20 @@ class BuildContext:
         """Whether the ignore-file ``line`` (not an exception) matches a file or folder sent now. A pattern added at
         the end excludes only what it, or a folder it matches, holds: when it matches nothing sent (every folder
         holding a sent file is sent), the same files and folders are sent with it."""
-        return self.once(("sends_a_match_of", line), lambda: self._sends_a_match_of(line))
+        found = self._line_matches.get(line)
+        if found is None:
+            found = self._line_matches[line] = self._sends_a_match_of(line)
+        return found
 
     def _sends_a_match_of(self, line: str) -> bool:
         files, folders = self._kept
-        return any(pattern.matches(path) for pattern in _line_patterns(line) for path in (*files, *folders))
+        for pattern in _line_patterns(line):
+            if pattern.kind is MatchKind.EXACT:  # one name (`.env`): looked up, not compared with every path
+                if pattern.text in folders or self._sends_file(pattern.text):
+                    return True
+            elif any(pattern.matches(path) for path in files) or any(pattern.matches(path) for path in folders):
+                return True
+        return False
 
     def dropped_by(self, text: str) -> tuple[str, ...]:
         """The files sent now that ``with_ignore(text)`` no longer sends, sorted; found by walking both sorted lists
