@@ -572,13 +572,8 @@ PATTERNS = st.sampled_from(
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(st.lists(NAMES, min_size=1, max_size=4).map("/".join), min_size=1, max_size=10, unique=True),
-    st.lists(PATTERNS, max_size=5),
-)
-def test_directory_and_file_list_agree(tmp_path_factory, paths, patterns):
-    root = tmp_path_factory.mktemp("ctx")
+def written_files(root: Path, paths: list[str]) -> list[str]:
+    """``paths`` written below ``root`` (each holding "x"), but those a file written before stands in the way of."""
     written = []
     for path in paths:
         target = root / path
@@ -587,6 +582,17 @@ def test_directory_and_file_list_agree(tmp_path_factory, paths, patterns):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("x")
         written.append(path)
+    return written
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.lists(NAMES, min_size=1, max_size=4).map("/".join), min_size=1, max_size=10, unique=True),
+    st.lists(PATTERNS, max_size=5),
+)
+def test_directory_and_file_list_agree(tmp_path_factory, paths, patterns):
+    root = tmp_path_factory.mktemp("ctx")
+    written = written_files(root, paths)
     ignore = "\n".join(patterns)
     (root / ".dockerignore").write_text(ignore)
     from_directory = BuildContext.from_directory(root)
@@ -770,14 +776,7 @@ def test_a_context_with_lines_added_answers_as_one_listed_with_them(tmp_path_fac
     # with_ignore hands its names on instead of listing them again: the answers must be those of a fresh context
     # (of a folder's walk only where it pruned nothing: lines added never bring back what the walk did not enter)
     root = tmp_path_factory.mktemp("ctx")
-    written = []
-    for path in paths:
-        target = root / path
-        if any(parent.is_file() for parent in target.parents) or target.exists():
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("x")
-        written.append(path)
+    written = written_files(root, paths)
     text = "\n".join(patterns)
     (root / ".dockerignore").write_text(text)
     longer = text + "\n" + "\n".join(added) + "\n"
