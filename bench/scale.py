@@ -5,14 +5,18 @@ how much the time per unit grew when the size doubled (1.0 for linear work; the 
 Memory per unit is the peak above the process at rest (interpreter, rules and the input itself already loaded).
 
 Each row runs in a fresh process (so peak memory is that row's and no cache carries over) with a time limit, three
-times, and keeps the fastest. Seconds are the process's CPU time: on a machine shared with other work, wall time
-measures the neighbours too (and CPU time still varies by a tenth or so).
+times, and keeps the fastest. "GC s" is the part of the CPU time the cyclic garbage collector took: its full
+collections come when the objects alive grew by a quarter, each scanning all of them, so at two sizes their count
+is a step (1 at 4,000 cleanup RUNs, 3 at 8,000) that a time slope shows without any pass being superlinear.
+Seconds are the process's CPU time: on a machine shared with other work, wall time measures the neighbours too
+(and CPU time still varies by a tenth or so).
 Run: `python bench/scale.py` (`--limit SECONDS` per row, default 300; `--quick` for smaller sizes).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import subprocess
@@ -146,6 +150,20 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class CollectorTime:
+    """The CPU time the cyclic garbage collector takes while it is registered (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+
+
 def measure(series: Series, size: int) -> dict:
     from dockerfix.rewriter import pipeline
     from dockerfix.rewriter.config import Settings
@@ -153,22 +171,27 @@ def measure(series: Series, size: int) -> dict:
     from dockerfix.rewriter.source import Source
 
     all_rules()  # importing the rules is a constant cost, not the input's
+    collector = CollectorTime()
     with tempfile.TemporaryDirectory() as folder:
         if series.text is not None:
             source = Source(series.text(size))
             rest = peak_mib()
+            gc.callbacks.append(collector)
             start = time.process_time()
             results = [pipeline.run_source(source, Settings())]
         else:
             assert series.context is not None
             paths = shared_context(Path(folder) / "context", *series.context(size))
             rest = peak_mib()
+            gc.callbacks.append(collector)
             start = time.process_time()
             run = pipeline.BuildContexts()  # one context, shared as the CLI's run shares it
             results = [pipeline.run_path(path, Settings(), contexts=run) for path in paths]
         elapsed = time.process_time() - start
+        gc.callbacks.remove(collector)
     return {
         "seconds": elapsed,
+        "gc_seconds": collector.seconds,
         "peak_mib": peak_mib(),
         "above_rest_mib": peak_mib() - rest,
         "findings": sum(len(result.findings) for result in results),
@@ -200,10 +223,10 @@ def main() -> int:
         print(json.dumps(measure(SERIES[index], size)))
         return 0
     print(
-        "| series | size | CPU s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | findings | "
-        "failures |"
+        "| series | size | CPU s | GC s | µs per unit | time slope | peak MiB | KiB per unit | memory slope | "
+        "findings | failures |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     steep = []
     for index, series in enumerate(SERIES):
         previous = None
@@ -211,7 +234,7 @@ def main() -> int:
             measured = row(index, size, arguments.limit)
             label = f"{size:,} {series.unit}s"
             if measured is None:
-                print(f"| {series.name} | {label} | > {arguments.limit:.0f} | | | | | | | |", flush=True)
+                print(f"| {series.name} | {label} | > {arguments.limit:.0f} | | | | | | | | |", flush=True)
                 steep.append(series.name)
                 break
             per_unit = measured["seconds"] / size
@@ -223,7 +246,8 @@ def main() -> int:
                 if previous[0] and per_unit / previous[0] > SLOPE_BOUND:
                     steep.append(series.name)
             print(
-                f"| {series.name} | {label} | {measured['seconds']:.2f} | {per_unit * 1e6:.1f} | {time_slope} "
+                f"| {series.name} | {label} | {measured['seconds']:.2f} | {measured['gc_seconds']:.2f} "
+                f"| {per_unit * 1e6:.1f} | {time_slope} "
                 f"| {measured['peak_mib']:.0f} | {memory:.2f} | {memory_slope} | {measured['findings']:,} | "
                 f"{measured['failures']} |",
                 flush=True,

@@ -23,8 +23,10 @@ such a context answers "nothing is there": no rule can prove anything from it.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import enum
+import heapq
 import os
 import posixpath
 import re
@@ -505,21 +507,25 @@ class BuildContext:
         self,
         ignore: DockerIgnore,
         error: str | None = None,
-        listed: Iterable[str] | None = None,
+        listed: Iterable[str] | _Listing | None = None,
         root: Path | None = None,
         compose_listings: ComposeListings | None = None,
     ) -> None:
-        """``listed`` None means: walk ``root``; ``error`` says why Docker would reject the ignore file;
-        ``compose_listings`` are the run's (see ``ComposeListings``)."""
+        """``listed`` None means: walk ``root``; a ``_Listing`` is another context's names, taken as they are;
+        ``error`` says why Docker would reject the ignore file; ``compose_listings`` are the run's (see
+        ``ComposeListings``)."""
         self.ignore = ignore
         self.error = error
         self.root = root
         self.compose_listings = compose_listings
         self.ignore_file: str | None = None  # the ignore file read, relative to the root (a fix may extend it)
         self.ignore_text: str | None = None
-        self._given = None if listed is None else tuple(listed)
+        self._given = listed if listed is None or isinstance(listed, _Listing) else tuple(listed)
         self._folder_states: dict[str, _Folder] = {}
         self._answers: dict[Hashable, object] = {}
+        # asked of every context for each candidate line (DF204): kept apart from ``once``, whose question and
+        # callable cost more than the answer for a context of a few files; names alone decide it
+        self._line_matches: dict[str, bool] = {}
 
     def once(self, question: Hashable, answer: Callable[[], Answer]) -> Answer:
         """``answer()``, computed the first time ``question`` is asked of this context and kept with it."""
@@ -532,22 +538,22 @@ class BuildContext:
         cls, root: Path, dockerfile: Path | None = None, compose_listings: ComposeListings | None = None
     ) -> BuildContext:
         """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
-        candidates = [root / ".dockerignore"]
-        if dockerfile is not None:
-            candidates.insert(0, dockerfile.with_name(dockerfile.name + ".dockerignore"))
-        for candidate in candidates:
-            if not os.path.lexists(candidate):
-                continue
-            try:
-                data = _read_ignore_file(candidate, root)
-            except FileError as error:
-                return cls(DockerIgnore(), f"{candidate}: {error}", root=root, compose_listings=compose_listings)
-            context = cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
-            context.compose_listings = compose_listings
-            context.ignore_file = os.path.relpath(candidate, root).replace(os.sep, "/")
-            context.ignore_text = data.decode("utf-8", "surrogateescape")
-            return context
-        return cls(DockerIgnore(), root=root, compose_listings=compose_listings)
+        # tested as strings: most folders have neither, and building the Paths cost more than the system calls
+        if dockerfile is not None and os.path.lexists(f"{dockerfile}.dockerignore"):
+            candidate = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        elif os.path.lexists(os.path.join(root, ".dockerignore")):
+            candidate = root / ".dockerignore"
+        else:
+            return cls(DockerIgnore(), root=root, compose_listings=compose_listings)
+        try:
+            data = _read_ignore_file(candidate, root)
+        except FileError as error:
+            return cls(DockerIgnore(), f"{candidate}: {error}", root=root, compose_listings=compose_listings)
+        context = cls._parsed(data.decode("utf-8", "surrogateescape"), str(candidate), root=root)
+        context.compose_listings = compose_listings
+        context.ignore_file = os.path.relpath(candidate, root).replace(os.sep, "/")
+        context.ignore_text = data.decode("utf-8", "surrogateescape")
+        return context
 
     @classmethod
     def from_file_list(cls, paths: Iterable[str], ignore_text: str | None = None) -> BuildContext:
@@ -556,7 +562,7 @@ class BuildContext:
 
     @classmethod
     def _parsed(
-        cls, text: str, name: str, listed: Iterable[str] | None = None, root: Path | None = None
+        cls, text: str, name: str, listed: Iterable[str] | _Listing | None = None, root: Path | None = None
     ) -> BuildContext:
         try:
             return cls(DockerIgnore.parse(text), listed=listed, root=root)
@@ -569,9 +575,20 @@ class BuildContext:
             return _Listing((), frozenset(), True)
         if self._given is None:
             return self._walk()
-        files = {path for path in map(_normal, self._given) if path}
-        folders = {folder for path in files for folder in ancestors(path)}
-        return _Listing(tuple(files - folders), frozenset(folders), True)
+        return self._names
+
+    @cached_property
+    def _names(self) -> _Listing:
+        """The listing as names alone give it: the files, and the folders holding them (an empty folder is no name);
+        what ``with_ignore`` hands on, so the contexts made from this one share its strings."""
+        if isinstance(self._given, _Listing):
+            return self._given
+        if self._given is None:  # walked: its paths are clean already
+            files = self._listing.files
+            return _Listing(files, frozenset(folder for path in files for folder in ancestors(path)), True)
+        names = {path for path in map(_normal, self._given) if path}
+        folders = {folder for path in names for folder in ancestors(path)}
+        return _Listing(tuple(names - folders), frozenset(folders), True)
 
     def _walk(self) -> _Listing:
         """Entries below ``root`` without following symbolic links, skipping unreadable folders, ``.git`` and what
@@ -626,6 +643,8 @@ class BuildContext:
     @cached_property
     def _kept(self) -> tuple[tuple[str, ...], frozenset[str]]:
         """The files sent, sorted, and the folders sent: those not excluded, and those holding something sent."""
+        if not self.ignore.patterns:  # nothing excluded (most contexts): every listed folder holds what it held
+            return tuple(sorted(self._listing.files)), self._listing.folders
         files = tuple(sorted(path for path in self._listing.files if not self._ignored(path)))
         folders = {path for path in self._listing.folders if not self._ignored(path)}
         for path in [*files, *folders]:
@@ -635,9 +654,17 @@ class BuildContext:
                 folders.add(folder)
         return files, frozenset(folders)
 
+    def _sends_file(self, path: str) -> bool:
+        """Whether ``path`` is a file sent: looked up in the sorted files, as a set of them per context (the context
+        and each with another ignore text) cost memory that grew in steps of four times (CPython's set growth)."""
+        files = self._kept[0]
+        index = bisect.bisect_left(files, path)
+        return index < len(files) and files[index] == path
+
     @cached_property
-    def _file_set(self) -> frozenset[str]:
-        return frozenset(self._kept[0])
+    def _entries(self) -> tuple[str, ...]:
+        """The files and folders sent, sorted: those below a folder are one stretch of it."""
+        return tuple(heapq.merge(self._kept[0], sorted(self._kept[1])))
 
     @cached_property
     def builders(self) -> Builders:
@@ -647,14 +674,17 @@ class BuildContext:
             return Builders()
         if not self._listing.complete:
             return Builders(unknown=f"the context holds more than {MAX_ENTRIES:,} entries")
-        listed = set(self._listing.files)
+        # a set of the ignore files only: one of every file grew memory in steps of four (CPython's set growth)
+        ignore_files = {path for path in self._listing.files if path.endswith(".dockerignore")}
         project_files = [
-            path for path in sorted(listed) if not any(part in SKIPPED_FOLDERS for part in path.split("/")[:-1])
+            path
+            for path in sorted(self._listing.files)
+            if not any(part in SKIPPED_FOLDERS for part in path.split("/")[:-1])
         ]
         dockerfiles = [
             path
             for path in project_files
-            if is_dockerfile_name(path.rpartition("/")[2]) and path + ".dockerignore" not in listed
+            if is_dockerfile_name(path.rpartition("/")[2]) and path + ".dockerignore" not in ignore_files
         ]
         composes = [self.root / path for path in project_files if _COMPOSE_FILE.fullmatch(path.rpartition("/")[2])]
         if len(dockerfiles) + len(composes) > MAX_BUILD_FILES:
@@ -704,8 +734,7 @@ class BuildContext:
         return self.once(("with_ignore", text), lambda: self._with_ignore(text))
 
     def _with_ignore(self, text: str) -> BuildContext:
-        listed = self._given if self._given is not None else self._listing.files
-        context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=listed, root=self.root)
+        context = BuildContext._parsed(text, self.ignore_file or ".dockerignore", listed=self._names, root=self.root)
         context.ignore_file, context.ignore_text = self.ignore_file or ".dockerignore", text
         return context
 
@@ -713,17 +742,31 @@ class BuildContext:
         """Whether the ignore-file ``line`` (not an exception) matches a file or folder sent now. A pattern added at
         the end excludes only what it, or a folder it matches, holds: when it matches nothing sent (every folder
         holding a sent file is sent), the same files and folders are sent with it."""
-        return self.once(("sends_a_match_of", line), lambda: self._sends_a_match_of(line))
+        found = self._line_matches.get(line)
+        if found is None:
+            found = self._line_matches[line] = self._sends_a_match_of(line)
+        return found
 
     def _sends_a_match_of(self, line: str) -> bool:
         files, folders = self._kept
-        return any(pattern.matches(path) for pattern in _line_patterns(line) for path in (*files, *folders))
+        for pattern in _line_patterns(line):
+            if pattern.kind is MatchKind.EXACT:  # one name (`.env`): looked up, not compared with every path
+                if pattern.text in folders or self._sends_file(pattern.text):
+                    return True
+            elif any(pattern.matches(path) for path in files) or any(pattern.matches(path) for path in folders):
+                return True
+        return False
 
     def dropped_by(self, text: str) -> tuple[str, ...]:
-        """The files sent now that ``with_ignore(text)`` no longer sends, sorted."""
-        return self.once(
-            ("dropped_by", text), lambda: tuple(sorted(set(self.files()) - set(self.with_ignore(text).files())))
-        )
+        """The files sent now that ``with_ignore(text)`` no longer sends, sorted; found by walking both sorted lists
+        together (sets of both grew memory in steps of four, CPython's set growth)."""
+        kept, index, dropped = self.with_ignore(text).files(), 0, []
+        for path in self.files():
+            while index < len(kept) and kept[index] < path:
+                index += 1
+            if index == len(kept) or kept[index] != path:
+                dropped.append(path)
+        return tuple(dropped)
 
     def size(self, path: str) -> int | None:
         """A listed file's size in bytes on disk (a symbolic link counts as itself); None for a names-only context."""
@@ -761,7 +804,7 @@ class BuildContext:
         path = _normal(path)
         if self.error:
             return False
-        return not path or path in self._file_set or path in self._kept[1]
+        return not path or path in self._kept[1] or self._sends_file(path)
 
     def files(self) -> tuple[str, ...]:
         """All files sent, sorted, slash-separated (folders are implied by them)."""
@@ -787,13 +830,16 @@ class BuildContext:
             regex = _go_glob(rest)
         except PatternError:
             return ()
-        folders = self._kept[1]
+        folders, entries = self._kept[1], self._entries
         prefix = base + "/" if base else ""
         found: list[str] = []
         taken: set[str] = set()
-        for candidate in sorted(self._file_set | folders):
+        for index in range(bisect.bisect_left(entries, prefix), len(entries)):
+            candidate = entries[index]
+            if not candidate.startswith(prefix):
+                break
             relative = candidate[len(prefix) :]
-            if not candidate.startswith(prefix) or any(folder in taken for folder in ancestors(relative)):
+            if any(folder in taken for folder in ancestors(relative)):
                 continue
             if regex.fullmatch(relative):
                 found.append(candidate)
@@ -810,10 +856,10 @@ class BuildContext:
         """The first ``limit`` bytes of a file that is sent; None when absent, ignored, not a regular file, a names-only
         context, or a symbolic link leading out of the context or to something not sent."""
         path = _normal(path)
-        if self.root is None or path not in self._file_set:
+        if self.root is None or not self._sends_file(path):
             return None
         target = os.path.realpath(os.path.join(self._real_root, path))
-        if posixpath.relpath(target, self._real_root) not in self._file_set:
+        if not self._sends_file(posixpath.relpath(target, self._real_root)):
             return None
         try:
             descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # never wait on a FIFO
