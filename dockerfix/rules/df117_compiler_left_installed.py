@@ -10,7 +10,7 @@ from msgspec import Struct
 
 from dockerfix.knowledge.analysis import (
     Invocation,
-    runs_running,
+    commands_running,
     shell_runs,
     stages_built_on,
     stages_running,
@@ -206,8 +206,14 @@ def removes_packages(command: SimpleCommand) -> bool:
 
 
 def compiler_install(command: SimpleCommand) -> PackageCall | None:
-    """The command as a package install that names a compiler or build tool, when it is one. Asked of every apt and
-    apk command: one that names no word a compiler's package name can start with is not read further."""
+    """The command as a package install that names a compiler or build tool, when it is one. Kept with the command,
+    which the fix loop's re-checks share while its RUN's text is unchanged."""
+    return command.facts(_compiler_install)
+
+
+def _compiler_install(command: SimpleCommand) -> PackageCall | None:
+    """Asked of every apt and apk command: one that names no word a compiler's package name can start with is not
+    read further."""
     if not any(
         argument is not None and argument.startswith(TOOLCHAIN_PREFIXES)
         for argument in Invocation.of(command).arguments
@@ -303,7 +309,7 @@ class CompilerLeftInstalled(Rule):
             # the RUNs that run apt or apk first (a stage-wide index): 45% of the real corpus's stages install nothing
             # with them and 70% of the others no compiler; the stage's other facts are read for the rest (505 of 2,617)
             installs_compilers = any(
-                compiler_install(command) for _, commands in runs_running(stage, MANAGERS) for command in commands
+                compiler_install(commands[position]) for _, commands, position in commands_running(stage, MANAGERS)
             )
             if not installs_compilers or stages_built_on(document, stage) or self.image_has_compiler(document, stage):
                 continue
