@@ -128,10 +128,15 @@ def system_folder(folder: str) -> bool:
 def names_folder_in_variables(stage: Stage, folder: str) -> bool:
     """Whether an ENV or ARG of the stage names the folder: through PATH, PYTHONPATH, HOME, PIP_CONFIG_FILE and the
     like a command finds programs and configuration there, which the COPY may have replaced."""
+    settings = [
+        instruction.logical
+        for instruction in stage.instructions
+        if instruction.cmd in ("env", "arg") and folder in instruction.logical
+    ]
+    if not settings:  # a mention is the folder's own text: most stages' ENV and ARG hold none (no pattern to build)
+        return False
     mention = re.compile(rf"(?<![\w./-]){re.escape(folder)}(?![\w.-])")
-    return any(
-        instruction.cmd in ("env", "arg") and mention.search(instruction.logical) for instruction in stage.instructions
-    )
+    return any(mention.search(text) for text in settings)
 
 
 class Destination(Struct, frozen=True):
