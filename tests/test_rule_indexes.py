@@ -9,7 +9,15 @@ import weakref
 import pytest
 from conftest import real_dockerfiles, requires_corpus
 
-from dockerfix.knowledge.analysis import Invocation, commands_running, runs_running, shell_runs, stages_running
+from dockerfix.knowledge.analysis import (
+    Invocation,
+    commands_running,
+    runs_running,
+    shell_runs,
+    source_copies,
+    stages_running,
+)
+from dockerfix.knowledge.baseimages import Reference, resolved_reference
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
 from dockerfix.knowledge.shellfacts import Role, command_role
 from dockerfix.rewriter import engine
@@ -76,6 +84,29 @@ def test_a_compiler_install_is_read_from_that_command():
     assert install is not None and install.compilers == ("gcc",)
     assert compiler_install(edited[1]) is None
     assert compiler_install(commands[1]) is install
+
+
+def test_the_source_copies_of_a_stage_are_the_edited_documents():
+    """DF201 and DF203 ask each stage for its COPY of the whole context in every check: one reading per stage."""
+    text = "FROM python:3.12\nCOPY requirements.txt .\nCOPY . /app\nCOPY --from=build . /srv\nADD ./ /opt\n"
+    stage = parse_text(text).stages[0]
+    assert [copy.start_line for copy in source_copies(stage)] == [3, 5]
+    assert source_copies(stage) is source_copies(stage)
+    edited = parse_text(text.replace("COPY . /app", "COPY src /app")).stages[0]
+    assert [copy.start_line for copy in source_copies(edited)] == [5]
+
+
+def test_a_stages_base_image_is_the_edited_documents():
+    """Read once per stage and document for the rules that ask it of every stage in every check."""
+    text = "ARG TAG=3.12\nFROM python:${TAG}-slim AS build\nFROM build\nFROM alpine\n"
+    document = parse_text(text)
+    first, built_on, last = document.stages
+    assert resolved_reference(document, first) == Reference("python", "3.12-slim", None, False)
+    assert resolved_reference(document, built_on) is None
+    assert resolved_reference(document, first) is resolved_reference(document, first)
+    edited = parse_text(text.replace("ARG TAG=3.12", "ARG TAG=3.13"))
+    assert resolved_reference(edited, edited.stages[0]) == Reference("python", "3.13-slim", None, False)
+    assert resolved_reference(document, first) == Reference("python", "3.12-slim", None, False)
 
 
 STAGES = """\

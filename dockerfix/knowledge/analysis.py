@@ -267,10 +267,17 @@ def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
 WHOLE_CONTEXT = {".", "./"}
 
 
-def source_copy(instruction: Instruction) -> bool:
-    """A COPY/ADD of the whole build context: the volatile step that any source edit invalidates."""
-    return (
-        instruction.cmd in ("copy", "add")
+def source_copies(stage: Stage) -> tuple[Instruction, ...]:
+    """The stage's COPY/ADD instructions of the whole build context, in order: the volatile steps that any source
+    edit invalidates. Read once per stage for the rules that ask in every check (most stages have none)."""
+    return stage.facts(_source_copies)
+
+
+def _source_copies(stage: Stage) -> tuple[Instruction, ...]:
+    return tuple(
+        instruction
+        for instruction in stage.instructions
+        if instruction.cmd in ("copy", "add")
         and instruction.flag("from") is None
         and len(instruction.value) == 2
         and instruction.value[0] in WHOLE_CONTEXT

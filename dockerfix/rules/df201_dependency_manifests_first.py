@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from msgspec import Struct
 from msgspec.structs import replace
 
-from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copy, steps_from, verb_index, workdir_at
+from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copies, steps_from, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
 from dockerfix.knowledge.shelledits import insert_after
 from dockerfix.knowledge.shellfacts import Role, command_role, manager_of
@@ -314,20 +314,16 @@ class DependencyManifestsFirst(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
         for stage in document.stages:
-            instructions = list(stage.instructions)
-            if not any(source_copy(instruction) for instruction in instructions):
+            copies = source_copies(stage)
+            if not copies:
                 continue
             runs = {run.index: commands for run, commands in shell_runs(stage)}
             # recognising an install may read manifests from the build context: once per command
             recognised = {
                 index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()
             }
-            for position, copy in enumerate(instructions):
-                plan = (
-                    self.plan(stage, copy, instructions[position + 1 :], runs, recognised, build_context)
-                    if source_copy(copy)
-                    else None
-                )
+            for copy in copies:
+                plan = self.plan(stage, copy, list(stage.following(copy)), runs, recognised, build_context)
                 if plan is not None:
                     yield from self.report(document, plan, build_context)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copy, steps_from, tool_and_arguments
+from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copies, steps_from, tool_and_arguments
 from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
@@ -245,9 +245,7 @@ class StableStepBeforeSourceCopy(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
-            for copy in stage.instructions:
-                if not source_copy(copy):
-                    continue
+            for copy in source_copies(stage):
                 destination = self.destination(stage, copy)
                 if destination is None:
                     continue
