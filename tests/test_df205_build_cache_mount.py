@@ -227,3 +227,12 @@ def test_a_module_cache_the_run_mounts_already_is_not_mounted_again(flag):
 def test_another_mount_over_a_cache_folder_is_left_to_its_author(flag):
     text = f"FROM golang:1.22 AS deps\nFROM golang:1.22\nARG UNSET\nRUN {flag} go build .\n"
     assert findings(text) == ()
+
+
+@pytest.mark.parametrize("unparsed", ["go mod download && if then fi", "go build ./... )"])
+def test_a_family_with_a_run_whose_script_did_not_parse_gets_no_mount(unparsed):
+    """The stages' shared index leaves out a RUN whose script did not parse; the rule reads it still, so that the
+    stage built on it is not taken for the first to run go and mounted alone."""
+    text = f"FROM golang:1.22 AS build\nRUN {unparsed}\nFROM build\nRUN go build ./...\n"
+    assert not findings(text)
+    assert findings(text.replace(f"RUN {unparsed}", "RUN echo ready"))

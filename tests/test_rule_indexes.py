@@ -9,7 +9,15 @@ import weakref
 import pytest
 from conftest import real_dockerfiles, requires_corpus
 
-from dockerfix.knowledge.analysis import Invocation, runs_running, shell_runs, stages_running
+from dockerfix.knowledge.analysis import (
+    Invocation,
+    commands_running,
+    runs_running,
+    shell_runs,
+    source_copies,
+    stages_running,
+)
+from dockerfix.knowledge.baseimages import Reference, resolved_reference
 from dockerfix.knowledge.cacherules import AddFlagRule, AppendCleanupRule, CacheRule
 from dockerfix.knowledge.shellfacts import Role, command_role
 from dockerfix.rewriter import engine
@@ -20,6 +28,7 @@ from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.source import SourceError
 from dockerfix.rewriter.stages import shipped_offset_test
 from dockerfix.rules.df102_apt_lists_cleanup import needing_lists
+from dockerfix.rules.df117_compiler_left_installed import compiler_install
 from dockerfix.rules.df205_build_cache_mount import BuildCacheMount, uses_by_tool
 
 MANAGERS = """\
@@ -52,6 +61,52 @@ def test_the_index_is_the_edited_documents_after_an_edit():
     after = parse_text(MANAGERS.replace("RUN echo nothing", "RUN gem install rails"))
     assert lines(runs_running(after.stages[0], ("gem",))) == [3]
     assert lines(runs_running(before.stages[0], ("gem",))) == []
+
+
+def test_the_commands_of_some_programs_are_those_that_run_one_in_file_order():
+    """A rule about one command and the rest of its RUN reads these: each with its RUN's commands and its position."""
+    stage = parse_text(MANAGERS).stages[0]
+    found = [(run.start_line, position) for run, _, position in commands_running(stage, ("pip", "apt-get"))]
+    assert found == [(2, 0), (2, 1), (4, 0), (4, 1), (5, 1)]
+    run, commands, position = next(commands_running(stage, ("apk",)))
+    assert (run.start_line, position) == (5, 0) and [command.name_literal for command in commands] == ["apk", "apt-get"]
+    assert list(commands_running(stage, ("yum",))) == []
+    edited = parse_text(MANAGERS.replace("RUN echo nothing", "RUN yum install -y git")).stages[0]
+    assert [(run.start_line, position) for run, _, position in commands_running(edited, ("yum",))] == [(3, 0)]
+
+
+def test_a_compiler_install_is_read_from_that_command():
+    """DF117 keeps its reading with the command, which the fix loop's passes share while the RUN's text stays."""
+    text = "FROM debian\nRUN apt-get update && apt-get install -y gcc\n"
+    (_, commands), *_ = shell_runs(parse_text(text).stages[0])
+    (_, edited), *_ = shell_runs(parse_text(text.replace("gcc", "curl")).stages[0])
+    install = compiler_install(commands[1])
+    assert install is not None and install.compilers == ("gcc",)
+    assert compiler_install(edited[1]) is None
+    assert compiler_install(commands[1]) is install
+
+
+def test_the_source_copies_of_a_stage_are_the_edited_documents():
+    """DF201 and DF203 ask each stage for its COPY of the whole context in every check: one reading per stage."""
+    text = "FROM python:3.12\nCOPY requirements.txt .\nCOPY . /app\nCOPY --from=build . /srv\nADD ./ /opt\n"
+    stage = parse_text(text).stages[0]
+    assert [copy.start_line for copy in source_copies(stage)] == [3, 5]
+    assert source_copies(stage) is source_copies(stage)
+    edited = parse_text(text.replace("COPY . /app", "COPY src /app")).stages[0]
+    assert [copy.start_line for copy in source_copies(edited)] == [5]
+
+
+def test_a_stages_base_image_is_the_edited_documents():
+    """Read once per stage and document for the rules that ask it of every stage in every check."""
+    text = "ARG TAG=3.12\nFROM python:${TAG}-slim AS build\nFROM build\nFROM alpine\n"
+    document = parse_text(text)
+    first, built_on, last = document.stages
+    assert resolved_reference(document, first) == Reference("python", "3.12-slim", None, False)
+    assert resolved_reference(document, built_on) is None
+    assert resolved_reference(document, first) is resolved_reference(document, first)
+    edited = parse_text(text.replace("ARG TAG=3.12", "ARG TAG=3.13"))
+    assert resolved_reference(edited, edited.stages[0]) == Reference("python", "3.13-slim", None, False)
+    assert resolved_reference(document, first) == Reference("python", "3.12-slim", None, False)
 
 
 STAGES = """\

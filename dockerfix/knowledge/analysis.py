@@ -150,6 +150,16 @@ def runs_running(stage: Stage, tools: Collection[str]) -> Iterator[tuple[Instruc
     return ((runs[position][0], list(runs[position][1])) for position in positions)
 
 
+def commands_running(stage: Stage, tools: Collection[str]) -> Iterator[tuple[Instruction, list[SimpleCommand], int]]:
+    """Each command of the stage's shell RUNs that runs one of ``tools``, in file order: its RUN, the RUN's commands
+    (as ``runs_running`` gives them) and its position among them. A rule about one command and what follows it in
+    its RUN reads these, not every command of every RUN in every check."""
+    for run, commands in runs_running(stage, tools):
+        for position, command in enumerate(commands):
+            if Invocation.of(command).tool in tools:
+                yield run, commands, position
+
+
 def stages_running(document: Document, tools: Collection[str]) -> Iterator[Stage]:
     """The stages with a shell RUN that runs one of ``tools`` (see ``runs_running``). Most documents run none of
     the programs a rule is about: one look-up in an index of the document answers for all of its stages."""
@@ -257,10 +267,17 @@ def stages_built_on(document: Document, stage: Stage) -> list[Stage]:
 WHOLE_CONTEXT = {".", "./"}
 
 
-def source_copy(instruction: Instruction) -> bool:
-    """A COPY/ADD of the whole build context: the volatile step that any source edit invalidates."""
-    return (
-        instruction.cmd in ("copy", "add")
+def source_copies(stage: Stage) -> tuple[Instruction, ...]:
+    """The stage's COPY/ADD instructions of the whole build context, in order: the volatile steps that any source
+    edit invalidates. Read once per stage for the rules that ask in every check (most stages have none)."""
+    return stage.facts(_source_copies)
+
+
+def _source_copies(stage: Stage) -> tuple[Instruction, ...]:
+    return tuple(
+        instruction
+        for instruction in stage.instructions
+        if instruction.cmd in ("copy", "add")
         and instruction.flag("from") is None
         and len(instruction.value) == 2
         and instruction.value[0] in WHOLE_CONTEXT

@@ -295,7 +295,12 @@ def stage_names(document: Document) -> set[str]:
 
 def resolved_reference(document: Document, stage: Stage) -> Reference | None:
     """The base image of a stage after global ARG expansion; None for `scratch`, an earlier stage or an unknown ARG.
-    Only earlier stages count, as BuildKit resolves them: `FROM golang AS golang` is the image."""
+    Only earlier stages count, as BuildKit resolves them: `FROM golang AS golang` is the image. Kept with the
+    document: several rules ask it of every stage in every check."""
+    return document.facts(_resolved_reference, stage)
+
+
+def _resolved_reference(document: Document, stage: Stage) -> Reference | None:
     text = expand_global_args(stage.base_image, document)
     if text is None or text.lower() == "scratch" or parent_stages(document, stage):
         return None

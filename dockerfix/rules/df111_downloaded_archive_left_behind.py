@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from dockerfix.knowledge.analysis import shell_runs, tool_and_arguments, workdir_at
+from dockerfix.knowledge.analysis import commands_running, stages_running, tool_and_arguments, workdir_at
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
 from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -140,41 +140,41 @@ class DownloadedArchiveLeftBehind(Rule):
         return ContentChange(removes=(posixpath.join(folder, path),) if folder is not None else ())
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        for stage in document.stages:
-            for run, commands in shell_runs(stage):
-                for position, command in enumerate(commands):
-                    path = downloaded_file(command)
-                    if path is None or not any(consumes(later, path) for later in commands[position + 1 :]):
-                        continue
-                    if removed_after(stage, run, position, path) or kept_out_by_mount(stage, run, path):
-                        continue
-                    if self.used_later(document, stage, run, path):
-                        continue
-                    start = run.arguments_to_source(command.start)
-                    end = run.arguments_to_source(command.end, end=True)
-                    archive = Savings.of(ARCHIVE_SIZE_UNKNOWN)
-                    reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1 :], path)
-                    if reason is not None:
-                        yield self.finding(
-                            f"`{path}` stays in the layer after it was extracted (not fixed: {reason})",
-                            start,
-                            end,
-                            savings=archive,
-                        )
-                        continue
-                    fix = self.fix(
-                        f"Append `rm -f {path}` (the archive is no longer in the image)",
-                        [append_edit(document, run, f"rm -f {path}")],
-                        Applicability.UNSAFE,
-                        self.removal(stage, run, path),
-                    )
+        for stage in stages_running(document, OUTPUT_OPTIONS):
+            for run, commands, position in commands_running(stage, OUTPUT_OPTIONS):
+                command = commands[position]
+                path = downloaded_file(command)
+                if path is None or not any(consumes(later, path) for later in commands[position + 1 :]):
+                    continue
+                if removed_after(stage, run, position, path) or kept_out_by_mount(stage, run, path):
+                    continue
+                if self.used_later(document, stage, run, path):
+                    continue
+                start = run.arguments_to_source(command.start)
+                end = run.arguments_to_source(command.end, end=True)
+                archive = Savings.of(ARCHIVE_SIZE_UNKNOWN)
+                reason = append_blocker(run) or self.blocker(document, stage, run, commands[position + 1 :], path)
+                if reason is not None:
                     yield self.finding(
-                        f"`{path}` stays in the layer after it was extracted; remove it in the same RUN",
+                        f"`{path}` stays in the layer after it was extracted (not fixed: {reason})",
                         start,
                         end,
-                        fix,
-                        archive,
+                        savings=archive,
                     )
+                    continue
+                fix = self.fix(
+                    f"Append `rm -f {path}` (the archive is no longer in the image)",
+                    [append_edit(document, run, f"rm -f {path}")],
+                    Applicability.UNSAFE,
+                    self.removal(stage, run, path),
+                )
+                yield self.finding(
+                    f"`{path}` stays in the layer after it was extracted; remove it in the same RUN",
+                    start,
+                    end,
+                    fix,
+                    archive,
+                )
 
     @staticmethod
     def used_later(document: Document, stage: Stage, run: Instruction, path: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockerfix.knowledge.analysis import Invocation, shell_runs, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, commands_running, stages_running, tool_and_arguments
 from dockerfix.knowledge.cleanups import removes_path
 from dockerfix.knowledge.shelledits import append_blocker, append_edit
 from dockerfix.rewriter.document import Document, Instruction, Stage
@@ -14,6 +14,7 @@ from dockerfix.rewriter.lazypattern import LazyPattern
 from dockerfix.rewriter.rule import Example, Rule, RuleContext
 from dockerfix.rewriter.shell import SimpleCommand
 
+GIT = ("git",)
 CLONE_OPTIONS_WITH_VALUE = {
     "--depth",
     "-b",
@@ -39,7 +40,7 @@ SCRATCH = LazyPattern(r"^/(tmp|usr/src|usr/local/src|opt/src|build|src)/[^/$*?]+
 def cloned_into(command: SimpleCommand) -> str | None:
     """The scratch folder a `git clone URL DIR` writes, when it is a literal folder under /tmp, /usr/src, ..."""
     invocation = Invocation.of(command)
-    if not invocation.runs(("git",), ("clone",)):
+    if not invocation.runs(GIT, ("clone",)):
         return None
     positional: list[str | None] = []
     words = iter(invocation.after_verb)
@@ -109,41 +110,41 @@ class BuildDirectoryLeftBehind(Rule):
     )
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        for stage in document.stages:
-            for run, commands in shell_runs(stage):
-                for position, command in enumerate(commands):
-                    folder = cloned_into(command)
-                    if folder is None or not any(installs(later) for later in commands[position + 1 :]):
-                        continue
-                    if removes_path(commands, "^" + re.escape(folder) + "/?$") or self.used_later(
-                        document, stage, run, folder
-                    ):
-                        continue
-                    start = run.arguments_to_source(command.start)
-                    end = run.arguments_to_source(command.end, end=True)
-                    savings = Savings.of(Unknown(f"the size of the source tree in `{folder}` was not measured"))
-                    reason = append_blocker(run)
-                    if reason is not None:
-                        yield self.finding(
-                            f"`{folder}` stays in the layer after the install (not fixed: {reason})",
-                            start,
-                            end,
-                            savings=savings,
-                        )
-                        continue
-                    fix = self.fix(
-                        f"Append `rm -rf {folder}` (the source tree is no longer in the image)",
-                        [append_edit(document, run, f"rm -rf {folder}")],
-                        Applicability.UNSAFE,
-                        ContentChange(removes=(folder,)),
-                    )
+        for stage in stages_running(document, GIT):
+            for run, commands, position in commands_running(stage, GIT):
+                command = commands[position]
+                folder = cloned_into(command)
+                if folder is None or not any(installs(later) for later in commands[position + 1 :]):
+                    continue
+                if removes_path(commands, "^" + re.escape(folder) + "/?$") or self.used_later(
+                    document, stage, run, folder
+                ):
+                    continue
+                start = run.arguments_to_source(command.start)
+                end = run.arguments_to_source(command.end, end=True)
+                savings = Savings.of(Unknown(f"the size of the source tree in `{folder}` was not measured"))
+                reason = append_blocker(run)
+                if reason is not None:
                     yield self.finding(
-                        f"`{folder}` stays in the layer after the install; remove it in the same RUN",
+                        f"`{folder}` stays in the layer after the install (not fixed: {reason})",
                         start,
                         end,
-                        fix,
-                        savings,
+                        savings=savings,
                     )
+                    continue
+                fix = self.fix(
+                    f"Append `rm -rf {folder}` (the source tree is no longer in the image)",
+                    [append_edit(document, run, f"rm -rf {folder}")],
+                    Applicability.UNSAFE,
+                    ContentChange(removes=(folder,)),
+                )
+                yield self.finding(
+                    f"`{folder}` stays in the layer after the install; remove it in the same RUN",
+                    start,
+                    end,
+                    fix,
+                    savings,
+                )
 
     @staticmethod
     def used_later(document: Document, stage: Stage, run: Instruction, folder: str) -> bool:

@@ -12,7 +12,8 @@ from msgspec import Struct
 from dockerfix.knowledge.analysis import (
     add_does_more_than_copy,
     copy_destination,
-    shell_runs,
+    runs_running,
+    stages_running,
     tool_and_arguments,
     workdir_at,
 )
@@ -25,6 +26,7 @@ from dockerfix.rewriter.shell import SimpleCommand
 from dockerfix.rewriter.stages import base_stages
 
 USER_COMMANDS = frozenset({"useradd", "adduser", "groupadd", "addgroup", "usermod"})
+CHANGE_COMMANDS = ("chown", "chgrp", "chmod")
 # Instructions that write no file and run nothing: the copied files are as the COPY left them until the next RUN.
 PASSIVE = frozenset({"env", "arg", "label", "expose", "cmd", "entrypoint", "stopsignal", "healthcheck", "maintainer"})
 # Folders every Linux base image has (FHS): a file copied into one creates no parent folder, so --chown/--chmod
@@ -80,7 +82,7 @@ def read_change(command: SimpleCommand, workdir: str | None) -> OwnerChange | No
     """The owner or mode change a command makes, when every word of it is literal and understood."""
     name, words = tool_and_arguments(command)
     arguments = [argument for argument in words if argument is not None]
-    if name not in ("chown", "chgrp", "chmod") or len(arguments) < len(words):
+    if name not in CHANGE_COMMANDS or len(arguments) < len(words):
         return None
     letters: set[str] = set()
     positional: list[str] = []
@@ -312,8 +314,9 @@ class CopyThenChown(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
         legacy = self.option(context, "target") == "legacy"
-        for stage in document.stages:
-            runs = dict(shell_runs(stage))
+        # only a RUN that runs chown, chgrp or chmod changes what a COPY wrote (``read_change``)
+        for stage in stages_running(document, CHANGE_COMMANDS):
+            runs = dict(runs_running(stage, CHANGE_COMMANDS))
             pending: list[Instruction] = []
             for instruction in stage.instructions[1:]:
                 if instruction.cmd in ("copy", "add"):

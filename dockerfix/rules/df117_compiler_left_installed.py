@@ -10,7 +10,7 @@ from msgspec import Struct
 
 from dockerfix.knowledge.analysis import (
     Invocation,
-    runs_running,
+    commands_running,
     shell_runs,
     stages_built_on,
     stages_running,
@@ -206,8 +206,14 @@ def removes_packages(command: SimpleCommand) -> bool:
 
 
 def compiler_install(command: SimpleCommand) -> PackageCall | None:
-    """The command as a package install that names a compiler or build tool, when it is one. Asked of every apt and
-    apk command: one that names no word a compiler's package name can start with is not read further."""
+    """The command as a package install that names a compiler or build tool, when it is one. Kept with the command,
+    which the fix loop's re-checks share while its RUN's text is unchanged."""
+    return command.facts(_compiler_install)
+
+
+def _compiler_install(command: SimpleCommand) -> PackageCall | None:
+    """Asked of every apt and apk command: one that names no word a compiler's package name can start with is not
+    read further."""
     if not any(
         argument is not None and argument.startswith(TOOLCHAIN_PREFIXES)
         for argument in Invocation.of(command).arguments
@@ -300,24 +306,28 @@ class CompilerLeftInstalled(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in stages_running(document, MANAGERS):
-            # the RUNs that run apt or apk first (a stage-wide index): 45% of the real corpus's stages install nothing
+            # the apt and apk commands first (a stage-wide index): 45% of the real corpus's stages install nothing
             # with them and 70% of the others no compiler; the stage's other facts are read for the rest (505 of 2,617)
-            installs_compilers = any(
-                compiler_install(command) for _, commands in runs_running(stage, MANAGERS) for command in commands
-            )
-            if not installs_compilers or stages_built_on(document, stage) or self.image_has_compiler(document, stage):
-                continue
-            steps = [(run, command) for run, commands in shell_runs(stage) for command in commands]
             installs = [
-                (index, call) for index, (_, command) in enumerate(steps) if (call := compiler_install(command))
+                (run, commands, position, call)
+                for run, commands, position in commands_running(stage, MANAGERS)
+                if (call := compiler_install(commands[position]))
             ]
-            first, _ = installs[0]
-            later = steps[first + 1 :]
-            if any(removes_packages(command) for _, command in later):
+            if not installs or stages_built_on(document, stage) or self.image_has_compiler(document, stage):
                 continue
-            builds = [Step(run, command) for run, command in later if compiles(*tool_and_arguments(command))]
+            run, commands, position, _ = installs[0]
+            later = [Step(run, command) for command in commands[position + 1 :]] + [
+                Step(other, command)
+                for other, others in shell_runs(stage)
+                if other.index > run.index
+                for command in others
+            ]
+            if any(removes_packages(step.command) for step in later):
+                continue
+            builds = [step for step in later if compiles(*tool_and_arguments(step.command))]
             if builds and not builds_artifact_only(document, stage) and not offers_a_build_environment(document, stage):
-                yield self.report(document, stage, Step(*steps[first]), [call for _, call in installs], builds)
+                calls = [call for *_, call in installs]
+                yield self.report(document, stage, Step(run, commands[position]), calls, builds)
 
     @staticmethod
     def image_has_compiler(document: Document, stage: Stage) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from msgspec import Struct
 from msgspec.structs import replace
 
-from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copy, steps_from, verb_index, workdir_at
+from dockerfix.knowledge.analysis import WHOLE_CONTEXT, shell_runs, source_copies, steps_from, verb_index, workdir_at
 from dockerfix.knowledge.ecosystems import Install, recognise
 from dockerfix.knowledge.shelledits import insert_after
 from dockerfix.knowledge.shellfacts import Role, command_role, manager_of
@@ -145,6 +145,21 @@ class AbsoluteView:
     def glob(self, pattern: str) -> tuple[str, ...]:
         inside = self._path(pattern)
         return () if inside is None else tuple(posixpath.join(self.root, found) for found in self.context.glob(inside))
+
+
+class _Installs(dict[int, list[Install | None]]):
+    """The dependency install each command of a shell RUN is (``recognise``), by the RUN's index, read the first time
+    the rule asks of that RUN: it asks of the RUNs right after a source COPY, and of the earlier ones only for a
+    reorder it plans (recognising may read manifests from the build context, once per command)."""
+
+    def __init__(self, runs: dict[int, list[SimpleCommand]], build_context: BuildContext | None) -> None:
+        super().__init__()
+        self.runs = runs
+        self.build_context = build_context
+
+    def __missing__(self, index: int) -> list[Install | None]:
+        found = self[index] = [recognise(command, self.build_context) for command in self.runs.get(index, ())]
+        return found
 
 
 class DependencyManifestsFirst(Rule):
@@ -314,20 +329,13 @@ class DependencyManifestsFirst(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         build_context = context.build_context
         for stage in document.stages:
-            instructions = list(stage.instructions)
-            if not any(source_copy(instruction) for instruction in instructions):
+            copies = source_copies(stage)
+            if not copies:
                 continue
             runs = {run.index: commands for run, commands in shell_runs(stage)}
-            # recognising an install may read manifests from the build context: once per command
-            recognised = {
-                index: [recognise(command, build_context) for command in commands] for index, commands in runs.items()
-            }
-            for position, copy in enumerate(instructions):
-                plan = (
-                    self.plan(stage, copy, instructions[position + 1 :], runs, recognised, build_context)
-                    if source_copy(copy)
-                    else None
-                )
+            recognised = _Installs(runs, build_context)
+            for copy in copies:
+                plan = self.plan(stage, copy, list(stage.following(copy)), runs, recognised, build_context)
                 if plan is not None:
                     yield from self.report(document, plan, build_context)
 
@@ -337,7 +345,7 @@ class DependencyManifestsFirst(Rule):
         copy: Instruction,
         following: list[Instruction],
         runs: dict[int, list[SimpleCommand]],
-        recognised: dict[int, list[Install | None]],
+        recognised: _Installs,
         build_context: BuildContext | None,
     ) -> Reorder | None:
         """The reorder of the source COPY and the dependency install after it, with why it is not fixed (if so);
@@ -411,14 +419,14 @@ class DependencyManifestsFirst(Rule):
 
     @staticmethod
     def install_after(
-        following: list[Instruction], recognised: dict[int, list[Install | None]]
+        following: list[Instruction], recognised: _Installs
     ) -> tuple[Instruction | None, list[Instruction]]:
         """The first RUN after the source COPY with a dependency install, and the instructions in between."""
         gap: list[Instruction] = []
         for instruction in following:
             if instruction.cmd in ("copy", "add", "from", "volume", "onbuild"):
                 return None, []
-            if any(recognised.get(instruction.index, ())):
+            if instruction.cmd == "run" and any(recognised[instruction.index]):
                 return instruction, gap
             gap.append(instruction)
         return None, []
@@ -435,14 +443,14 @@ class DependencyManifestsFirst(Rule):
         return root if all(name.startswith("/") and _inside(name, root) is not None for name in names) else None
 
     @staticmethod
-    def installed_before(copy: Instruction, recognised: dict[int, list[Install | None]], ecosystem: str) -> bool:
+    def installed_before(copy: Instruction, recognised: _Installs, ecosystem: str) -> bool:
         """Whether the stage already installed this ecosystem's dependencies before the source COPY (the install
         after it is then the project's own, as this rule's split leaves it)."""
         return any(
             install is not None and install.ecosystem == ecosystem
-            for index, installs in recognised.items()
+            for index in recognised.runs
             if index < copy.index
-            for install in installs
+            for install in recognised[index]
         )
 
     @staticmethod

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from msgspec import Struct
 
-from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copy, steps_from, tool_and_arguments
+from dockerfix.knowledge.analysis import copy_destination, mount_options, source_copies, steps_from, tool_and_arguments
 from dockerfix.knowledge.shellfacts import PackageManager, manager_of, subcommand
 from dockerfix.rewriter.document import BlankLine, Document, Instruction, Stage
 from dockerfix.rewriter.fixes import Applicability, Edit, Finding, Savings
@@ -128,10 +128,15 @@ def system_folder(folder: str) -> bool:
 def names_folder_in_variables(stage: Stage, folder: str) -> bool:
     """Whether an ENV or ARG of the stage names the folder: through PATH, PYTHONPATH, HOME, PIP_CONFIG_FILE and the
     like a command finds programs and configuration there, which the COPY may have replaced."""
+    settings = [
+        instruction.logical
+        for instruction in stage.instructions
+        if instruction.cmd in ("env", "arg") and folder in instruction.logical
+    ]
+    if not settings:  # a mention is the folder's own text: most stages' ENV and ARG hold none (no pattern to build)
+        return False
     mention = re.compile(rf"(?<![\w./-]){re.escape(folder)}(?![\w.-])")
-    return any(
-        instruction.cmd in ("env", "arg") and mention.search(instruction.logical) for instruction in stage.instructions
-    )
+    return any(mention.search(text) for text in settings)
 
 
 class Destination(Struct, frozen=True):
@@ -240,9 +245,7 @@ class StableStepBeforeSourceCopy(Rule):
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in document.stages:
-            for copy in stage.instructions:
-                if not source_copy(copy):
-                    continue
+            for copy in source_copies(stage):
                 destination = self.destination(stage, copy)
                 if destination is None:
                     continue

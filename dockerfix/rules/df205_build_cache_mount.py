@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from msgspec import Struct
 
-from dockerfix.knowledge.analysis import stages_built_on, tool_and_arguments, verb_index, workdir_at
+from dockerfix.knowledge.analysis import runs_running, stages_built_on, tool_and_arguments, verb_index, workdir_at
 from dockerfix.knowledge.baseimages import Reference
 from dockerfix.knowledge.cachemounts import (
     CARGO_GIT,
@@ -48,6 +48,8 @@ PROGRAMS = {
     "gradle": "gradle",
     "gradlew": "gradle",
 }
+# The programs a command that uses a build tool runs: the tool, or a shell running its wrapper
+TOOL_COMMANDS = frozenset(PROGRAMS) | SHELLS
 GO_COMPILING = frozenset({"build", "install", "test", "run", "vet", "generate"})
 GO_DOWNLOADING = frozenset({"list", "work"})
 GO_MOD_DOWNLOADING = frozenset({"download", "tidy", "vendor", "verify", "graph", "why"})
@@ -240,17 +242,28 @@ def uses_by_tool(stage: Stage) -> dict[str, list[tuple[Instruction, list[tuple[i
     """Each build tool the stage's RUNs use, with those RUNs and their commands (position, use) that use it: read
     once per stage, as every tool's family asks of the stages around it."""
     found: dict[str, list[tuple[Instruction, list[tuple[int, ToolUse]]]]] = {}
-    for instruction in stage.instructions:
-        if instruction.cmd != "run" or instruction.shell is None:
-            continue
+    for instruction in runs_to_read(stage):
         uses: dict[str, list[tuple[int, ToolUse]]] = {}
-        for position, command in enumerate(instruction.shell.simple_commands()):
+        for position, command in enumerate(instruction.shell_script.simple_commands()):
             use = tool_use(command)
             if use is not None:
                 uses.setdefault(use.tool, []).append((position, use))
         for tool, tool_uses in uses.items():
             found.setdefault(tool, []).append((instruction, tool_uses))
     return found
+
+
+def runs_to_read(stage: Stage) -> list[Instruction]:
+    """The shell-form RUNs that may use a build tool, in file order: those the stage's index shows running one, or a
+    shell that may run its wrapper (``program_and_arguments``), and those whose script did not parse, which the
+    index leaves out (a family with one gets no mount). Most RUNs are neither: their commands are not read."""
+    runs = [run for run, _ in runs_running(stage, TOOL_COMMANDS)]
+    unparsed = [
+        instruction
+        for instruction in stage.instructions
+        if instruction.cmd == "run" and (script := instruction.shell) is not None and script.has_error
+    ]
+    return sorted(runs + unparsed, key=lambda run: run.index) if unparsed else runs
 
 
 def drives_builds(command: SimpleCommand) -> str | None:
@@ -450,8 +463,13 @@ class BuildCacheMount(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         if not wants_mount(self, context):
             return
+        used = {tool for stage in document.stages for tool in stage.facts(uses_by_tool)}
+        if not used:  # most Dockerfiles: no family to look for
+            return
         shipped = shipped_stages(document, self.option(context, "target-stage"))
         for tool in TOOLS:
+            if tool not in used:
+                continue
             claimed: set[int] = set()
             for stage in document.stages:
                 if stage.index in claimed:
