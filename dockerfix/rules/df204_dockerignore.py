@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from msgspec import Struct
@@ -243,7 +243,11 @@ def _may_keep_out(context: BuildContext, pattern: str) -> bool:
 
 def _with_line(context: BuildContext, pattern: str) -> BuildContext:
     """The context with ``pattern`` added at the end of its ignore file (kept by the context: asked once)."""
-    return context.with_ignore((context.ignore_text or "") + "\n" + pattern + "\n")
+    return context.with_ignore(_ignore_text_with(context, pattern))
+
+
+def _ignore_text_with(context: BuildContext, pattern: str) -> str:
+    return (context.ignore_text or "") + "\n" + pattern + "\n"
 
 
 class _Outcome(Struct, frozen=True):
@@ -291,8 +295,7 @@ class _ContextFacts:
             return _Line(pattern, listed, (), False)
         if not listed:
             return _Line(pattern, False, (), True)
-        after = _with_line(context, pattern)
-        dropped = tuple(sorted(set(context.files()) - set(after.files())))
+        dropped = context.dropped_by(_ignore_text_with(context, pattern))
         sound = (
             bool(dropped)
             and not any(_kept_by_exception(context, path) for path in dropped)
@@ -303,11 +306,11 @@ class _ContextFacts:
 
     def outcome(self, context: BuildContext, content: str, lines: list[str]) -> _Outcome:
         if content not in self._outcomes:
-            dropped = sorted(set(context.files()) - set(context.with_ignore(content).files()))
+            dropped = context.dropped_by(content)
             sizes = [context.size(path) for path in dropped]
             unlisted = [pattern for pattern in lines if pattern in SKIPPED_NAMES]  # on disk, never in the listing
             self._outcomes[content] = _Outcome(
-                tuple(dropped),
+                dropped,
                 None if any(size is None for size in sizes) else sum(size for size in sizes if size is not None),
                 (*_emptied_folders(context, dropped), *unlisted),
             )
@@ -344,7 +347,7 @@ def _destination(document: Document, copy: Instruction) -> str:
     return posixpath.normpath(destination)
 
 
-def _emptied_folders(context: BuildContext, dropped: list[str]) -> list[str]:
+def _emptied_folders(context: BuildContext, dropped: Sequence[str]) -> list[str]:
     """``dropped`` with every folder whose files are all dropped named once instead of file by file (the image loses
     the folder too)."""
     dropped_set = set(dropped)
