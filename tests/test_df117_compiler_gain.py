@@ -3,10 +3,13 @@ saves: the Installed-Size (Debian's index) of the packages they brought, or unkn
 
 from __future__ import annotations
 
+from dockerfix import output
 from dockerfix.knowledge import gains
-from dockerfix.rewriter import engine
+from dockerfix.rewriter import engine, pipeline
+from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.fixes import ByteGain, Unknown
+from dockerfix.rewriter.source import Source
 from dockerfix.rules.df117_compiler_left_installed import CompilerLeftInstalled
 
 SERVICE = (
@@ -28,7 +31,9 @@ def test_the_gain_is_the_installed_size_of_what_the_compilers_brought():
     expected = index.installed_kib(with_compilers - without) * gains.KIBIBYTE
     gain = finding.savings.byte_gain
     assert isinstance(gain, ByteGain) and gain.bytes == expected and "bookworm" in gain.basis
-    assert f"{expected / 1_000_000:,.1f} MB" in finding.message
+    # stated once where the finding is shown: the claim follows the message on every surface
+    shown = output.text_findings([pipeline.run_source(Source(SERVICE), Settings(select=("DF117",)))])
+    assert shown.count(f"{expected / 1_000_000:,.1f} MB") == 1 and shown.count("saves") == 1
 
 
 def test_recommended_packages_count_when_the_install_takes_them():

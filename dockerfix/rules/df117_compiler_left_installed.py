@@ -374,7 +374,6 @@ class CompilerLeftInstalled(Rule):
             "or build in a separate stage and copy the result"
         )
         gain = self.gain(document, stage, calls)
-        message += f" (removing {'it' if len(compilers) == 1 else 'them'} saves {gain.describe()})"
         savings = Savings.of(gain)
         single_run = len(calls) == 1 and all(step.run is install.run for step in builds)
         if not single_run or append_blocker(install.run) is not None:
