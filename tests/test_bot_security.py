@@ -19,7 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from dockerfix.bot import body
+from dockerfix.bot import body, verification
 from dockerfix.bot.command import main
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.pipeline import run_path
@@ -415,3 +415,20 @@ def test_any_name_renders_as_one_code_span_of_its_printable_text(name):
     rendered = MarkdownIt("commonmark").render(f"### {body.code_span(name)}")
     shown = html.escape(body.printable(name), quote=False).replace('"', "&quot;")
     assert rendered == f"<h3><code>{shown}</code></h3>\n"
+
+
+@given(st.text())
+@example("```\n</details>\n# Approved\n```")
+@example("\x1b[31mred\x1b[0m\u202eevil")
+def test_a_failed_build_s_log_renders_as_one_block_of_its_printable_text(log):
+    """A build log is the repository's output: nothing in it may end its block and write into the body."""
+    block = verification.log_block(log)
+    shown = "\n".join(body.printable(line) for line in log[-verification.LOG_TAIL_CHARACTERS :].splitlines())
+    if not shown.strip():
+        assert block == ""
+        return
+    rendered = MarkdownIt("commonmark").render(block)
+    opening = '<details><summary>The end of its build log</summary>\n<pre><code class="language-text">'
+    assert rendered.startswith(opening) and rendered.endswith("</code></pre>\n</details>")
+    code = rendered[len(opening) : -len("</code></pre>\n</details>")]
+    assert "<" not in code and html.unescape(code) == shown + "\n"

@@ -235,6 +235,9 @@ def test_the_bot_puts_the_measured_table_in_its_body_and_a_failing_build_in_one_
         "`broken/Dockerfile`: not measured: the original Dockerfile failed to build at `[3/3] RUN chmod 755 /missing`."
         in measured
     )
+    # the end of its log under the line: what says why it failed
+    log = out.split("`broken/Dockerfile`: not measured", 1)[1].split("</details>", 1)[0]
+    assert "<summary>The end of its build log</summary>" in log and "/missing" in log.split("```text", 1)[1]
     assert not client.run("image", "ls", "--quiet", "--filter", "reference=dockerfix-verify-*").stdout.strip()
 
 

@@ -5,6 +5,7 @@ opt-in, and whatever goes wrong (no engine, a failing build) becomes one line of
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from ..rewriter.config import Settings
 from ..verify import BuildFailed, ContextCopyError, EngineError, NothingToVerify, measured_table
 from ..verify.context_copy import copied_context, put_file, unsent_under
 from ..verify.engine import DockerClient
+from .body import printable
+
+# a pull request body holds at most 65,536 characters, and each failing file adds its log
+LOG_TAIL_CHARACTERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,22 @@ def measure(originals: Sequence[Original], client: DockerClient | None = None) -
                 table = measured_table(copy, original.settings, client=client).markdown
             except BuildFailed as failure:
                 where = f" at `{failure.step}`" if failure.step else ""
-                sections.append(f"`{path}`: not measured: the {failure.label} Dockerfile failed to build{where}.")
+                line = f"`{path}`: not measured: the {failure.label} Dockerfile failed to build{where}."
+                sections.append("\n\n".join(part for part in (line, log_block(failure.log_tail)) if part))
                 continue
             except (EngineError, ContextCopyError, NothingToVerify) as error:
                 sections.append(f"`{path}`: not measured: {str(error).replace(str(copy), path)}.")
                 continue
             sections.append(f"`{path}`:\n\n{table.rstrip()}")
     return "\n\n".join(sections)
+
+
+def log_block(tail: str) -> str:
+    """The end of a failed build's log, folded away under its line: what tells a broken Dockerfile from a build that
+    failed for a passing reason (a mirror, a timeout). At most ``LOG_TAIL_CHARACTERS``, each line with nothing
+    invisible, in a fence nothing in it can end; nothing for an empty log."""
+    text = "\n".join(printable(line) for line in tail[-LOG_TAIL_CHARACTERS:].splitlines())
+    if not text.strip():
+        return ""
+    fence = "`" * max(3, max((len(run) + 1 for run in re.findall(r"`+", text)), default=0))
+    return f"<details><summary>The end of its build log</summary>\n\n{fence}text\n{text}\n{fence}\n\n</details>"
