@@ -93,23 +93,33 @@ class RunMergeRule(Rule):
         # the engine asks the same test of the same option's value (a rule's ``option`` builds a table per question)
         shipped = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
         for stage in document.stages:
-            groups = list(consecutive_runs(stage, context, self.code))
-            if not groups:  # most stages have no RUNs to merge: their SHELL is not worth looking up
+            ships = shipped(stage.from_instruction.start)
+            groups = [group for group in consecutive_runs(stage, context, self.code) if self.claims_any(group, ships)]
+            if not groups:  # most stages have no RUNs whose merge claims what this rule reports: no SHELL to look up
                 continue
             shell = effective_shell(document, stage)
             if not posix_shell(document, stage, shell):
                 continue
-            errexit, ships = shell_errexit(shell), shipped(stage.from_instruction.start)
+            errexit = shell_errexit(shell)
             for group in groups:
                 yield from self.check_group(document, context, group, errexit, ships)
 
     def claim(self, earlier: list[Instruction], after: Instruction, ships: bool) -> str | None:
         """What joining ``after`` to the ``earlier`` RUNs gains that this rule reports. In a stage that does not
         ship, layers and bytes are nobody's concern: only the cache claim counts."""
+        if LAYERS_CLAIM not in self.claims and not gains_beyond_a_layer(earlier[-1], after):
+            return None  # most pairs: the claim could only be one layer fewer, which this rule does not report
         claim = merge_claim(earlier, after)
         if claim not in self.claims or not ships and claim != CACHE_CLAIM:
             return None
         return claim
+
+    def claims_any(self, group: list[Instruction], ships: bool) -> bool:
+        """Whether ``check_group`` can find anything in ``group``: until a pair claims, it asks each pair's claim of
+        the earlier RUN alone (a pair that claims nothing starts a new segment), the question asked here."""
+        return any(
+            self.claim([before], after, ships) is not None for before, after in zip(group, group[1:], strict=False)
+        )
 
     def check_group(
         self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool, ships: bool = True
@@ -548,7 +558,8 @@ def _read_for_merge(run: Instruction) -> MergeReading:
         count += command.name is not None
         name = command.name_literal
         manager = manager_of(name)
-        if manager is None and not removing:
+        # after the removals, only an index update matters: a manager without an index (pip, npm) updates none
+        if not removing and (manager is None or not manager.update):
             continue
         kind = command_role(command)
         if kind is Role.UPDATE and manager is not None:
@@ -655,6 +666,12 @@ def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
     if name in ("chmod", "chown", "chgrp", "mv"):
         return True
     return name == "sed" and any(a is not None and (a == "-i" or a.startswith(("-i", "--in-place"))) for a in arguments)
+
+
+def gains_beyond_a_layer(before: Instruction, after: Instruction) -> bool:
+    """Whether joining ``after`` to the RUNs up to ``before`` may claim more than a layer: the cache claim needs an
+    index update in ``before``, the bytes claim a removal in ``after`` (a test of each RUN's reading alone)."""
+    return bool(merge_reading(before).updates or merge_reading(after).removals)
 
 
 def merge_claim(earlier: list[Instruction], after: Instruction) -> str | None:
