@@ -90,8 +90,7 @@ class RunMergeRule(Rule):
     claims: ClassVar[frozenset[str]]
 
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
-        # the engine asks the same test of the same option's value (a rule's ``option`` builds a table per question)
-        shipped = shipped_offset_test(document, context.options.get(TARGET_STAGE.name, TARGET_STAGE.default))
+        shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
         for stage in document.stages:
             ships = shipped(stage.from_instruction.start)
             groups = [group for group in consecutive_runs(stage, context, self.code) if self.claims_any(group, ships)]
