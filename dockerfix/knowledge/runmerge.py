@@ -501,10 +501,6 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     return found
 
 
-def command_count(run: Instruction) -> int:
-    return merge_reading(run).command_count
-
-
 def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list[str]:
     """What ``after`` removes or rewrites, before it runs anything but shell set-up (`set -eux`, `cd`), that the
     ``earlier`` RUNs wrote: paths they name (the package lists, when they updated them), or the packages and cache
