@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from conftest import expert_dockerfiles, real_dockerfiles
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -13,7 +14,8 @@ from dockerfix.rewriter import engine
 from dockerfix.rewriter.config import Settings
 from dockerfix.rewriter.document import parse_text
 from dockerfix.rewriter.pipeline import run_source
-from dockerfix.rewriter.source import Source
+from dockerfix.rewriter.rule import RuleContext
+from dockerfix.rewriter.source import Source, SourceError
 from dockerfix.rules.df101_merge_consecutive_run import MergeConsecutiveRun
 from dockerfix.rules.df120_merge_runs_for_a_layer import MergeRunsForALayer
 
@@ -109,6 +111,27 @@ def test_both_merge_rules_share_one_reading_of_each_pair(monkeypatch):
     findings = engine.check(document, [MergeConsecutiveRun(), MergeRunsForALayer()])
     assert [finding.code for finding in findings] == ["DF101"]
     assert read == [3]
+
+
+def test_a_group_is_skipped_only_where_checking_it_finds_nothing():
+    """A merge rule reads a group of RUNs only when one of its pairs claims what the rule reports (issue 22: most
+    groups claim no more than a layer, and DF101 does not report that). The shortcut must agree with check_group,
+    which asks each pair's claim of the earlier RUN alone until one claims: over both corpora, in shipped stages and
+    in stages that only serve a COPY --from (where only the cache claim counts), a skipped group yields nothing."""
+    skipped = 0
+    for path in real_dockerfiles() + expert_dockerfiles():
+        try:
+            document = parse_text(path.read_text(encoding="utf-8", errors="surrogateescape"), str(path))
+        except SourceError:  # a file BuildKit refuses: no RUNs to group
+            continue
+        for rule in (MergeConsecutiveRun(), MergeRunsForALayer()):
+            for stage in document.stages:
+                for group in runmerge.consecutive_runs(stage, RuleContext(), rule.code):
+                    for ships in (True, False):
+                        if not rule.claims_any(group, ships):
+                            skipped += 1
+                            assert list(rule.check_group(document, RuleContext(), group, False, ships)) == [], path
+    assert skipped > 1000
 
 
 PATH_TEXT = st.text(st.sampled_from("ab_.-/1٣é ="), max_size=12) | st.text(max_size=8)

@@ -71,6 +71,8 @@ SEPARATION_REASON = LazyPattern(
     re.IGNORECASE,
 )
 
+# Where a glob starts: a path is written by whoever names the folder before it.
+GLOB_CHARACTER = LazyPattern(r"[*?\[]")
 # Commands whose first operand is not a file: the mode, the owner, the group.
 _LEADING_NON_PATH = {"chmod": 1, "chown": 1, "chgrp": 1}
 # Commands whose paths hold no content of weight: an empty folder, an empty file, a link, a mode or an owner.
@@ -90,23 +92,33 @@ class RunMergeRule(Rule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         shipped = shipped_offset_test(document, self.option(context, TARGET_STAGE.name))
         for stage in document.stages:
-            groups = list(consecutive_runs(stage, context, self.code))
-            if not groups:  # most stages have no RUNs to merge: their SHELL is not worth looking up
+            ships = shipped(stage.from_instruction.start)
+            groups = [group for group in consecutive_runs(stage, context, self.code) if self.claims_any(group, ships)]
+            if not groups:  # most stages have no RUNs whose merge claims what this rule reports: no SHELL to look up
                 continue
             shell = effective_shell(document, stage)
             if not posix_shell(document, stage, shell):
                 continue
-            errexit, ships = shell_errexit(shell), shipped(stage.from_instruction.start)
+            errexit = shell_errexit(shell)
             for group in groups:
                 yield from self.check_group(document, context, group, errexit, ships)
 
     def claim(self, earlier: list[Instruction], after: Instruction, ships: bool) -> str | None:
         """What joining ``after`` to the ``earlier`` RUNs gains that this rule reports. In a stage that does not
         ship, layers and bytes are nobody's concern: only the cache claim counts."""
+        if LAYERS_CLAIM not in self.claims and not gains_beyond_a_layer(earlier[-1], after):
+            return None  # most pairs: the claim could only be one layer fewer, which this rule does not report
         claim = merge_claim(earlier, after)
         if claim not in self.claims or not ships and claim != CACHE_CLAIM:
             return None
         return claim
+
+    def claims_any(self, group: list[Instruction], ships: bool) -> bool:
+        """Whether ``check_group`` can find anything in ``group``: until a pair claims, it asks each pair's claim of
+        the earlier RUN alone (a pair that claims nothing starts a new segment), the question asked here."""
+        return any(
+            self.claim([before], after, ships) is not None for before, after in zip(group, group[1:], strict=False)
+        )
 
     def check_group(
         self, document: Document, context: RuleContext, group: list[Instruction], errexit: bool, ships: bool = True
@@ -249,9 +261,9 @@ def merge_savings(runs: list[Instruction], ships: bool, layers: bool = True) -> 
 def effective_shell(document: Document, stage: Stage) -> Instruction | None:
     """The SHELL instruction in force for the stage's RUNs (its own, or inherited from the stage it is built on)."""
     for current in (stage, *base_stages(document, stage)):
-        shells = [i for i in current.instructions if i.cmd == "shell"]
-        if shells:
-            return shells[-1]
+        for instruction in reversed(current.instructions):
+            if instruction.cmd == "shell":
+                return instruction
     return None
 
 
@@ -296,24 +308,34 @@ def posix_shell(document: Document, stage: Stage, shell_instruction: Instruction
 
 def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[list[Instruction]]:
     """Runs of adjacent shell-form RUNs with identical flags and no suppression between them."""
+    # most files silence nothing: no RUN needs asking
+    suppressions = (
+        context.suppressions if context.suppressions is not None and context.suppressions.silences_anything else None
+    )
     group: list[Instruction] = []
     for instruction in stage.instructions:
-        is_run = instruction.cmd == "run"
-        joinable = is_run and not instruction.is_json and not instruction.heredocs
-        if joinable and group and same_flags(group[-1], instruction) and not context.is_suppressed(instruction, code):
+        if instruction.cmd != "run":
+            if len(group) > 1:
+                yield group
+            group = []
+            continue
+        joinable = not instruction.parsed.json and not instruction.heredocs
+        suppressed = suppressions is not None and suppressions.suppresses(instruction, code)
+        if joinable and group and not suppressed and same_flags(group[-1], instruction):
             group.append(instruction)
             continue
         if len(group) > 1:
             yield group
-        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN (only a RUN has
-        # one: the question, a property computed once per instruction, is not worth asking of the others)
-        opens = joinable or is_run and instruction.script_heredoc is not None
-        group = [instruction] if opens and not context.is_suppressed(instruction, code) else []
+        # a heredoc script takes the RUNs after it in; it cannot move into one line of another RUN
+        opens = joinable or instruction.script_heredoc is not None
+        group = [instruction] if opens and not suppressed else []
     if len(group) > 1:
         yield group
 
 
 def same_flags(first: Instruction, second: Instruction) -> bool:
+    if not first.flags and not second.flags:  # most RUNs
+        return True
     return sorted(flag.text for flag in first.flags) == sorted(flag.text for flag in second.flags)
 
 
@@ -479,10 +501,6 @@ def installs_on_the_index_it_finds(run: Instruction) -> set[str]:
     return found
 
 
-def command_count(run: Instruction) -> int:
-    return merge_reading(run).command_count
-
-
 def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list[str]:
     """What ``after`` removes or rewrites, before it runs anything but shell set-up (`set -eux`, `cd`), that the
     ``earlier`` RUNs wrote: paths they name (the package lists, when they updated them), or the packages and cache
@@ -494,7 +512,7 @@ def rewritten_output(earlier: Sequence[Instruction], after: Instruction) -> list
             if any(removal.manager in managers_run(run) for run in earlier):
                 found.append(f"{removal.manager}'s packages and cache")
         else:
-            found += [path for path in removal.paths if any(names_path(run, path) for run in earlier)]
+            found += [path for path in removal.paths if written_by(earlier, path)]
     return found
 
 
@@ -526,27 +544,30 @@ def merge_reading(run: Instruction) -> MergeReading:
 
 
 def _read_for_merge(run: Instruction) -> MergeReading:
-    commands = run.shell_script.simple_commands()
-    updates = frozenset(
-        manager.name
-        for command in commands
-        if (manager := manager_of(command.name_literal)) is not None and command_role(command) is Role.UPDATE
-    )
-    return MergeReading(updates, _removals(commands), sum(1 for command in commands if command.name is not None))
-
-
-def _removals(commands: Sequence[SimpleCommand]) -> tuple[Removal, ...]:
-    found = []
-    for command in commands:
-        name, arguments = command.name_literal, command.argument_literals
+    """One walk over the commands (a RUN runs two on average: the walk, not the commands, is what costs)."""
+    updates: list[str] = []
+    removals: list[Removal] = []
+    removing = True  # what the RUN removes or rewrites counts until it runs anything but shell set-up
+    count = 0
+    for command in run.shell_script.commands:
+        count += command.name is not None
+        name = command.name_literal
         manager = manager_of(name)
-        if manager is not None and command_role(command) is Role.CLEANUP:
-            found.append(Removal(manager.name))
-        elif command_role(command) is Role.CLEANUP or rewrites_files(name, arguments):
-            found.append(Removal(None, tuple(file_operands(name, arguments))))
-        elif name is None or name not in STATE_CHANGING_BUILTINS:
-            break
-    return tuple(found)
+        # after the removals, only an index update matters: a manager without an index (pip, npm) updates none
+        if not removing and (manager is None or not manager.update):
+            continue
+        kind = command_role(command)
+        if kind is Role.UPDATE and manager is not None:
+            updates.append(manager.name)
+        if not removing:
+            continue
+        if kind is Role.CLEANUP and manager is not None:
+            removals.append(Removal(manager.name))
+        elif kind is Role.CLEANUP or rewrites_files(name, command.argument_literals):
+            removals.append(Removal(None, tuple(file_operands(name, command.argument_literals))))
+        else:
+            removing = name is not None and name in STATE_CHANGING_BUILTINS
+    return MergeReading(frozenset(updates), tuple(removals), count)
 
 
 def file_operands(name: str | None, arguments: list[str | None]) -> list[str]:
@@ -565,19 +586,19 @@ def file_operands(name: str | None, arguments: list[str | None]) -> list[str]:
     return operands[_LEADING_NON_PATH.get(name or "", 0) :]
 
 
-def names_path(run: Instruction, path: str) -> bool:
-    """Whether ``run`` wrote ``path`` as far as its words tell: an argument of a command that makes content names
-    the path or the folder its glob starts in (not `/` alone), or the path is the package lists and the RUN updated
-    them. Housekeeping such as `mkdir`, `touch` or `ln` makes files that weigh nothing; `cd` names the folder the
-    commands after it write in, if any of them makes content; a script a shell runs (`bash ./install.sh`) is read,
-    not written: it came from an earlier layer."""
-    folder = re.split(r"[*?\[]", path, maxsplit=1)[0].rstrip("/")
+def written_by(runs: Sequence[Instruction], path: str) -> bool:
+    """Whether one of ``runs`` wrote ``path`` as far as its words tell: an argument of a command that makes content
+    names the path or the folder its glob starts in (not `/` alone), or the path is the package lists and the RUN
+    updated them. Housekeeping such as `mkdir`, `touch` or `ln` makes files that weigh nothing; `cd` names the folder
+    the commands after it write in, if any of them makes content; a script a shell runs (`bash ./install.sh`) is
+    read, not written: it came from an earlier layer."""
+    folder = GLOB_CHARACTER.split(path, maxsplit=1)[0].rstrip("/")
     if folder in ("", "."):
         return False
     if folder.startswith(APT_LISTS):
-        return "apt" in index_updates(run)
+        return any("apt" in index_updates(run) for run in runs)
     named = folder.removeprefix("./")
-    return any(names_as_a_whole(argument, named) for argument in content_arguments(run))
+    return any(names_as_a_whole(argument, named) for run in runs for argument in content_arguments(run))
 
 
 def names_as_a_whole(argument: str, path: str) -> bool:
@@ -602,7 +623,7 @@ def _name_character(character: str) -> bool:
 
 
 def content_arguments(run: Instruction) -> tuple[str, ...]:
-    """The literal arguments of ``run`` that may name where it writes content (see ``names_path``)."""
+    """The literal arguments of ``run`` that may name where it writes content (see ``written_by``)."""
     return run.facts(_content_arguments)
 
 
@@ -642,6 +663,12 @@ def rewrites_files(name: str | None, arguments: list[str | None]) -> bool:
     return name == "sed" and any(a is not None and (a == "-i" or a.startswith(("-i", "--in-place"))) for a in arguments)
 
 
+def gains_beyond_a_layer(before: Instruction, after: Instruction) -> bool:
+    """Whether joining ``after`` to the RUNs up to ``before`` may claim more than a layer: the cache claim needs an
+    index update in ``before``, the bytes claim a removal in ``after`` (a test of each RUN's reading alone)."""
+    return bool(merge_reading(before).updates or merge_reading(after).removals)
+
+
 def merge_claim(earlier: list[Instruction], after: Instruction) -> str | None:
     """What joining ``after`` to the ``earlier`` RUNs before it gains, or None when it gains nothing a maintainer
     would merge for. A fact of the RUNs: each merge rule asks it of every pair."""
@@ -651,14 +678,15 @@ def merge_claim(earlier: list[Instruction], after: Instruction) -> str | None:
 def _merge_claim(after: Instruction, earlier: tuple[Instruction, ...]) -> str | None:
     before = earlier[-1]
     # the RUNs before the last one were read when they joined the segment
-    if any(run.shell is None or run.shell.has_error for run in (before, after)):
+    if before.shell_script.has_error or after.shell_script.has_error:
         return None
-    updated = index_updates(before)
-    if updated and updated & after.facts(installs_on_the_index_it_finds) - index_updates(after):
+    before_reading, after_reading = merge_reading(before), merge_reading(after)
+    updated = before_reading.updates
+    if updated and updated & after.facts(installs_on_the_index_it_finds) - after_reading.updates:
         return CACHE_CLAIM
-    if rewritten_output(earlier, after):
+    if after_reading.removals and rewritten_output(earlier, after):
         return BYTES_CLAIM
-    if max(command_count(before), command_count(after)) <= MAX_COMMANDS_FOR_LAYER_CLAIM:
+    if max(before_reading.command_count, after_reading.command_count) <= MAX_COMMANDS_FOR_LAYER_CLAIM:
         return LAYERS_CLAIM
     return None
 
