@@ -74,6 +74,10 @@ class AppendCleanupRule(CacheRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
+    def culprit(self, run: Instruction, commands: list[SimpleCommand]) -> SimpleCommand | None:
+        """The RUN's first command that makes the mess (``creates_mess``), None when none does."""
+        return next((command for command in commands if self.creates_mess(command)), None)
+
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         """Whether the RUN already removes the mess (or keeps it out of the image)."""
         raise NotImplementedError
@@ -101,7 +105,7 @@ class AppendCleanupRule(CacheRule):
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in self.stages_to_check(document):
             for run, commands in self.runs_to_check(stage):
-                culprit = next((command for command in commands if self.creates_mess(command)), None)
+                culprit = self.culprit(run, commands)
                 if culprit is None or self.cleaned_up(stage, run, commands):
                     continue
                 if (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockerfix.knowledge.analysis import Invocation, stages_built_on, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, runs_running, stages_built_on
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
@@ -27,8 +27,11 @@ def apt_verb(command: SimpleCommand) -> str | None:
 
 def refreshes_lists(command: SimpleCommand) -> bool:
     """`apt-get update`, or an install that updates first (`apt-get install --update`, apt 3.0+)."""
-    verb = apt_verb(command)
-    return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
+    invocation = Invocation.of(command)
+    if invocation.tool not in APT:
+        return False
+    verb = invocation.verb
+    return verb == "update" or (verb in INSTALL_VERBS and "--update" in invocation.arguments)
 
 
 def refreshes(run: Instruction) -> tuple[int, ...]:
@@ -200,6 +203,10 @@ class AptListsCleanup(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
 
+    def culprit(self, run: Instruction, commands: list[SimpleCommand]) -> SimpleCommand | None:
+        positions = refreshes(run)  # read once per RUN: the cleanup and the mount ask for them too
+        return commands[positions[0]] if positions else None
+
     def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
         return stage_apt_lists_gain(document, stage)
 
@@ -213,7 +220,9 @@ class AptListsCleanup(AppendCleanupRule):
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         last_refresh = refreshes(run)[-1]
-        return removed_after(stage, run, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
+        # the mount first: a RUN the fix gave one is re-checked in the fix loop's next pass, and the mount answers
+        # without the RUN's reading
+        return kept_out_by_mount(stage, run, LISTS_FILE) or removed_after(stage, run, last_refresh, LISTS_FILE)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         for later, install in needing_lists(document, stage, run):
@@ -252,6 +261,7 @@ def _read_needing_lists(
 ) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
+        running_apt = {later for later, _ in runs_running(current, APT)}
         for later in stage.following(run) if current is stage else current.instructions:
             if later.cmd != "run":
                 continue
@@ -259,9 +269,11 @@ def _read_needing_lists(
                 if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
                     found.append((later, None))
                 continue
+            if later not in running_apt:  # most later RUNs: no apt command to refresh the lists or install from them
+                continue
             commands = later.shell.simple_commands()
             verbs = [apt_verb(command) for command in commands]
-            if not any(verbs):  # most later RUNs: no apt command to refresh the lists or install from them
+            if not any(verbs):
                 continue
             if refreshes(later):
                 if current is stage:
