@@ -320,23 +320,33 @@ def moved_paths(command: SimpleCommand, environment: Mapping[str, str]) -> list[
     return [path for word in sources if (path := word_path(word, environment)) is not None]
 
 
+def moving_commands(run: Instruction) -> tuple[int, ...]:
+    """The positions of the RUN's `mv` commands, found once per RUN (each cache a mount fix places asks)."""
+    return run.facts(_find_moving_commands)
+
+
+def _find_moving_commands(run: Instruction) -> tuple[int, ...]:
+    return tuple(
+        position
+        for position, command in enumerate(run.shell_script.simple_commands())
+        if Invocation.of(command).tool == "mv"
+    )
+
+
 def taken_away(stage: Stage, run: Instruction, path: str) -> bool:
     """Whether a command of the RUN removes or moves ``path`` or a folder above it (`rm -rf`, `find -delete`, `mv`),
     before or after the tool runs. A mount's target is a mount point, which neither can take away: `rm` and `mv`
     fail with EBUSY and the build breaks."""
-    moving = [
-        (index, command)
-        for index, command in enumerate(run.shell_script.simple_commands())
-        if Invocation.of(command).tool == "mv"
-    ]
+    moving = moving_commands(run)
     if not moving and not removing_commands(run):  # most RUNs: nothing to read
         return False
     read = reading(stage, run)
     candidates = {path}
     if path.startswith("/root/"):
         candidates.add("$HOME" + path.removeprefix("/root"))
+    commands = run.shell_script.simple_commands()
     moves = [
-        (index, Removal(moved)) for index, command in moving for moved in moved_paths(command, read.environments[index])
+        (index, Removal(moved)) for index in moving for moved in moved_paths(commands[index], read.environments[index])
     ]
     return any(
         removal.covers(candidate, read.folders[index])

@@ -261,28 +261,37 @@ def _read_needing_lists(
 ) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
-        running_apt = {later for later, _ in runs_running(current, APT)}
-        for later in stage.following(run) if current is stage else current.instructions:
-            if later.cmd != "run":
+        for later, refresh, install in current.facts(_apt_steps):
+            if current is stage and later.index <= run.index:
                 continue
-            if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
-                if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
-                    found.append((later, None))
-                continue
-            if later not in running_apt:  # most later RUNs: no apt command to refresh the lists or install from them
-                continue
-            commands = later.shell.simple_commands()
-            verbs = [apt_verb(command) for command in commands]
-            if not any(verbs):
-                continue
-            if refreshes(later):
+            if refresh:
                 if current is stage:
                     return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
                 break
-            install = next((c for c, verb in zip(commands, verbs, strict=True) if verb in INSTALL_VERBS), None)
-            if install is not None:
-                found.append((later, install if starts_and_list(later.shell, install) else None))
+            found.append((later, install))
     return tuple(found)
+
+
+def _apt_steps(stage: Stage) -> tuple[tuple[Instruction, bool, SimpleCommand | None], ...]:
+    """The stage's RUNs that refresh apt's lists or install from them, in order, each with whether it refreshes
+    them and the install command that can be given its own update (None when it cannot). Read once per stage:
+    each RUN that refreshes the lists asks for the RUNs after it, and most RUNs run no apt command."""
+    running_apt = {later for later, _ in runs_running(stage, APT)}
+    steps: list[tuple[Instruction, bool, SimpleCommand | None]] = []
+    for later in stage.instructions:
+        if later.cmd != "run":
+            continue
+        if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
+            if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
+                steps.append((later, False, None))
+        elif later in running_apt:
+            if refreshes(later):
+                steps.append((later, True, None))
+                continue
+            install = next((c for c in later.shell.simple_commands() if apt_verb(c) in INSTALL_VERBS), None)
+            if install is not None:
+                steps.append((later, False, install if starts_and_list(later.shell, install) else None))
+    return tuple(steps)
 
 
 def starts_and_list(script: Script, command: SimpleCommand) -> bool:
