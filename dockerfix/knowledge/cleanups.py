@@ -16,6 +16,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from msgspec import Struct
 
@@ -73,7 +74,7 @@ def _matches(name: str, glob: str) -> bool:
     return name == glob
 
 
-def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
+def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
     unknown a relative pattern is compared with the end of a rooted path (absolute, or below a variable whose value
     cannot be read: the RUN may well be there)."""
@@ -88,8 +89,10 @@ def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None
     return None, path_parts
 
 
-def _parts(path: str) -> list[str]:
-    return [part for part in posixpath.normpath(path).split("/") if part not in ("", ".")]
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    """Cached: a rule compares the same few paths (its cache folder, the common cleanups) in every RUN and pass."""
+    return tuple(part for part in posixpath.normpath(path).split("/") if part not in ("", "."))
 
 
 def normalised(text: str, environment: Mapping[str, str]) -> str | None:
@@ -400,6 +403,8 @@ _VARIABLE_NAME = LazyPattern(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
     """The RUN's mounts, resolved once per RUN: a rule asks once for each path it checks."""
+    if not run.parsed.flags:  # most RUNs: nothing to look up
+        return ()
     return stage.facts(_resolve_mounts, run)
 
 
