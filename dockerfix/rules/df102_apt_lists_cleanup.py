@@ -220,9 +220,7 @@ class AptListsCleanup(AppendCleanupRule):
 
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         last_refresh = refreshes(run)[-1]
-        # the mount first: a RUN the fix gave one is re-checked in the fix loop's next pass, and the mount answers
-        # without the RUN's reading
-        return kept_out_by_mount(stage, run, LISTS_FILE) or removed_after(stage, run, last_refresh, LISTS_FILE)
+        return removed_after(stage, run, last_refresh, LISTS_FILE) or kept_out_by_mount(stage, run, LISTS_FILE)
 
     def blocker(self, document: Document, stage: Stage, run: Instruction) -> str | None:
         for later, install in needing_lists(document, stage, run):
