@@ -110,3 +110,13 @@ def test_every_mount_but_secrets_keeps_its_target_out_of_the_image():
     document = parse_text("FROM alpine\nRUN --mount=type=secret,id=x,target=/var/cache/apk apk add curl\n")
     stage = document.stages[0]
     assert not kept_out_by_mount(stage, stage.instructions[-1], "/var/cache/apk/APKINDEX.tar.gz")
+
+
+def test_a_mount_target_named_through_a_variable_reads_the_stage_variables():
+    for setting, target in (
+        ("ENV CACHE=/var/cache/apk\n", "$CACHE"),
+        ("ARG CACHE=/var/cache\n", "${CACHE}/apk"),
+    ):
+        document = parse_text(f"FROM alpine\n{setting}RUN --mount=type=cache,target={target} apk add curl\n")
+        stage = document.stages[0]
+        assert kept_out_by_mount(stage, stage.instructions[-1], "/var/cache/apk/APKINDEX.tar.gz"), target

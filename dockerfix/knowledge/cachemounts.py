@@ -24,7 +24,16 @@ from dockerfix.rewriter.stages import base_stages, expand_global_args
 
 from .analysis import Invocation, run_user, workdir_at
 from .baseimages import Reference
-from .cleanups import Removal, kept_out_by_mount, mount_targets, reading, removed_after, run_mounts, word_path
+from .cleanups import (
+    Removal,
+    kept_out_by_mount,
+    mount_targets,
+    reading,
+    removed_after,
+    removing_commands,
+    run_mounts,
+    word_path,
+)
 
 BUILDKIT = "buildkit"
 
@@ -183,6 +192,8 @@ def cache_folder(
     """Where ``cache`` is for the command at ``position`` of the RUN, as far as the Dockerfile tells: a variable
     that moves it (set in the stage or the RUN, else in ``image_environment``, what the base image is known to set),
     the tool's fixed folder, or its folder in root's home when the RUN runs as root."""
+    if not cache.variables and cache.home_folder is None:  # a fixed folder (apt's): no variable to read
+        return cache.fixed
     environment: Mapping[str, str] = reading(stage, run).environments[position]
     for name, below in cache.variables:
         value = environment[name] if name in environment else (image_environment or {}).get(name)
@@ -309,18 +320,33 @@ def moved_paths(command: SimpleCommand, environment: Mapping[str, str]) -> list[
     return [path for word in sources if (path := word_path(word, environment)) is not None]
 
 
+def moving_commands(run: Instruction) -> tuple[int, ...]:
+    """The positions of the RUN's `mv` commands, found once per RUN (each cache a mount fix places asks)."""
+    return run.facts(_find_moving_commands)
+
+
+def _find_moving_commands(run: Instruction) -> tuple[int, ...]:
+    return tuple(
+        position
+        for position, command in enumerate(run.shell_script.simple_commands())
+        if Invocation.of(command).tool == "mv"
+    )
+
+
 def taken_away(stage: Stage, run: Instruction, path: str) -> bool:
     """Whether a command of the RUN removes or moves ``path`` or a folder above it (`rm -rf`, `find -delete`, `mv`),
     before or after the tool runs. A mount's target is a mount point, which neither can take away: `rm` and `mv`
     fail with EBUSY and the build breaks."""
+    moving = moving_commands(run)
+    if not moving and not removing_commands(run):  # most RUNs: nothing to read
+        return False
     read = reading(stage, run)
     candidates = {path}
     if path.startswith("/root/"):
         candidates.add("$HOME" + path.removeprefix("/root"))
+    commands = run.shell_script.simple_commands()
     moves = [
-        (index, Removal(moved))
-        for index, command in enumerate(run.shell_script.simple_commands())
-        for moved in moved_paths(command, read.environments[index])
+        (index, Removal(moved)) for index in moving for moved in moved_paths(commands[index], read.environments[index])
     ]
     return any(
         removal.covers(candidate, read.folders[index])
@@ -339,13 +365,15 @@ def hides_content(document: Document, stage: Stage, run: Instruction, target: st
     it or a folder above it (`COPY wheels /root/.cache/pip/offline`; `WORKDIR /root` + `COPY . .`). The mount shows
     the cache's own content instead, and the install fails; so does one whose destination cannot be read here."""
     below = target.rstrip("/") + "/"
-    named_below = (
+    script = run.shell_script
+    # each word is a slice of the script's text: one search of it answers for most RUNs, which name no such path
+    named_below = below in script.source and any(
         below in word.text
-        for command in run.shell_script.simple_commands()
+        for command in script.simple_commands()
         if Invocation.of(command).tool not in _EMPTYING_TOOLS  # emptying a mounted folder is allowed (its contents)
         for word in command.arguments
     )
-    if any(named_below):
+    if named_below:
         return True
     if any(base.facts(_first_hiding_copy, target) is not None for base in base_stages(document, stage)):
         return True

@@ -74,6 +74,10 @@ class AppendCleanupRule(CacheRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         raise NotImplementedError
 
+    def culprit(self, run: Instruction, commands: list[SimpleCommand]) -> SimpleCommand | None:
+        """The RUN's first command that makes the mess (``creates_mess``), None when none does."""
+        return next((command for command in commands if self.creates_mess(command)), None)
+
     def cleaned_up(self, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> bool:
         """Whether the RUN already removes the mess (or keeps it out of the image)."""
         raise NotImplementedError
@@ -98,20 +102,19 @@ class AppendCleanupRule(CacheRule):
     def message(self, cleanup: str) -> str:
         return f"this RUN leaves the package manager's cache in the layer; `{cleanup}` in the same RUN removes it"
 
+    def cache_mounted(self, run: Instruction) -> bool:
+        """Whether a `--mount=type=cache` of the RUN, as written, is over one of ``cached_paths`` or below it."""
+        return bool(self.cached_paths) and any(
+            target.rstrip("/").startswith(self.cached_paths) for target in cache_mount_targets(run) if target
+        )
+
     def check(self, document: Document, context: RuleContext) -> Iterator[Finding]:
         for stage in self.stages_to_check(document):
             for run, commands in self.runs_to_check(stage):
-                culprit = next((command for command in commands if self.creates_mess(command)), None)
-                if culprit is None or self.cleaned_up(stage, run, commands):
-                    continue
-                if (
-                    any(
-                        target.rstrip("/").startswith(self.cached_paths)
-                        for target in cache_mount_targets(run)
-                        if target
-                    )
-                    and self.cached_paths
-                ):
+                culprit = self.culprit(run, commands)
+                # the mounts as written before the RUN's reading: a RUN the fix mounted a cache over is checked
+                # again in the fix loop's next pass, and they answer it
+                if culprit is None or self.cache_mounted(run) or self.cleaned_up(stage, run, commands):
                     continue
                 start = run.arguments_to_source(culprit.start)
                 end = run.arguments_to_source(culprit.end, end=True)

@@ -16,6 +16,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
 from msgspec import Struct
 
@@ -31,6 +32,8 @@ _ROOTS = ("/", "$")
 _VARIABLE = LazyPattern(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _UNREADABLE = LazyPattern(r"\$\(|`|\$\{[^}]*[^A-Za-z0-9_}][^}]*\}|'")
 
+# The programs whose own arguments name what they remove (``removals`` reads them).
+_REMOVING_TOOLS = frozenset({"rm", "find"})
 # Package managers' own commands that empty folders, as the paths they remove.
 TOOL_CLEANUPS: Mapping[tuple[str | None, str | None], tuple[str, ...]] = {
     # apt 2.7+: `clean` plus the package lists (it keeps the files apt needs, such as lists/lock)
@@ -71,7 +74,7 @@ def _matches(name: str, glob: str) -> bool:
     return name == glob
 
 
-def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None, list[str]]:
+def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
     """Both as path components, from the same folder: a relative one resolved against ``cwd``; when ``cwd`` is
     unknown a relative pattern is compared with the end of a rooted path (absolute, or below a variable whose value
     cannot be read: the RUN may well be there)."""
@@ -86,8 +89,10 @@ def _aligned(pattern: str, path: str, cwd: str | None) -> tuple[list[str] | None
     return None, path_parts
 
 
-def _parts(path: str) -> list[str]:
-    return [part for part in posixpath.normpath(path).split("/") if part not in ("", ".")]
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    """Cached: a rule compares the same few paths (its cache folder, the common cleanups) in every RUN and pass."""
+    return tuple(part for part in posixpath.normpath(path).split("/") if part not in ("", "."))
 
 
 def normalised(text: str, environment: Mapping[str, str]) -> str | None:
@@ -247,8 +252,68 @@ def _read_run(stage: Stage, run: Instruction) -> RunReading:
 
 
 def removed_after(stage: Stage, run: Instruction, position: int, path: str) -> bool:
-    """Whether a command of the RUN after command ``position`` removes ``path`` (see ``RunReading``)."""
+    """Whether a command of the RUN after command ``position`` removes ``path`` (see ``RunReading``). An absolute
+    ``path`` removed by commands that name absolute paths without variables (most cleanups: `rm -rf
+    /var/lib/apt/lists/*`) needs neither the variables nor the folders of the RUN's reading."""
+    later = [index for index in removing_commands(run) if index > position]
+    if not later:  # most RUNs a rule asks about
+        return False
+    if path.startswith("/"):
+        commands = run.shell_script.simple_commands()
+        found = [fixed_removals(commands[index]) for index in later]
+        if all(removals is not None and all(r.pattern.startswith("/") for r in removals) for removals in found):
+            return any(removal.covers(path) for removals in found for removal in removals or ())
     return reading(stage, run).removed_after(position, path)
+
+
+def removing_commands(run: Instruction) -> tuple[int, ...]:
+    """The positions of the RUN's commands that may remove files (the only ones ``removals`` reads), found from
+    what each command runs, once per RUN: without one after a command, nothing is removed after it, and the
+    variables and folders of the RUN's ``reading`` need not be worked out."""
+    return run.facts(_find_removing_commands)
+
+
+def _find_removing_commands(run: Instruction) -> tuple[int, ...]:
+    return tuple(
+        position for position, command in enumerate(run.shell_script.simple_commands()) if _may_remove(command)
+    )
+
+
+def _may_remove(command: SimpleCommand) -> bool:
+    invocation = Invocation.of(command)
+    return invocation.tool in _REMOVING_TOOLS or (invocation.tool, invocation.verb) in TOOL_CLEANUPS
+
+
+def fixed_removals(command: SimpleCommand) -> tuple[Removal, ...] | None:
+    """What the command removes when no variable decides it, None when one may: read once per command, which every
+    pass of the fix loop over an unchanged RUN shares."""
+    return command.facts(_read_fixed_removals)
+
+
+def _read_fixed_removals(command: SimpleCommand) -> tuple[Removal, ...] | None:
+    environment = _Unasked()
+    found = removals(command, environment)
+    return None if environment.asked else tuple(found)
+
+
+class _Unasked(Mapping[str, str]):
+    """Variables with no value that note whether they were asked for one: what a command removes without asking is
+    what it removes whatever the variables are."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __getitem__(self, name: str) -> str:
+        self.asked = True
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self.asked = True
+        return iter(())
+
+    def __len__(self) -> int:
+        self.asked = True
+        return 0
 
 
 def removals(command: SimpleCommand, environment: Mapping[str, str]) -> list[Removal]:
@@ -338,16 +403,21 @@ _VARIABLE_NAME = LazyPattern(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 def run_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
     """The RUN's mounts, resolved once per RUN: a rule asks once for each path it checks."""
+    if not run.parsed.flags:  # most RUNs: nothing to look up
+        return ()
     return stage.facts(_resolve_mounts, run)
 
 
 def _resolve_mounts(stage: Stage, run: Instruction) -> tuple[RunMount, ...]:
-    if not mount_options(run):  # most RUNs: no WORKDIR or variables to read
+    found = mount_options(run)
+    if not found:  # most RUNs: no WORKDIR or variables to read
         return ()
     workdir = workdir_at(stage, run)
-    variables = Variables(stage_settings(stage), run.index, {})
+    # the stage's ENV and ARG matter only to a mount that names a variable (`$NAME`, or `~` read as `$HOME`)
+    named = any("$" in value or "~" in value for options in found for value in options.values())
+    variables: Mapping[str, str] = Variables(stage_settings(stage), run.index, {}) if named else {}
     mounts: list[RunMount] = []
-    for options in mount_options(run):
+    for options in found:
         target: str | None = None  # BuildKit refuses a bind, cache or tmpfs mount without one
         if options.get("target"):
             target = _resolved(options["target"], variables, workdir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dockerfix.knowledge.analysis import Invocation, stages_built_on, tool_and_arguments
+from dockerfix.knowledge.analysis import Invocation, runs_running, stages_built_on
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cacherules import AppendCleanupRule
 from dockerfix.knowledge.cleanups import kept_out_by_mount, removed_after
@@ -27,8 +27,11 @@ def apt_verb(command: SimpleCommand) -> str | None:
 
 def refreshes_lists(command: SimpleCommand) -> bool:
     """`apt-get update`, or an install that updates first (`apt-get install --update`, apt 3.0+)."""
-    verb = apt_verb(command)
-    return verb == "update" or (verb in INSTALL_VERBS and "--update" in tool_and_arguments(command)[1])
+    invocation = Invocation.of(command)
+    if invocation.tool not in APT:
+        return False
+    verb = invocation.verb
+    return verb == "update" or (verb in INSTALL_VERBS and "--update" in invocation.arguments)
 
 
 def refreshes(run: Instruction) -> tuple[int, ...]:
@@ -200,6 +203,10 @@ class AptListsCleanup(AppendCleanupRule):
     def creates_mess(self, command: SimpleCommand) -> bool:
         return refreshes_lists(command)
 
+    def culprit(self, run: Instruction, commands: list[SimpleCommand]) -> SimpleCommand | None:
+        positions = refreshes(run)  # read once per RUN: the cleanup and the mount ask for them too
+        return commands[positions[0]] if positions else None
+
     def gain(self, document: Document, stage: Stage, run: Instruction, commands: list[SimpleCommand]) -> Gain:
         return stage_apt_lists_gain(document, stage)
 
@@ -252,25 +259,37 @@ def _read_needing_lists(
 ) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
-        for later in stage.following(run) if current is stage else current.instructions:
-            if later.cmd != "run":
+        for later, refresh, install in current.facts(_apt_steps):
+            if current is stage and later.index <= run.index:
                 continue
-            if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
-                if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
-                    found.append((later, None))
-                continue
-            commands = later.shell.simple_commands()
-            verbs = [apt_verb(command) for command in commands]
-            if not any(verbs):  # most later RUNs: no apt command to refresh the lists or install from them
-                continue
-            if refreshes(later):
+            if refresh:
                 if current is stage:
                     return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
                 break
-            install = next((c for c, verb in zip(commands, verbs, strict=True) if verb in INSTALL_VERBS), None)
-            if install is not None:
-                found.append((later, install if starts_and_list(later.shell, install) else None))
+            found.append((later, install))
     return tuple(found)
+
+
+def _apt_steps(stage: Stage) -> tuple[tuple[Instruction, bool, SimpleCommand | None], ...]:
+    """The stage's RUNs that refresh apt's lists or install from them, in order, each with whether it refreshes
+    them and the install command that can be given its own update (None when it cannot). Read once per stage:
+    each RUN that refreshes the lists asks for the RUNs after it, and most RUNs run no apt command."""
+    running_apt = {later for later, _ in runs_running(stage, APT)}
+    steps: list[tuple[Instruction, bool, SimpleCommand | None]] = []
+    for later in stage.instructions:
+        if later.cmd != "run":
+            continue
+        if later.is_json or later.heredocs or later.shell is None or later.shell.has_error:
+            if APT_INSTALL.search(later.arguments) and "update" not in later.arguments:
+                steps.append((later, False, None))
+        elif later in running_apt:
+            if refreshes(later):
+                steps.append((later, True, None))
+                continue
+            install = next((c for c in later.shell.simple_commands() if apt_verb(c) in INSTALL_VERBS), None)
+            if install is not None:
+                steps.append((later, False, install if starts_and_list(later.shell, install) else None))
+    return tuple(steps)
 
 
 def starts_and_list(script: Script, command: SimpleCommand) -> bool:
