@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from dockerfix.knowledge.analysis import Invocation, runs_running, stages_built_on
 from dockerfix.knowledge.cachemounts import APT_ARCHIVES, APT_LISTS, CacheMount, ToolCache
 from dockerfix.knowledge.cacherules import AppendCleanupRule
@@ -259,9 +261,10 @@ def _read_needing_lists(
 ) -> tuple[tuple[Instruction, SimpleCommand | None], ...]:
     found: list[tuple[Instruction, SimpleCommand | None]] = []
     for current in [stage, *stages_built_on(document, stage)]:
-        for later, refresh, install in current.facts(_apt_steps):
-            if current is stage and later.index <= run.index:
-                continue
+        steps = current.facts(_apt_steps)
+        # the steps after ``run`` in its own stage: found by bisection, as every apt RUN of a stage asks
+        first = bisect_right(steps, run.index, key=lambda step: step[0].index) if current is stage else 0
+        for later, refresh, install in steps[first:]:
             if refresh:
                 if current is stage:
                     return tuple(found)  # the lists exist again from here on: what follows is that RUN's concern
