@@ -308,10 +308,6 @@ def posix_shell(document: Document, stage: Stage, shell_instruction: Instruction
 
 def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[list[Instruction]]:
     """Runs of adjacent shell-form RUNs with identical flags and no suppression between them."""
-    # most files silence nothing: no RUN needs asking
-    suppressions = (
-        context.suppressions if context.suppressions is not None and context.suppressions.silences_anything else None
-    )
     group: list[Instruction] = []
     for instruction in stage.instructions:
         if instruction.cmd != "run":
@@ -320,7 +316,7 @@ def consecutive_runs(stage: Stage, context: RuleContext, code: str) -> Iterator[
             group = []
             continue
         joinable = not instruction.parsed.json and not instruction.heredocs
-        suppressed = suppressions is not None and suppressions.suppresses(instruction, code)
+        suppressed = context.is_suppressed(instruction, code)
         if joinable and group and not suppressed and same_flags(group[-1], instruction):
             group.append(instruction)
             continue
