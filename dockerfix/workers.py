@@ -41,15 +41,16 @@ class _Schedule:
     its worker hears how many writes went into that context (a listing it holds from before them is stale), so one
     run over a folder of Dockerfiles writes and reports what one run per Dockerfile would."""
 
-    def __init__(self, jobs: list[Job]) -> None:
-        self.jobs = jobs
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []  # in the order they came: a result's index is its job's here
         self.waiting: dict[Path | None, deque[int]] = {}  # by context folder when written, else all under None
         self.running: set[Path] = set()
         self.writes: Counter[Path] = Counter()
 
-    def add(self, index: int) -> None:
-        """``jobs[index]``, which the caller has just appended, waits its turn."""
-        self.waiting.setdefault(self.jobs[index].written_context, deque()).append(index)
+    def add(self, job: Job) -> None:
+        """``job`` joins the jobs (its index is its place there) and waits its turn."""
+        self.waiting.setdefault(job.written_context, deque()).append(len(self.jobs))
+        self.jobs.append(job)
 
     def take(self) -> tuple[int, int] | None:
         """The next file's index and the writes into its context so far; None while every waiting file must wait."""
@@ -203,12 +204,16 @@ class WorkerPool:
 
     def __init__(self, jobs: Iterable[Job], count: int) -> None:
         self.incoming = iter(jobs)
-        self.jobs: list[Job] = []  # in the order they came: a result's index is its job's here
         self.count = min(count, MAX_WINDOWS_WORKERS) if sys.platform == "win32" else count
-        self.schedule = _Schedule(self.jobs)
+        self.schedule = _Schedule()
         self.workers: list[_Worker] = []
         self.settings_numbers: dict[int, int] = {}  # by the settings' identity: the few a run has, numbered
         self.settings_kept: list[Settings] = []  # keeps each numbered one alive, so that its identity stays its own
+
+    @property
+    def jobs(self) -> list[Job]:
+        """The jobs taken so far (a result's index is its job's here)."""
+        return self.schedule.jobs
 
     def __enter__(self) -> WorkerPool:
         try:
@@ -228,8 +233,7 @@ class WorkerPool:
         readiness = _Readiness()
         try:
             for job in self.incoming:  # the workers check the first files while the rest are found
-                self.jobs.append(job)
-                self.schedule.add(len(self.jobs) - 1)
+                self.schedule.add(job)
                 for worker in self.workers:
                     self._fill(worker)
                 yield from self._turn(readiness, at_once=True)
