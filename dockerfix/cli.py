@@ -152,9 +152,9 @@ class _RunSettings:
             self._listed[folder] = FolderListing(folder.resolve(), None)
         return self._listed[folder]
 
-    def of(self, path: Path, folder: Path | None = None) -> Settings:
-        """The settings of ``path``, in ``folder`` (its parent, when the caller has it)."""
-        listing = self._listing(path.parent if folder is None else folder)
+    def of(self, folder: Path) -> Settings:
+        """The settings of the files in ``folder``."""
+        listing = self._listing(folder)
         return self._of_folder(listing.resolved, listing.names)
 
     def _of_folder(self, folder: Path, names: frozenset[str] | None) -> Settings:
@@ -320,7 +320,7 @@ def _run_stdin(arguments: argparse.Namespace, known: baseline.Baseline | None) -
     """Editors pipe the buffer in and take the fixed text from stdout; findings go to stderr."""
     name = arguments.stdin_filename or "-"
     anchor = Path(arguments.stdin_filename) if arguments.stdin_filename else Path.cwd() / "Dockerfile"
-    settings = _RunSettings(arguments).of(anchor)
+    settings = _RunSettings(arguments).of(anchor.parent)
     data = sys.stdin.buffer.read(settings.max_file_size + 1)
     if len(data) > settings.max_file_size:
         sys.stderr.write(f"error: {pipeline.too_large(name, settings.max_file_size)}\n")
@@ -397,7 +397,7 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
                 position,
                 Job(
                     path,
-                    settings.of(path, folder),
+                    settings.of(folder),
                     arguments.write,
                     arguments.context,
                     context or settings.resolved(folder),
@@ -407,11 +407,13 @@ def main(argv: Sequence[str], prog: str = "dockerfix") -> int:
         )
         texts = {}
         progress = 0
-        if known is not None or arguments.write_baseline is not None or _interactive(arguments):
+        reads_texts = known is not None or arguments.write_baseline is not None
+        interactive = _interactive(arguments)
+        if reads_texts or interactive:
             # the files are all found first: their texts are read before any is written, and a progress bar counts
             found = list(found)
-            progress = len(found) if len(found) > 1 and _interactive(arguments) else 0
-            if known is not None or arguments.write_baseline is not None:
+            progress = len(found) if len(found) > 1 and interactive else 0
+            if reads_texts:
                 texts = baseline.texts_of(
                     [job.path for _, job in found], max(job.settings.max_file_size for _, job in found)
                 )
@@ -444,7 +446,7 @@ def _files(arguments: argparse.Namespace, run_settings: _RunSettings) -> Iterato
         if not path.is_dir():
             yield position, path, path.parent
             continue
-        settings = run_settings.of(path / "Dockerfile")
+        settings = run_settings.of(path)
         exclude = arguments.exclude if arguments.exclude is not None else settings.exclude
         extend = settings.extend_exclude + tuple(arguments.extend_exclude or ())
         respect = settings.respect_gitignore if arguments.respect_gitignore is None else arguments.respect_gitignore
