@@ -539,8 +539,8 @@ class BuildContext:
     ) -> BuildContext:
         """The context of ``docker build root`` (with ``-f dockerfile``): the Dockerfile's own ignore file wins."""
         # tested as strings: most folders have neither, and building the Paths cost more than the system calls
-        if dockerfile is not None and os.path.lexists(f"{dockerfile}.dockerignore"):
-            candidate = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        if dockerfile is not None and os.path.lexists(own := f"{dockerfile}.dockerignore"):
+            candidate = Path(own)
         elif os.path.lexists(os.path.join(root, ".dockerignore")):
             candidate = root / ".dockerignore"
         else:
